@@ -1,0 +1,1 @@
+"""vmasim's web service (FastAPI) over the engine in :mod:`core`."""

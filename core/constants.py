@@ -1,0 +1,161 @@
+"""Linux constants for x86-64 with 4 KiB pages, as the uapi headers and mm/ define them.
+
+Values are the kernel's own (include/uapi/asm-generic/mman-common.h, mman.h,
+include/linux/mm.h for ``VM_*``); the simulator accepts and reports exactly these.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+
+PAGE_SHIFT = 12
+PAGE_SIZE = 1 << PAGE_SHIFT
+PAGE_MASK = ~(PAGE_SIZE - 1)
+PMD_SIZE = 2 << 20
+
+# 4-level paging: TASK_SIZE_MAX = (1 << 47) - PAGE_SIZE (arch/x86/include/asm/page_64_types.h).
+TASK_SIZE = (1 << 47) - PAGE_SIZE
+MMAP_MIN_ADDR = 4096  # vm.mmap_min_addr on the host
+DEFAULT_MAX_MAP_COUNT = 65530  # USHRT_MAX - MAPCOUNT_ELF_CORE_MARGIN
+STACK_GUARD_GAP = 256 << PAGE_SHIFT  # mm/mmap.c stack_guard_gap default
+
+# mmap(2) protection bits.
+PROT_NONE = 0x0
+PROT_READ = 0x1
+PROT_WRITE = 0x2
+PROT_EXEC = 0x4
+PROT_SEM = 0x8
+PROT_GROWSDOWN = 0x01000000
+PROT_GROWSUP = 0x02000000
+
+# mmap(2) flags (x86-64).
+MAP_SHARED = 0x01
+MAP_PRIVATE = 0x02
+MAP_SHARED_VALIDATE = 0x03
+MAP_TYPE = 0x0F
+MAP_FIXED = 0x10
+MAP_ANONYMOUS = 0x20
+MAP_32BIT = 0x40
+MAP_GROWSDOWN = 0x0100
+MAP_DENYWRITE = 0x0800
+MAP_EXECUTABLE = 0x1000
+MAP_LOCKED = 0x2000
+MAP_NORESERVE = 0x4000
+MAP_POPULATE = 0x8000
+MAP_NONBLOCK = 0x10000
+MAP_STACK = 0x20000
+MAP_HUGETLB = 0x40000
+MAP_SYNC = 0x80000
+MAP_FIXED_NOREPLACE = 0x100000
+MAP_UNINITIALIZED = 0x4000000
+MAP_HUGE_SHIFT = 26
+MAP_HUGE_MASK = 0x3F
+MAP_FAILED = (1 << 64) - 1
+
+# Flags MAP_SHARED_VALIDATE accepts for an ordinary file (LEGACY_MAP_MASK in
+# include/linux/mman.h); anything else is EOPNOTSUPP.
+LEGACY_MAP_MASK = (
+    MAP_SHARED
+    | MAP_PRIVATE
+    | MAP_FIXED
+    | MAP_ANONYMOUS
+    | MAP_DENYWRITE
+    | MAP_EXECUTABLE
+    | MAP_UNINITIALIZED
+    | MAP_GROWSDOWN
+    | MAP_LOCKED
+    | MAP_NORESERVE
+    | MAP_POPULATE
+    | MAP_NONBLOCK
+    | MAP_STACK
+    | MAP_HUGETLB
+    | MAP_32BIT
+    | (MAP_HUGE_MASK << MAP_HUGE_SHIFT)
+)
+
+# mremap(2) flags.
+MREMAP_MAYMOVE = 1
+MREMAP_FIXED = 2
+MREMAP_DONTUNMAP = 4
+
+# open(2) flags the simulated files understand.
+O_RDONLY = 0o0
+O_WRONLY = 0o1
+O_RDWR = 0o2
+O_ACCMODE = 0o3
+
+# vm_flags bits (include/linux/mm.h, x86-64).
+VM_NONE = 0x0
+VM_READ = 0x1
+VM_WRITE = 0x2
+VM_EXEC = 0x4
+VM_SHARED = 0x8
+VM_MAYREAD = 0x10
+VM_MAYWRITE = 0x20
+VM_MAYEXEC = 0x40
+VM_MAYSHARE = 0x80
+VM_GROWSDOWN = 0x100
+VM_UFFD_MISSING = 0x200
+VM_PFNMAP = 0x400
+VM_UFFD_WP = 0x1000
+VM_LOCKED = 0x2000
+VM_IO = 0x4000
+VM_SEQ_READ = 0x8000
+VM_RAND_READ = 0x10000
+VM_DONTCOPY = 0x20000
+VM_DONTEXPAND = 0x40000
+VM_LOCKONFAULT = 0x80000
+VM_ACCOUNT = 0x100000
+VM_NORESERVE = 0x200000
+VM_HUGETLB = 0x400000
+VM_SYNC = 0x800000
+VM_ARCH_1 = 0x1000000
+VM_WIPEONFORK = 0x2000000
+VM_DONTDUMP = 0x4000000
+VM_SOFTDIRTY = 0x8000000
+VM_MIXEDMAP = 0x10000000
+VM_HUGEPAGE = 0x20000000
+VM_NOHUGEPAGE = 0x40000000
+VM_MERGEABLE = 0x80000000
+
+VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC
+VM_SPECIAL = VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP
+VM_STACK = VM_GROWSDOWN
+VM_STARTGAP_FLAGS = VM_GROWSDOWN
+# VM_DATA_DEFAULT_FLAGS on x86-64 (VM_DATA_FLAGS_TSK_EXEC: the default personality has
+# READ_IMPLIES_EXEC off, so MAYEXEC comes from VM_DATA_FLAGS_EXEC).
+VM_DATA_DEFAULT_FLAGS = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC
+VM_STACK_DEFAULT_FLAGS = VM_DATA_DEFAULT_FLAGS | VM_GROWSDOWN | VM_ACCOUNT
+
+# Errnos the syscalls return, by name (Linux numbering via the errno module).
+EPERM = _errno.EPERM
+ENOENT = _errno.ENOENT
+ESRCH = _errno.ESRCH
+EINTR = _errno.EINTR
+EBADF = _errno.EBADF
+EAGAIN = _errno.EAGAIN
+ENOMEM = _errno.ENOMEM
+EACCES = _errno.EACCES
+EFAULT = _errno.EFAULT
+EEXIST = _errno.EEXIST
+ENODEV = _errno.ENODEV
+EINVAL = _errno.EINVAL
+EMFILE = _errno.EMFILE
+E2BIG = _errno.E2BIG
+ENAMETOOLONG = _errno.ENAMETOOLONG
+EOVERFLOW = _errno.EOVERFLOW
+EOPNOTSUPP = _errno.EOPNOTSUPP
+
+
+def page_align(value: int) -> int:
+    """Round ``value`` up to a page boundary (the kernel's ``PAGE_ALIGN``).
+
+    >>> hex(page_align(1)), page_align(0), hex(page_align(4096))
+    ('0x1000', 0, '0x1000')
+    """
+    return (value + PAGE_SIZE - 1) & PAGE_MASK
+
+
+def offset_in_page(value: int) -> int:
+    """The kernel's ``offset_in_page``: ``value`` modulo the page size."""
+    return value & (PAGE_SIZE - 1)

@@ -1,0 +1,196 @@
+"""Initial address-space layouts: a typical process, or one read from real maps text.
+
+``load_maps`` rebuilds VMAs from the text of a real ``/proc/<pid>/maps``: addresses,
+permissions, offsets, devices, inodes and names are kept exactly, so the simulated
+process prints the same text back (the ``[vsyscall]`` gate line is not a VMA and is
+skipped). What the text cannot say is chosen the way the kernel would have set it for
+such a mapping: ``VM_MAY*`` bits, ``VM_ACCOUNT`` on private writable memory,
+``VM_GROWSDOWN`` on ``[stack]``, ``VM_SHARED`` on writable shared mappings.
+
+The "typical" layout is ``/usr/bin/sleep``-like, captured on the 6.18 host with
+``setarch -R`` (no randomisation), without the locale files.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from .constants import (
+    PAGE_MASK,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    TASK_SIZE,
+    VM_ACCOUNT,
+    VM_DONTDUMP,
+    VM_DONTEXPAND,
+    VM_EXEC,
+    VM_GROWSDOWN,
+    VM_IO,
+    VM_MAYEXEC,
+    VM_MAYREAD,
+    VM_MAYSHARE,
+    VM_MAYWRITE,
+    VM_PFNMAP,
+    VM_READ,
+    VM_SHARED,
+    VM_WRITE,
+)
+from .errors import LayoutError
+from .files import SHMEM_DEV, OpenFile
+from .vma import Vma
+from .vma_ops import store_new
+
+if TYPE_CHECKING:
+    from .process import Process
+
+TYPICAL_MAPS = """\
+555555554000-555555556000 r--p 00000000 fe:00 260131                     /usr/bin/sleep
+555555556000-55555555b000 r-xp 00002000 fe:00 260131                     /usr/bin/sleep
+55555555b000-55555555e000 r--p 00007000 fe:00 260131                     /usr/bin/sleep
+55555555e000-55555555f000 r--p 00009000 fe:00 260131                     /usr/bin/sleep
+55555555f000-555555560000 rw-p 0000a000 fe:00 260131                     /usr/bin/sleep
+555555560000-555555581000 rw-p 00000000 00:00 0                          [heap]
+7ffff7dd2000-7ffff7dd5000 rw-p 00000000 00:00 0 
+7ffff7dd5000-7ffff7dfb000 r--p 00000000 fe:00 339380                     /usr/lib/x86_64-linux-gnu/libc.so.6
+7ffff7dfb000-7ffff7f51000 r-xp 00026000 fe:00 339380                     /usr/lib/x86_64-linux-gnu/libc.so.6
+7ffff7f51000-7ffff7fa4000 r--p 0017c000 fe:00 339380                     /usr/lib/x86_64-linux-gnu/libc.so.6
+7ffff7fa4000-7ffff7fa8000 r--p 001cf000 fe:00 339380                     /usr/lib/x86_64-linux-gnu/libc.so.6
+7ffff7fa8000-7ffff7faa000 rw-p 001d3000 fe:00 339380                     /usr/lib/x86_64-linux-gnu/libc.so.6
+7ffff7faa000-7ffff7fb7000 rw-p 00000000 00:00 0 
+7ffff7fc0000-7ffff7fc2000 rw-p 00000000 00:00 0 
+7ffff7fc2000-7ffff7fc6000 r--p 00000000 00:00 0                          [vvar]
+7ffff7fc6000-7ffff7fc8000 r--p 00000000 00:00 0                          [vvar_vclock]
+7ffff7fc8000-7ffff7fca000 r-xp 00000000 00:00 0                          [vdso]
+7ffff7fca000-7ffff7fcb000 r--p 00000000 fe:00 338944                     /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2
+7ffff7fcb000-7ffff7ff1000 r-xp 00001000 fe:00 338944                     /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2
+7ffff7ff1000-7ffff7ffb000 r--p 00027000 fe:00 338944                     /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2
+7ffff7ffb000-7ffff7ffd000 r--p 00031000 fe:00 338944                     /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2
+7ffff7ffd000-7ffff7fff000 rw-p 00033000 fe:00 338944                     /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2
+7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0                          [stack]
+ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]
+"""
+
+LAYOUTS = ("empty", "typical")
+
+_LINE = re.compile(
+    r"^(?P<start>[0-9a-f]{8,16})-(?P<end>[0-9a-f]{8,16}) "
+    r"(?P<perms>[r-][w-][x-][ps]) (?P<offset>[0-9a-f]{8,16}) "
+    r"(?P<major>[0-9a-f]{2,3}):(?P<minor>[0-9a-f]{2,5}) (?P<ino>\d+) ?(?P<name>.*)$"
+)
+_SPECIAL = {"[vdso]", "[vvar]", "[vvar_vclock]", "[uprobes]", "[vectors]", "[sigpage]"}
+_GATE_START = 0xFFFFFFFFFF600000
+
+
+def apply_layout(proc: Process, layout: str) -> None:
+    """Give a new process one of :data:`LAYOUTS`. LayoutError for an unknown name."""
+    if layout == "empty":
+        return
+    if layout == "typical":
+        load_maps(proc, TYPICAL_MAPS)
+        return
+    raise LayoutError(f"unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
+
+
+def _parse(text: str) -> list[tuple[int, int, str, int, tuple[int, int], int, str]]:
+    if not isinstance(text, str):
+        raise LayoutError(f"maps text must be a string, not {type(text).__name__}")
+    rows = []
+    prev_end = 0
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        m = _LINE.match(line)
+        if m is None:
+            raise LayoutError(f"line {lineno} is not a maps line: {line[:80]!r}")
+        start, end = int(m["start"], 16), int(m["end"], 16)
+        if start == _GATE_START:
+            continue  # the gate VMA is printed by every x86-64 process, not stored
+        if start & ~PAGE_MASK or end & ~PAGE_MASK:
+            raise LayoutError(f"line {lineno}: range {start:#x}-{end:#x} is not page aligned")
+        if not start < end or end > TASK_SIZE + PAGE_SIZE:
+            raise LayoutError(f"line {lineno}: range {start:#x}-{end:#x} is empty or too high")
+        if start < prev_end:
+            raise LayoutError(
+                f"line {lineno}: {start:#x} overlaps or precedes the previous line's end "
+                f"{prev_end:#x}"
+            )
+        offset = int(m["offset"], 16)
+        if offset & ~PAGE_MASK:
+            raise LayoutError(f"line {lineno}: offset {offset:#x} is not page aligned")
+        prev_end = end
+        dev = (int(m["major"], 16), int(m["minor"], 16))
+        rows.append((start, end, m["perms"], offset, dev, int(m["ino"]), m["name"].strip()))
+    return rows
+
+
+def load_maps(proc: Process, text: str) -> None:
+    """Populate ``proc`` (which must have no VMAs) from maps ``text``. O(n log n).
+
+    Raises LayoutError naming the first bad line; nothing is changed in that case.
+    """
+    rows = _parse(text)
+    mm = proc.mm
+    if len(rows) > mm.max_map_count:
+        raise LayoutError(f"{len(rows)} mappings exceed max_map_count {mm.max_map_count}")
+    files: dict[tuple[str, tuple[int, int], int, bool], OpenFile] = {}
+    with mm._write_locked("load_maps"):
+        if mm.map_count:
+            raise LayoutError("the process already has mappings")
+        for start, end, perms, offset, dev, ino, name in rows:
+            flags = VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC
+            flags |= (VM_READ if perms[0] == "r" else 0) | (VM_WRITE if perms[1] == "w" else 0)
+            flags |= VM_EXEC if perms[2] == "x" else 0
+            shared = perms[3] == "s"
+            file: OpenFile | None = None
+            special: str | None = None
+            anon_name: str | None = None
+            pgoff = offset >> PAGE_SHIFT
+            if name.startswith("/") or (shared and ino):
+                path = name.removesuffix(" (deleted)") if name else f"/anon-inode-{ino}"
+                deleted = name.endswith(" (deleted)")
+                key = (path, dev, ino, shared and perms[1] == "w")
+                file = files.get(key)
+                if file is None:
+                    if dev == SHMEM_DEV or deleted:
+                        inode = mm.fs.new_shmem(0) if path == "/dev/zero" else None
+                        if inode is None:
+                            from .files import Inode
+
+                            inode = Inode(path, ino, dev, 0, unlinked=True)
+                        inode.ino, inode.dev = ino, dev
+                    else:
+                        inode = mm.fs.add_existing(path, dev, ino, 0)
+                    file = OpenFile(inode, True, key[3])
+                    files[key] = file
+                else:
+                    file.get()
+                file.inode.size = max(file.inode.size, offset + end - start)
+            elif name in _SPECIAL:
+                special = name
+                if name == "[vdso]":
+                    flags |= VM_DONTEXPAND
+                else:
+                    flags = (flags & VM_READ) | VM_MAYREAD | VM_IO | VM_PFNMAP
+                    flags |= VM_DONTEXPAND | VM_DONTDUMP
+            elif name.startswith("[anon:") and name.endswith("]"):
+                anon_name = name[6:-1]
+            elif name == "[stack]":
+                flags |= VM_GROWSDOWN
+                mm.start_stack = end - PAGE_SIZE
+            elif name == "[heap]":
+                mm.start_brk, mm.cur_brk = start, end
+            elif name:
+                special = name  # another bracketed name: keep it verbatim
+            if shared:
+                flags |= VM_MAYSHARE | (VM_SHARED if perms[1] == "w" else 0)
+                if perms[1] != "w" and file is not None and not file.writable:
+                    flags &= ~VM_MAYWRITE
+            elif file is None and special is None:
+                pgoff = start >> PAGE_SHIFT
+            if flags & (VM_WRITE | VM_SHARED) == VM_WRITE and special is None:
+                flags |= VM_ACCOUNT
+            vma = Vma.new(mm, start, end, flags, pgoff, file, special)
+            vma.anon_name = anon_name
+            store_new(mm, vma)
+            mm.vm_stat_account(flags, (end - start) >> PAGE_SHIFT)

@@ -1,0 +1,869 @@
+"""``struct mm_struct`` and the memory-mapping system calls.
+
+:class:`Mm` owns the VMA tree, ``mmap_lock`` with its sequence count, and the counters
+``/proc`` shows. Its public methods are the syscalls, with Linux's names, arguments and
+errnos (kernel-notes §5, table §10.2): :meth:`Mm.mmap`, :meth:`Mm.munmap`,
+:meth:`Mm.mprotect`, :meth:`Mm.mremap`, :meth:`Mm.brk`. A failing call raises
+:class:`~core.errors.SyscallError`; an argument that is not an integer raises
+:class:`~core.errors.InvalidArgument` before anything is locked.
+
+Each syscall takes ``mmap_lock`` for write for its whole duration, like the kernel, and
+munmap and brk-shrink downgrade it to read after the clearing store (``unlock=true`` in
+``do_vmi_align_munmap``). The VMA-level work lives in :mod:`core.vma_ops`; address
+selection in :mod:`core.unmapped_area`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from typing import TYPE_CHECKING
+
+from .constants import (
+    DEFAULT_MAX_MAP_COUNT,
+    EACCES,
+    EEXIST,
+    EFAULT,
+    EINVAL,
+    ENODEV,
+    ENOMEM,
+    EOPNOTSUPP,
+    EOVERFLOW,
+    LEGACY_MAP_MASK,
+    MAP_FIXED,
+    MAP_FIXED_NOREPLACE,
+    MAP_GROWSDOWN,
+    MAP_ANONYMOUS,
+    MAP_LOCKED,
+    MAP_NORESERVE,
+    MAP_PRIVATE,
+    MAP_SHARED,
+    MAP_SHARED_VALIDATE,
+    MAP_STACK,
+    MAP_SYNC,
+    MAP_TYPE,
+    MMAP_MIN_ADDR,
+    MREMAP_DONTUNMAP,
+    MREMAP_FIXED,
+    MREMAP_MAYMOVE,
+    PAGE_MASK,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    PROT_EXEC,
+    PROT_GROWSDOWN,
+    PROT_GROWSUP,
+    PROT_READ,
+    PROT_SEM,
+    PROT_WRITE,
+    STACK_GUARD_GAP,
+    TASK_SIZE,
+    VM_ACCESS_FLAGS,
+    VM_ACCOUNT,
+    VM_DATA_DEFAULT_FLAGS,
+    VM_DONTEXPAND,
+    VM_EXEC,
+    VM_GROWSDOWN,
+    VM_LOCKED,
+    VM_LOCKONFAULT,
+    VM_MAYEXEC,
+    VM_MAYREAD,
+    VM_MAYSHARE,
+    VM_MAYWRITE,
+    VM_NOHUGEPAGE,
+    VM_NORESERVE,
+    VM_PFNMAP,
+    VM_READ,
+    VM_SHARED,
+    VM_STACK,
+    VM_WRITE,
+)
+from .errors import InvalidArgument, SyscallError
+from .mmap_lock import MmapLock
+from .unmapped_area import get_unmapped_area
+from .vma import Vma, poison
+from .vma_lock import vma_mark_detached, vma_start_write
+from .vma_ops import (
+    MergeRange,
+    complete_munmap_vmas,
+    gather_munmap_vmas,
+    merge_new_range,
+    split_vma,
+    store_new,
+    vma_modify,
+)
+from .vma_tree import VmaTree
+
+from .files import FdTable
+
+if TYPE_CHECKING:
+    from .files import FileSystem, OpenFile
+    from .rcu import RcuDomain
+
+U64 = 1 << 64
+VM_LOCKED_MASK = VM_LOCKED | VM_LOCKONFAULT
+
+
+def _page_align(value: int) -> int:
+    """``PAGE_ALIGN`` on an unsigned 64-bit value: wraps to 0 near the top."""
+    return ((value + PAGE_SIZE - 1) & PAGE_MASK) % U64
+
+
+def _u64(name: str, value: object) -> int:
+    """Accept an int the way the syscall ABI does: as an unsigned 64-bit register."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidArgument(f"{name} {value!r} is not an integer")
+    if not -(1 << 63) <= value < U64:
+        raise InvalidArgument(f"{name} {value:#x} does not fit in 64 bits")
+    return value % U64
+
+
+class Mm:
+    """One address space (``struct mm_struct``). Thread-safe: every syscall serialises on
+    ``mmap_lock``; lock-free readers use :attr:`tree` under RCU."""
+
+    def __init__(
+        self,
+        fs: FileSystem,
+        rcu: RcuDomain,
+        max_map_count: Callable[[], int] | None = None,
+        mmap_base: int = 0x7FFFF7FFF000,
+    ) -> None:
+        self.fs = fs
+        self.rcu = rcu
+        self._max_map_count = max_map_count or (lambda: DEFAULT_MAX_MAP_COUNT)
+        self.mmap_lock = MmapLock()
+        self.tree: VmaTree[Vma] = VmaTree()
+        self.map_count = 0
+        # Layout (arch_pick_mmap_layout without randomisation): top-down from
+        # TASK_SIZE - 128 MiB; the legacy base is TASK_UNMAPPED_BASE.
+        self.mmap_base = mmap_base
+        self.mmap_legacy_base = (TASK_SIZE // 3 + PAGE_SIZE - 1) & PAGE_MASK
+        self.start_brk = self.cur_brk = 0x555555559000
+        self.start_stack = 0
+        self.def_flags = 0
+        # vm_stat_account counters, in pages.
+        self.total_vm = 0
+        self.data_vm = 0
+        self.exec_vm = 0
+        self.stack_vm = 0
+        self.locked_vm = 0
+        self.hiwater_vm = 0
+        self.cap_sys_rawio = False
+        self.show_gate = True  # the x86-64 [vsyscall] gate VMA line at the end of maps
+        self.fd_table = FdTable()  # replaced by the owning Process
+        self.current_syscall = ""
+        self._downgraded = False
+        self._pause_hook: Callable[[Mm, str], None] | None = None
+        self._dead = False
+
+    # -- sysctl ---------------------------------------------------------------------------
+
+    @property
+    def max_map_count(self) -> int:
+        """``vm.max_map_count`` in force (the kernel reads the sysctl each time)."""
+        return self._max_map_count()
+
+    # -- locking helpers ------------------------------------------------------------------
+
+    @contextmanager
+    def _write_locked(self, syscall: str) -> Iterator[None]:
+        """``mmap_write_lock`` for one syscall; releases whatever mode the body left."""
+        self.mmap_lock.write_lock()
+        self.current_syscall = syscall
+        try:
+            yield
+        finally:
+            # Only this thread may reset the flag: it still holds the lock (write or,
+            # after a downgrade, read, which no writer can share).
+            downgraded, self._downgraded = self._downgraded, False
+            if downgraded:
+                self.mmap_lock.read_unlock()
+            else:
+                self.mmap_lock.write_unlock()
+
+    def _downgrade(self) -> None:
+        self.mmap_lock.write_downgrade()
+        self._downgraded = True
+
+    def pause(self, name: str) -> None:
+        """A named pause point inside a writer (no-op unless a hook is installed)."""
+        hook = self._pause_hook
+        if hook is not None:
+            hook(self, name)
+
+    def free_vma(self, vma: Vma) -> None:
+        """``vm_area_free`` via ``call_rcu``: poisoned after every current reader left."""
+        self.rcu.call_rcu(partial(poison, vma))
+
+    # -- accounting -----------------------------------------------------------------------
+
+    def vm_stat_account(self, flags: int, npages: int) -> None:
+        """``vm_stat_account``: total/exec/stack/data counters (caller holds write lock)."""
+        self.total_vm += npages
+        if self.total_vm > self.hiwater_vm:
+            self.hiwater_vm = self.total_vm
+        if flags & VM_EXEC and not flags & VM_WRITE and not flags & VM_STACK:
+            self.exec_vm += npages
+        elif flags & VM_STACK:
+            self.stack_vm += npages
+        elif flags & VM_WRITE and not flags & VM_SHARED:
+            self.data_vm += npages
+        if flags & VM_LOCKED:
+            self.locked_vm += npages
+
+    def unaccount_pages(self, vma: Vma) -> None:
+        """Drop the resident pages of a VMA being unmapped (``zap_page_range``)."""
+        vma.pages = None
+
+    # -- lookups (caller holds mmap_lock in some mode, or accepts RCU semantics) ----------
+
+    def find_vma(self, addr: int) -> Vma | None:
+        """``find_vma``: first VMA with ``vm_end > addr``. O(log n)."""
+        entry = self.tree.find(addr)
+        return entry[2] if entry is not None else None
+
+    def vma_lookup(self, addr: int) -> Vma | None:
+        """``vma_lookup``: the VMA containing ``addr``. O(log n)."""
+        entry = self.tree.walk(addr)
+        return entry[2] if entry is not None else None
+
+    def _prev_vma(self, addr: int) -> Vma | None:
+        entry = self.tree.prev(addr)
+        return entry[2] if entry is not None else None
+
+    def vmas(self) -> list[Vma]:
+        """Every VMA in address order (one tree version). O(n)."""
+        return [entry[2] for entry in self.tree.iter_from(0)]
+
+    # -- mmap -----------------------------------------------------------------------------
+
+    def mmap(
+        self, addr: int, length: int, prot: int, flags: int, fd: int = -1, offset: int = 0
+    ) -> int:
+        """``mmap(2)``: returns the mapping's address. Takes ``mmap_lock`` for write.
+
+        O(log n) plus O(k log n) for k VMAs replaced by ``MAP_FIXED``.
+        """
+        addr = _u64("addr", addr)
+        length = _u64("length", length)
+        prot = _u64("prot", prot)
+        flags = _u64("flags", flags)
+        offset = _u64("offset", offset)
+        if not isinstance(fd, int) or isinstance(fd, bool):
+            raise InvalidArgument(f"fd {fd!r} is not an integer")
+        # x86 sys_mmap: the offset must be page aligned before anything else.
+        if offset & ~PAGE_MASK:
+            raise SyscallError(EINVAL, "mmap", f"offset {offset:#x} is not page aligned")
+        file: OpenFile | None = None
+        if not flags & MAP_ANONYMOUS:  # ksys_mmap_pgoff looks the fd up first
+            file = self.fd_table.get(fd, "mmap")
+        with self._write_locked("mmap"):
+            return self.do_mmap(file, addr, length, prot, flags, offset >> PAGE_SHIFT)
+
+    def do_mmap(
+        self, file: OpenFile | None, addr: int, length: int, prot: int, flags: int, pgoff: int
+    ) -> int:
+        """``do_mmap``: validation in the kernel's order, then ``mmap_region``.
+
+        Caller holds ``mmap_lock`` for write.
+        """
+        if length == 0:
+            raise SyscallError(EINVAL, "mmap", "length is 0")
+        if flags & MAP_FIXED_NOREPLACE:
+            flags |= MAP_FIXED
+        if not flags & MAP_FIXED:
+            addr = _round_hint_to_min(addr)
+        length = _page_align(length)
+        if length == 0:
+            raise SyscallError(ENOMEM, "mmap", "page-aligned length wraps to 0")
+        if pgoff + (length >> PAGE_SHIFT) >= U64:
+            raise SyscallError(EOVERFLOW, "mmap", f"offset page {pgoff:#x} + length overflows")
+        if self.map_count > self.max_map_count:
+            raise SyscallError(
+                ENOMEM, "mmap", f"map_count {self.map_count} exceeds max_map_count"
+            )
+        vm_flags = _calc_vm_prot_bits(prot) | _calc_vm_flag_bits(flags)
+        vm_flags |= self.def_flags | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC
+        addr = get_unmapped_area(self, file, addr, length, pgoff, flags, vm_flags)
+        if flags & MAP_FIXED_NOREPLACE and self.tree.find_intersection(addr, addr + length):
+            raise SyscallError(
+                EEXIST, "mmap", f"[{addr:#x}, {addr + length:#x}) overlaps an existing mapping"
+            )
+        map_type = flags & MAP_TYPE
+        if file is not None:
+            # 6.18 host: MAP_SYNC on a non-DAX file fails whatever the mapping type
+            # (kernel-notes appendix A.6).
+            if flags & MAP_SYNC:
+                raise SyscallError(EOPNOTSUPP, "mmap", "MAP_SYNC needs a DAX file")
+            if map_type in (MAP_SHARED, MAP_SHARED_VALIDATE):
+                if map_type == MAP_SHARED:
+                    flags &= LEGACY_MAP_MASK
+                elif flags & ~LEGACY_MAP_MASK:
+                    raise SyscallError(
+                        EOPNOTSUPP, "mmap", f"flags {flags & ~LEGACY_MAP_MASK:#x} unsupported"
+                    )
+                if prot & PROT_WRITE and not file.writable:
+                    raise SyscallError(
+                        EACCES, "mmap", "MAP_SHARED with PROT_WRITE on an fd not open for writing"
+                    )
+                vm_flags |= VM_SHARED | VM_MAYSHARE
+                if not file.writable:
+                    vm_flags &= ~(VM_MAYWRITE | VM_SHARED)
+            elif map_type != MAP_PRIVATE:
+                raise SyscallError(EINVAL, "mmap", f"mapping type {map_type:#x} is invalid")
+            if not file.readable:
+                raise SyscallError(EACCES, "mmap", "fd is not open for reading")
+            if vm_flags & VM_GROWSDOWN:
+                raise SyscallError(EINVAL, "mmap", "MAP_GROWSDOWN on a file mapping")
+            # file_mmap_ok(): offsets past MAX_LFS_FILESIZE.
+            max_size = (1 << 63) - 1
+            if length > max_size or pgoff > (max_size - length) >> PAGE_SHIFT:
+                raise SyscallError(EOVERFLOW, "mmap", f"offset page {pgoff:#x} is too large")
+        else:
+            if map_type == MAP_SHARED:
+                if vm_flags & VM_GROWSDOWN:
+                    raise SyscallError(EINVAL, "mmap", "MAP_GROWSDOWN with MAP_SHARED")
+                pgoff = 0
+                vm_flags |= VM_SHARED | VM_MAYSHARE
+            elif map_type == MAP_PRIVATE:
+                pgoff = addr >> PAGE_SHIFT
+            else:
+                raise SyscallError(
+                    EINVAL, "mmap", f"mapping type {map_type:#x} is neither shared nor private"
+                )
+        if flags & MAP_NORESERVE:
+            vm_flags |= VM_NORESERVE
+        return self.mmap_region(file, addr, length, vm_flags, pgoff)
+
+    def mmap_region(
+        self, file: OpenFile | None, addr: int, length: int, vm_flags: int, pgoff: int
+    ) -> int:
+        """``__mmap_region``: replace what is there (6.12+: no transient hole), merge or
+        store a new VMA in one tree store. Caller holds ``mmap_lock`` for write."""
+        end = addr + length
+        gathered = None
+        first = self.tree.find_intersection(addr, end)
+        if first is not None:
+            gathered = gather_munmap_vmas(self, first[2], addr, end)
+            prev, nxt = gathered.prev, gathered.next
+        else:
+            prev = self._prev_vma(addr)
+            nxt = self.find_vma(end)
+        # accountable_mapping(): private writable memory is charged (VM_ACCOUNT).
+        if vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE) == VM_WRITE:
+            vm_flags |= VM_ACCOUNT
+        if gathered is not None:
+            # vms_clean_up_area(): the old pages go while the old VMAs are still visible.
+            for old in gathered.vmas:
+                self.unaccount_pages(old)
+            self.pause("mmap:after_gather")
+        vma: Vma | None = None
+        if prev is not None or nxt is not None:
+            vma = merge_new_range(
+                self,
+                MergeRange(addr, end, pgoff, vm_flags, file, None, None, prev, nxt),
+            )
+        if vma is None:
+            vma = Vma.new(self, addr, end, vm_flags, pgoff, file)
+            if file is not None:
+                file.get()
+            elif vm_flags & VM_SHARED:
+                from .files import OpenFile as _OpenFile
+
+                # shmem_zero_setup(): shared anonymous memory is a shmem file.
+                vma.vm_file = _OpenFile(self.fs.new_shmem(length), True, True)
+            store_new(self, vma)
+        if gathered is not None:
+            complete_munmap_vmas(self, gathered)
+        self.vm_stat_account(vm_flags, length >> PAGE_SHIFT)
+        return addr
+
+    # -- munmap ---------------------------------------------------------------------------
+
+    def munmap(self, addr: int, length: int) -> None:
+        """``munmap(2)``. Takes ``mmap_lock`` for write, downgraded to read once the range
+        is cleared. O(k log n) for k VMAs removed."""
+        addr = _u64("addr", addr)
+        length = _u64("length", length)
+        with self._write_locked("munmap"):
+            self.do_munmap(addr, length, downgrade=True)
+
+    def do_munmap(self, start: int, length: int, downgrade: bool = False) -> None:
+        """``do_vmi_munmap``: validate, gather (splits), clear in one store, complete.
+
+        Caller holds ``mmap_lock`` for write; with ``downgrade`` it holds it for read on
+        return.
+        """
+        if start & ~PAGE_MASK or start > TASK_SIZE or length > TASK_SIZE - start:
+            raise SyscallError(
+                EINVAL, self.current_syscall, f"range {start:#x}+{length:#x} is invalid"
+            )
+        end = start + ((length + PAGE_SIZE - 1) & PAGE_MASK)
+        if end == start:
+            raise SyscallError(EINVAL, self.current_syscall, "length is 0")
+        first = self.tree.find_intersection(start, end)
+        if first is None:
+            return
+        gathered = gather_munmap_vmas(self, first[2], start, end)
+        self.pause("munmap:before_clear")
+        # vma_iter_clear_gfp(): the hole appears atomically for RCU readers.
+        self.tree.store(start, end, None)
+        if downgrade:
+            self._downgrade()
+        complete_munmap_vmas(self, gathered)
+
+    # -- mprotect -------------------------------------------------------------------------
+
+    def mprotect(self, addr: int, length: int, prot: int) -> None:
+        """``mprotect(2)``: left to right; a failure part-way leaves earlier VMAs changed,
+        as in the kernel. Takes ``mmap_lock`` for write. O(k log n)."""
+        start = _u64("addr", addr)
+        length = _u64("length", length)
+        prot = _u64("prot", prot)
+        grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP)
+        prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP)
+        if grows == PROT_GROWSDOWN | PROT_GROWSUP:
+            raise SyscallError(EINVAL, "mprotect", "PROT_GROWSDOWN and PROT_GROWSUP together")
+        if start & ~PAGE_MASK:
+            raise SyscallError(EINVAL, "mprotect", f"address {start:#x} is not page aligned")
+        if length == 0:
+            return
+        length = (length + PAGE_SIZE - 1) & PAGE_MASK
+        end = start + length
+        if length == 0 or end >= U64:
+            raise SyscallError(ENOMEM, "mprotect", f"range {start:#x}+{length:#x} wraps")
+        if prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM):
+            raise SyscallError(EINVAL, "mprotect", f"unknown protection bits in {prot:#x}")
+        if grows & PROT_GROWSUP:
+            raise SyscallError(EINVAL, "mprotect", "PROT_GROWSUP on x86")
+        with self._write_locked("mprotect"):
+            self._do_mprotect(start, end, prot, grows)
+
+    def _do_mprotect(self, start: int, end: int, prot: int, grows: int) -> None:
+        # do_mprotect_pkey()
+        first = self.tree.find_intersection(start, end)
+        if first is None:
+            raise SyscallError(ENOMEM, "mprotect", f"no mapping in [{start:#x}, {end:#x})")
+        vma = first[2]
+        if grows & PROT_GROWSDOWN:
+            start = vma.vm_start
+            if not vma.vm_flags & VM_GROWSDOWN:
+                raise SyscallError(EINVAL, "mprotect", "PROT_GROWSDOWN on a non-growsdown VMA")
+        elif vma.vm_start > start:
+            raise SyscallError(ENOMEM, "mprotect", f"address {start:#x} is not mapped")
+        prev = vma if start > vma.vm_start else self._prev_vma(vma.vm_start)
+        tmp = vma.vm_start
+        nstart = start
+        first_iter = True
+        while True:
+            if first_iter:
+                cur: Vma | None = vma
+                first_iter = False
+            else:
+                entry = self.tree.find(tmp)
+                cur = entry[2] if entry is not None and entry[0] < end else None
+            if cur is None:
+                break
+            if cur.vm_start != tmp:
+                raise SyscallError(ENOMEM, "mprotect", f"hole at {tmp:#x}")
+            newflags = _calc_vm_prot_bits(prot) | (cur.vm_flags & ~VM_ACCESS_FLAGS)
+            if (newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS:
+                raise SyscallError(
+                    EACCES,
+                    "mprotect",
+                    f"VMA at {cur.vm_start:#x} may not gain the requested permissions",
+                )
+            prev = self.mprotect_fixup(cur, prev, nstart, min(cur.vm_end, end), newflags)
+            tmp = prev.vm_end
+            nstart = tmp
+            if tmp >= end:
+                break
+            self.pause("mprotect:between_vmas")
+        if tmp < end:
+            raise SyscallError(ENOMEM, "mprotect", f"hole at {tmp:#x}")
+
+    def mprotect_fixup(
+        self, vma: Vma, prev: Vma | None, start: int, end: int, newflags: int
+    ) -> Vma:
+        """``mprotect_fixup``: apply ``newflags`` to ``[start, end)`` of ``vma`` (merge or
+        split via ``vma_modify``). Returns the VMA now covering the range (the kernel's
+        ``*pprev``; the loop resumes at its end). Caller holds ``mmap_lock`` for write."""
+        oldflags = vma.vm_flags
+        if newflags == oldflags:
+            return vma
+        if newflags & VM_WRITE:
+            if not oldflags & (VM_ACCOUNT | VM_WRITE | VM_SHARED | VM_NORESERVE):
+                newflags |= VM_ACCOUNT
+        elif oldflags & VM_ACCOUNT and vma.is_anonymous() and vma.anon_vma is None:
+            # An unfaulted anonymous VMA can give its commit charge back.
+            newflags &= ~VM_ACCOUNT
+        pgoff = vma.vm_pgoff + ((start - vma.vm_start) >> PAGE_SHIFT)
+        nxt = self.find_vma(vma.vm_end)
+        result = vma_modify(
+            self,
+            MergeRange(
+                start,
+                end,
+                pgoff,
+                newflags,
+                vma.vm_file,
+                vma.anon_vma,
+                vma.anon_name,
+                prev,
+                nxt,
+                middle=vma,
+            ),
+        )
+        vma_start_write(self.mmap_lock, result)
+        self.vm_stat_account(oldflags, -((end - start) >> PAGE_SHIFT))
+        self.vm_stat_account(newflags, (end - start) >> PAGE_SHIFT)
+        result.set_flags(newflags)
+        return result
+
+    # -- mremap ---------------------------------------------------------------------------
+
+    def mremap(
+        self, old_addr: int, old_len: int, new_len: int, flags: int, new_addr: int = 0
+    ) -> int:
+        """``mremap(2)``: shrink, grow in place, or move. Returns the (new) address.
+        Takes ``mmap_lock`` for write. O(k log n)."""
+        addr = _u64("old_addr", old_addr)
+        old_len = _u64("old_len", old_len)
+        new_len = _u64("new_len", new_len)
+        flags = _u64("flags", flags)
+        new_addr = _u64("new_addr", new_addr)
+        # check_mremap_params()
+        if flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP):
+            raise SyscallError(EINVAL, "mremap", f"unknown flags {flags:#x}")
+        if addr & ~PAGE_MASK:
+            raise SyscallError(EINVAL, "mremap", f"old address {addr:#x} is not page aligned")
+        if _page_align(new_len) == 0:
+            raise SyscallError(EINVAL, "mremap", "new length is 0")
+        implies_new = bool(flags & (MREMAP_FIXED | MREMAP_DONTUNMAP))
+        if implies_new:
+            if new_addr & ~PAGE_MASK:
+                raise SyscallError(
+                    EINVAL, "mremap", f"new address {new_addr:#x} is not page aligned"
+                )
+            if not flags & MREMAP_MAYMOVE:
+                raise SyscallError(EINVAL, "mremap", "MREMAP_FIXED/DONTUNMAP need MREMAP_MAYMOVE")
+            if flags & MREMAP_DONTUNMAP and old_len != new_len:
+                raise SyscallError(EINVAL, "mremap", "MREMAP_DONTUNMAP cannot resize")
+            if self.map_count + 2 >= self.max_map_count - 3:
+                raise SyscallError(ENOMEM, "mremap", "too close to max_map_count")
+        old_len = _page_align(old_len)
+        new_len = _page_align(new_len)
+        with self._write_locked("mremap"):
+            vma = self.vma_lookup(addr)
+            if vma is None:
+                raise SyscallError(EFAULT, "mremap", f"old address {addr:#x} is not mapped")
+            if implies_new:
+                return self._mremap_to(vma, addr, old_len, new_len, flags, new_addr)
+            if old_len == new_len:
+                return addr
+            if old_len > new_len:
+                self.do_munmap(addr + new_len, old_len - new_len, downgrade=True)
+                return addr
+            return self._expand(vma, addr, old_len, new_len, flags)
+
+    def _remap_is_valid(self, vma: Vma, addr: int, old_len: int, new_len: int, flags: int) -> None:
+        if old_len == 0 and not vma.vm_flags & (VM_SHARED | VM_MAYSHARE):
+            raise SyscallError(EINVAL, "mremap", "old_len 0 duplicates only shared mappings")
+        if flags & MREMAP_DONTUNMAP and vma.vm_flags & (VM_DONTEXPAND | VM_PFNMAP):
+            raise SyscallError(EINVAL, "mremap", "MREMAP_DONTUNMAP on a special mapping")
+        if old_len > vma.vm_end - addr:
+            raise SyscallError(
+                EFAULT, "mremap", f"[{addr:#x}, {addr + old_len:#x}) crosses a VMA boundary"
+            )
+        if new_len == old_len:
+            return
+        pgoff = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
+        if pgoff + (new_len >> PAGE_SHIFT) >= U64:
+            raise SyscallError(EINVAL, "mremap", "page offset overflows")
+        if vma.vm_flags & (VM_DONTEXPAND | VM_PFNMAP):
+            raise SyscallError(EFAULT, "mremap", "cannot grow a special mapping")
+
+    def _expand(self, vma: Vma, addr: int, old_len: int, new_len: int, flags: int) -> int:
+        # expand_vma()
+        self._remap_is_valid(vma, addr, old_len, new_len, flags)
+        delta = new_len - old_len
+        if vma.vm_end - addr == old_len and self._expandable(vma, delta):
+            # vma_merge_extend(): prev is the VMA itself; may also join the next one.
+            end = vma.vm_end
+            merged = merge_new_range(
+                self,
+                MergeRange(
+                    end,
+                    end + delta,
+                    vma.vm_pgoff + ((end - vma.vm_start) >> PAGE_SHIFT),
+                    vma.vm_flags,
+                    vma.vm_file,
+                    vma.anon_vma,
+                    vma.anon_name,
+                    vma,
+                    self.find_vma(end + delta),
+                ),
+            )
+            if merged is None:
+                raise SyscallError(ENOMEM, "mremap", "cannot expand this mapping in place")
+            self.vm_stat_account(merged.vm_flags, delta >> PAGE_SHIFT)
+            return addr
+        if not flags & MREMAP_MAYMOVE:
+            raise SyscallError(ENOMEM, "mremap", "cannot grow in place and MREMAP_MAYMOVE unset")
+        new_addr = self._set_new_addr(vma, addr, new_len, flags, 0)
+        return self._move_vma(vma, addr, old_len, new_len, flags, new_addr)
+
+    def _expandable(self, vma: Vma, delta: int) -> bool:
+        end = vma.vm_end + delta
+        if end >= U64 or self.tree.find_intersection(vma.vm_end, end) is not None:
+            return False
+        size = end - vma.vm_start
+        return not (size > TASK_SIZE or vma.vm_start > TASK_SIZE - size)
+
+    def _mremap_to(
+        self, vma: Vma, addr: int, old_len: int, new_len: int, flags: int, new_addr: int
+    ) -> int:
+        if new_len > TASK_SIZE or new_addr > TASK_SIZE - new_len:
+            raise SyscallError(EINVAL, "mremap", f"new range at {new_addr:#x} is out of range")
+        if addr + old_len > new_addr and new_addr + new_len > addr:
+            raise SyscallError(EINVAL, "mremap", "old and new ranges overlap")
+        if flags & MREMAP_FIXED:
+            self.do_munmap(new_addr, new_len)
+            found = self.vma_lookup(addr)
+            if found is None:
+                raise SyscallError(EFAULT, "mremap", f"old address {addr:#x} is not mapped")
+            vma = found
+        if old_len > new_len:
+            self.do_munmap(addr + new_len, old_len - new_len)
+            found = self.vma_lookup(addr)
+            if found is None:
+                raise SyscallError(EFAULT, "mremap", f"old address {addr:#x} is not mapped")
+            vma = found
+            old_len = new_len
+        self._remap_is_valid(vma, addr, old_len, new_len, flags)
+        new_addr = self._set_new_addr(vma, addr, new_len, flags, new_addr)
+        return self._move_vma(vma, addr, old_len, new_len, flags, new_addr)
+
+    def _set_new_addr(self, vma: Vma, addr: int, new_len: int, flags: int, hint: int) -> int:
+        # vrm_set_new_addr(): get_unmapped_area() with vm_flags 0.
+        map_flags = MAP_FIXED if flags & MREMAP_FIXED else 0
+        if vma.vm_flags & VM_MAYSHARE:
+            map_flags |= MAP_SHARED
+        pgoff = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
+        return get_unmapped_area(self, vma.vm_file, hint, new_len, pgoff, map_flags, 0)
+
+    def _move_vma(
+        self, vma: Vma, addr: int, old_len: int, new_len: int, flags: int, new_addr: int
+    ) -> int:
+        # move_vma() -> prep_move_vma(), copy_vma_and_data(), unmap_source_vma()
+        if self.map_count >= self.max_map_count - 3:
+            raise SyscallError(ENOMEM, "mremap", "too close to max_map_count")
+        vma_start_write(self.mmap_lock, vma)
+        pgoff = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
+        # copy_vma(): an unfaulted anonymous VMA takes a pgoff matching its new place.
+        if vma.is_anonymous() and vma.anon_vma is None:
+            pgoff = new_addr >> PAGE_SHIFT
+        moved_pages = {}
+        if vma.pages:
+            moved_pages = {
+                p - addr + new_addr: v for p, v in vma.pages.items() if addr <= p < addr + old_len
+            }
+            for p in list(vma.pages):
+                if addr <= p < addr + old_len:
+                    del vma.pages[p]
+        new_vma = merge_new_range(
+            self,
+            MergeRange(
+                new_addr,
+                new_addr + new_len,
+                pgoff,
+                vma.vm_flags,
+                vma.vm_file,
+                vma.anon_vma,
+                vma.anon_name,
+                self._prev_vma(new_addr),
+                self.find_vma(new_addr + new_len),
+            ),
+        )
+        if new_vma is None:
+            new_vma = vma.dup()
+            new_vma.set_range(new_addr, new_addr + new_len, pgoff)
+            store_new(self, new_vma)
+        if moved_pages:
+            if new_vma.pages is None:
+                new_vma.pages = {}
+            new_vma.pages.update(moved_pages)
+        self.vm_stat_account(vma.vm_flags, new_len >> PAGE_SHIFT)
+        if flags & MREMAP_DONTUNMAP:
+            # dontunmap_complete(): the old VMA stays, losing VM_LOCKED and VM_ACCOUNT.
+            vma_start_write(self.mmap_lock, vma)
+            vma.set_flags(vma.vm_flags & ~(VM_LOCKED_MASK | VM_ACCOUNT))
+            return new_addr
+        # unmap_source_vma(): VM_ACCOUNT is cleared for the unmap and restored on the
+        # pieces that remain, so their flags end unchanged.
+        accountable = bool(vma.vm_flags & VM_ACCOUNT)
+        vm_start, vm_end = vma.vm_start, vma.vm_end
+        if accountable:
+            vma.set_flags(vma.vm_flags & ~VM_ACCOUNT)
+        self.do_munmap(addr, old_len)
+        if accountable:
+            end = addr + old_len
+            if vm_start < addr:
+                before = self._prev_vma(addr)
+                if before is not None:
+                    vma_start_write(self.mmap_lock, before)
+                    before.set_flags(before.vm_flags | VM_ACCOUNT)
+            if vm_end > end:
+                after = self.find_vma(end)
+                if after is not None:
+                    vma_start_write(self.mmap_lock, after)
+                    after.set_flags(after.vm_flags | VM_ACCOUNT)
+        return new_addr
+
+    # -- brk ------------------------------------------------------------------------------
+
+    def brk(self, brk: int) -> int:
+        """``brk(2)``: returns the new break, or the old one on any failure (never an
+        errno). Takes ``mmap_lock`` for write. O(log n)."""
+        brk = _u64("brk", brk)
+        with self._write_locked("brk"):
+            origbrk = self.cur_brk
+            if brk < self.start_brk:
+                return origbrk
+            newbrk = (brk + PAGE_SIZE - 1) & PAGE_MASK
+            oldbrk = (self.cur_brk + PAGE_SIZE - 1) & PAGE_MASK
+            if newbrk >= U64 or newbrk > TASK_SIZE:
+                return origbrk
+            if oldbrk == newbrk:
+                self.cur_brk = brk
+                return brk
+            if brk <= self.cur_brk:
+                # Always allow shrinking brk.
+                entry = self.tree.find_intersection(newbrk, oldbrk)
+                if entry is None or entry[0] >= oldbrk:
+                    return origbrk
+                self.cur_brk = brk
+                try:
+                    self.do_munmap(newbrk, oldbrk - newbrk, downgrade=True)
+                except SyscallError:
+                    self.cur_brk = origbrk
+                    return origbrk
+                return brk
+            nxt = self.find_vma(oldbrk)
+            if nxt is not None and nxt.vm_start < newbrk + PAGE_SIZE + STACK_GUARD_GAP:
+                if newbrk + PAGE_SIZE > _vm_start_gap(nxt):
+                    return origbrk
+            brkvma = self._prev_vma(oldbrk)
+            if brkvma is not None and brkvma.vm_start < self.start_brk:
+                brkvma = None
+            try:
+                self._do_brk_flags(brkvma, oldbrk, newbrk - oldbrk)
+            except SyscallError:
+                return origbrk
+            self.cur_brk = brk
+            return brk
+
+    def _do_brk_flags(self, vma: Vma | None, addr: int, length: int) -> None:
+        flags = VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT | self.def_flags
+        if self.map_count > self.max_map_count:
+            raise SyscallError(ENOMEM, "brk", "map_count exceeds max_map_count")
+        if vma is not None and vma.vm_end == addr:
+            merged = merge_new_range(
+                self,
+                MergeRange(
+                    addr,
+                    addr + length,
+                    addr >> PAGE_SHIFT,
+                    flags,
+                    None,
+                    None,
+                    None,
+                    vma,
+                    None,
+                ),
+                just_expand=True,
+            )
+            if merged is not None:
+                self.vm_stat_account(flags, length >> PAGE_SHIFT)
+                return
+        new = Vma.new(self, addr, addr + length, flags, addr >> PAGE_SHIFT)
+        store_new(self, new)
+        self.vm_stat_account(flags, length >> PAGE_SHIFT)
+
+    # -- teardown -------------------------------------------------------------------------
+
+    def exit_mmap(self) -> None:
+        """``exit_mmap``: unmap everything (process exit). Takes ``mmap_lock`` for write."""
+        with self._write_locked("exit"):
+            for vma in self.vmas():
+                vma_start_write(self.mmap_lock, vma)
+            vmas = self.vmas()
+            for vma in vmas:
+                vma_mark_detached(self.mmap_lock, vma)
+            self.tree.store(0, U64, None)
+            self.map_count = 0
+            for vma in vmas:
+                self.unaccount_pages(vma)
+                self.free_vma(vma)
+            self.total_vm = self.data_vm = self.exec_vm = self.stack_vm = self.locked_vm = 0
+            self._dead = True
+
+    # -- /proc ----------------------------------------------------------------------------
+
+    def maps(self) -> str:
+        """The text of ``/proc/<pid>/maps``, read under ``mmap_lock`` for read (always
+        consistent). O(n); unchanged VMAs reuse their cached line."""
+        from .procfs import render_maps
+
+        self.mmap_lock.read_lock()
+        try:
+            return render_maps(self, self.tree.iter_from(0))
+        finally:
+            self.mmap_lock.read_unlock()
+
+    def _check(self) -> None:
+        """O(n): the tree's invariants, and the mm's own (VMA fields agree with the tree
+        ranges, map_count, lock state) while no writer runs."""
+        self.tree._check()
+        count = 0
+        prev_end = 0
+        for start, end, vma in self.tree.iter_from(0):
+            assert vma.vm_start == start and vma.vm_end == end, (vma, start, end)
+            assert start >= prev_end and start < end, (start, end, prev_end)
+            assert start & ~PAGE_MASK == 0 and end & ~PAGE_MASK == 0, vma
+            assert vma.vm_refcnt >= 1, vma
+            assert vma.vm_mm is self
+            prev_end = end
+            count += 1
+        assert count == self.map_count, (count, self.map_count)
+
+
+def _round_hint_to_min(hint: int) -> int:
+    hint &= PAGE_MASK
+    if hint and hint < MMAP_MIN_ADDR:
+        return (MMAP_MIN_ADDR + PAGE_SIZE - 1) & PAGE_MASK
+    return hint
+
+
+def _calc_vm_prot_bits(prot: int) -> int:
+    return (
+        (VM_READ if prot & PROT_READ else 0)
+        | (VM_WRITE if prot & PROT_WRITE else 0)
+        | (VM_EXEC if prot & PROT_EXEC else 0)
+    )
+
+
+def _calc_vm_flag_bits(flags: int) -> int:
+    # calc_vm_flag_bits(): MAP_STACK maps to VM_NOHUGEPAGE since 6.7.
+    return (
+        (VM_GROWSDOWN if flags & MAP_GROWSDOWN else 0)
+        | (VM_LOCKED if flags & MAP_LOCKED else 0)
+        | (VM_NOHUGEPAGE if flags & MAP_STACK else 0)
+    )
+
+
+def _vm_start_gap(vma: Vma) -> int:
+    if vma.vm_flags & VM_GROWSDOWN:
+        return max(vma.vm_start - STACK_GUARD_GAP, 0)
+    return vma.vm_start

@@ -1,0 +1,222 @@
+"""``struct vm_area_struct``: one virtual memory area, and the objects it points to.
+
+A :class:`Vma` is mutable in place, exactly like the kernel's: a split shrinks the
+original VMA's ``vm_end`` while the tree still maps its old range (kernel-notes §5.7),
+so a reader that holds no lock can see a VMA whose fields do not match the range it was
+found under. Readers must lock (``vma_start_read``) and re-check, as the kernel does.
+
+Field stability (Documentation/mm/process_addrs.rst): ``vm_mm`` is written once;
+``vm_refcnt`` and ``vm_lock_seq`` may be read by unlocked RCU readers; ``vm_start``,
+``vm_end``, ``vm_pgoff`` and ``vm_flags`` change only under ``mmap_lock`` for write plus
+the VMA's write lock, and only through :meth:`Vma.set_range` / :meth:`Vma.set_flags`,
+which also invalidate the cached ``/proc/<pid>/maps`` line.
+
+A freed VMA is *poisoned*: its class is switched to :class:`FreedVma`, whose every
+attribute access raises :class:`~core.errors.UseAfterFree`. Freeing happens through
+``call_rcu`` after the VMA was detached, so a correct reader can never observe it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any
+
+from .constants import PAGE_SHIFT, VM_SHARED
+from .errors import UseAfterFree
+
+if TYPE_CHECKING:
+    from .files import OpenFile
+
+# vma_lock_init(): a fresh VMA never looks write-locked in the current cycle.
+VM_LOCK_SEQ_INIT = 0xFFFFFFFF
+
+_anon_vma_ids = itertools.count(1)
+
+
+class AnonVma:
+    """``struct anon_vma``: the reverse-map root a private VMA's anonymous pages hang off.
+
+    Only its identity matters to the simulator: two VMAs merge only if their anon_vmas
+    are compatible (equal, or one of them absent; kernel-notes §5.6 item 6).
+    ``degree`` counts the VMAs sharing it; ``forked`` marks one inherited through fork,
+    whose chain is not singular (``vma_had_uncowed_parents``).
+    """
+
+    __slots__ = ("id", "degree", "forked")
+
+    def __init__(self, forked: bool = False) -> None:
+        self.id = next(_anon_vma_ids)
+        self.degree = 0
+        self.forked = forked
+
+    def __repr__(self) -> str:
+        return f"AnonVma(#{self.id})"
+
+
+class Vma:
+    """One VMA: ``[vm_start, vm_end)`` with flags, file, page offset and lock state.
+
+    Construct through :meth:`Vma.new`; the constructor leaves the lock fields in the
+    state ``vm_area_alloc`` + ``vma_lock_init`` produce (detached, never write-locked).
+    """
+
+    __slots__ = (
+        "vm_start",
+        "vm_end",
+        "vm_pgoff",
+        "vm_flags",
+        "vm_file",
+        "anon_vma",
+        "anon_name",
+        "special_name",
+        "vm_mm",
+        "vm_refcnt",
+        "vm_lock_seq",
+        "pages",
+        "_gen",
+        "_line",
+        "__weakref__",
+    )
+
+    vm_start: int
+    vm_end: int
+    vm_pgoff: int
+    vm_flags: int
+    vm_file: OpenFile | None
+    anon_vma: AnonVma | None
+    anon_name: str | None
+    special_name: str | None
+    vm_mm: Any
+    vm_refcnt: int
+    vm_lock_seq: int
+    pages: dict[int, Any] | None
+    _gen: int
+    _line: tuple[int, str] | None
+
+    @classmethod
+    def new(
+        cls,
+        mm: Any,
+        start: int,
+        end: int,
+        flags: int,
+        pgoff: int,
+        file: OpenFile | None = None,
+        special_name: str | None = None,
+    ) -> Vma:
+        """A detached VMA for ``mm`` (``vm_area_alloc`` + ``vma_set_range``). O(1)."""
+        vma = cls.__new__(cls)
+        vma.vm_start = start
+        vma.vm_end = end
+        vma.vm_pgoff = pgoff
+        vma.vm_flags = flags
+        vma.vm_file = file
+        vma.anon_vma = None
+        vma.anon_name = None
+        vma.special_name = special_name
+        vma.vm_mm = mm
+        vma.vm_refcnt = 0
+        vma.vm_lock_seq = VM_LOCK_SEQ_INIT
+        vma.pages = None
+        vma._gen = 0
+        vma._line = None
+        return vma
+
+    def dup(self) -> Vma:
+        """``vm_area_dup``: copy every field except the lock state (the copy is detached).
+
+        The anon_vma is shared (``anon_vma_clone``), the file reference taken. O(1).
+        """
+        new = Vma.new(
+            self.vm_mm,
+            self.vm_start,
+            self.vm_end,
+            self.vm_flags,
+            self.vm_pgoff,
+            self.vm_file,
+            self.special_name,
+        )
+        new.anon_vma = self.anon_vma
+        new.anon_name = self.anon_name
+        if self.anon_vma is not None:
+            self.anon_vma.degree += 1
+        if self.vm_file is not None:
+            self.vm_file.get()
+        return new
+
+    # -- mutation (caller holds mmap_lock for write and this VMA's write lock) --------
+
+    def set_range(self, start: int, end: int, pgoff: int) -> None:
+        """``vma_set_range``: move the VMA's bounds in place. O(1).
+
+        Caller must hold ``mmap_lock`` for write and have write-locked this VMA (or it
+        is still detached). The generation bump invalidates the cached maps line.
+        """
+        self._gen += 1
+        self.vm_start = start
+        self.vm_end = end
+        self.vm_pgoff = pgoff
+        self._gen += 1
+
+    def set_flags(self, flags: int) -> None:
+        """``vm_flags_reset``: replace the flags. Same locking rule as :meth:`set_range`."""
+        self._gen += 1
+        self.vm_flags = flags
+        self._gen += 1
+
+    # -- derived properties --------------------------------------------------------------
+
+    @property
+    def pages_count(self) -> int:
+        """Length in pages (``vma_pages``)."""
+        return (self.vm_end - self.vm_start) >> PAGE_SHIFT
+
+    def is_anonymous(self) -> bool:
+        """``vma_is_anonymous``: no ``vm_ops``. Files, shared anonymous memory (shmem)
+        and special mappings all have ``vm_ops``."""
+        return self.vm_file is None and self.special_name is None
+
+    def is_shared(self) -> bool:
+        return bool(self.vm_flags & VM_SHARED)
+
+    def __repr__(self) -> str:
+        return (
+            f"Vma({self.vm_start:#x}-{self.vm_end:#x} flags={self.vm_flags:#x} "
+            f"pgoff={self.vm_pgoff:#x} refcnt={self.vm_refcnt:#x})"
+        )
+
+
+_FREED_ALLOWED = frozenset({"__class__", "__repr__", "_freed_repr", "__weakref__"})
+
+
+class FreedVma(Vma):
+    """A VMA whose RCU grace period has ended: every attribute access raises.
+
+    Swapped in by :func:`poison` with ``obj.__class__ = FreedVma`` (same slot layout),
+    so live VMAs pay nothing for the check.
+    """
+
+    __slots__ = ()
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in _FREED_ALLOWED:
+            return object.__getattribute__(self, name)
+        raise UseAfterFree(f"use after free: attribute {name!r} of a freed VMA was read")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise UseAfterFree(f"use after free: attribute {name!r} of a freed VMA was written")
+
+    def __repr__(self) -> str:
+        return "FreedVma()"
+
+
+def poison(vma: Vma) -> None:
+    """Free ``vma`` (``vm_area_free``): from now on touching it raises. Runs from an
+    RCU callback, after every reader that could have found the VMA has left."""
+    if type(vma) is FreedVma:
+        raise UseAfterFree("double free of a VMA")
+    if vma.vm_file is not None:
+        vma.vm_file.put()
+    if vma.anon_vma is not None:
+        vma.anon_vma.degree -= 1
+    object.__setattr__(vma, "__class__", FreedVma)

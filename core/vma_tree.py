@@ -1,0 +1,825 @@
+"""A persistent range B-tree: the index of a simulated address space (the maple tree).
+
+Design note
+===========
+
+What is modelled
+----------------
+``mm->mm_mt`` is a maple tree in RCU mode (kernel notes §6): a B-tree over ``[0, ULONG_MAX]``
+mapping non-overlapping ranges to VMA pointers, with per-subtree gap tracking so that
+``vm_unmapped_area`` can find the highest free hole in O(log n) (``mas_empty_area_rev``), and
+with lock-free readers: ``lock_vma_under_rcu`` and ``/proc/<pid>/maps`` walk the tree under
+``rcu_read_lock()`` only, while a writer holding ``mmap_lock`` for write modifies it.
+
+:class:`VmaTree` keeps the properties a simulation can observe and drops the rest:
+
+* Each entry is a plain tuple ``(start, end, value)`` for the half-open range ``[start, end)``.
+  The tree stores its **own** copy of the range; it never reads the value's fields. A VMA
+  shrunk in place by ``__split_vma`` therefore stays mapped under its old, larger range until
+  the next store, exactly the window kernel notes §5.7 describe (and that
+  ``lock_vma_under_rcu`` has to re-check).
+* Gaps are not stored (the maple tree stores them as NULL ranges); ``store(start, end, None)``
+  is the clearing store (``mas_store_gfp(NULL)``, ``vma_iter_clear_gfp``).
+* Nodes carry an augmentation (first start, last end, largest free gap strictly inside the
+  subtree, entry count) so :meth:`VmaTree.gaps_rev` / :meth:`VmaTree.gaps` prune subtrees
+  whose holes are all too small, as the ``maple_arange_64`` nodes do.
+
+Why path copying
+----------------
+The kernel gets lock-free reads by building modified nodes off to the side and publishing
+them with one pointer store, then freeing the replaced nodes after an RCU grace period. In
+Python the garbage collector is the grace period: a reader that holds a reference to an old
+root keeps that whole version alive. So every store here copies the nodes on the path from
+the root to the modified leaf (plus, when nodes split or merge, one sibling per level),
+leaves every node reachable from the old root untouched, and publishes the result with the
+single assignment ``self._root = new_root``. Under the GIL a reference load or store of an
+attribute is atomic, so a reader that loads ``self._root`` once sees one complete, immutable
+version for as long as it likes, at no locking cost, and a writer never waits for readers.
+
+Writers use the "transient" trick: every store makes a fresh edit token; nodes created by
+that store carry it and may be mutated in place until the store publishes (a split that
+first grows a leaf and then splits it copies it only once). Nodes of published versions
+carry older tokens and are never mutated again. A store costs O(B log n) time and
+allocation, never an O(n) copy; ``snapshot()`` is O(1).
+
+What a lock-free reader can and cannot observe
+----------------------------------------------
+* Each :meth:`VmaTree.store` is atomic: a reader sees the tree wholly before or wholly after
+  it, never a torn or half-split node (maple tree: "one ``mas_walk()`` returns the old or the
+  new value, never a torn pointer").
+* A VMA operation made of several stores (split = shrink the VMA in place, then store the
+  new piece; munmap = store the pieces, then clear) is visible **step by step**, exactly as
+  kernel notes §6.2 say of the maple tree. Readers must lock the VMA and re-check its own
+  ``vm_start <= addr < vm_end``; the tree cannot do it for them.
+* A query that loads the root several times (for example ``find`` followed by ``prev``) may
+  see two versions. Use :meth:`VmaTree.snapshot` to run several queries against one version.
+  Iterators load the root once, when they are created, so an iteration is one consistent
+  version (stricter than ``mas_find`` under RCU, which may skip or revisit ranges; a caller
+  that wants the kernel's behaviour restarts with ``iter_from(last_end)`` per step, the way
+  ``lock_next_vma`` does).
+
+Node sizes were measured on CPython 3.11 (see ``_LEAF_MAX``); leaves hold parallel
+``starts``/``ends`` lists so lookups are one C-level ``bisect`` per level.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator
+from itertools import islice
+from operator import itemgetter, sub
+from typing import Generic, TypeVar
+
+from core.errors import InvalidArgument
+
+__all__ = ["Entry", "VmaTree"]
+
+V = TypeVar("V")
+
+#: One mapping of the tree: ``(start, end, value)`` for the half-open range ``[start, end)``.
+Entry = tuple[int, int, V]
+
+#: Exclusive upper bound of an index: the maple tree covers ``[0, ULONG_MAX]``.
+_INDEX_END = 1 << 64
+
+
+class _Leaf(Generic[V]):
+    """Up to ``_LEAF_MAX`` entries sorted by start, with parallel lists for C-level work.
+
+    ``starts``/``ends`` mirror the entries for ``bisect``; ``holes[k]`` is the free space
+    between entry ``k - 1`` and entry ``k`` (``holes[0] == 0``), so ``gap`` (the largest
+    hole strictly inside the leaf) is one ``max()`` call and a store recomputes only the
+    holes next to the entries it touched.
+    """
+
+    __slots__ = ("count", "edit", "ends", "entries", "gap", "holes", "starts")
+    starts: list[int]
+    ends: list[int]
+    entries: list[Entry[V]]
+    holes: list[int]
+    count: int
+    gap: int
+    edit: object
+
+    def __init__(self, entries: list[Entry[V]], edit: object) -> None:
+        self.entries = entries
+        self.starts = [e[0] for e in entries]
+        self.ends = [e[1] for e in entries]
+        self.edit = edit
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Recompute ``holes``, ``gap`` and ``count`` from scratch."""
+        starts = self.starts
+        self.holes = [0, *map(sub, islice(starts, 1, None), self.ends)] if starts else []
+        self.gap = max(self.holes, default=0)
+        self.count = len(starts)
+
+    def copy(self, edit: object) -> _Leaf[V]:
+        new: _Leaf[V] = _Leaf.__new__(_Leaf)
+        new.entries = self.entries[:]
+        new.starts = self.starts[:]
+        new.ends = self.ends[:]
+        new.holes = self.holes[:]
+        new.count = self.count
+        new.gap = self.gap
+        new.edit = edit
+        return new
+
+    def split(self, edit: object) -> _Leaf[V]:
+        """Move the upper half into a new leaf (returned); we must be transient."""
+        h = len(self.starts) // 2
+        right = _Leaf(self.entries[h:], edit)
+        del self.entries[h:], self.starts[h:], self.ends[h:]
+        self.refresh()
+        return right
+
+    def absorb(self, other: _Leaf[V] | _Branch[V]) -> None:
+        """Append the right sibling's entries to ours; we must be transient."""
+        assert isinstance(other, _Leaf)
+        self.entries += other.entries
+        self.starts += other.starts
+        self.ends += other.ends
+        self.refresh()
+
+
+class _Branch(Generic[V]):
+    """Up to ``_BRANCH_MAX`` children, with their first starts and last ends for bisect.
+
+    ``gaps[k]`` is the largest hole either inside child ``k`` or between child ``k - 1`` and
+    child ``k``; ``gap = max(gaps)`` is the largest hole strictly inside this subtree.
+    """
+
+    __slots__ = ("count", "edit", "ends", "gap", "gaps", "kids", "starts")
+    kids: list[_Leaf[V] | _Branch[V]]
+    starts: list[int]
+    ends: list[int]
+    gaps: list[int]
+    count: int
+    gap: int
+    edit: object
+
+    def __init__(self, kids: list[_Leaf[V] | _Branch[V]], edit: object) -> None:
+        self.kids = kids
+        self.edit = edit
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Recompute every cached field from the children."""
+        kids = self.kids
+        self.starts = starts = [k.starts[0] for k in kids]
+        self.ends = ends = [k.ends[-1] for k in kids]
+        holes = map(sub, islice(starts, 1, None), ends)
+        self.gaps = [kids[0].gap, *map(max, holes, [k.gap for k in islice(kids, 1, None)])]
+        self.gap = max(self.gaps)
+        self.count = sum([k.count for k in kids])
+
+    def copy(self, edit: object) -> _Branch[V]:
+        new: _Branch[V] = _Branch.__new__(_Branch)
+        new.kids = self.kids[:]
+        new.starts = self.starts[:]
+        new.ends = self.ends[:]
+        new.gaps = self.gaps[:]
+        new.count = self.count
+        new.gap = self.gap
+        new.edit = edit
+        return new
+
+    def split(self, edit: object) -> _Branch[V]:
+        """Move the upper half of the children into a new branch; we must be transient."""
+        h = len(self.kids) // 2
+        right = _Branch(self.kids[h:], edit)
+        del self.kids[h:]
+        self.refresh()
+        return right
+
+    def absorb(self, other: _Leaf[V] | _Branch[V]) -> None:
+        """Append the right sibling's children to ours; we must be transient."""
+        assert isinstance(other, _Branch)
+        self.kids += other.kids
+        self.refresh()
+
+
+_Node = _Leaf[V] | _Branch[V]
+
+_first = itemgetter(0)
+_second = itemgetter(1)
+
+
+def _is_int(x: object) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _check_range(what: str, start: object, end: object) -> None:
+    if not (isinstance(start, int) and isinstance(end, int) and _is_int(start) and _is_int(end)):
+        raise InvalidArgument(f"{what}: range bounds must be ints, got {start!r} and {end!r}")
+    if start < 0:
+        raise InvalidArgument(f"{what}: range start {start:#x} is negative")
+    if start >= end:
+        raise InvalidArgument(f"{what}: range start {start:#x} is not below end {end:#x}")
+    if end > _INDEX_END:
+        raise InvalidArgument(f"{what}: range end {end:#x} is above the 64-bit index space")
+
+
+def _check_window(what: str, low: object, high: object, size: object) -> None:
+    if not (
+        isinstance(low, int)
+        and isinstance(high, int)
+        and isinstance(size, int)
+        and _is_int(low)
+        and _is_int(high)
+        and _is_int(size)
+    ):
+        raise InvalidArgument(
+            f"{what}: low, high and size must be ints, got {low!r}, {high!r} and {size!r}"
+        )
+    if low < 0 or low > high:
+        raise InvalidArgument(f"{what}: window [{low:#x}, {high:#x}) is not a valid range")
+    if size < 1:
+        raise InvalidArgument(f"{what}: size {size} is not positive")
+
+
+class VmaTree(Generic[V]):
+    """Non-overlapping half-open ranges ``[start, end)`` mapped to values, persistently.
+
+    Readers are safe without any lock while one writer runs (see the module docstring);
+    writers must be serialised by the caller (``mmap_lock`` held for write).
+
+    >>> t: VmaTree[str] = VmaTree()
+    >>> t.store(0x1000, 0x4000, "a")
+    >>> t.store(0x2000, 0x3000, None)  # punch a hole: "a" now has two pieces
+    >>> [(hex(s), hex(e), v) for s, e, v in t]
+    [('0x1000', '0x2000', 'a'), ('0x3000', '0x4000', 'a')]
+    >>> t.walk(0x2800) is None, t.find(0x2800)
+    (True, (12288, 16384, 'a'))
+    >>> [(hex(s), hex(e)) for s, e in t.gaps_rev(0x1000, 0x5000, 0x1000)]
+    [('0x4000', '0x5000'), ('0x2000', '0x3000')]
+    """
+
+    # Node capacities, measured on CPython 3.11 (65,530 entries): 64-entry leaves and 32-way
+    # branches give three levels; smaller leaves make lookups deeper, larger ones make the
+    # per-store copy and gap scan dearer. Tests shrink them in a subclass to build deep trees.
+    _LEAF_MAX = 64
+    _BRANCH_MAX = 32
+
+    __slots__ = ("_root",)
+
+    def __init__(self) -> None:
+        self._root: _Node[V] = _Leaf([], None)
+
+    # ------------------------------------------------------------------ readers
+
+    def __len__(self) -> int:
+        """Number of entries. O(1). Safe without locks (RCU readers)."""
+        return self._root.count
+
+    def __iter__(self) -> Iterator[Entry[V]]:
+        """All entries in ascending order, over one version. Same as ``iter_from(0)``."""
+        return _iter_from(self._root, -1)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} with {len(self)} entries>"
+
+    @property
+    def version(self) -> object:
+        """An opaque token of the current version; compare tokens with ``is``.
+
+        Every store that changes the tree publishes a new version (a store that changes
+        nothing, such as clearing an empty range, keeps the old one). Equal contents do not
+        imply the same token. O(1). Safe without locks (RCU readers).
+        """
+        return self._root
+
+    def snapshot(self) -> VmaTree[V]:
+        """An independent tree holding the current version. O(1).
+
+        Use it to run several queries against one version, or as a fork-time copy
+        (``__mt_dup``): stores into either tree never affect the other. Safe without locks
+        (RCU readers).
+        """
+        new = type(self).__new__(type(self))
+        new._root = self._root
+        return new
+
+    def walk(self, addr: int) -> Entry[V] | None:
+        """The entry whose stored range contains ``addr``, or None (``mas_walk``).
+
+        O(log n). Safe without locks (RCU readers).
+        """
+        node = self._root
+        while isinstance(node, _Branch):
+            c = bisect_right(node.ends, addr)
+            kids = node.kids
+            if c == len(kids):
+                return None
+            node = kids[c]
+        i = bisect_right(node.ends, addr)
+        entries = node.entries
+        if i == len(entries):
+            return None
+        entry = entries[i]
+        return entry if entry[0] <= addr else None
+
+    def find(self, addr: int) -> Entry[V] | None:
+        """The first entry with ``end > addr`` (``find_vma``); it may start above ``addr``.
+
+        O(log n). Safe without locks (RCU readers).
+        """
+        return _find(self._root, addr)
+
+    def find_intersection(self, start: int, end: int) -> Entry[V] | None:
+        """The first entry overlapping ``[start, end)`` (``find_vma_intersection``).
+
+        O(log n). Safe without locks (RCU readers).
+        """
+        entry = _find(self._root, start)
+        return entry if entry is not None and entry[0] < end else None
+
+    def prev(self, addr: int) -> Entry[V] | None:
+        """The last entry with ``start < addr``, or None.
+
+        If ``addr`` lies inside an entry, that entry is returned. The kernel's
+        ``find_vma_prev(addr)`` is ``nxt = find(addr)`` followed by
+        ``prev(nxt[0] if nxt else addr)`` against one :meth:`snapshot`.
+        O(log n). Safe without locks (RCU readers).
+        """
+        node = self._root
+        while isinstance(node, _Branch):
+            c = bisect_left(node.starts, addr) - 1
+            if c < 0:
+                return None
+            node = node.kids[c]
+        i = bisect_left(node.starts, addr) - 1
+        return node.entries[i] if i >= 0 else None
+
+    def iter_from(self, addr: int) -> Iterator[Entry[V]]:
+        """Entries with ``end > addr`` in ascending order (``for_each_vma`` from ``addr``).
+
+        The root is loaded once, by this call: the whole iteration sees that version even if
+        stores happen meanwhile. O(log n) to start, O(1) amortised per entry (leaves are
+        walked directly). Safe without locks (RCU readers).
+        """
+        return _iter_from(self._root, addr)
+
+    def iter_rev_from(self, addr: int) -> Iterator[Entry[V]]:
+        """Entries with ``start < addr`` in descending order (``mas_find_rev``).
+
+        One version, loaded by this call. O(log n) to start, O(1) amortised per entry.
+        Safe without locks (RCU readers).
+        """
+        return _iter_rev_from(self._root, addr)
+
+    def gaps_rev(self, low: int, high: int, size: int) -> Iterator[tuple[int, int]]:
+        """Free ranges clipped to ``[low, high)`` of length >= ``size``, highest first.
+
+        A free range is a maximal run of addresses in no entry: between two entries, below
+        the first (from 0) or above the last (unbounded). Each is clipped to ``[low, high)``
+        before its length is compared with ``size``. This is ``mas_empty_area_rev``: the first
+        result is the highest hole that fits, found in O(log n) by skipping subtrees whose
+        largest hole is smaller than ``size``; each further result costs O(log n) more.
+        One version, loaded by this call. Safe without locks (RCU readers).
+        Raises InvalidArgument unless ``0 <= low <= high`` and ``size >= 1``.
+        """
+        _check_window("gaps_rev", low, high, size)
+        return _gaps_rev(self._root, low, high, size)
+
+    def gaps(self, low: int, high: int, size: int) -> Iterator[tuple[int, int]]:
+        """Like :meth:`gaps_rev`, lowest first (``mas_empty_area``). O(log n) per result.
+
+        One version, loaded by this call. Safe without locks (RCU readers).
+        """
+        _check_window("gaps", low, high, size)
+        return _gaps_fwd(self._root, low, high, size)
+
+    # ------------------------------------------------------------------ writer
+
+    def store(self, start: int, end: int, value: V | None) -> None:
+        """Map ``[start, end)`` to ``value``; ``None`` clears the range (``mas_store``).
+
+        Entries partly overlapped are trimmed (the remainder keeps its value; only the
+        tree's stored range is cut), entries wholly covered are removed. Insert, split,
+        expansion and munmap's clearing store are all this one call. The new version is
+        published atomically with one reference store. O(B log n) when the range overlaps
+        entries of one leaf; a store spanning k entries costs O((k/B + 1) B log n).
+        Caller must hold mmap_lock for write.
+        Raises InvalidArgument unless both bounds are ints with ``0 <= start < end <= 2**64``.
+        """
+        if type(start) is not int or type(end) is not int or not 0 <= start < end <= _INDEX_END:
+            _check_range("store", start, end)
+            start, end = int(start), int(end)  # an int subclass such as IntEnum
+        leaf_max = self._LEAF_MAX
+        branch_max = self._BRANCH_MAX
+        tok = object()
+        root = self._root
+        changed = False
+        while True:
+            # Descend to the leaf holding the first entry with end > start (or the last
+            # leaf), noting the first start of the leaf after it (``nxt``).
+            path: list[tuple[_Branch[V], int]] = []
+            nxt = -1
+            node = root
+            while isinstance(node, _Branch):
+                c = bisect_right(node.ends, start)
+                last = len(node.kids) - 1
+                if c >= last:
+                    c = last
+                else:
+                    nxt = node.starts[c + 1]
+                path.append((node, c))
+                node = node.kids[c]
+            leaf = node
+            i = bisect_right(leaf.ends, start)
+            j = bisect_left(leaf.starts, end, i)
+            entries = leaf.entries
+            if j == len(entries) and 0 <= nxt < end:
+                # The overlapped run continues into later leaves: drop this leaf's part
+                # (keeping the untouched head of its first entry), rebalance, and retry.
+                # Each round removes at least one overlapped entry.
+                s0, _, v0 = entries[i]
+                repl: list[Entry[V]] = [(s0, start, v0)] if s0 < start else []
+                root = _replace(leaf, i, j, repl, path, tok, leaf_max, branch_max)
+                changed = True
+                continue
+            if i == j:
+                if value is None:
+                    break  # clearing a hole: nothing to do
+                repl = [(start, end, value)]
+            else:
+                repl = []
+                s0, _, v0 = entries[i]
+                if s0 < start:
+                    repl.append((s0, start, v0))
+                if value is not None:
+                    repl.append((start, end, value))
+                _, e1, v1 = entries[j - 1]
+                if e1 > end:
+                    repl.append((end, e1, v1))
+            root = _replace(leaf, i, j, repl, path, tok, leaf_max, branch_max)
+            changed = True
+            break
+        if changed:
+            self._root = root
+
+    # ------------------------------------------------------------------ checking
+
+    def _check(self) -> None:
+        """Assert every structural invariant in O(n); AssertionError dumps the bad node."""
+        root = self._root
+        leaf_depths: set[int] = set()
+        real = _check_node(root, 0, True, leaf_depths, self._LEAF_MAX, self._BRANCH_MAX)
+        if len(leaf_depths) > 1:
+            raise AssertionError(f"leaves at different depths {sorted(leaf_depths)}")
+        if real != root.count or real != len(self):
+            raise AssertionError(f"cached count {root.count} != real count {real}")
+
+
+# ---------------------------------------------------------------------- write helpers
+
+
+def _replace(
+    leaf: _Leaf[V],
+    i: int,
+    j: int,
+    repl: list[Entry[V]],
+    path: list[tuple[_Branch[V], int]],
+    tok: object,
+    leaf_max: int,
+    branch_max: int,
+) -> _Node[V]:
+    """Replace ``leaf.entries[i:j]`` by ``repl`` and rebalance up ``path``; return the root.
+
+    Nodes not created under ``tok`` are copied first; the published tree is never touched.
+    """
+    if leaf.edit is not tok:
+        leaf = leaf.copy(tok)
+    m = len(repl)
+    leaf.entries[i:j] = repl
+    starts = leaf.starts
+    ends = leaf.ends
+    holes = leaf.holes
+    starts[i:j] = map(_first, repl)
+    ends[i:j] = map(_second, repl)
+    holes[i:j] = [0] * m
+    n = len(starts)
+    for k in range(i or 1, min(i + m + 1, n)):
+        holes[k] = starts[k] - ends[k - 1]
+    if n:
+        holes[0] = 0
+        leaf.gap = max(holes)
+    else:
+        leaf.gap = 0
+    delta = n - leaf.count
+    leaf.count = n
+    child: _Node[V] = leaf
+    for parent, c in reversed(path):
+        p = parent if parent.edit is tok else parent.copy(tok)
+        kids = p.kids
+        kids[c] = child
+        size = len(child.starts)
+        cap = leaf_max if isinstance(child, _Leaf) else branch_max
+        if cap // 2 <= size <= cap:
+            lo, old_hi, new_hi = c, c + 1, c + 1
+        elif size > cap:
+            # Only transient nodes get here (the child was just modified).
+            kids.insert(c + 1, child.split(tok))
+            lo, old_hi, new_hi = c, c + 1, c + 2
+        else:
+            lo = c - 1 if c > 0 else c
+            left = kids[lo]
+            if left.edit is not tok:
+                left = left.copy(tok)
+            left.absorb(kids[lo + 1])
+            if len(left.starts) > cap:
+                kids[lo : lo + 2] = [left, left.split(tok)]
+                new_hi = lo + 2
+            else:
+                kids[lo : lo + 2] = [left]
+                new_hi = lo + 1
+            old_hi = lo + 2
+        pstarts = p.starts
+        pends = p.ends
+        gaps = p.gaps
+        if new_hi == lo + 1 == old_hi:
+            pstarts[lo] = child.starts[0]
+            pends[lo] = child.ends[-1]
+        else:
+            seg = kids[lo:new_hi]
+            pstarts[lo:old_hi] = [k.starts[0] for k in seg]
+            pends[lo:old_hi] = [k.ends[-1] for k in seg]
+            gaps[lo:old_hi] = [0] * (new_hi - lo)
+        # Child ``k``'s slot covers the hole below it, so the slot after the changed run
+        # changes too.
+        for k in range(lo, min(new_hi + 1, len(kids))):
+            g = kids[k].gap
+            if k:
+                h = pstarts[k] - pends[k - 1]
+                if h > g:
+                    g = h
+            gaps[k] = g
+        p.gap = max(gaps)
+        p.count += delta
+        child = p
+    root = child
+    if len(root.starts) > (leaf_max if isinstance(root, _Leaf) else branch_max):
+        root = _Branch([root, root.split(tok)], tok)
+    while isinstance(root, _Branch) and len(root.kids) == 1:
+        root = root.kids[0]
+    return root
+
+
+# ---------------------------------------------------------------------- read helpers
+
+
+def _find(node: _Node[V], addr: int) -> Entry[V] | None:
+    while isinstance(node, _Branch):
+        c = bisect_right(node.ends, addr)
+        kids = node.kids
+        if c == len(kids):
+            return None
+        node = kids[c]
+    i = bisect_right(node.ends, addr)
+    entries = node.entries
+    return entries[i] if i < len(entries) else None
+
+
+def _iter_from(node: _Node[V], addr: int) -> Iterator[Entry[V]]:
+    # A stack of (children, index of the next child to visit) replaces sibling links, which
+    # a path-copied tree cannot have.
+    stack: list[tuple[list[_Node[V]], int]] = []
+    while isinstance(node, _Branch):
+        c = bisect_right(node.ends, addr)
+        kids = node.kids
+        if c == len(kids):
+            return
+        stack.append((kids, c + 1))
+        node = kids[c]
+    entries = node.entries
+    i = bisect_right(node.ends, addr)
+    yield from entries[i:] if i else entries
+    while stack:
+        kids, c = stack.pop()
+        if c == len(kids):
+            continue
+        stack.append((kids, c + 1))
+        node = kids[c]
+        while isinstance(node, _Branch):
+            stack.append((node.kids, 1))
+            node = node.kids[0]
+        yield from node.entries
+
+
+def _iter_rev_from(node: _Node[V], addr: int) -> Iterator[Entry[V]]:
+    stack: list[tuple[list[_Node[V]], int]] = []
+    while isinstance(node, _Branch):
+        c = bisect_left(node.starts, addr) - 1
+        if c < 0:
+            return
+        stack.append((node.kids, c - 1))
+        node = node.kids[c]
+    i = bisect_left(node.starts, addr)
+    yield from reversed(node.entries[:i])
+    while stack:
+        kids, c = stack.pop()
+        if c < 0:
+            continue
+        stack.append((kids, c - 1))
+        node = kids[c]
+        while isinstance(node, _Branch):
+            last = len(node.kids) - 1
+            stack.append((node.kids, last - 1))
+            node = node.kids[last]
+        yield from reversed(node.entries)
+
+
+def _gaps_rev(root: _Node[V], low: int, high: int, size: int) -> Iterator[tuple[int, int]]:
+    if not root.count:
+        if high - low >= size:
+            yield (low, high)
+        return
+    gs = max(root.ends[-1], low)
+    if high - gs >= size:
+        yield (gs, high)
+    yield from _node_gaps_rev(root, low, high, size)
+    ge = min(root.starts[0], high)
+    if ge - low >= size:
+        yield (low, ge)
+
+
+def _node_gaps_rev(node: _Node[V], low: int, high: int, size: int) -> Iterator[tuple[int, int]]:
+    """Holes strictly inside ``node`` clipped to ``[low, high)``, >= ``size``, descending."""
+    if node.gap < size:
+        return
+    starts = node.starts
+    ends = node.ends
+    # Holes are numbered by the item above them; the first item starting at or above
+    # ``high`` bounds the highest hole that can reach into the window.
+    k = bisect_left(starts, high)
+    if k == len(starts):
+        k -= 1
+    if isinstance(node, _Leaf):
+        while k > 0:
+            if starts[k] <= low:
+                return
+            gs = ends[k - 1]
+            if gs < low:
+                gs = low
+            ge = starts[k]
+            if ge > high:
+                ge = high
+            if ge - gs >= size:
+                yield (gs, ge)
+            k -= 1
+        return
+    kids = node.kids
+    while k >= 0:
+        kid = kids[k]
+        if kid.gap >= size and starts[k] < high and ends[k] > low:
+            yield from _node_gaps_rev(kid, low, high, size)
+        if k == 0 or starts[k] <= low:
+            return
+        gs = ends[k - 1]
+        if gs < low:
+            gs = low
+        ge = starts[k]
+        if ge > high:
+            ge = high
+        if ge - gs >= size:
+            yield (gs, ge)
+        k -= 1
+
+
+def _gaps_fwd(root: _Node[V], low: int, high: int, size: int) -> Iterator[tuple[int, int]]:
+    if not root.count:
+        if high - low >= size:
+            yield (low, high)
+        return
+    ge = min(root.starts[0], high)
+    if ge - low >= size:
+        yield (low, ge)
+    yield from _node_gaps_fwd(root, low, high, size)
+    gs = max(root.ends[-1], low)
+    if high - gs >= size:
+        yield (gs, high)
+
+
+def _node_gaps_fwd(node: _Node[V], low: int, high: int, size: int) -> Iterator[tuple[int, int]]:
+    """Holes strictly inside ``node`` clipped to ``[low, high)``, >= ``size``, ascending."""
+    if node.gap < size:
+        return
+    starts = node.starts
+    ends = node.ends
+    n = len(starts)
+    # Holes are numbered by the item below them; the last item starting at or below
+    # ``low`` bounds the lowest hole that can reach into the window.
+    k = bisect_right(starts, low) - 1
+    if k < 0:
+        k = 0
+    if isinstance(node, _Leaf):
+        while k < n - 1:
+            if ends[k] >= high:
+                return
+            gs = ends[k]
+            if gs < low:
+                gs = low
+            ge = starts[k + 1]
+            if ge > high:
+                ge = high
+            if ge - gs >= size:
+                yield (gs, ge)
+            k += 1
+        return
+    kids = node.kids
+    while k < n:
+        kid = kids[k]
+        if kid.gap >= size and starts[k] < high and ends[k] > low:
+            yield from _node_gaps_fwd(kid, low, high, size)
+        if k == n - 1 or ends[k] >= high:
+            return
+        gs = ends[k]
+        if gs < low:
+            gs = low
+        ge = starts[k + 1]
+        if ge > high:
+            ge = high
+        if ge - gs >= size:
+            yield (gs, ge)
+        k += 1
+
+
+# ---------------------------------------------------------------------- checking
+
+
+def _dump(node: _Node[V]) -> str:
+    if isinstance(node, _Leaf):
+        body = f"holes={node.holes!r} entries={node.entries!r}"
+    else:
+        body = f"gaps={node.gaps!r} kid counts={[k.count for k in node.kids]!r}"
+    return (
+        f"{type(node).__name__} count={node.count} gap={node.gap} "
+        f"starts={node.starts!r} ends={node.ends!r} {body}"
+    )
+
+
+def _check_node(
+    node: _Node[V],
+    depth: int,
+    is_root: bool,
+    leaf_depths: set[int],
+    leaf_max: int,
+    branch_max: int,
+) -> int:
+    """Check ``node``'s subtree; return its real entry count."""
+
+    def fail(msg: str) -> AssertionError:
+        return AssertionError(f"{msg} at depth {depth}: {_dump(node)}")
+
+    starts, ends = node.starts, node.ends
+    n = len(starts)
+    if len(ends) != n:
+        raise fail("starts/ends length mismatch")
+    # Slot k: the hole below item k, and for a branch also the largest hole inside child k.
+    slots = [starts[k] - ends[k - 1] if k else 0 for k in range(n)]
+    if isinstance(node, _Leaf):
+        leaf_depths.add(depth)
+        cap = leaf_max
+        if not len(node.entries) == len(node.holes) == n:
+            raise fail("entries/holes/starts length mismatch")
+        for k, entry in enumerate(node.entries):
+            if type(entry) is not tuple or len(entry) != 3:
+                raise fail(f"entry {k} is not a (start, end, value) tuple")
+            s, e, v = entry
+            if (s, e) != (starts[k], ends[k]):
+                raise fail(f"entry {k} range differs from its keys")
+            if not (type(s) is int and type(e) is int and 0 <= s < e <= _INDEX_END):
+                raise fail(f"entry {k} has an empty or invalid range")
+            if v is None:
+                raise fail(f"entry {k} stores None")
+        if node.holes != slots:
+            raise fail(f"cached holes are stale, real holes {slots}")
+        real = n
+    else:
+        cap = branch_max
+        if is_root and n < 2:
+            raise fail("root branch with fewer than two children")
+        if not len(node.kids) == len(node.gaps) == n:
+            raise fail("kids/gaps/starts length mismatch")
+        real = 0
+        for k, kid in enumerate(node.kids):
+            if not kid.starts:
+                raise fail(f"child {k} is empty")
+            if (kid.starts[0], kid.ends[-1]) != (starts[k], ends[k]):
+                raise fail(f"cached start/end of child {k} is stale")
+            real += _check_node(kid, depth + 1, False, leaf_depths, leaf_max, branch_max)
+        slots = [max(h, kid.gap) for h, kid in zip(slots, node.kids, strict=True)]
+        if node.gaps != slots:
+            raise fail(f"cached gaps are stale, real gaps {slots}")
+    for k in range(n - 1):
+        if ends[k] > starts[k + 1]:
+            raise fail(f"items {k} and {k + 1} overlap or are unsorted")
+    if n > cap or (not is_root and n < cap // 2):
+        raise fail(f"fill {n} outside [{cap // 2}, {cap}]")
+    if node.gap != max(slots, default=0):
+        raise fail(f"cached gap {node.gap} != real gap {max(slots, default=0)}")
+    if real != node.count:
+        raise fail(f"cached count {node.count} != real count {real}")
+    return real

@@ -1,0 +1,140 @@
+"""Running traces on the real kernel through the ``vmatrace`` C helper."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.differential.trace import Trace
+
+SOURCE = Path(__file__).with_name("vmatrace.c")
+MIN_KERNEL = (6, 12)
+CFLAGS = ["-O2", "-Wall", "-Werror"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """The observable outcome of one operation: its result line and the arena's maps lines."""
+
+    result: str  # "= 0x<hex>", "= 0" or "! ENAME"
+    maps: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Run:
+    steps: list[Step]
+    filedir: str  # the directory the trace's files lived in (for normalising names)
+
+
+class HelperError(RuntimeError):
+    """The helper refused the trace or failed."""
+
+
+def kernel_version() -> tuple[int, int] | None:
+    """(major, minor) of the running kernel, or None when not on Linux."""
+    if platform.system() != "Linux":
+        return None
+    release = platform.release()
+    parts = release.split(".")
+    try:
+        return int(parts[0]), int("".join(ch for ch in parts[1] if ch.isdigit()) or "0")
+    except (IndexError, ValueError):
+        return None
+
+
+def find_compiler() -> str | None:
+    for name in (os.environ.get("CC", ""), "cc", "gcc", "clang"):
+        if name and shutil.which(name):
+            return name
+    return None
+
+
+def unsupported_reason() -> str | None:
+    """Why the differential tests cannot run here, or None when they can."""
+    version = kernel_version()
+    if version is None:
+        return f"needs Linux (this is {platform.system()} {platform.release()})"
+    if version < MIN_KERNEL:
+        return (
+            f"needs Linux >= {MIN_KERNEL[0]}.{MIN_KERNEL[1]} "
+            f"(running {platform.release()}); older kernels map differently"
+        )
+    if platform.machine() not in ("x86_64", "amd64"):
+        return f"needs x86-64 (this is {platform.machine()})"
+    if os.sysconf("SC_PAGE_SIZE") != 4096:
+        return "needs 4 KiB pages"
+    if find_compiler() is None:
+        return "no C compiler (cc, gcc or clang) to build the vmatrace helper"
+    return None
+
+
+def compile_helper(outdir: Path) -> Path:
+    """Build ``vmatrace`` into ``outdir`` with ``cc -O2 -Wall -Werror``."""
+    cc = find_compiler()
+    if cc is None:
+        raise HelperError("no C compiler")
+    exe = outdir / "vmatrace"
+    proc = subprocess.run(
+        [cc, *CFLAGS, "-o", str(exe), str(SOURCE)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise HelperError(f"compiling {SOURCE.name} failed:\n{proc.stdout}{proc.stderr}")
+    return exe
+
+
+def parse_output(text: str) -> list[Step]:
+    """Split the helper's (or the simulator runner's) output into steps.
+
+    >>> parse_output("= 0\\n.\\n! EINVAL\\na b\\n.\\n")
+    [Step(result='= 0', maps=()), Step(result='! EINVAL', maps=('a b',))]
+    """
+    steps: list[Step] = []
+    result: str | None = None
+    maps: list[str] = []
+    for line in text.split("\n")[:-1] if text.endswith("\n") else text.split("\n"):
+        if result is None:
+            if not (line.startswith("= ") or line.startswith("! ")):
+                raise HelperError(f"expected a result line, got {line!r}")
+            result = line
+        elif line == ".":
+            steps.append(Step(result, tuple(maps)))
+            result, maps = None, []
+        else:
+            maps.append(line)
+    if result is not None:
+        raise HelperError("output ends in the middle of a step")
+    return steps
+
+
+def run_kernel(helper: Path, trace: Trace, workdir: str | None = None) -> Run:
+    """Run ``trace`` in a fresh process; its files live in a new temporary directory."""
+    with tempfile.TemporaryDirectory(prefix="vmatrace-", dir=workdir) as tmp:
+        filedir = os.path.join(tmp, "files")
+        os.mkdir(filedir)
+        proc = subprocess.run(
+            [str(helper), filedir],
+            input=trace.text(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if proc.returncode == 3:
+            raise HelperError(f"the arena is not free in the helper process:\n{proc.stderr}")
+        if proc.returncode != 0:
+            raise HelperError(
+                f"vmatrace exited with status {proc.returncode}:\n{proc.stderr}"
+                f"(last output: {proc.stdout[-500:]!r})"
+            )
+        steps = parse_output(proc.stdout)
+        if len(steps) != len(trace.ops):
+            raise HelperError(f"vmatrace printed {len(steps)} steps for {len(trace.ops)} ops")
+        return Run(steps, filedir)

@@ -1,0 +1,792 @@
+"""Traces of mmap/munmap/mprotect/mremap calls: the text format, its parser and a
+seeded generator.
+
+The format is the one ``vmatrace.c`` reads (its header comment is the reference);
+in short::
+
+    arena 0x100000000000 256
+    open 0 0 16 rdwr                       # slot 0 = DIR/f0, created 16 pages long
+    mmap 0x100000003000 0x2000 rw- private|anonymous|fixed -1 0x0
+    munmap 0x100000003000 0x1000
+    mprotect 0x100000000000 0x8000 r--
+    mremap 0x100000004000 0x1000 0x3000 maymove 0x0
+    unlink 0
+
+Every operation works inside the arena. The generator keeps a rough page-level
+shadow of what it expects to be mapped so it can aim at interesting places
+(edges of existing mappings, ranges spanning several VMAs and holes, neighbours
+with matching attributes so that merges happen); the shadow only steers the
+choices, nothing depends on it being right.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+PAGE = 4096
+ARENA_BASE = 0x1000_0000_0000
+ARENA_PAGES = 256
+TASK_SIZE = (1 << 47) - PAGE
+U64 = (1 << 64) - 1
+
+PROT_READ, PROT_WRITE, PROT_EXEC, PROT_SEM = 0x1, 0x2, 0x4, 0x8
+PROT_GROWSDOWN, PROT_GROWSUP = 0x0100_0000, 0x0200_0000
+
+MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE = 0x01, 0x02, 0x03
+MAP_FIXED, MAP_ANONYMOUS, MAP_GROWSDOWN = 0x10, 0x20, 0x100
+MAP_NORESERVE, MAP_SYNC, MAP_FIXED_NOREPLACE = 0x4000, 0x80000, 0x100000
+
+MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP = 1, 2, 4
+
+# Symbolic names, in the order they are printed.
+MMAP_FLAG_NAMES: dict[str, int] = {
+    "shared_validate": MAP_SHARED_VALIDATE,
+    "shared": MAP_SHARED,
+    "private": MAP_PRIVATE,
+    "anonymous": MAP_ANONYMOUS,
+    "fixed_noreplace": MAP_FIXED_NOREPLACE,
+    "fixed": MAP_FIXED,
+    "growsdown": MAP_GROWSDOWN,
+    "noreserve": MAP_NORESERVE,
+    "sync": MAP_SYNC,
+}
+MREMAP_FLAG_NAMES: dict[str, int] = {
+    "maymove": MREMAP_MAYMOVE,
+    "fixed": MREMAP_FIXED,
+    "dontunmap": MREMAP_DONTUNMAP,
+}
+PROT_NAMES: dict[str, int] = {"sem": PROT_SEM, "growsdown": PROT_GROWSDOWN, "growsup": PROT_GROWSUP}
+
+
+def page_align(value: int) -> int:
+    return (value + PAGE - 1) & ~(PAGE - 1) & U64
+
+
+# ----------------------------------------------------------------------------
+# Formatting and parsing of fields
+
+
+def parse_num(tok: str) -> int:
+    """A number as ``strtoull(tok, 0)`` reads it; negatives wrap to 64 bits.
+
+    >>> parse_num("0x10"), parse_num("7"), hex(parse_num("-1"))
+    (16, 7, '0xffffffffffffffff')
+    """
+    return int(tok, 0) & U64
+
+
+def format_prot(prot: int) -> str:
+    """``rw-`` style, plus names or a hex number for other bits.
+
+    >>> format_prot(3), format_prot(0), format_prot(PROT_READ | PROT_GROWSDOWN), format_prot(0x11)
+    ('rw-', '---', 'r--|growsdown', 'r--|0x10')
+    """
+    parts = [
+        ("r" if prot & PROT_READ else "-")
+        + ("w" if prot & PROT_WRITE else "-")
+        + ("x" if prot & PROT_EXEC else "-")
+    ]
+    rest = prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)
+    for name, bit in PROT_NAMES.items():
+        if rest & bit:
+            parts.append(name)
+            rest &= ~bit
+    if rest:
+        parts.append(hex(rest))
+    return "|".join(parts)
+
+
+def _format_flags(flags: int, names: dict[str, int]) -> str:
+    parts = []
+    rest = flags
+    for name, bits in names.items():
+        if rest & bits == bits:
+            parts.append(name)
+            rest &= ~bits
+    if rest or not parts:
+        parts.append(hex(rest))
+    return "|".join(parts)
+
+
+def format_mmap_flags(flags: int) -> str:
+    """>>> format_mmap_flags(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
+    'private|anonymous|fixed'
+    """
+    return _format_flags(flags, MMAP_FLAG_NAMES)
+
+
+def format_mremap_flags(flags: int) -> str:
+    """>>> format_mremap_flags(0), format_mremap_flags(3), format_mremap_flags(8)
+    ('0x0', 'maymove|fixed', '0x8')
+    """
+    return _format_flags(flags, MREMAP_FLAG_NAMES)
+
+
+def _parse_bits(field: str, names: dict[str, int], rwx: bool) -> int:
+    value = 0
+    for tok in field.split("|"):
+        if (
+            rwx
+            and len(tok) == 3
+            and tok[0] in "r-"
+            and tok[1] in "w-"
+            and tok[2] in "x-"
+        ):
+            value |= (
+                (PROT_READ if tok[0] == "r" else 0)
+                | (PROT_WRITE if tok[1] == "w" else 0)
+                | (PROT_EXEC if tok[2] == "x" else 0)
+            )
+        elif tok in names:
+            value |= names[tok]
+        else:
+            value |= parse_num(tok)
+    return value
+
+
+def parse_prot(field: str) -> int:
+    """>>> parse_prot("rw-|growsdown") == PROT_READ | PROT_WRITE | PROT_GROWSDOWN
+    True
+    """
+    return _parse_bits(field, PROT_NAMES, rwx=True)
+
+
+def parse_mmap_flags(field: str) -> int:
+    return _parse_bits(field, MMAP_FLAG_NAMES, rwx=False)
+
+
+def parse_mremap_flags(field: str) -> int:
+    return _parse_bits(field, MREMAP_FLAG_NAMES, rwx=False)
+
+
+# ----------------------------------------------------------------------------
+# Operations and traces
+
+
+@dataclass(frozen=True)
+class Op:
+    """One trace line, parsed. ``args`` depend on ``kind``:
+
+    * ``open``: (slot, file, pages, mode) with mode ``"rdwr"`` or ``"rdonly"``
+    * ``unlink``: (file,)
+    * ``mmap``: (addr, length, prot, flags, slot, offset); slot -1 = no fd
+    * ``munmap``: (addr, length)
+    * ``mprotect``: (addr, length, prot)
+    * ``mremap``: (old_addr, old_len, new_len, flags, new_addr)
+    """
+
+    kind: str
+    args: tuple[int | str, ...]
+
+    def ints(self) -> tuple[int, ...]:
+        return tuple(a for a in self.args if isinstance(a, int))
+
+    def __str__(self) -> str:
+        a = self.args
+        if self.kind == "open":
+            return f"open {a[0]} {a[1]} {a[2]} {a[3]}"
+        if self.kind == "unlink":
+            return f"unlink {a[0]}"
+        if self.kind == "mmap":
+            addr, length, prot, flags, slot, off = self.ints()
+            return (
+                f"mmap {addr:#x} {length:#x} {format_prot(prot)} {format_mmap_flags(flags)}"
+                f" {slot} {off:#x}"
+            )
+        if self.kind == "munmap":
+            return f"munmap {a[0]:#x} {a[1]:#x}"
+        if self.kind == "mprotect":
+            addr, length, prot = self.ints()
+            return f"mprotect {addr:#x} {length:#x} {format_prot(prot)}"
+        if self.kind == "mremap":
+            old, old_len, new_len, flags, new = self.ints()
+            return (
+                f"mremap {old:#x} {old_len:#x} {new_len:#x} {format_mremap_flags(flags)} {new:#x}"
+            )
+        raise ValueError(self.kind)
+
+
+@dataclass
+class Trace:
+    base: int = ARENA_BASE
+    pages: int = ARENA_PAGES
+    ops: list[Op] = field(default_factory=list)
+
+    @property
+    def end(self) -> int:
+        return self.base + self.pages * PAGE
+
+    def text(self) -> str:
+        lines = [f"arena {self.base:#x} {self.pages}"]
+        lines += [str(op) for op in self.ops]
+        return "\n".join(lines) + "\n"
+
+    def prefix(self, n: int) -> Trace:
+        return Trace(self.base, self.pages, self.ops[:n])
+
+
+class TraceSyntaxError(ValueError):
+    pass
+
+
+_FIELDS = {"open": 5, "unlink": 2, "mmap": 7, "munmap": 3, "mprotect": 4, "mremap": 6}
+
+
+def parse_op(line: str) -> Op:
+    """Parse one operation line.
+
+    >>> str(parse_op("mmap 0x100000000000 8192 rw- private|anonymous|fixed -1 0"))
+    'mmap 0x100000000000 0x2000 rw- private|anonymous|fixed -1 0x0'
+    """
+    tok = line.split()
+    if not tok or tok[0] not in _FIELDS or len(tok) != _FIELDS[tok[0]]:
+        raise TraceSyntaxError(f"bad trace line: {line!r}")
+    kind = tok[0]
+    if kind == "open":
+        if tok[4] not in ("rdwr", "rdonly"):
+            raise TraceSyntaxError(f"bad open mode in {line!r}")
+        return Op(kind, (int(tok[1]), int(tok[2]), int(tok[3]), tok[4]))
+    if kind == "unlink":
+        return Op(kind, (int(tok[1]),))
+    if kind == "mmap":
+        return Op(
+            kind,
+            (
+                parse_num(tok[1]),
+                parse_num(tok[2]),
+                parse_prot(tok[3]),
+                parse_mmap_flags(tok[4]),
+                int(tok[5], 0),
+                parse_num(tok[6]),
+            ),
+        )
+    if kind == "munmap":
+        return Op(kind, (parse_num(tok[1]), parse_num(tok[2])))
+    if kind == "mprotect":
+        return Op(kind, (parse_num(tok[1]), parse_num(tok[2]), parse_prot(tok[3])))
+    return Op(
+        kind,
+        (
+            parse_num(tok[1]),
+            parse_num(tok[2]),
+            parse_num(tok[3]),
+            parse_mremap_flags(tok[4]),
+            parse_num(tok[5]),
+        ),
+    )
+
+
+def parse_trace(text: str) -> Trace:
+    """Parse a whole trace (comments and blank lines allowed; ``arena`` first)."""
+    trace: Trace | None = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        tok = line.split()
+        if tok[0] == "arena":
+            if trace is not None or len(tok) != 3:
+                raise TraceSyntaxError(f"bad or repeated arena line: {line!r}")
+            trace = Trace(parse_num(tok[1]), int(tok[2], 0))
+            continue
+        if trace is None:
+            raise TraceSyntaxError("a trace starts with an 'arena <base> <pages>' line")
+        trace.ops.append(parse_op(line))
+    if trace is None:
+        raise TraceSyntaxError("empty trace")
+    return trace
+
+
+# ----------------------------------------------------------------------------
+# The generator
+
+
+@dataclass
+class _Page:
+    """What the generator believes one arena page holds."""
+
+    tag: int  # which mapping call created it (pages of one tag ~ one VMA)
+    src: tuple[str, int]  # ("anon", 0), ("shm", n) or ("file", slot)
+    pgoff: int  # file page offset of this page
+    prot: int
+    shared: bool
+    growsdown: bool
+
+
+@dataclass
+class _Slot:
+    file: int
+    pages: int
+    writable: bool
+
+
+PROT_CHOICES = [
+    (PROT_READ | PROT_WRITE, 35),
+    (PROT_READ, 25),
+    (0, 10),
+    (PROT_READ | PROT_WRITE | PROT_EXEC, 8),
+    (PROT_READ | PROT_EXEC, 10),
+    (PROT_WRITE, 5),
+    (PROT_EXEC, 4),
+    (PROT_WRITE | PROT_EXEC, 3),
+]
+
+
+class Generator:
+    """Builds a random but deterministic (for a seed) trace of ``n_ops`` operations."""
+
+    def __init__(self, seed: int, base: int = ARENA_BASE, pages: int = ARENA_PAGES) -> None:
+        self.rng = random.Random(seed)
+        self.base = base
+        self.npages = pages
+        self.pages: list[_Page | None] = [None] * pages
+        self.slots: dict[int, _Slot] = {}
+        self.files: dict[int, int] = {}  # file number -> size in pages (live names)
+        self.next_file = 0
+        self.next_tag = 1
+        self.next_shm = 1
+        self.ops: list[Op] = []
+
+    # --- small helpers -----------------------------------------------------
+
+    def chance(self, p: float) -> bool:
+        return self.rng.random() < p
+
+    def addr(self, page: int) -> int:
+        return self.base + page * PAGE
+
+    def page_of(self, addr: int) -> int:
+        return (addr - self.base) // PAGE
+
+    def prot(self) -> int:
+        choices, weights = zip(*PROT_CHOICES, strict=True)
+        return self.rng.choices(choices, weights)[0]
+
+    def npages_choice(self, limit: int | None = None) -> int:
+        r = self.rng.random()
+        if r < 0.5:
+            n = self.rng.randint(1, 4)
+        elif r < 0.85:
+            n = self.rng.randint(5, 16)
+        else:
+            n = self.rng.randint(17, 48)
+        return max(1, min(n, limit if limit is not None else n))
+
+    def byte_len(self, npages: int) -> int:
+        """A length in bytes for ``npages`` pages; sometimes not page aligned."""
+        if self.chance(0.06):
+            return npages * PAGE - self.rng.randint(1, PAGE - 1)
+        return npages * PAGE
+
+    def runs(self) -> list[tuple[int, int]]:
+        """Maximal runs [start, end) of pages with the same tag and protection."""
+        out = []
+        i = 0
+        while i < self.npages:
+            p = self.pages[i]
+            if p is None:
+                i += 1
+                continue
+            j = i + 1
+            while j < self.npages:
+                q = self.pages[j]
+                if q is None or q.tag != p.tag or q.prot != p.prot:
+                    break
+                j += 1
+            out.append((i, j))
+            i = j
+        return out
+
+    def holes(self) -> list[tuple[int, int]]:
+        out = []
+        i = 0
+        while i < self.npages:
+            if self.pages[i] is not None:
+                i += 1
+                continue
+            j = i
+            while j < self.npages and self.pages[j] is None:
+                j += 1
+            out.append((i, j))
+            i = j
+        return out
+
+    def interesting_page(self) -> int:
+        """A page index near something: a run edge, a hole edge, or anywhere."""
+        r = self.rng.random()
+        runs = self.runs()
+        if runs and r < 0.6:
+            s, e = self.rng.choice(runs)
+            return self.rng.choice([s, e if e < self.npages else s, self.rng.randrange(s, e)])
+        return self.rng.randrange(self.npages)
+
+    def is_free(self, start: int, end: int) -> bool:
+        return all(p is None for p in self.pages[start:end])
+
+    def emit(self, op: Op) -> None:
+        self.ops.append(op)
+
+    # --- shadow updates ----------------------------------------------------
+
+    def shadow_map(self, start: int, n: int, src: tuple[str, int], pgoff: int, prot: int,
+                   shared: bool, growsdown: bool) -> None:
+        tag = self.next_tag
+        self.next_tag += 1
+        for i in range(n):
+            if 0 <= start + i < self.npages:
+                self.pages[start + i] = _Page(tag, src, pgoff + i, prot, shared, growsdown)
+
+    def shadow_clear(self, start: int, end: int) -> None:
+        for i in range(max(start, 0), min(end, self.npages)):
+            self.pages[i] = None
+
+    # --- operations --------------------------------------------------------
+
+    def op_open(self) -> None:
+        r = self.rng.random()
+        live = list(self.files)
+        slot = len(self.slots) if len(self.slots) < 8 else self.rng.randrange(8)
+        if live and r < 0.5:
+            file = self.rng.choice(live)  # a second open of a file: no merging across
+        else:
+            file = self.next_file
+            self.next_file += 1
+            self.files[file] = self.rng.choice([4, 8, 16, 64])
+        mode = "rdonly" if self.chance(0.3) else "rdwr"
+        self.slots[slot] = _Slot(file, self.files[file], mode == "rdwr")
+        self.emit(Op("open", (slot, file, self.files[file], mode)))
+
+    def op_unlink(self) -> None:
+        if not self.files:
+            return self.op_open()
+        file = self.rng.choice(list(self.files))
+        # The name is never opened again (a later open would create a new file);
+        # the slots that have it open stay usable.
+        del self.files[file]
+        self.emit(Op("unlink", (file,)))
+        return None
+
+    def choose_backing(self, neighbour: _Page | None) -> tuple[tuple[str, int], bool, int, int]:
+        """(src, shared, slot or -1, prot) for a new mapping, sometimes copying a neighbour."""
+        if neighbour is not None and self.chance(0.6):
+            src, shared, prot = neighbour.src, neighbour.shared, neighbour.prot
+            if src[0] == "file":
+                slot = src[1]
+                if self.chance(0.25):
+                    # same file through another open file description, if there is one
+                    file = self.slots[slot].file
+                    others = [s for s, i in self.slots.items() if s != slot and i.file == file]
+                    if others:
+                        slot = self.rng.choice(others)
+                return ("file", slot), shared, slot, prot
+            if src[0] == "shm":
+                return ("shm", self.next_shm), True, -1, prot
+            return src, shared, -1, prot
+        r = self.rng.random()
+        prot = self.prot()
+        if r < 0.45 or not self.slots:
+            return ("anon", 0), False, -1, prot
+        if r < 0.55:
+            return ("shm", self.next_shm), True, -1, prot
+        slot = self.rng.choice(list(self.slots))
+        shared = self.chance(0.5)
+        if shared and not self.slots[slot].writable and prot & PROT_WRITE and self.chance(0.7):
+            prot &= ~PROT_WRITE  # mostly avoid EACCES, but keep some
+        return ("file", slot), shared, slot, prot
+
+    def choose_offset(self, src: tuple[str, int], start: int, n: int) -> int:
+        """File page offset: contiguous with a same-file neighbour when possible."""
+        if src[0] != "file":
+            return 0
+        left = self.pages[start - 1] if start > 0 else None
+        right = self.pages[start + n] if start + n < self.npages else None
+        size = self.slots[src[1]].pages
+        r = self.rng.random()
+        if left is not None and left.src[0] == "file" and r < 0.45:
+            return max(left.pgoff + 1, 0)
+        if right is not None and right.src[0] == "file" and r < 0.7:
+            return max(right.pgoff - n, 0)
+        return self.rng.randint(0, size + 2)
+
+    def placement(self, n: int) -> int:
+        """A start page for an n-page mapping: next to a run (40%) or anywhere."""
+        runs = self.runs()
+        if runs and self.chance(0.45):
+            s, e = self.rng.choice(runs)
+            start = e if self.chance(0.5) else s - n
+        else:
+            start = self.rng.randrange(self.npages)
+        return max(0, min(start, self.npages - n))
+
+    def op_mmap_fixed(self, noreplace: bool) -> None:
+        n = self.npages_choice(self.npages // 2)
+        if noreplace and self.chance(0.5):
+            holes = [h for h in self.holes() if h[1] - h[0] >= n]
+            start = self.rng.choice(holes)[0] if holes else self.placement(n)
+        else:
+            start = self.placement(n)
+        neighbour = None
+        if start > 0 and self.pages[start - 1] is not None and self.chance(0.5):
+            neighbour = self.pages[start - 1]
+        elif start + n < self.npages:
+            neighbour = self.pages[start + n]
+        src, shared, slot, prot = self.choose_backing(neighbour)
+        growsdown = src[0] == "anon" and self.chance(0.06)
+        if src[0] == "shm" and self.chance(0.03):
+            growsdown = True  # EINVAL
+        flags = (MAP_SHARED if shared else MAP_PRIVATE) | (
+            MAP_FIXED_NOREPLACE if noreplace else MAP_FIXED
+        )
+        if src[0] != "file":
+            flags |= MAP_ANONYMOUS
+        if growsdown:
+            flags |= MAP_GROWSDOWN
+        if self.chance(0.04):
+            flags |= MAP_NORESERVE
+        pgoff = self.choose_offset(src, start, n)
+        off = pgoff * PAGE
+        if src[0] != "file" and self.chance(0.05):
+            off = self.rng.randint(1, 16) * PAGE  # ignored for anonymous mappings
+        self.emit(Op("mmap", (self.addr(start), self.byte_len(n), prot, flags, slot, off)))
+        ok = not noreplace or self.is_free(start, start + n)
+        if src[0] == "file" and shared and prot & PROT_WRITE and not self.slots[slot].writable:
+            ok = False
+        if src[0] == "shm" and growsdown:
+            ok = False
+        if ok:
+            if src[0] == "shm":
+                self.next_shm += 1
+                pgoff = 0
+            elif src[0] == "anon":
+                pgoff = start
+            self.shadow_map(start, n, src, pgoff, prot, shared, growsdown)
+
+    def op_mmap_hint(self) -> None:
+        n = self.npages_choice(16)
+        holes = [h for h in self.holes() if h[1] - h[0] >= n]
+        if holes and self.chance(0.7):
+            s, e = self.rng.choice(holes)
+            start = self.rng.randint(s, e - n)
+        else:
+            start = self.rng.randint(0, self.npages - n)
+        src, shared, slot, prot = self.choose_backing(None)
+        flags = MAP_SHARED if shared else MAP_PRIVATE
+        if src[0] != "file":
+            flags |= MAP_ANONYMOUS
+        hint = self.addr(start)
+        if self.chance(0.1):
+            hint += self.rng.randint(1, PAGE - 1)  # rounded down by the kernel
+        off = self.choose_offset(src, start, n) * PAGE if src[0] == "file" else 0
+        self.emit(Op("mmap", (hint, self.byte_len(n), prot, flags, slot, off)))
+        if src[0] == "file" and shared and prot & PROT_WRITE and not self.slots[slot].writable:
+            return
+        if self.is_free(start, start + n):
+            pgoff = start if src[0] == "anon" else off // PAGE
+            if src[0] == "shm":
+                self.next_shm += 1
+                pgoff = 0
+            self.shadow_map(start, n, src, pgoff, prot, shared, False)
+
+    def span(self) -> tuple[int, int]:
+        """A page range [s, e) for munmap/mprotect: often several VMAs and holes."""
+        s = self.interesting_page()
+        r = self.rng.random()
+        if r < 0.3:
+            # exactly one run, or a part of one
+            runs = self.runs()
+            if runs:
+                rs, re_ = self.rng.choice(runs)
+                s = self.rng.randint(rs, re_ - 1) if self.chance(0.4) else rs
+                e = self.rng.randint(s + 1, re_) if self.chance(0.4) else re_
+                return s, e
+        n = self.npages_choice(64) if r < 0.8 else self.rng.randint(16, 96)
+        return s, min(s + n, self.npages)
+
+    def op_munmap(self) -> None:
+        s, e = self.span()
+        self.emit(Op("munmap", (self.addr(s), self.byte_len(e - s))))
+        self.shadow_clear(s, e)
+
+    def op_mprotect(self) -> None:
+        s, e = self.span()
+        prot = self.prot()
+        first = self.pages[s]
+        if first is not None and first.growsdown and self.chance(0.3):
+            prot |= PROT_GROWSDOWN
+        elif self.chance(0.02):
+            prot |= PROT_GROWSDOWN  # EINVAL unless the VMA grows down
+        if self.chance(0.03):
+            prot |= PROT_SEM  # accepted and ignored
+        self.emit(Op("mprotect", (self.addr(s), self.byte_len(e - s), prot)))
+        for i in range(s, e):
+            p = self.pages[i]
+            if p is None:
+                break
+            if p.shared and p.src[0] == "file" and prot & PROT_WRITE:
+                slot = self.slots.get(p.src[1])
+                if slot is not None and not slot.writable:
+                    break
+            p.prot = prot & 7
+
+    def op_mremap(self) -> None:
+        runs = self.runs()
+        if not runs:
+            return self.op_mmap_fixed(False)
+        rs, re_ = self.rng.choice(runs)
+        old = rs if self.chance(0.8) else self.rng.randint(rs, re_ - 1)
+        old_n = re_ - old
+        if self.chance(0.3):
+            old_n = self.rng.randint(1, old_n)
+        elif self.chance(0.1):
+            old_n = min(old_n + self.rng.randint(1, 8), self.npages - old)  # crosses the end
+        p = self.pages[old]
+        assert p is not None
+        r = self.rng.random()
+        flags = 0
+        new_addr = 0
+        if r < 0.15:  # shrink
+            new_n = self.rng.randint(1, old_n) if old_n > 1 else 1
+            if self.chance(0.3):
+                flags = MREMAP_MAYMOVE
+        elif r < 0.4:  # grow, in place if there is room
+            new_n = min(old_n + self.npages_choice(16), self.npages - old)
+            if self.chance(0.5):
+                flags = MREMAP_MAYMOVE
+        elif r < 0.55:  # move anywhere (lands outside the arena)
+            new_n = max(1, old_n + self.rng.randint(-2, 8))
+            flags = MREMAP_MAYMOVE
+        elif r < 0.85:  # MREMAP_FIXED into the arena
+            new_n = old_n if self.chance(0.6) else self.npages_choice(16)
+            dest = self.placement(new_n)
+            new_addr = self.addr(dest)
+            flags = MREMAP_MAYMOVE | MREMAP_FIXED
+        else:  # MREMAP_DONTUNMAP, new_addr is a hint (or FIXED)
+            new_n = old_n
+            holes = [h for h in self.holes() if h[1] - h[0] >= new_n]
+            dest = self.rng.choice(holes)[0] if holes and self.chance(0.7) else self.placement(
+                new_n
+            )
+            new_addr = self.addr(dest)
+            flags = MREMAP_MAYMOVE | MREMAP_DONTUNMAP
+            if self.chance(0.3):
+                flags |= MREMAP_FIXED
+        old_len = old_n * PAGE
+        if self.chance(0.03):
+            old_len = 0  # duplicate a shared mapping; EINVAL for private ones
+        new_len = self.byte_len(new_n)
+        new_len = min(new_len, (self.npages - old) * PAGE) if not flags & MREMAP_FIXED else new_len
+        self.emit(Op("mremap", (self.addr(old), old_len, new_len, flags, new_addr)))
+        # shadow: approximate
+        if old_len == 0:
+            return None
+        new_n = page_align(new_len) // PAGE
+        attrs = p
+        if flags & MREMAP_FIXED:
+            dest = self.page_of(new_addr)
+            if dest < old + old_n and old < dest + new_n:
+                return None  # overlapping: EINVAL
+            if not flags & MREMAP_DONTUNMAP:
+                self.shadow_clear(old, old + old_n)
+            self.shadow_clear(dest, dest + new_n)
+            self.shadow_map(dest, new_n, attrs.src, attrs.pgoff, attrs.prot, attrs.shared,
+                            attrs.growsdown)
+        elif new_n <= old_n:
+            self.shadow_clear(old + new_n, old + old_n)
+        elif self.is_free(old + old_n, old + new_n):
+            self.shadow_map(old + old_n, new_n - old_n, attrs.src, attrs.pgoff + old_n,
+                            attrs.prot, attrs.shared, attrs.growsdown)
+        elif flags & MREMAP_MAYMOVE:
+            self.shadow_clear(old, old + old_n)
+        return None
+
+    def op_invalid(self) -> None:
+        """One of the argument errors of the errno table (kernel-notes §10.2)."""
+        a = self.addr(min(self.interesting_page(), self.npages - 2))
+        anon = MAP_PRIVATE | MAP_ANONYMOUS
+        slot = self.rng.choice(list(self.slots)) if self.slots else -1
+        choices: list[Op] = [
+            Op("mmap", (a, 0, PROT_READ, anon | MAP_FIXED, -1, 0)),  # len 0
+            Op("mmap", (a, PAGE, PROT_READ, MAP_ANONYMOUS | MAP_FIXED, -1, 0)),  # no type
+            Op("mmap", (a, PAGE, PROT_READ, anon | MAP_FIXED, -1, 0x123)),  # offset
+            Op("mmap", (a + 0x10, PAGE, PROT_READ, anon | MAP_FIXED, -1, 0)),  # addr
+            Op("mmap", (a + 0x10, PAGE, PROT_READ, anon | MAP_FIXED_NOREPLACE, -1, 0)),
+            Op("mmap", (a, U64, PROT_READ, anon, -1, 0)),  # len wraps
+            Op("mmap", (a, U64 - PAGE + 1, PROT_READ, anon, -1, 0)),
+            Op("mmap", (a, 1 << 47, PROT_READ, anon | MAP_NORESERVE, -1, 0)),  # > TASK_SIZE
+            Op("mmap", (a, PAGE, PROT_READ, MAP_PRIVATE | MAP_FIXED, -1, 0)),  # EBADF
+            Op("mmap", (a, PAGE, PROT_READ, anon | MAP_FIXED, -1, U64 - PAGE + 1)),  # pgoff
+            Op("mmap", (a, PAGE, PROT_READ, MAP_SHARED_VALIDATE | MAP_ANONYMOUS | MAP_FIXED,
+                        -1, 0)),
+            Op("mmap", (a, PAGE, PROT_READ, anon | MAP_FIXED | MAP_SYNC, -1, 0)),
+            Op("mmap", (a, PAGE, 0x10 | PROT_READ, anon | MAP_FIXED, -1, 0)),  # bits ignored
+            Op("munmap", (a, 0)),
+            Op("munmap", (a + 0x10, PAGE)),
+            Op("munmap", (1 << 47, PAGE)),
+            Op("munmap", (a, 1 << 47)),
+            Op("mprotect", (a + 0x10, PAGE, PROT_READ)),
+            Op("mprotect", (a, 0, PROT_READ)),  # 0: no-op success
+            Op("mprotect", (a, U64 - PAGE + 1, PROT_READ)),  # wraps: ENOMEM
+            Op("mprotect", (a, PAGE, 0x10)),
+            Op("mprotect", (a, PAGE, PROT_READ | PROT_GROWSDOWN | PROT_GROWSUP)),
+            Op("mremap", (a, PAGE, 0, MREMAP_MAYMOVE, 0)),
+            Op("mremap", (a + 0x10, PAGE, PAGE, MREMAP_MAYMOVE, 0)),
+            Op("mremap", (a, PAGE, 2 * PAGE, MREMAP_FIXED, self.base)),
+            Op("mremap", (a, PAGE, PAGE, 8, 0)),
+            Op("mremap", (a, PAGE, PAGE, MREMAP_DONTUNMAP, self.base)),
+            Op("mremap", (a, PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, self.base)),
+            Op("mremap", (a, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, self.base + 0x10)),
+            Op("mremap", (a, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, a)),  # overlap
+        ]
+        if slot >= 0:
+            choices += [
+                Op("mmap", (a, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, slot, 0)),
+                Op("mmap", (a, PAGE, PROT_READ, MAP_SHARED_VALIDATE | MAP_SYNC | MAP_FIXED,
+                            slot, 0)),
+                Op("mmap", (a, PAGE, PROT_READ, MAP_SHARED | MAP_SYNC | MAP_FIXED, slot, 0)),
+                Op("mmap", (a, PAGE, PROT_READ, MAP_SHARED_VALIDATE | MAP_FIXED | 0x800000,
+                            slot, 0)),
+                Op("mmap", (a, PAGE, PROT_READ, MAP_SHARED | MAP_FIXED, slot, 0x10)),
+                Op("mmap", (a, PAGE, PROT_READ, MAP_SHARED | MAP_FIXED | MAP_GROWSDOWN, slot,
+                            0)),
+            ]
+        op = self.rng.choice(choices)
+        self.emit(op)
+        if op.kind == "mmap" and op.args[2] == (0x10 | PROT_READ):
+            self.shadow_map(self.page_of(a), 1, ("anon", 0), self.page_of(a), PROT_READ, False,
+                            False)
+        return None
+
+    def step(self) -> None:
+        r = self.rng.random()
+        if r < 0.22:
+            self.op_mmap_fixed(False)
+        elif r < 0.30:
+            self.op_mmap_fixed(True)
+        elif r < 0.37:
+            self.op_mmap_hint()
+        elif r < 0.52:
+            self.op_munmap()
+        elif r < 0.71:
+            self.op_mprotect()
+        elif r < 0.87:
+            self.op_mremap()
+        elif r < 0.95:
+            self.op_invalid()
+        elif r < 0.985:
+            self.op_open()
+        else:
+            self.op_unlink()
+
+    def generate(self, n_ops: int) -> Trace:
+        for _ in range(self.rng.randint(1, 4)):
+            if len(self.ops) < n_ops:
+                self.op_open()
+        while len(self.ops) < n_ops:
+            self.step()
+        return Trace(self.base, self.npages, self.ops[:n_ops])
+
+
+def generate(seed: int, n_ops: int, base: int = ARENA_BASE, pages: int = ARENA_PAGES) -> Trace:
+    """The trace for ``seed``: the same seed always gives the same trace."""
+    return Generator(seed, base, pages).generate(n_ops)

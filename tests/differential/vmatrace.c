@@ -1,0 +1,484 @@
+/*
+ * vmatrace: run a trace of mmap/munmap/mprotect/mremap calls in this (fresh)
+ * process and print, after every operation, its result and the lines of
+ * /proc/self/maps that intersect a fixed arena.  The Python side runs the same
+ * trace on the simulator and compares the two outputs (tests/differential).
+ *
+ * Usage: vmatrace DIR < trace
+ *
+ * DIR is an existing, empty directory for the trace's files (named f0, f1, ...).
+ *
+ * Trace format (one item per line; '#' starts a comment line; numbers are
+ * decimal or 0x-prefixed hex, parsed with strtoull(..., 0)):
+ *
+ *   arena <base> <pages>                   must come first; declares the arena
+ *   open <fd> <file> <pages> rdwr|rdonly   open DIR/f<file> (created and
+ *                                          ftruncate'd to <pages> pages if it
+ *                                          does not exist) into slot <fd>
+ *   unlink <file>                          unlink DIR/f<file>
+ *   mmap <addr> <len> <prot> <flags> <fd> <off>       <fd> is a slot or -1
+ *   munmap <addr> <len>
+ *   mprotect <addr> <len> <prot>
+ *   mremap <old> <oldlen> <newlen> <flags> <newaddr>
+ *
+ * <prot> is '|'-separated tokens: an "rwx" triple with '-' for absent bits
+ * ("rw-", "---"), "sem", "growsdown", "growsup" or a number.  mmap <flags> are
+ * '|'-separated names (shared private shared_validate fixed fixed_noreplace
+ * anonymous growsdown noreserve sync) or numbers; mremap <flags> are maymove
+ * fixed dontunmap or numbers ("0" for none).
+ *
+ * Output, for every operation line (not for arena/comment lines):
+ *   "= 0x<hex>"  mmap/mremap success (the address)
+ *   "= 0"        success of the other operations
+ *   "! ENAME"    failure, with the errno's symbolic name
+ * then every /proc/self/maps line whose range intersects the arena, verbatim,
+ * then a line containing only ".".
+ *
+ * Every syscall is made with syscall(2) so that libc adds no checks of its own.
+ *
+ * Safety: an operation that could change memory outside the arena (a MAP_FIXED
+ * target, a munmap/mprotect range, an mremap source, destination or in-place
+ * growth outside it) is refused with exit status 2, unless its arguments are of
+ * a form the kernel rejects before looking at any mapping (unaligned address,
+ * zero or absurd length, unknown flags; see arg_error_only()).  Non-fixed mmap
+ * hints and mremap moves without MREMAP_FIXED are always allowed: the kernel
+ * only ever places those in free space.
+ * Exit status: 0 on success, 2 on a malformed trace, 3 if the arena (plus a
+ * guard margin) is not free before the trace starts, 1 on other failures.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#ifndef MAP_SHARED_VALIDATE
+#define MAP_SHARED_VALIDATE 0x03
+#endif
+#ifndef MAP_SYNC
+#define MAP_SYNC 0x80000
+#endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+
+#define MAX_SLOTS 64
+#define PAGE 4096UL
+/* Nothing may be mapped this close to the arena before the trace starts: a
+ * neighbour could change where hinted mappings land (stack guard gap is 1 MiB). */
+#define GUARD (16UL << 20)
+
+static const char *dir;
+static unsigned long arena_base, arena_end;
+static int slots[MAX_SLOTS];
+static char *maps_buf;
+static size_t maps_cap;
+static unsigned long lineno;
+
+static void die(int code, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "vmatrace: line %lu: ", lineno);
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	fflush(stdout);
+	exit(code);
+}
+
+static const char *errno_name(int e)
+{
+	static char buf[16];
+
+	switch (e) {
+	case EPERM: return "EPERM";
+	case ENOENT: return "ENOENT";
+	case ESRCH: return "ESRCH";
+	case EINTR: return "EINTR";
+	case ENXIO: return "ENXIO";
+	case E2BIG: return "E2BIG";
+	case EBADF: return "EBADF";
+	case EAGAIN: return "EAGAIN";
+	case ENOMEM: return "ENOMEM";
+	case EACCES: return "EACCES";
+	case EFAULT: return "EFAULT";
+	case EBUSY: return "EBUSY";
+	case EEXIST: return "EEXIST";
+	case ENODEV: return "ENODEV";
+	case EINVAL: return "EINVAL";
+	case ENFILE: return "ENFILE";
+	case EMFILE: return "EMFILE";
+	case ETXTBSY: return "ETXTBSY";
+	case EFBIG: return "EFBIG";
+	case ENOSPC: return "ENOSPC";
+	case ENAMETOOLONG: return "ENAMETOOLONG";
+	case EOVERFLOW: return "EOVERFLOW";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	default:
+		snprintf(buf, sizeof(buf), "E%d", e);
+		return buf;
+	}
+}
+
+static unsigned long parse_num(const char *tok)
+{
+	char *end;
+	unsigned long v;
+
+	if (!tok || !*tok)
+		die(2, "missing number%s", "");
+	errno = 0;
+	if (tok[0] == '-')
+		v = (unsigned long)strtoll(tok, &end, 0);
+	else
+		v = strtoull(tok, &end, 0);
+	if (*end || errno)
+		die(2, "bad number '%s'", tok);
+	return v;
+}
+
+struct name_val {
+	const char *name;
+	unsigned long val;
+};
+
+static const struct name_val mmap_flag_names[] = {
+	{ "shared", MAP_SHARED },
+	{ "private", MAP_PRIVATE },
+	{ "shared_validate", MAP_SHARED_VALIDATE },
+	{ "fixed", MAP_FIXED },
+	{ "fixed_noreplace", MAP_FIXED_NOREPLACE },
+	{ "anonymous", MAP_ANONYMOUS },
+	{ "growsdown", MAP_GROWSDOWN },
+	{ "noreserve", MAP_NORESERVE },
+	{ "sync", MAP_SYNC },
+	{ NULL, 0 },
+};
+
+static const struct name_val mremap_flag_names[] = {
+	{ "maymove", MREMAP_MAYMOVE },
+	{ "fixed", MREMAP_FIXED },
+	{ "dontunmap", MREMAP_DONTUNMAP },
+	{ NULL, 0 },
+};
+
+static const struct name_val prot_names[] = {
+	{ "sem", 0x8 },
+	{ "growsdown", PROT_GROWSDOWN },
+	{ "growsup", PROT_GROWSUP },
+	{ NULL, 0 },
+};
+
+/* Parse '|'-separated tokens: names from the table, numbers, and (for prot)
+ * "rwx" triples. */
+static unsigned long parse_bits(const char *field, const struct name_val *names, int rwx)
+{
+	char copy[256];
+	char *save, *tok;
+	unsigned long v = 0;
+
+	if (!field)
+		die(2, "missing flags%s", "");
+	if (strlen(field) >= sizeof(copy))
+		die(2, "flags too long: %s", field);
+	strcpy(copy, field);
+	for (tok = strtok_r(copy, "|", &save); tok; tok = strtok_r(NULL, "|", &save)) {
+		const struct name_val *nv;
+		int found = 0;
+
+		if (rwx && strlen(tok) == 3 && strchr("r-", tok[0]) && strchr("w-", tok[1]) &&
+		    strchr("x-", tok[2])) {
+			v |= (tok[0] == 'r' ? PROT_READ : 0) | (tok[1] == 'w' ? PROT_WRITE : 0) |
+			     (tok[2] == 'x' ? PROT_EXEC : 0);
+			continue;
+		}
+		for (nv = names; nv->name; nv++) {
+			if (!strcmp(nv->name, tok)) {
+				v |= nv->val;
+				found = 1;
+				break;
+			}
+		}
+		if (!found)
+			v |= parse_num(tok);
+	}
+	return v;
+}
+
+/* Read the whole of /proc/self/maps with a loop of read() calls (each read()
+ * returns at most a page of whole lines). */
+static size_t read_maps(void)
+{
+	size_t len = 0;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		perror("vmatrace: open /proc/self/maps");
+		exit(1);
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (maps_cap - len < 8192) {
+			maps_cap = maps_cap ? maps_cap * 2 : 65536;
+			maps_buf = realloc(maps_buf, maps_cap);
+			if (!maps_buf) {
+				perror("vmatrace: realloc");
+				exit(1);
+			}
+		}
+		n = read(fd, maps_buf + len, maps_cap - len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("vmatrace: read /proc/self/maps");
+			exit(1);
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	maps_buf[len] = '\0';
+	return len;
+}
+
+/* Print (or, with print == 0, report on stderr) every maps line that
+ * intersects [lo, hi); return how many there were. */
+static int for_each_line_in(unsigned long lo, unsigned long hi, int print)
+{
+	char *p, *nl;
+	int count = 0;
+
+	read_maps();
+	for (p = maps_buf; *p; p = nl + 1) {
+		unsigned long start, end;
+
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		if (sscanf(p, "%lx-%lx", &start, &end) != 2) {
+			fprintf(stderr, "vmatrace: unparsable maps line: %.*s\n", (int)(nl - p), p);
+			exit(1);
+		}
+		if (start < hi && end > lo) {
+			count++;
+			if (print)
+				fwrite(p, 1, (size_t)(nl - p) + 1, stdout);
+			else
+				fprintf(stderr, "vmatrace: busy: %.*s\n", (int)(nl - p), p);
+		}
+		if (!*nl)
+			break;
+	}
+	return count;
+}
+
+static void result_addr(long r)
+{
+	if (r == -1)
+		printf("! %s\n", errno_name(errno));
+	else
+		printf("= 0x%lx\n", (unsigned long)r);
+}
+
+static void result_zero(long r)
+{
+	if (r == -1)
+		printf("! %s\n", errno_name(errno));
+	else
+		printf("= 0\n");
+}
+
+static int slot_index(const char *tok)
+{
+	long i = (long)parse_num(tok);
+
+	if (i < -1 || i >= MAX_SLOTS)
+		die(2, "bad fd slot '%s'", tok);
+	return (int)i;
+}
+
+#define TASK_SIZE ((1UL << 47) - PAGE)
+#define PAGE_ALIGN(x) (((x) + PAGE - 1) & ~(PAGE - 1))
+
+static int in_arena(unsigned long addr, unsigned long len)
+{
+	unsigned long alen = PAGE_ALIGN(len);
+
+	return addr >= arena_base && addr <= arena_end && alen >= len && alen <= arena_end - addr;
+}
+
+/* Is this call certain to fail in the kernel's argument checks, before any
+ * mapping is looked up or changed?  Only a few forms are recognised. */
+static int arg_error_only(const char *op, unsigned long addr, unsigned long len,
+			  unsigned long flags, unsigned long off)
+{
+	if (!strcmp(op, "mmap"))
+		return (off % PAGE) || !len || !PAGE_ALIGN(len) || len > TASK_SIZE || (addr % PAGE);
+	if (!strcmp(op, "munmap"))
+		return (addr % PAGE) || !len || addr > TASK_SIZE || len > TASK_SIZE - addr;
+	if (!strcmp(op, "mprotect"))
+		return (addr % PAGE) || !len || addr + PAGE_ALIGN(len) <= addr;
+	/* mremap: flags carries the mremap flags, len the new length */
+	return (flags & ~7UL) || (addr % PAGE) || !PAGE_ALIGN(len) ||
+	       ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE)) ||
+	       ((flags & MREMAP_DONTUNMAP) && !(flags & MREMAP_MAYMOVE));
+}
+
+static void refuse(const char *op)
+{
+	die(2, "refusing '%s': it could change mappings outside the arena", op);
+}
+
+static void do_op(char **tok, int ntok)
+{
+	const char *op = tok[0];
+	char path[4096];
+
+	if (!strcmp(op, "open") && ntok == 5) {
+		int s = slot_index(tok[1]);
+		unsigned long file = parse_num(tok[2]), pages = parse_num(tok[3]);
+		int mode, fd;
+
+		if (s < 0)
+			die(2, "bad slot %s", tok[1]);
+		if (!strcmp(tok[4], "rdwr"))
+			mode = O_RDWR;
+		else if (!strcmp(tok[4], "rdonly"))
+			mode = O_RDONLY;
+		else
+			die(2, "bad open mode '%s'", tok[4]);
+		snprintf(path, sizeof(path), "%s/f%lu", dir, file);
+		if (access(path, F_OK) != 0) {
+			int cfd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+
+			if (cfd < 0 || ftruncate(cfd, (off_t)(pages * PAGE)) != 0) {
+				perror("vmatrace: create file");
+				exit(1);
+			}
+			close(cfd);
+		}
+		if (slots[s] >= 0)
+			close(slots[s]);
+		fd = open(path, mode | O_CLOEXEC);
+		slots[s] = fd;
+		result_zero(fd < 0 ? -1 : 0);
+	} else if (!strcmp(op, "unlink") && ntok == 2) {
+		snprintf(path, sizeof(path), "%s/f%lu", dir, parse_num(tok[1]));
+		result_zero(unlink(path));
+	} else if (!strcmp(op, "mmap") && ntok == 7) {
+		int s = slot_index(tok[5]);
+		long fd = s < 0 ? -1 : slots[s];
+		unsigned long addr = parse_num(tok[1]), len = parse_num(tok[2]);
+		unsigned long prot = parse_bits(tok[3], prot_names, 1);
+		unsigned long flags = parse_bits(tok[4], mmap_flag_names, 0), off = parse_num(tok[6]);
+
+		if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) && !in_arena(addr, len) &&
+		    !arg_error_only(op, addr, len, flags, off))
+			refuse(op);
+		result_addr(syscall(SYS_mmap, addr, len, prot, flags, fd, off));
+	} else if (!strcmp(op, "munmap") && ntok == 3) {
+		unsigned long addr = parse_num(tok[1]), len = parse_num(tok[2]);
+
+		if (!in_arena(addr, len) && !arg_error_only(op, addr, len, 0, 0))
+			refuse(op);
+		result_zero(syscall(SYS_munmap, addr, len));
+	} else if (!strcmp(op, "mprotect") && ntok == 4) {
+		unsigned long addr = parse_num(tok[1]), len = parse_num(tok[2]);
+		unsigned long prot = parse_bits(tok[3], prot_names, 1);
+
+		if (!in_arena(addr, len) && !arg_error_only(op, addr, len, 0, 0))
+			refuse(op);
+		result_zero(syscall(SYS_mprotect, addr, len, prot));
+	} else if (!strcmp(op, "mremap") && ntok == 6) {
+		unsigned long old = parse_num(tok[1]), oldlen = parse_num(tok[2]);
+		unsigned long newlen = parse_num(tok[3]), newaddr = parse_num(tok[5]);
+		unsigned long flags = parse_bits(tok[4], mremap_flag_names, 0);
+
+		/* the source (and anything it may grow into in place) must be in the
+		 * arena, and so must a MREMAP_FIXED destination */
+		if (!arg_error_only(op, old, newlen, flags, 0) &&
+		    (!in_arena(old, oldlen) ||
+		     (!(flags & MREMAP_FIXED) && newlen > oldlen && !in_arena(old, newlen)) ||
+		     ((flags & MREMAP_FIXED) && !in_arena(newaddr, newlen))))
+			refuse(op);
+		result_addr(syscall(SYS_mremap, old, oldlen, newlen, flags, newaddr));
+	} else {
+		die(2, "unknown operation or wrong field count: %s", op);
+	}
+	for_each_line_in(arena_base, arena_end, 1);
+	fputs(".\n", stdout);
+}
+
+int main(int argc, char **argv)
+{
+	char line[1024];
+	int have_arena = 0, i;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s DIR < trace\n", argv[0]);
+		return 2;
+	}
+	dir = argv[1];
+	for (i = 0; i < MAX_SLOTS; i++)
+		slots[i] = -1;
+
+	while (fgets(line, sizeof(line), stdin)) {
+		char *tok[8], *save, *t;
+		int ntok = 0;
+
+		lineno++;
+		if (!strchr(line, '\n') && !feof(stdin))
+			die(2, "line too long%s", "");
+		t = line + strspn(line, " \t");
+		if (*t == '#')
+			continue;
+		for (t = strtok_r(line, " \t\r\n", &save); t; t = strtok_r(NULL, " \t\r\n", &save)) {
+			if (ntok == 8)
+				die(2, "too many fields%s", "");
+			tok[ntok++] = t;
+		}
+		if (ntok == 0 || tok[0][0] == '#')
+			continue;
+		if (!strcmp(tok[0], "arena")) {
+			unsigned long pages;
+
+			if (ntok != 3 || have_arena)
+				die(2, "bad or repeated arena line%s", "");
+			arena_base = parse_num(tok[1]);
+			pages = parse_num(tok[2]);
+			if (arena_base % PAGE || pages == 0 || pages > (1UL << 20) ||
+			    arena_base < GUARD || arena_base + pages * PAGE + GUARD > (1UL << 47))
+				die(2, "unusable arena%s", "");
+			arena_end = arena_base + pages * PAGE;
+			if (for_each_line_in(arena_base - GUARD, arena_end + GUARD, 0)) {
+				fprintf(stderr,
+					"vmatrace: the arena 0x%lx-0x%lx (with a %lu MiB guard on each "
+					"side) is not free in this process; refusing to run\n",
+					arena_base, arena_end, GUARD >> 20);
+				return 3;
+			}
+			have_arena = 1;
+			continue;
+		}
+		if (!have_arena)
+			die(2, "the trace must start with an arena line, not '%s'", tok[0]);
+		do_op(tok, ntok);
+	}
+	if (ferror(stdin)) {
+		perror("vmatrace: stdin");
+		return 1;
+	}
+	if (fflush(stdout) != 0) {
+		perror("vmatrace: stdout");
+		return 1;
+	}
+	return 0;
+}
