@@ -19,6 +19,10 @@ import errno as _errno
 import os as _os
 
 
+# Where Python's errno module picks an alias, use the name the kernel's headers use.
+_ERRNO_NAMES = {_errno.EOPNOTSUPP: "EOPNOTSUPP", _errno.EAGAIN: "EAGAIN", _errno.EDEADLK: "EDEADLK"}
+
+
 class EngineError(Exception):
     """Base class of every error the engine raises deliberately."""
 
@@ -32,7 +36,7 @@ class SyscallError(EngineError):
 
     def __init__(self, err: int, syscall: str, detail: str) -> None:
         self.errno = err
-        self.name = _errno.errorcode.get(err, f"E{err}")
+        self.name = _ERRNO_NAMES.get(err) or _errno.errorcode.get(err, f"E{err}")
         self.syscall = syscall
         self.detail = detail
         super().__init__(f"{syscall}: {self.name} ({_os.strerror(err)}): {detail}")

@@ -91,7 +91,10 @@ def vma_line(vma: Vma, brk: int, start_brk: int, start_stack: int) -> str:
     """
     gen = vma._gen
     cached = vma._line
-    if cached is not None and cached[0] == gen:
+    file = vma.vm_file
+    # The name of a file mapping also changes when the file is unlinked.
+    stamp = gen if file is None or not file.inode.unlinked else -1 - gen
+    if cached is not None and cached[0] == stamp:
         line = cached[1]
     else:
         prefix, name = _build_prefix(vma)
@@ -100,7 +103,7 @@ def vma_line(vma: Vma, brk: int, start_brk: int, start_stack: int) -> str:
         else:
             line = prefix  # anonymous: the name may be derived below
         if not gen & 1 and vma._gen == gen:
-            vma._line = (gen, line)
+            vma._line = (stamp, line)
     if line[-1] == "\n":
         return line
     # get_vma_name() steps 5-6: [heap] and [stack] are derived from the mm's fields.

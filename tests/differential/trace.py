@@ -749,6 +749,9 @@ class Generator:
                 Op("mmap", (a, PAGE, PROT_READ, MAP_SHARED | MAP_FIXED, slot, 0x10)),
                 Op("mmap", (a, PAGE, PROT_READ, MAP_SHARED | MAP_FIXED | MAP_GROWSDOWN, slot,
                             0)),
+                Op("mmap", (a, PAGE, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_GROWSDOWN, slot,
+                            0)),
+                Op("mmap", (a, PAGE, PROT_READ, MAP_PRIVATE | MAP_FIXED, slot, U64 - PAGE + 1)),
             ]
         op = self.rng.choice(choices)
         self.emit(op)

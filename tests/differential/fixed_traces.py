@@ -1,0 +1,550 @@
+"""Hand-written traces reproducing the experiments of kernel-notes appendix A.
+
+Each is annotated (see annotated.py) with what Linux 6.18 does; the tests check the
+running kernel against the annotations and the simulator against the kernel.
+Arena base 0x100000000000 throughout; ``B+n`` in the comments means base + n pages.
+"""
+
+from __future__ import annotations
+
+MERGE_ADJACENT_ANON = """
+# A.1 §3-3c: adjacent anonymous mappings with identical flags merge; different
+# protection does not; mprotect to the same protection re-merges.
+arena 0x100000000000 256
+mmap 0x100000000000 0x2000 rw- private|anonymous|fixed -1 0x0
+= 0x100000000000
+> 100000000000-100000002000 rw-p 00000000 00:00 0 $
+mmap 0x100000002000 0x2000 rw- private|anonymous|fixed -1 0x0
+= 0x100000002000
+> 100000000000-100000004000 rw-p 00000000 00:00 0 $
+mmap 0x100000004000 0x2000 r-- private|anonymous|fixed -1 0x0
+= 0x100000004000
+> 100000000000-100000004000 rw-p 00000000 00:00 0 $
+> 100000004000-100000006000 r--p 00000000 00:00 0 $
+mprotect 0x100000004000 0x2000 rw-
+= 0
+> 100000000000-100000006000 rw-p 00000000 00:00 0 $
+# a new mapping filling the hole between two identical neighbours merges all three
+mmap 0x100000008000 0x2000 rw- private|anonymous|fixed -1 0x0
+= 0x100000008000
+> 100000000000-100000006000 rw-p 00000000 00:00 0 $
+> 100000008000-10000000a000 rw-p 00000000 00:00 0 $
+mmap 0x100000006000 0x2000 rw- private|anonymous|fixed -1 0x0
+= 0x100000006000
+> 100000000000-10000000a000 rw-p 00000000 00:00 0 $
+# different vm_flags (VM_NORESERVE) never merge
+mmap 0x10000000a000 0x1000 rw- private|anonymous|fixed|noreserve -1 0x0
+= 0x10000000a000
+> 100000000000-10000000a000 rw-p 00000000 00:00 0 $
+> 10000000a000-10000000b000 rw-p 00000000 00:00 0 $
+# shared anonymous mappings never merge: each has its own shmem file
+mmap 0x100000010000 0x1000 rw- shared|anonymous|fixed -1 0x0
+= 0x100000010000
+mmap 0x100000011000 0x1000 rw- shared|anonymous|fixed -1 0x0
+= 0x100000011000
+> 100000000000-10000000a000 rw-p 00000000 00:00 0 $
+> 10000000a000-10000000b000 rw-p 00000000 00:00 0 $
+> 100000010000-100000011000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000011000-100000012000 rw-s 00000000 dev1 ino2 @73 /dev/zero (deleted)$
+"""
+
+MPROTECT_SPLIT_REMERGE = """
+# A.1 §4-4c: mprotect of the middle splits in three; back again re-merges; then
+# merges with the previous, the next and both neighbours.
+arena 0x100000000000 256
+mmap 0x100000000000 0x6000 rw- private|anonymous|fixed -1 0x0
+= 0x100000000000
+mprotect 0x100000002000 0x2000 r--
+= 0
+> 100000000000-100000002000 rw-p 00000000 00:00 0 $
+> 100000002000-100000004000 r--p 00000000 00:00 0 $
+> 100000004000-100000006000 rw-p 00000000 00:00 0 $
+mprotect 0x100000002000 0x2000 rw-
+= 0
+> 100000000000-100000006000 rw-p 00000000 00:00 0 $
+mprotect 0x100000000000 0x6000 ---
+= 0
+> 100000000000-100000006000 ---p 00000000 00:00 0 $
+mprotect 0x100000000000 0x1000 r--
+= 0
+> 100000000000-100000001000 r--p 00000000 00:00 0 $
+> 100000001000-100000006000 ---p 00000000 00:00 0 $
+mprotect 0x100000001000 0x1000 r--
+= 0
+> 100000000000-100000002000 r--p 00000000 00:00 0 $
+> 100000002000-100000006000 ---p 00000000 00:00 0 $
+mprotect 0x100000005000 0x1000 r--
+= 0
+> 100000000000-100000002000 r--p 00000000 00:00 0 $
+> 100000002000-100000005000 ---p 00000000 00:00 0 $
+> 100000005000-100000006000 r--p 00000000 00:00 0 $
+mprotect 0x100000002000 0x3000 r--
+= 0
+> 100000000000-100000006000 r--p 00000000 00:00 0 $
+# an unaligned length covers the partial page; PROT_SEM is accepted and ignored
+mprotect 0x100000000000 0x1001 rw-|sem
+= 0
+> 100000000000-100000002000 rw-p 00000000 00:00 0 $
+> 100000002000-100000006000 r--p 00000000 00:00 0 $
+"""
+
+MUNMAP_AND_REFILL = """
+# A.1 §5-5b: munmap of the middle leaves two VMAs; MAP_FIXED into the hole merges
+# them again; munmap over VMAs and holes; munmap of nothing succeeds.
+arena 0x100000000000 256
+mmap 0x100000000000 0x6000 rw- private|anonymous|fixed -1 0x0
+= 0x100000000000
+munmap 0x100000002000 0x2000
+= 0
+> 100000000000-100000002000 rw-p 00000000 00:00 0 $
+> 100000004000-100000006000 rw-p 00000000 00:00 0 $
+mmap 0x100000002000 0x2000 rw- private|anonymous|fixed -1 0x0
+= 0x100000002000
+> 100000000000-100000006000 rw-p 00000000 00:00 0 $
+mmap 0x100000008000 0x2000 r-- private|anonymous|fixed -1 0x0
+= 0x100000008000
+munmap 0x100000001000 0x8000
+= 0
+> 100000000000-100000001000 rw-p 00000000 00:00 0 $
+> 100000009000-10000000a000 r--p 00000000 00:00 0 $
+munmap 0x100000020000 0x1000
+= 0
+> 100000000000-100000001000 rw-p 00000000 00:00 0 $
+> 100000009000-10000000a000 r--p 00000000 00:00 0 $
+munmap 0x100000000000 0x1
+= 0
+> 100000009000-10000000a000 r--p 00000000 00:00 0 $
+"""
+
+MAP_FIXED_OVER_EXISTING = """
+# A.1 §6-6b: MAP_FIXED_NOREPLACE fails with EEXIST on any overlap (EINVAL when
+# unaligned); MAP_FIXED replaces, splitting the old mapping.
+arena 0x100000000000 256
+mmap 0x100000000000 0x6000 rw- private|anonymous|fixed -1 0x0
+= 0x100000000000
+mmap 0x100000001000 0x1000 r-- private|anonymous|fixed_noreplace -1 0x0
+! EEXIST
+> 100000000000-100000006000 rw-p 00000000 00:00 0 $
+mmap 0x100000005000 0x4000 r-- private|anonymous|fixed_noreplace -1 0x0
+! EEXIST
+> 100000000000-100000006000 rw-p 00000000 00:00 0 $
+mmap 0x100000001001 0x1000 r-- private|anonymous|fixed_noreplace -1 0x0
+! EINVAL
+mmap 0x100000006000 0x2000 r-- private|anonymous|fixed_noreplace -1 0x0
+= 0x100000006000
+> 100000000000-100000006000 rw-p 00000000 00:00 0 $
+> 100000006000-100000008000 r--p 00000000 00:00 0 $
+mmap 0x100000001000 0x1000 r-- private|anonymous|fixed -1 0x0
+= 0x100000001000
+> 100000000000-100000001000 rw-p 00000000 00:00 0 $
+> 100000001000-100000002000 r--p 00000000 00:00 0 $
+> 100000002000-100000006000 rw-p 00000000 00:00 0 $
+> 100000006000-100000008000 r--p 00000000 00:00 0 $
+mmap 0x100000000000 0x8000 --- private|anonymous|fixed -1 0x0
+= 0x100000000000
+> 100000000000-100000008000 ---p 00000000 00:00 0 $
+"""
+
+HINTS = """
+# A.1 §6 (second half) and §9: a free hint is used (rounded down to a page); an
+# occupied one is not; nor is one inside a growsdown VMA's 256-page guard gap.
+arena 0x100000000000 256
+mmap 0x100000000000 0x2000 rw- private|anonymous|fixed -1 0x0
+= 0x100000000000
+mmap 0x100000010000 0x1000 rw- private|anonymous -1 0x0
+= 0x100000010000
+> 100000000000-100000002000 rw-p 00000000 00:00 0 $
+> 100000010000-100000011000 rw-p 00000000 00:00 0 $
+mmap 0x100000001000 0x1000 r-- private|anonymous -1 0x0
+= OUT
+> 100000000000-100000002000 rw-p 00000000 00:00 0 $
+> 100000010000-100000011000 rw-p 00000000 00:00 0 $
+mmap 0x100000002123 0x1000 r-- private|anonymous -1 0x0
+= 0x100000002000
+mmap 0x100000003000 0x1000 r-- private|anonymous -1 0x0
+= 0x100000003000
+> 100000000000-100000002000 rw-p 00000000 00:00 0 $
+> 100000002000-100000004000 r--p 00000000 00:00 0 $
+> 100000010000-100000011000 rw-p 00000000 00:00 0 $
+mmap 0x100000080000 0x2000 rw- private|anonymous|fixed|growsdown -1 0x0
+= 0x100000080000
+mmap 0x10000007e000 0x1000 rw- private|anonymous -1 0x0
+= OUT
+# MAP_FIXED ignores the guard gap
+mmap 0x10000007f000 0x1000 rw- private|anonymous|fixed -1 0x0
+= 0x10000007f000
+> 100000000000-100000002000 rw-p 00000000 00:00 0 $
+> 100000002000-100000004000 r--p 00000000 00:00 0 $
+> 100000010000-100000011000 rw-p 00000000 00:00 0 $
+> 10000007f000-100000080000 rw-p 00000000 00:00 0 $
+> 100000080000-100000082000 rw-p 00000000 00:00 0 $
+"""
+
+MPROTECT_ENOMEM_HOLE = """
+# A.1 §7b: mprotect over [vma][hole][vma] fails with ENOMEM after the first VMA
+# was already changed; one starting in a hole changes nothing; one ending in a
+# hole leaves its split in place.
+arena 0x100000000000 256
+mmap 0x100000000000 0x1000 rw- private|anonymous|fixed -1 0x0
+= 0x100000000000
+mmap 0x100000002000 0x1000 rw- private|anonymous|fixed -1 0x0
+= 0x100000002000
+mprotect 0x100000000000 0x3000 r--
+! ENOMEM
+> 100000000000-100000001000 r--p 00000000 00:00 0 $
+> 100000002000-100000003000 rw-p 00000000 00:00 0 $
+mprotect 0x100000001000 0x2000 r--
+! ENOMEM
+> 100000000000-100000001000 r--p 00000000 00:00 0 $
+> 100000002000-100000003000 rw-p 00000000 00:00 0 $
+mmap 0x100000010000 0x4000 rw- private|anonymous|fixed -1 0x0
+= 0x100000010000
+mprotect 0x100000012000 0x4000 r--
+! ENOMEM
+> 100000000000-100000001000 r--p 00000000 00:00 0 $
+> 100000002000-100000003000 rw-p 00000000 00:00 0 $
+> 100000010000-100000012000 rw-p 00000000 00:00 0 $
+> 100000012000-100000014000 r--p 00000000 00:00 0 $
+mprotect 0x100000020000 0x1000 r--
+! ENOMEM
+"""
+
+ERRNOS = """
+# A.1 §7 and the errno table (§10.2): argument errors, each leaving the arena as it was.
+arena 0x100000000000 256
+open 0 0 4 rdonly
+= 0
+mmap 0x100000000000 0x2000 rw- private|anonymous|fixed -1 0x0
+= 0x100000000000
+mmap 0x100000010000 0x1000 r-- shared|fixed 0 0x0
+= 0x100000010000
+mmap 0x100000020000 0x0 r-- private|anonymous -1 0x0
+! EINVAL
+mmap 0x100000020000 0x1000 r-- anonymous -1 0x0
+! EINVAL
+mmap 0x100000020000 0xffffffffffffffff r-- private|anonymous -1 0x0
+! ENOMEM
+mmap 0x100000020000 0xfffffffffffff000 r-- private|anonymous -1 0x0
+! ENOMEM
+mmap 0x100000020000 0x800000000000 r-- private|anonymous|noreserve -1 0x0
+! ENOMEM
+mmap 0x100000020001 0x1000 r-- private|anonymous|fixed -1 0x0
+! EINVAL
+mmap 0x100000020000 0x1000 r-- private 0 0x1
+! EINVAL
+mmap 0x100000020000 0x1000 rw- shared 0 0x0
+! EACCES
+mmap 0x100000020000 0x1000 rw- private|fixed 0 0x0
+= 0x100000020000
+mmap 0x100000021000 0x1000 r-- private|fixed -1 0x0
+! EBADF
+mmap 0x100000021000 0x1000 r-- shared_validate|fixed|sync 0 0x0
+! EOPNOTSUPP
+mmap 0x100000021000 0x1000 r-- shared|fixed|sync 0 0x0
+! EOPNOTSUPP
+mprotect 0x100000010000 0x1000 rw-
+! EACCES
+munmap 0x100000000000 0x0
+! EINVAL
+munmap 0x100000000001 0x1000
+! EINVAL
+munmap 0x800000000000 0x1000
+! EINVAL
+munmap 0x100000000000 0x800000000000
+! EINVAL
+munmap 0x100000064000 0x1000
+= 0
+mprotect 0x100000000001 0x1000 r--
+! EINVAL
+mprotect 0x100000000000 0x0 r--
+= 0
+mprotect 0x100000064000 0x1000 r--
+! ENOMEM
+mprotect 0x100000000000 0x1000 0x10000
+! EINVAL
+mprotect 0x100000000000 0x1000 r--|growsdown|growsup
+! EINVAL
+mprotect 0x100000000000 0xfffffffffffff000 r--
+! ENOMEM
+mremap 0x100000000000 0x1000 0x0 maymove 0x0
+! EINVAL
+mremap 0x100000000001 0x1000 0x1000 maymove 0x0
+! EINVAL
+mremap 0x100000064000 0x1000 0x2000 maymove 0x0
+! EFAULT
+mremap 0x100000000000 0x1000 0x2000 fixed 0x100000030000
+! EINVAL
+mremap 0x100000000000 0x1000 0x1000 0x8 0x0
+! EINVAL
+mremap 0x100000000000 0x1000 0x2000 maymove|dontunmap 0x100000030000
+! EINVAL
+> 100000000000-100000002000 rw-p 00000000 00:00 0 $
+> 100000010000-100000011000 r--s 00000000 dev1 ino1 @73 $DIR/f0$
+> 100000020000-100000021000 rw-p 00000000 dev1 ino1 @73 $DIR/f0$
+"""
+
+MREMAP = """
+# A.3: grow in place; blocked growth (ENOMEM, or a move with MREMAP_MAYMOVE);
+# shrink; an unfaulted anonymous VMA moved next to a compatible one merges
+# (its pgoff is reset); MREMAP_DONTUNMAP keeps the old range mapped; an old
+# range spanning two VMAs cannot grow (EFAULT).
+arena 0x100000000000 256
+mmap 0x100000000000 0x2000 rw- private|anonymous|fixed -1 0x0
+= 0x100000000000
+mremap 0x100000000000 0x2000 0x4000 0x0 0x0
+= 0x100000000000
+> 100000000000-100000004000 rw-p 00000000 00:00 0 $
+mmap 0x100000004000 0x1000 r-- private|anonymous|fixed -1 0x0
+= 0x100000004000
+mremap 0x100000000000 0x4000 0x6000 0x0 0x0
+! ENOMEM
+mremap 0x100000000000 0x4000 0x6000 maymove 0x0
+= OUT
+> 100000004000-100000005000 r--p 00000000 00:00 0 $
+mmap 0x100000010000 0x6000 rw- private|anonymous|fixed -1 0x0
+= 0x100000010000
+mremap 0x100000010000 0x6000 0x2000 0x0 0x0
+= 0x100000010000
+> 100000004000-100000005000 r--p 00000000 00:00 0 $
+> 100000010000-100000012000 rw-p 00000000 00:00 0 $
+mmap 0x100000020000 0x2000 rw- private|anonymous|fixed -1 0x0
+= 0x100000020000
+mmap 0x100000030000 0x2000 rw- private|anonymous|fixed -1 0x0
+= 0x100000030000
+mremap 0x100000030000 0x2000 0x2000 maymove|fixed 0x100000022000
+= 0x100000022000
+> 100000004000-100000005000 r--p 00000000 00:00 0 $
+> 100000010000-100000012000 rw-p 00000000 00:00 0 $
+> 100000020000-100000024000 rw-p 00000000 00:00 0 $
+mremap 0x100000020000 0x4000 0x4000 maymove|dontunmap 0x100000040000
+= 0x100000040000
+> 100000004000-100000005000 r--p 00000000 00:00 0 $
+> 100000010000-100000012000 rw-p 00000000 00:00 0 $
+> 100000020000-100000024000 rw-p 00000000 00:00 0 $
+> 100000040000-100000044000 rw-p 00000000 00:00 0 $
+mmap 0x100000050000 0x1000 rw- private|anonymous|fixed -1 0x0
+= 0x100000050000
+mmap 0x100000051000 0x1000 r-- private|anonymous|fixed -1 0x0
+= 0x100000051000
+mremap 0x100000050000 0x2000 0x3000 maymove 0x0
+! EFAULT
+"""
+
+FILES = """
+# A.1 §2-2d: file mappings merge only through the same open file description and
+# with contiguous offsets; a read-only fd cannot be mapped shared and writable;
+# unlinking shows " (deleted)"; splitting adjusts the offset (shmem too).
+arena 0x100000000000 256
+open 0 0 16 rdwr
+= 0
+open 1 0 16 rdwr
+= 0
+open 2 1 16 rdonly
+= 0
+mmap 0x100000000000 0x2000 r-- private|fixed 0 0x0
+= 0x100000000000
+> 100000000000-100000002000 r--p 00000000 dev1 ino1 @73 $DIR/f0$
+mmap 0x100000002000 0x2000 r-- private|fixed 0 0x2000
+= 0x100000002000
+> 100000000000-100000004000 r--p 00000000 dev1 ino1 @73 $DIR/f0$
+mmap 0x100000004000 0x2000 r-- private|fixed 0 0x8000
+= 0x100000004000
+> 100000000000-100000004000 r--p 00000000 dev1 ino1 @73 $DIR/f0$
+> 100000004000-100000006000 r--p 00008000 dev1 ino1 @73 $DIR/f0$
+mmap 0x100000006000 0x2000 r-- private|fixed 1 0xa000
+= 0x100000006000
+> 100000000000-100000004000 r--p 00000000 dev1 ino1 @73 $DIR/f0$
+> 100000004000-100000006000 r--p 00008000 dev1 ino1 @73 $DIR/f0$
+> 100000006000-100000008000 r--p 0000a000 dev1 ino1 @73 $DIR/f0$
+mmap 0x100000010000 0x1000 r-- shared|fixed 2 0x0
+= 0x100000010000
+mmap 0x100000011000 0x1000 rw- shared|fixed 2 0x0
+! EACCES
+mprotect 0x100000010000 0x1000 rw-
+! EACCES
+mmap 0x100000012000 0x1000 rw- private|fixed 2 0x0
+= 0x100000012000
+unlink 0
+= 0
+mprotect 0x100000001000 0x1000 rw-
+= 0
+> 100000000000-100000001000 r--p 00000000 dev1 ino1 @73 $DIR/f0 (deleted)$
+> 100000001000-100000002000 rw-p 00001000 dev1 ino1 @73 $DIR/f0 (deleted)$
+> 100000002000-100000004000 r--p 00002000 dev1 ino1 @73 $DIR/f0 (deleted)$
+> 100000004000-100000006000 r--p 00008000 dev1 ino1 @73 $DIR/f0 (deleted)$
+> 100000006000-100000008000 r--p 0000a000 dev1 ino1 @73 $DIR/f0 (deleted)$
+> 100000010000-100000011000 r--s 00000000 dev1 ino2 @73 $DIR/f1$
+> 100000012000-100000013000 rw-p 00000000 dev1 ino2 @73 $DIR/f1$
+mmap 0x100000020000 0x3000 rw- shared|anonymous|fixed -1 0x0
+= 0x100000020000
+mprotect 0x100000021000 0x1000 r--
+= 0
+> 100000000000-100000001000 r--p 00000000 dev1 ino1 @73 $DIR/f0 (deleted)$
+> 100000001000-100000002000 rw-p 00001000 dev1 ino1 @73 $DIR/f0 (deleted)$
+> 100000002000-100000004000 r--p 00002000 dev1 ino1 @73 $DIR/f0 (deleted)$
+> 100000004000-100000006000 r--p 00008000 dev1 ino1 @73 $DIR/f0 (deleted)$
+> 100000006000-100000008000 r--p 0000a000 dev1 ino1 @73 $DIR/f0 (deleted)$
+> 100000010000-100000011000 r--s 00000000 dev1 ino2 @73 $DIR/f1$
+> 100000012000-100000013000 rw-p 00000000 dev1 ino2 @73 $DIR/f1$
+> 100000020000-100000021000 rw-s 00000000 dev2 ino3 @73 /dev/zero (deleted)$
+> 100000021000-100000022000 r--s 00001000 dev2 ino3 @73 /dev/zero (deleted)$
+> 100000022000-100000023000 rw-s 00002000 dev2 ino3 @73 /dev/zero (deleted)$
+"""
+
+ACCOUNTING_AND_GROWSDOWN = """
+# Merges decided by flags maps does not print: an unfaulted private anonymous VMA
+# made read-only loses VM_ACCOUNT and merges with a read-only neighbour; a private
+# file VMA keeps it and does not. PROT_GROWSDOWN extends an mprotect down to the
+# start of a growsdown VMA (EINVAL on other VMAs); growsdown VMAs do not merge
+# with plain ones.
+arena 0x100000000000 256
+mmap 0x100000000000 0x2000 r-- private|anonymous|fixed -1 0x0
+= 0x100000000000
+mmap 0x100000002000 0x2000 rw- private|anonymous|fixed -1 0x0
+= 0x100000002000
+mprotect 0x100000002000 0x2000 r--
+= 0
+> 100000000000-100000004000 r--p 00000000 00:00 0 $
+open 0 0 16 rdwr
+= 0
+mmap 0x100000010000 0x2000 rw- private|fixed 0 0x0
+= 0x100000010000
+mprotect 0x100000010000 0x2000 r--
+= 0
+mmap 0x100000012000 0x2000 r-- private|fixed 0 0x2000
+= 0x100000012000
+> 100000000000-100000004000 r--p 00000000 00:00 0 $
+> 100000010000-100000012000 r--p 00000000 dev1 ino1 @73 $DIR/f0$
+> 100000012000-100000014000 r--p 00002000 dev1 ino1 @73 $DIR/f0$
+mmap 0x100000020000 0x4000 rw- private|anonymous|fixed|growsdown -1 0x0
+= 0x100000020000
+mprotect 0x100000022000 0x1000 r--|growsdown
+= 0
+> 100000000000-100000004000 r--p 00000000 00:00 0 $
+> 100000010000-100000012000 r--p 00000000 dev1 ino1 @73 $DIR/f0$
+> 100000012000-100000014000 r--p 00002000 dev1 ino1 @73 $DIR/f0$
+> 100000020000-100000023000 r--p 00000000 00:00 0 $
+> 100000023000-100000024000 rw-p 00000000 00:00 0 $
+mprotect 0x100000000000 0x1000 r--|growsdown
+! EINVAL
+mmap 0x10000001c000 0x4000 r-- private|anonymous|fixed -1 0x0
+= 0x10000001c000
+> 100000000000-100000004000 r--p 00000000 00:00 0 $
+> 100000010000-100000012000 r--p 00000000 dev1 ino1 @73 $DIR/f0$
+> 100000012000-100000014000 r--p 00002000 dev1 ino1 @73 $DIR/f0$
+> 10000001c000-100000020000 r--p 00000000 00:00 0 $
+> 100000020000-100000023000 r--p 00000000 00:00 0 $
+> 100000023000-100000024000 rw-p 00000000 00:00 0 $
+"""
+
+MREMAP_MULTI_VMA = """
+# Linux 6.17+ (not in kernel-notes §5.10, which says a source spanning VMAs is
+# EFAULT): a same-size MREMAP_FIXED move may span several VMAs and holes; a
+# same-size mremap without a new address is a no-op even over two VMAs; a shrink
+# unmaps the tail across VMAs and holes. Growth across a hole, or any mremap
+# whose start is unmapped, is EFAULT.
+arena 0x100000000000 256
+mmap 0x100000000000 0x2000 rw- private|anonymous|fixed -1 0x0
+= 0x100000000000
+mmap 0x100000002000 0x2000 r-- private|anonymous|fixed -1 0x0
+= 0x100000002000
+mremap 0x100000000000 0x4000 0x4000 maymove|fixed 0x100000010000
+= 0x100000010000
+> 100000010000-100000012000 rw-p 00000000 00:00 0 $
+> 100000012000-100000014000 r--p 00000000 00:00 0 $
+mremap 0x100000010000 0x4000 0x4000 maymove 0x0
+= 0x100000010000
+> 100000010000-100000012000 rw-p 00000000 00:00 0 $
+> 100000012000-100000014000 r--p 00000000 00:00 0 $
+mmap 0x100000020000 0x2000 rw- private|anonymous|fixed -1 0x0
+= 0x100000020000
+mmap 0x100000023000 0x2000 r-- private|anonymous|fixed -1 0x0
+= 0x100000023000
+mremap 0x100000020000 0x5000 0x5000 maymove|fixed 0x100000030000
+= 0x100000030000
+> 100000010000-100000012000 rw-p 00000000 00:00 0 $
+> 100000012000-100000014000 r--p 00000000 00:00 0 $
+> 100000030000-100000032000 rw-p 00000000 00:00 0 $
+> 100000033000-100000035000 r--p 00000000 00:00 0 $
+mremap 0x100000030000 0x5000 0x1000 0x0 0x0
+= 0x100000030000
+> 100000010000-100000012000 rw-p 00000000 00:00 0 $
+> 100000012000-100000014000 r--p 00000000 00:00 0 $
+> 100000030000-100000031000 rw-p 00000000 00:00 0 $
+mremap 0x100000030000 0x5000 0x6000 maymove 0x0
+! EFAULT
+mremap 0x100000031000 0x2000 0x1000 0x0 0x0
+! EFAULT
+> 100000010000-100000012000 rw-p 00000000 00:00 0 $
+> 100000012000-100000014000 r--p 00000000 00:00 0 $
+> 100000030000-100000031000 rw-p 00000000 00:00 0 $
+"""
+
+MISC = """
+# Smaller host findings: MREMAP_DONTUNMAP leaves the old range mergeable; in-place
+# mremap growth ignores a growsdown neighbour's guard gap (mmap hints do not, see
+# "hints"); huge file offsets are EOVERFLOW; MAP_GROWSDOWN on a file is EINVAL;
+# old_len 0 duplicates a shared mapping (EINVAL for a private one); MAP_SYNC is
+# accepted on a private anonymous mapping.
+arena 0x100000000000 256
+open 0 0 16 rdwr
+= 0
+mmap 0x100000000000 0x2000 rw- private|anonymous|fixed -1 0x0
+= 0x100000000000
+mremap 0x100000000000 0x2000 0x2000 maymove|dontunmap 0x100000010000
+= 0x100000010000
+mmap 0x100000002000 0x2000 rw- private|anonymous|fixed -1 0x0
+= 0x100000002000
+mmap 0x100000012000 0x2000 rw- private|anonymous|fixed -1 0x0
+= 0x100000012000
+> 100000000000-100000004000 rw-p 00000000 00:00 0 $
+> 100000010000-100000014000 rw-p 00000000 00:00 0 $
+mmap 0x100000080000 0x2000 rw- private|anonymous|fixed|growsdown -1 0x0
+= 0x100000080000
+mmap 0x100000070000 0x1000 rw- private|anonymous|fixed -1 0x0
+= 0x100000070000
+mremap 0x100000070000 0x1000 0x10000 0x0 0x0
+= 0x100000070000
+> 100000000000-100000004000 rw-p 00000000 00:00 0 $
+> 100000010000-100000014000 rw-p 00000000 00:00 0 $
+> 100000070000-100000080000 rw-p 00000000 00:00 0 $
+> 100000080000-100000082000 rw-p 00000000 00:00 0 $
+mmap 0x100000090000 0x1000 r-- private|fixed 0 0xfffffffffffff000
+! EOVERFLOW
+mmap 0x100000090000 0x1000 r-- private|fixed 0 0x7ffffffffffff000
+! EOVERFLOW
+mmap 0x100000090000 0x1000 r-- private|fixed|growsdown 0 0x0
+! EINVAL
+mmap 0x1000000a0000 0x2000 rw- shared|fixed 0 0x0
+= 0x1000000a0000
+mremap 0x1000000a0000 0x0 0x2000 maymove|fixed 0x1000000b0000
+= 0x1000000b0000
+mremap 0x1000000a0000 0x0 0x2000 maymove 0x0
+= OUT
+mmap 0x1000000c0000 0x2000 rw- private|anonymous|fixed|sync -1 0x0
+= 0x1000000c0000
+mremap 0x1000000c0000 0x0 0x2000 maymove|fixed 0x1000000d0000
+! EINVAL
+> 100000000000-100000004000 rw-p 00000000 00:00 0 $
+> 100000010000-100000014000 rw-p 00000000 00:00 0 $
+> 100000070000-100000080000 rw-p 00000000 00:00 0 $
+> 100000080000-100000082000 rw-p 00000000 00:00 0 $
+> 1000000a0000-1000000a2000 rw-s 00000000 dev1 ino1 @73 $DIR/f0$
+> 1000000b0000-1000000b2000 rw-s 00000000 dev1 ino1 @73 $DIR/f0$
+> 1000000c0000-1000000c2000 rw-p 00000000 00:00 0 $
+"""
+
+FIXED_TRACES: dict[str, str] = {
+    "merge_adjacent_anon": MERGE_ADJACENT_ANON,
+    "mprotect_split_remerge": MPROTECT_SPLIT_REMERGE,
+    "munmap_and_refill": MUNMAP_AND_REFILL,
+    "map_fixed_over_existing": MAP_FIXED_OVER_EXISTING,
+    "hints": HINTS,
+    "mprotect_enomem_hole": MPROTECT_ENOMEM_HOLE,
+    "errnos": ERRNOS,
+    "mremap": MREMAP,
+    "files": FILES,
+    "accounting_and_growsdown": ACCOUNTING_AND_GROWSDOWN,
+    "mremap_multi_vma": MREMAP_MULTI_VMA,
+    "misc": MISC,
+}

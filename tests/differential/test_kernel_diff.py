@@ -1,0 +1,84 @@
+"""Differential tests: the same traces on the running kernel and on the simulator.
+
+CI runs ``CI_SEEDS`` random traces of ``CI_OPS`` operations each (> 5,000 compared
+operations) plus the hand-written traces of fixed_traces.py; ``-m stress`` runs a
+much longer randomised campaign. A mismatch reports the seed, the op, both results
+and both arena maps, and the command that re-runs that seed alone.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.differential.annotated import check_expectations, parse_annotated
+from tests.differential.compare import first_mismatch, format_mismatch
+from tests.differential.fixed_traces import FIXED_TRACES
+from tests.differential.realkernel import run_kernel
+from tests.differential.simrun import run_sim
+from tests.differential.trace import Trace, generate
+
+pytestmark = pytest.mark.kernel
+
+CI_SEEDS = range(40)
+CI_OPS = 150  # 40 x 150 = 6,000 compared operations
+STRESS_OPS = 1000
+STRESS_SECONDS = float(os.environ.get("VMASIM_STRESS_SECONDS", "600"))
+
+
+def _rerun(seed: int, ops: int) -> str:
+    return (
+        f".venv/bin/python -m tests.differential.run --seed {seed} --ops {ops}"
+        f"   (or: .venv/bin/pytest 'tests/differential/test_kernel_diff.py::"
+        f"test_random_trace[{seed}]', or add --minimize to shrink it)"
+    )
+
+
+def _compare(helper: Path, trace: Trace, seed: int | None, rerun: str) -> None:
+    kernel = run_kernel(helper, trace)
+    sim = run_sim(trace)
+    mismatch = first_mismatch(trace, kernel.steps, kernel.filedir, sim.steps, sim.filedir)
+    if mismatch is not None:
+        pytest.fail(format_mismatch(mismatch, trace, seed, rerun), pytrace=False)
+
+
+@pytest.mark.parametrize("seed", CI_SEEDS)
+def test_random_trace(vmatrace: Path, engine: None, seed: int) -> None:
+    _compare(vmatrace, generate(seed, CI_OPS), seed, _rerun(seed, CI_OPS))
+
+
+@pytest.mark.parametrize("name", sorted(FIXED_TRACES))
+def test_fixed_trace_kernel(vmatrace: Path, name: str) -> None:
+    """The running kernel still does what the annotations (appendix A) say."""
+    trace, expects = parse_annotated(FIXED_TRACES[name])
+    problems = check_expectations(trace, expects, run_kernel(vmatrace, trace))
+    assert not problems, f"kernel differs from fixed trace {name!r}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("name", sorted(FIXED_TRACES))
+def test_fixed_trace_sim(vmatrace: Path, engine: None, name: str) -> None:
+    trace, _ = parse_annotated(FIXED_TRACES[name])
+    rerun = f"the trace is FIXED_TRACES[{name!r}] in tests/differential/fixed_traces.py"
+    _compare(vmatrace, trace, None, rerun)
+
+
+def test_ci_op_count() -> None:
+    assert len(CI_SEEDS) * CI_OPS >= 5000
+
+
+@pytest.mark.stress
+@pytest.mark.timeout(int(STRESS_SECONDS) + 600)
+def test_stress(vmatrace: Path, engine: None, request: pytest.FixtureRequest) -> None:
+    """Long randomised run: seeds from 10,000 up, STRESS_OPS ops each, for
+    VMASIM_STRESS_SECONDS (default 600). Only with ``-m stress``."""
+    if "stress" not in (request.config.getoption("markexpr") or ""):
+        pytest.skip("long run: select it with -m stress")
+    deadline = time.monotonic() + STRESS_SECONDS
+    seed = 10_000
+    while time.monotonic() < deadline:
+        trace = generate(seed, STRESS_OPS)
+        _compare(vmatrace, trace, seed, _rerun(seed, STRESS_OPS))
+        seed += 1
