@@ -76,6 +76,7 @@ from .constants import (
     VM_READ,
     VM_SHARED,
     VM_STACK,
+    VM_SYNC,
     VM_WRITE,
 )
 from .errors import InvalidArgument, SyscallError
@@ -292,17 +293,15 @@ class Mm:
             )
         map_type = flags & MAP_TYPE
         if file is not None:
-            # 6.18 host: MAP_SYNC on a non-DAX file fails whatever the mapping type
-            # (kernel-notes appendix A.6).
-            if flags & MAP_SYNC:
-                raise SyscallError(EOPNOTSUPP, "mmap", "MAP_SYNC needs a DAX file")
+            # Simulated files behave like ext4 without DAX: the file system accepts
+            # MAP_SYNC in MAP_SHARED_VALIDATE (FOP_MMAP_SYNC), and its mmap hook then
+            # refuses VM_SYNC (see mmap_region).
             if map_type in (MAP_SHARED, MAP_SHARED_VALIDATE):
                 if map_type == MAP_SHARED:
                     flags &= LEGACY_MAP_MASK
-                elif flags & ~LEGACY_MAP_MASK:
-                    raise SyscallError(
-                        EOPNOTSUPP, "mmap", f"flags {flags & ~LEGACY_MAP_MASK:#x} unsupported"
-                    )
+                elif flags & ~(LEGACY_MAP_MASK | MAP_SYNC):
+                    bad = flags & ~(LEGACY_MAP_MASK | MAP_SYNC)
+                    raise SyscallError(EOPNOTSUPP, "mmap", f"flags {bad:#x} unsupported")
                 if prot & PROT_WRITE and not file.writable:
                     raise SyscallError(
                         EACCES, "mmap", "MAP_SHARED with PROT_WRITE on an fd not open for writing"
@@ -358,6 +357,13 @@ class Mm:
             for old in gathered.vmas:
                 self.unaccount_pages(old)
             self.pause("mmap:after_gather")
+        if file is not None and vm_flags & VM_SYNC:
+            # The file's mmap hook refuses VM_SYNC (ext4 without DAX). The old
+            # mappings are already gone: vms_abort_munmap_vmas() leaves a hole.
+            if gathered is not None:
+                self.tree.store(addr, end, None)
+                complete_munmap_vmas(self, gathered)
+            raise SyscallError(EOPNOTSUPP, "mmap", "MAP_SYNC needs a DAX file")
         vma: Vma | None = None
         if prev is not None or nxt is not None:
             vma = merge_new_range(
@@ -526,200 +532,19 @@ class Mm:
     def mremap(
         self, old_addr: int, old_len: int, new_len: int, flags: int, new_addr: int = 0
     ) -> int:
-        """``mremap(2)``: shrink, grow in place, or move. Returns the (new) address.
-        Takes ``mmap_lock`` for write. O(k log n)."""
-        addr = _u64("old_addr", old_addr)
-        old_len = _u64("old_len", old_len)
-        new_len = _u64("new_len", new_len)
-        flags = _u64("flags", flags)
-        new_addr = _u64("new_addr", new_addr)
-        # check_mremap_params()
-        if flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP):
-            raise SyscallError(EINVAL, "mremap", f"unknown flags {flags:#x}")
-        if addr & ~PAGE_MASK:
-            raise SyscallError(EINVAL, "mremap", f"old address {addr:#x} is not page aligned")
-        if _page_align(new_len) == 0:
-            raise SyscallError(EINVAL, "mremap", "new length is 0")
-        implies_new = bool(flags & (MREMAP_FIXED | MREMAP_DONTUNMAP))
-        if implies_new:
-            if new_addr & ~PAGE_MASK:
-                raise SyscallError(
-                    EINVAL, "mremap", f"new address {new_addr:#x} is not page aligned"
-                )
-            if not flags & MREMAP_MAYMOVE:
-                raise SyscallError(EINVAL, "mremap", "MREMAP_FIXED/DONTUNMAP need MREMAP_MAYMOVE")
-            if flags & MREMAP_DONTUNMAP and old_len != new_len:
-                raise SyscallError(EINVAL, "mremap", "MREMAP_DONTUNMAP cannot resize")
-            if self.map_count + 2 >= self.max_map_count - 3:
-                raise SyscallError(ENOMEM, "mremap", "too close to max_map_count")
-        old_len = _page_align(old_len)
-        new_len = _page_align(new_len)
-        with self._write_locked("mremap"):
-            vma = self.vma_lookup(addr)
-            if vma is None:
-                raise SyscallError(EFAULT, "mremap", f"old address {addr:#x} is not mapped")
-            if implies_new:
-                return self._mremap_to(vma, addr, old_len, new_len, flags, new_addr)
-            if old_len == new_len:
-                return addr
-            if old_len > new_len:
-                self.do_munmap(addr + new_len, old_len - new_len, downgrade=True)
-                return addr
-            return self._expand(vma, addr, old_len, new_len, flags)
+        """``mremap(2)``: shrink, grow in place, or move (6.17+: a ``MREMAP_FIXED`` move of
+        unchanged length may span several VMAs). Returns the (new) address. Takes
+        ``mmap_lock`` for write. O(k log n). See :mod:`core.mremap`."""
+        from .mremap import do_mremap
 
-    def _remap_is_valid(self, vma: Vma, addr: int, old_len: int, new_len: int, flags: int) -> None:
-        if old_len == 0 and not vma.vm_flags & (VM_SHARED | VM_MAYSHARE):
-            raise SyscallError(EINVAL, "mremap", "old_len 0 duplicates only shared mappings")
-        if flags & MREMAP_DONTUNMAP and vma.vm_flags & (VM_DONTEXPAND | VM_PFNMAP):
-            raise SyscallError(EINVAL, "mremap", "MREMAP_DONTUNMAP on a special mapping")
-        if old_len > vma.vm_end - addr:
-            raise SyscallError(
-                EFAULT, "mremap", f"[{addr:#x}, {addr + old_len:#x}) crosses a VMA boundary"
-            )
-        if new_len == old_len:
-            return
-        pgoff = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
-        if pgoff + (new_len >> PAGE_SHIFT) >= U64:
-            raise SyscallError(EINVAL, "mremap", "page offset overflows")
-        if vma.vm_flags & (VM_DONTEXPAND | VM_PFNMAP):
-            raise SyscallError(EFAULT, "mremap", "cannot grow a special mapping")
-
-    def _expand(self, vma: Vma, addr: int, old_len: int, new_len: int, flags: int) -> int:
-        # expand_vma()
-        self._remap_is_valid(vma, addr, old_len, new_len, flags)
-        delta = new_len - old_len
-        if vma.vm_end - addr == old_len and self._expandable(vma, delta):
-            # vma_merge_extend(): prev is the VMA itself; may also join the next one.
-            end = vma.vm_end
-            merged = merge_new_range(
-                self,
-                MergeRange(
-                    end,
-                    end + delta,
-                    vma.vm_pgoff + ((end - vma.vm_start) >> PAGE_SHIFT),
-                    vma.vm_flags,
-                    vma.vm_file,
-                    vma.anon_vma,
-                    vma.anon_name,
-                    vma,
-                    self.find_vma(end + delta),
-                ),
-            )
-            if merged is None:
-                raise SyscallError(ENOMEM, "mremap", "cannot expand this mapping in place")
-            self.vm_stat_account(merged.vm_flags, delta >> PAGE_SHIFT)
-            return addr
-        if not flags & MREMAP_MAYMOVE:
-            raise SyscallError(ENOMEM, "mremap", "cannot grow in place and MREMAP_MAYMOVE unset")
-        new_addr = self._set_new_addr(vma, addr, new_len, flags, 0)
-        return self._move_vma(vma, addr, old_len, new_len, flags, new_addr)
-
-    def _expandable(self, vma: Vma, delta: int) -> bool:
-        end = vma.vm_end + delta
-        if end >= U64 or self.tree.find_intersection(vma.vm_end, end) is not None:
-            return False
-        size = end - vma.vm_start
-        return not (size > TASK_SIZE or vma.vm_start > TASK_SIZE - size)
-
-    def _mremap_to(
-        self, vma: Vma, addr: int, old_len: int, new_len: int, flags: int, new_addr: int
-    ) -> int:
-        if new_len > TASK_SIZE or new_addr > TASK_SIZE - new_len:
-            raise SyscallError(EINVAL, "mremap", f"new range at {new_addr:#x} is out of range")
-        if addr + old_len > new_addr and new_addr + new_len > addr:
-            raise SyscallError(EINVAL, "mremap", "old and new ranges overlap")
-        if flags & MREMAP_FIXED:
-            self.do_munmap(new_addr, new_len)
-            found = self.vma_lookup(addr)
-            if found is None:
-                raise SyscallError(EFAULT, "mremap", f"old address {addr:#x} is not mapped")
-            vma = found
-        if old_len > new_len:
-            self.do_munmap(addr + new_len, old_len - new_len)
-            found = self.vma_lookup(addr)
-            if found is None:
-                raise SyscallError(EFAULT, "mremap", f"old address {addr:#x} is not mapped")
-            vma = found
-            old_len = new_len
-        self._remap_is_valid(vma, addr, old_len, new_len, flags)
-        new_addr = self._set_new_addr(vma, addr, new_len, flags, new_addr)
-        return self._move_vma(vma, addr, old_len, new_len, flags, new_addr)
-
-    def _set_new_addr(self, vma: Vma, addr: int, new_len: int, flags: int, hint: int) -> int:
-        # vrm_set_new_addr(): get_unmapped_area() with vm_flags 0.
-        map_flags = MAP_FIXED if flags & MREMAP_FIXED else 0
-        if vma.vm_flags & VM_MAYSHARE:
-            map_flags |= MAP_SHARED
-        pgoff = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
-        return get_unmapped_area(self, vma.vm_file, hint, new_len, pgoff, map_flags, 0)
-
-    def _move_vma(
-        self, vma: Vma, addr: int, old_len: int, new_len: int, flags: int, new_addr: int
-    ) -> int:
-        # move_vma() -> prep_move_vma(), copy_vma_and_data(), unmap_source_vma()
-        if self.map_count >= self.max_map_count - 3:
-            raise SyscallError(ENOMEM, "mremap", "too close to max_map_count")
-        vma_start_write(self.mmap_lock, vma)
-        pgoff = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
-        # copy_vma(): an unfaulted anonymous VMA takes a pgoff matching its new place.
-        if vma.is_anonymous() and vma.anon_vma is None:
-            pgoff = new_addr >> PAGE_SHIFT
-        moved_pages = {}
-        if vma.pages:
-            moved_pages = {
-                p - addr + new_addr: v for p, v in vma.pages.items() if addr <= p < addr + old_len
-            }
-            for p in list(vma.pages):
-                if addr <= p < addr + old_len:
-                    del vma.pages[p]
-        new_vma = merge_new_range(
+        return do_mremap(
             self,
-            MergeRange(
-                new_addr,
-                new_addr + new_len,
-                pgoff,
-                vma.vm_flags,
-                vma.vm_file,
-                vma.anon_vma,
-                vma.anon_name,
-                self._prev_vma(new_addr),
-                self.find_vma(new_addr + new_len),
-            ),
+            _u64("old_addr", old_addr),
+            _u64("old_len", old_len),
+            _u64("new_len", new_len),
+            _u64("flags", flags),
+            _u64("new_addr", new_addr),
         )
-        if new_vma is None:
-            new_vma = vma.dup()
-            new_vma.set_range(new_addr, new_addr + new_len, pgoff)
-            store_new(self, new_vma)
-        if moved_pages:
-            if new_vma.pages is None:
-                new_vma.pages = {}
-            new_vma.pages.update(moved_pages)
-        self.vm_stat_account(vma.vm_flags, new_len >> PAGE_SHIFT)
-        if flags & MREMAP_DONTUNMAP:
-            # dontunmap_complete(): the old VMA stays, losing VM_LOCKED and VM_ACCOUNT.
-            vma_start_write(self.mmap_lock, vma)
-            vma.set_flags(vma.vm_flags & ~(VM_LOCKED_MASK | VM_ACCOUNT))
-            return new_addr
-        # unmap_source_vma(): VM_ACCOUNT is cleared for the unmap and restored on the
-        # pieces that remain, so their flags end unchanged.
-        accountable = bool(vma.vm_flags & VM_ACCOUNT)
-        vm_start, vm_end = vma.vm_start, vma.vm_end
-        if accountable:
-            vma.set_flags(vma.vm_flags & ~VM_ACCOUNT)
-        self.do_munmap(addr, old_len)
-        if accountable:
-            end = addr + old_len
-            if vm_start < addr:
-                before = self._prev_vma(addr)
-                if before is not None:
-                    vma_start_write(self.mmap_lock, before)
-                    before.set_flags(before.vm_flags | VM_ACCOUNT)
-            if vm_end > end:
-                after = self.find_vma(end)
-                if after is not None:
-                    vma_start_write(self.mmap_lock, after)
-                    after.set_flags(after.vm_flags | VM_ACCOUNT)
-        return new_addr
 
     # -- brk ------------------------------------------------------------------------------
 
@@ -859,6 +684,7 @@ def _calc_vm_flag_bits(flags: int) -> int:
     return (
         (VM_GROWSDOWN if flags & MAP_GROWSDOWN else 0)
         | (VM_LOCKED if flags & MAP_LOCKED else 0)
+        | (VM_SYNC if flags & MAP_SYNC else 0)
         | (VM_NOHUGEPAGE if flags & MAP_STACK else 0)
     )
 

@@ -46,9 +46,10 @@ Simplified, and why
 The kernel hands the lock over *directly* only to readers (``rwsem_mark_wake`` bumps
 the reader count for them before waking them). A woken writer must still win a
 ``cmpxchg`` in ``rwsem_try_write_lock()``; meanwhile optimistic spinners (writers
-spinning on a running owner, and since 5.13 a reader that finds the lock free and not
-handed off) may *steal* it. After ``RWSEM_WAIT_TIMEOUT`` (about 4 ms) the first
-waiter sets the handoff bit, which stops stealing. We model none of the spinning,
+spinning on a running owner, and in later kernels a reader whose fast path failed but
+which finds the lock free and not handed off) may *steal* it. After
+``RWSEM_WAIT_TIMEOUT`` (about 4 ms) the first waiter sets the handoff bit, which stops
+stealing. We model none of the spinning,
 stealing or handoff timing: the releaser grants the lock to the chosen waiter(s)
 itself, under the internal lock, so the order of acquisition is exactly the queue
 policy above. That keeps tests deterministic and matches what the kernel converges
@@ -367,7 +368,7 @@ class RwSemaphore:
                 timeouts=self._timeouts,
             )
 
-    # -- internals (all but _park run under self._lock) --------------------------
+    # -- internals (all but _park/_leave_queue run under self._lock) ---------------
 
     def _take_read(self, ident: int, name: str) -> None:
         self._readers += 1
@@ -399,21 +400,38 @@ class RwSemaphore:
         return waiter
 
     def _park(self, waiter: _Waiter, timeout: float | None) -> bool:
-        """Block until ``waiter`` is granted or ``timeout`` expires. Not under the lock."""
-        if timeout is None:
-            waiter.parked.acquire()
-            return True
-        if waiter.parked.acquire(timeout=timeout):
-            return True
+        """Block until ``waiter`` is granted or ``timeout`` expires. Not under the lock.
+
+        If the wait is interrupted (``KeyboardInterrupt`` in the main thread), the
+        waiter leaves the queue, or hands back a lock granted in the meantime, before
+        the exception propagates, so nothing is leaked.
+        """
+        try:
+            if waiter.parked.acquire(timeout=-1 if timeout is None else timeout):
+                return True
+        except BaseException:
+            if self._leave_queue(waiter, timed_out=False):
+                if waiter.write:
+                    self.up_write()
+                else:
+                    self.up_read()
+            raise
+        return self._leave_queue(waiter, timed_out=True)
+
+    def _leave_queue(self, waiter: _Waiter, *, timed_out: bool) -> bool:
+        """Take a waiter that gave up out of the queue; True if it was granted first."""
         with self._lock:
-            if waiter.granted:  # granted between the timeout and taking the lock
+            if waiter.granted:  # granted between giving up and taking the lock
                 return True
             self._queue.remove(waiter)
             if waiter.write:
                 self._waiting_writers -= 1
             else:
                 self._waiting_readers -= 1
-            self._timeouts += 1
+            if timed_out:
+                self._timeouts += 1
+            # A departed head writer may unblock the readers queued behind it
+            # (rwsem_del_wake_waiter in the kernel's out_nolock path).
             self._wake()
             return False
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -482,6 +483,41 @@ def test_timed_out_head_writer_lets_readers_behind_it_in() -> None:
     reader.release()
     reader.join()
     sem.up_read()
+
+
+class _Interrupted(Exception):
+    pass
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs pthread_kill")
+def test_interrupted_wait_leaves_the_queue() -> None:
+    assert threading.current_thread() is threading.main_thread()
+    sem = RwSemaphore()
+    record = Record()
+    reader = Holder(sem, "read", "R", record)
+    wait_until(lambda: stats_of(sem).readers == 1, what="R holds")
+
+    def interrupt_main_once_queued() -> None:
+        wait_queued(sem, writers=1)
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+    def on_sigint(signum: int, frame: object) -> None:
+        raise _Interrupted
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        interrupter = spawn(interrupt_main_once_queued, name="interrupter")
+        with pytest.raises(_Interrupted):
+            sem.down_write()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    interrupter.join()
+    stats = stats_of(sem)
+    assert (stats.waiting_writers, stats.timeouts, stats.writer) == (0, 0, None)
+    reader.release()
+    reader.join()
+    assert sem.down_write_trylock()
+    sem.up_write()
 
 
 def test_negative_timeout_is_rejected() -> None:

@@ -161,10 +161,10 @@ def format_mismatch(
     out = [
         f"kernel/simulator mismatch: {who}op #{m.index} of {len(trace.ops)}",
         f"  op:         {m.op}",
-        f"  kernel:     {m.kernel.result}" + (f"   (compared as {m.kernel_result})"
-                                              if m.kernel_result != m.kernel.result else ""),
-        f"  simulator:  {m.sim.result}" + (f"   (compared as {m.sim_result})"
-                                           if m.sim_result != m.sim.result else ""),
+        f"  kernel:     {m.kernel.result}"
+        + (f"   (compared as {m.kernel_result})" if m.kernel_result != m.kernel.result else ""),
+        f"  simulator:  {m.sim.result}"
+        + (f"   (compared as {m.sim_result})" if m.sim_result != m.sim.result else ""),
     ]
     if m.kernel_result == m.sim_result:
         out.append("  results agree; the arena maps differ")

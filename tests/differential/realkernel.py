@@ -54,6 +54,27 @@ def find_compiler() -> str | None:
     return None
 
 
+def filesystem_type(path: str) -> str | None:
+    """The type of the filesystem ``path`` is on, from /proc/self/mountinfo."""
+    try:
+        with open("/proc/self/mountinfo") as f:
+            mounts = f.read().splitlines()
+    except OSError:
+        return None
+    real = os.path.realpath(path)
+    best, best_type = -1, None
+    for line in mounts:
+        left, _, right = line.partition(" - ")
+        fields = left.split()
+        if len(fields) < 5 or not right:
+            continue
+        mount_point = fields[4].replace("\\040", " ")
+        inside = real == mount_point or real.startswith(mount_point.rstrip("/") + "/")
+        if inside and len(mount_point) > best:
+            best, best_type = len(mount_point), right.split()[0]
+    return best_type
+
+
 def unsupported_reason() -> str | None:
     """Why the differential tests cannot run here, or None when they can."""
     version = kernel_version()
@@ -70,6 +91,16 @@ def unsupported_reason() -> str | None:
         return "needs 4 KiB pages"
     if find_compiler() is None:
         return "no C compiler (cc, gcc or clang) to build the vmatrace helper"
+    # The trace's files are created in the temporary directory. Some results depend
+    # on the filesystem (MAP_SYNC is EOPNOTSUPP only after the MAP_FIXED target was
+    # unmapped on ext4, and is accepted or refused differently on tmpfs), and the
+    # simulator models ext4.
+    fstype = filesystem_type(tempfile.gettempdir())
+    if fstype != "ext4":
+        return (
+            f"the temporary directory {tempfile.gettempdir()} is on {fstype or 'an unknown'}"
+            " filesystem; the simulator models files on ext4 (set TMPDIR to an ext4 directory)"
+        )
     return None
 
 

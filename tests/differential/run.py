@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 from tests.differential.compare import (
+    Mismatch,
     first_mismatch,
     format_mismatch,
     normalise_maps,
@@ -34,7 +35,7 @@ from tests.differential.realkernel import (
     unsupported_reason,
 )
 from tests.differential.simrun import engine_missing_reason, run_sim
-from tests.differential.trace import Trace, generate, parse_trace
+from tests.differential.trace import Op, Trace, generate, parse_trace
 
 
 def _columns(trace: Trace, kernel: Run | None, sim: Run | None, raw: bool) -> str:
@@ -75,35 +76,37 @@ def _columns(trace: Trace, kernel: Run | None, sim: Run | None, raw: bool) -> st
     return "\n".join(out)
 
 
-def _mismatch_of(helper: Path, trace: Trace) -> tuple[Run, Run, str] | None:
-    """(kernel run, sim run, op kind at the first mismatch) or None."""
+def _signature(m: Mismatch) -> tuple[str, str, str, bool]:
+    """What kind of mismatch this is: the op, both results (addresses generalised)
+    and whether the maps differ. Minimising keeps it, so it shrinks the same bug."""
+
+    def res(r: str) -> str:
+        return "= addr" if r.startswith("= 0x") else r.split(" at ")[0]
+
+    return m.op.kind, res(m.kernel_result), res(m.sim_result), m.kernel_maps != m.sim_maps
+
+
+def _mismatch_of(helper: Path, trace: Trace) -> Mismatch | None:
     kernel = run_kernel(helper, trace)
     sim = run_sim(trace)
-    m = first_mismatch(trace, kernel.steps, kernel.filedir, sim.steps, sim.filedir)
-    if m is None:
-        return None
-    return kernel, sim, m.op.kind
+    return first_mismatch(trace, kernel.steps, kernel.filedir, sim.steps, sim.filedir)
 
 
 def minimize(helper: Path, trace: Trace) -> Trace:
-    """Shrink a mismatching trace (delta debugging over its ops) while the first
-    mismatch stays at an op of the same kind."""
+    """Shrink a mismatching trace (delta debugging over its ops) while its first
+    mismatch keeps the same signature."""
     found = _mismatch_of(helper, trace)
     if found is None:
         return trace
-    kind = found[2]
-    # Everything after the first mismatch is irrelevant.
-    m = first_mismatch(trace, found[0].steps, found[0].filedir, found[1].steps, found[1].filedir)
-    assert m is not None
-    ops = trace.ops[: m.index + 1]
+    signature = _signature(found)
+    ops = trace.ops[: found.index + 1]  # everything after the mismatch is irrelevant
 
-    def fails(candidate: list[object]) -> bool:
-        t = Trace(trace.base, trace.pages, list(candidate))  # type: ignore[arg-type]
+    def fails(candidate: list[Op]) -> bool:
         try:
-            r = _mismatch_of(helper, t)
+            m = _mismatch_of(helper, Trace(trace.base, trace.pages, candidate))
         except Exception:
             return False
-        return r is not None and r[2] == kind
+        return m is not None and _signature(m) == signature
 
     n = 2
     while len(ops) >= 2:
@@ -124,8 +127,11 @@ def minimize(helper: Path, trace: Trace) -> Trace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m tests.differential.run", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m tests.differential.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--ops", type=int, default=150)
     p.add_argument("--trace", help="run this trace file instead of a generated one")

@@ -25,7 +25,9 @@ _NAMES.update({_errno.EOPNOTSUPP: "EOPNOTSUPP", _errno.EAGAIN: "EAGAIN", _errno.
 
 
 def errno_name(err: int) -> str:
-    """>>> errno_name(95), errno_name(12)
+    """The errno's symbolic name as vmatrace.c prints it.
+
+    >>> errno_name(95), errno_name(12)
     ('EOPNOTSUPP', 'ENOMEM')
     """
     return _NAMES.get(err, f"E{err}")
@@ -80,8 +82,8 @@ def run_sim(trace: Trace, filedir: str = SIM_FILEDIR) -> Run:
             if op.kind == "open":
                 flags = core.O_RDWR if a[3] == "rdwr" else core.O_RDONLY
                 path = f"{filedir}/f{a[1]}"
-                assert isinstance(a[0], int) and isinstance(a[2], int)
-                slots[a[0]] = proc.open(path, flags, size=a[2] * PAGE)
+                slot, _file, pages = op.ints()
+                slots[slot] = proc.open(path, flags, size=pages * PAGE)
                 result = "= 0"
             elif op.kind == "unlink":
                 proc.unlink(f"{filedir}/f{a[0]}")

@@ -35,7 +35,7 @@ PROT_GROWSDOWN, PROT_GROWSUP = 0x0100_0000, 0x0200_0000
 
 MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE = 0x01, 0x02, 0x03
 MAP_FIXED, MAP_ANONYMOUS, MAP_GROWSDOWN = 0x10, 0x20, 0x100
-MAP_NORESERVE, MAP_SYNC, MAP_FIXED_NOREPLACE = 0x4000, 0x80000, 0x100000
+MAP_NORESERVE, MAP_STACK, MAP_SYNC, MAP_FIXED_NOREPLACE = 0x4000, 0x20000, 0x80000, 0x100000
 
 MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP = 1, 2, 4
 
@@ -50,6 +50,7 @@ MMAP_FLAG_NAMES: dict[str, int] = {
     "growsdown": MAP_GROWSDOWN,
     "noreserve": MAP_NORESERVE,
     "sync": MAP_SYNC,
+    "stack": MAP_STACK,
 }
 MREMAP_FLAG_NAMES: dict[str, int] = {
     "maymove": MREMAP_MAYMOVE,
@@ -110,14 +111,18 @@ def _format_flags(flags: int, names: dict[str, int]) -> str:
 
 
 def format_mmap_flags(flags: int) -> str:
-    """>>> format_mmap_flags(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
+    """Symbolic mmap flags.
+
+    >>> format_mmap_flags(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
     'private|anonymous|fixed'
     """
     return _format_flags(flags, MMAP_FLAG_NAMES)
 
 
 def format_mremap_flags(flags: int) -> str:
-    """>>> format_mremap_flags(0), format_mremap_flags(3), format_mremap_flags(8)
+    """Symbolic mremap flags.
+
+    >>> format_mremap_flags(0), format_mremap_flags(3), format_mremap_flags(8)
     ('0x0', 'maymove|fixed', '0x8')
     """
     return _format_flags(flags, MREMAP_FLAG_NAMES)
@@ -126,13 +131,7 @@ def format_mremap_flags(flags: int) -> str:
 def _parse_bits(field: str, names: dict[str, int], rwx: bool) -> int:
     value = 0
     for tok in field.split("|"):
-        if (
-            rwx
-            and len(tok) == 3
-            and tok[0] in "r-"
-            and tok[1] in "w-"
-            and tok[2] in "x-"
-        ):
+        if rwx and len(tok) == 3 and tok[0] in "r-" and tok[1] in "w-" and tok[2] in "x-":
             value |= (
                 (PROT_READ if tok[0] == "r" else 0)
                 | (PROT_WRITE if tok[1] == "w" else 0)
@@ -146,7 +145,9 @@ def _parse_bits(field: str, names: dict[str, int], rwx: bool) -> int:
 
 
 def parse_prot(field: str) -> int:
-    """>>> parse_prot("rw-|growsdown") == PROT_READ | PROT_WRITE | PROT_GROWSDOWN
+    """Protection bits from ``rw-`` style plus names and numbers.
+
+    >>> parse_prot("rw-|growsdown") == PROT_READ | PROT_WRITE | PROT_GROWSDOWN
     True
     """
     return _parse_bits(field, PROT_NAMES, rwx=True)
@@ -360,8 +361,10 @@ class Generator:
         return (addr - self.base) // PAGE
 
     def prot(self) -> int:
-        choices, weights = zip(*PROT_CHOICES, strict=True)
-        return self.rng.choices(choices, weights)[0]
+        choices = [prot for prot, _ in PROT_CHOICES]
+        weights = [weight for _, weight in PROT_CHOICES]
+        prot: int = self.rng.choices(choices, weights)[0]
+        return prot
 
     def npages_choice(self, limit: int | None = None) -> int:
         r = self.rng.random()
@@ -429,8 +432,16 @@ class Generator:
 
     # --- shadow updates ----------------------------------------------------
 
-    def shadow_map(self, start: int, n: int, src: tuple[str, int], pgoff: int, prot: int,
-                   shared: bool, growsdown: bool) -> None:
+    def shadow_map(
+        self,
+        start: int,
+        n: int,
+        src: tuple[str, int],
+        pgoff: int,
+        prot: int,
+        shared: bool,
+        growsdown: bool,
+    ) -> None:
         tag = self.next_tag
         self.next_tag += 1
         for i in range(n):
@@ -544,6 +555,8 @@ class Generator:
             flags |= MAP_GROWSDOWN
         if self.chance(0.04):
             flags |= MAP_NORESERVE
+        if self.chance(0.03):
+            flags |= MAP_STACK  # VM_NOHUGEPAGE since 6.7: no merging with plain VMAs
         pgoff = self.choose_offset(src, start, n)
         off = pgoff * PAGE
         if src[0] != "file" and self.chance(0.05):
@@ -664,8 +677,8 @@ class Generator:
         else:  # MREMAP_DONTUNMAP, new_addr is a hint (or FIXED)
             new_n = old_n
             holes = [h for h in self.holes() if h[1] - h[0] >= new_n]
-            dest = self.rng.choice(holes)[0] if holes and self.chance(0.7) else self.placement(
-                new_n
+            dest = (
+                self.rng.choice(holes)[0] if holes and self.chance(0.7) else self.placement(new_n)
             )
             new_addr = self.addr(dest)
             flags = MREMAP_MAYMOVE | MREMAP_DONTUNMAP
@@ -689,13 +702,21 @@ class Generator:
             if not flags & MREMAP_DONTUNMAP:
                 self.shadow_clear(old, old + old_n)
             self.shadow_clear(dest, dest + new_n)
-            self.shadow_map(dest, new_n, attrs.src, attrs.pgoff, attrs.prot, attrs.shared,
-                            attrs.growsdown)
+            self.shadow_map(
+                dest, new_n, attrs.src, attrs.pgoff, attrs.prot, attrs.shared, attrs.growsdown
+            )
         elif new_n <= old_n:
             self.shadow_clear(old + new_n, old + old_n)
         elif self.is_free(old + old_n, old + new_n):
-            self.shadow_map(old + old_n, new_n - old_n, attrs.src, attrs.pgoff + old_n,
-                            attrs.prot, attrs.shared, attrs.growsdown)
+            self.shadow_map(
+                old + old_n,
+                new_n - old_n,
+                attrs.src,
+                attrs.pgoff + old_n,
+                attrs.prot,
+                attrs.shared,
+                attrs.growsdown,
+            )
         elif flags & MREMAP_MAYMOVE:
             self.shadow_clear(old, old + old_n)
         return None
@@ -716,8 +737,9 @@ class Generator:
             Op("mmap", (a, 1 << 47, PROT_READ, anon | MAP_NORESERVE, -1, 0)),  # > TASK_SIZE
             Op("mmap", (a, PAGE, PROT_READ, MAP_PRIVATE | MAP_FIXED, -1, 0)),  # EBADF
             Op("mmap", (a, PAGE, PROT_READ, anon | MAP_FIXED, -1, U64 - PAGE + 1)),  # pgoff
-            Op("mmap", (a, PAGE, PROT_READ, MAP_SHARED_VALIDATE | MAP_ANONYMOUS | MAP_FIXED,
-                        -1, 0)),
+            Op(
+                "mmap", (a, PAGE, PROT_READ, MAP_SHARED_VALIDATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0)
+            ),
             Op("mmap", (a, PAGE, PROT_READ, anon | MAP_FIXED | MAP_SYNC, -1, 0)),
             Op("mmap", (a, PAGE, 0x10 | PROT_READ, anon | MAP_FIXED, -1, 0)),  # bits ignored
             Op("munmap", (a, 0)),
@@ -741,23 +763,26 @@ class Generator:
         if slot >= 0:
             choices += [
                 Op("mmap", (a, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, slot, 0)),
-                Op("mmap", (a, PAGE, PROT_READ, MAP_SHARED_VALIDATE | MAP_SYNC | MAP_FIXED,
-                            slot, 0)),
+                Op(
+                    "mmap",
+                    (a, PAGE, PROT_READ, MAP_SHARED_VALIDATE | MAP_SYNC | MAP_FIXED, slot, 0),
+                ),
                 Op("mmap", (a, PAGE, PROT_READ, MAP_SHARED | MAP_SYNC | MAP_FIXED, slot, 0)),
-                Op("mmap", (a, PAGE, PROT_READ, MAP_SHARED_VALIDATE | MAP_FIXED | 0x800000,
-                            slot, 0)),
+                Op(
+                    "mmap",
+                    (a, PAGE, PROT_READ, MAP_SHARED_VALIDATE | MAP_FIXED | 0x800000, slot, 0),
+                ),
                 Op("mmap", (a, PAGE, PROT_READ, MAP_SHARED | MAP_FIXED, slot, 0x10)),
-                Op("mmap", (a, PAGE, PROT_READ, MAP_SHARED | MAP_FIXED | MAP_GROWSDOWN, slot,
-                            0)),
-                Op("mmap", (a, PAGE, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_GROWSDOWN, slot,
-                            0)),
+                Op("mmap", (a, PAGE, PROT_READ, MAP_SHARED | MAP_FIXED | MAP_GROWSDOWN, slot, 0)),
+                Op("mmap", (a, PAGE, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_GROWSDOWN, slot, 0)),
                 Op("mmap", (a, PAGE, PROT_READ, MAP_PRIVATE | MAP_FIXED, slot, U64 - PAGE + 1)),
             ]
         op = self.rng.choice(choices)
         self.emit(op)
         if op.kind == "mmap" and op.args[2] == (0x10 | PROT_READ):
-            self.shadow_map(self.page_of(a), 1, ("anon", 0), self.page_of(a), PROT_READ, False,
-                            False)
+            self.shadow_map(
+                self.page_of(a), 1, ("anon", 0), self.page_of(a), PROT_READ, False, False
+            )
         return None
 
     def step(self) -> None:

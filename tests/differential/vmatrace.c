@@ -24,7 +24,7 @@
  * <prot> is '|'-separated tokens: an "rwx" triple with '-' for absent bits
  * ("rw-", "---"), "sem", "growsdown", "growsup" or a number.  mmap <flags> are
  * '|'-separated names (shared private shared_validate fixed fixed_noreplace
- * anonymous growsdown noreserve sync) or numbers; mremap <flags> are maymove
+ * anonymous growsdown noreserve sync stack) or numbers; mremap <flags> are maymove
  * fixed dontunmap or numbers ("0" for none).
  *
  * Output, for every operation line (not for arena/comment lines):
@@ -158,6 +158,7 @@ static const struct name_val mmap_flag_names[] = {
 	{ "growsdown", MAP_GROWSDOWN },
 	{ "noreserve", MAP_NORESERVE },
 	{ "sync", MAP_SYNC },
+	{ "stack", MAP_STACK },
 	{ NULL, 0 },
 };
 

@@ -1,0 +1,325 @@
+"""``mremap(2)`` (mm/mremap.c, 6.17/6.18 structure: ``do_mremap``, ``check_mremap_params``,
+``check_prep_vma``, ``remap_move``, ``mremap_to``, ``mremap_at``, ``move_vma``).
+
+Order of checks, as in the kernel: lengths are page-aligned first; flag, alignment and
+range checks need no lock; then, under ``mmap_lock`` for write, a ``MREMAP_FIXED`` move
+of unchanged length goes through ``remap_move`` (which may move several VMAs, keeping
+the gaps between them), everything else looks up the one VMA at ``old_addr``.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from .constants import (
+    EFAULT,
+    EINVAL,
+    ENOMEM,
+    MAP_FIXED,
+    MAP_SHARED,
+    MREMAP_DONTUNMAP,
+    MREMAP_FIXED,
+    MREMAP_MAYMOVE,
+    PAGE_MASK,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    TASK_SIZE,
+    VM_ACCOUNT,
+    VM_DONTEXPAND,
+    VM_LOCKED,
+    VM_LOCKONFAULT,
+    VM_MAYSHARE,
+    VM_PFNMAP,
+    VM_SHARED,
+)
+from .errors import SyscallError
+from .unmapped_area import get_unmapped_area
+from .vma_lock import vma_start_write
+from .vma_ops import MergeRange, merge_new_range, store_new
+
+if TYPE_CHECKING:
+    from .mm import Mm
+    from .vma import Vma
+
+U64 = 1 << 64
+VM_LOCKED_MASK = VM_LOCKED | VM_LOCKONFAULT
+
+
+class RemapType(Enum):
+    NO_RESIZE = "no resize"
+    SHRINK = "shrink"
+    EXPAND = "expand"
+
+
+def _page_align(value: int) -> int:
+    return ((value + PAGE_SIZE - 1) & PAGE_MASK) % U64
+
+
+def _fail(err: int, detail: str) -> SyscallError:
+    return SyscallError(err, "mremap", detail)
+
+
+def do_mremap(mm: Mm, addr: int, old_len: int, new_len: int, flags: int, new_addr: int) -> int:
+    """The syscall body. Caller passes 64-bit unsigned values; takes ``mmap_lock``."""
+    old_len = _page_align(old_len)
+    new_len = _page_align(new_len)
+    # check_mremap_params(): no lock needed.
+    if flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP):
+        raise _fail(EINVAL, f"unknown flags {flags:#x}")
+    if addr & ~PAGE_MASK:
+        raise _fail(EINVAL, f"old address {addr:#x} is not page aligned")
+    if new_len == 0:
+        raise _fail(EINVAL, "new length is 0")
+    if new_len > TASK_SIZE:
+        raise _fail(EINVAL, f"new length {new_len:#x} exceeds TASK_SIZE")
+    implies_new = bool(flags & (MREMAP_FIXED | MREMAP_DONTUNMAP))
+    if implies_new:
+        if new_addr > TASK_SIZE - new_len:
+            raise _fail(EINVAL, f"new range at {new_addr:#x} ends beyond TASK_SIZE")
+        if new_addr & ~PAGE_MASK:
+            raise _fail(EINVAL, f"new address {new_addr:#x} is not page aligned")
+        if not flags & MREMAP_MAYMOVE:
+            raise _fail(EINVAL, "MREMAP_FIXED/MREMAP_DONTUNMAP need MREMAP_MAYMOVE")
+        if flags & MREMAP_DONTUNMAP and old_len != new_len:
+            raise _fail(EINVAL, "MREMAP_DONTUNMAP cannot resize")
+        if addr + old_len > new_addr and new_addr + new_len > addr:
+            raise _fail(EINVAL, "the old and new ranges overlap")
+    with mm._write_locked("mremap"):
+        if implies_new and mm.map_count + 2 >= mm.max_map_count - 3:
+            raise _fail(ENOMEM, "too close to max_map_count to split and move")
+        if flags & MREMAP_FIXED and old_len == new_len:
+            return _remap_move(mm, addr, old_len, new_addr, flags)
+        vma = mm.vma_lookup(addr)
+        kind = _check_prep_vma(mm, vma, addr, old_len, new_len, flags)
+        assert vma is not None
+        if implies_new:
+            return _mremap_to(mm, vma, addr, old_len, new_len, flags, new_addr, kind)
+        if kind is RemapType.NO_RESIZE:
+            return addr
+        if kind is RemapType.SHRINK:
+            mm.do_munmap(addr + new_len, old_len - new_len, downgrade=True)
+            return addr
+        return _expand_vma(mm, vma, addr, old_len, new_len, flags)
+
+
+def _check_prep_vma(
+    mm: Mm, vma: Vma | None, addr: int, old_len: int, new_len: int, flags: int
+) -> RemapType:
+    """``check_prep_vma``: the checks that need the VMA. Returns the remap type."""
+    if vma is None:
+        raise _fail(EFAULT, f"old address {addr:#x} is not mapped")
+    if old_len == new_len:
+        kind = RemapType.NO_RESIZE
+    elif old_len > new_len:
+        kind = RemapType.SHRINK
+    else:
+        kind = RemapType.EXPAND
+    if kind is not RemapType.EXPAND and not flags & (MREMAP_FIXED | MREMAP_DONTUNMAP):
+        return kind  # nothing new gets mapped
+    if old_len == 0 and not vma.vm_flags & (VM_SHARED | VM_MAYSHARE):
+        raise _fail(EINVAL, "old_len 0 duplicates only shared mappings")
+    if flags & MREMAP_DONTUNMAP and vma.vm_flags & (VM_DONTEXPAND | VM_PFNMAP):
+        raise _fail(EINVAL, "MREMAP_DONTUNMAP on a special mapping")
+    span = new_len if kind is RemapType.SHRINK else old_len
+    if span > vma.vm_end - addr:
+        raise _fail(EFAULT, f"[{addr:#x}, {addr + span:#x}) crosses the end of its VMA")
+    if new_len == span:
+        return kind
+    pgoff = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
+    if pgoff + (new_len >> PAGE_SHIFT) >= U64:
+        raise _fail(EINVAL, "page offset overflows")
+    if vma.vm_flags & (VM_DONTEXPAND | VM_PFNMAP):
+        raise _fail(EFAULT, "a special mapping cannot grow")
+    return kind
+
+
+def _remap_move(mm: Mm, start: int, length: int, new_addr: int, flags: int) -> int:
+    """``remap_move``: move every VMA of ``[start, start + length)`` (split as needed),
+    keeping the gaps between them; no gap is allowed at the start. An error part-way
+    leaves the VMAs moved so far where they went, as in the kernel."""
+    end = start + length
+    target = new_addr
+    result: int | None = None
+    last_end = 0
+    pos = start
+    while True:
+        entry = mm.tree.find(pos)
+        if entry is None or entry[0] >= end:
+            break
+        vma = entry[2]
+        addr = max(vma.vm_start, start)
+        piece = min(end, vma.vm_end) - addr
+        if result is None and start < vma.vm_start:
+            raise _fail(EFAULT, f"old address {start:#x} is not mapped")
+        offset = vma.vm_start - last_end if result is not None else 0
+        last_end = vma.vm_end
+        kind = _check_prep_vma(mm, vma, addr, piece, piece, flags)
+        moved = _mremap_to(mm, vma, addr, piece, piece, flags, target + offset, kind)
+        if result is None:
+            result = moved
+        target = moved + piece
+        pos = last_end
+    if result is None:
+        raise _fail(EFAULT, f"nothing is mapped in [{start:#x}, {end:#x})")
+    return result
+
+
+def _mremap_to(
+    mm: Mm,
+    vma: Vma,
+    addr: int,
+    old_len: int,
+    new_len: int,
+    flags: int,
+    new_addr: int,
+    kind: RemapType,
+) -> int:
+    """``mremap_to``: unmap the destination (FIXED), shrink the source, move."""
+    if flags & MREMAP_FIXED:
+        mm.do_munmap(new_addr, new_len)
+        found = mm.vma_lookup(addr)
+        if found is None:
+            raise _fail(EFAULT, f"old address {addr:#x} vanished with the destination")
+        vma = found
+    if kind is RemapType.SHRINK:
+        mm.do_munmap(addr + new_len, old_len - new_len)
+        found = mm.vma_lookup(addr)
+        if found is None:
+            raise _fail(EFAULT, f"old address {addr:#x} is not mapped")
+        vma = found
+        old_len = new_len
+    new_addr = _set_new_addr(mm, vma, addr, new_len, flags, new_addr)
+    return _move_vma(mm, vma, addr, old_len, new_len, flags, new_addr)
+
+
+def _expand_vma(mm: Mm, vma: Vma, addr: int, old_len: int, new_len: int, flags: int) -> int:
+    """``expand_vma``: grow in place when the range ends the VMA and the space after
+    it is free (``vma_merge_extend`` may also join the next VMA); else move."""
+    delta = new_len - old_len
+    if vma.vm_end - addr == old_len and _expandable(mm, vma, delta):
+        end = vma.vm_end
+        merged = merge_new_range(
+            mm,
+            MergeRange(
+                end,
+                end + delta,
+                vma.vm_pgoff + ((end - vma.vm_start) >> PAGE_SHIFT),
+                vma.vm_flags,
+                vma.vm_file,
+                vma.anon_vma,
+                vma.anon_name,
+                vma,
+                mm.find_vma(end + delta),
+            ),
+        )
+        if merged is None:
+            raise _fail(ENOMEM, "cannot expand this mapping in place")
+        mm.vm_stat_account(merged.vm_flags, delta >> PAGE_SHIFT)
+        return addr
+    if not flags & MREMAP_MAYMOVE:
+        raise _fail(ENOMEM, "cannot grow in place and MREMAP_MAYMOVE is not set")
+    new_addr = _set_new_addr(mm, vma, addr, new_len, flags, 0)
+    return _move_vma(mm, vma, addr, old_len, new_len, flags, new_addr)
+
+
+def _expandable(mm: Mm, vma: Vma, delta: int) -> bool:
+    # vma_expandable(): no overflow, nothing mapped after it, within TASK_SIZE.
+    end = vma.vm_end + delta
+    if end >= U64 or mm.tree.find_intersection(vma.vm_end, end) is not None:
+        return False
+    size = end - vma.vm_start
+    return size <= TASK_SIZE and vma.vm_start <= TASK_SIZE - size
+
+
+def _set_new_addr(mm: Mm, vma: Vma, addr: int, new_len: int, flags: int, hint: int) -> int:
+    """``vrm_set_new_addr``: ``get_unmapped_area`` as a MAP_FIXED mmap (FIXED), a hinted
+    one (DONTUNMAP) or an unhinted one."""
+    map_flags = MAP_FIXED if flags & MREMAP_FIXED else 0
+    if vma.vm_flags & VM_MAYSHARE:
+        map_flags |= MAP_SHARED
+    pgoff = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
+    return get_unmapped_area(mm, vma.vm_file, hint, new_len, pgoff, map_flags, 0)
+
+
+def _move_vma(
+    mm: Mm, vma: Vma, addr: int, old_len: int, new_len: int, flags: int, new_addr: int
+) -> int:
+    """``move_vma``: copy the VMA to ``new_addr`` (merging there if possible), move the
+    pages, then unmap the source (or, with DONTUNMAP, keep it empty)."""
+    if mm.map_count >= mm.max_map_count - 3:
+        raise _fail(ENOMEM, "too close to max_map_count")
+    vma_start_write(mm.mmap_lock, vma)
+    pgoff = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
+    # copy_vma(): an unfaulted anonymous VMA takes a pgoff matching its new place,
+    # to increase its chance of merging there.
+    if vma.is_anonymous() and vma.anon_vma is None:
+        pgoff = new_addr >> PAGE_SHIFT
+    moved_pages = {}
+    if vma.pages:
+        moved_pages = {
+            p - addr + new_addr: v for p, v in vma.pages.items() if addr <= p < addr + old_len
+        }
+        for p in moved_pages:
+            del vma.pages[p - new_addr + addr]
+    new_vma = merge_new_range(
+        mm,
+        MergeRange(
+            new_addr,
+            new_addr + new_len,
+            pgoff,
+            vma.vm_flags,
+            vma.vm_file,
+            vma.anon_vma,
+            vma.anon_name,
+            mm._prev_vma(new_addr),
+            mm.find_vma(new_addr + new_len),
+        ),
+    )
+    if new_vma is None:
+        new_vma = vma.dup()
+        new_vma.set_range(new_addr, new_addr + new_len, pgoff)
+        new_vma.pages = None
+        store_new(mm, new_vma)
+    if moved_pages:
+        if new_vma.pages is None:
+            new_vma.pages = {}
+        new_vma.pages.update(moved_pages)
+    mm.vm_stat_account(vma.vm_flags, new_len >> PAGE_SHIFT)
+    if flags & MREMAP_DONTUNMAP:
+        # dontunmap_complete(): the old VMA stays (empty) and loses VM_LOCKED only.
+        vma.set_flags(vma.vm_flags & ~VM_LOCKED_MASK)
+        if new_vma is not vma and (vma.vm_start, vma.vm_end) == (addr, addr + old_len):
+            vma.anon_vma = None  # unlink_anon_vmas(): all its pages moved away
+        return new_addr
+    _unmap_source_vma(mm, vma, addr, old_len)
+    return new_addr
+
+
+def _unmap_source_vma(mm: Mm, vma: Vma, addr: int, length: int) -> None:
+    """``unmap_source_vma``: VM_ACCOUNT is cleared for the unmap (the move was already
+    charged) and set again on the pieces that remain. A failing unmap is ignored, as in
+    the kernel ("just get accounts right"); old_len 0 (a shared duplicate) lands here."""
+    accountable = bool(vma.vm_flags & VM_ACCOUNT)
+    vm_start, vm_end = vma.vm_start, vma.vm_end
+    if accountable:
+        vma.set_flags(vma.vm_flags & ~VM_ACCOUNT)
+    try:
+        mm.do_munmap(addr, length)
+    except SyscallError:
+        if accountable:
+            vma.set_flags(vma.vm_flags | VM_ACCOUNT)
+        return
+    if not accountable:
+        return
+    end = addr + length
+    if vm_start < addr:
+        before = mm._prev_vma(addr)
+        if before is not None:
+            vma_start_write(mm.mmap_lock, before)
+            before.set_flags(before.vm_flags | VM_ACCOUNT)
+    if vm_end > end:
+        after = mm.find_vma(end)
+        if after is not None:
+            vma_start_write(mm.mmap_lock, after)
+            after.set_flags(after.vm_flags | VM_ACCOUNT)
