@@ -37,7 +37,7 @@
 #define ARENA_BASE 0x100000000000UL
 #define READ_BUF (1UL << 20)
 #define DUMP_BUF (16UL << 20)
-#define MAX_REPS 100000
+#define MAX_REPS 10000
 
 static long long samples[MAX_REPS];
 
@@ -160,6 +160,7 @@ int main(int argc, char **argv) {
         die("mprotect (last page)");
 
     long nreads = 0;
+    void *brk_at_dump = sbrk(0); /* the program break the dump was taken with */
     len = read_maps(buf, DUMP_BUF, &nreads);
     long map_count = count_vmas(buf, len);
     int out = open(dump_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -187,6 +188,7 @@ int main(int argc, char **argv) {
     }
 
     printf("max_map_count %ld\n", max_map_count);
+    printf("brk %p\n", brk_at_dump);
     printf("baseline_map_count %ld\n", base_count);
     printf("map_count %ld\n", map_count);
     printf("arena_base 0x%lx\n", ARENA_BASE);
