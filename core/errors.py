@@ -18,7 +18,6 @@ from __future__ import annotations
 import errno as _errno
 import os as _os
 
-
 # Where Python's errno module picks an alias, use the name the kernel's headers use.
 _ERRNO_NAMES = {_errno.EOPNOTSUPP: "EOPNOTSUPP", _errno.EAGAIN: "EAGAIN", _errno.EDEADLK: "EDEADLK"}
 

@@ -24,17 +24,15 @@ from .constants import (
     DEFAULT_MAX_MAP_COUNT,
     EACCES,
     EEXIST,
-    EFAULT,
     EINVAL,
-    ENODEV,
     ENOMEM,
     EOPNOTSUPP,
     EOVERFLOW,
     LEGACY_MAP_MASK,
+    MAP_ANONYMOUS,
     MAP_FIXED,
     MAP_FIXED_NOREPLACE,
     MAP_GROWSDOWN,
-    MAP_ANONYMOUS,
     MAP_LOCKED,
     MAP_NORESERVE,
     MAP_PRIVATE,
@@ -44,9 +42,6 @@ from .constants import (
     MAP_SYNC,
     MAP_TYPE,
     MMAP_MIN_ADDR,
-    MREMAP_DONTUNMAP,
-    MREMAP_FIXED,
-    MREMAP_MAYMOVE,
     PAGE_MASK,
     PAGE_SHIFT,
     PAGE_SIZE,
@@ -56,12 +51,10 @@ from .constants import (
     PROT_READ,
     PROT_SEM,
     PROT_WRITE,
-    STACK_GUARD_GAP,
     TASK_SIZE,
     VM_ACCESS_FLAGS,
     VM_ACCOUNT,
     VM_DATA_DEFAULT_FLAGS,
-    VM_DONTEXPAND,
     VM_EXEC,
     VM_GROWSDOWN,
     VM_LOCKED,
@@ -72,7 +65,6 @@ from .constants import (
     VM_MAYWRITE,
     VM_NOHUGEPAGE,
     VM_NORESERVE,
-    VM_PFNMAP,
     VM_READ,
     VM_SHARED,
     VM_STACK,
@@ -80,8 +72,9 @@ from .constants import (
     VM_WRITE,
 )
 from .errors import InvalidArgument, SyscallError
+from .files import FdTable
 from .mmap_lock import MmapLock
-from .unmapped_area import get_unmapped_area
+from .unmapped_area import get_unmapped_area, vm_start_gap
 from .vma import Vma, poison
 from .vma_lock import vma_mark_detached, vma_start_write
 from .vma_ops import (
@@ -89,13 +82,10 @@ from .vma_ops import (
     complete_munmap_vmas,
     gather_munmap_vmas,
     merge_new_range,
-    split_vma,
     store_new,
     vma_modify,
 )
 from .vma_tree import VmaTree
-
-from .files import FdTable
 
 if TYPE_CHECKING:
     from .files import FileSystem, OpenFile
@@ -155,7 +145,7 @@ class Mm:
         self.fd_table = FdTable()  # replaced by the owning Process
         self.current_syscall = ""
         self._downgraded = False
-        self._pause_hook: Callable[[Mm, str], None] | None = None
+        self._pause_hook: Callable[[Mm, str], object] | None = None
         self._dead = False
 
     # -- sysctl ---------------------------------------------------------------------------
@@ -281,9 +271,7 @@ class Mm:
         if pgoff + (length >> PAGE_SHIFT) >= U64:
             raise SyscallError(EOVERFLOW, "mmap", f"offset page {pgoff:#x} + length overflows")
         if self.map_count > self.max_map_count:
-            raise SyscallError(
-                ENOMEM, "mmap", f"map_count {self.map_count} exceeds max_map_count"
-            )
+            raise SyscallError(ENOMEM, "mmap", f"map_count {self.map_count} exceeds max_map_count")
         vm_flags = _calc_vm_prot_bits(prot) | _calc_vm_flag_bits(flags)
         vm_flags |= self.def_flags | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC
         addr = get_unmapped_area(self, file, addr, length, pgoff, flags, vm_flags)
@@ -575,10 +563,10 @@ class Mm:
                     self.cur_brk = origbrk
                     return origbrk
                 return brk
+            # Only the next VMA's guard gap can block the growth.
             nxt = self.find_vma(oldbrk)
-            if nxt is not None and nxt.vm_start < newbrk + PAGE_SIZE + STACK_GUARD_GAP:
-                if newbrk + PAGE_SIZE > _vm_start_gap(nxt):
-                    return origbrk
+            if nxt is not None and newbrk + PAGE_SIZE > vm_start_gap(nxt):
+                return origbrk
             brkvma = self._prev_vma(oldbrk)
             if brkvma is not None and brkvma.vm_start < self.start_brk:
                 brkvma = None
@@ -687,9 +675,3 @@ def _calc_vm_flag_bits(flags: int) -> int:
         | (VM_SYNC if flags & MAP_SYNC else 0)
         | (VM_NOHUGEPAGE if flags & MAP_STACK else 0)
     )
-
-
-def _vm_start_gap(vma: Vma) -> int:
-    if vma.vm_flags & VM_GROWSDOWN:
-        return max(vma.vm_start - STACK_GUARD_GAP, 0)
-    return vma.vm_start

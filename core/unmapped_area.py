@@ -74,10 +74,9 @@ def unmapped_area_bottomup(mm: Mm, length: int, low: int, high: int) -> int | No
             return None
         addr = gap[0]
         entry = mm.tree.find(addr)
-        if entry is not None and entry[2].vm_flags & VM_GROWSDOWN:
-            if vm_start_gap(entry[2]) < addr + length:
-                low = entry[2].vm_end
-                continue
+        if entry is not None and vm_start_gap(entry[2]) < addr + length:
+            low = entry[2].vm_end  # the gap ends in a stack's guard gap: look higher
+            continue
         return addr
 
 
@@ -107,9 +106,7 @@ def arch_get_unmapped_area_topdown(mm: Mm, addr: int, length: int, flags: int) -
         return addr
     found = unmapped_area_bottomup(mm, length, mm.mmap_legacy_base, TASK_SIZE)
     if found is None:
-        raise SyscallError(
-            ENOMEM, mm.current_syscall, f"no free range of {length:#x} bytes"
-        )
+        raise SyscallError(ENOMEM, mm.current_syscall, f"no free range of {length:#x} bytes")
     return found
 
 
@@ -167,7 +164,5 @@ def get_unmapped_area(
     if result & ~PAGE_MASK:
         raise SyscallError(EINVAL, mm.current_syscall, f"address {result:#x} is not page aligned")
     if result < MMAP_MIN_ADDR and not mm.cap_sys_rawio:
-        raise SyscallError(
-            EPERM, mm.current_syscall, f"address {result:#x} is below mmap_min_addr"
-        )
+        raise SyscallError(EPERM, mm.current_syscall, f"address {result:#x} is below mmap_min_addr")
     return result

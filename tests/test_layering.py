@@ -27,9 +27,7 @@ def test_core_all_is_complete_and_sorted() -> None:
     exported = {
         name
         for name, value in vars(core).items()
-        if not name.startswith("_")
-        and not isinstance(value, type(core))
-        and name != "annotations"
+        if not name.startswith("_") and not isinstance(value, type(core)) and name != "annotations"
     }
     assert set(core.__all__) == exported
     assert len(core.__all__) == len(exported)

@@ -60,10 +60,19 @@ def test_waiting_writer_blocks_later_readers() -> None:
     """One slow maps reader holding mmap_lock stalls every later fault behind a writer."""
     lock = MmapLock()
     lock.read_lock()  # the slow reader
-    writer = spawn(lambda: (lock.write_lock(), lock.write_unlock()))
+
+    def write_cycle() -> None:
+        lock.write_lock()
+        lock.write_unlock()
+
+    def read_cycle() -> None:
+        lock.read_lock()
+        lock.read_unlock()
+
+    writer = spawn(write_cycle)
     wait_until(lambda: lock.statistics().rwsem.waiting_writers == 1, what="writer queued")
     assert not lock.read_trylock()  # a fault's trylock fails behind the queued writer
-    fault = spawn(lambda: (lock.read_lock(), lock.read_unlock()))
+    fault = spawn(read_cycle)
     wait_until(lambda: lock.statistics().rwsem.waiting_readers == 1, what="reader queued")
     assert lock.statistics().rwsem.readers == 1
     lock.read_unlock()  # the writer goes first, then the queued reader

@@ -50,7 +50,9 @@ def test_unnamed_line_ends_with_one_space_and_named_lines_pad_to_column_73() -> 
     assert first == "100000000000-100000001000 rw-p 00000000 00:00 0 "
     assert len(first) == 48
     assert second.index("/tmp/odd\\012name") == 73  # a newline prints as \012
-    assert gate == "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0" + " " * 18 + "[vsyscall]"
+    assert (
+        gate == "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0" + " " * 18 + "[vsyscall]"
+    )
 
 
 def test_long_prefix_gets_one_extra_space_only() -> None:

@@ -102,7 +102,9 @@ ERRNO_ROWS: list[tuple[str, str, Callable[[Process], object]]] = [
 
 
 @pytest.mark.parametrize(("case", "name", "call"), ERRNO_ROWS, ids=[r[0] for r in ERRNO_ROWS])
-def test_errno_table(proc: Process, case: str, name: str, call: Callable[[Process], object]) -> None:
+def test_errno_table(
+    proc: Process, case: str, name: str, call: Callable[[Process], object]
+) -> None:
     fd = proc.open("/data/testfile.bin", O_RDONLY, size=8 * PG)
     assert fd == 3
     proc.mm.mmap(BASE, 4 * PG, RW, ANON | MAP_FIXED)
@@ -143,7 +145,9 @@ def test_file_permission_errnos(proc: Process) -> None:
 def test_non_integer_arguments_are_rejected_before_locking(proc: Process) -> None:
     with pytest.raises(InvalidArgument, match=r"^length '4096' is not an integer$"):
         proc.mm.mmap(0, "4096", RW, ANON)  # type: ignore[arg-type]
-    with pytest.raises(InvalidArgument, match=r"^addr 0x10000000000000000 does not fit in 64 bits$"):
+    with pytest.raises(
+        InvalidArgument, match=r"^addr 0x10000000000000000 does not fit in 64 bits$"
+    ):
         proc.mm.munmap(1 << 64, PG)
     assert proc.mm.mmap_lock.statistics().rwsem.write_acquisitions == 0
 

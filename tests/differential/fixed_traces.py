@@ -534,6 +534,80 @@ mremap 0x1000000c0000 0x0 0x2000 maymove|fixed 0x1000000d0000
 > 1000000c0000-1000000c2000 rw-p 00000000 00:00 0 $
 """
 
+FLAG_MERGES = """
+# vm_flags that maps does not show still decide merges: MAP_STACK sets
+# VM_NOHUGEPAGE (6.7+), MAP_SYNC on a private anonymous mapping sets VM_SYNC, and
+# MAP_NORESERVE sets VM_NORESERVE; like merges with like only.
+arena 0x100000000000 256
+mmap 0x100000000000 0x2000 rw- private|anonymous|fixed -1 0x0
+= 0x100000000000
+mmap 0x100000002000 0x2000 rw- private|anonymous|fixed|stack -1 0x0
+= 0x100000002000
+mmap 0x100000004000 0x2000 rw- private|anonymous|fixed|stack -1 0x0
+= 0x100000004000
+> 100000000000-100000002000 rw-p 00000000 00:00 0 $
+> 100000002000-100000006000 rw-p 00000000 00:00 0 $
+mmap 0x100000010000 0x2000 rw- private|anonymous|fixed|sync -1 0x0
+= 0x100000010000
+mmap 0x100000012000 0x2000 rw- private|anonymous|fixed|sync -1 0x0
+= 0x100000012000
+mmap 0x100000014000 0x2000 rw- private|anonymous|fixed -1 0x0
+= 0x100000014000
+> 100000000000-100000002000 rw-p 00000000 00:00 0 $
+> 100000002000-100000006000 rw-p 00000000 00:00 0 $
+> 100000010000-100000014000 rw-p 00000000 00:00 0 $
+> 100000014000-100000016000 rw-p 00000000 00:00 0 $
+mprotect 0x100000012000 0x4000 r--
+= 0
+> 100000000000-100000002000 rw-p 00000000 00:00 0 $
+> 100000002000-100000006000 rw-p 00000000 00:00 0 $
+> 100000010000-100000012000 rw-p 00000000 00:00 0 $
+> 100000012000-100000014000 r--p 00000000 00:00 0 $
+> 100000014000-100000016000 r--p 00000000 00:00 0 $
+mmap 0x100000020000 0x2000 r-- private|anonymous|fixed|noreserve -1 0x0
+= 0x100000020000
+mmap 0x100000022000 0x2000 r-- private|anonymous|fixed -1 0x0
+= 0x100000022000
+mmap 0x100000024000 0x2000 r-- private|anonymous|fixed|noreserve -1 0x0
+= 0x100000024000
+> 100000000000-100000002000 rw-p 00000000 00:00 0 $
+> 100000002000-100000006000 rw-p 00000000 00:00 0 $
+> 100000010000-100000012000 rw-p 00000000 00:00 0 $
+> 100000012000-100000014000 r--p 00000000 00:00 0 $
+> 100000014000-100000016000 r--p 00000000 00:00 0 $
+> 100000020000-100000022000 r--p 00000000 00:00 0 $
+> 100000022000-100000024000 r--p 00000000 00:00 0 $
+> 100000024000-100000026000 r--p 00000000 00:00 0 $
+"""
+
+MAP_SYNC_FILE = """
+# Host finding (ext4, 6.18), beyond appendix A.6: MAP_SYNC on a file that is not
+# DAX fails with EOPNOTSUPP for MAP_SHARED_VALIDATE, MAP_SHARED and MAP_PRIVATE
+# alike, but only in the filesystem's mmap hook, after a MAP_FIXED target range
+# was already unmapped: the old mapping there is gone. An unknown flag with
+# MAP_SHARED_VALIDATE fails earlier and leaves the range alone.
+arena 0x100000000000 256
+open 0 0 16 rdwr
+= 0
+mmap 0x100000000000 0x8000 rw- private|anonymous|fixed -1 0x0
+= 0x100000000000
+mmap 0x100000000000 0x1000 r-- shared_validate|fixed|sync 0 0x0
+! EOPNOTSUPP
+> 100000001000-100000008000 rw-p 00000000 00:00 0 $
+mmap 0x100000001000 0x1000 r-- shared|fixed|sync 0 0x0
+! EOPNOTSUPP
+> 100000002000-100000008000 rw-p 00000000 00:00 0 $
+mmap 0x100000002000 0x1000 r-- private|fixed|sync 0 0x0
+! EOPNOTSUPP
+> 100000003000-100000008000 rw-p 00000000 00:00 0 $
+mmap 0x100000003000 0x1000 r-- shared_validate|fixed|0x800000 0 0x0
+! EOPNOTSUPP
+> 100000003000-100000008000 rw-p 00000000 00:00 0 $
+mmap 0x100000004000 0x1000 r-- shared_validate|anonymous|fixed -1 0x0
+! EINVAL
+> 100000003000-100000008000 rw-p 00000000 00:00 0 $
+"""
+
 FIXED_TRACES: dict[str, str] = {
     "merge_adjacent_anon": MERGE_ADJACENT_ANON,
     "mprotect_split_remerge": MPROTECT_SPLIT_REMERGE,
@@ -547,4 +621,6 @@ FIXED_TRACES: dict[str, str] = {
     "accounting_and_growsdown": ACCOUNTING_AND_GROWSDOWN,
     "mremap_multi_vma": MREMAP_MULTI_VMA,
     "misc": MISC,
+    "flag_merges": FLAG_MERGES,
+    "map_sync_file": MAP_SYNC_FILE,
 }

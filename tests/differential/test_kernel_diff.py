@@ -23,8 +23,8 @@ from tests.differential.trace import Trace, generate
 
 pytestmark = pytest.mark.kernel
 
-CI_SEEDS = range(40)
-CI_OPS = 150  # 40 x 150 = 6,000 compared operations
+CI_SEEDS = range(50)
+CI_OPS = 200  # 50 x 200 = 10,000 compared operations (about 5 s on the host)
 STRESS_OPS = 1000
 STRESS_SECONDS = float(os.environ.get("VMASIM_STRESS_SECONDS", "600"))
 
