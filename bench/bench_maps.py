@@ -663,9 +663,9 @@ def main(argv: list[str] | None = None) -> int:
         ops_json["worst_ratio_median"] = worst
         out["ops"] = ops_json
 
-    elapsed = time.monotonic() - started
-    out["elapsed_s"] = elapsed
-    print(f"\ntotal {elapsed:.1f} s")
+    total_s = time.monotonic() - started
+    out["total_s_s"] = total_s
+    print(f"\ntotal {total_s:.1f} s")
     if args.json:
         path = Path(args.json)
         path.parent.mkdir(parents=True, exist_ok=True)

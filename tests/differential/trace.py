@@ -623,6 +623,12 @@ class Generator:
 
     def op_mprotect(self) -> None:
         s, e = self.span()
+        mapped = [i for i, p in enumerate(self.pages) if p is not None]
+        if self.pages[s] is None and mapped and self.chance(0.6):
+            # mostly start on a mapped page: a hole at the start changes nothing
+            n = e - s
+            s = self.rng.choice(mapped)
+            e = min(s + n, self.npages)
         prot = self.prot()
         first = self.pages[s]
         if first is not None and first.growsdown and self.chance(0.3):
