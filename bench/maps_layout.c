@@ -1,8 +1,8 @@
 /*
- * maps_layout: build a process with ~vm.max_map_count single-page anonymous VMAs and
- * time full reads of its own /proc/self/maps.  Used by bench/bench_maps.py.
+ * maps_layout: give this process ~vm.max_map_count single-page anonymous VMAs, then
+ * time full reads of its own /proc/self/maps on request.  Used by bench/bench_maps.py.
  *
- *   maps_layout DUMP_FILE TARGET_MAP_COUNT REPS WARMUP
+ *   maps_layout DUMP_FILE TARGET_MAP_COUNT
  *
  * Layout: one arena of K pages mapped read-write at ARENA_BASE (MAP_FIXED_NOREPLACE,
  * far from everything else), then every odd page mprotect()ed to read-only, so the
@@ -12,15 +12,22 @@
  * vm.max_map_count.  map_count is counted from the maps text itself (lines minus the
  * [vsyscall] gate line).
  *
- * After building, the maps text is written once to DUMP_FILE (with write(2), so the
- * layout does not change), then WARMUP untimed and REPS timed passes follow; one pass
- * is open(), read() into a 1 MiB buffer until EOF, close(), timed with
- * clock_gettime(CLOCK_MONOTONIC).  Results go to stdout as "key value" lines; stdio is
- * used only after the last timed pass, so nothing is allocated while timing.
+ * The maps text is then written once to DUMP_FILE, "key value" lines describing the
+ * layout are printed, then "ready".  After that the helper serves commands, one per
+ * line on stdin:
+ *
+ *   read N   N timed passes; replies "samples t1,...,tN" (ns) and "bytes MIN MAX"
+ *   quit     exit
+ *
+ * One pass is open(), read() into a 1 MiB buffer until EOF, close(), timed with
+ * clock_gettime(CLOCK_MONOTONIC).  Nothing here allocates after the baseline count:
+ * no stdio (output is snprintf into static buffers + write(2)), no malloc, so the
+ * layout the reads see is exactly the dumped one.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,11 +46,45 @@
 #define DUMP_BUF (16UL << 20)
 #define MAX_REPS 10000
 
-static long long samples[MAX_REPS];
+static char out_buf[1 << 16];
+static size_t out_len;
+
+static void flush_out(void) {
+    for (size_t done = 0; done < out_len;) {
+        ssize_t n = write(1, out_buf + done, out_len - done);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            _exit(3);
+        }
+        done += (size_t)n;
+    }
+    out_len = 0;
+}
+
+/* printf-like output to stdout without stdio's heap buffer. */
+static void say(const char *fmt, ...) {
+    char line[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof line)
+        n = sizeof line - 1;
+    if (out_len + (size_t)n > sizeof out_buf)
+        flush_out();
+    memcpy(out_buf + out_len, line, (size_t)n);
+    out_len += (size_t)n;
+}
 
 static void die(const char *what) {
-    fprintf(stderr, "maps_layout: %s: %s\n", what, strerror(errno));
-    exit(1);
+    char line[256];
+    int n = snprintf(line, sizeof line, "maps_layout: %s: %s\n", what, strerror(errno));
+    if (n > 0)
+        (void)!write(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    _exit(1);
 }
 
 /* Read all of /proc/self/maps into buf (at most cap bytes); return the byte count and
@@ -82,7 +123,7 @@ static long count_vmas(const char *buf, size_t len) {
     for (size_t i = 0; i < len; i++)
         if (buf[i] == '\n')
             lines++;
-    if (len >= 16 && memmem(buf, len, "ffffffffff600000-", 17) != NULL)
+    if (memmem(buf, len, "ffffffffff600000-", 17) != NULL)
         lines--;
     return lines;
 }
@@ -106,42 +147,52 @@ static long long now_ns(void) {
     return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static int cmp_ll(const void *a, const void *b) {
-    long long x = *(const long long *)a, y = *(const long long *)b;
-    return (x > y) - (x < y);
+/* One command line from stdin into line (NUL-terminated, without the newline);
+ * returns 0 at EOF. */
+static int read_command(char *line, size_t cap) {
+    size_t len = 0;
+    for (;;) {
+        char c;
+        ssize_t n = read(0, &c, 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return 0;
+        if (c == '\n')
+            break;
+        if (len + 1 < cap)
+            line[len++] = c;
+    }
+    line[len] = '\0';
+    return 1;
 }
 
 int main(int argc, char **argv) {
-    if (argc != 5) {
-        fprintf(stderr, "usage: %s DUMP_FILE TARGET_MAP_COUNT REPS WARMUP\n", argv[0]);
+    if (argc != 3) {
+        say("usage: %s DUMP_FILE TARGET_MAP_COUNT\n", argv[0]);
+        flush_out();
         return 2;
     }
     const char *dump_path = argv[1];
     long target = strtol(argv[2], NULL, 10);
-    long reps = strtol(argv[3], NULL, 10);
-    long warmup = strtol(argv[4], NULL, 10);
-    if (reps < 1 || reps > MAX_REPS || warmup < 0) {
-        fprintf(stderr, "maps_layout: REPS must be 1..%d and WARMUP >= 0\n", MAX_REPS);
-        return 2;
-    }
     long max_map_count = read_long_file("/proc/sys/vm/max_map_count");
     if (max_map_count > 0 && target > max_map_count)
         target = max_map_count;
 
-    /* All buffers exist before the baseline count, so they are part of it. */
+    /* The one big buffer exists before the baseline count, so it is part of it. */
     char *buf = mmap(NULL, DUMP_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (buf == MAP_FAILED)
         die("mmap buffer");
-    memset(buf, 0, DUMP_BUF); /* fault it in: no page faults while timing */
+    memset(buf, 0, DUMP_BUF); /* fault it in: no first-touch faults while timing */
+    static long long samples[MAX_REPS];
     memset(samples, 0, sizeof samples);
 
     size_t len = read_maps(buf, DUMP_BUF, NULL);
     long base_count = count_vmas(buf, len);
     long extra = target - base_count - 1; /* VMAs the splits must add to the arena's one */
     if (extra < 0) {
-        fprintf(stderr, "maps_layout: target %ld is below the baseline %ld + 1\n", target,
-                base_count);
-        return 2;
+        errno = EINVAL;
+        die("target is below the baseline map_count + 1");
     }
     long middles = extra / 2, edge = extra % 2;
     unsigned long pages = 2 * (unsigned long)middles + 1 + (unsigned long)edge;
@@ -150,8 +201,8 @@ int main(int argc, char **argv) {
     if (arena == MAP_FAILED)
         die("mmap arena");
     if ((unsigned long)arena != ARENA_BASE) {
-        fprintf(stderr, "maps_layout: arena landed at %p\n", (void *)arena);
-        return 1;
+        errno = EEXIST;
+        die("arena not at ARENA_BASE");
     }
     for (long i = 0; i < middles; i++)
         if (mprotect(arena + (2 * i + 1) * PG, PG, PROT_READ) != 0)
@@ -160,7 +211,7 @@ int main(int argc, char **argv) {
         die("mprotect (last page)");
 
     long nreads = 0;
-    void *brk_at_dump = sbrk(0); /* the program break the dump was taken with */
+    void *brk_now = sbrk(0); /* the program break the dump is taken with */
     len = read_maps(buf, DUMP_BUF, &nreads);
     long map_count = count_vmas(buf, len);
     int out = open(dump_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -174,38 +225,45 @@ int main(int argc, char **argv) {
     }
     close(out);
 
-    size_t bytes_min = len, bytes_max = len;
-    for (long r = 0; r < warmup + reps; r++) {
-        long long t0 = now_ns();
-        size_t n = read_maps(buf, DUMP_BUF, NULL);
-        long long t1 = now_ns();
-        if (n < bytes_min)
-            bytes_min = n;
-        if (n > bytes_max)
-            bytes_max = n;
-        if (r >= warmup)
-            samples[r - warmup] = t1 - t0;
-    }
+    say("max_map_count %ld\n", max_map_count);
+    say("baseline_map_count %ld\n", base_count);
+    say("map_count %ld\n", map_count);
+    say("arena_base 0x%lx\n", ARENA_BASE);
+    say("arena_pages %lu\n", pages);
+    say("brk %p\n", brk_now);
+    say("bytes %zu\n", len);
+    say("reads_per_pass %ld\n", nreads);
+    say("ready\n");
+    flush_out();
 
-    printf("max_map_count %ld\n", max_map_count);
-    printf("brk %p\n", brk_at_dump);
-    printf("baseline_map_count %ld\n", base_count);
-    printf("map_count %ld\n", map_count);
-    printf("arena_base 0x%lx\n", ARENA_BASE);
-    printf("arena_pages %lu\n", pages);
-    printf("bytes %zu\n", len);
-    printf("bytes_min %zu\n", bytes_min);
-    printf("bytes_max %zu\n", bytes_max);
-    printf("reads_per_pass %ld\n", nreads);
-    printf("reps %ld\n", reps);
-    printf("warmup %ld\n", warmup);
-    printf("samples_ns");
-    for (long r = 0; r < reps; r++)
-        printf("%c%lld", r ? ',' : ' ', samples[r]);
-    printf("\n");
-    qsort(samples, (size_t)reps, sizeof samples[0], cmp_ll);
-    long long median2 = samples[(reps - 1) / 2] + samples[reps / 2];
-    printf("median_us %.1f\n", (double)median2 / 2000.0);
-    printf("min_us %.1f\n", (double)samples[0] / 1000.0);
+    char cmd[64];
+    while (read_command(cmd, sizeof cmd)) {
+        if (strcmp(cmd, "quit") == 0)
+            break;
+        long reps = 0;
+        if (strncmp(cmd, "read ", 5) == 0)
+            reps = strtol(cmd + 5, NULL, 10);
+        if (reps < 1 || reps > MAX_REPS) {
+            say("error bad command (read 1..%d | quit)\n", MAX_REPS);
+            flush_out();
+            continue;
+        }
+        size_t bytes_min = (size_t)-1, bytes_max = 0;
+        for (long r = 0; r < reps; r++) {
+            long long t0 = now_ns();
+            size_t n = read_maps(buf, DUMP_BUF, NULL);
+            long long t1 = now_ns();
+            samples[r] = t1 - t0;
+            if (n < bytes_min)
+                bytes_min = n;
+            if (n > bytes_max)
+                bytes_max = n;
+        }
+        say("samples");
+        for (long r = 0; r < reps; r++)
+            say("%c%lld", r ? ',' : ' ', samples[r]);
+        say("\nbytes %zu %zu\n", bytes_min, bytes_max);
+        flush_out();
+    }
     return 0;
 }
