@@ -2,32 +2,33 @@
 
 Run from the repository root::
 
-    .venv/bin/python bench/bench_maps.py            # the full run (a few minutes)
-    .venv/bin/python bench/bench_maps.py --quick    # smoke test, well under 30 s
+    .venv/bin/python bench/bench_maps.py            # the full run (about a minute)
+    .venv/bin/python bench/bench_maps.py --quick    # smoke test (smaller N), < 30 s
     .venv/bin/python bench/bench_maps.py --json     # also write bench/results/bench_maps.json
 
 (a) ``/proc/<pid>/maps`` with N VMAs (N = ``vm.max_map_count``, 65,530 by default).
 The C helper ``bench/maps_layout.c`` (built here with ``cc -O2``) gives itself N VMAs —
-a far-away arena of one-page anonymous VMAs alternating ``rw-p``/``r--p`` — dumps its
-maps text once, then times full reads of ``/proc/self/maps`` (open, read with a 1 MiB
-buffer until EOF, close). The simulator loads that exact text with
-``Kernel().spawn_from_maps`` and renders it with ``mm.maps()``: the first render of a
-freshly built process (nothing cached) and repeated renders (every VMA's line prefix
-cached). The kernel is measured in two passes, before and after the simulator's
-renders, and the samples are pooled. The simulator's text is compared with the kernel's
-byte for byte, and the arena is also rebuilt with the helper's own syscalls
-(``mmap(MAP_FIXED_NOREPLACE)`` + the same ``mprotect`` calls) to check that this path
-yields the same lines.
+a far-away arena of one-page anonymous VMAs alternating ``rw-p``/``r--p`` — and dumps
+its maps text once. It then stays alive and, on request, times full reads of its own
+``/proc/self/maps`` (open, read with a 1 MiB buffer until EOF, close). The simulator
+loads the dumped text with ``Kernel.spawn_from_maps`` and renders it with
+``mm.maps()``: the first render of a freshly built process (nothing cached) and
+repeated renders (every VMA's line prefix cached). Kernel reads and simulator renders
+alternate in small blocks, so both see the same machine load; ratios are given as
+ratio of medians, ratio of minima, and the median of the per-block ratios. The
+simulator's text is compared with the kernel's byte for byte, and the arena is also
+rebuilt in the simulator with the helper's own syscalls (``mmap(MAP_FIXED_NOREPLACE)``
+and the same ``mprotect`` calls) to check that this path yields the same lines.
 
 (b) Per-operation cost in the simulator at 100 VMAs and at N VMAs (the same layout,
 the arena cut short for 100): lookups at random mapped addresses, and ``mprotect``,
-``munmap`` and ``mmap`` calls that each leave the layout as it found it. Both sizes are
-measured in alternating rounds within one run.
+``munmap`` and ``mmap`` calls that each leave the layout as they found it. The two
+sizes alternate over several rounds.
 
-Every figure is a median and a minimum over many samples of ``time.perf_counter_ns``
-(kernel: ``clock_gettime(CLOCK_MONOTONIC)``), after warm-up. The cyclic GC stays enabled
-unless ``--no-gc`` (the service runs with it); ``gc.collect()`` and ``rcu.barrier()``
-run untimed between rounds. Ratios divide medians (and, in brackets, minima).
+Timers: ``time.perf_counter_ns`` (kernel side: ``clock_gettime(CLOCK_MONOTONIC)``).
+Every series is preceded by untimed warm-up. The cyclic GC stays enabled unless
+``--no-gc`` (the service runs with it); ``gc.collect()`` and ``rcu.barrier()`` run
+untimed between blocks so that no deferred work from one block lands in the next.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -70,10 +71,11 @@ from core.layout import TYPICAL_MAPS  # noqa: E402
 HELPER_SOURCE = Path(__file__).with_name("maps_layout.c")
 DEFAULT_JSON = ROOT / "bench" / "results" / "bench_maps.json"
 ARENA_BASE = 0x100000000000  # must match ARENA_BASE in maps_layout.c
-ARENA_LIMIT = ARENA_BASE + (1 << 40)  # nothing else is mapped this low above it
+ARENA_LIMIT = ARENA_BASE + (1 << 40)  # nothing else is mapped in [base, limit)
 GATE_PREFIX = "ffffffffff600000-"
 SMALL_N = 100
-MAPS_TARGET = 1.0  # sim/kernel, full maps read
+QUICK_N = 16384
+MAPS_TARGET = 1.0  # simulator / kernel, full maps read
 OPS_TARGET = 2.0  # N VMAs / 100 VMAs, per operation
 P = PAGE_SIZE
 RW = PROT_READ | PROT_WRITE
@@ -84,21 +86,21 @@ clock = time.perf_counter_ns
 
 @dataclass(frozen=True)
 class Config:
-    """Repetitions; ``--quick`` shrinks every count (never N)."""
+    """Repetition counts. ``--quick`` uses :data:`QUICK` and N = :data:`QUICK_N`."""
 
-    kernel_reps: int  # timed kernel reads, split over two passes
-    kernel_warmup: int  # untimed reads per pass
+    maps_rounds: int  # kernel block + simulator block, alternating
+    maps_block: int  # timed reads (kernel) or renders (simulator) per block
+    maps_warmup: int  # untimed reads and renders before the first block
     cold_renders: int  # freshly built processes, one first render each
-    warm_renders: int  # repeated renders of one process
-    lookup_batches: int  # per size and per lookup function
+    lookup_batches: int  # per size and lookup function
     lookup_batch: int  # lookups per timed batch
     op_iters: int  # per size; each iteration times every operation once
     op_warmup: int  # untimed iterations per size
-    rounds: int  # small/large alternations the op and lookup samples are spread over
+    op_rounds: int  # small/large alternations the samples are spread over
 
 
-FULL = Config(200, 10, 5, 60, 300, 1000, 4000, 200, 8)
-QUICK = Config(30, 3, 1, 10, 40, 1000, 300, 30, 2)
+FULL = Config(20, 10, 5, 5, 300, 1000, 4000, 200, 16)
+QUICK = Config(4, 3, 2, 1, 40, 1000, 300, 30, 2)
 
 
 @dataclass
@@ -124,7 +126,7 @@ class Stats:
 
 
 def ratio(a: Stats, b: Stats) -> tuple[float, float]:
-    """(median ratio, min ratio) of ``a`` over ``b``."""
+    """(ratio of medians, ratio of minima) of ``a`` over ``b``."""
     return a.median / b.median, a.min / b.min
 
 
@@ -140,30 +142,24 @@ def arena_plan(baseline: int, target: int) -> tuple[int, int]:
     return extra // 2, extra % 2
 
 
-def arena_readonly(page: int, middles: int, edge: int) -> bool:
-    pages = 2 * middles + 1 + edge
-    return (page % 2 == 1 and page < 2 * middles) or (bool(edge) and page == pages - 1)
-
-
 def synthetic_dump(target: int) -> str:
     """The maps text the helper would produce on top of the "typical" layout (used
     only when the real kernel cannot be measured)."""
-    others = [ln + "\n" for ln in TYPICAL_MAPS.splitlines() if not ln.startswith(GATE_PREFIX)]
+    lines = TYPICAL_MAPS.splitlines(True)
+    others = [ln for ln in lines if not ln.startswith(GATE_PREFIX)]
     middles, edge = arena_plan(len(others), target)
+    pages = 2 * middles + 1 + edge
     arena = []
-    for page in range(2 * middles + 1 + edge):
+    for page in range(pages):
         start = ARENA_BASE + page * P
-        perms = "r--p" if arena_readonly(page, middles, edge) else "rw-p"
+        readonly = (page % 2 == 1 and page < 2 * middles) or (edge and page == pages - 1)
+        perms = "r--p" if readonly else "rw-p"
         arena.append(f"{start:08x}-{start + P:08x} {perms} 00000000 00:00 0 \n")
-    return "".join(arena + others) + TYPICAL_MAPS.splitlines(True)[-1]
+    return "".join(sorted(arena + others, key=line_start)) + lines[-1]
 
 
 def line_start(line: str) -> int:
     return int(line.split("-", 1)[0], 16)
-
-
-def in_arena(line: str) -> bool:
-    return ARENA_BASE <= line_start(line) < ARENA_LIMIT
 
 
 def split_dump(text: str) -> tuple[list[str], list[str]]:
@@ -171,7 +167,7 @@ def split_dump(text: str) -> tuple[list[str], list[str]]:
     arena: list[str] = []
     others: list[str] = []
     for line in text.splitlines(True):
-        (arena if in_arena(line) else others).append(line)
+        (arena if ARENA_BASE <= line_start(line) < ARENA_LIMIT else others).append(line)
     return arena, others
 
 
@@ -187,14 +183,8 @@ def cut_arena(text: str, n_vmas: int) -> str:
 # -- the kernel side -----------------------------------------------------------------------
 
 
-@dataclass
-class KernelRun:
-    values: dict[str, str]
-    samples_ns: list[float]
-    dump: str
-
-
 def kernel_unavailable() -> str | None:
+    """Why the real kernel cannot be measured here, or None."""
     if platform.system() != "Linux":
         return f"needs Linux, this is {platform.system()}"
     if platform.machine() not in ("x86_64", "amd64"):
@@ -213,50 +203,76 @@ def compiler() -> str | None:
     return None
 
 
-def build_helper(outdir: Path) -> Path:
-    cc = compiler()
-    assert cc is not None
-    exe = outdir / "maps_layout"
-    cmd = [cc, "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(exe), str(HELPER_SOURCE)]
-    subprocess.run(cmd, check=True, capture_output=True, text=True)
-    return exe
-
-
 def no_aslr_prefix() -> list[str]:
-    """``setarch -R`` when it works here: a deterministic layout (same dump each pass)."""
+    """``setarch -R`` when it works here: the same layout (and dump) on every run."""
     if shutil.which("setarch") is None:
         return []
     probe = subprocess.run(["setarch", "-R", "true"], capture_output=True, check=False)
     return ["setarch", "-R"] if probe.returncode == 0 else []
 
 
-def run_helper(
-    exe: Path, workdir: Path, target: int, reps: int, warmup: int, tag: str
-) -> KernelRun:
-    dump_path = workdir / f"maps-{tag}.txt"
-    cmd = [*no_aslr_prefix(), str(exe), str(dump_path), str(target), str(reps), str(warmup)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise SystemExit(f"maps_layout failed ({proc.returncode}): {proc.stderr.strip()}")
-    values = dict(line.split(" ", 1) for line in proc.stdout.splitlines() if " " in line)
-    samples = [float(x) for x in values.pop("samples_ns").split(",")]
-    return KernelRun(values, samples, dump_path.read_text())
+class KernelHelper:
+    """The running maps_layout process: built layout, dump, timed reads on request."""
+
+    def __init__(self, workdir: Path, target: int) -> None:
+        cc = compiler()
+        assert cc is not None
+        exe = workdir / "maps_layout"
+        build = [cc, "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(exe), str(HELPER_SOURCE)]
+        subprocess.run(build, check=True, capture_output=True, text=True)
+        dump_path = workdir / "maps.txt"
+        self.aslr_off = bool(no_aslr_prefix())
+        cmd = [*no_aslr_prefix(), str(exe), str(dump_path), str(target)]
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        self.values: dict[str, str] = {}
+        while (line := self._line()) != "ready":
+            key, _, value = line.partition(" ")
+            self.values[key] = value
+        self.dump = dump_path.read_text()
+        self.bytes = int(self.values["bytes"])
+
+    def _line(self) -> str:
+        out: IO[str] | None = self.proc.stdout
+        assert out is not None
+        line = out.readline()
+        if not line:
+            err = self.proc.stderr.read() if self.proc.stderr else ""
+            raise SystemExit(f"maps_layout exited ({self.proc.wait()}): {err.strip()}")
+        return line.rstrip("\n")
+
+    def read(self, n: int) -> list[float]:
+        """``n`` timed full reads of the helper's /proc/self/maps, in ns."""
+        stdin = self.proc.stdin
+        assert stdin is not None
+        stdin.write(f"read {n}\n")
+        stdin.flush()
+        key, _, samples = self._line().partition(" ")
+        bytes_line = self._line().split()
+        if key != "samples" or bytes_line[1:] != [str(self.bytes)] * 2:
+            raise SystemExit(f"maps_layout: unexpected reply {key!r} / {bytes_line}")
+        return [float(x) for x in samples.split(",")]
+
+    def close(self) -> None:
+        if self.proc.poll() is None and self.proc.stdin is not None:
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.close()
+        self.proc.wait(timeout=30)
 
 
 # -- the simulator side --------------------------------------------------------------------
 
 
-def release(kernel: Kernel, proc: Process) -> None:
-    """Exit ``proc`` and wait for its VMAs' RCU frees, so they cannot run while timing."""
-    kernel.exit(proc.pid)
-    kernel.rcu.barrier()
-    gc.collect()
-
-
 def settle(kernel: Kernel) -> None:
-    """Untimed, between rounds: drain deferred frees and collect garbage."""
+    """Untimed, between blocks: run deferred RCU frees and collect garbage."""
     kernel.rcu.barrier()
     gc.collect()
+
+
+def release(kernel: Kernel, proc: Process) -> None:
+    kernel.exit(proc.pid)
+    settle(kernel)
 
 
 def timed_render(mm: Mm) -> tuple[int, str]:
@@ -266,7 +282,7 @@ def timed_render(mm: Mm) -> tuple[int, str]:
 
 
 def replay_arena(kernel: Kernel, others: str, baseline: int, target: int) -> Process:
-    """Rebuild the arena with the syscalls maps_layout.c makes."""
+    """A process with the helper's other VMAs and the arena built by its syscalls."""
     proc = kernel.spawn_from_maps(others, name="replay")
     mm = proc.mm
     middles, edge = arena_plan(baseline, target)
@@ -282,11 +298,11 @@ def replay_arena(kernel: Kernel, others: str, baseline: int, target: int) -> Pro
 def first_difference(a: str, b: str) -> str:
     for i, (x, y) in enumerate(zip(a.splitlines(True), b.splitlines(True), strict=False)):
         if x != y:
-            return f"line {i + 1}: simulator {x!r} vs kernel {y!r}"
+            return f"line {i + 1}: simulator {x!r}, kernel {y!r}"
     return f"lengths differ: simulator {len(a)} bytes, kernel {len(b)} bytes"
 
 
-# -- per-operation benchmark ---------------------------------------------------------------
+# -- (b) per-operation benchmark -----------------------------------------------------------
 
 OPS = (
     "mprotect 1 page, merge 3->1",
@@ -321,62 +337,62 @@ def expect(mm: Mm, count: int, what: str) -> None:
 
 
 def op_iterations(subject: Subject, rng: random.Random, iters: int, record: bool) -> None:
-    """``iters`` iterations; each picks a read-write arena page p (its neighbours are
-    read-only one-page VMAs) and times every operation of :data:`OPS` once, restoring
-    the layout before the next iteration."""
+    """``iters`` iterations; each picks a random read-write arena page p (both its
+    neighbours are read-only one-page VMAs) and times each operation of :data:`OPS`
+    once, leaving the layout as it was."""
     mm = subject.proc.mm
     n = mm.map_count
     stats = [subject.ops[op] for op in OPS]
-    samples = [0] * len(OPS)
+    took = [0] * len(OPS)
     pairs = (subject.arena_pages - 3) // 2  # even pages 2 .. arena_pages - 3
     for _ in range(iters):
         a = ARENA_BASE + 2 * rng.randrange(1, pairs + 1) * P
         t0 = clock()
-        mm.mprotect(a, P, PROT_READ)  # p-1, p, p+1 all r--: merge into one VMA
+        mm.mprotect(a, P, PROT_READ)  # p-1, p, p+1 all r--: one VMA
         t1 = clock()
-        samples[0] = t1 - t0
+        took[0] = t1 - t0
         expect(mm, n - 2, "mprotect merge")
         t0 = clock()
-        mm.mprotect(a, P, RW)  # split back into three
+        mm.mprotect(a, P, RW)  # back to three VMAs
         t1 = clock()
-        samples[1] = t1 - t0
+        took[1] = t1 - t0
         expect(mm, n, "mprotect split")
         mm.mprotect(a, P, PROT_READ)
         t0 = clock()
         mm.munmap(a, P)  # the middle page of the 3-page VMA: two VMAs remain
         t1 = clock()
-        samples[2] = t1 - t0
+        took[2] = t1 - t0
         expect(mm, n - 1, "munmap split")
         t0 = clock()
-        mm.mmap(a, P, RW, ANON | MAP_FIXED)  # fills the hole; neighbours are r--
+        mm.mmap(a, P, RW, ANON | MAP_FIXED)  # fills the hole; both neighbours are r--
         t1 = clock()
-        samples[3] = t1 - t0
-        expect(mm, n, "mmap fixed")
+        took[3] = t1 - t0
+        expect(mm, n, "mmap MAP_FIXED")
         t0 = clock()
         mm.munmap(a, P)
         t1 = clock()
-        samples[4] = t1 - t0
+        took[4] = t1 - t0
         expect(mm, n - 1, "munmap whole")
         mm.mmap(a, P, RW, ANON | MAP_FIXED)
         t0 = clock()
         b = mm.mmap(0, P, PROT_READ, ANON)
         t1 = clock()
-        samples[5] = t1 - t0
+        took[5] = t1 - t0
         mm.munmap(b, P)
         expect(mm, n, "mmap no hint")
         if record:
-            for s, v in zip(stats, samples, strict=True):
+            for s, v in zip(stats, took, strict=True):
                 s.samples_ns.append(v)
 
 
 def lookup_addresses(mm: Mm, rng: random.Random, count: int) -> list[int]:
-    """``count`` random addresses inside mapped VMAs (a uniformly chosen VMA, a
-    uniformly chosen page in it)."""
+    """``count`` random mapped addresses: a uniformly chosen VMA, a uniformly chosen
+    byte in it."""
     vmas = [(v.vm_start, v.vm_end) for v in mm.vmas()]
     out = []
     for _ in range(count):
         start, end = vmas[rng.randrange(len(vmas))]
-        out.append(start + rng.randrange((end - start) // P) * P + rng.randrange(P))
+        out.append(start + rng.randrange(end - start))
     return out
 
 
@@ -399,8 +415,12 @@ def lookup_batches(subject: Subject, addrs: list[int], batches: int, record: boo
                 stats.samples_ns.append((t1 - t0) / len(addrs))
 
 
+def share(total: int, parts: int, index: int) -> int:
+    return total // parts + (index < total % parts)
+
+
 def bench_ops(subjects: list[Subject], cfg: Config, seed: int) -> None:
-    """Warm up, then alternate the subjects over ``cfg.rounds`` rounds."""
+    """Warm up, then alternate the subjects over ``cfg.op_rounds`` rounds."""
     rngs = [random.Random(seed + i) for i in range(len(subjects))]
     addrs = [
         lookup_addresses(s.proc.mm, r, cfg.lookup_batch)
@@ -410,14 +430,12 @@ def bench_ops(subjects: list[Subject], cfg: Config, seed: int) -> None:
     for s, r, a in zip(subjects, rngs, addrs, strict=True):
         op_iterations(s, r, cfg.op_warmup, record=False)
         lookup_batches(s, a, max(1, cfg.lookup_batches // 10), record=False)
-    for rnd in range(cfg.rounds):
+    for rnd in range(cfg.op_rounds):
         for s, r, a in zip(subjects, rngs, addrs, strict=True):
             settle(s.kernel)
-            share = cfg.lookup_batches // cfg.rounds + (rnd < cfg.lookup_batches % cfg.rounds)
-            lookup_batches(s, a, share, record=True)
+            lookup_batches(s, a, share(cfg.lookup_batches, cfg.op_rounds, rnd), record=True)
             settle(s.kernel)
-            share = cfg.op_iters // cfg.rounds + (rnd < cfg.op_iters % cfg.rounds)
-            op_iterations(s, r, share, record=True)
+            op_iterations(s, r, share(cfg.op_iters, cfg.op_rounds, rnd), record=True)
     for s, text in zip(subjects, before, strict=True):
         if s.proc.mm.maps() != text:
             raise SystemExit(f"{s.label}: the layout changed during the op benchmark")
@@ -426,12 +444,8 @@ def bench_ops(subjects: list[Subject], cfg: Config, seed: int) -> None:
 # -- report --------------------------------------------------------------------------------
 
 
-def fmt_ms(ns: float) -> str:
-    return f"{ns / 1e6:9.2f}"
-
-
-def fmt_us(ns: float) -> str:
-    return f"{ns / 1e3:8.2f}"
+def fmt(ns: float, unit: float) -> str:
+    return f"{ns / unit:9.2f}"
 
 
 def verdict(value: float, target: float) -> str:
@@ -455,9 +469,20 @@ def machine() -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="few repetitions (smoke test)")
+def loadavg() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Maps rendering vs the real kernel; per-op cost at 100 vs N VMAs."
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help=f"smoke test: N = {QUICK_N}, few repetitions"
+    )
     parser.add_argument(
         "--json",
         nargs="?",
@@ -469,203 +494,226 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="random seed (addresses, pages)")
     parser.add_argument("--no-kernel", action="store_true", help="skip the real kernel")
     parser.add_argument("--no-gc", action="store_true", help="disable the cyclic GC")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def bench_maps(
+    kernel: Kernel, helper: KernelHelper | None, dump: str, cfg: Config
+) -> tuple[dict[str, Any], Process]:
+    """Part (a). Returns the JSON record and a process holding the dumped layout."""
+    arena, others = split_dump(dump)
+    baseline = sum(1 for ln in others if not ln.startswith(GATE_PREFIX))
+    n_vmas = baseline + len(arena)
+    kread: list[list[float]] = []  # kernel blocks
+    cold, warm = Stats(), Stats()
+    cold_pairs: list[float] = []  # cold render / median of the kernel block before it
+    warm_pairs: list[float] = []  # render block median / kernel block median
+    loads: list[float] = []
+
+    def kernel_block() -> float | None:
+        if helper is None:
+            return None
+        kread.append(helper.read(cfg.maps_block))
+        return statistics.median(kread[-1])
+
+    if helper is not None:
+        helper.read(cfg.maps_warmup)
+    main: Process | None = None
+    sim_text = ""
+    for i in range(cfg.cold_renders):
+        settle(kernel)
+        t0 = clock()
+        proc = kernel.spawn_from_maps(dump, name=f"maps{i}")
+        loads.append(clock() - t0)
+        settle(kernel)
+        kmed = kernel_block()
+        elapsed, text = timed_render(proc.mm)
+        cold.samples_ns.append(elapsed)
+        if kmed is not None:
+            cold_pairs.append(elapsed / kmed)
+        if main is None:
+            main, sim_text = proc, text
+        else:
+            release(kernel, proc)
+    assert main is not None
+    for _ in range(cfg.maps_warmup):
+        main.mm.maps()
+    for _ in range(cfg.maps_rounds):
+        settle(kernel)
+        kmed = kernel_block()
+        block = [float(timed_render(main.mm)[0]) for _ in range(cfg.maps_block)]
+        warm.samples_ns += block
+        if kmed is not None:
+            warm_pairs.append(statistics.median(block) / kmed)
+
+    full_match = sim_text == dump
+    arena_match = split_dump(sim_text)[0] == arena
+    replay = replay_arena(kernel, "".join(others), baseline, n_vmas)
+    replay_text = replay.mm.maps()
+    replay_arena_match = split_dump(replay_text)[0] == arena
+    replay_full_match = replay_text == dump
+    release(kernel, replay)
+
+    kstats = Stats([s for block in kread for s in block])
+    print("\n(a) one full read of /proc/<pid>/maps")
+    print(f"  {'':36} {'n':>5} {'median ms':>9} {'min ms':>9}")
+    rows = [("kernel: open+read()*+close", kstats)] if helper is not None else []
+    rows += [("sim mm.maps(), first render", cold), ("sim mm.maps(), repeated render", warm)]
+    for label, st in rows:
+        print(f"  {label:36} {st.n:5} {fmt(st.median, 1e6)} {fmt(st.min, 1e6)}")
+    load_ms = statistics.median(loads) / 1e6
+    print(f"  (building a process with spawn_from_maps, untimed above: {load_ms:.0f} ms)")
+    record: dict[str, Any] = {
+        "n_vmas": n_vmas,
+        "bytes": len(dump.encode()),
+        "lines": dump.count("\n"),
+        "sim_first_render_ms": cold.as_json(1e6),
+        "sim_repeated_render_ms": warm.as_json(1e6),
+        "sim_spawn_from_maps_ms_median": load_ms,
+    }
+    if helper is not None:
+        v = helper.values
+        print(
+            f"  kernel: {v['reads_per_pass']} read() calls per full read; map_count "
+            f"{v['map_count']} (helper's own {v['baseline_map_count']}, arena "
+            f"{v['arena_pages']}); ASLR {'off' if helper.aslr_off else 'on'}; "
+            f"helper brk {v['brk']}"
+        )
+        print(
+            f"  blocks: {cfg.maps_block} kernel reads, then {cfg.maps_block} renders, x "
+            f"{cfg.maps_rounds}; each first render follows its own kernel block"
+        )
+        record["kernel_read_ms"] = kstats.as_json(1e6)
+        record["kernel"] = dict(v)
+        results: dict[str, Any] = {}
+        for label, st, pairs in (
+            ("first render", cold, cold_pairs),
+            ("repeated render", warm, warm_pairs),
+        ):
+            med, mn = ratio(st, kstats)
+            paired = statistics.median(pairs)
+            results[label] = {"median": med, "min": mn, "paired": paired}
+            results[label]["met"] = med <= MAPS_TARGET
+            print(
+                f"  sim/kernel, {label + ':':17} {med:6.2f} (medians)  {mn:6.2f} (minima)  "
+                f"{paired:6.2f} (median of per-block ratios)   target <= {MAPS_TARGET}: "
+                f"{verdict(med, MAPS_TARGET)}"
+            )
+        record["ratio_sim_over_kernel"] = results
+    same = {True: "identical", False: "DIFFERENT"}
+    print(
+        f"  text, sim vs {'kernel' if helper else 'synthetic'} dump: arena lines "
+        f"({len(arena):,}) {same[arena_match]}; whole text {same[full_match]}"
+    )
+    if not full_match:
+        print(f"    first difference: {first_difference(sim_text, dump)}")
+    print(
+        f"  arena rebuilt in the sim by the helper's syscalls (mmap MAP_FIXED_NOREPLACE "
+        f"+ {len(arena) // 2:,} mprotect): arena lines {same[replay_arena_match]}, "
+        f"whole text {same[replay_full_match]}"
+    )
+    record["text_match"] = {
+        "arena_lines": len(arena),
+        "arena": arena_match,
+        "full": full_match,
+        "replay_arena": replay_arena_match,
+        "replay_full": replay_full_match,
+    }
+    return record, main
+
+
+def report_ops(subjects: list[Subject], cfg: Config) -> dict[str, Any]:
+    small, large = subjects
+    print(
+        f"\n(b) per-operation cost in the simulator, {small.label} vs {large.label}: "
+        f"{cfg.op_iters} timed iterations per operation and size after {cfg.op_warmup} "
+        f"warm-up; lookups in {cfg.lookup_batches} batches of {cfg.lookup_batch} random "
+        f"mapped addresses (time per lookup = batch time / {cfg.lookup_batch}); sizes "
+        f"alternate over {cfg.op_rounds} rounds"
+    )
+    print(
+        f"  {'operation':33} {small.label + ' med / min us':>22}"
+        f" {large.label + ' med / min us':>24}   ratio med (min)  target <= {OPS_TARGET}"
+    )
+    record: dict[str, Any] = {}
+    rows = [(f, small.lookups[f], large.lookups[f]) for f in LOOKUPS]
+    rows += [(op, small.ops[op], large.ops[op]) for op in OPS]
+    for name, a, b in rows:
+        med, mn = ratio(b, a)
+        print(
+            f"  {name:33} {fmt(a.median, 1e3)} / {fmt(a.min, 1e3)}  "
+            f"{fmt(b.median, 1e3)} / {fmt(b.min, 1e3)}   {med:5.2f} ({mn:4.2f})    "
+            f"{verdict(med, OPS_TARGET)}"
+        )
+        record[name] = {
+            "small_us": a.as_json(1e3),
+            "large_us": b.as_json(1e3),
+            "ratio_median": med,
+            "ratio_min": mn,
+            "met": med <= OPS_TARGET,
+        }
+    return {"small_n": small.proc.mm.map_count, "large_n": large.proc.mm.map_count, **record}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     cfg = QUICK if args.quick else FULL
     started = time.monotonic()
     if args.no_gc:
         gc.disable()
-    out: dict[str, Any] = {"machine": machine(), "quick": args.quick, "gc": not args.no_gc}
     try:
         sysctl = int(Path("/proc/sys/vm/max_map_count").read_text())
     except (OSError, ValueError):
         sysctl = 65530
-    target = args.n or sysctl
+    target = args.n or (min(QUICK_N, sysctl) if args.quick else sysctl)
     reason = "--no-kernel given" if args.no_kernel else kernel_unavailable()
-    m = out["machine"]
+    m = machine()
+    out: dict[str, Any] = {"machine": m, "config": cfg.__dict__, "quick": args.quick}
+    out["gc"] = not args.no_gc
+    out["loadavg_start"] = loadavg()
     print(
         f"bench_maps: {m['cpus']} CPUs ({m['cpu_model'] or '?'}), {m['system']}, "
-        f"Python {m['python']}, GC {'on' if not args.no_gc else 'off'}"
-        f"{', --quick' if args.quick else ''}"
+        f"Python {m['python']}, GC {'off' if args.no_gc else 'on'}"
+        f"{', --quick' if args.quick else ''}; load average at start {out['loadavg_start']}"
     )
-    print(f"config: {cfg}")
 
     with tempfile.TemporaryDirectory(prefix="bench_maps.") as tmp:
-        workdir = Path(tmp)
-        runs: list[KernelRun] = []
-        exe: Path | None = None
+        helper: KernelHelper | None = None
         if reason is None:
-            exe = build_helper(workdir)
-            half = cfg.kernel_reps // 2
-            runs.append(run_helper(exe, workdir, target, half, cfg.kernel_warmup, "A"))
-            dump = runs[0].dump
-            n_vmas = int(runs[0].values["map_count"])
+            helper = KernelHelper(Path(tmp), target)
+            dump = helper.dump
         else:
-            print(f"real kernel not measured: {reason}; synthetic layout")
+            print(f"real kernel not measured ({reason}): synthetic layout")
             dump = synthetic_dump(target)
-            n_vmas = target
         arena, others = split_dump(dump)
-        baseline = sum(1 for ln in others if not ln.startswith(GATE_PREFIX))
-        kernel = Kernel(max_map_count=max(sysctl, n_vmas))
+        n_vmas = len(arena) + len(others) - 1
         print(
-            f"\nN = {n_vmas:,} VMAs (vm.max_map_count {sysctl:,}): {baseline} of the "
-            f"helper's own + {len(arena):,} one-page arena VMAs at {ARENA_BASE:#x}, "
+            f"N = {n_vmas:,} VMAs (vm.max_map_count {sysctl:,}): {len(others) - 1} of the "
+            f"{'helper' if helper else 'typical layout'}'s own + {len(arena):,} one-page "
+            f"arena VMAs at {ARENA_BASE:#x}, "
             f"rw-p/r--p alternating; maps text {len(dump.encode()):,} bytes, "
             f"{dump.count(chr(10)):,} lines"
         )
+        kernel = Kernel(max_map_count=max(sysctl, n_vmas))
+        try:
+            out["maps"], main_proc = bench_maps(kernel, helper, dump, cfg)
+        finally:
+            if helper is not None:
+                helper.close()
 
-        # (a) maps: cold renders of fresh processes, then repeated renders of the first.
-        cold, warm = Stats(), Stats()
-        loads: list[float] = []
-        main_proc: Process | None = None
-        sim_text = ""
-        for i in range(cfg.cold_renders):
-            settle(kernel)
-            t0 = clock()
-            proc = kernel.spawn_from_maps(dump, name=f"maps{i}")
-            loads.append(clock() - t0)
-            settle(kernel)
-            elapsed, text = timed_render(proc.mm)
-            cold.samples_ns.append(elapsed)
-            if main_proc is None:
-                main_proc, sim_text = proc, text
-            else:
-                release(kernel, proc)
-        assert main_proc is not None
-        settle(kernel)
-        for _ in range(3):
-            main_proc.mm.maps()  # warm-up
-        for i in range(cfg.warm_renders):
-            if i % 10 == 0:
-                settle(kernel)
-            elapsed, _ = timed_render(main_proc.mm)
-            warm.samples_ns.append(elapsed)
-        if exe is not None:
-            rest = cfg.kernel_reps - cfg.kernel_reps // 2
-            runs.append(run_helper(exe, workdir, target, rest, cfg.kernel_warmup, "B"))
+    small_proc = kernel.spawn_from_maps(cut_arena(dump, SMALL_N), name="small")
+    subjects = [
+        Subject(f"{SMALL_N} VMAs", kernel, small_proc, arena_size(small_proc.mm)),
+        Subject(f"{n_vmas:,} VMAs", kernel, main_proc, arena_size(main_proc.mm)),
+    ]
+    expect(small_proc.mm, SMALL_N, "small layout")
+    expect(main_proc.mm, n_vmas, "large layout")
+    bench_ops(subjects, cfg, args.seed)
+    out["ops"] = report_ops(subjects, cfg)
 
-        full_match = sim_text == dump
-        sim_arena, _ = split_dump(sim_text)
-        arena_match = sim_arena == arena
-        replay = replay_arena(kernel, "".join(others), baseline, n_vmas)
-        replay_text = replay.mm.maps()
-        replay_arena_lines, _ = split_dump(replay_text)
-        replay_arena_match = replay_arena_lines == arena
-        replay_full_match = replay_text == dump
-        release(kernel, replay)
-
-        print("\n(a) full read of /proc/<pid>/maps")
-        print(f"  {'':34} {'n':>5} {'median ms':>9} {'min ms':>9}")
-        kernel_stats = Stats([s for r in runs for s in r.samples_ns])
-        rows: list[tuple[str, Stats]] = []
-        if runs:
-            for r, tag in zip(runs, "AB", strict=False):
-                rows.append((f"kernel read(), pass {tag}", Stats(r.samples_ns)))
-            rows.append(("kernel read(), both passes", kernel_stats))
-        rows += [("sim mm.maps(), first render", cold), ("sim mm.maps(), repeated", warm)]
-        for label, st in rows:
-            print(f"  {label:34} {st.n:5} {fmt_ms(st.median)} {fmt_ms(st.min)}")
-        load_ms = statistics.median(loads) / 1e6
-        print(f"  (sim spawn_from_maps load, not part of the render: median {load_ms:.0f} ms)")
-        maps_json: dict[str, Any] = {
-            "n_vmas": n_vmas,
-            "max_map_count": sysctl,
-            "bytes": len(dump.encode()),
-            "lines": dump.count("\n"),
-            "sim_first_render_ms": cold.as_json(1e6),
-            "sim_repeated_render_ms": warm.as_json(1e6),
-            "sim_load_ms_median": statistics.median(loads) / 1e6,
-            "text_match": {
-                "full": full_match,
-                "arena": arena_match,
-                "arena_lines": len(arena),
-                "replay_arena": replay_arena_match,
-                "replay_full": replay_full_match,
-            },
-        }
-        if runs:
-            v = runs[0].values
-            print(
-                f"  kernel: {v['reads_per_pass']} read() calls and {int(v['bytes']):,} bytes "
-                f"per full read; map_count {v['map_count']} (baseline "
-                f"{v['baseline_map_count']}); passes of {', '.join(r.values['reps'] for r in runs)}"
-                f" timed reads after {v['warmup']} warm-up reads each; helper brk {v['brk']}"
-            )
-            same_dumps = all(r.dump == dump for r in runs)
-            maps_json["kernel_read_ms"] = kernel_stats.as_json(1e6)
-            maps_json["kernel_passes_ms"] = [Stats(r.samples_ns).as_json(1e6) for r in runs]
-            maps_json["kernel_dumps_identical"] = same_dumps
-            maps_json["kernel"] = runs[0].values
-            results = {}
-            for label, st in (("first render", cold), ("repeated render", warm)):
-                med, mn = ratio(st, kernel_stats)
-                results[label] = {"median": med, "min": mn, "met": med <= MAPS_TARGET}
-                print(
-                    f"  ratio sim/kernel, {label + ':':17} {med:6.2f}x  (min {mn:.2f}x)   "
-                    f"target <= {MAPS_TARGET}: {verdict(med, MAPS_TARGET)}"
-                )
-            maps_json["ratio_sim_over_kernel"] = results
-            if not same_dumps:
-                print("  note: the two kernel passes dumped different maps text")
-        yes = {True: "identical", False: "DIFFERENT"}
-        print(
-            f"  text, sim vs {'kernel' if runs else 'synthetic'} dump: whole text "
-            f"{yes[full_match]}; arena lines ({len(arena):,}) {yes[arena_match]}"
-        )
-        if not full_match:
-            print(f"    first difference: {first_difference(sim_text, dump)}")
-        print(
-            f"  arena rebuilt by the helper's syscalls in the sim (mmap MAP_FIXED_NOREPLACE "
-            f"+ {len(arena) // 2:,} mprotect): arena lines {yes[replay_arena_match]}, "
-            f"whole text {yes[replay_full_match]}"
-        )
-        out["maps"] = maps_json
-
-        # (b) per-operation costs: 100 VMAs vs N VMAs, alternating rounds.
-        small_proc = kernel.spawn_from_maps(cut_arena(dump, SMALL_N), name="small")
-        subjects = [
-            Subject(f"{SMALL_N} VMAs", kernel, small_proc, arena_size(small_proc.mm)),
-            Subject(f"{n_vmas:,} VMAs", kernel, main_proc, arena_size(main_proc.mm)),
-        ]
-        for s in subjects:
-            expect(s.proc.mm, SMALL_N if s.proc is small_proc else n_vmas, s.label)
-        bench_ops(subjects, cfg, args.seed)
-        small, large = subjects
-        print(
-            f"\n(b) per-operation cost, {SMALL_N} vs {n_vmas:,} VMAs "
-            f"({cfg.op_iters} timed iterations per operation and size after "
-            f"{cfg.op_warmup} warm-up; lookups: {cfg.lookup_batches} batches of "
-            f"{cfg.lookup_batch} random mapped addresses, per-lookup time = batch / "
-            f"{cfg.lookup_batch}; {cfg.rounds} alternating rounds)"
-        )
-        print(
-            f"  {'operation':34} {small.label + ' med/min us':>22} "
-            f"{large.label + ' med/min us':>25} {'ratio med (min)':>16}  target <= {OPS_TARGET}"
-        )
-        ops_json: dict[str, Any] = {"small_n": SMALL_N, "large_n": n_vmas, "per_op_us": {}}
-        rows_b = [(f, small.lookups[f], large.lookups[f]) for f in LOOKUPS]
-        rows_b += [(op, small.ops[op], large.ops[op]) for op in OPS]
-        worst = 0.0
-        for name, a, b in rows_b:
-            med, mn = ratio(b, a)
-            worst = max(worst, med)
-            print(
-                f"  {name:34} {fmt_us(a.median)} / {fmt_us(a.min):8}   "
-                f"{fmt_us(b.median)} / {fmt_us(b.min):8}   {med:5.2f} ({mn:4.2f})   "
-                f"{verdict(med, OPS_TARGET)}"
-            )
-            ops_json["per_op_us"][name] = {
-                "small": a.as_json(1e3),
-                "large": b.as_json(1e3),
-                "ratio_median": med,
-                "ratio_min": mn,
-                "met": med <= OPS_TARGET,
-            }
-        ops_json["worst_ratio_median"] = worst
-        out["ops"] = ops_json
-
-    total_s = time.monotonic() - started
-    out["total_s_s"] = total_s
-    print(f"\ntotal {total_s:.1f} s")
+    out["loadavg_end"] = loadavg()
+    out["elapsed_s"] = total_s = time.monotonic() - started
+    print(f"\ntotal {total_s:.1f} s; load average at end {out['loadavg_end']}")
     if args.json:
         path = Path(args.json)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -143,7 +143,9 @@ def _remap_move(mm: Mm, start: int, length: int, new_addr: int, flags: int) -> i
     result: int | None = None
     last_end = 0
     pos = start
-    while True:
+    # for_each_vma_range() searches [pos, end - 1]: once pos reaches end the walk stops,
+    # even if the last move merged the destination into a VMA reaching back before end.
+    while pos < end:
         entry = mm.tree.find(pos)
         if entry is None or entry[0] >= end:
             break

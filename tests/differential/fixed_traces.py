@@ -608,6 +608,24 @@ mmap 0x100000004000 0x1000 r-- shared_validate|anonymous|fixed -1 0x0
 > 100000003000-100000008000 rw-p 00000000 00:00 0 $
 """
 
+MREMAP_MERGE_INTO_SOURCE = """
+# Found by seed 10: an unfaulted anonymous VMA moved with FIXED|DONTUNMAP right
+# behind itself takes the pgoff of its new place (copy_vma), merges into its own
+# source VMA, and the remap_move walk must stop at the end of the range although
+# the merged VMA now reaches past it. Without DONTUNMAP the old page is unmapped.
+arena 0x100000000000 256
+mmap 0x10000002e000 0x2000 rw- private|anonymous -1 0x0
+= 0x10000002e000
+> 10000002e000-100000030000 rw-p 00000000 00:00 0 $
+mremap 0x10000002f000 0x1000 0x1000 maymove|fixed|dontunmap 0x100000030000
+= 0x100000030000
+> 10000002e000-100000031000 rw-p 00000000 00:00 0 $
+mremap 0x100000030000 0x1000 0x1000 maymove|fixed 0x100000031000
+= 0x100000031000
+> 10000002e000-100000030000 rw-p 00000000 00:00 0 $
+> 100000031000-100000032000 rw-p 00000000 00:00 0 $
+"""
+
 FIXED_TRACES: dict[str, str] = {
     "merge_adjacent_anon": MERGE_ADJACENT_ANON,
     "mprotect_split_remerge": MPROTECT_SPLIT_REMERGE,
@@ -623,4 +641,5 @@ FIXED_TRACES: dict[str, str] = {
     "misc": MISC,
     "flag_merges": FLAG_MERGES,
     "map_sync_file": MAP_SYNC_FILE,
+    "mremap_merge_into_source": MREMAP_MERGE_INTO_SOURCE,
 }

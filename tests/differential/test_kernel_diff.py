@@ -38,8 +38,12 @@ def _rerun(seed: int, ops: int) -> str:
 
 
 def _compare(helper: Path, trace: Trace, seed: int | None, rerun: str) -> None:
-    kernel = run_kernel(helper, trace)
-    sim = run_sim(trace)
+    try:
+        kernel = run_kernel(helper, trace)
+        sim = run_sim(trace)
+    except Exception as exc:  # the seed must be in every failure
+        where = f"seed {seed}" if seed is not None else "fixed trace"
+        pytest.fail(f"{where}: {type(exc).__name__}: {exc}\nre-run: {rerun}", pytrace=True)
     mismatch = first_mismatch(trace, kernel.steps, kernel.filedir, sim.steps, sim.filedir)
     if mismatch is not None:
         pytest.fail(format_mismatch(mismatch, trace, seed, rerun), pytrace=False)
