@@ -38,6 +38,7 @@ from .constants import (
 )
 from .errors import LayoutError
 from .files import SHMEM_DEV, OpenFile
+from .procfs import seed_line
 from .vma import Vma
 from .vma_ops import store_new
 
@@ -92,7 +93,7 @@ def apply_layout(proc: Process, layout: str) -> None:
     raise LayoutError(f"unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
 
 
-def _parse(text: str) -> list[tuple[int, int, str, int, tuple[int, int], int, str]]:
+def _parse(text: str) -> list[tuple[int, int, str, int, tuple[int, int], int, str, str]]:
     if not isinstance(text, str):
         raise LayoutError(f"maps text must be a string, not {type(text).__name__}")
     rows = []
@@ -120,7 +121,7 @@ def _parse(text: str) -> list[tuple[int, int, str, int, tuple[int, int], int, st
             raise LayoutError(f"line {lineno}: offset {offset:#x} is not page aligned")
         prev_end = end
         dev = (int(m["major"], 16), int(m["minor"], 16))
-        rows.append((start, end, m["perms"], offset, dev, int(m["ino"]), m["name"].strip()))
+        rows.append((start, end, m["perms"], offset, dev, int(m["ino"]), m["name"].strip(), line))
     return rows
 
 
@@ -137,7 +138,7 @@ def load_maps(proc: Process, text: str) -> None:
     with mm._write_locked("load_maps"):
         if mm.map_count:
             raise LayoutError("the process already has mappings")
-        for start, end, perms, offset, dev, ino, name in rows:
+        for start, end, perms, offset, dev, ino, name, line in rows:
             flags = VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC
             flags |= (VM_READ if perms[0] == "r" else 0) | (VM_WRITE if perms[1] == "w" else 0)
             flags |= VM_EXEC if perms[2] == "x" else 0
@@ -192,5 +193,8 @@ def load_maps(proc: Process, text: str) -> None:
                 flags |= VM_ACCOUNT
             vma = Vma.new(mm, start, end, flags, pgoff, file, special)
             vma.anon_name = anon_name
+            # The parsed line becomes the VMA's cached maps line when it is exactly
+            # what a render would print, so the first render formats nothing.
+            seed_line(vma, line, offset, dev, ino)
             store_new(mm, vma)
             mm.vm_stat_account(flags, (end - start) >> PAGE_SHIFT)

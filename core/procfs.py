@@ -9,20 +9,44 @@ to at least 2, the inode is decimal and always followed by one space. A named li
 padded with spaces to 72 characters, then one more space, so the name starts at column
 73; an unnamed line ends with that single trailing space.
 
-Each VMA's line prefix is built once and cached on the VMA, tagged with the VMA's
-generation counter (bumped twice around every change of its fields), so a line read
-while a writer changes the VMA is never cached as current.
+The line cache
+--------------
+The kernel formats every line on every read; a Python loop cannot (formatting 65,530
+lines alone costs about twice the kernel's whole read, see docs/performance.md). So each
+VMA keeps its complete line, newline included, in ``vma._line`` as ``(stamp, line,
+watch)``, and a render only joins cached lines:
+
+* ``stamp`` is the VMA's generation (``vma._gen``) the line was built from. Writers bump
+  the generation before and after every change of the fields a line shows
+  (:meth:`Vma.set_range`, :meth:`Vma.set_flags`), so it is odd while a change is under
+  way. A builder reads the generation first and stores its line only if the generation
+  was even and is unchanged afterwards (a seqcount read section): a line read while the
+  VMA is being changed is returned to that one reader but never cached as current.
+* ``watch`` is the file's inode when the line shows a file path that may still gain
+  `` (deleted)`` (``unlink`` changes the name without touching the VMA or the mm lock),
+  else None; a cached line is current only while its watched inode is still linked.
+* The line of an anonymous VMA is its line *without* ``[heap]``/``[stack]``: those two
+  names come from the mm's ``start_brk``/``brk``/``start_stack``, not from the VMA. A
+  render finds the at most few VMAs they apply to with tree lookups
+  (:func:`_derived_names`) and replaces just those lines, so the per-VMA loop does no
+  range comparisons and calls no Python function for a cached line.
+
+Lines are built when first rendered, or seeded from the imported text by
+:func:`seed_line` (``load_maps``) when that text is exactly what the kernel would print.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from .constants import PAGE_SHIFT, VM_EXEC, VM_MAYSHARE, VM_READ, VM_WRITE
 from .vma import Vma
+from .vma_tree import VmaTree
 
 if TYPE_CHECKING:
+    from .files import Inode
     from .mm import Mm
 
 NAME_COLUMN = 72  # seq_setwidth(m, 25 + sizeof(void *) * 6 - 1)
@@ -32,15 +56,21 @@ GATE_LINE = (
     + " [vsyscall]\n"
 )
 
+# rwx from VM_READ/VM_WRITE/VM_EXEC (bits 0-2), s/p from VM_MAYSHARE (0x80 >> 4 = bit 3).
+assert (VM_READ, VM_WRITE, VM_EXEC, VM_MAYSHARE) == (1, 2, 4, 0x80)
+_PERMS = tuple(
+    ("r" if i & 1 else "-") + ("w" if i & 2 else "-") + ("x" if i & 4 else "-") + "ps"[i >> 3]
+    for i in range(16)
+)
+_ANON_PREFIX = "%08x-%08x %s 00000000 00:00 0 "
+_ANON_LINE = _ANON_PREFIX + "\n"
+_FILE_PREFIX = "%08x-%08x %s %08x %02x:%02x %d "
+_PAD = " " * (NAME_COLUMN + 1)
+
 
 def perms(flags: int) -> str:
-    """``rwxp``/``rwxs`` from ``vm_flags`` (``s`` follows VM_MAYSHARE)."""
-    return (
-        ("r" if flags & VM_READ else "-")
-        + ("w" if flags & VM_WRITE else "-")
-        + ("x" if flags & VM_EXEC else "-")
-        + ("s" if flags & VM_MAYSHARE else "p")
-    )
+    """``rwxp``/``rwxs`` from ``vm_flags`` (``s`` follows VM_MAYSHARE). O(1)."""
+    return _PERMS[(flags & 7) | (flags & VM_MAYSHARE) >> 4]
 
 
 def escape_path(path: str) -> str:
@@ -48,78 +78,232 @@ def escape_path(path: str) -> str:
     return path.replace("\n", "\\012")
 
 
-def _fixed_name(vma: Vma) -> str | None:
-    # get_vma_name() steps 1-2 (and the imported-layout names): names that do not
-    # depend on the mm's brk or stack fields.
-    file = vma.vm_file
-    if file is not None:
-        if vma.anon_name is not None:
-            return f"[anon_shmem:{vma.anon_name}]"
-        return escape_path(file.inode.display_path())
-    if vma.special_name is not None:
-        return vma.special_name
-    return None
+def _named(prefix: str, name: str) -> str:
+    # seq_pad(m, ' '): spaces up to column 72, then one more, then the name.
+    n = len(prefix)
+    return prefix + _PAD[n:] + name + "\n" if n < NAME_COLUMN else prefix + " " + name + "\n"
 
 
-def _build_prefix(vma: Vma) -> tuple[str, str | None]:
+def _build(vma: Vma) -> tuple[str, Inode | None]:
+    """The VMA's line (anonymous VMAs: without [heap]/[stack]) and the inode to watch.
+
+    ``get_vma_name`` steps 1, 2 and 7; steps 5-6 are applied per render. O(1).
+    """
+    flags = vma.vm_flags
+    perm = _PERMS[(flags & 7) | (flags & VM_MAYSHARE) >> 4]
     file = vma.vm_file
-    if file is not None:
-        major, minor = file.inode.dev
-        ino = file.inode.ino
-        offset = vma.vm_pgoff << PAGE_SHIFT
-    else:
-        major = minor = ino = 0
-        offset = 0
-    prefix = (
-        f"{vma.vm_start:08x}-{vma.vm_end:08x} {perms(vma.vm_flags)} "
-        f"{offset:08x} {major:02x}:{minor:02x} {ino} "
+    if file is None:
+        prefix = _ANON_PREFIX % (vma.vm_start, vma.vm_end, perm)
+        name = vma.special_name
+        if name is None:
+            anon_name = vma.anon_name
+            if anon_name is None:
+                return prefix + "\n", None
+            name = f"[anon:{anon_name}]"
+        return _named(prefix, name), None
+    inode = file.inode
+    major, minor = inode.dev
+    prefix = _FILE_PREFIX % (
+        vma.vm_start,
+        vma.vm_end,
+        perm,
+        vma.vm_pgoff << PAGE_SHIFT,
+        major,
+        minor,
+        inode.ino,
     )
-    return prefix, _fixed_name(vma)
+    if vma.anon_name is not None:
+        return _named(prefix, f"[anon_shmem:{vma.anon_name}]"), None
+    # Read ``unlinked`` before the path: a concurrent unlink then at worst leaves a
+    # watched line without " (deleted)", which the next render sees is stale.
+    watch = None if inode.unlinked else inode
+    return _named(prefix, escape_path(inode.display_path())), watch
 
 
-def _pad(prefix: str) -> str:
-    # seq_pad(m, ' '): spaces up to the width, then one more.
-    return prefix.ljust(NAME_COLUMN) + " "
+def _miss(vma: Vma) -> str:
+    """Build ``vma``'s line and cache it if no writer changed the VMA meanwhile. O(1).
+
+    Called from the render loop for a VMA without a current cached line.
+    """
+    gen = vma._gen
+    if vma.vm_file is None and vma.special_name is None and vma.anon_name is None:
+        # The common case, inlined from _build(): plain anonymous memory.
+        flags = vma.vm_flags
+        perm = _PERMS[(flags & 7) | (flags & VM_MAYSHARE) >> 4]
+        line = _ANON_LINE % (vma.vm_start, vma.vm_end, perm)
+        watch = None
+    else:
+        line, watch = _build(vma)
+    # Publish only a line built from one stable version of the fields (seqcount
+    # read: even before, unchanged after). A lost race leaves a stale stamp that no
+    # later generation matches, so a racing store costs at most a rebuild.
+    if not gen & 1 and vma._gen == gen:
+        vma._line = (gen, line, watch)
+    return line
+
+
+def cached_line(vma: Vma) -> str:
+    """``vma``'s line without ``[heap]``/``[stack]``, built at most once per change. O(1).
+
+    Caller holds something that keeps ``vma`` from being freed (RCU, a VMA lock or
+    ``mmap_lock``).
+    """
+    c = vma._line
+    if c[0] == vma._gen and (c[2] is None or not c[2].unlinked):
+        return c[1]
+    return _miss(vma)
+
+
+def _derivable(vma: Vma) -> bool:
+    # get_vma_name() reaches steps 5-6 only without a file (1) or vm_ops name (2).
+    return vma.vm_file is None and vma.special_name is None
+
+
+def _label_heap(vma: Vma, brk: int, start_brk: int) -> bool:
+    # vma_is_initial_heap() as the 6.18 host behaves: strict on both ends (a VMA that
+    # only touches [start_brk, brk) is not the heap; see docs/kernel-differences.md).
+    return vma.vm_start < brk and vma.vm_end > start_brk
+
+
+def _label_stack(vma: Vma, start_stack: int) -> bool:
+    # vma_is_initial_stack(): inclusive on both ends.
+    return vma.vm_start <= start_stack <= vma.vm_end
+
+
+def _with_label(vma: Vma, label: str) -> str:
+    # Only derivable (file-less) VMAs get here: their prefix is the anonymous one.
+    flags = vma.vm_flags
+    perm = _PERMS[(flags & 7) | (flags & VM_MAYSHARE) >> 4]
+    return _named(_ANON_PREFIX % (vma.vm_start, vma.vm_end, perm), label)
 
 
 def vma_line(vma: Vma, brk: int, start_brk: int, start_stack: int) -> str:
-    """One maps line for ``vma`` (with the newline). O(1) amortised (cached prefix).
+    """One maps line for ``vma`` (with the newline), ``[heap]``/``[stack]`` included.
 
-    Caller holds something that keeps ``vma`` from being freed (RCU, a VMA lock or
-    ``mmap_lock``); a torn read of a VMA being changed yields a line that is never
-    cached.
+    O(1) amortised (cached line). Caller holds something that keeps ``vma`` from being
+    freed (RCU, a VMA lock or ``mmap_lock``); a torn read of a VMA being changed yields
+    a line that is never cached.
     """
-    gen = vma._gen
-    cached = vma._line
-    file = vma.vm_file
-    # The name of a file mapping also changes when the file is unlinked.
-    stamp = gen if file is None or not file.inode.unlinked else -1 - gen
-    if cached is not None and cached[0] == stamp:
-        line = cached[1]
-    else:
-        prefix, name = _build_prefix(vma)
-        if name is not None:
-            line = _pad(prefix) + name + "\n"
-        else:
-            line = prefix  # anonymous: the name may be derived below
-        if not gen & 1 and vma._gen == gen:
-            vma._line = (stamp, line)
-    if line[-1] == "\n":
-        return line
-    # get_vma_name() steps 5-6: [heap] and [stack] are derived from the mm's fields.
-    start, end = vma.vm_start, vma.vm_end
-    if start <= brk and end >= start_brk:
-        return _pad(line) + "[heap]\n"
-    if start <= start_stack <= end:
-        return _pad(line) + "[stack]\n"
-    return line + "\n"
+    if _derivable(vma):
+        if _label_heap(vma, brk, start_brk):
+            return _with_label(vma, "[heap]")
+        if _label_stack(vma, start_stack):
+            return _with_label(vma, "[stack]")
+    return cached_line(vma)
 
 
-def render_maps(mm: Mm, entries: Iterable[tuple[int, int, Vma]], gate: bool = True) -> str:
-    """The maps text of ``entries`` (tree entries in address order), plus the
-    ``[vsyscall]`` gate line. O(n). Caller provides the consistency it needs."""
-    brk, start_brk, start_stack = mm.cur_brk, mm.start_brk, mm.start_stack
-    parts = [vma_line(e[2], brk, start_brk, start_stack) for e in entries]
+def _derived_names(
+    tree: VmaTree[Vma], brk: int, start_brk: int, start_stack: int
+) -> Iterator[tuple[int, str]]:
+    """``(index, line)`` for the VMAs of ``tree`` that print ``[heap]`` or ``[stack]``.
+
+    Heap candidates end above ``start_brk`` and start below ``brk``: a contiguous run
+    starting at ``find(start_brk)``. Stack candidates are the at most two entries with
+    ``start <= start_stack <= end``, starting at ``find(start_stack - 1)``. O(log n + k)
+    for k candidates; ``tree`` must be the version being rendered.
+    """
+    heap: set[int] = set()
+    i = tree.rank(start_brk)
+    for start, _, vma in tree.iter_from(start_brk):
+        if start >= brk:
+            break
+        if _derivable(vma) and _label_heap(vma, brk, start_brk):
+            heap.add(i)
+            yield i, _with_label(vma, "[heap]")
+        i += 1
+    i = tree.rank(start_stack - 1)
+    for start, _, vma in tree.iter_from(start_stack - 1):
+        if start > start_stack:
+            break
+        if i not in heap and _derivable(vma) and _label_stack(vma, start_stack):
+            yield i, _with_label(vma, "[stack]")
+        i += 1
+
+
+def render_maps(mm: Mm, tree: VmaTree[Vma] | None = None, gate: bool = True) -> str:
+    """The maps text of ``tree`` (default ``mm.tree``), plus the ``[vsyscall]`` gate line.
+
+    O(n) with one cached-line load per VMA; O(1) extra per VMA whose line is not cached.
+    Uses one version of the tree throughout. Caller provides the consistency it needs
+    between the tree and the mm's ``start_brk``/``brk``/``start_stack`` (``mm.maps()``
+    holds ``mmap_lock`` for read).
+    """
+    snap = (mm.tree if tree is None else tree).snapshot()
+    # The hot loop, inlined from cached_line(): no Python call for a cached line.
+    parts = [
+        c[1] if (c := v._line)[0] == v._gen and (c[2] is None or not c[2].unlinked) else _miss(v)
+        for _, _, v in snap
+    ]
+    for i, line in _derived_names(snap, mm.cur_brk, mm.start_brk, mm.start_stack):
+        parts[i] = line
     if gate and mm.show_gate:
         parts.append(GATE_LINE)
     return "".join(parts)
+
+
+# ---------------------------------------------------------------------- seeding
+
+_HEX8 = r"(?:[1-9a-f][0-9a-f]{8,15}|[0-9a-f]{8})"  # "%08x": no leading zero past 8 digits
+_HEX2 = r"(?:[1-9a-f][0-9a-f]{2,}|[0-9a-f]{2})"
+_CANONICAL_PREFIX = re.compile(
+    rf"{_HEX8}-{_HEX8} [r-][w-][x-][ps] (?P<off>{_HEX8}) {_HEX2}:{_HEX2} (?:0|[1-9][0-9]*) "
+)
+
+
+def seed_line(vma: Vma, text: str, offset: int, dev: tuple[int, int], ino: int) -> bool:
+    """Adopt ``text`` (one maps line, no newline) as ``vma``'s cached line if it is
+    byte for byte what a render would build; return whether it was adopted.
+
+    ``offset``, ``dev`` and ``ino`` are the values parsed from ``text``; ``vma`` must
+    have been built from that line and still be detached (``load_maps``). O(len(text)).
+    """
+    m = _CANONICAL_PREFIX.match(text)
+    if m is None:
+        return False
+    file = vma.vm_file
+    if file is None:
+        if offset or dev != (0, 0) or ino:
+            return False  # an anonymous line always prints 00000000 00:00 0
+    elif offset != vma.vm_pgoff << PAGE_SHIFT or dev != file.inode.dev or ino != file.inode.ino:
+        return False
+    gen = vma._gen
+    line, watch = _build_name_only(vma)
+    n = m.end()
+    if line is None:
+        ok = len(text) == n
+    else:
+        at = max(n, NAME_COLUMN) + 1
+        ok = text[at:] == line and text[n:at] == " " * (at - n)
+    if not ok:
+        return False
+    vma._line = (gen, text + "\n", watch)
+    return True
+
+
+def _build_name_only(vma: Vma) -> tuple[str | None, Inode | None]:
+    # The name _build() would print, without formatting the prefix.
+    file = vma.vm_file
+    if file is None:
+        if vma.special_name is not None:
+            return vma.special_name, None
+        if vma.anon_name is not None:
+            return f"[anon:{vma.anon_name}]", None
+        return None, None
+    if vma.anon_name is not None:
+        return f"[anon_shmem:{vma.anon_name}]", None
+    inode = file.inode
+    watch = None if inode.unlinked else inode
+    return escape_path(inode.display_path()), watch
+
+
+def check_line_cache(mm: Mm) -> None:
+    """O(n): every current cached line of ``mm`` equals a freshly built one.
+
+    Call while no writer runs (tests). AssertionError names the first bad VMA.
+    """
+    for _, _, vma in mm.tree:
+        c = vma._line
+        if c[0] == vma._gen and (c[2] is None or not c[2].unlinked):
+            fresh = _build(vma)
+            if c[1:] != fresh:
+                raise AssertionError(f"stale cached maps line for {vma!r}: {c!r} != {fresh!r}")

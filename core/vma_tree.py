@@ -93,6 +93,9 @@ class _Leaf(Generic[V]):
     """
 
     __slots__ = ("count", "edit", "ends", "entries", "gap", "holes", "starts")
+    #: Levels below this node (readers descend ``while node.height`` without a type
+    #: check). A class attribute: every leaf is at height 0.
+    height = 0
     starts: list[int]
     ends: list[int]
     entries: list[Entry[V]]
@@ -142,6 +145,24 @@ class _Leaf(Generic[V]):
         self.ends += other.ends
         self.refresh()
 
+    def shift(self, other: _Leaf[V] | _Branch[V], k: int, to_left: bool) -> None:
+        """Move ``k`` entries to the adjacent sibling ``other``: our first ``k`` to the
+        end of ``other`` (``to_left``) or our last ``k`` to its front. Both must be
+        transient. O(B)."""
+        assert isinstance(other, _Leaf)
+        if to_left:
+            other.entries += self.entries[:k]
+            other.starts += self.starts[:k]
+            other.ends += self.ends[:k]
+            del self.entries[:k], self.starts[:k], self.ends[:k]
+        else:
+            other.entries[:0] = self.entries[-k:]
+            other.starts[:0] = self.starts[-k:]
+            other.ends[:0] = self.ends[-k:]
+            del self.entries[-k:], self.starts[-k:], self.ends[-k:]
+        self.refresh()
+        other.refresh()
+
 
 class _Branch(Generic[V]):
     """Up to ``_BRANCH_MAX`` children, with their first starts and last ends for bisect.
@@ -150,8 +171,9 @@ class _Branch(Generic[V]):
     child ``k``; ``gap = max(gaps)`` is the largest hole strictly inside this subtree.
     """
 
-    __slots__ = ("count", "edit", "ends", "gap", "gaps", "kids", "starts")
+    __slots__ = ("count", "edit", "ends", "gap", "gaps", "height", "kids", "starts")
     kids: list[_Leaf[V] | _Branch[V]]
+    height: int  # levels below this node: 1 for a branch over leaves
     starts: list[int]
     ends: list[int]
     gaps: list[int]
@@ -162,6 +184,7 @@ class _Branch(Generic[V]):
     def __init__(self, kids: list[_Leaf[V] | _Branch[V]], edit: object) -> None:
         self.kids = kids
         self.edit = edit
+        self.height = kids[0].height + 1
         self.refresh()
 
     def refresh(self) -> None:
@@ -182,6 +205,7 @@ class _Branch(Generic[V]):
         new.gaps = self.gaps[:]
         new.count = self.count
         new.gap = self.gap
+        new.height = self.height
         new.edit = edit
         return new
 
@@ -199,8 +223,24 @@ class _Branch(Generic[V]):
         self.kids += other.kids
         self.refresh()
 
+    def shift(self, other: _Leaf[V] | _Branch[V], k: int, to_left: bool) -> None:
+        """Move ``k`` children to the adjacent sibling ``other`` (see
+        :meth:`_Leaf.shift`). Both must be transient. O(B)."""
+        assert isinstance(other, _Branch)
+        if to_left:
+            other.kids += self.kids[:k]
+            del self.kids[:k]
+        else:
+            other.kids[:0] = self.kids[-k:]
+            del self.kids[-k:]
+        self.refresh()
+        other.refresh()
+
 
 _Node = _Leaf[V] | _Branch[V]
+
+# ``_LEVELS[h]`` has h items: a descent loop over a tree of height h without a range().
+_LEVELS = tuple(tuple(range(h)) for h in range(64))
 
 _first = itemgetter(0)
 _second = itemgetter(1)
@@ -256,11 +296,13 @@ class VmaTree(Generic[V]):
     [('0x4000', '0x5000'), ('0x2000', '0x3000')]
     """
 
-    # Node capacities, measured on CPython 3.11 (65,530 entries): 64-entry leaves and 32-way
-    # branches give three levels; smaller leaves make lookups deeper, larger ones make the
-    # per-store copy and gap scan dearer. Tests shrink them in a subclass to build deep trees.
+    # Node capacities, measured on CPython 3.11 (65,530 entries): 64-entry leaves and 64-way
+    # branches give three levels (full nodes: 1,024 leaves under 16 branches under the
+    # root, with room to spare; 32-way branches would be exactly full at 65,536 entries).
+    # Smaller leaves make lookups deeper, larger ones make the per-store copy and gap scan
+    # dearer. Tests shrink them in a subclass to build deep trees.
     _LEAF_MAX = 64
-    _BRANCH_MAX = 32
+    _BRANCH_MAX = 64
 
     __slots__ = ("_root",)
 
@@ -307,17 +349,17 @@ class VmaTree(Generic[V]):
         O(log n). Safe without locks (RCU readers).
         """
         node = self._root
-        while isinstance(node, _Branch):
-            c = bisect_right(node.ends, addr)
-            kids = node.kids
-            if c == len(kids):
-                return None
-            node = kids[c]
-        i = bisect_right(node.ends, addr)
-        entries = node.entries
-        if i == len(entries):
+        ends = node.ends
+        # Past the last end (or an empty tree): nothing. Otherwise every level has a
+        # child ending above addr (a branch caches its children's last ends), so the
+        # descent needs no bounds checks.
+        if not ends or addr >= ends[-1]:
             return None
-        entry = entries[i]
+        # Exactly ``height`` branch levels: each attribute load below sees one node type
+        # only, which CPython's specialising interpreter turns into a direct slot load.
+        for _ in _LEVELS[node.height]:
+            node = node.kids[bisect_right(node.ends, addr)]  # type: ignore[union-attr]
+        entry = node.entries[bisect_right(node.ends, addr)]  # type: ignore[union-attr]
         return entry if entry[0] <= addr else None
 
     def find(self, addr: int) -> Entry[V] | None:
@@ -351,6 +393,25 @@ class VmaTree(Generic[V]):
             node = node.kids[c]
         i = bisect_left(node.starts, addr) - 1
         return node.entries[i] if i >= 0 else None
+
+    def rank(self, addr: int) -> int:
+        """The number of entries with ``end <= addr``: the index, in iteration order, of
+        ``find(addr)`` (``len(self)`` if there is none).
+
+        O(B log n) (child counts are summed along the path). Safe without locks (RCU
+        readers); use a :meth:`snapshot` to combine it with other queries.
+        """
+        node = self._root
+        r = 0
+        while isinstance(node, _Branch):
+            c = bisect_right(node.ends, addr)
+            kids = node.kids
+            if c == len(kids):
+                return r + node.count
+            if c:
+                r += sum([k.count for k in kids[:c]])
+            node = kids[c]
+        return r + bisect_right(node.ends, addr)
 
     def iter_from(self, addr: int) -> Iterator[Entry[V]]:
         """Entries with ``end > addr`` in ascending order (``for_each_vma`` from ``addr``).
@@ -520,9 +581,28 @@ def _replace(
         if cap // 2 <= size <= cap:
             lo, old_hi, new_hi = c, c + 1, c + 1
         elif size > cap:
-            # Only transient nodes get here (the child was just modified).
-            kids.insert(c + 1, child.split(tok))
-            lo, old_hi, new_hi = c, c + 1, c + 2
+            # Only transient nodes get here (the child was just modified). Before
+            # splitting, spill into a sibling with room (B*-tree redistribution): runs
+            # of ascending or descending inserts then leave full nodes behind them
+            # instead of half-full ones, which saves a level at 65,530 VMAs.
+            lo, old_hi, new_hi = c, c + 1, c + 1
+            for sib in (c - 1, c + 1):
+                if 0 <= sib < len(kids) and len(kids[sib].starts) < cap:
+                    other = kids[sib]
+                    if other.edit is not tok:
+                        other = other.copy(tok)
+                    # Fill the sibling, but leave the child at least half full.
+                    k = min(cap - len(other.starts), size - cap // 2)
+                    child.shift(other, k, sib < c)
+                    kids[sib] = other
+                    if sib < c:
+                        lo = sib
+                    else:
+                        old_hi = new_hi = sib + 1
+                    break
+            if len(child.starts) > cap:
+                kids.insert(c + 1, child.split(tok))
+                new_hi += 1
         else:
             lo = c - 1 if c > 0 else c
             left = kids[lo]
@@ -571,15 +651,13 @@ def _replace(
 
 
 def _find(node: _Node[V], addr: int) -> Entry[V] | None:
-    while isinstance(node, _Branch):
-        c = bisect_right(node.ends, addr)
-        kids = node.kids
-        if c == len(kids):
-            return None
-        node = kids[c]
-    i = bisect_right(node.ends, addr)
-    entries = node.entries
-    return entries[i] if i < len(entries) else None
+    # As VmaTree.walk: one bounds check at the root, none below.
+    ends = node.ends
+    if not ends or addr >= ends[-1]:
+        return None
+    for _ in _LEVELS[node.height]:
+        node = node.kids[bisect_right(node.ends, addr)]  # type: ignore[union-attr]
+    return node.entries[bisect_right(node.ends, addr)]  # type: ignore[union-attr]
 
 
 def _iter_from(node: _Node[V], addr: int) -> Iterator[Entry[V]]:
@@ -807,6 +885,8 @@ def _check_node(
         for k, kid in enumerate(node.kids):
             if not kid.starts:
                 raise fail(f"child {k} is empty")
+            if kid.height != node.height - 1:
+                raise fail(f"child {k} has height {kid.height}, expected {node.height - 1}")
             if (kid.starts[0], kid.ends[-1]) != (starts[k], ends[k]):
                 raise fail(f"cached start/end of child {k} is stale")
             real += _check_node(kid, depth + 1, False, leaf_depths, leaf_max, branch_max)

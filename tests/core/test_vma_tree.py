@@ -416,6 +416,7 @@ class VmaTreeMachine(RuleBasedStateMachine):
         assert self.tree.find(addr) == next((x for x in model if x[1] > addr), None)
         before = [x for x in model if x[0] < addr]
         assert self.tree.prev(addr) == (before[-1] if before else None)
+        assert self.tree.rank(addr) == sum(1 for x in model if x[1] <= addr)
 
     @rule(start=addrs, length=st.integers(1, 20 * P))
     def intersection(self, start: int, length: int) -> None:
@@ -512,6 +513,49 @@ def test_seventy_thousand_entries() -> None:
     tree._check()
     assert len(tree) == n
     assert all(entry == ((2 * k + 1) * P, (2 * k + 2) * P, k) for k, entry in enumerate(tree))
+
+
+def _shape(tree: VmaTree[object]) -> list[list[int]]:
+    """Node fills, level by level from the root."""
+    levels: list[list[int]] = []
+    nodes = [tree._root]
+    while nodes:
+        levels.append([len(node.starts) for node in nodes])
+        nodes = [kid for node in nodes for kid in getattr(node, "kids", [])]
+    return levels
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_runs_of_inserts_leave_full_nodes_behind(descending: bool) -> None:
+    # Sequential appends (load_maps, or a run of mprotect splits) and top-down mmaps
+    # spill into the neighbour before splitting, so every node but the few at the
+    # frontier ends up full: 65,530 entries fit in three levels.
+    n = 65_530
+    tree: VmaTree[object] = VmaTree()
+    order = reversed(range(n)) if descending else range(n)
+    for k in order:
+        tree.store((2 * k + 1) * P, (2 * k + 2) * P, k)
+    tree._check()
+    root, branches, leaves = _shape(tree)
+    assert len(root) == 1 and len(branches) == root[0] == 16
+    assert len(leaves) == sum(branches) == -(-n // tree._LEAF_MAX)  # ceil: all full
+    assert sum(f < tree._LEAF_MAX for f in leaves) <= 2
+    small: _Tiny = _Tiny()
+    for k in range(40):
+        small.store(k * P, (k + 1) * P, k)
+    small._check()
+    assert _shape(small)[-1].count(_Tiny._LEAF_MAX) >= 8  # 10 leaves of at most 4
+
+
+def test_rank_counts_entries_ending_at_or_below(cls: type[VmaTree[object]]) -> None:
+    tree = tree_of(pages(*((2 * k, 2 * k + 1, k) for k in range(50))), cls)
+    assert tree.rank(0) == 0
+    assert tree.rank(P) == 1  # the first entry ends at P
+    assert tree.rank(P - 1) == 0
+    assert tree.rank(41 * P) == 21
+    assert tree.rank(TOP) == len(tree) == 50
+    k = tree.rank(40 * P + 5)
+    assert list(tree)[k] == tree.find(40 * P + 5)
 
 
 # ---------------------------------------------------------------------- RCU readers
