@@ -1,23 +1,80 @@
-"""The ASGI application: ``uvicorn app.main:app``."""
+"""The ASGI application: ``uvicorn app.main:app`` (one worker: the engine's state lives
+in this process)."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from core import Kernel
+
+from . import errors, openapi
+from .middleware import BodySizeLimit
+from .routes import include_all
+from .service import Service
+from .settings import Settings
+
+DESCRIPTION = """\
+A simulated Linux 6.18 x86-64 process address space, driven over HTTP.
+
+Create a process, map and unmap memory with Linux's own vocabulary
+(`"prot": ["PROT_READ", "PROT_WRITE"]`, `"flags": ["MAP_PRIVATE", "MAP_ANONYMOUS"]`),
+and read `/proc/<pid>/maps` byte for byte as the kernel prints it. Addresses are
+accepted as integers or `"0x..."` strings and returned as `"0x..."` strings.
+
+Errors are RFC 9457 problem details (`application/problem+json`); a failed syscall
+carries `errno` and `errno_name`. Limits (`VMASIM_MAX_PROCESSES`, `VMASIM_MAX_BATCH`,
+`VMASIM_MAX_BODY_BYTES`) are set in the environment and named in the errors they cause.
+"""
+
+TAGS = [
+    {"name": "processes", "description": "Simulated processes and their lifetime."},
+    {"name": "files", "description": "File descriptors to map files from."},
+    {"name": "syscalls", "description": "mmap, munmap, mprotect, mremap, brk, and batches."},
+    {"name": "proc", "description": "`/proc/<pid>` views."},
+    {"name": "health", "description": "Liveness."},
+]
 
 
-def create_app() -> FastAPI:
-    """Build the service. No side effects: tests and the OpenAPI exporter call this."""
+def operation_id(route: APIRoute) -> str:
+    """Stable, readable operationIds: ``<tag>-<function name>``."""
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def create_app(settings: Settings | None = None, kernel: Kernel | None = None) -> FastAPI:
+    """Build the service. ``settings`` default to the ``VMASIM_*`` environment; a fresh
+    :class:`core.Kernel` unless one is given. No other side effects (the OpenAPI
+    exporter and the tests call this)."""
+    if settings is None:
+        settings = Settings.from_env(os.environ)
+    service = Service(settings, kernel)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
+        yield
+
     app = FastAPI(
         title="vmasim",
         version="0.1.0",
-        summary="A simulated Linux process address space and its /proc/<pid>/maps.",
+        summary="A simulated Linux process address space and its /proc/PID/maps.",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=operation_id,
+        lifespan=lifespan,
     )
-
-    @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        """Liveness: the process is up and serving."""
-        return {"status": "ok"}
-
+    app.state.service = service
+    errors.install(app)
+    include_all(app)
+    openapi.install(app)
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     return app
 
 

@@ -1,0 +1,172 @@
+"""``vmasim``: start the service, or talk to a running one.
+
+::
+
+    vmasim serve [--host 127.0.0.1] [--port 8000]
+    vmasim spawn [--layout typical]                 # prints the new pid
+    vmasim ps
+    vmasim maps PID [--json]
+    vmasim mmap PID LENGTH [--addr A] [--prot read,write] [--flags private,anonymous]
+    vmasim munmap PID ADDR LENGTH
+
+Client commands use ``--url`` (default ``$VMASIM_URL`` or http://127.0.0.1:8000).
+Numbers may be decimal or ``0x`` hex. Flag names are case-insensitive and the
+``PROT_``/``MAP_`` prefix is optional. Exit codes: 0 ok, 1 the service refused the
+request (its problem detail is printed to stderr), 2 usage error, 3 service unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+import httpx
+
+from .client import DEFAULT_URL, ApiError, VmasimClient
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+
+
+def _number(text: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+def _names(prefix: str) -> Callable[[str], list[str | int]]:
+    def parse(text: str) -> list[str | int]:
+        out: list[str | int] = []
+        for tok in filter(None, (t.strip() for t in text.split(","))):
+            if tok[0].isdigit():
+                out.append(_number(tok))
+            else:
+                name = tok.upper()
+                out.append(name if name.startswith(prefix) else prefix + name)
+        return out
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vmasim",
+        description="A simulated Linux process address space: run the REST service or "
+        "talk to a running one.",
+    )
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("VMASIM_URL", DEFAULT_URL),
+        help="service URL for client commands (default: $VMASIM_URL or %(default)s)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("serve", help="run the service (one worker)", description=_SERVE)
+    p.add_argument("--host", default=os.environ.get("VMASIM_HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("VMASIM_PORT", "8000")))
+
+    p = sub.add_parser(
+        "spawn", help="create a process", description="Create a process and print its pid."
+    )
+    p.add_argument("--name", default="sim", help="process name (1-15 characters)")
+    p.add_argument("--layout", choices=["empty", "typical"], default="empty")
+    p.add_argument(
+        "--maps-file",
+        type=argparse.FileType("r"),
+        help="import the layout from a /proc/<pid>/maps text ('-' for stdin)",
+    )
+
+    sub.add_parser(
+        "ps", help="list processes", description="List the live processes: pid, VMA count and name."
+    )
+
+    p = sub.add_parser(
+        "maps",
+        help="print /proc/PID/maps",
+        description="Print the maps text of a process, byte for byte as Linux prints it.",
+    )
+    p.add_argument("pid", type=int)
+    p.add_argument("--json", action="store_true", help="print maps.json instead")
+
+    p = sub.add_parser(
+        "mmap", help="map memory", description="mmap(2) in a process; prints the address."
+    )
+    p.add_argument("pid", type=int)
+    p.add_argument("length", type=_number)
+    p.add_argument("--addr", type=_number, default=0, help="hint, or exact with fixed")
+    p.add_argument(
+        "--prot",
+        type=_names("PROT_"),
+        default=["PROT_READ", "PROT_WRITE"],
+        help="comma-separated, e.g. read,write (default)",
+    )
+    p.add_argument(
+        "--flags",
+        type=_names("MAP_"),
+        default=["MAP_PRIVATE", "MAP_ANONYMOUS"],
+        help="comma-separated, e.g. private,anonymous (default),fixed",
+    )
+    p.add_argument("--fd", type=int, default=-1)
+    p.add_argument("--offset", type=_number, default=0)
+
+    p = sub.add_parser("munmap", help="unmap memory", description="munmap(2) in a process.")
+    p.add_argument("pid", type=int)
+    p.add_argument("addr", type=_number)
+    p.add_argument("length", type=_number)
+    return parser
+
+
+_SERVE = "Run the service with uvicorn on one worker (the engine state lives in the process)."
+
+
+def _run(args: argparse.Namespace, api: VmasimClient, out: TextIO) -> None:
+    cmd = args.command
+    if cmd == "spawn":
+        maps = args.maps_file.read() if args.maps_file is not None else None
+        layout = None if maps is not None else args.layout
+        proc = api.create_process(name=args.name, layout=layout, maps=maps)
+        out.write(f"{proc.pid}\n")
+    elif cmd == "ps":
+        listing = api.list_processes()
+        out.write(f"{'PID':>7} {'VMAS':>6} NAME\n")
+        for p in listing.processes:
+            out.write(f"{p.pid:>7} {p.map_count:>6} {p.name}\n")
+    elif cmd == "maps":
+        if args.json:
+            out.write(json.dumps(api.maps_json(args.pid).model_dump(), indent=2) + "\n")
+        else:
+            out.write(api.maps(args.pid))
+    elif cmd == "mmap":
+        addr = api.mmap(
+            args.pid, args.addr, args.length, args.prot, args.flags, fd=args.fd, offset=args.offset
+        )
+        out.write(f"{addr:#x}\n")
+    elif cmd == "munmap":
+        api.munmap(args.pid, args.addr, args.length)
+    else:  # pragma: no cover - argparse rejects unknown commands
+        raise AssertionError(cmd)
+
+
+def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
+    """Entry point (``[project.scripts] vmasim``). Returns the exit code."""
+    args = build_parser().parse_args(argv)
+    out = out if out is not None else sys.stdout
+    if args.command == "serve":
+        import uvicorn
+
+        uvicorn.run("app.main:app", host=args.host, port=args.port, workers=1)
+        return EXIT_OK
+    try:
+        with VmasimClient(args.url) as api:
+            _run(args, api, out)
+    except ApiError as exc:
+        sys.stderr.write(f"vmasim: {exc}\n")
+        return EXIT_REFUSED
+    except httpx.TransportError as exc:
+        sys.stderr.write(f"vmasim: cannot reach {args.url}: {exc}\n")
+        return EXIT_UNREACHABLE
+    return EXIT_OK

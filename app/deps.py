@@ -1,0 +1,53 @@
+"""Route dependencies as ``Annotated`` aliases.
+
+Lookups that can fail (no such pid) happen here, before a handler runs, so a streaming
+body never starts for a missing process (FastAPI cannot turn an exception raised after
+the response started into an error response).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+
+from core import Process
+
+from .service import Service
+from .settings import Settings
+
+PID_MAX = 4194304  # /proc/sys/kernel/pid_max on 64-bit
+
+
+async def get_service(request: Request) -> Service:
+    """The service instance of this app (``app.state.service``)."""
+    service: Service = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+async def get_settings(service: ServiceDep) -> Settings:
+    """The settings in force."""
+    return service.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+Pid = Annotated[
+    int,
+    Path(ge=1, lt=PID_MAX, description="process id", openapi_examples={"pid": {"value": 1000}}),
+]
+
+
+async def get_process(pid: Pid, service: ServiceDep) -> Process:
+    """The live process ``pid``, or ``NoSuchProcess`` (404).
+
+    Runs on the event loop: ``Kernel.get`` is a dict lookup under the process table's
+    short lock, which no engine call holds while it waits for anything.
+    """
+    return service.kernel.get(pid)
+
+
+ProcessDep = Annotated[Process, Depends(get_process)]

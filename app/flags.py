@@ -1,0 +1,183 @@
+"""Linux flag vocabulary: names <-> bits for ``prot``, ``flags`` and open modes.
+
+The REST API speaks the uapi names (``["PROT_READ", "PROT_WRITE"]``,
+``["MAP_PRIVATE", "MAP_ANONYMOUS"]``); a list may also hold raw integers, for bits that
+have no name here (the kernel ignores or rejects them exactly as the engine does).
+
+Values come from :mod:`core`, which exports the kernel's own constants. The few
+``MAP_*``/``PROT_*`` bits that ``core`` does not export are defined below with their
+uapi values (include/uapi/asm-generic/mman-common.h, arch/x86/include/uapi/asm/mman.h);
+``tests/app/test_flags.py`` pins them against the engine's table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, get_args
+
+from core import (
+    MAP_ANONYMOUS,
+    MAP_FIXED,
+    MAP_FIXED_NOREPLACE,
+    MAP_GROWSDOWN,
+    MAP_LOCKED,
+    MAP_NORESERVE,
+    MAP_POPULATE,
+    MAP_PRIVATE,
+    MAP_SHARED,
+    MAP_SHARED_VALIDATE,
+    MAP_STACK,
+    MAP_SYNC,
+    MREMAP_DONTUNMAP,
+    MREMAP_FIXED,
+    MREMAP_MAYMOVE,
+    O_RDONLY,
+    O_RDWR,
+    O_WRONLY,
+    PROT_EXEC,
+    PROT_GROWSDOWN,
+    PROT_NONE,
+    PROT_READ,
+    PROT_WRITE,
+)
+
+# Not exported by core (uapi values).
+PROT_SEM = 0x8
+PROT_GROWSUP = 0x02000000
+MAP_32BIT = 0x40
+MAP_DENYWRITE = 0x0800
+MAP_EXECUTABLE = 0x1000
+MAP_NONBLOCK = 0x10000
+MAP_HUGETLB = 0x40000
+MAP_UNINITIALIZED = 0x4000000
+MAP_TYPE = 0x0F
+
+ProtName = Literal[
+    "PROT_NONE",
+    "PROT_READ",
+    "PROT_WRITE",
+    "PROT_EXEC",
+    "PROT_SEM",
+    "PROT_GROWSDOWN",
+    "PROT_GROWSUP",
+]
+MapName = Literal[
+    "MAP_SHARED",
+    "MAP_PRIVATE",
+    "MAP_SHARED_VALIDATE",
+    "MAP_FIXED",
+    "MAP_ANONYMOUS",
+    "MAP_32BIT",
+    "MAP_GROWSDOWN",
+    "MAP_DENYWRITE",
+    "MAP_EXECUTABLE",
+    "MAP_LOCKED",
+    "MAP_NORESERVE",
+    "MAP_POPULATE",
+    "MAP_NONBLOCK",
+    "MAP_STACK",
+    "MAP_HUGETLB",
+    "MAP_SYNC",
+    "MAP_FIXED_NOREPLACE",
+    "MAP_UNINITIALIZED",
+]
+MremapName = Literal["MREMAP_MAYMOVE", "MREMAP_FIXED", "MREMAP_DONTUNMAP"]
+OpenName = Literal["O_RDONLY", "O_WRONLY", "O_RDWR"]
+
+PROT_BITS: dict[str, int] = {
+    "PROT_NONE": PROT_NONE,
+    "PROT_READ": PROT_READ,
+    "PROT_WRITE": PROT_WRITE,
+    "PROT_EXEC": PROT_EXEC,
+    "PROT_SEM": PROT_SEM,
+    "PROT_GROWSDOWN": PROT_GROWSDOWN,
+    "PROT_GROWSUP": PROT_GROWSUP,
+}
+MAP_BITS: dict[str, int] = {
+    "MAP_SHARED": MAP_SHARED,
+    "MAP_PRIVATE": MAP_PRIVATE,
+    "MAP_SHARED_VALIDATE": MAP_SHARED_VALIDATE,
+    "MAP_FIXED": MAP_FIXED,
+    "MAP_ANONYMOUS": MAP_ANONYMOUS,
+    "MAP_32BIT": MAP_32BIT,
+    "MAP_GROWSDOWN": MAP_GROWSDOWN,
+    "MAP_DENYWRITE": MAP_DENYWRITE,
+    "MAP_EXECUTABLE": MAP_EXECUTABLE,
+    "MAP_LOCKED": MAP_LOCKED,
+    "MAP_NORESERVE": MAP_NORESERVE,
+    "MAP_POPULATE": MAP_POPULATE,
+    "MAP_NONBLOCK": MAP_NONBLOCK,
+    "MAP_STACK": MAP_STACK,
+    "MAP_HUGETLB": MAP_HUGETLB,
+    "MAP_SYNC": MAP_SYNC,
+    "MAP_FIXED_NOREPLACE": MAP_FIXED_NOREPLACE,
+    "MAP_UNINITIALIZED": MAP_UNINITIALIZED,
+}
+MREMAP_BITS: dict[str, int] = {
+    "MREMAP_MAYMOVE": MREMAP_MAYMOVE,
+    "MREMAP_FIXED": MREMAP_FIXED,
+    "MREMAP_DONTUNMAP": MREMAP_DONTUNMAP,
+}
+OPEN_BITS: dict[str, int] = {"O_RDONLY": O_RDONLY, "O_WRONLY": O_WRONLY, "O_RDWR": O_RDWR}
+
+assert set(PROT_BITS) == set(get_args(ProtName))
+assert set(MAP_BITS) == set(get_args(MapName))
+assert set(MREMAP_BITS) == set(get_args(MremapName))
+assert set(OPEN_BITS) == set(get_args(OpenName))
+
+
+def combine(items: Sequence[str | int], table: dict[str, int]) -> int:
+    """OR the bits of ``items`` (names from ``table`` or raw non-negative integers).
+
+    The schema has already rejected unknown names; a KeyError here is a bug.
+
+    >>> hex(combine(["MAP_PRIVATE", "MAP_ANONYMOUS", 0x10], MAP_BITS))
+    '0x32'
+    """
+    value = 0
+    for item in items:
+        value |= item if isinstance(item, int) else table[item]
+    return value
+
+
+def prot_names(prot: int) -> list[str | int]:
+    """Names for protection bits, plus one integer for any unnamed rest.
+
+    >>> prot_names(0), prot_names(3), prot_names(0x11)
+    (['PROT_NONE'], ['PROT_READ', 'PROT_WRITE'], ['PROT_READ', 16])
+    """
+    if prot == 0:
+        return ["PROT_NONE"]
+    return _names(prot, [(n, b) for n, b in PROT_BITS.items() if b])
+
+
+def map_names(flags: int) -> list[str | int]:
+    """Names for mmap flags: the mapping type (low nibble) first, then the rest.
+
+    >>> map_names(0x22), map_names(0x13)
+    (['MAP_PRIVATE', 'MAP_ANONYMOUS'], ['MAP_SHARED_VALIDATE', 'MAP_FIXED'])
+    """
+    out: list[str | int] = []
+    kind = flags & MAP_TYPE
+    for name in ("MAP_SHARED", "MAP_PRIVATE", "MAP_SHARED_VALIDATE"):
+        if kind == MAP_BITS[name]:
+            out.append(name)
+            flags &= ~MAP_TYPE
+    rest = [(n, b) for n, b in MAP_BITS.items() if b & ~MAP_TYPE]
+    return out + (_names(flags, rest) if flags else [])
+
+
+def mremap_names(flags: int) -> list[str | int]:
+    """Names for mremap flags (``[]`` for 0)."""
+    return _names(flags, list(MREMAP_BITS.items())) if flags else []
+
+
+def _names(value: int, table: list[tuple[str, int]]) -> list[str | int]:
+    out: list[str | int] = []
+    for name, bit in table:
+        if value & bit == bit:
+            out.append(name)
+            value &= ~bit
+    if value:
+        out.append(value)
+    return out

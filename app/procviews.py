@@ -1,0 +1,57 @@
+"""``/proc/<pid>/*`` views built from the engine's text.
+
+``maps.json`` is derived from the *same* text ``GET /maps`` serves (one consistent
+snapshot, read by the engine under ``mmap_lock`` for read), by parsing each line the
+way ``show_map_vma`` (fs/proc/task_mmu.c) prints it: six space-separated header
+fields, then the name starting at column 73 (or right after the header when it is
+longer than 72 characters).
+"""
+
+from __future__ import annotations
+
+from .schemas import VmaOut, hex_addr
+
+NAME_COLUMN = 73  # seq_setwidth(m, 25 + sizeof(void *) * 6 - 1) + 1 pad space
+
+
+class MapsParseError(ValueError):
+    """A maps line does not have the kernel's shape (an engine bug)."""
+
+
+def parse_maps_line(line: str) -> VmaOut:
+    """One maps line (without its newline) as fields, psutil-compatible where psutil
+    has the field (``addr``, ``perms``, ``path``; ``size`` in bytes). O(len(line)).
+
+    >>> v = parse_maps_line("7ffff7ffd000-7ffff7fff000 rw-p 00000000 00:00 0 ")
+    >>> v.addr, v.start, v.size, v.path
+    ('7ffff7ffd000-7ffff7fff000', '0x7ffff7ffd000', 8192, '')
+    """
+    parts = line.split(" ", 5)
+    if len(parts) != 6:
+        raise MapsParseError(f"maps line {line!r} has fewer than 6 fields")
+    rng, perms, offset, dev, inode, _rest = parts
+    header = len(rng) + len(perms) + len(offset) + len(dev) + len(inode) + 5  # + spaces
+    path = line[max(header, NAME_COLUMN - 1) + 1 :] if len(line) > header else ""
+    try:
+        start_s, end_s = rng.split("-")
+        start, end = int(start_s, 16), int(end_s, 16)
+        off = int(offset, 16)
+        ino = int(inode)
+    except ValueError:
+        raise MapsParseError(f"maps line {line!r} has a malformed header") from None
+    return VmaOut(
+        addr=rng,
+        start=hex_addr(start),
+        end=hex_addr(end),
+        perms=perms,
+        offset=hex_addr(off),
+        dev=dev,
+        inode=ino,
+        path=path,
+        size=end - start,
+    )
+
+
+def parse_maps(text: str) -> list[VmaOut]:
+    """Every line of a maps text. O(len(text))."""
+    return [parse_maps_line(line) for line in text.splitlines()]

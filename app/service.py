@@ -1,0 +1,117 @@
+"""The engine as the service holds it: one :class:`core.Kernel` plus the service's own
+bookkeeping (the process limit).
+
+There is deliberately no global engine lock: every syscall serialises on its mm's
+``mmap_lock`` inside the engine, exactly as in the kernel, so concurrent requests race
+the way the studied code races. The only lock here, :attr:`Service._table_lock`,
+protects the service's check-then-spawn of the process limit; it is never held while
+the engine runs (a spawn *reserves* a slot under the lock and builds the layout
+outside it).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
+
+import anyio.to_thread
+
+from core import Kernel, Process
+
+from .errors import ProcessLimitReached
+from .settings import Settings
+
+T = TypeVar("T")
+
+
+async def in_worker(fn: Callable[..., T], *args: object) -> T:
+    """Run a blocking engine call in a worker thread (anyio's default limiter, sized by
+    ``VMASIM_WORKER_THREADS``), never on the event loop."""
+    return await anyio.to_thread.run_sync(partial(fn, *args))
+
+
+@dataclass(frozen=True)
+class ServiceStatistics:
+    """A snapshot of the service's own state (``Service.statistics()``).
+
+    ``processes`` live, ``reserved`` spawns in progress, ``limit`` the process limit,
+    ``spawned``/``rejected`` counters, ``table_lock_held`` whether the table lock is
+    taken right now.
+    """
+
+    processes: int
+    reserved: int
+    limit: int
+    spawned: int
+    rejected: int
+    table_lock_held: bool
+
+
+class Service:
+    """The kernel, the settings and the process-limit bookkeeping. Thread-safe."""
+
+    def __init__(self, settings: Settings, kernel: Kernel | None = None) -> None:
+        self.settings = settings
+        self.kernel = kernel if kernel is not None else Kernel(settings.max_map_count)
+        self._table_lock = threading.Lock()
+        self._reserved = 0  # spawns between the limit check and their return
+        self._spawned = 0
+        self._rejected = 0
+
+    def spawn(self, name: str, layout: str | None, maps: str | None) -> Process:
+        """Create a process (empty, typical, or imported from maps text) within
+        ``VMASIM_MAX_PROCESSES``. Blocking (the layout is built here): call it in a
+        worker thread. O(n) in the VMAs of the layout; the table lock is held O(p) for
+        p live processes, never while the layout is built.
+
+        Raises :class:`ProcessLimitReached`, or the engine's ``LayoutError`` /
+        ``InvalidArgument`` (then no process is left behind).
+        """
+        limit = self.settings.max_processes
+        with self._table_lock:
+            live = len(self.kernel.processes())
+            # Conservative: a finishing spawn is briefly counted twice (in the kernel's
+            # table and in _reserved), so the limit can refuse early but never overshoot.
+            if live + self._reserved >= limit:
+                self._rejected += 1
+                raise ProcessLimitReached(
+                    "VMASIM_MAX_PROCESSES", limit, live + self._reserved + 1, "processes"
+                )
+            self._reserved += 1
+        try:
+            if maps is not None:
+                proc = self.kernel.spawn_from_maps(maps, name)
+            else:
+                proc = self.kernel.spawn(name, layout or "empty")
+        finally:
+            with self._table_lock:
+                self._reserved -= 1
+        with self._table_lock:
+            self._spawned += 1
+        return proc
+
+    def statistics(self) -> ServiceStatistics:
+        """O(p) for p live processes."""
+        held = self._table_lock.locked()
+        with self._table_lock:
+            return ServiceStatistics(
+                processes=len(self.kernel.processes()),
+                reserved=self._reserved,
+                limit=self.settings.max_processes,
+                spawned=self._spawned,
+                rejected=self._rejected,
+                table_lock_held=held,
+            )
+
+    def _check(self) -> None:
+        """O(p): the bookkeeping agrees with the kernel while no spawn is in flight."""
+        with self._table_lock:
+            assert self._reserved >= 0, self._reserved
+            live = len(self.kernel.processes())
+            assert self._reserved > 0 or live <= self.settings.max_processes, (
+                live,
+                self.settings.max_processes,
+            )

@@ -1,0 +1,73 @@
+"""Service settings, read from the environment (``VMASIM_*``), with limits.
+
+Nothing here appears in the OpenAPI document: limits are enforced at run time and
+reported in errors, so the committed document does not depend on the environment.
+
+| variable | default | what |
+|---|---|---|
+| ``VMASIM_MAX_PROCESSES`` | 256 | live simulated processes |
+| ``VMASIM_MAX_BATCH`` | 10000 | operations in one ``POST /processes/{pid}/syscalls`` |
+| ``VMASIM_MAX_BODY_BYTES`` | 16 MiB | request body size (a maps text of 65,530 VMAs is ~6 MiB) |
+| ``VMASIM_WORKER_THREADS`` | 32 | engine calls running at once in worker threads |
+| ``VMASIM_MAX_MAP_COUNT`` | 65530 | the simulated ``vm.max_map_count`` |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+from core import DEFAULT_MAX_MAP_COUNT
+
+ENV_PREFIX = "VMASIM_"
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the service cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Limits and sizes of one service instance. Every field has an ``[lo, hi]`` range."""
+
+    max_processes: int = 256
+    max_batch: int = 10_000
+    max_body_bytes: int = 16 << 20
+    worker_threads: int = 32
+    max_map_count: int = DEFAULT_MAX_MAP_COUNT
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            lo, hi = _RANGES[f.name]
+            if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+                raise SettingsError(
+                    f"{ENV_PREFIX}{f.name.upper()}={value!r} must be an integer in [{lo}, {hi}]"
+                )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Settings from ``VMASIM_*`` variables; unset ones keep their defaults.
+
+        Raises :class:`SettingsError` naming the variable and its value.
+        """
+        values: dict[str, int] = {}
+        for f in fields(cls):
+            key = ENV_PREFIX + f.name.upper()
+            raw = environ.get(key)
+            if raw is None:
+                continue
+            try:
+                values[f.name] = int(raw.strip().replace("_", ""), 0)
+            except ValueError:
+                raise SettingsError(f"{key}={raw!r} is not an integer") from None
+        return cls(**values)
+
+
+_RANGES: dict[str, tuple[int, int]] = {
+    "max_processes": (1, 100_000),
+    "max_batch": (1, 1_000_000),
+    "max_body_bytes": (1024, 1 << 30),
+    "worker_threads": (1, 1024),
+    "max_map_count": (0, 1 << 31),
+}
