@@ -45,17 +45,47 @@ from .errors import LayoutError as LayoutError
 from .errors import NoSuchProcess as NoSuchProcess
 from .errors import SyscallError as SyscallError
 from .errors import UseAfterFree as UseAfterFree
+from .fault import FaultResult as FaultResult
+from .fault import VmEventStatistics as VmEventStatistics
+from .maps_reader import READERS as MAPS_READERS
+from .maps_reader import LockHoldTimes as LockHoldTimes
+from .maps_reader import MapsFile as MapsFile
+from .maps_reader import MapsSnapshot as MapsSnapshot
+from .maps_reader import read_maps as read_maps
 from .mm import Mm as Mm
 from .mmap_lock import MmapLock as MmapLock
+from .pages import ResidentLimitExceeded as ResidentLimitExceeded
+from .pause import HeldOperation as HeldOperation
+from .pause import PauseRegistry as PauseRegistry
+from .pause import PauseTimeout as PauseTimeout
+from .pause import UnknownPausePoint as UnknownPausePoint
 from .process import Kernel as Kernel
 from .process import Process as Process
+from .procmap_query import PROCMAP_QUERY as PROCMAP_QUERY
+from .procmap_query import PROCMAP_QUERY_COVERING_OR_NEXT_VMA as PROCMAP_QUERY_COVERING_OR_NEXT_VMA
+from .procmap_query import PROCMAP_QUERY_FILE_BACKED_VMA as PROCMAP_QUERY_FILE_BACKED_VMA
+from .procmap_query import PROCMAP_QUERY_VMA_EXECUTABLE as PROCMAP_QUERY_VMA_EXECUTABLE
+from .procmap_query import PROCMAP_QUERY_VMA_READABLE as PROCMAP_QUERY_VMA_READABLE
+from .procmap_query import PROCMAP_QUERY_VMA_SHARED as PROCMAP_QUERY_VMA_SHARED
+from .procmap_query import PROCMAP_QUERY_VMA_WRITABLE as PROCMAP_QUERY_VMA_WRITABLE
+from .procmap_query import ProcmapQueryArgs as ProcmapQueryArgs
+from .procmap_query import QueryPath as QueryPath
+from .procmap_query import VmaQueryResult as VmaQueryResult
+from .procmap_query import do_procmap_query as do_procmap_query
+from .procmap_query import procmap_query as procmap_query
+from .procmap_query import procmap_query_batch as procmap_query_batch
 from .rcu import RcuDomain as RcuDomain
 from .rwsem import RwSemaphore as RwSemaphore
+from .smaps import render_smaps as render_smaps
+from .smaps import render_smaps_rollup as render_smaps_rollup
+from .smaps import render_statm as render_statm
+from .smaps import render_status_memory as render_status_memory
 from .vma import Vma as Vma
 from .vma_tree import VmaTree as VmaTree
 
 __all__ = [
     "DEFAULT_MAX_MAP_COUNT",
+    "MAPS_READERS",
     "MAP_ANONYMOUS",
     "MAP_FIXED",
     "MAP_FIXED_NOREPLACE",
@@ -75,6 +105,13 @@ __all__ = [
     "O_RDWR",
     "O_WRONLY",
     "PAGE_SIZE",
+    "PROCMAP_QUERY",
+    "PROCMAP_QUERY_COVERING_OR_NEXT_VMA",
+    "PROCMAP_QUERY_FILE_BACKED_VMA",
+    "PROCMAP_QUERY_VMA_EXECUTABLE",
+    "PROCMAP_QUERY_VMA_READABLE",
+    "PROCMAP_QUERY_VMA_SHARED",
+    "PROCMAP_QUERY_VMA_WRITABLE",
     "PROT_EXEC",
     "PROT_GROWSDOWN",
     "PROT_NONE",
@@ -82,17 +119,38 @@ __all__ = [
     "PROT_WRITE",
     "TASK_SIZE",
     "EngineError",
+    "FaultResult",
+    "HeldOperation",
     "InvalidArgument",
     "Kernel",
     "LayoutError",
+    "LockHoldTimes",
+    "MapsFile",
+    "MapsSnapshot",
     "Mm",
     "MmapLock",
     "NoSuchProcess",
+    "PauseRegistry",
+    "PauseTimeout",
     "Process",
+    "ProcmapQueryArgs",
+    "QueryPath",
     "RcuDomain",
+    "ResidentLimitExceeded",
     "RwSemaphore",
     "SyscallError",
+    "UnknownPausePoint",
     "UseAfterFree",
     "Vma",
+    "VmEventStatistics",
+    "VmaQueryResult",
     "VmaTree",
+    "do_procmap_query",
+    "procmap_query",
+    "procmap_query_batch",
+    "read_maps",
+    "render_smaps",
+    "render_smaps_rollup",
+    "render_statm",
+    "render_status_memory",
 ]

@@ -15,6 +15,7 @@ selection in :mod:`core.unmapped_area`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -72,8 +73,11 @@ from .constants import (
     VM_WRITE,
 )
 from .errors import InvalidArgument, SyscallError
+from .fault import VmEvents, do_user_addr_fault
 from .files import FdTable
-from .mmap_lock import MmapLock
+from .mmap_lock import SEQ_MASK, MmapLock
+from .pages import check_vma_pages, count_rss
+from .pause import PauseRegistry
 from .unmapped_area import get_unmapped_area, vm_start_gap
 from .vma import Vma, poison
 from .vma_lock import vma_mark_detached, vma_start_write
@@ -88,8 +92,12 @@ from .vma_ops import (
 from .vma_tree import VmaTree
 
 if TYPE_CHECKING:
+    from .fault import FaultResult
     from .files import FileSystem, OpenFile
+    from .locking import LockingHooks
     from .rcu import RcuDomain
+
+_log = logging.getLogger(__name__)
 
 U64 = 1 << 64
 VM_LOCKED_MASK = VM_LOCKED | VM_LOCKONFAULT
@@ -145,8 +153,35 @@ class Mm:
         self.fd_table = FdTable()  # replaced by the owning Process
         self.current_syscall = ""
         self._downgraded = False
-        self._pause_hook: Callable[[Mm, str], object] | None = None
+        #: Named pause points (core/pause.py); ``pause()`` costs one bool test unless armed.
+        self.pauses = PauseRegistry()
+        #: An experiment's locking profile and cost model (core/locking.py); None: the
+        #: 6.18 fault path and no modelled costs.
+        self.locking: LockingHooks | None = None
+        # Generation of the layout: bumped by a write-lock cycle that stored into the
+        # tree, moved the break, or changed VMA flags in place (see _write_cycle_end).
+        self.generation = 0
+        self._cycle_version: object = None
+        self._cycle_brk = 0
+        self._cycle_dirty = False
+        #: Test/recorder hook, ``fn(mm, seq_after)``: run by every writer just before
+        #: ``mmap_write_unlock``/``downgrade`` publishes the even count ``seq_after``,
+        #: with the write lock held (the tree is the layout that count will stand for).
+        self.on_write_unlock: Callable[[Mm, int], object] | None = None
+        self.write_unlock_hook_errors = 0
+        self.mmap_lock.on_write_locked = self._write_cycle_begin
+        self.mmap_lock.on_write_unlocking = self._write_cycle_end
         self._dead = False
+        # Pages and faults (core/pages.py, core/fault.py): rss_stat is indexed by
+        # MM_FILEPAGES/MM_ANONPAGES/MM_SWAPENTS/MM_SHMEMPAGES and changed under PAGE_LOCK.
+        self.rss_stat = [0, 0, 0, 0]
+        self.hiwater_rss = 0
+        self.min_flt = 0
+        self.maj_flt = 0
+        self.vm_events = VmEvents()  # Process links it to the Kernel's global counters
+        self.resident_limit: Callable[[], int | None] = lambda: None
+        self.stack_rlimit = 8 << 20  # RLIMIT_STACK soft limit (ulimit -s 8192)
+        self.old_ptes: set[int] = set()  # addresses of PTEs without the young bit (fork)
 
     # -- sysctl ---------------------------------------------------------------------------
 
@@ -178,10 +213,45 @@ class Mm:
         self._downgraded = True
 
     def pause(self, name: str) -> None:
-        """A named pause point inside a writer (no-op unless a hook is installed)."""
-        hook = self._pause_hook
+        """A named pause point (:mod:`core.pause`). O(1) and allocation-free unless a
+        point is armed; then the registry may park the calling thread (bounded)."""
+        pauses = self.pauses
+        if pauses.active:
+            pauses.hit(name, self.current_syscall)
+
+    @property
+    def _pause_hook(self) -> Callable[[Mm, str], object] | None:
+        """Older interface: ``mm._pause_hook = fn`` calls ``fn(mm, name)`` at every point."""
+        return getattr(self, "_legacy_pause_hook", None)
+
+    @_pause_hook.setter
+    def _pause_hook(self, fn: Callable[[Mm, str], object] | None) -> None:
+        self._legacy_pause_hook = fn
+        self.pauses.set_hook(None if fn is None else partial(fn, self))
+
+    def _write_cycle_begin(self) -> None:
+        # mmap_lock.on_write_locked: remember what the layout looked like.
+        self._cycle_version = self.tree.version
+        self._cycle_brk = self.cur_brk
+        self._cycle_dirty = False
+
+    def _write_cycle_end(self) -> None:
+        # mmap_lock.on_write_unlocking: still write-locked, count still odd.
+        if (
+            self._cycle_dirty
+            or self.tree.version is not self._cycle_version
+            or self.cur_brk != self._cycle_brk
+        ):
+            self.generation += 1
+        self._cycle_dirty = False
+        self._cycle_version = None
+        hook = self.on_write_unlock
         if hook is not None:
-            hook(self, name)
+            try:
+                hook(self, (self.mmap_lock.seq + 1) & SEQ_MASK)
+            except Exception:  # the unlock must happen whatever a recorder does
+                self.write_unlock_hook_errors += 1
+                _log.exception("on_write_unlock hook %r raised", hook)
 
     def free_vma(self, vma: Vma) -> None:
         """``vm_area_free`` via ``call_rcu``: poisoned after every current reader left."""
@@ -204,8 +274,24 @@ class Mm:
             self.locked_vm += npages
 
     def unaccount_pages(self, vma: Vma) -> None:
-        """Drop the resident pages of a VMA being unmapped (``zap_page_range``)."""
-        vma.pages = None
+        """Drop the resident pages of a VMA being unmapped (``zap_page_range``): RSS
+        counters and mapcounts go down. O(pages of the VMA)."""
+        from .pages import zap_vma_pages
+
+        zap_vma_pages(self, vma)
+
+    def get_rss(self) -> int:
+        """``get_mm_rss``: resident pages (file + anon + shmem). O(1)."""
+        stat = self.rss_stat
+        return stat[0] + stat[1] + stat[3]
+
+    # -- page faults ----------------------------------------------------------------------
+
+    def fault(self, addr: int, access: str) -> FaultResult:
+        """A user page fault at ``addr`` for ``access`` (``"read"``, ``"write"`` or
+        ``"exec"``), as x86 ``do_user_addr_fault`` handles it: per-VMA lock first,
+        ``mmap_lock`` fallback. Caller holds no lock. O(log n). See :mod:`core.fault`."""
+        return do_user_addr_fault(self, addr, access)
 
     # -- lookups (caller holds mmap_lock in some mode, or accepts RCU semantics) ----------
 
@@ -513,6 +599,7 @@ class Mm:
         self.vm_stat_account(oldflags, -((end - start) >> PAGE_SHIFT))
         self.vm_stat_account(newflags, (end - start) >> PAGE_SHIFT)
         result.set_flags(newflags)
+        self._cycle_dirty = True  # flags changed in place, maybe without a tree store
         return result
 
     # -- mremap ---------------------------------------------------------------------------
@@ -570,6 +657,7 @@ class Mm:
             brkvma = self._prev_vma(oldbrk)
             if brkvma is not None and brkvma.vm_start < self.start_brk:
                 brkvma = None
+            self.pause("brk:before_expand")
             try:
                 self._do_brk_flags(brkvma, oldbrk, newbrk - oldbrk)
             except SyscallError:
@@ -631,7 +719,7 @@ class Mm:
 
         self.mmap_lock.read_lock()
         try:
-            return render_maps(self, self.tree.iter_from(0))
+            return render_maps(self)
         finally:
             self.mmap_lock.read_unlock()
 
@@ -647,9 +735,12 @@ class Mm:
             assert start & ~PAGE_MASK == 0 and end & ~PAGE_MASK == 0, vma
             assert vma.vm_refcnt >= 1, vma
             assert vma.vm_mm is self
+            check_vma_pages(vma)
             prev_end = end
             count += 1
         assert count == self.map_count, (count, self.map_count)
+        rss = count_rss(self.vmas())
+        assert rss == self.rss_stat, (rss, self.rss_stat)
 
 
 def _round_hint_to_min(hint: int) -> int:

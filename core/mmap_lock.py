@@ -53,6 +53,9 @@ class MmapLock:
         self._write_cycles = 0  # written only under the write lock
         # Hook run right after the count becomes odd (pause points; issue 4).
         self.on_write_locked: Callable[[], None] | None = None
+        # Hook run by the writer just before the count becomes even again (unlock or
+        # downgrade): the mm's generation number and test recorders (issue 4).
+        self.on_write_unlocking: Callable[[], None] | None = None
         # Atomic-op emulation for vm_refcnt and the writer wait queue of the per-VMA
         # locks (mm->vma_writer_wait). Held only for a few bytecodes.
         self.vma_atomic = threading.Lock()
@@ -99,12 +102,18 @@ class MmapLock:
     def write_unlock(self) -> None:
         """``mmap_write_unlock``: even count (releasing all VMA write locks), then release."""
         self._check_writer("write_unlock")
+        hook = self.on_write_unlocking
+        if hook is not None:
+            hook()
         self.seq = (self.seq + 1) & SEQ_MASK  # vma_end_write_all()
         self.sem.up_write()
 
     def write_downgrade(self) -> None:
         """``mmap_write_downgrade``: even count, then become a reader atomically."""
         self._check_writer("write_downgrade")
+        hook = self.on_write_unlocking
+        if hook is not None:
+            hook()
         self.seq = (self.seq + 1) & SEQ_MASK  # vma_end_write_all()
         self.sem.downgrade_write()
 

@@ -294,6 +294,7 @@ def _move_vma(
         if new_vma is not vma and (vma.vm_start, vma.vm_end) == (addr, addr + old_len):
             vma.anon_vma = None  # unlink_anon_vmas(): all its pages moved away
         return new_addr
+    mm.pause("mremap:before_unmap_source")  # the mapping is visible at both places
     _unmap_source_vma(mm, vma, addr, old_len)
     return new_addr
 

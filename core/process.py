@@ -34,7 +34,15 @@ class Process:
         self.files = FdTable()
         self.mm = Mm(kernel.fs, kernel.rcu, max_map_count=lambda: kernel.max_map_count)
         self.mm.fd_table = self.files
+        self.mm.vm_events.parent = kernel.vm_events
+        self.mm.resident_limit = lambda: kernel.max_resident_pages
         self.alive = True
+
+    def fork(self, name: str | None = None) -> Process:
+        """``fork(2)``: a child with a copy of this address space (private pages
+        copy-on-write in both, shared mappings shared, see :mod:`core.fork`) and of the fd
+        table. Takes both mms' ``mmap_lock`` for write. O(n log n + resident pages)."""
+        return self.kernel.fork(self.pid, name)
 
     def open(self, path: str, flags: int, size: int | None = None) -> int:
         """``open(2)`` with ``O_CREAT`` semantics: the file is created when missing; a
@@ -69,6 +77,10 @@ class Kernel:
         self._lock = threading.Lock()
         self._procs: dict[int, Process] = {}
         self._next_pid = itertools.count(1000)
+        from .fault import VmEvents
+
+        self.vm_events = VmEvents()  # machine-wide /proc/vmstat fault events
+        self._max_resident_pages: int | None = None
 
     @property
     def max_map_count(self) -> int:
@@ -80,6 +92,37 @@ class Kernel:
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 1 << 31:
             raise InvalidArgument(f"max_map_count {value!r} must be an integer in [0, 2**31]")
         self._max_map_count = value
+
+    @property
+    def max_resident_pages(self) -> int | None:
+        """Per-process resident-page limit (None: unlimited). A fault that would map a
+        new page past it raises :class:`~core.pages.ResidentLimitExceeded`."""
+        return self._max_resident_pages
+
+    @max_resident_pages.setter
+    def max_resident_pages(self, value: int | None) -> None:
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 0
+        ):
+            raise InvalidArgument(f"max_resident_pages {value!r} must be None or an integer >= 0")
+        self._max_resident_pages = value
+
+    def fork(self, pid: int, name: str | None = None) -> Process:
+        """``fork(2)`` of process ``pid`` (NoSuchProcess if absent): the child gets a new
+        pid, the parent's name (or ``name``), a duplicated address space and fd table."""
+        from .fork import dup_mmap
+
+        parent = self.get(pid)
+        child = self.spawn(name if name is not None else parent.name)
+        try:
+            dup_mmap(parent.mm, child.mm)
+            for fd, file in parent.files.items():
+                file.get()
+                child.files.install_at(fd, file)
+        except BaseException:
+            self.exit(child.pid)
+            raise
+        return child
 
     def spawn(self, name: str = "sim", layout: str = "empty") -> Process:
         """Create a process. ``layout`` is ``"empty"`` (no VMAs) or ``"typical"`` (a

@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 # vma_lock_init(): a fresh VMA never looks write-locked in the current cycle.
 VM_LOCK_SEQ_INIT = 0xFFFFFFFF
 
+#: The ``_line`` of a VMA whose maps line was never built: ``(stamp, line, watch)`` with a
+#: stamp no generation equals (core/procfs.py owns the cache's meaning).
+NO_LINE: tuple[int, str, Any] = (-1, "", None)
+
 _anon_vma_ids = itertools.count(1)
 
 
@@ -91,7 +95,7 @@ class Vma:
     vm_lock_seq: int
     pages: dict[int, Any] | None
     _gen: int
-    _line: tuple[int, str] | None
+    _line: tuple[int, str, Any]
 
     @classmethod
     def new(
@@ -119,7 +123,7 @@ class Vma:
         vma.vm_lock_seq = VM_LOCK_SEQ_INIT
         vma.pages = None
         vma._gen = 0
-        vma._line = None
+        vma._line = NO_LINE
         return vma
 
     def dup(self) -> Vma:

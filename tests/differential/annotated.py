@@ -54,7 +54,12 @@ def parse_annotated(text: str) -> tuple[Trace, list[Expect]]:
             e.maps.append(body)
         else:
             plain.append(raw)
-            if line and not line.startswith("#") and not line.startswith("arena"):
+            if (
+                line
+                and not line.startswith("#")
+                and not line.startswith("arena")
+                and line != "smaps"
+            ):
                 expects.append(Expect())
     trace = parse_trace("\n".join(plain))
     assert len(trace.ops) == len(expects)

@@ -626,6 +626,183 @@ mremap 0x100000030000 0x1000 0x1000 maymove|fixed 0x100000031000
 > 100000031000-100000032000 rw-p 00000000 00:00 0 $
 """
 
+FAULT_DECIDES_MERGE = """
+# A.1 §3d-3f and notes §4.2: the anon_vma a VMA gets at its first write fault decides
+# later merges. find_mergeable_anon_vma() reuses a compatible neighbour's anon_vma
+# (flags equal but for access bits), so a VMA faulted next to A merges with it after
+# mprotect; one faulted elsewhere and moved next to A has its own and stays apart.
+arena 0x100000000000 256
+smaps
+mmap 0x100000000000 0x4000 rw- private|anonymous|fixed -1 0x0
+= 0x100000000000
+touch 0x100000000010 w
+= ok
+mmap 0x100000004000 0x2000 rwx private|anonymous|fixed -1 0x0
+= 0x100000004000
+touch 0x100000004020 w
+= ok
+mprotect 0x100000004000 0x2000 rw-
+= 0
+> 100000000000-100000006000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000006000 Rss=8 Anonymous=8$
+mmap 0x100000040000 0x2000 rw- private|anonymous|fixed -1 0x0
+= 0x100000040000
+touch 0x100000041000 w
+= ok
+mremap 0x100000040000 0x2000 0x2000 maymove|fixed 0x100000006000
+= 0x100000006000
+> 100000000000-100000006000 rw-p 00000000 00:00 0 $
+> 100000006000-100000008000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000006000 Rss=8 Anonymous=8$
+> ~ 100000006000-100000008000 Rss=4 Anonymous=4$
+# §3d: faulted A2 and C2 (two anon_vmas), then an unfaulted B2 between: B2 joins A2
+# only (prev and next anon_vmas are not compatible with each other).
+mmap 0x100000010000 0x2000 rw- private|anonymous|fixed -1 0x0
+= 0x100000010000
+touch 0x100000010000 w
+= ok
+mmap 0x100000014000 0x2000 rw- private|anonymous|fixed -1 0x0
+= 0x100000014000
+touch 0x100000014000 w
+= ok
+mmap 0x100000012000 0x2000 rw- private|anonymous|fixed -1 0x0
+= 0x100000012000
+> 100000000000-100000006000 rw-p 00000000 00:00 0 $
+> 100000006000-100000008000 rw-p 00000000 00:00 0 $
+> 100000010000-100000014000 rw-p 00000000 00:00 0 $
+> 100000014000-100000016000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000006000 Rss=8 Anonymous=8$
+> ~ 100000006000-100000008000 Rss=4 Anonymous=4$
+> ~ 100000010000-100000014000 Rss=4 Anonymous=4$
+> ~ 100000014000-100000016000 Rss=4 Anonymous=4$
+# A read fault maps the zero page: no anon_vma, no Rss, and merging is unaffected.
+mmap 0x100000020000 0x2000 rw- private|anonymous|fixed -1 0x0
+= 0x100000020000
+touch 0x100000020000 r
+= ok
+mmap 0x100000022000 0x2000 rw- private|anonymous|fixed -1 0x0
+= 0x100000022000
+touch 0x100000022000 w
+= ok
+mmap 0x100000024000 0x2000 rw- private|anonymous|fixed -1 0x0
+= 0x100000024000
+> 100000000000-100000006000 rw-p 00000000 00:00 0 $
+> 100000006000-100000008000 rw-p 00000000 00:00 0 $
+> 100000010000-100000014000 rw-p 00000000 00:00 0 $
+> 100000014000-100000016000 rw-p 00000000 00:00 0 $
+> 100000020000-100000026000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000006000 Rss=8 Anonymous=8$
+> ~ 100000006000-100000008000 Rss=4 Anonymous=4$
+> ~ 100000010000-100000014000 Rss=4 Anonymous=4$
+> ~ 100000014000-100000016000 Rss=4 Anonymous=4$
+> ~ 100000020000-100000026000 Rss=4 Anonymous=4$
+"""
+
+GROWSDOWN_FAULTS = """
+# A.1 §9 and notes §4.4: faults below a MAP_GROWSDOWN VMA grow it (no distance limit);
+# an accessible VMA closer than stack_guard_gap (256 pages) below stops the growth
+# with SEGV_MAPERR; a PROT_NONE one does not count.
+arena 0x100000000000 256
+smaps
+mmap 0x1000000f0000 0x4000 rw- private|anonymous|fixed|growsdown -1 0x0
+= 0x1000000f0000
+touch 0x1000000ef000 w
+= ok
+> 1000000ef000-1000000f4000 rw-p 00000000 00:00 0 $
+> ~ 1000000ef000-1000000f4000 Rss=4 Anonymous=4$
+touch 0x1000000d0010 r
+= ok
+> 1000000d0000-1000000f4000 rw-p 00000000 00:00 0 $
+> ~ 1000000d0000-1000000f4000 Rss=4 Anonymous=4$
+mmap 0x100000000000 0x1000 --- private|anonymous|fixed -1 0x0
+= 0x100000000000
+touch 0x1000000c0000 w
+= ok
+mmap 0x100000001000 0x1000 r-- private|anonymous|fixed -1 0x0
+= 0x100000001000
+touch 0x1000000bf000 w
+! SIGSEGV SEGV_MAPERR
+touch 0x100000080000 r
+! SIGSEGV SEGV_MAPERR
+> 100000000000-100000001000 ---p 00000000 00:00 0 $
+> 100000001000-100000002000 r--p 00000000 00:00 0 $
+> 1000000c0000-1000000f4000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000001000 Rss=0 Anonymous=0$
+> ~ 100000001000-100000002000 Rss=0 Anonymous=0$
+> ~ 1000000c0000-1000000f4000 Rss=8 Anonymous=8$
+touch 0x1000000c0000 x
+! SIGSEGV SEGV_ACCERR
+# the blocking VMA goes: growth works again
+munmap 0x100000001000 0x1000
+= 0
+touch 0x1000000a0000 w
+= ok
+> 100000000000-100000001000 ---p 00000000 00:00 0 $
+> 1000000a0000-1000000f4000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000001000 Rss=0 Anonymous=0$
+> ~ 1000000a0000-1000000f4000 Rss=12 Anonymous=12$
+"""
+
+TOUCH_SIGNALS = """
+# A.1 §8 and notes §3.3: x86 access rules and the signal of each failing access.
+arena 0x100000000000 256
+smaps
+open 0 0 2 rdwr
+mmap 0x100000000000 0x1000 r-- private|anonymous|fixed -1 0x0
+= 0x100000000000
+touch 0x100000000000 r
+= ok
+touch 0x100000000000 w
+! SIGSEGV SEGV_ACCERR
+mmap 0x100000002000 0x1000 --- private|anonymous|fixed -1 0x0
+= 0x100000002000
+touch 0x100000002000 r
+! SIGSEGV SEGV_ACCERR
+touch 0x100000004000 r
+! SIGSEGV SEGV_MAPERR
+mmap 0x100000006000 0x1000 -w- private|anonymous|fixed -1 0x0
+= 0x100000006000
+touch 0x100000006000 r
+= ok
+touch 0x100000006000 x
+! SIGSEGV SEGV_ACCERR
+mmap 0x100000008000 0x2000 r-x private|anonymous|fixed -1 0x0
+= 0x100000008000
+touch 0x100000008000 x
+= ok
+touch 0x100000008000 w
+! SIGSEGV SEGV_ACCERR
+mmap 0x100000010000 0x4000 rw- shared 0 0x0
+= 0x100000010000
+touch 0x100000010000 w
+= ok
+touch 0x100000012000 r
+! SIGBUS BUS_ADRERR
+touch 0x100000013000 w
+! SIGBUS BUS_ADRERR
+mmap 0x100000020000 0x4000 rw- shared|anonymous|fixed -1 0x0
+= 0x100000020000
+touch 0x100000020000 r
+= ok
+touch 0x100000021000 w
+= ok
+touch 0x100000024000 w
+! SIGSEGV SEGV_MAPERR
+> 100000000000-100000001000 r--p 00000000 00:00 0 $
+> 100000002000-100000003000 ---p 00000000 00:00 0 $
+> 100000006000-100000007000 -w-p 00000000 00:00 0 $
+> 100000008000-10000000a000 r-xp 00000000 00:00 0 $
+> 100000010000-100000014000 rw-s 00000000 dev1 ino1 @73 $DIR/f0$
+> 100000020000-100000024000 rw-s 00000000 dev2 ino2 @73 /dev/zero (deleted)$
+> ~ 100000000000-100000001000 Rss=0 Anonymous=0$
+> ~ 100000002000-100000003000 Rss=0 Anonymous=0$
+> ~ 100000006000-100000007000 Rss=0 Anonymous=0$
+> ~ 100000008000-10000000a000 Rss=0 Anonymous=0$
+> ~ 100000010000-100000014000 Rss=- Anonymous=0$
+> ~ 100000020000-100000024000 Rss=8 Anonymous=0$
+"""
+
+
 FIXED_TRACES: dict[str, str] = {
     "merge_adjacent_anon": MERGE_ADJACENT_ANON,
     "mprotect_split_remerge": MPROTECT_SPLIT_REMERGE,
@@ -642,4 +819,7 @@ FIXED_TRACES: dict[str, str] = {
     "flag_merges": FLAG_MERGES,
     "map_sync_file": MAP_SYNC_FILE,
     "mremap_merge_into_source": MREMAP_MERGE_INTO_SOURCE,
+    "fault_decides_merge": FAULT_DECIDES_MERGE,
+    "growsdown_faults": GROWSDOWN_FAULTS,
+    "touch_signals": TOUCH_SIGNALS,
 }

@@ -103,7 +103,7 @@ def minimize(helper: Path, trace: Trace) -> Trace:
 
     def fails(candidate: list[Op]) -> bool:
         try:
-            m = _mismatch_of(helper, Trace(trace.base, trace.pages, candidate))
+            m = _mismatch_of(helper, Trace(trace.base, trace.pages, candidate, trace.smaps))
         except Exception:
             return False
         return m is not None and _signature(m) == signature
@@ -123,7 +123,7 @@ def minimize(helper: Path, trace: Trace) -> Trace:
             if chunk == 1:
                 break
             n = min(n * 2, len(ops))
-    return Trace(trace.base, trace.pages, ops)
+    return Trace(trace.base, trace.pages, ops, trace.smaps)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -134,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--ops", type=int, default=150)
+    p.add_argument("--touches", action="store_true", help="generate a trace with page touches")
     p.add_argument("--trace", help="run this trace file instead of a generated one")
     p.add_argument("--kernel-only", action="store_true")
     p.add_argument("--sim-only", action="store_true")
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.trace:
         trace = parse_trace(Path(args.trace).read_text())
     else:
-        trace = generate(args.seed, args.ops)
+        trace = generate(args.seed, args.ops, touches=args.touches)
     if args.print_trace:
         print(trace.text(), end="")
         return 0

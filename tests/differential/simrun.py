@@ -13,7 +13,7 @@ import traceback
 from typing import Any
 
 from tests.differential.realkernel import Run, Step
-from tests.differential.trace import PAGE, Trace
+from tests.differential.trace import PAGE, TOUCH_ACCESS, Trace
 
 # The directory the simulated files live in. Only basenames are compared, but a
 # realistic absolute path keeps the name column the same shape as the kernel's.
@@ -63,6 +63,24 @@ def _arena_lines(maps_text: str, trace: Trace) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _arena_smaps(mm: Any, trace: Trace) -> tuple[str, ...]:
+    """``~ <start>-<end> Rss=<kB> Anonymous=<kB>`` per arena VMA, as vmatrace prints
+    (``Rss=-`` for a VMA backed by a regular file, whose fault-around is not modelled)."""
+    smaps = importlib.import_module("core.smaps")
+    pages = importlib.import_module("core.pages")
+    out = []
+    for vma in mm.vmas():
+        if vma.vm_start < trace.end and vma.vm_end > trace.base:
+            mss = smaps.smap_gather_stats(mm, vma)
+            file = vma.vm_file
+            regular = file is not None and not pages.is_shmem(file.inode)
+            rss = "-" if regular else str(mss.resident >> 10)
+            out.append(
+                f"~ {vma.vm_start:x}-{vma.vm_end:x} Rss={rss} Anonymous={mss.anonymous >> 10}"
+            )
+    return tuple(out)
+
+
 def run_sim(trace: Trace, filedir: str = SIM_FILEDIR) -> Run:
     """Run ``trace`` in a new simulated process of a new simulated kernel.
 
@@ -101,6 +119,9 @@ def run_sim(trace: Trace, filedir: str = SIM_FILEDIR) -> Run:
             elif op.kind == "mremap":
                 old, old_len, new_len, flags, new = op.ints()
                 result = f"= {mm.mremap(old, old_len, new_len, flags, new_addr=new):#x}"
+            elif op.kind == "touch":
+                fault = mm.fault(op.args[0], TOUCH_ACCESS[str(op.args[1])])
+                result = "= ok" if fault.ok else f"! {fault.outcome} {fault.si_code}"
             else:
                 raise ValueError(op.kind)
         except core.SyscallError as exc:
@@ -111,6 +132,8 @@ def run_sim(trace: Trace, filedir: str = SIM_FILEDIR) -> Run:
             result = f"! CRASH {type(exc).__name__} at {where}: {exc}"
         try:
             maps = _arena_lines(mm.maps(), trace)
+            if trace.smaps:
+                maps += _arena_smaps(mm, trace)
         except Exception as exc:
             maps = (f"<maps() raised {type(exc).__name__}: {exc}>",)
         steps.append(Step(result, maps))

@@ -25,15 +25,19 @@ pytestmark = pytest.mark.kernel
 
 CI_SEEDS = range(50)
 CI_OPS = 200  # 50 x 200 = 10,000 compared operations (about 5 s on the host)
+# Traces with page touches (read/write/execute) and per-VMA Rss/Anonymous from smaps.
+TOUCH_SEEDS = range(24)  # about 0.8 s each
 STRESS_OPS = 1000
 STRESS_SECONDS = float(os.environ.get("VMASIM_STRESS_SECONDS", "600"))
 
 
-def _rerun(seed: int, ops: int) -> str:
+def _rerun(seed: int, ops: int, touches: bool = False) -> str:
+    flag = " --touches" if touches else ""
+    test = "test_random_touch_trace" if touches else "test_random_trace"
     return (
-        f".venv/bin/python -m tests.differential.run --seed {seed} --ops {ops}"
+        f".venv/bin/python -m tests.differential.run --seed {seed} --ops {ops}{flag}"
         f"   (or: .venv/bin/pytest 'tests/differential/test_kernel_diff.py::"
-        f"test_random_trace[{seed}]', or add --minimize to shrink it)"
+        f"{test}[{seed}]', or add --minimize to shrink it)"
     )
 
 
@@ -52,6 +56,15 @@ def _compare(helper: Path, trace: Trace, seed: int | None, rerun: str) -> None:
 @pytest.mark.parametrize("seed", CI_SEEDS)
 def test_random_trace(vmatrace: Path, engine: None, seed: int) -> None:
     _compare(vmatrace, generate(seed, CI_OPS), seed, _rerun(seed, CI_OPS))
+
+
+@pytest.mark.parametrize("seed", TOUCH_SEEDS)
+def test_random_touch_trace(vmatrace: Path, engine: None, seed: int) -> None:
+    """Faults: each touch's outcome (ok, or signal and si_code) and every arena VMA's
+    Rss and Anonymous after each op must match the kernel's."""
+    trace = generate(seed, CI_OPS, touches=True)
+    assert any(op.kind == "touch" for op in trace.ops) and trace.smaps
+    _compare(vmatrace, trace, seed, _rerun(seed, CI_OPS, touches=True))
 
 
 @pytest.mark.parametrize("name", sorted(FIXED_TRACES))
@@ -83,6 +96,7 @@ def test_stress(vmatrace: Path, engine: None, request: pytest.FixtureRequest) ->
     deadline = time.monotonic() + STRESS_SECONDS
     seed = 10_000
     while time.monotonic() < deadline:
-        trace = generate(seed, STRESS_OPS)
-        _compare(vmatrace, trace, seed, _rerun(seed, STRESS_OPS))
+        touches = bool(seed % 2)
+        trace = generate(seed, STRESS_OPS, touches=touches)
+        _compare(vmatrace, trace, seed, _rerun(seed, STRESS_OPS, touches))
         seed += 1

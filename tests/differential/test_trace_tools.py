@@ -16,6 +16,7 @@ from tests.differential.trace import (
     TASK_SIZE,
     U64,
     Trace,
+    TraceSyntaxError,
     generate,
     page_align,
     parse_op,
@@ -117,3 +118,24 @@ def test_fixed_traces_parse(name: str) -> None:
         for line in exp.maps or []:
             if "$DIR" in line or "/dev/zero" in line:
                 assert line.index("$DIR" if "$DIR" in line else "/dev/zero") == 73, line
+
+
+def test_touch_ops_and_smaps_directive_round_trip() -> None:
+    text = "arena 0x100000000000 256\nsmaps\ntouch 0x100000000010 w\ntouch 0x100000001000 x\n"
+    trace = parse_trace(text)
+    assert trace.smaps and [op.args for op in trace.ops] == [
+        (0x100000000010, "w"),
+        (0x100000001000, "x"),
+    ]
+    assert trace.text() == text
+    with pytest.raises(TraceSyntaxError, match="bad touch access"):
+        parse_trace("arena 0x100000000000 256\ntouch 0x100000000000 rw\n")
+
+
+def test_touch_generator_is_opt_in_and_deterministic() -> None:
+    plain = generate(3, 120)
+    assert not plain.smaps and all(op.kind != "touch" for op in plain.ops)
+    touched = generate(3, 120, touches=True)
+    assert touched.smaps and sum(op.kind == "touch" for op in touched.ops) > 20
+    assert touched.text() == generate(3, 120, touches=True).text()
+    assert touched.prefix(10).smaps

@@ -175,6 +175,7 @@ class Op:
     * ``munmap``: (addr, length)
     * ``mprotect``: (addr, length, prot)
     * ``mremap``: (old_addr, old_len, new_len, flags, new_addr)
+    * ``touch``: (addr, access) with access ``"r"``, ``"w"`` or ``"x"``
     """
 
     kind: str
@@ -205,6 +206,8 @@ class Op:
             return (
                 f"mremap {old:#x} {old_len:#x} {new_len:#x} {format_mremap_flags(flags)} {new:#x}"
             )
+        if self.kind == "touch":
+            return f"touch {a[0]:#x} {a[1]}"
         raise ValueError(self.kind)
 
 
@@ -213,6 +216,7 @@ class Trace:
     base: int = ARENA_BASE
     pages: int = ARENA_PAGES
     ops: list[Op] = field(default_factory=list)
+    smaps: bool = False  # also report per-VMA Rss/Anonymous after each op
 
     @property
     def end(self) -> int:
@@ -220,18 +224,29 @@ class Trace:
 
     def text(self) -> str:
         lines = [f"arena {self.base:#x} {self.pages}"]
+        if self.smaps:
+            lines.append("smaps")
         lines += [str(op) for op in self.ops]
         return "\n".join(lines) + "\n"
 
     def prefix(self, n: int) -> Trace:
-        return Trace(self.base, self.pages, self.ops[:n])
+        return Trace(self.base, self.pages, self.ops[:n], self.smaps)
 
 
 class TraceSyntaxError(ValueError):
     pass
 
 
-_FIELDS = {"open": 5, "unlink": 2, "mmap": 7, "munmap": 3, "mprotect": 4, "mremap": 6}
+_FIELDS = {
+    "open": 5,
+    "unlink": 2,
+    "mmap": 7,
+    "munmap": 3,
+    "mprotect": 4,
+    "mremap": 6,
+    "touch": 3,
+}
+TOUCH_ACCESS = {"r": "read", "w": "write", "x": "exec"}
 
 
 def parse_op(line: str) -> Op:
@@ -266,6 +281,10 @@ def parse_op(line: str) -> Op:
         return Op(kind, (parse_num(tok[1]), parse_num(tok[2])))
     if kind == "mprotect":
         return Op(kind, (parse_num(tok[1]), parse_num(tok[2]), parse_prot(tok[3])))
+    if kind == "touch":
+        if tok[2] not in TOUCH_ACCESS:
+            raise TraceSyntaxError(f"bad touch access in {line!r}")
+        return Op(kind, (parse_num(tok[1]), tok[2]))
     return Op(
         kind,
         (
@@ -293,6 +312,9 @@ def parse_trace(text: str) -> Trace:
             continue
         if trace is None:
             raise TraceSyntaxError("a trace starts with an 'arena <base> <pages>' line")
+        if tok == ["smaps"]:
+            trace.smaps = True
+            continue
         trace.ops.append(parse_op(line))
     if trace is None:
         raise TraceSyntaxError("empty trace")
@@ -337,8 +359,11 @@ PROT_CHOICES = [
 class Generator:
     """Builds a random but deterministic (for a seed) trace of ``n_ops`` operations."""
 
-    def __init__(self, seed: int, base: int = ARENA_BASE, pages: int = ARENA_PAGES) -> None:
+    def __init__(
+        self, seed: int, base: int = ARENA_BASE, pages: int = ARENA_PAGES, touches: bool = False
+    ) -> None:
         self.rng = random.Random(seed)
+        self.touches = touches
         self.base = base
         self.npages = pages
         self.pages: list[_Page | None] = [None] * pages
@@ -791,7 +816,32 @@ class Generator:
             )
         return None
 
+    def op_touch(self) -> None:
+        """A read, write or execute touch: mostly on a mapped page, sometimes in a hole,
+        just below a growsdown run (stack growth and guard gaps) or past a file's end."""
+        r = self.rng.random()
+        mapped = [i for i, p in enumerate(self.pages) if p is not None]
+        below_stack = [
+            i - self.rng.randint(1, 24)
+            for i, p in enumerate(self.pages)
+            if p is not None and p.growsdown and (i == 0 or self.pages[i - 1] is None)
+        ]
+        if below_stack and r < 0.15:
+            page = max(0, self.rng.choice(below_stack))
+        elif mapped and r < 0.9:
+            page = self.rng.choice(mapped)
+        else:
+            page = self.rng.randrange(self.npages)
+        offset = self.rng.randrange(0, PAGE - 16, 16)
+        access = self.rng.choices(["r", "w", "x"], [45, 45, 10])[0]
+        self.emit(Op("touch", (self.addr(page) + offset, access)))
+
     def step(self) -> None:
+        if self.touches and self.chance(0.4):
+            # A burst of touches, so that faulted pages meet later merges and moves.
+            for _ in range(self.rng.randint(1, 4)):
+                self.op_touch()
+            return
         r = self.rng.random()
         if r < 0.22:
             self.op_mmap_fixed(False)
@@ -818,9 +868,17 @@ class Generator:
                 self.op_open()
         while len(self.ops) < n_ops:
             self.step()
-        return Trace(self.base, self.npages, self.ops[:n_ops])
+        return Trace(self.base, self.npages, self.ops[:n_ops], smaps=self.touches)
 
 
-def generate(seed: int, n_ops: int, base: int = ARENA_BASE, pages: int = ARENA_PAGES) -> Trace:
-    """The trace for ``seed``: the same seed always gives the same trace."""
-    return Generator(seed, base, pages).generate(n_ops)
+def generate(
+    seed: int,
+    n_ops: int,
+    base: int = ARENA_BASE,
+    pages: int = ARENA_PAGES,
+    touches: bool = False,
+) -> Trace:
+    """The trace for ``seed``: the same seed always gives the same trace. With
+    ``touches`` the trace also reads, writes and executes pages (a different stream of
+    operations for the same seed) and reports per-VMA Rss/Anonymous after each op."""
+    return Generator(seed, base, pages, touches).generate(n_ops)

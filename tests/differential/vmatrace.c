@@ -20,6 +20,10 @@
  *   munmap <addr> <len>
  *   mprotect <addr> <len> <prot>
  *   mremap <old> <oldlen> <newlen> <flags> <newaddr>
+ *   touch <addr> r|w|x                     read a byte, write a 0 byte, or execute
+ *                                          one instruction at <addr> (in the arena)
+ *   smaps                                  from now on, also report per-VMA Rss and
+ *                                          Anonymous (kB) of the arena after each op
  *
  * <prot> is '|'-separated tokens: an "rwx" triple with '-' for absent bits
  * ("rw-", "---"), "sem", "growsdown", "growsup" or a number.  mmap <flags> are
@@ -31,8 +35,17 @@
  *   "= 0x<hex>"  mmap/mremap success (the address)
  *   "= 0"        success of the other operations
  *   "! ENAME"    failure, with the errno's symbolic name
+ *   "= ok"       touch: the access completed
+ *   "! SIGSEGV SEGV_MAPERR" (or SEGV_ACCERR, SIGBUS BUS_ADRERR ...): touch faulted
  * then every /proc/self/maps line whose range intersects the arena, verbatim,
- * then a line containing only ".".
+ * then (after a "smaps" line) "~ <start>-<end> Rss=<kB> Anonymous=<kB>" for each
+ * arena VMA from /proc/self/smaps, then a line containing only ".".
+ *
+ * Touches: a SIGSEGV/SIGBUS handler records the signal and si_code and
+ * siglongjmp()s back.  Writes store 0, so every byte of the arena stays zero;
+ * an execute touch single-steps (EFLAGS.TF) exactly one instruction at <addr>,
+ * which for zero bytes is "add %al,(%rax)" with %rax pointing at a scratch
+ * byte, and the SIGTRAP after it ends the touch.
  *
  * Every syscall is made with syscall(2) so that libc adds no checks of its own.
  *
@@ -49,6 +62,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <ucontext.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +98,13 @@ static int slots[MAX_SLOTS];
 static char *maps_buf;
 static size_t maps_cap;
 static unsigned long lineno;
+static int smaps_enabled;
+
+/* touch state, shared with the signal handlers */
+static sigjmp_buf touch_env;
+static volatile sig_atomic_t touch_signo, touch_code, step_started;
+static volatile unsigned long touch_target;
+static volatile char scratch[64];
 
 static void die(int code, const char *fmt, const char *arg)
 {
@@ -338,6 +361,133 @@ static void refuse(const char *op)
 	die(2, "refusing '%s': it could change mappings outside the arena", op);
 }
 
+static void fault_handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	touch_signo = sig;
+	touch_code = si->si_code;
+	siglongjmp(touch_env, 1);
+}
+
+static void trap_handler(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	unsigned long ip = (unsigned long)uc->uc_mcontext.gregs[REG_RIP];
+
+	(void)sig;
+	(void)si;
+	if (!step_started) {
+		if (ip == touch_target)
+			step_started = 1; /* about to execute the target: one more step */
+		return;
+	}
+	touch_signo = 0;
+	siglongjmp(touch_env, 1); /* the instruction at the target ran */
+}
+
+static void install_handlers(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = fault_handler;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	sa.sa_sigaction = trap_handler;
+	sigaction(SIGTRAP, &sa, NULL);
+}
+
+static const char *si_code_name(int sig, int code)
+{
+	static char buf[32];
+
+	if (sig == SIGSEGV && code == SEGV_MAPERR)
+		return "SEGV_MAPERR";
+	if (sig == SIGSEGV && code == SEGV_ACCERR)
+		return "SEGV_ACCERR";
+	if (sig == SIGBUS && code == BUS_ADRERR)
+		return "BUS_ADRERR";
+	if (sig == SIGBUS && code == BUS_OBJERR)
+		return "BUS_OBJERR";
+	snprintf(buf, sizeof(buf), "code%d", code);
+	return buf;
+}
+
+static void do_touch(unsigned long addr, const char *how)
+{
+	sigset_t none;
+
+	touch_signo = 0;
+	touch_code = 0;
+	step_started = 0;
+	touch_target = addr;
+	sigemptyset(&none);
+	if (sigsetjmp(touch_env, 1) == 0) {
+		if (!strcmp(how, "r")) {
+			(void)*(volatile char *)addr;
+		} else if (!strcmp(how, "w")) {
+			*(volatile char *)addr = 0;
+		} else {
+			/* Set TF and jump: SIGTRAP before and after the target instruction. */
+			__asm__ volatile("pushfq\n\t"
+					 "orq $0x100, (%%rsp)\n\t"
+					 "popfq\n\t"
+					 "jmp *%%rdx\n\t"
+					 :
+					 : "a"(scratch), "d"(addr)
+					 : "memory", "cc");
+		}
+	}
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (touch_signo == 0)
+		printf("= ok\n");
+	else
+		printf("! %s %s\n", touch_signo == SIGSEGV ? "SIGSEGV" : "SIGBUS",
+		       si_code_name(touch_signo, touch_code));
+}
+
+/* "~ <range> Rss=<kB> Anonymous=<kB>" for every arena VMA, from /proc/self/smaps.
+ * The Rss of a VMA backed by a regular file (a device other than 00:00 and the shmem
+ * mount 00:01) is printed as "-": it depends on fault-around over the page cache's
+ * large folios, which the simulator does not model (docs/kernel-differences.md). */
+static void print_smaps(void)
+{
+	FILE *f = fopen("/proc/self/smaps", "re");
+	char line[512], range[64] = "";
+	unsigned long start = 0, end = 0, rss = 0, val;
+	int in_arena_vma = 0, regular_file = 0;
+
+	if (!f) {
+		perror("vmatrace: open /proc/self/smaps");
+		exit(1);
+	}
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long s, e;
+		char c;
+
+		unsigned int major, minor;
+
+		if (sscanf(line, "%lx-%lx%c", &s, &e, &c) == 3 && c == ' ') {
+			start = s;
+			end = e;
+			in_arena_vma = start < arena_end && end > arena_base;
+			snprintf(range, sizeof(range), "%lx-%lx", start, end);
+			regular_file = sscanf(line, "%*s %*s %*s %x:%x", &major, &minor) == 2 &&
+				       (major || minor > 1);
+		} else if (in_arena_vma && sscanf(line, "Rss: %lu kB", &val) == 1) {
+			rss = val;
+		} else if (in_arena_vma && sscanf(line, "Anonymous: %lu kB", &val) == 1) {
+			if (regular_file)
+				printf("~ %s Rss=- Anonymous=%lu\n", range, val);
+			else
+				printf("~ %s Rss=%lu Anonymous=%lu\n", range, rss, val);
+		}
+	}
+	fclose(f);
+}
+
 static void do_op(char **tok, int ntok)
 {
 	const char *op = tok[0];
@@ -411,10 +561,20 @@ static void do_op(char **tok, int ntok)
 		     ((flags & MREMAP_FIXED) && !in_arena(newaddr, newlen))))
 			refuse(op);
 		result_addr(syscall(SYS_mremap, old, oldlen, newlen, flags, newaddr));
+	} else if (!strcmp(op, "touch") && ntok == 3) {
+		unsigned long addr = parse_num(tok[1]);
+
+		if (strcmp(tok[2], "r") && strcmp(tok[2], "w") && strcmp(tok[2], "x"))
+			die(2, "bad touch access '%s'", tok[2]);
+		if (addr < arena_base || addr + 16 > arena_end || (addr % PAGE) > PAGE - 16)
+			refuse(op);
+		do_touch(addr, tok[2]);
 	} else {
 		die(2, "unknown operation or wrong field count: %s", op);
 	}
 	for_each_line_in(arena_base, arena_end, 1);
+	if (smaps_enabled)
+		print_smaps();
 	fputs(".\n", stdout);
 }
 
@@ -428,6 +588,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	dir = argv[1];
+	install_handlers();
 	for (i = 0; i < MAX_SLOTS; i++)
 		slots[i] = -1;
 
@@ -471,6 +632,10 @@ int main(int argc, char **argv)
 		}
 		if (!have_arena)
 			die(2, "the trace must start with an arena line, not '%s'", tok[0]);
+		if (!strcmp(tok[0], "smaps") && ntok == 1) {
+			smaps_enabled = 1;
+			continue;
+		}
 		do_op(tok, ntok);
 	}
 	if (ferror(stdin)) {

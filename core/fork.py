@@ -1,0 +1,99 @@
+"""fork(): duplicating an address space (kernel/fork.c ``dup_mm`` / ``dup_mmap``).
+
+Every VMA of the parent is copied in address order into the child, except
+``VM_DONTCOPY`` ones (uncharged from the child's counters). A copied VMA that has an
+anon_vma gets a new one whose chain links to the parent's (``anon_vma_fork``); the
+simulator marks it ``forked``, which is what decides later merges (kernel-notes §5.6
+item 6: a VMA with uncowed parents neither lends its anon_vma to a neighbour nor merges
+with an anon_vma-less one). Page tables are copied only where ``vma_needs_copy`` says so
+(the parent VMA has an anon_vma): every page the parent maps there is then mapped by the
+child too, so private pages become copy-on-write for both (mapcount 2). File-backed and
+shared VMAs without anon_vma are not copied; the child faults them in from the page
+cache. ``VM_WIPEONFORK`` VMAs are copied empty, without anon_vma; ``VM_LOCKED`` is not
+inherited.
+
+Both mms are write-locked for the copy and every parent VMA is write-locked
+(``vma_start_write`` in ``dup_mmap``), so no fault of the parent runs meanwhile.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .constants import VM_DONTCOPY, VM_LOCKED, VM_LOCKONFAULT, VM_MIXEDMAP, VM_PFNMAP, VM_WIPEONFORK
+from .pages import copy_pte_range
+from .vma import AnonVma
+from .vma_lock import vma_start_write
+from .vma_ops import store_new
+
+if TYPE_CHECKING:
+    from .mm import Mm
+    from .vma import Vma
+
+
+def _needs_copy(src: Vma) -> bool:
+    # vma_needs_copy(): raw PFN mappings and VMAs with anonymous pages.
+    return bool(src.vm_flags & (VM_PFNMAP | VM_MIXEDMAP)) or src.anon_vma is not None
+
+
+def dup_mmap(old: Mm, new: Mm) -> None:
+    """Copy ``old``'s VMAs, pages and counters into the empty ``new``.
+
+    Takes ``old.mmap_lock`` then ``new.mmap_lock`` for write (caller holds neither).
+    O(n log n + pages).
+    """
+    old.mmap_lock.write_lock()
+    try:
+        new.mmap_lock.write_lock()
+        try:
+            _dup_locked(old, new)
+        finally:
+            new.mmap_lock.write_unlock()
+    finally:
+        old.mmap_lock.write_unlock()
+
+
+def _dup_locked(old: Mm, new: Mm) -> None:
+    if new.map_count:
+        raise RuntimeError("dup_mmap into a non-empty mm")
+    for name in (
+        "start_brk",
+        "cur_brk",
+        "start_stack",
+        "mmap_base",
+        "mmap_legacy_base",
+        "def_flags",
+        "total_vm",
+        "data_vm",
+        "exec_vm",
+        "stack_vm",
+        "stack_rlimit",
+        "show_gate",
+        "cap_sys_rawio",
+    ):
+        setattr(new, name, getattr(old, name))
+    for attr in ("start_code", "end_code"):
+        if hasattr(old, attr):
+            setattr(new, attr, getattr(old, attr))
+    new.locked_vm = 0
+    for vma in old.vmas():
+        vma_start_write(old.mmap_lock, vma)
+        if vma.vm_flags & VM_DONTCOPY:
+            new.vm_stat_account(vma.vm_flags, -vma.pages_count)
+            continue
+        tmp = vma.dup()
+        tmp.vm_mm = new
+        tmp.vm_flags &= ~(VM_LOCKED | VM_LOCKONFAULT)
+        if tmp.anon_vma is not None:
+            tmp.anon_vma.degree -= 1
+            # anon_vma_fork(): a child anon_vma chained to the parent's (none when
+            # the child's copy is wiped).
+            tmp.anon_vma = None if vma.vm_flags & VM_WIPEONFORK else AnonVma(forked=True)
+            if tmp.anon_vma is not None:
+                tmp.anon_vma.degree += 1
+        store_new(new, tmp)
+        if not vma.vm_flags & VM_WIPEONFORK and _needs_copy(vma):
+            copy_pte_range(new, tmp, vma)
+    # dup_mm(): the child's high-water marks start from what it has now.
+    new.hiwater_rss = new.get_rss()
+    new.hiwater_vm = new.total_vm

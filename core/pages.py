@@ -1,0 +1,331 @@
+"""Resident pages: the zero page, anonymous folios, the page cache, RSS counters.
+
+Design note
+===========
+The simulator keeps no page tables. Each VMA's ``pages`` slot is its PTE level: a dict
+from page address to the :class:`Page` mapped there (``None`` until the first fault).
+A :class:`Page` stands for a one-page folio with the fields the /proc views need:
+
+* ``kind`` -- the shared zero page (``ZERO``: read fault of anonymous memory, never
+  counted in RSS), an anonymous page (``ANON``: ``MM_ANONPAGES``), a page-cache page of
+  a regular file (``FILE``: ``MM_FILEPAGES``) or of shmem (``SHMEM``: ``MM_SHMEMPAGES``;
+  shared anonymous memory is a shmem file, ``shmem_zero_setup``).
+* ``mapcount`` -- how many PTEs map it, across every mm (``folio_mapcount``): Pss
+  divides by it and a page mapped once is "Private" in smaps.
+* ``dirty`` -- anonymous pages are always dirty; file pages become dirty when written
+  through a shared mapping.
+
+File and shmem pages live in their inode's :class:`PageCache` (``address_space``), so
+two mappings of one file (or parent and child after fork) map the same object.
+Pages follow their VMA through split, merge, mremap and munmap because they are keyed
+by address inside the VMA that maps them (see :mod:`core.vma_ops`, :mod:`core.mremap`);
+``Mm._check()`` verifies that every key lies inside its VMA and that the RSS counters
+equal what the VMAs map.
+
+Locking: one kernel-wide :class:`PageLock` stands for the page-table lock, the folio
+locks and the page cache's xarray lock together. It is held for a few dict operations
+at a time, never while blocking on anything else. Callers changing a VMA's ``pages``
+also hold the VMA lock or ``mmap_lock`` (read suffices for faults, write for
+split/merge/unmap), exactly as the kernel requires for the page tables.
+
+Simplified: no swap, no THP/mTHP, no fault-around or readahead (a read fault maps one
+page), no page reclaim (the page cache keeps every page it ever read), no KSM.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from .constants import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE
+from .errors import EngineError
+from .files import SHMEM_DEV
+
+if TYPE_CHECKING:
+    from .files import Inode
+    from .mm import Mm
+    from .vma import Vma
+
+# include/linux/mm_types_task.h: enum { MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES }
+MM_FILEPAGES = 0
+MM_ANONPAGES = 1
+MM_SWAPENTS = 2
+MM_SHMEMPAGES = 3
+NR_MM_COUNTERS = 4
+
+
+class PageKind(Enum):
+    """What backs a resident page (and which RSS counter it is charged to, ``counter``)."""
+
+    counter: int
+
+    ZERO = "zero"
+    ANON = "anon"
+    FILE = "file"
+    SHMEM = "shmem"
+
+
+class ResidentLimitExceeded(EngineError, MemoryError):
+    """A fault needed a new page but the process is at ``Kernel.max_resident_pages``.
+
+    Raised before anything changed (no page allocated, no counter moved, no lock held).
+    """
+
+    def __init__(self, limit: int, addr: int) -> None:
+        self.limit = limit
+        self.addr = addr
+        super().__init__(
+            f"fault at {addr:#x} needs a new page but the process already has its "
+            f"limit of {limit} resident pages"
+        )
+
+
+class Page:
+    """One page-sized folio. ``index`` is its page offset in the file (page-cache pages).
+
+    No ``__slots__``: the defaults live on the class, so creating the common
+    :class:`AnonPage` stores nothing until the page is mapped (the fault fast path).
+    """
+
+    kind: PageKind
+    #: ``mm_counter(folio)``: the RSS counter this page is charged to (-1: none).
+    rss_counter: int
+    mapcount: int = 0
+    dirty: bool = False
+    index: int = -1
+
+    def __init__(self, kind: PageKind, dirty: bool = False, index: int = -1) -> None:
+        self.kind = kind
+        self.rss_counter = kind.counter
+        if dirty:
+            self.dirty = True
+        if index != -1:
+            self.index = index
+
+    def __repr__(self) -> str:
+        return f"Page({self.kind.value}, mapcount={self.mapcount}, dirty={self.dirty})"
+
+
+class AnonPage(Page):
+    """A new anonymous page (``folio_prealloc`` in ``do_anonymous_page`` or a COW copy):
+    dirty, charged to ``MM_ANONPAGES``. ``AnonPage()`` takes no arguments."""
+
+    kind = PageKind.ANON
+    rss_counter = MM_ANONPAGES
+    dirty = True
+
+    def __init__(self) -> None:  # the class defaults are the whole state
+        pass
+
+
+_COUNTER = {
+    PageKind.ZERO: -1,
+    PageKind.ANON: MM_ANONPAGES,
+    PageKind.FILE: MM_FILEPAGES,
+    PageKind.SHMEM: MM_SHMEMPAGES,
+}
+for _kind, _counter in _COUNTER.items():
+    # Enum members hash in Python; the hot path reads the counter off the member.
+    _kind.counter = _counter
+
+# The shared zero page (ZERO_PAGE(0)): mapped read-only by anonymous read faults,
+# never counted, never freed. Its mapcount is not maintained (the kernel does not
+# either: it is not a normal folio).
+ZERO_PAGE = Page(PageKind.ZERO)
+
+
+@dataclass(frozen=True)
+class PageLockStatistics:
+    """``PageLock.statistics()``: acquisitions, and how many found the lock held."""
+
+    locked: bool
+    acquisitions: int
+    contended: int
+
+
+class PageLock:
+    """The page-table / folio / page-cache lock (one, kernel-wide). Not reentrant."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._acquisitions = itertools.count(1)
+        self._contended = itertools.count(1)
+        #: Bound C methods for hot paths that inline :meth:`__enter__`/``__exit__``:
+        #: ``if not acquire(False): contended(); acquire()`` ... ``release()``, with
+        #: ``acquired()`` after taking it.
+        self.acquire = self._lock.acquire
+        self.release = self._lock.release
+        self.acquired = self._acquisitions.__next__
+        self.contended = self._contended.__next__
+
+    def __enter__(self) -> None:
+        if not self.acquire(False):
+            self.contended()
+            self.acquire()
+        self.acquired()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def statistics(self) -> PageLockStatistics:
+        """A snapshot (the counts may miss an acquisition in progress). O(1)."""
+        return PageLockStatistics(
+            self._lock.locked(),
+            int(repr(self._acquisitions)[6:-1]) - 1,
+            int(repr(self._contended)[6:-1]) - 1,
+        )
+
+
+PAGE_LOCK = PageLock()
+
+
+class PageCache:
+    """``struct address_space``: the resident pages of one inode, by page offset."""
+
+    __slots__ = ("pages", "shmem")
+
+    def __init__(self, shmem: bool) -> None:
+        self.pages: dict[int, Page] = {}
+        self.shmem = shmem
+
+    def _check(self) -> None:
+        """O(n): every page is of the cache's kind and knows its index."""
+        kind = PageKind.SHMEM if self.shmem else PageKind.FILE
+        for index, page in self.pages.items():
+            assert page.kind is kind and page.index == index, (index, page)
+            assert page.mapcount >= 0, (index, page)
+
+
+def page_cache(inode: Inode) -> PageCache:
+    """The inode's page cache, created on first use. Caller holds :data:`PAGE_LOCK`."""
+    cache: PageCache | None = inode.__dict__.get("_page_cache")
+    if cache is None:
+        cache = PageCache(is_shmem(inode))
+        inode.__dict__["_page_cache"] = cache
+    return cache
+
+
+def is_shmem(inode: Inode) -> bool:
+    """``shmem_mapping``: shared anonymous memory lives on the shmem mount (00:01)."""
+    return inode.dev == SHMEM_DEV
+
+
+def file_pages(inode: Inode) -> int:
+    """Pages of the file (``DIV_ROUND_UP(i_size, PAGE_SIZE)``): a fault at or past this
+    page offset is beyond EOF (SIGBUS)."""
+    return (inode.size + PAGE_SIZE - 1) >> PAGE_SHIFT
+
+
+def linear_page_index(vma: Vma, addr: int) -> int:
+    """``linear_page_index``: the file page offset mapped at ``addr``."""
+    return vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
+
+
+# -- PTE-level operations (caller holds PAGE_LOCK and a lock that keeps the VMA) ---------
+
+
+def check_limit(mm: Mm, addr: int) -> None:
+    """Raise :class:`ResidentLimitExceeded` if a new page would pass the mm's limit."""
+    limit = mm.resident_limit()
+    if limit is not None and mm.get_rss() >= limit:
+        raise ResidentLimitExceeded(limit, addr)
+
+
+def set_pte(mm: Mm, vma: Vma, addr: int, page: Page) -> None:
+    """Map ``page`` at ``addr`` (``set_pte_at`` + ``folio_add_*_rmap`` +
+    ``inc_mm_counter``). ``addr`` must be unmapped. O(1)."""
+    pages = vma.pages
+    if pages is None:
+        pages = vma.pages = {}
+    pages[addr] = page
+    if mm.old_ptes:
+        mm.old_ptes.discard(addr)  # a PTE set by a fault is young
+    counter = page.rss_counter
+    if counter >= 0:
+        page.mapcount += 1
+        mm.rss_stat[counter] += 1
+
+
+def replace_pte(mm: Mm, vma: Vma, addr: int, page: Page) -> None:
+    """Replace whatever is mapped at ``addr`` by ``page`` (``wp_page_copy``). O(1)."""
+    assert vma.pages is not None
+    old = vma.pages[addr]
+    if old.rss_counter >= 0:
+        old.mapcount -= 1
+        mm.rss_stat[old.rss_counter] -= 1
+    del vma.pages[addr]
+    set_pte(mm, vma, addr, page)
+
+
+def update_hiwater_rss(mm: Mm) -> None:
+    """``update_hiwater_rss``: done before RSS decreases (the kernel's VmHWM is lazy)."""
+    rss = mm.get_rss()
+    if rss > mm.hiwater_rss:
+        mm.hiwater_rss = rss
+
+
+def zap_vma_pages(mm: Mm, vma: Vma) -> None:
+    """``unmap_vmas`` / ``zap_pte_range`` for a whole VMA: unmap every page, uncharge
+    it, drop its mapcount. Caller holds ``mmap_lock`` for write. O(pages)."""
+    with PAGE_LOCK:
+        pages = vma.pages
+        if not pages:
+            vma.pages = None
+            return
+        update_hiwater_rss(mm)
+        stat = mm.rss_stat
+        if mm.old_ptes:
+            mm.old_ptes.difference_update(pages)
+        for page in pages.values():
+            counter = page.rss_counter
+            if counter >= 0:
+                page.mapcount -= 1
+                stat[counter] -= 1
+        vma.pages = None
+
+
+def copy_pte_range(dst_mm: Mm, dst: Vma, src: Vma) -> None:
+    """``copy_page_range`` for fork: the child maps every page the parent maps. Private
+    anonymous pages become shared by both (mapcount 2), so the first write on either side
+    copies (COW). Caller holds both mms' ``mmap_lock`` for write. O(pages)."""
+    with PAGE_LOCK:
+        if not src.pages:
+            return
+        for addr, page in src.pages.items():
+            set_pte(dst_mm, dst, addr, page)
+            dst_mm.old_ptes.add(addr)  # copy_present_pte(): pte_mkold() for the child
+
+
+def count_rss(vmas: list[Vma]) -> list[int]:
+    """The RSS counters the given VMAs' mapped pages add up to. O(pages)."""
+    stat = [0] * NR_MM_COUNTERS
+    for vma in vmas:
+        for page in (vma.pages or {}).values():
+            counter = page.rss_counter
+            if counter >= 0:
+                stat[counter] += 1
+    return stat
+
+
+def check_vma_pages(vma: Vma) -> None:
+    """O(pages): every mapped page lies inside the VMA, is page aligned and consistent
+    with the VMA's backing (anonymous pages need an anon_vma; page-cache pages are the
+    file's page at the linear index, unless COW replaced them by an anonymous copy)."""
+    pages: dict[int, Any] | None = vma.pages
+    if not pages:
+        return
+    for addr, page in pages.items():
+        assert vma.vm_start <= addr < vma.vm_end and not addr & ~PAGE_MASK, (vma, hex(addr))
+        assert isinstance(page, Page), (vma, hex(addr), page)
+        if page.kind is PageKind.ANON:
+            assert vma.anon_vma is not None, (vma, hex(addr), "anon page without anon_vma")
+            assert page.mapcount >= 1, (vma, hex(addr), page)
+        elif page.kind is not PageKind.ZERO:
+            file = vma.vm_file
+            assert file is not None, (vma, hex(addr), page)
+            cache = page_cache(file.inode)
+            index = linear_page_index(vma, addr)
+            assert cache.pages.get(index) is page, (vma, hex(addr), index, page)
