@@ -1,0 +1,85 @@
+"""Fixtures for the browser tests of ``/ui``: the live server of the service tests, a
+headless Chromium (Debian's ``/usr/bin/chromium`` driven by Playwright) and a page that
+may load nothing from outside the server and must raise no JavaScript error.
+
+Screenshots go to ``tests/ui/artifacts/`` (git-ignored). Everything is skipped, with
+the reason, when Playwright or a Chromium binary is missing.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.app.conftest import LiveServer, http, live_server  # noqa: F401  (fixtures)
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    if CHROMIUM is None:
+        pytest.skip("no chromium binary (apt install chromium)")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:  # noqa: F811
+    """A fresh page (1400 x 1700) on the live server. At teardown: no request left the
+    server, the page logged no uncaught error and no CSP violation, and no request
+    failed except 404s of processes that no longer exist."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1700})
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    outside: list[str] = []
+    errors: list[str] = []
+
+    def guard(route: Any) -> None:
+        if route.request.url.startswith(live_server.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    def console(msg: Any) -> None:
+        # Chrome logs every HTTP error status as "Failed to load resource"; those are
+        # judged by their URL in response() below.
+        if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
+            errors.append(msg.text)
+
+    def response(r: Any) -> None:
+        # A 404 from the API is the page seeing a process that exited (the tests delete
+        # theirs while the page still polls); any other error status, or a missing
+        # page asset, is a bug of the page.
+        path = r.url[len(live_server.url) :]
+        if r.status >= 400 and (r.status != 404 or not path.startswith("/processes/")):
+            errors.append(f"{r.request.method} {path} -> {r.status}")
+
+    pg.route("**/*", guard)
+    pg.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+    pg.on("console", console)
+    pg.on("response", response)
+    ARTIFACTS.mkdir(exist_ok=True)
+    yield pg
+    context.close()
+    assert outside == [], f"the page tried to fetch from outside the server: {outside}"
+    assert errors == [], f"the page logged errors: {errors}"

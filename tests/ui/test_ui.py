@@ -1,0 +1,435 @@
+"""The live page at ``/ui`` in headless Chromium against the live server: it loads
+from the server alone, creates a process, maps and faults through the forms and shows
+the map and the counters change, walks through the munmap race step by step, and stays
+responsive with 65,530 VMAs.
+
+The page is checked against the server's own answers (``/maps``, ``/vmstat``,
+``/pause-points``) read over HTTP by the test, never against hard-coded layouts.
+Screenshots: ``tests/ui/artifacts/``; with ``VMASIM_UPDATE_SCREENSHOT=1`` the race
+test also rewrites the README's ``docs/img/ui.png``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.routes.ui import UI_DIR
+from tests.app.conftest import LiveServer
+from tests.ui.conftest import ARTIFACTS
+
+README_SHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "ui.png"
+RACE_ADDR = 0x200000000000
+PAGE = 4096
+
+
+def _open(page: Any, live_server: LiveServer, pid: int | None = None) -> None:
+    page.goto(f"{live_server.url}/ui" + (f"#pid={pid}" if pid is not None else ""))
+    page.wait_for_selector("body[data-ready=true]")
+
+
+def _model_has(page: Any, start: int) -> Any:
+    """Wait until the page's map holds a VMA starting at ``start`` (bytes)."""
+    return page.wait_for_function(
+        """(start) => {
+            const m = window.vmasimUi.state.model;
+            if (!m) return false;
+            for (let i = 0; i < m.n; i++) if (m.start[i] === start) return true;
+            return false;
+        }""",
+        arg=start // PAGE,
+    )
+
+
+def _counter(page: Any, event: str) -> int:
+    return int(page.inner_text(f"#events-table tr[data-event={event}] .total"))
+
+
+def _vmstat(http: httpx.Client, pid: int) -> dict[str, Any]:
+    body: dict[str, Any] = http.get("/vmstat", params={"pid": pid}).json()["processes"][0]
+    return body
+
+
+def test_page_is_served_locally_and_kept_out_of_the_openapi_document(
+    http: httpx.Client,
+) -> None:
+    r = http.get("/ui")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    csp = r.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "connect-src 'self'" in csp
+    refs = re.findall(r"(?:src|href)=\"([^\"]+)\"", r.text)
+    assert refs, "the page references no asset"
+    for ref in refs:
+        assert not re.match(r"(?:https?:)?//", ref), ref  # no CDN, no other host
+    local = [ref for ref in refs if ref.startswith("/ui/assets/")]
+    assert local
+    for ref in local:
+        assert http.get(ref).status_code == 200, ref
+    # Every module the page imports is served too (they import each other by path).
+    for js in sorted((UI_DIR / "js").glob("*.js")):
+        served = http.get(f"/ui/assets/js/{js.name}")
+        assert served.status_code == 200 and served.text == js.read_text(), js.name
+        assert not re.search(r"""(?:import|from)\s*["'](?:https?:)?//""", served.text), js.name
+    assert http.get("/ui/").status_code in (200, 307)
+    paths = http.get("/openapi.json").json()["paths"]
+    assert not [p for p in paths if p.startswith("/ui")]
+
+
+def test_create_mmap_fault_and_see_the_map_and_counters_change(
+    page: Any, live_server: LiveServer, http: httpx.Client
+) -> None:
+    _open(page, live_server)
+    before = {p["pid"] for p in http.get("/processes").json()["processes"]}
+    page.click("#create-empty")
+    page.wait_for_function("() => window.vmasimUi.state.snapshots >= 1")
+    pid = page.evaluate("() => window.vmasimUi.state.pid")
+    assert pid not in before and pid in {
+        p["pid"] for p in http.get("/processes").json()["processes"]
+    }
+    n0 = page.evaluate("() => window.vmasimUi.state.model.n")
+    assert n0 == len(http.get(f"/processes/{pid}/maps").text.splitlines())
+
+    # mmap through the form: 8 pages at a fixed address, read-write, private anonymous.
+    addr = 0x100000000000
+    form = page.locator("#mmap-form")
+    form.locator("input[name=addr]").fill(hex(addr))
+    form.locator("input[name=length]").fill(hex(8 * PAGE))
+    form.locator("input[name=fixed]").check()
+    page.click("#do-mmap")
+    _model_has(page, addr)
+    text = http.get(f"/processes/{pid}/maps").text
+    lines = text.splitlines()
+    assert page.evaluate("() => window.vmasimUi.state.model.n") == len(lines) == n0 + 1
+    line = next(v for v in lines if v.startswith(f"{addr:x}-"))
+    assert page.evaluate("() => window.vmasimUi.state.model.lines") == lines
+
+    # Hovering over the new VMA shows its exact maps line.
+    x, y = page.evaluate(
+        """(start) => {
+            const v = window.vmasimUi.view;
+            const m = v.model;
+            const i = [...m.start].indexOf(start);
+            const mid = (v.axis.x0[i] + v.axis.x1[i]) / 2;
+            const perRow = v.span / v.rows;
+            const row = Math.floor((mid - v.view0) / perRow);
+            const px = ((mid - v.view0 - row * perRow) / perRow) * v.canvas.width;
+            const r = v.canvas.getBoundingClientRect();
+            const k = r.width / v.canvas.width;
+            return [r.left + px * k, r.top + (row * 46 + 30) * (r.height / v.canvas.height)];
+        }""",
+        addr // PAGE,
+    )
+    page.mouse.move(x, y)
+    page.wait_for_selector("#tooltip:not([hidden])")
+    assert page.inner_text("#tooltip .line") == line
+    page.mouse.click(x, y)
+    assert page.input_value("#fault-form input[name=addr]") == hex(addr)
+
+    # A write fault through the form: the counters move on the page as on the server.
+    page.wait_for_selector("#events-table tr[data-event=pgfault]")
+    faults0 = _counter(page, "pgfault")
+    page.select_option("#fault-form select[name=access]", "write")
+    page.click("#do-fault")
+    page.wait_for_function(
+        "(n) => Number(document.querySelector("
+        "'#events-table tr[data-event=pgfault] .total').textContent) > n",
+        arg=faults0,
+    )
+    assert '"outcome":"ok"' in page.inner_text("#op-result")
+    server = _vmstat(http, pid)
+    assert _counter(page, "pgfault") == server["events"]["pgfault"] == faults0 + 1
+    per_vma = sum(server["events"][f"vma_lock_{k}"] for k in ("success", "abort", "miss"))
+    assert per_vma >= 1  # the fault went through lock_vma_under_rcu first
+    assert _counter(page, "vma_lock_success") == server["events"]["vma_lock_success"]
+    # The resident page shows up (smaps Rss of the VMA, in kB).
+    page.wait_for_function(
+        "(start) => { const m = window.vmasimUi.state.model;"
+        " const i = [...m.start].indexOf(start); return m.rss[i] === 4; }",
+        arg=addr // PAGE,
+    )
+    assert server["rss"]["anon"] == 1
+    page.screenshot(path=str(ARTIFACTS / "mmap_fault.png"), full_page=True)
+    http.delete(f"/processes/{pid}")
+
+
+def test_race_step_by_step(page: Any, live_server: LiveServer, http: httpx.Client) -> None:
+    _open(page, live_server)
+    page.click("#create-typical")
+    page.wait_for_function("() => window.vmasimUi.state.snapshots >= 1")
+    pid = page.evaluate("() => window.vmasimUi.state.pid")
+    page.fill("#race-timeout", "800")
+
+    page.click("#race-prepare")
+    page.wait_for_selector("#race-s1.ok")
+    maps = http.get(f"/processes/{pid}/maps").text
+    assert f"{RACE_ADDR:x}-{RACE_ADDR + 4 * PAGE:x} rw-p" in maps
+    assert f"{RACE_ADDR:x}-{RACE_ADDR + 4 * PAGE:x} rw-p" in page.inner_text(
+        "[data-col=before] pre"
+    )
+
+    page.click("#race-arm")
+    page.wait_for_selector("#race-s2.ok")
+    state = http.get(f"/processes/{pid}/pause-points").json()
+    assert [p["name"] for p in state["points"] if p["armed"]] == ["munmap:before_clear"]
+
+    page.click("#race-run")
+    page.wait_for_selector("#race-s3.ok")
+    held = http.get(f"/processes/{pid}/pause-points").json()["held"]
+    assert [(h["point"], h["op"]) for h in held] == [("munmap:before_clear", "munmap")]
+    assert _vmstat(http, pid)["mmap_lock"]["write_locked"]
+
+    page.click("#race-read")
+    page.wait_for_selector("#race-s4.ok")
+    # At the held moment: the mmap_lock reader gave up (client-side timeout); the two
+    # others are still queued on mmap_lock behind the writer, as /vmstat says.
+    assert "blocked" in page.get_attribute("[data-col=mmap_lock]", "class")
+    assert "client-side timeout" in page.inner_text("[data-col=mmap_lock] .meta")
+    sem = _vmstat(http, pid)["mmap_lock"]["rwsem"]
+    waiting = [
+        c
+        for c in ("seqcount", "per_vma")
+        if "waiting" in page.get_attribute(f"[data-col={c}]", "class")
+    ]
+    assert sem["waiting_readers"] >= 1 + len(waiting)  # the abandoned mmap_lock read too
+    assert f"{sem['waiting_readers']} reader(s) queued" in page.inner_text("#race-s4")
+    assert http.get(f"/processes/{pid}/pause-points").json()["held"], "released too early"
+    page.screenshot(path=str(ARTIFACTS / "race_held.png"), full_page=True)
+
+    page.click("#race-release")
+    page.wait_for_selector("#race-s5.ok")
+    assert http.get(f"/processes/{pid}/pause-points").json()["held"] == []
+    after = http.get(f"/processes/{pid}/maps").text
+    left = f"{RACE_ADDR:x}-{RACE_ADDR + PAGE:x} rw-p"
+    right = f"{RACE_ADDR + 2 * PAGE:x}-{RACE_ADDR + 4 * PAGE:x} rw-p"
+    assert left in after and right in after
+    shown = page.inner_text("[data-col=after] pre")
+    assert left in shown and right in shown
+    # The seqcount reader retried while mm_lock_seq was odd, then fell back; its
+    # figures on the page are the server's (the snapshot metadata it returned).
+    for reader in ("seqcount", "per_vma"):
+        meta = page.inner_text(f"[data-col={reader}] .meta")
+        assert "fell back yes" in meta, (reader, meta)
+    seq_meta = page.inner_text("[data-col=seqcount] .meta")
+    attempts = int(re.search(r"attempts (\d+)", seq_meta).group(1))  # type: ignore[union-attr]
+    assert attempts == 4  # max_retries=3 failed lockless walks + the locked one
+    assert "write-locked" in seq_meta
+    row = page.locator("#readers-table tr[data-reader=seqcount] .attempts")
+    assert int(row.inner_text()) >= 1
+    page.wait_for_function(
+        "() => !document.querySelector('#mmap-lock-table').textContent.includes('write-locked')"
+    )
+    page.screenshot(path=str(ARTIFACTS / "race_released.png"), full_page=True)
+    if os.environ.get("VMASIM_UPDATE_SCREENSHOT"):
+        README_SHOT.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ARTIFACTS / "race_released.png", README_SHOT)
+    http.delete(f"/processes/{pid}")
+
+
+def _maps_with(n: int) -> str:
+    """A maps text of ``n`` one-page anonymous VMAs, one page apart, kinds and
+    permissions varied so that nothing merges."""
+    out = []
+    base = 0x10000000
+    for i in range(n):
+        start = base + 2 * i * PAGE
+        perms = ("rw-p", "r--p", "rw-s")[i % 3]
+        out.append(f"{start:08x}-{start + PAGE:08x} {perms} 00000000 00:00 0 \n")
+    return "".join(out)
+
+
+def test_65530_vmas_stay_responsive(page: Any, live_server: LiveServer, http: httpx.Client) -> None:
+    n = live_server.service.settings.max_map_count
+    r = http.post("/processes", json={"name": "many", "maps": _maps_with(n)}, timeout=60)
+    assert r.status_code == 201, r.text
+    pid = r.json()["pid"]
+    lines = http.get(f"/processes/{pid}/maps").text.count("\n")
+    assert lines >= n
+    t0 = time.monotonic()
+    _open(page, live_server, pid)
+    page.wait_for_function(
+        "(n) => window.vmasimUi.state.model && window.vmasimUi.state.model.n === n"
+        " && window.vmasimUi.view.stats.frames > 0",
+        arg=lines,
+        timeout=30_000,
+    )
+    loaded = time.monotonic() - t0
+    # Canvas rendering: the DOM stays small whatever the number of VMAs.
+    assert page.evaluate("() => document.getElementsByTagName('*').length") < 1000
+    canvas = page.locator("#map").bounding_box()
+    x, y = canvas["x"] + canvas["width"] / 3, canvas["y"] + 30
+    page.mouse.move(x, y)
+    for _ in range(12):  # zoom in around the cursor, then out again
+        page.mouse.wheel(0, -300)
+    for _ in range(6):
+        page.mouse.wheel(0, 300)
+    page.mouse.move(x + 5, y)
+    page.wait_for_selector("#tooltip:not([hidden])")
+    hovered = page.inner_text("#tooltip .line")
+    assert hovered in http.get(f"/processes/{pid}/maps").text or hovered.startswith("gap ")
+    # A frame (and an input handled between frames) costs milliseconds, not seconds.
+    latency = page.evaluate(
+        """async () => {
+            const t0 = performance.now();
+            window.vmasimUi.view.zoom(0.5);
+            await new Promise((r) => requestAnimationFrame(() => r()));
+            await new Promise((r) => setTimeout(r, 0));
+            return performance.now() - t0;
+        }"""
+    )
+    stats = page.evaluate("() => window.vmasimUi.view.stats")
+    parse_ms = page.evaluate("() => window.vmasimUi.state.lastParseMs")
+    page.screenshot(path=str(ARTIFACTS / "many_vmas.png"), full_page=False)
+    (ARTIFACTS / "many_vmas.txt").write_text(
+        f"vmas={lines} load_s={loaded:.2f} parse_ms={parse_ms:.1f} "
+        f"frame_ms_max={stats['maxFrameMs']:.1f} frame_ms_last={stats['lastFrameMs']:.1f} "
+        f"frames={stats['frames']} rects={stats['drawnRects']} zoom_latency_ms={latency:.1f}\n"
+    )
+    assert stats["maxFrameMs"] < 250, stats
+    assert latency < 500, latency
+    http.delete(f"/processes/{pid}")
+
+
+@pytest.mark.parametrize("layout", ["typical"])
+def test_background_workload_moves_the_counters(
+    page: Any, live_server: LiveServer, http: httpx.Client, layout: str
+) -> None:
+    _open(page, live_server)
+    page.click(f"#create-{layout}")
+    page.wait_for_function("() => window.vmasimUi.state.snapshots >= 1")
+    pid = page.evaluate("() => window.vmasimUi.state.pid")
+    before = _vmstat(http, pid)
+    form = page.locator("#workload-form")
+    form.locator("input[name=faulters]").fill("2")
+    form.locator("input[name=scanners]").fill("2")
+    form.locator("input[name=seconds]").fill("2")
+    page.click("#workload-start")
+    page.wait_for_selector("#workload-status:has-text('finished')", timeout=20_000)
+    status = page.inner_text("#workload-status")
+    found = re.search(r"\((\d+) faults of which (\d+) signalled", status)
+    assert found, status
+    faults, signals = int(found.group(1)), int(found.group(2))
+    assert faults > signals and " 0 errors" in status, status
+    after = _vmstat(http, pid)
+    # Every fault that did not end in a signal reached handle_mm_fault: one pgfault.
+    assert after["events"]["pgfault"] - before["events"]["pgfault"] >= faults - signals
+    assert after["mmap_lock"]["write_cycles"] > before["mmap_lock"]["write_cycles"]
+    page.wait_for_function(
+        "(n) => Number(document.querySelector("
+        "'#events-table tr[data-event=pgfault] .total').textContent) >= n",
+        arg=after["events"]["pgfault"],
+    )
+    for reader in ("seqcount", "per_vma"):
+        reads = page.inner_text(f"#readers-table tr[data-reader={reader}] .reads")
+        assert int(reads) >= 1
+    page.screenshot(path=str(ARTIFACTS / "workload.png"), full_page=True)
+    http.delete(f"/processes/{pid}")
+
+
+def test_experiment_results_show_a_finished_job(
+    page: Any, live_server: LiveServer, http: httpx.Client
+) -> None:
+    if "/experiments" not in http.get("/openapi.json").json()["paths"]:
+        pytest.skip("this server has no /experiments route")
+    _open(page, live_server)
+    form = page.locator("#experiment-form")
+    form.wait_for()
+    form.locator("select[name=name]").select_option("fault-scaling")
+    form.locator("input[name=cell]").fill("0.05")
+    page.click("#experiment-start")
+    job = page.locator("#experiments-body .experiment").first
+    job.wait_for(timeout=30_000)
+    job_id = int(job.get_attribute("data-job"))
+    server = http.get(f"/experiments/{job_id}").json()
+    assert server["state"] == "done" and server["name"] == "fault-scaling"
+    rows = server["result"]["rows"]
+    # The table on the page holds the server's rows, and the plot is the server's PNG
+    # (or, without matplotlib, a plot drawn from the rows).
+    assert job.locator("table").last.locator("tbody tr").count() == len(rows)
+    job.locator("img.plot, canvas").first.wait_for()
+    assert page.evaluate("() => document.querySelector('#experiments-body').dataset.state") == (
+        "results"
+    )
+    page.locator("#experiments").screenshot(path=str(ARTIFACTS / "experiments.png"))
+
+
+def test_map_module_reads_the_servers_text_exactly(
+    page: Any, live_server: LiveServer, http: httpx.Client
+) -> None:
+    """``maps.js`` (run in the page) against the server's own views of one process: the
+    addresses of ``/maps.json``, the kinds implied by the paths, ``Rss`` of ``/smaps``,
+    and the axis mapping back to the addresses at every VMA start, in every scale."""
+    pid = http.post("/processes", json={"layout": "typical"}).json()["pid"]
+    stack = next(
+        v for v in http.get(f"/processes/{pid}/maps.json").json()["vmas"] if v["path"] == "[stack]"
+    )
+    http.post(f"/processes/{pid}/faults", json={"addr": stack["start"], "access": "write"})
+    text = http.get(f"/processes/{pid}/maps").text
+    vmas = http.get(f"/processes/{pid}/maps.json").json()["vmas"]
+    smaps = http.get(f"/processes/{pid}/smaps").text
+    rss_at: dict[str, int] = {}  # start -> Rss kB (smaps may lack [vsyscall]: see
+    start = ""  # docs/kernel-differences.md)
+    for line in smaps.splitlines():
+        if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+            start = "0x" + line.split("-", 1)[0]
+        elif line.startswith("Rss:"):
+            rss_at[start] = int(line.split()[1])
+    assert any(rss_at.values()), "the fault made nothing resident"
+    _open(page, live_server)
+    got = page.evaluate(
+        """async ([text, smaps]) => {
+            const M = await import("/ui/assets/js/maps.js");
+            const m = M.parseMaps(text);
+            M.parseSmapsRss(smaps, m);
+            const back = {};
+            for (const scale of M.SCALES) {
+                const axis = M.buildAxis(m, scale);
+                back[scale] = [...m.start].map((s, i) => M.pageAt(m, axis, axis.x0[i]) === s);
+                back[scale + "-gaps"] = [...m.start].slice(1).map((s, i) => {
+                    const mid = (axis.x1[i] + axis.x0[i + 1]) / 2;
+                    const p = M.pageAt(m, axis, mid);
+                    return axis.x0[i + 1] === axis.x1[i] || (p >= m.end[i] && p <= s);
+                });
+            }
+            return {
+                n: m.n,
+                starts: [...m.start].map(M.hexPage),
+                ends: [...m.end].map(M.hexPage),
+                kinds: [...m.kind].map((k) => M.KINDS[k]),
+                perms: m.perms,
+                rss: [...m.rss],
+                back,
+            };
+        }""",
+        [text, smaps],
+    )
+    assert got["n"] == len(vmas)
+    assert got["starts"] == [v["start"] for v in vmas]
+    assert got["ends"] == [v["end"] for v in vmas]  # [vsyscall] too: beyond 2^53 bytes
+    assert got["perms"] == [v["perms"] for v in vmas]
+    for v, kb in zip(vmas, got["rss"], strict=True):
+        if v["start"] in rss_at:
+            assert kb == rss_at[v["start"]], v
+        else:
+            assert math.isnan(kb), v  # unknown, not 0
+    for v, kind in zip(vmas, got["kinds"], strict=True):
+        path = v["path"]
+        if path in ("[heap]", "[stack]"):
+            assert kind == path[1:-1], v
+        elif path.startswith("["):
+            assert kind == "special", v
+        elif v["perms"].endswith("s"):
+            assert kind == "shared", v
+        else:
+            assert kind == ("file" if path.startswith("/") else "anon"), v
+    assert {"heap", "stack", "special", "file", "anon"} <= set(got["kinds"])
+    for scale, ok in got["back"].items():
+        assert all(ok), scale
+    http.delete(f"/processes/{pid}")
