@@ -39,7 +39,7 @@ from .constants import (
     VM_NOHUGEPAGE,
 )
 from .pages import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, PAGE_LOCK, PageKind
-from .procfs import vma_line
+from .procfs import GATE_LINE, vma_line
 
 if TYPE_CHECKING:
     from .mm import Mm
@@ -197,13 +197,32 @@ def show_smap(mm: Mm, vma: Vma) -> str:
     )
 
 
+def _gate_smap() -> str:
+    zero = MemSizeStats()
+    return (
+        GATE_LINE
+        + _kb("Size:", PAGE_SIZE)
+        + _kb("KernelPageSize:", PAGE_SIZE)
+        + _kb("MMUPageSize:", PAGE_SIZE)
+        + _show_smap_fields(zero, rollup=False)
+        + f"{'THPeligible:':<16}{0:>8}\n"
+        + "VmFlags: ex \n"
+    )
+
+
+GATE_SMAP = _gate_smap()
+
+
 def render_smaps(mm: Mm) -> str:
     """The text of ``/proc/<pid>/smaps``. Takes ``mmap_lock`` for read. O(n + pages)."""
     mm.mmap_lock.read_lock()
     try:
-        return "".join(show_smap(mm, vma) for vma in mm.vmas())
+        text = "".join(show_smap(mm, vma) for vma in mm.vmas())
     finally:
         mm.mmap_lock.read_unlock()
+    # m_next() ends the walk with the gate VMA, so smaps lists [vsyscall] too (seen on
+    # the 6.18 host: an all-zero block with "VmFlags: ex"); smaps_rollup does not.
+    return text + GATE_SMAP if mm.show_gate else text
 
 
 def render_smaps_rollup(mm: Mm) -> str:

@@ -153,11 +153,14 @@ def split_vma(mm: Mm, vma: Vma, addr: int, new_below: bool, check_limit: bool) -
         new.set_range(vma.vm_start, addr, vma.vm_pgoff)
     else:
         new.set_range(addr, vma.vm_end, vma.vm_pgoff + delta)
+    vma_start_write(mm.mmap_lock, vma)
+    vma_start_write(mm.mmap_lock, new)
+    # Only now: a fault holding the VMA read lock may still be adding pages until
+    # vma_start_write() has drained it (the kernel splits page tables under the
+    # write-locked VMA too).
     if vma.pages:
         new.pages = {p: v for p, v in vma.pages.items() if new.vm_start <= p < new.vm_end}
         vma.pages = {p: v for p, v in vma.pages.items() if not new.vm_start <= p < new.vm_end}
-    vma_start_write(mm.mmap_lock, vma)
-    vma_start_write(mm.mmap_lock, new)
     if new_below:
         vma.set_range(addr, vma.vm_end, vma.vm_pgoff + delta)
     else:

@@ -27,6 +27,7 @@ from core import (
 )
 from core.constants import VM_HUGEPAGE
 from core.smaps import (
+    GATE_SMAP,
     render_smaps,
     render_smaps_rollup,
     render_statm,
@@ -93,7 +94,7 @@ def test_appendix_a5_eight_pages_three_written_one_read():
         mm.fault(a + i * PG, "write")
     mm.fault(a + 5 * PG, "read")
     assert show_smap(mm, mm.vma_lookup(a)) == A5  # type: ignore[arg-type]
-    assert render_smaps(mm) == A5
+    assert render_smaps(mm) == A5 + GATE_SMAP
 
 
 def test_host_scenarios_match_the_kernel_text():
@@ -201,6 +202,14 @@ def test_status_and_statm_follow_rss_and_vm_counters():
 def test_typical_layout_smaps_has_one_block_per_maps_line(layout):
     mm = Kernel().spawn(layout=layout).mm
     text = render_smaps(mm)
-    assert text.count("VmFlags: ") == mm.map_count
+    assert text.count("VmFlags: ") == mm.map_count + 1  # and the [vsyscall] gate
     headers = [line for line in text.splitlines() if _HEADER.match(line)]
-    assert "".join(h + "\n" for h in headers) == mm.maps().rsplit("\n", 2)[0] + "\n"
+    assert "".join(h + "\n" for h in headers) == mm.maps()
+
+
+def test_gate_block_is_the_hosts():
+    """The 6.18 host lists [vsyscall] in smaps (m_next ends with the gate VMA)."""
+    host = Path("/proc/self/smaps").read_text()
+    start = host.index("ffffffffff600000-ffffffffff601000")
+    assert host[start:] == GATE_SMAP
+    assert "[vsyscall]" not in render_smaps_rollup(Kernel().spawn(layout="typical").mm)

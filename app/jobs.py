@@ -1,0 +1,295 @@
+"""Background experiment jobs: a bounded queue, one worker thread, cancellation.
+
+``POST /experiments`` submits a job (:meth:`JobManager.submit`); one daemon worker
+thread runs jobs one at a time (experiments measure timings and share the GIL, so
+two at once would spoil each other) through :func:`core.experiments.run_experiment`,
+off the event loop. A job reports progress after each cell and can be cancelled
+(between cells). At most ``max_jobs`` jobs are kept: a submission that would need a
+new slot while every slot holds a queued or running job is refused
+(:class:`JobLimitReached`, 409); otherwise the oldest finished job is forgotten.
+
+:meth:`JobManager.shutdown` (application shutdown) cancels every job and joins the
+worker with a timeout, so the server never hangs on exit.
+
+Locks: one ``threading.Lock`` guards the job table and every job's mutable fields; it
+is held only for dictionary and attribute updates, never while an experiment runs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from core.experiments import (
+    Cancelled,
+    CostModel,
+    ExperimentResult,
+    render_csv,
+    render_plot,
+    run_experiment,
+)
+
+from .errors import LimitExceeded
+
+__all__ = ["Job", "JobLimitReached", "JobManager", "JobStatistics", "JobView"]
+
+MAX_JOBS_SETTING: Final = "VMASIM_MAX_EXPERIMENT_JOBS"
+STATES: Final = ("queued", "running", "done", "failed", "cancelled")
+
+
+class JobLimitReached(LimitExceeded):
+    """Every job slot holds a queued or running job."""
+
+
+@dataclass
+class Job:
+    """One experiment run. Mutable fields change under :attr:`JobManager._lock`."""
+
+    id: int
+    name: str
+    quick: bool
+    seed: int
+    cost: CostModel
+    cell_s: float | None
+    submitted: float
+    state: str = "queued"
+    done: int = 0
+    total: int = 0
+    label: str = ""
+    started: float | None = None
+    finished: float | None = None
+    error: str | None = None
+    result: ExperimentResult | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+    _png: bytes | None = None
+
+
+@dataclass(frozen=True)
+class JobView:
+    """A consistent copy of a job's public fields."""
+
+    id: int
+    name: str
+    state: str
+    quick: bool
+    seed: int
+    cost: dict[str, Any]
+    done: int
+    total: int
+    label: str
+    submitted: float
+    started: float | None
+    finished: float | None
+    error: str | None
+    result: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class JobStatistics:
+    """Jobs per state, submissions accepted and refused, and the lock's state."""
+
+    by_state: dict[str, int]
+    submitted: int
+    rejected: int
+    max_jobs: int
+    worker_alive: bool
+    lock_held: bool
+
+
+class JobManager:
+    """The job table and its worker. Thread-safe."""
+
+    def __init__(self, max_jobs: int = 8, join_timeout: float = 30.0) -> None:
+        if not isinstance(max_jobs, int) or isinstance(max_jobs, bool) or not 1 <= max_jobs <= 1000:
+            raise ValueError(f"{MAX_JOBS_SETTING}={max_jobs!r} must be an integer in [1, 1000]")
+        self.max_jobs = max_jobs
+        self.join_timeout = join_timeout
+        self._lock = threading.Lock()
+        self._jobs: OrderedDict[int, Job] = OrderedDict()
+        self._ids = itertools.count(1)
+        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._worker: threading.Thread | None = None
+        self._closed = False
+        self._submitted = 0
+        self._rejected = 0
+
+    # -- submission ---------------------------------------------------------------------
+
+    def submit(
+        self, name: str, *, quick: bool, seed: int, cost: CostModel, cell_s: float | None
+    ) -> JobView:
+        """Queue a run; returns its view. Raises JobLimitReached (nothing queued) when
+        every slot is busy, RuntimeError after shutdown. O(max_jobs)."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the job manager is shut down")
+            if len(self._jobs) >= self.max_jobs:
+                finished = [
+                    j.id for j in self._jobs.values() if j.state not in ("queued", "running")
+                ]
+                if not finished:
+                    self._rejected += 1
+                    raise JobLimitReached(
+                        MAX_JOBS_SETTING, self.max_jobs, len(self._jobs) + 1, "experiment jobs"
+                    )
+                del self._jobs[finished[0]]
+            job = Job(next(self._ids), name, quick, seed, cost, cell_s, time.time())
+            self._jobs[job.id] = job
+            self._submitted += 1
+            if self._worker is None:
+                self._worker = threading.Thread(
+                    target=self._work, name="experiment-jobs", daemon=True
+                )
+                self._worker.start()
+            view = self._view(job)
+        self._queue.put(job)
+        return view
+
+    # -- the worker ---------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            with self._lock:
+                if job.cancel.is_set():
+                    job.state = "cancelled"
+                    job.finished = time.time()
+                    continue
+                job.state = "running"
+                job.started = time.time()
+            self._run(job)
+
+    def _run(self, job: Job) -> None:
+        def progress(done: int, total: int, label: str) -> None:
+            with self._lock:
+                job.done, job.total, job.label = done, total, label
+
+        try:
+            result = run_experiment(
+                job.name,
+                quick=job.quick,
+                seed=job.seed,
+                cost=job.cost,
+                cell_s=job.cell_s,
+                progress=progress,
+                cancel=job.cancel,
+            )
+        except Cancelled:
+            state, error, result = "cancelled", None, None
+        except Exception as exc:  # reported in the job, never kills the worker
+            state, error, result = "failed", f"{type(exc).__name__}: {exc}", None
+        else:
+            state, error = "done", None
+        with self._lock:
+            job.state, job.error, job.result = state, error, result
+            job.finished = time.time()
+
+    # -- queries ------------------------------------------------------------------------
+
+    def _view(self, job: Job) -> JobView:
+        return JobView(
+            job.id,
+            job.name,
+            job.state,
+            job.quick,
+            job.seed,
+            job.cost.as_dict(),
+            job.done,
+            job.total,
+            job.label,
+            job.submitted,
+            job.started,
+            job.finished,
+            job.error,
+            job.result.as_dict() if job.result is not None else None,
+        )
+
+    def get(self, job_id: int) -> JobView | None:
+        """The job's current view, or None if unknown (or forgotten). O(1) plus the result."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            return None if job is None else self._view(job)
+
+    def list(self) -> list[JobView]:
+        """Every kept job, oldest first."""
+        with self._lock:
+            return [self._view(j) for j in self._jobs.values()]
+
+    def _finished_result(self, job_id: int) -> tuple[Job | None, ExperimentResult | None]:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            return job, (job.result if job is not None else None)
+
+    def csv(self, job_id: int) -> str | None:
+        """The result as CSV, None if the job is unknown or has no result."""
+        _job, result = self._finished_result(job_id)
+        return None if result is None else render_csv(result)
+
+    def plot(self, job_id: int) -> bytes | None:
+        """The result's plot (PNG, rendered once), None if unknown or no result."""
+        job, result = self._finished_result(job_id)
+        if job is None or result is None:
+            return None
+        png = job._png
+        if png is None:
+            png = render_plot(result)
+            with self._lock:
+                job._png = png
+        return png
+
+    def cancel(self, job_id: int) -> JobView | None:
+        """Ask a queued or running job to stop (between cells); None if unknown."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                return None
+            job.cancel.set()
+            if job.state == "queued":
+                job.state = "cancelled"
+                job.finished = time.time()
+            return self._view(job)
+
+    def shutdown(self) -> None:
+        """Cancel every job and stop the worker (joined with ``join_timeout``)."""
+        with self._lock:
+            self._closed = True
+            for job in self._jobs.values():
+                job.cancel.set()
+            worker = self._worker
+        self._queue.put(None)
+        if worker is not None:
+            worker.join(self.join_timeout)
+
+    def statistics(self) -> JobStatistics:
+        """Counts per state and the worker's liveness. O(jobs)."""
+        lock_held = self._lock.locked()
+        with self._lock:
+            by_state = dict.fromkeys(STATES, 0)
+            for job in self._jobs.values():
+                by_state[job.state] += 1
+            worker = self._worker
+            return JobStatistics(
+                by_state,
+                self._submitted,
+                self._rejected,
+                self.max_jobs,
+                worker is not None and worker.is_alive(),
+                lock_held,
+            )
+
+    def _check(self) -> None:
+        """O(jobs): ids ascend, states are known, at most ``max_jobs`` kept."""
+        with self._lock:
+            ids = list(self._jobs)
+            assert ids == sorted(ids), ids
+            assert len(ids) <= self.max_jobs, (len(ids), self.max_jobs)
+            for job in self._jobs.values():
+                assert job.state in STATES, job.state
+                assert (job.result is not None) == (job.state == "done"), job

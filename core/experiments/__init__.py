@@ -1,0 +1,53 @@
+"""Experiments that reproduce the kernel community's lock-scalability results inside the
+simulator (issue 6): ``proc-vs-map``, ``priority-inversion``, ``fault-scaling`` and
+``reader-modes``. Run one with ``python -m core.experiments <name> [--quick]``, or
+:func:`run_experiment` from Python::
+
+    from core.experiments import run_experiment
+    result = run_experiment("proc-vs-map", quick=True)
+
+Each process can be put under a *locking profile* (:data:`PROFILES`: ``mmap_lock``,
+``per_vma``, ``per_vma_maps``) with an explicit :class:`CostModel`; see
+:mod:`core.experiments.profiles`.
+"""
+
+from __future__ import annotations
+
+from .common import Cancelled, ExperimentResult, RunContext, Target
+from .profiles import (
+    DEFAULT_COST,
+    PROFILES,
+    CostModel,
+    LockingProfile,
+    ProfiledLocking,
+    apply_profile,
+    low_priority,
+)
+from .runner import (
+    EXPERIMENTS,
+    format_table,
+    render_csv,
+    render_plot,
+    run_experiment,
+    write_outputs,
+)
+
+__all__ = [
+    "DEFAULT_COST",
+    "EXPERIMENTS",
+    "PROFILES",
+    "Cancelled",
+    "CostModel",
+    "ExperimentResult",
+    "LockingProfile",
+    "ProfiledLocking",
+    "RunContext",
+    "Target",
+    "apply_profile",
+    "format_table",
+    "low_priority",
+    "render_csv",
+    "render_plot",
+    "run_experiment",
+    "write_outputs",
+]

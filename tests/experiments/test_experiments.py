@@ -1,0 +1,136 @@
+"""Each experiment at small scale, checking the issue's targets with generous bounds.
+
+The bounds are looser than the issue's (which the full runs in docs/experiments.md are
+held to) because a test runs each cell for a fraction of a second, on a shared CI
+machine whose own scheduling noise lands in every latency; each test asserts the
+*direction and rough size* of the effect, on statistics that noise moves least.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from core.experiments import (
+    RunContext,
+    fault_scaling,
+    priority_inversion,
+    proc_vs_map,
+    reader_modes,
+)
+from core.experiments.common import switch_interval
+
+
+def _rows(result: Any, **match: object) -> list[dict[str, Any]]:
+    return [r for r in result.rows if all(r[k] == v for k, v in match.items())]
+
+
+def _one(result: Any, **match: object) -> dict[str, Any]:
+    rows = _rows(result, **match)
+    assert len(rows) == 1, (match, result.rows)
+    return rows[0]
+
+
+def test_proc_vs_map_scanners_stall_the_mapper_under_mmap_lock_only() -> None:
+    ctx = RunContext(seed=7, quick=True, cell_s=0.5)
+    with switch_interval():
+        result = proc_vs_map.run(ctx, readers=("mmap_lock", "per_vma"), ks=(0, 1, 10))
+    base = _one(result, scanners=0)
+    lock1 = _one(result, reader="mmap_lock", scanners=1)
+    lock10 = _one(result, reader="mmap_lock", scanners=10)
+    vma10 = _one(result, reader="per_vma", scanners=10)
+    assert base["n"] > 100 and lock10["n"] >= 1
+    # Ten preempted scanners holding mmap_lock: the writer waits preempt_s * 10 each time.
+    assert lock10["max_ms"] >= 5 * base["max_ms"], result.rows
+    assert lock10["p50_ms"] >= 20 * base["p50_ms"], result.rows
+    assert lock10["max_ms"] > lock1["max_ms"], result.rows
+    # The per-VMA reader stalls the writer only on its rare mmap_lock fallbacks.
+    assert vma10["p50_ms"] * 10 <= lock10["p50_ms"], result.rows
+    assert vma10["n"] >= 5 * lock10["n"], result.rows
+    assert vma10["torn_lines"] > 0 and lock10["torn_lines"] == 0
+    assert {t.name for t in result.targets} == {
+        "mmap_lock max K=10 / K=0",
+        "max K=10: mmap_lock / per_vma",
+    }
+
+
+def test_proc_vs_map_reports_seqcount_retries() -> None:
+    ctx = RunContext(seed=7, quick=True, cell_s=0.4)
+    with switch_interval():
+        result = proc_vs_map.run(ctx, readers=("seqcount",), ks=(1,))
+    row = _one(result, reader="seqcount", scanners=1)
+    # The mapper changes the layout continuously: speculative walks are discarded.
+    assert row["seqcount_retries"] > 0, row
+    target = result.target("seqcount retries K=1")
+    assert target.value == row["seqcount_retries"] and target.passed
+
+
+def test_priority_inversion_only_under_mmap_lock() -> None:
+    ctx = RunContext(seed=3, quick=True, cell_s=0.6)
+    with switch_interval():
+        result = priority_inversion.run(ctx)
+    ratio = {t.name.split()[0]: t.value for t in result.targets}
+    assert set(ratio) == {"mmap_lock", "seqcount", "per_vma"}
+    # Issue: p99 >= 10x under mmap_lock, <= 1.5x for the others. A p99 over 0.8 s on a
+    # shared machine is mostly that machine's noise, so the test also checks the share
+    # of faults stalled for over half a preemption (10 ms), which host noise rarely
+    # reaches and the preempted monitor causes directly.
+    assert ratio["mmap_lock"] >= 2, result.rows
+    assert ratio["mmap_lock"] > max(ratio["seqcount"], ratio["per_vma"]), result.rows
+    stalled = {(r["reader"], r["monitor"]): r["stalled_share"] for r in result.rows}
+    assert stalled["mmap_lock", True] >= max(0.005, 3 * stalled["mmap_lock", False])
+    for reader in ("seqcount", "per_vma"):
+        assert stalled[reader, True] <= stalled[reader, False] + 0.01, result.rows
+    lock = _one(result, reader="mmap_lock", monitor=True)
+    assert lock["mmap_lock_share"] == 1.0 and lock["preemptions"] > 0
+    assert _one(result, reader="per_vma", monitor=True)["mmap_lock_share"] < 0.05
+
+
+def test_fault_scaling_per_vma_beats_mmap_lock_with_a_writer() -> None:
+    ctx = RunContext(seed=5, quick=True, cell_s=0.8)
+    with switch_interval():
+        result = fault_scaling.run(ctx, threads=(4,), writers=(True,), rounds=2)
+    lock = _one(result, profile="mmap_lock")
+    vma = _one(result, profile="per_vma")
+    assert lock["mmap_lock_share"] == 1.0
+    assert vma["mmap_lock_share"] < 0.1  # first fault per region: anon_vma under mmap_lock
+    (target,) = result.targets
+    assert target.value == pytest.approx(vma["faults_per_s"] / lock["faults_per_s"], rel=0.01)
+    assert target.value >= 1.3, result.rows  # issue: >= 2 (full runs)
+
+
+def test_reader_modes_trade_retries_for_tearing() -> None:
+    ctx = RunContext(seed=2, quick=True, cell_s=0.2)
+    with switch_interval():
+        result = reader_modes.run(ctx, sizes=(100, 1000), rates=(0, 1000))
+    for n in (100, 1000):
+        quiet_seq = _one(result, vmas=n, writer_rate=0, reader="seqcount")
+        quiet_vma = _one(result, vmas=n, writer_rate=0, reader="per_vma")
+        assert quiet_seq["attempts_per_read"] == 1.0 and quiet_seq["fallback_share"] == 0.0
+        assert quiet_vma["torn_lines_per_read"] == 0.0 and quiet_vma["fallback_share"] == 0.0
+    busy_seq = _one(result, vmas=1000, writer_rate=1000, reader="seqcount")
+    busy_vma = _one(result, vmas=1000, writer_rate=1000, reader="per_vma")
+    small_seq = _one(result, vmas=100, writer_rate=1000, reader="seqcount")
+    # Whole-walk retries grow with the walk's length; the per-VMA walk never retries.
+    assert busy_seq["attempts_per_read"] > 1.0, result.rows
+    assert busy_seq["attempts_per_read"] >= small_seq["attempts_per_read"], result.rows
+    assert busy_vma["attempts_per_read"] == 1.0
+    assert busy_vma["torn_lines_per_read"] > 0, result.rows
+
+
+def test_cells_report_progress_and_stop_when_cancelled() -> None:
+    from core.experiments import Cancelled
+
+    seen: list[tuple[int, int]] = []
+    ctx = RunContext(seed=1, quick=True, cell_s=0.05)
+
+    def progress(done: int, total: int, label: str) -> None:
+        seen.append((done, total))
+        if done == 2:
+            ctx.cancel.set()
+
+    ctx.progress = progress
+    with switch_interval(), pytest.raises(Cancelled):
+        reader_modes.run(ctx, sizes=(100,), rates=(0, 100))
+    assert seen == [(0, 4), (1, 4), (2, 4)]

@@ -1,0 +1,222 @@
+"""Locking profiles and the cost model: which lock each cost is charged under, and bad
+input. Deterministic: costs are recorded instead of slept, lock states are read from
+``statistics()``, and threads are ordered by waiting on those statistics."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from core import MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE, Kernel
+from core.errors import InvalidArgument
+from core.experiments import DEFAULT_COST, CostModel, apply_profile, low_priority
+from core.experiments.profiles import ProfiledMmapLock
+from core.locking import default_maps_reader
+from core.maps_reader import MapsFile
+from tests.concurrency import spawn, wait_until
+
+RW = PROT_READ | PROT_WRITE
+ANON = MAP_PRIVATE | MAP_ANONYMOUS
+
+
+def _recording(locking: Any, mm: Any) -> list[tuple[float, int, int]]:
+    """Replace the profile's sleep by a recorder of (duration, mmap_lock readers,
+    refcount of the first VMA) at the moment the cost is charged."""
+    seen: list[tuple[float, int, int]] = []
+
+    def record(seconds: float) -> None:
+        vma = mm.vmas()[0]
+        seen.append((seconds, mm.mmap_lock.statistics().rwsem.readers, vma.vm_refcnt))
+
+    locking._sleep = record
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("profile", "path", "readers", "refcnt"),
+    [("mmap_lock", "mmap_lock", 1, 1), ("per_vma", "vma_lock", 0, 2)],
+)
+def test_fault_cost_is_charged_under_the_faults_lock(
+    profile: str, path: str, readers: int, refcnt: int
+) -> None:
+    proc = Kernel().spawn()
+    mm = proc.mm
+    addr = mm.mmap(0, 4 * PAGE_SIZE, RW, ANON)
+    mm.fault(addr, "write")  # anon_vma prepared: the next faults need no mmap_lock
+    cost = CostModel(fault_page_s=0.25)
+    locking = apply_profile(proc, profile, cost)
+    seen = _recording(locking, mm)
+    result = mm.fault(addr + PAGE_SIZE, "write")
+    assert result.ok
+    assert result.path == path
+    # mmap_lock profile: mmap_lock read-held; per-VMA: the VMA's refcount is 1 + reader.
+    assert seen == [(0.25, readers, refcnt)]
+    stats = locking.statistics()
+    assert stats.faults == 1
+    assert (stats.faults_vma_lock, stats.faults_mmap_lock) == (
+        (1, 0) if profile == "per_vma" else (0, 1)
+    )
+
+
+def test_mmap_lock_profile_counts_no_per_vma_events() -> None:
+    proc = Kernel().spawn()
+    mm = proc.mm
+    addr = mm.mmap(0, 2 * PAGE_SIZE, RW, ANON)
+    apply_profile(proc, "mmap_lock", CostModel(fault_page_s=0.0))
+    before = mm.vm_events.statistics()
+    assert mm.fault(addr, "write").path == "mmap_lock"
+    after = mm.vm_events.statistics()
+    assert after.vma_lock_success == before.vma_lock_success
+    assert after.vma_lock_abort == before.vma_lock_abort
+    assert after.pgfault == before.pgfault + 1
+
+
+@pytest.mark.parametrize(("reader", "readers", "refcnt"), [("mmap_lock", 1, 1), ("per_vma", 0, 2)])
+def test_maps_line_cost_is_charged_holding_the_readers_lock(
+    reader: str, readers: int, refcnt: int
+) -> None:
+    proc = Kernel().spawn()
+    mm = proc.mm
+    mm.mmap(0, PAGE_SIZE, RW, ANON)
+    locking = apply_profile(proc, "per_vma_maps", CostModel(maps_line_s=0.125), reader)
+    seen = _recording(locking, mm)
+    text = MapsFile(mm, locking.maps_reader).read_all()
+    assert text == mm.maps()
+    assert seen == [(0.125, readers, refcnt)]  # one VMA line; the gate line is not a VMA
+    assert locking.statistics().maps_lines == 1
+
+
+def test_profile_implies_the_default_maps_reader() -> None:
+    kernel = Kernel()
+    plain = kernel.spawn()
+    assert default_maps_reader(plain.mm) == "seqcount"
+    for profile, reader in (("mmap_lock", "mmap_lock"), ("per_vma", "mmap_lock"),
+                            ("per_vma_maps", "per_vma")):  # fmt: skip
+        proc = kernel.spawn()
+        apply_profile(proc, profile)
+        assert default_maps_reader(proc.mm) == reader
+    proc = kernel.spawn()
+    apply_profile(proc, "mmap_lock", reader="seqcount")
+    assert default_maps_reader(proc.mm) == "seqcount"
+
+
+def test_syscall_cost_is_charged_under_the_write_lock() -> None:
+    proc = Kernel().spawn()
+    mm = proc.mm
+    locking = apply_profile(proc, "per_vma", CostModel(syscall_s=0.5))
+    seen: list[tuple[float, bool]] = []
+    locking._sleep = lambda s: seen.append((s, mm.mmap_lock.is_write_locked()))
+    addr = mm.mmap(0, PAGE_SIZE, RW, ANON)
+    mm.munmap(addr, PAGE_SIZE)
+    assert seen == [(0.5, True), (0.5, True)]
+
+
+def test_a_low_priority_reader_woken_with_the_lock_is_preempted_holding_it() -> None:
+    proc = Kernel().spawn()
+    mm = proc.mm
+    locking = apply_profile(proc, "per_vma", CostModel(preempt_s=0.01, syscall_s=0.0))
+    lock = mm.mmap_lock
+    assert isinstance(lock, ProfiledMmapLock)
+    seen: list[tuple[float, int]] = []
+    locking._sleep = lambda s: seen.append((s, lock.statistics().rwsem.readers))
+    # Uncontended: no preemption.
+    with low_priority(3):
+        lock.read_lock()
+    lock.read_unlock()
+    assert seen == []
+    lock.write_lock()
+    got = threading.Event()
+
+    def scanner() -> None:
+        with low_priority(3):
+            lock.read_lock()
+        got.set()
+        lock.read_unlock()
+
+    worker = spawn(scanner, name="scanner")
+    wait_until(lambda: lock.statistics().rwsem.waiting_readers == 1, what="scanner queued")
+    lock.write_unlock()
+    worker.join()
+    assert got.is_set()
+    # Preempted once, for preempt_s * k (k = 3 low-priority readers), holding the lock.
+    assert len(seen) == 1
+    assert seen[0][0] == pytest.approx(0.03)
+    assert seen[0][1] == 1
+    assert locking.statistics().preemptions == 1
+
+
+def test_high_priority_readers_are_not_preempted() -> None:
+    proc = Kernel().spawn()
+    lock = proc.mm.mmap_lock
+    locking = apply_profile(proc, "per_vma", CostModel(syscall_s=0.0))
+    seen: list[float] = []
+    locking._sleep = seen.append
+
+    def reader() -> None:
+        lock.read_lock()
+        lock.read_unlock()
+
+    lock.write_lock()
+    worker = spawn(reader, name="reader")
+    wait_until(lambda: lock.statistics().rwsem.waiting_readers == 1, what="reader queued")
+    lock.write_unlock()
+    worker.join()
+    assert seen == []
+    assert locking.statistics().preemptions == 0
+
+
+def test_bad_profile_or_reader_changes_nothing() -> None:
+    proc = Kernel().spawn()
+    mm = proc.mm
+    lock_class = type(mm.mmap_lock)
+    with pytest.raises(InvalidArgument, match=r"^unknown locking profile 'mmap'; choose one of "):
+        apply_profile(proc, "mmap")
+    with pytest.raises(InvalidArgument, match=r"^unknown maps reader 'rcu'"):
+        apply_profile(proc, "per_vma", reader="rcu")
+    assert mm.locking is None
+    assert type(mm.mmap_lock) is lock_class
+    assert mm.on_write_unlock is None
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"fault_page_s": -1.0}, r"^cost fault_page_s -1.0 is not a duration in seconds in "),
+        ({"preempt_s": 2}, r"^cost preempt_s 2 is not a duration"),
+        ({"syscall_s": True}, r"^cost syscall_s True is not a duration"),
+        ({"preempt_scales": 1}, r"^cost preempt_scales 1 is not a bool$"),
+        ({"preempt_prob": 1.5}, r"^cost preempt_prob 1.5 is not a probability in \[0, 1\]$"),
+        ({"lowprio_cpu_share": 0.0}, r"^cost lowprio_cpu_share 0.0 is not a fraction in "),
+        ({"zeroing_s": 0.1}, r"^unknown cost 'zeroing_s'; choose from "),
+    ],
+)
+def test_cost_model_rejects_bad_values(overrides: dict[str, object], message: str) -> None:
+    with pytest.raises(InvalidArgument, match=message):
+        DEFAULT_COST.with_overrides(overrides)
+
+
+def test_low_priority_share_must_be_positive() -> None:
+    with pytest.raises(InvalidArgument, match=r"^low-priority share 0 is not an integer >= 1$"):
+        low_priority(0)
+
+
+def test_low_priority_threads_wait_their_turn_and_keep_their_cpu_share() -> None:
+    proc = Kernel().spawn()
+    cost = CostModel(maps_chunk_copy_s=0.001, lowprio_turn_s=0.002, lowprio_cpu_share=0.1)
+    locking = apply_profile(proc, "per_vma_maps", cost)
+    seen: list[float] = []
+    locking._sleep = seen.append
+    locking.chunk_copied()  # a normal thread: only the copy to user
+    with low_priority(4):
+        locking.chunk_copied()  # no CPU used yet: its turn, behind 4 readers
+        start = time.thread_time()
+        while time.thread_time() - start < 0.01:  # burn 10 ms of CPU
+            pass
+        locking.chunk_copied()
+    assert seen[0] == 0.001
+    assert seen[1] == pytest.approx(0.001 + 0.008, abs=0.002)
+    # 10 ms of CPU at a 10 % share: wait about 90 ms before the next chunk.
+    assert 0.09 <= seen[2] <= 0.2
