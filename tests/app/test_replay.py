@@ -15,11 +15,13 @@ from tests.differential.compare import normalise_maps
 from tests.differential.fixed_traces import FIXED_TRACES
 from tests.differential.realkernel import Run, Step
 from tests.differential.simrun import SIM_FILEDIR, _arena_lines, run_sim
-from tests.differential.trace import PAGE, Trace, generate
+from tests.differential.trace import PAGE, TOUCH_ACCESS, Trace, generate
 
-# Trace operations the batch endpoint executes. Fault operations ("touch") are
-# dropped from both sides until the batch gains a "fault" op (issue 5, second part).
-SUPPORTED = {"open", "unlink", "mmap", "munmap", "mprotect", "mremap"}
+# Trace operations the batch endpoint executes (all of them: "touch" is a "fault" op).
+SUPPORTED = {"open", "unlink", "mmap", "munmap", "mprotect", "mremap", "touch"}
+# The fixed traces with touch operations (and smaps lines in their annotations).
+TOUCH_TRACES = sorted(name for name, text in FIXED_TRACES.items() if "\ntouch " in text)
+SHMEM_DEV = "00:01"  # core.files.SHMEM_DEV, as maps prints it
 
 
 def supported(trace: Trace) -> Trace:
@@ -77,6 +79,8 @@ def trace_ops(trace: Trace, filedir: str) -> list[dict[str, Any]]:
                     "new_addr": new,
                 }
             )
+        elif op.kind == "touch":
+            ops.append({"op": "fault", "addr": a[0], "access": TOUCH_ACCESS[str(a[1])]})
         else:
             raise AssertionError(f"unsupported trace op {op}")
     return ops
@@ -84,11 +88,47 @@ def trace_ops(trace: Trace, filedir: str) -> list[dict[str, Any]]:
 
 def result_line(result: dict[str, Any]) -> str:
     """A batch result in the helper's format (``= 0x...``, ``= 0``, ``! ENAME``)."""
+    if result["op"] == "fault" and "fault" in result:
+        fault = result["fault"]
+        return "= ok" if fault["ok"] else f"! {fault['outcome']} {fault['si_code']}"
     if not result["ok"]:
         return f"! {result.get('errno_name') or 'CRASH ' + result['error']}"
     if result["op"] in ("mmap", "mremap"):
         return f"= {result['addr']}"
     return "= 0"
+
+
+def arena_smaps(smaps_text: str, trace: Trace) -> tuple[str, ...]:
+    """``~ <start>-<end> Rss=<kB> Anonymous=<kB>`` per arena VMA from the text of
+    ``GET /smaps``, as ``simrun._arena_smaps`` prints them from the engine (``Rss=-``
+    for a VMA of a regular file: neither shmem nor anonymous)."""
+    out = []
+    header: tuple[int, int, bool] | None = None
+    rss = ""
+    for line in smaps_text.splitlines():
+        first = line.split(" ", 1)[0]
+        if "-" in first and not first.endswith(":"):
+            start_s, end_s = first.split("-")
+            fields = line.split()
+            regular = fields[3] not in ("00:00", SHMEM_DEV)
+            header = (int(start_s, 16), int(end_s, 16), regular)
+        elif line.startswith("Rss:"):
+            rss = line.split()[1]
+        elif line.startswith("Anonymous:") and header is not None:
+            start, end, regular = header
+            if start < trace.end and end > trace.base:
+                out.append(
+                    f"~ {start:x}-{end:x} Rss={'-' if regular else rss} Anonymous={line.split()[1]}"
+                )
+    return tuple(out)
+
+
+def snapshot(http: httpx.Client, pid: int, trace: Trace) -> tuple[str, ...]:
+    """The arena's maps lines, and its smaps lines when the trace asks for them."""
+    maps = _arena_lines(http.get(f"/processes/{pid}/maps").text, trace)
+    if trace.smaps:
+        maps += arena_smaps(http.get(f"/processes/{pid}/smaps").text, trace)
+    return maps
 
 
 def replay(http: httpx.Client, trace: Trace, per_op: bool) -> tuple[Run, int]:
@@ -111,12 +151,10 @@ def replay(http: httpx.Client, trace: Trace, per_op: bool) -> tuple[Run, int]:
             else:
                 steps.append(Step(result_line(res), ()))
         if per_op:
-            maps = _arena_lines(http.get(f"/processes/{pid}/maps").text, trace)
-            steps[-1] = Step(steps[-1].result, maps)
+            steps[-1] = Step(steps[-1].result, snapshot(http, pid, trace))
     steps = [Step("= 0" if s.result == "= 0 open" else s.result, s.maps) for s in steps]
     if not per_op:
-        final = _arena_lines(http.get(f"/processes/{pid}/maps").text, trace)
-        steps[-1] = Step(steps[-1].result, final)
+        steps[-1] = Step(steps[-1].result, snapshot(http, pid, trace))
     return Run(steps, filedir), pid
 
 
@@ -132,7 +170,7 @@ def test_fixed_trace_in_one_batch_matches_engine(http: httpx.Client, name: str) 
     http.delete(f"/processes/{pid}")
 
 
-@pytest.mark.parametrize("name", ["files", "mremap", "errnos"])
+@pytest.mark.parametrize("name", ["files", "mremap", "errnos", *TOUCH_TRACES])
 def test_fixed_trace_op_by_op_matches_kernel_annotations(http: httpx.Client, name: str) -> None:
     trace, expects = parse_annotated(FIXED_TRACES[name])
     assert supported(trace).ops == trace.ops
@@ -144,6 +182,31 @@ def test_fixed_trace_op_by_op_matches_kernel_annotations(http: httpx.Client, nam
 @pytest.mark.parametrize("seed", [1, 17])
 def test_random_trace_in_one_batch_matches_engine(http: httpx.Client, seed: int) -> None:
     trace = supported(generate(seed, 200))
+    rest, pid = replay(http, trace, per_op=False)
+    sim = run_sim(trace)
+    assert [s.result for s in rest.steps] == [s.result for s in sim.steps]
+    assert normalise_maps(rest.steps[-1].maps, rest.filedir) == normalise_maps(
+        sim.steps[-1].maps, SIM_FILEDIR
+    )
+    http.delete(f"/processes/{pid}")
+
+
+def test_touch_traces_are_replayed() -> None:
+    """The three fixed traces with faults are among those replayed, faults included."""
+    assert TOUCH_TRACES == ["fault_decides_merge", "growsdown_faults", "touch_signals"]
+    for name in TOUCH_TRACES:
+        trace = parse_annotated(FIXED_TRACES[name])[0]
+        assert trace.smaps
+        assert supported(trace).ops == trace.ops
+        assert any(op["op"] == "fault" for op in trace_ops(trace, "/tmp"))
+
+
+@pytest.mark.parametrize("seed", [3, 29])
+def test_random_trace_with_faults_in_one_batch_matches_engine(
+    http: httpx.Client, seed: int
+) -> None:
+    trace = generate(seed, 200, touches=True)
+    assert any(op.kind == "touch" for op in trace.ops)
     rest, pid = replay(http, trace, per_op=False)
     sim = run_sim(trace)
     assert [s.result for s in rest.steps] == [s.result for s in sim.steps]

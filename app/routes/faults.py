@@ -1,0 +1,41 @@
+"""``POST /processes/{pid}/faults``: one user page fault, as the CPU would raise it.
+
+The fault runs in a worker thread of the service's fault pool (``Service.run_fault``,
+a plain thread pool whose hand-off costs less than anyio's ``to_thread``): its fast
+path never blocks (``lock_vma_under_rcu`` takes the VMA's lock with a try), but the
+fallback waits for ``mmap_lock`` and a stack expansion takes it for write, as
+``do_user_addr_fault`` does on x86, so it may not run on the event loop.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from core import NoSuchProcess
+from core.pages import ResidentLimitExceeded
+
+from ..deps import ProcessDep, ServiceDep
+from ..errors import responses
+from ..ops import fault_out
+from ..schemas import FaultIn, FaultOut
+
+router = APIRouter(prefix="/processes/{pid}", tags=["faults"])
+
+
+@router.post(
+    "/faults",
+    summary="A page fault",
+    response_model=FaultOut,
+    responses=responses(NoSuchProcess, ResidentLimitExceeded),
+)
+async def fault(proc: ProcessDep, body: FaultIn, service: ServiceDep) -> Response:
+    """Fault at `addr` for `access` (read, write or exec), as x86
+    `do_user_addr_fault` handles a user-mode fault on Linux 6.18: the per-VMA lock
+    under RCU first, `mmap_lock` when that fails or the handler asks for a retry, stack
+    growth below a `MAP_GROWSDOWN` VMA. A signal (`SIGSEGV` with `SEGV_MAPERR` or
+    `SEGV_ACCERR`, `SIGBUS` with `BUS_ADRERR` past the end of a file) is an outcome,
+    still a 200. A fault that needs a new page beyond `VMASIM_MAX_RESIDENT_PAGES` is a
+    409 and maps nothing."""
+    result = fault_out(await service.run_fault(proc.mm.fault, body.addr, body.access))
+    # Serialised here: FastAPI would validate the model it was just built from again.
+    return Response(result.model_dump_json(), media_type="application/json")
