@@ -1,18 +1,31 @@
-"""``/processes/{pid}/maps`` (the kernel's text) and ``/maps.json`` (the same snapshot
-as fields)."""
+"""``/processes/{pid}/maps`` (the kernel's text, metadata in headers) and
+``/maps.json`` (the same snapshot as fields, metadata in the body).
+
+``reader`` picks the engine's maps reader (:mod:`app.snapshots`): ``seqcount`` (the
+default, and the service's design: a lockless RCU walk validated by ``mm_lock_seq``,
+one consistent snapshot, writers never wait), ``per_vma`` (Linux 6.17+: seq_file
+chunks with per-VMA locks, lines may be torn) or ``mmap_lock`` (Linux up to 6.16: the
+walk under ``mmap_lock`` for read). Whole snapshots, not lazily streamed bodies: the
+metadata must precede the body (headers), and the consistent readers are only
+consistent for one walk; see :mod:`app.snapshots` for why a slow client still holds
+no lock.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import PlainTextResponse
+from typing import Annotated, Any
+
+import anyio.to_thread
+import pydantic_core
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
 
 from core import NoSuchProcess
 
 from ..deps import ProcessDep
 from ..errors import responses
-from ..procviews import parse_maps
-from ..schemas import MapsOut
-from ..service import in_worker
+from ..schemas import MapsOut, MapsReader
+from ..snapshots import HEADER_DOCS, Snapshot, take_snapshot, vma_dicts
 
 router = APIRouter(prefix="/processes/{pid}", tags=["proc"])
 
@@ -22,8 +35,33 @@ MAPS_EXAMPLE = (
     "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0" + " " * 17 + " [vsyscall]\n"
 )
 
+ReaderQuery = Annotated[
+    MapsReader,
+    Query(
+        description="seqcount (lockless, consistent; default), per_vma (6.17+, may tear) "
+        "or mmap_lock (<= 6.16)",
+        openapi_examples={
+            "seqcount": {"value": "seqcount"},
+            "per_vma": {"value": "per_vma"},
+            "mmap_lock": {"value": "mmap_lock"},
+        },
+    ),
+]
+MaxRetriesQuery = Annotated[
+    int,
+    Query(
+        ge=0,
+        le=1000,
+        description="seqcount: failed lockless walks before taking mmap_lock",
+        openapi_examples={"default": {"value": 3}, "fall back at once": {"value": 0}},
+    ),
+]
+SNAPSHOT_HEADERS: dict[str, Any] = {
+    name: {"description": text, "schema": {"type": "string"}} for name, text in HEADER_DOCS.items()
+}
 
-class MapsTextResponse(PlainTextResponse):
+
+class MapsTextResponse(Response):
     """``text/plain; charset=utf-8``: the bytes of /proc/<pid>/maps."""
 
     media_type = "text/plain"
@@ -35,24 +73,55 @@ class MapsTextResponse(PlainTextResponse):
     response_class=MapsTextResponse,
     responses={
         200: {
-            "description": "The maps text",
+            "description": "The maps text; the snapshot's provenance in X-Vmasim-* headers",
             "content": {"text/plain": {"schema": {"type": "string"}, "example": MAPS_EXAMPLE}},
+            "headers": SNAPSHOT_HEADERS,
         },
         **responses(NoSuchProcess),
     },
 )
-async def maps_text(proc: ProcessDep) -> MapsTextResponse:
+async def maps_text(
+    proc: ProcessDep, reader: ReaderQuery = "seqcount", max_retries: MaxRetriesQuery = 3
+) -> MapsTextResponse:
     """Byte for byte what `read()` of `/proc/<pid>/maps` returns on Linux 6.18: one
     line per VMA (names padded to column 73, unnamed lines ending in one space) and
-    the `[vsyscall]` gate line. Read under `mmap_lock` for read, so it is one
-    consistent snapshot."""
-    return MapsTextResponse(await in_worker(proc.mm.maps))
+    the `[vsyscall]` gate line.
+
+    `reader` chooses how the VMAs are walked: `seqcount` (default) walks lock-free and
+    validates with `mm_lock_seq`, retrying and after `max_retries` failures finishing
+    under `mmap_lock`, so the text is one moment of the address space; `per_vma` reads
+    4 KiB seq_file chunks with per-VMA locks as Linux 6.17+ does (lines may show
+    different moments: see `X-Vmasim-Torn-At`); `mmap_lock` holds `mmap_lock` for read
+    for the walk (Linux <= 6.16). The snapshot's sequence numbers, attempts, fallback,
+    generation, tearing and lock hold times come back in `X-Vmasim-*` headers. The
+    whole text is read (in worker threads) before the response starts, so a slow
+    client never holds an engine lock."""
+    snap = await take_snapshot(proc.mm, reader, max_retries)
+    return MapsTextResponse(snap.text, headers=snap.headers())
 
 
-@router.get("/maps.json", summary="/proc/<pid>/maps as JSON", responses=responses(NoSuchProcess))
-async def maps_json(proc: ProcessDep) -> MapsOut:
-    """The same snapshot as `GET /maps`, one object per line. `addr` (`start-end` in
-    hex), `perms`, `path` and `size` (bytes) use psutil's `memory_maps(grouped=False)`
-    names; `start`, `end` and `offset` are `0x...` strings, `dev` is `major:minor`."""
-    vmas = parse_maps(await in_worker(proc.mm.maps))
-    return MapsOut(pid=proc.pid, count=len(vmas), vmas=vmas)
+@router.get(
+    "/maps.json",
+    summary="/proc/<pid>/maps as JSON",
+    response_model=MapsOut,
+    responses=responses(NoSuchProcess),
+)
+async def maps_json(
+    proc: ProcessDep, reader: ReaderQuery = "seqcount", max_retries: MaxRetriesQuery = 3
+) -> Response:
+    """The same snapshot as `GET /maps`, one object per line, with the snapshot's
+    metadata in `snapshot` (the full `torn_at` list and the retry reasons too).
+    `addr` (`start-end` in hex), `perms`, `path` and `size` (bytes) use psutil's
+    `memory_maps(grouped=False)` names; `start`, `end` and `offset` are `0x...`
+    strings, `dev` is `major:minor`."""
+    snap = await take_snapshot(proc.mm, reader, max_retries)
+    # Serialised here, not through the response model: 65,530 VmaOut models would cost
+    # over a second; the fields are exactly MapsOut's (tests compare with parse_maps).
+    body = await anyio.to_thread.run_sync(_maps_json_body, proc.pid, snap)
+    return Response(body, media_type="application/json")
+
+
+def _maps_json_body(pid: int, snap: Snapshot) -> bytes:
+    vmas = vma_dicts(snap.text)
+    out = {"pid": pid, "count": len(vmas), "snapshot": snap.meta.model_dump(), "vmas": vmas}
+    return pydantic_core.to_json(out)  # compact JSON, in Rust: ~8x json.dumps here

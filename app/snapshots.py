@@ -1,0 +1,247 @@
+"""Taking maps snapshots for the service: one engine read, off the event loop.
+
+Which engine read each reader uses (``core.maps_reader``):
+
+``seqcount`` (the default) and ``mmap_lock``
+    One :func:`core.read_maps` walk of the whole file in one worker thread. These
+    readers exist to give *one consistent snapshot* (a single tree version, validated by
+    ``mm_lock_seq`` or taken under ``mmap_lock``); cutting the walk into seq_file chunks
+    would give up exactly that (each chunk would be a different moment). seqcount holds
+    no lock at all (RCU only, writers never wait); mmap_lock holds ``mmap_lock`` for
+    read for one walk, O(n), and releases it before the worker returns.
+
+``per_vma``
+    What ``read()`` of ``/proc/<pid>/maps`` does on Linux 6.17+: seq_file chunks of at
+    most 4095 bytes through :class:`core.MapsFile`, each chunk a separate walk
+    (``m_start``/``m_stop``) that takes and drops its own locks. Chunks are read in
+    worker threads, :data:`CHUNKS_PER_CALL` per call; between calls the coroutine
+    awaits holding nothing, and no lock is ever held between two chunks. The chunks'
+    metadata are folded into one :class:`Snapshot` (:func:`fold`).
+
+In every case the lines are complete before the first byte of a response is sent,
+because the snapshot's metadata travels in headers (``/maps``) or in the same JSON
+object (``/maps.json``, streams). A slow client therefore reads bytes from memory and
+cannot hold, or delay the release of, any engine lock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import anyio.to_thread
+
+from core import LockHoldTimes, MapsFile, MapsSnapshot, Mm, read_maps
+
+from .procviews import NAME_COLUMN
+from .schemas import LockHoldOut, SnapshotMeta
+
+CHUNK_SIZE = 4096
+"""The seq_file buffer (``PAGE_SIZE``): a per_vma chunk holds at most 4095 bytes."""
+CHUNKS_PER_CALL = 16
+"""per_vma chunks read per worker-thread call (64 KiB of text; amortises the
+thread hand-off without holding anything between chunks)."""
+MAX_TORN_HEADER = 64
+"""``X-Vmasim-Torn-At`` lists at most this many indices (the JSON forms list all)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A whole maps read: its text and provenance (one or several engine reads)."""
+
+    text: str
+    meta: SnapshotMeta
+
+    @property
+    def line_count(self) -> int:
+        return self.text.count("\n")
+
+    def _check(self) -> None:
+        """O(lines): the text and the metadata agree."""
+        m = self.meta
+        lines = self.line_count
+        assert self.text == "" or self.text.endswith("\n"), self.text[-80:]
+        assert m.chunks >= 1 and m.attempts >= m.chunks, (m.attempts, m.chunks)
+        assert m.fell_back == (m.fallbacks > 0), (m.fell_back, m.fallbacks)
+        assert m.torn_at == sorted(set(m.torn_at)), m.torn_at
+        assert all(0 <= i < lines for i in m.torn_at), (m.torn_at, lines)
+        assert m.reader == "per_vma" or not m.torn_at, m.torn_at
+        if m.consistent:
+            assert m.seq_begin == m.seq_end and not m.seq_begin & 1 and not m.torn_at, m
+        if m.reader != "per_vma" and lines:
+            assert m.consistent, m
+
+    def headers(self) -> dict[str, str]:
+        """The metadata as ``X-Vmasim-*`` response headers. O(1) (torn list capped)."""
+        m = self.meta
+        torn = m.torn_at[:MAX_TORN_HEADER]
+        return {
+            "X-Vmasim-Reader": m.reader,
+            "X-Vmasim-Seq-Begin": str(m.seq_begin),
+            "X-Vmasim-Seq-End": str(m.seq_end),
+            "X-Vmasim-Attempts": str(m.attempts),
+            "X-Vmasim-Fallback": "true" if m.fell_back else "false",
+            "X-Vmasim-Fallbacks": str(m.fallbacks),
+            "X-Vmasim-Generation": str(m.generation),
+            "X-Vmasim-Consistent": "true" if m.consistent else "false",
+            "X-Vmasim-Chunks": str(m.chunks),
+            "X-Vmasim-Torn": str(len(m.torn_at)),
+            "X-Vmasim-Torn-At": ",".join(map(str, torn)),
+            "X-Vmasim-Hold-Rcu-Ns": str(m.hold.rcu_ns),
+            "X-Vmasim-Hold-Mmap-Lock-Ns": str(m.hold.mmap_lock_read_ns),
+            "X-Vmasim-Wait-Mmap-Lock-Ns": str(m.hold.mmap_lock_wait_ns),
+            "X-Vmasim-Hold-Vma-Ns": str(m.hold.vma_read_ns),
+            "X-Vmasim-Hold-Vma-Max-Ns": str(m.hold.vma_read_max_ns),
+        }
+
+
+HEADER_DOCS: dict[str, str] = {
+    "X-Vmasim-Reader": "the reader used: seqcount, per_vma or mmap_lock",
+    "X-Vmasim-Seq-Begin": "mm_lock_seq when the walk that produced the lines began",
+    "X-Vmasim-Seq-End": "mm_lock_seq when it ended (equal and even: consistent)",
+    "X-Vmasim-Attempts": "walks made (seqcount: at most max_retries + 1)",
+    "X-Vmasim-Fallback": "true if mmap_lock was taken for read",
+    "X-Vmasim-Fallbacks": "how many times mmap_lock was taken",
+    "X-Vmasim-Generation": "the layout generation the walk saw",
+    "X-Vmasim-Consistent": "true if no write-lock cycle overlapped the walk",
+    "X-Vmasim-Chunks": "seq_file reads the text was assembled from",
+    "X-Vmasim-Torn": "number of lines that may show a later moment than the line before",
+    "X-Vmasim-Torn-At": f"their indices, comma-separated (first {MAX_TORN_HEADER})",
+    "X-Vmasim-Hold-Rcu-Ns": "ns inside RCU read sections",
+    "X-Vmasim-Hold-Mmap-Lock-Ns": "ns holding mmap_lock for read",
+    "X-Vmasim-Wait-Mmap-Lock-Ns": "ns waiting for mmap_lock",
+    "X-Vmasim-Hold-Vma-Ns": "ns holding per-VMA read locks",
+    "X-Vmasim-Hold-Vma-Max-Ns": "longest single per-VMA read lock hold, ns",
+}
+
+
+def _hold(h: LockHoldTimes) -> LockHoldOut:
+    return LockHoldOut(
+        rcu_ns=h.rcu_ns,
+        mmap_lock_read_ns=h.mmap_lock_read_ns,
+        mmap_lock_wait_ns=h.mmap_lock_wait_ns,
+        vma_read_ns=h.vma_read_ns,
+        vma_read_max_ns=h.vma_read_max_ns,
+    )
+
+
+def fold(chunks: list[MapsSnapshot], reader: str) -> Snapshot:
+    """One :class:`Snapshot` from consecutive chunks of one file read. O(lines).
+
+    ``seq_begin`` is the first chunk's, ``seq_end`` the last's; attempts, fallbacks
+    and hold times add up (``vma_read_max_ns``: the maximum); ``generation`` is the
+    first chunk's. A chunk whose walk began at another ``mm_lock_seq`` than the previous
+    chunk's ended marks its first line torn (the layout may have changed between the
+    two reads), in addition to the torn lines the chunks report themselves.
+    """
+    if not chunks:
+        raise ValueError("fold() needs at least one chunk")
+    first, last = chunks[0], chunks[-1]
+    torn: list[int] = []
+    reasons: list[str] = []
+    offset = 0
+    prev_end = first.seq_begin
+    rcu = mread = mwait = vma = vmax = 0
+    for c in chunks:
+        if c.lines and (c.seq_begin != prev_end or c.seq_begin & 1):
+            torn.append(offset)
+        torn.extend(offset + i for i in c.torn_at)
+        reasons.extend(c.retry_reasons)
+        prev_end = c.seq_end
+        offset += len(c.lines)
+        h = c.hold
+        rcu += h.rcu_ns
+        mread += h.mmap_lock_read_ns
+        mwait += h.mmap_lock_wait_ns
+        vma += h.vma_read_ns
+        vmax = max(vmax, h.vma_read_max_ns)
+    fallbacks = sum(c.fallbacks for c in chunks)
+    meta = SnapshotMeta(
+        reader=reader,  # type: ignore[arg-type]  # checked by the caller (MapsReader)
+        seq_begin=first.seq_begin,
+        seq_end=last.seq_end,
+        attempts=sum(c.attempts for c in chunks),
+        fell_back=fallbacks > 0,
+        fallbacks=fallbacks,
+        generation=first.generation,
+        consistent=not torn
+        and all(c.consistent for c in chunks if c.lines)
+        and first.seq_begin == last.seq_end,
+        chunks=len(chunks),
+        torn_at=sorted(set(torn)),
+        retry_reasons=reasons,
+        hold=LockHoldOut(
+            rcu_ns=rcu,
+            mmap_lock_read_ns=mread,
+            mmap_lock_wait_ns=mwait,
+            vma_read_ns=vma,
+            vma_read_max_ns=vmax,
+        ),
+    )
+    return Snapshot("".join(line for c in chunks for line in c.lines), meta)
+
+
+def vma_dicts(text: str) -> list[dict[str, Any]]:
+    """The maps lines of ``text`` as :class:`~app.schemas.VmaOut` dictionaries, without
+    building models (``/maps.json`` of 65,530 VMAs: pydantic objects cost over a
+    second). Same fields and values as :func:`app.procviews.parse_maps` (a test checks
+    it). O(len(text))."""
+    out = []
+    for line in text.splitlines():
+        rng, perms, offset, dev, inode, rest = line.split(" ", 5)
+        header = len(rng) + len(perms) + len(offset) + len(dev) + len(inode) + 5
+        path = line[max(header, NAME_COLUMN - 1) + 1 :] if len(line) > header else ""
+        dash = rng.index("-")
+        start, end = int(rng[:dash], 16), int(rng[dash + 1 :], 16)
+        out.append(
+            {
+                "addr": rng,
+                "start": f"{start:#x}",
+                "end": f"{end:#x}",
+                "perms": perms,
+                "offset": f"{int(offset, 16):#x}",
+                "dev": dev,
+                "inode": int(inode),
+                "path": path,
+                "size": end - start,
+            }
+        )
+    return out
+
+
+def _read_chunks(f: MapsFile, n: int) -> list[MapsSnapshot]:
+    """Up to ``n`` chunks of ``f`` (fewer at end of file; the end-of-file read is
+    included as an empty chunk). Runs in a worker thread; holds nothing on return."""
+    out = []
+    for _ in range(n):
+        snap = f.read()
+        out.append(snap)
+        if snap.eof:
+            break
+    return out
+
+
+async def take_snapshot(mm: Mm, reader: str, max_retries: int) -> Snapshot:
+    """A whole maps read with ``reader`` (see the module docstring), never on the event
+    loop and holding no lock across an ``await``. O(n) per attempt.
+
+    The caller holds nothing; ``reader`` and ``max_retries`` were validated by the
+    route (the engine raises ``InvalidArgument`` otherwise).
+    """
+    if reader != "per_vma":
+        snap = await anyio.to_thread.run_sync(_read_whole, mm, reader, max_retries)
+        return fold([snap], reader)
+    f = MapsFile(mm, "per_vma", chunk_size=CHUNK_SIZE, max_retries=max_retries)
+    chunks: list[MapsSnapshot] = []
+    while True:
+        batch = await anyio.to_thread.run_sync(_read_chunks, f, CHUNKS_PER_CALL)
+        chunks.extend(batch)
+        if batch[-1].eof:
+            break
+    # The end-of-file read carries no lines; keep it only if it is all there is.
+    with_lines = [c for c in chunks if c.lines] or chunks[:1]
+    return fold(with_lines, reader)
+
+
+def _read_whole(mm: Mm, reader: str, max_retries: int) -> MapsSnapshot:
+    return read_maps(mm, reader, max_retries=max_retries)
