@@ -803,6 +803,41 @@ touch 0x100000024000 w
 """
 
 
+MREMAP_FAULTED_SOURCE = """
+# A moved anonymous VMA merges at its destination only while it has no anon_vma: copy_vma
+# resets the pgoff of an unfaulted source. After one write fault the same move leaves
+# two VMAs (what a replayed strace, which cannot show faults, gets wrong).
+arena 0x100000000000 256
+mmap 0x100000020000 0x2000 rw- private|anonymous|fixed -1 0x0
+= 0x100000020000
+> 100000020000-100000022000 rw-p 00000000 00:00 0 $
+mmap 0x10000001d000 0x3000 rw- private|anonymous|fixed -1 0x0
+= 0x10000001d000
+> 10000001d000-100000022000 rw-p 00000000 00:00 0 $
+touch 0x100000020000 w
+= ok
+> 10000001d000-100000022000 rw-p 00000000 00:00 0 $
+mremap 0x100000020000 0x2000 0x5000 maymove|fixed 0x100000018000
+= 0x100000018000
+> 100000018000-10000001d000 rw-p 00000000 00:00 0 $
+> 10000001d000-100000020000 rw-p 00000000 00:00 0 $
+mmap 0x100000060000 0x2000 rw- private|anonymous|fixed -1 0x0
+= 0x100000060000
+> 100000018000-10000001d000 rw-p 00000000 00:00 0 $
+> 10000001d000-100000020000 rw-p 00000000 00:00 0 $
+> 100000060000-100000062000 rw-p 00000000 00:00 0 $
+mmap 0x10000005d000 0x3000 rw- private|anonymous|fixed -1 0x0
+= 0x10000005d000
+> 100000018000-10000001d000 rw-p 00000000 00:00 0 $
+> 10000001d000-100000020000 rw-p 00000000 00:00 0 $
+> 10000005d000-100000062000 rw-p 00000000 00:00 0 $
+mremap 0x100000060000 0x2000 0x5000 maymove|fixed 0x100000058000
+= 0x100000058000
+> 100000018000-10000001d000 rw-p 00000000 00:00 0 $
+> 10000001d000-100000020000 rw-p 00000000 00:00 0 $
+> 100000058000-100000060000 rw-p 00000000 00:00 0 $
+"""
+
 FIXED_TRACES: dict[str, str] = {
     "merge_adjacent_anon": MERGE_ADJACENT_ANON,
     "mprotect_split_remerge": MPROTECT_SPLIT_REMERGE,
@@ -819,6 +854,7 @@ FIXED_TRACES: dict[str, str] = {
     "flag_merges": FLAG_MERGES,
     "map_sync_file": MAP_SYNC_FILE,
     "mremap_merge_into_source": MREMAP_MERGE_INTO_SOURCE,
+    "mremap_faulted_source": MREMAP_FAULTED_SOURCE,
     "fault_decides_merge": FAULT_DECIDES_MERGE,
     "growsdown_faults": GROWSDOWN_FAULTS,
     "touch_signals": TOUCH_SIGNALS,
