@@ -5,9 +5,13 @@
     vmasim serve [--host 127.0.0.1] [--port 8000]
     vmasim spawn [--layout typical]                 # prints the new pid
     vmasim ps
-    vmasim maps PID [--json]
+    vmasim maps PID [--json] [--reader seqcount|per_vma|mmap_lock] [--headers]
+    vmasim watch PID [--interval 1] [--count N] [--only-changes] [--summary]
+    vmasim replay FILE [--pid PID] [--format auto|trace|strace] [--maps]
     vmasim mmap PID LENGTH [--addr A] [--prot read,write] [--flags private,anonymous]
     vmasim munmap PID ADDR LENGTH
+    vmasim fault PID ADDR [--access read|write|exec] [--json]
+    vmasim fork PID [--name NAME]                   # prints the child's pid
 
 Client commands use ``--url`` (default ``$VMASIM_URL`` or http://127.0.0.1:8000).
 Numbers may be decimal or ``0x`` hex. Flag names are case-insensitive and the
@@ -26,7 +30,9 @@ from typing import TextIO
 
 import httpx
 
+from .cli_tools import add_reader_options, add_replay_parser, add_watch_parser, replay, watch
 from .client import DEFAULT_URL, ApiError, VmasimClient
+from .replay import ReplayError
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
@@ -91,6 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("pid", type=int)
     p.add_argument("--json", action="store_true", help="print maps.json instead")
+    add_reader_options(p)
+    p.add_argument(
+        "--headers",
+        action="store_true",
+        help="also print the snapshot's metadata (X-Vmasim-* headers) to stderr",
+    )
+    add_watch_parser(sub)
+    add_replay_parser(sub)
 
     p = sub.add_parser(
         "mmap", help="map memory", description="mmap(2) in a process; prints the address."
@@ -117,6 +131,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pid", type=int)
     p.add_argument("addr", type=_number)
     p.add_argument("length", type=_number)
+
+    p = sub.add_parser(
+        "fault",
+        help="raise a page fault",
+        description="A user page fault at ADDR in a process. Prints the outcome (ok, or "
+        "the signal and si_code), the path (vma_lock, mmap_lock, retried, stack_expanded), "
+        "the VMA and the page mapped. A signal is an outcome: the exit code is still 0.",
+    )
+    p.add_argument("pid", type=int)
+    p.add_argument("addr", type=_number)
+    p.add_argument("--access", choices=["read", "write", "exec"], default="read")
+    p.add_argument("--json", action="store_true", help="print the whole result as JSON")
+
+    p = sub.add_parser(
+        "fork",
+        help="fork a process",
+        description="fork(2): a child with a copy of the address space; prints its pid.",
+    )
+    p.add_argument("pid", type=int)
+    p.add_argument("--name", help="the child's name (default: the parent's)")
     return parser
 
 
@@ -137,9 +171,17 @@ def _run(args: argparse.Namespace, api: VmasimClient, out: TextIO) -> None:
             out.write(f"{p.pid:>7} {p.map_count:>6} {p.name}\n")
     elif cmd == "maps":
         if args.json:
-            out.write(json.dumps(api.maps_json(args.pid).model_dump(), indent=2) + "\n")
+            snapshot = api.maps_json(args.pid, args.reader, args.max_retries)
+            out.write(json.dumps(snapshot.model_dump(), indent=2) + "\n")
         else:
-            out.write(api.maps(args.pid))
+            text, meta = api.maps_snapshot(args.pid, args.reader, args.max_retries)
+            out.write(text)
+            if args.headers:
+                sys.stderr.write("".join(f"# {k}: {v}\n" for k, v in meta.items()))
+    elif cmd == "watch":
+        watch(api, args, out)
+    elif cmd == "replay":
+        replay(api, args, out)
     elif cmd == "mmap":
         addr = api.mmap(
             args.pid, args.addr, args.length, args.prot, args.flags, fd=args.fd, offset=args.offset
@@ -147,6 +189,17 @@ def _run(args: argparse.Namespace, api: VmasimClient, out: TextIO) -> None:
         out.write(f"{addr:#x}\n")
     elif cmd == "munmap":
         api.munmap(args.pid, args.addr, args.length)
+    elif cmd == "fault":
+        result = api.fault(args.pid, args.addr, args.access)
+        if args.json:
+            out.write(json.dumps(result.model_dump(), indent=2) + "\n")
+        else:
+            outcome = "ok" if result.ok else f"{result.outcome} {result.si_code}"
+            vma = f"{result.vma_start}-{result.vma_end}" if result.vma_start else "no-vma"
+            major = " major" if result.major else ""
+            out.write(f"{outcome} {result.path} {vma} {result.page or '-'}{major}\n")
+    elif cmd == "fork":
+        out.write(f"{api.fork(args.pid, args.name).pid}\n")
     else:  # pragma: no cover - argparse rejects unknown commands
         raise AssertionError(cmd)
 
@@ -166,6 +219,9 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     except ApiError as exc:
         sys.stderr.write(f"vmasim: {exc}\n")
         return EXIT_REFUSED
+    except ReplayError as exc:
+        sys.stderr.write(f"vmasim: {exc}\n")
+        return EXIT_USAGE
     except httpx.TransportError as exc:
         sys.stderr.write(f"vmasim: cannot reach {args.url}: {exc}\n")
         return EXIT_UNREACHABLE

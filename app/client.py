@@ -13,6 +13,7 @@ response raises :class:`ApiError` carrying the problem details.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import Any
 
 import httpx
@@ -21,11 +22,19 @@ from .schemas import (
     AddrOut,
     BatchOut,
     BrkOut,
+    FaultOut,
     FileOut,
     HealthOut,
     MapsOut,
+    MapsStreamItem,
+    PausePointList,
+    PauseReleaseOut,
+    PauseStateOut,
     ProcessList,
     ProcessOut,
+    VmaBatchOut,
+    VmaQueryOut,
+    VmstatOut,
 )
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -63,15 +72,21 @@ class VmasimClient:
     def close(self) -> None:
         self._http.close()
 
-    def _request(self, method: str, url: str, json: Any = None) -> httpx.Response:
-        response = self._http.request(method, url, json=json)
+    def _request(
+        self, method: str, url: str, json: Any = None, params: dict[str, Any] | None = None
+    ) -> httpx.Response:
+        response = self._http.request(method, url, json=json, params=params)
         if response.is_error:
-            try:
-                problem = response.json()
-            except ValueError:
-                problem = {"detail": response.text}
-            raise ApiError(response.status_code, problem if isinstance(problem, dict) else {})
+            self._raise(response)
         return response
+
+    @staticmethod
+    def _raise(response: httpx.Response) -> None:
+        try:
+            problem = response.json()
+        except ValueError:
+            problem = {"detail": response.text}
+        raise ApiError(response.status_code, problem if isinstance(problem, dict) else {})
 
     # -- processes -----------------------------------------------------------------------
 
@@ -174,11 +189,128 @@ class VmasimClient:
             self._request("POST", f"/processes/{pid}/syscalls", body).json()
         )
 
+    # -- faults, fork, /proc texts, PROCMAP_QUERY, statistics ----------------------------
+
+    def fault(self, pid: int, addr: Number, access: str = "read") -> FaultOut:
+        """One page fault; a signal is an outcome (``ok`` false), not an error."""
+        body = {"addr": addr, "access": access}
+        return FaultOut.model_validate(
+            self._request("POST", f"/processes/{pid}/faults", body).json()
+        )
+
+    def fork(self, pid: int, name: str | None = None) -> ProcessOut:
+        """``fork(2)``: the child process."""
+        body = {} if name is None else {"name": name}
+        return ProcessOut.model_validate(
+            self._request("POST", f"/processes/{pid}/fork", body).json()
+        )
+
+    def proc_text(self, pid: int, view: str) -> str:
+        """``view`` is ``smaps``, ``smaps_rollup``, ``status`` or ``statm``."""
+        return self._request("GET", f"/processes/{pid}/{view}").text
+
+    def query_vma(
+        self, pid: int, addr: Number, flags: list[str] | None = None, name: bool = True
+    ) -> VmaQueryOut:
+        """``PROCMAP_QUERY``: ApiError 404 (``errno_name`` ENOENT) when nothing matches."""
+        params: dict[str, Any] = {
+            "addr": addr if isinstance(addr, str) else str(addr),
+            "flags": flags or [],
+            "name": "true" if name else "false",
+        }
+        response = self._request("GET", f"/processes/{pid}/vma", params=params)
+        return VmaQueryOut.model_validate(response.json())
+
+    def query_vma_batch(
+        self, pid: int, addrs: list[Number], flags: list[str] | None = None, name: bool = True
+    ) -> VmaBatchOut:
+        body = {"addrs": addrs, "flags": flags or [], "name": name}
+        return VmaBatchOut.model_validate(
+            self._request("POST", f"/processes/{pid}/vma/batch", body).json()
+        )
+
+    def vmstat(self, pid: int | None = None) -> VmstatOut:
+        params = {} if pid is None else {"pid": pid}
+        return VmstatOut.model_validate(self._request("GET", "/vmstat", params=params).json())
+
+    def metrics(self) -> str:
+        """The Prometheus text of ``GET /metrics``."""
+        return self._request("GET", "/metrics").text
+
     # -- /proc ---------------------------------------------------------------------------
 
-    def maps(self, pid: int) -> str:
-        """The text of ``/proc/<pid>/maps``."""
-        return self._request("GET", f"/processes/{pid}/maps").text
+    def maps(self, pid: int, reader: str | None = None, max_retries: int | None = None) -> str:
+        """The text of ``/proc/<pid>/maps`` (``reader``: seqcount, per_vma, mmap_lock)."""
+        return self.maps_snapshot(pid, reader, max_retries)[0]
 
-    def maps_json(self, pid: int) -> MapsOut:
-        return MapsOut.model_validate(self._request("GET", f"/processes/{pid}/maps.json").json())
+    def maps_snapshot(
+        self, pid: int, reader: str | None = None, max_retries: int | None = None
+    ) -> tuple[str, dict[str, str]]:
+        """The maps text and the snapshot's ``X-Vmasim-*`` headers (lower-case names
+        without the prefix: ``seq-begin``, ``attempts``...)."""
+        params = _params(reader=reader, max_retries=max_retries)
+        response = self._request("GET", f"/processes/{pid}/maps", params=params)
+        meta = {
+            k.lower().removeprefix("x-vmasim-"): v
+            for k, v in response.headers.items()
+            if k.lower().startswith("x-vmasim-")
+        }
+        return response.text, meta
+
+    def maps_json(
+        self, pid: int, reader: str | None = None, max_retries: int | None = None
+    ) -> MapsOut:
+        params = _params(reader=reader, max_retries=max_retries)
+        return MapsOut.model_validate(
+            self._request("GET", f"/processes/{pid}/maps.json", params=params).json()
+        )
+
+    def maps_stream(self, pid: int, **options: Any) -> Generator[MapsStreamItem, None, None]:
+        """The snapshots of ``GET /maps/stream`` as they arrive (``options``: interval,
+        count, max_duration, only_changes, reader, max_retries, format). Closing the
+        iterator early disconnects."""
+        params = _params(**options)
+        url = f"/processes/{pid}/maps/stream"
+        with self._http.stream("GET", url, params=params, timeout=None) as response:
+            if response.is_error:
+                response.read()
+                self._raise(response)
+            for line in response.iter_lines():
+                if line:
+                    yield MapsStreamItem.model_validate_json(line)
+
+    # -- pause points --------------------------------------------------------------------
+
+    def pause_points(self) -> PausePointList:
+        return PausePointList.model_validate(self._request("GET", "/pause-points").json())
+
+    def arm_pause_point(
+        self, pid: int, name: str, hit: int = 1, count: int = 1, timeout: float | None = None
+    ) -> PauseStateOut:
+        body: dict[str, Any] = {"name": name, "hit": hit, "count": count}
+        if timeout is not None:
+            body["timeout"] = timeout
+        url = f"/processes/{pid}/pause-points"
+        return PauseStateOut.model_validate(self._request("POST", url, body).json())
+
+    def pause_state(self, pid: int) -> PauseStateOut:
+        url = f"/processes/{pid}/pause-points"
+        return PauseStateOut.model_validate(self._request("GET", url).json())
+
+    def release_pause(self, pid: int, hold_id: int | None = None, name: str | None = None) -> int:
+        """Release one hold, every hold at ``name``, or (neither) all; returns the count."""
+        body = {k: v for k, v in (("hold_id", hold_id), ("name", name)) if v is not None}
+        url = f"/processes/{pid}/pause-points/release"
+        return PauseReleaseOut.model_validate(self._request("POST", url, body).json()).released
+
+    def disarm_pause_point(self, pid: int, name: str) -> None:
+        self._request("DELETE", f"/processes/{pid}/pause-points/{name}")
+
+
+def _params(**values: Any) -> dict[str, Any]:
+    """Query parameters without the unset (None) ones; booleans as ``true``/``false``."""
+    return {
+        k: (str(v).lower() if isinstance(v, bool) else v)
+        for k, v in values.items()
+        if v is not None
+    }

@@ -13,6 +13,8 @@ NoSuchProcess          404     ``pid``
 SyscallError           422     ``errno``, ``errno_name``, ``syscall``
 InvalidArgument        422
 LayoutError            422
+NoMatchingVma          404     ``errno``, ``errno_name``, ``syscall`` (PROCMAP_QUERY ENOENT)
+ResidentLimitExceeded  409     ``setting``, ``limit``, ``addr`` (a fault needed a page)
 ProcessLimitReached    409     ``limit``, ``value``
 RequestTooLarge        413     ``limit``, ``value``
 UseAfterFree           500     (an engine bug)
@@ -43,6 +45,7 @@ from core import (
     SyscallError,
     UseAfterFree,
 )
+from core.pages import ResidentLimitExceeded
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -66,6 +69,15 @@ class LimitExceeded(ServiceError):
         super().__init__(f"{what}: {value} exceeds {setting}={limit}")
 
 
+class NoMatchingVma(SyscallError):
+    """``PROCMAP_QUERY`` found no VMA (``ENOENT``): the resource asked for does not exist,
+    so 404 rather than a failed call's 422. Raised by the query routes from the engine's
+    ``SyscallError``; keeps its errno members."""
+
+    def __init__(self, exc: SyscallError) -> None:
+        super().__init__(exc.errno, exc.syscall, exc.detail)
+
+
 class ProcessLimitReached(LimitExceeded):
     """Creating a process would exceed ``VMASIM_MAX_PROCESSES``."""
 
@@ -85,6 +97,10 @@ class ProblemKind:
 
 ERROR_TABLE: dict[type[Exception], ProblemKind] = {
     NoSuchProcess: ProblemKind(404, "no-such-process", "No such process"),
+    NoMatchingVma: ProblemKind(404, "no-matching-vma", "No VMA matches the query"),
+    ResidentLimitExceeded: ProblemKind(
+        409, "resident-limit", "The process reached its resident-page limit"
+    ),
     SyscallError: ProblemKind(422, "syscall-error", "The system call failed"),
     InvalidArgument: ProblemKind(422, "invalid-argument", "Invalid argument"),
     LayoutError: ProblemKind(422, "layout-error", "The layout could not be imported"),
@@ -138,6 +154,7 @@ class Problem(BaseModel):
     setting: str | None = Field(default=None, examples=["VMASIM_MAX_PROCESSES"])
     limit: int | None = None
     value: int | None = None
+    addr: str | None = Field(default=None, examples=["0x7ffff7ffd000"])
     errors: list[FieldError] | None = None
 
 
@@ -174,6 +191,12 @@ def exception_extras(exc: BaseException) -> dict[str, Any]:
         return {"pid": exc.pid}
     if isinstance(exc, LimitExceeded):
         return {"setting": exc.setting, "limit": exc.limit, "value": exc.value}
+    if isinstance(exc, ResidentLimitExceeded):
+        return {
+            "setting": "VMASIM_MAX_RESIDENT_PAGES",
+            "limit": exc.limit,
+            "addr": f"{exc.addr:#x}",
+        }
     return {}
 
 
@@ -212,6 +235,13 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+        # FastAPI's 400 for a body that is not text (invalid UTF-8): an invalid request
+        # like any other, so the documented 422 (found by schemathesis).
+        message = "the body is not valid UTF-8 JSON"
+        errors = [{"field": "body", "value": None, "message": message}]
+        return problem_response(VALIDATION, f"1 invalid input(s): body: {message}",
+                                request.url.path, errors=errors)  # fmt: skip
     kind = ProblemKind(exc.status_code, f"http-{exc.status_code}", _phrase(exc.status_code))
     response = problem_response(kind, str(exc.detail), request.url.path)
     if exc.headers:

@@ -13,11 +13,15 @@ from fastapi.routing import APIRoute
 
 from core import Kernel
 
-from . import errors, openapi
+from . import auth, errors, openapi
+from .deployment import Deployment
+from .lifecycle import Lifecycle
+from .limits import Admission, AdmissionControl
 from .middleware import BodySizeLimit
-from .routes import include_all
+from .routes import include_all, ui
 from .service import Service
 from .settings import Settings
+from .state import StateKeeper, lifespan_state
 
 DESCRIPTION = """\
 A simulated Linux 6.18 x86-64 process address space, driven over HTTP.
@@ -36,7 +40,18 @@ TAGS = [
     {"name": "processes", "description": "Simulated processes and their lifetime."},
     {"name": "files", "description": "File descriptors to map files from."},
     {"name": "syscalls", "description": "mmap, munmap, mprotect, mremap, brk, and batches."},
+    {"name": "faults", "description": "Page faults, as the CPU raises them."},
     {"name": "proc", "description": "`/proc/<pid>` views."},
+    {
+        "name": "pause",
+        "description": "Pause points: hold a syscall or a maps reader at a named step, "
+        "look, release (reproduce races by hand).",
+    },
+    {"name": "stats", "description": "Fault events and lock statistics (`/vmstat`)."},
+    {
+        "name": "experiments",
+        "description": "Background runs of the lock-scalability experiments (issue 6).",
+    },
     {"name": "health", "description": "Liveness."},
 ]
 
@@ -46,18 +61,33 @@ def operation_id(route: APIRoute) -> str:
     return f"{route.tags[0]}-{route.name}" if route.tags else route.name
 
 
-def create_app(settings: Settings | None = None, kernel: Kernel | None = None) -> FastAPI:
-    """Build the service. ``settings`` default to the ``VMASIM_*`` environment; a fresh
-    :class:`core.Kernel` unless one is given. No other side effects (the OpenAPI
-    exporter and the tests call this)."""
+def create_app(
+    settings: Settings | None = None,
+    kernel: Kernel | None = None,
+    deployment: Deployment | None = None,
+) -> FastAPI:
+    """Build the service. ``settings`` and ``deployment`` (token, CORS, admission
+    limits, state file: :mod:`app.deployment`) default to the ``VMASIM_*`` environment;
+    a fresh :class:`core.Kernel` unless one is given. No other side effects (the OpenAPI
+    exporter and the tests call this): the state file is read by the lifespan."""
     if settings is None:
         settings = Settings.from_env(os.environ)
+    if deployment is None:
+        deployment = Deployment.from_env(os.environ)
     service = Service(settings, kernel)
+    lifecycle = Lifecycle(service)
+    keeper = StateKeeper(service, deployment.state_file, deployment.state_interval)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
-        yield
+        lifecycle.install_signal_handlers()
+        try:
+            async with lifespan_state(keeper, lifecycle.shutdown):
+                yield
+                lifecycle.begin_shutdown()
+        finally:
+            lifecycle.restore_signal_handlers()
 
     app = FastAPI(
         title="vmasim",
@@ -71,10 +101,23 @@ def create_app(settings: Settings | None = None, kernel: Kernel | None = None) -
         lifespan=lifespan,
     )
     app.state.service = service
+    app.state.lifecycle = lifecycle
+    app.state.shutting_down = lifecycle.shutting_down  # threading.Event, set at shutdown
+    app.state.state_keeper = keeper
+    app.state.admission = AdmissionControl(
+        deployment.max_inflight, deployment.max_streams, deployment.retry_after, lifecycle.shutdown
+    )
     errors.install(app)
     include_all(app)
+    from .routes import experiments  # issue 6: background experiment jobs (app/jobs.py)
+
+    experiments.install(app)
+    ui.install(app)  # the live page at /ui (not in the OpenAPI document)
     openapi.install(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    # Outermost last: CORS, then the token check, then admission, then the body limit.
+    app.add_middleware(Admission, control=app.state.admission)
+    auth.install(app, deployment.token, deployment.cors_origins)
     return app
 
 

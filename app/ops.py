@@ -10,24 +10,30 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from core import EngineError, NoSuchProcess, Process, SyscallError
+from core import PAGE_SIZE, EngineError, NoSuchProcess, Process, SyscallError
+from core.fault import FaultResult
 
 from .flags import MAP_BITS, MREMAP_BITS, OPEN_BITS, PROT_BITS, combine
 from .schemas import (
     BrkIn,
     CloseOp,
+    FaultIn,
+    FaultOut,
     FileIn,
     MmapIn,
     MprotectIn,
     MremapIn,
     MunmapIn,
     OpResult,
+    TouchOp,
+    TouchOut,
     UnlinkOp,
     hex_addr,
 )
 
-# What an operation returns: ("addr", int), ("fd", int) or None.
-Ret = tuple[str, int] | None
+# What an operation returns: ("addr", int), ("fd", int), ("fault", FaultOut),
+# ("touch", TouchOut) or None.
+Ret = tuple[str, Any] | None
 
 
 def do_mmap(proc: Process, a: MmapIn) -> Ret:
@@ -69,6 +75,71 @@ def do_unlink(proc: Process, a: UnlinkOp) -> Ret:
     return None
 
 
+def fault_out(r: FaultResult) -> FaultOut:
+    """The engine's :class:`~core.fault.FaultResult` in the API's vocabulary. O(1)."""
+    return FaultOut(
+        addr=hex_addr(r.addr),
+        access=r.access,  # type: ignore[arg-type]
+        ok=r.outcome == "ok",
+        outcome=r.outcome,  # type: ignore[arg-type]
+        si_code=r.si_code,  # type: ignore[arg-type]
+        path=r.path,  # type: ignore[arg-type]
+        misses=r.misses,
+        vma_start=None if r.vma_start is None else hex_addr(r.vma_start),
+        vma_end=None if r.vma_end is None else hex_addr(r.vma_end),
+        page=r.page,  # type: ignore[arg-type]
+        major=r.major,
+    )
+
+
+def do_fault(proc: Process, a: FaultIn) -> Ret:
+    """One user page fault (``Mm.fault`` = x86 ``do_user_addr_fault``): takes the per-VMA
+    lock or ``mmap_lock`` itself. A signal is a result, not an error."""
+    return "fault", fault_out(proc.mm.fault(a.addr, a.access))
+
+
+def touch(proc: Process, a: TouchOp) -> TouchOut:
+    """One fault per page of ``[a.addr, a.addr + a.length)`` (at ``a.addr``, then at each
+    page boundary), in ascending order, each a separate ``Mm.fault`` taking and
+    releasing its own locks, so other requests interleave between two pages. Stops at
+    the first signal when ``a.stop_on_signal``. O(pages * log n). An engine error (the
+    resident-page limit) propagates: the pages before it stay mapped, as they would in
+    a process the OOM killer stopped.
+    """
+    fault = proc.mm.fault
+    access = a.access
+    end = a.addr + a.length
+    faults = ok = major = fast = signals = 0
+    first: FaultResult | None = None
+    addr = a.addr
+    while addr < end:
+        r = fault(addr, access)
+        faults += 1
+        if r.outcome == "ok":
+            ok += 1
+            major += r.major
+            fast += r.path == "vma_lock"
+        else:
+            signals += 1
+            if first is None:
+                first = r
+            if a.stop_on_signal:
+                break
+        addr = (addr | (PAGE_SIZE - 1)) + 1  # the next page boundary
+    return TouchOut(
+        faults=faults,
+        ok=ok,
+        major=major,
+        vma_lock=fast,
+        signals=signals,
+        first_signal=None if first is None else fault_out(first),
+    )
+
+
+def do_touch(proc: Process, a: TouchOp) -> Ret:
+    return "touch", touch(proc, a)
+
+
 DISPATCH: dict[str, Callable[[Process, Any], Ret]] = {
     "mmap": do_mmap,
     "munmap": do_munmap,
@@ -78,14 +149,18 @@ DISPATCH: dict[str, Callable[[Process, Any], Ret]] = {
     "open": do_open,
     "close": do_close,
     "unlink": do_unlink,
+    "fault": do_fault,
+    "touch": do_touch,
 }
 
 
 def run_batch(proc: Process, ops: Sequence[Any], stop_on_error: bool) -> list[OpResult]:
     """Execute ``ops`` in order, each as its own syscall (the mm's lock is released
     between two operations, so other requests interleave). One result per executed
-    operation; an engine error is that operation's result, never an exception. If the
-    process exits meanwhile, the batch ends with a ``NoSuchProcess`` result.
+    operation; an engine error is that operation's result, never an exception, and a
+    fault or touch that delivered a signal is a result with ``ok`` false (so
+    ``stop_on_error`` stops there too). If the process exits meanwhile, the batch ends
+    with a ``NoSuchProcess`` result.
 
     O(sum of the operations' costs). Caller holds nothing; runs in a worker thread.
     """
@@ -119,12 +194,21 @@ def run_batch(proc: Process, ops: Sequence[Any], stop_on_error: bool) -> list[Op
         else:
             result = OpResult(index=index, op=kind, ok=True)
             if ret is not None:
-                if ret[0] == "addr":
-                    result.addr = hex_addr(ret[1])
+                key, value = ret
+                if key == "addr":
+                    result.addr = hex_addr(value)
+                elif key == "fd":
+                    result.fd = value
+                elif key == "fault":
+                    result.fault = value
+                    result.ok = value.ok
                 else:
-                    result.fd = ret[1]
+                    result.touch = value
+                    result.ok = value.signals == 0
             results.append(result)
-            continue
+            if result.ok:
+                continue
+        # A failed syscall, an engine error, or a fault that delivered a signal.
         if stop_on_error:
             break
     return results

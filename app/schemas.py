@@ -17,7 +17,15 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    model_validator,
+)
 
 from core import PAGE_SIZE
 
@@ -432,8 +440,153 @@ class UnlinkOp(_In):
     path: Path
 
 
+# -- faults (POST /processes/{pid}/faults and the batch "fault"/"touch" ops) ------------
+
+Access = Literal["read", "write", "exec"]
+
+
+class FaultIn(_In):
+    """A user-mode page fault: the access the CPU attempted at ``addr``."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=_with_u64(
+            [
+                {"addr": "0x7ffff7ffd010", "access": "write"},
+                {"addr": "0x555555554000", "access": "exec"},
+            ]
+        ),
+    )
+
+    addr: U64
+    access: Access = Field(default="read", description="read, write or exec (instruction fetch)")
+
+
+class FaultOp(FaultIn):
+    """A batch ``fault``: its result carries ``fault``."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_with_u64([]))
+
+    op: Literal["fault"]
+
+
+class TouchOp(_In):
+    """A batch ``touch``: one fault per page of ``[addr, addr + length)`` in ascending
+    order (at ``addr``, then at each page boundary), as a loop writing one byte per page
+    does. Each page is one fault of the engine (a page already mapped is a spurious
+    fault, still counted). Stops at the first signal unless ``stop_on_signal`` is false.
+    The pages of all touch ops of a batch are bounded by VMASIM_MAX_BATCH_PAGES."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=_with_u64([]),
+    )
+
+    op: Literal["touch"]
+    addr: U64
+    length: U64 = Field(description="bytes (at least 1)")
+    access: Access = "write"
+    stop_on_signal: bool = True
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> TouchOp:
+        if self.length == 0:
+            raise ValueError(f"touch length {self.length} must be at least 1 byte")
+        return self
+
+    @property
+    def pages(self) -> int:
+        """Faults this op takes at most: the pages ``[addr, addr + length)`` overlaps."""
+        first = self.addr & ~(PAGE_SIZE - 1)
+        return (self.addr + self.length - first + PAGE_SIZE - 1) // PAGE_SIZE
+
+
+FaultOutcome = Literal["ok", "SIGSEGV", "SIGBUS"]
+FaultPath = Literal["vma_lock", "mmap_lock", "retried", "stack_expanded", "none"]
+
+
+class FaultOut(BaseModel):
+    """What one page fault did (x86 ``do_user_addr_fault``).
+
+    ``outcome`` is ``ok`` or the signal delivered, with ``si_code`` (``SEGV_MAPERR``,
+    ``SEGV_ACCERR``, ``BUS_ADRERR``). ``path`` is where the fault completed: under the
+    per-VMA lock (``vma_lock``), under ``mmap_lock`` after the per-VMA lock could not be
+    taken (``mmap_lock``), under ``mmap_lock`` after the handler asked for a retry
+    (``retried``), after growing a ``MAP_GROWSDOWN`` stack (``stack_expanded``), or no
+    lock at all for a non-user address (``none``). ``misses`` counts RCU walks redone
+    because the VMA found was detached. ``vma_start``/``vma_end`` is the VMA the fault
+    resolved to; ``page`` the page now mapped (``zero``, ``anon``, ``file``, ``shmem``,
+    ``cow``); ``major`` whether it counted as a major fault (page-cache miss)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "addr": "0x7ffff7ffd010",
+                    "access": "write",
+                    "ok": True,
+                    "outcome": "ok",
+                    "si_code": None,
+                    "path": "vma_lock",
+                    "misses": 0,
+                    "vma_start": "0x7ffff7ffd000",
+                    "vma_end": "0x7ffff7fff000",
+                    "page": "anon",
+                    "major": False,
+                },
+                {
+                    "addr": "0x10",
+                    "access": "read",
+                    "ok": False,
+                    "outcome": "SIGSEGV",
+                    "si_code": "SEGV_MAPERR",
+                    "path": "mmap_lock",
+                    "misses": 0,
+                    "vma_start": None,
+                    "vma_end": None,
+                    "page": None,
+                    "major": False,
+                },
+            ]
+        }
+    )
+
+    addr: HexStr
+    access: Access
+    ok: bool
+    outcome: FaultOutcome
+    si_code: Literal["SEGV_MAPERR", "SEGV_ACCERR", "BUS_ADRERR"] | None = None
+    path: FaultPath
+    misses: int
+    vma_start: HexStr | None = None
+    vma_end: HexStr | None = None
+    page: Literal["zero", "anon", "file", "shmem", "cow"] | None = None
+    major: bool
+
+
+class TouchOut(BaseModel):
+    """The faults of one ``touch`` op: how many were taken, how they completed, and the
+    first one that delivered a signal (None if none did)."""
+
+    faults: int = Field(description="faults taken (pages touched)")
+    ok: int
+    major: int
+    vma_lock: int = Field(description="faults completed under the per-VMA lock")
+    signals: int
+    first_signal: FaultOut | None = None
+
+
 BatchOp = Annotated[
-    MmapOp | MunmapOp | MprotectOp | MremapOp | BrkOp | OpenOp | CloseOp | UnlinkOp,
+    MmapOp
+    | MunmapOp
+    | MprotectOp
+    | MremapOp
+    | BrkOp
+    | OpenOp
+    | CloseOp
+    | UnlinkOp
+    | FaultOp
+    | TouchOp,
     Field(discriminator="op"),
 ]
 """One operation of a batch; ``"op"`` selects the kind."""
@@ -488,6 +641,8 @@ class OpResult(BaseModel):
         default=None, description="engine error class when not a syscall error"
     )
     detail: str | None = None
+    fault: FaultOut | None = Field(default=None, description="a fault op's outcome")
+    touch: TouchOut | None = Field(default=None, description="a touch op's faults")
 
 
 class BatchOut(BaseModel):
@@ -539,6 +694,68 @@ class VmaOut(BaseModel):
     size: int = Field(description="bytes")
 
 
+MapsReader = Literal["seqcount", "per_vma", "mmap_lock"]
+
+_SNAPSHOT_EXAMPLE: dict[str, Any] = {
+    "reader": "seqcount",
+    "seq_begin": 12,
+    "seq_end": 12,
+    "attempts": 1,
+    "fell_back": False,
+    "fallbacks": 0,
+    "generation": 5,
+    "consistent": True,
+    "chunks": 1,
+    "torn_at": [],
+    "retry_reasons": [],
+    "hold": {
+        "rcu_ns": 41000,
+        "mmap_lock_read_ns": 0,
+        "mmap_lock_wait_ns": 0,
+        "vma_read_ns": 0,
+        "vma_read_max_ns": 0,
+    },
+}
+
+
+class LockHoldOut(BaseModel):
+    """Nanoseconds the read held (or waited for) each lock; ``*_max_ns`` the longest
+    single hold."""
+
+    rcu_ns: int
+    mmap_lock_read_ns: int
+    mmap_lock_wait_ns: int
+    vma_read_ns: int
+    vma_read_max_ns: int
+
+
+class SnapshotMeta(BaseModel):
+    """How one maps snapshot was read (``core.maps_reader.MapsSnapshot``).
+
+    ``seq_begin``/``seq_end``: ``mm_lock_seq`` at the start and end of the walk that
+    produced the lines (odd: a writer held ``mmap_lock``). ``attempts``: walks made
+    (seqcount: at most ``max_retries + 1``). ``fell_back``: ``mmap_lock`` was taken
+    for read (``fallbacks`` times). ``generation``: the layout generation the walk saw.
+    ``consistent``: no write-lock cycle overlapped the walk. ``torn_at``: indices of
+    lines that may show a later moment than the line before them (per_vma only).
+    ``chunks``: seq_file reads the snapshot was assembled from."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_SNAPSHOT_EXAMPLE]})
+
+    reader: MapsReader
+    seq_begin: int
+    seq_end: int
+    attempts: int
+    fell_back: bool
+    fallbacks: int
+    generation: int
+    consistent: bool
+    chunks: int
+    torn_at: list[int]
+    retry_reasons: list[str]
+    hold: LockHoldOut
+
+
 class MapsOut(BaseModel):
     """The same snapshot as ``GET /processes/{pid}/maps``, as fields."""
 
@@ -548,6 +765,7 @@ class MapsOut(BaseModel):
                 {
                     "pid": 1000,
                     "count": 1,
+                    "snapshot": _SNAPSHOT_EXAMPLE,
                     "vmas": [
                         {
                             "addr": "7ffff7ffd000-7ffff7fff000",
@@ -568,7 +786,197 @@ class MapsOut(BaseModel):
 
     pid: int
     count: int
+    snapshot: SnapshotMeta = Field(description="how the snapshot was read (as /maps headers)")
     vmas: list[VmaOut]
+
+
+# -- maps snapshots, streams and pause points (app/snapshots.py, app/routes/stream.py,
+# app/routes/pause.py) ---------------------------------------------------------------------
+
+
+class MapsStreamItem(BaseModel):
+    """One snapshot of a maps stream (a JSON line, or the data of an SSE ``snapshot``
+    event). ``index`` counts the snapshots sent (0-based), ``elapsed`` is seconds since
+    the stream started; the VMAs as fields (``format=vmas``) or the kernel's text
+    (``format=text``)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "index": 0,
+                    "pid": 1000,
+                    "elapsed": 0.0,
+                    "count": 1,
+                    "snapshot": _SNAPSHOT_EXAMPLE,
+                    "vmas": [
+                        {
+                            "addr": "7ffff7ffd000-7ffff7fff000",
+                            "start": "0x7ffff7ffd000",
+                            "end": "0x7ffff7fff000",
+                            "perms": "rw-p",
+                            "offset": "0x0",
+                            "dev": "00:00",
+                            "inode": 0,
+                            "path": "",
+                            "size": 8192,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    index: int
+    pid: int
+    elapsed: float
+    count: int = Field(description="number of maps lines")
+    snapshot: SnapshotMeta
+    vmas: list[VmaOut] | None = None
+    text: str | None = None
+
+
+class PausePointOut(BaseModel):
+    """A pause point the engine has, and the window it opens."""
+
+    name: str = Field(examples=["munmap:before_clear"])
+    description: str
+
+
+class PausePointList(BaseModel):
+    """Every known pause point, by name."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "points": [
+                        {
+                            "name": "munmap:before_clear",
+                            "description": "do_vmi_align_munmap: splits done ...",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
+    points: list[PausePointOut]
+
+
+class PauseArmIn(_In):
+    """Arm a pause point: from its ``hit``-th hit on (counted from now), ``count``
+    operations park there until released or ``timeout`` seconds pass."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"name": "munmap:before_clear"},
+                {"name": "maps:per_vma_between_vmas", "hit": 3, "timeout": 5},
+            ]
+        },
+    )
+
+    name: str = Field(min_length=1, max_length=64, examples=["munmap:before_clear"])
+    hit: int = Field(default=1, ge=1, le=1_000_000, description="hold from this hit on")
+    count: int = Field(default=1, ge=1, le=1_000_000, description="operations to hold")
+    timeout: float | None = Field(
+        default=None, gt=0, le=300, description="seconds a hold lasts (engine default 10)"
+    )
+
+
+class HeldOut(BaseModel):
+    """An operation parked at a pause point."""
+
+    hold_id: int
+    point: str = Field(examples=["munmap:before_clear"])
+    op: str = Field(examples=["munmap"], description="the syscall, or maps/fault/...")
+    thread: str
+    held_for: float = Field(description="seconds parked so far")
+    hit: int
+
+
+class ArmedPointOut(BaseModel):
+    """Counters of one point that is armed or has been hit."""
+
+    name: str
+    armed: bool
+    hits: int
+    holds: int
+    timeouts: int
+    held: int
+
+
+class PauseStateOut(BaseModel):
+    """The pause points of one process: armed points, held operations, limits."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "pid": 1000,
+                    "limit": 8,
+                    "default_timeout": 10.0,
+                    "points": [
+                        {
+                            "name": "munmap:before_clear",
+                            "armed": False,
+                            "hits": 1,
+                            "holds": 1,
+                            "timeouts": 0,
+                            "held": 1,
+                        }
+                    ],
+                    "held": [
+                        {
+                            "hold_id": 1,
+                            "point": "munmap:before_clear",
+                            "op": "munmap",
+                            "thread": "AnyIO worker thread",
+                            "held_for": 0.25,
+                            "hit": 1,
+                        }
+                    ],
+                    "timeouts": 0,
+                }
+            ]
+        }
+    )
+
+    pid: int
+    limit: int = Field(description="VMASIM_MAX_PAUSE_POINTS in force")
+    default_timeout: float
+    points: list[ArmedPointOut]
+    held: list[HeldOut]
+    timeouts: int = Field(description="holds that ended by timeout")
+
+
+class PauseReleaseIn(_In):
+    """Release one hold (``hold_id``), every hold at a point (``name``), or everything
+    held in the process (empty body)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{}, {"hold_id": 1}, {"name": "munmap:before_clear"}]},
+    )
+
+    hold_id: int | None = Field(default=None, ge=1, le=U64_MAX)
+    name: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> PauseReleaseIn:
+        if self.hold_id is not None and self.name is not None:
+            raise ValueError(f"give hold_id ({self.hold_id}) or name ({self.name!r}), not both")
+        return self
+
+
+class PauseReleaseOut(BaseModel):
+    """How many holds were released."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"released": 1}]})
+
+    released: int
 
 
 class HealthOut(BaseModel):
@@ -579,4 +987,392 @@ class HealthOut(BaseModel):
     status: Literal["ok"]
 
 
+# -- fork ----------------------------------------------------------------------------------
+
+
+class ForkIn(_In):
+    """``fork(2)`` options: the child's name (default: the parent's)."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, json_schema_extra={"examples": [{"name": "child"}, {}]}
+    )
+
+    name: str | None = Field(
+        default=None, min_length=1, max_length=15, description="comm, 1-15 characters"
+    )
+
+
+# -- PROCMAP_QUERY ---------------------------------------------------------------------------
+
+QUERY_FLAG_BITS: dict[str, int] = {
+    "VMA_READABLE": 0x01,
+    "VMA_WRITABLE": 0x02,
+    "VMA_EXECUTABLE": 0x04,
+    "VMA_SHARED": 0x08,
+    "COVERING_OR_NEXT_VMA": 0x10,
+    "FILE_BACKED_VMA": 0x20,
+}
+"""``PROCMAP_QUERY_*`` flags (include/uapi/linux/fs.h) by name, without the prefix."""
+
+
+def query_flag_bits(item: str) -> int:
+    """One ``flags`` item: a name (``VMA_READABLE``, optionally ``PROCMAP_QUERY_``-
+    prefixed, any case) or a number (decimal or ``0x`` hex), as its bits.
+
+    >>> query_flag_bits("covering_or_next_vma"), query_flag_bits("0x40")
+    (16, 64)
+    """
+    name = item.strip().upper().removeprefix("PROCMAP_QUERY_")
+    bits = QUERY_FLAG_BITS.get(name)
+    if bits is not None:
+        return bits
+    try:
+        value = int(item, 0)
+    except ValueError:
+        raise ValueError(
+            f"unknown PROCMAP_QUERY flag {item!r} (known: {', '.join(QUERY_FLAG_BITS)}, "
+            "or a number)"
+        ) from None
+    if not 0 <= value <= U64_MAX:
+        raise ValueError(f"PROCMAP_QUERY flag {item!r} is not a 64-bit unsigned value")
+    return value
+
+
+def _check_query_flag(item: str) -> str:
+    query_flag_bits(item)
+    return item
+
+
+QueryFlagItem = Annotated[
+    str,
+    Field(max_length=40, examples=["COVERING_OR_NEXT_VMA"]),
+    AfterValidator(_check_query_flag),
+]
+
+
+def query_addr(text: str) -> int:
+    """A query-string address (decimal or ``0x`` hex, already pattern-checked) as an
+    integer; ValueError beyond 64 bits.
+
+    >>> query_addr("0x1000"), query_addr("4096")
+    (4096, 4096)
+    """
+    value = int(text, 16) if text[:2] in ("0x", "0X") else int(text, 10)
+    if value > U64_MAX:
+        raise ValueError(f"address {text!r} does not fit in 64 bits")
+    return value
+
+
+def _check_query_addr(text: str) -> str:
+    query_addr(text)
+    return text
+
+
+QueryAddr = Annotated[
+    str,
+    Field(pattern=r"^(0[xX][0-9a-fA-F]{1,16}|[0-9]{1,20})$", examples=["0x555555560123"]),
+    AfterValidator(_check_query_addr),
+]
+"""A query-string address: decimal or ``0x`` hex (converted by :func:`query_addr`)."""
+
+
+class VmaQueryOut(BaseModel):
+    """What ``PROCMAP_QUERY`` returns for one VMA. ``flags`` are the
+    ``PROCMAP_QUERY_VMA_*`` names (``VMA_SHARED`` means ``VM_MAYSHARE``); ``offset``,
+    ``inode`` and ``dev`` are the mapped file's (0 without one); ``name`` is the VMA's
+    name as maps prints it but unescaped (file path, ``[heap]``, ``[stack]``,
+    ``[anon:x]``, ...), ``""`` for none and null when not asked for; ``name_size``
+    counts its NUL. ``lock`` says how the VMA was stabilised: ``vma_lock`` (per-VMA lock
+    under RCU), ``vma_lock_via_mmap_lock`` (per-VMA lock under a brief ``mmap_lock``
+    hold) or ``mmap_lock``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "start": "0x555555560000",
+                    "end": "0x555555581000",
+                    "flags": ["VMA_READABLE", "VMA_WRITABLE"],
+                    "page_size": 4096,
+                    "offset": "0x0",
+                    "inode": 0,
+                    "dev": "00:00",
+                    "name": "[heap]",
+                    "name_size": 7,
+                    "build_id_size": 0,
+                    "lock": "vma_lock",
+                }
+            ]
+        }
+    )
+
+    start: HexStr
+    end: HexStr
+    flags: list[str]
+    page_size: int
+    offset: HexStr
+    inode: int
+    dev: str = Field(examples=["fe:00"], description="major:minor in hex, as maps prints it")
+    name: str | None
+    name_size: int
+    build_id_size: int
+    lock: Literal["vma_lock", "vma_lock_via_mmap_lock", "mmap_lock"]
+
+
+class VmaBatchIn(_In):
+    """Many addresses resolved at once (``resolve_addrs_ioctl`` in the kernel's
+    selftests): one ``PROCMAP_QUERY`` with ``COVERING_OR_NEXT_VMA`` per VMA met, in
+    ascending address order. At most VMASIM_MAX_BATCH addresses."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "addrs": ["0x555555554000", "0x555555560123", "0x1000"],
+                    "flags": ["VMA_READABLE"],
+                    "name": True,
+                }
+            ]
+        },
+    )
+
+    addrs: list[U64] = Field(min_length=1)
+    flags: list[QueryFlagItem] = Field(default_factory=list, max_length=16)
+    name: bool = Field(default=True, description="also return each VMA's name")
+
+
+class VmaBatchOut(BaseModel):
+    """``vmas``: the distinct VMAs found, in address order; ``index[i]``: the position
+    in ``vmas`` of the VMA covering ``addrs[i]``, or null (a hole, or a VMA ``flags``
+    excludes)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "count": 3,
+                    "found": 2,
+                    "queries": 2,
+                    "index": [0, 1, None],
+                    "vmas": [
+                        {
+                            "start": "0x555555554000",
+                            "end": "0x555555555000",
+                            "flags": ["VMA_READABLE"],
+                            "page_size": 4096,
+                            "offset": "0x0",
+                            "inode": 1234,
+                            "dev": "fe:00",
+                            "name": "/usr/bin/cat",
+                            "name_size": 13,
+                            "build_id_size": 0,
+                            "lock": "vma_lock",
+                        },
+                        {
+                            "start": "0x555555560000",
+                            "end": "0x555555581000",
+                            "flags": ["VMA_READABLE", "VMA_WRITABLE"],
+                            "page_size": 4096,
+                            "offset": "0x0",
+                            "inode": 0,
+                            "dev": "00:00",
+                            "name": "[heap]",
+                            "name_size": 7,
+                            "build_id_size": 0,
+                            "lock": "vma_lock",
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
+    count: int = Field(description="addresses asked")
+    found: int = Field(description="addresses inside a matching VMA")
+    queries: int = Field(description="distinct VMAs returned")
+    index: list[int | None]
+    vmas: list[VmaQueryOut]
+
+
+# -- statistics (GET /vmstat) ------------------------------------------------------------
+
+
+class VmEventsOut(BaseModel):
+    """``/proc/vmstat``'s per-VMA-lock events (``count_vm_vma_lock_event``) and fault
+    counts: ``vma_lock_success`` (fault completed under the VMA lock), ``_abort`` (fell
+    back to ``mmap_lock``), ``_retry`` (handler asked for a retry under ``mmap_lock``),
+    ``_miss`` (the VMA found was detached; walk redone), ``pgfault``, ``pgmajfault``."""
+
+    vma_lock_success: int
+    vma_lock_abort: int
+    vma_lock_retry: int
+    vma_lock_miss: int
+    pgfault: int
+    pgmajfault: int
+
+
+class RwsemOut(BaseModel):
+    """An rw-semaphore's holders, waiters and acquisition counters (wait times in s)."""
+
+    readers: int
+    writer: str | None = None
+    waiting_readers: int
+    waiting_writers: int
+    read_acquisitions: int
+    write_acquisitions: int
+    read_contended: int
+    write_contended: int
+    read_wait_total_s: float
+    write_wait_total_s: float
+    read_wait_max_s: float
+    write_wait_max_s: float
+    timeouts: int
+
+
+class MmapLockOut(BaseModel):
+    """One mm's ``mmap_lock``: ``mm_lock_seq``, whether it is write-locked now, the
+    write-lock cycles, and the rw-semaphore's counters."""
+
+    seq: int
+    write_locked: bool
+    write_cycles: int
+    rwsem: RwsemOut
+
+
+class QueryStatsOut(BaseModel):
+    """``PROCMAP_QUERY`` counters (the kernel has none; see ``core.procmap_query``):
+    calls and outcomes, and how each VMA examined was locked."""
+
+    queries: int
+    found: int
+    enoent: int
+    rejected: int
+    vma_locked: int
+    mmap_lock_assisted: int
+    mmap_locked: int
+    detached_retries: int
+    gap_rechecks: int
+
+
+class RssOut(BaseModel):
+    """Resident pages by RSS counter (``MM_FILEPAGES``, ``MM_ANONPAGES``,
+    ``MM_SHMEMPAGES``, ``MM_SWAPENTS``)."""
+
+    file: int
+    anon: int
+    shmem: int
+    swapents: int
+
+
+class ProcessVmstatOut(BaseModel):
+    """One process: its events, fault counts (``min_flt``/``maj_flt`` as in
+    ``/proc/<pid>/stat``), resident pages, VMAs and lock statistics."""
+
+    pid: int
+    name: str
+    map_count: int
+    min_flt: int
+    maj_flt: int
+    rss: RssOut
+    events: VmEventsOut
+    mmap_lock: MmapLockOut
+    procmap_query: QueryStatsOut
+
+
+class RcuOut(BaseModel):
+    """The kernel-wide RCU domain: readers now, grace periods, deferred frees."""
+
+    readers_in_section: int
+    registered_threads: int
+    grace_periods: int
+    readers_blocking_gp: int
+    pending_callbacks: int
+    callbacks_run: int
+    callback_errors: int
+
+
+class PageLockOut(BaseModel):
+    """The page-table/page-cache lock (one, kernel-wide)."""
+
+    locked: bool
+    acquisitions: int
+    contended: int
+
+
+class ServiceStatsOut(BaseModel):
+    """The service's process table: live, being created, the limit, counters."""
+
+    processes: int
+    reserved: int
+    limit: int
+    spawned: int
+    rejected: int
+
+
+_ZERO_EVENTS = dict.fromkeys(
+    (
+        "vma_lock_success",
+        "vma_lock_abort",
+        "vma_lock_retry",
+        "vma_lock_miss",
+        "pgfault",
+        "pgmajfault",
+    ),
+    0,
+)
+
+
+class VmstatOut(BaseModel):
+    """Machine-wide counters (``events`` sums every process that ever ran), the
+    kernel-wide locks, and each live process (or the one asked for)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "events": {**_ZERO_EVENTS, "vma_lock_success": 3, "pgfault": 3},
+                    "procmap_query": {
+                        "queries": 1,
+                        "found": 1,
+                        "enoent": 0,
+                        "rejected": 0,
+                        "vma_locked": 1,
+                        "mmap_lock_assisted": 0,
+                        "mmap_locked": 0,
+                        "detached_retries": 0,
+                        "gap_rechecks": 0,
+                    },
+                    "rcu": {
+                        "readers_in_section": 0,
+                        "registered_threads": 2,
+                        "grace_periods": 4,
+                        "readers_blocking_gp": 0,
+                        "pending_callbacks": 0,
+                        "callbacks_run": 4,
+                        "callback_errors": 0,
+                    },
+                    "page_lock": {"locked": False, "acquisitions": 3, "contended": 0},
+                    "service": {
+                        "processes": 1,
+                        "reserved": 0,
+                        "limit": 256,
+                        "spawned": 1,
+                        "rejected": 0,
+                    },
+                    "processes": [],
+                }
+            ]
+        }
+    )
+
+    events: VmEventsOut
+    procmap_query: QueryStatsOut
+    rcu: RcuOut
+    page_lock: PageLockOut
+    service: ServiceStatsOut
+    processes: list[ProcessVmstatOut]
+
+
 ProcessList.model_rebuild()
+MapsOut.model_rebuild()

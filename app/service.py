@@ -11,8 +11,11 @@ outside it).
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
@@ -56,6 +59,15 @@ class Service:
     def __init__(self, settings: Settings, kernel: Kernel | None = None) -> None:
         self.settings = settings
         self.kernel = kernel if kernel is not None else Kernel(settings.max_map_count)
+        # VMASIM_MAX_RESIDENT_PAGES: a fault needing a page beyond it raises
+        # ResidentLimitExceeded (409) instead of growing the service's memory.
+        self.kernel.max_resident_pages = settings.max_resident_pages
+        # Page faults: short engine calls on the hottest route, run on a plain thread
+        # pool (threads start on first use). Its hand-off costs less than half of
+        # anyio's to_thread (measured in docs/performance.md, "REST").
+        self._fault_pool = ThreadPoolExecutor(
+            max_workers=settings.worker_threads, thread_name_prefix="vmasim-fault"
+        )
         self._table_lock = threading.Lock()
         self._reserved = 0  # spawns between the limit check and their return
         self._spawned = 0
@@ -70,6 +82,33 @@ class Service:
         Raises :class:`ProcessLimitReached`, or the engine's ``LayoutError`` /
         ``InvalidArgument`` (then no process is left behind).
         """
+        with self._process_slot():
+            if maps is not None:
+                return self.kernel.spawn_from_maps(maps, name)
+            return self.kernel.spawn(name, layout or "empty")
+
+    async def run_fault(self, fn: Callable[..., T], *args: object) -> T:
+        """Run a page fault (``fn(*args)``, which may block on ``mmap_lock``) in the
+        fault thread pool, never on the event loop. At most ``VMASIM_WORKER_THREADS``
+        faults run at once. asyncio only (uvicorn's loop)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._fault_pool, partial(fn, *args))
+
+    def fork(self, pid: int, name: str | None = None) -> Process:
+        """``fork(2)`` of process ``pid`` within ``VMASIM_MAX_PROCESSES``: the child, with
+        a copy of the address space (``dup_mmap`` takes both mms' ``mmap_lock`` for
+        write) and of the fd table. Blocking: call it in a worker thread.
+        O(n log n + resident pages) for the parent's n VMAs.
+
+        Raises :class:`ProcessLimitReached`, or the engine's ``NoSuchProcess`` /
+        ``InvalidArgument`` (then no child is left behind).
+        """
+        with self._process_slot():
+            return self.kernel.fork(pid, name)
+
+    @contextmanager
+    def _process_slot(self) -> Iterator[None]:
+        # Reserve one process under the table lock, build it outside the lock.
         limit = self.settings.max_processes
         with self._table_lock:
             live = len(self.kernel.processes())
@@ -82,16 +121,12 @@ class Service:
                 )
             self._reserved += 1
         try:
-            if maps is not None:
-                proc = self.kernel.spawn_from_maps(maps, name)
-            else:
-                proc = self.kernel.spawn(name, layout or "empty")
+            yield
         finally:
             with self._table_lock:
                 self._reserved -= 1
         with self._table_lock:
             self._spawned += 1
-        return proc
 
     def statistics(self) -> ServiceStatistics:
         """O(p) for p live processes."""

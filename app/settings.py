@@ -10,6 +10,11 @@ reported in errors, so the committed document does not depend on the environment
 | ``VMASIM_MAX_BODY_BYTES`` | 16 MiB | request body size (a maps text of 65,530 VMAs is ~6 MiB) |
 | ``VMASIM_WORKER_THREADS`` | 32 | engine calls running at once in worker threads |
 | ``VMASIM_MAX_MAP_COUNT`` | 65530 | the simulated ``vm.max_map_count`` |
+| ``VMASIM_MAX_STREAM_SNAPSHOTS`` | 100000 | snapshots in one maps stream (JSONL or SSE) |
+| ``VMASIM_MAX_STREAM_SECONDS`` | 3600 | lifetime of one maps stream, seconds |
+| ``VMASIM_MAX_PAUSE_POINTS`` | 8 | pause points armed at once in one process |
+| ``VMASIM_MAX_RESIDENT_PAGES`` | 1048576 | resident pages per simulated process (4 GiB) |
+| ``VMASIM_MAX_BATCH_PAGES`` | 1048576 | pages faulted by the ``touch`` ops of one batch |
 """
 
 from __future__ import annotations
@@ -35,6 +40,11 @@ class Settings:
     max_body_bytes: int = 16 << 20
     worker_threads: int = 32
     max_map_count: int = DEFAULT_MAX_MAP_COUNT
+    max_stream_snapshots: int = 100_000
+    max_stream_seconds: int = 3600
+    max_pause_points: int = 8
+    max_resident_pages: int = 1 << 20
+    max_batch_pages: int = 1 << 20
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -70,4 +80,9 @@ _RANGES: dict[str, tuple[int, int]] = {
     "max_body_bytes": (1024, 1 << 30),
     "worker_threads": (1, 1024),
     "max_map_count": (0, 1 << 31),
+    "max_stream_snapshots": (1, 1 << 31),
+    "max_stream_seconds": (1, 7 * 24 * 3600),
+    "max_pause_points": (1, 1000),
+    "max_resident_pages": (0, 1 << 36),
+    "max_batch_pages": (1, 1 << 30),
 }

@@ -80,6 +80,11 @@ from .smaps import render_smaps as render_smaps
 from .smaps import render_smaps_rollup as render_smaps_rollup
 from .smaps import render_statm as render_statm
 from .smaps import render_status_memory as render_status_memory
+from .state import StateError as StateError
+from .state import dump_kernel as dump_kernel
+from .state import load_kernel as load_kernel
+from .state import load_state as load_state
+from .state import save_state as save_state
 from .vma import Vma as Vma
 from .vma_tree import VmaTree as VmaTree
 
@@ -138,6 +143,7 @@ __all__ = [
     "RcuDomain",
     "ResidentLimitExceeded",
     "RwSemaphore",
+    "StateError",
     "SyscallError",
     "UnknownPausePoint",
     "UseAfterFree",
@@ -146,6 +152,9 @@ __all__ = [
     "VmaQueryResult",
     "VmaTree",
     "do_procmap_query",
+    "dump_kernel",
+    "load_kernel",
+    "load_state",
     "procmap_query",
     "procmap_query_batch",
     "read_maps",
@@ -153,4 +162,5 @@ __all__ = [
     "render_smaps_rollup",
     "render_statm",
     "render_status_memory",
+    "save_state",
 ]

@@ -4,11 +4,38 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from . import docs, files, health, maps, processes, syscalls
+from . import (
+    docs,
+    faults,
+    files,
+    fork,
+    health,
+    maps,
+    pause,
+    processes,
+    procfs,
+    query,
+    stats,
+    stream,
+    syscalls,
+)
 
 
 def include_all(app: FastAPI) -> None:
     """Mount every router on ``app``."""
-    for module in (processes, files, syscalls, maps, health):
+    for module in (
+        processes,
+        fork,
+        files,
+        syscalls,
+        faults,
+        maps,
+        stream,
+        procfs,
+        query,
+        pause,
+        stats,
+        health,
+    ):
         app.include_router(module.router)
     docs.install(app)

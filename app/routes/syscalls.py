@@ -23,6 +23,7 @@ from ..schemas import (
     MprotectIn,
     MremapIn,
     MunmapIn,
+    TouchOp,
     hex_addr,
 )
 from ..service import in_worker
@@ -97,8 +98,17 @@ async def syscalls(proc: ProcessDep, body: BatchIn, settings: SettingsDep) -> Ba
     `stop_on_error` the batch ends there. Each operation is its own syscall, so other
     requests may run between two of them. At most `VMASIM_MAX_BATCH` operations
     (default 10000; 413 beyond). `op` is one of mmap, munmap, mprotect, mremap, brk,
-    open, close, unlink; the trace fields are those of the single-call routes."""
+    open, close, unlink, fault, touch; the fields are those of the single-call routes.
+    `fault` is `POST /faults` (its result carries `fault`; a signal makes it not `ok`).
+    `touch` faults every page of `[addr, addr + length)` in turn, as a loop writing
+    one byte per page, and returns the counts (`touch`); the pages of all touch ops
+    are bounded by `VMASIM_MAX_BATCH_PAGES` (default 1048576; 413 beyond)."""
     if len(body.ops) > settings.max_batch:
         raise RequestTooLarge("VMASIM_MAX_BATCH", settings.max_batch, len(body.ops), "batch")
+    pages = sum(op.pages for op in body.ops if isinstance(op, TouchOp))
+    if pages > settings.max_batch_pages:
+        raise RequestTooLarge(
+            "VMASIM_MAX_BATCH_PAGES", settings.max_batch_pages, pages, "touch pages"
+        )
     results = await in_worker(run_batch, proc, body.ops, body.stop_on_error)
     return BatchOut(completed=len(results), failed=sum(not r.ok for r in results), results=results)

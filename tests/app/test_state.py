@@ -1,0 +1,196 @@
+"""State that survives restarts (``VMASIM_STATE_FILE``): restored on start, saved
+periodically and on shutdown, atomically; a SIGKILL mid-load leaves the last checkpoint
+loadable and consistent; a bad file stops the start-up with a clear error."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.deployment import Deployment
+from app.main import create_app
+from app.settings import Settings, SettingsError
+from app.state import StateKeeper
+from core.state import StateError, load_state
+from tests.app.live import serve, uvicorn_process
+from tests.concurrency import wait_until
+
+PAGE = 4096
+ANON = {"prot": ["PROT_READ", "PROT_WRITE"], "flags": ["MAP_PRIVATE", "MAP_ANONYMOUS"]}
+
+
+def _populate(c: httpx.Client) -> list[int]:
+    pids = []
+    typical = c.post("/processes", json={"layout": "typical", "name": "typ"}).json()["pid"]
+    pids.append(typical)
+    fd = c.post(f"/processes/{typical}/files", json={"path": "/srv/db", "size": 8 * PAGE})
+    assert fd.status_code == 201, fd.text
+    ops = [
+        {"op": "mmap", "length": 16 * PAGE, **ANON},
+        {"op": "mmap", "length": 4 * PAGE, "prot": ["PROT_READ", "PROT_WRITE"],
+         "flags": ["MAP_SHARED"], "fd": fd.json()["fd"], "offset": 0},
+    ]  # fmt: skip
+    results = c.post(f"/processes/{typical}/syscalls", json={"ops": ops}).json()["results"]
+    anon, shared = (int(r["addr"], 16) for r in results)
+    for addr, access in ((anon, "write"), (anon + PAGE, "read"), (shared, "write")):
+        r = c.post(f"/processes/{typical}/faults", json={"addr": addr, "access": access})
+        assert r.status_code == 200, r.text
+    c.post(f"/processes/{typical}/mprotect", json={"addr": anon, "length": PAGE, "prot": []})
+    c.post(f"/processes/{typical}/brk", json={"addr": 0x555555581000 + 2 * PAGE})
+    pids.append(c.post("/processes", json={"name": "empty"}).json()["pid"])
+    return pids
+
+
+def _view(c: httpx.Client, pids: list[int]) -> dict[int, Any]:
+    return {
+        pid: (c.get(f"/processes/{pid}").json(), c.get(f"/processes/{pid}/maps").text)
+        for pid in pids
+    }
+
+
+def test_restart_restores_every_process(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    deployment = Deployment(state_file=str(path), state_interval=0)
+    app = create_app(Settings(), deployment=deployment)
+    with serve(app) as running, httpx.Client(base_url=running.url, timeout=20) as c:
+        pids = _populate(c)
+        before = _view(c, pids)
+        assert not path.exists()  # interval 0: saved on shutdown only
+    keeper: StateKeeper = app.state.state_keeper
+    assert keeper.statistics().saves == 1 and path.exists()
+
+    again = create_app(Settings(), deployment=deployment)
+    with serve(again) as running, httpx.Client(base_url=running.url, timeout=20) as c:
+        assert [p["pid"] for p in c.get("/processes").json()["processes"]] == pids
+        assert _view(c, pids) == before
+        new = c.post("/processes", json={"name": "new"}).json()["pid"]
+        assert new > max(pids)
+        for proc in again.state.service.kernel.processes():
+            proc.mm._check()
+    assert again.state.state_keeper.statistics().restored_processes == len(pids)
+    assert len(load_state(path).processes()) == len(pids) + 1
+
+
+def test_periodic_saves(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    app = create_app(Settings(), deployment=Deployment(state_file=str(path), state_interval=1))
+    keeper: StateKeeper = app.state.state_keeper
+    with serve(app) as running, httpx.Client(base_url=running.url, timeout=20) as c:
+        pid = c.post("/processes", json={"layout": "typical"}).json()["pid"]
+        wait_until(lambda: keeper.statistics().saves >= 1, timeout=10, what="a periodic save")
+        assert [p.pid for p in load_state(path).processes()] == [pid]
+        assert keeper.statistics().failures == 0
+
+
+def test_without_state_file_nothing_is_written(tmp_path: Path) -> None:
+    app = create_app(Settings(), deployment=Deployment())
+    with serve(app) as running, httpx.Client(base_url=running.url, timeout=20) as c:
+        c.post("/processes", json={"name": "x"})
+    assert app.state.state_keeper.statistics().saves == 0
+    assert os.listdir(tmp_path) == []
+
+
+def test_state_settings_from_environment() -> None:
+    d = Deployment.from_env(
+        {"VMASIM_STATE_FILE": "/var/lib/vmasim/state.json", "VMASIM_STATE_INTERVAL": "5"}
+    )
+    assert (d.state_file, d.state_interval) == ("/var/lib/vmasim/state.json", 5)
+    with pytest.raises(SettingsError, match=r"^VMASIM_STATE_INTERVAL=-1 must be an integer"):
+        Deployment.from_env({"VMASIM_STATE_INTERVAL": "-1"})
+    with pytest.raises(SettingsError, match=r"^VMASIM_MAX_INFLIGHT='lots' is not an integer"):
+        Deployment.from_env({"VMASIM_MAX_INFLIGHT": "lots"})
+
+
+def test_bad_state_file_stops_startup(tmp_path: Path) -> None:
+    """The real server process: the lifespan raises, uvicorn exits non-zero."""
+    path = tmp_path / "state.json"
+    content = b'{"format": "vmasim-state", "version": 99}'
+    message = "state.version=99 is unknown"
+    path.write_bytes(content)
+    env = {"VMASIM_STATE_FILE": str(path)}
+    with uvicorn_process(env, wait=False) as child:
+        assert child.proc.wait(30) != 0
+        output = child.output()
+    assert "StateError" in output and message in output and str(path) in output, output
+    assert "Application startup failed" in output
+    assert path.read_bytes() == content  # never overwritten by a half-loaded engine
+
+
+def test_torn_state_file_is_refused_before_serving(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    path.write_bytes(b'{"format": "vmasim-state", "vers')
+    app = create_app(Settings(), deployment=Deployment(state_file=str(path)))
+    kernel = app.state.service.kernel
+    with pytest.raises(StateError, match=r"state\.json' is not valid JSON"):
+        app.state.state_keeper.restore()
+    assert app.state.service.kernel is kernel  # nothing replaced, nothing half-loaded
+
+
+def test_unwritable_state_directory_is_refused_at_start(tmp_path: Path) -> None:
+    path = tmp_path / "missing" / "state.json"
+    app = create_app(Settings(), deployment=Deployment(state_file=str(path)))
+    with pytest.raises(StateError, match=r"directory '.*missing' is missing or not writable"):
+        app.state.state_keeper.restore()
+
+
+def test_sigkill_mid_load_leaves_a_consistent_checkpoint(tmp_path: Path) -> None:
+    """A live server under load saving every second is SIGKILLed; the file it leaves
+    (whichever save was last) loads, passes every _check, and holds processes."""
+    path = tmp_path / "state.json"
+    env = {"VMASIM_STATE_FILE": str(path), "VMASIM_STATE_INTERVAL": "1"}
+    stop = threading.Event()
+    done = {"requests": 0}
+    with uvicorn_process(env) as child:
+
+        def load() -> None:
+            with httpx.Client(base_url=child.url, timeout=10) as c:
+                while not stop.is_set():
+                    try:
+                        pid = c.post("/processes", json={"layout": "typical"}).json()["pid"]
+                        ops = [{"op": "mmap", "length": 8 * PAGE, **ANON} for _ in range(20)]
+                        ops += [{"op": "munmap", "addr": "0x7ffff7dd2000", "length": PAGE}]
+                        c.post(f"/processes/{pid}/syscalls", json={"ops": ops})
+                        c.post(
+                            f"/processes/{pid}/faults",
+                            json={"addr": "0x555555560000", "access": "write"},
+                        )
+                        if pid % 3 == 0:
+                            c.delete(f"/processes/{pid - 1}")
+                        done["requests"] += 4
+                    except httpx.TransportError:
+                        return  # the server was killed
+
+        workers = [threading.Thread(target=load, daemon=True) for _ in range(3)]
+        for w in workers:
+            w.start()
+        inodes: set[int] = set()
+
+        def saved_twice() -> bool:
+            try:
+                inodes.add(os.stat(path).st_ino)  # os.replace: a new inode per save
+            except FileNotFoundError:
+                pass
+            return len(inodes) >= 2
+
+        wait_until(saved_twice, timeout=20, what="two periodic saves")
+        child.proc.send_signal(signal.SIGKILL)
+        assert child.proc.wait(10) == -signal.SIGKILL
+        stop.set()
+        for w in workers:
+            w.join(10)
+    assert done["requests"] > 0
+    kernel = load_state(path)  # validates and runs Mm._check() on every process
+    procs = kernel.processes()
+    assert procs, "the checkpoint holds the processes created under load"
+    for proc in procs:
+        proc.mm._check()
+        assert "[stack]" in proc.mm.maps()
+    doc = json.loads(path.read_bytes())
+    assert doc["kernel"]["next_pid"] > max(p.pid for p in procs)

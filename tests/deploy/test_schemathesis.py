@@ -1,0 +1,183 @@
+"""Fuzzing: schemathesis (v4 CLI) against a live uvicorn serving the service.
+
+Every operation of the live ``/openapi.json``, examples + coverage + fuzzing phases,
+a fixed seed; checks (written to a ``schemathesis.toml``): no 5xx, every response
+conforms to the documented status codes, content types, headers and schemas, and no
+response takes longer than :data:`MAX_RESPONSE_TIME` (a hang fails the run; the whole
+run is bounded by ``--max-time`` and the test's timeout). The server counts the
+requests it received: at least :data:`MIN_REQUESTS`.
+
+Three things keep generated requests from legitimately running long: a stream sends
+at most one snapshot (``VMASIM_MAX_STREAM_SNAPSHOTS=1``; a larger ``count`` is the
+documented 409) and lives at most 1 s, and a harness thread releases pause-point holds
+(a fuzzed ``POST .../pause-points`` may arm a hold of up to 300 s on a process that
+later fuzzed syscalls touch; the arm/hold/release path is still exercised). Findings in
+modules this test does not own are listed in :data:`KNOWN_ISSUES`, switched off for
+those operations only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.deployment import Deployment
+from app.main import create_app
+from app.service import Service
+from app.settings import Settings
+from tests.app.live import serve
+
+MIN_REQUESTS = 1000
+HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
+SEED = "1"
+#: ``schemathesis run`` options: a fixed seed; ``--max-time`` bounds the run (the
+#: response-time check in the config catches a single hanging request).
+RUN = [
+    "--phases=examples,coverage,fuzzing",
+    "--max-examples=30",
+    f"--seed={SEED}",
+    "--workers=4",
+    "--request-timeout=10",
+    "--max-time=40",
+    "--suppress-health-check=all",
+    "--no-color",
+]
+#: Findings in other modules, reported to their owners and not yet fixed there:
+#: (path regex, check switched off for those operations only, why). Empty this list
+#: as they are fixed; every other operation keeps every check.
+KNOWN_ISSUES: list[tuple[str, str, str]] = []
+
+
+#: Every check schemathesis has, and whether this run uses it: the server's own
+#: contract (no 5xx, documented status/content type/headers/schema, response time).
+#: The semantic checks are off: they assume REST conventions (e.g. that any valid
+#: input is accepted) the simulator does not follow (a valid mmap may fail with ENOMEM).
+CHECKS_ON = {
+    "not_a_server_error": True,
+    "status_code_conformance": True,
+    "content_type_conformance": True,
+    "response_headers_conformance": True,
+    "response_schema_conformance": True,
+    "positive_data_acceptance": False,
+    "negative_data_rejection": False,
+    "use_after_free": False,
+    "ensure_resource_availability": False,
+    "missing_required_header": False,
+    "ignored_auth": False,
+    "object_level_authorization": False,
+    "unsupported_method": False,
+    "allow_header_conformance": False,
+}
+MAX_RESPONSE_TIME = 5.0  # seconds: a slower response fails the run (no hang)
+
+
+def _config() -> str:
+    lines = ["[checks]"]
+    lines += [f"{name}.enabled = {str(on).lower()}" for name, on in CHECKS_ON.items()]
+    lines += [f"max_response_time = {MAX_RESPONSE_TIME}", ""]
+    for regex, check, why in KNOWN_ISSUES:
+        lines += [
+            f"# {why}",
+            "[[operations]]",
+            f"include-path-regex = '{regex}'",  # a TOML literal string: no escapes
+            f"checks.{check}.enabled = false",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+class RequestCounter:
+    """ASGI middleware counting HTTP requests (the test's own instrument)."""
+
+    count = 0
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            RequestCounter.count += 1
+        await self.app(scope, receive, send)
+
+
+def _release_holds(service: Service, stop: threading.Event) -> None:
+    while not stop.wait(0.02):
+        for proc in service.kernel.processes():
+            if proc.mm.pauses.held():
+                proc.mm.pauses.release_all()
+
+
+def _schemathesis() -> str:
+    exe = Path(sys.executable).parent / "schemathesis"
+    found = str(exe) if exe.exists() else shutil.which("schemathesis")
+    if found is None:
+        pytest.skip("schemathesis is not installed (pip install -e '.[dev]')")
+    return found
+
+
+@pytest.mark.timeout(90)
+def test_fuzz_every_operation(tmp_path: Path) -> None:
+    cli = _schemathesis()
+    settings = Settings(max_stream_snapshots=1, max_stream_seconds=1, max_processes=64)
+    app = create_app(settings, deployment=Deployment(max_inflight=256, max_streams=64))
+    app.add_middleware(RequestCounter)
+    RequestCounter.count = 0
+    stop = threading.Event()
+    janitor = threading.Thread(
+        target=_release_holds, args=(app.state.service, stop), name="hold-janitor", daemon=True
+    )
+    janitor.start()
+    try:
+        with serve(app) as running:
+            config = tmp_path / "schemathesis.toml"
+            config.write_text(_config())
+            result = subprocess.run(
+                [cli, "--config-file", str(config), "run", f"{running.url}/openapi.json", *RUN],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                cwd=tmp_path,
+                env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)},
+            )
+    finally:
+        stop.set()
+        janitor.join(5)
+    output = result.stdout + result.stderr
+    summary = [line for line in output.splitlines() if "generated" in line]
+    logging.getLogger(__name__).info("%d requests served; %s", RequestCounter.count, summary)
+    assert result.returncode == 0, output[-6000:]
+    operations = sum(
+        method in {"get", "post", "put", "patch", "delete"}
+        for item in app.openapi()["paths"].values()
+        for method in item
+    )
+    selected = re.search(r"Operations:\s+(\d+) selected / (\d+) total", output)
+    assert selected is not None, output[-2000:]
+    assert int(selected[1]) == int(selected[2]) == operations, selected[0]
+    tested = re.search(r"Tested:\s+(\d+)", output)
+    assert tested is None or int(tested[1]) == operations, tested
+    assert RequestCounter.count >= MIN_REQUESTS, (RequestCounter.count, output[-2000:])
+
+
+def test_undecodable_body_is_a_documented_422() -> None:
+    """Found by the fuzzer: a body that is not UTF-8 was FastAPI's undocumented 400."""
+    app = create_app(Settings(), deployment=Deployment())
+    with serve(app) as running, httpx.Client(base_url=running.url, timeout=10) as http:
+        response = http.post(
+            "/processes", content=b"Q\x1e\xff\n", headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"] == [
+        {"field": "body", "value": None, "message": "the body is not valid UTF-8 JSON"}
+    ]
