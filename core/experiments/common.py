@@ -57,12 +57,14 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
 
 
 def summarize(samples_s: Sequence[float]) -> dict[str, float]:
-    """Count, median, p99 and max of latencies given in seconds, reported in ms. O(n log n)."""
+    """Count, median, p99, p99.9 and max of latencies given in seconds, reported in ms.
+    O(n log n)."""
     values = sorted(samples_s)
     return {
         "n": len(values),
         "p50_ms": round(percentile(values, 50) * 1e3, 4),
         "p99_ms": round(percentile(values, 99) * 1e3, 4),
+        "p999_ms": round(percentile(values, 99.9) * 1e3, 4),
         "max_ms": round((values[-1] if values else 0.0) * 1e3, 4),
     }
 
@@ -91,6 +93,9 @@ class ExperimentResult:
     rows: list[dict[str, Any]] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
     duration_s: float = 0.0
+    #: Per-cell measurements of *why* (e.g. each cell's longest writer waits, the lock
+    #: waited on and what its holders were doing), keyed by the cell's label.
+    diagnostics: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -104,6 +109,7 @@ class ExperimentResult:
             "rows": self.rows,
             "targets": [t.__dict__ for t in self.targets],
             "duration_s": round(self.duration_s, 3),
+            "diagnostics": self.diagnostics,
         }
 
     def target(self, name: str) -> Target:

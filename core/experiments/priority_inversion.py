@@ -48,9 +48,17 @@ def fill_vmas(proc: Process, count: int) -> int:
 
 
 def run_cell(
-    ctx: RunContext, reader: str, monitor: bool, vmas: int, seconds: float
+    ctx: RunContext,
+    reader: str,
+    monitor: bool,
+    vmas: int,
+    seconds: float,
+    diag: dict[str, Any] | None = None,
 ) -> tuple[list[float], dict[str, int], int]:
-    """One run: the faulter's latencies, its faults by path, and the preemptions."""
+    """One run: the faulter's latencies, its faults by path, and the preemptions;
+    ``diag`` receives the faulter's and the writer's longest lock waits."""
+    if diag is None:
+        diag = {}
     profile, override = READER_PROFILES[reader]
     kernel = Kernel()
     proc = kernel.spawn("prio-inv")
@@ -94,6 +102,9 @@ def run_cell(
         workers.append(Worker("monitor", watcher))
     run_threads(workers, stop, seconds)
     mm.tree._check()
+    diag["faulter"] = locking.worst_stalls("faulter", 2)
+    diag["writer"] = locking.worst_stalls("writer", 2)
+    diag["faulter_waits_over_5ms"] = locking.stall_summary("faulter", 5e-3)
     return latencies, paths, locking.statistics().preemptions
 
 
@@ -147,9 +158,11 @@ def run(
     )
     runs: dict[tuple[str, bool], list[tuple[list[float], dict[str, int], int]]] = {}
     for reader, i, monitor in cells:
+        diag: dict[str, Any] = {}
         runs.setdefault((reader, monitor), []).append(
-            run_cell(ctx, reader, monitor, vmas, seconds / rounds)
+            run_cell(ctx, reader, monitor, vmas, seconds / rounds, diag)
         )
+        result.diagnostics[f"{reader} monitor={monitor} round {i + 1}"] = diag
         ctx.cell_done(f"{reader} round {i + 1} monitor={monitor}")
     for (reader, monitor), pooled in runs.items():
         result.rows.append(pooled_row(reader, monitor, pooled, ctx.cost.preempt_s / 2))

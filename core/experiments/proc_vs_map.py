@@ -71,6 +71,8 @@ def run_cell(
     mm = proc.mm
     stop = threading.Event()
     latencies: list[float] = []
+    worst = [0.0, 0.0]  # the slowest op: latency, its writer waits...
+    worst_lock = [""]  # ...and the lock of its longest wait
     reads = [0] * scanners
     retries = [0] * scanners
     fallbacks = [0] * scanners
@@ -78,6 +80,8 @@ def run_cell(
 
     def mapper() -> None:
         clock = time.perf_counter
+        take_stall = locking.take_stall
+        take_stall()
         while not stop.is_set():
             i = rng.randrange(pages)
             addr = base + i * PAGE_SIZE
@@ -86,16 +90,41 @@ def run_cell(
                 mm.munmap(addr, PAGE_SIZE)
             else:
                 mm.mmap(addr, PAGE_SIZE, RW, ANON | MAP_FIXED)
-            latencies.append(clock() - t0)
+            took = clock() - t0
+            latencies.append(took)
             mapped[i] = not mapped[i]
+            waited, lock = take_stall()
+            if took > worst[0]:
+                worst[:] = [took, waited]
+                worst_lock[0] = lock
+
+    fell: list[tuple[float, int, int]] = []  # (time, scanner, chunk position) of fallbacks
+    t_start = time.perf_counter()
+
+    # Each scanner is somewhere in its pass when the measurement starts, as independent
+    # processes are: its file is read (at no cost, before any thread runs) up to a
+    # random address of the region. Started together at offset 0 they would scan in
+    # lock-step and all meet the same write-locked VMA at once.
+    files = []
+    for _ in range(scanners):
+        f = MapsFile(mm, locking.maps_reader)
+        target = base + rng.randrange(pages) * PAGE_SIZE
+        while 0 <= f.position < target and f.read().lines:
+            pass
+        files.append(f)
 
     def scanner(n: int) -> None:
+        first: MapsFile | None = files[n]
         with low_priority(scanners):
             while not stop.is_set():
-                for chunk in MapsFile(mm, locking.maps_reader):
+                maps = first or MapsFile(mm, locking.maps_reader)
+                first = None
+                for chunk in maps:
                     retries[n] += chunk.attempts - 1
                     fallbacks[n] += chunk.fallbacks
                     torn[n] += len(chunk.torn_at)
+                    if chunk.fallbacks and len(fell) < 50:
+                        fell.append((round(time.perf_counter() - t_start, 4), n, chunk.pos_begin))
                     locking.chunk_copied()  # copy_to_user after m_stop: no lock held
                     if stop.is_set():
                         break
@@ -117,6 +146,14 @@ def run_cell(
         "mmap_lock_fallbacks": sum(fallbacks),
         "torn_lines": sum(torn),
         "preemptions": stats.preemptions,
+        "_diag": {
+            "slowest_op_ms": round(worst[0] * 1e3, 3),
+            "slowest_op_writer_wait_ms": round(worst[1] * 1e3, 3),
+            "slowest_op_waited_on": worst_lock[0],
+            "longest_waits": locking.worst_stalls("mapper", 3),
+            "waits_over_5ms": locking.stall_summary("mapper", 5e-3),
+            "fallbacks_at": [[t, f"scanner-{n}", hex(pos)] for t, n, pos in sorted(fell)],
+        },
     }
 
 
@@ -142,6 +179,7 @@ def run(
     )
     for reader, k in cells:
         row = run_cell(ctx, reader, k, pages, seconds)
+        result.diagnostics[f"{row['reader']} K={k}"] = row.pop("_diag")
         result.rows.append(row)
         ctx.cell_done(f"{reader} K={k}")
     result.targets = targets(result.rows)
@@ -158,6 +196,9 @@ def targets(rows: list[dict[str, Any]]) -> list[Target]:
     if base and lock and top:
         ratio = lock["max_ms"] / max(base["max_ms"], 1e-9)
         out.append(Target(f"mmap_lock max K={top} / K=0", round(ratio, 1), ">= 50", ratio >= 50))
+        # The baseline's maximum is one sample of the host's own noise; p99.9 is not.
+        ratio = lock["max_ms"] / max(base["p999_ms"], 1e-9)
+        out.append(Target(f"mmap_lock max K={top} / p99.9 K=0", round(ratio, 1), "reported", True))
     per_vma = by.get(("per_vma", top))
     if lock and per_vma:
         ratio = lock["max_ms"] / max(per_vma["max_ms"], 1e-9)

@@ -28,31 +28,55 @@ lock the kernel holds there:
   reader holds for that line;
 * ``maps_chunk_copy_s`` -- ``seq_read_iter`` copying a 4 KiB chunk to user space,
   after ``m_stop`` (no lock held);
-* ``lowprio_turn_s`` -- a low-priority reader runs one chunk per turn on the CPU and
-  then waits ``lowprio_turn_s * k`` for its next turn (``k`` low-priority readers
+* ``lowprio_turn_s``, ``lowprio_cpu_share`` -- a low-priority reader (a ``nice 19``
+  maps scanner or monitor) is CPU-bound: it runs until the tick ends its turn,
+  *wherever it is* (fs/proc/task_mmu.c holds a lock at every point of a ``read()``
+  from ``m_start`` to ``m_stop``; only between two ``read()`` calls does it hold
+  none). Each turn's CPU budget is uniform in
+  ``[0, 2 * lowprio_turn_s]`` (the tick falls at a random point of its work, seeded;
+  readers started together do not stay in lock-step). The check runs at every maps
+  line (``show_map_vma``) and after every ``read()``, so the preemption lands where
+  its CPU time goes: the pre-6.17 reader mid-fill, holding ``mmap_lock`` for read
+  for the rest of its ~4 KiB buffer; the per-VMA reader holding one VMA's read lock
+  (a writer waits only in ``vma_start_write`` of that VMA); the seqcount reader inside
+  its RCU walk (no lock; the walk then spans the preemption and is likelier to be
+  retried). Off the CPU it waits ``lowprio_turn_s * k`` (``k`` low-priority readers
   share what the higher-priority threads leave, round-robin), and at least long
   enough to keep its CPU time within ``lowprio_cpu_share`` of its run time (CFS gives
   a ``nice 19`` thread 15/1024 of a CPU a ``nice 0`` thread wants). Under the GIL every
   thread would otherwise compete equally, and ten CPU-bound scanners would starve the
   high-priority threads that ``nice 19`` scanners never delay in the kernel;
-* ``preempt_s`` -- a low-priority reader (a maps scanner or monitor) that *slept* on
-  ``mmap_lock`` is handed the lock by the rwsem (``rwsem_mark_wake`` grants readers
-  the lock before they run) and then waits for a CPU while holding it. With ``k``
-  low-priority readers sharing the CPU round-robin it waits ``preempt_s * k`` (one
-  slice per competitor) when ``preempt_scales`` is set. ``preempt_prob`` is the chance
-  that the CPU is busy at that wake-up (1.0: always; drawn from the run's seeded RNG).
-  This is the mechanism behind the kernel's ``proc-vs-map`` latencies: the writer, and
-  every reader queued behind it, waits for a task that holds the lock but is not
-  running. A reader that takes only VMA locks never sleeps on a lock, so it is never
-  caught this way -- except when it falls back to ``mmap_lock``.
+* ``preempt_s`` -- a low-priority reader that *slept* on ``mmap_lock`` is handed the
+  lock by the rwsem (``rwsem_mark_wake`` grants readers the lock before they run) and
+  then waits for a CPU while holding it. Readers granted together by one wake-up run
+  one after another, so the r-th of them to wait waits ``preempt_s * r`` (with
+  ``preempt_scales``; else ``preempt_s``): after a writer, ten queued pre-6.17
+  scanners hold the writer's next ``mmap_write_lock`` for ``10 * preempt_s``, while
+  a per-VMA reader that fell back alone (``lock_next_vma_under_mmap_lock``) holds it
+  for one ``preempt_s`` -- the scheduler places a waking task ahead of CPU-bound tasks
+  of its own nice level (CFS sleeper credit, EEVDF lag), so it does not wait for
+  every competitor. ``preempt_prob`` is the chance that the CPU is busy at that
+  wake-up (1.0: always; drawn from the run's seeded RNG). This is the mechanism
+  behind the kernel's ``proc-vs-map`` latencies: the writer, and every reader queued
+  behind it, waits for a task that holds the lock but is not running.
+
+Diagnostics: every contended writer wait (``mmap_write_lock`` and the wait in
+``vma_start_write`` for a VMA's readers) and every contended ``mmap_read_lock`` is
+recorded as a :class:`Stall`: the lock, the waiter, how long, and the holders of the
+moment with what each was doing (:attr:`ProfiledLocking.doing`, a phrase set at every
+cost site). Experiments report each cell's longest waits from them. Recording costs a
+few microseconds per *contended* wait (one ``RwSemaphore.statistics()`` snapshot),
+nothing on the uncontended paths but a dict store.
 
 Locks: :class:`ProfiledLocking` is called from the engine with the lock of the site
-held; it takes none itself. Its counters are ``itertools.count`` objects (atomic
-under the GIL) so :meth:`ProfiledLocking.statistics` needs no lock either.
+held; it takes only its own ``_woken_lock`` (a few bytecodes, to rank woken readers).
+Its counters are ``itertools.count`` objects and its records are appended to lists
+and dicts (atomic under the GIL), so :meth:`ProfiledLocking.statistics` needs no lock.
 """
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import random
 import threading
@@ -92,6 +116,7 @@ __all__ = [
     "ProfiledLocking",
     "ProfiledMmapLock",
     "ProfileStatistics",
+    "Stall",
     "apply_profile",
     "low_priority",
 ]
@@ -188,6 +213,7 @@ class low_priority:
     def __enter__(self) -> low_priority:
         _tls.share = self.share
         _tls.cpu_mark = time.thread_time()
+        _tls.slice = None  # the first turn's budget is drawn at its first check
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -199,26 +225,91 @@ def _share() -> int:
     return share
 
 
+#: What a maps reader holds while it formats a line (where its turn may end).
+_HOLDING: Final[dict[str, str]] = {
+    "mmap_lock": "holding mmap_lock for read (mid-fill)",
+    "per_vma": "holding one VMA's read lock and RCU",
+    "seqcount": "inside an RCU walk, no lock",
+}
+
 # -- the mm's lock, with the wake-up latency of low-priority readers ----------------------
+
+
+@dataclass(frozen=True)
+class Stall:
+    """One contended wait of a writer: on ``mmap_lock`` for write (``down_write``) or in
+    ``vma_start_write`` for a VMA's readers to drain; ``holders`` are the threads that
+    held ``mmap_lock`` when the writer queued (or ``vma readers``), each with what it
+    was doing then (:attr:`ProfiledLocking.doing`)."""
+
+    lock: str
+    thread: str
+    wait_s: float
+    holders: tuple[tuple[str, str], ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "lock": self.lock,
+            "thread": self.thread,
+            "wait_ms": round(self.wait_s * 1e3, 3),
+            "holders": [f"{name}: {doing}" for name, doing in self.holders],
+        }
+
+
+class _TimedCondition(threading.Condition):
+    """``mm->vma_writer_wait`` that records how long ``vma_start_write`` (or a detach)
+    waited for a VMA's readers, and what the low-priority readers were doing."""
+
+    locking: ProfiledLocking
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float | None = None) -> Any:
+        if predicate():
+            return True
+        holders = self.locking._doing_snapshot()
+        t0 = time.perf_counter()
+        try:
+            return super().wait_for(predicate, timeout)
+        finally:
+            self.locking._stall("vma_start_write", time.perf_counter() - t0, holders)
 
 
 class ProfiledMmapLock(MmapLock):
     """:class:`~core.mmap_lock.MmapLock` whose contended ``read_lock`` costs a
     low-priority thread its wake-up latency *while holding the lock* (the rwsem grants
-    a queued reader the lock before it runs: ``rwsem_mark_wake``). Set by
-    :func:`apply_profile`; same state and behaviour otherwise."""
+    a queued reader the lock before it runs: ``rwsem_mark_wake``), and whose contended
+    ``write_lock`` is recorded as a :class:`Stall` with the holders of the moment. Set
+    by :func:`apply_profile`; same state and behaviour otherwise."""
 
     locking: ProfiledLocking
 
     def read_lock(self, timeout: float | None = None) -> bool:
+        locking = self.locking
         if self.sem.down_read_trylock():
+            locking._set_doing("running with mmap_lock held for read")
             return True
+        locking._set_doing("asleep on mmap_lock for read (granted on wake-up, not yet running)")
+        holders = locking._holders(self)
+        t0 = time.perf_counter()
         if not self.sem.down_read(timeout):
             return False
+        locking._stall("mmap_lock (read)", time.perf_counter() - t0, holders)
         share = _share()
         if share:
-            self.locking._preempted(share)
+            locking._preempted(share)
+        locking._set_doing("running with mmap_lock held for read")
         return True
+
+    def write_lock(self, timeout: float | None = None) -> bool:
+        if self.sem.down_write_trylock():
+            self._begin_write()
+            return True
+        self.locking._set_doing("asleep on mmap_lock for write")
+        holders = self.locking._holders(self)
+        t0 = time.perf_counter()
+        try:
+            return super().write_lock(timeout)
+        finally:
+            self.locking._stall("mmap_lock", time.perf_counter() - t0, holders)
 
 
 # -- the hooks ------------------------------------------------------------------------------
@@ -226,7 +317,8 @@ class ProfiledMmapLock(MmapLock):
 
 @dataclass(frozen=True)
 class ProfileStatistics:
-    """What the profile charged: faults by path, preemptions and seconds slept."""
+    """What the profile charged: faults by path, preemptions (wake-up waits for a CPU
+    holding ``mmap_lock``), maps lines, syscalls and ended low-priority turns."""
 
     faults: int
     faults_vma_lock: int
@@ -235,6 +327,7 @@ class ProfileStatistics:
     preemptions: int
     maps_lines: int
     syscalls: int
+    turns: int = 0
 
 
 class ProfiledLocking:
@@ -255,47 +348,147 @@ class ProfiledLocking:
         self._preempt = itertools.count()
         self._lines = itertools.count()
         self._syscalls = itertools.count()
+        self._turns = itertools.count()
+        self._woken = 0  # low-priority readers woken with mmap_lock, waiting for a CPU
+        self._woken_lock = threading.Lock()
         self._sleep: Callable[[float], None] = time.sleep
         self.rng = random.Random(repr(seed))  # random() is one C call: atomic under the GIL
+        #: What each thread is doing (thread name -> a phrase), set at the cost sites;
+        #: a writer's :class:`Stall` records it for the holders it waited for.
+        self.doing: dict[str, str] = {}
+        #: Every contended lock wait: ``mmap_lock`` (write or read) and
+        #: ``vma_start_write`` (list.append is atomic under the GIL). One per wait.
+        self.stalls: list[Stall] = []
+
+    # diagnostics: who made a writer wait, doing what
+
+    def _set_doing(self, what: str) -> None:
+        self.doing[threading.current_thread().name] = what
+
+    def _holders(self, lock: MmapLock) -> tuple[tuple[str, str], ...]:
+        """The threads holding ``lock`` now, with what each is doing. O(threads)."""
+        stats = lock.sem.statistics()
+        names = list(stats.reader_threads) + ([stats.writer] if stats.writer else [])
+        return tuple((n, self.doing.get(n, "?")) for n in names)
+
+    def _doing_snapshot(self) -> tuple[tuple[str, str], ...]:
+        me = threading.current_thread().name
+        return tuple((n, d) for n, d in list(self.doing.items()) if n != me)
+
+    def _stall(self, lock: str, wait_s: float, holders: tuple[tuple[str, str], ...]) -> None:
+        self.stalls.append(Stall(lock, threading.current_thread().name, wait_s, holders))
+        _tls.stall_s = getattr(_tls, "stall_s", 0.0) + wait_s
+        if wait_s >= getattr(_tls, "stall_max", 0.0):
+            _tls.stall_max = wait_s
+            _tls.stall_lock = lock
+
+    @staticmethod
+    def take_stall() -> tuple[float, str]:
+        """Seconds the calling thread spent in contended writer waits since the last
+        call, and the lock of the longest; resets both. O(1)."""
+        out = (getattr(_tls, "stall_s", 0.0), getattr(_tls, "stall_lock", ""))
+        _tls.stall_s = _tls.stall_max = 0.0
+        _tls.stall_lock = ""
+        return out
+
+    def worst_stalls(self, thread: str, n: int = 3) -> list[dict[str, Any]]:
+        """The ``n`` longest lock waits of ``thread``, longest first. O(stalls log n)."""
+        mine = (s for s in self.stalls if s.thread == thread)
+        return [s.as_dict() for s in heapq.nlargest(n, mine, key=lambda s: s.wait_s)]
+
+    def stall_summary(self, thread: str, at_least_s: float) -> dict[str, Any]:
+        """``thread``'s lock waits of at least ``at_least_s``: count and total per lock,
+        and how often each holder activity was seen in them. O(stalls)."""
+        by_lock: dict[str, list[float]] = {}
+        doing: dict[str, int] = {}
+        for st in self.stalls:
+            if st.wait_s < at_least_s or st.thread != thread:
+                continue
+            by_lock.setdefault(st.lock, []).append(st.wait_s)
+            for _, what in st.holders:
+                doing[what] = doing.get(what, 0) + 1
+        return {
+            "at_least_ms": at_least_s * 1e3,
+            "by_lock": {
+                k: {"n": len(v), "total_ms": round(sum(v) * 1e3, 1)} for k, v in by_lock.items()
+            },
+            "holders_doing": dict(sorted(doing.items(), key=lambda kv: -kv[1])),
+        }
 
     # cost sites
 
     def _preempted(self, share: int) -> None:
+        """A low-priority reader granted ``mmap_lock`` while asleep waits for a CPU,
+        holding it: ``preempt_s`` times its place among the low-priority readers woken
+        and still waiting (readers granted together by one ``rwsem_mark_wake`` run one
+        after another; a reader woken alone waits one slice)."""
         cost = self.cost
         if cost.preempt_prob < 1.0 and self.rng.random() >= cost.preempt_prob:
             return
         next(self._preempt)
         if cost.preempt_s:
-            self._sleep(cost.preempt_s * (share if cost.preempt_scales else 1))
+            with self._woken_lock:
+                self._woken += 1
+                rank = self._woken
+            self._set_doing(f"woken with mmap_lock granted, waiting for a CPU (place {rank})")
+            try:
+                self._sleep(cost.preempt_s * (rank if cost.preempt_scales else 1))
+            finally:
+                with self._woken_lock:
+                    self._woken -= 1
+
+    def _turn(self, holding: str) -> None:
+        """The end of a low-priority thread's turn on the CPU: once it has used
+        its turn's CPU budget (mean ``lowprio_turn_s``) it is preempted *where it is*, holding
+        ``holding``, and waits ``lowprio_turn_s * k`` for its next turn, and long enough
+        to keep its CPU time within ``lowprio_cpu_share``. O(1)."""
+        share = _share()
+        if not share:
+            return
+        cost = self.cost
+        now = time.thread_time()
+        used = now - getattr(_tls, "cpu_mark", now)
+        budget = getattr(_tls, "slice", None)
+        if budget is None:
+            budget = _tls.slice = 2 * cost.lowprio_turn_s * self.rng.random()
+        if used < budget:
+            return
+        next(self._turns)
+        self._set_doing(f"preempted at the end of its CPU turn, {holding}")
+        self._sleep(max(cost.lowprio_turn_s * share, used * (1 / cost.lowprio_cpu_share - 1)))
+        self._new_turn()
+
+    def _new_turn(self) -> None:
+        """Start the calling thread's next turn. The tick that ends it falls at a
+        random point of the thread's work: the turn's CPU budget is uniform in
+        ``[0, 2 * lowprio_turn_s]`` (seeded), which also keeps readers that started
+        together from staying in lock-step."""
+        _tls.slice = 2 * self.cost.lowprio_turn_s * self.rng.random()
+        _tls.cpu_mark = time.thread_time()
 
     def maps_line(self, vma: Vma) -> None:
-        """``show_map_vma``: called with the reader's lock for ``vma`` held."""
+        """``show_map_vma``: called with the reader's lock for ``vma`` held; a
+        low-priority reader's turn may end here (see :meth:`_turn`)."""
         next(self._lines)
+        self._set_doing(f"formatting a maps line ({self.maps_reader} reader)")
         if self.cost.maps_line_s:
             self._sleep(self.cost.maps_line_s)
+        self._turn(_HOLDING[self.maps_reader])
 
     def syscall(self, mm: Mm, seq_after: int) -> None:
         """``Mm.on_write_unlock``: the writer's work, under ``mmap_lock`` for write."""
         next(self._syscalls)
+        self._set_doing("syscall work under mmap_lock for write")
         if self.cost.syscall_s:
             self._sleep(self.cost.syscall_s)
 
     def chunk_copied(self) -> None:
-        """After a maps ``read()`` (``m_stop`` done, no lock held): ``copy_to_user`` and,
-        for a low-priority thread, the wait for its next turn on the CPU: at least
-        ``lowprio_turn_s * k``, and long enough that the thread's CPU time stays within
-        ``lowprio_cpu_share`` of the time it has run."""
-        cost = self.cost
-        wait = cost.maps_chunk_copy_s
-        share = _share()
-        if share:
-            now = time.thread_time()
-            used = now - getattr(_tls, "cpu_mark", now)
-            wait += max(cost.lowprio_turn_s * share, used * (1 / cost.lowprio_cpu_share - 1))
-        if wait:
-            self._sleep(wait)
-        if share:
-            _tls.cpu_mark = time.thread_time()
+        """After a maps ``read()`` (``m_stop`` done, no lock held): ``copy_to_user``;
+        a low-priority reader's turn may end here too (:meth:`_turn`), holding nothing."""
+        self._set_doing("copy_to_user, no lock held")
+        if self.cost.maps_chunk_copy_s:
+            self._sleep(self.cost.maps_chunk_copy_s)
+        self._turn("between read() calls, no lock held")
 
     def _page_work(self) -> None:
         if self.cost.fault_page_s:
@@ -307,6 +500,7 @@ class ProfiledLocking:
         """x86 ``do_user_addr_fault`` for this profile, charging ``fault_page_s`` under the
         lock the fault holds. Mirrors :func:`core.fault._fault_once`. Caller holds no lock."""
         next(self._faults)
+        self._set_doing("faulting")
         if addr >= USER_ADDR_LIMIT:
             segv = ("SIGSEGV", "SEGV_MAPERR")
             return _result(addr, access, 0, "none", 0, None, False, None, segv)
@@ -384,6 +578,7 @@ class ProfiledLocking:
             preemptions=value(self._preempt),
             maps_lines=value(self._lines),
             syscalls=value(self._syscalls),
+            turns=value(self._turns),
         )
 
 
@@ -410,6 +605,9 @@ def apply_profile(
     lock.__class__ = ProfiledMmapLock
     assert isinstance(lock, ProfiledMmapLock)
     lock.locking = locking
+    wait = _TimedCondition(lock.vma_atomic)
+    wait.locking = locking
+    lock.vma_writer_wait = wait
     mm.locking = locking
     mm.on_write_unlock = locking.syscall
     return locking

@@ -122,6 +122,7 @@ def load_result(path: Path) -> ExperimentResult:
         doc["rows"],
         [Target(**t) for t in doc["targets"]],
         doc["duration_s"],
+        doc.get("diagnostics", {}),
     )
     if result.name not in EXPERIMENTS:
         raise InvalidArgument(f"{path} holds unknown experiment {result.name!r}")

@@ -141,11 +141,43 @@ def test_a_low_priority_reader_woken_with_the_lock_is_preempted_holding_it() -> 
     lock.write_unlock()
     worker.join()
     assert got.is_set()
-    # Preempted once, for preempt_s * k (k = 3 low-priority readers), holding the lock.
+    # Woken alone: preempted once, for one preempt_s, holding the lock.
     assert len(seen) == 1
-    assert seen[0][0] == pytest.approx(0.03)
+    assert seen[0][0] == pytest.approx(0.01)
     assert seen[0][1] == 1
     assert locking.statistics().preemptions == 1
+
+
+def test_readers_woken_together_wait_for_the_cpu_one_after_another() -> None:
+    proc = Kernel().spawn()
+    lock = proc.mm.mmap_lock
+    locking = apply_profile(proc, "per_vma", CostModel(preempt_s=0.01, syscall_s=0.0))
+    seen: list[float] = []
+    both = threading.Event()
+
+    def record(seconds: float) -> None:
+        # Hold each wake-up wait until both readers are in theirs (they overlap).
+        seen.append(seconds)
+        if len(seen) == 2:
+            both.set()
+        assert both.wait(10)
+
+    locking._sleep = record
+
+    def scanner() -> None:
+        with low_priority(10):
+            lock.read_lock()
+        lock.read_unlock()
+
+    lock.write_lock()
+    workers = [spawn(scanner, name=f"scanner-{n}") for n in range(2)]
+    wait_until(lambda: lock.statistics().rwsem.waiting_readers == 2, what="scanners queued")
+    lock.write_unlock()  # rwsem_mark_wake grants both
+    for w in workers:
+        w.join()
+    # The second to get a CPU waits for the first: places 1 and 2, not k = 10 each.
+    assert sorted(seen) == [pytest.approx(0.01), pytest.approx(0.02)]
+    assert locking.statistics().preemptions == 2
 
 
 def test_high_priority_readers_are_not_preempted() -> None:
@@ -205,18 +237,104 @@ def test_low_priority_share_must_be_positive() -> None:
 
 def test_low_priority_threads_wait_their_turn_and_keep_their_cpu_share() -> None:
     proc = Kernel().spawn()
-    cost = CostModel(maps_chunk_copy_s=0.001, lowprio_turn_s=0.002, lowprio_cpu_share=0.1)
+    cost = CostModel(
+        maps_chunk_copy_s=0.001,
+        lowprio_turn_s=0.004,
+        lowprio_cpu_share=0.1,
+    )
     locking = apply_profile(proc, "per_vma_maps", cost)
     seen: list[float] = []
     locking._sleep = seen.append
-    locking.chunk_copied()  # a normal thread: only the copy to user
+    locking.chunk_copied()  # a normal thread: only the copy to user, never a turn
+    assert seen == [0.001]
     with low_priority(4):
-        locking.chunk_copied()  # no CPU used yet: its turn, behind 4 readers
         start = time.thread_time()
-        while time.thread_time() - start < 0.01:  # burn 10 ms of CPU
+        while time.thread_time() - start < 0.01:  # burn 10 ms: past any budget (<= 8 ms)
             pass
         locking.chunk_copied()
-    assert seen[0] == 0.001
-    assert seen[1] == pytest.approx(0.001 + 0.008, abs=0.002)
-    # 10 ms of CPU at a 10 % share: wait about 90 ms before the next chunk.
-    assert 0.09 <= seen[2] <= 0.2
+        assert locking.statistics().turns == 1
+        # 10 ms of CPU at a 10 % share: about 90 ms off the CPU (more than 4 x 4 ms turns).
+        assert seen[1] == 0.001
+        assert 0.09 <= seen[2] <= 0.2
+        locking.chunk_copied()  # a new turn has just begun: only the copy
+    assert seen[3:] == [0.001]
+
+
+@pytest.mark.parametrize(
+    ("reader", "mmap_readers", "vma_refs"),
+    [("mmap_lock", 1, 1), ("per_vma", 0, 2), ("seqcount", 0, 1)],
+)
+def test_a_turn_ends_where_the_reader_is_holding_what_it_holds_there(
+    reader: str, mmap_readers: int, vma_refs: int
+) -> None:
+    """The tick lands in the middle of a chunk fill: the pre-6.17 reader is preempted
+    holding mmap_lock, the per-VMA reader holding one VMA's read lock, the seqcount
+    reader holding no lock (inside its RCU walk)."""
+    proc = Kernel().spawn()
+    mm = proc.mm
+    for i in range(4):
+        mm.mmap(0, PAGE_SIZE, PROT_READ if i % 2 else RW, ANON)
+    cost = CostModel(lowprio_turn_s=0.0, maps_chunk_copy_s=0.0)
+    locking = apply_profile(proc, "per_vma_maps", cost, reader)
+    seen: list[tuple[int, int]] = []
+
+    def record(seconds: float) -> None:
+        refs = max(v.vm_refcnt for v in mm.vmas())
+        seen.append((mm.mmap_lock.statistics().rwsem.readers, refs))
+
+    locking._sleep = record
+    with low_priority(1):
+        chunk = MapsFile(mm, reader).read()
+    assert len(chunk.lines) == 5  # four VMAs and the gate line
+    # Budget 0: every line's show_map_vma ends a turn, holding the reader's lock.
+    assert seen[:4] == [(mmap_readers, vma_refs)] * 4
+    assert locking.statistics().turns >= 4
+    assert mm.mmap_lock.statistics().rwsem.readers == 0
+
+
+def test_writer_waits_are_recorded_with_what_the_holders_were_doing() -> None:
+    proc = Kernel().spawn()
+    mm = proc.mm
+    addr = mm.mmap(0, 2 * PAGE_SIZE, RW, ANON)
+    locking = apply_profile(proc, "per_vma_maps", CostModel(syscall_s=0.0))
+    lock = mm.mmap_lock
+    lock.read_lock()  # this thread: "running with mmap_lock held for read"
+    waited: list[tuple[float, str]] = []
+
+    def writer() -> None:
+        mm.munmap(addr, PAGE_SIZE)
+        waited.append(locking.take_stall())
+
+    worker = spawn(writer, name="writer")
+    wait_until(lambda: lock.statistics().rwsem.waiting_writers == 1, what="writer queued")
+    lock.read_unlock()
+    worker.join()
+    me = threading.current_thread().name
+    (stall,) = [s for s in locking.stalls if s.thread == "writer"]
+    assert stall.lock == "mmap_lock"
+    assert stall.holders == ((me, "running with mmap_lock held for read"),)
+    ((wait_s, lock_name),) = waited
+    assert lock_name == "mmap_lock"
+    assert wait_s == pytest.approx(stall.wait_s)
+    assert locking.worst_stalls("writer") == [stall.as_dict()]
+    summary = locking.stall_summary("writer", 0.0)
+    assert summary["by_lock"] == {"mmap_lock": {"n": 1, "total_ms": round(stall.wait_s * 1e3, 1)}}
+
+
+def test_vma_start_write_waits_for_a_vma_reader_and_is_recorded() -> None:
+    from core.vma_lock import VMA_LOCK_OFFSET, vma_end_read, vma_start_read
+
+    proc = Kernel().spawn()
+    mm = proc.mm
+    addr = mm.mmap(0, PAGE_SIZE, RW, ANON)
+    locking = apply_profile(proc, "per_vma_maps", CostModel(syscall_s=0.0))
+    (vma,) = mm.vmas()
+    with mm.rcu.read_section():
+        assert vma_start_read(mm.mmap_lock, vma, mm) is None  # a reader holds the VMA
+    worker = spawn(lambda: mm.munmap(addr, PAGE_SIZE), name="writer")
+    wait_until(lambda: vma.vm_refcnt > VMA_LOCK_OFFSET, what="writer excluding readers")
+    vma_end_read(mm.mmap_lock, vma)
+    worker.join()
+    (stall,) = [s for s in locking.stalls if s.thread == "writer"]
+    assert stall.lock == "vma_start_write"
+    assert mm.vmas() == []
