@@ -1,14 +1,14 @@
 """Optional bearer-token access control, and CORS (closed unless configured).
 
 With ``VMASIM_TOKEN`` set, every HTTP request must carry ``Authorization: Bearer
-<token>``, except liveness (``/healthz``) and the documentation (``/docs``,
+<token>``, except liveness (``/healthz``), the documentation (``/docs``,
 ``/docs/oauth2-redirect``, ``/redoc``, ``/openapi.json`` and the ``/docs-assets/``
 files) and the live page's static files (``/ui``, ``/ui/assets/``), which carry no
-engine state: the page asks for the token and sends it on every API call. A missing
-or wrong token is a 401 problem with ``WWW-Authenticate: Bearer`` (RFC 6750); the comparison is constant-time
-(:func:`hmac.compare_digest`) and neither the expected nor the presented token ever
-appears in a response or a log line (uvicorn's access log prints the request line
-only; :mod:`tests.app.test_auth` captures it to prove it).
+engine state (the page asks for the token and sends it on every API call). A missing
+or wrong token is a 401 problem with ``WWW-Authenticate: Bearer`` (RFC 6750); the
+comparison is constant-time (:func:`hmac.compare_digest`) and neither the expected nor
+the presented token ever appears in a response or a log line (uvicorn's access log
+prints the request line only; :mod:`tests.app.test_auth` captures it to prove it).
 
 CORS: no ``Access-Control-*`` header is sent unless ``VMASIM_CORS_ORIGINS`` lists
 origins; then starlette's ``CORSMiddleware`` answers preflights (before the token
