@@ -753,9 +753,17 @@ def _slow_vma_path(mm: Mm, vma: Vma, addr: int, access: str, misses: int) -> Fau
 
 
 def _mmap_lock_path(
-    mm: Mm, addr: int, access: str, path: str, misses: int, tried: bool
+    mm: Mm,
+    addr: int,
+    access: str,
+    path: str,
+    misses: int,
+    tried: bool,
+    page_work: Callable[[], object] | None = None,
 ) -> FaultResult:
     # do_user_addr_fault() from "lock_mmap:": lock_mm_and_find_vma() and retries.
+    # ``page_work`` is an experiment's cost model (core.experiments.profiles): time
+    # spent on the page while the lock is held, before handle_mm_fault().
     while True:
         vma, expanded = lock_mm_and_find_vma(mm, addr)
         if vma is None:
@@ -771,6 +779,8 @@ def _mmap_lock_path(
                 addr, access, 0, path, misses, rng, False, None, ("SIGSEGV", "SEGV_ACCERR")
             )
         try:
+            if page_work is not None:
+                page_work()
             ret, page = handle_mm_fault(mm, vma, addr, access, vma_locked=False)
         finally:
             mm.mmap_lock.read_unlock()

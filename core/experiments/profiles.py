@@ -91,11 +91,11 @@ from ..fault import (
     VM_FAULT_MAJOR,
     VM_FAULT_RETRY,
     _account,
+    _mmap_lock_path,
     _present,
     _result,
     access_error,
     handle_mm_fault,
-    lock_mm_and_find_vma,
     lock_vma_under_rcu,
 )
 from ..maps_reader import READERS
@@ -538,31 +538,8 @@ class ProfiledLocking:
     def _under_mmap_lock(
         self, mm: Mm, addr: int, access: str, path: str, misses: int, tried: bool
     ) -> FaultResult:
-        # do_user_addr_fault() from "lock_mmap:" (core.fault._mmap_lock_path).
-        while True:
-            vma, expanded = lock_mm_and_find_vma(mm, addr)
-            if vma is None:
-                return _result(
-                    addr, access, 0, path, misses, None, False, None, ("SIGSEGV", "SEGV_MAPERR")
-                )
-            if expanded:
-                path = "stack_expanded"
-            rng = (vma.vm_start, vma.vm_end)
-            if access_error(access, vma, _present(vma, addr)):
-                mm.mmap_lock.read_unlock()
-                return _result(
-                    addr, access, 0, path, misses, rng, False, None, ("SIGSEGV", "SEGV_ACCERR")
-                )
-            try:
-                self._page_work()
-                ret, page = handle_mm_fault(mm, vma, addr, access, vma_locked=False)
-            finally:
-                mm.mmap_lock.read_unlock()
-            if ret & VM_FAULT_RETRY:
-                tried = True
-                continue
-            major = _account(mm, ret, tried)
-            return _result(addr, access, ret, path, misses, rng, major, page)
+        # do_user_addr_fault() from "lock_mmap:", with this profile's page cost.
+        return _mmap_lock_path(mm, addr, access, path, misses, tried, self._page_work)
 
     def statistics(self) -> ProfileStatistics:
         """Counters so far. O(1), lock-free (each read parses a counter's repr)."""
