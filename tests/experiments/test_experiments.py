@@ -42,8 +42,11 @@ def test_proc_vs_map_scanners_stall_the_mapper_under_mmap_lock_only() -> None:
     vma10 = _one(result, reader="per_vma", scanners=10)
     assert base["n"] > 100 and lock10["n"] >= 1
     # Ten scanners granted mmap_lock together get the CPU one after another, holding it:
-    # the writer waits for the last, preempt_s * 10.
-    assert lock10["p50_ms"] >= 20 * base["p50_ms"], result.rows
+    # the writer waits for the last, preempt_s * 10. A half-second cell completes only
+    # 5 to 10 ops at K=10, so their median swings with where the cell starts (seen:
+    # 0.6 to 202 ms); throughput and the p99 do not.
+    assert lock10["n"] * 20 <= base["n"], result.rows
+    assert lock10["p99_ms"] >= 100 * base["p50_ms"], result.rows
     assert lock10["max_ms"] > lock1["max_ms"], result.rows
     # Why: the slowest K=10 op waited on mmap_lock, held by scanners only. (Compared on
     # lock waits, which host noise does not make: a maximum may be one host hiccup.)
@@ -55,7 +58,7 @@ def test_proc_vs_map_scanners_stall_the_mapper_under_mmap_lock_only() -> None:
     assert longest["holders"] and all(h.startswith("scanner-") for h in longest["holders"])
     # The per-VMA reader stalls the writer only on its rare mmap_lock fallbacks, each
     # woken alone (one preempt_s), or when a turn ends holding the one VMA it writes.
-    assert vma10["p50_ms"] * 10 <= lock10["p50_ms"], result.rows
+    assert vma10["p50_ms"] * 10 <= lock10["p99_ms"], result.rows
     vma_waits = result.diagnostics["per_vma K=10"]["longest_waits"]
     vma_longest = vma_waits[0]["wait_ms"] if vma_waits else 0.0
     assert vma_longest * 2 <= longest["wait_ms"], (vma_waits, longest)  # issue: 10x (full)
