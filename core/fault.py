@@ -201,33 +201,34 @@ def lock_vma_under_rcu(mm: Mm, addr: int) -> tuple[Vma | None, int]:
     None, and the number of MISS retries. Counts MISS and ABORT. Never blocks. O(log n)
     per walk. Caller holds nothing; on success it must ``vma_end_read``."""
     rcu = mm.rcu
-    events = mm.vm_events
+    pauses = mm.pauses
+    lock = mm.mmap_lock
     misses = 0
     while True:
-        rcu.read_lock()
+        slot = rcu.read_lock()
         entry = mm.tree.walk(addr)
         if entry is None:
-            rcu.read_unlock()
-            events.count("vma_lock_abort")
+            rcu.read_unlock(slot)
+            mm.vm_events.count("vma_lock_abort")
             return None, misses
         vma = entry[2]
-        if mm.pauses.active:
+        if pauses.active:
             mm.pause("fault:after_rcu_walk")
-        failure = vma_start_read(mm.mmap_lock, vma, mm)
+        failure = vma_start_read(lock, vma, mm)
         # 6.17+: vma_start_read drops RCU on failure; on success the caller does.
-        rcu.read_unlock()
-        if failure is ReadLockFailure.DETACHED:
-            events.count("vma_lock_miss")
-            misses += 1
-            continue
+        rcu.read_unlock(slot)
         if failure is not None:
-            events.count("vma_lock_abort")
+            if failure is ReadLockFailure.DETACHED:
+                mm.vm_events.count("vma_lock_miss")
+                misses += 1
+                continue
+            mm.vm_events.count("vma_lock_abort")
             return None, misses
-        if mm.pauses.active:
+        if pauses.active:
             mm.pause("fault:after_vma_lock")
         if not vma.vm_start <= addr < vma.vm_end:
-            vma_end_read(mm.mmap_lock, vma)
-            events.count("vma_lock_abort")
+            vma_end_read(lock, vma)
+            mm.vm_events.count("vma_lock_abort")
             return None, misses
         return vma, misses
 
@@ -606,45 +607,22 @@ _new_result = object.__new__
 def _ok_result(
     addr: int, access: str, misses: int, rng: tuple[int, int], page: str | None
 ) -> FaultResult:
-    # A FaultResult built without the frozen dataclass's per-field object.__setattr__
-    # (the instance dict is filled in one call); same fields as _result(..., "vma_lock").
+    # A FaultResult built without the frozen dataclass's per-field object.__setattr__:
+    # the instance dict's items are stored directly (cheaper than dict.update(**kw),
+    # which builds a keyword dict first). Same fields, in the same order, as
+    # _result(..., "vma_lock"). O(1).
     result: FaultResult = _new_result(FaultResult)
-    result.__dict__.update(
-        addr=addr,
-        access=access,
-        outcome="ok",
-        si_code=None,
-        path="vma_lock",
-        misses=misses,
-        vma_start=rng[0],
-        vma_end=rng[1],
-        major=False,
-        page=page,
-    )
-    return result
-
-
-def do_user_addr_fault(mm: Mm, addr: int, access: str) -> FaultResult:
-    """x86 ``do_user_addr_fault`` for a user-mode fault at ``addr``.
-
-    Takes and releases the locks itself (caller holds none). Thread-safe. O(log n).
-    A fetch from a non-exec VMA runs twice, as on the CPU: the first (not-present)
-    fault maps the page NX, the retried fetch gets SEGV_ACCERR.
-    """
-    if type(addr) is not int and (not isinstance(addr, int) or isinstance(addr, bool)):
-        raise InvalidArgument(f"fault address {addr!r} is not a 64-bit unsigned integer")
-    if not 0 <= addr < 1 << 64:
-        raise InvalidArgument(f"fault address {addr!r} is not a 64-bit unsigned integer")
-    if access not in ACCESSES:
-        raise InvalidArgument(f"fault access {access!r} is not one of read, write, exec")
-    result = _fault_once(mm, addr, access)
-    if (
-        access == "exec"
-        and result.ok
-        and result.vma_start is not None
-        and _needs_nx_refault(mm, addr)
-    ):
-        return _fault_once(mm, addr, access)
+    d = result.__dict__
+    d["addr"] = addr
+    d["access"] = access
+    d["outcome"] = "ok"
+    d["si_code"] = None
+    d["path"] = "vma_lock"
+    d["misses"] = misses
+    d["vma_start"] = rng[0]
+    d["vma_end"] = rng[1]
+    d["major"] = False
+    d["page"] = page
     return result
 
 
@@ -658,68 +636,96 @@ def _present(vma: Vma, addr: int) -> bool:
     return bool(pages) and (addr & PAGE_MASK) in pages  # type: ignore[operator]
 
 
-def _fault_once(mm: Mm, addr: int, access: str) -> FaultResult:
+def do_user_addr_fault(mm: Mm, addr: int, access: str, *, _nx_refault: bool = False) -> FaultResult:
+    """x86 ``do_user_addr_fault`` for a user-mode fault at ``addr``.
+
+    Takes and releases the locks itself (caller holds none). Thread-safe. O(log n).
+    A fetch from a non-exec VMA runs twice, as on the CPU: the first (not-present)
+    fault maps the page NX, the retried fetch (``_nx_refault``, internal) gets
+    SEGV_ACCERR. The whole fault is one function so that the anonymous write fast path
+    (the benchmarked one) costs a single Python frame above the lock helpers.
+    """
+    if type(addr) is not int and (not isinstance(addr, int) or isinstance(addr, bool)):
+        raise InvalidArgument(f"fault address {addr!r} is not a 64-bit unsigned integer")
+    if not 0 <= addr < 1 << 64:
+        raise InvalidArgument(f"fault address {addr!r} is not a 64-bit unsigned integer")
+    if access not in ACCESSES:
+        raise InvalidArgument(f"fault access {access!r} is not one of read, write, exec")
     if addr >= USER_ADDR_LIMIT:
         # fault_in_kernel_space(): bad_area_nosemaphore, no lock taken.
         return _result(addr, access, 0, "none", 0, None, False, None, ("SIGSEGV", "SEGV_MAPERR"))
     locking = mm.locking
     if locking is not None:  # an experiment's locking profile (core/locking.py)
-        return locking.fault(mm, addr, access)
-    vma, misses = lock_vma_under_rcu(mm, addr)
-    if vma is not None:
-        if (
-            access == "write"
-            and vma.vm_flags & (VM_WRITE | VM_SHARED) == VM_WRITE
-            and vma.anon_vma is not None
-            and vma.vm_file is None
-            and vma.special_name is None
-        ):
-            # do_anonymous_page() for a write, inlined: the benchmarked fast path. The
-            # same steps as handle_mm_fault -> _do_anonymous_page, minus the calls.
-            page_addr = addr & PAGE_MASK
-            pages = vma.pages
-            if pages is None or page_addr not in pages:
-                rng = (vma.vm_start, vma.vm_end)  # read while the VMA is locked
-                try:
-                    kind = _anon_write_fast(mm, vma, page_addr)
-                finally:
-                    vma_end_read(mm.mmap_lock, vma)
-                for bump in mm.vm_events.fast_path_bumps:
-                    bump()
-                mm.min_flt += 1
-                return _ok_result(addr, access, misses, rng, kind)
-        return _slow_vma_path(mm, vma, addr, access, misses)
-    return _mmap_lock_path(mm, addr, access, "mmap_lock", misses, False)
+        result = locking.fault(mm, addr, access)
+    else:
+        vma, misses = lock_vma_under_rcu(mm, addr)
+        if vma is None:
+            result = _mmap_lock_path(mm, addr, access, "mmap_lock", misses, False)
+        else:
+            if (
+                access == "write"
+                and vma.vm_flags & (VM_WRITE | VM_SHARED) == VM_WRITE
+                and vma.anon_vma is not None
+                and vma.vm_file is None
+                and vma.special_name is None
+            ):
+                # do_anonymous_page() for a write, inlined: the benchmarked fast path. The
+                # same steps as handle_mm_fault -> _do_anonymous_page, minus the calls.
+                page_addr = addr & PAGE_MASK
+                pages = vma.pages
+                if pages is None or page_addr not in pages:
+                    rng = (vma.vm_start, vma.vm_end)  # read while the VMA is locked
+                    kind = "anon"
+                    try:
+                        # folio_prealloc() (outside the page-table lock, as in the kernel),
+                        # then under it: re-check the PTE (a racing fault may have mapped
+                        # the page: do_anonymous_page then just returns), the RSS limit,
+                        # set_pte_at + folio_add_new_anon_rmap + inc_mm_counter.
+                        page = AnonPage()
+                        limit = mm.resident_limit()
+                        if not _page_lock_acquire(False):
+                            PAGE_LOCK.contended()
+                            _page_lock_acquire()
+                        _page_lock_acquired()
+                        try:
+                            pages = vma.pages
+                            if pages is None:
+                                pages = vma.pages = {}
+                            if page_addr in pages:
+                                kind = pages[page_addr].kind.value
+                            else:
+                                stat = mm.rss_stat
+                                if limit is not None and stat[0] + stat[1] + stat[3] >= limit:
+                                    raise ResidentLimitExceeded(limit, page_addr)
+                                pages[page_addr] = page
+                                if mm.old_ptes:
+                                    mm.old_ptes.discard(page_addr)
+                                page.mapcount = 1
+                                stat[MM_ANONPAGES] += 1
+                        finally:
+                            _page_lock_release()
+                    finally:
+                        vma_end_read(mm.mmap_lock, vma)
+                    for bump in mm.vm_events.fast_path_bumps:
+                        bump()
+                    mm.min_flt += 1
+                    return _ok_result(addr, access, misses, rng, kind)
+            result = _slow_vma_path(mm, vma, addr, access, misses)
+    if (
+        access == "exec"
+        and not _nx_refault
+        and result.ok
+        and result.vma_start is not None
+        and _needs_nx_refault(mm, addr)
+    ):
+        return do_user_addr_fault(mm, addr, access, _nx_refault=True)
+    return result
 
 
-def _anon_write_fast(mm: Mm, vma: Vma, page_addr: int) -> str:
-    """Map a new anonymous page at ``page_addr`` (not mapped when checked) and return
-    ``"anon"``, or the kind of the page a racing fault mapped first (the kernel's
-    ``do_anonymous_page`` then just returns). Caller holds the VMA read lock."""
-    page = AnonPage()
-    limit = mm.resident_limit()
-    acquire = PAGE_LOCK.acquire
-    if not acquire(False):
-        PAGE_LOCK.contended()
-        acquire()
-    PAGE_LOCK.acquired()
-    try:
-        pages = vma.pages
-        if pages is None:
-            pages = vma.pages = {}
-        elif page_addr in pages:
-            return str(pages[page_addr].kind.value)
-        stat = mm.rss_stat
-        if limit is not None and stat[0] + stat[1] + stat[3] >= limit:
-            raise ResidentLimitExceeded(limit, page_addr)
-        pages[page_addr] = page
-        if mm.old_ptes:
-            mm.old_ptes.discard(page_addr)
-        page.mapcount = 1
-        stat[MM_ANONPAGES] += 1
-    finally:
-        PAGE_LOCK.release()
-    return "anon"
+# PAGE_LOCK's bound C methods, loaded once (the fast path inlines ``with PAGE_LOCK``).
+_page_lock_acquire = PAGE_LOCK.acquire
+_page_lock_release = PAGE_LOCK.release
+_page_lock_acquired = PAGE_LOCK.acquired
 
 
 def _slow_vma_path(mm: Mm, vma: Vma, addr: int, access: str, misses: int) -> FaultResult:

