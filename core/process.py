@@ -9,7 +9,6 @@ its file calls (``open``, ``close``, ``unlink``) use Linux's names and errnos.
 from __future__ import annotations
 
 import functools
-
 import itertools
 import threading
 from typing import TYPE_CHECKING

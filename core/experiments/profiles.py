@@ -498,7 +498,8 @@ class ProfiledLocking:
 
     def fault(self, mm: Mm, addr: int, access: str) -> FaultResult:
         """x86 ``do_user_addr_fault`` for this profile, charging ``fault_page_s`` under the
-        lock the fault holds. Mirrors :func:`core.fault.do_user_addr_fault`. Caller holds no lock."""
+        lock the fault holds. Mirrors :func:`core.fault.do_user_addr_fault`. Caller holds
+        no lock."""
         next(self._faults)
         self._set_doing("faulting")
         if addr >= USER_ADDR_LIMIT:
