@@ -21,6 +21,7 @@ from .profiles import (
     LockingProfile,
     ProfiledLocking,
     apply_profile,
+    high_priority,
     low_priority,
 )
 from .runner import (
@@ -45,6 +46,7 @@ __all__ = [
     "Target",
     "apply_profile",
     "format_table",
+    "high_priority",
     "low_priority",
     "render_csv",
     "render_plot",

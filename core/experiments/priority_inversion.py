@@ -22,7 +22,7 @@ from ..constants import MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_W
 from ..maps_reader import MapsFile
 from ..process import Kernel, Process
 from .common import ExperimentResult, RunContext, Target, Worker, run_threads, summarize
-from .profiles import apply_profile, low_priority
+from .profiles import apply_profile, high_priority, low_priority
 
 NAME = "priority-inversion"
 TITLE = "high-priority fault latency with a preempted maps monitor"
@@ -75,12 +75,13 @@ def run_cell(
     def faulter() -> None:
         clock = time.perf_counter
         i = 0
-        while not stop.is_set():
-            t0 = clock()
-            res = mm.fault(region + i * PAGE_SIZE, "write")
-            latencies.append(clock() - t0)
-            paths[res.path] = paths.get(res.path, 0) + 1
-            i = (i + 1) % pages
+        with high_priority(locking):
+            while not stop.is_set():
+                t0 = clock()
+                res = mm.fault(region + i * PAGE_SIZE, "write")
+                latencies.append(clock() - t0)
+                paths[res.path] = paths.get(res.path, 0) + 1
+                i = (i + 1) % pages
 
     def writer() -> None:
         while not stop.wait(interval):

@@ -23,8 +23,16 @@ from typing import Any
 from ..constants import MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE
 from ..maps_reader import MapsFile
 from ..process import Kernel
-from .common import ExperimentResult, RunContext, Target, Worker, run_threads, summarize
-from .profiles import apply_profile, low_priority
+from .common import (
+    ExperimentResult,
+    RunContext,
+    Target,
+    Worker,
+    percentile,
+    run_threads,
+    summarize,
+)
+from .profiles import apply_profile, high_priority, low_priority
 
 NAME = "proc-vs-map"
 TITLE = "mmap/munmap latency with K maps scanners"
@@ -35,6 +43,8 @@ READER_PROFILES = {
     "seqcount": ("per_vma_maps", "seqcount"),
     "per_vma": ("per_vma_maps", None),
 }
+#: Independent runs per cell in a full run (run-proc-vs-map.sh --nsamples).
+RUNS = 6
 RW = PROT_READ | PROT_WRITE
 ANON = MAP_PRIVATE | MAP_ANONYMOUS
 
@@ -59,15 +69,17 @@ def _setup(kernel: Kernel, pages: int, rng: random.Random) -> tuple[Any, int, li
     return proc, base, mapped
 
 
-def run_cell(
-    ctx: RunContext, reader: str, scanners: int, pages: int, seconds: float
+def one_run(
+    ctx: RunContext, reader: str, scanners: int, pages: int, seconds: float, run: int
 ) -> dict[str, Any]:
-    """One configuration: returns its table row."""
+    """One run of one configuration on a fresh process (as run-proc-vs-map.sh starts
+    the test program anew for each sample): the mapper's latencies and the scanners'
+    counts, plus the diagnostics of its slowest operation."""
     profile, override = READER_PROFILES[reader]
-    rng = random.Random(f"{ctx.seed}:{reader}:{scanners}")
+    rng = random.Random(f"{ctx.seed}:{reader}:{scanners}:{run}")
     kernel = Kernel()
     proc, base, mapped = _setup(kernel, pages, rng)
-    locking = apply_profile(proc, profile, ctx.cost, override, seed=(ctx.seed, reader))
+    locking = apply_profile(proc, profile, ctx.cost, override, seed=(ctx.seed, reader, run))
     mm = proc.mm
     stop = threading.Event()
     latencies: list[float] = []
@@ -82,21 +94,22 @@ def run_cell(
         clock = time.perf_counter
         take_stall = locking.take_stall
         take_stall()
-        while not stop.is_set():
-            i = rng.randrange(pages)
-            addr = base + i * PAGE_SIZE
-            t0 = clock()
-            if mapped[i]:
-                mm.munmap(addr, PAGE_SIZE)
-            else:
-                mm.mmap(addr, PAGE_SIZE, RW, ANON | MAP_FIXED)
-            took = clock() - t0
-            latencies.append(took)
-            mapped[i] = not mapped[i]
-            waited, lock = take_stall()
-            if took > worst[0]:
-                worst[:] = [took, waited]
-                worst_lock[0] = lock
+        with high_priority(locking):
+            while not stop.is_set():
+                i = rng.randrange(pages)
+                addr = base + i * PAGE_SIZE
+                t0 = clock()
+                if mapped[i]:
+                    mm.munmap(addr, PAGE_SIZE)
+                else:
+                    mm.mmap(addr, PAGE_SIZE, RW, ANON | MAP_FIXED)
+                took = clock() - t0
+                latencies.append(took)
+                mapped[i] = not mapped[i]
+                waited, lock = take_stall()
+                if took > worst[0]:
+                    worst[:] = [took, waited]
+                    worst_lock[0] = lock
 
     fell: list[tuple[float, int, int]] = []  # (time, scanner, chunk position) of fallbacks
     t_start = time.perf_counter()
@@ -136,17 +149,16 @@ def run_cell(
     mm.tree._check()
     stats = locking.statistics()
     return {
-        "reader": reader if scanners else "none",
-        "profile": profile,
-        "scanners": scanners,
+        "latencies": latencies,
         "vmas": mm.map_count,
-        **summarize(latencies),
         "maps_reads": sum(reads),
         "seqcount_retries": sum(retries),
         "mmap_lock_fallbacks": sum(fallbacks),
         "torn_lines": sum(torn),
         "preemptions": stats.preemptions,
-        "_diag": {
+        "priority_timeouts": stats.priority_timeouts,
+        "diag": {
+            "run": run + 1,
             "slowest_op_ms": round(worst[0] * 1e3, 3),
             "slowest_op_writer_wait_ms": round(worst[1] * 1e3, 3),
             "slowest_op_waited_on": worst_lock[0],
@@ -157,6 +169,42 @@ def run_cell(
     }
 
 
+def run_cell(
+    ctx: RunContext, reader: str, scanners: int, pages: int, seconds: float, runs: int = 1
+) -> dict[str, Any]:
+    """One configuration: ``runs`` independent runs of ``seconds`` each, pooled into
+    its table row. ``run_max_p50_ms`` is the median of the runs' maxima: the figure
+    run-proc-vs-map.sh --nsamples reports per sample, and the one the targets use
+    (the pooled maximum is one sample, and on a shared host one sample of its noise)."""
+    done = [one_run(ctx, reader, scanners, pages, seconds, i) for i in range(runs)]
+    latencies = [x for r in done for x in r["latencies"]]
+    maxima = sorted(max(r["latencies"], default=0.0) for r in done)
+    slowest = max(done, key=lambda r: r["diag"]["slowest_op_ms"])
+    diag = dict(slowest["diag"])
+    diag["run_max_ms"] = [round(max(r["latencies"], default=0.0) * 1e3, 3) for r in done]
+    diag["priority_timeouts"] = sum(r["priority_timeouts"] for r in done)
+    return {
+        "reader": reader if scanners else "none",
+        "profile": READER_PROFILES[reader][0],
+        "scanners": scanners,
+        "vmas": done[-1]["vmas"],
+        **summarize(latencies),
+        "runs": runs,
+        "run_max_p50_ms": round(percentile(maxima, 50) * 1e3, 4),
+        **{
+            k: sum(r[k] for r in done)
+            for k in (
+                "maps_reads",
+                "seqcount_retries",
+                "mmap_lock_fallbacks",
+                "torn_lines",
+                "preemptions",
+            )
+        },
+        "_diag": diag,
+    }
+
+
 def run(
     ctx: RunContext,
     readers: tuple[str, ...] = ("mmap_lock", "seqcount", "per_vma"),
@@ -164,7 +212,8 @@ def run(
 ) -> ExperimentResult:
     """Run every (reader, K) cell; K = 0 once (no reader involved)."""
     pages = (16 << 20 if ctx.quick else 128 << 20) // PAGE_SIZE
-    seconds = ctx.duration(0.6, 4.0)
+    seconds = ctx.duration(0.6, 1.0)
+    runs = 1 if ctx.quick else RUNS
     cells = [("mmap_lock", 0)] if 0 in ks else []
     cells += [(r, k) for r in readers for k in ks if k]
     ctx.start(len(cells))
@@ -174,11 +223,17 @@ def run(
         ctx.seed,
         ctx.quick,
         ctx.cost.as_dict(),
-        {"region_pages": pages, "cell_s": seconds, "readers": list(readers), "ks": list(ks)},
+        {
+            "region_pages": pages,
+            "run_s": seconds,
+            "runs_per_cell": runs,
+            "readers": list(readers),
+            "ks": list(ks),
+        },
         {},
     )
     for reader, k in cells:
-        row = run_cell(ctx, reader, k, pages, seconds)
+        row = run_cell(ctx, reader, k, pages, seconds, runs)
         result.diagnostics[f"{row['reader']} K={k}"] = row.pop("_diag")
         result.rows.append(row)
         ctx.cell_done(f"{reader} K={k}")
@@ -187,24 +242,27 @@ def run(
 
 
 def targets(rows: list[dict[str, Any]]) -> list[Target]:
-    """The issue's targets, from the rows present."""
+    """The issue's targets, from the rows present. The bounds apply to the median of
+    the runs' maxima (each run's maximum is what proc-vs-map prints per sample); the
+    pooled maximum of all runs is reported next to it."""
     by = {(r["reader"], r["scanners"]): r for r in rows}
     out = []
     base = by.get(("none", 0))
     top = max((r["scanners"] for r in rows), default=0)
     lock = by.get(("mmap_lock", top))
-    if base and lock and top:
-        ratio = lock["max_ms"] / max(base["max_ms"], 1e-9)
-        out.append(Target(f"mmap_lock max K={top} / K=0", round(ratio, 1), ">= 50", ratio >= 50))
-        # The baseline's maximum is one sample of the host's own noise; p99.9 is not.
-        ratio = lock["max_ms"] / max(base["p999_ms"], 1e-9)
-        out.append(Target(f"mmap_lock max K={top} / p99.9 K=0", round(ratio, 1), "reported", True))
     per_vma = by.get(("per_vma", top))
-    if lock and per_vma:
-        ratio = lock["max_ms"] / max(per_vma["max_ms"], 1e-9)
+    for name, num, den, bound in (
+        (f"mmap_lock max K={top} / K=0", lock, base, 50),
+        (f"max K={top}: mmap_lock / per_vma", lock, per_vma, 10),
+    ):
+        if not (num and den and top):
+            continue
+        ratio = num["run_max_p50_ms"] / max(den["run_max_p50_ms"], 1e-9)
         out.append(
-            Target(f"max K={top}: mmap_lock / per_vma", round(ratio, 1), ">= 10", ratio >= 10)
+            Target(f"{name} (median of run maxima)", round(ratio, 1), f">= {bound}", ratio >= bound)
         )
+        ratio = num["max_ms"] / max(den["max_ms"], 1e-9)
+        out.append(Target(f"{name} (pooled maximum)", round(ratio, 1), "reported", True))
     seq = by.get(("seqcount", top))
     if seq:
         out.append(Target(f"seqcount retries K={top}", seq["seqcount_retries"], "reported", True))

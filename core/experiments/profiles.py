@@ -60,6 +60,22 @@ lock the kernel holds there:
   behind the kernel's ``proc-vs-map`` latencies: the writer, and every reader queued
   behind it, waits for a task that holds the lock but is not running.
 
+* ``gil_priority`` -- not a cost but the one scheduling rule the GIL breaks. In the
+  kernel a ``nice 19`` reader never delays a ``nice 0`` thread's own work: it runs on
+  another CPU or is preempted the moment the ``nice 0`` thread wakes
+  (``check_preempt_wakeup``). Under the GIL every Python thread shares one interpreter,
+  so a low-priority reader's formatting would delay a high-priority thread's Python
+  code (by up to the GIL switch interval, and a forced hand-off, per wake-up) -- an
+  artefact with no kernel counterpart, which showed as a 1.4-1.8x p99 fault latency
+  with a monitor that holds no lock the faulter needs. With ``gil_priority`` a thread
+  marked :class:`high_priority` publishes when it runs Python and when it next will
+  (the end of the modelled cost it sleeps in; never while it sleeps on a lock), and a
+  low-priority reader, at each of its preemption points, steps off the GIL while a
+  high-priority thread runs or is due to wake within :data:`GIL_MARGIN_S` -- preempted
+  *where it is*, holding what it holds there, exactly like the end of a turn. Lock
+  waits are unchanged: a high-priority thread blocked on a lock a low-priority reader
+  holds lets the reader run, as the kernel would.
+
 Diagnostics: every contended writer wait (``mmap_write_lock`` and the wait in
 ``vma_start_write`` for a VMA's readers) and every contended ``mmap_read_lock`` is
 recorded as a :class:`Stall`: the lock, the waiter, how long, and the holders of the
@@ -78,10 +94,12 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, Final
 
@@ -118,6 +136,7 @@ __all__ = [
     "ProfileStatistics",
     "Stall",
     "apply_profile",
+    "high_priority",
     "low_priority",
 ]
 
@@ -156,13 +175,14 @@ class CostModel:
     preempt_s: float = 20e-3
     preempt_prob: float = 1.0
     preempt_scales: bool = True
+    gil_priority: bool = True
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "preempt_scales":
+            if f.name in ("preempt_scales", "gil_priority"):
                 if not isinstance(value, bool):
-                    raise InvalidArgument(f"cost preempt_scales {value!r} is not a bool")
+                    raise InvalidArgument(f"cost {f.name} {value!r} is not a bool")
                 continue
             fraction = f.name in ("preempt_prob", "lowprio_cpu_share")
             if (
@@ -200,6 +220,15 @@ DEFAULT_COST: Final = CostModel()
 
 _tls = threading.local()
 
+GIL_MARGIN_S: Final = 100e-6
+"""How long before a high-priority thread's modelled cost ends low-priority readers get
+off the GIL (each checks at every maps line, a few microseconds apart)."""
+
+GIL_PATIENCE_S: Final = 50e-3
+"""The longest a low-priority reader waits for high-priority threads in one go; past
+it, it runs anyway and :attr:`ProfileStatistics.priority_timeouts` counts it (a
+high-priority thread blocked somewhere this module does not see)."""
+
 
 class low_priority:
     """Mark the calling thread as a low-priority reader for the ``with`` body; ``share``
@@ -218,6 +247,24 @@ class low_priority:
 
     def __exit__(self, *exc: object) -> None:
         _tls.share = 0
+
+
+class high_priority:
+    """Mark the calling thread as a high-priority (``nice 0``) thread of ``locking``'s
+    process for the ``with`` body: low-priority readers stay off the GIL while it runs
+    (see ``gil_priority`` in the module docstring). O(1) to enter and leave."""
+
+    def __init__(self, locking: ProfiledLocking) -> None:
+        self.locking = locking
+
+    def __enter__(self) -> high_priority:
+        _tls.high = self.locking
+        self.locking._high_set(0.0)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _tls.high = None
+        self.locking._high_set(None)
 
 
 def _share() -> int:
@@ -268,7 +315,8 @@ class _TimedCondition(threading.Condition):
         holders = self.locking._doing_snapshot()
         t0 = time.perf_counter()
         try:
-            return super().wait_for(predicate, timeout)
+            with self.locking._blocked():
+                return super().wait_for(predicate, timeout)
         finally:
             self.locking._stall("vma_start_write", time.perf_counter() - t0, holders)
 
@@ -290,8 +338,9 @@ class ProfiledMmapLock(MmapLock):
         locking._set_doing("asleep on mmap_lock for read (granted on wake-up, not yet running)")
         holders = locking._holders(self)
         t0 = time.perf_counter()
-        if not self.sem.down_read(timeout):
-            return False
+        with locking._blocked():
+            if not self.sem.down_read(timeout):
+                return False
         locking._stall("mmap_lock (read)", time.perf_counter() - t0, holders)
         share = _share()
         if share:
@@ -307,7 +356,8 @@ class ProfiledMmapLock(MmapLock):
         holders = self.locking._holders(self)
         t0 = time.perf_counter()
         try:
-            return super().write_lock(timeout)
+            with self.locking._blocked():
+                return super().write_lock(timeout)
         finally:
             self.locking._stall("mmap_lock", time.perf_counter() - t0, holders)
 
@@ -328,6 +378,10 @@ class ProfileStatistics:
     maps_lines: int
     syscalls: int
     turns: int = 0
+    #: Times a low-priority reader stepped off the GIL for a high-priority thread, and
+    #: times it gave up waiting after GIL_PATIENCE_S.
+    priority_yields: int = 0
+    priority_timeouts: int = 0
 
 
 class ProfiledLocking:
@@ -349,6 +403,13 @@ class ProfiledLocking:
         self._lines = itertools.count()
         self._syscalls = itertools.count()
         self._turns = itertools.count()
+        self._yields = itertools.count()
+        self._timeouts = itertools.count()
+        #: High-priority threads (ident -> when it next needs the CPU: 0.0 while it
+        #: runs Python, the end of its modelled cost while it sleeps in one, +inf while
+        #: it sleeps on a lock); guarded by ``_cpu``, which low-priority readers wait on.
+        self._high: dict[int, float] = {}
+        self._cpu = threading.Condition(threading.Lock())
         self._woken = 0  # low-priority readers woken with mmap_lock, waiting for a CPU
         self._woken_lock = threading.Lock()
         self._sleep: Callable[[float], None] = time.sleep
@@ -415,6 +476,68 @@ class ProfiledLocking:
             "holders_doing": dict(sorted(doing.items(), key=lambda kv: -kv[1])),
         }
 
+    # GIL priority (see ``gil_priority`` in the module docstring)
+
+    def _high_set(self, when: float | None) -> None:
+        """The calling high-priority thread next needs the CPU at ``when`` (perf_counter
+        seconds; 0.0 now; None: it is leaving). Wakes waiting low-priority readers unless it
+        is taking the CPU. O(1)."""
+        me = threading.get_ident()
+        with self._cpu:
+            if when is None:
+                self._high.pop(me, None)
+            else:
+                self._high[me] = when
+            if when != 0.0:  # it leaves the CPU: waiting readers may run
+                self._cpu.notify_all()
+
+    def _spend(self, seconds: float) -> None:
+        """Spend a modelled cost: sleep ``seconds`` (releasing the GIL); a high-priority
+        thread first publishes when it will be back."""
+        if getattr(_tls, "high", None) is self:
+            self._high_set(time.perf_counter() + seconds)
+            try:
+                self._sleep(seconds)
+            finally:
+                self._high_set(0.0)
+        else:
+            self._sleep(seconds)
+
+    @contextmanager
+    def _blocked(self) -> Iterator[None]:
+        """Around a lock wait: a high-priority thread asleep on a lock does not keep
+        low-priority readers (perhaps the holder) off the CPU."""
+        if getattr(_tls, "high", None) is not self:
+            yield
+            return
+        self._high_set(math.inf)
+        try:
+            yield
+        finally:
+            self._high_set(0.0)
+
+    def _yield_cpu(self, holding: str) -> None:
+        """A low-priority reader's preemption point: while a high-priority thread runs
+        or wakes within GIL_MARGIN_S, wait off the GIL, holding ``holding``. O(high
+        threads) per check."""
+        if not self._high or not self.cost.gil_priority:
+            return
+        cpu = self._cpu
+        with cpu:
+            deadline = 0.0
+            while True:
+                now = time.perf_counter()
+                if min(self._high.values(), default=math.inf) - now > GIL_MARGIN_S:
+                    return
+                if not deadline:
+                    deadline = now + GIL_PATIENCE_S
+                    next(self._yields)
+                    self._set_doing(f"preempted by a high-priority thread, {holding}")
+                elif now >= deadline:
+                    next(self._timeouts)
+                    return
+                cpu.wait(deadline - now)
+
     # cost sites
 
     def _preempted(self, share: int) -> None:
@@ -445,6 +568,7 @@ class ProfiledLocking:
         share = _share()
         if not share:
             return
+        self._yield_cpu(holding)
         cost = self.cost
         now = time.thread_time()
         used = now - getattr(_tls, "cpu_mark", now)
@@ -472,7 +596,7 @@ class ProfiledLocking:
         next(self._lines)
         self._set_doing(f"formatting a maps line ({self.maps_reader} reader)")
         if self.cost.maps_line_s:
-            self._sleep(self.cost.maps_line_s)
+            self._spend(self.cost.maps_line_s)
         self._turn(_HOLDING[self.maps_reader])
 
     def syscall(self, mm: Mm, seq_after: int) -> None:
@@ -480,19 +604,19 @@ class ProfiledLocking:
         next(self._syscalls)
         self._set_doing("syscall work under mmap_lock for write")
         if self.cost.syscall_s:
-            self._sleep(self.cost.syscall_s)
+            self._spend(self.cost.syscall_s)
 
     def chunk_copied(self) -> None:
         """After a maps ``read()`` (``m_stop`` done, no lock held): ``copy_to_user``;
         a low-priority reader's turn may end here too (:meth:`_turn`), holding nothing."""
         self._set_doing("copy_to_user, no lock held")
         if self.cost.maps_chunk_copy_s:
-            self._sleep(self.cost.maps_chunk_copy_s)
+            self._spend(self.cost.maps_chunk_copy_s)
         self._turn("between read() calls, no lock held")
 
     def _page_work(self) -> None:
         if self.cost.fault_page_s:
-            self._sleep(self.cost.fault_page_s)
+            self._spend(self.cost.fault_page_s)
 
     # the fault path
 
@@ -557,6 +681,8 @@ class ProfiledLocking:
             maps_lines=value(self._lines),
             syscalls=value(self._syscalls),
             turns=value(self._turns),
+            priority_yields=value(self._yields),
+            priority_timeouts=value(self._timeouts),
         )
 
 

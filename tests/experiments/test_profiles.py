@@ -6,13 +6,21 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from core import MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE, Kernel
 from core.errors import InvalidArgument
-from core.experiments import DEFAULT_COST, CostModel, apply_profile, low_priority
+from core.experiments import (
+    DEFAULT_COST,
+    CostModel,
+    apply_profile,
+    high_priority,
+    low_priority,
+    profiles,
+)
 from core.experiments.profiles import ProfiledMmapLock
 from core.locking import default_maps_reader
 from core.maps_reader import MapsFile
@@ -220,6 +228,7 @@ def test_bad_profile_or_reader_changes_nothing() -> None:
         ({"preempt_s": 2}, r"^cost preempt_s 2 is not a duration"),
         ({"syscall_s": True}, r"^cost syscall_s True is not a duration"),
         ({"preempt_scales": 1}, r"^cost preempt_scales 1 is not a bool$"),
+        ({"gil_priority": "yes"}, r"^cost gil_priority 'yes' is not a bool$"),
         ({"preempt_prob": 1.5}, r"^cost preempt_prob 1.5 is not a probability in \[0, 1\]$"),
         ({"lowprio_cpu_share": 0.0}, r"^cost lowprio_cpu_share 0.0 is not a fraction in "),
         ({"zeroing_s": 0.1}, r"^unknown cost 'zeroing_s'; choose from "),
@@ -338,3 +347,97 @@ def test_vma_start_write_waits_for_a_vma_reader_and_is_recorded() -> None:
     (stall,) = [s for s in locking.stalls if s.thread == "writer"]
     assert stall.lock == "vma_start_write"
     assert mm.vmas() == []
+
+
+# -- GIL priority: a low-priority reader keeps off the GIL while a high-priority thread
+# runs (the kernel's wake-up preemption; under the GIL the reader would delay it).
+
+
+def _four_vmas() -> Any:
+    proc = Kernel().spawn()
+    for i in range(4):
+        proc.mm.mmap(0, PAGE_SIZE, PROT_READ if i % 2 else RW, ANON)
+    return proc
+
+
+def _read_maps(locking: Any, mm: Any) -> int:
+    with low_priority(1):
+        return len(MapsFile(mm, locking.maps_reader).read().lines)
+
+
+def test_a_low_priority_reader_yields_to_a_running_high_priority_thread_holding_its_lock() -> None:
+    proc = _four_vmas()
+    mm = proc.mm
+    cost = CostModel(lowprio_turn_s=1.0, maps_chunk_copy_s=0.0)  # no turn ends by itself
+    locking = apply_profile(proc, "per_vma_maps", cost)
+    go_sleep, wake = threading.Event(), threading.Event()
+    real_sleep = locking._sleep
+
+    def sleep(seconds: float) -> None:  # the high-priority thread's modelled cost
+        if threading.current_thread().name == "high":
+            assert wake.wait(10)
+        else:
+            real_sleep(seconds)
+
+    locking._sleep = sleep
+
+    def high() -> None:
+        with high_priority(locking):
+            assert go_sleep.wait(10)
+            locking._spend(1.0)  # off the CPU until ``wake``, back in about a second
+
+    high_thread = spawn(high, name="high")
+    wait_until(lambda: locking._high, what="high-priority thread registered")
+    reader = spawn(_read_maps, locking, mm, name="reader")
+    wait_until(lambda: locking.statistics().priority_yields == 1, what="reader yielded")
+    # Preempted where it was: formatting its first line, holding that VMA's read lock.
+    doing = locking.doing["reader"]
+    assert doing == "preempted by a high-priority thread, holding one VMA's read lock and RCU"
+    assert max(v.vm_refcnt for v in mm.vmas()) == 2
+    assert reader.is_alive()
+    go_sleep.set()  # the high-priority thread sleeps in a cost: the reader runs again
+    assert reader.result() == 5
+    wake.set()
+    high_thread.join()
+    stats = locking.statistics()
+    assert (stats.priority_yields, stats.priority_timeouts) == (1, 0)
+    assert locking._high == {}
+
+
+def test_a_high_priority_thread_asleep_on_a_lock_lets_low_priority_readers_run() -> None:
+    proc = _four_vmas()
+    mm = proc.mm
+    locking = apply_profile(proc, "per_vma_maps", CostModel(lowprio_turn_s=1.0))
+    lock = mm.mmap_lock
+    assert lock.read_lock()
+
+    def high() -> None:
+        with high_priority(locking):
+            assert lock.write_lock()
+            lock.write_unlock()
+
+    writer = spawn(high, name="high")
+    wait_until(lambda: lock.statistics().rwsem.waiting_writers == 1, what="writer queued")
+    assert _read_maps(locking, mm) == 5  # the per-VMA reader never waits for it
+    assert locking.statistics().priority_yields == 0
+    lock.read_unlock()
+    writer.join()
+
+
+def test_gil_priority_off_and_the_patience_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    proc = _four_vmas()
+    mm = proc.mm
+    cost = CostModel(lowprio_turn_s=1.0, maps_chunk_copy_s=0.0)
+    with high_priority(apply_profile(proc, "per_vma_maps", replace(cost, gil_priority=False))):
+        locking = mm.locking
+        assert _read_maps(locking, mm) == 5
+        assert locking.statistics().priority_yields == 0
+    proc = _four_vmas()
+    mm = proc.mm
+    locking = apply_profile(proc, "per_vma_maps", cost)
+    monkeypatch.setattr(profiles, "GIL_PATIENCE_S", 0.001)
+    with high_priority(locking):  # this thread "runs" throughout: the reader gives up waiting
+        reader = spawn(_read_maps, locking, mm, name="reader")
+        assert reader.result() == 5
+    stats = locking.statistics()
+    assert stats.priority_yields == stats.priority_timeouts >= 4  # once per line
