@@ -84,11 +84,12 @@ def run_cell(
                 i = (i + 1) % pages
 
     def writer() -> None:
-        while not stop.wait(interval):
-            # PROT_READ: never merges with the faulter's region (a split of a VMA being
-            # faulted in would race: see the report on split_vma).
-            addr = mm.mmap(0, PAGE_SIZE, PROT_READ, ANON)
-            mm.munmap(addr, PAGE_SIZE)
+        with high_priority(locking):  # nice 0 too: the monitor does not delay it either
+            while not locking.idle(stop, interval):
+                # PROT_READ: never merges with the faulter's region (a split of a VMA
+                # being faulted in would race: see the report on split_vma).
+                addr = mm.mmap(0, PAGE_SIZE, PROT_READ, ANON)
+                mm.munmap(addr, PAGE_SIZE)
 
     def watcher() -> None:
         with low_priority(1):

@@ -77,9 +77,20 @@ int main(int argc, char **argv)
 	double seconds = atof(argv[3]);
 	unsigned seed = argc > 4 ? (unsigned)atoi(argv[4]) : 1;
 	snprintf(path, sizeof(path), "/proc/self/%s", argv[1]);
-	char *base = mmap(NULL, REGION, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (base == MAP_FAILED) {
+	/*
+	 * The region sits between two PROT_NONE guard pages that stay mapped, so no hole
+	 * it gets is next to free address space: otherwise a thread stack placed just
+	 * below it can take the region's first pages (a hole at that moment), and the
+	 * mapper's MAP_FIXED then maps over the stack's top (seen: SIGSEGV in the scanner).
+	 */
+	char *guard = mmap(NULL, REGION + 2 * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (guard == MAP_FAILED) {
 		perror("mmap");
+		return 1;
+	}
+	char *base = guard + PAGE;
+	if (mprotect(base, REGION, PROT_READ | PROT_WRITE)) {
+		perror("mprotect");
 		return 1;
 	}
 	/* A random half of the pages mapped, as in the simulator's set-up. */

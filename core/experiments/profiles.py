@@ -503,6 +503,18 @@ class ProfiledLocking:
         else:
             self._sleep(seconds)
 
+    def idle(self, stop: threading.Event, seconds: float) -> bool:
+        """``stop.wait(seconds)`` for a thread that is off the CPU meanwhile (a
+        high-priority thread between two bursts of work publishes when it is back);
+        returns what ``stop.wait`` returned."""
+        if getattr(_tls, "high", None) is not self:
+            return stop.wait(seconds)
+        self._high_set(time.perf_counter() + seconds)
+        try:
+            return stop.wait(seconds)
+        finally:
+            self._high_set(0.0)
+
     @contextmanager
     def _blocked(self) -> Iterator[None]:
         """Around a lock wait: a high-priority thread asleep on a lock does not keep

@@ -404,6 +404,27 @@ def test_a_low_priority_reader_yields_to_a_running_high_priority_thread_holding_
     assert locking._high == {}
 
 
+def test_a_high_priority_thread_idle_between_bursts_lets_readers_run() -> None:
+    proc = _four_vmas()
+    mm = proc.mm
+    locking = apply_profile(proc, "per_vma_maps", CostModel(lowprio_turn_s=1.0))
+    stop, idle = threading.Event(), threading.Event()
+
+    def high() -> bool:
+        with high_priority(locking):
+            idle.set()
+            return locking.idle(stop, 10.0)
+
+    thread = spawn(high, name="high")
+    assert idle.wait(10)
+    wait_until(lambda: min(locking._high.values(), default=0.0) > 0, what="high thread idle")
+    assert _read_maps(locking, mm) == 5
+    assert locking.statistics().priority_yields == 0
+    stop.set()
+    assert thread.result() is True
+    assert locking.idle(stop, 0.0) is True  # not a high-priority thread: a plain wait
+
+
 def test_a_high_priority_thread_asleep_on_a_lock_lets_low_priority_readers_run() -> None:
     proc = _four_vmas()
     mm = proc.mm
