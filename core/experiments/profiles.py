@@ -409,6 +409,10 @@ class ProfiledLocking:
         #: runs Python, the end of its modelled cost while it sleeps in one, +inf while
         #: it sleeps on a lock); guarded by ``_cpu``, which low-priority readers wait on.
         self._high: dict[int, float] = {}
+        #: The earliest of ``_high`` (+inf if empty): written under ``_cpu``, read
+        #: without it by every reader's check (one attribute load), so the common case
+        #: -- no high-priority thread due -- takes no lock.
+        self._high_due = math.inf
         self._cpu = threading.Condition(threading.Lock())
         self._woken = 0  # low-priority readers woken with mmap_lock, waiting for a CPU
         self._woken_lock = threading.Lock()
@@ -488,6 +492,7 @@ class ProfiledLocking:
                 self._high.pop(me, None)
             else:
                 self._high[me] = when
+            self._high_due = min(self._high.values(), default=math.inf)
             if when != 0.0:  # it leaves the CPU: waiting readers may run
                 self._cpu.notify_all()
 
@@ -530,16 +535,16 @@ class ProfiledLocking:
 
     def _yield_cpu(self, holding: str) -> None:
         """A low-priority reader's preemption point: while a high-priority thread runs
-        or wakes within GIL_MARGIN_S, wait off the GIL, holding ``holding``. O(high
-        threads) per check."""
-        if not self._high or not self.cost.gil_priority:
+        or wakes within GIL_MARGIN_S, wait off the GIL, holding ``holding``. O(1)
+        per check, and lock-free while no high-priority thread is due."""
+        if not self.cost.gil_priority or self._high_due - time.perf_counter() > GIL_MARGIN_S:
             return
         cpu = self._cpu
         with cpu:
             deadline = 0.0
             while True:
                 now = time.perf_counter()
-                if min(self._high.values(), default=math.inf) - now > GIL_MARGIN_S:
+                if self._high_due - now > GIL_MARGIN_S:
                     return
                 if not deadline:
                     deadline = now + GIL_PATIENCE_S

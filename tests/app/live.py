@@ -11,11 +11,12 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import httpx
 from fastapi import FastAPI
@@ -75,11 +76,17 @@ class Subprocess:
 
     url: str
     proc: subprocess.Popen[bytes]
+    #: The child's stdout and stderr: a file, not a pipe. Nobody reads a pipe while the
+    #: test runs, and uvicorn's access log fills its 64 KiB after a few hundred
+    #: requests; the child then blocks in write() and stops serving (seen: a load test
+    #: whose server made no progress for 20 s).
+    log: IO[bytes]
 
     def output(self) -> str:
-        """Everything the child wrote (after it exited)."""
-        out, _ = self.proc.communicate(timeout=20)
-        return out.decode(errors="replace")
+        """Everything the child wrote (waits for it to exit)."""
+        self.proc.wait(timeout=20)
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
 
 
 def free_port() -> int:
@@ -96,44 +103,43 @@ def uvicorn_process(env: dict[str, str], wait: bool = True) -> Iterator[Subproce
     at the end if it still runs."""
     port = free_port()
     full = {**os.environ, **env}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--log-level",
-            "info",
-        ],
-        cwd=ROOT,
-        env=full,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    child = Subprocess(f"http://127.0.0.1:{port}", proc)
-    try:
-        if wait:
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+                "--log-level",
+                "info",
+            ],
+            cwd=ROOT,
+            env=full,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        child = Subprocess(f"http://127.0.0.1:{port}", proc, log)
+        try:
+            if wait:
 
-            def healthy() -> bool:
-                if proc.poll() is not None:
-                    return True
-                try:
-                    return httpx.get(child.url + "/healthz", timeout=1).status_code == 200
-                except httpx.TransportError:
-                    return False
+                def healthy() -> bool:
+                    if proc.poll() is not None:
+                        return True
+                    try:
+                        return httpx.get(child.url + "/healthz", timeout=1).status_code == 200
+                    except httpx.TransportError:
+                        return False
 
-            wait_until(healthy, timeout=30, what="uvicorn subprocess healthy")
-            assert proc.poll() is None, child.output()
-        yield child
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        if proc.stdout is not None:
-            proc.stdout.close()
+                wait_until(healthy, timeout=30, what="uvicorn subprocess healthy")
+                assert proc.poll() is None, child.output()
+            yield child
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
