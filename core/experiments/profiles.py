@@ -315,7 +315,7 @@ class _TimedCondition(threading.Condition):
         holders = self.locking._doing_snapshot()
         t0 = time.perf_counter()
         try:
-            with self.locking._blocked():
+            with self.locking._off_cpu(math.inf):
                 return super().wait_for(predicate, timeout)
         finally:
             self.locking._stall("vma_start_write", time.perf_counter() - t0, holders)
@@ -338,7 +338,7 @@ class ProfiledMmapLock(MmapLock):
         locking._set_doing("asleep on mmap_lock for read (granted on wake-up, not yet running)")
         holders = locking._holders(self)
         t0 = time.perf_counter()
-        with locking._blocked():
+        with locking._off_cpu(math.inf):
             if not self.sem.down_read(timeout):
                 return False
         locking._stall("mmap_lock (read)", time.perf_counter() - t0, holders)
@@ -356,7 +356,7 @@ class ProfiledMmapLock(MmapLock):
         holders = self.locking._holders(self)
         t0 = time.perf_counter()
         try:
-            with self.locking._blocked():
+            with self.locking._off_cpu(math.inf):
                 return super().write_lock(timeout)
         finally:
             self.locking._stall("mmap_lock", time.perf_counter() - t0, holders)
@@ -496,42 +496,34 @@ class ProfiledLocking:
             if when != 0.0:  # it leaves the CPU: waiting readers may run
                 self._cpu.notify_all()
 
+    @contextmanager
+    def _off_cpu(self, until: float) -> Iterator[None]:
+        """Around a sleep of a high-priority thread: it publishes that it needs the CPU
+        again at ``until`` (+inf: when a lock is handed to it), so low-priority readers
+        (perhaps the lock's holder) may run meanwhile. A no-op for other threads."""
+        if getattr(_tls, "high", None) is not self:
+            yield
+            return
+        self._high_set(until)
+        try:
+            yield
+        finally:
+            self._high_set(0.0)
+
     def _spend(self, seconds: float) -> None:
-        """Spend a modelled cost: sleep ``seconds`` (releasing the GIL); a high-priority
-        thread first publishes when it will be back."""
-        if getattr(_tls, "high", None) is self:
-            self._high_set(time.perf_counter() + seconds)
-            try:
-                self._sleep(seconds)
-            finally:
-                self._high_set(0.0)
-        else:
+        """Spend a modelled cost: sleep ``seconds``, releasing the GIL (off the CPU for
+        :meth:`_yield_cpu`, though the kernel spends it on one)."""
+        if getattr(_tls, "high", None) is not self:
+            self._sleep(seconds)
+            return
+        with self._off_cpu(time.perf_counter() + seconds):
             self._sleep(seconds)
 
     def idle(self, stop: threading.Event, seconds: float) -> bool:
         """``stop.wait(seconds)`` for a thread that is off the CPU meanwhile (a
-        high-priority thread between two bursts of work publishes when it is back);
-        returns what ``stop.wait`` returned."""
-        if getattr(_tls, "high", None) is not self:
+        high-priority thread between two bursts of work); returns what it returned."""
+        with self._off_cpu(time.perf_counter() + seconds):
             return stop.wait(seconds)
-        self._high_set(time.perf_counter() + seconds)
-        try:
-            return stop.wait(seconds)
-        finally:
-            self._high_set(0.0)
-
-    @contextmanager
-    def _blocked(self) -> Iterator[None]:
-        """Around a lock wait: a high-priority thread asleep on a lock does not keep
-        low-priority readers (perhaps the holder) off the CPU."""
-        if getattr(_tls, "high", None) is not self:
-            yield
-            return
-        self._high_set(math.inf)
-        try:
-            yield
-        finally:
-            self._high_set(0.0)
 
     def _yield_cpu(self, holding: str) -> None:
         """A low-priority reader's preemption point: while a high-priority thread runs
