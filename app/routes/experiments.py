@@ -43,6 +43,8 @@ CostField = Literal[
     "lowprio_cpu_share",
     "preempt_s",
     "preempt_prob",
+    "preempt_scales",
+    "gil_priority",
 ]
 
 
@@ -62,10 +64,13 @@ class ExperimentIn(BaseModel):
     cell_seconds: float | None = Field(
         None, ge=0.05, le=10.0, description="seconds per cell (default: the experiment's)"
     )
-    cost: dict[CostField, float] = Field(
+    cost: dict[CostField, bool | float] = Field(
         default_factory=dict,
-        description="cost model overrides in seconds (preempt_prob: a probability)",
-        examples=[{"preempt_s": 0.02}],
+        description=(
+            "cost model overrides: durations in seconds; preempt_prob and lowprio_cpu_share"
+            " fractions; preempt_scales and gil_priority booleans"
+        ),
+        examples=[{"preempt_s": 0.02, "gil_priority": False}],
     )
 
 

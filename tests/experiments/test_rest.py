@@ -26,11 +26,13 @@ def _wait_finished(http: httpx.Client, job_id: int) -> dict[str, Any]:
 
 def test_job_runs_and_reports_its_result(http: httpx.Client) -> None:
     pytest.importorskip("matplotlib")
-    r = http.post("/experiments", json={"name": "fault-scaling", "cell_seconds": 0.05, "seed": 4})
+    body = {"name": "fault-scaling", "cell_seconds": 0.05, "seed": 4}
+    r = http.post("/experiments", json={**body, "cost": {"gil_priority": False, "syscall_s": 0}})
     assert r.status_code == 202, r.text
     job = r.json()
     assert r.headers["location"] == f"/experiments/{job['id']}"
-    assert job["state"] in ("queued", "running") and job["cost"] == DEFAULT_COST.as_dict()
+    want = {**DEFAULT_COST.as_dict(), "gil_priority": False, "syscall_s": 0.0}
+    assert job["state"] in ("queued", "running") and job["cost"] == want
     done = _wait_finished(http, job["id"])
     assert done["state"] == "done", done["error"]
     assert done["progress"]["done"] == done["progress"]["total"] == 4
@@ -45,11 +47,19 @@ def test_job_runs_and_reports_its_result(http: httpx.Client) -> None:
 
 
 def test_bad_requests_are_problems(http: httpx.Client) -> None:
+    kept = http.get("/experiments").json()
     r = http.post("/experiments", json={"name": "fastest"})
     assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
     r = http.post("/experiments", json={"name": "proc-vs-map", "cost": {"preempt_s": 5}})
     assert r.status_code == 422
     assert "cost preempt_s 5.0 is not a duration" in r.json()["detail"]
+    r = http.post("/experiments", json={"name": "proc-vs-map", "cost": {"gil_priority": 1}})
+    assert r.status_code == 422
+    assert "cost gil_priority 1.0 is not a bool" in r.json()["detail"]
+    r = http.post("/experiments", json={"name": "proc-vs-map", "cost": {"syscall_s": True}})
+    assert r.status_code == 422
+    assert "cost syscall_s True is not a duration" in r.json()["detail"]
+    assert http.get("/experiments").json() == kept, "a refused job is not kept"
     r = http.get("/experiments/123456")
     assert r.status_code == 404 and r.json()["detail"] == "no experiment job 123456"
     assert http.get("/experiments/123456/plot").status_code == 404
