@@ -45,6 +45,8 @@ CostField = Literal[
     "preempt_prob",
     "preempt_scales",
     "gil_priority",
+    "runqueue_slice_s",
+    "preempt_midread",
 ]
 
 
@@ -68,7 +70,7 @@ class ExperimentIn(BaseModel):
         default_factory=dict,
         description=(
             "cost model overrides: durations in seconds; preempt_prob and lowprio_cpu_share"
-            " fractions; preempt_scales and gil_priority booleans"
+            " fractions; preempt_scales, gil_priority and preempt_midread booleans"
         ),
         examples=[{"preempt_s": 0.02, "gil_priority": False}],
     )

@@ -176,11 +176,13 @@ class CostModel:
     preempt_prob: float = 1.0
     preempt_scales: bool = True
     gil_priority: bool = True
+    runqueue_slice_s: float = 0.0
+    preempt_midread: bool = True
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in ("preempt_scales", "gil_priority"):
+            if f.name in ("preempt_scales", "gil_priority", "preempt_midread"):
                 if not isinstance(value, bool):
                     raise InvalidArgument(f"cost {f.name} {value!r} is not a bool")
                 continue
@@ -338,13 +340,19 @@ class ProfiledMmapLock(MmapLock):
         locking._set_doing("asleep on mmap_lock for read (granted on wake-up, not yet running)")
         holders = locking._holders(self)
         t0 = time.perf_counter()
-        with locking._off_cpu(math.inf):
-            if not self.sem.down_read(timeout):
-                return False
-        locking._stall("mmap_lock (read)", time.perf_counter() - t0, holders)
         share = _share()
         if share:
-            locking._preempted(share)
+            locking._lp_asleep(1)
+        try:
+            with locking._off_cpu(math.inf):
+                if not self.sem.down_read(timeout):
+                    return False
+            locking._stall("mmap_lock (read)", time.perf_counter() - t0, holders)
+            if share:
+                locking._preempted(share)
+        finally:
+            if share:
+                locking._lp_asleep(-1)
         locking._set_doing("running with mmap_lock held for read")
         return True
 
@@ -415,6 +423,9 @@ class ProfiledLocking:
         self._high_due = math.inf
         self._cpu = threading.Condition(threading.Lock())
         self._woken = 0  # low-priority readers woken with mmap_lock, waiting for a CPU
+        #: Low-priority readers inside a contended mmap_read_lock: asleep on it, or
+        #: granted it and waiting for a CPU (not competing for one as CPU-bound threads).
+        self._lp_in_lock = 0
         self._woken_lock = threading.Lock()
         self._sleep: Callable[[float], None] = time.sleep
         self.rng = random.Random(repr(seed))  # random() is one C call: atomic under the GIL
@@ -549,15 +560,31 @@ class ProfiledLocking:
 
     # cost sites
 
+    def _lp_asleep(self, delta: int) -> None:
+        with self._woken_lock:
+            self._lp_in_lock += delta
+
     def _preempted(self, share: int) -> None:
         """A low-priority reader granted ``mmap_lock`` while asleep waits for a CPU,
         holding it: ``preempt_s`` times its place among the low-priority readers woken
         and still waiting (readers granted together by one ``rwsem_mark_wake`` run one
-        after another; a reader woken alone waits one slice)."""
+        after another; a reader woken alone waits one slice). With ``runqueue_slice_s``
+        it waits that much per *CPU-bound* low-priority thread instead: the ``share``
+        readers minus those inside a contended ``mmap_read_lock`` (itself included),
+        which queue for the CPU only for a chunk and run as the GIL hands it over."""
         cost = self.cost
         if cost.preempt_prob < 1.0 and self.rng.random() >= cost.preempt_prob:
             return
         next(self._preempt)
+        if cost.runqueue_slice_s:
+            with self._woken_lock:
+                competitors = max(0, share - self._lp_in_lock)
+            self._set_doing(
+                "woken with mmap_lock granted, waiting for a CPU behind "
+                f"{competitors} CPU-bound low-priority threads"
+            )
+            self._sleep(cost.runqueue_slice_s * competitors)
+            return
         if cost.preempt_s:
             with self._woken_lock:
                 self._woken += 1
@@ -606,7 +633,11 @@ class ProfiledLocking:
         self._set_doing(f"formatting a maps line ({self.maps_reader} reader)")
         if self.cost.maps_line_s:
             self._spend(self.cost.maps_line_s)
-        self._turn(_HOLDING[self.maps_reader])
+        holding = _HOLDING[self.maps_reader]
+        if self.cost.preempt_midread:
+            self._turn(holding)
+        elif _share():
+            self._yield_cpu(holding)
 
     def syscall(self, mm: Mm, seq_after: int) -> None:
         """``Mm.on_write_unlock``: the writer's work, under ``mmap_lock`` for write."""

@@ -229,6 +229,8 @@ def test_bad_profile_or_reader_changes_nothing() -> None:
         ({"syscall_s": True}, r"^cost syscall_s True is not a duration"),
         ({"preempt_scales": 1}, r"^cost preempt_scales 1 is not a bool$"),
         ({"gil_priority": "yes"}, r"^cost gil_priority 'yes' is not a bool$"),
+        ({"preempt_midread": 0}, r"^cost preempt_midread 0 is not a bool$"),
+        ({"runqueue_slice_s": 2.0}, r"^cost runqueue_slice_s 2.0 is not a duration"),
         ({"preempt_prob": 1.5}, r"^cost preempt_prob 1.5 is not a probability in \[0, 1\]$"),
         ({"lowprio_cpu_share": 0.0}, r"^cost lowprio_cpu_share 0.0 is not a fraction in "),
         ({"zeroing_s": 0.1}, r"^unknown cost 'zeroing_s'; choose from "),
@@ -462,3 +464,53 @@ def test_gil_priority_off_and_the_patience_bound(monkeypatch: pytest.MonkeyPatch
         assert reader.result() == 5
     stats = locking.statistics()
     assert stats.priority_yields == stats.priority_timeouts >= 4  # once per line
+
+
+# -- the host-like switches: run-queue wake-up waits, no preemption inside a read()
+
+
+def test_a_woken_reader_waits_behind_the_cpu_bound_low_priority_threads() -> None:
+    """runqueue_slice_s: the wait for a CPU is one slice per low-priority thread that
+    is CPU-bound (not itself inside a contended mmap_read_lock)."""
+    proc = Kernel().spawn()
+    lock = proc.mm.mmap_lock
+    cost = CostModel(runqueue_slice_s=0.002, preempt_s=0.5, syscall_s=0.0)
+    locking = apply_profile(proc, "per_vma", cost)
+    seen: list[tuple[float, int]] = []
+    locking._sleep = lambda s: seen.append((s, lock.statistics().rwsem.readers))
+    gate = threading.Event()
+
+    def scanner() -> None:
+        with low_priority(4):  # four readers share the CPUs; the other three are CPU-bound
+            assert lock.read_lock()
+        lock.read_unlock()
+        gate.set()
+
+    assert lock.write_lock()
+    worker = spawn(scanner, name="scanner")
+    wait_until(lambda: lock.statistics().rwsem.waiting_readers == 1, what="scanner queued")
+    assert locking._lp_in_lock == 1
+    lock.write_unlock()
+    worker.join()
+    assert gate.is_set()
+    # Three CPU-bound competitors, held the lock meanwhile; preempt_s is not used.
+    ((seconds, readers),) = seen
+    assert seconds == pytest.approx(0.006) and readers == 1
+    assert locking._lp_in_lock == 0
+    assert locking.doing["scanner"] == "running with mmap_lock held for read"
+
+
+def test_without_preempt_midread_a_turn_ends_only_between_reads() -> None:
+    proc = _four_vmas()
+    mm = proc.mm
+    cost = CostModel(lowprio_turn_s=0.0, maps_chunk_copy_s=0.0, preempt_midread=False)
+    locking = apply_profile(proc, "per_vma_maps", cost, "mmap_lock")
+    seen: list[int] = []
+    locking._sleep = lambda s: seen.append(mm.mmap_lock.statistics().rwsem.readers)
+    with low_priority(1):
+        chunk = MapsFile(mm, "mmap_lock").read()
+        assert len(chunk.lines) == 5
+        assert seen == [] and locking.statistics().turns == 0  # never inside the read()
+        locking.chunk_copied()
+    assert seen == [0]  # one turn, ended between reads: no lock held
+    assert locking.statistics().turns == 1
