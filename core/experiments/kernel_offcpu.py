@@ -102,7 +102,7 @@ def blocking_sites(switches: Sequence[Switch], prio: int) -> dict[str, int]:
 def summary(intervals: dict[str, list[float]]) -> list[dict[str, object]]:
     """Per site: count, total, median and max in ms, longest total first."""
     rows = []
-    for site, values in intervals.items():
+    for site, values in sorted(intervals.items(), key=lambda kv: -sum(kv[1])):
         values = sorted(values)
         rows.append(
             {
@@ -113,7 +113,6 @@ def summary(intervals: dict[str, list[float]]) -> list[dict[str, object]]:
                 "max_ms": round(values[-1] * 1e3, 2),
             }
         )
-    rows.sort(key=lambda r: -float(r["total_ms"]))  # type: ignore[arg-type]
     return rows
 
 

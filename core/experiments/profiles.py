@@ -496,7 +496,7 @@ class ProfiledLocking:
     def _high_set(self, when: float | None) -> None:
         """The calling high-priority thread next needs the CPU at ``when`` (perf_counter
         seconds; 0.0 now; None: it is leaving). Wakes waiting low-priority readers unless it
-        is taking the CPU. O(1)."""
+        is taking the CPU. O(high-priority threads)."""
         me = threading.get_ident()
         with self._cpu:
             if when is None:
@@ -524,9 +524,6 @@ class ProfiledLocking:
     def _spend(self, seconds: float) -> None:
         """Spend a modelled cost: sleep ``seconds``, releasing the GIL (off the CPU for
         :meth:`_yield_cpu`, though the kernel spends it on one)."""
-        if getattr(_tls, "high", None) is not self:
-            self._sleep(seconds)
-            return
         with self._off_cpu(time.perf_counter() + seconds):
             self._sleep(seconds)
 
