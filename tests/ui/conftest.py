@@ -49,7 +49,7 @@ def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:  # noqa: F811
     failed except 404s of processes that no longer exist."""
     context = browser.new_context(viewport={"width": 1400, "height": 1700})
     pg = context.new_page()
-    pg.set_default_timeout(15_000)
+    pg.set_default_timeout(30_000)  # generous: the machine may be busy
     outside: list[str] = []
     errors: list[str] = []
 
