@@ -29,8 +29,11 @@ LAUNCH_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Headless Chromium for one module. Not for the session: Playwright's sync API
+    keeps an asyncio loop running in the main thread while it is open, and every
+    later test that runs a loop of its own (TestClient, anyio.run) would fail."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     if CHROMIUM is None:
         pytest.skip("no chromium binary (apt install chromium)")
