@@ -13,6 +13,7 @@ from __future__ import annotations
 import signal
 
 import httpx
+import pytest
 
 from app.deployment import Deployment
 from app.lifecycle import Lifecycle
@@ -96,6 +97,7 @@ def test_requests_after_shutdown_began_are_refused() -> None:
         assert app.state.admission.statistics().refused_stopping == 1
 
 
+@pytest.mark.timeout(180)  # a server process: slow to start when the machine is busy
 def test_sigterm_on_a_real_server_ends_streams_and_saves(tmp_path) -> None:
     """``uvicorn app.main:app`` as in production: SIGTERM with a stream open. Without the
     chained handler uvicorn would wait for the stream (no graceful timeout given)."""

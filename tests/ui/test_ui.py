@@ -26,6 +26,10 @@ from app.routes.ui import UI_DIR
 from tests.app.conftest import LiveServer
 from tests.ui.conftest import ARTIFACTS
 
+#: CPU-heavy (real threads for wall-clock cells, or a browser): generous for a machine
+#: other work keeps busy, where this module's tests took up to a minute each.
+pytestmark = pytest.mark.timeout(180)
+
 README_SHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "ui.png"
 RACE_ADDR = 0x200000000000
 PAGE = 4096
