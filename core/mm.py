@@ -21,8 +21,9 @@ from contextlib import contextmanager
 from functools import partial
 from typing import TYPE_CHECKING
 
+from .abi import page_align, u64
 from .constants import (
-    DEFAULT_MAX_MAP_COUNT,
+    DEFAULT_MMAP_BASE,
     EACCES,
     EEXIST,
     EINVAL,
@@ -53,13 +54,13 @@ from .constants import (
     PROT_SEM,
     PROT_WRITE,
     TASK_SIZE,
+    U64,
     VM_ACCESS_FLAGS,
     VM_ACCOUNT,
     VM_DATA_DEFAULT_FLAGS,
     VM_EXEC,
     VM_GROWSDOWN,
     VM_LOCKED,
-    VM_LOCKONFAULT,
     VM_MAYEXEC,
     VM_MAYREAD,
     VM_MAYSHARE,
@@ -73,11 +74,12 @@ from .constants import (
     VM_WRITE,
 )
 from .errors import InvalidArgument, SyscallError
-from .fault import VmEvents, do_user_addr_fault
+from .fault import do_user_addr_fault
 from .files import FdTable
 from .mmap_lock import SEQ_MASK, MmapLock
 from .pages import check_vma_pages, count_rss
 from .pause import PauseRegistry
+from .procmap_query import QueryCounters
 from .unmapped_area import get_unmapped_area, vm_start_gap
 from .vma import Vma, poison
 from .vma_lock import vma_mark_detached, vma_start_write
@@ -90,47 +92,27 @@ from .vma_ops import (
     vma_modify,
 )
 from .vma_tree import VmaTree
+from .vmstat import VmEvents
 
 if TYPE_CHECKING:
-    from .fault import FaultResult
-    from .files import FileSystem, OpenFile
-    from .locking import LockingHooks
-    from .rcu import RcuDomain
+    from .fault import Access, FaultResult
+    from .files import OpenFile
+    from .hooks import ProfileHooks
+    from .kernel import Kernel
 
 _log = logging.getLogger(__name__)
-
-U64 = 1 << 64
-VM_LOCKED_MASK = VM_LOCKED | VM_LOCKONFAULT
-
-
-def _page_align(value: int) -> int:
-    """``PAGE_ALIGN`` on an unsigned 64-bit value: wraps to 0 near the top."""
-    return ((value + PAGE_SIZE - 1) & PAGE_MASK) % U64
-
-
-def _u64(name: str, value: object) -> int:
-    """Accept an int the way the syscall ABI does: as an unsigned 64-bit register."""
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise InvalidArgument(f"{name} {value!r} is not an integer")
-    if not -(1 << 63) <= value < U64:
-        raise InvalidArgument(f"{name} {value:#x} does not fit in 64 bits")
-    return value % U64
 
 
 class Mm:
     """One address space (``struct mm_struct``). Thread-safe: every syscall serialises on
     ``mmap_lock``; lock-free readers use :attr:`tree` under RCU."""
 
-    def __init__(
-        self,
-        fs: FileSystem,
-        rcu: RcuDomain,
-        max_map_count: Callable[[], int] | None = None,
-        mmap_base: int = 0x7FFFF7FFF000,
-    ) -> None:
-        self.fs = fs
-        self.rcu = rcu
-        self._max_map_count = max_map_count or (lambda: DEFAULT_MAX_MAP_COUNT)
+    def __init__(self, kernel: Kernel, mmap_base: int = DEFAULT_MMAP_BASE) -> None:
+        self.kernel = kernel
+        self.fs = kernel.fs
+        self.rcu = kernel.rcu
+        #: The machine's page-table lock (core/pages.py), one per Kernel.
+        self.page_lock = kernel.page_lock
         self.mmap_lock = MmapLock()
         self.tree: VmaTree[Vma] = VmaTree()
         self.map_count = 0
@@ -155,9 +137,9 @@ class Mm:
         self._downgraded = False
         #: Named pause points (core/pause.py); ``pause()`` costs one bool test unless armed.
         self.pauses = PauseRegistry()
-        #: An experiment's locking profile and cost model (core/locking.py); None: the
+        #: An experiment's locking profile and cost model (core/hooks.py); None: the
         #: 6.18 fault path and no modelled costs.
-        self.locking: LockingHooks | None = None
+        self.hooks: ProfileHooks | None = None
         # Generation of the layout: bumped by a write-lock cycle that stored into the
         # tree, moved the break, or changed VMA flags in place (see _write_cycle_end).
         self.generation = 0
@@ -178,8 +160,13 @@ class Mm:
         self.hiwater_rss = 0
         self.min_flt = 0
         self.maj_flt = 0
-        self.vm_events = VmEvents()  # Process links it to the Kernel's global counters
-        self.resident_limit: Callable[[], int | None] = lambda: None
+        self.vm_events = VmEvents(kernel.vm_events)
+        self.query_counts = QueryCounters(kernel.query_counts)  # PROCMAP_QUERY
+        # A C-level callable (no Python frame on the fault path): reads the field the
+        # validated Kernel.max_resident_pages property sets.
+        self.resident_limit: Callable[[], int | None] = partial(
+            getattr, kernel, "_max_resident_pages"
+        )
         self.stack_rlimit = 8 << 20  # RLIMIT_STACK soft limit (ulimit -s 8192)
         self.old_ptes: set[int] = set()  # addresses of PTEs without the young bit (fork)
 
@@ -188,7 +175,7 @@ class Mm:
     @property
     def max_map_count(self) -> int:
         """``vm.max_map_count`` in force (the kernel reads the sysctl each time)."""
-        return self._max_map_count()
+        return self.kernel.max_map_count
 
     # -- locking helpers ------------------------------------------------------------------
 
@@ -287,7 +274,7 @@ class Mm:
 
     # -- page faults ----------------------------------------------------------------------
 
-    def fault(self, addr: int, access: str) -> FaultResult:
+    def fault(self, addr: int, access: Access) -> FaultResult:
         """A user page fault at ``addr`` for ``access`` (``"read"``, ``"write"`` or
         ``"exec"``), as x86 ``do_user_addr_fault`` handles it: per-VMA lock first,
         ``mmap_lock`` fallback. Caller holds no lock. O(log n). See :mod:`core.fault`."""
@@ -322,11 +309,11 @@ class Mm:
 
         O(log n) plus O(k log n) for k VMAs replaced by ``MAP_FIXED``.
         """
-        addr = _u64("addr", addr)
-        length = _u64("length", length)
-        prot = _u64("prot", prot)
-        flags = _u64("flags", flags)
-        offset = _u64("offset", offset)
+        addr = u64("addr", addr)
+        length = u64("length", length)
+        prot = u64("prot", prot)
+        flags = u64("flags", flags)
+        offset = u64("offset", offset)
         if not isinstance(fd, int) or isinstance(fd, bool):
             raise InvalidArgument(f"fd {fd!r} is not an integer")
         # x86 sys_mmap: the offset must be page aligned before anything else.
@@ -351,7 +338,7 @@ class Mm:
             flags |= MAP_FIXED
         if not flags & MAP_FIXED:
             addr = _round_hint_to_min(addr)
-        length = _page_align(length)
+        length = page_align(length)
         if length == 0:
             raise SyscallError(ENOMEM, "mmap", "page-aligned length wraps to 0")
         if pgoff + (length >> PAGE_SHIFT) >= U64:
@@ -464,8 +451,8 @@ class Mm:
     def munmap(self, addr: int, length: int) -> None:
         """``munmap(2)``. Takes ``mmap_lock`` for write, downgraded to read once the range
         is cleared. O(k log n) for k VMAs removed."""
-        addr = _u64("addr", addr)
-        length = _u64("length", length)
+        addr = u64("addr", addr)
+        length = u64("length", length)
         with self._write_locked("munmap"):
             self.do_munmap(addr, length, downgrade=True)
 
@@ -498,9 +485,9 @@ class Mm:
     def mprotect(self, addr: int, length: int, prot: int) -> None:
         """``mprotect(2)``: left to right; a failure part-way leaves earlier VMAs changed,
         as in the kernel. Takes ``mmap_lock`` for write. O(k log n)."""
-        start = _u64("addr", addr)
-        length = _u64("length", length)
-        prot = _u64("prot", prot)
+        start = u64("addr", addr)
+        length = u64("length", length)
+        prot = u64("prot", prot)
         grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP)
         prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP)
         if grows == PROT_GROWSDOWN | PROT_GROWSUP:
@@ -614,11 +601,11 @@ class Mm:
 
         return do_mremap(
             self,
-            _u64("old_addr", old_addr),
-            _u64("old_len", old_len),
-            _u64("new_len", new_len),
-            _u64("flags", flags),
-            _u64("new_addr", new_addr),
+            u64("old_addr", old_addr),
+            u64("old_len", old_len),
+            u64("new_len", new_len),
+            u64("flags", flags),
+            u64("new_addr", new_addr),
         )
 
     # -- brk ------------------------------------------------------------------------------
@@ -626,7 +613,7 @@ class Mm:
     def brk(self, brk: int) -> int:
         """``brk(2)``: returns the new break, or the old one on any failure (never an
         errno). Takes ``mmap_lock`` for write. O(log n)."""
-        brk = _u64("brk", brk)
+        brk = u64("brk", brk)
         with self._write_locked("brk"):
             origbrk = self.cur_brk
             if brk < self.start_brk:

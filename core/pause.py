@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from .errors import InvalidArgument
+from .errors import InvalidArgument, PauseTimeout, UnknownPausePoint
 
 __all__ = [
     "KNOWN_POINTS",
@@ -124,23 +124,6 @@ def register_point(name: str, description: str) -> None:
     if known is not None and known != description:
         raise InvalidArgument(f"pause point {name!r} is already registered differently")
     KNOWN_POINTS[name] = description
-
-
-class UnknownPausePoint(InvalidArgument, KeyError):
-    """A pause point name that the engine does not have."""
-
-    def __init__(self, name: object) -> None:
-        self.point = name
-        super().__init__(
-            f"unknown pause point {name!r}; known points: {', '.join(sorted(KNOWN_POINTS))}"
-        )
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0])
-
-
-class PauseTimeout(TimeoutError):
-    """:meth:`PauseRegistry.wait_for_hold` saw no operation arrive in time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +225,7 @@ def _check_timeout(what: str, value: object) -> float:
 
 def _check_name(name: object) -> str:
     if not isinstance(name, str) or name not in KNOWN_POINTS:
-        raise UnknownPausePoint(name)
+        raise UnknownPausePoint(name, KNOWN_POINTS)
     return name
 
 
@@ -259,7 +242,7 @@ class PauseRegistry:
     >>> reg.arm("munmap:typo")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    core.pause.UnknownPausePoint: unknown pause point 'munmap:typo'; known points: ...
+    core.errors.UnknownPausePoint: unknown pause point 'munmap:typo'; known points: ...
 
     Thread-safe. Every method is O(1) or O(points + holds).
     """
@@ -432,7 +415,7 @@ class PauseRegistry:
         whatever locks its step holds; this method holds the registry lock only briefly.
         """
         if name not in KNOWN_POINTS:
-            raise UnknownPausePoint(name)
+            raise UnknownPausePoint(name, KNOWN_POINTS)
         prefix = name.partition(":")[0]
         if prefix not in _WRITER_PREFIXES:
             op = prefix

@@ -38,7 +38,7 @@ from .constants import (
     VM_LOCKONFAULT,
     VM_NOHUGEPAGE,
 )
-from .pages import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, PAGE_LOCK, PageKind
+from .pages import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, PageKind
 from .procfs import GATE_LINE, vma_line
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def smap_gather_stats(mm: Mm, vma: Vma) -> MemSizeStats:
     mss = MemSizeStats()
     locked = bool(vma.vm_flags & (VM_LOCKED | VM_LOCKONFAULT))
     old = mm.old_ptes
-    with PAGE_LOCK:
+    with mm.page_lock:
         items = list(vma.pages.items()) if vma.pages else []
     for addr, page in items:
         kind = page.kind
@@ -246,7 +246,7 @@ def _pgtables_bytes(mm: Mm) -> int:
     pte: set[int] = set()
     pmd: set[int] = set()
     pud: set[int] = set()
-    with PAGE_LOCK:
+    with mm.page_lock:
         for vma in mm.vmas():
             for addr in vma.pages or ():
                 pte.add(addr >> 21)

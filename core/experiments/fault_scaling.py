@@ -28,7 +28,7 @@ from ..constants import (
     PROT_READ,
     PROT_WRITE,
 )
-from ..process import Kernel
+from ..kernel import Kernel
 from .common import ExperimentResult, RunContext, Target, Worker, run_threads
 from .profiles import apply_profile
 

@@ -21,8 +21,8 @@ import time
 from typing import Any
 
 from ..constants import MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE
+from ..kernel import Kernel
 from ..maps_reader import MapsFile
-from ..process import Kernel
 from .common import (
     ExperimentResult,
     RunContext,

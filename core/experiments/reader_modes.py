@@ -26,8 +26,9 @@ from typing import Any
 
 from ..constants import MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE
 from ..errors import SyscallError
-from ..maps_reader import read_maps
-from ..process import Kernel, Process
+from ..kernel import Kernel
+from ..maps_reader import Reader, read_maps
+from ..process import Process
 from .common import ExperimentResult, RunContext, Worker, run_threads, summarize
 from .priority_inversion import fill_vmas
 from .profiles import apply_profile
@@ -51,7 +52,7 @@ def run_cell(
     low: int,
     n: int,
     rate: float | None,
-    reader: str,
+    reader: Reader,
     seconds: float,
 ) -> dict[str, Any]:
     """``rate`` None: the writer runs flat out; 0: no writer."""
@@ -114,7 +115,7 @@ def run(
     ctx: RunContext,
     sizes: tuple[int, ...] | None = None,
     rates: tuple[float | None, ...] | None = None,
-    readers: tuple[str, ...] = ("seqcount", "per_vma"),
+    readers: tuple[Reader, ...] = ("seqcount", "per_vma"),
 ) -> ExperimentResult:
     if sizes is None:
         sizes = (100, 1000) if ctx.quick else (100, 1000, 10000, 65530)

@@ -27,8 +27,10 @@ from core import (
     Mm,
     Process,
 )
-from core.fault import FaultResult, VmEventStatistics
-from core.pages import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, ResidentLimitExceeded
+from core.errors import ResidentLimitExceeded
+from core.fault import FaultResult
+from core.pages import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES
+from core.vmstat import VmEventStatistics
 
 PG = PAGE_SIZE
 RW = PROT_READ | PROT_WRITE
@@ -112,7 +114,7 @@ def test_fault_rejects_bad_input_and_changes_nothing():
     a = mm.mmap(0, PG, RW, ANON)
     before = (_events(mm), list(mm.rss_stat), mm.min_flt)
     with pytest.raises(InvalidArgument, match=r"^fault access 'rw' is not one of read, write"):
-        mm.fault(a, "rw")
+        mm.fault(a, "rw")  # type: ignore[arg-type]
     with pytest.raises(InvalidArgument, match=r"^fault address -1 is not a 64-bit"):
         mm.fault(-1, "read")
     with pytest.raises(InvalidArgument, match=r"^fault address '0x1000' is not"):

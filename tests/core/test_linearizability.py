@@ -43,7 +43,7 @@ from core import (
     Mm,
     SyscallError,
 )
-from core.maps_reader import MapsSnapshot, read_maps
+from core.maps_reader import MapsSnapshot, Reader, read_maps
 from core.procfs import render_maps
 from tests.concurrency import join_all, spawn
 
@@ -156,7 +156,7 @@ def _stress(seed: int, writers: int = 2) -> Iterator[tuple[Mm, Recorder, Kernel]
     mm._check()
 
 
-def _readers(mm: Mm, reader: str, threads: int, count: int) -> list[MapsSnapshot]:
+def _readers(mm: Mm, reader: Reader, threads: int, count: int) -> list[MapsSnapshot]:
     def run() -> list[MapsSnapshot]:
         snaps = [read_maps(mm, reader) for _ in range(count)]
         for snap in snaps:
