@@ -1,11 +1,14 @@
 """Reading ``/proc/<pid>/maps`` while writers run: three readers, whole or in chunks.
 
+Size: the three readers share the snapshot type, the chunking and the position rules of
+``seq_file``; they are compared with each other line by line, so they live together.
+
 Design note
 ===========
 
 The kernel has had two ways to walk the VMAs for ``/proc/<pid>/maps`` and the
-simulator adds the third that this service is built around (kernel-notes §1.3, §7.2,
-§7.3, §9):
+simulator adds the third that this service is built around (fs/proc/task_mmu.c,
+mm/mmap_lock.c, include/linux/mmap_lock.h):
 
 ``"mmap_lock"`` (the kernel up to 6.16, ``m_start`` → ``mmap_read_lock_killable``)
     Hold ``mmap_lock`` for read for the walk. Always consistent; stalls writers, and
@@ -35,7 +38,7 @@ simulator adds the third that this service is built around (kernel-notes §1.3, 
     new form), never a gap where something stayed mapped. :attr:`MapsSnapshot.torn_at`
     marks the lines after which that may have happened.
 
-Chunks (``seq_file``, §7.2): :class:`MapsFile` returns at most ``chunk_size - 1``
+Chunks (``seq_file``, fs/seq_file.c): :class:`MapsFile` returns at most ``chunk_size - 1``
 (4095) bytes of whole lines per :meth:`MapsFile.read`, drops every lock between calls,
 and resumes from the end address of the last VMA it returned (``priv->last_pos``), so
 a slow consumer never holds a lock while it is not reading. The ``[vsyscall]`` gate

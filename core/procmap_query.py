@@ -1,13 +1,16 @@
 """``PROCMAP_QUERY``: point queries of an address space (fs/proc/task_mmu.c, 6.18).
 
+Size: one module for one ioctl; its argument struct, its locking context and its
+batch form share the check order and the counters, which split modules would have to
+re-export to each other.
+
 Design note
 ===========
 
-What is modelled
-----------------
-The ``PROCMAP_QUERY`` ioctl (v6.11, ``_IOWR('f', 17, struct procmap_query)``) on an open
-``/proc/<pid>/maps`` fd answers "which VMA covers (or follows) this address?" without
-rendering any text (kernel-notes §7.4). :func:`do_procmap_query` mirrors
+What is modelled ---------------- The ``PROCMAP_QUERY`` ioctl (v6.11, ``_IOWR('f', 17,
+struct procmap_query)``) on an open ``/proc/<pid>/maps`` fd answers "which VMA covers (or
+follows) this address?" without rendering any text (``do_procmap_query`` in
+fs/proc/task_mmu.c, include/uapi/linux/fs.h). :func:`do_procmap_query` mirrors
 ``do_procmap_query`` field by field on a :class:`ProcmapQueryArgs` (the input half of
 ``struct procmap_query``), with the kernel's order of checks:
 
@@ -469,7 +472,7 @@ def vma_name(vma: Vma) -> str | None:
         return vma.special_name
     mm = vma.vm_mm
     start, end = vma.vm_start, vma.vm_end
-    # vma_is_initial_heap(): strict on the 6.18 host, unlike the notes' <=/>= form
+    # vma_is_initial_heap(): strict comparisons, as the 6.18 host shows (docs/kernel-differences.md)
     # (docs/kernel-differences.md; core/procfs.py labels maps lines the same way).
     if start < mm.cur_brk and end > mm.start_brk:
         return "[heap]"

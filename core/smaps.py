@@ -2,7 +2,7 @@
 
 Byte for byte as fs/proc/task_mmu.c (``show_smap``, ``__show_smap``,
 ``show_smaps_rollup``, ``task_mem``, ``task_statm``) prints them on the 6.18 host
-(kernel-notes §8, appendix A.5):
+(``show_smap``, ``show_smaps_rollup`` in fs/proc/task_mmu.c; Documentation/filesystems/proc.rst):
 
 * smaps: the VMA's maps line, then ``Label:`` padded to 16 columns, the value in kB
   right-aligned in 8, `` kB``; ``THPeligible:`` as a bare ``%8d``; ``VmFlags:`` with a

@@ -1,5 +1,8 @@
 """Saving and restoring a whole simulated machine: every process's address space.
 
+Size: the dump and the load are two halves of one format; each field's writer sits
+next to its validating reader so the format cannot drift between them.
+
 Design note
 ===========
 A checkpoint is one JSON document (:data:`FORMAT`, :data:`VERSION`) holding what a

@@ -1,6 +1,7 @@
 """Per-VMA locks, 6.15+ refcount era (mm/mmap_lock.c, include/linux/mmap_lock.h).
 
-Each VMA carries ``vm_refcnt`` and ``vm_lock_seq`` (kernel-notes §2):
+Each VMA carries ``vm_refcnt`` and ``vm_lock_seq`` (include/linux/mmap_lock.h,
+mm/mmap_lock.c, Documentation/mm/process_addrs.rst):
 
 * ``vm_refcnt == 0``: detached (not in the tree, or being removed); ``1``: attached, no
   readers; ``1 + n``: n readers; ``+ VMA_LOCK_OFFSET``: a writer excludes new readers
@@ -32,7 +33,7 @@ VMA_REF_LIMIT = VMA_LOCK_OFFSET - 1
 
 
 class ReadLockFailure(Enum):
-    """Why ``vma_start_read`` failed (kernel-notes §2.3)."""
+    """Why ``vma_start_read`` failed (mm/mmap_lock.c)."""
 
     WRITE_LOCKED = "write-locked in the current cycle"  # seq pre-check or re-check
     DETACHED = "detached (replaced)"  # refcount was 0: -EAGAIN

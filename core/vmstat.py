@@ -18,7 +18,7 @@ __all__ = ["VmEventStatistics", "VmEvents"]
 
 @dataclass(frozen=True)
 class VmEventStatistics:
-    """The per-VMA-lock vmstat events (``/proc/vmstat``, kernel-notes §3.5) and the
+    """The per-VMA-lock vmstat events (``/proc/vmstat``, include/linux/vm_event_item.h) and the
     fault counts (``pgfault``, ``pgmajfault``)."""
 
     vma_lock_success: int

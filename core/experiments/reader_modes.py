@@ -14,7 +14,8 @@ One reader thread reads the whole of ``/proc/<pid>/maps`` in a single ``read()``
   at its position is write-locked.
 
 That trade-off is why the kernel (6.17) adopted per-VMA locks rather than a whole-mm
-sequence-count retry for maps (kernel-notes §7.3, §9 (f)).
+sequence-count retry for maps (fs/proc/task_mmu.c ``lock_next_vma``; the speculative walk of
+``mmap_lock_speculate_try_begin``).
 """
 
 from __future__ import annotations

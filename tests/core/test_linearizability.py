@@ -7,8 +7,8 @@ count stands for. Reader threads take snapshots meanwhile.
 
 * ``seqcount``: every snapshot must equal the layout recorded for its ``seq_begin``
   (which must equal ``seq_end``), and carry that cycle's generation.
-* ``per_vma`` (proc.rst, kernel-notes §7.3): end addresses strictly increase; a line may
-  overlap the previous one only where a change between the two was possible
+* ``per_vma`` (Documentation/filesystems/proc.rst): end addresses strictly increase; a
+  line may overlap the previous one only where a change between the two was possible
   (``torn_at``), and such re-reports are counted; every line is a VMA as it stood at
   some cycle boundary during the walk; and no page mapped at every cycle boundary of the
   walk is missing (the destination of an ``MREMAP_FIXED`` move is excluded: it is

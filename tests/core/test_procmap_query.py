@@ -1,4 +1,4 @@
-"""PROCMAP_QUERY (kernel-notes §7.4, appendix A.4): every flag, every error in the
+"""PROCMAP_QUERY (fs/proc/task_mmu.c, include/uapi/linux/fs.h): every flag, every error in the
 kernel's order of checks, the names of special mappings, the batch helper, and the 6.18
 per-VMA-lock paths forced deterministically (pause points and the mmap_lock queue, never
 sleeps)."""
