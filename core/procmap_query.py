@@ -7,10 +7,12 @@ re-export to each other.
 Design note
 ===========
 
-What is modelled ---------------- The ``PROCMAP_QUERY`` ioctl (v6.11, ``_IOWR('f', 17,
-struct procmap_query)``) on an open ``/proc/<pid>/maps`` fd answers "which VMA covers (or
-follows) this address?" without rendering any text (``do_procmap_query`` in
-fs/proc/task_mmu.c, include/uapi/linux/fs.h). :func:`do_procmap_query` mirrors
+What is modelled
+----------------
+The ``PROCMAP_QUERY`` ioctl (v6.11, ``_IOWR('f', 17, struct procmap_query)``) on an
+open ``/proc/<pid>/maps`` fd answers "which VMA covers (or follows) this address?"
+without rendering any text (``do_procmap_query`` in fs/proc/task_mmu.c,
+include/uapi/linux/fs.h). :func:`do_procmap_query` mirrors
 ``do_procmap_query`` field by field on a :class:`ProcmapQueryArgs` (the input half of
 ``struct procmap_query``), with the kernel's order of checks:
 
