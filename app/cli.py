@@ -87,7 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser(
-        "ps", help="list processes", description="List the live processes: pid, VMA count and name."
+        "ps",
+        help="list processes",
+        description="List the live processes: pid, VMA count and name. VMAS is the kernel's "
+        "map_count, the VMAs in the process's tree (the REST map_count field); `vmasim maps` "
+        "prints one line more, the [vsyscall] gate VMA, which is not in the tree.",
     )
 
     p = sub.add_parser(

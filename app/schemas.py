@@ -75,6 +75,19 @@ _U64_SCHEMA: dict[str, Any] = {
 
 Fd = Annotated[int, Strict(), Field(ge=-(1 << 31), lt=1 << 31)]
 HexStr = Annotated[str, Field(pattern=HEX_PATTERN, examples=["0x7ffff7ffd000"])]
+MapCount = Annotated[
+    int,
+    Field(
+        ge=0,
+        description=(
+            "VMAs in the address space, as the kernel's mm->map_count (the VMAs in the mm's "
+            "tree). /maps and /smaps print one line more, the x86-64 [vsyscall] gate VMA, "
+            "which is not in the tree (get_gate_vma(), arch/x86/entry/vsyscall/vsyscall_64.c) "
+            "and so not counted."
+        ),
+    ),
+]
+"""Every ``map_count`` field: one definition, the kernel's."""
 
 
 def hex_addr(value: int) -> str:
@@ -210,7 +223,7 @@ class ProcessOut(BaseModel):
 
     pid: int
     name: str
-    map_count: int = Field(description="number of VMAs")
+    map_count: MapCount
     total_vm: int
     data_vm: int
     exec_vm: int
@@ -239,7 +252,7 @@ class ProcessSummary(BaseModel):
 
     pid: int
     name: str
-    map_count: int = 0
+    map_count: MapCount = 0
 
 
 # -- files -------------------------------------------------------------------------------
@@ -1268,7 +1281,7 @@ class ProcessVmstatOut(BaseModel):
 
     pid: int
     name: str
-    map_count: int
+    map_count: MapCount
     min_flt: int
     maj_flt: int
     rss: RssOut

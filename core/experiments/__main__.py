@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
 
 from ..errors import InvalidArgument
+from .common import ProgressBar
 from .profiles import DEFAULT_COST
 from .runner import (
     EXPERIMENTS,
@@ -24,23 +23,6 @@ from .runner import (
     run_experiment,
     write_outputs,
 )
-
-
-class ProgressBar:
-    """A one-line text progress bar on a stream (``[#####.....] 5/10 label 3.1 s``)."""
-
-    def __init__(self, stream: TextIO | None = None, width: int = 30) -> None:
-        self.stream = stream if stream is not None else sys.stderr
-        self.width = width
-        self.t0 = time.monotonic()
-
-    def __call__(self, done: int, total: int, label: str) -> None:
-        filled = self.width * done // max(total, 1)
-        bar = "#" * filled + "." * (self.width - filled)
-        elapsed = time.monotonic() - self.t0
-        end = "\n" if done >= total else ""
-        self.stream.write(f"\r[{bar}] {done}/{total} {label[:40]:<40} {elapsed:6.1f} s{end}")
-        self.stream.flush()
 
 
 def _cost_override(text: str) -> tuple[str, object]:

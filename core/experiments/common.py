@@ -23,13 +23,14 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 from .profiles import DEFAULT_COST, CostModel
 
 __all__ = [
     "Cancelled",
     "ExperimentResult",
+    "ProgressBar",
     "RunContext",
     "Target",
     "environment",
@@ -38,6 +39,23 @@ __all__ = [
 ]
 
 ProgressFn = Callable[[int, int, str], None]
+
+
+class ProgressBar:
+    """A one-line text progress bar on a stream (``[#####.....] 5/10 label 3.1 s``)."""
+
+    def __init__(self, stream: TextIO | None = None, width: int = 30) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.width = width
+        self.t0 = time.monotonic()
+
+    def __call__(self, done: int, total: int, label: str) -> None:
+        filled = self.width * done // max(total, 1)
+        bar = "#" * filled + "." * (self.width - filled)
+        elapsed = time.monotonic() - self.t0
+        end = "\n" if done >= total else ""
+        self.stream.write(f"\r[{bar}] {done}/{total} {label[:40]:<40} {elapsed:6.1f} s{end}")
+        self.stream.flush()
 
 
 class Cancelled(Exception):

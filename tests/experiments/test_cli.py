@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from core.experiments.__main__ import ProgressBar, main
+from core.experiments.__main__ import main
+from core.experiments.common import ProgressBar
 from core.experiments.runner import run_experiment
 
 
