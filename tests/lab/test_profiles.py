@@ -13,7 +13,9 @@ import pytest
 
 from core import MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE, Kernel
 from core.errors import InvalidArgument
-from core.experiments import (
+from core.hooks import default_maps_reader
+from core.maps_reader import MapsFile, Reader
+from lab import (
     DEFAULT_COST,
     CostModel,
     apply_profile,
@@ -21,8 +23,6 @@ from core.experiments import (
     low_priority,
     profiles,
 )
-from core.hooks import default_maps_reader
-from core.maps_reader import MapsFile, Reader
 from tests.concurrency import spawn, wait_until
 
 RW = PROT_READ | PROT_WRITE

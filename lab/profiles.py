@@ -103,16 +103,16 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, Final
 
-from ..errors import InvalidArgument
-from ..maps_reader import Reader, check_reader
+from core.errors import InvalidArgument
+from core.maps_reader import Reader, check_reader
 
 if TYPE_CHECKING:
-    from ..fault import FaultPath
-    from ..hooks import LockMode
-    from ..mm import Mm
-    from ..mmap_lock import MmapLock
-    from ..process import Process
-    from ..vma import Vma
+    from core.fault import FaultPath
+    from core.hooks import LockMode
+    from core.mm import Mm
+    from core.mmap_lock import MmapLock
+    from core.process import Process
+    from core.vma import Vma
 
 __all__ = [
     "DEFAULT_COST",

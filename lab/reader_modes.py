@@ -25,11 +25,12 @@ import threading
 import time
 from typing import Any
 
-from ..constants import MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE
-from ..errors import SyscallError
-from ..kernel import Kernel
-from ..maps_reader import Reader, read_maps
-from ..process import Process
+from core.constants import MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE
+from core.errors import SyscallError
+from core.kernel import Kernel
+from core.maps_reader import Reader, read_maps
+from core.process import Process
+
 from .common import ExperimentResult, RunContext, Worker, run_threads, summarize
 from .priority_inversion import fill_vmas
 from .profiles import apply_profile
