@@ -45,7 +45,7 @@ from core import (
     SyscallError,
     UseAfterFree,
 )
-from core.pages import ResidentLimitExceeded
+from core.errors import ResidentLimitExceeded
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -2,7 +2,7 @@
 
 ``POST /experiments`` submits a job (:meth:`JobManager.submit`); one daemon worker
 thread runs jobs one at a time (experiments measure timings and share the GIL, so
-two at once would spoil each other) through :func:`core.experiments.run_experiment`,
+two at once would spoil each other) through :func:`lab.run_experiment`,
 off the event loop. A job reports progress after each cell and can be cancelled
 (between cells). At most ``max_jobs`` jobs are kept: a submission that would need a
 new slot while every slot holds a queued or running job is refused
@@ -25,7 +25,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from core.experiments import (
+from lab import (
     Cancelled,
     CostModel,
     ExperimentResult,

@@ -79,15 +79,15 @@ def fault_out(r: FaultResult) -> FaultOut:
     """The engine's :class:`~core.fault.FaultResult` in the API's vocabulary. O(1)."""
     return FaultOut(
         addr=hex_addr(r.addr),
-        access=r.access,  # type: ignore[arg-type]
+        access=r.access,
         ok=r.outcome == "ok",
-        outcome=r.outcome,  # type: ignore[arg-type]
-        si_code=r.si_code,  # type: ignore[arg-type]
-        path=r.path,  # type: ignore[arg-type]
+        outcome=r.outcome,
+        si_code=r.si_code,
+        path=r.path,
         misses=r.misses,
         vma_start=None if r.vma_start is None else hex_addr(r.vma_start),
         vma_end=None if r.vma_end is None else hex_addr(r.vma_end),
-        page=r.page,  # type: ignore[arg-type]
+        page=r.page,
         major=r.major,
     )
 

@@ -28,6 +28,9 @@ from pydantic import (
 )
 
 from core import PAGE_SIZE
+from core.fault import Access, FaultOutcome, FaultPath, SiCode
+from core.maps_reader import Reader
+from core.pages import PageName
 
 from .flags import (
     MAP_BITS,
@@ -455,8 +458,6 @@ class UnlinkOp(_In):
 
 # -- faults (POST /processes/{pid}/faults and the batch "fault"/"touch" ops) ------------
 
-Access = Literal["read", "write", "exec"]
-
 
 class FaultIn(_In):
     """A user-mode page fault: the access the CPU attempted at ``addr``."""
@@ -514,10 +515,6 @@ class TouchOp(_In):
         return (self.addr + self.length - first + PAGE_SIZE - 1) // PAGE_SIZE
 
 
-FaultOutcome = Literal["ok", "SIGSEGV", "SIGBUS"]
-FaultPath = Literal["vma_lock", "mmap_lock", "retried", "stack_expanded", "none"]
-
-
 class FaultOut(BaseModel):
     """What one page fault did (x86 ``do_user_addr_fault``).
 
@@ -568,12 +565,12 @@ class FaultOut(BaseModel):
     access: Access
     ok: bool
     outcome: FaultOutcome
-    si_code: Literal["SEGV_MAPERR", "SEGV_ACCERR", "BUS_ADRERR"] | None = None
+    si_code: SiCode | None = None
     path: FaultPath
     misses: int
     vma_start: HexStr | None = None
     vma_end: HexStr | None = None
-    page: Literal["zero", "anon", "file", "shmem", "cow"] | None = None
+    page: PageName | None = None
     major: bool
 
 
@@ -707,7 +704,7 @@ class VmaOut(BaseModel):
     size: int = Field(description="bytes")
 
 
-MapsReader = Literal["seqcount", "per_vma", "mmap_lock"]
+MapsReader = Reader
 
 _SNAPSHOT_EXAMPLE: dict[str, Any] = {
     "reader": "seqcount",

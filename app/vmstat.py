@@ -16,7 +16,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from core import Process
-from core.pages import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, PAGE_LOCK
+from core.pages import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS
 from core.procmap_query import query_statistics
 
 from .schemas import (
@@ -74,9 +74,9 @@ def vmstat(service: Service, pid: int | None = None) -> VmstatOut:
     svc = service.statistics()
     return VmstatOut(
         events=VmEventsOut(**asdict(kernel.vm_events.statistics())),
-        procmap_query=QueryStatsOut(**asdict(query_statistics())),
+        procmap_query=QueryStatsOut(**asdict(kernel.query_counts.statistics())),
         rcu=RcuOut(**{k: getattr(rcu, k) for k in RcuOut.model_fields}),
-        page_lock=PageLockOut(**asdict(PAGE_LOCK.statistics())),
+        page_lock=PageLockOut(**asdict(kernel.page_lock.statistics())),
         service=ServiceStatsOut(**{k: getattr(svc, k) for k in ServiceStatsOut.model_fields}),
         processes=[process_vmstat(p) for p in procs],
     )

@@ -43,10 +43,14 @@ from .errors import EngineError as EngineError
 from .errors import InvalidArgument as InvalidArgument
 from .errors import LayoutError as LayoutError
 from .errors import NoSuchProcess as NoSuchProcess
+from .errors import PauseTimeout as PauseTimeout
+from .errors import ResidentLimitExceeded as ResidentLimitExceeded
+from .errors import StateError as StateError
 from .errors import SyscallError as SyscallError
+from .errors import UnknownPausePoint as UnknownPausePoint
 from .errors import UseAfterFree as UseAfterFree
 from .fault import FaultResult as FaultResult
-from .fault import VmEventStatistics as VmEventStatistics
+from .kernel import Kernel as Kernel
 from .maps_reader import READERS as MAPS_READERS
 from .maps_reader import LockHoldTimes as LockHoldTimes
 from .maps_reader import MapsFile as MapsFile
@@ -54,12 +58,8 @@ from .maps_reader import MapsSnapshot as MapsSnapshot
 from .maps_reader import read_maps as read_maps
 from .mm import Mm as Mm
 from .mmap_lock import MmapLock as MmapLock
-from .pages import ResidentLimitExceeded as ResidentLimitExceeded
 from .pause import HeldOperation as HeldOperation
 from .pause import PauseRegistry as PauseRegistry
-from .pause import PauseTimeout as PauseTimeout
-from .pause import UnknownPausePoint as UnknownPausePoint
-from .process import Kernel as Kernel
 from .process import Process as Process
 from .procmap_query import PROCMAP_QUERY as PROCMAP_QUERY
 from .procmap_query import PROCMAP_QUERY_COVERING_OR_NEXT_VMA as PROCMAP_QUERY_COVERING_OR_NEXT_VMA
@@ -80,13 +80,13 @@ from .smaps import render_smaps as render_smaps
 from .smaps import render_smaps_rollup as render_smaps_rollup
 from .smaps import render_statm as render_statm
 from .smaps import render_status_memory as render_status_memory
-from .state import StateError as StateError
 from .state import dump_kernel as dump_kernel
 from .state import load_kernel as load_kernel
 from .state import load_state as load_state
 from .state import save_state as save_state
 from .vma import Vma as Vma
 from .vma_tree import VmaTree as VmaTree
+from .vmstat import VmEventStatistics as VmEventStatistics
 
 __all__ = [
     "DEFAULT_MAX_MAP_COUNT",

@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import errno as _errno
 
+# The width of a syscall argument register: arguments arrive as unsigned 64-bit values.
+U64 = 1 << 64
+U64_MAX = U64 - 1
+U32 = 1 << 32
+
 PAGE_SHIFT = 12
 PAGE_SIZE = 1 << PAGE_SHIFT
 PAGE_MASK = ~(PAGE_SIZE - 1)
@@ -18,6 +23,10 @@ TASK_SIZE = (1 << 47) - PAGE_SIZE
 MMAP_MIN_ADDR = 4096  # vm.mmap_min_addr on the host
 DEFAULT_MAX_MAP_COUNT = 65530  # USHRT_MAX - MAPCOUNT_ELF_CORE_MARGIN
 STACK_GUARD_GAP = 256 << PAGE_SHIFT  # mm/mmap.c stack_guard_gap default
+# mmap_base() (arch/x86/mm/mmap.c) without randomisation: TASK_SIZE minus the stack gap,
+# which an 8 MiB RLIMIT_STACK plus the guard gap leaves at its 128 MiB minimum (MIN_GAP).
+DEFAULT_MMAP_BASE = TASK_SIZE - (128 << 20)
+PID_MAX = 4194304  # /proc/sys/kernel/pid_max on 64-bit (PID_MAX_LIMIT)
 
 # mmap(2) protection bits.
 PROT_NONE = 0x0
@@ -121,6 +130,7 @@ VM_MERGEABLE = 0x80000000
 VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC
 VM_SPECIAL = VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP
 VM_STACK = VM_GROWSDOWN
+VM_LOCKED_MASK = VM_LOCKED | VM_LOCKONFAULT  # include/linux/mm.h
 VM_STARTGAP_FLAGS = VM_GROWSDOWN
 # VM_DATA_DEFAULT_FLAGS on x86-64 (VM_DATA_FLAGS_TSK_EXEC: the default personality has
 # READ_IMPLIES_EXEC off, so MAYEXEC comes from VM_DATA_FLAGS_EXEC).

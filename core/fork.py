@@ -1,16 +1,15 @@
 """fork(): duplicating an address space (kernel/fork.c ``dup_mm`` / ``dup_mmap``).
 
-Every VMA of the parent is copied in address order into the child, except
-``VM_DONTCOPY`` ones (uncharged from the child's counters). A copied VMA that has an
-anon_vma gets a new one whose chain links to the parent's (``anon_vma_fork``); the
-simulator marks it ``forked``, which is what decides later merges (kernel-notes §5.6
-item 6: a VMA with uncowed parents neither lends its anon_vma to a neighbour nor merges
+Every VMA of the parent is copied in address order into the child, except ``VM_DONTCOPY``
+ones (uncharged from the child's counters). A copied VMA that has an anon_vma gets a new one
+whose chain links to the parent's (``anon_vma_fork``); the simulator marks it ``forked``,
+which is what decides later merges (``reusable_anon_vma`` and ``is_mergeable_anon_vma`` in
+mm/vma.c: a VMA with uncowed parents neither lends its anon_vma to a neighbour nor merges
 with an anon_vma-less one). Page tables are copied only where ``vma_needs_copy`` says so
 (the parent VMA has an anon_vma): every page the parent maps there is then mapped by the
 child too, so private pages become copy-on-write for both (mapcount 2). File-backed and
-shared VMAs without anon_vma are not copied; the child faults them in from the page
-cache. ``VM_WIPEONFORK`` VMAs are copied empty, without anon_vma; ``VM_LOCKED`` is not
-inherited.
+shared VMAs without anon_vma are not copied; the child faults them in from the page cache.
+``VM_WIPEONFORK`` VMAs are copied empty, without anon_vma; ``VM_LOCKED`` is not inherited.
 
 Both mms are write-locked for the copy and every parent VMA is write-locked
 (``vma_start_write`` in ``dup_mmap``), so no fault of the parent runs meanwhile.

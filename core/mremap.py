@@ -12,6 +12,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from .abi import page_align
 from .constants import (
     EFAULT,
     EINVAL,
@@ -23,12 +24,11 @@ from .constants import (
     MREMAP_MAYMOVE,
     PAGE_MASK,
     PAGE_SHIFT,
-    PAGE_SIZE,
     TASK_SIZE,
+    U64,
     VM_ACCOUNT,
     VM_DONTEXPAND,
-    VM_LOCKED,
-    VM_LOCKONFAULT,
+    VM_LOCKED_MASK,
     VM_MAYSHARE,
     VM_PFNMAP,
     VM_SHARED,
@@ -42,18 +42,11 @@ if TYPE_CHECKING:
     from .mm import Mm
     from .vma import Vma
 
-U64 = 1 << 64
-VM_LOCKED_MASK = VM_LOCKED | VM_LOCKONFAULT
-
 
 class RemapType(Enum):
     NO_RESIZE = "no resize"
     SHRINK = "shrink"
     EXPAND = "expand"
-
-
-def _page_align(value: int) -> int:
-    return ((value + PAGE_SIZE - 1) & PAGE_MASK) % U64
 
 
 def _fail(err: int, detail: str) -> SyscallError:
@@ -62,8 +55,8 @@ def _fail(err: int, detail: str) -> SyscallError:
 
 def do_mremap(mm: Mm, addr: int, old_len: int, new_len: int, flags: int, new_addr: int) -> int:
     """The syscall body. Caller passes 64-bit unsigned values; takes ``mmap_lock``."""
-    old_len = _page_align(old_len)
-    new_len = _page_align(new_len)
+    old_len = page_align(old_len)
+    new_len = page_align(new_len)
     # check_mremap_params(): no lock needed.
     if flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP):
         raise _fail(EINVAL, f"unknown flags {flags:#x}")

@@ -1,5 +1,8 @@
 """Saving and restoring a whole simulated machine: every process's address space.
 
+Size: the dump and the load are two halves of one format; each field's writer sits
+next to its validating reader so the format cannot drift between them.
+
 Design note
 ===========
 A checkpoint is one JSON document (:data:`FORMAT`, :data:`VERSION`) holding what a
@@ -24,7 +27,7 @@ file; the saved RSS counters are compared with the recomputed ones.
 
 Consistency of a save (:func:`dump_kernel`): every live process's ``mmap_lock`` is
 taken for read, in pid order (``fork`` takes parent then child for write, so the order
-agrees with the only nested writer), then :data:`~core.pages.PAGE_LOCK` (faults change
+agrees with the only nested writer), then ``Kernel.page_lock`` (faults change
 pages under it with only a VMA lock). With both held no VMA and no page can change; the
 fd tables and the file namespace are read under their own locks.
 
@@ -49,17 +52,18 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .constants import PAGE_MASK, TASK_SIZE
-from .errors import EngineError
+from .constants import PAGE_MASK, PID_MAX, TASK_SIZE
+from .errors import EngineError, StateError
 from .files import Inode, OpenFile
-from .pages import NR_MM_COUNTERS, PAGE_LOCK, ZERO_PAGE, Page, PageKind, page_cache
-from .process import PID_MAX, Kernel, Process
+from .kernel import Kernel
+from .pages import NR_MM_COUNTERS, ZERO_PAGE, Page, PageKind, page_cache
+from .process import Process
 from .vma import AnonVma, Vma
 from .vma_ops import store_new
 
 if TYPE_CHECKING:
-    from .fault import VmEvents
     from .mm import Mm
+    from .vmstat import VmEvents
 
 __all__ = [
     "FORMAT",
@@ -101,10 +105,6 @@ MM_BOOL_FIELDS = ("cap_sys_rawio", "show_gate")
 MM_OPTIONAL_INT_FIELDS = ("start_code", "end_code")  # set by some layouts only
 
 
-class StateError(EngineError):
-    """A state file or document cannot be loaded: names the offending value."""
-
-
 @dataclass(frozen=True)
 class SaveStatistics:
     """What one :func:`save_state` wrote: processes, VMAs, pages, bytes, seconds."""
@@ -144,7 +144,7 @@ def _restore_events(events: VmEvents, values: dict[str, int]) -> None:
 
 def dump_kernel(kernel: Kernel) -> dict[str, Any]:
     """The machine as a JSON-ready document (see the module note). Takes every live mm's
-    ``mmap_lock`` for read (pid order) and ``PAGE_LOCK``; the caller holds none of them.
+    ``mmap_lock`` for read (pid order) and ``Kernel.page_lock``; the caller holds none of them.
     O(VMAs + pages + files) time and memory."""
     procs = kernel.processes()
     with ExitStack() as stack:
@@ -157,7 +157,7 @@ def dump_kernel(kernel: Kernel) -> dict[str, Any]:
         with kernel.fs._lock:
             named = dict(kernel.fs._by_path)
             next_ino = _counter_value(kernel.fs._ino)
-        with PAGE_LOCK:
+        with kernel.page_lock:
             return _dump_locked(kernel, procs, fds, named, next_ino)
 
 
@@ -553,7 +553,7 @@ def _load_into(kernel: Kernel, doc: dict[str, Any], kdoc: dict[str, Any]) -> Non
 
 
 def _events(value: Any, where: str) -> dict[str, int]:
-    from .fault import VmEventStatistics
+    from .vmstat import VmEventStatistics
 
     value = _obj(value, where)
     known = VmEventStatistics.__dataclass_fields__
@@ -620,7 +620,7 @@ def _load_mm(
                 vma.anon_vma = anon
                 anon.degree += 1
             store_new(mm, vma)
-            with PAGE_LOCK:
+            with mm.page_lock:
                 for j, entry in enumerate(_list(vdoc.get("pages", []), f"{vw}.pages")):
                     if not isinstance(entry, list) or len(entry) != 2:
                         raise StateError(f"{vw}.pages[{j}]={entry!r} must be [addr, page]")

@@ -4,7 +4,7 @@ Every function here requires ``mmap_lock`` held for write by the caller. Each tr
 publishes one new version of the tree, so lock-free readers see the intermediate states
 the kernel's RCU readers see: a shrunk VMA still spanning its old range (split), split
 pieces next to detached VMAs (munmap before its clearing store), and so on
-(kernel-notes §5.7, §5.8, §6.2).
+(mm/vma.c: ``__split_vma``, ``vms_gather_munmap_vmas``; lib/maple_tree.c in RCU mode).
 """
 
 from __future__ import annotations

@@ -5,10 +5,10 @@ id; ``GET /experiments/{id}`` reports its state, progress (cells done of total) 
 when done, the result (rows, targets, seed, cost model, environment);
 ``/experiments/{id}/plot`` and ``/experiments/{id}/csv`` return the plot (PNG) and
 the rows; ``DELETE /experiments/{id}`` cancels it. The measured path is engine-only
-(:mod:`core.experiments`): no HTTP inside an experiment, on its own ``Kernel`` (the
+(:mod:`lab`): no HTTP inside an experiment, on its own ``Kernel`` (the
 service's processes are not touched). While a job runs, the server process's GIL
 switch interval is 0.1 ms and its cyclic GC is paused inside each cell (see
-:mod:`core.experiments.runner`), which other requests feel too.
+:mod:`lab.runner`), which other requests feel too.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from core import InvalidArgument
-from core.experiments import DEFAULT_COST, EXPERIMENTS
+from lab import DEFAULT_COST, EXPERIMENTS
 
 from ..errors import PROBLEM_JSON, LimitExceeded, Problem, responses
 from ..jobs import MAX_JOBS_SETTING, JobManager, JobView

@@ -12,7 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from core import NoSuchProcess
-from core.pages import ResidentLimitExceeded
+from core.errors import ResidentLimitExceeded
 
 from ..deps import ProcessDep, ServiceDep
 from ..errors import responses

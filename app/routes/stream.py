@@ -33,6 +33,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from core import NoSuchProcess, Process
+from core.maps_reader import Reader
 
 from ..deps import ProcessDep, ServiceDep, SettingsDep
 from ..errors import LimitExceeded, responses
@@ -53,7 +54,7 @@ IDLE_POLL = 0.005
 class StreamOptions:
     """Validated stream parameters (limits applied)."""
 
-    reader: str
+    reader: Reader
     max_retries: int
     interval: float
     count: int

@@ -25,6 +25,7 @@ from core import (
     PROT_WRITE,
     Kernel,
 )
+from core.fault import Access
 from tests.app.conftest import LiveServer
 from tests.concurrency import spawn
 
@@ -63,7 +64,7 @@ def test_faults_match_engine(http: httpx.Client, pid: int) -> None:
         PROT_READ | PROT_WRITE,
         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN,
     )
-    cases = [
+    cases: list[tuple[int, Access]] = [
         (BASE + 0x10, "write"),  # new anonymous page under the VMA lock
         (BASE + 0x10, "write"),  # already mapped: spurious
         (BASE + PAGE_SIZE, "read"),  # the zero page

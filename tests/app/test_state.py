@@ -18,7 +18,8 @@ from app.deployment import Deployment
 from app.main import create_app
 from app.settings import Settings, SettingsError
 from app.state import StateKeeper
-from core.state import StateError, load_state
+from core.errors import StateError
+from core.state import load_state
 from tests.app.live import serve, uvicorn_process
 from tests.concurrency import wait_until
 

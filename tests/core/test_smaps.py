@@ -1,4 +1,4 @@
-"""smaps, smaps_rollup, status and statm text (kernel-notes §8, appendix A.5).
+"""smaps, smaps_rollup, status and statm text (fs/proc/task_mmu.c ``show_smap``).
 
 The expected blocks are the kernel's own output: appendix A.5 and
 ``data/smaps_host.txt``, captured on the 6.18 host by ``data/capture_smaps.py`` (the

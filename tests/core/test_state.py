@@ -22,8 +22,9 @@ from core import (
     Kernel,
     Process,
 )
+from core.errors import StateError
 from core.pages import ZERO_PAGE, Page, PageKind
-from core.state import FORMAT, VERSION, StateError, dump_kernel, load_kernel, load_state, save_state
+from core.state import FORMAT, VERSION, dump_kernel, load_kernel, load_state, save_state
 from tests.concurrency import spawn, wait_until
 
 PAGE = 4096

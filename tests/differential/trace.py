@@ -753,7 +753,7 @@ class Generator:
         return None
 
     def op_invalid(self) -> None:
-        """One of the argument errors of the errno table (kernel-notes §10.2)."""
+        """One of the argument errors the syscalls' man pages list (the ERRORS sections)."""
         a = self.addr(min(self.interesting_page(), self.npages - 2))
         anon = MAP_PRIVATE | MAP_ANONYMOUS
         slot = self.rng.choice(list(self.slots)) if self.slots else -1

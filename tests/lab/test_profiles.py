@@ -13,7 +13,9 @@ import pytest
 
 from core import MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE, Kernel
 from core.errors import InvalidArgument
-from core.experiments import (
+from core.hooks import default_maps_reader
+from core.maps_reader import MapsFile, Reader
+from lab import (
     DEFAULT_COST,
     CostModel,
     apply_profile,
@@ -21,9 +23,6 @@ from core.experiments import (
     low_priority,
     profiles,
 )
-from core.experiments.profiles import ProfiledMmapLock
-from core.locking import default_maps_reader
-from core.maps_reader import MapsFile
 from tests.concurrency import spawn, wait_until
 
 RW = PROT_READ | PROT_WRITE
@@ -84,7 +83,7 @@ def test_mmap_lock_profile_counts_no_per_vma_events() -> None:
 
 @pytest.mark.parametrize(("reader", "readers", "refcnt"), [("mmap_lock", 1, 1), ("per_vma", 0, 2)])
 def test_maps_line_cost_is_charged_holding_the_readers_lock(
-    reader: str, readers: int, refcnt: int
+    reader: Reader, readers: int, refcnt: int
 ) -> None:
     proc = Kernel().spawn()
     mm = proc.mm
@@ -127,7 +126,7 @@ def test_a_low_priority_reader_woken_with_the_lock_is_preempted_holding_it() -> 
     mm = proc.mm
     locking = apply_profile(proc, "per_vma", CostModel(preempt_s=0.01, syscall_s=0.0))
     lock = mm.mmap_lock
-    assert isinstance(lock, ProfiledMmapLock)
+    assert lock.observer is locking and mm.hooks is locking  # the seam, no subclass
     seen: list[tuple[float, int]] = []
     locking._sleep = lambda s: seen.append((s, lock.statistics().rwsem.readers))
     # Uncontended: no preemption.
@@ -216,7 +215,7 @@ def test_bad_profile_or_reader_changes_nothing() -> None:
         apply_profile(proc, "mmap")
     with pytest.raises(InvalidArgument, match=r"^unknown maps reader 'rcu'"):
         apply_profile(proc, "per_vma", reader="rcu")
-    assert mm.locking is None
+    assert mm.hooks is None and mm.mmap_lock.observer is None
     assert type(mm.mmap_lock) is lock_class
     assert mm.on_write_unlock is None
 
@@ -276,7 +275,7 @@ def test_low_priority_threads_wait_their_turn_and_keep_their_cpu_share() -> None
     [("mmap_lock", 1, 1), ("per_vma", 0, 2), ("seqcount", 0, 1)],
 )
 def test_a_turn_ends_where_the_reader_is_holding_what_it_holds_there(
-    reader: str, mmap_readers: int, vma_refs: int
+    reader: Reader, mmap_readers: int, vma_refs: int
 ) -> None:
     """The tick lands in the middle of a chunk fill: the pre-6.17 reader is preempted
     holding mmap_lock, the per-VMA reader holding one VMA's read lock, the seqcount
@@ -452,7 +451,8 @@ def test_gil_priority_off_and_the_patience_bound(monkeypatch: pytest.MonkeyPatch
     mm = proc.mm
     cost = CostModel(lowprio_turn_s=1.0, maps_chunk_copy_s=0.0)
     with high_priority(apply_profile(proc, "per_vma_maps", replace(cost, gil_priority=False))):
-        locking = mm.locking
+        locking = mm.hooks
+        assert isinstance(locking, profiles.ProfiledLocking)
         assert _read_maps(locking, mm) == 5
         assert locking.statistics().priority_yields == 0
     proc = _four_vmas()

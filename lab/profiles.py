@@ -103,28 +103,16 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, Final
 
-from ..errors import InvalidArgument
-from ..fault import (
-    USER_ADDR_LIMIT,
-    VM_FAULT_MAJOR,
-    VM_FAULT_RETRY,
-    _account,
-    _mmap_lock_path,
-    _present,
-    _result,
-    access_error,
-    handle_mm_fault,
-    lock_vma_under_rcu,
-)
-from ..maps_reader import READERS
-from ..mmap_lock import MmapLock
-from ..vma_lock import vma_end_read
+from core.errors import InvalidArgument
+from core.maps_reader import Reader, check_reader
 
 if TYPE_CHECKING:
-    from ..fault import FaultResult
-    from ..mm import Mm
-    from ..process import Process
-    from ..vma import Vma
+    from core.fault import FaultPath
+    from core.hooks import LockMode
+    from core.mm import Mm
+    from core.mmap_lock import MmapLock
+    from core.process import Process
+    from core.vma import Vma
 
 __all__ = [
     "DEFAULT_COST",
@@ -132,7 +120,6 @@ __all__ = [
     "CostModel",
     "LockingProfile",
     "ProfiledLocking",
-    "ProfiledMmapLock",
     "ProfileStatistics",
     "Stall",
     "apply_profile",
@@ -147,7 +134,7 @@ class LockingProfile:
 
     name: str
     per_vma_faults: bool
-    maps_reader: str
+    maps_reader: Reader
     kernels: str
 
 
@@ -305,71 +292,6 @@ class Stall:
         }
 
 
-class _TimedCondition(threading.Condition):
-    """``mm->vma_writer_wait`` that records how long ``vma_start_write`` (or a detach)
-    waited for a VMA's readers, and what the low-priority readers were doing."""
-
-    locking: ProfiledLocking
-
-    def wait_for(self, predicate: Callable[[], Any], timeout: float | None = None) -> Any:
-        if predicate():
-            return True
-        holders = self.locking._doing_snapshot()
-        t0 = time.perf_counter()
-        try:
-            with self.locking._off_cpu(math.inf):
-                return super().wait_for(predicate, timeout)
-        finally:
-            self.locking._stall("vma_start_write", time.perf_counter() - t0, holders)
-
-
-class ProfiledMmapLock(MmapLock):
-    """:class:`~core.mmap_lock.MmapLock` whose contended ``read_lock`` costs a
-    low-priority thread its wake-up latency *while holding the lock* (the rwsem grants
-    a queued reader the lock before it runs: ``rwsem_mark_wake``), and whose contended
-    ``write_lock`` is recorded as a :class:`Stall` with the holders of the moment. Set
-    by :func:`apply_profile`; same state and behaviour otherwise."""
-
-    locking: ProfiledLocking
-
-    def read_lock(self, timeout: float | None = None) -> bool:
-        locking = self.locking
-        if self.sem.down_read_trylock():
-            locking._set_doing("running with mmap_lock held for read")
-            return True
-        locking._set_doing("asleep on mmap_lock for read (granted on wake-up, not yet running)")
-        holders = locking._holders(self)
-        t0 = time.perf_counter()
-        share = _share()
-        if share:
-            locking._lp_asleep(1)
-        try:
-            with locking._off_cpu(math.inf):
-                if not self.sem.down_read(timeout):
-                    return False
-            locking._stall("mmap_lock (read)", time.perf_counter() - t0, holders)
-            if share:
-                locking._preempted(share)
-        finally:
-            if share:
-                locking._lp_asleep(-1)
-        locking._set_doing("running with mmap_lock held for read")
-        return True
-
-    def write_lock(self, timeout: float | None = None) -> bool:
-        if self.sem.down_write_trylock():
-            self._begin_write()
-            return True
-        self.locking._set_doing("asleep on mmap_lock for write")
-        holders = self.locking._holders(self)
-        t0 = time.perf_counter()
-        try:
-            with self.locking._off_cpu(math.inf):
-                return super().write_lock(timeout)
-        finally:
-            self.locking._stall("mmap_lock", time.perf_counter() - t0, holders)
-
-
 # -- the hooks ------------------------------------------------------------------------------
 
 
@@ -393,20 +315,29 @@ class ProfileStatistics:
 
 
 class ProfiledLocking:
-    """The object installed as ``mm.locking`` (:class:`core.locking.LockingHooks`)."""
+    """The object installed as ``mm.hooks`` and ``mm.mmap_lock.observer``
+    (:class:`core.hooks.ProfileHooks`, :class:`core.hooks.LockObserver`)."""
 
     def __init__(
         self, profile: LockingProfile, cost: CostModel, reader: str | None, seed: object = 1
     ) -> None:
-        if reader is not None and reader not in READERS:
-            raise InvalidArgument(f"unknown maps reader {reader!r}; choose one of {READERS}")
         self.profile = profile
         self.cost = cost
-        self.maps_reader = reader or profile.maps_reader
+        self.maps_reader: Reader = check_reader(profile.maps_reader if reader is None else reader)
+        self.per_vma_faults = profile.per_vma_faults
         self._faults = itertools.count()
         self._vma = itertools.count()
         self._mmap = itertools.count()
         self._retried = itertools.count()
+        #: fault_finished(path) -> the counter it advances (a kernel-address fault,
+        #: path "none", is counted with the mmap_lock path: it is not a per-VMA fault).
+        self._by_path: dict[str, itertools.count[int]] = {
+            "vma_lock": self._vma,
+            "mmap_lock": self._mmap,
+            "stack_expanded": self._mmap,
+            "none": self._mmap,
+            "retried": self._retried,
+        }
         self._preempt = itertools.count()
         self._lines = itertools.count()
         self._syscalls = itertools.count()
@@ -651,57 +582,77 @@ class ProfiledLocking:
             self._spend(self.cost.maps_chunk_copy_s)
         self._turn("between read() calls, no lock held")
 
-    def _page_work(self) -> None:
+    # the fault path (core.fault calls these: ProfileHooks)
+
+    def fault_started(self) -> None:
+        next(self._faults)
+        self._set_doing("faulting")
+
+    def fault_page_work(self) -> None:
+        """Zeroing or copying the page, holding the fault's lock."""
         if self.cost.fault_page_s:
             self._spend(self.cost.fault_page_s)
 
-    # the fault path
+    def fault_finished(self, path: FaultPath) -> None:
+        next(self._by_path[path])
 
-    def fault(self, mm: Mm, addr: int, access: str) -> FaultResult:
-        """x86 ``do_user_addr_fault`` for this profile, charging ``fault_page_s`` under the
-        lock the fault holds. Mirrors :func:`core.fault.do_user_addr_fault`. Caller holds
-        no lock."""
-        next(self._faults)
-        self._set_doing("faulting")
-        if addr >= USER_ADDR_LIMIT:
-            segv = ("SIGSEGV", "SEGV_MAPERR")
-            return _result(addr, access, 0, "none", 0, None, False, None, segv)
-        if not self.profile.per_vma_faults:
-            next(self._mmap)
-            return self._under_mmap_lock(mm, addr, access, "mmap_lock", 0, False)
-        vma, misses = lock_vma_under_rcu(mm, addr)
-        if vma is None:
-            next(self._mmap)
-            return self._under_mmap_lock(mm, addr, access, "mmap_lock", misses, False)
-        events = mm.vm_events
-        rng = (vma.vm_start, vma.vm_end)
-        if access_error(access, vma, _present(vma, addr)):
-            vma_end_read(mm.mmap_lock, vma)
-            events.count("vma_lock_success")
-            return _result(
-                addr, access, 0, "vma_lock", misses, rng, False, None, ("SIGSEGV", "SEGV_ACCERR")
-            )
+    # the lock waits (core.mmap_lock and core.vma_lock call these: LockObserver)
+
+    def acquired(self, lock: MmapLock, mode: LockMode) -> None:
+        if mode == "read":
+            self._set_doing("running with mmap_lock held for read")
+
+    def contended(
+        self,
+        lock: MmapLock,
+        mode: LockMode,
+        acquire: Callable[[float | None], bool],
+        timeout: float | None,
+    ) -> bool:
+        """A contended ``mmap_lock``: recorded as a :class:`Stall` with the holders of the
+        moment. A low-priority reader granted the lock while asleep then waits for a CPU
+        *holding it* (the rwsem grants a queued reader the lock before it runs:
+        ``rwsem_mark_wake``), see :meth:`_preempted`."""
+        if mode == "write":
+            self._set_doing("asleep on mmap_lock for write")
+            holders = self._holders(lock)
+            t0 = time.perf_counter()
+            try:
+                with self._off_cpu(math.inf):
+                    return acquire(timeout)
+            finally:
+                self._stall("mmap_lock", time.perf_counter() - t0, holders)
+        self._set_doing("asleep on mmap_lock for read (granted on wake-up, not yet running)")
+        holders = self._holders(lock)
+        t0 = time.perf_counter()
+        share = _share()
+        if share:
+            self._lp_asleep(1)
         try:
-            self._page_work()
-            ret, page = handle_mm_fault(mm, vma, addr, access, vma_locked=True)
+            with self._off_cpu(math.inf):
+                if not acquire(timeout):
+                    return False
+            self._stall("mmap_lock (read)", time.perf_counter() - t0, holders)
+            if share:
+                self._preempted(share)
         finally:
-            vma_end_read(mm.mmap_lock, vma)
-        if not ret & VM_FAULT_RETRY:
-            next(self._vma)
-            events.count("vma_lock_success")
-            major = _account(mm, ret, tried=False)
-            return _result(addr, access, ret, "vma_lock", misses, rng, major, page)
-        events.count("vma_lock_retry")
-        next(self._retried)
-        return self._under_mmap_lock(
-            mm, addr, access, "retried", misses, bool(ret & VM_FAULT_MAJOR)
-        )
+            if share:
+                self._lp_asleep(-1)
+        self._set_doing("running with mmap_lock held for read")
+        return True
 
-    def _under_mmap_lock(
-        self, mm: Mm, addr: int, access: str, path: str, misses: int, tried: bool
-    ) -> FaultResult:
-        # do_user_addr_fault() from "lock_mmap:", with this profile's page cost.
-        return _mmap_lock_path(mm, addr, access, path, misses, tried, self._page_work)
+    def vma_writer_wait(self, wait: threading.Condition, predicate: Callable[[], Any]) -> None:
+        """``vma_start_write`` (or a detach) waiting for a VMA's readers: recorded as a
+        :class:`Stall` with what the low-priority readers were doing."""
+        if predicate():
+            return
+        holders = self._doing_snapshot()
+        t0 = time.perf_counter()
+        try:
+            with self._off_cpu(math.inf):
+                wait.wait_for(predicate)
+        finally:
+            self._stall("vma_start_write", time.perf_counter() - t0, holders)
 
     def statistics(self) -> ProfileStatistics:
         """Counters so far. O(1), lock-free (each read parses a counter's repr)."""
@@ -732,7 +683,7 @@ def apply_profile(
 ) -> ProfiledLocking:
     """Put ``proc`` under ``profile`` with ``cost``; ``reader`` overrides the profile's
     maps reader. Call on a process no other thread uses yet (it installs the hooks and
-    turns ``mm.mmap_lock`` into a :class:`ProfiledMmapLock`, keeping its state).
+    sets ``mm.hooks`` and ``mm.mmap_lock.observer``: core/hooks.py).
     Raises InvalidArgument for an unknown profile or reader, changing nothing."""
     if isinstance(profile, str):
         if profile not in PROFILES:
@@ -742,13 +693,7 @@ def apply_profile(
         profile = PROFILES[profile]
     locking = ProfiledLocking(profile, cost, reader, seed)
     mm = proc.mm
-    lock = mm.mmap_lock
-    lock.__class__ = ProfiledMmapLock
-    assert isinstance(lock, ProfiledMmapLock)
-    lock.locking = locking
-    wait = _TimedCondition(lock.vma_atomic)
-    wait.locking = locking
-    lock.vma_writer_wait = wait
-    mm.locking = locking
+    mm.hooks = locking
+    mm.mmap_lock.observer = locking
     mm.on_write_unlock = locking.syscall
     return locking

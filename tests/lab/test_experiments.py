@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from core.experiments import (
+from lab import (
     RunContext,
     fault_scaling,
     priority_inversion,
     proc_vs_map,
     reader_modes,
 )
-from core.experiments.common import switch_interval
+from lab.common import switch_interval
 
 
 def _rows(result: Any, **match: object) -> list[dict[str, Any]]:
@@ -144,7 +144,7 @@ def test_reader_modes_trade_retries_for_tearing() -> None:
 
 
 def test_cells_report_progress_and_stop_when_cancelled() -> None:
-    from core.experiments import Cancelled
+    from lab import Cancelled
 
     seen: list[tuple[int, int]] = []
     ctx = RunContext(seed=1, quick=True, cell_s=0.05)

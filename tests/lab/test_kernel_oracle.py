@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from core.experiments import kernel_oracle
+from lab import kernel_oracle
 
 needs_kernel = pytest.mark.skipif(
     sys.platform != "linux" or not any(shutil.which(c) for c in ("cc", "gcc", "clang")),

@@ -14,7 +14,8 @@ One reader thread reads the whole of ``/proc/<pid>/maps`` in a single ``read()``
   at its position is write-locked.
 
 That trade-off is why the kernel (6.17) adopted per-VMA locks rather than a whole-mm
-sequence-count retry for maps (kernel-notes §7.3, §9 (f)).
+sequence-count retry for maps (fs/proc/task_mmu.c ``lock_next_vma``; the speculative walk of
+``mmap_lock_speculate_try_begin``).
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ import threading
 import time
 from typing import Any
 
-from ..constants import MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE
-from ..errors import SyscallError
-from ..maps_reader import read_maps
-from ..process import Kernel, Process
+from core.constants import MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE
+from core.errors import SyscallError
+from core.kernel import Kernel
+from core.maps_reader import Reader, read_maps
+from core.process import Process
+
 from .common import ExperimentResult, RunContext, Worker, run_threads, summarize
 from .priority_inversion import fill_vmas
 from .profiles import apply_profile
@@ -51,7 +54,7 @@ def run_cell(
     low: int,
     n: int,
     rate: float | None,
-    reader: str,
+    reader: Reader,
     seconds: float,
 ) -> dict[str, Any]:
     """``rate`` None: the writer runs flat out; 0: no writer."""
@@ -114,7 +117,7 @@ def run(
     ctx: RunContext,
     sizes: tuple[int, ...] | None = None,
     rates: tuple[float | None, ...] | None = None,
-    readers: tuple[str, ...] = ("seqcount", "per_vma"),
+    readers: tuple[Reader, ...] = ("seqcount", "per_vma"),
 ) -> ExperimentResult:
     if sizes is None:
         sizes = (100, 1000) if ctx.quick else (100, 1000, 10000, 65530)

@@ -1,4 +1,4 @@
-"""``python -m core.experiments <name> [--quick] [--out DIR] [--seed N] [--cost K=V ...]``.
+"""``python -m lab <name> [--quick] [--out DIR] [--seed N] [--cost K=V ...]``.
 
 Prints the table and the targets, writes JSON, CSV and (with matplotlib) a PNG into
 ``--out`` (default ``reports/experiments``), and shows a progress bar on stderr.
@@ -12,7 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..errors import InvalidArgument
+from core.errors import InvalidArgument
+
 from .common import ProgressBar
 from .profiles import DEFAULT_COST
 from .runner import (
@@ -38,7 +39,7 @@ def _cost_override(text: str) -> tuple[str, object]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m core.experiments", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m lab", description=__doc__)
     parser.add_argument("name", choices=[*EXPERIMENTS, "all"])
     parser.add_argument("--quick", action="store_true", help="small scale, short cells")
     parser.add_argument("--out", type=Path, default=Path("reports/experiments"))

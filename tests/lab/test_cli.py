@@ -1,4 +1,4 @@
-"""``python -m core.experiments``: files written, what they record, the progress bar,
+"""``python -m lab``: files written, what they record, the progress bar,
 and argument errors."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from core.experiments.__main__ import main
-from core.experiments.common import ProgressBar
-from core.experiments.runner import run_experiment
+from lab.__main__ import main
+from lab.common import ProgressBar
+from lab.runner import run_experiment
 
 
 def test_cli_writes_json_csv_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

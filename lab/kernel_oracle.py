@@ -1,6 +1,6 @@
 """proc-vs-map on the running kernel (the oracle): ``proc_vs_map.c`` built and run.
 
-``python -m core.experiments.kernel_oracle [--seconds S] [--runs N] [--out DIR]`` compiles the C
+``python -m lab.kernel_oracle [--seconds S] [--runs N] [--out DIR]`` compiles the C
 program next to this module with the system's ``cc`` and runs it for K in {0, 1, 10}
 scanners reading ``/proc/self/maps`` (per-VMA locks on 6.17+) and ``/proc/self/smaps``
 (``mmap_lock`` for read per ``read()``, as maps was up to 6.16). Shows a progress bar on
@@ -161,7 +161,7 @@ def format_table(result: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m core.experiments.kernel_oracle",
+        prog="python -m lab.kernel_oracle",
         description="Run proc_vs_map.c on this kernel: a mapper's mmap/munmap latency with "
         "0, 1 and 10 scanners reading /proc/self/smaps or /proc/self/maps.",
     )

@@ -20,9 +20,10 @@ import threading
 import time
 from typing import Any
 
-from ..constants import MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE
-from ..maps_reader import MapsFile
-from ..process import Kernel
+from core.constants import MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE
+from core.kernel import Kernel
+from core.maps_reader import MapsFile
+
 from .common import (
     ExperimentResult,
     RunContext,

@@ -18,7 +18,7 @@ import functools
 import threading
 from typing import Any
 
-from ..constants import (
+from core.constants import (
     MAP_ANONYMOUS,
     MAP_FIXED,
     MAP_PRIVATE,
@@ -28,7 +28,8 @@ from ..constants import (
     PROT_READ,
     PROT_WRITE,
 )
-from ..process import Kernel
+from core.kernel import Kernel
+
 from .common import ExperimentResult, RunContext, Target, Worker, run_threads
 from .profiles import apply_profile
 

@@ -1,14 +1,14 @@
 """Experiments that reproduce the kernel community's lock-scalability results inside the
 simulator (issue 6): ``proc-vs-map``, ``priority-inversion``, ``fault-scaling`` and
-``reader-modes``. Run one with ``python -m core.experiments <name> [--quick]``, or
+``reader-modes``. Run one with ``python -m lab <name> [--quick]``, or
 :func:`run_experiment` from Python::
 
-    from core.experiments import run_experiment
+    from lab import run_experiment
     result = run_experiment("proc-vs-map", quick=True)
 
 Each process can be put under a *locking profile* (:data:`PROFILES`: ``mmap_lock``,
 ``per_vma``, ``per_vma_maps``) with an explicit :class:`CostModel`; see
-:mod:`core.experiments.profiles`.
+:mod:`lab.profiles`.
 """
 
 from __future__ import annotations

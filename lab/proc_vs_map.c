@@ -1,5 +1,5 @@
 /*
- * proc-vs-map on the real kernel: the oracle for core/experiments/proc_vs_map.py.
+ * proc-vs-map on the real kernel: the oracle for lab/proc_vs_map.py.
  *
  * One mapper thread maps and unmaps randomly chosen 4 KiB pages of a 128 MiB region
  * (MAP_FIXED anonymous pages into holes, munmap of mapped ones) for SECONDS seconds,

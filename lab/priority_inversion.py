@@ -18,9 +18,11 @@ import threading
 import time
 from typing import Any
 
-from ..constants import MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE
-from ..maps_reader import MapsFile
-from ..process import Kernel, Process
+from core.constants import MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE
+from core.kernel import Kernel
+from core.maps_reader import MapsFile
+from core.process import Process
+
 from .common import ExperimentResult, RunContext, Target, Worker, run_threads, summarize
 from .profiles import apply_profile, high_priority, low_priority
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.experiments import kernel_offcpu
+from lab import kernel_offcpu
 
 # Two sched_switch events of `perf record -e sched:sched_switch -g`, as
 # `perf script -F tid,time,trace,ip,sym` prints them (trimmed call chains).

@@ -1,9 +1,9 @@
 """Run an experiment by name and write its results: JSON, CSV and a plot.
 
-:func:`run_experiment` is what the CLI (``python -m core.experiments``) and the REST
+:func:`run_experiment` is what the CLI (``python -m lab``) and the REST
 job runner (``app/jobs.py``) call. The measured path is engine-only: real threads on
 a fresh :class:`~core.process.Kernel` per cell, no HTTP. During a run the GIL switch
-interval is lowered to :data:`~core.experiments.common.SWITCH_INTERVAL_S`
+interval is lowered to :data:`~lab.common.SWITCH_INTERVAL_S`
 (process-wide, restored afterwards) and recorded in the environment.
 
 Outputs (:func:`write_outputs`): ``<name>.json`` (everything: seed, cost model,
@@ -27,7 +27,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ..errors import InvalidArgument
+from core.errors import InvalidArgument
+
 from . import fault_scaling, priority_inversion, proc_vs_map, reader_modes
 from .common import (
     ExperimentResult,

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from app.jobs import JobLimitReached, JobManager
-from core.experiments import DEFAULT_COST
+from lab import DEFAULT_COST
 from tests.concurrency import wait_until
 
 

@@ -1,7 +1,7 @@
 """Where the real kernel's mapper waits: proc-vs-map under ``perf`` (off-CPU analysis).
 
-``python -m core.experiments.kernel_offcpu [maps|smaps] [--k 10] [--seconds 2]``
-builds ``proc_vs_map.c`` (see :mod:`core.experiments.kernel_oracle`), runs it under
+``python -m lab.kernel_offcpu [maps|smaps] [--k 10] [--seconds 2]``
+builds ``proc_vs_map.c`` (see :mod:`lab.kernel_oracle`), runs it under
 ``perf record -e sched:sched_switch -g`` and reports every interval the mapper thread
 spent off the CPU, grouped by the kernel function it blocked in (the first of
 :data:`WAIT_SITES` on its call chain: ``rwsem_down_write_slowpath`` is
@@ -117,7 +117,7 @@ def summary(intervals: dict[str, list[float]]) -> list[dict[str, object]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m core.experiments.kernel_offcpu")
+    parser = argparse.ArgumentParser(prog="python -m lab.kernel_offcpu")
     parser.add_argument("file", choices=("maps", "smaps"), nargs="?", default="maps")
     parser.add_argument("--k", type=int, default=10, help="scanner threads")
     parser.add_argument("--seconds", type=float, default=2.0)
