@@ -265,7 +265,8 @@ def field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
         kind = err.get("type", "")
         names = [part for part in loc[1:] if isinstance(part, str)]
         if kind == "missing" and not names:
-            message = f"the request has no body: send a JSON object and {SEND_JSON}"
+            message = "the request has no body: send a JSON object (Content-Type: "
+            message += "application/json)"
         elif kind == "missing":
             message = f"{MESSAGES[kind]}: send {json.dumps(names[-1])}"
         else:
@@ -287,18 +288,19 @@ def json_syntax_error(document: str, pos: int, reason: str) -> dict[str, Any]:
     where = json.JSONDecodeError(reason, document, pos)
     message = f"not valid JSON: {reason} at line {where.lineno} column "
     message += f"{where.colno} (char {pos})"
-    if len(document) > MAX_VALUE_CHARS:  # the window of the text the error is in
+    value = document
+    if len(document) > MAX_VALUE_CHARS:  # the window of the text around the error
         start = max(0, min(pos - MAX_VALUE_CHARS // 2, len(document) - MAX_VALUE_CHARS))
-        excerpt = document[start : start + MAX_VALUE_CHARS]
-        document = (
-            ("..." if start else "") + excerpt + "..." * (start + len(excerpt) < len(document))
-        )
-    return {"field": "body", "value": document, "message": message}
+        end = start + MAX_VALUE_CHARS
+        value = ("..." if start > 0 else "") + document[start:end]
+        value += "..." if end < len(document) else ""
+    return {"field": "body", "value": value, "message": message}
 
 
 def unread_body_error(body: bytes, content_type: str | None) -> dict[str, Any]:
     """The field error for a body FastAPI did not parse because its ``Content-Type`` is
-    not JSON (it refuses to guess: a JSON body needs the header)."""
+    not JSON or absent (``strict_content_type``, FastAPI's default: a browser can send a
+    body without that header cross-site, without a CORS preflight)."""
     if content_type:
         why = f"its Content-Type is {json.dumps(content_type)}"
     else:
@@ -343,9 +345,11 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     raw_body = True
     if raw and raw[0].get("type") == "json_invalid":
         # FastAPI's decode error: loc ("body", offset), input {}, the document in exc.body
-        document = exc.body if isinstance(exc.body, str) else str(exc.body)
+        document = exc.body
+        if isinstance(document, bytes):
+            document = document.decode("utf-8", "replace")
         reason = str(raw[0].get("ctx", {}).get("error", "invalid JSON"))
-        errors = [json_syntax_error(document, int(raw[0]["loc"][-1]), reason)]
+        errors = [json_syntax_error(str(document), int(raw[0]["loc"][-1]), reason)]
     elif any(_loc(e)[:1] == ("body",) and isinstance(e.get("input"), bytes) for e in raw):
         # The body arrived as bytes: FastAPI did not parse it, its Content-Type not JSON.
         body = next(e["input"] for e in raw if isinstance(e.get("input"), bytes))

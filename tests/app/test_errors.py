@@ -1,9 +1,11 @@
 """The error model on every route, driven by the OpenAPI document: bad input is a 422
 problem naming the field, a missing process a 404 problem, and every documented
-example is accepted by validation."""
+example is accepted by validation; the texts of validation errors (issue 12) say what is
+wrong, where, and what to send, with values as JSON."""
 
 from __future__ import annotations
 
+import doctest
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+import app.errors
 from app.errors import ERROR_TABLE, MAX_VALUE_CHARS, field_errors, lookup
 from app.main import create_app
 from app.settings import Settings
@@ -223,8 +226,8 @@ def test_missing_field_and_missing_body(http: httpx.Client, pid: int) -> None:
     assert body["errors"] == [
         {
             "field": "body",
-            "message": "the request has no body: send a JSON object and "
-            "send Content-Type: application/json",
+            "message": "the request has no body: send a JSON object (Content-Type: "
+            "application/json)",
         }
     ]
 
@@ -267,3 +270,8 @@ def test_undecodable_body_says_which_byte(http: httpx.Client) -> None:
     body = _post(http, "/processes", b'{"name": "\xff"}', **{"content-type": "application/json"})
     message = "not valid JSON: not UTF-8 text (byte 0xff at offset 10: invalid start byte)"
     assert body["errors"] == [{"field": "body", "message": message}]
+
+
+def test_doctests() -> None:
+    result = doctest.testmod(app.errors)
+    assert result.attempted > 0 and result.failed == 0
