@@ -17,7 +17,7 @@ from . import auth, errors, openapi
 from .deployment import Deployment
 from .lifecycle import Lifecycle
 from .limits import Admission, AdmissionControl
-from .middleware import BodySizeLimit
+from .middleware import BodySizeLimit, HeadWithoutBody
 from .routes import include_all, ui
 from .service import Service
 from .settings import Settings
@@ -47,12 +47,15 @@ TAGS = [
         "description": "Pause points: hold a syscall or a maps reader at a named step, "
         "look, release (reproduce races by hand).",
     },
-    {"name": "stats", "description": "Fault events and lock statistics (`/vmstat`)."},
+    {
+        "name": "stats",
+        "description": "Fault events and lock statistics (`/vmstat`; `/metrics` for Prometheus).",
+    },
     {
         "name": "experiments",
         "description": "Background runs of the lock-scalability experiments (issue 6).",
     },
-    {"name": "health", "description": "Liveness."},
+    {"name": "health", "description": "Liveness (`GET` or `HEAD`)."},
 ]
 
 
@@ -118,6 +121,7 @@ def create_app(
     # Outermost last: CORS, then the token check, then admission, then the body limit.
     app.add_middleware(Admission, control=app.state.admission)
     auth.install(app, deployment.token, deployment.cors_origins)
+    app.add_middleware(HeadWithoutBody)  # outermost: no HEAD answer carries a body
     return app
 
 

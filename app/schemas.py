@@ -13,6 +13,7 @@ Conventions:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
@@ -52,7 +53,7 @@ def _parse_u64(value: object) -> object:
     """Accept ``"0x..."`` strings; let integers through to the range check."""
     if isinstance(value, str):
         if not _HEX.fullmatch(value):
-            raise ValueError(f"{value!r} is neither an integer nor a '0x...' hex string")
+            raise ValueError('neither an integer nor a "0x..." hex string')
         return int(value, 16)
     return value
 
@@ -104,7 +105,7 @@ def _known(table: dict[str, int], what: str) -> BeforeValidator:
 
     def check(value: object) -> object:
         if isinstance(value, str) and value not in table:
-            raise ValueError(f"unknown {what} {value!r} (known: {names})")
+            raise ValueError(f"unknown {what} {json.dumps(value)} (known: {names})")
         return value
 
     return BeforeValidator(check)
@@ -184,7 +185,7 @@ class ProcessIn(_In):
     @model_validator(mode="after")
     def _one_source(self) -> ProcessIn:
         if self.layout is not None and self.maps is not None:
-            raise ValueError(f"give either layout ({self.layout!r}) or maps, not both")
+            raise ValueError(f"give either layout ({json.dumps(self.layout)}) or maps, not both")
         return self
 
 
@@ -977,7 +978,9 @@ class PauseReleaseIn(_In):
     @model_validator(mode="after")
     def _one_target(self) -> PauseReleaseIn:
         if self.hold_id is not None and self.name is not None:
-            raise ValueError(f"give hold_id ({self.hold_id}) or name ({self.name!r}), not both")
+            raise ValueError(
+                f"give hold_id ({self.hold_id}) or name ({json.dumps(self.name)}), not both"
+            )
         return self
 
 
@@ -1040,11 +1043,11 @@ def query_flag_bits(item: str) -> int:
         value = int(item, 0)
     except ValueError:
         raise ValueError(
-            f"unknown PROCMAP_QUERY flag {item!r} (known: {', '.join(QUERY_FLAG_BITS)}, "
+            f"unknown PROCMAP_QUERY flag {json.dumps(item)} (known: {', '.join(QUERY_FLAG_BITS)}, "
             "or a number)"
         ) from None
     if not 0 <= value <= U64_MAX:
-        raise ValueError(f"PROCMAP_QUERY flag {item!r} is not a 64-bit unsigned value")
+        raise ValueError(f"PROCMAP_QUERY flag {json.dumps(item)} is not a 64-bit unsigned value")
     return value
 
 
@@ -1069,7 +1072,7 @@ def query_addr(text: str) -> int:
     """
     value = int(text, 16) if text[:2] in ("0x", "0X") else int(text, 10)
     if value > U64_MAX:
-        raise ValueError(f"address {text!r} does not fit in 64 bits")
+        raise ValueError(f"address {json.dumps(text)} does not fit in 64 bits")
     return value
 
 
