@@ -18,24 +18,15 @@ from typing import Any
 
 import httpx
 
-from .schemas import (
-    AddrOut,
-    BatchOut,
-    BrkOut,
-    FaultOut,
-    FileOut,
-    HealthOut,
-    MapsOut,
-    MapsStreamItem,
-    PausePointList,
-    PauseReleaseOut,
-    PauseStateOut,
-    ProcessList,
-    ProcessOut,
-    VmaBatchOut,
-    VmaQueryOut,
-    VmstatOut,
-)
+from .schemas.batch import BatchOut
+from .schemas.common import HealthOut
+from .schemas.faults import FaultOut
+from .schemas.maps import MapsOut, MapsStreamItem
+from .schemas.pause import PausePointList, PauseReleaseOut, PauseStateOut
+from .schemas.processes import FileOut, ProcessList, ProcessOut
+from .schemas.query import VmaBatchOut, VmaQueryOut
+from .schemas.syscalls import AddrOut, BrkOut
+from .schemas.vmstat import VmstatOut
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 Number = int | str  # an integer or a "0x..." string

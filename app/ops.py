@@ -14,22 +14,11 @@ from core import PAGE_SIZE, EngineError, NoSuchProcess, Process, SyscallError
 from core.fault import FaultResult
 
 from .flags import MAP_BITS, MREMAP_BITS, OPEN_BITS, PROT_BITS, combine
-from .schemas import (
-    BrkIn,
-    CloseOp,
-    FaultIn,
-    FaultOut,
-    FileIn,
-    MmapIn,
-    MprotectIn,
-    MremapIn,
-    MunmapIn,
-    OpResult,
-    TouchOp,
-    TouchOut,
-    UnlinkOp,
-    hex_addr,
-)
+from .schemas.batch import CloseOp, OpResult, UnlinkOp
+from .schemas.common import hex_addr
+from .schemas.faults import FaultIn, FaultOut, TouchOp, TouchOut
+from .schemas.processes import FileIn
+from .schemas.syscalls import BrkIn, MmapIn, MprotectIn, MremapIn, MunmapIn
 
 # What an operation returns: ("addr", int), ("fd", int), ("fault", FaultOut),
 # ("touch", TouchOut) or None.

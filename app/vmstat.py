@@ -19,7 +19,7 @@ from core import Process
 from core.pages import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS
 from core.procmap_query import query_statistics
 
-from .schemas import (
+from .schemas.vmstat import (
     MmapLockOut,
     PageLockOut,
     ProcessVmstatOut,

@@ -11,7 +11,7 @@ from core import InvalidArgument, NoSuchProcess, SyscallError
 from ..deps import ProcessDep
 from ..errors import responses
 from ..ops import do_open
-from ..schemas import FileIn, FileOut
+from ..schemas.processes import FileIn, FileOut
 from ..service import in_worker
 
 router = APIRouter(prefix="/processes/{pid}/files", tags=["files"])

@@ -24,7 +24,7 @@ from core import NoSuchProcess
 
 from ..deps import ProcessDep
 from ..errors import responses
-from ..schemas import MapsOut, MapsReader
+from ..schemas.maps import MapsOut, MapsReader
 from ..snapshots import HEADER_DOCS, Snapshot, take_snapshot, vma_dicts
 
 router = APIRouter(prefix="/processes/{pid}", tags=["proc"])

@@ -14,7 +14,7 @@ from core import NoSuchProcess
 
 from ..deps import PID_MAX, ServiceDep
 from ..errors import responses
-from ..schemas import VmstatOut
+from ..schemas.vmstat import VmstatOut
 from ..service import in_worker
 from ..vmstat import EngineCollector, vmstat
 

@@ -38,7 +38,7 @@ from core.maps_reader import Reader
 from ..deps import ProcessDep, ServiceDep, SettingsDep
 from ..errors import LimitExceeded, responses
 from ..procviews import parse_maps
-from ..schemas import MapsStreamItem
+from ..schemas.maps import MapsStreamItem
 from ..snapshots import Snapshot, take_snapshot
 from ..streams import StreamRegistry, streams_for
 from .maps import MaxRetriesQuery, ReaderQuery

@@ -13,19 +13,10 @@ from core import NoSuchProcess, SyscallError
 from ..deps import ProcessDep, SettingsDep
 from ..errors import RequestTooLarge, responses
 from ..ops import do_brk, do_mmap, do_mprotect, do_mremap, do_munmap, run_batch
-from ..schemas import (
-    AddrOut,
-    BatchIn,
-    BatchOut,
-    BrkIn,
-    BrkOut,
-    MmapIn,
-    MprotectIn,
-    MremapIn,
-    MunmapIn,
-    TouchOp,
-    hex_addr,
-)
+from ..schemas.batch import BatchIn, BatchOut
+from ..schemas.common import hex_addr
+from ..schemas.faults import TouchOp
+from ..schemas.syscalls import AddrOut, BrkIn, BrkOut, MmapIn, MprotectIn, MremapIn, MunmapIn
 from ..service import in_worker
 
 router = APIRouter(prefix="/processes/{pid}", tags=["syscalls"])
