@@ -12,11 +12,11 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 
 from core import Process
+from core.constants import PID_MAX
 
+from .jobs import JobManager
 from .service import Service
 from .settings import Settings
-
-PID_MAX = 4194304  # /proc/sys/kernel/pid_max on 64-bit
 
 
 async def get_service(request: Request) -> Service:
@@ -51,3 +51,16 @@ async def get_process(pid: Pid, service: ServiceDep) -> Process:
 
 
 ProcessDep = Annotated[Process, Depends(get_process)]
+
+
+async def get_jobs(request: Request) -> JobManager:
+    """The experiment job manager of this app (``app.state.experiment_jobs``)."""
+    jobs: JobManager = request.app.state.experiment_jobs
+    return jobs
+
+
+JobsDep = Annotated[JobManager, Depends(get_jobs)]
+JobId = Annotated[
+    int,
+    Path(ge=1, lt=1 << 31, description="experiment job id", openapi_examples={"id": {"value": 1}}),
+]

@@ -11,8 +11,9 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
 from core import NoSuchProcess
+from core.constants import PID_MAX
 
-from ..deps import PID_MAX, ServiceDep
+from ..deps import ServiceDep
 from ..errors import responses
 from ..schemas.vmstat import VmstatOut
 from ..service import in_worker
