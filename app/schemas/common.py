@@ -13,10 +13,11 @@ Conventions:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -149,3 +150,43 @@ class HealthOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
 
     status: Literal["ok"]
+
+
+class Mirror(BaseModel):
+    """A response model that shows an engine (or service) statistics dataclass: the
+    dataclass is the one home of the fields, this model their documented wire form.
+
+    ``class RcuOut(Mirror, source=RcuStatistics, omit=("last_callback_error",))``
+    checks when the class is created that its fields are exactly the source's minus
+    ``omit`` (a field added to the engine and not here, or the reverse, fails at
+    import, never silently), and :meth:`of` builds it from an instance of the source.
+    """
+
+    _source: ClassVar[type | None] = None
+    _omit: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(
+        cls, *, source: type | None = None, omit: tuple[str, ...] = (), **kwargs: Any
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._source = source
+        cls._omit = frozenset(omit)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if cls._source is None:
+            return
+        names = {f.name for f in dataclasses.fields(cls._source)}
+        wanted = names - cls._omit
+        if set(cls.model_fields) != wanted or not cls._omit <= names:
+            raise TypeError(
+                f"{cls.__name__} does not mirror {cls._source.__name__}: fields "
+                f"{sorted(set(cls.model_fields))} != {sorted(wanted)} (omit {sorted(cls._omit)})"
+            )
+
+    @classmethod
+    def of(cls, stats: Any) -> Self:
+        """The model of ``stats`` (an instance of the source dataclass). O(fields)."""
+        assert cls._source is not None and isinstance(stats, cls._source), (cls, stats)
+        return cls(**{f: getattr(stats, f) for f in cls.model_fields})

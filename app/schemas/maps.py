@@ -172,3 +172,6 @@ class MapsStreamItem(BaseModel):
     snapshot: SnapshotMeta
     vmas: list[VmaOut] | None = None
     text: str | None = None
+
+
+MapsOut.model_rebuild()

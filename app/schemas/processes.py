@@ -158,3 +158,6 @@ class ForkIn(InModel):
     name: str | None = Field(
         default=None, min_length=1, max_length=15, description="comm, 1-15 characters"
     )
+
+
+ProcessList.model_rebuild()

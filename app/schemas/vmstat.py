@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-)
+from pydantic import BaseModel, ConfigDict
 
-from .common import MapCount
-from .maps import MapsOut
-from .processes import ProcessList
+from core.mmap_lock import MmapLockStatistics
+from core.pages import PageLockStatistics
+from core.procmap_query import QueryStatistics
+from core.rcu import RcuStatistics
+from core.rwsem import RwSemaphoreStatistics
+from core.vmstat import VmEventStatistics
+
+from ..service import ServiceStatistics
+from .common import MapCount, Mirror
 
 # -- statistics (GET /vmstat) ------------------------------------------------------------
 
 
-class VmEventsOut(BaseModel):
+class VmEventsOut(Mirror, source=VmEventStatistics):
     """``/proc/vmstat``'s per-VMA-lock events (``count_vm_vma_lock_event``) and fault
     counts: ``vma_lock_success`` (fault completed under the VMA lock), ``_abort`` (fell
     back to ``mmap_lock``), ``_retry`` (handler asked for a retry under ``mmap_lock``),
@@ -28,7 +31,7 @@ class VmEventsOut(BaseModel):
     pgmajfault: int
 
 
-class RwsemOut(BaseModel):
+class RwsemOut(Mirror, source=RwSemaphoreStatistics, omit=("reader_threads",)):
     """An rw-semaphore's holders, waiters and acquisition counters (wait times in s)."""
 
     readers: int
@@ -46,7 +49,7 @@ class RwsemOut(BaseModel):
     timeouts: int
 
 
-class MmapLockOut(BaseModel):
+class MmapLockOut(Mirror, source=MmapLockStatistics):
     """One mm's ``mmap_lock``: ``mm_lock_seq``, whether it is write-locked now, the
     write-lock cycles, and the rw-semaphore's counters."""
 
@@ -56,7 +59,7 @@ class MmapLockOut(BaseModel):
     rwsem: RwsemOut
 
 
-class QueryStatsOut(BaseModel):
+class QueryStatsOut(Mirror, source=QueryStatistics):
     """``PROCMAP_QUERY`` counters (the kernel has none; see ``core.procmap_query``):
     calls and outcomes, and how each VMA examined was locked."""
 
@@ -96,7 +99,7 @@ class ProcessVmstatOut(BaseModel):
     procmap_query: QueryStatsOut
 
 
-class RcuOut(BaseModel):
+class RcuOut(Mirror, source=RcuStatistics, omit=("last_callback_error",)):
     """The kernel-wide RCU domain: readers now, grace periods, deferred frees."""
 
     readers_in_section: int
@@ -108,7 +111,7 @@ class RcuOut(BaseModel):
     callback_errors: int
 
 
-class PageLockOut(BaseModel):
+class PageLockOut(Mirror, source=PageLockStatistics):
     """The page-table/page-cache lock (one, kernel-wide)."""
 
     locked: bool
@@ -116,7 +119,7 @@ class PageLockOut(BaseModel):
     contended: int
 
 
-class ServiceStatsOut(BaseModel):
+class ServiceStatsOut(Mirror, source=ServiceStatistics, omit=("table_lock_held",)):
     """The service's process table: live, being created, the limit, counters."""
 
     processes: int
@@ -188,7 +191,3 @@ class VmstatOut(BaseModel):
     page_lock: PageLockOut
     service: ServiceStatsOut
     processes: list[ProcessVmstatOut]
-
-
-ProcessList.model_rebuild()
-MapsOut.model_rebuild()
