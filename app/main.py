@@ -19,10 +19,10 @@ from .jobs import JobManager
 from .lifecycle import Lifecycle
 from .limits import Admission, AdmissionControl
 from .middleware import BodySizeLimit, HeadWithoutBody
+from .persistence import StateKeeper, lifespan_state
 from .routes import include_all, ui
 from .service import Service, in_worker
 from .settings import Settings
-from .state import StateKeeper, lifespan_state
 
 DESCRIPTION = """\
 A simulated Linux 6.18 x86-64 process address space, driven over HTTP.
