@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
 
 from core import Process
 from core.constants import PID_MAX
+from core.maps_reader import DEFAULT_MAX_RETRIES, MAX_RETRIES_LIMIT, Reader
 
 from .jobs import JobManager
 from .service import Service
@@ -63,4 +64,30 @@ JobsDep = Annotated[JobManager, Depends(get_jobs)]
 JobId = Annotated[
     int,
     Path(ge=1, lt=1 << 31, description="experiment job id", openapi_examples={"id": {"value": 1}}),
+]
+
+
+ReaderQuery = Annotated[
+    Reader,
+    Query(
+        description="seqcount (lockless, consistent; default), per_vma (6.17+, may tear) "
+        "or mmap_lock (<= 6.16)",
+        openapi_examples={
+            "seqcount": {"value": "seqcount"},
+            "per_vma": {"value": "per_vma"},
+            "mmap_lock": {"value": "mmap_lock"},
+        },
+    ),
+]
+MaxRetriesQuery = Annotated[
+    int,
+    Query(
+        ge=0,
+        le=MAX_RETRIES_LIMIT,
+        description="seqcount: failed lockless walks before taking mmap_lock",
+        openapi_examples={
+            "default": {"value": DEFAULT_MAX_RETRIES},
+            "fall back at once": {"value": 0},
+        },
+    ),
 ]
