@@ -56,7 +56,9 @@ from .constants import (
     MMAP_MIN_ADDR,
     PAGE_MASK,
     PAGE_SHIFT,
+    PAGE_SIZE,
     STACK_GUARD_GAP,
+    TASK_SIZE,
     U64,
     VM_ACCESS_FLAGS,
     VM_EXEC,
@@ -113,7 +115,7 @@ SiCode = Literal["SEGV_MAPERR", "SEGV_ACCERR", "BUS_ADRERR"]
 FaultPath = Literal["vma_lock", "mmap_lock", "retried", "stack_expanded", "none"]
 FAULT_PATHS: Final[tuple[FaultPath, ...]] = get_args(FaultPath)
 
-USER_ADDR_LIMIT = 1 << 47  # 4-level paging: above this the address is not user space
+USER_ADDR_LIMIT = TASK_SIZE + PAGE_SIZE  # 4-level paging: above it, no user address
 
 
 # -- the result ---------------------------------------------------------------------------

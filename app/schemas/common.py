@@ -27,6 +27,8 @@ from pydantic import (
     Strict,
 )
 
+from core.constants import U64_MAX
+
 from ..flags import (
     MAP_BITS,
     MREMAP_BITS,
@@ -38,7 +40,6 @@ from ..flags import (
     ProtName,
 )
 
-U64_MAX = (1 << 64) - 1
 _HEX = re.compile(r"0[xX][0-9a-fA-F]{1,16}")
 HEX_PATTERN = r"^0x[0-9a-f]+$"
 

@@ -11,7 +11,9 @@ from pydantic import (
     model_validator,
 )
 
-from .common import U64_MAX, InModel
+from core.constants import U64_MAX
+
+from .common import InModel
 
 
 class PausePointOut(BaseModel):

@@ -12,7 +12,9 @@ from pydantic import (
     Field,
 )
 
-from .common import U64, U64_MAX, HexStr, InModel
+from core.constants import U64_MAX
+
+from .common import U64, HexStr, InModel
 
 # -- PROCMAP_QUERY ---------------------------------------------------------------------------
 
