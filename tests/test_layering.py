@@ -44,10 +44,12 @@ def _project_imports(floor: str) -> list[tuple[str, int, str]]:
         package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
         tree = ast.parse(path.read_text(), str(path))
         for node in ast.walk(tree):
+            if not isinstance(node, ast.Import | ast.ImportFrom):
+                continue
             names: list[str] = []
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
+            else:
                 if node.level:
                     base = package.split(".")
                     base = base[: len(base) - node.level + 1]
