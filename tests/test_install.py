@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tomllib
 from collections.abc import Iterator
 from importlib.metadata import distributions
@@ -17,7 +16,9 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests import scripts_venv
+
+ROOT = scripts_venv.ROOT
 LOCK = ROOT / "requirements-dev.lock"
 # Python 3.11 on Linux x86-64: the platform scripts/lock resolves for.
 TARGET = {
@@ -75,10 +76,7 @@ def test_lock_pins_every_requirement_within_pyprojects_range() -> None:
     assert "#    scripts/lock\n" in LOCK.read_text()[:200]  # the header says how to refresh
 
 
-@pytest.mark.skipif(
-    Path(sys.prefix).resolve() != (ROOT / ".venv").resolve(),
-    reason="the suite does not run from the scripts' .venv",
-)
+@pytest.mark.skipif(not scripts_venv.current(), reason=scripts_venv.SKIP_REASON)
 def test_the_scripts_venv_holds_exactly_the_lock() -> None:
     installed = {str(canonicalize_name(d.metadata["Name"])): d.version for d in distributions()}
     pins = {name: version for name, (version, _) in locked().items()}
@@ -135,14 +133,14 @@ def test_venv_is_rebuilt_when_the_lock_or_pyproject_changes(tmp_path: Path) -> N
     assert (code, calls) == (0, install), out
     assert out.startswith(f"{tmp_path}/.venv/bin:")
     stamps = sorted(p.name for p in (tmp_path / ".venv").glob(".installed-*"))
-    assert len(stamps) == 1
+    assert stamps == [scripts_venv.stamp(tmp_path)]  # what tests of the scripts look for
     assert source()[:2] == (0, [])  # nothing changed: nothing done
 
     with (tmp_path / "requirements-dev.lock").open("a") as f:
         f.write("# refreshed\n")
     assert source()[:2] == (0, install)
     new = sorted(p.name for p in (tmp_path / ".venv").glob(".installed-*"))
-    assert len(new) == 1 and new != stamps  # the old stamp went with the old venv
+    assert new == [scripts_venv.stamp(tmp_path)] != stamps  # the old one went with the venv
     assert source()[:2] == (0, [])
 
     with (tmp_path / "pyproject.toml").open("a") as f:

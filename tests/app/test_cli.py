@@ -28,14 +28,12 @@ from app.cli import (
     main,
 )
 from core import Kernel
+from tests import scripts_venv
 from tests.app.conftest import LiveServer
 from tests.concurrency import wait_until
 
 COMMANDS = ["serve", "spawn", "ps", "maps", "mmap", "munmap"]
-ROOT = Path(__file__).resolve().parents[2]
-# The scripts in scripts/ run the project from ROOT/.venv: tests of them need the suite
-# to run from there too (as ./scripts/test does), or they would build a second venv.
-IN_SCRIPTS_VENV = Path(sys.prefix).resolve() == (ROOT / ".venv").resolve()
+ROOT = scripts_venv.ROOT
 
 
 def run(url: str, *argv: str) -> tuple[int, str]:
@@ -72,7 +70,7 @@ def test_installed_console_script_runs() -> None:
     assert (done.returncode, done.stdout) == (0, f"vmasim {version('vmasim')}\n"), done.stderr
 
 
-@pytest.mark.skipif(not IN_SCRIPTS_VENV, reason="the suite does not run from ROOT/.venv")
+@pytest.mark.skipif(not scripts_venv.current(), reason=scripts_venv.SKIP_REASON)
 def test_scripts_vmasim_runs_the_cli() -> None:
     done = subprocess.run(
         [ROOT / "scripts" / "vmasim", "--version"], capture_output=True, text=True, timeout=60
@@ -198,8 +196,8 @@ def test_refused_and_unreachable(
 @pytest.mark.parametrize("command", ["python -m app serve", "scripts/serve"])
 def test_serve_starts_the_service(command: str) -> None:
     """The port from VMASIM_PORT, a uvicorn option passed through (a response header)."""
-    if command == "scripts/serve" and not IN_SCRIPTS_VENV:
-        pytest.skip("the suite does not run from ROOT/.venv")
+    if command == "scripts/serve" and not scripts_venv.current():
+        pytest.skip(scripts_venv.SKIP_REASON)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
