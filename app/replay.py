@@ -24,12 +24,13 @@ Two input formats:
   real one on :func:`covered` ranges, the parts of the address space the trace mapped.
 
   Some calls touch memory the trace never mapped: above all the dynamic loader's RELRO
-  ``mprotect(..., PROT_READ)`` of the program and of ``ld.so`` itself (``_dl_protect_relro``),
-  both mapped by ``execve`` before tracing shows anything, and anything on the ``brk`` heap,
-  stack or vDSO. Those ranges are empty in the replay, so the calls fail (``mprotect``:
-  ``ENOMEM``) where the kernel's succeeded. Until replay models ``execve``, such a call
-  is marked at planning time (:attr:`Plan.outside`, "outside the trace") and its failure
-  is counted apart from the plain failures, which remain real differences.
+  ``mprotect(..., PROT_READ)`` of the program and of ``ld.so`` itself (glibc's
+  ``_dl_protect_relro``, ``elf/dl-reloc.c``), both mapped by ``execve``, whose mappings
+  no strace line shows; also anything on the ``brk`` heap, the stack or the vDSO.
+  Those ranges are empty in the replay, so the calls fail (``mprotect``: ``ENOMEM``)
+  where the kernel's succeeded. Until replay models ``execve``, such a call is marked
+  at planning time (:attr:`Plan.outside`, "outside the trace") and its failure is
+  counted apart from the plain failures, which remain real differences.
 
 Both are sent through ``POST /processes/{pid}/syscalls`` in batches of at most
 :data:`BATCH` operations.
