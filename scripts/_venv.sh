@@ -23,7 +23,7 @@ if [ ! -f "$stamp" ]; then
     exec 9>"$ROOT/.venv.flock"
     flock 9
     if [ ! -f "$stamp" ]; then  # another script may have built it while we waited
-        echo "scripts: installing .venv from $LOCK (first run: a minute or two)" >&2
+        echo "scripts: installing .venv from $LOCK (first run: a few minutes)" >&2
         "$PY" -m venv --clear .venv
         pip=(.venv/bin/python -m pip --disable-pip-version-check --quiet)
         "${pip[@]}" install --require-hashes --no-deps -r "$LOCK"
