@@ -2,7 +2,8 @@
 
 ::
 
-    vmasim serve [--host 127.0.0.1] [--port 8000]
+    vmasim --version
+    vmasim serve [--host 127.0.0.1] [--port 8000] [UVICORN OPTION ...]
     vmasim spawn [--layout typical]                 # prints the new pid
     vmasim ps
     vmasim maps PID [--json] [--reader seqcount|per_vma|mmap_lock] [--headers]
@@ -13,6 +14,8 @@
     vmasim fault PID ADDR [--access read|write|exec] [--json]
     vmasim fork PID [--name NAME]                   # prints the child's pid
 
+``serve`` listens on ``--host``/``--port``, else ``$VMASIM_HOST``/``$VMASIM_PORT``, else
+127.0.0.1:8000; other options are uvicorn's and pass through (``--workers`` is refused).
 Client commands use ``--url`` (default ``$VMASIM_URL`` or http://127.0.0.1:8000).
 Numbers may be decimal or ``0x`` hex. Flag names are case-insensitive and the
 ``PROT_``/``MAP_`` prefix is optional. Exit codes: 0 ok, 1 the service refused the
@@ -25,13 +28,14 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TextIO
 
 import httpx
 
+from . import __version__
 from .cli_tools import add_reader_options, add_replay_parser, add_watch_parser, replay, watch
-from .client import DEFAULT_URL, ApiError, VmasimClient
+from .client import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_URL, ApiError, VmasimClient
 from .replay import ReplayError
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
@@ -42,6 +46,33 @@ def _number(text: str) -> int:
         return int(text, 0)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text, 10)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (0-65535)")
+    return port
+
+
+def listen_address(
+    host: str | None, port: int | None, environ: Mapping[str, str]
+) -> tuple[str, int]:
+    """Where ``vmasim serve`` listens: ``--host``/``--port``, else ``VMASIM_HOST``/
+    ``VMASIM_PORT``, else :data:`~app.client.DEFAULT_HOST`/``DEFAULT_PORT``. Raises
+    :class:`ValueError` naming the variable when ``VMASIM_PORT`` is not a port."""
+    if host is None:
+        host = environ.get("VMASIM_HOST") or DEFAULT_HOST
+    if port is None:
+        raw = environ.get("VMASIM_PORT")
+        try:
+            port = _port(raw) if raw else DEFAULT_PORT
+        except argparse.ArgumentTypeError:
+            raise ValueError(f"VMASIM_PORT={raw!r} is not a TCP port (0-65535)") from None
+    return host, port
 
 
 def _names(prefix: str) -> Callable[[str], list[str | int]]:
@@ -64,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A simulated Linux process address space: run the REST service or "
         "talk to a running one.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
         "--url",
         default=os.environ.get("VMASIM_URL", DEFAULT_URL),
@@ -71,9 +103,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("serve", help="run the service (one worker)", description=_SERVE)
-    p.add_argument("--host", default=os.environ.get("VMASIM_HOST", "127.0.0.1"))
-    p.add_argument("--port", type=int, default=int(os.environ.get("VMASIM_PORT", "8000")))
+    p = sub.add_parser(
+        "serve",
+        help="run the service (one worker)",
+        description=_SERVE,
+        epilog=_SERVE_EPILOG,
+        usage="%(prog)s [-h] [--host HOST] [--port PORT] [UVICORN OPTION ...]",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,  # an abbreviation must not swallow a uvicorn option
+    )
+    p.add_argument(
+        "--host",
+        help="address to listen on; 0.0.0.0 for every interface "
+        f"(default: $VMASIM_HOST if set, else {DEFAULT_HOST})",
+    )
+    p.add_argument(
+        "--port",
+        type=_port,
+        help=f"TCP port; 0 for any free one (default: $VMASIM_PORT if set, else {DEFAULT_PORT})",
+    )
 
     p = sub.add_parser(
         "spawn", help="create a process", description="Create a process and print its pid."
@@ -158,7 +206,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_SERVE = "Run the service with uvicorn on one worker (the engine state lives in the process)."
+# Wrapped by hand (RawDescriptionHelpFormatter): argparse would break "--log-level".
+_SERVE = """\
+Run the service with uvicorn on one worker: the engine's state (every simulated
+process) lives in this process, so more workers would be disjoint machines.
+Limits, the token and the state file come from VMASIM_* variables (README,
+"Hardening settings")."""
+_SERVE_EPILOG = """\
+Other options are uvicorn's (see `uvicorn --help`) and pass through, e.g.
+  vmasim serve --port 9000 --log-level debug --timeout-graceful-shutdown 10
+--workers is refused."""
+
+
+def _serve(args: argparse.Namespace, uvicorn_args: list[str]) -> int:
+    """Run uvicorn's own command line on ``app.main:app`` (so every uvicorn option works),
+    with one worker whatever ``UVICORN_WORKERS`` says. Returns uvicorn's exit code."""
+    if any(a == "--workers" or a.startswith("--workers=") for a in uvicorn_args):
+        sys.stderr.write("vmasim serve: --workers is refused: the state lives in one process\n")
+        return EXIT_USAGE
+    try:
+        host, port = listen_address(args.host, args.port, os.environ)
+    except ValueError as exc:
+        sys.stderr.write(f"vmasim serve: {exc}\n")
+        return EXIT_USAGE
+    from uvicorn.main import main as uvicorn_main
+
+    argv = ["app.main:app", "--host", host, "--port", str(port), "--workers", "1"]
+    try:
+        uvicorn_main.main(args=[*argv, *uvicorn_args], prog_name="vmasim serve")
+    except SystemExit as exc:  # click ends every run with one, 0 included
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE if exc.code else EXIT_OK
+    return EXIT_OK
 
 
 def _run(args: argparse.Namespace, api: VmasimClient, out: TextIO) -> None:
@@ -210,13 +288,13 @@ def _run(args: argparse.Namespace, api: VmasimClient, out: TextIO) -> None:
 
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     """Entry point (``[project.scripts] vmasim``). Returns the exit code."""
-    args = build_parser().parse_args(argv)
-    out = out if out is not None else sys.stdout
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
     if args.command == "serve":
-        import uvicorn
-
-        uvicorn.run("app.main:app", host=args.host, port=args.port, workers=1)
-        return EXIT_OK
+        return _serve(args, extra)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    out = out if out is not None else sys.stdout
     try:
         with VmasimClient(args.url) as api:
             _run(args, api, out)

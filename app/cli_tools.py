@@ -68,7 +68,9 @@ def add_replay_parser(sub: Any) -> None:
         "`strace -f -y -e trace=memory,openat,close PROGRAM` into a simulated process. "
         "strace: mmaps are applied with MAP_FIXED at the addresses they returned, file "
         "mappings from the traced paths; failed calls, brk and calls that do not change "
-        "the layout are skipped. Prints a JSON summary line.",
+        "the layout are skipped. Prints a JSON summary line: calls that failed here are "
+        "'failed', except those on memory the trace never mapped (execve's program and "
+        "ld.so, e.g. the loader's RELRO mprotects), counted in 'outside_trace'.",
     )
     p.add_argument("file", help="the trace ('-' for stdin)")
     p.add_argument("--pid", type=int, default=None, help="replay into this process")

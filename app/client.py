@@ -28,7 +28,10 @@ from .schemas.query import VmaBatchOut, VmaQueryOut
 from .schemas.syscalls import AddrOut, BrkOut
 from .schemas.vmstat import VmstatOut
 
-DEFAULT_URL = "http://127.0.0.1:8000"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+"""Where ``vmasim serve`` listens unless told otherwise, and so where clients look."""
+DEFAULT_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
 Number = int | str  # an integer or a "0x..." string
 
 

@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 
 from core import Kernel
 
-from . import auth, errors, openapi
+from . import __version__, auth, errors, openapi
 from .deployment import Deployment
 from .jobs import JobManager
 from .lifecycle import Lifecycle
@@ -97,7 +97,7 @@ def create_app(
 
     app = FastAPI(
         title="vmasim",
-        version="0.1.0",
+        version=__version__,
         summary="A simulated Linux process address space and its /proc/PID/maps.",
         description=DESCRIPTION,
         openapi_tags=TAGS,

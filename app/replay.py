@@ -23,12 +23,22 @@ Two input formats:
   memory calls that do not change the layout. The replayed layout therefore equals the
   real one on :func:`covered` ranges, the parts of the address space the trace mapped.
 
+  Some calls touch memory the trace never mapped: above all the dynamic loader's RELRO
+  ``mprotect(..., PROT_READ)`` of the program and of ``ld.so`` itself (glibc's
+  ``_dl_protect_relro``, ``elf/dl-reloc.c``), both mapped by ``execve``, whose mappings
+  no strace line shows; also anything on the ``brk`` heap, the stack or the vDSO.
+  Those ranges are empty in the replay, so the calls fail (``mprotect``: ``ENOMEM``)
+  where the kernel's succeeded. Until replay models ``execve``, such a call is marked
+  at planning time (:attr:`Plan.outside`, "outside the trace") and its failure is
+  counted apart from the plain failures, which remain real differences.
+
 Both are sent through ``POST /processes/{pid}/syscalls`` in batches of at most
 :data:`BATCH` operations.
 """
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 from collections.abc import Iterable
@@ -61,6 +71,9 @@ class Plan:
     covered: list[tuple[int, int]] = field(default_factory=list)
     pid: int | None = None
     lines: list[int] = field(default_factory=list)  # input line of each op
+    outside: set[int] = field(default_factory=set)
+    """Indexes in ``ops`` of calls on a range the trace had not mapped (see the module
+    docstring): their failures are not differences."""
 
     def skip(self, what: str) -> None:
         self.skipped[what] = self.skipped.get(what, 0) + 1
@@ -300,14 +313,34 @@ def _fd_path(tok: str) -> tuple[int, str | None]:
     return int(m.group(1)), m.group(2)
 
 
-def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    for start, end in sorted(ranges):
-        if out and start <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], end))
-        else:
-            out.append((start, end))
-    return out
+class _Mapped:
+    """The union of the ranges the trace has mapped so far, as sorted disjoint
+    ``[start, end)`` intervals (adjacent ones joined). ``add`` is O(log n + k) for k
+    intervals absorbed (plus the list insertion), ``contains`` O(log n)."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def add(self, start: int, end: int) -> None:
+        if start >= end:
+            return
+        lo = bisect.bisect_left(self.ends, start)  # first interval ending at/after start
+        hi = bisect.bisect_right(self.starts, end)  # past the last starting at/before end
+        if lo < hi:
+            start, end = min(start, self.starts[lo]), max(end, self.ends[hi - 1])
+        self.starts[lo:hi] = [start]
+        self.ends[lo:hi] = [end]
+
+    def contains(self, start: int, end: int) -> bool:
+        """Whether every byte of ``[start, end)`` was mapped (an empty range is)."""
+        if start >= end:
+            return True
+        i = bisect.bisect_right(self.starts, start) - 1
+        return i >= 0 and self.ends[i] >= end
+
+    def ranges(self) -> list[tuple[int, int]]:
+        return list(zip(self.starts, self.ends, strict=True))
 
 
 def _page_up(n: int) -> int:
@@ -319,6 +352,7 @@ def plan_strace(text: str, only_pid: int | None = None) -> Plan:
     ``only_pid``). O(lines). Raises :class:`ReplayError` naming a line that has a
     replayable call with unreadable arguments."""
     plan = Plan()
+    mapped = _Mapped()
     for lineno, pid, name, args, ret, err in _calls(text):
         if plan.pid is None and only_pid is None:
             plan.pid = pid
@@ -350,7 +384,7 @@ def plan_strace(text: str, only_pid: int | None = None) -> Plan:
                         raise ReplayError(f"{where}: fd {fd_num} has no path (strace -y)")
                     op["fd"] = ("path", path)
                     plan.files.setdefault(path, _file_size(path))
-                plan.covered.append((ret, ret + _page_up(op["length"])))
+                mapped.add(ret, ret + _page_up(op["length"]))
             elif name == "munmap":
                 addr, length = args
                 op = {
@@ -383,14 +417,21 @@ def plan_strace(text: str, only_pid: int | None = None) -> Plan:
                     "flags": names,
                     "new_addr": new_addr,
                 }
-                plan.covered.append((ret, ret + _page_up(op["new_len"])))
+                touched = (old_addr, old_addr + _page_up(op["old_len"]))
+                if not mapped.contains(*touched):
+                    plan.outside.add(len(plan.ops))
+                mapped.add(ret, ret + _page_up(op["new_len"]))
         except ValueError as exc:  # wrong argument count, bad number
             if isinstance(exc, ReplayError):
                 raise
             raise ReplayError(f"{where}: cannot read the arguments of {name}: {exc}") from None
+        if name in ("munmap", "mprotect"):
+            start = op["addr"]
+            if not mapped.contains(start, start + _page_up(op["length"])):
+                plan.outside.add(len(plan.ops))
         plan.ops.append(op)
         plan.lines.append(lineno)
-    plan.covered = _merge(plan.covered)
+    plan.covered = mapped.ranges()
     return plan
 
 
@@ -455,26 +496,44 @@ def chunks(ops: list[dict[str, Any]], size: int = BATCH) -> Iterable[list[dict[s
 # -- running a plan ----------------------------------------------------------------------
 
 
+def outside_note(n: int) -> str:
+    """The summary's sentence on the ``n`` failures counted in ``outside_trace``."""
+    calls = "1 call" if n == 1 else f"{n} calls"
+    return (
+        f"{calls} touched memory the trace never mapped and failed here: execve maps the "
+        "program, ld.so, the stack and the vDSO before tracing begins (the loader's RELRO "
+        "mprotects of the program and of ld.so are such calls), and brk is not replayed. "
+        "They are counted in outside_trace, not failed, until replay models execve."
+    )
+
+
 @dataclass
 class Outcome:
     """What a replay did: the process, operations sent, and the ones whose outcome
     differs from the input's (a strace call that succeeded but failed here, or any
-    failure of a trace-format operation), with their input line."""
+    failure of a trace-format operation), with their input line. Failures of calls on
+    ranges the trace never mapped (:attr:`Plan.outside`) are kept apart in ``outside``."""
 
     pid: int
     ops: int = 0
     failed: list[dict[str, Any]] = field(default_factory=list)
+    outside: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self, plan: Plan, fmt: str) -> dict[str, Any]:
-        return {
+        out = {
             "pid": self.pid,
             "format": fmt,
             "ops": self.ops,
             "failed": len(self.failed),
             "failures": self.failed[:20],
+            "outside_trace": len(self.outside),
+            "outside_trace_calls": self.outside[:20],
             "skipped": dict(sorted(plan.skipped.items())),
             "covered_pages": covered_lines(plan),
         }
+        if self.outside:
+            out["note"] = outside_note(len(self.outside))
+        return out
 
 
 def _resolve(op: dict[str, Any], fds: dict[Any, int]) -> dict[str, Any]:
@@ -501,12 +560,13 @@ def run(api: Any, pid: int, plan: Plan, steps: list[Any] | None = None) -> Outco
         for chunk in chunks(pending):
             batch = api.syscalls(pid, [_resolve(op, fds) for op in chunk])
             for result in batch.results:
-                lineno = sent_lines[out.ops + result.index]
+                index = out.ops + result.index
+                lineno = sent_lines[index]
                 if not result.ok:
                     what = result.errno_name or result.error
                     if result.fault is not None:  # a touch that faulted: as vmatrace prints it
                         what = f"{result.fault.outcome} {result.fault.si_code}"
-                    out.failed.append(
+                    (out.outside if index in plan.outside else out.failed).append(
                         {
                             "line": lineno,
                             "op": result.op,

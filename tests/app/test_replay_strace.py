@@ -99,10 +99,14 @@ def test_replayed_layout_matches_the_real_maps_on_the_traced_ranges(
     plan = plan_strace(text)
     assert summary["ops"] == len(plan.ops) >= 10
     assert summary["skipped"].get("brk", 0) >= 1  # brk is not replayed
-    # The only calls that fail here are the loader's mprotects of the program and of
-    # ld.so itself, mapped by execve (not in the trace): ENOMEM, nothing mapped there.
-    for failure in summary["failures"]:
-        assert (failure["op"], failure["errno_name"]) == ("mprotect", "ENOMEM"), failure
+    # No call differs but the loader's RELRO mprotects of the program and of ld.so
+    # itself, mapped by execve (not in the trace): ENOMEM, nothing mapped there, and
+    # counted apart.
+    assert (summary["failed"], summary["failures"]) == (0, [])
+    assert summary["outside_trace"] == 2, summary
+    for call in summary["outside_trace_calls"]:
+        assert (call["op"], call["errno_name"]) == ("mprotect", "ENOMEM"), call
+    assert "execve" in summary["note"]
     sim_maps = http.get(f"/processes/{pid}/maps").text
     real = clip(real_maps, plan.covered)
     # Page by page: where the kernel and the simulator put VMA boundaries can differ
@@ -161,6 +165,73 @@ def test_strace_syntax_variants() -> None:
     assert plan.skipped == {"madvise": 1, "munmap (failed in the trace)": 1}
     assert plan.covered == [(0x7F0000000000, 0x7F0000002000), (0x7F0000200000, 0x7F0000204000)]
     assert plan_strace(text, only_pid=101).ops[0]["addr"] == 0x7F0000100000
+
+
+# `strace -f -y -e trace=memory,openat,close -o true.strace /bin/true` on Debian 12
+# (glibc 2.36): ld.so maps libc, protects libc's RELRO (mapped in the trace), then the
+# program's and its own (lines 15, 16: mapped by execve, not in the trace), and unmaps
+# ld.so.cache.
+TRUE_TRACE = (Path(__file__).parent / "data" / "true.strace").read_text()
+
+
+def test_calls_on_ranges_the_trace_never_mapped_are_marked() -> None:
+    """The program's and ld.so's RELRO mprotects (lines 15, 16) touch memory execve
+    mapped; libc's RELRO mprotect and the munmap of ld.so.cache touch traced ranges."""
+    plan = plan_strace(TRUE_TRACE)
+    assert [plan.lines[i] for i in sorted(plan.outside)] == [15, 16]
+    assert {plan.ops[i]["op"] for i in plan.outside} == {"mprotect"}
+    assert [op["op"] for op in plan.ops].count("mprotect") == 3
+    # One range past a mapping's end, or straddling a hole, is outside too; inside a
+    # mapping made of two adjacent ones is not.
+    text = (
+        "1 mmap(NULL, 8192, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000\n"
+        "1 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000002000\n"
+        "1 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000004000\n"
+        "1 mprotect(0x7f0000000000, 12288, PROT_NONE) = 0\n"
+        "1 mprotect(0x7f0000002000, 8192, PROT_NONE) = 0\n"
+        "1 munmap(0x7f0000004000, 8192) = 0\n"
+        "1 mremap(0x7f0000000000, 4096, 8192, MREMAP_MAYMOVE) = 0x7f0000010000\n"
+        "1 mremap(0x7f0000005000, 4096, 8192, MREMAP_MAYMOVE) = 0x7f0000020000\n"
+    )
+    plan = plan_strace(text)
+    assert [plan.lines[i] for i in sorted(plan.outside)] == [5, 6, 8]
+    assert plan.covered == [
+        (0x7F0000000000, 0x7F0000003000),
+        (0x7F0000004000, 0x7F0000005000),
+        (0x7F0000010000, 0x7F0000012000),
+        (0x7F0000020000, 0x7F0000022000),
+    ]
+
+
+def test_replay_counts_failures_outside_the_trace_apart(
+    live_server: LiveServer, http: httpx.Client, tmp_path: Path
+) -> None:
+    path = tmp_path / "true.trace"
+    path.write_text(TRUE_TRACE)
+    code, out = run_cli(live_server.url, "replay", str(path))
+    assert code == EXIT_OK, out
+    summary = json.loads(out)
+    assert (summary["ops"], summary["failed"], summary["failures"]) == (12, 0, [])
+    assert summary["outside_trace"] == 2
+    assert [(c["line"], c["op"], c["errno_name"]) for c in summary["outside_trace_calls"]] == [
+        (15, "mprotect", "ENOMEM"),
+        (16, "mprotect", "ENOMEM"),
+    ]
+    assert summary["note"].startswith("2 calls touched memory the trace never mapped")
+    http.delete(f"/processes/{summary['pid']}")
+    # A call on a range the trace did map that fails here is still a plain failure:
+    # unmap libc's data segment first, then its RELRO mprotect (line 15 of the new
+    # text) has nothing there.
+    lines = TRUE_TRACE.splitlines(keepends=True)
+    lines.insert(13, "18763 munmap(0x7f1602345000, 16384) = 0\n")
+    path.write_text("".join(lines))
+    code, out = run_cli(live_server.url, "replay", str(path))
+    summary = json.loads(out)
+    assert (code, summary["failed"], summary["outside_trace"]) == (EXIT_OK, 1, 2)
+    assert [(f["line"], f["op"], f["errno_name"]) for f in summary["failures"]] == [
+        (15, "mprotect", "ENOMEM")
+    ]
+    http.delete(f"/processes/{summary['pid']}")
 
 
 @pytest.mark.parametrize("name", ["files", "mremap", "errnos", "touch_signals"])
