@@ -33,8 +33,11 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "core": ("core",),
     "lab": ("lab", "core"),
     "app": ("app", "lab", "core"),
-    "client": ("client", "app.schemas", "app.flags", "core"),
+    "client": ("client", "app.schemas", "app.flags"),
 }
+#: Modules a floor may import exactly (not their submodules): the client reads the
+#: version from the ``app`` package itself (its __init__ imports nothing of the server).
+ALLOWED_EXACT: dict[str, tuple[str, ...]] = {"client": ("app",)}
 
 
 def _project_imports(floor: str) -> list[tuple[str, int, str]]:
@@ -70,6 +73,7 @@ def test_each_floor_imports_only_the_floors_below(floor: str) -> None:
         f"{file}:{line} imports {module}"
         for file, line, module in _project_imports(floor)
         if not any(module == a or module.startswith(a + ".") for a in allowed)
+        and module not in ALLOWED_EXACT.get(floor, ())
     ]
     assert not bad, "\n".join(bad)
 
@@ -105,6 +109,17 @@ def test_lab_imports_no_web_stack() -> None:
     loaded = _loaded_by("lab")
     bad = sorted(m for m in loaded if m.split(".")[0] in (*WEB_PACKAGES, "app", "client"))
     assert not bad, f"lab pulled in: {bad}"
+
+
+def test_client_loads_no_server_and_no_lab() -> None:
+    loaded = _loaded_by("client, client.cli")
+    bad = sorted(
+        m
+        for m in loaded
+        if m.split(".")[0] in ("fastapi", "starlette", "uvicorn", "lab")
+        or (m.startswith("app.") and not m.startswith(("app.schemas", "app.flags")))
+    )
+    assert not bad, f"client pulled in: {bad}"
 
 
 def test_core_all_is_complete_and_sorted() -> None:

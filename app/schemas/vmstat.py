@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import BaseModel, ConfigDict
 
 from core.mmap_lock import MmapLockStatistics
@@ -11,7 +13,6 @@ from core.rcu import RcuStatistics
 from core.rwsem import RwSemaphoreStatistics
 from core.vmstat import VmEventStatistics
 
-from ..service import ServiceStatistics
 from .common import MapCount, Mirror
 
 # -- statistics (GET /vmstat) ------------------------------------------------------------
@@ -117,6 +118,25 @@ class PageLockOut(Mirror, source=PageLockStatistics):
     locked: bool
     acquisitions: int
     contended: int
+
+
+# The service's own counters live here, beside the model that shows them, so that the
+# schemas (which the client floor imports) need nothing of the server.
+@dataclass(frozen=True)
+class ServiceStatistics:
+    """A snapshot of the service's own state (``Service.statistics()``).
+
+    ``processes`` live, ``reserved`` spawns in progress, ``limit`` the process limit,
+    ``spawned``/``rejected`` counters, ``table_lock_held`` whether the table lock is
+    taken right now.
+    """
+
+    processes: int
+    reserved: int
+    limit: int
+    spawned: int
+    rejected: int
+    table_lock_held: bool
 
 
 class ServiceStatsOut(Mirror, source=ServiceStatistics, omit=("table_lock_held",)):

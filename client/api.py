@@ -18,15 +18,15 @@ from typing import Any
 
 import httpx
 
-from .schemas.batch import BatchOut
-from .schemas.common import HealthOut
-from .schemas.faults import FaultOut
-from .schemas.maps import MapsOut, MapsStreamItem
-from .schemas.pause import PausePointList, PauseReleaseOut, PauseStateOut
-from .schemas.processes import FileOut, ProcessList, ProcessOut
-from .schemas.query import VmaBatchOut, VmaQueryOut
-from .schemas.syscalls import AddrOut, BrkOut
-from .schemas.vmstat import VmstatOut
+from app.schemas.batch import BatchOut
+from app.schemas.common import HealthOut
+from app.schemas.faults import FaultOut
+from app.schemas.maps import MapsOut, MapsStreamItem
+from app.schemas.pause import PausePointList, PauseReleaseOut, PauseStateOut
+from app.schemas.processes import FileOut, ProcessList, ProcessOut
+from app.schemas.query import VmaBatchOut, VmaQueryOut
+from app.schemas.syscalls import AddrOut, BrkOut
+from app.schemas.vmstat import VmstatOut
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000

@@ -3,7 +3,7 @@
 ``vmasim watch PID`` prints the snapshots of ``GET /processes/PID/maps/stream`` as they
 arrive: a ``#`` line with the snapshot's provenance, then (unless ``--summary``) the
 maps text. ``vmasim replay FILE`` replays a trace (the project's format or strace
-output, see :mod:`app.replay`) into a new process (or ``--pid``) and prints a JSON
+output, see :mod:`client.replay`) into a new process (or ``--pid``) and prints a JSON
 summary line.
 """
 
@@ -14,7 +14,7 @@ import json
 import sys
 from typing import Any, TextIO
 
-from .client import VmasimClient
+from .api import VmasimClient
 from .replay import ReplayError, clip, detect, plan_strace, plan_trace, run
 
 READERS = ["seqcount", "per_vma", "mmap_lock"]

@@ -546,7 +546,7 @@ def _resolve(op: dict[str, Any], fds: dict[Any, int]) -> dict[str, Any]:
 def run(api: Any, pid: int, plan: Plan, steps: list[Any] | None = None) -> Outcome:
     """Execute ``plan`` (strace: ``plan.files`` then ``plan.ops``; trace format: the
     ``steps`` of :func:`plan_trace`) in process ``pid`` through ``api`` (a
-    :class:`app.client.VmasimClient`). Blocking; O(operations) plus one request per
+    :class:`client.api.VmasimClient`). Blocking; O(operations) plus one request per
     :data:`BATCH` operations and per file opened."""
     out = Outcome(pid)
     fds: dict[Any, int] = {}
