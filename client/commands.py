@@ -12,12 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, TextIO
+from typing import Any, TextIO, get_args
+
+from app.schemas.maps import DEFAULT_MAX_RETRIES, MapsReader
 
 from .api import VmasimClient
 from .replay import ReplayError, clip, detect, plan_strace, plan_trace, run
 
-READERS = ["seqcount", "per_vma", "mmap_lock"]
+READERS: list[str] = list(get_args(MapsReader))
 
 
 def add_reader_options(p: argparse.ArgumentParser) -> None:
@@ -33,7 +35,8 @@ def add_reader_options(p: argparse.ArgumentParser) -> None:
         "--max-retries",
         type=int,
         default=None,
-        help="seqcount: failed lockless walks before taking mmap_lock (default 3)",
+        help="seqcount: failed lockless walks before taking mmap_lock "
+        f"(default {DEFAULT_MAX_RETRIES})",
     )
 
 

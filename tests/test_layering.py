@@ -33,7 +33,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "core": ("core",),
     "lab": ("lab", "core"),
     "app": ("app", "lab", "core"),
-    "client": ("client", "app.schemas", "app.flags"),
+    "client": ("client", "app.schemas", "app.flags", "core.constants"),
 }
 #: Modules a floor may import exactly (not their submodules): the client reads the
 #: version from the ``app`` package itself (its __init__ imports nothing of the server).

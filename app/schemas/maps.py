@@ -10,6 +10,7 @@ from pydantic import (
     Field,
 )
 
+from core.maps_reader import DEFAULT_MAX_RETRIES as DEFAULT_MAX_RETRIES
 from core.maps_reader import Reader
 
 from .common import HexStr
