@@ -14,6 +14,7 @@ SyscallError           422     ``errno``, ``errno_name``, ``syscall``
 InvalidArgument        422
 LayoutError            422
 NoMatchingVma          404     ``errno``, ``errno_name``, ``syscall`` (PROCMAP_QUERY ENOENT)
+NoSuchJob              404     ``job_id`` (an experiment job, or its result)
 ResidentLimitExceeded  409     ``setting``, ``limit``, ``addr`` (a fault needed a page)
 ProcessLimitReached    409     ``limit``, ``value``
 RequestTooLarge        413     ``limit``, ``value``
@@ -79,6 +80,14 @@ class NoMatchingVma(SyscallError):
         super().__init__(exc.errno, exc.syscall, exc.detail)
 
 
+class NoSuchJob(ServiceError, LookupError):
+    """No experiment job with that id is kept (or it has no result yet)."""
+
+    def __init__(self, job_id: int, what: str = "experiment job") -> None:
+        self.job_id = job_id
+        super().__init__(f"no {what} {job_id}")
+
+
 class ProcessLimitReached(LimitExceeded):
     """Creating a process would exceed ``VMASIM_MAX_PROCESSES``."""
 
@@ -99,6 +108,7 @@ class ProblemKind:
 ERROR_TABLE: dict[type[Exception], ProblemKind] = {
     NoSuchProcess: ProblemKind(404, "no-such-process", "No such process"),
     NoMatchingVma: ProblemKind(404, "no-matching-vma", "No VMA matches the query"),
+    NoSuchJob: ProblemKind(404, "no-such-experiment", "No such experiment job"),
     ResidentLimitExceeded: ProblemKind(
         409, "resident-limit", "The process reached its resident-page limit"
     ),
@@ -195,6 +205,8 @@ def exception_extras(exc: BaseException) -> dict[str, Any]:
         return {"errno": exc.errno, "errno_name": exc.name, "syscall": exc.syscall}
     if isinstance(exc, NoSuchProcess):
         return {"pid": exc.pid}
+    if isinstance(exc, NoSuchJob):
+        return {"job_id": exc.job_id}
     if isinstance(exc, LimitExceeded):
         return {"setting": exc.setting, "limit": exc.limit, "value": exc.value}
     if isinstance(exc, ResidentLimitExceeded):

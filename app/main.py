@@ -15,13 +15,14 @@ from core import Kernel
 
 from . import __version__, auth, errors, openapi
 from .deployment import Deployment
+from .jobs import JobManager
 from .lifecycle import Lifecycle
 from .limits import Admission, AdmissionControl
 from .middleware import BodySizeLimit, HeadWithoutBody
+from .persistence import StateKeeper, lifespan_state
 from .routes import include_all, ui
-from .service import Service
+from .service import Service, in_worker
 from .settings import Settings
-from .state import StateKeeper, lifespan_state
 
 DESCRIPTION = """\
 A simulated Linux 6.18 x86-64 process address space, driven over HTTP.
@@ -53,7 +54,7 @@ TAGS = [
     },
     {
         "name": "experiments",
-        "description": "Background runs of the lock-scalability experiments (issue 6).",
+        "description": "Background runs of the lab's lock-scalability experiments.",
     },
     {"name": "health", "description": "Liveness (`GET` or `HEAD`)."},
 ]
@@ -80,6 +81,7 @@ def create_app(
     service = Service(settings, kernel)
     lifecycle = Lifecycle(service)
     keeper = StateKeeper(service, deployment.state_file, deployment.state_interval)
+    jobs = JobManager(settings.max_experiment_jobs)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -91,6 +93,7 @@ def create_app(
                 lifecycle.begin_shutdown()
         finally:
             lifecycle.restore_signal_handlers()
+            await in_worker(jobs.shutdown)  # cancel experiment jobs, join their worker
 
     app = FastAPI(
         title="vmasim",
@@ -107,14 +110,12 @@ def create_app(
     app.state.lifecycle = lifecycle
     app.state.shutting_down = lifecycle.shutting_down  # threading.Event, set at shutdown
     app.state.state_keeper = keeper
+    app.state.experiment_jobs = jobs
     app.state.admission = AdmissionControl(
         deployment.max_inflight, deployment.max_streams, deployment.retry_after, lifecycle.shutdown
     )
     errors.install(app)
     include_all(app)
-    from .routes import experiments  # issue 6: background experiment jobs (app/jobs.py)
-
-    experiments.install(app)
     ui.install(app)  # the live page at /ui (not in the OpenAPI document)
     openapi.install(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)

@@ -35,7 +35,7 @@ from core import LockHoldTimes, MapsFile, MapsSnapshot, Mm, read_maps
 from core.maps_reader import Reader
 
 from .procviews import NAME_COLUMN
-from .schemas import LockHoldOut, SnapshotMeta
+from .schemas.maps import LockHoldOut, SnapshotMeta
 
 CHUNK_SIZE = 4096
 """The seq_file buffer (``PAGE_SIZE``): a per_vma chunk holds at most 4095 bytes."""

@@ -13,6 +13,10 @@ Pure Python, thread-safe, and free of any web dependency. Start from :class:`Ker
 
 from __future__ import annotations
 
+from .checkpoint import dump_kernel as dump_kernel
+from .checkpoint import load_kernel as load_kernel
+from .checkpoint import load_state as load_state
+from .checkpoint import save_state as save_state
 from .constants import DEFAULT_MAX_MAP_COUNT as DEFAULT_MAX_MAP_COUNT
 from .constants import MAP_ANONYMOUS as MAP_ANONYMOUS
 from .constants import MAP_FIXED as MAP_FIXED
@@ -80,10 +84,6 @@ from .smaps import render_smaps as render_smaps
 from .smaps import render_smaps_rollup as render_smaps_rollup
 from .smaps import render_statm as render_statm
 from .smaps import render_status_memory as render_status_memory
-from .state import dump_kernel as dump_kernel
-from .state import load_kernel as load_kernel
-from .state import load_state as load_state
-from .state import save_state as save_state
 from .vma import Vma as Vma
 from .vma_tree import VmaTree as VmaTree
 from .vmstat import VmEventStatistics as VmEventStatistics

@@ -56,7 +56,9 @@ from .constants import (
     MMAP_MIN_ADDR,
     PAGE_MASK,
     PAGE_SHIFT,
+    PAGE_SIZE,
     STACK_GUARD_GAP,
+    TASK_SIZE,
     U64,
     VM_ACCESS_FLAGS,
     VM_EXEC,
@@ -66,13 +68,13 @@ from .constants import (
 )
 from .errors import InvalidArgument, SyscallError
 from .memory import (
-    VM_FAULT_ERROR,
     VM_FAULT_MAJOR,
     VM_FAULT_RETRY,
     VM_FAULT_SIGBUS,
     VM_FAULT_SIGSEGV,
     do_anonymous_page,
     handle_mm_fault,
+    mm_account_fault,
 )
 from .rmap import anon_vma_prepare
 from .vma_lock import ReadLockFailure, vma_end_read, vma_start_read, vma_start_write
@@ -113,7 +115,7 @@ SiCode = Literal["SEGV_MAPERR", "SEGV_ACCERR", "BUS_ADRERR"]
 FaultPath = Literal["vma_lock", "mmap_lock", "retried", "stack_expanded", "none"]
 FAULT_PATHS: Final[tuple[FaultPath, ...]] = get_args(FaultPath)
 
-USER_ADDR_LIMIT = 1 << 47  # 4-level paging: above this the address is not user space
+USER_ADDR_LIMIT = TASK_SIZE + PAGE_SIZE  # 4-level paging: above it, no user address
 
 
 # -- the result ---------------------------------------------------------------------------
@@ -277,23 +279,6 @@ def expand_downwards(mm: Mm, vma: Vma, addr: int) -> None:
 # -- the arch fault handler ---------------------------------------------------------------
 
 
-def _account(mm: Mm, ret: int, tried: bool) -> bool:
-    # mm_account_fault(): RETRY is accounted on completion; errors only in pgfault.
-    if ret & VM_FAULT_RETRY:
-        return False
-    events = mm.vm_events
-    events.count("pgfault")
-    if ret & VM_FAULT_ERROR:
-        return False
-    major = bool(ret & VM_FAULT_MAJOR) or tried
-    if major:
-        mm.maj_flt += 1
-        events.count("pgmajfault")
-    else:
-        mm.min_flt += 1
-    return major
-
-
 def _result(
     addr: int,
     access: Access,
@@ -449,7 +434,7 @@ def _vma_locked_path(
         return _ok_result(addr, access, misses, rng, page)
     if not ret & VM_FAULT_RETRY:
         events.count("vma_lock_success")
-        major = _account(mm, ret, tried=False)
+        major = mm_account_fault(mm, ret, tried=False)
         return _result(addr, access, ret, "vma_lock", misses, rng, major, page)
     events.count("vma_lock_retry")
     tried = bool(ret & VM_FAULT_MAJOR)  # FAULT_FLAG_TRIED
@@ -489,5 +474,5 @@ def _mmap_lock_path(
         if ret & VM_FAULT_RETRY:
             tried = True
             continue
-        major = _account(mm, ret, tried)
+        major = mm_account_fault(mm, ret, tried)
         return _result(addr, access, ret, path, misses, rng, major, page)

@@ -54,6 +54,7 @@ __all__ = [
     "VM_FAULT_SIGSEGV",
     "do_anonymous_page",
     "handle_mm_fault",
+    "mm_account_fault",
     "vmf_anon_prepare",
 ]
 
@@ -268,3 +269,23 @@ def _do_wp_page(
             check_limit(mm, addr)
         replace_pte(mm, vma, addr, AnonPage())
     return VM_FAULT_OK, "cow"
+
+
+def mm_account_fault(mm: Mm, ret: int, tried: bool) -> bool:
+    """``mm_account_fault``: a completed fault counts ``pgfault`` (errors too) and, if it
+    succeeded, ``maj_flt``/``pgmajfault`` (``VM_FAULT_MAJOR``, or a retried fault:
+    ``FAULT_FLAG_TRIED``) or ``min_flt``. A ``VM_FAULT_RETRY`` result is accounted when
+    the retry completes. Returns whether the fault was major. O(1)."""
+    if ret & VM_FAULT_RETRY:
+        return False
+    events = mm.vm_events
+    events.count("pgfault")
+    if ret & VM_FAULT_ERROR:
+        return False
+    major = bool(ret & VM_FAULT_MAJOR) or tried
+    if major:
+        mm.maj_flt += 1
+        events.count("pgmajfault")
+    else:
+        mm.min_flt += 1
+    return major

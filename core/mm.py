@@ -28,6 +28,9 @@ from .constants import (
     EINVAL,
     ENOMEM,
     MAP_ANONYMOUS,
+    MAP_LOCKED,
+    MAP_NONBLOCK,
+    MAP_POPULATE,
     PAGE_MASK,
     PAGE_SHIFT,
     PAGE_SIZE,
@@ -44,6 +47,7 @@ from .constants import (
 from .errors import InvalidArgument, SyscallError
 from .fault import do_user_addr_fault
 from .files import FdTable
+from .gup import mm_populate
 from .mmap import do_mmap
 from .mmap_lock import SEQ_MASK, MmapLock
 from .pages import check_vma_pages, count_rss
@@ -291,7 +295,13 @@ class Mm:
         if not flags & MAP_ANONYMOUS:  # ksys_mmap_pgoff looks the fd up first
             file = self.fd_table.get(fd, "mmap")
         with self._write_locked("mmap"):
-            return do_mmap(self, file, addr, length, prot, flags, offset >> PAGE_SHIFT)
+            addr = do_mmap(self, file, addr, length, prot, flags, offset >> PAGE_SHIFT)
+        # vm_mmap_pgoff(): populate after mmap_write_unlock, when do_mmap asked for it
+        # (a VM_LOCKED mapping, or MAP_POPULATE without MAP_NONBLOCK).
+        locked = flags & MAP_LOCKED or self.def_flags & VM_LOCKED
+        if locked or flags & (MAP_POPULATE | MAP_NONBLOCK) == MAP_POPULATE:
+            mm_populate(self, addr, length)
+        return addr
 
     # -- munmap ---------------------------------------------------------------------------
 

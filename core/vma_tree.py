@@ -74,7 +74,8 @@ from itertools import islice
 from operator import itemgetter, sub
 from typing import Generic, TypeVar
 
-from core.errors import InvalidArgument
+from .constants import U64
+from .errors import InvalidArgument
 
 __all__ = ["Entry", "VmaTree"]
 
@@ -84,7 +85,7 @@ V = TypeVar("V")
 Entry = tuple[int, int, V]
 
 #: Exclusive upper bound of an index: the maple tree covers ``[0, ULONG_MAX]``.
-_INDEX_END = 1 << 64
+_INDEX_END = U64  # the maple tree indexes [0, ULONG_MAX]
 
 
 class _Leaf(Generic[V]):

@@ -1,5 +1,5 @@
-"""Experiments that reproduce the kernel community's lock-scalability results inside the
-simulator (issue 6): ``proc-vs-map``, ``priority-inversion``, ``fault-scaling`` and
+"""The measurement lab: experiments that reproduce the kernel community's lock-scalability
+results inside the simulator: ``proc-vs-map``, ``priority-inversion``, ``fault-scaling`` and
 ``reader-modes``. Run one with ``python -m lab <name> [--quick]``, or
 :func:`run_experiment` from Python::
 
@@ -17,6 +17,7 @@ from .common import Cancelled, ExperimentResult, RunContext, Target
 from .profiles import (
     DEFAULT_COST,
     PROFILES,
+    CostField,
     CostModel,
     LockingProfile,
     ProfiledLocking,
@@ -26,6 +27,7 @@ from .profiles import (
 )
 from .runner import (
     EXPERIMENTS,
+    ExperimentName,
     format_table,
     render_csv,
     render_plot,
@@ -38,7 +40,9 @@ __all__ = [
     "EXPERIMENTS",
     "PROFILES",
     "Cancelled",
+    "CostField",
     "CostModel",
+    "ExperimentName",
     "ExperimentResult",
     "LockingProfile",
     "ProfiledLocking",

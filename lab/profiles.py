@@ -101,7 +101,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
 from core.errors import InvalidArgument
 from core.maps_reader import Reader, check_reader
@@ -116,6 +116,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_COST",
+    "CostField",
     "PROFILES",
     "CostModel",
     "LockingProfile",
@@ -204,6 +205,23 @@ class CostModel:
 
 
 DEFAULT_COST: Final = CostModel()
+
+#: The cost model's fields, the names ``--cost K=V`` and the REST ``cost`` object accept.
+CostField = Literal[
+    "fault_page_s",
+    "syscall_s",
+    "maps_line_s",
+    "maps_chunk_copy_s",
+    "lowprio_turn_s",
+    "lowprio_cpu_share",
+    "preempt_s",
+    "preempt_prob",
+    "preempt_scales",
+    "gil_priority",
+    "runqueue_slice_s",
+    "preempt_midread",
+]
+assert get_args(CostField) == tuple(f.name for f in fields(CostModel)), "CostField is complete"
 
 # -- low-priority threads -----------------------------------------------------------------
 

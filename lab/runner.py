@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal, get_args
 
 from core.errors import InvalidArgument
 
@@ -42,6 +42,7 @@ from .profiles import DEFAULT_COST, CostModel
 
 __all__ = [
     "EXPERIMENTS",
+    "ExperimentName",
     "Experiment",
     "run_experiment",
     "render_csv",
@@ -64,10 +65,13 @@ class Experiment:
         return fn
 
 
+#: The experiments' names, the vocabulary the CLI and the REST API accept.
+ExperimentName = Literal["proc-vs-map", "priority-inversion", "fault-scaling", "reader-modes"]
 EXPERIMENTS: dict[str, Experiment] = {
     m.NAME: Experiment(m.NAME, m.TITLE, m)
     for m in (proc_vs_map, priority_inversion, fault_scaling, reader_modes)
 }
+assert tuple(EXPERIMENTS) == get_args(ExperimentName), "ExperimentName lists every module"
 
 _run_lock = threading.Lock()
 

@@ -17,7 +17,7 @@ from core.errors import ResidentLimitExceeded
 from ..deps import ProcessDep, ServiceDep
 from ..errors import responses
 from ..ops import fault_out
-from ..schemas import FaultIn, FaultOut
+from ..schemas.faults import FaultIn, FaultOut
 
 router = APIRouter(prefix="/processes/{pid}", tags=["faults"])
 

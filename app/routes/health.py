@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ..schemas import HealthOut
+from ..schemas.common import HealthOut
 
 router = APIRouter(tags=["health"])
 

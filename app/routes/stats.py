@@ -11,10 +11,11 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
 from core import NoSuchProcess
+from core.constants import PID_MAX
 
-from ..deps import PID_MAX, ServiceDep
+from ..deps import ServiceDep
 from ..errors import responses
-from ..schemas import VmstatOut
+from ..schemas.vmstat import VmstatOut
 from ..service import in_worker
 from ..vmstat import EngineCollector, vmstat
 

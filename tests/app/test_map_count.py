@@ -25,7 +25,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from app.cli import EXIT_OK, main
+from client.cli import EXIT_OK, main
 from tests.app.conftest import LiveServer
 from tests.concurrency import wait_until
 from tests.differential.realkernel import kernel_version

@@ -10,9 +10,9 @@ import anyio
 import httpx
 import pytest
 
-from app.cli import EXIT_OK, main
 from app.procviews import parse_maps
 from app.snapshots import fold, take_snapshot, vma_dicts
+from client.cli import EXIT_OK, main
 from core import MAP_ANONYMOUS, MAP_PRIVATE, Kernel
 from core.maps_reader import CHUNK_SIZE, MapsFile, Reader
 from tests.app.conftest import LiveServer

@@ -5,14 +5,17 @@ holds ``mmap_lock`` (a deterministic interleaving: no sleeps)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import httpx
+import pytest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics import parser as openmetrics_parser
 from prometheus_client.parser import text_string_to_metric_families
 
+from app.schemas.common import Mirror
 from core import PAGE_SIZE
 from tests.app.conftest import LiveServer
 from tests.concurrency import spawn, wait_until
@@ -199,3 +202,29 @@ def test_vmstat_shows_a_fault_waiting_for_mmap_lock(
     assert after["waiting_readers"] == 0
     assert after["read_contended"] == before["read_contended"] + 1
     assert after["read_wait_total_s"] > before["read_wait_total_s"]
+
+
+def test_statistics_models_mirror_the_engine_dataclasses() -> None:
+    """A field added to an engine statistics dataclass, and not to its response model,
+    fails when the model is defined: the mirror check runs at class creation."""
+
+    @dataclass(frozen=True)
+    class Stats:
+        a: int
+        b: int
+
+    class Both(Mirror, source=Stats):
+        a: int
+        b: int
+
+    assert Both.of(Stats(1, 2)).model_dump() == {"a": 1, "b": 2}
+    with pytest.raises(TypeError, match=r"does not mirror Stats"):
+
+        class Missing(Mirror, source=Stats):
+            a: int
+
+    with pytest.raises(TypeError, match=r"does not mirror Stats"):
+
+        class Extra(Mirror, source=Stats, omit=("b",)):
+            a: int
+            c: int

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.cli import EXIT_OK, EXIT_USAGE, main
-from app.replay import clip, coalesce, plan_strace
+from client.cli import EXIT_OK, EXIT_USAGE, main
+from client.replay import clip, coalesce, plan_strace
 from tests.app.conftest import LiveServer
 from tests.differential.annotated import parse_annotated
 from tests.differential.compare import normalise_maps

@@ -18,24 +18,15 @@ from typing import Any
 
 import httpx
 
-from .schemas import (
-    AddrOut,
-    BatchOut,
-    BrkOut,
-    FaultOut,
-    FileOut,
-    HealthOut,
-    MapsOut,
-    MapsStreamItem,
-    PausePointList,
-    PauseReleaseOut,
-    PauseStateOut,
-    ProcessList,
-    ProcessOut,
-    VmaBatchOut,
-    VmaQueryOut,
-    VmstatOut,
-)
+from app.schemas.batch import BatchOut
+from app.schemas.common import HealthOut
+from app.schemas.faults import FaultOut
+from app.schemas.maps import MapsOut, MapsStreamItem
+from app.schemas.pause import PausePointList, PauseReleaseOut, PauseStateOut
+from app.schemas.processes import FileOut, ProcessList, ProcessOut
+from app.schemas.query import VmaBatchOut, VmaQueryOut
+from app.schemas.syscalls import AddrOut, BrkOut
+from app.schemas.vmstat import VmstatOut
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000

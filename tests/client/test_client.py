@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app.client import ApiError, VmasimClient
+from client.api import ApiError, VmasimClient
 
 
 def test_every_method(api: VmasimClient) -> None:

@@ -16,10 +16,10 @@ import pytest
 
 from app.deployment import Deployment
 from app.main import create_app
+from app.persistence import StateKeeper
 from app.settings import Settings, SettingsError
-from app.state import StateKeeper
+from core.checkpoint import load_state
 from core.errors import StateError
-from core.state import load_state
 from tests.app.live import serve, uvicorn_process
 from tests.concurrency import wait_until
 

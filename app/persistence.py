@@ -2,7 +2,7 @@
 
 With ``VMASIM_STATE_FILE`` set, the lifespan (:func:`lifespan_state`) restores the
 machine from the file if it exists — a file that cannot be loaded is a startup error
-naming the problem (uvicorn exits; nothing is half-loaded, see :mod:`core.state`) —
+naming the problem (uvicorn exits; nothing is half-loaded, see :mod:`core.checkpoint`) —
 then saves every ``VMASIM_STATE_INTERVAL`` seconds and once more after the last
 request finished. Saves run in a worker thread (they take every mm's ``mmap_lock``
 for read and the page lock, briefly) and are atomic on disk: a crash at any moment,
@@ -23,7 +23,7 @@ import anyio
 import anyio.to_thread
 
 from core import StateError, load_state, save_state
-from core.state import SaveStatistics
+from core.checkpoint import SaveStatistics
 
 from .lifecycle import ShutdownSignal
 from .service import Service

@@ -1,4 +1,4 @@
-"""core/state.py: checkpoints of a whole machine, round trip of every field, validation
+"""core/checkpoint.py: checkpoints of a whole machine, round trip of every field, validation
 of bad documents, atomic writes, and a save racing a writer."""
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from core import (
     Kernel,
     Process,
 )
+from core.checkpoint import FORMAT, VERSION, dump_kernel, load_kernel, load_state, save_state
 from core.errors import StateError
 from core.pages import ZERO_PAGE, Page, PageKind
-from core.state import FORMAT, VERSION, dump_kernel, load_kernel, load_state, save_state
 from tests.concurrency import spawn, wait_until
 
 PAGE = 4096

@@ -1,4 +1,4 @@
-"""``python -m app``: the ``vmasim`` command line."""
+"""``python -m client``: the ``vmasim`` command line."""
 
 from __future__ import annotations
 

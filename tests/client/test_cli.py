@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.cli import (
+from client.cli import (
     EXIT_OK,
     EXIT_REFUSED,
     EXIT_UNREACHABLE,
@@ -193,7 +193,7 @@ def test_refused_and_unreachable(
     assert "cannot reach" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["python -m app serve", "scripts/serve"])
+@pytest.mark.parametrize("command", ["python -m client serve", "scripts/serve"])
 def test_serve_starts_the_service(command: str) -> None:
     """The port from VMASIM_PORT, a uvicorn option passed through (a response header)."""
     if command == "scripts/serve" and not scripts_venv.current():
@@ -202,7 +202,7 @@ def test_serve_starts_the_service(command: str) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     argv = (
-        [sys.executable, "-m", "app", "serve"]
+        [sys.executable, "-m", "client", "serve"]
         if command.startswith("python")
         else [str(ROOT / "scripts" / "serve")]
     )

@@ -52,7 +52,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .constants import PAGE_MASK, PID_MAX, TASK_SIZE
+from .constants import PAGE_MASK, PID_MAX, TASK_SIZE, U64
 from .errors import EngineError, StateError
 from .files import Inode, OpenFile
 from .kernel import Kernel
@@ -78,7 +78,6 @@ __all__ = [
 
 FORMAT = "vmasim-state"
 VERSION = 1
-U64 = 1 << 64
 ZERO_PAGE_REF = -1  # a PTE mapping the shared zero page
 
 #: Integer fields of ``Mm`` saved as they are (brk, stack, layout bases, accounting).

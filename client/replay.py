@@ -45,10 +45,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.constants import U64_MAX
+
 PAGE = 4096
 BATCH = 5000
 """Operations per ``/syscalls`` request (below the default ``VMASIM_MAX_BATCH``)."""
-U64 = (1 << 64) - 1
 
 LAYOUT_CALLS = frozenset({"mmap", "munmap", "mprotect", "mremap"})
 """strace calls replayed; every other traced call is counted in ``skipped``."""
@@ -115,7 +116,7 @@ _FIELDS = {"open": 5, "unlink": 2, "mmap": 7, "munmap": 3, "mprotect": 4, "mrema
 
 def _num(tok: str, where: str) -> int:
     try:
-        return int(tok, 0) & U64
+        return int(tok, 0) & U64_MAX
     except ValueError:
         raise ReplayError(f"{where}: {tok!r} is not a number") from None
 
@@ -546,7 +547,7 @@ def _resolve(op: dict[str, Any], fds: dict[Any, int]) -> dict[str, Any]:
 def run(api: Any, pid: int, plan: Plan, steps: list[Any] | None = None) -> Outcome:
     """Execute ``plan`` (strace: ``plan.files`` then ``plan.ops``; trace format: the
     ``steps`` of :func:`plan_trace`) in process ``pid`` through ``api`` (a
-    :class:`app.client.VmasimClient`). Blocking; O(operations) plus one request per
+    :class:`client.api.VmasimClient`). Blocking; O(operations) plus one request per
     :data:`BATCH` operations and per file opened."""
     out = Outcome(pid)
     fds: dict[Any, int] = {}

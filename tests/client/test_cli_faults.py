@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from app.cli import EXIT_OK, EXIT_REFUSED, main
-from app.client import ApiError, VmasimClient
+from client.api import ApiError, VmasimClient
+from client.cli import EXIT_OK, EXIT_REFUSED, main
 from core import PAGE_SIZE
 from tests.app.conftest import LiveServer
 

@@ -33,9 +33,10 @@ from typing import TextIO
 
 import httpx
 
-from . import __version__
-from .cli_tools import add_reader_options, add_replay_parser, add_watch_parser, replay, watch
-from .client import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_URL, ApiError, VmasimClient
+from app import __version__
+
+from .api import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_URL, ApiError, VmasimClient
+from .commands import add_reader_options, add_replay_parser, add_watch_parser, replay, watch
 from .replay import ReplayError
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
@@ -62,7 +63,7 @@ def listen_address(
     host: str | None, port: int | None, environ: Mapping[str, str]
 ) -> tuple[str, int]:
     """Where ``vmasim serve`` listens: ``--host``/``--port``, else ``VMASIM_HOST``/
-    ``VMASIM_PORT``, else :data:`~app.client.DEFAULT_HOST`/``DEFAULT_PORT``. Raises
+    ``VMASIM_PORT``, else :data:`~client.api.DEFAULT_HOST`/``DEFAULT_PORT``. Raises
     :class:`ValueError` naming the variable when ``VMASIM_PORT`` is not a port."""
     if host is None:
         host = environ.get("VMASIM_HOST") or DEFAULT_HOST

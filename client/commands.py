@@ -3,7 +3,7 @@
 ``vmasim watch PID`` prints the snapshots of ``GET /processes/PID/maps/stream`` as they
 arrive: a ``#`` line with the snapshot's provenance, then (unless ``--summary``) the
 maps text. ``vmasim replay FILE`` replays a trace (the project's format or strace
-output, see :mod:`app.replay`) into a new process (or ``--pid``) and prints a JSON
+output, see :mod:`client.replay`) into a new process (or ``--pid``) and prints a JSON
 summary line.
 """
 
@@ -12,12 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, TextIO
+from typing import Any, TextIO, get_args
 
-from .client import VmasimClient
+from app.schemas.maps import DEFAULT_MAX_RETRIES, MapsReader
+
+from .api import VmasimClient
 from .replay import ReplayError, clip, detect, plan_strace, plan_trace, run
 
-READERS = ["seqcount", "per_vma", "mmap_lock"]
+READERS: list[str] = list(get_args(MapsReader))
 
 
 def add_reader_options(p: argparse.ArgumentParser) -> None:
@@ -33,7 +35,8 @@ def add_reader_options(p: argparse.ArgumentParser) -> None:
         "--max-retries",
         type=int,
         default=None,
-        help="seqcount: failed lockless walks before taking mmap_lock (default 3)",
+        help="seqcount: failed lockless walks before taking mmap_lock "
+        f"(default {DEFAULT_MAX_RETRIES})",
     )
 
 
