@@ -285,9 +285,7 @@ def _empty(reader: Reader, mm: Mm, pos: int) -> MapsSnapshot:
 # -- "mmap_lock" -------------------------------------------------------------------------
 
 
-def _read_mmap_lock(
-    mm: Mm, pos: int, limit: int | None, want: int | None = None
-) -> MapsSnapshot:
+def _read_mmap_lock(mm: Mm, pos: int, limit: int | None, want: int | None = None) -> MapsSnapshot:
     """``m_start`` ≤ 6.16: ``mmap_read_lock`` for the chunk. O(lines)."""
     lock = mm.mmap_lock
     acc = _Acc(pos, limit, want)
@@ -547,9 +545,7 @@ class _PerVmaWalk:
         )
 
 
-def _read_per_vma(
-    mm: Mm, pos: int, limit: int | None, want: int | None = None
-) -> MapsSnapshot:
+def _read_per_vma(mm: Mm, pos: int, limit: int | None, want: int | None = None) -> MapsSnapshot:
     """One chunk with per-VMA locks (``m_start``/``m_next``/``m_stop`` over
     ``proc_get_vma``). O(lines × log n)."""
     lock = mm.mmap_lock

@@ -49,8 +49,10 @@ from typing import TYPE_CHECKING, Final, Literal
 from .constants import PAGE_SHIFT, PAGE_SIZE
 from .maps_reader import DEFAULT_MAX_RETRIES, MapsFile, Reader
 from .pages import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, PageKind, page_cache
+from .seq_file import PAGE_SIZE as SEQ_BUFFER
 from .seq_file import SeqChunk, SeqFile, SingleSource
 from .smaps import GATE_SMAP, render_smaps_rollup, render_statm, render_status_memory, show_smap
+from .vmstat import VmEventStatistics
 
 if TYPE_CHECKING:
     from .files import Inode
@@ -129,9 +131,7 @@ class MapsSource:
 
     __slots__ = ("_file",)
 
-    def __init__(
-        self, mm: Mm, reader: Reader, *, max_retries: int = DEFAULT_MAX_RETRIES
-    ) -> None:
+    def __init__(self, mm: Mm, reader: Reader, *, max_retries: int = DEFAULT_MAX_RETRIES) -> None:
         self._file = MapsFile(mm, reader, max_retries=max_retries)
 
     @property
@@ -242,18 +242,62 @@ class SmapsSource:
 # -- /proc/<pid>/stat, status, cmdline, comm ----------------------------------------------
 
 
-def _rss_pages(mm: Mm) -> int:
-    stat = mm.rss_stat
-    return stat[MM_FILEPAGES] + stat[MM_ANONPAGES] + stat[MM_SHMEMPAGES]
+@dataclass(frozen=True, slots=True)
+class TaskView:
+    """What ``stat`` and ``status`` print of a process, as plain values (a remote
+    service's answers fill one too)."""
+
+    pid: int
+    name: str
+    min_flt: int = 0
+    maj_flt: int = 0
+    total_vm: int = 0  # pages
+    rss: int = 0  # pages: file + anon + shmem
+    start_code: int = 0
+    end_code: int = 0
+    start_stack: int = 0
+    start_brk: int = 0
+    fd_size: int = 64
+
+    @classmethod
+    def of(cls, proc: Process) -> TaskView:
+        """The values of a live process (read without locks, as ``do_task_stat``)."""
+        mm = proc.mm
+        stat = mm.rss_stat
+        return cls(
+            pid=proc.pid,
+            name=proc.name,
+            min_flt=mm.min_flt,
+            maj_flt=mm.maj_flt,
+            total_vm=mm.total_vm,
+            rss=stat[MM_FILEPAGES] + stat[MM_ANONPAGES] + stat[MM_SHMEMPAGES],
+            start_code=getattr(mm, "start_code", 0),
+            end_code=getattr(mm, "end_code", 0),
+            start_stack=mm.start_stack,
+            start_brk=mm.start_brk,
+            fd_size=fd_size(max((fd for fd, _ in proc.files.items()), default=0)),
+        )
+
+
+def fd_size(top_fd: int) -> int:
+    """``FDSize``: the fdtable starts at NR_OPEN_DEFAULT (BITS_PER_LONG) and doubles."""
+    size = 64
+    while size <= top_fd:
+        size <<= 1
+    return size
 
 
 def render_stat(proc: Process) -> str:
+    """``/proc/<pid>/stat`` of a live process: :func:`stat_text` of its values. O(1)."""
+    return stat_text(TaskView.of(proc))
+
+
+def stat_text(t: TaskView) -> str:
     """``/proc/<pid>/stat`` (``do_task_stat``, fs/proc/array.c): 52 fields, the name
     raw between parentheses. The engine's fields: pid, name, minflt, majflt, vsize,
     rss, startcode, endcode, startstack, start_brk; the rest as :data:`STOPPED`. O(1)."""
-    mm = proc.mm
     s = STOPPED
-    pid = proc.pid
+    pid = t.pid
     fields = [
         s.state_letter,
         s.ppid,
@@ -262,9 +306,9 @@ def render_stat(proc: Process) -> str:
         0,  # tty_nr
         -1,  # tpgid
         0,  # flags: no PF_* a stopped, exec'd, non-randomised task keeps
-        mm.min_flt,
+        t.min_flt,
         0,  # cminflt
-        mm.maj_flt,
+        t.maj_flt,
         0,  # cmajflt
         0, 0, 0, 0,  # utime stime cutime cstime
         s.priority,
@@ -272,12 +316,12 @@ def render_stat(proc: Process) -> str:
         s.threads,
         0,  # itrealvalue
         s.starttime,
-        mm.total_vm << PAGE_SHIFT,  # vsize
-        _rss_pages(mm),
+        t.total_vm << PAGE_SHIFT,  # vsize
+        t.rss,
         RLIM_INFINITY,  # rsslim
-        getattr(mm, "start_code", 0),
-        getattr(mm, "end_code", 0),
-        mm.start_stack,
+        t.start_code,
+        t.end_code,
+        t.start_stack,
         0, 0,  # kstkesp kstkeip (only shown while dumping core)
         0, 0, 0, 0,  # signal blocked sigignore sigcatch
         1,  # wchan: 1 for a task that is not running (5.16+ hides the address)
@@ -287,11 +331,11 @@ def render_stat(proc: Process) -> str:
         0, 0,  # rt_priority policy
         0, 0, 0,  # delayacct_blkio_ticks guest_time cguest_time
         0, 0,  # start_data end_data
-        mm.start_brk,
+        t.start_brk,
         0, 0, 0, 0,  # arg_start arg_end env_start env_end
         s.exit_code,
     ]  # fmt: skip
-    return f"{pid} ({proc.name}) " + " ".join(map(str, fields)) + "\n"
+    return f"{pid} ({t.name}) " + " ".join(map(str, fields)) + "\n"
 
 
 def _escape_name(name: str) -> str:
@@ -300,22 +344,19 @@ def _escape_name(name: str) -> str:
     return "".join(table.get(c, c) for c in name)
 
 
-def _fd_size(proc: Process) -> int:
-    # The fdtable starts at NR_OPEN_DEFAULT (BITS_PER_LONG) and doubles as it grows.
-    top = max((fd for fd, _ in proc.files.items()), default=0)
-    size = 64
-    while size <= top:
-        size <<= 1
-    return size
-
-
 def render_status(proc: Process, uid: int = 0, gid: int = 0) -> str:
+    """``/proc/<pid>/status`` of a live process: :func:`status_text` with the memory
+    lines of :func:`core.smaps.render_status_memory`. O(resident pages) (``VmPTE``)."""
+    return status_text(TaskView.of(proc), render_status_memory(proc.mm), uid, gid)
+
+
+def status_text(t: TaskView, memory: str, uid: int = 0, gid: int = 0) -> str:
     """``/proc/<pid>/status`` (``proc_pid_status``, fs/proc/array.c), the lines and
-    order of the 6.18 host. Memory lines from :func:`core.smaps.render_status_memory`;
+    order of the 6.18 host, with ``memory`` (``VmPeak`` … ``HugetlbPages``) in place;
     credentials ``uid``/``gid`` (capabilities: the full set for uid 0, none otherwise);
-    the rest as :data:`STOPPED`. O(resident pages) (``VmPTE``)."""
+    the rest as :data:`STOPPED`. O(1)."""
     s = STOPPED
-    pid = proc.pid
+    pid = t.pid
     caps = f"{CAP_FULL_SET if uid == 0 else 0:016x}"
     ncpu = os.cpu_count() or 1
     cpus = f"{(1 << ncpu) - 1:x}"
@@ -323,13 +364,13 @@ def render_status(proc: Process, uid: int = 0, gid: int = 0) -> str:
     mems = ",".join(["00000000"] * (MAX_NUMNODES_WORDS - 1) + ["00000001"])
     zero = "0" * 16
     head = (
-        f"Name:\t{_escape_name(proc.name)}\n"
+        f"Name:\t{_escape_name(t.name)}\n"
         f"Umask:\t{s.umask}\n"
         f"State:\t{s.state}\n"
         f"Tgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{s.ppid}\nTracerPid:\t0\n"
         f"Uid:\t{uid}\t{uid}\t{uid}\t{uid}\n"
         f"Gid:\t{gid}\t{gid}\t{gid}\t{gid}\n"
-        f"FDSize:\t{_fd_size(proc)}\n"
+        f"FDSize:\t{t.fd_size}\n"
         "Groups:\t \n"
         f"NStgid:\t{pid}\nNSpid:\t{pid}\nNSpgid:\t{pid}\nNSsid:\t{pid}\n"
         "Kthread:\t0\n"
@@ -350,13 +391,18 @@ def render_status(proc: Process, uid: int = 0, gid: int = 0) -> str:
         f"Mems_allowed:\t{mems}\nMems_allowed_list:\t0\n"
         "voluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n"
     )
-    return head + render_status_memory(proc.mm) + tail
+    return head + memory + tail
 
 
 def render_cmdline(proc: Process) -> str:
+    """``/proc/<pid>/cmdline`` of a live process: :func:`cmdline_text` of its name."""
+    return cmdline_text(proc.name)
+
+
+def cmdline_text(name: str) -> str:
     """``/proc/<pid>/cmdline``: argv NUL-terminated; the engine keeps no argv, so one
     element, the name. O(1)."""
-    return proc.name + "\0"
+    return name + "\0"
 
 
 def render_comm(proc: Process) -> str:
@@ -429,10 +475,19 @@ def _host_memory() -> int:
 
 
 def render_meminfo(kernel: Kernel, mem_total: int | None = None) -> str:
+    """``/proc/meminfo`` of the machine: :func:`meminfo_text` of its pages. O(pages)."""
+    return meminfo_text(machine_pages(kernel), _committed(kernel), mem_total)
+
+
+def _committed(kernel: Kernel) -> int:
+    return sum(proc.mm.total_vm for proc in kernel.processes())
+
+
+def meminfo_text(p: MachinePages, committed_pages: int, mem_total: int | None = None) -> str:
     """``/proc/meminfo`` (``meminfo_proc_show``), every line of the 6.18 host in its
     order and format. ``mem_total`` bytes (default: the host's); the engine's pages
-    (:func:`machine_pages`) are what is used; what it does not model is 0. O(pages)."""
-    p = machine_pages(kernel)
+    ``p`` are what is used; ``committed_pages`` the mapped virtual memory
+    (``Committed_AS``); what the engine does not model is 0. O(1)."""
     total = (mem_total if mem_total is not None else _host_memory()) >> 10
     kb = PAGE_SIZE >> 10
     used = (p.anon + p.file + p.page_tables) * kb
@@ -473,7 +528,7 @@ def render_meminfo(kernel: Kernel, mem_total: int | None = None) -> str:
         ("Bounce", 0),
         ("WritebackTmp", 0),
         ("CommitLimit", total // 2),  # overcommit_ratio 50, no swap
-        ("Committed_AS", sum(proc.mm.total_vm for proc in kernel.processes()) * kb),
+        ("Committed_AS", committed_pages * kb),
         ("VmallocTotal", 34359738367),
         ("VmallocUsed", 0),
         ("VmallocChunk", 0),
@@ -507,13 +562,18 @@ def _meminfo_kb(name: str, value: int) -> str:
 
 
 def render_vmstat(kernel: Kernel, extra: tuple[tuple[str, int], ...] = ()) -> str:
+    """``/proc/vmstat`` of the machine: :func:`vmstat_text`. O(pages)."""
+    return vmstat_text(machine_pages(kernel), kernel.vm_events.statistics(), extra)
+
+
+def vmstat_text(
+    p: MachinePages, ev: VmEventStatistics, extra: tuple[tuple[str, int], ...] = ()
+) -> str:
     """``/proc/vmstat`` (``vmstat_show``): ``name value`` lines, in the kernel's order,
-    for the counters the engine keeps: page counts (:func:`machine_pages`), swap
-    (none), ``pgfault``/``pgmajfault`` and the per-VMA-lock events (printed by kernels
-    built with ``CONFIG_PER_VMA_LOCK_STATS``). ``extra`` lines (the simulator's own
-    counters) follow. O(pages)."""
-    p = machine_pages(kernel)
-    ev = kernel.vm_events.statistics()
+    for the counters the engine keeps: page counts, swap (none), ``pgfault``/
+    ``pgmajfault`` and the per-VMA-lock events (printed by kernels built with
+    ``CONFIG_PER_VMA_LOCK_STATS``). ``extra`` lines (the simulator's own counters)
+    follow. O(1)."""
     rows: list[tuple[str, int]] = [
         ("nr_free_pages", max((_host_memory() >> PAGE_SHIFT) - p.anon - p.file - p.page_tables, 0)),
         ("nr_mlock", p.mlocked),
@@ -547,15 +607,18 @@ def open_pid_file(
     max_retries: int = DEFAULT_MAX_RETRIES,
     uid: int = 0,
     gid: int = 0,
+    buffer_size: int = SEQ_BUFFER,
 ) -> SeqFile:
     """``open("/proc/<pid>/<name>")``: a :class:`~core.seq_file.SeqFile` over the file's
     source. KeyError for a name not in :data:`PID_FILES`; InvalidArgument for an
-    unknown reader. O(1): nothing is read before the first ``read``."""
+    unknown reader. O(1): nothing is read before the first ``read``. ``buffer_size``
+    other than ``PAGE_SIZE`` is not the kernel's: a larger buffer makes one walk of a
+    large read cover more records (a static export reads each file in one walk)."""
     mm = proc.mm
     if name == "maps":
-        return SeqFile(MapsSource(mm, maps_reader, max_retries=max_retries))
+        return SeqFile(MapsSource(mm, maps_reader, max_retries=max_retries), buffer_size)
     if name == "smaps":
-        return SeqFile(SmapsSource(mm, smaps_reader))
+        return SeqFile(SmapsSource(mm, smaps_reader), buffer_size)
     renders: dict[str, Callable[[], str]] = {
         "smaps_rollup": lambda: render_smaps_rollup(mm),
         "status": lambda: render_status(proc, uid, gid),
@@ -564,7 +627,7 @@ def open_pid_file(
         "cmdline": lambda: render_cmdline(proc),
         "comm": lambda: render_comm(proc),
     }
-    return SeqFile(SingleSource(renders[name]))
+    return SeqFile(SingleSource(renders[name]), buffer_size)
 
 
 def open_machine_file(

@@ -192,7 +192,7 @@ class SeqFile:
 
     def read_all(self, count: int = 128 * 1024) -> bytes:
         """Every remaining byte, ``count`` at a time (what ``cat`` does)."""
-        parts = []
+        parts: list[bytes] = []
         while True:
             got = self.read(count)
             if got.eof:
