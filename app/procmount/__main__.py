@@ -240,6 +240,8 @@ def start_mount(
 
 def stop_mount(proc: subprocess.Popen[bytes], mountpoint: str) -> None:
     """Unmount (libfuse's SIGTERM handler unmounts) and reap, by pid."""
+    if proc.stdout is not None:
+        proc.stdout.close()
     if proc.poll() is None:
         proc.terminate()
         try:
@@ -288,9 +290,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except EngineError as exc:
+    except EngineError as exc:  # a bad option value (reader, state file...)
         sys.stderr.write(f"{args.command}: {exc}\n")
         return 2
+    except (OSError, RuntimeError) as exc:  # unreachable service, no FUSE, mount failed
+        sys.stderr.write(f"{args.command}: {exc}\n")
+        return 1
 
 
 if __name__ == "__main__":
