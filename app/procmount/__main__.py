@@ -209,7 +209,12 @@ def _export(args: argparse.Namespace) -> int:
         for layout in args.spawn:
             kernel.spawn("sim", layout)
         backend = LocalBackend(lambda: kernel)
-    pids = export_tree(backend, args.directory, _options(args))
+    try:
+        pids = export_tree(backend, args.directory, _options(args))
+    finally:
+        close = getattr(backend, "close", None)
+        if close is not None:
+            close()
     sys.stdout.write(json.dumps({"event": "exported", "directory": args.directory, "pids": pids}))
     sys.stdout.write("\n")
     return 0

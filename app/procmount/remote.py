@@ -84,6 +84,10 @@ class RemoteBackend:
         self.url = url.rstrip("/")
         self._http = client if client is not None else httpx.Client(timeout=TIMEOUT)
 
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self._http.close()
+
     def _get(self, path: str, **params: Any) -> httpx.Response:
         try:
             resp = self._http.get(self.url + path, params=params or None)
