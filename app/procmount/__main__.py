@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pid", type=int, help="the simulated process")
     p.add_argument("--proc", default=None, help="a mount or export to take it from")
     p.add_argument("--url", default=None, help="mount this service for the command's run")
-    p.add_argument("argv", nargs=argparse.REMAINDER, help="the command; {pid} is replaced")
+    p.set_defaults(argv=[])  # the command: everything after "--" ({pid} is replaced)
     return parser
 
 
@@ -145,6 +145,7 @@ class _Rest:
 def _mount(args: argparse.Namespace) -> int:
     from .fuse import mount
 
+    os.makedirs(args.mountpoint, exist_ok=True)
     options = _options(args)
     rest: _Rest | None = None
     url = args.url
@@ -262,8 +263,6 @@ def _run_against(args: argparse.Namespace) -> int:
     from .run_against import RunAgainstError, run_against
 
     argv = list(args.argv)
-    if argv[:1] == ["--"]:
-        argv = argv[1:]
     if not argv:
         sys.stderr.write("run-against: no command (put it after --)\n")
         return 2
@@ -292,7 +291,13 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    command: list[str] = []
+    if words[:1] == ["run-against"] and "--" in words:  # the tool's own options follow
+        at = words.index("--")
+        words, command = words[:at], words[at + 1 :]
+    args = build_parser().parse_args(words)
+    args.argv = command
     try:
         return COMMANDS[args.command](args)
     except EngineError as exc:  # a bad option value (reader, state file...)

@@ -124,6 +124,10 @@ def mount(
         "fsname": "vmasim",
         "subtype": "vmasim",
         "default_permissions": True,
+        # Requests served at once (libfuse's worker threads). Each may block on an
+        # engine lock, as a reader blocks in read(); the rest go on in the others.
+        "max_threads": MAX_THREADS,
+        "max_idle_threads": MAX_IDLE_THREADS,  # libfuse 3.14 warns when it is left unset
     }
     if allow_other:
         options["allow_other"] = True
@@ -150,6 +154,8 @@ def mount(
             raise MountError(f"could not mount {mountpoint}: fuse_main() returned {exc}") from None
 
 
+MAX_THREADS = 32
+MAX_IDLE_THREADS = 8
 LOOP_ENDED = 8
 """``fuse_main``'s status when its loop stopped with an error, such as a signal."""
 
