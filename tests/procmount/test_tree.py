@@ -8,6 +8,7 @@ import io
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -46,14 +47,15 @@ def test_unknown_paths_are_enoent(tree: ProcTree, path: str, code: int) -> None:
 def test_listing_and_errors(tree: ProcTree) -> None:
     assert tree.readdir("/") == [".", "..", "meminfo", "vmstat", "1000"]
     assert tree.readdir("/1000") == [".", "..", *PID_FILES]
-    for call, code in [
+    calls: list[tuple[Callable[[], object], int]] = [
         (lambda: tree.open("/1000"), errno.EISDIR),
         (lambda: tree.read(999, 10, 0), errno.EBADF),
         (lambda: tree.readdir("/1000/maps"), errno.ENOTDIR),
         (lambda: tree.set_reader("/1000/status", "per_vma"), errno.ENOTSUP),
         (lambda: tree.set_reader("/1000/maps", "fastest"), errno.EINVAL),
         (lambda: tree.set_reader("/1000/smaps", "per_vma"), errno.EINVAL),
-    ]:
+    ]
+    for call, code in calls:
         with pytest.raises(ProcError) as info:
             call()
         assert info.value.errno == code
