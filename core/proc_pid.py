@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal
 
 from .constants import PAGE_SHIFT, PAGE_SIZE
-from .maps_reader import DEFAULT_MAX_RETRIES, MapsFile, Reader
+from .maps_reader import DEFAULT_MAX_RETRIES, POS_END, POS_GATE, MapsFile, Reader
 from .pages import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, PageKind, page_cache
 from .seq_file import PAGE_SIZE as SEQ_BUFFER
 from .seq_file import SeqChunk, SeqFile, SingleSource
@@ -92,8 +92,6 @@ PID_FILES: Final = (
 MACHINE_FILES: Final = ("meminfo", "vmstat")
 """The machine-wide files served at the top of the tree."""
 
-_POS_GATE: Final = -2
-_POS_END: Final = -1
 RLIM_INFINITY: Final = (1 << 64) - 1
 SIGSTOP: Final = 19
 SIGCHLD: Final = 17
@@ -178,16 +176,16 @@ def _smaps_mmap_lock(mm: Mm, pos: int, size: int, want: int) -> tuple[tuple[str,
         return not blocks or (total + len(text) < size and total < want)
 
     end = pos
-    if pos == _POS_END or mm._dead:
+    if pos == POS_END or mm._dead:
         seq = mm.mmap_lock.seq
-        return (), SmapsChunk("mmap_lock", 0, seq, pos, _POS_END, 0, 0)
+        return (), SmapsChunk("mmap_lock", 0, seq, pos, POS_END, 0, 0)
     lock = mm.mmap_lock
     t0 = time.perf_counter_ns()
     lock.read_lock()
     t1 = time.perf_counter_ns()
     try:
         seq = lock.seq
-        if pos != _POS_GATE:
+        if pos != POS_GATE:
             for _, vm_end, vma in mm.tree.iter_from(pos):
                 block = show_smap(mm, vma)
                 if not fits(block):
@@ -196,13 +194,13 @@ def _smaps_mmap_lock(mm: Mm, pos: int, size: int, want: int) -> tuple[tuple[str,
                 total += len(block)
                 end = vm_end
             else:
-                end = _POS_GATE
-        if end == _POS_GATE:
+                end = POS_GATE
+        if end == POS_GATE:
             if not mm.show_gate:
-                end = _POS_END
+                end = POS_END
             elif fits(GATE_SMAP):
                 blocks.append(GATE_SMAP)
-                end = _POS_END
+                end = POS_END
     finally:
         lock.read_unlock()
         t2 = time.perf_counter_ns()

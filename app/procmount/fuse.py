@@ -75,7 +75,7 @@ class ProcOperations(mfusepy.Operations):  # type: ignore[misc]  # mfusepy has n
     def getxattr(self, path: str, name: str, position: int = 0) -> bytes:
         if name != READER_XATTR or name not in _call(self.tree.xattrs, path):
             raise mfusepy.FuseOSError(errno.ENODATA)
-        node = self.tree.resolve(path)
+        node = _call(self.tree.resolve, path)
         return self.tree.reader_of(node).encode()
 
     def listxattr(self, path: str) -> list[str]:
