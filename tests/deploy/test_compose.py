@@ -6,9 +6,9 @@ next container to restore.
 
 Needs a Docker daemon and the base image the Dockerfiles build FROM: CI (``.ci/run``)
 starts the daemon with ``scripts/docker-daemon`` and provides the base with
-``scripts/docker-base-images``; without them every test here skips, saying which is
-missing. Compose v2 (``docker compose``) is used when installed, else v1
-(``docker-compose``).
+``scripts/docker-base-images`` (in the background: the fixture waits for that job);
+without them every test here skips, saying which is missing. Compose v2
+(``docker compose``) is used when installed, else v1 (``docker-compose``).
 
 Everything runs under a compose project of its own (``vmasim-test-<hex>``): teardown
 removes that project's containers, network and state volume (``down --volumes``), and
@@ -55,6 +55,9 @@ RUN_SECONDS = 30
 # Containers must become healthy, and compose runs end, within these (seconds).
 HEALTHY_TIMEOUT = 120
 BUILD_TIMEOUT = 900
+BASE_IMAGES_TIMEOUT = 900
+# Whichever test comes first also waits for the base image and the builds (the fixture).
+TIMEOUT = BASE_IMAGES_TIMEOUT + BUILD_TIMEOUT + 600
 
 
 def docker(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -171,6 +174,23 @@ class LoadRun:
         return doc
 
 
+def wait_for_base_images() -> None:
+    """CI prepares the base image in the background while the other tests run
+    (``.ci/run``): wait for that job's exit code in ``$VMASIM_BASE_IMAGES_STATUS``,
+    and skip with its log when it failed."""
+    status = os.environ.get("VMASIM_BASE_IMAGES_STATUS")
+    if not status:
+        return
+    path = Path(status)
+    deadline = time.monotonic() + BASE_IMAGES_TIMEOUT
+    while not path.exists():
+        assert time.monotonic() < deadline, f"no {path} after {BASE_IMAGES_TIMEOUT} s"
+        time.sleep(1)
+    if path.read_text().strip() != "0":
+        log = path.with_suffix(".log")
+        pytest.skip(f"scripts/docker-base-images failed: {tail(log.read_text(), 5)}")
+
+
 def skip_unless_docker() -> list[str]:
     """The compose command, or skip naming what is missing."""
     if shutil.which("docker") is None:
@@ -185,6 +205,7 @@ def skip_unless_docker() -> list[str]:
     cli = compose_cli()
     if cli is None:
         pytest.skip("neither `docker compose` nor docker-compose is installed")
+    wait_for_base_images()
     if docker("image", "inspect", BASE_IMAGE).returncode != 0:
         pull = docker("pull", "--quiet", BASE_IMAGE, timeout=300)
         if pull.returncode != 0:
@@ -226,7 +247,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         assert not left, f"containers left behind: {[c['Name'] for c in left]}"
 
 
-@pytest.mark.timeout(BUILD_TIMEOUT + 600)
+@pytest.mark.timeout(TIMEOUT)
 def test_compose_load_run_passes_and_the_master_decides_the_end(stack: Stack) -> None:
     run = stack.load_run("pass", f"{RUN_SECONDS}s")
     verdict = run.verdict()
@@ -269,7 +290,7 @@ def test_compose_load_run_passes_and_the_master_decides_the_end(stack: Stack) ->
     assert app["State"]["ExitCode"] == 0
 
 
-@pytest.mark.timeout(BUILD_TIMEOUT + 600)
+@pytest.mark.timeout(TIMEOUT)
 def test_an_impossible_threshold_fails_the_compose_run(stack: Stack) -> None:
     # A factor of 1e-6 turns every p95 bound into a fraction of a microsecond.
     run = stack.load_run("fail", "5s", VMASIM_LOAD_P95_FACTOR="0.000001", LOCUST_USERS="10")
@@ -283,7 +304,7 @@ def test_an_impossible_threshold_fails_the_compose_run(stack: Stack) -> None:
     assert master["State"]["ExitCode"] == 1
 
 
-@pytest.mark.timeout(BUILD_TIMEOUT + 120)
+@pytest.mark.timeout(TIMEOUT)
 def test_the_images_keep_their_contracts(stack: Stack) -> None:
     service = json.loads(docker("image", "inspect", "vmasim:latest").stdout)[0]["Config"]
     assert service["User"] == "10001"
@@ -314,7 +335,7 @@ def api(stack: Stack, method: str, path: str, **kw: Any) -> httpx.Response:
     return httpx.request(method, url, timeout=30, **kw)
 
 
-@pytest.mark.timeout(BUILD_TIMEOUT + 600)
+@pytest.mark.timeout(TIMEOUT)
 def test_docker_stop_saves_the_state_and_a_new_container_restores_it(stack: Stack) -> None:
     up = stack.compose("up", "--detach", "--force-recreate", "app", timeout=180)
     assert up.returncode == 0, tail(up.stdout)
