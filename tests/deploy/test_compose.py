@@ -196,9 +196,9 @@ def skip_unless_docker() -> list[str]:
     if shutil.which("docker") is None:
         pytest.skip("no docker CLI (Debian: apt-get install docker.io; .ci/run does)")
     try:
-        info = docker("info", "--format", "{{.ServerVersion}}", timeout=20)
+        info = docker("version", "--format", "{{.Server.Version}}", timeout=20)
     except subprocess.TimeoutExpired:
-        pytest.skip("the Docker daemon did not answer `docker info` in 20 s")
+        pytest.skip("the Docker daemon did not answer `docker version` in 20 s")
     if info.returncode != 0:
         reason = (info.stderr.strip().splitlines() or ["no output"])[-1]
         pytest.skip(f"no Docker daemon answers ({reason}); scripts/docker-daemon starts one")
