@@ -36,6 +36,11 @@ Request types and thresholds
     the verdict is printed and, with ``--csv PREFIX``, written to
     ``PREFIX_thresholds.json`` next to Locust's CSV files.
 
+Distributed runs (``docker/docker-compose.yml``): the master decides the end. It
+computes the verdict and exit code; each worker, told to quit, lingers until the master
+has exited (:func:`_linger_until_master_exits`), so ``--exit-code-from master`` reports
+the master's own verdict.
+
 When ``VMASIM_TOKEN`` is set (the service's bearer token), every request carries it.
 The file imports only Locust and the standard library: the official Locust image runs
 it without the project installed.
@@ -734,25 +739,36 @@ def missing_routes(openapi: dict[str, Any]) -> list[str]:
     return missing
 
 
-def _preflight(environment: Environment, **_kw: Any) -> None:
-    """On the master (or a local run): refuse to load a service that lacks an enabled
-    route, instead of reporting its 404s as a latency figure."""
+def _check_routes(environment: Environment, **_kw: Any) -> None:
+    """At start-up, on the master (or a local run): read the service's OpenAPI document
+    and note every enabled task it lacks (:data:`_preflight_errors`).
+
+    At ``init``, before any run clock starts: the service generates the document on its
+    first request, which takes seconds on a busy machine, and would otherwise eat into a
+    short run (a 2 s run could end before its first request)."""
     if isinstance(environment.runner, WorkerRunner) or not environment.host:
         return
     import urllib.request
 
     try:
         with urllib.request.urlopen(
-            environment.host.rstrip("/") + "/openapi.json", timeout=10
+            environment.host.rstrip("/") + "/openapi.json", timeout=30
         ) as f:
             openapi = json.load(f)
     except OSError as exc:
         _preflight_errors.append(f"cannot read {environment.host}/openapi.json: {exc}")
     else:
         _preflight_errors.extend(missing_routes(openapi))
-    if _preflight_errors and environment.runner is not None:
-        for err in _preflight_errors:
-            log.error("preflight: %s", err)
+
+
+def _preflight(environment: Environment, **_kw: Any) -> None:
+    """When a run starts: refuse to load a service that lacks an enabled route, instead
+    of reporting its 404s as a latency figure."""
+    if isinstance(environment.runner, WorkerRunner) or not _preflight_errors:
+        return
+    for err in _preflight_errors:
+        log.error("preflight: %s", err)
+    if environment.runner is not None:
         gevent.spawn_later(0.1, environment.runner.quit)
 
 
@@ -882,6 +898,7 @@ def _linger_until_master_exits(environment: Environment, **_kw: Any) -> None:
 __all__ = ["MapsReader", "ProcessUser"]
 
 
+events.init.add_listener(_check_routes)  # type: ignore[no-untyped-call]
 events.test_start.add_listener(_preflight)  # type: ignore[no-untyped-call]
 events.quitting.add_listener(_thresholds)  # type: ignore[no-untyped-call]
 events.quitting.add_listener(_linger_until_master_exits)  # type: ignore[no-untyped-call]
