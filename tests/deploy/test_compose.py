@@ -6,9 +6,10 @@ next container to restore.
 
 Needs a Docker daemon and the base image the Dockerfiles build FROM: CI (``.ci/run``)
 starts the daemon with ``scripts/docker-daemon`` and provides the base with
-``scripts/docker-base-images`` (in the background: the fixture waits for that job);
-without them every test here skips, saying which is missing. Compose v2
-(``docker compose``) is used when installed, else v1 (``docker-compose``).
+``scripts/docker-base-images`` (in the background, with a first build of the images;
+the fixture waits for that job); without them every test here skips, saying which is
+missing. Compose v2 (``docker compose``) is used when installed, else v1
+(``docker-compose``).
 
 Everything runs under a compose project of its own (``vmasim-test-<hex>``): teardown
 removes that project's containers, network and state volume (``down --volumes``), and
@@ -175,9 +176,10 @@ class LoadRun:
 
 
 def wait_for_base_images() -> None:
-    """CI prepares the base image in the background while the other tests run
-    (``.ci/run``): wait for that job's exit code in ``$VMASIM_BASE_IMAGES_STATUS``,
-    and skip with its log when it failed."""
+    """CI prepares the base image (and a first build of the images, into the layer
+    cache) in the background while the other tests run (``.ci/run``): wait for that
+    job's exit code in ``$VMASIM_BASE_IMAGES_STATUS``, and skip with its log when the
+    base image failed."""
     status = os.environ.get("VMASIM_BASE_IMAGES_STATUS")
     if not status:
         return
