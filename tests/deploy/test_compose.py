@@ -19,6 +19,7 @@ nothing else. The images stay: the next run builds from their layer cache.
 from __future__ import annotations
 
 import csv
+import faulthandler
 import json
 import os
 import re
@@ -78,12 +79,14 @@ def compose_cli() -> list[str] | None:
 
 def extra_ca_certs() -> str:
     """The build's EXTRA_CA_CERTS: ``$VMASIM_EXTRA_CA_CERTS`` when set, else the CA
-    certificates this machine added to its trust store (none on most machines)."""
+    certificates this machine added to its trust store (none on most machines), as the
+    README's ``"$(cat /usr/local/share/ca-certificates/*.crt)"`` gives them (the same
+    text: the same build argument, so builds share the layer cache)."""
     if "VMASIM_EXTRA_CA_CERTS" in os.environ:
         return os.environ["VMASIM_EXTRA_CA_CERTS"]
     if not LOCAL_CA_DIR.is_dir():
         return ""
-    return "".join(p.read_text() for p in sorted(LOCAL_CA_DIR.rglob("*.crt")))
+    return "".join(p.read_text() for p in sorted(LOCAL_CA_DIR.glob("*.crt"))).rstrip("\n")
 
 
 def free_port() -> int:
@@ -220,6 +223,10 @@ def skip_unless_docker() -> list[str]:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    # Waiting for CI's background job and building take minutes on a busy machine: no
+    # faulthandler stack dump at 120 s (faulthandler_timeout) for the test that sets this
+    # up. A hang is still caught: every command has its timeout, the test TIMEOUT.
+    faulthandler.cancel_dump_traceback_later()
     cli = skip_unless_docker()
     env = {
         k: v
