@@ -79,6 +79,15 @@ KNOWN_POINTS: Final[dict[str, str]] = {
         "move_vma: the new VMA is stored at the destination, the source is still mapped"
     ),
     "brk:before_expand": ("brk growth: the break checks passed, the heap VMA is not expanded yet"),
+    "mlock:between_vmas": (
+        "apply_vma_lock_flags loop (mlock, munlock): one VMA of the range has its new lock"
+        " flags, the next not yet"
+    ),
+    "mseal:between_vmas": ("mseal_apply loop: one VMA of the range is sealed, the next not yet"),
+    "prctl:between_vmas": (
+        "PR_SET_VMA_ANON_NAME walk (madvise_walk_vmas): one VMA of the range is named,"
+        " the next not yet"
+    ),
     "fault:after_rcu_walk": (
         "lock_vma_under_rcu: the VMA was found by the RCU walk, not locked yet"
     ),
