@@ -121,7 +121,9 @@ KNOWN_POINTS: Final[dict[str, str]] = {
 #: Points whose operation is a syscall holding ``mmap_lock`` for write: a hold reports
 #: ``mm.current_syscall`` (``munmap:before_clear`` may be reached from brk or mremap).
 #: Any other point reports its prefix (``maps``, ``fault``...).
-_WRITER_PREFIXES: Final = frozenset({"split", "munmap", "mmap", "mprotect", "mremap", "brk"})
+_WRITER_PREFIXES: Final = frozenset(
+    {"split", "munmap", "mmap", "mprotect", "mremap", "brk", "mlock", "mseal", "prctl"}
+)
 
 
 def register_point(name: str, description: str) -> None:

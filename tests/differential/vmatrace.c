@@ -60,6 +60,7 @@
  * guard margin) is not free before the trace starts, 1 on other failures.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -510,8 +511,9 @@ static void print_smaps(void)
  *                                       vm.max_map_count (no smaps/locks output then)
  *   locks                               (directive, like smaps) after every op print
  *                                       "@ <start>-<end> Locked=<kB> VmFlags=<flags>"
- *                                       per arena VMA and "@ VmLck=<kB>": VmLck minus
- *                                       the size of the locked VMAs outside the arena
+ *                                       per arena VMA (Locked=- for a regular file, as
+ *                                       Rss in smaps mode) and "@ VmLck=<kB>": VmLck
+ *                                       less the size of locked VMAs outside the arena
  *
  * While filler VMAs exist the arena's lines are built from PROCMAP_QUERY
  * (the same fields and padding as show_map_vma()): reading 65,000 lines of
@@ -597,7 +599,8 @@ static const char *decode_name(const char *tok, char *out, size_t cap)
 
 		if (n + 1 >= cap)
 			die(2, "anon_name too long: %s", tok);
-		if (tok[0] == '%' && sscanf(tok + 1, "%2x", &byte) == 1 && tok[1] && tok[2]) {
+		if (tok[0] == '%' && isxdigit((unsigned char)tok[1]) &&
+		    isxdigit((unsigned char)tok[2]) && sscanf(tok + 1, "%2x", &byte) == 1) {
 			out[n++] = (char)byte;
 			tok += 3;
 		} else {
@@ -764,7 +767,7 @@ static void print_locks(void)
 	FILE *f = fopen("/proc/self/smaps", "re");
 	char line[512], range[64] = "";
 	unsigned long start = 0, end = 0, locked = 0, outside = 0, val;
-	int in_arena_vma = 0;
+	int in_arena_vma = 0, regular_file = 0;
 
 	if (!f) {
 		perror("vmatrace: open /proc/self/smaps");
@@ -772,6 +775,7 @@ static void print_locks(void)
 	}
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long s, e;
+		unsigned int major, minor;
 		char c;
 
 		if (sscanf(line, "%lx-%lx%c", &s, &e, &c) == 3 && c == ' ') {
@@ -779,6 +783,8 @@ static void print_locks(void)
 			end = e;
 			in_arena_vma = start < arena_end && end > arena_base;
 			snprintf(range, sizeof(range), "%lx-%lx", start, end);
+			regular_file = sscanf(line, "%*s %*s %*s %x:%x", &major, &minor) == 2 &&
+				       (major || minor > 1);
 		} else if (sscanf(line, "Locked: %lu kB", &val) == 1) {
 			locked = val;
 		} else if (!strncmp(line, "VmFlags:", 8)) {
@@ -789,7 +795,9 @@ static void print_locks(void)
 			flags += strspn(flags, " ");
 			while (*flags && flags[strlen(flags) - 1] == ' ')
 				flags[strlen(flags) - 1] = '\0';
-			if (in_arena_vma)
+			if (in_arena_vma && regular_file)
+				printf("@ %s Locked=- VmFlags=%s\n", range, flags);
+			else if (in_arena_vma)
 				printf("@ %s Locked=%lu VmFlags=%s\n", range, locked, flags);
 			else if (strstr(line + 8, " lo") && (end - start) < (1UL << 47))
 				outside += (end - start) >> 10;
