@@ -264,6 +264,7 @@ TOUCH_ACCESS = {"r": "read", "w": "write", "x": "exec"}
 
 MLOCK_ONFAULT = 0x1
 MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT = 1, 2, 4
+BOUNDARY_PAGES = 64  # the arena of max_map_count boundary traces
 RLIM_INFINITY = U64
 MLOCK2_FLAG_NAMES: dict[str, int] = {"onfault": MLOCK_ONFAULT}
 MLOCKALL_FLAG_NAMES: dict[str, int] = {
