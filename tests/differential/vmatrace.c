@@ -24,6 +24,8 @@
  *                                          one instruction at <addr> (in the arena)
  *   smaps                                  from now on, also report per-VMA Rss and
  *                                          Anonymous (kB) of the arena after each op
+ *   (mlock, mlock2, munlock, mlockall, munlockall, mseal, anon_name, memlock,
+ *   cap_ipc_lock, headroom and the "locks" directive: see the block before do_op())
  *
  * <prot> is '|'-separated tokens: an "rwx" triple with '-' for absent bits
  * ("rw-", "---"), "sem", "growsdown", "growsup" or a number.  mmap <flags> are
