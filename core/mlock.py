@@ -175,6 +175,11 @@ def count_mm_mlocked_page_nr(mm: Mm, start: int, length: int) -> int:
     return count >> PAGE_SHIFT
 
 
+def _aligned_length(start: int, length: int) -> int:
+    # PAGE_ALIGN(len + offset_in_page(start)) in size_t arithmetic: it may wrap.
+    return ((length + (start & ~PAGE_MASK) + PAGE_SIZE - 1) & PAGE_MASK) % U64
+
+
 def _populate_error(syscall: str, err: int, start: int) -> SyscallError:
     # __mlock_posix_error_return(): -EFAULT -> ENOMEM, -ENOMEM -> EAGAIN.
     if err == ENOMEM_POPULATE:
@@ -187,7 +192,7 @@ def do_mlock(mm: Mm, start: int, length: int, flags: int, syscall: str) -> None:
     Takes ``mmap_lock`` for write, then for read to populate. O(k log n + pages)."""
     if not can_do_mlock(mm):
         raise SyscallError(EPERM, syscall, "RLIMIT_MEMLOCK is 0 and CAP_IPC_LOCK is missing")
-    length = (length + (start & ~PAGE_MASK) + PAGE_SIZE - 1) & PAGE_MASK
+    length = _aligned_length(start, length)
     start &= PAGE_MASK
     lock_limit = mm.rlimit_memlock[0] >> PAGE_SHIFT
     with mm._write_locked(syscall):
@@ -201,7 +206,7 @@ def do_mlock(mm: Mm, start: int, length: int, flags: int, syscall: str) -> None:
                 syscall,
                 f"{locked} locked pages would exceed RLIMIT_MEMLOCK ({lock_limit} pages)",
             )
-        apply_vma_lock_flags(mm, start, length % U64, flags)
+        apply_vma_lock_flags(mm, start, length, flags)
     err, at = populate_range(mm, start, length)
     if err:
         raise _populate_error(syscall, err, at)
@@ -218,10 +223,10 @@ def sys_mlock2_flags(flags: int) -> int:
 def do_munlock(mm: Mm, start: int, length: int) -> None:
     """``munlock(2)``: clear the lock bits of the range. Takes ``mmap_lock`` for write.
     O(k log n)."""
-    length = (length + (start & ~PAGE_MASK) + PAGE_SIZE - 1) & PAGE_MASK
+    length = _aligned_length(start, length)
     start &= PAGE_MASK
     with mm._write_locked("munlock"):
-        apply_vma_lock_flags(mm, start, length % U64, 0)
+        apply_vma_lock_flags(mm, start, length, 0)
 
 
 def _apply_mlockall_flags(mm: Mm, flags: int) -> None:
@@ -270,7 +275,6 @@ def do_mlockall(mm: Mm, flags: int) -> None:
                 f"total_vm {mm.total_vm} pages exceeds RLIMIT_MEMLOCK ({lock_limit} pages)",
             )
         _apply_mlockall_flags(mm, flags)
-        mm._cycle_dirty = True
     if flags & MCL_CURRENT:
         mm_populate(mm, 0, TASK_SIZE)
 
@@ -280,4 +284,3 @@ def do_munlockall(mm: Mm) -> None:
     for write. O(n log n)."""
     with mm._write_locked("munlockall"):
         _apply_mlockall_flags(mm, 0)
-        mm._cycle_dirty = True

@@ -44,6 +44,8 @@ from .constants import (
     VM_DATA_DEFAULT_FLAGS,
     VM_EXEC,
     VM_LOCKED,
+    VM_LOCKED_MASK,
+    VM_LOCKONFAULT,
     VM_SHARED,
     VM_STACK,
     VM_WRITE,
@@ -572,9 +574,12 @@ class Mm:
             assert start & ~PAGE_MASK == 0 and end & ~PAGE_MASK == 0, vma
             assert vma.vm_refcnt >= 1, vma
             assert vma.vm_mm is self
+            # VM_LOCKONFAULT only ever comes with VM_LOCKED (mlock2, mlockall).
+            assert vma.vm_flags & VM_LOCKED_MASK != VM_LOCKONFAULT, vma
             check_vma_pages(vma)
             prev_end = end
             count += 1
         assert count == self.map_count, (count, self.map_count)
+        assert self.locked_vm >= 0, self.locked_vm
         rss = count_rss(self.vmas())
         assert rss == self.rss_stat, (rss, self.rss_stat)
