@@ -197,7 +197,7 @@ def run_lock_op(core: Any, kernel: Any, proc: Any, op: Op) -> str:
         mm.munlockall()
     elif op.kind == "mseal":
         mm.mseal(*a)
-    elif op.kind == "anon_name":
+    elif op.kind == "prctl_anon_name":
         name = decode_name(str(op.args[2]))
         proc.prctl(core.PR_SET_VMA, core.PR_SET_VMA_ANON_NAME, a[0], a[1], name)
     elif op.kind == "memlock":

@@ -75,7 +75,7 @@ def test_lock_op_syntax() -> None:
         "mlockall current|future|onfault",
         "munlockall",
         "mseal 0x1000 0x2000 0x1",
-        "anon_name 0x1000 0x2000 heap%201",
+        "prctl_anon_name 0x1000 0x2000 heap%201",
         "memlock 4096 inf",
         "cap_ipc_lock 0",
         "headroom 3",
@@ -105,7 +105,7 @@ def test_annotations_round_trip_through_the_simulator() -> None:
             "mlock2 0x100000001000 0x1000 onfault",
             "mseal 0x100000003000 0x1000 0x0",
             "munmap 0x100000003000 0x1000",
-            "anon_name 0x100000000000 0x1000 x",
+            "prctl_anon_name 0x100000000000 0x1000 x",
         ]
     )
     trace = parse_trace(text)

@@ -12,8 +12,8 @@ in short::
     mremap 0x100000004000 0x1000 0x3000 maymove 0x0
     unlink 0
     mlock2 0x100000004000 0x2000 onfault   # and mlock, munlock, mlockall, munlockall,
-    mseal 0x100000004000 0x1000 0x0        # mseal, anon_name, memlock, cap_ipc_lock,
-                                           # headroom (the "locks" block below)
+    mseal 0x100000004000 0x1000 0x0        # mseal, prctl_anon_name, memlock,
+                                           # cap_ipc_lock, headroom ("locks" block)
 
 Every operation works inside the arena. The generator keeps a rough page-level
 shadow of what it expects to be mapped so it can aim at interesting places
@@ -274,7 +274,7 @@ MLOCKALL_FLAG_NAMES: dict[str, int] = {
 }
 #: Field counts (with the op name) of the lock/seal/name operations:
 #: ``mlock``/``munlock`` (addr, len); ``mlock2`` (addr, len, flags); ``mlockall``
-#: (flags,); ``munlockall`` (); ``mseal`` (addr, len, flags); ``anon_name`` (addr, len,
+#: (flags,); ``munlockall`` (); ``mseal`` (addr, len, flags); ``prctl_anon_name`` (addr, len,
 #: name token: ``-`` for NULL, ``%XX`` escapes a byte); ``memlock`` (cur, max; ``inf``);
 #: ``cap_ipc_lock`` (0 or 1,); ``headroom`` (free VMA slots below vm.max_map_count,).
 LOCK_FIELDS = {
@@ -284,7 +284,7 @@ LOCK_FIELDS = {
     "mlockall": 2,
     "munlockall": 1,
     "mseal": 4,
-    "anon_name": 4,
+    "prctl_anon_name": 4,
     "memlock": 3,
     "cap_ipc_lock": 2,
     "headroom": 2,
@@ -320,8 +320,8 @@ def format_lock_op(op: Op) -> str:
         return "munlockall"
     if kind == "mseal":
         return f"mseal {a[0]:#x} {a[1]:#x} {a[2]:#x}"
-    if kind == "anon_name":
-        return f"anon_name {a[0]:#x} {a[1]:#x} {a[2]}"
+    if kind == "prctl_anon_name":
+        return f"prctl_anon_name {a[0]:#x} {a[1]:#x} {a[2]}"
     if kind == "memlock":
         return f"memlock {_format_limit(int(a[0]))} {_format_limit(int(a[1]))}"
     if kind in ("cap_ipc_lock", "headroom"):
@@ -347,7 +347,7 @@ def parse_lock_op(tok: list[str]) -> Op:
         return Op(kind, ())
     if kind == "mseal":
         return Op(kind, (parse_num(tok[1]), parse_num(tok[2]), parse_num(tok[3])))
-    if kind == "anon_name":
+    if kind == "prctl_anon_name":
         decode_name(tok[3])  # validates the escapes
         return Op(kind, (parse_num(tok[1]), parse_num(tok[2]), tok[3]))
     if kind == "memlock":
@@ -360,7 +360,7 @@ def parse_lock_op(tok: list[str]) -> Op:
 
 
 def encode_name(name: bytes | None) -> str:
-    """The ``anon_name`` token for a name (None: NULL): ``%XX`` for every byte that is
+    """The ``prctl_anon_name`` token for a name (None: NULL): ``%XX`` for every byte that is
     not printable ASCII other than ``%``; ``%00`` for the empty name (C stops at the NUL)
     and ``%2D`` for ``-`` alone.
 
@@ -1043,7 +1043,7 @@ def generate(
 # ----------------------------------------------------------------------------
 # The generator of lock/seal/name traces (issue 13 part B)
 
-#: Names for ``anon_name``: valid ones (some equal, so named VMAs merge), the empty
+#: Names for ``prctl_anon_name``: valid ones (some equal, so named VMAs merge), the empty
 #: name, NULL, and each kind of invalid one (characters, length).
 ANON_NAMES: list[bytes | None] = [
     b"heap",
@@ -1075,7 +1075,7 @@ MLOCKALL_CHOICES = [
 
 
 class LockGenerator(Generator):
-    """Traces mixing mlock, mlock2, munlock, mlockall, munlockall, mseal, anon_name,
+    """Traces mixing mlock, mlock2, munlock, mlockall, munlockall, mseal, prctl_anon_name,
     RLIMIT_MEMLOCK and CAP_IPC_LOCK changes with the base generator's operations.
 
     ``boundary``: the traces of the ``vm.max_map_count`` boundary. A ``headroom`` op
@@ -1178,7 +1178,7 @@ class LockGenerator(Generator):
     def op_anon_name(self) -> None:
         s, e = self.lock_span()
         name = self.rng.choice(ANON_NAMES)
-        self.emit(Op("anon_name", (self.addr(s), (e - s) * PAGE, encode_name(name))))
+        self.emit(Op("prctl_anon_name", (self.addr(s), (e - s) * PAGE, encode_name(name))))
 
     def op_credentials(self) -> None:
         # While the helper's own memory is locked (MCL_CURRENT) or would be (MCL_FUTURE),

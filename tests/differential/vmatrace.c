@@ -24,7 +24,7 @@
  *                                          one instruction at <addr> (in the arena)
  *   smaps                                  from now on, also report per-VMA Rss and
  *                                          Anonymous (kB) of the arena after each op
- *   (mlock, mlock2, munlock, mlockall, munlockall, mseal, anon_name, memlock,
+ *   (mlock, mlock2, munlock, mlockall, munlockall, mseal, prctl_anon_name, memlock,
  *   cap_ipc_lock, headroom and the "locks" directive: see the block before do_op())
  *
  * <prot> is '|'-separated tokens: an "rwx" triple with '-' for absent bits
@@ -504,7 +504,7 @@ static void print_smaps(void)
  *   mlockall <flags>                    current|future|onfault or a number
  *   munlockall
  *   mseal <addr> <len> <flags>          syscall 462 (glibc 2.36 has no wrapper)
- *   anon_name <addr> <len> <name>       prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME);
+ *   prctl_anon_name <addr> <len> <name> prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME);
  *                                       "-" passes NULL, %XX escapes a byte
  *   memlock <cur> <max>                 setrlimit(RLIMIT_MEMLOCK), "inf" = unlimited
  *   cap_ipc_lock 0|1                    drop/raise CAP_IPC_LOCK in the effective set
@@ -577,7 +577,7 @@ static int lock_range_ok(unsigned long addr, unsigned long len)
 	return in_arena(start, len + (addr - start));
 }
 
-/* mseal/anon_name: unaligned starts and wrapping lengths fail before any lookup. */
+/* mseal/prctl_anon_name: unaligned starts and wrapping lengths fail before any lookup. */
 static int seal_arg_error_only(unsigned long addr, unsigned long len, unsigned long flags)
 {
 	return flags || (addr % PAGE) || (len && !PAGE_ALIGN(len)) || addr + PAGE_ALIGN(len) < addr ||
@@ -600,7 +600,7 @@ static const char *decode_name(const char *tok, char *out, size_t cap)
 		unsigned int byte;
 
 		if (n + 1 >= cap)
-			die(2, "anon_name too long: %s", tok);
+			die(2, "prctl_anon_name: name too long: %s", tok);
 		if (tok[0] == '%' && isxdigit((unsigned char)tok[1]) &&
 		    isxdigit((unsigned char)tok[2]) && sscanf(tok + 1, "%2x", &byte) == 1) {
 			out[n++] = (char)byte;
@@ -852,7 +852,7 @@ static int do_lock_op(char **tok, int ntok)
 		if (!in_arena(addr, len) && !seal_arg_error_only(addr, len, flags))
 			refuse(op);
 		result_zero(syscall(SYS_mseal, addr, len, flags));
-	} else if (!strcmp(op, "anon_name") && ntok == 4) {
+	} else if (!strcmp(op, "prctl_anon_name") && ntok == 4) {
 		static char name[512];
 		unsigned long addr = parse_num(tok[1]), len = parse_num(tok[2]);
 		const char *arg = decode_name(tok[3], name, sizeof(name));
