@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
 
 from core import Process
+from core.constants import PID_MAX
+from core.maps_reader import DEFAULT_MAX_RETRIES, MAX_RETRIES_LIMIT, Reader
 
+from .jobs import JobManager
 from .service import Service
 from .settings import Settings
-
-PID_MAX = 4194304  # /proc/sys/kernel/pid_max on 64-bit
 
 
 async def get_service(request: Request) -> Service:
@@ -51,3 +52,42 @@ async def get_process(pid: Pid, service: ServiceDep) -> Process:
 
 
 ProcessDep = Annotated[Process, Depends(get_process)]
+
+
+async def get_jobs(request: Request) -> JobManager:
+    """The experiment job manager of this app (``app.state.experiment_jobs``)."""
+    jobs: JobManager = request.app.state.experiment_jobs
+    return jobs
+
+
+JobsDep = Annotated[JobManager, Depends(get_jobs)]
+JobId = Annotated[
+    int,
+    Path(ge=1, lt=1 << 31, description="experiment job id", openapi_examples={"id": {"value": 1}}),
+]
+
+
+ReaderQuery = Annotated[
+    Reader,
+    Query(
+        description="seqcount (lockless, consistent; default), per_vma (6.17+, may tear) "
+        "or mmap_lock (<= 6.16)",
+        openapi_examples={
+            "seqcount": {"value": "seqcount"},
+            "per_vma": {"value": "per_vma"},
+            "mmap_lock": {"value": "mmap_lock"},
+        },
+    ),
+]
+MaxRetriesQuery = Annotated[
+    int,
+    Query(
+        ge=0,
+        le=MAX_RETRIES_LIMIT,
+        description="seqcount: failed lockless walks before taking mmap_lock",
+        openapi_examples={
+            "default": {"value": DEFAULT_MAX_RETRIES},
+            "fall back at once": {"value": 0},
+        },
+    ),
+]

@@ -14,12 +14,13 @@ SyscallError           422     ``errno``, ``errno_name``, ``syscall``
 InvalidArgument        422
 LayoutError            422
 NoMatchingVma          404     ``errno``, ``errno_name``, ``syscall`` (PROCMAP_QUERY ENOENT)
+NoSuchJob              404     ``job_id`` (an experiment job, or its result)
 ResidentLimitExceeded  409     ``setting``, ``limit``, ``addr`` (a fault needed a page)
 ProcessLimitReached    409     ``limit``, ``value``
 RequestTooLarge        413     ``limit``, ``value``
 UseAfterFree           500     (an engine bug)
 EngineError            500
-request validation     422     ``errors``: ``[{field, value, message}]``
+request validation     422     ``errors``: ``[{field, value, message}]`` (:func:`field_errors`)
 other HTTP errors      4xx     (unknown route 404, wrong method 405)
 =====================  ======  ====================================================
 
@@ -28,6 +29,7 @@ A syscall failure *inside a batch* is not an HTTP error: it is that operation's 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +47,7 @@ from core import (
     SyscallError,
     UseAfterFree,
 )
-from core.pages import ResidentLimitExceeded
+from core.errors import ResidentLimitExceeded
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -78,6 +80,14 @@ class NoMatchingVma(SyscallError):
         super().__init__(exc.errno, exc.syscall, exc.detail)
 
 
+class NoSuchJob(ServiceError, LookupError):
+    """No experiment job with that id is kept (or it has no result yet)."""
+
+    def __init__(self, job_id: int, what: str = "experiment job") -> None:
+        self.job_id = job_id
+        super().__init__(f"no {what} {job_id}")
+
+
 class ProcessLimitReached(LimitExceeded):
     """Creating a process would exceed ``VMASIM_MAX_PROCESSES``."""
 
@@ -98,6 +108,7 @@ class ProblemKind:
 ERROR_TABLE: dict[type[Exception], ProblemKind] = {
     NoSuchProcess: ProblemKind(404, "no-such-process", "No such process"),
     NoMatchingVma: ProblemKind(404, "no-matching-vma", "No VMA matches the query"),
+    NoSuchJob: ProblemKind(404, "no-such-experiment", "No such experiment job"),
     ResidentLimitExceeded: ProblemKind(
         409, "resident-limit", "The process reached its resident-page limit"
     ),
@@ -117,8 +128,13 @@ class FieldError(BaseModel):
     """One invalid input: where, what was sent, and why it was refused."""
 
     field: str = Field(examples=["body.prot[1]"])
-    value: Any = Field(default=None, examples=["PROT_FOO"])
-    message: str
+    value: Any = Field(
+        default=None,
+        examples=["PROT_FOO"],
+        description="the value sent, as JSON (cut past 200 characters); absent when the "
+        "field is missing",
+    )
+    message: str = Field(description="why it was refused and, where it helps, what to send")
 
 
 class Problem(BaseModel):
@@ -189,6 +205,8 @@ def exception_extras(exc: BaseException) -> dict[str, Any]:
         return {"errno": exc.errno, "errno_name": exc.name, "syscall": exc.syscall}
     if isinstance(exc, NoSuchProcess):
         return {"pid": exc.pid}
+    if isinstance(exc, NoSuchJob):
+        return {"job_id": exc.job_id}
     if isinstance(exc, LimitExceeded):
         return {"setting": exc.setting, "limit": exc.limit, "value": exc.value}
     if isinstance(exc, ResidentLimitExceeded):
@@ -200,23 +218,132 @@ def exception_extras(exc: BaseException) -> dict[str, Any]:
     return {}
 
 
+# pydantic error types whose message speaks Python (dictionary, list) or names no
+# remedy, by what the client should read instead. Every other message is pydantic's.
+MESSAGES = {
+    "missing": "required, but missing",  # + what to send (field_errors)
+    "extra_forbidden": "unknown field: this request has no such member",
+    "model_attributes_type": "should be a JSON object",
+    "model_type": "should be a JSON object",
+    "dict_type": "should be a JSON object",
+    "list_type": "should be a JSON array",
+}
+SEND_JSON = "send Content-Type: application/json"
+
+
+def json_value(value: object) -> object:
+    """``value`` as a JSON response can carry it, never a Python repr: JSON values as
+    they are; bytes as text; a string, or an array or object whose JSON is longer than
+    :data:`MAX_VALUE_CHARS`, cut to that many characters and ``...``; ``NaN`` and
+    ``Infinity`` (Python's JSON decoder accepts them in a body) as those strings.
+
+    >>> json_value({"a": [1, None]}), json_value(b"x"), json_value(float("nan"))
+    ({'a': [1, None]}, 'x', 'NaN')
+    """
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str):
+        return _cut(value)
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    if not isinstance(value, (float, list, tuple, dict)):
+        return _cut(str(value))
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except ValueError:  # NaN or Infinity somewhere in it: the text as sent
+        return _cut(json.dumps(value, ensure_ascii=False))
+    return value if len(text) <= MAX_VALUE_CHARS else _cut(text)
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS] + "..."
+
+
+def _field(loc: Sequence[Any]) -> str:
+    """pydantic's ``loc`` as a dotted path with list indices: ``body.prot[1]``."""
+    field = ""
+    for part in loc:
+        field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
+    return field
+
+
 def field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     """pydantic errors as ``{field, value, message}``: the field as a dotted path with
-    list indices (``body.prot[1]``), the offending value (truncated), the reason."""
+    list indices (``body.prot[1]``), the value sent (:func:`json_value`; no ``value``
+    when the field is missing), the reason (:data:`MESSAGES`, else pydantic's)."""
     out = []
     for err in errors:
-        field = ""
-        for part in err.get("loc", ()):
-            field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else part)
-        value = err.get("input")
-        if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
-            value = value[:MAX_VALUE_CHARS] + "..."
-        elif not isinstance(value, (str, int, float, bool, type(None))):
-            text = repr(value)
-            value = text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS] + "..."
-        message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-        out.append({"field": field, "value": value, "message": message})
+        loc = tuple(err.get("loc", ()))
+        kind = err.get("type", "")
+        names = [part for part in loc[1:] if isinstance(part, str)]
+        if kind == "missing" and not names:
+            message = "the request has no body: send a JSON object (Content-Type: "
+            message += "application/json)"
+        elif kind == "missing":
+            message = f"{MESSAGES[kind]}: send {json.dumps(names[-1])}"
+        else:
+            message = MESSAGES.get(kind) or str(err.get("msg", "invalid"))
+        entry: dict[str, Any] = {
+            "field": _field(loc),
+            "message": message.removeprefix("Value error, "),
+        }
+        if kind != "missing":
+            entry["value"] = json_value(err.get("input"))
+        out.append(entry)
     return out
+
+
+def json_syntax_error(document: str, pos: int, reason: str) -> dict[str, Any]:
+    """The field error for a body that is not valid JSON: where (line, column and
+    character offset, as :class:`json.JSONDecodeError` counts them) and why (the
+    decoder's message); the value is the text around that place."""
+    where = json.JSONDecodeError(reason, document, pos)
+    message = f"not valid JSON: {reason} at line {where.lineno} column "
+    message += f"{where.colno} (char {pos})"
+    value = document
+    if len(document) > MAX_VALUE_CHARS:  # the window of the text around the error
+        start = max(0, min(pos - MAX_VALUE_CHARS // 2, len(document) - MAX_VALUE_CHARS))
+        end = start + MAX_VALUE_CHARS
+        value = ("..." if start > 0 else "") + document[start:end]
+        value += "..." if end < len(document) else ""
+    return {"field": "body", "value": value, "message": message}
+
+
+def unread_body_error(body: bytes, content_type: str | None) -> dict[str, Any]:
+    """The field error for a body FastAPI did not parse because its ``Content-Type`` is
+    not JSON or absent (``strict_content_type``, FastAPI's default: a browser can send a
+    body without that header cross-site, without a CORS preflight)."""
+    if content_type:
+        why = f"its Content-Type is {json.dumps(content_type)}"
+    else:
+        why = "the request has no Content-Type"
+    message = f"not read as JSON because {why}: {SEND_JSON}"
+    return {"field": "body", "value": json_value(body), "message": message}
+
+
+def describe(errors: Sequence[dict[str, Any]], raw_body: bool = False) -> str:
+    """The ``detail`` of a validation problem: each field, why, and the value sent as
+    JSON (unless the message already quotes it, or it is the ``raw_body`` text, which
+    only ``errors`` carries), at most five."""
+    parts = []
+    for e in errors[:5]:
+        part = f"{e['field']}: {e['message']}"
+        if "value" in e and not (raw_body and e["field"] == "body"):
+            shown = json.dumps(e["value"], ensure_ascii=False)
+            if shown not in e["message"]:
+                part += f" (got {shown})"
+        parts.append(part)
+    more = f"; and {len(errors) - 5} more" if len(errors) > 5 else ""
+    noun = "input" if len(errors) == 1 else "inputs"
+    return f"{len(errors)} invalid {noun}: " + "; ".join(parts) + more
+
+
+def validation_problem(
+    errors: list[dict[str, Any]], instance: str | None, raw_body: bool = False
+) -> JSONResponse:
+    """The 422 problem for ``errors`` (from :func:`field_errors` and its siblings)."""
+    detail = describe(errors, raw_body)
+    return problem_response(VALIDATION, detail, instance, errors=errors)
 
 
 async def _engine_error(request: Request, exc: Exception) -> JSONResponse:
@@ -226,22 +353,40 @@ async def _engine_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = field_errors(exc.errors())
-    parts = [f"{e['field']}: {e['message']} (got {e['value']!r})" for e in errors[:5]]
-    more = f"; and {len(errors) - 5} more" if len(errors) > 5 else ""
-    detail = f"{len(errors)} invalid input(s): " + "; ".join(parts) + more
-    return problem_response(VALIDATION, detail, request.url.path, errors=errors)
+    raw = list(exc.errors())
+    raw_body = True
+    if raw and raw[0].get("type") == "json_invalid":
+        # FastAPI's decode error: loc ("body", offset), input {}, the document in exc.body
+        document = exc.body
+        if isinstance(document, bytes):
+            document = document.decode("utf-8", "replace")
+        reason = str(raw[0].get("ctx", {}).get("error", "invalid JSON"))
+        errors = [json_syntax_error(str(document), int(raw[0]["loc"][-1]), reason)]
+    elif any(_loc(e)[:1] == ("body",) and isinstance(e.get("input"), bytes) for e in raw):
+        # The body arrived as bytes: FastAPI did not parse it, its Content-Type not JSON.
+        body = next(e["input"] for e in raw if isinstance(e.get("input"), bytes))
+        errors = [unread_body_error(body, request.headers.get("content-type"))]
+        errors += field_errors([e for e in raw if _loc(e)[:1] != ("body",)])
+    else:
+        errors, raw_body = field_errors(raw), False
+    return validation_problem(errors, request.url.path, raw_body)
+
+
+def _loc(error: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(error.get("loc", ()))
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
-        # FastAPI's 400 for a body that is not text (invalid UTF-8): an invalid request
-        # like any other, so the documented 422 (found by schemathesis).
-        message = "the body is not valid UTF-8 JSON"
-        errors = [{"field": "body", "value": None, "message": message}]
-        return problem_response(VALIDATION, f"1 invalid input(s): body: {message}",
-                                request.url.path, errors=errors)  # fmt: skip
+        # FastAPI's 400 for a JSON body that is not text: an invalid request like any
+        # other, so the documented 422 (found by schemathesis).
+        cause = exc.__cause__
+        message = "not valid JSON: not UTF-8 text"
+        if isinstance(cause, UnicodeDecodeError):
+            byte = cause.object[cause.start : cause.start + 1].hex()
+            message += f" (byte 0x{byte} at offset {cause.start}: {cause.reason})"
+        return validation_problem([{"field": "body", "message": message}], request.url.path)
     kind = ProblemKind(exc.status_code, f"http-{exc.status_code}", _phrase(exc.status_code))
     response = problem_response(kind, str(exc.detail), request.url.path)
     if exc.headers:

@@ -2,7 +2,7 @@
 
 ``POST /experiments`` submits a job (:meth:`JobManager.submit`); one daemon worker
 thread runs jobs one at a time (experiments measure timings and share the GIL, so
-two at once would spoil each other) through :func:`core.experiments.run_experiment`,
+two at once would spoil each other) through :func:`lab.run_experiment`,
 off the event loop. A job reports progress after each cell and can be cancelled
 (between cells). At most ``max_jobs`` jobs are kept: a submission that would need a
 new slot while every slot holds a queued or running job is refused
@@ -23,9 +23,9 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal, get_args
 
-from core.experiments import (
+from lab import (
     Cancelled,
     CostModel,
     ExperimentResult,
@@ -34,12 +34,15 @@ from core.experiments import (
     run_experiment,
 )
 
-from .errors import LimitExceeded
+from .errors import LimitExceeded, NoSuchJob
+from .settings import env_name
 
 __all__ = ["Job", "JobLimitReached", "JobManager", "JobStatistics", "JobView"]
 
-MAX_JOBS_SETTING: Final = "VMASIM_MAX_EXPERIMENT_JOBS"
-STATES: Final = ("queued", "running", "done", "failed", "cancelled")
+MAX_JOBS_SETTING: Final = env_name("max_experiment_jobs")
+#: A job's life: queued, then running, then one of the three ends.
+JobState = Literal["queued", "running", "done", "failed", "cancelled"]
+STATES: Final[tuple[JobState, ...]] = get_args(JobState)
 
 
 class JobLimitReached(LimitExceeded):
@@ -57,7 +60,7 @@ class Job:
     cost: CostModel
     cell_s: float | None
     submitted: float
-    state: str = "queued"
+    state: JobState = "queued"
     done: int = 0
     total: int = 0
     label: str = ""
@@ -75,7 +78,7 @@ class JobView:
 
     id: int
     name: str
-    state: str
+    state: JobState
     quick: bool
     seed: int
     cost: dict[str, Any]
@@ -93,7 +96,7 @@ class JobView:
 class JobStatistics:
     """Jobs per state, submissions accepted and refused, and the lock's state."""
 
-    by_state: dict[str, int]
+    by_state: dict[JobState, int]
     submitted: int
     rejected: int
     max_jobs: int
@@ -167,6 +170,8 @@ class JobManager:
             self._run(job)
 
     def _run(self, job: Job) -> None:
+        state: JobState
+
         def progress(done: int, total: int, label: str) -> None:
             with self._lock:
                 job.done, job.total, job.label = done, total, label
@@ -211,32 +216,37 @@ class JobManager:
             job.result.as_dict() if job.result is not None else None,
         )
 
-    def get(self, job_id: int) -> JobView | None:
-        """The job's current view, or None if unknown (or forgotten). O(1) plus the result."""
+    def get(self, job_id: int) -> JobView:
+        """The job's current view; NoSuchJob if unknown (or forgotten). O(1) plus the
+        result."""
         with self._lock:
             job = self._jobs.get(job_id)
-            return None if job is None else self._view(job)
+            if job is None:
+                raise NoSuchJob(job_id)
+            return self._view(job)
 
     def list(self) -> list[JobView]:
         """Every kept job, oldest first."""
         with self._lock:
             return [self._view(j) for j in self._jobs.values()]
 
-    def _finished_result(self, job_id: int) -> tuple[Job | None, ExperimentResult | None]:
+    def _finished_result(self, job_id: int) -> tuple[Job, ExperimentResult]:
+        # NoSuchJob both when the job is unknown and when it has no result yet.
         with self._lock:
             job = self._jobs.get(job_id)
-            return job, (job.result if job is not None else None)
+            if job is None:
+                raise NoSuchJob(job_id)
+            if job.result is None:
+                raise NoSuchJob(job_id, "result of experiment job")
+            return job, job.result
 
-    def csv(self, job_id: int) -> str | None:
-        """The result as CSV, None if the job is unknown or has no result."""
-        _job, result = self._finished_result(job_id)
-        return None if result is None else render_csv(result)
+    def csv(self, job_id: int) -> str:
+        """The result as CSV; NoSuchJob if the job is unknown or has no result."""
+        return render_csv(self._finished_result(job_id)[1])
 
-    def plot(self, job_id: int) -> bytes | None:
-        """The result's plot (PNG, rendered once), None if unknown or no result."""
+    def plot(self, job_id: int) -> bytes:
+        """The result's plot (PNG, rendered once); NoSuchJob if unknown or no result."""
         job, result = self._finished_result(job_id)
-        if job is None or result is None:
-            return None
         png = job._png
         if png is None:
             png = render_plot(result)
@@ -244,12 +254,12 @@ class JobManager:
                 job._png = png
         return png
 
-    def cancel(self, job_id: int) -> JobView | None:
-        """Ask a queued or running job to stop (between cells); None if unknown."""
+    def cancel(self, job_id: int) -> JobView:
+        """Ask a queued or running job to stop (between cells); NoSuchJob if unknown."""
         with self._lock:
             job = self._jobs.get(job_id)
             if job is None:
-                return None
+                raise NoSuchJob(job_id)
             job.cancel.set()
             if job.state == "queued":
                 job.state = "cancelled"

@@ -12,7 +12,7 @@ long, so the service must learn about the shutdown at its *start*:
    completes at once instead of after its hold timeout.
 2. New requests get 503 (``app.limits``); open streams see a client disconnect and end,
    their chunked body terminated cleanly; in-flight requests finish normally.
-3. The lifespan shutdown then saves the state (``app.state``) one last time.
+3. The lifespan shutdown then saves the state (``app.persistence``) one last time.
 
 Step 1 is triggered by whichever comes first: SIGTERM/SIGINT (the lifespan chains a
 handler in front of uvicorn's when it runs in the main thread: ``uvicorn app.main:app``,

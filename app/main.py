@@ -13,15 +13,16 @@ from fastapi.routing import APIRoute
 
 from core import Kernel
 
-from . import auth, errors, openapi
+from . import __version__, auth, errors, openapi
 from .deployment import Deployment
+from .jobs import JobManager
 from .lifecycle import Lifecycle
 from .limits import Admission, AdmissionControl
-from .middleware import BodySizeLimit
+from .middleware import BodySizeLimit, HeadWithoutBody
+from .persistence import StateKeeper, lifespan_state
 from .routes import include_all, ui
-from .service import Service
+from .service import Service, in_worker
 from .settings import Settings
-from .state import StateKeeper, lifespan_state
 
 DESCRIPTION = """\
 A simulated Linux 6.18 x86-64 process address space, driven over HTTP.
@@ -47,12 +48,15 @@ TAGS = [
         "description": "Pause points: hold a syscall or a maps reader at a named step, "
         "look, release (reproduce races by hand).",
     },
-    {"name": "stats", "description": "Fault events and lock statistics (`/vmstat`)."},
+    {
+        "name": "stats",
+        "description": "Fault events and lock statistics (`/vmstat`; `/metrics` for Prometheus).",
+    },
     {
         "name": "experiments",
-        "description": "Background runs of the lock-scalability experiments (issue 6).",
+        "description": "Background runs of the lab's lock-scalability experiments.",
     },
-    {"name": "health", "description": "Liveness."},
+    {"name": "health", "description": "Liveness (`GET` or `HEAD`)."},
 ]
 
 
@@ -77,6 +81,7 @@ def create_app(
     service = Service(settings, kernel)
     lifecycle = Lifecycle(service)
     keeper = StateKeeper(service, deployment.state_file, deployment.state_interval)
+    jobs = JobManager(settings.max_experiment_jobs)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -88,10 +93,11 @@ def create_app(
                 lifecycle.begin_shutdown()
         finally:
             lifecycle.restore_signal_handlers()
+            await in_worker(jobs.shutdown)  # cancel experiment jobs, join their worker
 
     app = FastAPI(
         title="vmasim",
-        version="0.1.0",
+        version=__version__,
         summary="A simulated Linux process address space and its /proc/PID/maps.",
         description=DESCRIPTION,
         openapi_tags=TAGS,
@@ -104,20 +110,19 @@ def create_app(
     app.state.lifecycle = lifecycle
     app.state.shutting_down = lifecycle.shutting_down  # threading.Event, set at shutdown
     app.state.state_keeper = keeper
+    app.state.experiment_jobs = jobs
     app.state.admission = AdmissionControl(
         deployment.max_inflight, deployment.max_streams, deployment.retry_after, lifecycle.shutdown
     )
     errors.install(app)
     include_all(app)
-    from .routes import experiments  # issue 6: background experiment jobs (app/jobs.py)
-
-    experiments.install(app)
     ui.install(app)  # the live page at /ui (not in the OpenAPI document)
     openapi.install(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     # Outermost last: CORS, then the token check, then admission, then the body limit.
     app.add_middleware(Admission, control=app.state.admission)
     auth.install(app, deployment.token, deployment.cors_origins)
+    app.add_middleware(HeadWithoutBody)  # outermost: no HEAD answer carries a body
     return app
 
 

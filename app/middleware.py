@@ -1,4 +1,5 @@
-"""A pure ASGI middleware bounding request bodies (``VMASIM_MAX_BODY_BYTES``)."""
+"""Pure ASGI middlewares: bounding request bodies (``VMASIM_MAX_BODY_BYTES``) and
+answering ``HEAD`` without a body."""
 
 from __future__ import annotations
 
@@ -61,6 +62,31 @@ class BodySizeLimit:
             ERROR_TABLE[RequestTooLarge], str(exc), scope.get("path"), **exception_extras(exc)
         )
         await response(scope, receive, send)
+
+
+class HeadWithoutBody:
+    """Answer ``HEAD`` with the headers ``GET`` would send and no body (RFC 9110 §9.3.2).
+
+    The routes that take ``HEAD`` (``/healthz``, ``/metrics``) run their ``GET``
+    endpoint, so status, ``Content-Type`` and ``Content-Length`` are the ``GET``
+    answer's; this drops the body bytes. uvicorn drops them too, but the ASGI spec does
+    not ask a server to, and in-process clients (httpx's ``ASGITransport``) do not.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app(scope, receive, send_headers_only)
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -1,9 +1,14 @@
 """The OpenAPI document: post-processing, rendering, and the committed copy.
 
-``python -m app.openapi`` writes ``openapi/openapi.json``; ``--check`` exits 1 when the
-committed file differs from what the app generates (the drift test runs the same
-comparison). The rendering is deterministic: sorted keys, two-space indent, trailing
-newline, nothing taken from the environment.
+``python -m app.openapi`` writes ``openapi/openapi.json``; ``--check`` says whether the
+committed file is what the app generates (exit 0) or is stale (exit 1; the drift test
+runs the same comparison). The rendering is deterministic: sorted keys, two-space
+indent, trailing newline, nothing taken from the environment.
+
+The document is OpenAPI 3.1.0 and valid as such (``tests/app/test_openapi.py`` runs
+openapi-spec-validator on it). FastAPI describes its streams with OpenAPI 3.2's
+``itemSchema``, which 3.1 does not have; :func:`conform_streams` moves it where 3.1
+allows it.
 """
 
 from __future__ import annotations
@@ -38,15 +43,50 @@ def install(app: FastAPI) -> None:
                 tags=app.openapi_tags,
             )
             for item in schema.get("paths", {}).values():
-                for operation in item.values():
-                    for response in operation.get("responses", {}).values():
+                for method, operation in item.items():
+                    for status, response in operation.get("responses", {}).items():
+                        if method == "head" and status.startswith("2"):
+                            response.pop("content", None)  # a HEAD answer has no body
                         content = response.get("content", {})
                         if PROBLEM_JSON in content:
                             response["content"] = {PROBLEM_JSON: content[PROBLEM_JSON]}
+                        conform_streams(content)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+# The extension that carries OpenAPI 3.2's ``itemSchema`` in a 3.1 document.
+ITEM_SCHEMA_EXTENSION = "x-itemSchema"
+
+
+def conform_streams(content: dict[str, Any]) -> None:
+    """Make a response's ``content`` valid OpenAPI 3.1 without losing the item schemas.
+
+    A Media Type Object in 3.1 has ``schema``, ``example(s)``, ``encoding`` and ``x-``
+    extensions only. Each stream's ``itemSchema`` becomes ``x-itemSchema`` (same name,
+    so a 3.2 tool finds it again), and ``schema`` says what 3.1 tools read: for
+    ``text/event-stream`` the schema of one event (the pre-3.2 convention, which
+    schemathesis validates each event against); for any other stream (JSON Lines) a
+    string whose description names the item schema.
+    """
+    for media_type, entry in content.items():
+        item = entry.pop("itemSchema", None)
+        if item is None:
+            continue
+        entry[ITEM_SCHEMA_EXTENSION] = item
+        if media_type == "text/event-stream":
+            entry.setdefault("schema", {"description": "one event of the stream", **item})
+        else:
+            entry.setdefault(
+                "schema",
+                {
+                    "type": "string",
+                    "description": f"{media_type}: each line one JSON value, matching "
+                    f"`{ITEM_SCHEMA_EXTENSION}`",
+                },
+            )
 
 
 def render(app: FastAPI) -> str:
@@ -64,15 +104,42 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=COMMITTED, help="default: %(default)s")
     args = parser.parse_args(argv)
     text = render(create_app(Settings()))
+    shown = _shown(args.output)
     if args.check:
-        current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
-        if current != text:
-            sys.stderr.write(f"{args.output} is stale: run `python -m app.openapi`\n")
+        if not args.output.exists():
+            sys.stderr.write(f"{shown} does not exist: run `python -m app.openapi`\n")
             return 1
+        current = args.output.read_text(encoding="utf-8")
+        if current != text:
+            line = _first_difference(current, text)
+            sys.stderr.write(
+                f"{shown} is stale (it differs from the generated document from line "
+                f"{line}): run `python -m app.openapi`\n"
+            )
+            return 1
+        sys.stdout.write(f"{shown} is up to date\n")
         return 0
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")
+    sys.stdout.write(f"wrote {shown}\n")
     return 0
+
+
+def _shown(path: Path) -> str:
+    """``path`` as the user would type it: relative to the repository when inside it."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _first_difference(old: str, new: str) -> int:
+    """The first line number (1-based) where ``old`` and ``new`` differ."""
+    old_lines, new_lines = old.splitlines(), new.splitlines()
+    for number, (a, b) in enumerate(zip(old_lines, new_lines, strict=False), start=1):
+        if a != b:
+            return number
+    return min(len(old_lines), len(new_lines)) + 1
 
 
 if __name__ == "__main__":

@@ -14,63 +14,52 @@ from core import PAGE_SIZE, EngineError, NoSuchProcess, Process, SyscallError
 from core.fault import FaultResult
 
 from .flags import MAP_BITS, MREMAP_BITS, OPEN_BITS, PROT_BITS, combine
-from .schemas import (
-    BrkIn,
-    CloseOp,
-    FaultIn,
-    FaultOut,
-    FileIn,
-    MmapIn,
-    MprotectIn,
-    MremapIn,
-    MunmapIn,
-    OpResult,
-    TouchOp,
-    TouchOut,
-    UnlinkOp,
-    hex_addr,
-)
+from .schemas.batch import CloseOp, OpResult, UnlinkOp
+from .schemas.common import hex_addr
+from .schemas.faults import FaultIn, FaultOut, TouchOp, TouchOut
+from .schemas.processes import FileIn
+from .schemas.syscalls import BrkIn, MmapIn, MprotectIn, MremapIn, MunmapIn
 
 # What an operation returns: ("addr", int), ("fd", int), ("fault", FaultOut),
 # ("touch", TouchOut) or None.
 Ret = tuple[str, Any] | None
 
 
-def do_mmap(proc: Process, a: MmapIn) -> Ret:
+def apply_mmap(proc: Process, a: MmapIn) -> Ret:
     prot = combine(a.prot, PROT_BITS)
     flags = combine(a.flags, MAP_BITS)
     return "addr", proc.mm.mmap(a.addr, a.length, prot, flags, fd=a.fd, offset=a.offset)
 
 
-def do_munmap(proc: Process, a: MunmapIn) -> Ret:
+def apply_munmap(proc: Process, a: MunmapIn) -> Ret:
     proc.mm.munmap(a.addr, a.length)
     return None
 
 
-def do_mprotect(proc: Process, a: MprotectIn) -> Ret:
+def apply_mprotect(proc: Process, a: MprotectIn) -> Ret:
     proc.mm.mprotect(a.addr, a.length, combine(a.prot, PROT_BITS))
     return None
 
 
-def do_mremap(proc: Process, a: MremapIn) -> Ret:
+def apply_mremap(proc: Process, a: MremapIn) -> Ret:
     flags = combine(a.flags, MREMAP_BITS)
     return "addr", proc.mm.mremap(a.old_addr, a.old_len, a.new_len, flags, new_addr=a.new_addr)
 
 
-def do_brk(proc: Process, a: BrkIn) -> Ret:
+def apply_brk(proc: Process, a: BrkIn) -> Ret:
     return "addr", proc.mm.brk(a.addr)
 
 
-def do_open(proc: Process, a: FileIn) -> Ret:
+def apply_open(proc: Process, a: FileIn) -> Ret:
     return "fd", proc.open(a.path, combine(a.flags, OPEN_BITS), size=a.size)
 
 
-def do_close(proc: Process, a: CloseOp) -> Ret:
+def apply_close(proc: Process, a: CloseOp) -> Ret:
     proc.close(a.fd)
     return None
 
 
-def do_unlink(proc: Process, a: UnlinkOp) -> Ret:
+def apply_unlink(proc: Process, a: UnlinkOp) -> Ret:
     proc.unlink(a.path)
     return None
 
@@ -79,20 +68,20 @@ def fault_out(r: FaultResult) -> FaultOut:
     """The engine's :class:`~core.fault.FaultResult` in the API's vocabulary. O(1)."""
     return FaultOut(
         addr=hex_addr(r.addr),
-        access=r.access,  # type: ignore[arg-type]
+        access=r.access,
         ok=r.outcome == "ok",
-        outcome=r.outcome,  # type: ignore[arg-type]
-        si_code=r.si_code,  # type: ignore[arg-type]
-        path=r.path,  # type: ignore[arg-type]
+        outcome=r.outcome,
+        si_code=r.si_code,
+        path=r.path,
         misses=r.misses,
         vma_start=None if r.vma_start is None else hex_addr(r.vma_start),
         vma_end=None if r.vma_end is None else hex_addr(r.vma_end),
-        page=r.page,  # type: ignore[arg-type]
+        page=r.page,
         major=r.major,
     )
 
 
-def do_fault(proc: Process, a: FaultIn) -> Ret:
+def apply_fault(proc: Process, a: FaultIn) -> Ret:
     """One user page fault (``Mm.fault`` = x86 ``do_user_addr_fault``): takes the per-VMA
     lock or ``mmap_lock`` itself. A signal is a result, not an error."""
     return "fault", fault_out(proc.mm.fault(a.addr, a.access))
@@ -136,21 +125,21 @@ def touch(proc: Process, a: TouchOp) -> TouchOut:
     )
 
 
-def do_touch(proc: Process, a: TouchOp) -> Ret:
+def apply_touch(proc: Process, a: TouchOp) -> Ret:
     return "touch", touch(proc, a)
 
 
 DISPATCH: dict[str, Callable[[Process, Any], Ret]] = {
-    "mmap": do_mmap,
-    "munmap": do_munmap,
-    "mprotect": do_mprotect,
-    "mremap": do_mremap,
-    "brk": do_brk,
-    "open": do_open,
-    "close": do_close,
-    "unlink": do_unlink,
-    "fault": do_fault,
-    "touch": do_touch,
+    "mmap": apply_mmap,
+    "munmap": apply_munmap,
+    "mprotect": apply_mprotect,
+    "mremap": apply_mremap,
+    "brk": apply_brk,
+    "open": apply_open,
+    "close": apply_close,
+    "unlink": apply_unlink,
+    "fault": apply_fault,
+    "touch": apply_touch,
 }
 
 

@@ -9,7 +9,8 @@ longer than 72 characters).
 
 from __future__ import annotations
 
-from .schemas import VmaOut, hex_addr
+from .schemas.common import hex_addr
+from .schemas.maps import VmaOut
 
 NAME_COLUMN = 73  # seq_setwidth(m, 25 + sizeof(void *) * 6 - 1) + 1 pad space
 

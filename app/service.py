@@ -16,7 +16,6 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
 
@@ -25,6 +24,7 @@ import anyio.to_thread
 from core import Kernel, Process
 
 from .errors import ProcessLimitReached
+from .schemas.vmstat import ServiceStatistics
 from .settings import Settings
 
 T = TypeVar("T")
@@ -34,23 +34,6 @@ async def in_worker(fn: Callable[..., T], *args: object) -> T:
     """Run a blocking engine call in a worker thread (anyio's default limiter, sized by
     ``VMASIM_WORKER_THREADS``), never on the event loop."""
     return await anyio.to_thread.run_sync(partial(fn, *args))
-
-
-@dataclass(frozen=True)
-class ServiceStatistics:
-    """A snapshot of the service's own state (``Service.statistics()``).
-
-    ``processes`` live, ``reserved`` spawns in progress, ``limit`` the process limit,
-    ``spawned``/``rejected`` counters, ``table_lock_held`` whether the table lock is
-    taken right now.
-    """
-
-    processes: int
-    reserved: int
-    limit: int
-    spawned: int
-    rejected: int
-    table_lock_held: bool
 
 
 class Service:

@@ -15,6 +15,7 @@ reported in errors, so the committed document does not depend on the environment
 | ``VMASIM_MAX_PAUSE_POINTS`` | 8 | pause points armed at once in one process |
 | ``VMASIM_MAX_RESIDENT_PAGES`` | 1048576 | resident pages per simulated process (4 GiB) |
 | ``VMASIM_MAX_BATCH_PAGES`` | 1048576 | pages faulted by the ``touch`` ops of one batch |
+| ``VMASIM_MAX_EXPERIMENT_JOBS`` | 8 | experiment jobs kept (queued, running or finished) |
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class Settings:
     max_pause_points: int = 8
     max_resident_pages: int = 1 << 20
     max_batch_pages: int = 1 << 20
+    max_experiment_jobs: int = 8
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -52,7 +54,7 @@ class Settings:
             lo, hi = _RANGES[f.name]
             if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
                 raise SettingsError(
-                    f"{ENV_PREFIX}{f.name.upper()}={value!r} must be an integer in [{lo}, {hi}]"
+                    f"{env_name(f.name)}={value!r} must be an integer in [{lo}, {hi}]"
                 )
 
     @classmethod
@@ -63,7 +65,7 @@ class Settings:
         """
         values: dict[str, int] = {}
         for f in fields(cls):
-            key = ENV_PREFIX + f.name.upper()
+            key = env_name(f.name)
             raw = environ.get(key)
             if raw is None:
                 continue
@@ -85,4 +87,16 @@ _RANGES: dict[str, tuple[int, int]] = {
     "max_pause_points": (1, 1000),
     "max_resident_pages": (0, 1 << 36),
     "max_batch_pages": (1, 1 << 30),
+    "max_experiment_jobs": (1, 1000),
 }
+
+
+def env_name(field: str) -> str:
+    """The environment variable of a :class:`Settings` field: ``VMASIM_`` + its name.
+
+    >>> env_name("max_experiment_jobs")
+    'VMASIM_MAX_EXPERIMENT_JOBS'
+    """
+    if field not in _RANGES:
+        raise KeyError(field)
+    return ENV_PREFIX + field.upper()

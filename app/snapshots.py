@@ -32,9 +32,10 @@ from typing import Any
 import anyio.to_thread
 
 from core import LockHoldTimes, MapsFile, MapsSnapshot, Mm, read_maps
+from core.maps_reader import Reader
 
 from .procviews import NAME_COLUMN
-from .schemas import LockHoldOut, SnapshotMeta
+from .schemas.maps import LockHoldOut, SnapshotMeta
 
 CHUNK_SIZE = 4096
 """The seq_file buffer (``PAGE_SIZE``): a per_vma chunk holds at most 4095 bytes."""
@@ -125,7 +126,7 @@ def _hold(h: LockHoldTimes) -> LockHoldOut:
     )
 
 
-def fold(chunks: list[MapsSnapshot], reader: str) -> Snapshot:
+def fold(chunks: list[MapsSnapshot], reader: Reader) -> Snapshot:
     """One :class:`Snapshot` from consecutive chunks of one file read. O(lines).
 
     ``seq_begin`` is the first chunk's, ``seq_end`` the last's; attempts, fallbacks
@@ -157,7 +158,7 @@ def fold(chunks: list[MapsSnapshot], reader: str) -> Snapshot:
         vmax = max(vmax, h.vma_read_max_ns)
     fallbacks = sum(c.fallbacks for c in chunks)
     meta = SnapshotMeta(
-        reader=reader,  # type: ignore[arg-type]  # checked by the caller (MapsReader)
+        reader=reader,
         seq_begin=first.seq_begin,
         seq_end=last.seq_end,
         attempts=sum(c.attempts for c in chunks),
@@ -221,7 +222,7 @@ def _read_chunks(f: MapsFile, n: int) -> list[MapsSnapshot]:
     return out
 
 
-async def take_snapshot(mm: Mm, reader: str, max_retries: int) -> Snapshot:
+async def take_snapshot(mm: Mm, reader: Reader, max_retries: int) -> Snapshot:
     """A whole maps read with ``reader`` (see the module docstring), never on the event
     loop and holding no lock across an ``await``. O(n) per attempt.
 
@@ -243,5 +244,5 @@ async def take_snapshot(mm: Mm, reader: str, max_retries: int) -> Snapshot:
     return fold(with_lines, reader)
 
 
-def _read_whole(mm: Mm, reader: str, max_retries: int) -> MapsSnapshot:
+def _read_whole(mm: Mm, reader: Reader, max_retries: int) -> MapsSnapshot:
     return read_maps(mm, reader, max_retries=max_retries)

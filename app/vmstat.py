@@ -10,22 +10,21 @@ progress may be counted in one and not yet in another.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from core import Process
-from core.pages import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, PAGE_LOCK
-from core.procmap_query import query_statistics
+from core.pages import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS
 
-from .schemas import (
+from .schemas.vmstat import (
     MmapLockOut,
     PageLockOut,
     ProcessVmstatOut,
     QueryStatsOut,
     RcuOut,
     RssOut,
+    RwsemOut,
     ServiceStatsOut,
     VmEventsOut,
     VmstatOut,
@@ -54,14 +53,14 @@ def process_vmstat(proc: Process) -> ProcessVmstatOut:
             shmem=stat[MM_SHMEMPAGES],
             swapents=stat[MM_SWAPENTS],
         ),
-        events=VmEventsOut(**asdict(mm.vm_events.statistics())),
+        events=VmEventsOut.of(mm.vm_events.statistics()),
         mmap_lock=MmapLockOut(
             seq=lock.seq,
             write_locked=lock.write_locked,
             write_cycles=lock.write_cycles,
-            rwsem=asdict(lock.rwsem),  # type: ignore[arg-type]
+            rwsem=RwsemOut.of(lock.rwsem),
         ),
-        procmap_query=QueryStatsOut(**asdict(query_statistics(mm))),
+        procmap_query=QueryStatsOut.of(mm.query_counts.statistics()),
     )
 
 
@@ -73,11 +72,11 @@ def vmstat(service: Service, pid: int | None = None) -> VmstatOut:
     rcu = kernel.rcu.statistics()
     svc = service.statistics()
     return VmstatOut(
-        events=VmEventsOut(**asdict(kernel.vm_events.statistics())),
-        procmap_query=QueryStatsOut(**asdict(query_statistics())),
-        rcu=RcuOut(**{k: getattr(rcu, k) for k in RcuOut.model_fields}),
-        page_lock=PageLockOut(**asdict(PAGE_LOCK.statistics())),
-        service=ServiceStatsOut(**{k: getattr(svc, k) for k in ServiceStatsOut.model_fields}),
+        events=VmEventsOut.of(kernel.vm_events.statistics()),
+        procmap_query=QueryStatsOut.of(kernel.query_counts.statistics()),
+        rcu=RcuOut.of(rcu),
+        page_lock=PageLockOut.of(kernel.page_lock.statistics()),
+        service=ServiceStatsOut.of(svc),
         processes=[process_vmstat(p) for p in procs],
     )
 

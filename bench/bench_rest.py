@@ -59,7 +59,7 @@ import httpx  # noqa: E402
 from fastapi import Request  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
 
-from app.schemas import FaultIn  # noqa: E402
+from app.schemas.faults import FaultIn  # noqa: E402
 from core import MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE, Kernel  # noqa: E402
 
 DEFAULT_JSON = ROOT / "bench" / "results" / "bench_rest.json"

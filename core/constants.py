@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import errno as _errno
 
+# The width of a syscall argument register: arguments arrive as unsigned 64-bit values.
+U64 = 1 << 64
+U64_MAX = U64 - 1
+U32 = 1 << 32
+
 PAGE_SHIFT = 12
 PAGE_SIZE = 1 << PAGE_SHIFT
 PAGE_MASK = ~(PAGE_SIZE - 1)
@@ -18,6 +23,10 @@ TASK_SIZE = (1 << 47) - PAGE_SIZE
 MMAP_MIN_ADDR = 4096  # vm.mmap_min_addr on the host
 DEFAULT_MAX_MAP_COUNT = 65530  # USHRT_MAX - MAPCOUNT_ELF_CORE_MARGIN
 STACK_GUARD_GAP = 256 << PAGE_SHIFT  # mm/mmap.c stack_guard_gap default
+# mmap_base() (arch/x86/mm/mmap.c) without randomisation: TASK_SIZE minus the stack gap,
+# which an 8 MiB RLIMIT_STACK plus the guard gap leaves at its 128 MiB minimum (MIN_GAP).
+DEFAULT_MMAP_BASE = TASK_SIZE - (128 << 20)
+PID_MAX = 4194304  # /proc/sys/kernel/pid_max on 64-bit (PID_MAX_LIMIT)
 
 # mmap(2) protection bits.
 PROT_NONE = 0x0
@@ -117,15 +126,53 @@ VM_MIXEDMAP = 0x10000000
 VM_HUGEPAGE = 0x20000000
 VM_NOHUGEPAGE = 0x40000000
 VM_MERGEABLE = 0x80000000
+# 64-bit only: include/linux/mm.h VM_SEALED_BIT (42 since 6.16; bit 63 before), so
+# smaps prints "sl" after every flag below bit 32.
+VM_SEALED = 1 << 42
 
 VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC
 VM_SPECIAL = VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP
 VM_STACK = VM_GROWSDOWN
+VM_LOCKED_MASK = VM_LOCKED | VM_LOCKONFAULT  # include/linux/mm.h
 VM_STARTGAP_FLAGS = VM_GROWSDOWN
 # VM_DATA_DEFAULT_FLAGS on x86-64 (VM_DATA_FLAGS_TSK_EXEC: the default personality has
 # READ_IMPLIES_EXEC off, so MAYEXEC comes from VM_DATA_FLAGS_EXEC).
 VM_DATA_DEFAULT_FLAGS = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC
 VM_STACK_DEFAULT_FLAGS = VM_DATA_DEFAULT_FLAGS | VM_GROWSDOWN | VM_ACCOUNT
+# mm->def_flags bits a fork child keeps (kernel/fork.c mm_init): MCL_FUTURE is not inherited.
+VM_INIT_DEF_MASK = VM_NOHUGEPAGE
+
+# mlock2(2), mlockall(2) flags (include/uapi/asm-generic/mman-common.h, mman.h).
+MLOCK_ONFAULT = 0x01
+MCL_CURRENT = 1
+MCL_FUTURE = 2
+MCL_ONFAULT = 4
+
+# prctl(2) PR_SET_VMA (include/uapi/linux/prctl.h) and the name rules of
+# kernel/sys.c prctl_set_vma: at most 79 bytes, printable ASCII except \\`$[].
+PR_SET_VMA = 0x53564D41
+PR_SET_VMA_ANON_NAME = 0
+ANON_VMA_NAME_MAX_LEN = 80
+ANON_VMA_NAME_INVALID_CHARS = "\\`$[]"
+
+# setrlimit(2): RLIMIT_MEMLOCK and "unlimited" (include/uapi/asm-generic/resource.h).
+RLIMIT_MEMLOCK = 8
+RLIM_INFINITY = (1 << 64) - 1
+DEFAULT_MEMLOCK_RLIMIT = 8 << 20  # this host's ulimit -l (8192 kB, soft and hard)
+
+# vm.overcommit_memory (include/uapi/linux/mman.h) and the host's memory, read from
+# /proc/meminfo and /proc/sys/vm when this was written (constants, so that runs are
+# deterministic; Kernel settings change them): MemTotal 24683772 kB, SwapTotal 0 kB,
+# overcommit_ratio 50, admin_reserve_kbytes 258377, user_reserve_kbytes 100421 (the
+# last two are what init_admin_reserve/init_user_reserve computed at boot).
+OVERCOMMIT_GUESS = 0
+OVERCOMMIT_ALWAYS = 1
+OVERCOMMIT_NEVER = 2
+HOST_MEMTOTAL_KB = 24683772
+HOST_SWAPTOTAL_KB = 0
+DEFAULT_OVERCOMMIT_RATIO = 50
+DEFAULT_ADMIN_RESERVE_KB = 258377
+DEFAULT_USER_RESERVE_KB = 100421
 
 # Errnos the syscalls return, by name (Linux numbering via the errno module).
 EPERM = _errno.EPERM

@@ -5,10 +5,17 @@
     EngineError                 base of everything the engine raises on purpose
     ├── SyscallError            a simulated syscall failed; carries the Linux errno
     ├── InvalidArgument         a caller passed a value the engine cannot accept
-    │                           (not a syscall failure: a type or range error)
+    │   │                       (not a syscall failure: a type or range error)
+    │   └── UnknownPausePoint   a pause point name the engine does not have
     ├── NoSuchProcess           no process with that pid
     ├── LayoutError             a /proc/<pid>/maps text could not be imported
+    ├── StateError              a state file or document cannot be loaded
+    ├── ResidentLimitExceeded   a fault needed a page past the resident limit
+    ├── PauseTimeout            no operation reached a pause point in time
     └── UseAfterFree            a freed (poisoned) VMA was touched: an RCU bug
+
+Each also derives from the builtin exception a Python caller would catch for it
+(``ValueError``, ``LookupError``, ``MemoryError``, ``TimeoutError``...).
 
 The web layer maps these to HTTP statuses in one table (app/errors.py).
 """
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import errno as _errno
 import os as _os
+from collections.abc import Iterable
 
 # Where Python's errno module picks an alias, use the name the kernel's headers use.
 _ERRNO_NAMES = {_errno.EOPNOTSUPP: "EOPNOTSUPP", _errno.EAGAIN: "EAGAIN", _errno.EDEADLK: "EDEADLK"}
@@ -63,3 +71,37 @@ class UseAfterFree(EngineError, RuntimeError):
     This is never expected: it means a reader used a VMA without holding RCU, a VMA
     lock or mmap_lock, which the kernel would turn into memory corruption.
     """
+
+
+class UnknownPausePoint(InvalidArgument, KeyError):
+    """A pause point name that the engine does not have (``known``: the names it has)."""
+
+    def __init__(self, name: object, known: Iterable[str]) -> None:
+        self.point = name
+        super().__init__(f"unknown pause point {name!r}; known points: {', '.join(sorted(known))}")
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class StateError(EngineError):
+    """A state file or document cannot be loaded: names the offending value."""
+
+
+class ResidentLimitExceeded(EngineError, MemoryError):
+    """A fault needed a new page but the process is at ``Kernel.max_resident_pages``.
+
+    Raised before anything changed (no page allocated, no counter moved, no lock held).
+    """
+
+    def __init__(self, limit: int, addr: int) -> None:
+        self.limit = limit
+        self.addr = addr
+        super().__init__(
+            f"fault at {addr:#x} needs a new page but the process already has its "
+            f"limit of {limit} resident pages"
+        )
+
+
+class PauseTimeout(EngineError, TimeoutError):
+    """No operation reached a pause point before the wait timed out."""

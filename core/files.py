@@ -1,10 +1,10 @@
 """Simulated files: inodes, open file descriptions (``struct file``) and fd tables.
 
 Only what mappings observe is modelled: an inode's device, number, size and path
-(``/proc/<pid>/maps`` prints them; ``(deleted)`` once unlinked), and an open file's
-access mode. Identity matters: VMAs merge only when they map the *same* ``struct file``
-(kernel-notes §5.6 item 3), so two ``open()`` calls of one path never merge while one fd
-mapped twice does.
+(``/proc/<pid>/maps`` prints them; ``(deleted)`` once unlinked), and an open file's access
+mode. Identity matters: VMAs merge only when they map the *same* ``struct file``
+(``is_mergeable_vma`` compares ``vm_file`` pointers, mm/vma.c), so two ``open()`` calls of
+one path never merge while one fd mapped twice does.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from .constants import EBADF, EINVAL, EMFILE, ENOENT, O_ACCMODE, O_RDONLY, O_RDW
 from .errors import InvalidArgument, SyscallError
 
 # Simulated block device for regular files (fe:00, like the host's root filesystem) and
-# the shmem mount backing shared anonymous memory (00:01, kernel-notes §7.1).
+# the shmem mount backing shared anonymous memory (00:01, as ``show_map_vma`` prints it).
 DISK_DEV = (0xFE, 0x00)
 SHMEM_DEV = (0x00, 0x01)
 MAX_FDS = 1024  # RLIMIT_NOFILE soft limit
@@ -54,8 +54,14 @@ class OpenFile:
         self.refs += 1
 
     def put(self) -> None:
-        """``fput``."""
+        """``fput``. The last reference to a shmem object gives its commit charge back
+        (``shmem_evict_inode`` -> ``shmem_unacct_size``; see core/mmap.py)."""
         self.refs -= 1
+        if not self.refs:
+            release = self.inode.__dict__.pop("_on_release", None)
+            if release is not None:
+                self.inode.__dict__.pop("_commit_pages", None)
+                release()
 
     def __repr__(self) -> str:
         mode = ("r" if self.readable else "") + ("w" if self.writable else "")

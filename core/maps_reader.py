@@ -1,11 +1,14 @@
 """Reading ``/proc/<pid>/maps`` while writers run: three readers, whole or in chunks.
 
+Size: the three readers share the snapshot type, the chunking and the position rules of
+``seq_file``; they are compared with each other line by line, so they live together.
+
 Design note
 ===========
 
 The kernel has had two ways to walk the VMAs for ``/proc/<pid>/maps`` and the
-simulator adds the third that this service is built around (kernel-notes §1.3, §7.2,
-§7.3, §9):
+simulator adds the third that this service is built around (fs/proc/task_mmu.c,
+mm/mmap_lock.c, include/linux/mmap_lock.h):
 
 ``"mmap_lock"`` (the kernel up to 6.16, ``m_start`` → ``mmap_read_lock_killable``)
     Hold ``mmap_lock`` for read for the walk. Always consistent; stalls writers, and
@@ -35,7 +38,7 @@ simulator adds the third that this service is built around (kernel-notes §1.3, 
     new form), never a gap where something stayed mapped. :attr:`MapsSnapshot.torn_at`
     marks the lines after which that may have happened.
 
-Chunks (``seq_file``, §7.2): :class:`MapsFile` returns at most ``chunk_size - 1``
+Chunks (``seq_file``, fs/seq_file.c): :class:`MapsFile` returns at most ``chunk_size - 1``
 (4095) bytes of whole lines per :meth:`MapsFile.read`, drops every lock between calls,
 and resumes from the end address of the last VMA it returned (``priv->last_pos``), so
 a slow consumer never holds a lock while it is not reading. The ``[vsyscall]`` gate
@@ -58,10 +61,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Literal, get_args
 
 from .errors import InvalidArgument
-from .locking import vma_line  # procfs.vma_line plus the mm's cost hook
+from .hooks import vma_line  # procfs.vma_line plus the mm's cost hook
 from .procfs import GATE_LINE, render_maps
 from .vma_lock import ReadLockFailure, vma_end_read, vma_start_read, vma_start_read_locked
 
@@ -72,17 +75,26 @@ if TYPE_CHECKING:
 __all__ = [
     "CHUNK_SIZE",
     "DEFAULT_MAX_RETRIES",
+    "DEFAULT_READER",
+    "MAX_RETRIES_LIMIT",
     "POS_END",
     "POS_GATE",
     "READERS",
+    "Reader",
     "LockHoldTimes",
     "MapsFile",
     "MapsSnapshot",
+    "check_reader",
     "read_maps",
 ]
 
-READERS: Final = ("mmap_lock", "seqcount", "per_vma")
+#: The three ways to read maps: ``seqcount`` (lockless, validated by ``mm_lock_seq``;
+#: the default), ``per_vma`` (6.17+ ``lock_next_vma``) and ``mmap_lock`` (up to 6.16).
+Reader = Literal["seqcount", "per_vma", "mmap_lock"]
+READERS: Final[tuple[Reader, ...]] = get_args(Reader)
+DEFAULT_READER: Final[Reader] = "seqcount"
 DEFAULT_MAX_RETRIES: Final = 3
+MAX_RETRIES_LIMIT: Final = 1000
 CHUNK_SIZE: Final = 4096
 """The seq_file buffer (``PAGE_SIZE``): a chunk holds at most ``CHUNK_SIZE - 1`` bytes."""
 POS_GATE: Final = -2
@@ -124,7 +136,7 @@ class MapsSnapshot:
     :data:`POS_GATE` or :data:`POS_END`) before and after the read.
     """
 
-    reader: str
+    reader: Reader
     lines: tuple[str, ...]
     seq_begin: int
     seq_end: int
@@ -186,10 +198,12 @@ class MapsSnapshot:
 # -- argument checks ---------------------------------------------------------------------
 
 
-def _check_reader(reader: object) -> str:
-    if not isinstance(reader, str) or reader not in READERS:
-        raise InvalidArgument(f"unknown maps reader {reader!r}; choose one of {', '.join(READERS)}")
-    return reader
+def check_reader(reader: object) -> Reader:
+    """``reader`` if it names a maps reader; InvalidArgument naming the choices if not."""
+    for known in READERS:
+        if reader == known and isinstance(reader, str):
+            return known
+    raise InvalidArgument(f"unknown maps reader {reader!r}; choose one of {', '.join(READERS)}")
 
 
 def _check_int(what: str, value: object, low: int, high: int) -> int:
@@ -204,19 +218,25 @@ def _check_int(what: str, value: object, low: int, high: int) -> int:
 class _Acc:
     """Lines of one chunk and the position after them (``m->count`` and ``*ppos``)."""
 
-    __slots__ = ("limit", "lines", "pos", "size")
+    __slots__ = ("limit", "lines", "pos", "size", "want")
 
-    def __init__(self, pos: int, limit: int | None) -> None:
+    def __init__(self, pos: int, limit: int | None, want: int | None = None) -> None:
         self.lines: list[str] = []
         self.size = 0
         self.pos = pos
         self.limit = limit
+        self.want = want
 
     def fits(self, line: str) -> bool:
         # seq_puts(): a record is kept only if count + len < size; the first record of
-        # a read is always kept (the kernel doubles the buffer for it).
+        # a read is always kept (the kernel doubles the buffer for it). seq_read_iter()
+        # shows a further record only while the buffer holds less than the read asked
+        # for (m->count < iov_iter_count()): ``want``, None for "as much as fits".
         limit = self.limit
-        return limit is None or not self.lines or self.size + len(line) < limit
+        if limit is None or not self.lines:
+            return True
+        want = self.want
+        return self.size + len(line) < limit and (want is None or self.size < want)
 
     def add(self, line: str, pos: int) -> None:
         self.lines.append(line)
@@ -257,7 +277,7 @@ def _walk_whole(mm: Mm, acc: _Acc) -> None:
     acc.pos = POS_END
 
 
-def _empty(reader: str, mm: Mm, pos: int) -> MapsSnapshot:
+def _empty(reader: Reader, mm: Mm, pos: int) -> MapsSnapshot:
     seq = mm.mmap_lock.seq
     return MapsSnapshot(reader, (), seq, seq, 0, False, LockHoldTimes(), mm.generation, pos, pos)
 
@@ -265,10 +285,10 @@ def _empty(reader: str, mm: Mm, pos: int) -> MapsSnapshot:
 # -- "mmap_lock" -------------------------------------------------------------------------
 
 
-def _read_mmap_lock(mm: Mm, pos: int, limit: int | None) -> MapsSnapshot:
+def _read_mmap_lock(mm: Mm, pos: int, limit: int | None, want: int | None = None) -> MapsSnapshot:
     """``m_start`` ≤ 6.16: ``mmap_read_lock`` for the chunk. O(lines)."""
     lock = mm.mmap_lock
-    acc = _Acc(pos, limit)
+    acc = _Acc(pos, limit, want)
     t0 = _ns()
     lock.read_lock()
     t1 = _ns()
@@ -291,7 +311,9 @@ def _read_mmap_lock(mm: Mm, pos: int, limit: int | None) -> MapsSnapshot:
 # -- "seqcount" --------------------------------------------------------------------------
 
 
-def _read_seqcount(mm: Mm, pos: int, limit: int | None, max_retries: int) -> MapsSnapshot:
+def _read_seqcount(
+    mm: Mm, pos: int, limit: int | None, max_retries: int, want: int | None = None
+) -> MapsSnapshot:
     """Speculative RCU walks validated by ``mm_lock_seq``; ``mmap_lock`` after
     ``max_retries`` failures. O(attempts × lines)."""
     lock = mm.mmap_lock
@@ -305,7 +327,7 @@ def _read_seqcount(mm: Mm, pos: int, limit: int | None, max_retries: int) -> Map
             reasons.append(f"mmap_lock write-locked at start (seq {seq})")
             continue
         mm.pause("maps:seqcount_after_begin")
-        acc = _Acc(pos, limit)
+        acc = _Acc(pos, limit, want)
         t0 = _ns()
         rcu.read_lock()
         try:
@@ -335,7 +357,7 @@ def _read_seqcount(mm: Mm, pos: int, limit: int | None, max_retries: int) -> Map
             retry_reasons=tuple(reasons),
         )
     # Fallback: finish under mmap_lock for read (mmap_read_lock_killable).
-    snap = _read_mmap_lock(mm, pos, limit)
+    snap = _read_mmap_lock(mm, pos, limit, want)
     return MapsSnapshot(
         "seqcount",
         snap.lines,
@@ -523,11 +545,11 @@ class _PerVmaWalk:
         )
 
 
-def _read_per_vma(mm: Mm, pos: int, limit: int | None) -> MapsSnapshot:
+def _read_per_vma(mm: Mm, pos: int, limit: int | None, want: int | None = None) -> MapsSnapshot:
     """One chunk with per-VMA locks (``m_start``/``m_next``/``m_stop`` over
     ``proc_get_vma``). O(lines × log n)."""
     lock = mm.mmap_lock
-    acc = _Acc(pos, limit)
+    acc = _Acc(pos, limit, want)
     seqs: list[int] = []
     torn: list[int] = []
     walk = _PerVmaWalk(mm)
@@ -587,32 +609,39 @@ def _read_per_vma(mm: Mm, pos: int, limit: int | None) -> MapsSnapshot:
 # -- public API --------------------------------------------------------------------------
 
 
-def _read(mm: Mm, reader: str, pos: int, limit: int | None, max_retries: int) -> MapsSnapshot:
+def _read(
+    mm: Mm,
+    reader: Reader,
+    pos: int,
+    limit: int | None,
+    max_retries: int,
+    want: int | None = None,
+) -> MapsSnapshot:
     if mm._dead:  # mmget_not_zero() failed: end of file
         return _empty(reader, mm, POS_END)
     if reader == "mmap_lock":
         if pos == POS_END:
             return _empty(reader, mm, pos)
-        return _read_mmap_lock(mm, pos, limit)
+        return _read_mmap_lock(mm, pos, limit, want)
     if reader == "seqcount":
         if pos == POS_END:
             return _empty(reader, mm, pos)
-        return _read_seqcount(mm, pos, limit, max_retries)
-    return _read_per_vma(mm, pos, limit)
+        return _read_seqcount(mm, pos, limit, max_retries, want)
+    return _read_per_vma(mm, pos, limit, want)
 
 
 def read_maps(
-    mm: Mm, reader: str = "seqcount", *, max_retries: int = DEFAULT_MAX_RETRIES
+    mm: Mm, reader: Reader = DEFAULT_READER, *, max_retries: int = DEFAULT_MAX_RETRIES
 ) -> MapsSnapshot:
     """The whole of ``/proc/<pid>/maps`` in one walk with ``reader`` (see the module
     docstring). Caller holds no lock. O(n) per attempt; ``"seqcount"`` makes at most
     ``max_retries + 1`` attempts.
 
     Raises :class:`~core.errors.InvalidArgument` for an unknown reader or a
-    ``max_retries`` outside ``[0, 1000]``.
+    ``max_retries`` outside ``[0, MAX_RETRIES_LIMIT]``.
     """
-    _check_reader(reader)
-    _check_int("max_retries", max_retries, 0, 1000)
+    check_reader(reader)
+    _check_int("max_retries", max_retries, 0, MAX_RETRIES_LIMIT)
     return _read(mm, reader, 0, None, max_retries)
 
 
@@ -633,15 +662,15 @@ class MapsFile:
     def __init__(
         self,
         mm: Mm,
-        reader: str = "seqcount",
+        reader: Reader = DEFAULT_READER,
         *,
         chunk_size: int = CHUNK_SIZE,
         max_retries: int = DEFAULT_MAX_RETRIES,
     ) -> None:
         self.mm = mm
-        self.reader = _check_reader(reader)
+        self.reader = check_reader(reader)
         self.chunk_size = _check_int("chunk_size", chunk_size, 2, 1 << 24)
-        self.max_retries = _check_int("max_retries", max_retries, 0, 1000)
+        self.max_retries = _check_int("max_retries", max_retries, 0, MAX_RETRIES_LIMIT)
         self._pos = 0
 
     @property
@@ -653,11 +682,21 @@ class MapsFile:
         """``lseek(fd, 0, SEEK_SET)``: start over."""
         self._pos = 0
 
-    def read(self) -> MapsSnapshot:
-        """The next chunk (no lines at end of file). O(lines in the chunk × attempts)."""
-        snap = _read(self.mm, self.reader, self._pos, self.chunk_size, self.max_retries)
+    def read(self, want: int | None = None) -> MapsSnapshot:
+        """The next chunk (no lines at end of file). O(lines in the chunk × attempts).
+
+        ``want`` is the byte count the ``read()`` asked for: after the first line, lines
+        are added only while the chunk holds fewer bytes (``seq_read_iter``); None adds
+        lines while they fit the buffer. :class:`core.seq_file.SeqFile` keeps the bytes
+        of the last line that the caller's buffer had no room for."""
+        snap = _read(self.mm, self.reader, self._pos, self.chunk_size, self.max_retries, want)
         self._pos = snap.pos_end
         return snap
+
+    def seek(self, pos: int) -> None:
+        """Set the position (an address, :data:`POS_GATE` or :data:`POS_END`), as
+        ``m->index``/``priv->last_pos`` stand between two reads."""
+        self._pos = pos
 
     def __iter__(self) -> Iterator[MapsSnapshot]:
         """Chunks until end of file (the empty end-of-file chunk is not yielded)."""

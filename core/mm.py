@@ -2,10 +2,14 @@
 
 :class:`Mm` owns the VMA tree, ``mmap_lock`` with its sequence count, and the counters
 ``/proc`` shows. Its public methods are the syscalls, with Linux's names, arguments and
-errnos (kernel-notes §5, table §10.2): :meth:`Mm.mmap`, :meth:`Mm.munmap`,
-:meth:`Mm.mprotect`, :meth:`Mm.mremap`, :meth:`Mm.brk`. A failing call raises
-:class:`~core.errors.SyscallError`; an argument that is not an integer raises
-:class:`~core.errors.InvalidArgument` before anything is locked.
+errnos (mm/mmap.c, mm/vma.c; the errors sections of mmap(2), munmap(2), mprotect(2),
+mremap(2), brk(2), mlock(2), mseal(2)): :meth:`Mm.mmap`, :meth:`Mm.munmap`,
+:meth:`Mm.mprotect`, :meth:`Mm.mremap`, :meth:`Mm.brk`, :meth:`Mm.mlock`,
+:meth:`Mm.mlock2`, :meth:`Mm.munlock`, :meth:`Mm.mlockall`, :meth:`Mm.munlockall`,
+:meth:`Mm.mseal` and :meth:`Mm.set_anon_name` (the body of
+``prctl(PR_SET_VMA_ANON_NAME)``, see :meth:`core.process.Process.prctl`). A failing
+call raises :class:`~core.errors.SyscallError`; an argument that is not an integer
+raises :class:`~core.errors.InvalidArgument` before anything is locked.
 
 Each syscall takes ``mmap_lock`` for write for its whole duration, like the kernel, and
 munmap and brk-shrink downgrade it to read after the clearing store (``unlock=true`` in
@@ -21,64 +25,41 @@ from contextlib import contextmanager
 from functools import partial
 from typing import TYPE_CHECKING
 
+from .abi import u64
 from .constants import (
-    DEFAULT_MAX_MAP_COUNT,
-    EACCES,
-    EEXIST,
+    DEFAULT_MEMLOCK_RLIMIT,
+    DEFAULT_MMAP_BASE,
     EINVAL,
     ENOMEM,
-    EOPNOTSUPP,
-    EOVERFLOW,
-    LEGACY_MAP_MASK,
     MAP_ANONYMOUS,
-    MAP_FIXED,
-    MAP_FIXED_NOREPLACE,
-    MAP_GROWSDOWN,
     MAP_LOCKED,
-    MAP_NORESERVE,
-    MAP_PRIVATE,
-    MAP_SHARED,
-    MAP_SHARED_VALIDATE,
-    MAP_STACK,
-    MAP_SYNC,
-    MAP_TYPE,
-    MMAP_MIN_ADDR,
+    MAP_NONBLOCK,
+    MAP_POPULATE,
     PAGE_MASK,
     PAGE_SHIFT,
     PAGE_SIZE,
-    PROT_EXEC,
-    PROT_GROWSDOWN,
-    PROT_GROWSUP,
-    PROT_READ,
-    PROT_SEM,
-    PROT_WRITE,
     TASK_SIZE,
-    VM_ACCESS_FLAGS,
+    U64,
     VM_ACCOUNT,
     VM_DATA_DEFAULT_FLAGS,
     VM_EXEC,
-    VM_GROWSDOWN,
     VM_LOCKED,
+    VM_LOCKED_MASK,
     VM_LOCKONFAULT,
-    VM_MAYEXEC,
-    VM_MAYREAD,
-    VM_MAYSHARE,
-    VM_MAYWRITE,
-    VM_NOHUGEPAGE,
-    VM_NORESERVE,
-    VM_READ,
     VM_SHARED,
     VM_STACK,
-    VM_SYNC,
     VM_WRITE,
 )
 from .errors import InvalidArgument, SyscallError
-from .fault import VmEvents, do_user_addr_fault
+from .fault import do_user_addr_fault
 from .files import FdTable
+from .gup import mm_populate
+from .mmap import do_mmap
 from .mmap_lock import SEQ_MASK, MmapLock
 from .pages import check_vma_pages, count_rss
 from .pause import PauseRegistry
-from .unmapped_area import get_unmapped_area, vm_start_gap
+from .procmap_query import QueryCounters
+from .unmapped_area import vm_start_gap
 from .vma import Vma, poison
 from .vma_lock import vma_mark_detached, vma_start_write
 from .vma_ops import (
@@ -87,50 +68,29 @@ from .vma_ops import (
     gather_munmap_vmas,
     merge_new_range,
     store_new,
-    vma_modify,
 )
 from .vma_tree import VmaTree
+from .vmstat import VmEvents
 
 if TYPE_CHECKING:
-    from .fault import FaultResult
-    from .files import FileSystem, OpenFile
-    from .locking import LockingHooks
-    from .rcu import RcuDomain
+    from .fault import Access, FaultResult
+    from .files import OpenFile
+    from .hooks import ProfileHooks
+    from .kernel import Kernel
 
 _log = logging.getLogger(__name__)
-
-U64 = 1 << 64
-VM_LOCKED_MASK = VM_LOCKED | VM_LOCKONFAULT
-
-
-def _page_align(value: int) -> int:
-    """``PAGE_ALIGN`` on an unsigned 64-bit value: wraps to 0 near the top."""
-    return ((value + PAGE_SIZE - 1) & PAGE_MASK) % U64
-
-
-def _u64(name: str, value: object) -> int:
-    """Accept an int the way the syscall ABI does: as an unsigned 64-bit register."""
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise InvalidArgument(f"{name} {value!r} is not an integer")
-    if not -(1 << 63) <= value < U64:
-        raise InvalidArgument(f"{name} {value:#x} does not fit in 64 bits")
-    return value % U64
 
 
 class Mm:
     """One address space (``struct mm_struct``). Thread-safe: every syscall serialises on
     ``mmap_lock``; lock-free readers use :attr:`tree` under RCU."""
 
-    def __init__(
-        self,
-        fs: FileSystem,
-        rcu: RcuDomain,
-        max_map_count: Callable[[], int] | None = None,
-        mmap_base: int = 0x7FFFF7FFF000,
-    ) -> None:
-        self.fs = fs
-        self.rcu = rcu
-        self._max_map_count = max_map_count or (lambda: DEFAULT_MAX_MAP_COUNT)
+    def __init__(self, kernel: Kernel, mmap_base: int = DEFAULT_MMAP_BASE) -> None:
+        self.kernel = kernel
+        self.fs = kernel.fs
+        self.rcu = kernel.rcu
+        #: The machine's page-table lock (core/pages.py), one per Kernel.
+        self.page_lock = kernel.page_lock
         self.mmap_lock = MmapLock()
         self.tree: VmaTree[Vma] = VmaTree()
         self.map_count = 0
@@ -149,15 +109,26 @@ class Mm:
         self.locked_vm = 0
         self.hiwater_vm = 0
         self.cap_sys_rawio = False
+        # The credentials the memory syscalls consult, as this host's root has them
+        # (CapEff 0x1fffeffffff: every capability but CAP_SYS_RESOURCE): CAP_IPC_LOCK
+        # lifts RLIMIT_MEMLOCK (mm/mlock.c), CAP_SYS_ADMIN the admin reserve of
+        # overcommit mode 2 (mm/util.c), CAP_SYS_RESOURCE would allow raising a hard
+        # limit (kernel/sys.c do_prlimit). The kernel keeps them per task; a process
+        # here has one thread, so they live with its mm and fork copies them.
+        self.cap_ipc_lock = True
+        self.cap_sys_admin = True
+        self.cap_sys_resource = False
+        #: RLIMIT_MEMLOCK (soft, hard) in bytes (``ulimit -l`` on this host: 8192 kB).
+        self.rlimit_memlock = (DEFAULT_MEMLOCK_RLIMIT, DEFAULT_MEMLOCK_RLIMIT)
         self.show_gate = True  # the x86-64 [vsyscall] gate VMA line at the end of maps
         self.fd_table = FdTable()  # replaced by the owning Process
         self.current_syscall = ""
         self._downgraded = False
         #: Named pause points (core/pause.py); ``pause()`` costs one bool test unless armed.
         self.pauses = PauseRegistry()
-        #: An experiment's locking profile and cost model (core/locking.py); None: the
+        #: An experiment's locking profile and cost model (core/hooks.py); None: the
         #: 6.18 fault path and no modelled costs.
-        self.locking: LockingHooks | None = None
+        self.hooks: ProfileHooks | None = None
         # Generation of the layout: bumped by a write-lock cycle that stored into the
         # tree, moved the break, or changed VMA flags in place (see _write_cycle_end).
         self.generation = 0
@@ -178,8 +149,13 @@ class Mm:
         self.hiwater_rss = 0
         self.min_flt = 0
         self.maj_flt = 0
-        self.vm_events = VmEvents()  # Process links it to the Kernel's global counters
-        self.resident_limit: Callable[[], int | None] = lambda: None
+        self.vm_events = VmEvents(kernel.vm_events)
+        self.query_counts = QueryCounters(kernel.query_counts)  # PROCMAP_QUERY
+        # A C-level callable (no Python frame on the fault path): reads the field the
+        # validated Kernel.max_resident_pages property sets.
+        self.resident_limit: Callable[[], int | None] = partial(
+            getattr, kernel, "_max_resident_pages"
+        )
         self.stack_rlimit = 8 << 20  # RLIMIT_STACK soft limit (ulimit -s 8192)
         self.old_ptes: set[int] = set()  # addresses of PTEs without the young bit (fork)
 
@@ -188,7 +164,7 @@ class Mm:
     @property
     def max_map_count(self) -> int:
         """``vm.max_map_count`` in force (the kernel reads the sysctl each time)."""
-        return self._max_map_count()
+        return self.kernel.max_map_count
 
     # -- locking helpers ------------------------------------------------------------------
 
@@ -287,7 +263,7 @@ class Mm:
 
     # -- page faults ----------------------------------------------------------------------
 
-    def fault(self, addr: int, access: str) -> FaultResult:
+    def fault(self, addr: int, access: Access) -> FaultResult:
         """A user page fault at ``addr`` for ``access`` (``"read"``, ``"write"`` or
         ``"exec"``), as x86 ``do_user_addr_fault`` handles it: per-VMA lock first,
         ``mmap_lock`` fallback. Caller holds no lock. O(log n). See :mod:`core.fault`."""
@@ -322,11 +298,11 @@ class Mm:
 
         O(log n) plus O(k log n) for k VMAs replaced by ``MAP_FIXED``.
         """
-        addr = _u64("addr", addr)
-        length = _u64("length", length)
-        prot = _u64("prot", prot)
-        flags = _u64("flags", flags)
-        offset = _u64("offset", offset)
+        addr = u64("addr", addr)
+        length = u64("length", length)
+        prot = u64("prot", prot)
+        flags = u64("flags", flags)
+        offset = u64("offset", offset)
         if not isinstance(fd, int) or isinstance(fd, bool):
             raise InvalidArgument(f"fd {fd!r} is not an integer")
         # x86 sys_mmap: the offset must be page aligned before anything else.
@@ -336,127 +312,12 @@ class Mm:
         if not flags & MAP_ANONYMOUS:  # ksys_mmap_pgoff looks the fd up first
             file = self.fd_table.get(fd, "mmap")
         with self._write_locked("mmap"):
-            return self.do_mmap(file, addr, length, prot, flags, offset >> PAGE_SHIFT)
-
-    def do_mmap(
-        self, file: OpenFile | None, addr: int, length: int, prot: int, flags: int, pgoff: int
-    ) -> int:
-        """``do_mmap``: validation in the kernel's order, then ``mmap_region``.
-
-        Caller holds ``mmap_lock`` for write.
-        """
-        if length == 0:
-            raise SyscallError(EINVAL, "mmap", "length is 0")
-        if flags & MAP_FIXED_NOREPLACE:
-            flags |= MAP_FIXED
-        if not flags & MAP_FIXED:
-            addr = _round_hint_to_min(addr)
-        length = _page_align(length)
-        if length == 0:
-            raise SyscallError(ENOMEM, "mmap", "page-aligned length wraps to 0")
-        if pgoff + (length >> PAGE_SHIFT) >= U64:
-            raise SyscallError(EOVERFLOW, "mmap", f"offset page {pgoff:#x} + length overflows")
-        if self.map_count > self.max_map_count:
-            raise SyscallError(ENOMEM, "mmap", f"map_count {self.map_count} exceeds max_map_count")
-        vm_flags = _calc_vm_prot_bits(prot) | _calc_vm_flag_bits(flags)
-        vm_flags |= self.def_flags | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC
-        addr = get_unmapped_area(self, file, addr, length, pgoff, flags, vm_flags)
-        if flags & MAP_FIXED_NOREPLACE and self.tree.find_intersection(addr, addr + length):
-            raise SyscallError(
-                EEXIST, "mmap", f"[{addr:#x}, {addr + length:#x}) overlaps an existing mapping"
-            )
-        map_type = flags & MAP_TYPE
-        if file is not None:
-            # Simulated files behave like ext4 without DAX: the file system accepts
-            # MAP_SYNC in MAP_SHARED_VALIDATE (FOP_MMAP_SYNC), and its mmap hook then
-            # refuses VM_SYNC (see mmap_region).
-            if map_type in (MAP_SHARED, MAP_SHARED_VALIDATE):
-                if map_type == MAP_SHARED:
-                    flags &= LEGACY_MAP_MASK
-                elif flags & ~(LEGACY_MAP_MASK | MAP_SYNC):
-                    bad = flags & ~(LEGACY_MAP_MASK | MAP_SYNC)
-                    raise SyscallError(EOPNOTSUPP, "mmap", f"flags {bad:#x} unsupported")
-                if prot & PROT_WRITE and not file.writable:
-                    raise SyscallError(
-                        EACCES, "mmap", "MAP_SHARED with PROT_WRITE on an fd not open for writing"
-                    )
-                vm_flags |= VM_SHARED | VM_MAYSHARE
-                if not file.writable:
-                    vm_flags &= ~(VM_MAYWRITE | VM_SHARED)
-            elif map_type != MAP_PRIVATE:
-                raise SyscallError(EINVAL, "mmap", f"mapping type {map_type:#x} is invalid")
-            if not file.readable:
-                raise SyscallError(EACCES, "mmap", "fd is not open for reading")
-            if vm_flags & VM_GROWSDOWN:
-                raise SyscallError(EINVAL, "mmap", "MAP_GROWSDOWN on a file mapping")
-            # file_mmap_ok(): offsets past MAX_LFS_FILESIZE.
-            max_size = (1 << 63) - 1
-            if length > max_size or pgoff > (max_size - length) >> PAGE_SHIFT:
-                raise SyscallError(EOVERFLOW, "mmap", f"offset page {pgoff:#x} is too large")
-        else:
-            if map_type == MAP_SHARED:
-                if vm_flags & VM_GROWSDOWN:
-                    raise SyscallError(EINVAL, "mmap", "MAP_GROWSDOWN with MAP_SHARED")
-                pgoff = 0
-                vm_flags |= VM_SHARED | VM_MAYSHARE
-            elif map_type == MAP_PRIVATE:
-                pgoff = addr >> PAGE_SHIFT
-            else:
-                raise SyscallError(
-                    EINVAL, "mmap", f"mapping type {map_type:#x} is neither shared nor private"
-                )
-        if flags & MAP_NORESERVE:
-            vm_flags |= VM_NORESERVE
-        return self.mmap_region(file, addr, length, vm_flags, pgoff)
-
-    def mmap_region(
-        self, file: OpenFile | None, addr: int, length: int, vm_flags: int, pgoff: int
-    ) -> int:
-        """``__mmap_region``: replace what is there (6.12+: no transient hole), merge or
-        store a new VMA in one tree store. Caller holds ``mmap_lock`` for write."""
-        end = addr + length
-        gathered = None
-        first = self.tree.find_intersection(addr, end)
-        if first is not None:
-            gathered = gather_munmap_vmas(self, first[2], addr, end)
-            prev, nxt = gathered.prev, gathered.next
-        else:
-            prev = self._prev_vma(addr)
-            nxt = self.find_vma(end)
-        # accountable_mapping(): private writable memory is charged (VM_ACCOUNT).
-        if vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE) == VM_WRITE:
-            vm_flags |= VM_ACCOUNT
-        if gathered is not None:
-            # vms_clean_up_area(): the old pages go while the old VMAs are still visible.
-            for old in gathered.vmas:
-                self.unaccount_pages(old)
-            self.pause("mmap:after_gather")
-        if file is not None and vm_flags & VM_SYNC:
-            # The file's mmap hook refuses VM_SYNC (ext4 without DAX). The old
-            # mappings are already gone: vms_abort_munmap_vmas() leaves a hole.
-            if gathered is not None:
-                self.tree.store(addr, end, None)
-                complete_munmap_vmas(self, gathered)
-            raise SyscallError(EOPNOTSUPP, "mmap", "MAP_SYNC needs a DAX file")
-        vma: Vma | None = None
-        if prev is not None or nxt is not None:
-            vma = merge_new_range(
-                self,
-                MergeRange(addr, end, pgoff, vm_flags, file, None, None, prev, nxt),
-            )
-        if vma is None:
-            vma = Vma.new(self, addr, end, vm_flags, pgoff, file)
-            if file is not None:
-                file.get()
-            elif vm_flags & VM_SHARED:
-                from .files import OpenFile as _OpenFile
-
-                # shmem_zero_setup(): shared anonymous memory is a shmem file.
-                vma.vm_file = _OpenFile(self.fs.new_shmem(length), True, True)
-            store_new(self, vma)
-        if gathered is not None:
-            complete_munmap_vmas(self, gathered)
-        self.vm_stat_account(vm_flags, length >> PAGE_SHIFT)
+            addr = do_mmap(self, file, addr, length, prot, flags, offset >> PAGE_SHIFT)
+        # vm_mmap_pgoff(): populate after mmap_write_unlock, when do_mmap asked for it
+        # (a VM_LOCKED mapping, or MAP_POPULATE without MAP_NONBLOCK).
+        locked = flags & MAP_LOCKED or self.def_flags & VM_LOCKED
+        if locked or flags & (MAP_POPULATE | MAP_NONBLOCK) == MAP_POPULATE:
+            mm_populate(self, addr, length)
         return addr
 
     # -- munmap ---------------------------------------------------------------------------
@@ -464,8 +325,8 @@ class Mm:
     def munmap(self, addr: int, length: int) -> None:
         """``munmap(2)``. Takes ``mmap_lock`` for write, downgraded to read once the range
         is cleared. O(k log n) for k VMAs removed."""
-        addr = _u64("addr", addr)
-        length = _u64("length", length)
+        addr = u64("addr", addr)
+        length = u64("length", length)
         with self._write_locked("munmap"):
             self.do_munmap(addr, length, downgrade=True)
 
@@ -493,114 +354,15 @@ class Mm:
             self._downgrade()
         complete_munmap_vmas(self, gathered)
 
-    # -- mprotect -------------------------------------------------------------------------
+    # -- mprotect -----------------------------------------------------------------------
 
     def mprotect(self, addr: int, length: int, prot: int) -> None:
         """``mprotect(2)``: left to right; a failure part-way leaves earlier VMAs changed,
-        as in the kernel. Takes ``mmap_lock`` for write. O(k log n)."""
-        start = _u64("addr", addr)
-        length = _u64("length", length)
-        prot = _u64("prot", prot)
-        grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP)
-        prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP)
-        if grows == PROT_GROWSDOWN | PROT_GROWSUP:
-            raise SyscallError(EINVAL, "mprotect", "PROT_GROWSDOWN and PROT_GROWSUP together")
-        if start & ~PAGE_MASK:
-            raise SyscallError(EINVAL, "mprotect", f"address {start:#x} is not page aligned")
-        if length == 0:
-            return
-        length = (length + PAGE_SIZE - 1) & PAGE_MASK
-        end = start + length
-        if length == 0 or end >= U64:
-            raise SyscallError(ENOMEM, "mprotect", f"range {start:#x}+{length:#x} wraps")
-        if prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM):
-            raise SyscallError(EINVAL, "mprotect", f"unknown protection bits in {prot:#x}")
-        if grows & PROT_GROWSUP:
-            raise SyscallError(EINVAL, "mprotect", "PROT_GROWSUP on x86")
-        with self._write_locked("mprotect"):
-            self._do_mprotect(start, end, prot, grows)
+        as in the kernel. Takes ``mmap_lock`` for write. O(k log n). See
+        :mod:`core.mprotect`."""
+        from .mprotect import do_mprotect_pkey
 
-    def _do_mprotect(self, start: int, end: int, prot: int, grows: int) -> None:
-        # do_mprotect_pkey()
-        first = self.tree.find_intersection(start, end)
-        if first is None:
-            raise SyscallError(ENOMEM, "mprotect", f"no mapping in [{start:#x}, {end:#x})")
-        vma = first[2]
-        if grows & PROT_GROWSDOWN:
-            start = vma.vm_start
-            if not vma.vm_flags & VM_GROWSDOWN:
-                raise SyscallError(EINVAL, "mprotect", "PROT_GROWSDOWN on a non-growsdown VMA")
-        elif vma.vm_start > start:
-            raise SyscallError(ENOMEM, "mprotect", f"address {start:#x} is not mapped")
-        prev = vma if start > vma.vm_start else self._prev_vma(vma.vm_start)
-        tmp = vma.vm_start
-        nstart = start
-        first_iter = True
-        while True:
-            if first_iter:
-                cur: Vma | None = vma
-                first_iter = False
-            else:
-                entry = self.tree.find(tmp)
-                cur = entry[2] if entry is not None and entry[0] < end else None
-            if cur is None:
-                break
-            if cur.vm_start != tmp:
-                raise SyscallError(ENOMEM, "mprotect", f"hole at {tmp:#x}")
-            newflags = _calc_vm_prot_bits(prot) | (cur.vm_flags & ~VM_ACCESS_FLAGS)
-            if (newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS:
-                raise SyscallError(
-                    EACCES,
-                    "mprotect",
-                    f"VMA at {cur.vm_start:#x} may not gain the requested permissions",
-                )
-            prev = self.mprotect_fixup(cur, prev, nstart, min(cur.vm_end, end), newflags)
-            tmp = prev.vm_end
-            nstart = tmp
-            if tmp >= end:
-                break
-            self.pause("mprotect:between_vmas")
-        if tmp < end:
-            raise SyscallError(ENOMEM, "mprotect", f"hole at {tmp:#x}")
-
-    def mprotect_fixup(
-        self, vma: Vma, prev: Vma | None, start: int, end: int, newflags: int
-    ) -> Vma:
-        """``mprotect_fixup``: apply ``newflags`` to ``[start, end)`` of ``vma`` (merge or
-        split via ``vma_modify``). Returns the VMA now covering the range (the kernel's
-        ``*pprev``; the loop resumes at its end). Caller holds ``mmap_lock`` for write."""
-        oldflags = vma.vm_flags
-        if newflags == oldflags:
-            return vma
-        if newflags & VM_WRITE:
-            if not oldflags & (VM_ACCOUNT | VM_WRITE | VM_SHARED | VM_NORESERVE):
-                newflags |= VM_ACCOUNT
-        elif oldflags & VM_ACCOUNT and vma.is_anonymous() and vma.anon_vma is None:
-            # An unfaulted anonymous VMA can give its commit charge back.
-            newflags &= ~VM_ACCOUNT
-        pgoff = vma.vm_pgoff + ((start - vma.vm_start) >> PAGE_SHIFT)
-        nxt = self.find_vma(vma.vm_end)
-        result = vma_modify(
-            self,
-            MergeRange(
-                start,
-                end,
-                pgoff,
-                newflags,
-                vma.vm_file,
-                vma.anon_vma,
-                vma.anon_name,
-                prev,
-                nxt,
-                middle=vma,
-            ),
-        )
-        vma_start_write(self.mmap_lock, result)
-        self.vm_stat_account(oldflags, -((end - start) >> PAGE_SHIFT))
-        self.vm_stat_account(newflags, (end - start) >> PAGE_SHIFT)
-        result.set_flags(newflags)
-        self._cycle_dirty = True  # flags changed in place, maybe without a tree store
-        return result
+        do_mprotect_pkey(self, u64("addr", addr), u64("length", length), u64("prot", prot))
 
     # -- mremap ---------------------------------------------------------------------------
 
@@ -614,19 +376,82 @@ class Mm:
 
         return do_mremap(
             self,
-            _u64("old_addr", old_addr),
-            _u64("old_len", old_len),
-            _u64("new_len", new_len),
-            _u64("flags", flags),
-            _u64("new_addr", new_addr),
+            u64("old_addr", old_addr),
+            u64("old_len", old_len),
+            u64("new_len", new_len),
+            u64("flags", flags),
+            u64("new_addr", new_addr),
         )
+
+    # -- mlock, mseal, anonymous names (mm/mlock.c, mm/mseal.c, mm/madvise.c) ----------
+
+    def mlock(self, addr: int, length: int) -> None:
+        """``mlock(2)``: lock ``[addr & PAGE_MASK, PAGE_ALIGN(addr + length))`` and fault
+        it in. Takes ``mmap_lock`` for write, then for read to populate. See
+        :mod:`core.mlock` for the errnos and partial effects. O(k log n + pages)."""
+        from .constants import VM_LOCKED
+        from .mlock import do_mlock
+
+        do_mlock(self, u64("addr", addr), u64("length", length), VM_LOCKED, "mlock")
+
+    def mlock2(self, addr: int, length: int, flags: int = 0) -> None:
+        """``mlock2(2)``: ``mlock`` with ``MLOCK_ONFAULT`` (lock without faulting in:
+        ``VM_LOCKONFAULT``, smaps ``lf``). EINVAL for other flags. Same locking as
+        :meth:`mlock`."""
+        from .mlock import do_mlock, sys_mlock2_flags
+
+        vm_flags = sys_mlock2_flags(u64("flags", flags))
+        do_mlock(self, u64("addr", addr), u64("length", length), vm_flags, "mlock2")
+
+    def munlock(self, addr: int, length: int) -> None:
+        """``munlock(2)``: clear ``VM_LOCKED``/``VM_LOCKONFAULT`` in the range (ENOMEM at
+        a hole, after the VMAs before it). Takes ``mmap_lock`` for write. O(k log n)."""
+        from .mlock import do_munlock
+
+        do_munlock(self, u64("addr", addr), u64("length", length))
+
+    def mlockall(self, flags: int) -> None:
+        """``mlockall(2)`` with ``MCL_CURRENT``/``MCL_FUTURE``/``MCL_ONFAULT``. Takes
+        ``mmap_lock`` for write, then populates everything. O(n log n + pages)."""
+        from .mlock import do_mlockall
+
+        do_mlockall(self, u64("flags", flags))
+
+    def munlockall(self) -> None:
+        """``munlockall(2)``: unlock every VMA and forget ``MCL_FUTURE``. Takes
+        ``mmap_lock`` for write. O(n log n)."""
+        from .mlock import do_munlockall
+
+        do_munlockall(self)
+
+    def mseal(self, addr: int, length: int, flags: int = 0) -> None:
+        """``mseal(2)``: seal the range against munmap, mprotect, mremap and
+        discarding madvise (EPERM from then on). Takes ``mmap_lock`` for write.
+        O(k log n). See :mod:`core.mseal`."""
+        from .mseal import do_mseal
+
+        do_mseal(self, u64("addr", addr), u64("length", length), u64("flags", flags))
+
+    def set_anon_name(self, addr: int, size: int, name: str | bytes | None) -> None:
+        """``prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, size, name)`` on a kernel built
+        with ``CONFIG_ANON_VMA_NAME``: name the anonymous memory of the range (``None``
+        clears it). The name is checked before ``mmap_lock`` is taken for write.
+        O(k log n). See :mod:`core.anon_name` (and ``Process.prctl``, which also
+        honours ``Kernel.config_anon_vma_name``)."""
+        from .anon_name import madvise_set_anon_name, validate_anon_name
+
+        addr = u64("addr", addr)
+        size = u64("size", size)
+        checked = validate_anon_name(name)
+        with self._write_locked("prctl"):
+            madvise_set_anon_name(self, addr, size, checked)
 
     # -- brk ------------------------------------------------------------------------------
 
     def brk(self, brk: int) -> int:
         """``brk(2)``: returns the new break, or the old one on any failure (never an
         errno). Takes ``mmap_lock`` for write. O(log n)."""
-        brk = _u64("brk", brk)
+        brk = u64("brk", brk)
         with self._write_locked("brk"):
             origbrk = self.cur_brk
             if brk < self.start_brk:
@@ -650,6 +475,11 @@ class Mm:
                     self.cur_brk = origbrk
                     return origbrk
                 return brk
+            # check_brk_limits(): MCL_FUTURE may not lock past RLIMIT_MEMLOCK.
+            from .mlock import mlock_future_ok
+
+            if not mlock_future_ok(self, self.def_flags, newbrk - oldbrk):
+                return origbrk
             # Only the next VMA's guard gap can block the growth.
             nxt = self.find_vma(oldbrk)
             if nxt is not None and newbrk + PAGE_SIZE > vm_start_gap(nxt):
@@ -663,12 +493,17 @@ class Mm:
             except SyscallError:
                 return origbrk
             self.cur_brk = brk
-            return brk
+        # After mmap_write_unlock: an MCL_FUTURE heap is faulted in (brk(2) populate).
+        if self.def_flags & VM_LOCKED:
+            mm_populate(self, oldbrk, newbrk - oldbrk)
+        return brk
 
     def _do_brk_flags(self, vma: Vma | None, addr: int, length: int) -> None:
         flags = VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT | self.def_flags
         if self.map_count > self.max_map_count:
             raise SyscallError(ENOMEM, "brk", "map_count exceeds max_map_count")
+        if not self.kernel.commit.enough_memory(self, length >> PAGE_SHIFT):
+            raise SyscallError(ENOMEM, "brk", "the overcommit policy refuses the growth")
         if vma is not None and vma.vm_end == addr:
             merged = merge_new_range(
                 self,
@@ -704,9 +539,13 @@ class Mm:
                 vma_mark_detached(self.mmap_lock, vma)
             self.tree.store(0, U64, None)
             self.map_count = 0
+            accounted = 0
             for vma in vmas:
+                if vma.vm_flags & VM_ACCOUNT:
+                    accounted += vma.pages_count
                 self.unaccount_pages(vma)
                 self.free_vma(vma)
+            self.kernel.commit.unacct(accounted)  # exit_mmap(): vm_unacct_memory()
             self.total_vm = self.data_vm = self.exec_vm = self.stack_vm = self.locked_vm = 0
             self._dead = True
 
@@ -735,34 +574,12 @@ class Mm:
             assert start & ~PAGE_MASK == 0 and end & ~PAGE_MASK == 0, vma
             assert vma.vm_refcnt >= 1, vma
             assert vma.vm_mm is self
+            # VM_LOCKONFAULT only ever comes with VM_LOCKED (mlock2, mlockall).
+            assert vma.vm_flags & VM_LOCKED_MASK != VM_LOCKONFAULT, vma
             check_vma_pages(vma)
             prev_end = end
             count += 1
         assert count == self.map_count, (count, self.map_count)
+        assert self.locked_vm >= 0, self.locked_vm
         rss = count_rss(self.vmas())
         assert rss == self.rss_stat, (rss, self.rss_stat)
-
-
-def _round_hint_to_min(hint: int) -> int:
-    hint &= PAGE_MASK
-    if hint and hint < MMAP_MIN_ADDR:
-        return (MMAP_MIN_ADDR + PAGE_SIZE - 1) & PAGE_MASK
-    return hint
-
-
-def _calc_vm_prot_bits(prot: int) -> int:
-    return (
-        (VM_READ if prot & PROT_READ else 0)
-        | (VM_WRITE if prot & PROT_WRITE else 0)
-        | (VM_EXEC if prot & PROT_EXEC else 0)
-    )
-
-
-def _calc_vm_flag_bits(flags: int) -> int:
-    # calc_vm_flag_bits(): MAP_STACK maps to VM_NOHUGEPAGE since 6.7.
-    return (
-        (VM_GROWSDOWN if flags & MAP_GROWSDOWN else 0)
-        | (VM_LOCKED if flags & MAP_LOCKED else 0)
-        | (VM_SYNC if flags & MAP_SYNC else 0)
-        | (VM_NOHUGEPAGE if flags & MAP_STACK else 0)
-    )

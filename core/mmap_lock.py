@@ -2,7 +2,7 @@
 
 The lock is a kernel-style reader-writer semaphore (:class:`~core.rwsem.RwSemaphore`:
 FIFO queueing, so a waiting writer blocks readers that arrive after it). Around it sits
-the 6.14+ sequence count (kernel-notes §1.2):
+the 6.14+ sequence count (include/linux/mmap_lock.h, ``mm_lock_seqcount_begin``/``_end``):
 
 * ``write_lock()``: ``down_write`` then ``seq += 1`` (odd: write-locked).
 * ``write_unlock()`` / ``write_downgrade()``: ``seq += 1`` (even) *before* releasing or
@@ -12,7 +12,7 @@ the 6.14+ sequence count (kernel-notes §1.2):
 * Read locking never touches the count.
 
 ``speculate_try_begin()`` / ``speculate_retry()`` are the lockless-reader API
-(``mmap_lock_speculate_try_begin`` / ``_retry``, kernel-notes §1.3): a reader that saw an
+(``mmap_lock_speculate_try_begin`` / ``_retry``, 6.14+): a reader that saw an
 even count at the start and the same count at the end knows no write-lock cycle
 happened in between.
 
@@ -27,8 +27,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .rwsem import RwSemaphore, RwSemaphoreStatistics
+
+if TYPE_CHECKING:
+    from .hooks import LockObserver
 
 SEQ_MASK = 0xFFFFFFFF  # the kernel's count is an unsigned 32-bit value and may wrap
 
@@ -60,12 +64,20 @@ class MmapLock:
         # locks (mm->vma_writer_wait). Held only for a few bytecodes.
         self.vma_atomic = threading.Lock()
         self.vma_writer_wait = threading.Condition(self.vma_atomic)
+        #: An experiment's observer of waits (core/hooks.py); None: unobserved.
+        self.observer: LockObserver | None = None
 
     # -- read side ------------------------------------------------------------------------
 
     def read_lock(self, timeout: float | None = None) -> bool:
         """``mmap_read_lock``: block until shared. Queues behind a waiting writer."""
-        return self.sem.down_read(timeout)
+        observer = self.observer
+        if observer is None:
+            return self.sem.down_read(timeout)
+        if self.sem.down_read_trylock():
+            observer.acquired(self, "read")
+            return True
+        return observer.contended(self, "read", self.sem.down_read, timeout)
 
     def read_trylock(self) -> bool:
         """``mmap_read_trylock``: never blocks; fails while a writer holds or waits."""
@@ -79,7 +91,13 @@ class MmapLock:
 
     def write_lock(self, timeout: float | None = None) -> bool:
         """``mmap_write_lock``: exclusive, then the count becomes odd."""
-        if not self.sem.down_write(timeout):
+        observer = self.observer
+        if observer is None:
+            if not self.sem.down_write(timeout):
+                return False
+        elif self.sem.down_write_trylock():
+            observer.acquired(self, "write")
+        elif not observer.contended(self, "write", self.sem.down_write, timeout):
             return False
         self._begin_write()
         return True

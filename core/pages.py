@@ -22,14 +22,15 @@ by address inside the VMA that maps them (see :mod:`core.vma_ops`, :mod:`core.mr
 ``Mm._check()`` verifies that every key lies inside its VMA and that the RSS counters
 equal what the VMAs map.
 
-Locking: one kernel-wide :class:`PageLock` stands for the page-table lock, the folio
-locks and the page cache's xarray lock together. It is held for a few dict operations
-at a time, never while blocking on anything else. Callers changing a VMA's ``pages``
-also hold the VMA lock or ``mmap_lock`` (read suffices for faults, write for
-split/merge/unmap), exactly as the kernel requires for the page tables.
+Locking: one :class:`PageLock` per machine (``Kernel.page_lock``, also reachable as
+``Mm.page_lock``) stands for the page-table lock, the folio locks and the page cache's
+xarray lock together. It is held for a few dict operations at a time, never while
+blocking on anything else. Callers changing a VMA's ``pages`` also hold the VMA lock
+or ``mmap_lock`` (read suffices for faults, write for split/merge/unmap), exactly as
+the kernel requires for the page tables.
 
-Simplified: no swap, no THP/mTHP, no fault-around or readahead (a read fault maps one
-page), no page reclaim (the page cache keeps every page it ever read), no KSM.
+Simplified: no swap, no THP/mTHP, no page reclaim (the page cache keeps every page it
+ever read), no KSM.
 """
 
 from __future__ import annotations
@@ -38,10 +39,10 @@ import itertools
 import threading
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .constants import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE
-from .errors import EngineError
+from .errors import ResidentLimitExceeded
 from .files import SHMEM_DEV
 
 if TYPE_CHECKING:
@@ -57,30 +58,21 @@ MM_SHMEMPAGES = 3
 NR_MM_COUNTERS = 4
 
 
+#: The page a fault left mapped, as ``FaultResult.page`` names it: a :class:`PageKind`
+#: value, or ``cow`` for a private copy the fault made.
+PageName = Literal["zero", "anon", "file", "shmem", "cow"]
+
+
 class PageKind(Enum):
     """What backs a resident page (and which RSS counter it is charged to, ``counter``)."""
 
+    _value_: PageName
     counter: int
 
     ZERO = "zero"
     ANON = "anon"
     FILE = "file"
     SHMEM = "shmem"
-
-
-class ResidentLimitExceeded(EngineError, MemoryError):
-    """A fault needed a new page but the process is at ``Kernel.max_resident_pages``.
-
-    Raised before anything changed (no page allocated, no counter moved, no lock held).
-    """
-
-    def __init__(self, limit: int, addr: int) -> None:
-        self.limit = limit
-        self.addr = addr
-        super().__init__(
-            f"fault at {addr:#x} needs a new page but the process already has its "
-            f"limit of {limit} resident pages"
-        )
 
 
 class Page:
@@ -181,9 +173,6 @@ class PageLock:
         )
 
 
-PAGE_LOCK = PageLock()
-
-
 class PageCache:
     """``struct address_space``: the resident pages of one inode, by page offset."""
 
@@ -202,7 +191,7 @@ class PageCache:
 
 
 def page_cache(inode: Inode) -> PageCache:
-    """The inode's page cache, created on first use. Caller holds :data:`PAGE_LOCK`."""
+    """The inode's page cache, created on first use. Caller holds ``Kernel.page_lock``."""
     cache: PageCache | None = inode.__dict__.get("_page_cache")
     if cache is None:
         cache = PageCache(is_shmem(inode))
@@ -226,7 +215,7 @@ def linear_page_index(vma: Vma, addr: int) -> int:
     return vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
 
 
-# -- PTE-level operations (caller holds PAGE_LOCK and a lock that keeps the VMA) ---------
+# -- PTE-level operations (caller holds the page lock and a lock that keeps the VMA) ---------
 
 
 def check_limit(mm: Mm, addr: int) -> None:
@@ -272,7 +261,7 @@ def update_hiwater_rss(mm: Mm) -> None:
 def zap_vma_pages(mm: Mm, vma: Vma) -> None:
     """``unmap_vmas`` / ``zap_pte_range`` for a whole VMA: unmap every page, uncharge
     it, drop its mapcount. Caller holds ``mmap_lock`` for write. O(pages)."""
-    with PAGE_LOCK:
+    with mm.page_lock:
         pages = vma.pages
         if not pages:
             vma.pages = None
@@ -293,7 +282,7 @@ def copy_pte_range(dst_mm: Mm, dst: Vma, src: Vma) -> None:
     """``copy_page_range`` for fork: the child maps every page the parent maps. Private
     anonymous pages become shared by both (mapcount 2), so the first write on either side
     copies (COW). Caller holds both mms' ``mmap_lock`` for write. O(pages)."""
-    with PAGE_LOCK:
+    with dst_mm.page_lock:
         if not src.pages:
             return
         for addr, page in src.pages.items():

@@ -3,13 +3,13 @@
 Design note
 ===========
 
-A syscall is a sequence of tree stores and in-place VMA updates (kernel-notes §5.7,
-§5.8, §6.2); lock-free readers see every intermediate step. To make such races
-reproducible, the engine calls ``mm.pause(name)`` at a few named steps. Each mm owns one
-:class:`PauseRegistry`; a test (or an API client) *arms* a point, waits until an
-operation is *held* there, looks at the address space with any reader, and *releases*
-it. Nothing here exists in the kernel: it is the simulator's instrument, placed where
-the kernel has the windows described in the notes.
+A syscall is a sequence of tree stores and in-place VMA updates (mm/vma.c: ``__split_vma``,
+``vms_gather_munmap_vmas``, ``vms_complete_munmap_vmas``); lock-free readers see every
+intermediate step. To make such races reproducible, the engine calls ``mm.pause(name)`` at a
+few named steps. Each mm owns one :class:`PauseRegistry`; a test (or an API client) *arms* a
+point, waits until an operation is *held* there, looks at the address space with any reader,
+and *releases* it. Nothing here exists in the kernel: it is the simulator's instrument,
+placed where the kernel has the windows described above.
 
 Cost when unused: :meth:`Mm.pause <core.mm.Mm.pause>` loads one attribute and tests one
 bool (:attr:`PauseRegistry.active`); no allocation, no lock. Hits are counted only while
@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from .errors import InvalidArgument
+from .errors import InvalidArgument, PauseTimeout, UnknownPausePoint
 
 __all__ = [
     "KNOWN_POINTS",
@@ -62,23 +62,32 @@ _MAX_TIMEOUT_EVENTS = 100
 KNOWN_POINTS: Final[dict[str, str]] = {
     "split:after_shrink": (
         "__split_vma: the original VMA was shrunk in place, the new piece is not stored"
-        " yet; the tree still maps the old range to the shrunk VMA (notes §5.7)"
+        " yet; the tree still maps the old range to the shrunk VMA (``__split_vma``)"
     ),
     "munmap:before_clear": (
         "do_vmi_align_munmap: splits done and the range's VMAs detached but still in the"
-        " tree, before the clearing store (notes §5.8); also reached from brk and mremap"
+        " tree, before the clearing store; also reached from brk and mremap"
     ),
     "mmap:after_gather": (
         "__mmap_region with MAP_FIXED: the old VMAs were gathered and detached, the new"
-        " VMA is not stored yet (no hole is visible, notes §5.4)"
+        " VMA is not stored yet (no hole is visible: ``__mmap_region`` in 6.12+)"
     ),
     "mprotect:between_vmas": (
-        "mprotect_fixup loop: one VMA of the range changed, the next not yet (notes §5.9)"
+        "mprotect_fixup loop: one VMA of the range changed, the next not yet (``do_mprotect_pkey``)"
     ),
     "mremap:before_unmap_source": (
         "move_vma: the new VMA is stored at the destination, the source is still mapped"
     ),
     "brk:before_expand": ("brk growth: the break checks passed, the heap VMA is not expanded yet"),
+    "mlock:between_vmas": (
+        "apply_vma_lock_flags loop (mlock, munlock): one VMA of the range has its new lock"
+        " flags, the next not yet"
+    ),
+    "mseal:between_vmas": ("mseal_apply loop: one VMA of the range is sealed, the next not yet"),
+    "prctl:between_vmas": (
+        "PR_SET_VMA_ANON_NAME walk (madvise_walk_vmas): one VMA of the range is named,"
+        " the next not yet"
+    ),
     "fault:after_rcu_walk": (
         "lock_vma_under_rcu: the VMA was found by the RCU walk, not locked yet"
     ),
@@ -112,7 +121,9 @@ KNOWN_POINTS: Final[dict[str, str]] = {
 #: Points whose operation is a syscall holding ``mmap_lock`` for write: a hold reports
 #: ``mm.current_syscall`` (``munmap:before_clear`` may be reached from brk or mremap).
 #: Any other point reports its prefix (``maps``, ``fault``...).
-_WRITER_PREFIXES: Final = frozenset({"split", "munmap", "mmap", "mprotect", "mremap", "brk"})
+_WRITER_PREFIXES: Final = frozenset(
+    {"split", "munmap", "mmap", "mprotect", "mremap", "brk", "mlock", "mseal", "prctl"}
+)
 
 
 def register_point(name: str, description: str) -> None:
@@ -124,23 +135,6 @@ def register_point(name: str, description: str) -> None:
     if known is not None and known != description:
         raise InvalidArgument(f"pause point {name!r} is already registered differently")
     KNOWN_POINTS[name] = description
-
-
-class UnknownPausePoint(InvalidArgument, KeyError):
-    """A pause point name that the engine does not have."""
-
-    def __init__(self, name: object) -> None:
-        self.point = name
-        super().__init__(
-            f"unknown pause point {name!r}; known points: {', '.join(sorted(KNOWN_POINTS))}"
-        )
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0])
-
-
-class PauseTimeout(TimeoutError):
-    """:meth:`PauseRegistry.wait_for_hold` saw no operation arrive in time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +236,7 @@ def _check_timeout(what: str, value: object) -> float:
 
 def _check_name(name: object) -> str:
     if not isinstance(name, str) or name not in KNOWN_POINTS:
-        raise UnknownPausePoint(name)
+        raise UnknownPausePoint(name, KNOWN_POINTS)
     return name
 
 
@@ -259,7 +253,7 @@ class PauseRegistry:
     >>> reg.arm("munmap:typo")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    core.pause.UnknownPausePoint: unknown pause point 'munmap:typo'; known points: ...
+    core.errors.UnknownPausePoint: unknown pause point 'munmap:typo'; known points: ...
 
     Thread-safe. Every method is O(1) or O(points + holds).
     """
@@ -432,7 +426,7 @@ class PauseRegistry:
         whatever locks its step holds; this method holds the registry lock only briefly.
         """
         if name not in KNOWN_POINTS:
-            raise UnknownPausePoint(name)
+            raise UnknownPausePoint(name, KNOWN_POINTS)
         prefix = name.partition(":")[0]
         if prefix not in _WRITER_PREFIXES:
             op = prefix

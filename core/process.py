@@ -1,28 +1,28 @@
-"""Processes and the simulated kernel that owns them.
-
-:class:`Kernel` holds the process table (pid allocation, exit), the simulated file
-system, the RCU domain shared by every address space, and the sysctls
-(``vm.max_map_count``). A :class:`Process` has an :class:`~core.mm.Mm` and an fd table;
-its file calls (``open``, ``close``, ``unlink``) use Linux's names and errnos.
+"""``struct task_struct``, as far as the simulator needs one: a pid, a name, an
+address space (:class:`~core.mm.Mm`) and an fd table. Its file calls (``open``,
+``close``, ``unlink``), ``prctl(PR_SET_VMA)`` and ``setrlimit(RLIMIT_MEMLOCK)`` use
+Linux's names and errnos. The machine that owns the processes is
+:class:`core.kernel.Kernel`.
 """
 
 from __future__ import annotations
 
-import functools
-import itertools
-import threading
 from typing import TYPE_CHECKING
 
-from .constants import DEFAULT_MAX_MAP_COUNT
-from .errors import InvalidArgument, NoSuchProcess
-from .files import FdTable, FileSystem, OpenFile, open_mode
+from .abi import u64
+from .constants import (
+    EINVAL,
+    EPERM,
+    PR_SET_VMA,
+    PR_SET_VMA_ANON_NAME,
+    RLIMIT_MEMLOCK,
+)
+from .errors import SyscallError
+from .files import FdTable, OpenFile, open_mode
 from .mm import Mm
-from .rcu import RcuDomain
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-PID_MAX = 4194304  # /proc/sys/kernel/pid_max on 64-bit
+    from .kernel import Kernel
 
 
 class Process:
@@ -33,12 +33,8 @@ class Process:
         self.pid = pid
         self.name = name
         self.files = FdTable()
-        self.mm = Mm(kernel.fs, kernel.rcu, max_map_count=lambda: kernel.max_map_count)
+        self.mm = Mm(kernel)
         self.mm.fd_table = self.files
-        self.mm.vm_events.parent = kernel.vm_events
-        # A C-level callable (no Python frame on the fault path): reads the field the
-        # validated max_resident_pages property sets.
-        self.mm.resident_limit = functools.partial(getattr, kernel, "_max_resident_pages")
         self.alive = True
 
     def fork(self, name: str | None = None) -> Process:
@@ -66,126 +62,52 @@ class Process:
         """``unlink(2)``: ENOENT if missing; mappings then show ``(deleted)``."""
         self.kernel.fs.unlink(path)
 
+    def prctl(
+        self,
+        option: int,
+        arg2: int = 0,
+        arg3: int = 0,
+        arg4: int = 0,
+        arg5: str | bytes | None = None,
+    ) -> int:
+        """``prctl(2)`` for the options the simulator has: ``PR_SET_VMA`` with
+        ``PR_SET_VMA_ANON_NAME`` (``arg3`` address, ``arg4`` size, ``arg5`` the name, or
+        None to clear it; see :meth:`Mm.set_anon_name`). Every other option, and
+        ``PR_SET_VMA`` on a kernel without ``CONFIG_ANON_VMA_NAME``
+        (``Kernel.config_anon_vma_name`` False, like this host's), is EINVAL. Returns 0.
+        """
+        option = u64("option", option) & 0xFFFFFFFF  # an int argument
+        arg2 = u64("arg2", arg2)
+        if option != PR_SET_VMA:
+            raise SyscallError(EINVAL, "prctl", f"option {option:#x} is not simulated")
+        if not self.kernel.config_anon_vma_name:
+            raise SyscallError(EINVAL, "prctl", "the kernel is built without CONFIG_ANON_VMA_NAME")
+        if arg2 != PR_SET_VMA_ANON_NAME:
+            raise SyscallError(EINVAL, "prctl", f"PR_SET_VMA sub-option {arg2:#x} is unknown")
+        self.mm.set_anon_name(arg3, arg4, arg5)
+        return 0
+
+    def getrlimit(self, resource: int) -> tuple[int, int]:
+        """``getrlimit(2)``: ``(soft, hard)`` in bytes (``RLIM_INFINITY`` for none).
+        Only ``RLIMIT_MEMLOCK`` is simulated (EINVAL otherwise). O(1)."""
+        if resource != RLIMIT_MEMLOCK:
+            raise SyscallError(EINVAL, "getrlimit", f"resource {resource!r} is not simulated")
+        return self.mm.rlimit_memlock
+
+    def setrlimit(self, resource: int, soft: int, hard: int) -> None:
+        """``setrlimit(2)`` of ``RLIMIT_MEMLOCK`` (EINVAL for other resources): EINVAL if
+        ``soft > hard``; raising the hard limit needs CAP_SYS_RESOURCE (EPERM; this
+        host's root lacks it, see :class:`Mm`). Values are bytes, ``RLIM_INFINITY`` for
+        none. O(1)."""
+        if resource != RLIMIT_MEMLOCK:
+            raise SyscallError(EINVAL, "setrlimit", f"resource {resource!r} is not simulated")
+        soft = u64("soft", soft)
+        hard = u64("hard", hard)
+        if soft > hard:
+            raise SyscallError(EINVAL, "setrlimit", f"soft limit {soft:#x} exceeds hard {hard:#x}")
+        if hard > self.mm.rlimit_memlock[1] and not self.mm.cap_sys_resource:
+            raise SyscallError(EPERM, "setrlimit", "raising the hard limit needs CAP_SYS_RESOURCE")
+        self.mm.rlimit_memlock = (soft, hard)
+
     def __repr__(self) -> str:
         return f"Process(pid={self.pid}, name={self.name!r}, vmas={self.mm.map_count})"
-
-
-class Kernel:
-    """The simulated machine: process table, files, RCU and sysctls. Thread-safe."""
-
-    def __init__(self, max_map_count: int = DEFAULT_MAX_MAP_COUNT) -> None:
-        self.fs = FileSystem()
-        self.rcu = RcuDomain()
-        self.max_map_count = max_map_count
-        self._lock = threading.Lock()
-        self._procs: dict[int, Process] = {}
-        self._next_pid = itertools.count(1000)
-        from .fault import VmEvents
-
-        self.vm_events = VmEvents()  # machine-wide /proc/vmstat fault events
-        self._max_resident_pages: int | None = None
-
-    @property
-    def max_map_count(self) -> int:
-        """``vm.max_map_count`` (default 65530); read by every mm on each check."""
-        return self._max_map_count
-
-    @max_map_count.setter
-    def max_map_count(self, value: int) -> None:
-        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 1 << 31:
-            raise InvalidArgument(f"max_map_count {value!r} must be an integer in [0, 2**31]")
-        self._max_map_count = value
-
-    @property
-    def max_resident_pages(self) -> int | None:
-        """Per-process resident-page limit (None: unlimited). A fault that would map a
-        new page past it raises :class:`~core.pages.ResidentLimitExceeded`."""
-        return self._max_resident_pages
-
-    @max_resident_pages.setter
-    def max_resident_pages(self, value: int | None) -> None:
-        if value is not None and (
-            not isinstance(value, int) or isinstance(value, bool) or value < 0
-        ):
-            raise InvalidArgument(f"max_resident_pages {value!r} must be None or an integer >= 0")
-        self._max_resident_pages = value
-
-    def fork(self, pid: int, name: str | None = None) -> Process:
-        """``fork(2)`` of process ``pid`` (NoSuchProcess if absent): the child gets a new
-        pid, the parent's name (or ``name``), a duplicated address space and fd table."""
-        from .fork import dup_mmap
-
-        parent = self.get(pid)
-        child = self.spawn(name if name is not None else parent.name)
-        try:
-            dup_mmap(parent.mm, child.mm)
-            for fd, file in parent.files.items():
-                file.get()
-                child.files.install_at(fd, file)
-        except BaseException:
-            self.exit(child.pid)
-            raise
-        return child
-
-    def spawn(self, name: str = "sim", layout: str = "empty") -> Process:
-        """Create a process. ``layout`` is ``"empty"`` (no VMAs) or ``"typical"`` (a
-        program, heap, libc, ld.so, vvar, vdso and stack, as a process started without
-        ASLR has). O(1) for empty."""
-        if not isinstance(name, str) or not 0 < len(name) <= 15:
-            raise InvalidArgument(f"process name {name!r} must be 1 to 15 characters")
-        with self._lock:
-            pid = next(self._next_pid)
-            while pid in self._procs:
-                pid = next(self._next_pid)
-            if pid >= PID_MAX:
-                raise InvalidArgument("pid space exhausted")
-            proc = Process(self, pid, name)
-            self._procs[pid] = proc
-        if layout != "empty":
-            from .layout import apply_layout
-
-            try:
-                apply_layout(proc, layout)
-            except BaseException:
-                self.exit(pid)
-                raise
-        return proc
-
-    def spawn_from_maps(self, text: str, name: str = "imported") -> Process:
-        """Create a process whose address space is the layout in ``text``, the content
-        of a real ``/proc/<pid>/maps``. Raises LayoutError naming the bad line."""
-        from .layout import load_maps
-
-        proc = self.spawn(name)
-        try:
-            load_maps(proc, text)
-        except BaseException:
-            self.exit(proc.pid)
-            raise
-        return proc
-
-    def get(self, pid: int) -> Process:
-        """The live process ``pid``; NoSuchProcess otherwise."""
-        with self._lock:
-            proc = self._procs.get(pid)
-        if proc is None:
-            raise NoSuchProcess(pid)
-        return proc
-
-    def exit(self, pid: int) -> None:
-        """Process exit: unmap everything, close every fd, free the pid."""
-        with self._lock:
-            proc = self._procs.pop(pid, None)
-        if proc is None:
-            raise NoSuchProcess(pid)
-        proc.alive = False
-        proc.mm.exit_mmap()
-        proc.files.close_all()
-
-    def processes(self) -> list[Process]:
-        """The live processes, by pid."""
-        with self._lock:
-            return [self._procs[pid] for pid in sorted(self._procs)]
-
-    def __iter__(self) -> Iterator[Process]:
-        return iter(self.processes())

@@ -1,4 +1,4 @@
-"""``/proc/<pid>/maps`` text, byte for byte as fs/proc/task_mmu.c prints it (notes §7.1).
+"""``/proc/<pid>/maps`` text, byte for byte as fs/proc/task_mmu.c prints it (``show_map_vma``).
 
 ``show_vma_header_prefix`` + ``show_map_vma`` + ``get_vma_name``::
 

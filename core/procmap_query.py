@@ -1,13 +1,18 @@
 """``PROCMAP_QUERY``: point queries of an address space (fs/proc/task_mmu.c, 6.18).
 
+Size: one module for one ioctl; its argument struct, its locking context and its
+batch form share the check order and the counters, which split modules would have to
+re-export to each other.
+
 Design note
 ===========
 
 What is modelled
 ----------------
-The ``PROCMAP_QUERY`` ioctl (v6.11, ``_IOWR('f', 17, struct procmap_query)``) on an open
-``/proc/<pid>/maps`` fd answers "which VMA covers (or follows) this address?" without
-rendering any text (kernel-notes §7.4). :func:`do_procmap_query` mirrors
+The ``PROCMAP_QUERY`` ioctl (v6.11, ``_IOWR('f', 17, struct procmap_query)``) on an
+open ``/proc/<pid>/maps`` fd answers "which VMA covers (or follows) this address?"
+without rendering any text (``do_procmap_query`` in fs/proc/task_mmu.c,
+include/uapi/linux/fs.h). :func:`do_procmap_query` mirrors
 ``do_procmap_query`` field by field on a :class:`ProcmapQueryArgs` (the input half of
 ``struct procmap_query``), with the kernel's order of checks:
 
@@ -63,7 +68,6 @@ from __future__ import annotations
 
 import struct
 import threading
-import weakref
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -71,6 +75,7 @@ from enum import Enum
 from operator import add
 from typing import TYPE_CHECKING, Final
 
+from .abi import u32, u64
 from .constants import (
     E2BIG,
     EINVAL,
@@ -79,6 +84,7 @@ from .constants import (
     ESRCH,
     PAGE_SHIFT,
     PAGE_SIZE,
+    U64,
     VM_EXEC,
     VM_MAYSHARE,
     VM_READ,
@@ -106,6 +112,7 @@ __all__ = [
     "PROCMAP_QUERY_VMA_SHARED",
     "PROCMAP_QUERY_VMA_WRITABLE",
     "ProcmapQueryArgs",
+    "QueryCounters",
     "QueryPath",
     "QueryStatistics",
     "VmaQueryResult",
@@ -130,7 +137,6 @@ PROCMAP_QUERY_VALID_FLAGS_MASK: Final = 0x3F
 PATH_MAX: Final = 4096
 _new_object = object.__new__
 _SYSCALL = "ioctl(PROCMAP_QUERY)"
-_U64 = 1 << 64
 
 # struct procmap_query, native (little-endian) x86-64 layout: 104 bytes.
 _LAYOUT = struct.Struct("<QQQQQQQQQIIIIQQ")
@@ -245,47 +251,47 @@ class QueryStatistics:
     _RECHECKS,
 ) = range(len(fields(QueryStatistics)))
 
-# Guards every counter list (global and per mm): one acquisition per query.
-_stats_lock = threading.Lock()
-_global_counts = [0] * len(fields(QueryStatistics))
-_per_mm: weakref.WeakKeyDictionary[Mm, list[int]] = weakref.WeakKeyDictionary()
+_NCOUNTS = len(fields(QueryStatistics))
 
 
-def _counts_of(mm: Mm) -> list[int]:
-    counts = _per_mm.get(mm)
-    if counts is None:
-        with _stats_lock:
-            counts = _per_mm.setdefault(mm, [0] * len(_global_counts))
-    return counts
+class QueryCounters:
+    """The counters of one mm's queries, or of a whole machine's (``parent`` is the
+    Kernel's set: every query counts in both). One lock acquisition per query, so a
+    snapshot is consistent across counters."""
+
+    __slots__ = ("_counts", "_lock", "parent")
+
+    def __init__(self, parent: QueryCounters | None = None) -> None:
+        self._lock = threading.Lock()
+        self._counts = [0] * _NCOUNTS
+        self.parent = parent
+
+    def add(self, deltas: list[int]) -> None:
+        """Add one query's ``deltas`` here and in the parent. O(1)."""
+        with self._lock:
+            self._counts[:] = map(add, self._counts, deltas)
+        if self.parent is not None:
+            self.parent.add(deltas)
+
+    def statistics(self) -> QueryStatistics:
+        """A consistent snapshot. O(1)."""
+        with self._lock:
+            return QueryStatistics(*self._counts)
+
+    def _check(self) -> None:
+        """O(1): each query ended in exactly one outcome, and every VMA returned was
+        locked by one of the three paths."""
+        with self._lock:
+            c = list(self._counts)
+        assert c[_FOUND] + c[_ENOENT] + c[_REJECTED] == c[_QUERIES], c
+        assert c[_VMA_LOCKED] + c[_ASSISTED] + c[_MMAP_LOCKED] >= c[_FOUND], c
+        assert min(c) >= 0, c
 
 
-def _account(mm: Mm, deltas: list[int]) -> None:
-    counts = _counts_of(mm)
-    with _stats_lock:
-        counts[:] = map(add, counts, deltas)
-        _global_counts[:] = map(add, _global_counts, deltas)
-
-
-def query_statistics(mm: Mm | None = None) -> QueryStatistics:
-    """Counters of every query on ``mm``, or of all queries when ``mm`` is None.
-
-    A consistent snapshot (taken under the counters' lock). O(1).
-    """
-    counts = _global_counts if mm is None else _counts_of(mm)
-    with _stats_lock:
-        return QueryStatistics(*counts)
-
-
-def _check() -> None:
-    """O(number of mms): every counter set is consistent. Each query ends in exactly one
-    outcome, and every VMA returned was locked by one of the three paths."""
-    with _stats_lock:
-        sets = [("global", list(_global_counts))]
-        sets += [(repr(mm), list(c)) for mm, c in _per_mm.items()]
-    for owner, c in sets:
-        assert c[_FOUND] + c[_ENOENT] + c[_REJECTED] == c[_QUERIES], (owner, c)
-        assert c[_VMA_LOCKED] + c[_ASSISTED] + c[_MMAP_LOCKED] >= c[_FOUND], (owner, c)
-        assert min(c) >= 0, (owner, c)
+def query_statistics(mm: Mm) -> QueryStatistics:
+    """Counters of every query on ``mm`` (``mm.kernel.query_counts.statistics()`` for
+    the whole machine). O(1)."""
+    return mm.query_counts.statistics()
 
 
 # -- locking (6.18 proc_maps_locking_ctx, lock_next_vma) ------------------------------------
@@ -308,7 +314,7 @@ class _LockCtx:
         self.query_addr = query_addr
         self.mmap_locked = False  # query_vma_setup(): reset_lock_ctx()
         self.locked_vma: Vma | None = None
-        self.deltas = [0] * len(_global_counts)
+        self.deltas = [0] * _NCOUNTS
         self.deltas[_QUERIES] = 1
 
     def unlock_vma(self) -> None:
@@ -468,7 +474,7 @@ def vma_name(vma: Vma) -> str | None:
         return vma.special_name
     mm = vma.vm_mm
     start, end = vma.vm_start, vma.vm_end
-    # vma_is_initial_heap(): strict on the 6.18 host, unlike the notes' <=/>= form
+    # vma_is_initial_heap(): strict comparisons, as the 6.18 host shows (docs/kernel-differences.md)
     # (docs/kernel-differences.md; core/procfs.py labels maps lines the same way).
     if start < mm.cur_brk and end > mm.start_brk:
         return "[heap]"
@@ -480,22 +486,6 @@ def vma_name(vma: Vma) -> str | None:
 
 
 # -- the ioctl -----------------------------------------------------------------------------
-
-
-def _u64(what: str, value: object) -> int:
-    if type(value) is not int:
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise InvalidArgument(f"{what} {value!r} is not an integer")
-        value = int(value)
-    if not -(1 << 63) <= value < _U64:
-        raise InvalidArgument(f"{what} {value:#x} does not fit in 64 bits")
-    return value % _U64
-
-
-def _u32(what: str, value: object) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 1 << 32:
-        raise InvalidArgument(f"{what} {value!r} is not a 32-bit unsigned integer")
-    return int(value)
 
 
 def _within(size: int, field: tuple[int, int], value: int) -> int:
@@ -522,21 +512,21 @@ def do_procmap_query(mm: Mm, args: ProcmapQueryArgs) -> VmaQueryResult:
         raise InvalidArgument(f"tail {args.tail!r} is not bytes")
     return _do_query(
         mm,
-        _u64("size", args.size),
-        _u64("query_flags", args.query_flags),
-        _u64("query_addr", args.query_addr),
-        _u32("vma_name_size", args.vma_name_size),
-        _u64("vma_name_addr", args.vma_name_addr),
-        _u32("build_id_size", args.build_id_size),
-        _u64("build_id_addr", args.build_id_addr),
+        u64("size", args.size),
+        u64("query_flags", args.query_flags),
+        u64("query_addr", args.query_addr),
+        u32("vma_name_size", args.vma_name_size),
+        u64("vma_name_addr", args.vma_name_addr),
+        u32("build_id_size", args.build_id_size),
+        u64("build_id_addr", args.build_id_addr),
         bytes(args.tail),
     )
 
 
 def _reject(mm: Mm, err: int, detail: str) -> SyscallError:
-    deltas = [0] * len(_global_counts)
+    deltas = [0] * _NCOUNTS
     deltas[_QUERIES] = deltas[_REJECTED] = 1
-    _account(mm, deltas)
+    mm.query_counts.add(deltas)
     return SyscallError(err, _SYSCALL, detail)
 
 
@@ -635,7 +625,7 @@ def _do_query(
     finally:
         # Unlock the VMA or mmap_lock before copying anything to the caller.
         ctx.teardown()
-        _account(mm, ctx.deltas)
+        mm.query_counts.add(ctx.deltas)
     # build_id_parse() is not modelled: the answer for "no build ID" is size 0.
     if usize < PROCMAP_QUERY_SIZE:
         # copy_to_user(uarg, &karg, min(sizeof(karg), usize)): the rest of the caller's
@@ -695,12 +685,12 @@ def procmap_query(
     >>> hex(r.vma_start), hex(r.vma_end), r.vma_flags, r.vma_name, r.vma_name_size
     ('0x555555560000', '0x555555581000', 3, '[heap]', 7)
     """
-    if type(addr) is not int or not 0 <= addr < _U64:
-        addr = _u64("addr", addr)
-    if type(flags) is not int or not 0 <= flags < _U64:
-        flags = _u64("flags", flags)
+    if type(addr) is not int or not 0 <= addr < U64:
+        addr = u64("addr", addr)
+    if type(flags) is not int or not 0 <= flags < U64:
+        flags = u64("flags", flags)
     if want_name:
-        size = _u32("name_buf_size", name_buf_size)
+        size = u32("name_buf_size", name_buf_size)
         return _do_query(mm, PROCMAP_QUERY_SIZE, flags, addr, size, 1 if size else 0, 0, 0, b"")
     return _do_query(mm, PROCMAP_QUERY_SIZE, flags, addr, 0, 0, 0, 0, b"")
 
@@ -724,9 +714,9 @@ def procmap_query_batch(
         raise InvalidArgument(f"addrs {addrs!r} must be a sequence of integers")
     values = list(addrs)
     # Validate in C where possible; the slow path names the offending element.
-    if values and not (set(map(type, values)) == {int} and min(values) >= 0 and max(values) < _U64):
-        values = [_u64(f"addrs[{i}]", a) for i, a in enumerate(values)]
-    flags = _u64("flags", flags) | PROCMAP_QUERY_COVERING_OR_NEXT_VMA
+    if values and not (set(map(type, values)) == {int} and min(values) >= 0 and max(values) < U64):
+        values = [u64(f"addrs[{i}]", a) for i, a in enumerate(values)]
+    flags = u64("flags", flags) | PROCMAP_QUERY_COVERING_OR_NEXT_VMA
     svals = sorted(values)
     n = len(svals)
     found: list[VmaQueryResult | None] = [None] * n

@@ -7,8 +7,9 @@ What is modelled
 ----------------
 The kernel walks the VMA maple tree under ``rcu_read_lock()`` and frees unlinked
 nodes (and, before 6.15, VMAs) with ``call_rcu()`` only after every reader that could
-still see them has left its read section (kernel-notes §2.1, §6). :class:`RcuDomain`
-gives the simulator the same contract, in the style of liburcu's *memb* flavour
+still see them has left its read section (6.15+: the VMA cache is
+``SLAB_TYPESAFE_BY_RCU``). :class:`RcuDomain` gives the simulator the same contract, in
+the style of liburcu's *memb* flavour
 (``urcu-memb``: one registered slot per thread, no signals):
 
 * **Read side** — :meth:`~RcuDomain.read_lock` / :meth:`~RcuDomain.read_unlock` take

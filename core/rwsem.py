@@ -32,7 +32,7 @@ An rwsem is *not* reader-preferring. All waiters share one FIFO queue, and:
   (``rwsem_cond_wake_waiter``, 5.19+), so readers left over by the 256 limit join a
   reader-owned lock as soon as anyone else queues, and otherwise when it is released.
 
-There is no upgrade (kernel-notes §1.1: ``mmap_upgrade_trylock()`` always fails). Two
+There is no upgrade (mm/mmap_lock.c: ``mmap_upgrade_trylock()`` always fails). Two
 readers that both wanted to upgrade would each wait for the other to leave; and
 letting one upgrade ahead of queued writers would break the queue order. Code that
 needs write mode drops the read lock, takes the write lock and re-validates.

@@ -2,7 +2,7 @@
 
 Byte for byte as fs/proc/task_mmu.c (``show_smap``, ``__show_smap``,
 ``show_smaps_rollup``, ``task_mem``, ``task_statm``) prints them on the 6.18 host
-(kernel-notes §8, appendix A.5):
+(``show_smap``, ``show_smaps_rollup`` in fs/proc/task_mmu.c; Documentation/filesystems/proc.rst):
 
 * smaps: the VMA's maps line, then ``Label:`` padded to 16 columns, the value in kB
   right-aligned in 8, `` kB``; ``THPeligible:`` as a bare ``%8d``; ``VmFlags:`` with a
@@ -38,7 +38,7 @@ from .constants import (
     VM_LOCKONFAULT,
     VM_NOHUGEPAGE,
 )
-from .pages import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, PAGE_LOCK, PageKind
+from .pages import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, PageKind
 from .procfs import GATE_LINE, vma_line
 
 if TYPE_CHECKING:
@@ -55,6 +55,7 @@ _MNEMONICS = {
     9: "um", 10: "pf", 12: "uw", 13: "lo", 14: "io", 15: "sr", 16: "rr", 17: "dc",
     18: "de", 19: "lf", 20: "ac", 21: "nr", 22: "ht", 23: "sf", 24: "ar", 25: "wf",
     26: "dd", 28: "mm", 29: "hg", 30: "nh", 31: "mg",
+    42: "sl",  # VM_SEALED (mseal, 64-bit)
 }  # fmt: skip
 _SOFTDIRTY_BIT = 27  # CONFIG_MEM_SOFT_DIRTY is off on the host: the bit prints nothing
 
@@ -88,7 +89,7 @@ def smap_gather_stats(mm: Mm, vma: Vma) -> MemSizeStats:
     mss = MemSizeStats()
     locked = bool(vma.vm_flags & (VM_LOCKED | VM_LOCKONFAULT))
     old = mm.old_ptes
-    with PAGE_LOCK:
+    with mm.page_lock:
         items = list(vma.pages.items()) if vma.pages else []
     for addr, page in items:
         kind = page.kind
@@ -246,7 +247,7 @@ def _pgtables_bytes(mm: Mm) -> int:
     pte: set[int] = set()
     pmd: set[int] = set()
     pud: set[int] = set()
-    with PAGE_LOCK:
+    with mm.page_lock:
         for vma in mm.vmas():
             for addr in vma.pages or ():
                 pte.add(addr >> 21)

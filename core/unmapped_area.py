@@ -1,4 +1,4 @@
-"""Choosing an address for a new mapping (kernel-notes §5.2).
+"""Choosing an address for a new mapping.
 
 Mirrors ``__get_unmapped_area`` (mm/mmap.c), x86's ``arch_get_unmapped_area_topdown``
 (arch/x86/kernel/sys_x86_64.c), ``vm_unmapped_area`` / ``unmapped_area_topdown``

@@ -1,7 +1,7 @@
 """``struct vm_area_struct``: one virtual memory area, and the objects it points to.
 
 A :class:`Vma` is mutable in place, exactly like the kernel's: a split shrinks the
-original VMA's ``vm_end`` while the tree still maps its old range (kernel-notes §5.7),
+original VMA's ``vm_end`` while the tree still maps its old range (``__split_vma`` in mm/vma.c),
 so a reader that holds no lock can see a VMA whose fields do not match the range it was
 found under. Readers must lock (``vma_start_read``) and re-check, as the kernel does.
 
@@ -41,7 +41,7 @@ class AnonVma:
     """``struct anon_vma``: the reverse-map root a private VMA's anonymous pages hang off.
 
     Only its identity matters to the simulator: two VMAs merge only if their anon_vmas
-    are compatible (equal, or one of them absent; kernel-notes §5.6 item 6).
+    are compatible (equal, or one of them absent; ``is_mergeable_anon_vma`` in mm/vma.c).
     ``degree`` counts the VMAs sharing it; ``forked`` marks one inherited through fork,
     whose chain is not singular (``vma_had_uncowed_parents``).
     """

@@ -1,6 +1,7 @@
 """Per-VMA locks, 6.15+ refcount era (mm/mmap_lock.c, include/linux/mmap_lock.h).
 
-Each VMA carries ``vm_refcnt`` and ``vm_lock_seq`` (kernel-notes §2):
+Each VMA carries ``vm_refcnt`` and ``vm_lock_seq`` (include/linux/mmap_lock.h,
+mm/mmap_lock.c, Documentation/mm/process_addrs.rst):
 
 * ``vm_refcnt == 0``: detached (not in the tree, or being removed); ``1``: attached, no
   readers; ``1 + n``: n readers; ``+ VMA_LOCK_OFFSET``: a writer excludes new readers
@@ -22,6 +23,8 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .mmap_lock import MmapLock
     from .vma import Vma
 
@@ -30,7 +33,7 @@ VMA_REF_LIMIT = VMA_LOCK_OFFSET - 1
 
 
 class ReadLockFailure(Enum):
-    """Why ``vma_start_read`` failed (kernel-notes §2.3)."""
+    """Why ``vma_start_read`` failed (mm/mmap_lock.c)."""
 
     WRITE_LOCKED = "write-locked in the current cycle"  # seq pre-check or re-check
     DETACHED = "detached (replaced)"  # refcount was 0: -EAGAIN
@@ -116,6 +119,16 @@ def is_vma_write_locked(lock: MmapLock, vma: Vma) -> bool:
     return vma.vm_lock_seq == lock.seq and bool(lock.seq & 1)
 
 
+def _writer_wait(lock: MmapLock, predicate: Callable[[], bool]) -> None:
+    # rcuwait_wait_event(&mm->vma_writer_wait, ...): caller holds vma_atomic. An
+    # experiment's lock observer (core/hooks.py) records the wait.
+    observer = lock.observer
+    if observer is None:
+        lock.vma_writer_wait.wait_for(predicate)
+    else:
+        observer.vma_writer_wait(lock.vma_writer_wait, predicate)
+
+
 def vma_start_write(lock: MmapLock, vma: Vma) -> None:
     """``vma_start_write``: exclude readers from ``vma`` until ``mmap_write_unlock``.
 
@@ -130,7 +143,7 @@ def vma_start_write(lock: MmapLock, vma: Vma) -> None:
         attached = vma.vm_refcnt != 0
         if attached:
             vma.vm_refcnt += VMA_LOCK_OFFSET
-            lock.vma_writer_wait.wait_for(lambda: vma.vm_refcnt == VMA_LOCK_OFFSET + 1)
+            _writer_wait(lock, lambda: vma.vm_refcnt == VMA_LOCK_OFFSET + 1)
         vma.vm_lock_seq = seq
         if attached:
             vma.vm_refcnt -= VMA_LOCK_OFFSET  # __vma_exit_locked()
@@ -161,5 +174,5 @@ def vma_mark_detached(lock: MmapLock, vma: Vma) -> None:
             # A reader bumped the count before it noticed the write lock; it will drop
             # it at once. __vma_enter_locked(detaching=true) waits for that.
             vma.vm_refcnt += VMA_LOCK_OFFSET
-            lock.vma_writer_wait.wait_for(lambda: vma.vm_refcnt == VMA_LOCK_OFFSET)
+            _writer_wait(lock, lambda: vma.vm_refcnt == VMA_LOCK_OFFSET)
             vma.vm_refcnt -= VMA_LOCK_OFFSET

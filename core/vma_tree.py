@@ -1,22 +1,26 @@
 """A persistent range B-tree: the index of a simulated address space (the maple tree).
 
+Size: one data structure, kept in one module so that every operation sits next to the
+invariants ``VmaTree._check`` verifies (sortedcontainers keeps its list the same way).
+
 Design note
 ===========
 
 What is modelled
 ----------------
-``mm->mm_mt`` is a maple tree in RCU mode (kernel notes §6): a B-tree over ``[0, ULONG_MAX]``
+``mm->mm_mt`` is a maple tree in RCU mode (lib/maple_tree.c,
+Documentation/core-api/maple_tree.rst): a B-tree over ``[0, ULONG_MAX]``
 mapping non-overlapping ranges to VMA pointers, with per-subtree gap tracking so that
-``vm_unmapped_area`` can find the highest free hole in O(log n) (``mas_empty_area_rev``), and
-with lock-free readers: ``lock_vma_under_rcu`` and ``/proc/<pid>/maps`` walk the tree under
-``rcu_read_lock()`` only, while a writer holding ``mmap_lock`` for write modifies it.
+``vm_unmapped_area`` can find the highest free hole in O(log n) (``mas_empty_area_rev``),
+and with lock-free readers: ``lock_vma_under_rcu`` and ``/proc/<pid>/maps`` walk the tree
+under ``rcu_read_lock()`` only, while a writer holding ``mmap_lock`` for write modifies it.
 
 :class:`VmaTree` keeps the properties a simulation can observe and drops the rest:
 
 * Each entry is a plain tuple ``(start, end, value)`` for the half-open range ``[start, end)``.
   The tree stores its **own** copy of the range; it never reads the value's fields. A VMA
   shrunk in place by ``__split_vma`` therefore stays mapped under its old, larger range until
-  the next store, exactly the window kernel notes §5.7 describe (and that
+  the next store, exactly the window ``__split_vma`` (mm/vma.c) leaves (and that
   ``lock_vma_under_rcu`` has to re-check).
 * Gaps are not stored (the maple tree stores them as NULL ranges); ``store(start, end, None)``
   is the clearing store (``mas_store_gfp(NULL)``, ``vma_iter_clear_gfp``).
@@ -49,8 +53,8 @@ What a lock-free reader can and cannot observe
   new value, never a torn pointer").
 * A VMA operation made of several stores (split = shrink the VMA in place, then store the
   new piece; munmap = store the pieces, then clear) is visible **step by step**, exactly as
-  kernel notes §6.2 say of the maple tree. Readers must lock the VMA and re-check its own
-  ``vm_start <= addr < vm_end``; the tree cannot do it for them.
+  Documentation/core-api/maple_tree.rst says of RCU readers. Readers must lock the VMA and
+  re-check its own ``vm_start <= addr < vm_end``; the tree cannot do it for them.
 * A query that loads the root several times (for example ``find`` followed by ``prev``) may
   see two versions. Use :meth:`VmaTree.snapshot` to run several queries against one version.
   Iterators load the root once, when they are created, so an iteration is one consistent
@@ -70,7 +74,8 @@ from itertools import islice
 from operator import itemgetter, sub
 from typing import Generic, TypeVar
 
-from core.errors import InvalidArgument
+from .constants import U64
+from .errors import InvalidArgument
 
 __all__ = ["Entry", "VmaTree"]
 
@@ -80,7 +85,7 @@ V = TypeVar("V")
 Entry = tuple[int, int, V]
 
 #: Exclusive upper bound of an index: the maple tree covers ``[0, ULONG_MAX]``.
-_INDEX_END = 1 << 64
+_INDEX_END = U64  # the maple tree indexes [0, ULONG_MAX]
 
 
 class _Leaf(Generic[V]):

@@ -1,22 +1,39 @@
-# Sourced by scripts/serve and scripts/test: create .venv on first use and
-# (re)install the project whenever pyproject.toml changes.
+# Sourced by the scripts in scripts/: make .venv match requirements-dev.lock, then put
+# .venv/bin first on PATH.
+#
+# The lock pins every package of the development install (the project's dependencies
+# and its dev extra, for Python 3.11 on Linux x86-64) with their hashes; pyproject.toml
+# keeps the >= ranges we claim to support. The stamp names the hash of the lock, of
+# pyproject.toml and of this file: when any of them changes, .venv is rebuilt from
+# scratch, so it holds exactly what the lock says (nothing left over from an older
+# lock). Two scripts starting at once on a fresh clone take turns (flock).
+# scripts/lock refreshes the lock.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+LOCK=requirements-dev.lock
 PY="${PYTHON:-}"
 if [ -z "$PY" ]; then
     for cand in python3.11 python3; do
         if command -v "$cand" >/dev/null 2>&1; then PY="$cand"; break; fi
     done
 fi
-if [ ! -x .venv/bin/python ]; then
-    "$PY" -m venv .venv
-fi
-stamp=".venv/.installed-$1-$(sha256sum pyproject.toml | cut -c1-16)"
+stamp=".venv/.installed-$(cat "$LOCK" pyproject.toml scripts/_venv.sh | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[$1]"
-    rm -f .venv/.installed-"$1"-*
-    touch "$stamp"
+    exec 9>"$ROOT/.venv.flock"
+    flock 9
+    if [ ! -f "$stamp" ]; then  # another script may have built it while we waited
+        echo "scripts: installing .venv from $LOCK (first run: a few minutes)" >&2
+        "$PY" -m venv --clear .venv
+        pip=(.venv/bin/python -m pip --disable-pip-version-check --quiet)
+        "${pip[@]}" install --require-hashes --no-deps -r "$LOCK"
+        "${pip[@]}" install --no-deps --editable .
+        if ! "${pip[@]}" check >&2; then
+            echo "scripts: $LOCK does not satisfy pyproject.toml: run scripts/lock" >&2
+            exit 1
+        fi
+        touch "$stamp"
+    fi
+    exec 9>&-
 fi
 export PATH="$ROOT/.venv/bin:$PATH"

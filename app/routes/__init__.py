@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from . import (
     docs,
+    experiments,
     faults,
     files,
     fork,
@@ -35,6 +36,7 @@ def include_all(app: FastAPI) -> None:
         query,
         pause,
         stats,
+        experiments,
         health,
     ):
         app.include_router(module.router)

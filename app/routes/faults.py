@@ -12,12 +12,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from core import NoSuchProcess
-from core.pages import ResidentLimitExceeded
+from core.errors import ResidentLimitExceeded
 
 from ..deps import ProcessDep, ServiceDep
 from ..errors import responses
 from ..ops import fault_out
-from ..schemas import FaultIn, FaultOut
+from ..schemas.faults import FaultIn, FaultOut
 
 router = APIRouter(prefix="/processes/{pid}", tags=["faults"])
 

@@ -10,8 +10,8 @@ from core import InvalidArgument, NoSuchProcess, SyscallError
 
 from ..deps import ProcessDep
 from ..errors import responses
-from ..ops import do_open
-from ..schemas import FileIn, FileOut
+from ..ops import apply_open
+from ..schemas.processes import FileIn, FileOut
 from ..service import in_worker
 
 router = APIRouter(prefix="/processes/{pid}/files", tags=["files"])
@@ -33,7 +33,7 @@ async def open_file(proc: ProcessDep, body: FileIn, response: Response) -> FileO
     `size` bytes when given. Returns the lowest free fd (from 3; EMFILE past 1024).
     Each open is a new open file description: two opens of one file never merge in
     maps, one fd mapped twice can."""
-    ret = await in_worker(do_open, proc, body)
+    ret = await in_worker(apply_open, proc, body)
     assert ret is not None
     fd = ret[1]
     f = proc.files.get(fd, "open")

@@ -8,7 +8,7 @@ from core import InvalidArgument, NoSuchProcess
 
 from ..deps import ProcessDep, ServiceDep
 from ..errors import ProcessLimitReached, responses
-from ..schemas import ForkIn, ProcessOut
+from ..schemas.processes import ForkIn, ProcessOut
 from ..service import in_worker
 from .processes import process_out
 

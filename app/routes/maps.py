@@ -13,18 +13,19 @@ no lock.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import anyio.to_thread
 import pydantic_core
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from core import NoSuchProcess
+from core.maps_reader import DEFAULT_MAX_RETRIES, DEFAULT_READER
 
-from ..deps import ProcessDep
+from ..deps import MaxRetriesQuery, ProcessDep, ReaderQuery
 from ..errors import responses
-from ..schemas import MapsOut, MapsReader
+from ..schemas.maps import MapsOut
 from ..snapshots import HEADER_DOCS, Snapshot, take_snapshot, vma_dicts
 
 router = APIRouter(prefix="/processes/{pid}", tags=["proc"])
@@ -35,27 +36,6 @@ MAPS_EXAMPLE = (
     "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0" + " " * 17 + " [vsyscall]\n"
 )
 
-ReaderQuery = Annotated[
-    MapsReader,
-    Query(
-        description="seqcount (lockless, consistent; default), per_vma (6.17+, may tear) "
-        "or mmap_lock (<= 6.16)",
-        openapi_examples={
-            "seqcount": {"value": "seqcount"},
-            "per_vma": {"value": "per_vma"},
-            "mmap_lock": {"value": "mmap_lock"},
-        },
-    ),
-]
-MaxRetriesQuery = Annotated[
-    int,
-    Query(
-        ge=0,
-        le=1000,
-        description="seqcount: failed lockless walks before taking mmap_lock",
-        openapi_examples={"default": {"value": 3}, "fall back at once": {"value": 0}},
-    ),
-]
 SNAPSHOT_HEADERS: dict[str, Any] = {
     name: {"description": text, "schema": {"type": "string"}} for name, text in HEADER_DOCS.items()
 }
@@ -81,7 +61,9 @@ class MapsTextResponse(Response):
     },
 )
 async def maps_text(
-    proc: ProcessDep, reader: ReaderQuery = "seqcount", max_retries: MaxRetriesQuery = 3
+    proc: ProcessDep,
+    reader: ReaderQuery = DEFAULT_READER,
+    max_retries: MaxRetriesQuery = DEFAULT_MAX_RETRIES,
 ) -> MapsTextResponse:
     """Byte for byte what `read()` of `/proc/<pid>/maps` returns on Linux 6.18: one
     line per VMA (names padded to column 73, unnamed lines ending in one space) and
@@ -107,7 +89,9 @@ async def maps_text(
     responses=responses(NoSuchProcess),
 )
 async def maps_json(
-    proc: ProcessDep, reader: ReaderQuery = "seqcount", max_retries: MaxRetriesQuery = 3
+    proc: ProcessDep,
+    reader: ReaderQuery = DEFAULT_READER,
+    max_retries: MaxRetriesQuery = DEFAULT_MAX_RETRIES,
 ) -> Response:
     """The same snapshot as `GET /maps`, one object per line, with the snapshot's
     metadata in `snapshot` (the full `torn_at` list and the retry reasons too).

@@ -22,7 +22,7 @@ from core.pause import KNOWN_POINTS as KNOWN_PAUSE_POINTS
 
 from ..deps import ProcessDep, SettingsDep
 from ..errors import LimitExceeded, responses
-from ..schemas import (
+from ..schemas.pause import (
     ArmedPointOut,
     HeldOut,
     PauseArmIn,

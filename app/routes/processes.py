@@ -8,7 +8,8 @@ from core import InvalidArgument, LayoutError, NoSuchProcess, Process
 
 from ..deps import Pid, ProcessDep, ServiceDep
 from ..errors import ProcessLimitReached, responses
-from ..schemas import FileOut, ProcessIn, ProcessList, ProcessOut, ProcessSummary, hex_addr
+from ..schemas.common import hex_addr
+from ..schemas.processes import FileOut, ProcessIn, ProcessList, ProcessOut, ProcessSummary
 from ..service import in_worker
 
 router = APIRouter(prefix="/processes", tags=["processes"])

@@ -25,14 +25,14 @@ from core.procmap_query import (
 
 from ..deps import ProcessDep, SettingsDep
 from ..errors import NoMatchingVma, RequestTooLarge, responses
-from ..schemas import (
+from ..schemas.common import hex_addr
+from ..schemas.query import (
     QUERY_FLAG_BITS,
     QueryAddr,
     QueryFlagItem,
     VmaBatchIn,
     VmaBatchOut,
     VmaQueryOut,
-    hex_addr,
     query_addr,
     query_flag_bits,
 )

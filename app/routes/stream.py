@@ -33,14 +33,14 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from core import NoSuchProcess, Process
+from core.maps_reader import DEFAULT_MAX_RETRIES, DEFAULT_READER, Reader
 
-from ..deps import ProcessDep, ServiceDep, SettingsDep
+from ..deps import MaxRetriesQuery, ProcessDep, ReaderQuery, ServiceDep, SettingsDep
 from ..errors import LimitExceeded, responses
 from ..procviews import parse_maps
-from ..schemas import MapsStreamItem
+from ..schemas.maps import MapsStreamItem
 from ..snapshots import Snapshot, take_snapshot
 from ..streams import StreamRegistry, streams_for
-from .maps import MaxRetriesQuery, ReaderQuery
 
 router = APIRouter(prefix="/processes/{pid}", tags=["proc"])
 
@@ -53,7 +53,7 @@ IDLE_POLL = 0.005
 class StreamOptions:
     """Validated stream parameters (limits applied)."""
 
-    reader: str
+    reader: Reader
     max_retries: int
     interval: float
     count: int
@@ -64,8 +64,8 @@ class StreamOptions:
 
 async def stream_options(
     settings: SettingsDep,
-    reader: ReaderQuery = "seqcount",
-    max_retries: MaxRetriesQuery = 3,
+    reader: ReaderQuery = DEFAULT_READER,
+    max_retries: MaxRetriesQuery = DEFAULT_MAX_RETRIES,
     interval: Annotated[
         float,
         Query(

@@ -12,20 +12,11 @@ from core import NoSuchProcess, SyscallError
 
 from ..deps import ProcessDep, SettingsDep
 from ..errors import RequestTooLarge, responses
-from ..ops import do_brk, do_mmap, do_mprotect, do_mremap, do_munmap, run_batch
-from ..schemas import (
-    AddrOut,
-    BatchIn,
-    BatchOut,
-    BrkIn,
-    BrkOut,
-    MmapIn,
-    MprotectIn,
-    MremapIn,
-    MunmapIn,
-    TouchOp,
-    hex_addr,
-)
+from ..ops import apply_brk, apply_mmap, apply_mprotect, apply_mremap, apply_munmap, run_batch
+from ..schemas.batch import BatchIn, BatchOut
+from ..schemas.common import hex_addr
+from ..schemas.faults import TouchOp
+from ..schemas.syscalls import AddrOut, BrkIn, BrkOut, MmapIn, MprotectIn, MremapIn, MunmapIn
 from ..service import in_worker
 
 router = APIRouter(prefix="/processes/{pid}", tags=["syscalls"])
@@ -44,7 +35,7 @@ async def mmap(proc: ProcessDep, body: MmapIn) -> AddrOut:
     address. `fd` and `offset` for a file mapping (open the file first). Errors carry
     the kernel's errno: EINVAL, ENOMEM, EEXIST (`MAP_FIXED_NOREPLACE`), EBADF, EACCES,
     EOVERFLOW, EOPNOTSUPP."""
-    return AddrOut(addr=hex_addr(_addr(await in_worker(do_mmap, proc, body))))
+    return AddrOut(addr=hex_addr(_addr(await in_worker(apply_mmap, proc, body))))
 
 
 @router.post(
@@ -56,7 +47,7 @@ async def mmap(proc: ProcessDep, body: MmapIn) -> AddrOut:
 async def munmap(proc: ProcessDep, body: MunmapIn) -> None:
     """Unmap `[addr, addr + length)` (length rounded up to pages), splitting VMAs at the
     edges. Unmapping a hole succeeds; EINVAL for an unaligned `addr` or a zero length."""
-    await in_worker(do_munmap, proc, body)
+    await in_worker(apply_munmap, proc, body)
 
 
 @router.post(
@@ -69,21 +60,21 @@ async def mprotect(proc: ProcessDep, body: MprotectIn) -> None:
     """Change the protection of `[addr, addr + length)`, splitting and merging VMAs.
     Applied left to right: an ENOMEM at a hole leaves earlier VMAs changed, as in
     Linux."""
-    await in_worker(do_mprotect, proc, body)
+    await in_worker(apply_mprotect, proc, body)
 
 
 @router.post("/mremap", summary="mremap(2)", responses=SYSCALL_ERRORS)
 async def mremap(proc: ProcessDep, body: MremapIn) -> AddrOut:
     """Shrink, grow in place, or move (`MREMAP_MAYMOVE`, `MREMAP_FIXED` with
     `new_addr`, `MREMAP_DONTUNMAP`) a mapping; returns its (new) address."""
-    return AddrOut(addr=hex_addr(_addr(await in_worker(do_mremap, proc, body))))
+    return AddrOut(addr=hex_addr(_addr(await in_worker(apply_mremap, proc, body))))
 
 
 @router.post("/brk", summary="brk(2)", responses=responses(NoSuchProcess))
 async def brk(proc: ProcessDep, body: BrkIn) -> BrkOut:
     """Move the program break. Like the syscall, it never fails: on any error the old
     break comes back (`addr` 0 asks for the current break)."""
-    return BrkOut(brk=hex_addr(_addr(await in_worker(do_brk, proc, body))))
+    return BrkOut(brk=hex_addr(_addr(await in_worker(apply_brk, proc, body))))
 
 
 @router.post(

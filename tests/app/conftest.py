@@ -17,10 +17,10 @@ import httpx
 import pytest
 import uvicorn
 
-from app.client import VmasimClient
 from app.main import create_app
 from app.service import Service
 from app.settings import Settings
+from client.api import VmasimClient
 from tests.concurrency import wait_until
 
 CLIENT_TIMEOUT = 30.0

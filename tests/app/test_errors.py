@@ -1,16 +1,20 @@
 """The error model on every route, driven by the OpenAPI document: bad input is a 422
 problem naming the field, a missing process a 404 problem, and every documented
-example is accepted by validation."""
+example is accepted by validation; the texts of validation errors (issue 12) say what is
+wrong, where, and what to send, with values as JSON."""
 
 from __future__ import annotations
 
+import doctest
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
-from app.errors import ERROR_TABLE, field_errors, lookup
+import app.errors
+from app.errors import ERROR_TABLE, MAX_VALUE_CHARS, field_errors, lookup
 from app.main import create_app
 from app.settings import Settings
 from core import EngineError, InvalidArgument, NoSuchProcess, SyscallError, UseAfterFree
@@ -141,9 +145,133 @@ def test_field_errors_format() -> None:
     errors = [
         {"loc": ("body", "ops", 2, "mmap", "prot", 0), "msg": "Value error, bad", "input": "P"},
         {"loc": ("body",), "msg": "too long", "input": "x" * 1000},
-        {"loc": ("query", "n"), "msg": "odd", "input": object()},
+        {"loc": ("body", "n"), "msg": "odd", "input": [1.5] * 100},
+        {"loc": ("body", "n"), "msg": "not a number", "input": float("inf")},
+        {"loc": ("body", "ops", 0, "length"), "type": "missing", "msg": "Field required"},
     ]
     out = field_errors(errors)
     assert out[0] == {"field": "body.ops[2].mmap.prot[0]", "value": "P", "message": "bad"}
-    assert len(out[1]["value"]) == 203 and out[1]["value"].endswith("...")
-    assert out[2]["value"].startswith("<object object")
+    assert out[1]["value"] == "x" * MAX_VALUE_CHARS + "..."
+    # An array longer than the limit: its JSON text, cut (never a Python repr).
+    assert out[2]["value"] == json.dumps([1.5] * 100)[:MAX_VALUE_CHARS] + "..."
+    assert out[3]["value"] == "Infinity"
+    assert out[4] == {
+        "field": "body.ops[0].length",
+        "message": 'required, but missing: send "length"',
+    }
+
+
+# -- the texts a person reads (issue 12): what is wrong, where, what to send --------------
+
+
+def _post(http: httpx.Client, url: str, content: bytes, **headers: str) -> dict[str, Any]:
+    body = _assert_problem(http.post(url, content=content, headers=headers), 422)
+    assert body["type"] == "urn:vmasim:problem:validation-error"
+    return body
+
+
+def test_malformed_json_says_where_and_why(http: httpx.Client) -> None:
+    text = '{\n  "name": "x",\n  "layout": "typical",,\n}'
+    body = _post(http, "/processes", text.encode(), **{"content-type": "application/json"})
+    message = (
+        "not valid JSON: Expecting property name enclosed in double quotes"
+        f" at line 3 column 23 (char {text.index(',,') + 1})"
+    )
+    assert body["errors"] == [{"field": "body", "value": text, "message": message}]
+    assert body["detail"] == f"1 invalid input: body: {message}"
+
+
+def test_malformed_json_in_a_long_body_shows_the_text_around_the_error(
+    http: httpx.Client,
+) -> None:
+    text = '{"maps": "' + "a" * 1000 + '" "name": "' + "b" * 1000 + '"}'
+    body = _post(http, "/processes", text.encode(), **{"content-type": "application/json"})
+    (error,) = body["errors"]
+    assert (
+        error["message"]
+        == "not valid JSON: Expecting ',' delimiter at line 1 column 1013 (char 1012)"
+    )
+    value = error["value"]
+    assert value.startswith("...") and value.endswith("...")
+    assert len(value) == MAX_VALUE_CHARS + 6 and '" "name"' in value
+
+
+def test_json_without_content_type_says_what_to_send(http: httpx.Client) -> None:
+    sent = b'{"name": "x"}'
+    body = _post(http, "/processes", sent)  # httpx sends raw bytes with no Content-Type
+    assert body["errors"] == [
+        {
+            "field": "body",
+            "value": '{"name": "x"}',
+            "message": "not read as JSON because the request has no Content-Type: "
+            "send Content-Type: application/json",
+        }
+    ]
+    body = _post(http, "/processes", sent, **{"content-type": "text/plain"})
+    assert body["errors"][0]["message"] == (
+        'not read as JSON because its Content-Type is "text/plain": '
+        "send Content-Type: application/json"
+    )
+    assert "b'" not in body["detail"] and "b'" not in str(body["errors"])
+
+
+def test_missing_field_and_missing_body(http: httpx.Client, pid: int) -> None:
+    url = f"/processes/{pid}/mmap"
+    body = _assert_problem(http.post(url, json={"length": 4096, "prot": ["PROT_READ"]}), 422)
+    assert body["errors"] == [
+        {"field": "body.flags", "message": 'required, but missing: send "flags"'}
+    ]
+    assert body["detail"] == '1 invalid input: body.flags: required, but missing: send "flags"'
+    body = _assert_problem(http.post(url), 422)
+    assert body["errors"] == [
+        {
+            "field": "body",
+            "message": "the request has no body: send a JSON object (Content-Type: "
+            "application/json)",
+        }
+    ]
+
+
+def test_values_are_shown_as_json(http: httpx.Client, pid: int) -> None:
+    url = f"/processes/{pid}/mmap"
+    sent = {"length": 4096, "prot": {"read": True}, "flags": ["MAP_PRIVATE", "MAP_BOGUS"]}
+    body = _assert_problem(http.post(url, json=sent), 422)
+    by_field = {e["field"]: e for e in body["errors"]}
+    assert by_field["body.prot"] == {
+        "field": "body.prot",
+        "value": {"read": True},
+        "message": "should be a JSON array",
+    }
+    assert by_field["body.flags[1]"]["value"] == "MAP_BOGUS"
+    assert by_field["body.flags[1]"]["message"].startswith('unknown mmap flag "MAP_BOGUS" (known: ')
+    # The detail quotes each value once, as JSON: true, not Python's True.
+    assert 'body.prot: should be a JSON array (got {"read": true})' in body["detail"]
+    assert body["detail"].count("MAP_BOGUS") == 1
+    body = _assert_problem(http.post("/processes", json=[1, 2]), 422)
+    assert body["errors"] == [
+        {"field": "body", "value": [1, 2], "message": "should be a JSON object"}
+    ]
+
+
+def test_nan_in_a_body_is_a_422_not_a_crash(http: httpx.Client, pid: int) -> None:
+    """Python's JSON decoder accepts NaN and Infinity; the answer must still be JSON."""
+    url = f"/processes/{pid}/mmap"
+    for token in ("NaN", "Infinity", "-Infinity"):
+        sent = (
+            b'{"length": %s, "prot": [], "flags": ["MAP_PRIVATE", "MAP_ANONYMOUS"]}'
+            % token.encode()
+        )
+        body = _post(http, url, sent, **{"content-type": "application/json"})
+        assert body["errors"][0]["field"] == "body.length"
+        assert body["errors"][0]["value"] == token
+
+
+def test_undecodable_body_says_which_byte(http: httpx.Client) -> None:
+    body = _post(http, "/processes", b'{"name": "\xff"}', **{"content-type": "application/json"})
+    message = "not valid JSON: not UTF-8 text (byte 0xff at offset 10: invalid start byte)"
+    assert body["errors"] == [{"field": "body", "message": message}]
+
+
+def test_doctests() -> None:
+    result = doctest.testmod(app.errors)
+    assert result.attempted > 0 and result.failed == 0

@@ -25,6 +25,7 @@ from core import (
     PROT_WRITE,
     Kernel,
 )
+from core.fault import Access
 from tests.app.conftest import LiveServer
 from tests.concurrency import spawn
 
@@ -63,7 +64,7 @@ def test_faults_match_engine(http: httpx.Client, pid: int) -> None:
         PROT_READ | PROT_WRITE,
         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN,
     )
-    cases = [
+    cases: list[tuple[int, Access]] = [
         (BASE + 0x10, "write"),  # new anonymous page under the VMA lock
         (BASE + 0x10, "write"),  # already mapped: spurious
         (BASE + PAGE_SIZE, "read"),  # the zero page
@@ -112,7 +113,8 @@ def test_fault_bad_input_names_field_and_value(http: httpx.Client, pid: int) -> 
         if value is not ...:
             assert errors[0]["value"] == value, errors
         else:
-            assert errors[0]["message"] == "Field required", errors
+            assert errors[0]["message"] == 'required, but missing: send "addr"', errors
+            assert "value" not in errors[0], errors
     r = http.post("/processes/4000000/faults", json={"addr": 0})
     assert r.status_code == 404 and r.json()["pid"] == 4000000
     assert http.get(f"/processes/{pid}").json()["map_count"] == 0

@@ -6,7 +6,8 @@ import doctest
 
 import app.flags
 import app.procviews
-import app.schemas
+import app.schemas.common
+import app.schemas.query
 from app import flags
 from core import constants
 
@@ -27,6 +28,6 @@ def test_names_round_trip() -> None:
 
 
 def test_doctests() -> None:
-    for module in (app.flags, app.procviews, app.schemas):
+    for module in (app.flags, app.procviews, app.schemas.common, app.schemas.query):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__

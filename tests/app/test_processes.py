@@ -57,7 +57,7 @@ def test_bad_maps_text_is_a_layout_error_and_leaves_no_process(http: httpx.Clien
 def test_layout_and_maps_together_are_refused(http: httpx.Client) -> None:
     r = http.post("/processes", json={"layout": "typical", "maps": ""})
     assert r.status_code == 422
-    assert "either layout ('typical') or maps" in r.json()["detail"]
+    assert 'either layout ("typical") or maps' in r.json()["detail"]
 
 
 @pytest.mark.parametrize(

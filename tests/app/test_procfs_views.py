@@ -20,6 +20,7 @@ from core import (
     Mm,
     Process,
 )
+from core.fault import Access
 from core.smaps import render_smaps, render_smaps_rollup, render_statm, render_status_memory
 
 SHMEM_INODE = re.compile(r"00:01 \d+ +")
@@ -49,7 +50,11 @@ def _build(http: httpx.Client, local: Process) -> int:
     mm = local.mm
     assert mm.mmap(0, 4 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS) == anon
     assert mm.mmap(0, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS) == shared
-    faults = [(anon, "write"), (anon + PAGE_SIZE, "write"), (anon + 3 * PAGE_SIZE, "read")]
+    faults: list[tuple[int, Access]] = [
+        (anon, "write"),
+        (anon + PAGE_SIZE, "write"),
+        (anon + 3 * PAGE_SIZE, "read"),
+    ]
     faults.append((shared, "write"))
     ops = [{"op": "fault", "addr": a, "access": acc} for a, acc in faults]
     assert http.post(f"/processes/{pid}/syscalls", json={"ops": ops}).json()["failed"] == 0

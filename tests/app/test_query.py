@@ -155,5 +155,5 @@ def test_batch_bad_input() -> None:
     assert empty.status_code == 422 and empty.json()["errors"][0]["field"] == "body.addrs"
     err = bad_flag.json()["errors"][0]
     assert (err["field"], err["value"]) == ("body.flags[0]", "NOPE")
-    assert "unknown PROCMAP_QUERY flag 'NOPE'" in err["message"]
+    assert 'unknown PROCMAP_QUERY flag "NOPE"' in err["message"]
     assert einval.status_code == 422 and einval.json()["errno_name"] == "EINVAL"

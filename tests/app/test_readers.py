@@ -10,11 +10,11 @@ import anyio
 import httpx
 import pytest
 
-from app.cli import EXIT_OK, main
 from app.procviews import parse_maps
 from app.snapshots import fold, take_snapshot, vma_dicts
+from client.cli import EXIT_OK, main
 from core import MAP_ANONYMOUS, MAP_PRIVATE, Kernel
-from core.maps_reader import CHUNK_SIZE, MapsFile
+from core.maps_reader import CHUNK_SIZE, MapsFile, Reader
 from tests.app.conftest import LiveServer
 from tests.concurrency import spawn, wait_until
 
@@ -35,7 +35,7 @@ def _many_vmas(http: httpx.Client, pid: int, n: int) -> None:
 
 @pytest.mark.parametrize("reader", READERS)
 def test_text_is_the_engines_and_headers_describe_the_read(
-    http: httpx.Client, pid: int, live_server: LiveServer, reader: str
+    http: httpx.Client, pid: int, live_server: LiveServer, reader: Reader
 ) -> None:
     _many_vmas(http, pid, 150)  # ~ 7 KiB of text: two seq_file chunks
     mm = live_server.service.kernel.get(pid).mm
@@ -69,7 +69,7 @@ def test_text_is_the_engines_and_headers_describe_the_read(
 
 @pytest.mark.parametrize("reader", READERS)
 def test_json_carries_the_same_snapshot(
-    http: httpx.Client, pid: int, live_server: LiveServer, reader: str
+    http: httpx.Client, pid: int, live_server: LiveServer, reader: Reader
 ) -> None:
     _many_vmas(http, pid, 3)
     out = http.get(f"/processes/{pid}/maps.json", params={"reader": reader}).json()
@@ -168,7 +168,7 @@ def test_cli_maps_with_reader_and_headers(
 
 
 @pytest.mark.parametrize("reader", READERS)
-def test_take_snapshot_checks_out(reader: str) -> None:
+def test_take_snapshot_checks_out(reader: Reader) -> None:
     proc = Kernel().spawn(layout="typical")
     for i in range(200):
         proc.mm.mmap(0, 4096, 1 | (2 if i % 2 else 0), MAP_PRIVATE | MAP_ANONYMOUS)

@@ -119,7 +119,7 @@ def test_sigterm_on_a_real_server_ends_streams_and_saves(tmp_path) -> None:
         output = child.output()
         assert "graceful shutdown" in output or "Shutting down" in output, output
         assert state.exists()
-        from core.state import load_state
+        from core.checkpoint import load_state
 
         restored = load_state(state)
         assert [p.pid for p in restored.processes()] == [pid]

@@ -4,16 +4,26 @@ holds ``mmap_lock`` (a deterministic interleaving: no sleeps)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import httpx
+import pytest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.openmetrics import parser as openmetrics_parser
 from prometheus_client.parser import text_string_to_metric_families
 
+from app.schemas.common import Mirror
 from core import PAGE_SIZE
 from tests.app.conftest import LiveServer
 from tests.concurrency import spawn, wait_until
 
+# prometheus_client's OpenMetrics parser (its text parser is typed; this one is not).
+openmetrics_families: Callable[[str], Iterator[Metric]] = (
+    openmetrics_parser.text_string_to_metric_families
+)
 EVENTS = ("vma_lock_success", "vma_lock_abort", "vma_lock_retry", "vma_lock_miss")
 
 
@@ -97,8 +107,69 @@ def test_metrics_have_the_vmstat_figures(http: httpx.Client, pid: int) -> None:
     assert samples[("vmasim_vm_events_total", (("event", "vma_lock_success"),))] >= 1
     assert ("vmasim_rcu_grace_periods_total", ()) in samples
     assert samples[("vmasim_processes_limit", ())] == 256
-    # /metrics is not an API operation.
-    assert "/metrics" not in http.get("/openapi.json").json()["paths"]
+    # /metrics is documented, in both formats it can answer with.
+    documented = http.get("/openapi.json").json()["paths"]["/metrics"]
+    assert set(documented["get"]["responses"]["200"]["content"]) == {
+        "text/plain; version=0.0.4",
+        "application/openmetrics-text; version=1.0.0",
+    }
+    assert "head" in documented
+
+
+# What Prometheus sends (scrape_protocols' default order): OpenMetrics first.
+PROMETHEUS_ACCEPT = (
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
+    "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+)
+
+
+def _process_samples(
+    families: Any, pid: int
+) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    out = {}
+    for family in families:
+        for s in family.samples:
+            if s.labels.get("pid") == str(pid):
+                out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def test_metrics_negotiate_openmetrics_as_prometheus_client_does(
+    http: httpx.Client, pid: int
+) -> None:
+    """`Accept: application/openmetrics-text` gets OpenMetrics 1.0.0 (parsed by
+    prometheus_client's OpenMetrics parser, which insists on `# EOF`); anything else
+    the text format 0.0.4. Both carry the same samples."""
+    body = {"length": PAGE_SIZE, "prot": ["PROT_READ"], "flags": ["MAP_PRIVATE", "MAP_ANONYMOUS"]}
+    addr = http.post(f"/processes/{pid}/mmap", json=body).json()["addr"]
+    http.post(f"/processes/{pid}/faults", json={"addr": addr, "access": "read"})
+    text = http.get("/metrics")
+    assert text.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+    assert text.headers["vary"] == "Accept"
+    for accept in (PROMETHEUS_ACCEPT, "application/openmetrics-text"):
+        om = http.get("/metrics", headers={"accept": accept})
+        assert om.status_code == 200
+        assert om.headers["content-type"].startswith("application/openmetrics-text; version=1.0.0")
+        assert om.text.endswith("# EOF\n")
+        parsed = _process_samples(openmetrics_families(om.text), pid)
+        assert parsed == _process_samples(text_string_to_metric_families(text.text), pid)
+        key = ("vmasim_process_faults_total", (("pid", str(pid)), ("type", "minor")))
+        assert parsed[key] == 1
+    plain = http.get("/metrics", headers={"accept": "text/plain"})
+    assert plain.headers["content-type"] == text.headers["content-type"]
+    assert "# EOF" not in text.text  # the 0.0.4 text format has no end marker
+
+
+def test_head_metrics_has_the_get_headers_and_no_body(http: httpx.Client) -> None:
+    for accept in ("", "application/openmetrics-text; version=1.0.0"):
+        get = http.get("/metrics", headers={"accept": accept})
+        head = http.head("/metrics", headers={"accept": accept})
+        assert head.status_code == get.status_code == 200
+        assert head.content == b""
+        assert head.headers["content-type"] == get.headers["content-type"]
+        assert head.headers["vary"] == "Accept"
+        # Content-Length is the GET answer's own (the figures may move between scrapes).
+        assert int(head.headers["content-length"]) > 0
 
 
 def test_vmstat_shows_a_fault_waiting_for_mmap_lock(
@@ -131,3 +202,29 @@ def test_vmstat_shows_a_fault_waiting_for_mmap_lock(
     assert after["waiting_readers"] == 0
     assert after["read_contended"] == before["read_contended"] + 1
     assert after["read_wait_total_s"] > before["read_wait_total_s"]
+
+
+def test_statistics_models_mirror_the_engine_dataclasses() -> None:
+    """A field added to an engine statistics dataclass, and not to its response model,
+    fails when the model is defined: the mirror check runs at class creation."""
+
+    @dataclass(frozen=True)
+    class Stats:
+        a: int
+        b: int
+
+    class Both(Mirror, source=Stats):
+        a: int
+        b: int
+
+    assert Both.of(Stats(1, 2)).model_dump() == {"a": 1, "b": 2}
+    with pytest.raises(TypeError, match=r"does not mirror Stats"):
+
+        class Missing(Mirror, source=Stats):
+            a: int
+
+    with pytest.raises(TypeError, match=r"does not mirror Stats"):
+
+        class Extra(Mirror, source=Stats, omit=("b",)):
+            a: int
+            c: int

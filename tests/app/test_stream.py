@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from app.cli import EXIT_OK, EXIT_REFUSED, main
 from app.streams import streams_for
+from client.cli import EXIT_OK, EXIT_REFUSED, main
 from tests.app.conftest import LiveServer
 from tests.concurrency import wait_until
 

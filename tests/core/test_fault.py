@@ -1,4 +1,4 @@
-"""Page faults: outcomes, paths, pages and counters (kernel-notes §3, §4, appendix A.1 §8-9).
+"""Page faults: outcomes, paths, pages and counters (arch/x86/mm/fault.c, mm/memory.c).
 
 Every test checks the mm's invariants (``Mm._check``: VMA pages inside their VMA, RSS
 counters equal to what the VMAs map) after the operations it makes.
@@ -27,8 +27,10 @@ from core import (
     Mm,
     Process,
 )
-from core.fault import FaultResult, VmEventStatistics
-from core.pages import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, ResidentLimitExceeded
+from core.errors import ResidentLimitExceeded
+from core.fault import FaultResult
+from core.pages import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES
+from core.vmstat import VmEventStatistics
 
 PG = PAGE_SIZE
 RW = PROT_READ | PROT_WRITE
@@ -112,7 +114,7 @@ def test_fault_rejects_bad_input_and_changes_nothing():
     a = mm.mmap(0, PG, RW, ANON)
     before = (_events(mm), list(mm.rss_stat), mm.min_flt)
     with pytest.raises(InvalidArgument, match=r"^fault access 'rw' is not one of read, write"):
-        mm.fault(a, "rw")
+        mm.fault(a, "rw")  # type: ignore[arg-type]
     with pytest.raises(InvalidArgument, match=r"^fault address -1 is not a 64-bit"):
         mm.fault(-1, "read")
     with pytest.raises(InvalidArgument, match=r"^fault address '0x1000' is not"):
@@ -185,7 +187,7 @@ def test_shared_file_and_shared_anonymous_pages():
 
 
 def test_growsdown_stack_expands_and_guard_gap_is_enforced():
-    # Appendix A.1 §9: 1 and 100 pages below grow the VMA; a mapping 199 pages below
+    # Host experiment 9: 1 and 100 pages below grow the VMA; a mapping 199 pages below
     # makes the next growth violate the 256-page guard gap (SEGV_MAPERR).
     mm = _proc().mm
     s = mm.mmap(0x7F0000000000, 4 * PG, RW, ANON | MAP_GROWSDOWN | MAP_FIXED)
@@ -220,8 +222,8 @@ def test_stack_growth_past_rlimit_fails():
 
 
 def test_faulting_next_to_a_neighbour_reuses_its_anon_vma_and_later_merges():
-    # Appendix A.1 §3e: B faulted while rwx next to faulted A reuses A's anon_vma, so
-    # B -> rw merges with A. §3f: C faulted elsewhere, moved next to A: no merge.
+    # Host experiment 3e: B faulted while rwx next to faulted A reuses A's anon_vma, so
+    # B -> rw merges with A. Experiment 3f: C faulted elsewhere, moved next to A: no merge.
     mm = _proc().mm
     base = 0x7E0000000000
     a = mm.mmap(base, 4 * PG, RW, ANON | MAP_FIXED)

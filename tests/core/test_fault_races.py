@@ -1,4 +1,4 @@
-"""Deterministic races of the fault fast path (kernel-notes §3.1, §3.5, §4.2).
+"""Deterministic races of the fault fast path (``lock_vma_under_rcu``, ``vmf_anon_prepare``).
 
 Each test parks a fault at a named pause point (``mm.pauses``), makes the conflicting
 change from the test thread, releases the fault and checks where it completed and the

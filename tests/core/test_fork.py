@@ -1,5 +1,5 @@
 """fork(): copy-on-write, shared mappings, counters and anon_vma inheritance
-(kernel-notes §4.3, §5.6 item 6)."""
+(kernel/fork.c ``dup_mmap``, mm/vma.c ``is_mergeable_anon_vma``)."""
 
 from __future__ import annotations
 
@@ -114,7 +114,7 @@ def test_dontcopy_and_wipeonfork():
 
 def test_merges_after_fork_follow_uncowed_parents_rule():
     # Checked on the 6.18 host (Python + ctypes): in the child a new VMA next to an
-    # inherited faulted VMA does not merge; in the parent it does (kernel-notes §5.6).
+    # inherited faulted VMA does not merge; in the parent it does (``is_mergeable_anon_vma``).
     kernel = Kernel()
     parent = kernel.spawn()
     a = parent.mm.mmap(BASE, 4 * PG, RW, ANON | MAP_FIXED)

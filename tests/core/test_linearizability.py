@@ -7,8 +7,8 @@ count stands for. Reader threads take snapshots meanwhile.
 
 * ``seqcount``: every snapshot must equal the layout recorded for its ``seq_begin``
   (which must equal ``seq_end``), and carry that cycle's generation.
-* ``per_vma`` (proc.rst, kernel-notes §7.3): end addresses strictly increase; a line may
-  overlap the previous one only where a change between the two was possible
+* ``per_vma`` (Documentation/filesystems/proc.rst): end addresses strictly increase; a
+  line may overlap the previous one only where a change between the two was possible
   (``torn_at``), and such re-reports are counted; every line is a VMA as it stood at
   some cycle boundary during the walk; and no page mapped at every cycle boundary of the
   walk is missing (the destination of an ``MREMAP_FIXED`` move is excluded: it is
@@ -43,7 +43,7 @@ from core import (
     Mm,
     SyscallError,
 )
-from core.maps_reader import MapsSnapshot, read_maps
+from core.maps_reader import MapsSnapshot, Reader, read_maps
 from core.procfs import render_maps
 from tests.concurrency import join_all, spawn
 
@@ -156,7 +156,7 @@ def _stress(seed: int, writers: int = 2) -> Iterator[tuple[Mm, Recorder, Kernel]
     mm._check()
 
 
-def _readers(mm: Mm, reader: str, threads: int, count: int) -> list[MapsSnapshot]:
+def _readers(mm: Mm, reader: Reader, threads: int, count: int) -> list[MapsSnapshot]:
     def run() -> list[MapsSnapshot]:
         snaps = [read_maps(mm, reader) for _ in range(count)]
         for snap in snaps:

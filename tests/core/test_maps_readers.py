@@ -30,6 +30,7 @@ from core.maps_reader import (
     READERS,
     MapsFile,
     MapsSnapshot,
+    Reader,
     read_maps,
 )
 from core.pause import HeldOperation
@@ -62,7 +63,7 @@ def busy() -> Mm:
 
 
 @pytest.mark.parametrize("reader", READERS)
-def test_whole_read_is_byte_identical_to_maps(busy: Mm, reader: str) -> None:
+def test_whole_read_is_byte_identical_to_maps(busy: Mm, reader: Reader) -> None:
     snap = read_maps(busy, reader)
     snap._check()
     assert snap.text == busy.maps()
@@ -76,7 +77,7 @@ def test_whole_read_is_byte_identical_to_maps(busy: Mm, reader: str) -> None:
 @pytest.mark.parametrize("reader", READERS)
 @pytest.mark.parametrize("chunk_size", [CHUNK_SIZE, 300, 2])
 def test_chunks_are_whole_lines_below_the_buffer_size(
-    busy: Mm, reader: str, chunk_size: int
+    busy: Mm, reader: Reader, chunk_size: int
 ) -> None:
     f = MapsFile(busy, reader, chunk_size=chunk_size)
     chunks = list(f)
@@ -142,7 +143,10 @@ def test_chunk_sizes_match_the_real_kernel() -> None:
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda mm: read_maps(mm, "rcu"), r"^unknown maps reader 'rcu'; choose one of mmap_lock, "),
+        (
+            lambda mm: read_maps(mm, "rcu"),  # type: ignore[arg-type]
+            r"^unknown maps reader 'rcu'; choose one of seqcount, per_vma, mmap_lock$",
+        ),
         (lambda mm: read_maps(mm, max_retries=-1), r"^max_retries -1 is not an integer in \[0,"),
         (lambda mm: read_maps(mm, max_retries=True), r"^max_retries True is not an integer"),
         (lambda mm: MapsFile(mm, chunk_size=1), r"^chunk_size 1 is not an integer in \[2, "),
@@ -150,7 +154,7 @@ def test_chunk_sizes_match_the_real_kernel() -> None:
             lambda mm: MapsFile(mm, chunk_size="4096"),  # type: ignore[arg-type]
             r"^chunk_size '4096' is not an integer",
         ),
-        (lambda mm: MapsFile(mm, "seq"), r"^unknown maps reader 'seq'"),
+        (lambda mm: MapsFile(mm, "seq"), r"^unknown maps reader 'seq'"),  # type: ignore[arg-type]
     ],
 )
 def test_bad_arguments_name_the_value_and_take_no_lock(call, message) -> None:
@@ -162,7 +166,7 @@ def test_bad_arguments_name_the_value_and_take_no_lock(call, message) -> None:
 
 
 def test_hold_times_name_the_locks_each_reader_takes(busy: Mm) -> None:
-    locked, seq, per_vma = (read_maps(busy, r).hold for r in READERS)
+    locked, seq, per_vma = (read_maps(busy, r).hold for r in ("mmap_lock", "seqcount", "per_vma"))
     assert locked.mmap_lock_read_ns > 0 and locked.rcu_ns == 0 and locked.vma_read_ns == 0
     assert seq.rcu_ns > 0 and seq.mmap_lock_read_ns == 0 and seq.vma_read_ns == 0
     assert per_vma.rcu_ns > 0 and per_vma.mmap_lock_read_ns == 0
@@ -170,7 +174,7 @@ def test_hold_times_name_the_locks_each_reader_takes(busy: Mm) -> None:
 
 
 @pytest.mark.parametrize("reader", READERS)
-def test_no_lock_is_held_between_chunks(busy: Mm, reader: str) -> None:
+def test_no_lock_is_held_between_chunks(busy: Mm, reader: Reader) -> None:
     f = MapsFile(busy, reader)
     for _ in f:
         assert busy.mmap_lock.statistics().rwsem.readers == 0
@@ -181,7 +185,7 @@ def test_no_lock_is_held_between_chunks(busy: Mm, reader: str) -> None:
 
 
 @pytest.mark.parametrize("reader", READERS)
-def test_an_exited_process_reads_as_end_of_file(reader: str) -> None:
+def test_an_exited_process_reads_as_end_of_file(reader: Reader) -> None:
     kernel = Kernel()
     proc = kernel.spawn(layout="typical")
     f = MapsFile(proc.mm, reader)

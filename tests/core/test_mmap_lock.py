@@ -1,4 +1,4 @@
-"""mmap_lock and its sequence count (kernel-notes §1): odd while write-locked, bumped
+"""mmap_lock and its sequence count (include/linux/mmap_lock.h): odd while write-locked, bumped
 again on unlock and downgrade, speculation API, and rwsem queueing as seen through it."""
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ from core import (
     Kernel,
     Mm,
 )
-from core.maps_reader import READERS, MapsFile, read_maps
+from core.maps_reader import READERS, MapsFile, Reader, read_maps
 from tests.concurrency import spawn
 
 PG = 4096
@@ -55,7 +55,9 @@ class Race:
     last: str  # original boundary lines
     first: str
 
-    def boundary(self, reader: str, between: Callable[[], object] | None = None) -> tuple[str, str]:
+    def boundary(
+        self, reader: Reader, between: Callable[[], object] | None = None
+    ) -> tuple[str, str]:
         """Last line of chunk ``skip`` and first line of chunk ``skip + 1``, running
         ``between`` after the first of the two reads."""
         f = MapsFile(self.mm, reader)
@@ -130,7 +132,7 @@ def _capture(
 
 
 @pytest.mark.parametrize("reader", READERS)
-def test_tearing_from_split_at_a_chunk_boundary(race: Race, reader: str) -> None:
+def test_tearing_from_split_at_a_chunk_boundary(race: Race, reader: Reader) -> None:
     (split_last, split_first), (restored_last, restored_first) = _capture(
         race, race.split, race.merge
     )
@@ -155,7 +157,7 @@ def test_tearing_from_split_at_a_chunk_boundary(race: Race, reader: str) -> None
 
 
 @pytest.mark.parametrize("reader", READERS)
-def test_tearing_from_resize_at_a_chunk_boundary(race: Race, reader: str) -> None:
+def test_tearing_from_resize_at_a_chunk_boundary(race: Race, reader: Reader) -> None:
     (shrunk_last, shrunk_first), (restored_last, restored_first) = _capture(
         race, race.shrink, race.expand
     )
@@ -168,7 +170,7 @@ def test_tearing_from_resize_at_a_chunk_boundary(race: Race, reader: str) -> Non
 
 
 @pytest.mark.parametrize("reader", READERS)
-def test_tearing_from_remap_at_a_chunk_boundary(race: Race, reader: str) -> None:
+def test_tearing_from_remap_at_a_chunk_boundary(race: Race, reader: Reader) -> None:
     (remapped_last, remapped_first), (restored_last, restored_first) = _capture(
         race, race.remap, race.patch
     )
@@ -232,7 +234,7 @@ def test_sub_page_tearing_inside_one_per_vma_read(race: Race, modify: str, resto
     ("modify", "restore"), [("split", "merge"), ("shrink", "expand"), ("remap", "patch")]
 )
 def test_boundary_lines_under_a_concurrent_modifier(
-    race: Race, reader: str, modify: str, restore: str
+    race: Race, reader: Reader, modify: str, restore: str
 ) -> None:
     """The selftest's own loop: a modifier thread repeats modify/restore while the
     boundary lines are re-read; each pair must match the modified or the restored

@@ -1,4 +1,4 @@
-"""/proc/<pid>/maps text (kernel-notes §7.1) and layouts imported from real maps."""
+"""/proc/<pid>/maps text (``show_map_vma``) and layouts imported from real maps."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Syscall semantics: each reachable row of the errno table (kernel-notes §10.2) and the
+"""Syscall semantics: each reachable row of the errno table (the man pages' ERRORS sections) and the
 appendix A experiments that the host kernel confirmed. The differential tests in
 tests/differential/ compare the same behaviour against the running kernel."""
 
@@ -154,7 +154,7 @@ def test_non_integer_arguments_are_rejected_before_locking(proc: Process) -> Non
 
 def test_appendix_a_merge_split_and_fixed(proc: Process) -> None:
     mm = proc.mm
-    # A.1 §3: adjacent anonymous rw mappings merge; r-- does not; mprotect merges it.
+    # Host experiment 3: adjacent anonymous rw mappings merge; r-- does not; mprotect merges it.
     m1 = mm.mmap(BASE + 2 * PG, 2 * PG, RW, ANON | MAP_FIXED)
     mm.mmap(m1 + 2 * PG, 2 * PG, RW, ANON | MAP_FIXED)
     mm.mmap(m1 + 4 * PG, 2 * PG, PROT_READ, ANON | MAP_FIXED)
@@ -164,17 +164,17 @@ def test_appendix_a_merge_split_and_fixed(proc: Process) -> None:
     ]
     mm.mprotect(m1 + 4 * PG, 2 * PG, RW)
     assert lines(mm) == ["100000002000-100000008000 rw-p 00000000 00:00 0 "]
-    # §4: mprotect of the middle splits in three, and back merges again.
+    # Experiment 4: mprotect of the middle splits in three, and back merges again.
     mm.mprotect(m1 + 2 * PG, 2 * PG, PROT_READ)
     assert len(lines(mm)) == 3
     mm.mprotect(m1 + 2 * PG, 2 * PG, RW)
     assert lines(mm) == ["100000002000-100000008000 rw-p 00000000 00:00 0 "]
-    # §5: munmap of the middle leaves two; MAP_FIXED over the hole merges them back.
+    # Experiment 5: munmap of the middle leaves two; MAP_FIXED over the hole merges them back.
     mm.munmap(m1 + 2 * PG, 2 * PG)
     assert len(lines(mm)) == 2
     mm.mmap(m1 + 2 * PG, 2 * PG, RW, ANON | MAP_FIXED)
     assert lines(mm) == ["100000002000-100000008000 rw-p 00000000 00:00 0 "]
-    # §6: NOREPLACE over any part fails; MAP_FIXED replaces without a hole.
+    # Experiment 6: NOREPLACE over any part fails; MAP_FIXED replaces without a hole.
     expect_errno("EEXIST", lambda: mm.mmap(m1 + PG, 2 * PG, PROT_READ, ANON | MAP_FIXED_NOREPLACE))
     assert mm.mmap(m1 + PG, PG, PROT_READ, ANON | MAP_FIXED) == m1 + PG
     assert lines(mm) == [
@@ -190,7 +190,7 @@ def test_mprotect_over_hole_changes_first_vma_then_fails(proc: Process) -> None:
     mm.mmap(BASE, PG, RW, ANON | MAP_FIXED)
     mm.mmap(BASE + 2 * PG, PG, RW, ANON | MAP_FIXED)
     expect_errno("ENOMEM", lambda: mm.mprotect(BASE, 3 * PG, PROT_READ))
-    # A.1 §7b: the first VMA was already changed when the hole was found.
+    # Host experiment 7b: the first VMA was already changed when the hole was found.
     assert lines(mm) == [
         "100000000000-100000001000 r--p 00000000 00:00 0 ",
         "100000002000-100000003000 rw-p 00000000 00:00 0 ",

@@ -1,4 +1,4 @@
-"""What a lock-free reader sees in the middle of a writer (kernel-notes §5.7, §5.8, §6.2).
+"""What a lock-free reader sees in the middle of a writer (``__split_vma``, munmap's stores).
 
 Each tree store is atomic, but a syscall is a sequence of stores and in-place VMA
 updates, and an RCU walker sees every step. Pause points (core/pause.py) stop a writer

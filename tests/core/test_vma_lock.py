@@ -1,4 +1,4 @@
-"""Per-VMA locks (kernel-notes §2): every vma_start_read failure reason, writers waiting
+"""Per-VMA locks (mm/mmap_lock.c): every vma_start_read failure reason, writers waiting
 for readers to drain, all write locks released at once by mmap_write_unlock, attach and
 detach, and RCU keeping a removed VMA alive for readers. Interleavings are forced with
 explicit waits on observable state, never with sleeps."""

@@ -1,4 +1,4 @@
-"""Hand-written traces reproducing the experiments of kernel-notes appendix A.
+"""Hand-written traces reproducing experiments first run by hand on the 6.18 host.
 
 Each is annotated (see annotated.py) with what Linux 6.18 does; the tests check the
 running kernel against the annotations and the simulator against the kernel.
@@ -8,7 +8,7 @@ Arena base 0x100000000000 throughout; ``B+n`` in the comments means base + n pag
 from __future__ import annotations
 
 MERGE_ADJACENT_ANON = """
-# A.1 §3-3c: adjacent anonymous mappings with identical flags merge; different
+# Host experiment 3-3c: adjacent anonymous mappings with identical flags merge; different
 # protection does not; mprotect to the same protection re-merges.
 arena 0x100000000000 256
 mmap 0x100000000000 0x2000 rw- private|anonymous|fixed -1 0x0
@@ -49,7 +49,7 @@ mmap 0x100000011000 0x1000 rw- shared|anonymous|fixed -1 0x0
 """
 
 MPROTECT_SPLIT_REMERGE = """
-# A.1 §4-4c: mprotect of the middle splits in three; back again re-merges; then
+# Host experiment 4-4c: mprotect of the middle splits in three; back again re-merges; then
 # merges with the previous, the next and both neighbours.
 arena 0x100000000000 256
 mmap 0x100000000000 0x6000 rw- private|anonymous|fixed -1 0x0
@@ -89,7 +89,7 @@ mprotect 0x100000000000 0x1001 rw-|sem
 """
 
 MUNMAP_AND_REFILL = """
-# A.1 §5-5b: munmap of the middle leaves two VMAs; MAP_FIXED into the hole merges
+# Host experiment 5-5b: munmap of the middle leaves two VMAs; MAP_FIXED into the hole merges
 # them again; munmap over VMAs and holes; munmap of nothing succeeds.
 arena 0x100000000000 256
 mmap 0x100000000000 0x6000 rw- private|anonymous|fixed -1 0x0
@@ -117,7 +117,7 @@ munmap 0x100000000000 0x1
 """
 
 MAP_FIXED_OVER_EXISTING = """
-# A.1 §6-6b: MAP_FIXED_NOREPLACE fails with EEXIST on any overlap (EINVAL when
+# Host experiment 6-6b: MAP_FIXED_NOREPLACE fails with EEXIST on any overlap (EINVAL when
 # unaligned); MAP_FIXED replaces, splitting the old mapping.
 arena 0x100000000000 256
 mmap 0x100000000000 0x6000 rw- private|anonymous|fixed -1 0x0
@@ -146,7 +146,7 @@ mmap 0x100000000000 0x8000 --- private|anonymous|fixed -1 0x0
 """
 
 HINTS = """
-# A.1 §6 (second half) and §9: a free hint is used (rounded down to a page); an
+# Host experiments 6 (second half) and 9: a free hint is used (rounded down to a page); an
 # occupied one is not; nor is one inside a growsdown VMA's 256-page guard gap.
 arena 0x100000000000 256
 mmap 0x100000000000 0x2000 rw- private|anonymous|fixed -1 0x0
@@ -181,7 +181,7 @@ mmap 0x10000007f000 0x1000 rw- private|anonymous|fixed -1 0x0
 """
 
 MPROTECT_ENOMEM_HOLE = """
-# A.1 §7b: mprotect over [vma][hole][vma] fails with ENOMEM after the first VMA
+# Host experiment 7b: mprotect over [vma][hole][vma] fails with ENOMEM after the first VMA
 # was already changed; one starting in a hole changes nothing; one ending in a
 # hole leaves its split in place.
 arena 0x100000000000 256
@@ -210,7 +210,7 @@ mprotect 0x100000020000 0x1000 r--
 """
 
 ERRNOS = """
-# A.1 §7 and the errno table (§10.2): argument errors, each leaving the arena as it was.
+# Host experiment 7 and the man pages' ERRORS: argument errors, each leaving the arena as it was.
 arena 0x100000000000 256
 open 0 0 4 rdonly
 = 0
@@ -331,7 +331,7 @@ mremap 0x100000050000 0x2000 0x3000 maymove 0x0
 """
 
 FILES = """
-# A.1 §2-2d: file mappings merge only through the same open file description and
+# Host experiment 2-2d: file mappings merge only through the same open file description and
 # with contiguous offsets; a read-only fd cannot be mapped shared and writable;
 # unlinking shows " (deleted)"; splitting adjusts the offset (shmem too).
 arena 0x100000000000 256
@@ -438,7 +438,7 @@ mmap 0x10000001c000 0x4000 r-- private|anonymous|fixed -1 0x0
 """
 
 MREMAP_MULTI_VMA = """
-# Linux 6.17+ (not in kernel-notes §5.10, which says a source spanning VMAs is
+# Linux 6.17+ (``mremap`` of a source spanning VMAs used to be
 # EFAULT): a same-size MREMAP_FIXED move may span several VMAs and holes; a
 # same-size mremap without a new address is a no-op even over two VMAs; a shrink
 # unmaps the tail across VMAs and holes. Growth across a hole, or any mremap
@@ -627,7 +627,7 @@ mremap 0x100000030000 0x1000 0x1000 maymove|fixed 0x100000031000
 """
 
 FAULT_DECIDES_MERGE = """
-# A.1 §3d-3f and notes §4.2: the anon_vma a VMA gets at its first write fault decides
+# Host experiment 3d-3f: the anon_vma a VMA gets at its first write fault decides
 # later merges. find_mergeable_anon_vma() reuses a compatible neighbour's anon_vma
 # (flags equal but for access bits), so a VMA faulted next to A merges with it after
 # mprotect; one faulted elsewhere and moved next to A has its own and stays apart.
@@ -655,7 +655,7 @@ mremap 0x100000040000 0x2000 0x2000 maymove|fixed 0x100000006000
 > 100000006000-100000008000 rw-p 00000000 00:00 0 $
 > ~ 100000000000-100000006000 Rss=8 Anonymous=8$
 > ~ 100000006000-100000008000 Rss=4 Anonymous=4$
-# §3d: faulted A2 and C2 (two anon_vmas), then an unfaulted B2 between: B2 joins A2
+# Experiment 3d: faulted A2 and C2 (two anon_vmas), then an unfaulted B2 between: B2 joins A2
 # only (prev and next anon_vmas are not compatible with each other).
 mmap 0x100000010000 0x2000 rw- private|anonymous|fixed -1 0x0
 = 0x100000010000
@@ -699,7 +699,7 @@ mmap 0x100000024000 0x2000 rw- private|anonymous|fixed -1 0x0
 """
 
 GROWSDOWN_FAULTS = """
-# A.1 §9 and notes §4.4: faults below a MAP_GROWSDOWN VMA grow it (no distance limit);
+# Host experiment 9: faults below a MAP_GROWSDOWN VMA grow it (no distance limit);
 # an accessible VMA closer than stack_guard_gap (256 pages) below stops the growth
 # with SEGV_MAPERR; a PROT_NONE one does not count.
 arena 0x100000000000 256
@@ -744,7 +744,7 @@ touch 0x1000000a0000 w
 """
 
 TOUCH_SIGNALS = """
-# A.1 §8 and notes §3.3: x86 access rules and the signal of each failing access.
+# Host experiment 8: x86 access rules and the signal of each failing access.
 arena 0x100000000000 256
 smaps
 open 0 0 2 rdwr

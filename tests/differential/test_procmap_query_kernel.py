@@ -1,4 +1,4 @@
-"""PROCMAP_QUERY against the running kernel (kernel-notes §7.4, appendix A.4).
+"""PROCMAP_QUERY against the running kernel (``do_procmap_query`` in fs/proc/task_mmu.c).
 
 A child process (``pmquery_child.py``) builds an arena of mappings, issues several
 thousand real ``PROCMAP_QUERY`` ioctls on its own ``/proc/self/maps`` (every VMA's

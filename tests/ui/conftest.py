@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +46,11 @@ def browser() -> Iterator[Any]:
             b.close()
 
 
-@pytest.fixture
-def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:  # noqa: F811
-    """A fresh page (1400 x 1700) on the live server. At teardown: no request left the
-    server, the page logged no uncaught error and no CSP violation, and no request
-    failed except 404s of processes that no longer exist."""
+@contextmanager
+def guarded_page(browser: Any, base_url: str) -> Iterator[Any]:
+    """A fresh page (1400 x 1700) that may talk to ``base_url`` alone. At the end: no
+    request left that server, the page logged no uncaught error and no CSP violation,
+    and no request failed except 404s of processes that no longer exist."""
     context = browser.new_context(viewport={"width": 1400, "height": 1700})
     pg = context.new_page()
     pg.set_default_timeout(30_000)  # generous: the machine may be busy
@@ -57,7 +58,7 @@ def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:  # noqa: F811
     errors: list[str] = []
 
     def guard(route: Any) -> None:
-        if route.request.url.startswith(live_server.url):
+        if route.request.url.startswith(base_url + "/"):
             route.continue_()
         else:
             outside.append(route.request.url)
@@ -73,7 +74,7 @@ def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:  # noqa: F811
         # A 404 from the API is the page seeing a process that exited (the tests delete
         # theirs while the page still polls); any other error status, or a missing
         # page asset, is a bug of the page.
-        path = r.url[len(live_server.url) :]
+        path = r.url[len(base_url) :]
         if r.status >= 400 and (r.status != 404 or not path.startswith("/processes/")):
             errors.append(f"{r.request.method} {path} -> {r.status}")
 
@@ -82,7 +83,16 @@ def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:  # noqa: F811
     pg.on("console", console)
     pg.on("response", response)
     ARTIFACTS.mkdir(exist_ok=True)
-    yield pg
-    context.close()
+    try:
+        yield pg
+    finally:
+        context.close()
     assert outside == [], f"the page tried to fetch from outside the server: {outside}"
     assert errors == [], f"the page logged errors: {errors}"
+
+
+@pytest.fixture
+def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:  # noqa: F811
+    """A :func:`guarded_page` on the session's live server."""
+    with guarded_page(browser, live_server.url) as pg:
+        yield pg

@@ -1,7 +1,7 @@
 """The live page at ``/ui`` in headless Chromium against the live server: it loads
-from the server alone, creates a process, maps and faults through the forms and shows
-the map and the counters change, walks through the munmap race step by step, and stays
-responsive with 65,530 VMAs.
+from the server alone, opens on the newest process (or says how to make one), creates a
+process, maps and faults through the forms and shows the map and the counters change,
+walks through the munmap race step by step, and stays responsive with 65,530 VMAs.
 
 The page is checked against the server's own answers (``/maps``, ``/vmstat``,
 ``/pause-points``) read over HTTP by the test, never against hard-coded layouts.
@@ -22,9 +22,13 @@ from typing import Any
 import httpx
 import pytest
 
+from app.deployment import Deployment
+from app.main import create_app
 from app.routes.ui import UI_DIR
+from app.settings import Settings
 from tests.app.conftest import LiveServer
-from tests.ui.conftest import ARTIFACTS
+from tests.app.live import serve
+from tests.ui.conftest import ARTIFACTS, guarded_page
 
 #: CPU-heavy (real threads for wall-clock cells, or a browser): generous for a machine
 #: other work keeps busy, where this module's tests took up to a minute each.
@@ -85,6 +89,112 @@ def test_page_is_served_locally_and_kept_out_of_the_openapi_document(
     assert http.get("/ui/").status_code in (200, 307)
     paths = http.get("/openapi.json").json()["paths"]
     assert not [p for p in paths if p.startswith("/ui")]
+
+
+def _state(page: Any, key: str) -> Any:
+    return page.evaluate(f"() => window.vmasimUi.state.{key}")
+
+
+def _wait_live(page: Any, pid: int) -> None:
+    """Wait until the page shows ``pid`` from a snapshot of its maps stream."""
+    page.wait_for_function(
+        "(pid) => window.vmasimUi.state.pid === pid && window.vmasimUi.state.model !== null"
+        " && document.querySelector('#map-info').textContent.startsWith(`pid ${pid}:`)",
+        arg=pid,
+        timeout=30_000,
+    )
+
+
+def test_first_open_shows_the_newest_process_and_names_it_in_the_url(
+    page: Any, live_server: LiveServer, http: httpx.Client
+) -> None:
+    older = http.post("/processes", json={"name": "older", "layout": "typical"}).json()["pid"]
+    newest = http.post("/processes", json={"name": "newest", "layout": "typical"}).json()["pid"]
+    try:
+        assert max(p["pid"] for p in http.get("/processes").json()["processes"]) == newest
+        _open(page, live_server)
+        _wait_live(page, newest)
+        assert page.evaluate("() => location.hash") == f"#pid={newest}"
+        assert page.input_value("#pid-select") == str(newest)
+        assert page.inner_text("#stream-status").startswith("live: ")
+
+        # One figure for "VMAs" (the kernel's map_count) in the header, the process
+        # list, the counters and the REST answer; the header also accounts for the
+        # maps line that is not a VMA of the tree.
+        rest = http.get(f"/processes/{newest}").json()["map_count"]
+        maps = http.get(f"/processes/{newest}/maps").text.splitlines()
+        assert maps[-1].endswith("[vsyscall]") and len(maps) == rest + 1
+        header = page.inner_text("#map-info")
+        label = f"{rest} VMAs (map_count; maps shows {len(maps)} lines incl. [vsyscall])"
+        assert header.startswith(f"pid {newest}: {label}, "), header
+        option = page.inner_text(f"#pid-select option[value='{newest}']")
+        assert option == f"{newest} newest ({rest} VMAs)"
+        counters = page.locator("#mmap-lock-table td[data-key='VMAs, faults']")
+        counters.wait_for()
+        texts = (header, option, counters.inner_text())
+        assert [re.findall(r"(\d+) VMAs", text) for text in texts] == [[str(rest)]] * 3, texts
+        for sel in ("#map-info", "#pid-select"):
+            assert "map_count" in page.get_attribute(sel, "title")
+        page.screenshot(path=str(ARTIFACTS / "first_open.png"), full_page=False)
+
+        # An edited URL switches to that process; a reload keeps it.
+        page.evaluate("(pid) => { location.hash = `#pid=${pid}`; }", older)
+        _wait_live(page, older)
+        page.reload()
+        page.wait_for_selector("body[data-ready=true]")
+        _wait_live(page, older)
+        assert page.evaluate("() => location.hash") == f"#pid={older}"
+
+        # A pid that does not exist: said so, and the newest is shown instead.
+        missing = newest + 1_000_000
+        page.evaluate("(pid) => { location.hash = `#pid=${pid}`; }", missing)
+        page.wait_for_selector(f"#toast:has-text('process {missing} does not exist')")
+        page.reload()
+        page.wait_for_selector("body[data-ready=true]")
+        _wait_live(page, newest)
+        assert page.evaluate("() => location.hash") == f"#pid={newest}"
+        assert f"process {missing} does not exist; showing the newest, {newest}" in (
+            page.inner_text("#toast")
+        )
+    finally:
+        http.delete(f"/processes/{older}")
+        http.delete(f"/processes/{newest}")
+
+
+def test_without_processes_the_page_says_how_to_make_one(browser: Any) -> None:
+    """On a service with no process the page names the next step, shows the first
+    process that appears (the list is polled every 5 s), and says it again once that
+    process exits."""
+    app = create_app(Settings(), deployment=Deployment())
+    with (
+        serve(app) as server,
+        httpx.Client(base_url=server.url, timeout=10) as client,
+        guarded_page(browser, server.url) as pg,
+    ):
+        pg.goto(f"{server.url}/ui")
+        pg.wait_for_selector("body[data-ready=true]")
+        status = pg.inner_text("#stream-status")
+        assert status.startswith("no process yet: create one"), status
+        assert "new empty process" in status and "new typical process" in status
+        for button in ("#create-empty", "#create-typical"):
+            assert "cta" in pg.get_attribute(button, "class")
+        assert _state(pg, "pid") is None
+        assert pg.evaluate("() => window.vmasimUi.view.emptyText").startswith("no process yet")
+        assert pg.evaluate("() => location.hash") == ""
+        pg.screenshot(path=str(ARTIFACTS / "no_process.png"), full_page=False)
+
+        pid = client.post("/processes", json={"layout": "typical"}).json()["pid"]
+        _wait_live(pg, pid)
+        assert pg.evaluate("() => location.hash") == f"#pid={pid}"
+        assert pg.get_attribute("#create-empty", "class") in (None, "")
+
+        pg.click("#delete-process")
+        pg.wait_for_function(
+            "() => document.querySelector('#stream-status').textContent"
+            ".startsWith('no process yet')"
+        )
+        assert client.get("/processes").json()["processes"] == []
+        assert "cta" in pg.get_attribute("#create-typical", "class")
 
 
 def test_create_mmap_fault_and_see_the_map_and_counters_change(

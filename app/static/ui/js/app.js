@@ -6,7 +6,16 @@
 // page's state for the browser tests (read-only use).
 
 import { ApiError, del, get, parseAddr, post, readEvents, setToken, token } from "./api.js";
-import { KINDS, KIND_COLOURS, PERM_COLOURS, formatBytes, hexPage, parseMaps, parseSmapsRss } from "./maps.js";
+import {
+  KINDS,
+  KIND_COLOURS,
+  MAP_COUNT_NOTE,
+  PERM_COLOURS,
+  formatBytes,
+  hexPage,
+  parseMaps,
+  parseSmapsRss,
+} from "./maps.js";
 import { MapView } from "./mapview.js";
 import { Race } from "./race.js";
 import { Experiments } from "./experiments.js";
@@ -19,6 +28,7 @@ const EVENTS = ["vma_lock_success", "vma_lock_abort", "vma_lock_retry", "vma_loc
 
 const state = {
   pid: null,
+  chosen: false, // a process was selected (by the URL, a click or automatically)
   model: null,
   generation: null,
   snapshots: 0,
@@ -98,7 +108,33 @@ async function loadProcesses(select) {
     sel.appendChild(o);
   }
   if (want !== null && list.processes.some((p) => p.pid === want)) sel.value = String(want);
+  if (state.pid === null) showNoProcess(list.processes.length);
   return list;
+}
+
+/** The pid in the URL (`#pid=N`), or null. */
+function pidFromHash() {
+  const m = /(?:^#|&)pid=(\d+)(?:&|$)/.exec(location.hash);
+  return m ? Number(m[1]) : null;
+}
+
+/** The newest process of a /processes answer (pids only grow: the highest), or null. */
+function newestPid(list) {
+  return list.processes.reduce((best, p) => (best === null || p.pid > best ? p.pid : best), null);
+}
+
+/** With no process selected: say why, and point at what to do next. */
+function showNoProcess(count) {
+  const status = $("#stream-status");
+  if (count) {
+    status.textContent = "no process selected: pick one from the list";
+    view.emptyText = "no process selected: pick one from the process list";
+  } else {
+    status.textContent = "no process yet: create one with “new empty process” or “new typical process”";
+    view.emptyText = "no process yet: press “new empty process” or “new typical process” above";
+  }
+  for (const id of ["#create-empty", "#create-typical"]) $(id).classList.toggle("cta", !count);
+  view.requestDraw();
 }
 
 async function createProcess(layout) {
@@ -115,6 +151,7 @@ async function createProcess(layout) {
 function selectProcess(pid) {
   if (state.streamCtl) state.streamCtl.abort();
   state.pid = pid;
+  state.chosen = true;
   state.model = null;
   state.generation = null;
   state.prevSample = null;
@@ -128,9 +165,10 @@ function selectProcess(pid) {
   history.replaceState(null, "", pid === null ? "#" : `#pid=${pid}`);
   race.reset();
   if (pid === null) {
-    $("#stream-status").textContent = "not connected";
+    showNoProcess($("#pid-select").options.length - 1);
     return;
   }
+  for (const id of ["#create-empty", "#create-typical"]) $(id).classList.remove("cta");
   startStream();
   pollVmstat();
 }
@@ -193,9 +231,13 @@ function onSnapshot(item) {
   noteSnapshot(item.snapshot);
   view.setModel(model);
   if (state.selectedStart !== null) view.selected = indexOfStart(state.selectedStart);
-  const total = model.n ? [...model.start].reduce((s, v, i) => s + (model.end[i] - v), 0) : 0;
+  // VMAs as map_count, like every other figure on the page (MAP_COUNT_NOTE); the maps
+  // text has one line more, the gate VMA, which is said so that the two add up.
+  const gate = model.n - model.mapCount;
+  const lines = gate ? `; maps shows ${model.n} lines incl. [vsyscall]` : "";
   $("#map-info").textContent =
-    `pid ${item.pid}: ${model.n} VMAs, ${formatBytes(total * 4096)} mapped, generation ` +
+    `pid ${item.pid}: ${model.mapCount} VMAs (map_count${lines}), ` +
+    `${formatBytes(model.mappedPages * 4096)} mapped, generation ` +
     `${item.snapshot.generation}, snapshot #${state.snapshots} (${item.snapshot.reader})`;
   refreshSmaps();
 }
@@ -312,7 +354,7 @@ function renderVmstat(p, now) {
     ["acquisitions", `${sem.read_acquisitions} read (${sem.read_contended} waited), ${sem.write_acquisitions} write (${sem.write_contended} waited)`],
     ["wait time", `read ${(sem.read_wait_total_s * 1000).toFixed(1)} ms, write ${(sem.write_wait_total_s * 1000).toFixed(1)} ms`],
     ["per-VMA locks held", "not exposed by the REST API (see the per-VMA hold times below)"],
-    ["VMAs, faults", `${p.map_count} VMAs; min_flt ${p.min_flt}, maj_flt ${p.maj_flt}`],
+    ["VMAs, faults", `${p.map_count} VMAs (map_count); min_flt ${p.min_flt}, maj_flt ${p.maj_flt}`],
     ["resident", `anon ${p.rss.anon}, file ${p.rss.file}, shmem ${p.rss.shmem} pages`],
   ];
   $("#mmap-lock-table").innerHTML = kv.map(([k, v]) => `<tr><td>${k}</td><td data-key="${k}">${v}</td></tr>`).join("");
@@ -596,6 +638,20 @@ async function main() {
     }
   });
   $("#pid-select").addEventListener("change", (ev) => selectProcess(ev.target.value ? Number(ev.target.value) : null));
+  $("#pid-select").title = MAP_COUNT_NOTE;
+  $("#map-info").title = MAP_COUNT_NOTE;
+  // An edited URL (#pid=N) selects that process.
+  window.addEventListener("hashchange", () => {
+    const want = pidFromHash();
+    if (want !== null && want !== state.pid) {
+      loadProcesses(want)
+        .then((list) => {
+          if (list.processes.some((p) => p.pid === want)) selectProcess(want);
+          else toast(`process ${want} does not exist`);
+        })
+        .catch((err) => toast(errorText(err)));
+    }
+  });
   $("#scale").addEventListener("change", (ev) => view.setScale(ev.target.value));
   $("#zoom-in").addEventListener("click", () => view.zoom(0.5));
   $("#zoom-out").addEventListener("click", () => view.zoom(2));
@@ -611,14 +667,30 @@ async function main() {
     loadProcesses().catch((err) => toast(errorText(err)));
   });
   setInterval(pollVmstat, VMSTAT_MS);
-  setInterval(() => loadProcesses().catch(() => {}), 5000);
+  // The list is refreshed every 5 s; a page that opened before any process existed
+  // (and where nobody chose one since) shows the first one that appears.
+  setInterval(async () => {
+    try {
+      const list = await loadProcesses();
+      if (!state.chosen && newestPid(list) !== null) selectProcess(newestPid(list));
+    } catch (_) {
+      // Shown by the next action that fails.
+    }
+  }, 5000);
   view.requestDraw();
   try {
+    // #pid=N if that process exists, else the newest one: a first visit shows a live
+    // address space rather than an empty page (selectProcess puts its pid in the URL).
     const list = await loadProcesses();
-    const m = /pid=(\d+)/.exec(location.hash);
-    const want = m ? Number(m[1]) : null;
-    if (want !== null && list.processes.some((p) => p.pid === want)) selectProcess(want);
+    const want = pidFromHash();
+    const found = want !== null && list.processes.some((p) => p.pid === want);
+    const pid = found ? want : newestPid(list);
+    if (want !== null && !found) {
+      toast(`process ${want} does not exist` + (pid !== null ? `; showing the newest, ${pid}` : ""));
+    }
+    if (pid !== null) selectProcess(pid);
   } catch (err) {
+    $("#stream-status").textContent = "not connected";
     toast(errorText(err) + (err.status === 401 ? " — set the token (top right)" : ""));
   }
   experiments.start();

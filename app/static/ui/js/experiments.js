@@ -110,7 +110,7 @@ export class Experiments {
     if (!this.paths.includes("/experiments")) {
       this.root.textContent =
         "This server has no /experiments route (the experiment job API is not installed), " +
-        "so there are no results to show. Run them with python -m core.experiments.";
+        "so there are no results to show. Run them with python -m lab.";
       this.root.dataset.state = "unavailable";
       return;
     }

@@ -25,6 +25,18 @@ export const PERM_COLOURS = {
   "-wx": "#d62728",
 };
 
+// The user address space ends at TASK_SIZE_MAX, just below 2^47 with 4-level paging
+// (arch/x86/include/asm/page_64_types.h). A maps line above it is the [vsyscall] gate
+// VMA: get_gate_vma() (arch/x86/entry/vsyscall/vsyscall_64.c) is a static VMA outside
+// the mm's tree, which show_map() prints last but mm->map_count does not count.
+const USER_TOP_PAGE = 2 ** 35; // 2^47 bytes
+
+/** What a "VMAs" figure on the page counts (the title of every such figure). */
+export const MAP_COUNT_NOTE =
+  "VMAs = the kernel's map_count: the VMAs in the process's tree, as in the REST " +
+  "map_count field and `vmasim ps`. /maps and /smaps print one line more, the " +
+  "[vsyscall] gate VMA, which is not in the tree (get_gate_vma()).";
+
 function pageOf(hex) {
   // "7ffff7fbc000" -> 0x7ffff7fbc; a start/end is always page aligned.
   return hex.length > 3 ? parseInt(hex.slice(0, hex.length - 3), 16) : 0;
@@ -43,7 +55,8 @@ export function kindOf(perms, path) {
 /**
  * Parse maps text into {n, start, end (Float64Array, pages), kind (Uint8Array index
  * into KINDS), perms (string[]), lines (string[], without the newline), rss
- * (Float32Array, kB, NaN = unknown)}. O(n).
+ * (Float32Array, kB, NaN = unknown), mapCount (the lines that are VMAs of the tree:
+ * n minus the gate line), mappedPages (their pages, as total_vm)}. O(n).
  */
 export function parseMaps(text) {
   const lines = text.split("\n");
@@ -54,6 +67,8 @@ export function parseMaps(text) {
   const kind = new Uint8Array(n);
   const perms = new Array(n);
   const rss = new Float32Array(n).fill(NaN);
+  let mapCount = 0;
+  let mappedPages = 0;
   for (let i = 0; i < n; i++) {
     const line = lines[i];
     const dash = line.indexOf("-");
@@ -67,8 +82,12 @@ export function parseMaps(text) {
     for (let f = 0; f < 3 && k > 0; f++) k = line.indexOf(" ", k) + 1;
     const path = k > 0 ? line.slice(k).trim() : "";
     kind[i] = KINDS.indexOf(kindOf(p, path));
+    if (start[i] < USER_TOP_PAGE) {
+      mapCount++;
+      mappedPages += end[i] - start[i];
+    }
   }
-  return { n, start, end, kind, perms, lines, rss };
+  return { n, start, end, kind, perms, lines, rss, mapCount, mappedPages };
 }
 
 /** Resident kB per VMA from smaps text (same order as maps). O(length). */

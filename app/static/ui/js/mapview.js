@@ -37,6 +37,7 @@ export class MapView {
     this.selected = -1;
     this.fitted = true;
     this.onSelect = null;
+    this.emptyText = "no process"; // shown while there is no model (set by the page)
     this.stats = { frames: 0, lastFrameMs: 0, maxFrameMs: 0, drawnRects: 0 };
     this._pending = false;
     this._drag = null;
@@ -136,7 +137,7 @@ export class MapView {
     if (!m || !m.n) {
       ctx.fillStyle = "#777";
       ctx.font = "13px sans-serif";
-      ctx.fillText(m ? "empty address space" : "no process", 10, 30);
+      ctx.fillText(m ? "empty address space" : this.emptyText, 10, 30);
       return;
     }
     const { x0, x1 } = this.axis;

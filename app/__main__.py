@@ -1,7 +1,0 @@
-"""``python -m app``: the ``vmasim`` command line."""
-
-from __future__ import annotations
-
-from .cli import main
-
-raise SystemExit(main())

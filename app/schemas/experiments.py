@@ -1,0 +1,89 @@
+"""Experiment jobs: ``/experiments`` (the lab's runs as background jobs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lab import DEFAULT_COST, CostField, ExperimentName
+
+from ..jobs import JobState
+
+
+class ExperimentIn(BaseModel):
+    """A run to start."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"name": "proc-vs-map", "quick": True, "seed": 1, "cost": {}}]
+        },
+    )
+
+    name: ExperimentName
+    quick: bool = Field(True, description="small scale and short cells")
+    seed: int = Field(1, ge=0, lt=1 << 31)
+    cell_seconds: float | None = Field(
+        None, ge=0.05, le=10.0, description="seconds per cell (default: the experiment's)"
+    )
+    cost: dict[CostField, bool | float] = Field(
+        default_factory=dict,
+        description=(
+            "cost model overrides: durations in seconds; preempt_prob and lowprio_cpu_share"
+            " fractions; preempt_scales, gil_priority and preempt_midread booleans"
+        ),
+        examples=[{"preempt_s": 0.02, "gil_priority": False}],
+    )
+
+
+class ProgressOut(BaseModel):
+    """Cells finished of the total, and the last one's label."""
+
+    done: int
+    total: int
+    label: str
+
+
+class ExperimentOut(BaseModel):
+    """A job: state, progress and (when done) the result."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "name": "proc-vs-map",
+                    "state": "running",
+                    "quick": True,
+                    "seed": 1,
+                    "cost": DEFAULT_COST.as_dict(),
+                    "progress": {"done": 2, "total": 7, "label": "mmap_lock K=1"},
+                    "submitted": 1764124800.0,
+                    "started": 1764124800.1,
+                    "finished": None,
+                    "error": None,
+                    "result": None,
+                    "plot_url": None,
+                    "csv_url": None,
+                }
+            ]
+        }
+    )
+
+    id: int
+    name: str
+    state: JobState
+    quick: bool
+    seed: int
+    cost: dict[str, Any]
+    progress: ProgressOut
+    submitted: float
+    started: float | None
+    finished: float | None
+    error: str | None
+    result: dict[str, Any] | None = Field(
+        description="rows, targets, params, environment (when done)"
+    )
+    plot_url: str | None
+    csv_url: str | None

@@ -1,0 +1,310 @@
+"""A small typed client for the REST API (httpx), used by the ``vmasim`` CLI.
+
+::
+
+    with VmasimClient("http://127.0.0.1:8000") as api:
+        proc = api.create_process(layout="typical")
+        addr = api.mmap(proc.pid, 0, 8192, ["PROT_READ"], ["MAP_PRIVATE", "MAP_ANONYMOUS"])
+        print(api.maps(proc.pid))
+
+Every method returns a model from :mod:`app.schemas` (or text for ``maps``); an error
+response raises :class:`ApiError` carrying the problem details.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import httpx
+
+from app.schemas.batch import BatchOut
+from app.schemas.common import HealthOut
+from app.schemas.faults import FaultOut
+from app.schemas.maps import MapsOut, MapsStreamItem
+from app.schemas.pause import PausePointList, PauseReleaseOut, PauseStateOut
+from app.schemas.processes import FileOut, ProcessList, ProcessOut
+from app.schemas.query import VmaBatchOut, VmaQueryOut
+from app.schemas.syscalls import AddrOut, BrkOut
+from app.schemas.vmstat import VmstatOut
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+"""Where ``vmasim serve`` listens unless told otherwise, and so where clients look."""
+DEFAULT_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
+Number = int | str  # an integer or a "0x..." string
+
+
+class ApiError(Exception):
+    """The service answered with an error (problem+json). ``status``, ``problem`` (the
+    decoded body, ``{}`` if it was not JSON), and for syscall failures ``errno_name``."""
+
+    def __init__(self, status: int, problem: dict[str, Any]) -> None:
+        self.status = status
+        self.problem = problem
+        self.errno_name: str | None = problem.get("errno_name")
+        super().__init__(f"HTTP {status}: {problem.get('detail', problem)}")
+
+
+class VmasimClient:
+    """Synchronous client. ``transport`` lets tests pass an in-process transport."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_URL,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
+
+    def __enter__(self) -> VmasimClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _request(
+        self, method: str, url: str, json: Any = None, params: dict[str, Any] | None = None
+    ) -> httpx.Response:
+        response = self._http.request(method, url, json=json, params=params)
+        if response.is_error:
+            self._raise(response)
+        return response
+
+    @staticmethod
+    def _raise(response: httpx.Response) -> None:
+        try:
+            problem = response.json()
+        except ValueError:
+            problem = {"detail": response.text}
+        raise ApiError(response.status_code, problem if isinstance(problem, dict) else {})
+
+    # -- processes -----------------------------------------------------------------------
+
+    def health(self) -> HealthOut:
+        return HealthOut.model_validate(self._request("GET", "/healthz").json())
+
+    def create_process(
+        self, name: str = "sim", layout: str | None = None, maps: str | None = None
+    ) -> ProcessOut:
+        body: dict[str, Any] = {"name": name}
+        if layout is not None:
+            body["layout"] = layout
+        if maps is not None:
+            body["maps"] = maps
+        return ProcessOut.model_validate(self._request("POST", "/processes", body).json())
+
+    def list_processes(self) -> ProcessList:
+        return ProcessList.model_validate(self._request("GET", "/processes").json())
+
+    def get_process(self, pid: int) -> ProcessOut:
+        return ProcessOut.model_validate(self._request("GET", f"/processes/{pid}").json())
+
+    def delete_process(self, pid: int) -> None:
+        self._request("DELETE", f"/processes/{pid}")
+
+    # -- files ---------------------------------------------------------------------------
+
+    def open_file(
+        self, pid: int, path: str, flags: list[str | int] | None = None, size: int | None = None
+    ) -> FileOut:
+        body: dict[str, Any] = {"path": path, "flags": flags or ["O_RDWR"], "size": size}
+        return FileOut.model_validate(self._request("POST", f"/processes/{pid}/files", body).json())
+
+    def close_file(self, pid: int, fd: int) -> None:
+        self._request("DELETE", f"/processes/{pid}/files/{fd}")
+
+    # -- syscalls ------------------------------------------------------------------------
+
+    def mmap(
+        self,
+        pid: int,
+        addr: Number,
+        length: Number,
+        prot: list[str | int],
+        flags: list[str | int],
+        fd: int = -1,
+        offset: Number = 0,
+    ) -> int:
+        """Returns the mapped address."""
+        body = {
+            "addr": addr,
+            "length": length,
+            "prot": prot,
+            "flags": flags,
+            "fd": fd,
+            "offset": offset,
+        }
+        out = AddrOut.model_validate(self._request("POST", f"/processes/{pid}/mmap", body).json())
+        return int(out.addr, 16)
+
+    def munmap(self, pid: int, addr: Number, length: Number) -> None:
+        self._request("POST", f"/processes/{pid}/munmap", {"addr": addr, "length": length})
+
+    def mprotect(self, pid: int, addr: Number, length: Number, prot: list[str | int]) -> None:
+        body = {"addr": addr, "length": length, "prot": prot}
+        self._request("POST", f"/processes/{pid}/mprotect", body)
+
+    def mremap(
+        self,
+        pid: int,
+        old_addr: Number,
+        old_len: Number,
+        new_len: Number,
+        flags: list[str | int] | None = None,
+        new_addr: Number = 0,
+    ) -> int:
+        """Returns the (new) address."""
+        body = {
+            "old_addr": old_addr,
+            "old_len": old_len,
+            "new_len": new_len,
+            "flags": flags or [],
+            "new_addr": new_addr,
+        }
+        out = AddrOut.model_validate(self._request("POST", f"/processes/{pid}/mremap", body).json())
+        return int(out.addr, 16)
+
+    def brk(self, pid: int, addr: Number) -> int:
+        """Returns the break after the call."""
+        out = BrkOut.model_validate(
+            self._request("POST", f"/processes/{pid}/brk", {"addr": addr}).json()
+        )
+        return int(out.brk, 16)
+
+    def syscalls(
+        self, pid: int, ops: list[dict[str, Any]], stop_on_error: bool = False
+    ) -> BatchOut:
+        body = {"ops": ops, "stop_on_error": stop_on_error}
+        return BatchOut.model_validate(
+            self._request("POST", f"/processes/{pid}/syscalls", body).json()
+        )
+
+    # -- faults, fork, /proc texts, PROCMAP_QUERY, statistics ----------------------------
+
+    def fault(self, pid: int, addr: Number, access: str = "read") -> FaultOut:
+        """One page fault; a signal is an outcome (``ok`` false), not an error."""
+        body = {"addr": addr, "access": access}
+        return FaultOut.model_validate(
+            self._request("POST", f"/processes/{pid}/faults", body).json()
+        )
+
+    def fork(self, pid: int, name: str | None = None) -> ProcessOut:
+        """``fork(2)``: the child process."""
+        body = {} if name is None else {"name": name}
+        return ProcessOut.model_validate(
+            self._request("POST", f"/processes/{pid}/fork", body).json()
+        )
+
+    def proc_text(self, pid: int, view: str) -> str:
+        """``view`` is ``smaps``, ``smaps_rollup``, ``status`` or ``statm``."""
+        return self._request("GET", f"/processes/{pid}/{view}").text
+
+    def query_vma(
+        self, pid: int, addr: Number, flags: list[str] | None = None, name: bool = True
+    ) -> VmaQueryOut:
+        """``PROCMAP_QUERY``: ApiError 404 (``errno_name`` ENOENT) when nothing matches."""
+        params: dict[str, Any] = {
+            "addr": addr if isinstance(addr, str) else str(addr),
+            "flags": flags or [],
+            "name": "true" if name else "false",
+        }
+        response = self._request("GET", f"/processes/{pid}/vma", params=params)
+        return VmaQueryOut.model_validate(response.json())
+
+    def query_vma_batch(
+        self, pid: int, addrs: list[Number], flags: list[str] | None = None, name: bool = True
+    ) -> VmaBatchOut:
+        body = {"addrs": addrs, "flags": flags or [], "name": name}
+        return VmaBatchOut.model_validate(
+            self._request("POST", f"/processes/{pid}/vma/batch", body).json()
+        )
+
+    def vmstat(self, pid: int | None = None) -> VmstatOut:
+        params = {} if pid is None else {"pid": pid}
+        return VmstatOut.model_validate(self._request("GET", "/vmstat", params=params).json())
+
+    def metrics(self) -> str:
+        """The Prometheus text of ``GET /metrics``."""
+        return self._request("GET", "/metrics").text
+
+    # -- /proc ---------------------------------------------------------------------------
+
+    def maps(self, pid: int, reader: str | None = None, max_retries: int | None = None) -> str:
+        """The text of ``/proc/<pid>/maps`` (``reader``: seqcount, per_vma, mmap_lock)."""
+        return self.maps_snapshot(pid, reader, max_retries)[0]
+
+    def maps_snapshot(
+        self, pid: int, reader: str | None = None, max_retries: int | None = None
+    ) -> tuple[str, dict[str, str]]:
+        """The maps text and the snapshot's ``X-Vmasim-*`` headers (lower-case names
+        without the prefix: ``seq-begin``, ``attempts``...)."""
+        params = _params(reader=reader, max_retries=max_retries)
+        response = self._request("GET", f"/processes/{pid}/maps", params=params)
+        meta = {
+            k.lower().removeprefix("x-vmasim-"): v
+            for k, v in response.headers.items()
+            if k.lower().startswith("x-vmasim-")
+        }
+        return response.text, meta
+
+    def maps_json(
+        self, pid: int, reader: str | None = None, max_retries: int | None = None
+    ) -> MapsOut:
+        params = _params(reader=reader, max_retries=max_retries)
+        return MapsOut.model_validate(
+            self._request("GET", f"/processes/{pid}/maps.json", params=params).json()
+        )
+
+    def maps_stream(self, pid: int, **options: Any) -> Generator[MapsStreamItem, None, None]:
+        """The snapshots of ``GET /maps/stream`` as they arrive (``options``: interval,
+        count, max_duration, only_changes, reader, max_retries, format). Closing the
+        iterator early disconnects."""
+        params = _params(**options)
+        url = f"/processes/{pid}/maps/stream"
+        with self._http.stream("GET", url, params=params, timeout=None) as response:
+            if response.is_error:
+                response.read()
+                self._raise(response)
+            for line in response.iter_lines():
+                if line:
+                    yield MapsStreamItem.model_validate_json(line)
+
+    # -- pause points --------------------------------------------------------------------
+
+    def pause_points(self) -> PausePointList:
+        return PausePointList.model_validate(self._request("GET", "/pause-points").json())
+
+    def arm_pause_point(
+        self, pid: int, name: str, hit: int = 1, count: int = 1, timeout: float | None = None
+    ) -> PauseStateOut:
+        body: dict[str, Any] = {"name": name, "hit": hit, "count": count}
+        if timeout is not None:
+            body["timeout"] = timeout
+        url = f"/processes/{pid}/pause-points"
+        return PauseStateOut.model_validate(self._request("POST", url, body).json())
+
+    def pause_state(self, pid: int) -> PauseStateOut:
+        url = f"/processes/{pid}/pause-points"
+        return PauseStateOut.model_validate(self._request("GET", url).json())
+
+    def release_pause(self, pid: int, hold_id: int | None = None, name: str | None = None) -> int:
+        """Release one hold, every hold at ``name``, or (neither) all; returns the count."""
+        body = {k: v for k, v in (("hold_id", hold_id), ("name", name)) if v is not None}
+        url = f"/processes/{pid}/pause-points/release"
+        return PauseReleaseOut.model_validate(self._request("POST", url, body).json()).released
+
+    def disarm_pause_point(self, pid: int, name: str) -> None:
+        self._request("DELETE", f"/processes/{pid}/pause-points/{name}")
+
+
+def _params(**values: Any) -> dict[str, Any]:
+    """Query parameters without the unset (None) ones; booleans as ``true``/``false``."""
+    return {
+        k: (str(v).lower() if isinstance(v, bool) else v)
+        for k, v in values.items()
+        if v is not None
+    }

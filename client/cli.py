@@ -1,0 +1,384 @@
+"""``vmasim``: start the service, or talk to a running one.
+
+::
+
+    vmasim --version
+    vmasim serve [--host 127.0.0.1] [--port 8000] [UVICORN OPTION ...]
+    vmasim spawn [--layout typical]                 # prints the new pid
+    vmasim ps
+    vmasim maps PID [--json] [--reader seqcount|per_vma|mmap_lock] [--headers]
+    vmasim watch PID [--interval 1] [--count N] [--only-changes] [--summary]
+    vmasim replay FILE [--pid PID] [--format auto|trace|strace] [--maps]
+    vmasim mmap PID LENGTH [--addr A] [--prot read,write] [--flags private,anonymous]
+    vmasim munmap PID ADDR LENGTH
+    vmasim fault PID ADDR [--access read|write|exec] [--json]
+    vmasim fork PID [--name NAME]                   # prints the child's pid
+    vmasim mount DIR [--port P] [--url URL] [--reader R] [--spawn typical] ...
+    vmasim export-proc DIR [--url URL] [--state FILE] [--reader R]
+    vmasim run-against PID [--proc DIR] -- COMMAND...  # {pid}: the placeholder's pid
+
+``mount``, ``export-proc`` and ``run-against`` run ``python -m app.procmount`` (the
+/proc mount: FUSE, a static export, a tool in a mount namespace); their options are
+that module's (``vmasim mount --help``). ``run-against`` without ``--proc`` mounts the
+service at ``--url`` for the command's run.
+``serve`` listens on ``--host``/``--port``, else ``$VMASIM_HOST``/``$VMASIM_PORT``, else
+127.0.0.1:8000; other options are uvicorn's and pass through (``--workers`` is refused).
+Client commands use ``--url`` (default ``$VMASIM_URL`` or http://127.0.0.1:8000).
+Numbers may be decimal or ``0x`` hex. Flag names are case-insensitive and the
+``PROT_``/``MAP_`` prefix is optional. Exit codes: 0 ok, 1 the service refused the
+request (its problem detail is printed to stderr), 2 usage error, 3 service unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping
+from typing import TextIO
+
+import httpx
+
+from app import __version__
+
+from .api import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_URL, ApiError, VmasimClient
+from .commands import add_reader_options, add_replay_parser, add_watch_parser, replay, watch
+from .replay import ReplayError
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+
+
+def _number(text: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text, 10)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (0-65535)")
+    return port
+
+
+def listen_address(
+    host: str | None, port: int | None, environ: Mapping[str, str]
+) -> tuple[str, int]:
+    """Where ``vmasim serve`` listens: ``--host``/``--port``, else ``VMASIM_HOST``/
+    ``VMASIM_PORT``, else :data:`~client.api.DEFAULT_HOST`/``DEFAULT_PORT``. Raises
+    :class:`ValueError` naming the variable when ``VMASIM_PORT`` is not a port."""
+    if host is None:
+        host = environ.get("VMASIM_HOST") or DEFAULT_HOST
+    if port is None:
+        raw = environ.get("VMASIM_PORT")
+        try:
+            port = _port(raw) if raw else DEFAULT_PORT
+        except argparse.ArgumentTypeError:
+            raise ValueError(f"VMASIM_PORT={raw!r} is not a TCP port (0-65535)") from None
+    return host, port
+
+
+def _names(prefix: str) -> Callable[[str], list[str | int]]:
+    def parse(text: str) -> list[str | int]:
+        out: list[str | int] = []
+        for tok in filter(None, (t.strip() for t in text.split(","))):
+            if tok[0].isdigit():
+                out.append(_number(tok))
+            else:
+                name = tok.upper()
+                out.append(name if name.startswith(prefix) else prefix + name)
+        return out
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vmasim",
+        description="A simulated Linux process address space: run the REST service or "
+        "talk to a running one.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("VMASIM_URL", DEFAULT_URL),
+        help="service URL for client commands (default: $VMASIM_URL or %(default)s)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "serve",
+        help="run the service (one worker)",
+        description=_SERVE,
+        epilog=_SERVE_EPILOG,
+        usage="%(prog)s [-h] [--host HOST] [--port PORT] [UVICORN OPTION ...]",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,  # an abbreviation must not swallow a uvicorn option
+    )
+    p.add_argument(
+        "--host",
+        help="address to listen on; 0.0.0.0 for every interface "
+        f"(default: $VMASIM_HOST if set, else {DEFAULT_HOST})",
+    )
+    p.add_argument(
+        "--port",
+        type=_port,
+        help=f"TCP port; 0 for any free one (default: $VMASIM_PORT if set, else {DEFAULT_PORT})",
+    )
+
+    p = sub.add_parser(
+        "spawn", help="create a process", description="Create a process and print its pid."
+    )
+    p.add_argument("--name", default="sim", help="process name (1-15 characters)")
+    p.add_argument("--layout", choices=["empty", "typical"], default="empty")
+    p.add_argument(
+        "--maps-file",
+        type=argparse.FileType("r"),
+        help="import the layout from a /proc/<pid>/maps text ('-' for stdin)",
+    )
+
+    sub.add_parser(
+        "ps",
+        help="list processes",
+        description="List the live processes: pid, VMA count and name. VMAS is the kernel's "
+        "map_count, the VMAs in the process's tree (the REST map_count field); `vmasim maps` "
+        "prints one line more, the [vsyscall] gate VMA, which is not in the tree.",
+    )
+
+    p = sub.add_parser(
+        "maps",
+        help="print /proc/PID/maps",
+        description="Print the maps text of a process, byte for byte as Linux prints it.",
+    )
+    p.add_argument("pid", type=int)
+    p.add_argument("--json", action="store_true", help="print maps.json instead")
+    add_reader_options(p)
+    p.add_argument(
+        "--headers",
+        action="store_true",
+        help="also print the snapshot's metadata (X-Vmasim-* headers) to stderr",
+    )
+    add_watch_parser(sub)
+    add_replay_parser(sub)
+
+    p = sub.add_parser(
+        "mmap", help="map memory", description="mmap(2) in a process; prints the address."
+    )
+    p.add_argument("pid", type=int)
+    p.add_argument("length", type=_number)
+    p.add_argument("--addr", type=_number, default=0, help="hint, or exact with fixed")
+    p.add_argument(
+        "--prot",
+        type=_names("PROT_"),
+        default=["PROT_READ", "PROT_WRITE"],
+        help="comma-separated, e.g. read,write (default)",
+    )
+    p.add_argument(
+        "--flags",
+        type=_names("MAP_"),
+        default=["MAP_PRIVATE", "MAP_ANONYMOUS"],
+        help="comma-separated, e.g. private,anonymous (default),fixed",
+    )
+    p.add_argument("--fd", type=int, default=-1)
+    p.add_argument("--offset", type=_number, default=0)
+
+    p = sub.add_parser("munmap", help="unmap memory", description="munmap(2) in a process.")
+    p.add_argument("pid", type=int)
+    p.add_argument("addr", type=_number)
+    p.add_argument("length", type=_number)
+
+    p = sub.add_parser(
+        "fault",
+        help="raise a page fault",
+        description="A user page fault at ADDR in a process. Prints the outcome (ok, or "
+        "the signal and si_code), the path (vma_lock, mmap_lock, retried, stack_expanded), "
+        "the VMA and the page mapped. A signal is an outcome: the exit code is still 0.",
+    )
+    p.add_argument("pid", type=int)
+    p.add_argument("addr", type=_number)
+    p.add_argument("--access", choices=["read", "write", "exec"], default="read")
+    p.add_argument("--json", action="store_true", help="print the whole result as JSON")
+
+    for name, text in PROCMOUNT_COMMANDS.items():
+        p = sub.add_parser(name, help=text, description=text, add_help=False)
+        p.add_argument("args", nargs=argparse.REMAINDER, help="see --help")
+
+    p = sub.add_parser(
+        "fork",
+        help="fork a process",
+        description="fork(2): a child with a copy of the address space; prints its pid.",
+    )
+    p.add_argument("pid", type=int)
+    p.add_argument("--name", help="the child's name (default: the parent's)")
+    return parser
+
+
+# Wrapped by hand (RawDescriptionHelpFormatter): argparse would break "--log-level".
+_SERVE = """\
+Run the service with uvicorn on one worker: the engine's state (every simulated
+process) lives in this process, so more workers would be disjoint machines.
+Limits, the token and the state file come from VMASIM_* variables (README,
+"Hardening settings")."""
+_SERVE_EPILOG = """\
+Other options are uvicorn's (see `uvicorn --help`) and pass through, e.g.
+  vmasim serve --port 9000 --log-level debug --timeout-graceful-shutdown 10
+--workers is refused."""
+
+
+def _serve(args: argparse.Namespace, uvicorn_args: list[str]) -> int:
+    """Run uvicorn's own command line on ``app.main:app`` (so every uvicorn option works),
+    with one worker whatever ``UVICORN_WORKERS`` says. Returns uvicorn's exit code."""
+    if any(a == "--workers" or a.startswith("--workers=") for a in uvicorn_args):
+        sys.stderr.write("vmasim serve: --workers is refused: the state lives in one process\n")
+        return EXIT_USAGE
+    try:
+        host, port = listen_address(args.host, args.port, os.environ)
+    except ValueError as exc:
+        sys.stderr.write(f"vmasim serve: {exc}\n")
+        return EXIT_USAGE
+    from uvicorn.main import main as uvicorn_main
+
+    argv = ["app.main:app", "--host", host, "--port", str(port), "--workers", "1"]
+    try:
+        uvicorn_main.main(args=[*argv, *uvicorn_args], prog_name="vmasim serve")
+    except SystemExit as exc:  # click ends every run with one, 0 included
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE if exc.code else EXIT_OK
+    return EXIT_OK
+
+
+PROCMOUNT_COMMANDS = {
+    "mount": "mount the simulated machine as a procfs tree (FUSE) until unmounted",
+    "export-proc": "write the simulated machine's procfs tree as ordinary files",
+    "run-against": "run a tool with /proc/<placeholder> showing a simulated process",
+}
+PROCMOUNT_MODULE = "app.procmount"  # started by name: the client never imports the server
+
+
+def procmount_argv(command: str, rest: list[str], url: str, url_given: bool) -> list[str]:
+    """The ``python -m app.procmount`` command line of ``vmasim COMMAND REST...``.
+    ``run-against`` without ``--proc``/``--url`` before ``--`` gets the CLI's ``--url``;
+    ``mount``/``export-proc`` get it only when it was given explicitly."""
+    sub = {"export-proc": "export"}.get(command, command)
+    head = rest[: rest.index("--")] if "--" in rest else rest
+    has_source = any(a in ("--proc", "--url") or a.startswith(("--proc=", "--url=")) for a in head)
+    extra: list[str] = []
+    if not has_source and (command == "run-against" or url_given):
+        extra = ["--url", url]
+    if command == "run-against" and extra:
+        # options go before the PID's "--": insert right after the subcommand
+        return [sys.executable, "-m", PROCMOUNT_MODULE, sub, *extra, *rest]
+    return [sys.executable, "-m", PROCMOUNT_MODULE, sub, *rest, *extra]
+
+
+def _procmount_at(words: list[str]) -> int | None:
+    """The index of a procmount command in the CLI's words (after global options)."""
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if w in PROCMOUNT_COMMANDS:
+            return i
+        if w == "--url":
+            i += 2
+        elif w.startswith("--url="):
+            i += 1
+        else:
+            return None
+    return None
+
+
+def _procmount(argv: list[str]) -> int:
+    """Run ``python -m app.procmount`` in a child process and return its exit code
+    (Ctrl-C reaches it too: it unmounts and exits)."""
+    import subprocess
+
+    try:
+        return subprocess.run(argv, check=False).returncode
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace, api: VmasimClient, out: TextIO) -> None:
+    cmd = args.command
+    if cmd == "spawn":
+        maps = args.maps_file.read() if args.maps_file is not None else None
+        layout = None if maps is not None else args.layout
+        proc = api.create_process(name=args.name, layout=layout, maps=maps)
+        out.write(f"{proc.pid}\n")
+    elif cmd == "ps":
+        listing = api.list_processes()
+        out.write(f"{'PID':>7} {'VMAS':>6} NAME\n")
+        for p in listing.processes:
+            out.write(f"{p.pid:>7} {p.map_count:>6} {p.name}\n")
+    elif cmd == "maps":
+        if args.json:
+            snapshot = api.maps_json(args.pid, args.reader, args.max_retries)
+            out.write(json.dumps(snapshot.model_dump(), indent=2) + "\n")
+        else:
+            text, meta = api.maps_snapshot(args.pid, args.reader, args.max_retries)
+            out.write(text)
+            if args.headers:
+                sys.stderr.write("".join(f"# {k}: {v}\n" for k, v in meta.items()))
+    elif cmd == "watch":
+        watch(api, args, out)
+    elif cmd == "replay":
+        replay(api, args, out)
+    elif cmd == "mmap":
+        addr = api.mmap(
+            args.pid, args.addr, args.length, args.prot, args.flags, fd=args.fd, offset=args.offset
+        )
+        out.write(f"{addr:#x}\n")
+    elif cmd == "munmap":
+        api.munmap(args.pid, args.addr, args.length)
+    elif cmd == "fault":
+        result = api.fault(args.pid, args.addr, args.access)
+        if args.json:
+            out.write(json.dumps(result.model_dump(), indent=2) + "\n")
+        else:
+            outcome = "ok" if result.ok else f"{result.outcome} {result.si_code}"
+            vma = f"{result.vma_start}-{result.vma_end}" if result.vma_start else "no-vma"
+            major = " major" if result.major else ""
+            out.write(f"{outcome} {result.path} {vma} {result.page or '-'}{major}\n")
+    elif cmd == "fork":
+        out.write(f"{api.fork(args.pid, args.name).pid}\n")
+    else:  # pragma: no cover - argparse rejects unknown commands
+        raise AssertionError(cmd)
+
+
+def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
+    """Entry point (``[project.scripts] vmasim``). Returns the exit code."""
+    parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    at = _procmount_at(words)
+    if at is not None:  # everything after the command is app.procmount's
+        url = os.environ.get("VMASIM_URL", DEFAULT_URL)
+        given = False
+        for i, w in enumerate(words[:at]):
+            if w.startswith("--url="):
+                url, given = w.partition("=")[2], True
+            elif w == "--url":
+                url, given = words[i + 1], True
+        return _procmount(procmount_argv(words[at], words[at + 1 :], url, given))
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "serve":
+        return _serve(args, extra)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    out = out if out is not None else sys.stdout
+    try:
+        with VmasimClient(args.url) as api:
+            _run(args, api, out)
+    except ApiError as exc:
+        sys.stderr.write(f"vmasim: {exc}\n")
+        return EXIT_REFUSED
+    except ReplayError as exc:
+        sys.stderr.write(f"vmasim: {exc}\n")
+        return EXIT_USAGE
+    except httpx.TransportError as exc:
+        sys.stderr.write(f"vmasim: cannot reach {args.url}: {exc}\n")
+        return EXIT_UNREACHABLE
+    return EXIT_OK

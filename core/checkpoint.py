@@ -1,0 +1,752 @@
+"""Saving and restoring a whole simulated machine: every process's address space.
+
+Size: the dump and the load are two halves of one format; each field's writer sits
+next to its validating reader so the format cannot drift between them.
+
+Design note
+===========
+A checkpoint is one JSON document (:data:`FORMAT`, :data:`VERSION`) holding what a
+restarted service needs to carry on as if nothing happened:
+
+* the machine: ``vm.max_map_count``, the resident-page limit, the next pid and inode
+  number, the machine-wide fault event counters; the memory settings (RAM, swap,
+  ``vm.overcommit_*``, ``CONFIG_ANON_VMA_NAME``) and the commit charge
+  (``Committed_AS``), which the load recomputes from the accounted VMAs and shmem
+  objects and compares with the saved figure;
+* the file system: every inode (path, device, number, size, unlinked or still named)
+  with its page cache; every open file description (``struct file``) by identity, so
+  two fds (or a fd and the VMAs mapping it) that shared one description still do;
+* every anon_vma by identity (VMAs sharing one stay mergeable; ``forked`` kept);
+* every resident page by identity: a page shared by parent and child after fork, or a
+  page-cache page mapped twice, is one page again after the restore;
+* per process: pid, name, fd table, and the mm: each VMA (range, ``vm_flags`` with its
+  lock and seal bits, ``vm_pgoff``, file, anon_vma, names, pages), the
+  brk/stack/mmap-base fields, ``def_flags`` (``MCL_FUTURE``), the ``vm_stat_account``
+  (``locked_vm`` included) and RSS counters, fault counters, the generation, and the
+  credentials (RLIMIT_MEMLOCK, capabilities).
+
+Fields added after the first version of the format are optional on load (a state
+written before them loads with their defaults: this host's).
+
+Not saved, because a restart has none of them: lock states, pause points, maps caches,
+RCU callbacks, statistics of locks. Reference counts (``struct file`` refs, anon_vma
+degrees, page mapcounts) are *recomputed* from the references, never trusted from the
+file; the saved RSS counters are compared with the recomputed ones.
+
+Consistency of a save (:func:`dump_kernel`): every live process's ``mmap_lock`` is
+taken for read, in pid order (``fork`` takes parent then child for write, so the order
+agrees with the only nested writer), then ``Kernel.page_lock`` (faults change
+pages under it with only a VMA lock). With both held no VMA and no page can change; the
+fd tables and the file namespace are read under their own locks.
+
+A load (:func:`load_kernel`) is all or nothing: it validates the document field by
+field (a :class:`StateError` names the first bad value with its JSON path), builds a
+*new* :class:`~core.process.Kernel`, runs every ``Mm._check()`` and page-cache
+``_check()`` on it, and only then returns it. A failure leaves nothing behind.
+
+Writes are atomic (:func:`save_state`): a temporary file in the same directory,
+``fsync``, ``os.replace`` over the target, ``fsync`` of the directory — a crash at any
+point leaves either the previous checkpoint or the new one, never a torn file.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import tempfile
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .constants import PAGE_MASK, PID_MAX, TASK_SIZE, U64, VM_ACCOUNT
+from .errors import EngineError, InvalidArgument, StateError
+from .files import Inode, OpenFile
+from .kernel import Kernel
+from .mmap import charge_shmem, shmem_charge
+from .pages import NR_MM_COUNTERS, ZERO_PAGE, Page, PageKind, is_shmem, page_cache
+from .process import Process
+from .vma import AnonVma, Vma
+from .vma_ops import store_new
+
+if TYPE_CHECKING:
+    from .mm import Mm
+    from .vmstat import VmEvents
+
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "SaveStatistics",
+    "StateError",
+    "committed_by_mappings",
+    "dump_kernel",
+    "load_kernel",
+    "load_state",
+    "save_state",
+]
+
+FORMAT = "vmasim-state"
+VERSION = 1
+ZERO_PAGE_REF = -1  # a PTE mapping the shared zero page
+
+#: Integer fields of ``Mm`` saved as they are (brk, stack, layout bases, accounting).
+MM_INT_FIELDS = (
+    "mmap_base",
+    "mmap_legacy_base",
+    "start_brk",
+    "cur_brk",
+    "start_stack",
+    "def_flags",
+    "total_vm",
+    "data_vm",
+    "exec_vm",
+    "stack_vm",
+    "locked_vm",
+    "hiwater_vm",
+    "hiwater_rss",
+    "min_flt",
+    "maj_flt",
+    "stack_rlimit",
+    "generation",
+)
+MM_BOOL_FIELDS = ("cap_sys_rawio", "show_gate")
+#: Booleans added with mlock/overcommit (optional on load: the defaults of ``Mm``).
+MM_OPTIONAL_BOOL_FIELDS = ("cap_ipc_lock", "cap_sys_admin", "cap_sys_resource")
+#: The machine settings saved (optional on load: the defaults of ``Kernel``).
+KERNEL_SETTINGS = (
+    "ram_pages",
+    "swap_pages",
+    "overcommit_memory",
+    "overcommit_ratio",
+    "overcommit_kbytes",
+    "admin_reserve_kbytes",
+    "user_reserve_kbytes",
+    "config_anon_vma_name",
+)
+MM_OPTIONAL_INT_FIELDS = ("start_code", "end_code")  # set by some layouts only
+
+
+@dataclass(frozen=True)
+class SaveStatistics:
+    """What one :func:`save_state` wrote: processes, VMAs, pages, bytes, seconds."""
+
+    processes: int
+    vmas: int
+    pages: int
+    bytes: int
+    seconds: float
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _counter_value(counter: itertools.count[int]) -> int:
+    """The next value an ``itertools.count`` will return, without advancing it."""
+    text = repr(counter)  # "count(1005)"
+    return int(text[text.index("(") + 1 : -1])
+
+
+def _events_dict(events: VmEvents) -> dict[str, int]:
+    stats = events.statistics()
+    return {name: getattr(stats, name) for name in stats.__dataclass_fields__}
+
+
+def _restore_events(events: VmEvents, values: dict[str, int]) -> None:
+    """Set a :class:`~core.fault.VmEvents` to ``values`` (its counters are
+    ``itertools.count`` objects: replace them, then rebuild the bound bumps)."""
+    counters: dict[str, itertools.count[int]] = events._counters
+    for name, value in values.items():
+        counters[name] = itertools.count(value + 1)
+    events.parent = events.parent  # the setter re-binds every bump to the new counters
+
+
+# -- saving -------------------------------------------------------------------------------
+
+
+def dump_kernel(kernel: Kernel) -> dict[str, Any]:
+    """The machine as a JSON-ready document (see the module note). Takes every live mm's
+    ``mmap_lock`` for read (pid order) and ``Kernel.page_lock``; the caller holds none of them.
+    O(VMAs + pages + files) time and memory."""
+    procs = kernel.processes()
+    with ExitStack() as stack:
+        for proc in procs:
+            proc.mm.mmap_lock.read_lock()
+            stack.callback(proc.mm.mmap_lock.read_unlock)
+        # A process that exited between the listing and its lock has an empty mm.
+        procs = [p for p in procs if p.alive]
+        fds = {p.pid: p.files.items() for p in procs}
+        with kernel.fs._lock:
+            named = dict(kernel.fs._by_path)
+            next_ino = _counter_value(kernel.fs._ino)
+        with kernel.page_lock:
+            return _dump_locked(kernel, procs, fds, named, next_ino)
+
+
+def _dump_locked(
+    kernel: Kernel,
+    procs: list[Process],
+    fds: dict[int, list[tuple[int, OpenFile]]],
+    named: dict[str, Inode],
+    next_ino: int,
+) -> dict[str, Any]:
+    inodes: dict[int, int] = {}  # id(Inode) -> index
+    inode_objs: list[Inode] = []
+    files: dict[int, int] = {}
+    file_docs: list[dict[str, Any]] = []
+    anons: dict[int, int] = {}
+    anon_docs: list[dict[str, Any]] = []
+    pages: dict[int, int] = {}
+    page_docs: list[dict[str, Any]] = []
+
+    def inode_ref(inode: Inode) -> int:
+        ref = inodes.get(id(inode))
+        if ref is None:
+            ref = inodes[id(inode)] = len(inode_objs)
+            inode_objs.append(inode)
+        return ref
+
+    def page_ref(page: Page) -> int:
+        if page is ZERO_PAGE or page.kind is PageKind.ZERO:
+            return ZERO_PAGE_REF
+        ref = pages.get(id(page))
+        if ref is None:
+            ref = pages[id(page)] = len(page_docs)
+            page_docs.append({"kind": page.kind.value, "dirty": bool(page.dirty)})
+            if page.kind is not PageKind.ANON:
+                page_docs[-1]["index"] = page.index
+        return ref
+
+    def file_ref(file: OpenFile) -> int:
+        ref = files.get(id(file))
+        if ref is None:
+            ref = files[id(file)] = len(file_docs)
+            file_docs.append(
+                {
+                    "inode": inode_ref(file.inode),
+                    "readable": file.readable,
+                    "writable": file.writable,
+                }
+            )
+        return ref
+
+    def anon_ref(anon: AnonVma) -> int:
+        ref = anons.get(id(anon))
+        if ref is None:
+            ref = anons[id(anon)] = len(anon_docs)
+            anon_docs.append({"forked": anon.forked})
+        return ref
+
+    for inode in sorted(named.values(), key=lambda i: i.ino):
+        inode_ref(inode)
+    proc_docs = []
+    for proc in procs:
+        mm = proc.mm
+        vma_docs = []
+        for vma in mm.vmas():
+            vma_docs.append(
+                {
+                    "start": vma.vm_start,
+                    "end": vma.vm_end,
+                    "pgoff": vma.vm_pgoff,
+                    "flags": vma.vm_flags,
+                    "file": None if vma.vm_file is None else file_ref(vma.vm_file),
+                    "anon_vma": None if vma.anon_vma is None else anon_ref(vma.anon_vma),
+                    "anon_name": vma.anon_name,
+                    "special_name": vma.special_name,
+                    "pages": [[addr, page_ref(p)] for addr, p in sorted((vma.pages or {}).items())],
+                }
+            )
+        mm_doc: dict[str, Any] = {name: getattr(mm, name) for name in MM_INT_FIELDS}
+        mm_doc.update({name: bool(getattr(mm, name)) for name in MM_BOOL_FIELDS})
+        mm_doc.update({name: bool(getattr(mm, name)) for name in MM_OPTIONAL_BOOL_FIELDS})
+        mm_doc["rlimit_memlock"] = list(mm.rlimit_memlock)
+        for name in MM_OPTIONAL_INT_FIELDS:
+            if hasattr(mm, name):
+                mm_doc[name] = getattr(mm, name)
+        mm_doc["rss_stat"] = list(mm.rss_stat)
+        mm_doc["old_ptes"] = sorted(mm.old_ptes)
+        mm_doc["vm_events"] = _events_dict(mm.vm_events)
+        mm_doc["vmas"] = vma_docs
+        proc_docs.append(
+            {
+                "pid": proc.pid,
+                "name": proc.name,
+                "fds": [[fd, file_ref(file)] for fd, file in fds[proc.pid]],
+                "mm": mm_doc,
+            }
+        )
+    # Every inode reached so far: record its page cache (pages by identity).
+    inode_docs = []
+    for inode in inode_objs:
+        cache = inode.__dict__.get("_page_cache")
+        inode_docs.append(
+            {
+                "path": inode.path,
+                "ino": inode.ino,
+                "dev": list(inode.dev),
+                "size": inode.size,
+                "unlinked": inode.unlinked,
+                "named": named.get(inode.path) is inode,
+                "cache": []
+                if cache is None
+                else [[index, page_ref(page)] for index, page in sorted(cache.pages.items())],
+                "commit_pages": shmem_charge(inode),
+            }
+        )
+    commit = kernel.commit.statistics()
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "saved_at": time.time(),
+        "kernel": {
+            "max_map_count": kernel.max_map_count,
+            "max_resident_pages": kernel.max_resident_pages,
+            "next_pid": _counter_value(kernel._next_pid),
+            "next_ino": next_ino,
+            "vm_events": _events_dict(kernel.vm_events),
+            "settings": {name: getattr(kernel, name) for name in KERNEL_SETTINGS},
+            "committed_pages": commit.committed_pages,
+            "commit_checks": [commit.checks, commit.refusals],
+        },
+        "inodes": inode_docs,
+        "files": file_docs,
+        "anon_vmas": anon_docs,
+        "pages": page_docs,
+        "processes": proc_docs,
+    }
+
+
+def save_state(kernel: Kernel, path: str | os.PathLike[str]) -> SaveStatistics:
+    """Write :func:`dump_kernel` to ``path`` atomically: a temporary file in the same
+    directory, ``fsync``, ``os.replace``, ``fsync`` of the directory. Same locking as
+    :func:`dump_kernel` (released before the file is written). O(size of the state)."""
+    began = time.perf_counter()
+    doc = dump_kernel(kernel)
+    data = json.dumps(doc, separators=(",", ":")).encode()
+    target = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(target))
+    fd, tmp = tempfile.mkstemp(prefix=".vmasim-state-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return SaveStatistics(
+        processes=len(doc["processes"]),
+        vmas=sum(len(p["mm"]["vmas"]) for p in doc["processes"]),
+        pages=len(doc["pages"]),
+        bytes=len(data),
+        seconds=time.perf_counter() - began,
+    )
+
+
+# -- validation helpers ------------------------------------------------------------------
+
+
+def _obj(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise StateError(f"{where} must be an object, not {type(value).__name__}")
+    return value
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise StateError(f"{where} must be a list, not {type(value).__name__}")
+    return value
+
+
+def _int(value: Any, where: str, lo: int = 0, hi: int = U64 - 1) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+        raise StateError(f"{where}={value!r} must be an integer in [{lo}, {hi}]")
+    return value
+
+
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise StateError(f"{where}={value!r} must be true or false")
+    return value
+
+
+def _str(value: Any, where: str, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise StateError(f"{where}={value!r} must be a string")
+    return value
+
+
+def _ref(value: Any, where: str, table: list[Any], optional: bool = False) -> Any:
+    if value is None and optional:
+        return None
+    index = _int(value, where, 0, max(len(table) - 1, 0))
+    if index >= len(table):
+        raise StateError(f"{where}={value!r} refers to nothing (the table is empty)")
+    return table[index]
+
+
+def _field(doc: dict[str, Any], key: str, where: str) -> Any:
+    if key not in doc:
+        raise StateError(f"{where}.{key} is missing")
+    return doc[key]
+
+
+# -- loading ------------------------------------------------------------------------------
+
+
+def load_state(path: str | os.PathLike[str]) -> Kernel:
+    """Read a state file written by :func:`save_state` and build its machine.
+    :class:`StateError` (naming the file) if it cannot be read, parsed or validated."""
+    target = os.fspath(path)
+    try:
+        with open(target, "rb") as f:
+            raw = f.read()
+    except OSError as exc:
+        raise StateError(f"state file {target!r} cannot be read: {exc.strerror}") from exc
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise StateError(f"state file {target!r} is not valid JSON: {exc}") from None
+    try:
+        return load_kernel(doc)
+    except StateError as exc:
+        raise StateError(f"state file {target!r}: {exc}") from None
+
+
+def load_kernel(doc: Any) -> Kernel:
+    """A new :class:`Kernel` holding the machine described by ``doc`` (from
+    :func:`dump_kernel`). All or nothing: validates every field, builds the machine,
+    runs ``Mm._check()`` on every process; on any problem raises :class:`StateError`
+    naming it and the half-built machine is dropped. O(VMAs log VMAs + pages)."""
+    doc = _obj(doc, "state")
+    if doc.get("format") != FORMAT:
+        raise StateError(f"state.format={doc.get('format')!r} is not {FORMAT!r}")
+    version = doc.get("version")
+    if version != VERSION:
+        raise StateError(f"state.version={version!r} is unknown (this build reads {VERSION})")
+    kdoc = _obj(_field(doc, "kernel", "state"), "state.kernel")
+    max_map_count = _field(kdoc, "max_map_count", "kernel")
+    kernel = Kernel(_int(max_map_count, "kernel.max_map_count", 0, 1 << 31))
+    limit = kdoc.get("max_resident_pages")
+    kernel.max_resident_pages = None if limit is None else _int(limit, "kernel.max_resident_pages")
+    settings = _obj(kdoc.get("settings", {}), "kernel.settings")
+    for key, value in settings.items():
+        if key not in KERNEL_SETTINGS:
+            raise StateError(f"kernel.settings.{key} is not a kernel setting")
+        try:
+            setattr(kernel, key, value)
+        except InvalidArgument as exc:
+            raise StateError(f"kernel.settings.{key}: {exc}") from None
+    try:
+        _load_into(kernel, doc, kdoc)
+        _restore_commit(kernel, kdoc)
+        _check_kernel(kernel)
+    except StateError:
+        raise
+    except AssertionError as exc:
+        raise StateError(f"the loaded state is inconsistent: {exc}") from None
+    except EngineError as exc:
+        raise StateError(f"the state cannot be rebuilt: {exc}") from None
+    return kernel
+
+
+def _load_into(kernel: Kernel, doc: dict[str, Any], kdoc: dict[str, Any]) -> None:
+    fs = kernel.fs
+    next_pid = _int(_field(kdoc, "next_pid", "kernel"), "kernel.next_pid", 1, PID_MAX)
+    next_ino = _int(_field(kdoc, "next_ino", "kernel"), "kernel.next_ino", 0, U64 - 1)
+    _restore_events(kernel.vm_events, _events(kdoc.get("vm_events", {}), "kernel.vm_events"))
+
+    pages: list[Page] = []
+    for i, pdoc in enumerate(_list(_field(doc, "pages", "state"), "state.pages")):
+        where = f"pages[{i}]"
+        pdoc = _obj(pdoc, where)
+        try:
+            kind = PageKind(pdoc.get("kind"))
+        except ValueError:
+            raise StateError(f"{where}.kind={pdoc.get('kind')!r} is not a page kind") from None
+        if kind is PageKind.ZERO:
+            raise StateError(f"{where}.kind='zero': the zero page is referenced as -1")
+        dirty = _bool(_field(pdoc, "dirty", where), f"{where}.dirty")
+        index = -1 if kind is PageKind.ANON else _int(pdoc.get("index"), f"{where}.index")
+        pages.append(Page(kind, dirty=dirty, index=index))
+
+    def page_at(value: Any, where: str) -> Page:
+        if value == ZERO_PAGE_REF and not isinstance(value, bool):
+            return ZERO_PAGE
+        page: Page = _ref(value, where, pages)
+        return page
+
+    inodes: list[Inode] = []
+    named: dict[str, Inode] = {}
+    cached: set[int] = set()
+    for i, idoc in enumerate(_list(_field(doc, "inodes", "state"), "state.inodes")):
+        where = f"inodes[{i}]"
+        idoc = _obj(idoc, where)
+        path = _str(_field(idoc, "path", where), f"{where}.path")
+        assert path is not None
+        if not path.startswith("/") or "\0" in path:
+            raise StateError(f"{where}.path={path!r} must be absolute, without NUL bytes")
+        dev = _list(_field(idoc, "dev", where), f"{where}.dev")
+        if len(dev) != 2:
+            raise StateError(f"{where}.dev={dev!r} must be [major, minor]")
+        inode = Inode(
+            path,
+            _int(_field(idoc, "ino", where), f"{where}.ino"),
+            (_int(dev[0], f"{where}.dev[0]", 0, 4095), _int(dev[1], f"{where}.dev[1]", 0, 1 << 20)),
+            _int(_field(idoc, "size", where), f"{where}.size", 0, 1 << 63),
+            _bool(_field(idoc, "unlinked", where), f"{where}.unlinked"),
+        )
+        commit_pages = _int(idoc.get("commit_pages", 0), f"{where}.commit_pages", 0, 1 << 52)
+        if commit_pages:
+            if not is_shmem(inode):
+                raise StateError(f"{where}.commit_pages: only shmem objects hold a charge")
+            charge_shmem(inode, kernel.commit, commit_pages)
+        if _bool(idoc.get("named", False), f"{where}.named"):
+            if path in named:
+                raise StateError(f"{where}.path={path!r} is named twice")
+            named[path] = inode
+        entries = _list(idoc.get("cache", []), f"{where}.cache")
+        if entries:
+            cache = page_cache(inode)
+            want = PageKind.SHMEM if cache.shmem else PageKind.FILE
+            for j, entry in enumerate(entries):
+                ew = f"{where}.cache[{j}]"
+                if not isinstance(entry, list) or len(entry) != 2:
+                    raise StateError(f"{ew}={entry!r} must be [index, page]")
+                index = _int(entry[0], f"{ew}[0]")
+                page = page_at(entry[1], f"{ew}[1]")
+                if page.kind is not want or page.index != index or id(page) in cached:
+                    raise StateError(
+                        f"{ew}: page {entry[1]} ({page.kind.value}, index {page.index}) cannot "
+                        f"be page {index} of a {want.value} cache"
+                    )
+                cached.add(id(page))
+                cache.pages[index] = page
+        inodes.append(inode)
+    for i, page in enumerate(pages):
+        if page.kind is not PageKind.ANON and id(page) not in cached:
+            raise StateError(f"pages[{i}] is a {page.kind.value} page in no inode's cache")
+
+    files: list[OpenFile] = []
+    for i, fdoc in enumerate(_list(_field(doc, "files", "state"), "state.files")):
+        where = f"files[{i}]"
+        fdoc = _obj(fdoc, where)
+        file = OpenFile(
+            _ref(_field(fdoc, "inode", where), f"{where}.inode", inodes),
+            _bool(_field(fdoc, "readable", where), f"{where}.readable"),
+            _bool(_field(fdoc, "writable", where), f"{where}.writable"),
+        )
+        file.refs = 0  # counted below, one per fd and per VMA
+        files.append(file)
+
+    anons: list[AnonVma] = []
+    for i, adoc in enumerate(_list(_field(doc, "anon_vmas", "state"), "state.anon_vmas")):
+        adoc = _obj(adoc, f"anon_vmas[{i}]")
+        anons.append(AnonVma(forked=_bool(adoc.get("forked", False), f"anon_vmas[{i}].forked")))
+
+    procs: dict[int, Process] = {}
+    for i, pdoc in enumerate(_list(_field(doc, "processes", "state"), "state.processes")):
+        where = f"processes[{i}]"
+        pdoc = _obj(pdoc, where)
+        pid = _int(_field(pdoc, "pid", where), f"{where}.pid", 1, PID_MAX - 1)
+        if pid in procs:
+            raise StateError(f"{where}.pid={pid} appears twice")
+        name = _str(_field(pdoc, "name", where), f"{where}.name")
+        assert name is not None
+        if not 0 < len(name) <= 15:
+            raise StateError(f"{where}.name={name!r} must be 1 to 15 characters")
+        proc = Process(kernel, pid, name)
+        for j, entry in enumerate(_list(_field(pdoc, "fds", where), f"{where}.fds")):
+            if not isinstance(entry, list) or len(entry) != 2:
+                raise StateError(f"{where}.fds[{j}]={entry!r} must be [fd, file]")
+            fd = _int(entry[0], f"{where}.fds[{j}][0]", 0, 1023)
+            file = _ref(entry[1], f"{where}.fds[{j}][1]", files)
+            file.get()
+            proc.files.install_at(fd, file)
+        _load_mm(
+            proc.mm,
+            _obj(_field(pdoc, "mm", where), f"{where}.mm"),
+            f"{where}.mm",
+            files,
+            anons,
+            page_at,
+        )
+        procs[pid] = proc
+
+    if procs and next_pid <= max(procs):
+        raise StateError(f"kernel.next_pid={next_pid} is not above the highest pid {max(procs)}")
+    # Install the namespace and the process table (the kernel is not shared yet).
+    fs._by_path.update(named)
+    fs._ino = itertools.count(next_ino)
+    with kernel._lock:
+        kernel._procs.update(procs)
+        kernel._next_pid = itertools.count(next_pid)
+
+
+def _events(value: Any, where: str) -> dict[str, int]:
+    from .vmstat import VmEventStatistics
+
+    value = _obj(value, where)
+    known = VmEventStatistics.__dataclass_fields__
+    for key in value:
+        if key not in known:
+            raise StateError(f"{where}.{key} is not a vm event counter")
+    return {key: _int(v, f"{where}.{key}") for key, v in value.items()}
+
+
+def _load_mm(
+    mm: Mm,
+    doc: dict[str, Any],
+    where: str,
+    files: list[OpenFile],
+    anons: list[AnonVma],
+    page_at: Any,
+) -> None:
+    ints = {name: _int(_field(doc, name, where), f"{where}.{name}") for name in MM_INT_FIELDS}
+    bools = {name: _bool(_field(doc, name, where), f"{where}.{name}") for name in MM_BOOL_FIELDS}
+    bools.update(
+        {
+            name: _bool(doc[name], f"{where}.{name}")
+            for name in MM_OPTIONAL_BOOL_FIELDS
+            if name in doc
+        }
+    )
+    memlock = _list(doc.get("rlimit_memlock", list(mm.rlimit_memlock)), f"{where}.rlimit_memlock")
+    if len(memlock) != 2:
+        raise StateError(f"{where}.rlimit_memlock={memlock!r} must be [soft, hard]")
+    soft = _int(memlock[0], f"{where}.rlimit_memlock[0]")
+    hard = _int(memlock[1], f"{where}.rlimit_memlock[1]")
+    if soft > hard:
+        raise StateError(f"{where}.rlimit_memlock={memlock!r}: the soft limit exceeds the hard")
+    optional = {
+        name: _int(doc[name], f"{where}.{name}") for name in MM_OPTIONAL_INT_FIELDS if name in doc
+    }
+    rss = _list(_field(doc, "rss_stat", where), f"{where}.rss_stat")
+    if len(rss) != NR_MM_COUNTERS:
+        raise StateError(f"{where}.rss_stat={rss!r} must have {NR_MM_COUNTERS} counters")
+    saved_rss = [_int(v, f"{where}.rss_stat[{k}]") for k, v in enumerate(rss)]
+    old_ptes = {
+        _int(a, f"{where}.old_ptes[{k}]")
+        for k, a in enumerate(_list(doc.get("old_ptes", []), f"{where}.old_ptes"))
+    }
+    vmas = _list(_field(doc, "vmas", where), f"{where}.vmas")
+    if len(vmas) > mm.max_map_count:
+        raise StateError(f"{where}.vmas: {len(vmas)} VMAs exceed max_map_count {mm.max_map_count}")
+    from .pages import set_pte
+
+    prev_end = 0
+    with mm._write_locked("restore"):
+        for k, vdoc in enumerate(vmas):
+            vw = f"{where}.vmas[{k}]"
+            vdoc = _obj(vdoc, vw)
+            start = _int(_field(vdoc, "start", vw), f"{vw}.start", 0, TASK_SIZE)
+            end = _int(_field(vdoc, "end", vw), f"{vw}.end", 0, U64 - 1)
+            if start & ~PAGE_MASK or end & ~PAGE_MASK or not prev_end <= start < end:
+                raise StateError(
+                    f"{vw}: range {start:#x}-{end:#x} is not page aligned, empty, or "
+                    f"overlaps the previous VMA ending at {prev_end:#x}"
+                )
+            prev_end = end
+            file = _ref(vdoc.get("file"), f"{vw}.file", files, optional=True)
+            vma = Vma.new(
+                mm,
+                start,
+                end,
+                _int(_field(vdoc, "flags", vw), f"{vw}.flags"),
+                _int(_field(vdoc, "pgoff", vw), f"{vw}.pgoff"),
+                file,
+                _str(vdoc.get("special_name"), f"{vw}.special_name", optional=True),
+            )
+            if file is not None:
+                file.get()
+            vma.anon_name = _str(vdoc.get("anon_name"), f"{vw}.anon_name", optional=True)
+            anon = _ref(vdoc.get("anon_vma"), f"{vw}.anon_vma", anons, optional=True)
+            if anon is not None:
+                vma.anon_vma = anon
+                anon.degree += 1
+            store_new(mm, vma)
+            with mm.page_lock:
+                for j, entry in enumerate(_list(vdoc.get("pages", []), f"{vw}.pages")):
+                    if not isinstance(entry, list) or len(entry) != 2:
+                        raise StateError(f"{vw}.pages[{j}]={entry!r} must be [addr, page]")
+                    addr = _int(entry[0], f"{vw}.pages[{j}][0]")
+                    if addr & ~PAGE_MASK or not start <= addr < end:
+                        raise StateError(
+                            f"{vw}.pages[{j}]: address {addr:#x} is not a page of the VMA"
+                        )
+                    if vma.pages and addr in vma.pages:
+                        raise StateError(f"{vw}.pages[{j}]: address {addr:#x} is mapped twice")
+                    set_pte(mm, vma, addr, page_at(entry[1], f"{vw}.pages[{j}][1]"))
+        for name, value in {**ints, **bools, **optional}.items():
+            setattr(mm, name, value)
+        mm.rlimit_memlock = (soft, hard)
+        mm.old_ptes = old_ptes
+    # The write cycle above bumped the generation: the saved one wins.
+    mm.generation = ints["generation"]
+    if mm.rss_stat != saved_rss:
+        raise StateError(
+            f"{where}.rss_stat={saved_rss} disagrees with the pages mapped {mm.rss_stat}"
+        )
+    _restore_events(mm.vm_events, _events(doc.get("vm_events", {}), f"{where}.vm_events"))
+
+
+def committed_by_mappings(kernel: Kernel) -> int:
+    """The commit charge the live mappings hold: pages of ``VM_ACCOUNT`` VMAs of every
+    process plus the charges of live shmem objects. Equal to ``Committed_AS`` unless
+    the kernel's own accounting drifted (an mremap shrink-and-move keeps its delta,
+    docs/kernel-differences.md). Caller keeps the machine still. O(VMAs)."""
+    total = 0
+    shmem: dict[int, int] = {}
+    for proc in kernel.processes():
+        for vma in proc.mm.vmas():
+            if vma.vm_flags & VM_ACCOUNT:
+                total += vma.pages_count
+            if vma.vm_file is not None:
+                charge = shmem_charge(vma.vm_file.inode)
+                if charge:
+                    shmem[id(vma.vm_file.inode)] = charge
+    return total + sum(shmem.values())
+
+
+def _restore_commit(kernel: Kernel, kdoc: dict[str, Any]) -> None:
+    # Committed_AS: the saved figure (which may include the kernel's own drift) when
+    # given, else what the mappings hold.
+    saved = kdoc.get("committed_pages")
+    committed = (
+        committed_by_mappings(kernel)
+        if saved is None
+        else _int(saved, "kernel.committed_pages", 0, 1 << 62)
+    )
+    checks = _list(kdoc.get("commit_checks", [0, 0]), "kernel.commit_checks")
+    if len(checks) != 2:
+        raise StateError(f"kernel.commit_checks={checks!r} must be [checks, refusals]")
+    kernel.commit.restore(
+        committed,
+        _int(checks[0], "kernel.commit_checks[0]"),
+        _int(checks[1], "kernel.commit_checks[1]"),
+    )
+
+
+def _check_kernel(kernel: Kernel) -> None:
+    """O(everything): each mm's invariants, every page cache, every reference count."""
+    for proc in kernel.processes():
+        proc.mm._check()
+        for addr in proc.mm.old_ptes:
+            vma = proc.mm.find_vma(addr)
+            assert vma is not None and vma.pages and addr in vma.pages, hex(addr)
+    for inode in kernel.fs._by_path.values():
+        cache = inode.__dict__.get("_page_cache")
+        if cache is not None:
+            cache._check()

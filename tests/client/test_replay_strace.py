@@ -1,0 +1,280 @@
+"""``vmasim replay``: strace output of a real program replayed into a simulated
+process reproduces that program's real ``/proc/<pid>/maps`` on the ranges the trace
+mapped; the project's trace format replays like the engine runs it; bad input is a
+usage error naming the line."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from client.cli import EXIT_OK, EXIT_USAGE, main
+from client.replay import clip, coalesce, plan_strace
+from tests.app.conftest import LiveServer
+from tests.differential.annotated import parse_annotated
+from tests.differential.compare import normalise_maps
+from tests.differential.fixed_traces import FIXED_TRACES
+from tests.differential.simrun import SIM_FILEDIR, _arena_lines, run_sim
+
+# A small real program: the dynamic loader maps libc (file mappings, MAP_FIXED
+# overlays, RELRO mprotect, munmap of ld.so.cache), then the program splits, unmaps,
+# moves and maps a file itself, and prints its own /proc/self/maps with no further
+# memory call (a static buffer, raw syscalls).
+PROGRAM = r"""
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+static char buf[1 << 20];
+int main(int argc, char **argv) {
+    char *p = mmap(0, 6 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    mprotect(p + 4096, 4096, PROT_READ);
+    munmap(p + 3 * 4096, 4096);
+    mremap(p + 4 * 4096, 2 * 4096, 5 * 4096, MREMAP_MAYMOVE);
+    int fd = open(argv[0], O_RDONLY);
+    char *q = mmap(0, 2 * 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+    mprotect(q, 4096, PROT_READ | PROT_WRITE);
+    close(fd);
+    fd = open("/proc/self/maps", O_RDONLY);
+    long n, total = 0;
+    while ((n = syscall(SYS_read, fd, buf + total, sizeof buf - total)) > 0) total += n;
+    syscall(SYS_write, 1, buf, total);
+    return 0;
+}
+"""
+
+
+def run_cli(url: str, *argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(["--url", url, *argv], out=out), out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def traced(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """(strace output, the program's own /proc/self/maps)."""
+    if shutil.which("strace") is None or shutil.which("cc") is None:
+        pytest.skip("needs strace and a C compiler (apt-get install strace gcc)")
+    tmp = tmp_path_factory.mktemp("strace")
+    (tmp / "prog.c").write_text(PROGRAM)
+    subprocess.run(["cc", "-O1", "-o", str(tmp / "prog"), str(tmp / "prog.c")], check=True)
+    trace = tmp / "trace.txt"
+    result = subprocess.run(
+        [
+            "strace",
+            "-f",
+            "-y",
+            "-e",
+            "trace=memory,openat,close",
+            "-o",
+            str(trace),
+            str(tmp / "prog"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    if result.returncode != 0:
+        pytest.skip(f"strace cannot trace here: {result.stderr.strip()[:200]}")
+    return trace.read_text(), result.stdout
+
+
+def test_replayed_layout_matches_the_real_maps_on_the_traced_ranges(
+    live_server: LiveServer, http: httpx.Client, traced: tuple[str, str], tmp_path: Path
+) -> None:
+    text, real_maps = traced
+    path = tmp_path / "trace.txt"
+    path.write_text(text)
+    code, out = run_cli(live_server.url, "replay", str(path))
+    assert code == EXIT_OK, out
+    summary = json.loads(out.splitlines()[0])
+    assert summary["format"] == "strace"
+    pid = summary["pid"]
+    plan = plan_strace(text)
+    assert summary["ops"] == len(plan.ops) >= 10
+    assert summary["skipped"].get("brk", 0) >= 1  # brk is not replayed
+    # No call differs but the loader's RELRO mprotects of the program and of ld.so
+    # itself, mapped by execve (not in the trace): ENOMEM, nothing mapped there, and
+    # counted apart.
+    assert (summary["failed"], summary["failures"]) == (0, [])
+    assert summary["outside_trace"] == 2, summary
+    for call in summary["outside_trace_calls"]:
+        assert (call["op"], call["errno_name"]) == ("mprotect", "ENOMEM"), call
+    assert "execve" in summary["note"]
+    sim_maps = http.get(f"/processes/{pid}/maps").text
+    real = clip(real_maps, plan.covered)
+    # Page by page: where the kernel and the simulator put VMA boundaries can differ
+    # (docs/kernel-differences.md, "mremap move next to a faulted neighbour").
+    assert coalesce(real) == coalesce(clip(sim_maps, plan.covered))
+    # The comparison is not vacuous: libc's segments, the program's own file mapping
+    # with its copy-on-write page, and the split anonymous mapping are all there.
+    paths = {p for _, _, _, p in real}
+    assert any(p.endswith("/libc.so.6") for p in paths)
+    assert any(p.endswith("/prog") for p in paths)
+    perms = [perm for _, perm, _, _ in real]
+    assert {"r--p", "r-xp", "rw-p"} <= set(perms)
+    assert len(real) >= 8
+    http.delete(f"/processes/{pid}")
+
+
+def test_covered_output_prints_the_clipped_layout(
+    live_server: LiveServer, http: httpx.Client, traced: tuple[str, str], tmp_path: Path
+) -> None:
+    text, real_maps = traced
+    path = tmp_path / "trace.txt"
+    path.write_text(text)
+    code, out = run_cli(live_server.url, "replay", str(path), "--covered")
+    assert code == EXIT_OK
+    lines = out.splitlines()
+    pid = json.loads(lines[0])["pid"]
+    covered = plan_strace(text).covered
+    sim = clip(http.get(f"/processes/{pid}/maps").text, covered)
+    assert lines[1:] == [f"{r} {perms} {off} {p}".rstrip() for r, perms, off, p in sim]
+    assert coalesce(sim) == coalesce(clip(real_maps, covered))
+    http.delete(f"/processes/{pid}")
+
+
+def test_strace_syntax_variants() -> None:
+    """Pid prefixes of both kinds, an unfinished/resumed pair, a failed call, a child
+    process (not replayed), signals and exit lines."""
+    text = (
+        "[pid  100] mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0"
+        " <unfinished ...>\n"
+        "[pid  100] <... mmap resumed>) = 0x7f0000000000\n"
+        "100 --- SIGCHLD {si_signo=SIGCHLD} ---\n"
+        "101 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000100000\n"
+        "100 mprotect(0x7f0000000000, 4096, PROT_NONE) = 0\n"
+        "100 munmap(0x7f0000001000, 4096) = -1 EINVAL (Invalid argument)\n"
+        "100 madvise(0x7f0000000000, 4096, MADV_DONTNEED) = 0\n"
+        "100 mremap(0x7f0000000000, 8192, 16384, MREMAP_MAYMOVE) = 0x7f0000200000\n"
+        "100 +++ exited with 0 +++\n"
+    )
+    plan = plan_strace(text)
+    assert plan.pid == 100
+    assert [op["op"] for op in plan.ops] == ["mmap", "mprotect", "mremap"]
+    assert plan.ops[0]["addr"] == 0x7F0000000000 and "MAP_FIXED" in plan.ops[0]["flags"]
+    assert plan.ops[1]["prot"] == []
+    assert plan.ops[2]["new_addr"] == 0x7F0000200000
+    assert plan.ops[2]["flags"] == ["MREMAP_MAYMOVE", "MREMAP_FIXED"]
+    assert plan.skipped == {"madvise": 1, "munmap (failed in the trace)": 1}
+    assert plan.covered == [(0x7F0000000000, 0x7F0000002000), (0x7F0000200000, 0x7F0000204000)]
+    assert plan_strace(text, only_pid=101).ops[0]["addr"] == 0x7F0000100000
+
+
+# `strace -f -y -e trace=memory,openat,close -o true.strace /bin/true` on Debian 12
+# (glibc 2.36): ld.so maps libc, protects libc's RELRO (mapped in the trace), then the
+# program's and its own (lines 15, 16: mapped by execve, not in the trace), and unmaps
+# ld.so.cache.
+TRUE_TRACE = (Path(__file__).parent / "data" / "true.strace").read_text()
+
+
+def test_calls_on_ranges_the_trace_never_mapped_are_marked() -> None:
+    """The program's and ld.so's RELRO mprotects (lines 15, 16) touch memory execve
+    mapped; libc's RELRO mprotect and the munmap of ld.so.cache touch traced ranges."""
+    plan = plan_strace(TRUE_TRACE)
+    assert [plan.lines[i] for i in sorted(plan.outside)] == [15, 16]
+    assert {plan.ops[i]["op"] for i in plan.outside} == {"mprotect"}
+    assert [op["op"] for op in plan.ops].count("mprotect") == 3
+    # One range past a mapping's end, or straddling a hole, is outside too; inside a
+    # mapping made of two adjacent ones is not.
+    text = (
+        "1 mmap(NULL, 8192, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000\n"
+        "1 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000002000\n"
+        "1 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000004000\n"
+        "1 mprotect(0x7f0000000000, 12288, PROT_NONE) = 0\n"
+        "1 mprotect(0x7f0000002000, 8192, PROT_NONE) = 0\n"
+        "1 munmap(0x7f0000004000, 8192) = 0\n"
+        "1 mremap(0x7f0000000000, 4096, 8192, MREMAP_MAYMOVE) = 0x7f0000010000\n"
+        "1 mremap(0x7f0000005000, 4096, 8192, MREMAP_MAYMOVE) = 0x7f0000020000\n"
+    )
+    plan = plan_strace(text)
+    assert [plan.lines[i] for i in sorted(plan.outside)] == [5, 6, 8]
+    assert plan.covered == [
+        (0x7F0000000000, 0x7F0000003000),
+        (0x7F0000004000, 0x7F0000005000),
+        (0x7F0000010000, 0x7F0000012000),
+        (0x7F0000020000, 0x7F0000022000),
+    ]
+
+
+def test_replay_counts_failures_outside_the_trace_apart(
+    live_server: LiveServer, http: httpx.Client, tmp_path: Path
+) -> None:
+    path = tmp_path / "true.trace"
+    path.write_text(TRUE_TRACE)
+    code, out = run_cli(live_server.url, "replay", str(path))
+    assert code == EXIT_OK, out
+    summary = json.loads(out)
+    assert (summary["ops"], summary["failed"], summary["failures"]) == (12, 0, [])
+    assert summary["outside_trace"] == 2
+    assert [(c["line"], c["op"], c["errno_name"]) for c in summary["outside_trace_calls"]] == [
+        (15, "mprotect", "ENOMEM"),
+        (16, "mprotect", "ENOMEM"),
+    ]
+    assert summary["note"].startswith("2 calls touched memory the trace never mapped")
+    http.delete(f"/processes/{summary['pid']}")
+    # A call on a range the trace did map that fails here is still a plain failure:
+    # unmap libc's data segment first, then its RELRO mprotect (line 15 of the new
+    # text) has nothing there.
+    lines = TRUE_TRACE.splitlines(keepends=True)
+    lines.insert(13, "18763 munmap(0x7f1602345000, 16384) = 0\n")
+    path.write_text("".join(lines))
+    code, out = run_cli(live_server.url, "replay", str(path))
+    summary = json.loads(out)
+    assert (code, summary["failed"], summary["outside_trace"]) == (EXIT_OK, 1, 2)
+    assert [(f["line"], f["op"], f["errno_name"]) for f in summary["failures"]] == [
+        (15, "mprotect", "ENOMEM")
+    ]
+    http.delete(f"/processes/{summary['pid']}")
+
+
+@pytest.mark.parametrize("name", ["files", "mremap", "errnos", "touch_signals"])
+def test_trace_format_replays_like_the_engine(
+    live_server: LiveServer, http: httpx.Client, name: str, tmp_path: Path
+) -> None:
+    trace, _ = parse_annotated(FIXED_TRACES[name])
+    path = tmp_path / "t.trace"
+    path.write_text(trace.text())
+    filedir = f"/tmp/vmasim-cli-replay-{name}"
+    code, out = run_cli(live_server.url, "replay", str(path), "--filedir", filedir)
+    assert code == EXIT_OK, out
+    summary = json.loads(out)
+    assert summary["format"] == "trace"
+    sim = run_sim(trace)
+    errors = [s.result for s in sim.steps if s.result.startswith("!")]
+    assert summary["failed"] == len(errors)
+    assert ["! " + f["errno_name"] for f in summary["failures"]] == errors[:20]  # in order
+    rest = _arena_lines(http.get(f"/processes/{summary['pid']}/maps").text, trace)
+    sim_maps = [line for line in sim.steps[-1].maps if not line.startswith("~")]  # smaps
+    assert normalise_maps(rest, filedir) == normalise_maps(sim_maps, SIM_FILEDIR)
+    http.delete(f"/processes/{summary['pid']}")
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ("", "empty"),
+        ("arena 0x100000000000 16\nmmap 0x0 4096 rw-\n", "line 2"),
+        ("arena 0x100000000000 16\ntouch 0x100000000000 q\n", "bad touch access 'q'"),
+        ("mmap(NULL, 4096, PROT_READ) = 0x7f0000000000\n", "line 1"),
+        ('write(1, "hi", 2) = 2\n', "no replayable"),
+    ],
+)
+def test_bad_input_is_a_usage_error_naming_the_line(
+    live_server: LiveServer,
+    tmp_path: Path,
+    content: str,
+    needle: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "bad.txt"
+    path.write_text(content)
+    code, out = run_cli(live_server.url, "replay", str(path))
+    assert (code, out) == (EXIT_USAGE, "")
+    assert needle in capsys.readouterr().err

@@ -1,0 +1,79 @@
+"""``python -m lab``: files written, what they record, the progress bar,
+and argument errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from lab.__main__ import main
+from lab.common import ProgressBar
+from lab.runner import run_experiment
+
+#: CPU-heavy (real threads for wall-clock cells, or a browser): generous for a machine
+#: other work keeps busy, where this module's tests took up to a minute each.
+pytestmark = pytest.mark.timeout(180)
+
+
+def test_cli_writes_json_csv_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("matplotlib")
+    code = main(
+        ["fault-scaling", "--quick", "--out", str(tmp_path), "--cell-seconds", "0.05",
+         "--seed", "9", "--cost", "syscall_s=0.0001", "--no-progress"]
+    )  # fmt: skip
+    assert code == 0
+    doc = json.loads((tmp_path / "fault-scaling.json").read_text())
+    assert doc["seed"] == 9 and doc["quick"] is True
+    assert doc["cost"]["syscall_s"] == 0.0001
+    assert {"python", "cpus", "switch_interval_s", "sleep_floor_us"} <= set(doc["environment"])
+    assert doc["environment"]["switch_interval_s"] == pytest.approx(1e-4)
+    assert len(doc["rows"]) == 4
+    text = (tmp_path / "fault-scaling.csv").read_text()
+    comments = [line for line in text.splitlines() if line.startswith("#")]
+    assert comments[:2] == ["# experiment: fault-scaling", "# seed: 9"]
+    assert any(line.startswith("# cost: ") and '"syscall_s": 0.0001' in line for line in comments)
+    rows = list(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
+    assert [r["profile"] for r in rows[:2]] == ["mmap_lock", "per_vma"]
+    assert (tmp_path / "fault-scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    out = capsys.readouterr().out
+    assert out.startswith("fault-scaling: ") and "cost: fault_page_s=" in out
+
+
+def test_progress_bar_draws_one_line() -> None:
+    stream = io.StringIO()
+    bar = ProgressBar(stream, width=10)
+    bar(0, 4, "start")
+    bar(2, 4, "half")
+    bar(4, 4, "end")
+    text = stream.getvalue()
+    assert "[.........." in text and "[#####.....] 2/4 half" in text
+    assert text.endswith("s\n") and text.count("\n") == 1
+
+
+def test_bad_arguments_exit_with_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["proc-vs-map", "--cost", "zeroing_s=1"])
+    assert exc.value.code == 2
+    assert "unknown cost 'zeroing_s'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["no-such-experiment"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"name": "nope"}, r"^unknown experiment 'nope'; choose one of proc-vs-map, "),
+        ({"name": "reader-modes", "cell_s": 0.0}, r"^cell_s 0.0 is not a duration in"),
+        ({"name": "reader-modes", "seed": "1"}, r"^seed '1' is not an integer$"),
+    ],
+)
+def test_run_experiment_rejects_bad_arguments(kwargs: dict[str, object], message: str) -> None:
+    from core.errors import InvalidArgument
+
+    name = kwargs.pop("name")
+    with pytest.raises(InvalidArgument, match=message):
+        run_experiment(name, **kwargs)  # type: ignore[arg-type]
