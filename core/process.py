@@ -6,12 +6,14 @@ processes is :class:`core.kernel.Kernel`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from .files import FdTable, OpenFile, open_mode
 from .mm import Mm
 
 if TYPE_CHECKING:
+    from .exec import ExecImage
     from .kernel import Kernel
 
 
@@ -32,6 +34,25 @@ class Process:
         copy-on-write in both, shared mappings shared, see :mod:`core.fork`) and of the fd
         table. Takes both mms' ``mmap_lock`` for write. O(n log n + resident pages)."""
         return self.kernel.fork(self.pid, name)
+
+    def execve(
+        self,
+        path: str,
+        argv: Sequence[str] | None = None,
+        envp: Sequence[str] | Mapping[str, str] | None = None,
+        *,
+        aslr: bool = False,
+        seed: int | None = None,
+    ) -> ExecImage:
+        """``execve(2)`` of the program at ``path`` on this machine (see
+        :mod:`core.exec`): a new address space with the program, its interpreter,
+        stack, vDSO and break, placed as Linux places them (``aslr`` False: as under
+        ``setarch -R``; True: randomised from ``seed``). Raises ``SyscallError``
+        (ENOENT, EACCES, ENOEXEC, E2BIG...); before the point of no return nothing
+        changed, after it the process has exited."""
+        from .exec import do_execve
+
+        return do_execve(self, path, argv, envp, aslr=aslr, seed=seed)
 
     def open(self, path: str, flags: int, size: int | None = None) -> int:
         """``open(2)`` with ``O_CREAT`` semantics: the file is created when missing; a
