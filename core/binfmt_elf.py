@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from .constants import (
     EINVAL,
+    EIO,
     ELF_ET_DYN_BASE,
     ELIBBAD,
     ENOEXEC,
@@ -77,6 +78,7 @@ PT_INTERP = 3
 PT_GNU_STACK = 0x6474E551
 PF_X, PF_W, PF_R = 1, 2, 4
 PHDR_SIZE = 56  # sizeof(struct elf64_phdr)
+ELF_HEADER_SIZE = 64  # sizeof(struct elf64_hdr)
 PATH_MAX = 4096
 # Stack executability requested by PT_GNU_STACK (include/linux/binfmts.h).
 EXSTACK_DEFAULT, EXSTACK_DISABLE_X, EXSTACK_ENABLE_X = 0, 1, 2
@@ -154,7 +156,11 @@ def read_elf(stream: BinaryIO, what: str, err: int = ENOEXEC) -> ElfImage:
         return SyscallError(err, "execve", f"{what}: {detail}")
 
     stream.seek(0)
-    if stream.read(4) != ELF_MAGIC:
+    head = stream.read(ELF_HEADER_SIZE)
+    if err == ELIBBAD and len(head) < ELF_HEADER_SIZE:
+        # load_elf_binary reads the interpreter's whole ELF header first: short is EIO.
+        raise SyscallError(EIO, "execve", f"{what}: shorter than an ELF header")
+    if head[:4] != ELF_MAGIC:
         raise fail("not an ELF file")
     try:
         elf = ELFFile(stream)

@@ -1,10 +1,11 @@
 /*
  * exec_stop: run a program and print its address space at its first instruction.
  *
- *   exec_stop [-R] [-e NAME=VALUE]... -- PATH ARGV0 [ARG]...
+ *   exec_stop [-R] [-e NAME=VALUE]... -- PATH [ARGV0 [ARG]...]
  *
  * The child asks to be traced (PTRACE_TRACEME) and calls execve(PATH, ARGV, ENV) with
- * exactly the -e variables as its environment (none by default). A traced process
+ * exactly the -e variables as its environment (none by default; no ARGV0 is an empty
+ * argv, which the kernel turns into one empty argument). A traced process
  * stops with SIGTRAP once execve has built the new image and before the first
  * user-space instruction runs (ptrace(2), "execve(2) under ptrace"); the parent then
  * prints, from /proc/PID:
@@ -20,6 +21,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,12 +59,12 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "-e") == 0 && i + 1 < argc)
 			env[nenv++] = argv[++i];
 		else {
-			fprintf(stderr, "usage: exec_stop [-R] [-e NAME=VALUE]... -- PATH ARGV0 [ARG]...\n");
+			fprintf(stderr, "usage: exec_stop [-R] [-e NAME=VALUE]... -- PATH [ARGV0 [ARG]...]\n");
 			return 1;
 		}
 	}
-	if (i + 2 >= argc + 1 || i + 2 > argc) {
-		fprintf(stderr, "exec_stop: PATH and ARGV0 are required\n");
+	if (i + 1 >= argc) {
+		fprintf(stderr, "exec_stop: PATH is required\n");
 		return 1;
 	}
 	const char *path = argv[i + 1];
