@@ -80,6 +80,7 @@ class Kernel:
 
         parent = self.get(pid)
         child = self.spawn(name if name is not None else parent.name)
+        child.image = parent.image  # the child runs the same program
         try:
             dup_mmap(parent.mm, child.mm)
             for fd, file in parent.files.items():

@@ -28,6 +28,8 @@ class Process:
         self.mm = Mm(kernel)
         self.mm.fd_table = self.files
         self.alive = True
+        #: What the last execve loaded (None: a process not created by exec).
+        self.image: ExecImage | None = None
 
     def fork(self, name: str | None = None) -> Process:
         """``fork(2)``: a child with a copy of this address space (private pages
@@ -52,7 +54,8 @@ class Process:
         changed, after it the process has exited."""
         from .exec import do_execve
 
-        return do_execve(self, path, argv, envp, aslr=aslr, seed=seed)
+        self.image = do_execve(self, path, argv, envp, aslr=aslr, seed=seed)
+        return self.image
 
     def open(self, path: str, flags: int, size: int | None = None) -> int:
         """``open(2)`` with ``O_CREAT`` semantics: the file is created when missing; a
