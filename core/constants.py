@@ -102,6 +102,12 @@ MREMAP_MAYMOVE = 1
 MREMAP_FIXED = 2
 MREMAP_DONTUNMAP = 4
 
+# clone(2) flags that decide what a new task shares (include/uapi/linux/sched.h).
+CLONE_VM = 0x100
+CLONE_FILES = 0x400
+CLONE_VFORK = 0x4000
+CLONE_THREAD = 0x10000
+
 # open(2) flags the simulated files understand.
 O_RDONLY = 0o0
 O_WRONLY = 0o1
