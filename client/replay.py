@@ -1113,7 +1113,14 @@ class Outcome:
 
 
 def _failure(where: str, op: str, what: str | None, detail: str | None) -> dict[str, Any]:
-    return {"line": where, "op": op, "errno_name": what, "detail": detail}
+    """A failure entry: the input line (and the file, for ``-ff`` inputs), the call and
+    what went wrong."""
+    source, _, line = where.rpartition("line ")
+    entry: dict[str, Any] = {"line": int(line) if line.isdigit() else where}
+    if source.strip():
+        entry["file"] = source.strip()
+    entry.update(op=op, errno_name=what, detail=detail)
+    return entry
 
 
 def run_trace(api: Any, pid: int, plan: Plan, steps: list[Any]) -> Outcome:
@@ -1190,18 +1197,17 @@ class _Runner:
         root = self.plan.root
         out.pid = self.pid.get(root, -1) if root is not None else -1
         out.covered = self.plan.covered()
+        latest: dict[int, dict[str, Any]] = {}  # an in-place execve reuses the pid
         for sid, space in self.plan.spaces.items():
-            if sid not in self.pid:
-                continue
-            out.processes.append(
-                {
+            if sid in self.pid:
+                latest[self.pid[sid]] = {
                     "trace_pid": space.tgid,
                     "pid": self.pid[sid],
                     "exe": space.exe,
                     "image": self.image.get(sid, False),
                     "threads": sorted(space.threads),
                 }
-            )
+        out.processes = list(latest.values())
         return out
 
     def _new_process(self, sid: int, name: str) -> int:
@@ -1273,6 +1279,8 @@ class _Runner:
             # The kernel put the break elsewhere: a layout randomised by ASLR. Replay
             # this process without its image rather than against the wrong one.
             api.delete_process(proc.pid)
+            for sid in [sid for sid, pid in self.pid.items() if pid == proc.pid]:
+                del self.pid[sid]
             self._new_process(step.space, step.name)
             self.out.notes.append(
                 f"{step.where}: the break of {step.path} is {space.first_brk:#x} in the trace, "

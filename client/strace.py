@@ -3,7 +3,7 @@
 Accepts what ``strace`` prints with any of these options: ``-f`` (pid prefixes
 ``1234 `` with ``-o``, ``[pid 1234] `` on a terminal), ``-ff -o PREFIX`` (one file per
 pid, no prefix: the pid comes from the file name), ``-t``/``-tt``/``-ttt``/``-r``
-(timestamps after the pid), ``-T`` (`` <0.000012>`` after the result), ``-X verbose``
+(timestamps after the pid; ``-r``'s relative ones are read and ignored), ``-T`` (`` <0.000012>`` after the result), ``-X verbose``
 (``0x3 /* PROT_READ|PROT_WRITE */``) and ``-X raw`` (numbers only), ``-y`` (``3</path>``),
 ``-v`` and ``-s N`` (whole argument and environment arrays, longer strings), and the
 ``<unfinished ...>``/``<... resumed>`` pairs of concurrent calls. Signals, exit lines
@@ -32,6 +32,7 @@ _EXIT = re.compile(r"^\+\+\+ (?:exited with -?\d+|killed by \w+.*) \+\+\+$")
 _ERRNO = re.compile(r"^\s+(E[A-Z0-9]+)\b")
 _UNFINISHED = "<unfinished ...>"
 STARTS_TASK = frozenset({"clone", "clone3", "fork", "vfork"})
+RELATIVE_LIMIT = 1e8  # a "-ttt" time is seconds since 1970; "-r" ones are far below
 
 
 @dataclass(frozen=True)
@@ -137,9 +138,10 @@ def _lines(source: Source) -> Iterator[tuple[int, int | None, float | None, str]
         t = _TIME.match(line)
         stamp = None
         if t is not None and (t.group(5) is not None or t.group(1) is not None):
-            # "-r" and "-ttt" look alike; either orders the lines of one file.
             stamp = _timestamp(t)
             line = line[t.end() :]
+            if t.group(5) is not None and stamp < RELATIVE_LIMIT:
+                stamp = None  # -r: time since the previous line, no use for merging
         yield lineno, pid, stamp, _DURATION.sub("", line)
 
 
