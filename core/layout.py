@@ -12,14 +12,16 @@ The mm fields the layout implies are derived as ``execve`` would have set them
 (:func:`derive_mm_fields`), so the imported process behaves like the real one:
 
 * ``mmap_base``, the top of the top-down mmap area: the end of the highest mapping
-  below the stack's reserved gap (the dynamic loader, mapped first at ``mmap_base``; or
-  the vDSO of a static program). New mmaps are then placed where the real process
-  would place them. Without a ``[stack]`` line the default stays.
+  below the stack's reserved gap that is not the program, its heap or its stack (the
+  dynamic loader, mapped first at ``mmap_base``; or a static program's vDSO). New
+  mmaps are then placed where the real process would place them. Without a
+  ``[stack]`` line the default stays.
 * ``start_brk``/``brk``: the first ``[heap]`` line's start and the last one's end (a
   heap split by ``mprotect`` prints several ``[heap]`` lines); without a heap, the end
   of the program's image (where ``load_elf_binary`` puts an unrandomised break).
 * ``start_code``/``end_code`` (``VmExe``, statm's ``text``): the program's executable
-  mappings, the program being the file of the lowest file mapping at offset 0.
+  mappings, the program being the file mapped at offset 0 just below the heap (or,
+  without a heap, the lowest one that is not a shared library).
 
 The "typical" layout is ``/usr/bin/sleep``-like, captured on the 6.18 host with
 ``setarch -R`` (no randomisation), without the locale files.
@@ -147,16 +149,33 @@ def _parse(text: str) -> tuple[list[Row], bool]:
     return rows, gate
 
 
+def _program(rows: list[Row], heaps: list[tuple[int, int]]) -> Row | None:
+    """The row starting the program's image: a private file mapping at offset 0 that
+    ends just below the heap (the break follows the image, at most 1 GiB above it with
+    ASLR); without a heap, the lowest such mapping whose name is not a shared library's."""
+    firsts = [row for row in rows if row[6].startswith("/") and row[3] == 0 and row[2][3] == "p"]
+    if not firsts:
+        return None
+    if heaps:
+        ends: dict[tuple[str, tuple[int, int], int], int] = {}
+        for row in rows:
+            key = (row[6], row[4], row[5])
+            ends[key] = max(ends.get(key, 0), row[1])
+        below = [r for r in firsts if ends[(r[6], r[4], r[5])] <= heaps[0][0]]
+        if below:
+            return max(below, key=lambda r: ends[(r[6], r[4], r[5])])
+    programs = [r for r in firsts if ".so" not in r[6].rsplit("/", 1)[-1]]
+    return (programs or firsts)[0]
+
+
 def derive_mm_fields(mm: Mm, rows: list[Row]) -> None:
     """Set ``mm``'s ``mmap_base``, ``start_brk``/``brk``, ``start_stack`` and the
     code/data bounds from an imported layout (see the module docstring). O(n)."""
     heaps = [(start, end) for start, end, *_, name, _line in rows if name == "[heap]"]
     stacks = [(start, end) for start, end, *_, name, _line in rows if name == "[stack]"]
-    exe = next(
-        (row for row in rows if row[6].startswith("/") and row[3] == 0 and row[2][3] == "p"),
-        None,
-    )
+    exe = _program(rows, heaps)
     image_end = 0
+    not_mmap = {start for start, *_, name, _line in rows if name in ("[heap]", "[stack]")}
     if exe is not None:
         name, dev, ino = exe[6], exe[4], exe[5]
         image = [row for row in rows if (row[6], row[4], row[5]) == (name, dev, ino)]
@@ -165,11 +184,13 @@ def derive_mm_fields(mm: Mm, rows: list[Row]) -> None:
             mm.start_code = min(row[0] for row in code)
             mm.end_code = max(row[1] for row in code)
         mm.start_data, mm.end_data = image[-1][0], image[-1][1]
+        not_mmap |= {row[0] for row in image}
         # The image ends with its last file mapping, or the bss after it.
         image_end = image[-1][1]
         for start, end, _perms, _off, _dev, _ino, rname, _line in rows:
             if start == image_end and not rname:
                 image_end = end
+                not_mmap.add(start)
                 break
     if heaps:
         mm.start_brk, mm.cur_brk = heaps[0][0], heaps[-1][1]
@@ -180,12 +201,13 @@ def derive_mm_fields(mm: Mm, rows: list[Row]) -> None:
         mm.start_stack = stack_end - PAGE_SIZE
         # mmap_base() leaves at least RLIMIT_STACK plus the guard gap below the stack
         # top, and the first top-down mapping (ld.so, or a static program's vDSO) ends
-        # exactly at mmap_base. Mappings of the program and its heap lie below it.
-        ceiling = stack_end - mm.stack_rlimit - STACK_GUARD_GAP
-        floor = max(image_end, heaps[-1][1] if heaps else 0)
-        below = [end for _, end, *_ in rows if floor < end <= min(ceiling, stack_start)]
-        if below:
-            mm.mmap_base = max(below)
+        # exactly at mmap_base: the highest end of a mapping that is neither the
+        # program's image, its heap nor its stack. (With an unlimited stack the mmap
+        # area is below the program.)
+        ceiling = min(stack_end - mm.stack_rlimit - STACK_GUARD_GAP, stack_start)
+        tops = [end for start, end, *_ in rows if start not in not_mmap and end <= ceiling]
+        if tops:
+            mm.mmap_base = max(tops)
 
 
 def load_maps(proc: Process, text: str) -> None:

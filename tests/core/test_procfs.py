@@ -22,7 +22,7 @@ from core import (
     procfs,
 )
 from core.layout import TYPICAL_MAPS
-from core.procfs import GATE_LINE, check_line_cache
+from core.procfs import check_line_cache
 from core.vma import NO_LINE, Vma
 from tests.differential.realkernel import find_compiler, kernel_version
 
