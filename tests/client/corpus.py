@@ -1,6 +1,6 @@
 """The replay corpus: real programs recorded on this machine, and their real maps.
 
-``python -m tests.client.corpus record [NAME ...]`` (or ``scripts/record-corpus``) runs
+``python -m tests.client.corpus record [NAME ...]`` (or ``scripts/record_corpus``) runs
 each program of :data:`PROGRAMS` under
 
     setarch -R strace -f -y -v -s 4096 -e trace=<TRACE_SET> \\
@@ -376,7 +376,7 @@ def mw_flags(vmflags: str) -> dict[str, bool]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="record-corpus", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="record_corpus", description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["record"])
     parser.add_argument("names", nargs="*", help=f"programs (default: all of {list(BY_NAME)})")
     parser.add_argument("--out", type=Path, default=CORPUS)

@@ -1,5 +1,5 @@
 """The replay corpus: real programs recorded on this machine (tests/client/corpus.py,
-``scripts/record-corpus``) replayed through the service reproduce the real final maps
+``scripts/record_corpus``) replayed through the service reproduce the real final maps
 of every process, line for line, with no call failing.
 
 A program is replayed when the executables its trace runs are, byte for byte, the ones
