@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from typing import Any, TextIO, get_args
 
 from app.schemas.maps import DEFAULT_MAX_RETRIES, MapsReader
@@ -74,21 +75,35 @@ def add_watch_parser(sub: Any) -> None:
     add_reader_options(p)
 
 
+def _fill(text: str) -> str:
+    return textwrap.fill(text, width=88)
+
+
+_REPLAY_INTRO = _fill(
+    "Replay a trace (tests/differential format) or strace output into simulated "
+    "processes. Record programs with"
+)
+
+
 def add_replay_parser(sub: Any) -> None:
     p = sub.add_parser(
         "replay",
         help="replay a trace or strace output",
-        description="Replay a trace (tests/differential format) or strace output into "
-        "simulated processes. Record with\n  " + STRACE_COMMAND + "\n"
-        "Each execve line builds the program's image (the ELF files of this machine), "
-        "clone/fork/vfork lines give threads their process's address space and forked "
-        "processes a copy; mmaps are applied with MAP_FIXED at the addresses they "
-        "returned, files opened with the traced access mode; munmap, mprotect, mremap, "
-        "brk, unlink and ftruncate as they were. Prints a JSON summary line: calls that "
-        "failed here (or a break that differs) are 'failed'; without an exec image, "
-        "calls on memory the trace never mapped are counted in 'outside_trace'; every "
-        "call not replayed is counted in 'skipped', by name and by thread; 'processes' "
-        "maps each traced process to its simulated pid.",
+        description=_REPLAY_INTRO
+        + "\n  "
+        + STRACE_COMMAND
+        + "\n\n"
+        + _fill(
+            "Each execve line builds the program's image (the ELF files of this machine), "
+            "clone/fork/vfork lines give threads their process's address space and forked "
+            "processes a copy; mmaps are applied with MAP_FIXED at the addresses they "
+            "returned, files opened with the traced access mode; munmap, mprotect, mremap, "
+            "brk, unlink and ftruncate as they were. Prints a JSON summary line: calls that "
+            "failed here (or a break that differs) are 'failed'; without an exec image, "
+            "calls on memory the trace never mapped are counted in 'outside_trace'; every "
+            "call not replayed is counted in 'skipped', by name and by thread; 'processes' "
+            "maps each traced process to its simulated pid."
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(

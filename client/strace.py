@@ -3,10 +3,11 @@
 Accepts what ``strace`` prints with any of these options: ``-f`` (pid prefixes
 ``1234 `` with ``-o``, ``[pid 1234] `` on a terminal), ``-ff -o PREFIX`` (one file per
 pid, no prefix: the pid comes from the file name), ``-t``/``-tt``/``-ttt``/``-r``
-(timestamps after the pid; ``-r``'s relative ones are read and ignored), ``-T`` (`` <0.000012>`` after the result), ``-X verbose``
-(``0x3 /* PROT_READ|PROT_WRITE */``) and ``-X raw`` (numbers only), ``-y`` (``3</path>``),
-``-v`` and ``-s N`` (whole argument and environment arrays, longer strings), and the
-``<unfinished ...>``/``<... resumed>`` pairs of concurrent calls. Signals, exit lines
+(timestamps after the pid; ``-r``'s relative ones are read and ignored), ``-T``
+(`` <0.000012>`` after the result), ``-X verbose`` (``0x3 /* PROT_READ|PROT_WRITE */``)
+and ``-X raw`` (numbers only), ``-y`` (``3</path>``), ``-v`` and ``-s N`` (whole
+argument and environment arrays, longer strings), and the ``<unfinished ...>``/
+``<... resumed>`` pairs of concurrent calls. Signals, exit lines
 (``+++ exited with 0 +++``) and strace's own messages are recognised; anything else is
 ignored.
 

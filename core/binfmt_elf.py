@@ -457,7 +457,10 @@ def load_elf_binary(bprm: Bprm, exe: ExecFile) -> LoadedElf:
         entry = (elf.e_entry + load_bias) % U64
         interp_base = 0
         if interp is not None and interp_file is not None:
-            interp_base = load_elf_interp(loader, interp, interp_file.open(mm), load_bias)
+            interp_opened = interp_file.open(mm)
+            interp_base = load_elf_interp(loader, interp, interp_opened, load_bias)
+            interp_opened.put()  # the mappings keep their own references
+        file.put()
         with mm._write_locked("execve"):
             map_vdso(mm)
         mm.start_code = (start_code + load_bias) % U64

@@ -6,6 +6,7 @@ processes is :class:`core.kernel.Kernel`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,8 @@ class Process:
         self.alive = True
         #: What the last execve loaded (None: a process not created by exec).
         self.image: ExecImage | None = None
+        # cred_guard_mutex's role here: one execve of this process at a time.
+        self._exec_lock = threading.Lock()
 
     def fork(self, name: str | None = None) -> Process:
         """``fork(2)``: a child with a copy of this address space (private pages
@@ -54,8 +57,9 @@ class Process:
         changed, after it the process has exited."""
         from .exec import do_execve
 
-        self.image = do_execve(self, path, argv, envp, aslr=aslr, seed=seed)
-        return self.image
+        with self._exec_lock:
+            self.image = do_execve(self, path, argv, envp, aslr=aslr, seed=seed)
+            return self.image
 
     def open(self, path: str, flags: int, size: int | None = None) -> int:
         """``open(2)`` with ``O_CREAT`` semantics: the file is created when missing; a
