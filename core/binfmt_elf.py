@@ -150,6 +150,7 @@ def read_elf(stream: BinaryIO, what: str, err: int = ENOEXEC) -> ElfImage:
     (``load_elf_binary``'s consistency checks and ``load_elf_phdrs``); ``err``
     (``ENOEXEC``, or ``ELIBBAD`` for an interpreter) names what is wrong. O(e_phnum)."""
     from elftools.common.exceptions import ELFError
+    from elftools.common.utils import struct_parse
     from elftools.elf.elffile import ELFFile
 
     def fail(detail: str) -> SyscallError:
@@ -184,8 +185,10 @@ def read_elf(stream: BinaryIO, what: str, err: int = ENOEXEC) -> ElfImage:
         phdrs = []
         interp: str | None = None
         exec_stack = EXSTACK_DEFAULT
-        for seg in elf.iter_segments():
-            h = seg.header
+        # The program headers only, as load_elf_phdrs reads them (iter_segments would
+        # also decode segment contents: the dynamic section, notes).
+        for i in range(phnum):
+            h = struct_parse(elf.structs.Elf_Phdr, stream, header["e_phoff"] + i * PHDR_SIZE)
             p_type = {"PT_LOAD": PT_LOAD, "PT_INTERP": PT_INTERP}.get(
                 str(h["p_type"]), _int(h["p_type"])
             )

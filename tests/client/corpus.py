@@ -66,21 +66,25 @@ class Program:
     setup: Callable[[Path], None] | None = None
 
 
+def _write(path: Path, text: str, mode: int = 0o644) -> None:
+    """Replace ``path`` atomically (another test run may be reading it)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    tmp.write_text(text)
+    tmp.chmod(mode)
+    tmp.replace(path)
+
+
 def _sort_input(work: Path) -> None:
     lines = [f"{(i * 7919) % 100003} line {i}\n" for i in range(60000)]
-    (work / "numbers.txt").write_text("".join(lines))
+    _write(work / "numbers.txt", "".join(lines))
 
 
 def _hello_c(work: Path) -> None:
-    (work / "hello.c").write_text(
-        '#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n'
-    )
+    _write(work / "hello.c", '#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n')
 
 
 def _script(work: Path) -> None:
-    path = work / "bin" / "script.sh"
-    path.write_text("#!/bin/sh\ntrue\nexit 0\n")
-    path.chmod(0o755)
+    _write(work / "bin" / "script.sh", "#!/bin/sh\ntrue\nexit 0\n", 0o755)
 
 
 PROGRAMS = [
