@@ -57,6 +57,7 @@ from .constants import (
     PROT_EXEC,
     PROT_READ,
     PROT_WRITE,
+    STACK_TOP,
     TASK_SIZE,
     U64,
     VM_EXEC,
@@ -404,8 +405,6 @@ def load_elf_binary(bprm: Bprm, exe: ExecFile) -> LoadedElf:
     mm = begin_new_exec(bprm)
     try:
         setup_new_exec(bprm, mm)
-        from .constants import STACK_TOP
-
         setup_arg_pages(bprm, mm, randomize_stack_top(STACK_TOP, bprm.rng), elf.exec_stack)
         loader = Loader(mm)
         file = exe.open(mm)

@@ -177,7 +177,8 @@ class Bprm:
             self.p += len(self.argv.pop(0)) + 1
 
     def kill(self, exc: SyscallError) -> None:
-        """After the point of no return a failed exec kills the process (SIGSEGV)."""
+        """After the point of no return a failed exec (``exc``) kills the process, as
+        the kernel does with SIGSEGV (``force_fatal_sig``)."""
         proc = self.proc
         if proc.alive:
             try:

@@ -5,8 +5,10 @@ running kernel.)"""
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -176,3 +178,25 @@ def test_exec_fields_survive_fork_and_checkpoint() -> None:
     )
     status = dict(line.split(":\t") for line in render_status_memory(proc.mm).splitlines())
     assert int(status["VmExe"].split()[0]) == text // 1024 > 0
+
+
+def test_a_failure_after_the_point_of_no_return_ends_the_process(tmp_path: Path) -> None:
+    # A PT_LOAD whose file offset and address disagree within the page: elf_map's
+    # vm_mmap fails with EINVAL after begin_new_exec, and the kernel kills the process.
+    data = bytearray(Path(TRUE).read_bytes())
+    phoff = int.from_bytes(data[32:40], "little")
+    for i in range(int.from_bytes(data[56:58], "little")):
+        at = phoff + i * 56
+        if int.from_bytes(data[at : at + 4], "little") == 1:  # the first PT_LOAD
+            offset = int.from_bytes(data[at + 8 : at + 16], "little")
+            data[at + 8 : at + 16] = (offset + 8).to_bytes(8, "little")
+            break
+    bad = tmp_path / "misaligned"
+    bad.write_bytes(bytes(data))
+    bad.chmod(0o755)
+    kernel = Kernel()
+    proc = kernel.spawn("victim")
+    with pytest.raises(SyscallError) as info:
+        proc.execve(str(bad), ["misaligned"])
+    assert info.value.errno == errno.EINVAL
+    assert not proc.alive and kernel.processes() == []
