@@ -9,16 +9,24 @@ A checkpoint is one JSON document (:data:`FORMAT`, :data:`VERSION`) holding what
 restarted service needs to carry on as if nothing happened:
 
 * the machine: ``vm.max_map_count``, the resident-page limit, the next pid and inode
-  number, the machine-wide fault event counters;
+  number, the machine-wide fault event counters; the memory settings (RAM, swap,
+  ``vm.overcommit_*``, ``CONFIG_ANON_VMA_NAME``) and the commit charge
+  (``Committed_AS``), which the load recomputes from the accounted VMAs and shmem
+  objects and compares with the saved figure;
 * the file system: every inode (path, device, number, size, unlinked or still named)
   with its page cache; every open file description (``struct file``) by identity, so
   two fds (or a fd and the VMAs mapping it) that shared one description still do;
 * every anon_vma by identity (VMAs sharing one stay mergeable; ``forked`` kept);
 * every resident page by identity: a page shared by parent and child after fork, or a
   page-cache page mapped twice, is one page again after the restore;
-* per process: pid, name, fd table, and the mm: each VMA (range, ``vm_flags``,
-  ``vm_pgoff``, file, anon_vma, names, pages), the brk/stack/mmap-base fields, the
-  ``vm_stat_account`` and RSS counters, fault counters, the generation.
+* per process: pid, name, fd table, and the mm: each VMA (range, ``vm_flags`` with its
+  lock and seal bits, ``vm_pgoff``, file, anon_vma, names, pages), the
+  brk/stack/mmap-base fields, ``def_flags`` (``MCL_FUTURE``), the ``vm_stat_account``
+  (``locked_vm`` included) and RSS counters, fault counters, the generation, and the
+  credentials (RLIMIT_MEMLOCK, capabilities).
+
+Fields added after the first version of the format are optional on load (a state
+written before them loads with their defaults: this host's).
 
 Not saved, because a restart has none of them: lock states, pause points, maps caches,
 RCU callbacks, statistics of locks. Reference counts (``struct file`` refs, anon_vma
@@ -52,11 +60,12 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .constants import PAGE_MASK, PID_MAX, TASK_SIZE, U64
-from .errors import EngineError, StateError
+from .constants import PAGE_MASK, PID_MAX, TASK_SIZE, U64, VM_ACCOUNT
+from .errors import EngineError, InvalidArgument, StateError
 from .files import Inode, OpenFile
 from .kernel import Kernel
-from .pages import NR_MM_COUNTERS, ZERO_PAGE, Page, PageKind, page_cache
+from .mmap import charge_shmem, shmem_charge
+from .pages import NR_MM_COUNTERS, ZERO_PAGE, Page, PageKind, is_shmem, page_cache
 from .process import Process
 from .vma import AnonVma, Vma
 from .vma_ops import store_new
@@ -70,6 +79,7 @@ __all__ = [
     "VERSION",
     "SaveStatistics",
     "StateError",
+    "committed_by_mappings",
     "dump_kernel",
     "load_kernel",
     "load_state",
@@ -101,6 +111,19 @@ MM_INT_FIELDS = (
     "generation",
 )
 MM_BOOL_FIELDS = ("cap_sys_rawio", "show_gate")
+#: Booleans added with mlock/overcommit (optional on load: the defaults of ``Mm``).
+MM_OPTIONAL_BOOL_FIELDS = ("cap_ipc_lock", "cap_sys_admin", "cap_sys_resource")
+#: The machine settings saved (optional on load: the defaults of ``Kernel``).
+KERNEL_SETTINGS = (
+    "ram_pages",
+    "swap_pages",
+    "overcommit_memory",
+    "overcommit_ratio",
+    "overcommit_kbytes",
+    "admin_reserve_kbytes",
+    "user_reserve_kbytes",
+    "config_anon_vma_name",
+)
 MM_OPTIONAL_INT_FIELDS = ("start_code", "end_code")  # set by some layouts only
 
 
@@ -236,6 +259,8 @@ def _dump_locked(
             )
         mm_doc: dict[str, Any] = {name: getattr(mm, name) for name in MM_INT_FIELDS}
         mm_doc.update({name: bool(getattr(mm, name)) for name in MM_BOOL_FIELDS})
+        mm_doc.update({name: bool(getattr(mm, name)) for name in MM_OPTIONAL_BOOL_FIELDS})
+        mm_doc["rlimit_memlock"] = list(mm.rlimit_memlock)
         for name in MM_OPTIONAL_INT_FIELDS:
             if hasattr(mm, name):
                 mm_doc[name] = getattr(mm, name)
@@ -266,8 +291,10 @@ def _dump_locked(
                 "cache": []
                 if cache is None
                 else [[index, page_ref(page)] for index, page in sorted(cache.pages.items())],
+                "commit_pages": shmem_charge(inode),
             }
         )
+    commit = kernel.commit.statistics()
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -278,6 +305,9 @@ def _dump_locked(
             "next_pid": _counter_value(kernel._next_pid),
             "next_ino": next_ino,
             "vm_events": _events_dict(kernel.vm_events),
+            "settings": {name: getattr(kernel, name) for name in KERNEL_SETTINGS},
+            "committed_pages": commit.committed_pages,
+            "commit_checks": [commit.checks, commit.refusals],
         },
         "inodes": inode_docs,
         "files": file_docs,
@@ -411,8 +441,17 @@ def load_kernel(doc: Any) -> Kernel:
     kernel = Kernel(_int(max_map_count, "kernel.max_map_count", 0, 1 << 31))
     limit = kdoc.get("max_resident_pages")
     kernel.max_resident_pages = None if limit is None else _int(limit, "kernel.max_resident_pages")
+    settings = _obj(kdoc.get("settings", {}), "kernel.settings")
+    for key, value in settings.items():
+        if key not in KERNEL_SETTINGS:
+            raise StateError(f"kernel.settings.{key} is not a kernel setting")
+        try:
+            setattr(kernel, key, value)
+        except InvalidArgument as exc:
+            raise StateError(f"kernel.settings.{key}: {exc}") from None
     try:
         _load_into(kernel, doc, kdoc)
+        _restore_commit(kernel, kdoc)
         _check_kernel(kernel)
     except StateError:
         raise
@@ -469,6 +508,11 @@ def _load_into(kernel: Kernel, doc: dict[str, Any], kdoc: dict[str, Any]) -> Non
             _int(_field(idoc, "size", where), f"{where}.size", 0, 1 << 63),
             _bool(_field(idoc, "unlinked", where), f"{where}.unlinked"),
         )
+        commit_pages = _int(idoc.get("commit_pages", 0), f"{where}.commit_pages", 0, 1 << 52)
+        if commit_pages:
+            if not is_shmem(inode):
+                raise StateError(f"{where}.commit_pages: only shmem objects hold a charge")
+            charge_shmem(inode, kernel.commit, commit_pages)
         if _bool(idoc.get("named", False), f"{where}.named"):
             if path in named:
                 raise StateError(f"{where}.path={path!r} is named twice")
@@ -572,6 +616,20 @@ def _load_mm(
 ) -> None:
     ints = {name: _int(_field(doc, name, where), f"{where}.{name}") for name in MM_INT_FIELDS}
     bools = {name: _bool(_field(doc, name, where), f"{where}.{name}") for name in MM_BOOL_FIELDS}
+    bools.update(
+        {
+            name: _bool(doc[name], f"{where}.{name}")
+            for name in MM_OPTIONAL_BOOL_FIELDS
+            if name in doc
+        }
+    )
+    memlock = _list(doc.get("rlimit_memlock", list(mm.rlimit_memlock)), f"{where}.rlimit_memlock")
+    if len(memlock) != 2:
+        raise StateError(f"{where}.rlimit_memlock={memlock!r} must be [soft, hard]")
+    soft = _int(memlock[0], f"{where}.rlimit_memlock[0]")
+    hard = _int(memlock[1], f"{where}.rlimit_memlock[1]")
+    if soft > hard:
+        raise StateError(f"{where}.rlimit_memlock={memlock!r}: the soft limit exceeds the hard")
     optional = {
         name: _int(doc[name], f"{where}.{name}") for name in MM_OPTIONAL_INT_FIELDS if name in doc
     }
@@ -633,6 +691,7 @@ def _load_mm(
                     set_pte(mm, vma, addr, page_at(entry[1], f"{vw}.pages[{j}][1]"))
         for name, value in {**ints, **bools, **optional}.items():
             setattr(mm, name, value)
+        mm.rlimit_memlock = (soft, hard)
         mm.old_ptes = old_ptes
     # The write cycle above bumped the generation: the saved one wins.
     mm.generation = ints["generation"]
@@ -641,6 +700,43 @@ def _load_mm(
             f"{where}.rss_stat={saved_rss} disagrees with the pages mapped {mm.rss_stat}"
         )
     _restore_events(mm.vm_events, _events(doc.get("vm_events", {}), f"{where}.vm_events"))
+
+
+def committed_by_mappings(kernel: Kernel) -> int:
+    """The commit charge the live mappings hold: pages of ``VM_ACCOUNT`` VMAs of every
+    process plus the charges of live shmem objects. Equal to ``Committed_AS`` unless
+    the kernel's own accounting drifted (an mremap shrink-and-move keeps its delta,
+    docs/kernel-differences.md). Caller keeps the machine still. O(VMAs)."""
+    total = 0
+    shmem: dict[int, int] = {}
+    for proc in kernel.processes():
+        for vma in proc.mm.vmas():
+            if vma.vm_flags & VM_ACCOUNT:
+                total += vma.pages_count
+            if vma.vm_file is not None:
+                charge = shmem_charge(vma.vm_file.inode)
+                if charge:
+                    shmem[id(vma.vm_file.inode)] = charge
+    return total + sum(shmem.values())
+
+
+def _restore_commit(kernel: Kernel, kdoc: dict[str, Any]) -> None:
+    # Committed_AS: the saved figure (which may include the kernel's own drift) when
+    # given, else what the mappings hold.
+    saved = kdoc.get("committed_pages")
+    committed = (
+        committed_by_mappings(kernel)
+        if saved is None
+        else _int(saved, "kernel.committed_pages", 0, 1 << 62)
+    )
+    checks = _list(kdoc.get("commit_checks", [0, 0]), "kernel.commit_checks")
+    if len(checks) != 2:
+        raise StateError(f"kernel.commit_checks={checks!r} must be [checks, refusals]")
+    kernel.commit.restore(
+        committed,
+        _int(checks[0], "kernel.commit_checks[0]"),
+        _int(checks[1], "kernel.commit_checks[1]"),
+    )
 
 
 def _check_kernel(kernel: Kernel) -> None:

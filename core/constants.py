@@ -147,6 +147,9 @@ VM_MIXEDMAP = 0x10000000
 VM_HUGEPAGE = 0x20000000
 VM_NOHUGEPAGE = 0x40000000
 VM_MERGEABLE = 0x80000000
+# 64-bit only: include/linux/mm.h VM_SEALED_BIT (42 since 6.16; bit 63 before), so
+# smaps prints "sl" after every flag below bit 32.
+VM_SEALED = 1 << 42
 
 VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC
 VM_SPECIAL = VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP
@@ -157,6 +160,40 @@ VM_STARTGAP_FLAGS = VM_GROWSDOWN
 # READ_IMPLIES_EXEC off, so MAYEXEC comes from VM_DATA_FLAGS_EXEC).
 VM_DATA_DEFAULT_FLAGS = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC
 VM_STACK_DEFAULT_FLAGS = VM_DATA_DEFAULT_FLAGS | VM_GROWSDOWN | VM_ACCOUNT
+# mm->def_flags bits a fork child keeps (kernel/fork.c mm_init): MCL_FUTURE is not inherited.
+VM_INIT_DEF_MASK = VM_NOHUGEPAGE
+
+# mlock2(2), mlockall(2) flags (include/uapi/asm-generic/mman-common.h, mman.h).
+MLOCK_ONFAULT = 0x01
+MCL_CURRENT = 1
+MCL_FUTURE = 2
+MCL_ONFAULT = 4
+
+# prctl(2) PR_SET_VMA (include/uapi/linux/prctl.h) and the name rules of
+# kernel/sys.c prctl_set_vma: at most 79 bytes, printable ASCII except \\`$[].
+PR_SET_VMA = 0x53564D41
+PR_SET_VMA_ANON_NAME = 0
+ANON_VMA_NAME_MAX_LEN = 80
+ANON_VMA_NAME_INVALID_CHARS = "\\`$[]"
+
+# setrlimit(2): RLIMIT_MEMLOCK and "unlimited" (include/uapi/asm-generic/resource.h).
+RLIMIT_MEMLOCK = 8
+RLIM_INFINITY = (1 << 64) - 1
+DEFAULT_MEMLOCK_RLIMIT = 8 << 20  # this host's ulimit -l (8192 kB, soft and hard)
+
+# vm.overcommit_memory (include/uapi/linux/mman.h) and the host's memory, read from
+# /proc/meminfo and /proc/sys/vm when this was written (constants, so that runs are
+# deterministic; Kernel settings change them): MemTotal 24683772 kB, SwapTotal 0 kB,
+# overcommit_ratio 50, admin_reserve_kbytes 258377, user_reserve_kbytes 100421 (the
+# last two are what init_admin_reserve/init_user_reserve computed at boot).
+OVERCOMMIT_GUESS = 0
+OVERCOMMIT_ALWAYS = 1
+OVERCOMMIT_NEVER = 2
+HOST_MEMTOTAL_KB = 24683772
+HOST_SWAPTOTAL_KB = 0
+DEFAULT_OVERCOMMIT_RATIO = 50
+DEFAULT_ADMIN_RESERVE_KB = 258377
+DEFAULT_USER_RESERVE_KB = 100421
 
 # Errnos the syscalls return, by name (Linux numbering via the errno module).
 EPERM = _errno.EPERM

@@ -282,5 +282,9 @@ def load_maps(proc: Process, text: str) -> None:
             seed_line(vma, line, offset, dev, ino)
             store_new(mm, vma)
             mm.vm_stat_account(flags, (end - start) >> PAGE_SHIFT)
+            if flags & VM_ACCOUNT:
+                # The imported process charged its private writable memory when it
+                # mapped it: Committed_AS includes it (no overcommit check now).
+                mm.kernel.commit.acct((end - start) >> PAGE_SHIFT)
         derive_mm_fields(mm, rows)
         mm.show_gate = gate

@@ -79,6 +79,15 @@ KNOWN_POINTS: Final[dict[str, str]] = {
         "move_vma: the new VMA is stored at the destination, the source is still mapped"
     ),
     "brk:before_expand": ("brk growth: the break checks passed, the heap VMA is not expanded yet"),
+    "mlock:between_vmas": (
+        "apply_vma_lock_flags loop (mlock, munlock): one VMA of the range has its new lock"
+        " flags, the next not yet"
+    ),
+    "mseal:between_vmas": ("mseal_apply loop: one VMA of the range is sealed, the next not yet"),
+    "prctl:between_vmas": (
+        "PR_SET_VMA_ANON_NAME walk (madvise_walk_vmas): one VMA of the range is named,"
+        " the next not yet"
+    ),
     "fault:after_rcu_walk": (
         "lock_vma_under_rcu: the VMA was found by the RCU walk, not locked yet"
     ),
@@ -112,7 +121,9 @@ KNOWN_POINTS: Final[dict[str, str]] = {
 #: Points whose operation is a syscall holding ``mmap_lock`` for write: a hold reports
 #: ``mm.current_syscall`` (``munmap:before_clear`` may be reached from brk or mremap).
 #: Any other point reports its prefix (``maps``, ``fault``...).
-_WRITER_PREFIXES: Final = frozenset({"split", "munmap", "mmap", "mprotect", "mremap", "brk"})
+_WRITER_PREFIXES: Final = frozenset(
+    {"split", "munmap", "mmap", "mprotect", "mremap", "brk", "mlock", "mseal", "prctl"}
+)
 
 
 def register_point(name: str, description: str) -> None:
