@@ -70,6 +70,23 @@ class Service:
                 return self.kernel.spawn_from_maps(maps, name)
             return self.kernel.spawn(name, layout or "empty")
 
+    def spawn_exec(
+        self,
+        name: str | None,
+        path: str,
+        argv: list[str],
+        envp: list[str] | dict[str, str],
+        aslr: bool,
+        seed: int | None,
+    ) -> Process:
+        """Create a process running the program at ``path`` (``core.Kernel.spawn_exec``)
+        within ``VMASIM_MAX_PROCESSES``. Blocking: call it in a worker thread. Raises
+        :class:`ProcessLimitReached` or the engine's ``SyscallError`` /
+        ``InvalidArgument`` (then no process is left behind)."""
+        with self._process_slot():
+            proc, _ = self.kernel.spawn_exec(path, argv, envp, name=name, aslr=aslr, seed=seed)
+            return proc
+
     async def run_fault(self, fn: Callable[..., T], *args: object) -> T:
         """Run a page fault (``fn(*args)``, which may block on ``mmap_lock``) in the
         fault thread pool, never on the event loop. At most ``VMASIM_WORKER_THREADS``

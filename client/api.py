@@ -97,6 +97,39 @@ class VmasimClient:
             body["maps"] = maps
         return ProcessOut.model_validate(self._request("POST", "/processes", body).json())
 
+    def spawn_exec(
+        self,
+        path: str,
+        argv: list[str] | None = None,
+        envp: list[str] | dict[str, str] | None = None,
+        *,
+        name: str | None = None,
+        aslr: bool = False,
+        seed: int | None = None,
+    ) -> ProcessOut:
+        """A new process running the program at ``path`` on the server's machine
+        (``POST /processes`` with ``exec``): the layout execve builds for it."""
+        body: dict[str, Any] = {"exec": _exec_body(path, argv, envp, aslr, seed)}
+        if name is not None:
+            body["name"] = name
+        return ProcessOut.model_validate(self._request("POST", "/processes", body).json())
+
+    def execve(
+        self,
+        pid: int,
+        path: str,
+        argv: list[str] | None = None,
+        envp: list[str] | dict[str, str] | None = None,
+        *,
+        aslr: bool = False,
+        seed: int | None = None,
+    ) -> ProcessOut:
+        """``execve(2)`` in process ``pid``: its address space replaced by the program's."""
+        body = _exec_body(path, argv, envp, aslr, seed)
+        return ProcessOut.model_validate(
+            self._request("POST", f"/processes/{pid}/execve", body).json()
+        )
+
     def list_processes(self) -> ProcessList:
         return ProcessList.model_validate(self._request("GET", "/processes").json())
 
@@ -299,6 +332,23 @@ class VmasimClient:
 
     def disarm_pause_point(self, pid: int, name: str) -> None:
         self._request("DELETE", f"/processes/{pid}/pause-points/{name}")
+
+
+def _exec_body(
+    path: str,
+    argv: list[str] | None,
+    envp: list[str] | dict[str, str] | None,
+    aslr: bool,
+    seed: int | None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"path": path, "aslr": aslr}
+    if argv is not None:
+        body["argv"] = argv
+    if envp is not None:
+        body["envp"] = envp
+    if seed is not None:
+        body["seed"] = seed
+    return body
 
 
 def _params(**values: Any) -> dict[str, Any]:

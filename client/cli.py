@@ -5,6 +5,7 @@
     vmasim --version
     vmasim serve [--host 127.0.0.1] [--port 8000] [UVICORN OPTION ...]
     vmasim spawn [--layout typical]                 # prints the new pid
+    vmasim exec [--env NAME=VALUE] [--aslr] [--pid PID] PATH [ARG ...]  # prints the pid
     vmasim ps
     vmasim maps PID [--json] [--reader seqcount|per_vma|mmap_lock] [--headers]
     vmasim watch PID [--interval 1] [--count N] [--only-changes] [--summary]
@@ -141,6 +142,27 @@ def build_parser() -> argparse.ArgumentParser:
         type=argparse.FileType("r"),
         help="import the layout from a /proc/<pid>/maps text ('-' for stdin)",
     )
+
+    p = sub.add_parser(
+        "exec",
+        help="run a program's execve layout",
+        description="Create a process whose address space is the one execve builds for "
+        "the program at PATH on the server's machine (its segments, interpreter, stack, "
+        "vDSO and break, as Linux places them), or with --pid replace that process's "
+        "image. argv is PATH ARG ... (--argv0 replaces argv[0]); the environment is "
+        "empty unless --env or --inherit-env give one (its size decides how many pages "
+        "the stack starts with). Prints the pid.",
+    )
+    p.add_argument("--pid", type=int, help="execve in this process instead of a new one")
+    p.add_argument("--name", help="the new process's name (default: the file name)")
+    p.add_argument("--argv0", help="argv[0] (default: PATH)")
+    p.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="one variable")
+    p.add_argument("--inherit-env", action="store_true", help="pass this shell's environment")
+    p.add_argument("--aslr", action="store_true", help="randomise the layout (seeded)")
+    p.add_argument("--seed", type=_number, help="with --aslr: the seed of the draws")
+    p.add_argument("--json", action="store_true", help="print the process as JSON")
+    p.add_argument("path", help="absolute path of the program or #! script")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
 
     sub.add_parser(
         "ps",
@@ -309,6 +331,8 @@ def _run(args: argparse.Namespace, api: VmasimClient, out: TextIO) -> None:
         layout = None if maps is not None else args.layout
         proc = api.create_process(name=args.name, layout=layout, maps=maps)
         out.write(f"{proc.pid}\n")
+    elif cmd == "exec":
+        _exec(args, api, out)
     elif cmd == "ps":
         listing = api.list_processes()
         out.write(f"{'PID':>7} {'VMAS':>6} NAME\n")
@@ -347,6 +371,20 @@ def _run(args: argparse.Namespace, api: VmasimClient, out: TextIO) -> None:
         out.write(f"{api.fork(args.pid, args.name).pid}\n")
     else:  # pragma: no cover - argparse rejects unknown commands
         raise AssertionError(cmd)
+
+
+def _exec(args: argparse.Namespace, api: VmasimClient, out: TextIO) -> None:
+    argv = [args.argv0 if args.argv0 is not None else args.path, *args.args]
+    env = [f"{k}={v}" for k, v in os.environ.items()] if args.inherit_env else []
+    env += args.env
+    if args.pid is not None:
+        proc = api.execve(args.pid, args.path, argv, env, aslr=args.aslr, seed=args.seed)
+    else:
+        proc = api.spawn_exec(args.path, argv, env, name=args.name, aslr=args.aslr, seed=args.seed)
+    if args.json:
+        out.write(json.dumps(proc.model_dump(), indent=2) + "\n")
+    else:
+        out.write(f"{proc.pid}\n")
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:

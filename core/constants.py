@@ -28,6 +28,21 @@ STACK_GUARD_GAP = 256 << PAGE_SHIFT  # mm/mmap.c stack_guard_gap default
 DEFAULT_MMAP_BASE = TASK_SIZE - (128 << 20)
 PID_MAX = 4194304  # /proc/sys/kernel/pid_max on 64-bit (PID_MAX_LIMIT)
 
+# execve and the address-space layout it picks (fs/exec.c, fs/binfmt_elf.c,
+# arch/x86/include/asm/elf.h, arch/x86/mm/mmap.c, arch/x86/entry/vdso/vma.c).
+STACK_TOP = TASK_SIZE  # STACK_TOP_MAX = TASK_SIZE_LOW = DEFAULT_MAP_WINDOW on 4-level x86-64
+ELF_ET_DYN_BASE = TASK_SIZE // 3 * 2  # where a PIE program is loaded (DEFAULT_MAP_WINDOW / 3 * 2)
+TASK_UNMAPPED_BASE = (TASK_SIZE // 3 + PAGE_SIZE - 1) & PAGE_MASK  # the legacy layout's base
+MMAP_RND_BITS = 28  # vm.mmap_rnd_bits on the host (CONFIG_ARCH_MMAP_RND_BITS default)
+STACK_RND_MASK = 0x3FFFFF  # pages of stack-top randomisation (16 GiB, 64-bit)
+BRK_RND_RANGE = 1 << 30  # arch_randomize_brk(): randomize_page(brk, SZ_1G) on 64-bit
+RLIMIT_STACK_DEFAULT = 8 << 20  # ulimit -s 8192 (_STK_LIM)
+# map_vdso(): [vvar] (the vDSO data pages), [vvar_vclock] (the vclock pages) and the
+# [vdso] text, one block placed by get_unmapped_area, in that order. 6.18 on the host.
+VDSO_VVAR_PAGES = 4
+VDSO_VCLOCK_PAGES = 2
+VDSO_TEXT_PAGES = 2
+
 # mmap(2) protection bits.
 PROT_NONE = 0x0
 PROT_READ = 0x1
@@ -86,6 +101,12 @@ LEGACY_MAP_MASK = (
 MREMAP_MAYMOVE = 1
 MREMAP_FIXED = 2
 MREMAP_DONTUNMAP = 4
+
+# clone(2) flags that decide what a new task shares (include/uapi/linux/sched.h).
+CLONE_VM = 0x100
+CLONE_FILES = 0x400
+CLONE_VFORK = 0x4000
+CLONE_THREAD = 0x10000
 
 # open(2) flags the simulated files understand.
 O_RDONLY = 0o0
@@ -190,6 +211,11 @@ EINVAL = _errno.EINVAL
 EMFILE = _errno.EMFILE
 E2BIG = _errno.E2BIG
 ENAMETOOLONG = _errno.ENAMETOOLONG
+ENOEXEC = _errno.ENOEXEC
+EIO = _errno.EIO
+ENOTDIR = _errno.ENOTDIR
+ELOOP = _errno.ELOOP
+ELIBBAD = _errno.ELIBBAD
 EOVERFLOW = _errno.EOVERFLOW
 EOPNOTSUPP = _errno.EOPNOTSUPP
 

@@ -31,7 +31,9 @@ from .rcu import RcuDomain
 from .vmstat import VmEvents
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping, Sequence
+
+    from .exec import ExecImage
 
 #: The machine settings :meth:`Kernel.configure` accepts (each a validated property).
 SETTINGS = (
@@ -231,6 +233,7 @@ class Kernel:
 
         parent = self.get(pid)
         child = self.spawn(name if name is not None else parent.name)
+        child.image = parent.image  # the child runs the same program
         try:
             dup_mmap(parent.mm, child.mm)
             for fd, file in parent.files.items():
@@ -277,6 +280,32 @@ class Kernel:
             self.exit(proc.pid)
             raise
         return proc
+
+    def spawn_exec(
+        self,
+        path: str,
+        argv: Sequence[str] | None = None,
+        envp: Sequence[str] | Mapping[str, str] | None = None,
+        *,
+        name: str | None = None,
+        aslr: bool = False,
+        seed: int | None = None,
+    ) -> tuple[Process, ExecImage]:
+        """A new process running the program at ``path`` (a real executable or ``#!``
+        script on this machine) with ``argv`` and ``envp``: its address space is the
+        one ``execve`` builds before the first instruction (:mod:`core.exec`). Returns
+        the process and what was loaded. ``SyscallError`` as execve(2) fails; then no
+        process is left behind."""
+        proc = self.spawn(name if name is not None else "exec")
+        try:
+            image = proc.execve(path, argv, envp, aslr=aslr, seed=seed)
+        except BaseException:
+            if proc.alive:
+                self.exit(proc.pid)
+            raise
+        if name is not None:
+            proc.name = name
+        return proc, image
 
     def get(self, pid: int) -> Process:
         """The live process ``pid``; NoSuchProcess otherwise."""

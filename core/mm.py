@@ -100,6 +100,10 @@ class Mm:
         self.mmap_legacy_base = (TASK_SIZE // 3 + PAGE_SIZE - 1) & PAGE_MASK
         self.start_brk = self.cur_brk = 0x555555559000
         self.start_stack = 0
+        # The program's code and data and the strings on the stack, as execve (or an
+        # imported layout) set them: VmExe and statm's text come from start/end_code.
+        self.start_code = self.end_code = self.start_data = self.end_data = 0
+        self.arg_start = self.arg_end = self.env_start = self.env_end = 0
         self.def_flags = 0
         # vm_stat_account counters, in pages.
         self.total_vm = 0
@@ -498,8 +502,9 @@ class Mm:
             mm_populate(self, oldbrk, newbrk - oldbrk)
         return brk
 
-    def _do_brk_flags(self, vma: Vma | None, addr: int, length: int) -> None:
-        flags = VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT | self.def_flags
+    def _do_brk_flags(self, vma: Vma | None, addr: int, length: int, extra: int = 0) -> None:
+        # extra: VM_EXEC for vm_brk_flags() of an executable ELF segment's bss.
+        flags = VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT | self.def_flags | extra
         if self.map_count > self.max_map_count:
             raise SyscallError(ENOMEM, "brk", "map_count exceeds max_map_count")
         if not self.kernel.commit.enough_memory(self, length >> PAGE_SHIFT):

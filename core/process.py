@@ -7,6 +7,8 @@ Linux's names and errnos. The machine that owns the processes is
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from .abi import u64
@@ -22,6 +24,7 @@ from .files import FdTable, OpenFile, open_mode
 from .mm import Mm
 
 if TYPE_CHECKING:
+    from .exec import ExecImage
     from .kernel import Kernel
 
 
@@ -36,12 +39,37 @@ class Process:
         self.mm = Mm(kernel)
         self.mm.fd_table = self.files
         self.alive = True
+        #: What the last execve loaded (None: a process not created by exec).
+        self.image: ExecImage | None = None
+        # cred_guard_mutex's role here: one execve of this process at a time.
+        self._exec_lock = threading.Lock()
 
     def fork(self, name: str | None = None) -> Process:
         """``fork(2)``: a child with a copy of this address space (private pages
         copy-on-write in both, shared mappings shared, see :mod:`core.fork`) and of the fd
         table. Takes both mms' ``mmap_lock`` for write. O(n log n + resident pages)."""
         return self.kernel.fork(self.pid, name)
+
+    def execve(
+        self,
+        path: str,
+        argv: Sequence[str] | None = None,
+        envp: Sequence[str] | Mapping[str, str] | None = None,
+        *,
+        aslr: bool = False,
+        seed: int | None = None,
+    ) -> ExecImage:
+        """``execve(2)`` of the program at ``path`` on this machine (see
+        :mod:`core.exec`): a new address space with the program, its interpreter,
+        stack, vDSO and break, placed as Linux places them (``aslr`` False: as under
+        ``setarch -R``; True: randomised from ``seed``). Raises ``SyscallError``
+        (ENOENT, EACCES, ENOEXEC, E2BIG...); before the point of no return nothing
+        changed, after it the process has exited."""
+        from .exec import do_execve
+
+        with self._exec_lock:
+            self.image = do_execve(self, path, argv, envp, aslr=aslr, seed=seed)
+            return self.image
 
     def open(self, path: str, flags: int, size: int | None = None) -> int:
         """``open(2)`` with ``O_CREAT`` semantics: the file is created when missing; a

@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from app.procmount.__main__ import start_mount, stop_mount
+from core.procfs import GATE_LINE
 from tests.concurrency import wait_until
 
 PAGE = 4096
@@ -106,14 +107,16 @@ def mount(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mount]:
 
 def anon_maps(count: int, base: int = 0x100000000, gap: bool = True) -> str:
     """A maps text of ``count`` one-page anonymous VMAs (separated by one-page holes
-    unless ``gap`` is false; then alternating permissions keep them apart)."""
+    unless ``gap`` is false; then alternating permissions keep them apart), ending with
+    the ``[vsyscall]`` gate line every x86-64 maps ends with (an import prints it back
+    only when the text has it)."""
     lines = []
     step = 2 * PAGE if gap else PAGE
     for i in range(count):
         start = base + i * step
         perms = "rw-p" if gap or i % 2 == 0 else "r--p"
         lines.append(f"{start:08x}-{start + PAGE:08x} {perms} 00000000 00:00 0 ")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + GATE_LINE
 
 
 @pytest.fixture(scope="session")
