@@ -30,6 +30,7 @@ A syscall failure *inside a batch* is not an HTTP error: it is that operation's 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -183,6 +184,34 @@ def lookup(exc: BaseException) -> ProblemKind | None:
     return None
 
 
+class ProblemResponse(JSONResponse):
+    """``application/problem+json``, encoded so that no content can make the encoding
+    fail (a 500 while reporting a 4xx): text is UTF-8 with any lone surrogate escaped,
+    and a float JSON cannot carry (``NaN``, ``Infinity``) is sent as its name."""
+
+    media_type = PROBLEM_JSON
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return json.dumps(
+                content, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+            ).encode("utf-8")
+        except (UnicodeEncodeError, ValueError):
+            return json.dumps(_jsonable(content), separators=(",", ":")).encode("ascii")
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` with every float JSON lacks replaced by its name (``"NaN"``); strings
+    stay (the caller encodes them with ``ensure_ascii``, which escapes surrogates)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
 def problem_response(
     kind: ProblemKind, detail: str, instance: str | None, **extra: Any
 ) -> JSONResponse:
@@ -196,7 +225,7 @@ def problem_response(
     if instance is not None:
         body["instance"] = instance
     body.update({k: v for k, v in extra.items() if v is not None})
-    return JSONResponse(body, status_code=kind.status, media_type=PROBLEM_JSON)
+    return ProblemResponse(body, status_code=kind.status)
 
 
 def exception_extras(exc: BaseException) -> dict[str, Any]:
@@ -243,7 +272,7 @@ def json_value(value: object) -> object:
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     if isinstance(value, str):
-        return _cut(value)
+        return _cut(_printable(value))
     if value is None or isinstance(value, (bool, int)):
         return value
     if not isinstance(value, (float, list, tuple, dict)):
@@ -253,6 +282,11 @@ def json_value(value: object) -> object:
     except ValueError:  # NaN or Infinity somewhere in it: the text as sent
         return _cut(json.dumps(value, ensure_ascii=False))
     return value if len(text) <= MAX_VALUE_CHARS else _cut(text)
+
+
+def _printable(text: str) -> str:
+    """``text`` with any lone surrogate written as ``\\udXXX`` (it has no UTF-8 form)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8") if not text.isascii() else text
 
 
 def _cut(text: str) -> str:

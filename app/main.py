@@ -32,6 +32,12 @@ Create a process, map and unmap memory with Linux's own vocabulary
 and read `/proc/<pid>/maps` byte for byte as the kernel prints it. Addresses are
 accepted as integers or `"0x..."` strings and returned as `"0x..."` strings.
 
+Input follows JSON Schema strictly: an `integer` is a JSON number with an integral
+value (`2856` or `2856.0`; not `true`, `"2856"` or `2.5`), a `string` is a string (`0`
+is not a name), text is valid Unicode (no lone surrogates), and `NaN`/`Infinity` are
+not JSON. Integers in paths and queries are decimal digits only (`/processes/1014`; not
+`1014.0`, `01014` or ` 1014`).
+
 Errors are RFC 9457 problem details (`application/problem+json`); a failed syscall
 carries `errno` and `errno_name`. Limits (`VMASIM_MAX_PROCESSES`, `VMASIM_MAX_BATCH`,
 `VMASIM_MAX_BODY_BYTES`) are set in the environment and named in the errors they cause.

@@ -34,8 +34,7 @@ import anyio.to_thread
 from core import LockHoldTimes, MapsFile, MapsSnapshot, Mm, read_maps
 from core.maps_reader import Reader
 
-from .procviews import NAME_COLUMN
-from .schemas.maps import LockHoldOut, SnapshotMeta
+from .schemas.maps import LockHoldOut, SnapshotMeta, maps_lines, split_maps_line
 
 CHUNK_SIZE = 4096
 """The seq_file buffer (``PAGE_SIZE``): a per_vma chunk holds at most 4095 bytes."""
@@ -188,10 +187,8 @@ def vma_dicts(text: str) -> list[dict[str, Any]]:
     second). Same fields and values as :func:`app.procviews.parse_maps` (a test checks
     it). O(len(text))."""
     out = []
-    for line in text.splitlines():
-        rng, perms, offset, dev, inode, rest = line.split(" ", 5)
-        header = len(rng) + len(perms) + len(offset) + len(dev) + len(inode) + 5
-        path = line[max(header, NAME_COLUMN - 1) + 1 :] if len(line) > header else ""
+    for line in maps_lines(text):
+        rng, perms, offset, dev, inode, path = split_maps_line(line)
         dash = rng.index("-")
         start, end = int(rng[:dash], 16), int(rng[dash + 1 :], 16)
         out.append(

@@ -98,7 +98,8 @@ def _parse(text: str) -> list[tuple[int, int, str, int, tuple[int, int], int, st
         raise LayoutError(f"maps text must be a string, not {type(text).__name__}")
     rows = []
     prev_end = 0
-    for lineno, line in enumerate(text.splitlines(), 1):
+    # Lines end at "\n" only: the one character a maps path cannot hold unescaped.
+    for lineno, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         m = _LINE.match(line)

@@ -16,10 +16,11 @@ from core.errors import ResidentLimitExceeded
 
 from ..deps import ProcessDep, ServiceDep
 from ..errors import responses
+from ..jsonbody import JsonRoute
 from ..ops import fault_out
 from ..schemas.faults import FaultIn, FaultOut
 
-router = APIRouter(prefix="/processes/{pid}", tags=["faults"])
+router = APIRouter(route_class=JsonRoute, prefix="/processes/{pid}", tags=["faults"])
 
 
 @router.post(

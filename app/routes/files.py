@@ -10,15 +10,23 @@ from core import InvalidArgument, NoSuchProcess, SyscallError
 
 from ..deps import ProcessDep
 from ..errors import responses
+from ..jsonbody import JsonRoute
 from ..ops import apply_open
+from ..schemas.common import DECIMAL_RULE, DecimalText
 from ..schemas.processes import FileIn, FileOut
 from ..service import in_worker
 
-router = APIRouter(prefix="/processes/{pid}/files", tags=["files"])
+router = APIRouter(route_class=JsonRoute, prefix="/processes/{pid}/files", tags=["files"])
 
 Fd = Annotated[
     int,
-    Path(ge=0, lt=1 << 31, description="file descriptor", openapi_examples={"fd": {"value": 3}}),
+    Path(
+        ge=0,
+        lt=1 << 31,
+        description=f"file descriptor ({DECIMAL_RULE})",
+        openapi_examples={"fd": {"value": 3}},
+    ),
+    DecimalText,
 ]
 
 

@@ -8,11 +8,12 @@ from core import InvalidArgument, NoSuchProcess
 
 from ..deps import ProcessDep, ServiceDep
 from ..errors import ProcessLimitReached, responses
+from ..jsonbody import JsonRoute
 from ..schemas.processes import ForkIn, ProcessOut
 from ..service import in_worker
 from .processes import process_out
 
-router = APIRouter(prefix="/processes/{pid}", tags=["processes"])
+router = APIRouter(route_class=JsonRoute, prefix="/processes/{pid}", tags=["processes"])
 _NO_OPTIONS = ForkIn()  # no body: the parent's name (never mutated: ForkIn is frozen)
 
 

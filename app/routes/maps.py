@@ -25,10 +25,11 @@ from core.maps_reader import DEFAULT_MAX_RETRIES, DEFAULT_READER
 
 from ..deps import MaxRetriesQuery, ProcessDep, ReaderQuery
 from ..errors import responses
+from ..jsonbody import JsonRoute
 from ..schemas.maps import MapsOut
 from ..snapshots import HEADER_DOCS, Snapshot, take_snapshot, vma_dicts
 
-router = APIRouter(prefix="/processes/{pid}", tags=["proc"])
+router = APIRouter(route_class=JsonRoute, prefix="/processes/{pid}", tags=["proc"])
 
 MAPS_EXAMPLE = (
     "555555554000-555555556000 r--p 00000000 fe:00 1234" + " " * 22 + " /usr/bin/cat\n"

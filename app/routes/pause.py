@@ -22,6 +22,7 @@ from core.pause import KNOWN_POINTS as KNOWN_PAUSE_POINTS
 
 from ..deps import ProcessDep, SettingsDep
 from ..errors import LimitExceeded, responses
+from ..jsonbody import JsonRoute
 from ..schemas.pause import (
     ArmedPointOut,
     HeldOut,
@@ -33,7 +34,7 @@ from ..schemas.pause import (
     PauseStateOut,
 )
 
-router = APIRouter(tags=["pause"])
+router = APIRouter(route_class=JsonRoute, tags=["pause"])
 
 SETTING = "VMASIM_MAX_PAUSE_POINTS"
 

@@ -8,11 +8,12 @@ from core import InvalidArgument, LayoutError, NoSuchProcess, Process
 
 from ..deps import Pid, ProcessDep, ServiceDep
 from ..errors import ProcessLimitReached, responses
+from ..jsonbody import JsonRoute
 from ..schemas.common import hex_addr
 from ..schemas.processes import FileOut, ProcessIn, ProcessList, ProcessOut, ProcessSummary
 from ..service import in_worker
 
-router = APIRouter(prefix="/processes", tags=["processes"])
+router = APIRouter(route_class=JsonRoute, prefix="/processes", tags=["processes"])
 
 
 def process_out(proc: Process) -> ProcessOut:

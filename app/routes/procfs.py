@@ -18,9 +18,10 @@ from core.smaps import render_smaps, render_smaps_rollup, render_statm, render_s
 
 from ..deps import ProcessDep
 from ..errors import responses
+from ..jsonbody import JsonRoute
 from ..service import in_worker
 
-router = APIRouter(prefix="/processes/{pid}", tags=["proc"])
+router = APIRouter(route_class=JsonRoute, prefix="/processes/{pid}", tags=["proc"])
 
 
 class ProcTextResponse(PlainTextResponse):

@@ -25,7 +25,8 @@ from core.procmap_query import (
 
 from ..deps import ProcessDep, SettingsDep
 from ..errors import NoMatchingVma, RequestTooLarge, responses
-from ..schemas.common import hex_addr
+from ..jsonbody import JsonRoute
+from ..schemas.common import DecimalText, hex_addr
 from ..schemas.query import (
     QUERY_FLAG_BITS,
     QueryAddr,
@@ -38,7 +39,7 @@ from ..schemas.query import (
 )
 from ..service import in_worker
 
-router = APIRouter(prefix="/processes/{pid}", tags=["proc"])
+router = APIRouter(route_class=JsonRoute, prefix="/processes/{pid}", tags=["proc"])
 
 _LOCK = {
     QueryPath.VMA_LOCK: "vma_lock",
@@ -154,6 +155,7 @@ async def query_vma(
             "when the name does not fit)",
             openapi_examples={"PATH_MAX": {"value": PATH_MAX}},
         ),
+        DecimalText,
     ] = PATH_MAX,
 ) -> VmaQueryOut:
     """The VMA covering `addr`, or with `COVERING_OR_NEXT_VMA` the first VMA at or

@@ -37,12 +37,14 @@ from core.maps_reader import DEFAULT_MAX_RETRIES, DEFAULT_READER, Reader
 
 from ..deps import MaxRetriesQuery, ProcessDep, ReaderQuery, ServiceDep, SettingsDep
 from ..errors import LimitExceeded, responses
+from ..jsonbody import JsonRoute
 from ..procviews import parse_maps
+from ..schemas.common import DecimalText
 from ..schemas.maps import MapsStreamItem
 from ..snapshots import Snapshot, take_snapshot
 from ..streams import StreamRegistry, streams_for
 
-router = APIRouter(prefix="/processes/{pid}", tags=["proc"])
+router = APIRouter(route_class=JsonRoute, prefix="/processes/{pid}", tags=["proc"])
 
 IDLE_POLL = 0.005
 """Seconds between generation checks of an ``only_changes`` stream with ``interval``
@@ -71,6 +73,7 @@ async def stream_options(
         Query(
             ge=0,
             le=3600,
+            allow_inf_nan=False,
             description="seconds between snapshots (0: as fast as they can be read)",
             openapi_examples={"one per second": {"value": 1.0}, "fast": {"value": 0.1}},
         ),
@@ -83,11 +86,13 @@ async def stream_options(
             "VMASIM_MAX_STREAM_SNAPSHOTS)",
             openapi_examples={"ten": {"value": 10}},
         ),
+        DecimalText,
     ] = None,
     max_duration: Annotated[
         float | None,
         Query(
             gt=0,
+            allow_inf_nan=False,
             description="seconds after which the stream ends (default and maximum: "
             "VMASIM_MAX_STREAM_SECONDS)",
             openapi_examples={"a minute": {"value": 60}},

@@ -12,6 +12,7 @@ from core import NoSuchProcess, SyscallError
 
 from ..deps import ProcessDep, SettingsDep
 from ..errors import RequestTooLarge, responses
+from ..jsonbody import JsonRoute
 from ..ops import apply_brk, apply_mmap, apply_mprotect, apply_mremap, apply_munmap, run_batch
 from ..schemas.batch import BatchIn, BatchOut
 from ..schemas.common import hex_addr
@@ -19,7 +20,7 @@ from ..schemas.faults import TouchOp
 from ..schemas.syscalls import AddrOut, BrkIn, BrkOut, MmapIn, MprotectIn, MremapIn, MunmapIn
 from ..service import in_worker
 
-router = APIRouter(prefix="/processes/{pid}", tags=["syscalls"])
+router = APIRouter(route_class=JsonRoute, prefix="/processes/{pid}", tags=["syscalls"])
 
 SYSCALL_ERRORS = responses(NoSuchProcess, SyscallError)
 

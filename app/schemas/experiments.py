@@ -9,9 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from lab import DEFAULT_COST, CostField, ExperimentName
 
 from ..jobs import JobState
+from .common import InModel
 
 
-class ExperimentIn(BaseModel):
+class ExperimentIn(InModel):
     """A run to start."""
 
     model_config = ConfigDict(
