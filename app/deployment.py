@@ -7,7 +7,10 @@ integer limits); these are the knobs an operator sets when exposing the service.
 |---|---|---|
 | ``VMASIM_TOKEN`` | unset | bearer token every route but ``/healthz`` and the docs requires |
 | ``VMASIM_CORS_ORIGINS`` | unset (CORS closed) | comma-separated allowed origins (``*`` for any) |
-| ``VMASIM_MAX_INFLIGHT`` | 64 | requests executing at once; past it 503 + ``Retry-After`` |
+| ``VMASIM_MAX_INFLIGHT`` | 64 | requests running at once (received, not waiting); past it 503 |
+| ``VMASIM_MAX_PROCESS_INFLIGHT`` | 32 | requests for one process at once, waiting too; then 503 |
+| ``VMASIM_HEADER_TIMEOUT`` | 10 | seconds to receive a request's head (:mod:`app.http`) |
+| ``VMASIM_BODY_TIMEOUT`` | 30 | seconds to receive a body once the head arrived; then 408 |
 | ``VMASIM_MAX_STREAMS`` | 32 | open streamed responses at once; past it 429 + ``Retry-After`` |
 | ``VMASIM_RETRY_AFTER`` | 1 | seconds advertised in ``Retry-After`` |
 | ``VMASIM_STATE_FILE`` | unset | JSON checkpoint: restored on start, saved periodically/at exit |
@@ -25,6 +28,9 @@ _INT_RANGES: dict[str, tuple[int, int]] = {
     "max_inflight": (1, 100_000),
     "max_streams": (1, 100_000),
     "retry_after": (1, 3600),
+    "max_process_inflight": (1, 100_000),
+    "header_timeout": (1, 3600),
+    "body_timeout": (1, 3600),
     "state_interval": (0, 7 * 24 * 3600),
 }
 
@@ -38,6 +44,9 @@ class Deployment:
     max_inflight: int = 64
     max_streams: int = 32
     retry_after: int = 1
+    max_process_inflight: int = 32
+    header_timeout: int = 10
+    body_timeout: int = 30
     state_file: str | None = None
     state_interval: int = 30
 

@@ -18,6 +18,7 @@ NoSuchJob              404     ``job_id`` (an experiment job, or its result)
 ResidentLimitExceeded  409     ``setting``, ``limit``, ``addr`` (a fault needed a page)
 ProcessLimitReached    409     ``limit``, ``value``
 RequestTooLarge        413     ``limit``, ``value``
+RequestTimeout         408     ``setting``, ``limit`` (seconds), ``value`` (bytes received)
 UseAfterFree           500     (an engine bug)
 EngineError            500
 request validation     422     ``errors``: ``[{field, value, message}]`` (:func:`field_errors`)
@@ -97,6 +98,18 @@ class RequestTooLarge(LimitExceeded):
     """A request body or batch is larger than its limit."""
 
 
+class RequestTimeout(LimitExceeded):
+    """A request's body did not arrive within its deadline (``VMASIM_BODY_TIMEOUT``
+    seconds once the head arrived): ``value`` is the bytes received by then."""
+
+    def __init__(self, setting: str, limit: int, received: int) -> None:
+        super().__init__(setting, limit, received, "request body")
+        self.args = (
+            f"the request body did not arrive within {setting}={limit} s "
+            f"({received} bytes received): send it at once after the headers",
+        )
+
+
 @dataclass(frozen=True)
 class ProblemKind:
     """One row of :data:`ERROR_TABLE`."""
@@ -120,6 +133,7 @@ ERROR_TABLE: dict[type[Exception], ProblemKind] = {
     EngineError: ProblemKind(500, "engine-error", "Engine error"),
     ProcessLimitReached: ProblemKind(409, "process-limit", "Too many processes"),
     RequestTooLarge: ProblemKind(413, "too-large", "Request too large"),
+    RequestTimeout: ProblemKind(408, "request-timeout", "The request was not received in time"),
     LimitExceeded: ProblemKind(409, "limit-exceeded", "A configured limit was reached"),
 }
 VALIDATION = ProblemKind(422, "validation-error", "The request is invalid")

@@ -18,7 +18,7 @@ from .deployment import Deployment
 from .jobs import JobManager
 from .lifecycle import Lifecycle
 from .limits import Admission, AdmissionControl
-from .middleware import BodySizeLimit, HeadWithoutBody
+from .middleware import BodyReader, HeadWithoutBody
 from .persistence import StateKeeper, lifespan_state
 from .routes import include_all, ui
 from .service import Service, in_worker
@@ -124,9 +124,10 @@ def create_app(
     include_all(app)
     ui.install(app)  # the live page at /ui (not in the OpenAPI document)
     openapi.install(app)
-    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
-    # Outermost last: CORS, then the token check, then admission, then the body limit.
+    # Outermost last: CORS, then the token check, then the body (read whole, bounded in
+    # size and time), then admission: a request counts as in flight once it is received.
     app.add_middleware(Admission, control=app.state.admission)
+    app.add_middleware(BodyReader, limit=settings.max_body_bytes, timeout=deployment.body_timeout)
     auth.install(app, deployment.token, deployment.cors_origins)
     app.add_middleware(HeadWithoutBody)  # outermost: no HEAD answer carries a body
     return app
