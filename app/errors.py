@@ -19,6 +19,7 @@ ResidentLimitExceeded  409     ``setting``, ``limit``, ``addr`` (a fault needed 
 ProcessLimitReached    409     ``limit``, ``value``
 RequestTooLarge        413     ``limit``, ``value``
 RequestTimeout         408     ``setting``, ``limit`` (seconds), ``value`` (bytes received)
+JournalUnavailable     503     (the journal's store failed; see the log)
 UseAfterFree           500     (an engine bug)
 EngineError            500
 request validation     422     ``errors``: ``[{field, value, message}]`` (:func:`field_errors`)
@@ -98,6 +99,11 @@ class RequestTooLarge(LimitExceeded):
     """A request body or batch is larger than its limit."""
 
 
+class JournalUnavailable(ServiceError):
+    """The journal of state changes could not be written (a failing disk): nothing
+    more is acknowledged until the service restarts (:mod:`app.journal`)."""
+
+
 class RequestTimeout(LimitExceeded):
     """A request's body did not arrive within its deadline (``VMASIM_BODY_TIMEOUT``
     seconds once the head arrived): ``value`` is the bytes received by then."""
@@ -133,6 +139,9 @@ ERROR_TABLE: dict[type[Exception], ProblemKind] = {
     EngineError: ProblemKind(500, "engine-error", "Engine error"),
     ProcessLimitReached: ProblemKind(409, "process-limit", "Too many processes"),
     RequestTooLarge: ProblemKind(413, "too-large", "Request too large"),
+    JournalUnavailable: ProblemKind(
+        503, "journal-unavailable", "State changes cannot be made durable now"
+    ),
     RequestTimeout: ProblemKind(408, "request-timeout", "The request was not received in time"),
     LimitExceeded: ProblemKind(409, "limit-exceeded", "A configured limit was reached"),
 }

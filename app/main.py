@@ -86,7 +86,13 @@ def create_app(
         deployment = Deployment.from_env(os.environ)
     service = Service(settings, kernel)
     lifecycle = Lifecycle(service)
-    keeper = StateKeeper(service, deployment.state_file, deployment.state_interval)
+    keeper = StateKeeper(
+        service,
+        deployment.state_file,
+        deployment.state_interval,
+        deployment.durability,
+        deployment.journal_sync,
+    )
     jobs = JobManager(settings.max_experiment_jobs)
 
     @asynccontextmanager
@@ -118,8 +124,13 @@ def create_app(
     app.state.state_keeper = keeper
     app.state.experiment_jobs = jobs
     app.state.admission = AdmissionControl(
-        deployment.max_inflight, deployment.max_streams, deployment.retry_after, lifecycle.shutdown
+        deployment.max_inflight,
+        deployment.max_streams,
+        deployment.retry_after,
+        lifecycle.shutdown,
+        deployment.max_process_inflight,
     )
+    service.pool.listener = app.state.admission  # waits inside the engine do not count
     errors.install(app)
     include_all(app)
     ui.install(app)  # the live page at /ui (not in the OpenAPI document)

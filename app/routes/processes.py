@@ -11,7 +11,6 @@ from ..errors import ProcessLimitReached, responses
 from ..jsonbody import JsonRoute
 from ..schemas.common import hex_addr
 from ..schemas.processes import FileOut, ProcessIn, ProcessList, ProcessOut, ProcessSummary
-from ..service import in_worker
 
 router = APIRouter(route_class=JsonRoute, prefix="/processes", tags=["processes"])
 
@@ -56,7 +55,7 @@ async def create_process(body: ProcessIn, service: ServiceDep, response: Respons
     layout of a typical program started without ASLR (`layout` "typical"), or the layout
     in `maps`, the text of a real `/proc/<pid>/maps` (a `LayoutError` names the bad
     line). Limited by `VMASIM_MAX_PROCESSES` (409 when reached)."""
-    proc = await in_worker(service.spawn, body.name, body.layout, body.maps)
+    proc = await service.create(body.name, body.layout, body.maps)
     response.headers["Location"] = f"/processes/{proc.pid}"
     return process_out(proc)
 
@@ -87,5 +86,14 @@ async def get_process(proc: ProcessDep) -> ProcessOut:
 )
 async def delete_process(pid: Pid, service: ServiceDep) -> None:
     """Process exit: unmap everything (`exit_mmap`, under `mmap_lock` for write), close
-    every fd and free the pid. A second delete of the same pid is a 404."""
-    await in_worker(service.kernel.exit, pid)
+    every fd and free the pid. Operations held at the process's pause points are
+    released first (its points disarmed, no new ones armed), so the exit never waits
+    for a hold; until it is done the points stay reachable. A second delete of the
+    same pid is a 404."""
+    proc = service.kernel.get(pid)
+    service.exiting.add(pid)
+    try:
+        proc.mm.pauses.reset()
+        await service.exit(pid)
+    finally:
+        service.exiting.discard(pid)

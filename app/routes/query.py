@@ -23,7 +23,7 @@ from core.procmap_query import (
     procmap_query_batch,
 )
 
-from ..deps import ProcessDep, SettingsDep
+from ..deps import ProcessDep, ServiceDep, SettingsDep
 from ..errors import NoMatchingVma, RequestTooLarge, responses
 from ..jsonbody import JsonRoute
 from ..schemas.common import DecimalText, hex_addr
@@ -37,7 +37,6 @@ from ..schemas.query import (
     query_addr,
     query_flag_bits,
 )
-from ..service import in_worker
 
 router = APIRouter(route_class=JsonRoute, prefix="/processes/{pid}", tags=["proc"])
 
@@ -118,6 +117,7 @@ QUERY_ERRORS = responses(NoSuchProcess, NoMatchingVma, SyscallError)
 @router.get("/vma", summary="PROCMAP_QUERY: the VMA at an address", responses=QUERY_ERRORS)
 async def query_vma(
     proc: ProcessDep,
+    service: ServiceDep,
     addr: Annotated[
         QueryAddr,
         Query(
@@ -165,7 +165,7 @@ async def query_vma(
     not fit `name_size`. Served under the per-VMA lock (6.18), falling back to
     `mmap_lock` when a writer holds the VMA."""
     bits = combine_flags(flags)
-    return await in_worker(query_one, proc, query_addr(addr), bits, name, name_size)
+    return await service.run(query_one, proc, query_addr(addr), bits, name, name_size)
 
 
 @router.post(
@@ -173,7 +173,9 @@ async def query_vma(
     summary="PROCMAP_QUERY for many addresses",
     responses=responses(NoSuchProcess, SyscallError, RequestTooLarge),
 )
-async def query_vma_batch(proc: ProcessDep, body: VmaBatchIn, settings: SettingsDep) -> VmaBatchOut:
+async def query_vma_batch(
+    proc: ProcessDep, body: VmaBatchIn, settings: SettingsDep, service: ServiceDep
+) -> VmaBatchOut:
     """Resolve every address in `addrs` to the VMA covering it, the way the kernel's
     selftest benchmark does: addresses in ascending order, one `PROCMAP_QUERY`
     (with `COVERING_OR_NEXT_VMA`) per VMA met, serving every address that VMA covers.
@@ -183,4 +185,4 @@ async def query_vma_batch(proc: ProcessDep, body: VmaBatchIn, settings: Settings
     addresses (413 beyond)."""
     if len(body.addrs) > settings.max_batch:
         raise RequestTooLarge("VMASIM_MAX_BATCH", settings.max_batch, len(body.addrs), "addrs")
-    return await in_worker(query_batch, proc, body)
+    return await service.run(query_batch, proc, body)

@@ -43,6 +43,7 @@ from ..schemas.common import DecimalText
 from ..schemas.maps import MapsStreamItem
 from ..snapshots import Snapshot, take_snapshot
 from ..streams import StreamRegistry, streams_for
+from ..workers import Runner
 
 router = APIRouter(route_class=JsonRoute, prefix="/processes/{pid}", tags=["proc"])
 
@@ -160,7 +161,7 @@ def _item(index: int, pid: int, elapsed: float, snap: Snapshot, fmt: str) -> Map
 
 
 async def snapshots(
-    proc: Process, opts: StreamOptions, registry: StreamRegistry, end: _End
+    proc: Process, opts: StreamOptions, registry: StreamRegistry, end: _End, run: Runner
 ) -> AsyncGenerator[MapsStreamItem, None]:
     """The snapshots of one stream. Holds no lock while suspended. The registration
     in ``registry`` is closed in ``finally`` whatever ends the stream."""
@@ -178,7 +179,7 @@ async def snapshots(
             if opts.only_changes and proc.mm.generation == last_generation:
                 pass  # nothing changed: no read at all (generation is one int load)
             else:
-                snap = await take_snapshot(proc.mm, opts.reader, opts.max_retries)
+                snap = await take_snapshot(proc.mm, opts.reader, opts.max_retries, run)
                 if not proc.alive:  # exited during the read: its text is empty
                     reason = "exited"
                     break
@@ -280,7 +281,7 @@ async def maps_stream(
     `VMASIM_MAX_STREAM_SNAPSHOTS`, `VMASIM_MAX_STREAM_SECONDS` (409 beyond). A client
     may disconnect at any time; the server stops reading and holds nothing."""
     end = _End()
-    items = handle.track(snapshots(proc, opts, streams_for(service), end))
+    items = handle.track(snapshots(proc, opts, streams_for(service), end, service.run))
     async with contextlib.aclosing(items):
         async for item in items:
             yield item
@@ -311,7 +312,7 @@ async def maps_events(
     (`new EventSource(url)`): each a `snapshot` event whose `id` is its index, and a
     final `end` event `{"reason": "count" | "duration" | "exited", "sent": n}`."""
     end = _End()
-    items = handle.track(snapshots(proc, opts, streams_for(service), end))
+    items = handle.track(snapshots(proc, opts, streams_for(service), end, service.run))
     async with contextlib.aclosing(items):
         async for item in items:
             yield ServerSentEvent(data=item, event="snapshot", id=str(item.index))
