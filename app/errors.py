@@ -448,7 +448,21 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     response = problem_response(kind, str(exc.detail), request.url.path)
     if exc.headers:
         response.headers.update(exc.headers)
+    if exc.status_code == 405:
+        # RFC 9110 §15.5.6: every method the resource has, not only those of the first
+        # route that matched the path (GET and POST /processes are two routes).
+        response.headers["Allow"] = allowed_methods(request)
     return response
+
+
+def allowed_methods(request: Request) -> str:
+    """The methods of every route whose path matches the request's, ``Allow`` style."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(request.url.path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
 
 
 def _phrase(status: int) -> str:

@@ -27,6 +27,7 @@ from ..deps import ProcessDep, ServiceDep, SettingsDep
 from ..errors import LimitExceeded, responses
 from ..jsonbody import JsonRoute
 from ..schemas.pause import (
+    POINT_NAMES,
     ArmedPointOut,
     HeldOut,
     PauseArmIn,
@@ -184,6 +185,7 @@ async def disarm_pause_point(
         max_length=64,
         description="a pause point name",
         openapi_examples={"munmap": {"value": "munmap:before_clear"}},
+        json_schema_extra=POINT_NAMES,
     ),
 ) -> None:
     """Stop holding at `name` (operations already held stay until released or timed

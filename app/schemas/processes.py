@@ -25,6 +25,7 @@ class ProcessIn(InModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            "not": {"required": ["layout", "maps"]},  # one source at most
             "examples": [
                 {"name": "demo", "layout": "typical"},
                 {"name": "empty"},
@@ -33,7 +34,7 @@ class ProcessIn(InModel):
                     "maps": "555555554000-555555556000 r--p 00000000 fe:00 1234"
                     "                       /usr/bin/cat\n",
                 },
-            ]
+            ],
         },
     )
 
