@@ -13,7 +13,14 @@
     vmasim munmap PID ADDR LENGTH
     vmasim fault PID ADDR [--access read|write|exec] [--json]
     vmasim fork PID [--name NAME]                   # prints the child's pid
+    vmasim mount DIR [--port P] [--url URL] [--reader R] [--spawn typical] ...
+    vmasim export-proc DIR [--url URL] [--state FILE] [--reader R]
+    vmasim run-against PID [--proc DIR] -- COMMAND...  # {pid}: the placeholder's pid
 
+``mount``, ``export-proc`` and ``run-against`` run ``python -m app.procmount`` (the
+/proc mount: FUSE, a static export, a tool in a mount namespace); their options are
+that module's (``vmasim mount --help``). ``run-against`` without ``--proc`` mounts the
+service at ``--url`` for the command's run.
 ``serve`` listens on ``--host``/``--port``, else ``$VMASIM_HOST``/``$VMASIM_PORT``, else
 127.0.0.1:8000; other options are uvicorn's and pass through (``--workers`` is refused).
 Client commands use ``--url`` (default ``$VMASIM_URL`` or http://127.0.0.1:8000).
@@ -197,6 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--access", choices=["read", "write", "exec"], default="read")
     p.add_argument("--json", action="store_true", help="print the whole result as JSON")
 
+    for name, text in PROCMOUNT_COMMANDS.items():
+        p = sub.add_parser(name, help=text, description=text, add_help=False)
+        p.add_argument("args", nargs=argparse.REMAINDER, help="see --help")
+
     p = sub.add_parser(
         "fork",
         help="fork a process",
@@ -245,6 +256,57 @@ def _serve(args: argparse.Namespace, uvicorn_args: list[str]) -> int:
     except SystemExit as exc:  # click ends every run with one, 0 included
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE if exc.code else EXIT_OK
     return EXIT_OK
+
+
+PROCMOUNT_COMMANDS = {
+    "mount": "mount the simulated machine as a procfs tree (FUSE) until unmounted",
+    "export-proc": "write the simulated machine's procfs tree as ordinary files",
+    "run-against": "run a tool with /proc/<placeholder> showing a simulated process",
+}
+PROCMOUNT_MODULE = "app.procmount"  # started by name: the client never imports the server
+
+
+def procmount_argv(command: str, rest: list[str], url: str, url_given: bool) -> list[str]:
+    """The ``python -m app.procmount`` command line of ``vmasim COMMAND REST...``.
+    ``run-against`` without ``--proc``/``--url`` before ``--`` gets the CLI's ``--url``;
+    ``mount``/``export-proc`` get it only when it was given explicitly."""
+    sub = {"export-proc": "export"}.get(command, command)
+    head = rest[: rest.index("--")] if "--" in rest else rest
+    has_source = any(a in ("--proc", "--url") or a.startswith(("--proc=", "--url=")) for a in head)
+    extra: list[str] = []
+    if not has_source and (command == "run-against" or url_given):
+        extra = ["--url", url]
+    if command == "run-against" and extra:
+        # options go before the PID's "--": insert right after the subcommand
+        return [sys.executable, "-m", PROCMOUNT_MODULE, sub, *extra, *rest]
+    return [sys.executable, "-m", PROCMOUNT_MODULE, sub, *rest, *extra]
+
+
+def _procmount_at(words: list[str]) -> int | None:
+    """The index of a procmount command in the CLI's words (after global options)."""
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if w in PROCMOUNT_COMMANDS:
+            return i
+        if w == "--url":
+            i += 2
+        elif w.startswith("--url="):
+            i += 1
+        else:
+            return None
+    return None
+
+
+def _procmount(argv: list[str]) -> int:
+    """Run ``python -m app.procmount`` in a child process and return its exit code
+    (Ctrl-C reaches it too: it unmounts and exits)."""
+    import subprocess
+
+    try:
+        return subprocess.run(argv, check=False).returncode
+    except KeyboardInterrupt:
+        return 130
 
 
 def _run(args: argparse.Namespace, api: VmasimClient, out: TextIO) -> None:
@@ -297,6 +359,17 @@ def _run(args: argparse.Namespace, api: VmasimClient, out: TextIO) -> None:
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     """Entry point (``[project.scripts] vmasim``). Returns the exit code."""
     parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    at = _procmount_at(words)
+    if at is not None:  # everything after the command is app.procmount's
+        url = os.environ.get("VMASIM_URL", DEFAULT_URL)
+        given = False
+        for i, w in enumerate(words[:at]):
+            if w.startswith("--url="):
+                url, given = w.partition("=")[2], True
+            elif w == "--url":
+                url, given = words[i + 1], True
+        return _procmount(procmount_argv(words[at], words[at + 1 :], url, given))
     args, extra = parser.parse_known_args(argv)
     if args.command == "serve":
         return _serve(args, extra)
