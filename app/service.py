@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio.to_thread
 from pydantic import BaseModel
 
-from core import Kernel, Process
+from core import EngineError, Kernel, Process
 
 from .errors import ProcessLimitReached
 from .ops import DISPATCH, Ret, create_process, merge_touches, run_batch, touch_pieces
@@ -92,6 +92,8 @@ class Service:
         value, position = await self.pool.run(fn, *args)
         if position and self.journal is not None:
             await self.journal.durable(position)
+        if isinstance(value, _Failed):
+            raise value.error  # recorded (its partial effects may be kept) and durable
         return value
 
     async def create(self, name: str, layout: str | None, maps: str | None) -> Process:
@@ -103,9 +105,11 @@ class Service:
         if journal is None:
             return self.spawn(name, layout, maps), 0
         record = {"op": "spawn", "name": name, "layout": layout, "maps": maps}
-        with journal.operation():
-            proc = journal.create(partial(self.spawn, name, layout, maps), record)
-        return proc, journal.thread_position()
+        with journal.operation(), _recorded(journal) as failed:
+            return journal.create(partial(self.spawn, name, layout, maps), record), (
+                journal.thread_position()
+            )
+        return failed.result()
 
     async def fork(self, pid: int, name: str | None = None) -> Process:
         """``fork(2)`` of ``pid`` within ``VMASIM_MAX_PROCESSES`` (see :meth:`fork_now`)."""
@@ -116,9 +120,11 @@ class Service:
         if journal is None:
             return self.fork_now(pid, name), 0
         record = {"op": "fork", "pid": pid, "name": name}
-        with journal.operation():
-            child = journal.create(partial(self.fork_now, pid, name), record)
-        return child, journal.thread_position()
+        with journal.operation(), _recorded(journal) as failed:
+            return journal.create(partial(self.fork_now, pid, name), record), (
+                journal.thread_position()
+            )
+        return failed.result()
 
     async def exit(self, pid: int) -> None:
         """Process exit (``NoSuchProcess`` if there is none)."""
@@ -142,8 +148,9 @@ class Service:
         journal = self.journal
         if journal is None:
             return DISPATCH[kind](proc, args), 0
-        with journal.operation():
+        with journal.operation(), _recorded(journal) as failed:
             return journal.apply(proc, kind, args), journal.thread_position()
+        return failed.result()
 
     async def batch(self, proc: Process, ops: Sequence[Any], stop_on_error: bool) -> list[OpResult]:
         """:func:`app.ops.run_batch` of ``ops`` on ``proc``, each operation recorded."""
@@ -250,3 +257,44 @@ class Service:
                 live,
                 self.settings.max_processes,
             )
+
+
+class _Failed:
+    """An operation that failed after its failure was recorded: the error to raise once
+    the record is durable (a failing syscall may have changed the machine, as the
+    kernel's does, and the client is told so only when that change is kept)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+class _Failure:
+    """What :func:`_recorded` caught, if anything."""
+
+    __slots__ = ("error", "position")
+
+    def __init__(self) -> None:
+        self.error: Exception | None = None
+        self.position = 0
+
+    def result(self) -> tuple[Any, int]:
+        assert self.error is not None
+        return _Failed(self.error), self.position
+
+
+@contextmanager
+def _recorded(journal: Journal) -> Iterator[_Failure]:
+    """Catch an engine error raised after the journal recorded it (the position this
+    thread appended last); errors it did not record (the process is gone, a limit) go
+    on as they are."""
+    failure = _Failure()
+    before = journal.thread_position()
+    try:
+        yield failure
+    except EngineError as exc:
+        position = journal.thread_position()
+        if position == before:
+            raise
+        failure.error, failure.position = exc, position

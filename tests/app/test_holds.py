@@ -163,7 +163,9 @@ def test_per_process_limit_bounds_the_waiters_of_one_process(tmp_path: Path) -> 
         service = _service(running)
         pid, addr = _process_with_mapping(c)
         other, _ = _process_with_mapping(c)
-        c.post(f"/processes/{pid}/pause-points", json={"name": "munmap:before_clear"})
+        c.post(
+            f"/processes/{pid}/pause-points", json={"name": "munmap:before_clear", "timeout": 300}
+        )
         waiters = [
             _call(
                 running.url, "POST", f"/processes/{pid}/munmap", json={"addr": addr, "length": PAGE}
