@@ -13,7 +13,7 @@ response raises :class:`ApiError` carrying the problem details.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
 import httpx
@@ -302,9 +302,8 @@ class VmasimClient:
             if response.is_error:
                 response.read()
                 self._raise(response)
-            for line in response.iter_lines():
-                if line:
-                    yield MapsStreamItem.model_validate_json(line)
+            for line in json_lines(response.iter_bytes()):
+                yield MapsStreamItem.model_validate_json(line)
 
     # -- pause points --------------------------------------------------------------------
 
@@ -349,6 +348,32 @@ def _exec_body(
     if seed is not None:
         body["seed"] = seed
     return body
+
+
+def json_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The non-empty lines of a JSON Lines body arriving in ``chunks``: split at
+    ``\\n`` only (a trailing ``\\r`` dropped), as JSON Lines defines it. Not httpx's
+    ``iter_lines``, which splits like ``str.splitlines()``: JSON leaves ``\\x85``,
+    ``\\u2028`` and ``\\u2029`` unescaped, and a maps path may hold them.
+
+    >>> list(json_lines([b'{"a": "\\xe2\\x80\\xa8"}\\n{"b"', b': 1}\\r\\n']))
+    [b'{"a": "\\xe2\\x80\\xa8"}', b'{"b": 1}']
+    """
+    parts: list[bytes] = []  # the line being received (no quadratic joining)
+    for chunk in chunks:
+        if b"\n" not in chunk:
+            parts.append(chunk)
+            continue
+        first, *middle, last = chunk.split(b"\n")
+        parts.append(first)
+        for line in (b"".join(parts), *middle):
+            line = line.removesuffix(b"\r")
+            if line:
+                yield line
+        parts = [last]
+    rest = b"".join(parts)
+    if rest.strip():
+        yield rest
 
 
 def _params(**values: Any) -> dict[str, Any]:

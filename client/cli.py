@@ -240,6 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+HTTP_PROTOCOL = "app.http:BoundedH11Protocol"
+"""uvicorn's ``--http`` for ``vmasim serve`` (``app.http.PROTOCOL``; the client does not
+import the server, a test keeps the two equal)."""
+
 # Wrapped by hand (RawDescriptionHelpFormatter): argparse would break "--log-level".
 _SERVE = """\
 Run the service with uvicorn on one worker: the engine's state (every simulated
@@ -265,7 +269,10 @@ def _serve(args: argparse.Namespace, uvicorn_args: list[str]) -> int:
         return EXIT_USAGE
     from uvicorn.main import main as uvicorn_main
 
+    # The service's HTTP protocol (app.http.PROTOCOL: uvicorn's h11 with a deadline for
+    # request heads); a --http of the caller's comes later and wins.
     argv = ["app.main:app", "--host", host, "--port", str(port), "--workers", "1"]
+    argv += ["--http", HTTP_PROTOCOL]
     try:
         uvicorn_main.main(args=[*argv, *uvicorn_args], prog_name="vmasim serve")
     except SystemExit as exc:  # click ends every run with one, 0 included

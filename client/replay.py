@@ -61,6 +61,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.flags import MAP_BITS, MREMAP_BITS, PROT_BITS
+from app.schemas.maps import maps_lines, split_maps_line
 from core.constants import (
     CLONE_FILES,
     CLONE_THREAD,
@@ -1006,18 +1007,17 @@ def clip(maps_text: str, ranges: list[tuple[int, int]]) -> list[tuple[str, str, 
     path)``, offsets adjusted to the clipped start; device and inode dropped (they
     name the simulator's files). O(lines × ranges)."""
     out = []
-    for line in maps_text.splitlines():
-        fields = line.split(None, 5)
-        start_s, end_s = fields[0].split("-")
+    for line in maps_lines(maps_text):
+        rng, perms, offset_s, _dev, inode, path = split_maps_line(line)
+        start_s, end_s = rng.split("-")
         start, end = int(start_s, 16), int(end_s, 16)
-        offset = int(fields[2], 16)
-        path = fields[5] if len(fields) > 5 else ""
-        anon = fields[4] == "0"
+        offset = int(offset_s, 16)
+        anon = inode == "0"
         for lo, hi in ranges:
             s, e = max(start, lo), min(end, hi)
             if s < e:
                 off = offset if anon else offset + (s - start)
-                out.append((f"{s:x}-{e:x}", fields[1], f"{off:08x}", path))
+                out.append((f"{s:x}-{e:x}", perms, f"{off:08x}", path))
     return out
 
 

@@ -44,9 +44,12 @@ field (a :class:`StateError` names the first bad value with its JSON path), buil
 *new* :class:`~core.process.Kernel`, runs every ``Mm._check()`` and page-cache
 ``_check()`` on it, and only then returns it. A failure leaves nothing behind.
 
-Writes are atomic (:func:`save_state`): a temporary file in the same directory,
+Writes are atomic (:func:`write_state`): a temporary file in the same directory,
 ``fsync``, ``os.replace`` over the target, ``fsync`` of the directory — a crash at any
-point leaves either the previous checkpoint or the new one, never a torn file.
+point leaves either the previous checkpoint or the new one, never a torn file, and at
+worst a temporary file, which :func:`remove_stale_temps` deletes at the next start.
+``saved_at`` is the moment the state was captured (every mm locked), not the end of
+the write.
 """
 
 from __future__ import annotations
@@ -54,9 +57,11 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import tempfile
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -83,7 +88,11 @@ __all__ = [
     "dump_kernel",
     "load_kernel",
     "load_state",
+    "next_pid",
+    "read_state",
+    "remove_stale_temps",
     "save_state",
+    "write_state",
 ]
 
 FORMAT = "vmasim-state"
@@ -129,13 +138,15 @@ MM_OPTIONAL_INT_FIELDS = ("start_code", "end_code")  # set by some layouts only
 
 @dataclass(frozen=True)
 class SaveStatistics:
-    """What one :func:`save_state` wrote: processes, VMAs, pages, bytes, seconds."""
+    """What one :func:`save_state` wrote: processes, VMAs, pages, bytes, seconds, and
+    when the state was captured (``saved_at``, seconds since the epoch)."""
 
     processes: int
     vmas: int
     pages: int
     bytes: int
     seconds: float
+    saved_at: float
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -173,6 +184,8 @@ def dump_kernel(kernel: Kernel) -> dict[str, Any]:
         for proc in procs:
             proc.mm.mmap_lock.read_lock()
             stack.callback(proc.mm.mmap_lock.read_unlock)
+        # The moment the state is captured: every mm is locked from here on.
+        saved_at = time.time()
         # A process that exited between the listing and its lock has an empty mm.
         procs = [p for p in procs if p.alive]
         fds = {p.pid: p.files.items() for p in procs}
@@ -180,7 +193,7 @@ def dump_kernel(kernel: Kernel) -> dict[str, Any]:
             named = dict(kernel.fs._by_path)
             next_ino = _counter_value(kernel.fs._ino)
         with kernel.page_lock:
-            return _dump_locked(kernel, procs, fds, named, next_ino)
+            return _dump_locked(kernel, procs, fds, named, next_ino, saved_at)
 
 
 def _dump_locked(
@@ -189,6 +202,7 @@ def _dump_locked(
     fds: dict[int, list[tuple[int, OpenFile]]],
     named: dict[str, Inode],
     next_ino: int,
+    saved_at: float,
 ) -> dict[str, Any]:
     inodes: dict[int, int] = {}  # id(Inode) -> index
     inode_objs: list[Inode] = []
@@ -298,7 +312,7 @@ def _dump_locked(
     return {
         "format": FORMAT,
         "version": VERSION,
-        "saved_at": time.time(),
+        "saved_at": saved_at,
         "kernel": {
             "max_map_count": kernel.max_map_count,
             "max_resident_pages": kernel.max_resident_pages,
@@ -318,15 +332,31 @@ def _dump_locked(
 
 
 def save_state(kernel: Kernel, path: str | os.PathLike[str]) -> SaveStatistics:
-    """Write :func:`dump_kernel` to ``path`` atomically: a temporary file in the same
-    directory, ``fsync``, ``os.replace``, ``fsync`` of the directory. Same locking as
-    :func:`dump_kernel` (released before the file is written). O(size of the state)."""
+    """Write :func:`dump_kernel` to ``path`` atomically (:func:`write_state`). Same
+    locking as :func:`dump_kernel` (released before the file is written). O(size of
+    the state)."""
     began = time.perf_counter()
-    doc = dump_kernel(kernel)
+    return write_state(dump_kernel(kernel), path, began)
+
+
+def temp_prefix(path: str | os.PathLike[str]) -> str:
+    """The name prefix of :func:`write_state`'s temporary files for ``path`` (in the
+    same directory): ``.vmasim-state-<name of the target>-``."""
+    return f".vmasim-state-{os.path.basename(os.fspath(path))}-"
+
+
+def write_state(
+    doc: dict[str, Any], path: str | os.PathLike[str], began: float | None = None
+) -> SaveStatistics:
+    """Write a :func:`dump_kernel` document to ``path`` atomically: a temporary file in
+    the same directory (:func:`temp_prefix`), ``fsync``, ``os.replace``, ``fsync`` of
+    the directory. A crash leaves the previous file or the new one, and at worst a
+    temporary file that :func:`remove_stale_temps` deletes. O(size of the state)."""
+    began = time.perf_counter() if began is None else began
     data = json.dumps(doc, separators=(",", ":")).encode()
     target = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(target))
-    fd, tmp = tempfile.mkstemp(prefix=".vmasim-state-", suffix=".tmp", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -350,7 +380,64 @@ def save_state(kernel: Kernel, path: str | os.PathLike[str]) -> SaveStatistics:
         pages=len(doc["pages"]),
         bytes=len(data),
         seconds=time.perf_counter() - began,
+        saved_at=doc["saved_at"],
     )
+
+
+# mkstemp's names before temp_prefix existed: ".vmasim-state-" + 8 characters + ".tmp".
+_LEGACY_TEMP = re.compile(r"\.vmasim-state-[a-z0-9_]{8}\.tmp")
+
+
+def remove_stale_temps(path: str | os.PathLike[str]) -> list[str]:
+    """Delete the temporary files an interrupted :func:`write_state` to ``path`` left
+    (a process killed mid-save), and those of the unprefixed form older versions wrote
+    in the same directory. Call before anything saves to ``path``. Returns the names
+    removed. O(files in the directory)."""
+    target = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(target))
+    prefix = temp_prefix(target)
+    removed = []
+    for name in os.listdir(directory):
+        ours = name.startswith(prefix) and name.endswith(".tmp")
+        if ours or _LEGACY_TEMP.fullmatch(name):
+            try:
+                os.unlink(os.path.join(directory, name))
+            except FileNotFoundError:
+                continue
+            removed.append(name)
+    return sorted(removed)
+
+
+def read_state(path: str | os.PathLike[str]) -> Any:
+    """The JSON document of a state file (not yet validated: :func:`load_kernel`).
+    :class:`StateError` naming the file if it cannot be read or parsed."""
+    target = os.fspath(path)
+    try:
+        with open(target, "rb") as f:
+            raw = f.read()
+    except OSError as exc:
+        raise StateError(f"state file {target!r} cannot be read: {exc.strerror}") from exc
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise StateError(f"state file {target!r} is not valid JSON: {exc}") from None
+    return doc
+
+
+@contextmanager
+def next_pid(kernel: Kernel, pid: int) -> Iterator[None]:
+    """Make the next pid ``kernel`` hands out ``pid`` (a journal replay giving a process
+    the pid it had); afterwards the allocator goes on above every pid handed out, as
+    ``alloc_pid`` does. Only while nothing else spawns (a replay, before serving)."""
+    with kernel._lock:
+        following = _counter_value(kernel._next_pid)
+        kernel._next_pid = itertools.count(pid)
+    try:
+        yield
+    finally:
+        with kernel._lock:
+            after = _counter_value(kernel._next_pid)
+            kernel._next_pid = itertools.count(max(following, after))
 
 
 # -- validation helpers ------------------------------------------------------------------
@@ -410,15 +497,7 @@ def load_state(path: str | os.PathLike[str]) -> Kernel:
     """Read a state file written by :func:`save_state` and build its machine.
     :class:`StateError` (naming the file) if it cannot be read, parsed or validated."""
     target = os.fspath(path)
-    try:
-        with open(target, "rb") as f:
-            raw = f.read()
-    except OSError as exc:
-        raise StateError(f"state file {target!r} cannot be read: {exc.strerror}") from exc
-    try:
-        doc = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise StateError(f"state file {target!r} is not valid JSON: {exc}") from None
+    doc = read_state(target)
     try:
         return load_kernel(doc)
     except StateError as exc:

@@ -121,7 +121,8 @@ def _parse(text: str) -> tuple[list[Row], bool]:
     rows: list[Row] = []
     gate = False
     prev_end = 0
-    for lineno, line in enumerate(text.splitlines(), 1):
+    # Lines end at "\n" only: the one character a maps path cannot hold unescaped.
+    for lineno, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         m = _LINE.match(line)

@@ -272,7 +272,11 @@ def _walk_whole(mm: Mm, acc: _Acc) -> None:
     """A whole-file walk from position 0 through :func:`render_maps` (its cached-line
     fast path); same bytes as :func:`_walk`. O(n)."""
     text = render_maps(mm)
-    acc.lines = text.splitlines(keepends=True)
+    # Split at "\n" only: a path may hold "\r", "\x85", "\u2028"... (only "\n" is
+    # escaped, seq_file_path(m, file, "\n")), where str.splitlines() would split too.
+    lines = text.split("\n")
+    lines.pop()  # "" after the last newline (or the empty text)
+    acc.lines = [line + "\n" for line in lines]
     acc.size = len(text)
     acc.pos = POS_END
 

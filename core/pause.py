@@ -269,6 +269,13 @@ class PauseRegistry:
         self._ids = itertools.count(1)
         self._tracking = False
         self._hook: Callable[[str], object] | None = None
+        #: Bumped by :meth:`release_all`: a hold that was about to park when everything
+        #: was released does not park (:meth:`hit` compares it before parking).
+        self._epoch = 0
+        #: The wait of a hold, if set: called as ``park_observer(wait, timeout)`` in the
+        #: parked thread, it must call ``wait(timeout)`` and return its result (the
+        #: service gives its worker slot back for the wait: app/workers.py).
+        self.park_observer: Callable[[Callable[[float], bool], float], bool] | None = None
         #: True while a point is armed or hit tracking is on; read without the lock by
         #: the fast path of ``Mm.pause`` (a stale value costs one extra locked check).
         self.active = False
@@ -405,6 +412,7 @@ class PauseRegistry:
         with self._lock:
             holds = list(self._holds.values())
             self._holds.clear()
+            self._epoch += 1
         for hold in holds:
             hold.event.set()
         return len(holds)
@@ -465,6 +473,7 @@ class PauseRegistry:
             hold: _Hold | None = None
             if arm.hold:
                 hold = _Hold(info)
+            epoch = self._epoch
         if arm.action is not None:
             try:
                 arm.action(info)
@@ -475,10 +484,18 @@ class PauseRegistry:
         if hold is None:
             return
         with self._lock:
+            if self._epoch != epoch:
+                return  # everything was released (reset) while the action ran
             self._counters[name].holds += 1
             self._holds[info.hold_id] = hold
             self._changed.notify_all()
-        if hold.event.wait(arm.timeout):
+        observer = self.park_observer
+        released = (
+            hold.event.wait(arm.timeout)
+            if observer is None
+            else observer(hold.event.wait, arm.timeout)
+        )
+        if released:
             return
         with self._lock:
             if self._holds.pop(info.hold_id, None) is None:

@@ -58,7 +58,10 @@ class LinesSource:
     __slots__ = ("info", "lines")
 
     def __init__(self, text: str, info: dict[str, str] | None = None) -> None:
-        self.lines = text.splitlines(keepends=True)
+        # Records end at "\n" only: a maps path may hold "\r", "\x85", "\u2028"...
+        # (the kernel escapes only "\n"), where str.splitlines() would cut a line.
+        parts = text.split("\n")
+        self.lines = [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
         self.info = info
 
     def fill(self, index: int, size: int, want: int) -> SeqChunk:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from fastapi import APIRouter, Response, status
 
 from core import InvalidArgument, LayoutError, NoSuchProcess, Process, SyscallError
 
 from ..deps import Pid, ProcessDep, ServiceDep
 from ..errors import ProcessLimitReached, responses
+from ..jsonbody import JsonRoute
 from ..schemas.common import hex_addr
 from ..schemas.processes import (
     ExecIn,
@@ -20,9 +19,8 @@ from ..schemas.processes import (
     ProcessOut,
     ProcessSummary,
 )
-from ..service import in_worker
 
-router = APIRouter(prefix="/processes", tags=["processes"])
+router = APIRouter(route_class=JsonRoute, prefix="/processes", tags=["processes"])
 
 
 def process_out(proc: Process) -> ProcessOut:
@@ -119,14 +117,8 @@ EXECVE_DOC = (
     responses=responses(ProcessLimitReached, LayoutError, InvalidArgument, SyscallError),
 )
 async def create_process(body: ProcessIn, service: ServiceDep, response: Response) -> ProcessOut:
-    if body.exec is not None:
-        e = body.exec
-        name = body.name if "name" in body.model_fields_set else None
-        proc = await in_worker(
-            service.spawn_exec, name, e.path, e.arguments(), e.envp, e.aslr, e.seed
-        )
-    else:
-        proc = await in_worker(service.spawn, body.name, body.layout, body.maps)
+    name = body.name if body.exec is None or "name" in body.model_fields_set else None
+    proc = await service.create(name, body.layout, body.maps, body.exec)
     response.headers["Location"] = f"/processes/{proc.pid}"
     return process_out(proc)
 
@@ -137,10 +129,8 @@ async def create_process(body: ProcessIn, service: ServiceDep, response: Respons
     description=EXECVE_DOC,
     responses=responses(NoSuchProcess, SyscallError, InvalidArgument),
 )
-async def execve(proc: ProcessDep, body: ExecIn) -> ProcessOut:
-    await in_worker(
-        partial(proc.execve, body.path, body.arguments(), body.envp, aslr=body.aslr, seed=body.seed)
-    )
+async def execve(proc: ProcessDep, body: ExecIn, service: ServiceDep) -> ProcessOut:
+    await service.execve(proc, body)
     return process_out(proc)
 
 
@@ -170,5 +160,14 @@ async def get_process(proc: ProcessDep) -> ProcessOut:
 )
 async def delete_process(pid: Pid, service: ServiceDep) -> None:
     """Process exit: unmap everything (`exit_mmap`, under `mmap_lock` for write), close
-    every fd and free the pid. A second delete of the same pid is a 404."""
-    await in_worker(service.kernel.exit, pid)
+    every fd and free the pid. Operations held at the process's pause points are
+    released first (its points disarmed, no new ones armed), so the exit never waits
+    for a hold; until it is done the points stay reachable. A second delete of the
+    same pid is a 404."""
+    proc = service.kernel.get(pid)
+    service.exiting.add(pid)
+    try:
+        proc.mm.pauses.reset()
+        await service.exit(pid)
+    finally:
+        service.exiting.discard(pid)

@@ -92,6 +92,14 @@ class ProcessIn(InModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            # one source at most
+            "not": {
+                "anyOf": [
+                    {"required": ["layout", "maps"]},
+                    {"required": ["layout", "exec"]},
+                    {"required": ["maps", "exec"]},
+                ]
+            },
             "examples": [
                 {"name": "demo", "layout": "typical"},
                 {"name": "empty"},
@@ -101,7 +109,7 @@ class ProcessIn(InModel):
                     "                       /usr/bin/cat\n",
                 },
                 {"exec": {"path": "/usr/bin/ls", "argv": ["ls", "-l"]}},
-            ]
+            ],
         },
     )
 
