@@ -12,6 +12,7 @@ from pydantic import (
     Field,
     model_validator,
 )
+from pydantic.config import JsonDict
 
 from core.constants import U64_MAX
 
@@ -86,7 +87,7 @@ class ImageOut(BaseModel):
 
 
 #: JSON Schema of a source of ``ProcessIn`` that is given (not null).
-_GIVEN: dict[str, dict[str, str]] = {
+_GIVEN: dict[str, JsonDict] = {
     "layout": {"type": "string"},
     "maps": {"type": "string"},
     "exec": {"type": "object"},
