@@ -7,9 +7,10 @@ inside the engine, as the kernel does; nothing else serialises requests.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from fastapi import APIRouter, status
+from fastapi.types import DecoratedCallable
 
 from core import NoSuchProcess, SyscallError
 
@@ -94,7 +95,8 @@ async def brk(proc: ProcessDep, body: BrkIn, service: ServiceDep) -> BrkOut:
     return BrkOut(brk=hex_addr(_addr(await service.apply(proc, "brk", body))))
 
 
-def _no_content(path: str, summary: str) -> Any:
+def _no_content(path: str, summary: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """``router.post`` for a call that returns nothing (204) or fails with its errno."""
     return router.post(
         path,
         status_code=status.HTTP_204_NO_CONTENT,

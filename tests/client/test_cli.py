@@ -12,6 +12,7 @@ import subprocess
 import sys
 import sysconfig
 import tomllib
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
@@ -198,7 +199,7 @@ def test_lock_seal_and_name_commands(live_server: LiveServer) -> None:
     mm = Kernel().spawn("locks").mm
     addr = int(run(url, "mmap", str(pid), "0x10000")[1], 16)
     assert addr == mm.mmap(0, 0x10000, 3, 0x22)
-    steps = [
+    steps: list[tuple[list[str], Callable[[], None]]] = [
         (["mlock", hex(addr + 0x1000), "0x2000"], lambda: mm.mlock(addr + 0x1000, 0x2000)),
         (
             ["mlock2", hex(addr + 0x4000), "4096", "--flags", "onfault"],
