@@ -130,8 +130,7 @@ class ProcessIn(InModel):
 
     @model_validator(mode="after")
     def _one_source(self) -> ProcessIn:
-        # Present counts, null included: the schema's "not both required" says so.
-        given = [k for k in ("layout", "maps", "exec") if k in self.model_fields_set]
+        given = [k for k in ("layout", "maps", "exec") if getattr(self, k) is not None]
         shown = [f"layout ({json.dumps(self.layout)})" if k == "layout" else k for k in given]
         if len(given) == 2:
             raise ValueError(f"give either {shown[0]} or {shown[1]}, not both")
