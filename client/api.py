@@ -201,6 +201,41 @@ class VmasimClient:
         out = AddrOut.model_validate(self._request("POST", f"/processes/{pid}/mremap", body).json())
         return int(out.addr, 16)
 
+    def mlock(self, pid: int, addr: Number, length: Number) -> None:
+        self._request("POST", f"/processes/{pid}/mlock", {"addr": addr, "length": length})
+
+    def mlock2(
+        self, pid: int, addr: Number, length: Number, flags: list[str | int] | None = None
+    ) -> None:
+        """``flags``: ``["MLOCK_ONFAULT"]`` locks without faulting in."""
+        body = {"addr": addr, "length": length, "flags": flags or []}
+        self._request("POST", f"/processes/{pid}/mlock2", body)
+
+    def munlock(self, pid: int, addr: Number, length: Number) -> None:
+        self._request("POST", f"/processes/{pid}/munlock", {"addr": addr, "length": length})
+
+    def mlockall(self, pid: int, flags: list[str | int]) -> None:
+        """``flags``: ``MCL_CURRENT``, ``MCL_FUTURE``, ``MCL_ONFAULT``."""
+        self._request("POST", f"/processes/{pid}/mlockall", {"flags": flags})
+
+    def munlockall(self, pid: int) -> None:
+        self._request("POST", f"/processes/{pid}/munlockall")
+
+    def mseal(self, pid: int, addr: Number, length: Number, flags: Number = 0) -> None:
+        body = {"addr": addr, "length": length, "flags": flags}
+        self._request("POST", f"/processes/{pid}/mseal", body)
+
+    def set_anon_name(self, pid: int, addr: Number, size: Number, name: str | None) -> None:
+        """``prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, size, name)`` (None clears)."""
+        body = {
+            "option": "PR_SET_VMA",
+            "attr": "PR_SET_VMA_ANON_NAME",
+            "addr": addr,
+            "size": size,
+            "name": name,
+        }
+        self._request("POST", f"/processes/{pid}/prctl", body)
+
     def brk(self, pid: int, addr: Number) -> int:
         """Returns the break after the call."""
         out = BrkOut.model_validate(

@@ -12,6 +12,11 @@
     vmasim replay FILE [--pid PID] [--format auto|trace|strace] [--maps]
     vmasim mmap PID LENGTH [--addr A] [--prot read,write] [--flags private,anonymous]
     vmasim munmap PID ADDR LENGTH
+    vmasim mlock|munlock|mseal PID ADDR LENGTH
+    vmasim mlock2 PID ADDR LENGTH [--flags onfault]
+    vmasim mlockall PID FLAGS                       # e.g. current,future[,onfault]
+    vmasim munlockall PID
+    vmasim anon-name PID ADDR SIZE [NAME]           # prctl(PR_SET_VMA); no NAME clears
     vmasim fault PID ADDR [--access read|write|exec] [--json]
     vmasim fork PID [--name NAME]                   # prints the child's pid
     vmasim mount DIR [--port P] [--url URL] [--reader R] [--spawn typical] ...
@@ -26,8 +31,9 @@ service at ``--url`` for the command's run.
 127.0.0.1:8000; other options are uvicorn's and pass through (``--workers`` is refused).
 Client commands use ``--url`` (default ``$VMASIM_URL`` or http://127.0.0.1:8000).
 Numbers may be decimal or ``0x`` hex. Flag names are case-insensitive and the
-``PROT_``/``MAP_`` prefix is optional. Exit codes: 0 ok, 1 the service refused the
-request (its problem detail is printed to stderr), 2 usage error, 3 service unreachable.
+``PROT_``/``MAP_``/``MLOCK_``/``MCL_`` prefix is optional. Exit codes: 0 ok, 1 the
+service refused the request (its problem detail is printed to stderr), 2 usage error,
+3 service unreachable.
 """
 
 from __future__ import annotations
@@ -214,6 +220,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("addr", type=_number)
     p.add_argument("length", type=_number)
 
+    for name, text in RANGE_CALLS.items():
+        p = sub.add_parser(name, help=text, description=f"{name}(2) in a process: {text}.")
+        p.add_argument("pid", type=int)
+        p.add_argument("addr", type=_number)
+        p.add_argument("length", type=_number)
+        if name == "mlock2":
+            p.add_argument(
+                "--flags", type=_names("MLOCK_"), default=[], help="onfault: lock as pages fault"
+            )
+    p = sub.add_parser(
+        "mlockall",
+        help="lock the whole address space",
+        description="mlockall(2): current locks every mapping, future every later one, "
+        "onfault (with either) locks without faulting in.",
+    )
+    p.add_argument("pid", type=int)
+    p.add_argument("flags", type=_names("MCL_"), help="comma-separated, e.g. current,future")
+    p = sub.add_parser(
+        "munlockall", help="unlock everything", description="munlockall(2) in a process."
+    )
+    p.add_argument("pid", type=int)
+    p = sub.add_parser(
+        "anon-name",
+        help="name anonymous memory",
+        description="prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, ADDR, SIZE, NAME): maps shows "
+        "[anon:NAME]; without NAME the name is cleared.",
+    )
+    p.add_argument("pid", type=int)
+    p.add_argument("addr", type=_number)
+    p.add_argument("size", type=_number)
+    p.add_argument("name", nargs="?", help="the name (omit to clear it)")
+
     p = sub.add_parser(
         "fault",
         help="raise a page fault",
@@ -239,6 +277,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="the child's name (default: the parent's)")
     return parser
 
+
+RANGE_CALLS = {
+    "mlock": "lock a range and fault it in",
+    "mlock2": "lock a range (--flags onfault: without faulting it in)",
+    "munlock": "unlock a range",
+    "mseal": "seal a range against munmap, mprotect, mremap and discarding madvise",
+}
+"""The subcommands taking PID ADDR LENGTH, by syscall name."""
 
 HTTP_PROTOCOL = "app.http:BoundedH11Protocol"
 """uvicorn's ``--http`` for ``vmasim serve`` (``app.http.PROTOCOL``; the client does not
@@ -365,6 +411,16 @@ def _run(args: argparse.Namespace, api: VmasimClient, out: TextIO) -> None:
         out.write(f"{addr:#x}\n")
     elif cmd == "munmap":
         api.munmap(args.pid, args.addr, args.length)
+    elif cmd in ("mlock", "munlock", "mseal"):
+        getattr(api, cmd)(args.pid, args.addr, args.length)
+    elif cmd == "mlock2":
+        api.mlock2(args.pid, args.addr, args.length, args.flags)
+    elif cmd == "mlockall":
+        api.mlockall(args.pid, args.flags)
+    elif cmd == "munlockall":
+        api.munlockall(args.pid)
+    elif cmd == "anon-name":
+        api.set_anon_name(args.pid, args.addr, args.size, args.name)
     elif cmd == "fault":
         result = api.fault(args.pid, args.addr, args.access)
         if args.json:

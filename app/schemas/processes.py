@@ -172,6 +172,7 @@ class ProcessOut(BaseModel):
                     "data_vm": 35,
                     "exec_vm": 470,
                     "stack_vm": 33,
+                    "locked_vm": 0,
                     "start_brk": "0x555555559000",
                     "brk": "0x55555557a000",
                     "start_code": "0x555555556000",
@@ -191,6 +192,10 @@ class ProcessOut(BaseModel):
     data_vm: int
     exec_vm: int
     stack_vm: int
+    locked_vm: int = Field(
+        description="pages of locked VMAs (mlock, mlock2, mlockall, MAP_LOCKED): "
+        "status VmLck in pages"
+    )
     start_brk: HexStr
     brk: HexStr
     start_code: HexStr = Field(

@@ -73,7 +73,8 @@ ENGINE_REFUSES = (
 )
 JUSTIFIED: list[tuple[str, str, str]] = [
     (
-        r"^/processes/\{pid\}/(mmap|munmap|mprotect|mremap|files/\{fd\}|pause-points)$",
+        r"^/processes/\{pid\}/(mmap|munmap|mprotect|mremap|mlock2?|munlock|mlockall|mseal|prctl"
+        r"|files/\{fd\}|pause-points)$",
         "positive_data_acceptance",
         ENGINE_REFUSES,
     ),

@@ -275,6 +275,56 @@ def test_create_mmap_fault_and_see_the_map_and_counters_change(
     http.delete(f"/processes/{pid}")
 
 
+def test_lock_seal_and_name_controls(
+    page: Any, live_server: LiveServer, http: httpx.Client
+) -> None:
+    """The lock/seal/name form and the mlockall buttons issue the calls: the server's
+    maps and smaps show their effect, and so does the page's map."""
+    pid = http.post("/processes", json={"name": "locks"}).json()["pid"]
+    addr = 0x100000000000
+    body = {"addr": addr, "length": 8 * PAGE, "prot": ["PROT_READ", "PROT_WRITE"]}
+    body["flags"] = ["MAP_PRIVATE", "MAP_ANONYMOUS", "MAP_FIXED"]
+    assert http.post(f"/processes/{pid}/mmap", json=body).status_code == 200
+    _open(page, live_server, pid)
+    _model_has(page, addr)
+    form = page.locator("#lock-form")
+
+    def apply(call: str, start: int, pages: int, name: str = "") -> None:
+        form.locator("select[name=call]").select_option(call)
+        form.locator("input[name=addr]").fill(hex(start))
+        form.locator("input[name=length]").fill(hex(pages * PAGE))
+        form.locator("input[name=name]").fill(name)
+        page.click("#do-lock")
+        page.wait_for_function(
+            "(c) => document.querySelector('#op-result').textContent.startsWith(c + ': ok')",
+            arg=call,
+        )
+
+    apply("mlock", addr + PAGE, 2)
+    _model_has(page, addr + PAGE)  # the split shows on the page
+    apply("mseal", addr + 4 * PAGE, 1)
+    apply("prctl", addr + 6 * PAGE, 1, "jit")
+    page.wait_for_function(
+        "() => window.vmasimUi.state.model.lines.some((l) => l.endsWith('[anon:jit]'))"
+    )
+    smaps = http.get(f"/processes/{pid}/smaps").text
+    assert " lo " in smaps and " sl " in smaps
+    assert http.get(f"/processes/{pid}").json()["locked_vm"] == 2
+    page.locator("#mlockall-form input[name=future]").check()
+    page.click("#do-mlockall")
+    page.wait_for_function(
+        "() => document.querySelector('#op-result').textContent.startsWith('mlockall: ok')"
+    )
+    assert http.get(f"/processes/{pid}").json()["locked_vm"] == 8
+    page.click("#do-munlockall")
+    page.wait_for_function(
+        "() => document.querySelector('#op-result').textContent.startsWith('munlockall: ok')"
+    )
+    assert http.get(f"/processes/{pid}").json()["locked_vm"] == 0
+    page.goto("about:blank")  # stop the page's polling before the process goes
+    http.delete(f"/processes/{pid}")
+
+
 def test_race_step_by_step(page: Any, live_server: LiveServer, http: httpx.Client) -> None:
     _open(page, live_server)
     page.click("#create-typical")

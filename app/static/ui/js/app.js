@@ -462,6 +462,25 @@ function bindForms() {
       post(`/processes/${pid}/mprotect`, { addr: parseAddr(f.addr.value), length: parseAddr(f.length.value), prot: protOf(f) }),
     );
   });
+  $("#lock-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const f = ev.target;
+    const call = f.call.value;
+    const range = { addr: parseAddr(f.addr.value), length: parseAddr(f.length.value) };
+    let body = range;
+    if (call === "mlock2") body = { ...range, flags: ["MLOCK_ONFAULT"] };
+    if (call === "prctl") body = { addr: range.addr, size: range.length, name: f.name.value === "" ? null : f.name.value };
+    op(call, (pid) => post(`/processes/${pid}/${call}`, body)).then(() => refreshSmaps());
+  });
+  $("#mlockall-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const f = ev.target;
+    const flags = ["current", "future", "onfault"].filter((k) => f[k].checked).map((k) => "MCL_" + k.toUpperCase());
+    op("mlockall", (pid) => post(`/processes/${pid}/mlockall`, { flags })).then(() => refreshSmaps());
+  });
+  $("#do-munlockall").addEventListener("click", () => {
+    op("munlockall", (pid) => post(`/processes/${pid}/munlockall`)).then(() => refreshSmaps());
+  });
   $("#fault-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     const f = ev.target;
@@ -473,12 +492,11 @@ function bindForms() {
   });
 }
 
-/** Put `addr` into the address fields of munmap, mprotect and fault. */
+/** Put `addr` into the address fields of munmap, mprotect, the lock/seal/name form and fault. */
 function fillAddr(addr, length) {
-  for (const id of ["#munmap-form", "#mprotect-form", "#fault-form"]) $(id).addr.value = addr;
+  for (const id of ["#munmap-form", "#mprotect-form", "#lock-form", "#fault-form"]) $(id).addr.value = addr;
   if (length) {
-    $("#munmap-form").length.value = length;
-    $("#mprotect-form").length.value = length;
+    for (const id of ["#munmap-form", "#mprotect-form", "#lock-form"]) $(id).length.value = length;
   }
 }
 
