@@ -14,7 +14,7 @@ place the kernel spends it, holding what the reader holds there
 per-VMA reader).
 
 :data:`HOST_SMAPS_COST` holds the host's figures, measured by ``lab/smaps_oracle.c``
-(``python -m lab.smaps_oracle cost --runs 5``: each figure the median of five runs,
+(``python -m lab.smaps_oracle cost --runs 7``: each figure the median of seven runs,
 each run's figure a median of seven reads, timed by the reader's CPU time):
 
 * ``page_s``: per resident 4 KiB anonymous page (the slope between a 256 MiB and a
@@ -29,7 +29,7 @@ an experiment's heap holds a few thousand tracked pages and *each tracked page s
 for* ``page_scale`` host pages: the walk of a tracked page is charged
 ``page_s * page_scale``. A 200 GB heap is then modelled by 16,384 tracked pages at a
 scale of 2,980, and its walk lasts what the host's per-page cost says 48.8 million pages
-take. The scale applies to every resident page the walk finds (the heap's dominate).
+take (1.94 s). The scale applies to every resident page the walk finds (the heap's dominate).
 """
 
 from __future__ import annotations
@@ -75,12 +75,13 @@ class SmapsCost:
 
 
 HOST_SMAPS_COST: Final = SmapsCost(
-    page_s=51.09e-9, vma_s=68.4e-9, block_s=(1021.8 - 68.4) * 1e-9, chunk_s=246.6e-9
+    page_s=39.65e-9, vma_s=76.2e-9, block_s=(1037.5 - 76.2) * 1e-9, chunk_s=241.5e-9
 )
 """This host (Linux 6.18, 2 CPUs shared with other work), ``python -m lab.smaps_oracle
-cost --runs 5`` on 2026-12-06: page 51.09 ns (runs: 39 to 51 ns; the issue's figure
-was 41 ms for 4 GiB, 40 ns), rollup VMA 68.4 ns, smaps VMA 1021.8 ns, chunk 246.6 ns
-(docs/experiments-results/smaps-cost.json)."""
+cost --runs 7`` on 2026-12-06 (docs/experiments-results/smaps-cost.json), medians of
+the seven runs: 39.65 ns per resident page (runs: 28.0 to 44.9 ns; the issue measured
+41 ms for 4 GiB, 40 ns), 76.2 ns per VMA of smaps_rollup, 1037.5 ns per VMA of smaps,
+241.5 ns per read() chunk."""
 
 PROCESS_EXPORTER_S: Final = 4.456
 """process-exporter issue #246: ``smaps_rollup`` of a 200 GB process took 4.456 s of

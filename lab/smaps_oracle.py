@@ -5,7 +5,8 @@ and the oracle of ``monitor-vs-workload``).
 ``/proc/self/smaps`` and ``smaps_rollup`` costs on this host -- per resident page
 walked, per VMA, per ``read()`` chunk -- and prints the median of ``N`` runs (each
 figure in each run is itself the median of 7 reads, timed by the reader's CPU time);
-the figures kept in :data:`lab.smaps_cost.HOST_SMAPS_COST` come from it.
+it writes ``DIR/smaps-cost.json`` (every run); the figures kept in
+:data:`lab.smaps_cost.HOST_SMAPS_COST` come from it.
 
 ``python -m lab.smaps_oracle stall [--heap-mib M] [--seconds S] [--interval-ms I]``
 runs a process with ``M`` MiB resident, a mapper thread and a faulter thread, with no
@@ -33,6 +34,7 @@ from .kernel_oracle import build, parse
 
 SOURCE = Path(__file__).with_name("smaps_oracle.c")
 OUTPUT = "kernel-monitor-vs-workload.json"
+COST_OUTPUT = "smaps-cost.json"
 #: The monitor's files, in run order ("none": no monitor).
 FILES = ("none", "smaps_rollup", "smaps")
 #: The figures of ``cost`` that the cost model keeps.
@@ -126,6 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     c = sub.add_parser("cost", help="per page, per VMA and per chunk cost of smaps reads")
     c.add_argument("--mib", type=int, default=2048, help="resident MiB of the larger heap")
     c.add_argument("--runs", type=int, default=5)
+    c.add_argument("--out", type=Path, default=Path("reports/experiments"))
     s = sub.add_parser("stall", help="mapper and faulter latency with and without a monitor")
     s.add_argument("--heap-mib", type=int, default=2048)
     s.add_argument("--seconds", type=float, default=5.0)
@@ -135,7 +138,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     bar = ProgressBar()
     if args.mode == "cost":
         result = cost(args.mib, args.runs, bar)
+        args.out.mkdir(parents=True, exist_ok=True)
+        path = args.out / COST_OUTPUT
+        path.write_text(json.dumps(result, indent=2) + "\n")
         sys.stdout.write(json.dumps(result["median"]) + "\n")
+        sys.stdout.write(f"wrote {path}\n")
         return 0
     result = stall(args.heap_mib, args.seconds, args.interval_ms, progress=bar)
     args.out.mkdir(parents=True, exist_ok=True)
