@@ -256,7 +256,7 @@ def run(
     """Every (size, file, reader) cell, plus one cell without a monitor per size."""
     sizes = sizes or (QUICK_SIZES if ctx.quick else FULL_SIZES)
     files = files or (QUICK_FILES if ctx.quick else FULL_FILES)
-    tracked = tracked_pages or (4096 if ctx.quick else 16384)
+    tracked = tracked_pages or (1024 if ctx.quick else 2048)
     interval = interval_s if interval_s is not None else (0.5 if ctx.quick else 1.0)
     seconds = ctx.duration(3.0, 8.0)
     cells: list[tuple[int, str, SmapsReader | None]] = []
