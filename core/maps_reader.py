@@ -131,8 +131,28 @@ class LockHoldTimes:
     vma_read_max_ns: int = 0
 
 
+class _Walked:
+    """What a maps and a smaps snapshot say alike about the walk that produced them."""
+
+    __slots__ = ()
+    seq_begin: int
+    seq_end: int
+    pos_end: int
+
+    @property
+    def eof(self) -> bool:
+        """True when nothing follows (the gate was reached or there is none)."""
+        return self.pos_end == POS_END
+
+    @property
+    def consistent(self) -> bool:
+        """True if no write-lock cycle can have overlapped the walk (equal, even
+        counts): the records are one moment of the address space."""
+        return self.seq_begin == self.seq_end and not self.seq_begin & 1
+
+
 @dataclass(frozen=True, slots=True)
-class MapsSnapshot:
+class MapsSnapshot(_Walked):
     """What one read returned, and how it was obtained.
 
     ``lines`` are the maps lines (each ending in ``\\n``; the gate line included when it
@@ -168,17 +188,6 @@ class MapsSnapshot:
     def text(self) -> str:
         """The lines joined: what ``read()`` returned."""
         return "".join(self.lines)
-
-    @property
-    def eof(self) -> bool:
-        """True when nothing follows (the gate line was reached or there is none)."""
-        return self.pos_end == POS_END
-
-    @property
-    def consistent(self) -> bool:
-        """True if no write-lock cycle can have overlapped the walk (equal, even
-        counts): the lines are one moment of the address space."""
-        return self.seq_begin == self.seq_end and not self.seq_begin & 1
 
     def _check(self) -> None:
         """O(lines): the record's own invariants (any reader)."""
@@ -758,7 +767,7 @@ DEFAULT_SMAPS_READER: Final[SmapsReader] = "mmap_lock"
 
 
 @dataclass(frozen=True, slots=True)
-class SmapsSnapshot:
+class SmapsSnapshot(_Walked):
     """What one smaps (or smaps_rollup) read returned, and how it was obtained.
 
     ``blocks`` are the records (one ``show_smap`` block per VMA, the gate's last; for
@@ -788,16 +797,21 @@ class SmapsSnapshot:
 
     @property
     def text(self) -> str:
+        """The blocks joined: what the ``read()`` calls returned."""
         return "".join(self.blocks)
 
-    @property
-    def eof(self) -> bool:
-        return self.pos_end == POS_END
-
-    @property
-    def consistent(self) -> bool:
-        """True if no write-lock cycle overlapped the read (equal, even counts)."""
-        return self.seq_begin == self.seq_end and not self.seq_begin & 1
+    def _check(self) -> None:
+        """O(blocks): the record's own invariants (either reader)."""
+        assert self.reader in SMAPS_READERS, self.reader
+        assert all(b.endswith("\n") for b in self.blocks), self.blocks
+        assert GATE_SMAP not in self.blocks[:-1], "the gate's block can only come last"
+        assert min(self.pages_walked, self.vmas_walked, self.lock_drops, self.chunks) >= 0
+        assert self.reader == "per_vma" or not self.fallbacks, self.fallbacks
+        assert self.reader == "mmap_lock" or not self.lock_drops, self.lock_drops
+        if self.reader == "mmap_lock" and not self.lock_drops and self.chunks == 1:
+            assert self.consistent, (self.seq_begin, self.seq_end)  # one mmap_lock hold
+        if self.reader == "per_vma" and not self.fallbacks:
+            assert not self.hold.mmap_lock_read_ns, self.hold  # never took mmap_lock
 
 
 def check_smaps_reader(reader: object) -> SmapsReader:

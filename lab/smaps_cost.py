@@ -30,7 +30,8 @@ for* ``page_scale`` host pages: the walk of a tracked page is charged
 ``page_s * page_scale``. A 200 GB heap is then modelled by 2,048 tracked pages at a
 scale of 23,842, and its walk lasts what the host's per-page cost says 48.8 million
 pages take (1.94 s). Few tracked pages keep the engine's own Python walk (about a
-microsecond per page, also under the lock) small next to the modelled time. The scale applies to every resident page the walk finds (the heap's dominate).
+microsecond per page, also under the lock) small next to the modelled time. The scale
+applies to every resident page the walk finds (the heap's dominate).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from core.errors import InvalidArgument
 
-from .profiles import PROFILES, CostModel, ProfiledLocking
+from .profiles import PROFILES, CostModel, ProfiledLocking, install
 
 if TYPE_CHECKING:
     from core.process import Process
@@ -122,8 +123,5 @@ def apply_smaps_cost(
     """Put ``proc`` under the 6.18 profile (``per_vma_maps``: per-VMA faults) with
     ``cost`` and the smaps walk cost. Call before other threads use ``proc``."""
     locking = SmapsLocking(cost, smaps, page_scale, seed)
-    mm = proc.mm
-    mm.hooks = locking
-    mm.mmap_lock.observer = locking
-    mm.on_write_unlock = locking.syscall
+    install(proc, locking)
     return locking

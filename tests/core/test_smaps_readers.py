@@ -67,6 +67,7 @@ def _process(heap_pages: int = 64, small: int = 12) -> tuple[Mm, int, list[int]]
 def test_every_reader_prints_the_kernel_text(reader: SmapsReader, chunk: int) -> None:
     mm, _, _ = _process()
     snap = read_smaps(mm, reader, chunk_size=chunk)
+    snap._check()
     assert snap.text == render_smaps(mm)
     assert snap.reader == reader and snap.eof and snap.consistent
     resident = sum(len(v.pages or ()) for v in mm.vmas())
@@ -79,6 +80,8 @@ def test_every_reader_prints_the_kernel_text(reader: SmapsReader, chunk: int) ->
 def test_the_readers_agree_on_the_rollup() -> None:
     mm, _, _ = _process()
     a, b = (read_smaps_rollup(mm, r) for r in SMAPS_READERS)
+    a._check()
+    b._check()
     assert a.text == b.text and a.text.splitlines()[0].endswith("[rollup]")
     resident = sum(len(v.pages or ()) for v in mm.vmas())
     assert a.pages_walked == b.pages_walked == resident
@@ -125,6 +128,7 @@ def test_the_618_reader_blocks_a_writer_and_the_faults_behind_it(file: str) -> N
     writer.join()
     assert fault.result().path == "retried"
     snap = reader.result()
+    snap._check()
     assert smalls[0] not in {v.vm_start for v in mm.vmas()}
     assert snap.pages_walked >= 64
 
@@ -148,6 +152,7 @@ def test_the_per_vma_reader_does_not_block_a_writer_to_another_vma(file: str) ->
     assert reader.is_alive()
     mm.pauses.release_all()
     snap = reader.result()
+    snap._check()
     assert snap.reader == "per_vma" and snap.fallbacks == 0
     assert any(v.vm_start <= new < v.vm_end and v.vm_flags & VM_WRITE for v in mm.vmas())
 
@@ -184,5 +189,6 @@ def test_the_618_rollup_lets_a_waiting_writer_in_between_two_vmas() -> None:
     writer.join()  # done while the reader is held at its second VMA
     mm.pauses.release_all()
     snap = reader.result()
+    snap._check()
     assert snap.lock_drops == 1 and not snap.consistent
     assert snap.text == read_smaps_rollup(mm, "per_vma").text

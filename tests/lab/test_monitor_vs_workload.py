@@ -45,7 +45,7 @@ def test_the_618_reader_stalls_the_mapper_for_the_walk_and_the_per_vma_reader_do
         assert row["scans"] >= 1
         # Every scan walks the whole heap, scaled: the tracked pages stand for BIG bytes.
         assert row["pages_per_scan"] >= BIG // 4096
-        assert row["modelled_walk_ms"] >= walk_s * 1e3
+        assert row["modelled_walk_ms"] >= walk_s * 1e3 - 0.01  # rounded to the µs
     # 6.18: the mapper queued during a walk waited for the rest of it, held by the
     # monitor, holding the lock (its mmap and munmap come back to back, ~ms apart;
     # what the monitor was doing is as of the moment the mapper queued: perhaps still
