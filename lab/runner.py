@@ -35,6 +35,7 @@ from .common import (
     ProgressFn,
     RunContext,
     Target,
+    cancellable,
     environment,
     switch_interval,
 )
@@ -105,7 +106,7 @@ def run_experiment(
     ctx = RunContext(seed=seed, quick=quick, cost=cost, cell_s=cell_s, progress=progress)
     if cancel is not None:
         ctx.cancel = cancel
-    with _run_lock, switch_interval():
+    with _run_lock, switch_interval(), cancellable(ctx.cancel):
         env = environment()
         t0 = time.perf_counter()
         result = EXPERIMENTS[name].run(ctx)

@@ -10,14 +10,17 @@ lock waits the profile records name who held the lock, doing what).
 
 from __future__ import annotations
 
+import functools
+import threading
 from typing import Any
 
 import pytest
 
-from lab import RunContext, monitor_vs_workload
+from lab import Cancelled, RunContext, monitor_vs_workload
 from lab.common import switch_interval
-from lab.runner import EXPERIMENTS, render_csv
+from lab.runner import EXPERIMENTS, render_csv, run_experiment
 from lab.smaps_cost import HOST_SMAPS_COST, PROCESS_EXPORTER_BYTES
+from tests.concurrency import spawn
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -112,3 +115,28 @@ def test_registered_and_targets_read_the_rows() -> None:
         "smaps_rollup per_vma 1 GiB: mmap p99 / no monitor": (2.0, False),
         "smaps_rollup per_vma 1 GiB: munmap p99 / no monitor": (1.2, True),
     }
+
+
+def test_a_cancelled_run_ends_inside_a_long_cell() -> None:
+    """A job cancelled during a 600 s cell stops in that cell (run_threads polls the
+    run's cancellation), not at the cell's end: the REST job runner relies on it."""
+    cancel = threading.Event()
+    started = threading.Event()
+
+    def progress(done: int, total: int, label: str) -> None:
+        started.set()
+
+    runner = spawn(
+        functools.partial(
+            run_experiment,
+            "monitor-vs-workload",
+            quick=True,
+            cell_s=600,
+            progress=progress,
+            cancel=cancel,
+        )
+    )
+    assert started.wait(60)
+    cancel.set()
+    with pytest.raises(Cancelled):
+        runner.result(timeout=120)
