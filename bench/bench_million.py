@@ -387,19 +387,14 @@ def rest_build(url: str, n: int, ops: int) -> dict[str, Any]:
             "length": n * P,
             "prot": ["PROT_READ", "PROT_WRITE"],
         }
+        every = [{**mmap, "flags": flags}] + [
+            {"op": "mprotect", "addr": hexa(BASE + i * P), "length": P, "prot": ["PROT_READ"]}
+            for i in range(1, n, 2)
+        ]
         t0 = clock()
-        batches = 0
-        pages = list(range(1, n, 2))
-        first: list[dict[str, Any]] = [{**mmap, "flags": flags}]
-        body_bytes = 0
-        for k in range(0, len(pages) + 1, ops):
-            chunk = pages[k : k + ops] if k else pages[: ops - 1]
-            if k and not chunk:
-                break
-            batch = (first if not k else []) + [
-                {"op": "mprotect", "addr": hexa(BASE + i * P), "length": P, "prot": ["PROT_READ"]}
-                for i in chunk
-            ]
+        batches = body_bytes = 0
+        for k in range(0, len(every), ops):
+            batch = every[k : k + ops]
             body = json.dumps({"ops": batch, "stop_on_error": True}).encode()
             body_bytes += len(body)
             r = http.post(
@@ -411,10 +406,6 @@ def rest_build(url: str, n: int, ops: int) -> dict[str, Any]:
             results = r.json()["results"]
             assert len(results) == len(batch) and all(x["ok"] for x in results), results[:3]
             batches += 1
-            if k == 0:
-                pages = pages[ops - 1 :]
-                first = []
-                continue
         seconds = (clock() - t0) / 1e9
         count = http.get(f"/processes/{pid}").json()["map_count"]
     assert count == n, (count, n)
