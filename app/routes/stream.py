@@ -34,14 +34,15 @@ import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from typing import Annotated, Literal
 
 import anyio
+import anyio.to_thread
 import pydantic_core
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from fastapi.sse import KEEPALIVE_COMMENT, format_sse_event
-from starlette.concurrency import iterate_in_threadpool
 
 from core import NoSuchProcess, Process
 from core.maps_reader import DEFAULT_MAX_RETRIES, DEFAULT_READER, Reader
@@ -51,7 +52,14 @@ from ..errors import LimitExceeded, responses
 from ..jsonbody import JsonRoute
 from ..schemas.common import DecimalText
 from ..schemas.maps import MapsStreamItem
-from ..snapshots import Snapshot, json_chunks, json_text_chunks, overview, take_snapshot
+from ..snapshots import (
+    BODY_CHUNK,
+    Snapshot,
+    json_chunks,
+    json_text_chunks,
+    overview,
+    take_snapshot,
+)
 from ..streams import StreamRegistry, streams_for
 from ..workers import Runner
 
@@ -331,17 +339,36 @@ class EventStreamResponse(StreamingResponse):
         )
 
 
+def _gather(pieces: Iterator[bytes]) -> bytes:
+    """The next pieces of ``pieces`` joined, about :data:`BODY_CHUNK` bytes (b"" at
+    the end): one worker-thread call per send, however small the pieces."""
+    out: list[bytes] = []
+    size = 0
+    for piece in pieces:
+        out.append(piece)
+        size += len(piece)
+        if size >= BODY_CHUNK:
+            break
+    return b"".join(out)
+
+
+async def _in_threads(pieces: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """``pieces`` produced in worker threads, sent about :data:`BODY_CHUNK` bytes at a
+    time (a small snapshot's item is one call and one send)."""
+    while data := await anyio.to_thread.run_sync(_gather, pieces):
+        yield data
+
+
 async def _jsonl(
     pid: int, opts: StreamOptions, shots: AsyncGenerator[Shot | None, None]
 ) -> AsyncIterator[bytes]:
     async with contextlib.aclosing(shots):
         async for shot in shots:
             if shot is not None:
-                async for piece in iterate_in_threadpool(
-                    item_chunks(pid, shot, opts.format, opts.groups)
+                async for piece in _in_threads(
+                    chain(item_chunks(pid, shot, opts.format, opts.groups), (b"\n",))
                 ):
                     yield piece
-                yield b"\n"
 
 
 async def _sse(
@@ -352,12 +379,11 @@ async def _sse(
             if shot is None:
                 yield KEEPALIVE_COMMENT
                 continue
-            yield b"event: snapshot\ndata: "
-            async for piece in iterate_in_threadpool(
-                item_chunks(pid, shot, opts.format, opts.groups)
-            ):
+            head = b"event: snapshot\ndata: "
+            tail = f"\nid: {shot.index}\n\n".encode()
+            body = item_chunks(pid, shot, opts.format, opts.groups)
+            async for piece in _in_threads(chain((head,), body, (tail,))):
                 yield piece
-            yield f"\nid: {shot.index}\n\n".encode()
     data = json.dumps({"reason": end.reason, "sent": end.sent})
     yield format_sse_event(data_str=data, event="end")
 
