@@ -47,6 +47,7 @@ from core.checkpoint import (
     SaveStatistics,
     dump_kernel,
     load_kernel,
+    paused_gc,
     read_state,
     remove_stale_temps,
     write_state,
@@ -143,12 +144,14 @@ class StateKeeper:
         kernel: Kernel | None = None
         position = 0
         if os.path.exists(self.path):
-            doc = read_state(self.path)
-            try:
-                kernel = load_kernel(doc)
-                position = _position(doc)
-            except StateError as exc:
-                raise StateError(f"state file {self.path!r}: {exc}") from None
+            with paused_gc():  # millions of objects, all kept: see paused_gc
+                doc = read_state(self.path)
+                try:
+                    kernel = load_kernel(doc)
+                    position = _position(doc)
+                except StateError as exc:
+                    raise StateError(f"state file {self.path!r}: {exc}") from None
+                del doc
         store_path = journal_path(self.path)
         if self.durability == "journal" or os.path.exists(store_path):
             try:

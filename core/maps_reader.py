@@ -67,7 +67,7 @@ from typing import TYPE_CHECKING, Final, Literal, get_args
 from .constants import PAGE_SHIFT
 from .errors import InvalidArgument
 from .hooks import vma_line  # procfs.vma_line plus the mm's cost hook
-from .procfs import GATE_LINE, render_maps
+from .procfs import GATE_LINE, render_maps_lines
 from .smaps import GATE_SMAP, MemSizeStats, rollup_text, smap_block, smap_walk
 from .vma_lock import ReadLockFailure, vma_end_read, vma_start_read, vma_start_read_locked
 
@@ -291,15 +291,11 @@ def _gate(mm: Mm, acc: _Acc) -> None:
 
 
 def _walk_whole(mm: Mm, acc: _Acc) -> None:
-    """A whole-file walk from position 0 through :func:`render_maps` (its cached-line
-    fast path); same bytes as :func:`_walk`. O(n)."""
-    text = render_maps(mm)
-    # Split at "\n" only: a path may hold "\r", "\x85", "\u2028"... (only "\n" is
-    # escaped, seq_file_path(m, file, "\n")), where str.splitlines() would split too.
-    lines = text.split("\n")
-    lines.pop()  # "" after the last newline (or the empty text)
-    acc.lines = [line + "\n" for line in lines]
-    acc.size = len(text)
+    """A whole-file walk from position 0 through :func:`.procfs.render_maps_lines`
+    (its cached-line fast path; the lines are the VMAs' own strings, no copy of the
+    text); same bytes as :func:`_walk`. O(n)."""
+    acc.lines = render_maps_lines(mm)
+    acc.size = sum(map(len, acc.lines))
     acc.pos = POS_END
 
 

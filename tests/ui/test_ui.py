@@ -481,6 +481,36 @@ def test_65530_vmas_stay_responsive(page: Any, live_server: LiveServer, http: ht
     http.delete(f"/processes/{pid}", timeout=180)
 
 
+def test_a_process_too_big_to_draw_is_loaded_as_runs(
+    page: Any, live_server: LiveServer, http: httpx.Client
+) -> None:
+    """Above the overview threshold (lowered here through the URL; 131,072 VMAs by
+    default) the page streams ``format=overview``: runs of consecutive VMAs, never the
+    whole text, with the process's counts exact."""
+    n = 20_000
+    r = http.post("/processes", json={"name": "runs", "maps": _maps_with(n)}, timeout=60)
+    assert r.status_code == 201, r.text
+    pid = r.json()["pid"]
+    page.goto(f"{live_server.url}/ui#pid={pid}&overview_above=1000")
+    page.wait_for_selector("body[data-ready=true]")
+    page.wait_for_function(
+        "(n) => window.vmasimUi.state.model && window.vmasimUi.state.model.mapCount === n"
+        " && window.vmasimUi.view.stats.frames > 0",
+        arg=n,
+        timeout=30_000,
+    )
+    model = page.evaluate(
+        "() => { const m = window.vmasimUi.state.model;"
+        " return {n: m.n, runs: m.vmas ? Array.from(m.vmas) : null, pages: m.mappedPages}; }"
+    )
+    lines = http.get(f"/processes/{pid}/maps", timeout=60).text.count("\n")
+    assert model["runs"] is not None and sum(model["runs"]) == lines >= n
+    assert model["n"] < n and model["pages"] == n
+    assert "runs of consecutive VMAs" in page.inner_text("#map-info")
+    assert f"{n} VMAs" in page.inner_text("#map-info")
+    http.delete(f"/processes/{pid}", timeout=60)
+
+
 @pytest.mark.parametrize("layout", ["typical"])
 def test_background_workload_moves_the_counters(
     page: Any, live_server: LiveServer, http: httpx.Client, layout: str

@@ -15,6 +15,7 @@ import {
   hexPage,
   parseMaps,
   parseSmapsRss,
+  modelFromGroups,
 } from "./maps.js";
 import { MapView } from "./mapview.js";
 import { Race } from "./race.js";
@@ -23,6 +24,11 @@ import { Experiments } from "./experiments.js";
 const $ = (sel) => document.querySelector(sel);
 const READERS = ["seqcount", "per_vma", "mmap_lock"];
 const SMAPS_MAX_VMAS = 8192; // above this, resident pages are not fetched (smaps is O(VMAs))
+// Above this many VMAs the stream sends runs of consecutive VMAs (format=overview), at
+// most OVERVIEW_GROUPS of them, instead of the whole text (2,200,000 VMAs: ~110 MB per
+// snapshot, seconds of parsing on the page's thread). A state field so a test can lower it.
+const OVERVIEW_ABOVE = 131072;
+const OVERVIEW_GROUPS = 8192;
 const VMSTAT_MS = 1000;
 const EVENTS = ["vma_lock_success", "vma_lock_abort", "vma_lock_retry", "vma_lock_miss", "pgfault", "pgmajfault"];
 
@@ -45,6 +51,7 @@ const state = {
   selectedStart: null,
   workload: null,
   lastParseMs: 0,
+  overviewAbove: OVERVIEW_ABOVE,
 };
 
 const view = new MapView($("#map"), $("#tooltip"));
@@ -118,6 +125,12 @@ function pidFromHash() {
   return m ? Number(m[1]) : null;
 }
 
+/** `#...&overview_above=N` in the URL sets the overview threshold (tests, demos). */
+{
+  const m = /(?:^#|&)overview_above=(\d+)(?:&|$)/.exec(location.hash);
+  if (m) state.overviewAbove = Number(m[1]);
+}
+
 /** The newest process of a /processes answer (pids only grow: the highest), or null. */
 function newestPid(list) {
   return list.processes.reduce((best, p) => (best === null || p.pid > best ? p.pid : best), null);
@@ -186,8 +199,9 @@ async function startStream() {
       // longer for a big one (a snapshot of 65,530 VMAs is ~2.7 MB of text to parse).
       const { map_count: n } = await get(`/processes/${pid}`, { signal: ctl.signal });
       const interval = n > 20000 ? 1 : n > 2000 ? 0.3 : 0.1;
+      const format = n > state.overviewAbove ? `overview&groups=${OVERVIEW_GROUPS}` : "text";
       const url =
-        `/processes/${pid}/maps/events?only_changes=true&interval=${interval}&format=text` +
+        `/processes/${pid}/maps/events?only_changes=true&interval=${interval}&format=${format}` +
         `&reader=${state.streamReader}&max_duration=600`;
       status.textContent = `live: ${state.streamReader} stream`;
       let ended = null;
@@ -214,7 +228,7 @@ async function startStream() {
 function onSnapshot(item) {
   if (item.pid !== state.pid) return;
   const t0 = performance.now();
-  const model = parseMaps(item.text || "");
+  const model = item.groups ? modelFromGroups(item.groups) : parseMaps(item.text || "");
   // Keep the resident figures of VMAs that did not move until smaps is read again.
   const old = state.model;
   if (old) {
@@ -233,12 +247,13 @@ function onSnapshot(item) {
   if (state.selectedStart !== null) view.selected = indexOfStart(state.selectedStart);
   // VMAs as map_count, like every other figure on the page (MAP_COUNT_NOTE); the maps
   // text has one line more, the gate VMA, which is said so that the two add up.
-  const gate = model.n - model.mapCount;
-  const lines = gate ? `; maps shows ${model.n} lines incl. [vsyscall]` : "";
+  const gate = item.count - model.mapCount;
+  const lines = gate ? `; maps shows ${item.count} lines incl. [vsyscall]` : "";
+  const runs = item.groups ? `, drawn as ${model.n} runs of consecutive VMAs` : "";
   $("#map-info").textContent =
     `pid ${item.pid}: ${model.mapCount} VMAs (map_count${lines}), ` +
     `${formatBytes(model.mappedPages * 4096)} mapped, generation ` +
-    `${item.snapshot.generation}, snapshot #${state.snapshots} (${item.snapshot.reader})`;
+    `${item.snapshot.generation}, snapshot #${state.snapshots} (${item.snapshot.reader})${runs}`;
   refreshSmaps();
 }
 
@@ -258,7 +273,7 @@ function indexOfStart(page) {
 /** Read /smaps for the per-VMA Rss (small processes only), at most one read at a time. */
 async function refreshSmaps() {
   const m = state.model;
-  if (!m || m.n > SMAPS_MAX_VMAS || state.pid === null) return;
+  if (!m || m.mapCount > SMAPS_MAX_VMAS || state.pid === null) return;
   if (state.smapsBusy) {
     state.smapsAgain = true;
     return;
