@@ -15,6 +15,10 @@ InvalidArgument        422
 LayoutError            422
 NoMatchingVma          404     ``errno``, ``errno_name``, ``syscall`` (PROCMAP_QUERY ENOENT)
 NoSuchJob              404     ``job_id`` (an experiment job, or its result)
+NoSuchMachine          404     ``machine`` (no simulated machine with that id)
+MachineExists          409     ``machine`` (``POST /machines`` with a taken id)
+MachineLimitReached    409     ``limit``, ``value`` (``VMASIM_MAX_MACHINES``)
+DefaultMachineKept     409     ``machine`` (``DELETE /machines/default``)
 ResidentLimitExceeded  409     ``setting``, ``limit``, ``addr`` (a fault needed a page)
 ProcessLimitReached    409     ``limit``, ``value``
 RequestTooLarge        413     ``limit``, ``value``
@@ -91,6 +95,37 @@ class NoSuchJob(ServiceError, LookupError):
         super().__init__(f"no {what} {job_id}")
 
 
+class NoSuchMachine(ServiceError, LookupError):
+    """No simulated machine with that id (:mod:`app.machines`)."""
+
+    def __init__(self, machine: str) -> None:
+        self.machine = machine
+        super().__init__(f"no machine {machine!r}")
+
+
+class MachineExists(ServiceError):
+    """``POST /machines`` named an id a machine already has."""
+
+    def __init__(self, machine: str) -> None:
+        self.machine = machine
+        super().__init__(f"machine {machine!r} exists already")
+
+
+class DefaultMachineKept(ServiceError):
+    """The ``default`` machine serves the unprefixed routes: it cannot be deleted."""
+
+    def __init__(self, machine: str) -> None:
+        self.machine = machine
+        super().__init__(
+            f"machine {machine!r} serves the routes without /machines/{{machine}}: "
+            "it cannot be deleted (delete its processes instead)"
+        )
+
+
+class MachineLimitReached(LimitExceeded):
+    """Creating a machine would exceed ``VMASIM_MAX_MACHINES``."""
+
+
 class ProcessLimitReached(LimitExceeded):
     """Creating a process would exceed ``VMASIM_MAX_PROCESSES``."""
 
@@ -129,6 +164,12 @@ ERROR_TABLE: dict[type[Exception], ProblemKind] = {
     NoSuchProcess: ProblemKind(404, "no-such-process", "No such process"),
     NoMatchingVma: ProblemKind(404, "no-matching-vma", "No VMA matches the query"),
     NoSuchJob: ProblemKind(404, "no-such-experiment", "No such experiment job"),
+    NoSuchMachine: ProblemKind(404, "no-such-machine", "No such machine"),
+    MachineExists: ProblemKind(409, "machine-exists", "The machine exists already"),
+    DefaultMachineKept: ProblemKind(
+        409, "default-machine", "The default machine cannot be deleted"
+    ),
+    MachineLimitReached: ProblemKind(409, "machine-limit", "Too many machines"),
     ResidentLimitExceeded: ProblemKind(
         409, "resident-limit", "The process reached its resident-page limit"
     ),
@@ -191,6 +232,7 @@ class Problem(BaseModel):
     errno_name: str | None = None
     syscall: str | None = None
     pid: int | None = None
+    machine: str | None = Field(default=None, examples=["default"])
     setting: str | None = Field(default=None, examples=["VMASIM_MAX_PROCESSES"])
     limit: int | None = None
     value: int | None = None
@@ -259,6 +301,8 @@ def exception_extras(exc: BaseException) -> dict[str, Any]:
         return {"pid": exc.pid}
     if isinstance(exc, NoSuchJob):
         return {"job_id": exc.job_id}
+    if isinstance(exc, (NoSuchMachine, MachineExists, DefaultMachineKept)):
+        return {"machine": exc.machine}
     if isinstance(exc, LimitExceeded):
         return {"setting": exc.setting, "limit": exc.limit, "value": exc.value}
     if isinstance(exc, ResidentLimitExceeded):
