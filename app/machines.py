@@ -30,7 +30,7 @@ and its journal exactly where they were. Machine ``m`` lives in its own director
 ``<state file>.machines/m/``: ``machine.json`` (its id and kernel settings) and its own
 checkpoint ``state.json`` with journal ``state.json.journal`` (:mod:`app.persistence`).
 ``POST /machines`` answers once ``machine.json`` is durable (written atomically,
-:func:`core.checkpoint.write_state`); ``DELETE`` answers once it is gone -- the file is
+:func:`core.checkpoint.write_atomically`); ``DELETE`` answers once it is gone -- the file is
 the machine's existence, so a crash in between leaves either the machine or a
 directory without it, which the next start removes. At start every machine is
 restored from its own checkpoint and journal (:meth:`EmbeddedMachines.run`).
@@ -46,6 +46,7 @@ flight; it is held O(1), never across I/O or an await.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -61,7 +62,7 @@ import anyio
 import anyio.to_thread
 
 from core import InvalidArgument, StateError
-from core.checkpoint import read_state, remove_stale_temps, write_state
+from core.checkpoint import read_state, remove_stale_temps, write_atomically
 
 from .deployment import Deployment
 from .errors import DefaultMachineKept, MachineExists, MachineLimitReached, NoSuchMachine
@@ -328,7 +329,8 @@ class EmbeddedMachines:
             "created_at": machine.created_at,
             "settings": machine.settings(),
         }
-        write_state(doc, os.path.join(machine.directory, MANIFEST))
+        data = json.dumps(doc, separators=(",", ":")).encode()
+        write_atomically(data, os.path.join(machine.directory, MANIFEST))
 
     async def delete(self, name: str) -> None:
         if name == DEFAULT_MACHINE:
