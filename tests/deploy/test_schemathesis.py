@@ -39,8 +39,8 @@ import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.deployment import Deployment
+from app.machines import EmbeddedMachines
 from app.main import create_app
-from app.service import Service
 from app.settings import Settings
 from tests.app.live import serve
 
@@ -71,18 +71,25 @@ ENGINE_REFUSES = (
     "EEXIST, EBADF...: a 422 syscall-error with its errno), a pause point may already be "
     "armed, a maps text may not import: the machine's answer, not a malformed request"
 )
+MACHINE_REFUSES = (
+    "a machine's kernel refuses a setting out of its sysctl's range (Kernel.configure: a "
+    "422 naming it), an id may be taken and the machines are bounded (409)"
+)
+#: Every process route is also served under /machines/{machine} (issue 21).
+IN_MACHINE = r"^(/machines/\{machine\})?"
 JUSTIFIED: list[tuple[str, str, str]] = [
     (
-        r"^/processes/\{pid\}/(mmap|munmap|mprotect|mremap|files/\{fd\}|pause-points)$",
+        IN_MACHINE + r"/processes/\{pid\}/(mmap|munmap|mprotect|mremap|files/\{fd\}|pause-points)$",
         "positive_data_acceptance",
         ENGINE_REFUSES,
     ),
-    (r"^/processes$", "positive_data_acceptance", ENGINE_REFUSES),
+    (IN_MACHINE + r"/processes$", "positive_data_acceptance", ENGINE_REFUSES),
     (
-        r"^/processes/\{pid\}/(files|syscalls|vma|vma/batch|execve)$",
+        IN_MACHINE + r"/processes/\{pid\}/(files|syscalls|vma|vma/batch|execve)$",
         "positive_data_acceptance",
         ENGINE_REFUSES,
     ),  # fmt: skip
+    (r"^/machines$", "positive_data_acceptance", MACHINE_REFUSES),
 ]
 
 
@@ -147,11 +154,12 @@ class RequestCounter:
                 RequestCounter.operations.add((scope["method"].lower(), route.path))
 
 
-def _release_holds(service: Service, stop: threading.Event) -> None:
+def _release_holds(machines: EmbeddedMachines, stop: threading.Event) -> None:
     while not stop.wait(0.02):
-        for proc in service.kernel.processes():
-            if proc.mm.pauses.held():
-                proc.mm.pauses.release_all()
+        for service in machines.services():
+            for proc in service.kernel.processes():
+                if proc.mm.pauses.held():
+                    proc.mm.pauses.release_all()
 
 
 def _schemathesis() -> str:
@@ -176,7 +184,7 @@ def fuzz(tmp_path: Path, phases: list[str], timeout: float) -> tuple[str, int]:
     RequestCounter.operations = set()
     stop = threading.Event()
     janitor = threading.Thread(
-        target=_release_holds, args=(app.state.service, stop), name="hold-janitor", daemon=True
+        target=_release_holds, args=(app.state.machines, stop), name="hold-janitor", daemon=True
     )
     janitor.start()
     try:
