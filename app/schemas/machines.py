@@ -7,9 +7,9 @@ once; a value out of range is the kernel's ``InvalidArgument`` (422) naming it.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field
+
+from core.constants import OVERCOMMIT_GUESS, OVERCOMMIT_NEVER
 
 from .common import InModel
 
@@ -49,8 +49,11 @@ class KernelSettingsIn(InModel):
     )
     ram_pages: int | None = Field(default=None, description=f"MemTotal, in {_PAGES} (>= 1)")
     swap_pages: int | None = Field(default=None, description=f"SwapTotal, in {_PAGES}")
-    overcommit_memory: Literal[0, 1, 2] | None = Field(
-        default=None, description="`vm.overcommit_memory`: 0 heuristic, 1 always, 2 never"
+    overcommit_memory: int | None = Field(
+        default=None,
+        ge=OVERCOMMIT_GUESS,
+        le=OVERCOMMIT_NEVER,
+        description="`vm.overcommit_memory`: 0 heuristic, 1 always, 2 never",
     )
     overcommit_ratio: int | None = Field(
         default=None, description="`vm.overcommit_ratio`: percent of RAM in mode 2"
