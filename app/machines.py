@@ -35,10 +35,12 @@ the machine's existence, so a crash in between leaves either the machine or a
 directory without it, which the next start removes. At start every machine is
 restored from its own checkpoint and journal (:meth:`EmbeddedMachines.run`).
 
-**Deletion.** The machine leaves the table first (new requests: 404), its pause points
-are disarmed and their holds released, state changes still running are waited for
-(:meth:`app.service.Service.retire`; later ones get 404), its jobs are cancelled, its
-journal is committed and closed, then its files are removed.
+**Deletion.** The machine leaves the table first (new requests: 404; its id stays
+reserved until its files are gone), its pause points are disarmed and their holds
+released (no new arms: every pid is marked exiting), state changes still running are
+waited for (:meth:`app.service.Service.retire`; later ones get 404), its processes
+exit (their streams end with ``exited``), its jobs are cancelled, its journal is
+committed and closed, then its files are removed.
 
 Locks: :attr:`EmbeddedMachines._lock` guards the table and the count of creations in
 flight; it is held O(1), never across I/O or an await.
@@ -61,7 +63,7 @@ from typing import Any, Protocol
 import anyio
 import anyio.to_thread
 
-from core import InvalidArgument, StateError
+from core import InvalidArgument, NoSuchProcess, StateError
 from core.checkpoint import read_state, remove_stale_temps, write_atomically
 
 from .deployment import Deployment
@@ -337,17 +339,24 @@ class EmbeddedMachines:
             raise DefaultMachineKept(name)
         with self._lock:
             machine = self._table.pop(name, None)
-        if machine is None:
-            raise NoSuchMachine(name)
-        machine.release()  # no operation may stay held at a pause point
-        await machine.service.retire()
-        await in_worker(machine.jobs.shutdown)
-        machine.stopping.set()
-        await machine.stopped.wait()
-        if machine.directory is not None:
-            await in_worker(_remove_machine_dir, machine.directory)
-        with self._lock:
-            self.deleted += 1
+            if machine is None:
+                raise NoSuchMachine(name)
+            self._reserved.add(name)  # no new machine of that name until its files go
+        try:
+            service = machine.service
+            service.exiting.update(p.pid for p in service.kernel.processes())  # no new arms
+            machine.release()  # no operation may stay held at a pause point
+            await service.retire()
+            await service.run(_exit_all, service)  # its streams end ("exited")
+            await in_worker(machine.jobs.shutdown)
+            machine.stopping.set()
+            await machine.stopped.wait()
+            if machine.directory is not None:
+                await in_worker(_remove_machine_dir, machine.directory)
+        finally:
+            with self._lock:
+                self._reserved.discard(name)
+                self.deleted += 1
         _log.info("machine %s deleted", name)
 
     # -- lifetime ---------------------------------------------------------------------
@@ -470,6 +479,16 @@ class EmbeddedMachines:
             assert len(self._table) + len(self._reserved) <= max(
                 self.settings.max_machines, self.restored + 1
             )
+
+
+def _exit_all(service: Service) -> None:
+    """Every process of a machine being deleted exits (not journaled: the journal goes
+    with it). Blocking: in a worker of its pool."""
+    for proc in service.kernel.processes():
+        try:
+            service.kernel.exit(proc.pid)
+        except NoSuchProcess:  # exited meanwhile
+            pass
 
 
 def _fsync_dir(path: str) -> None:

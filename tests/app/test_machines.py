@@ -202,6 +202,7 @@ def test_delete_releases_holds_and_removes_state(c: httpx.Client, running: Runni
     # The held munmap was released and completed (acknowledged before the delete ended).
     assert held.result(TIMEOUT).status_code == 204
     assert c.get("/machines/gone").status_code == 404
+    assert not proc.alive  # its processes exited (their streams end)
     assert c.get(f"/machines/gone/processes/{pid}").status_code == 404
     assert not directory.exists()
     # The id is free again: a new, empty machine.
