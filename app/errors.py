@@ -35,16 +35,20 @@ A syscall failure *inside a batch* is not an HTTP error: it is that operation's 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from core import (
     EngineError,
@@ -502,11 +506,19 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 def allowed_methods(request: Request) -> str:
     """The methods of every route whose path matches the request's, ``Allow`` style."""
     methods: set[str] = set()
-    for route in request.app.routes:
-        regex = getattr(route, "path_regex", None)
-        if regex is not None and regex.match(request.url.path):
-            methods |= set(getattr(route, "methods", None) or ())
+    # FastAPI keeps an included router as one entry of app.routes: walk the routes it
+    # holds, each with its full path (a router mounted twice, as the machine routes
+    # are, yields each route twice).
+    for route in iter_route_contexts(request.app.routes):
+        path = route.path
+        if path is not None and _path_regex(path).match(request.url.path):
+            methods |= set(route.methods or ())
     return ", ".join(sorted(methods))
+
+
+@functools.lru_cache(maxsize=1024)
+def _path_regex(path: str) -> re.Pattern[str]:
+    return compile_path(path)[0]
 
 
 def _phrase(status: int) -> str:
