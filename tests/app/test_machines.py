@@ -11,6 +11,7 @@ Orderings are forced with pause points and the pool's statistics, never slept fo
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -317,3 +318,25 @@ def test_kernel_configure_is_checked_before_anything_is_built() -> None:
     with pytest.raises(InvalidArgument, match="unknown kernel setting"):
         Service(Settings(), kernel_settings={"vm_swappiness": 7})
     assert Service(Settings(), Kernel(), {"swap_pages": 9}).kernel.swap_pages == 9
+
+
+def test_delete_ends_the_streams_of_the_machine(c: httpx.Client, running: Running) -> None:
+    """A maps stream open on a machine's process ends with ``exited`` when the machine
+    is deleted (it does not live on for its max_duration)."""
+    assert c.post("/machines", json={"id": "streamed"}).status_code == 201
+    pid, _ = _populate(c, "/machines/streamed", 2)
+    url = f"/machines/streamed/processes/{pid}/maps/events"
+    params = {"interval": 0.05, "count": 100000, "max_duration": 600, "only_changes": "true"}
+    with (
+        httpx.Client(base_url=running.url, timeout=TIMEOUT) as reader,
+        reader.stream("GET", url, params=params) as stream,
+    ):
+        assert stream.status_code == 200
+        events = stream.iter_lines()
+        first = next(line for line in events if line.startswith("event:"))
+        assert first == "event: snapshot"
+        assert c.delete("/machines/streamed").status_code == 204
+        rest = list(events)
+    ends = [i for i, line in enumerate(rest) if line == "event: end"]
+    assert ends, rest[-5:]
+    assert json.loads(rest[ends[-1] + 1].removeprefix("data:"))["reason"] == "exited"
