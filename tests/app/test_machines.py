@@ -326,7 +326,12 @@ def test_delete_ends_the_streams_of_the_machine(c: httpx.Client, running: Runnin
     assert c.post("/machines", json={"id": "streamed"}).status_code == 201
     pid, _ = _populate(c, "/machines/streamed", 2)
     url = f"/machines/streamed/processes/{pid}/maps/events"
-    params = {"interval": 0.05, "count": 100000, "max_duration": 600, "only_changes": "true"}
+    params: dict[str, float | str] = {
+        "interval": 0.05,
+        "count": 100000,
+        "max_duration": 600,
+        "only_changes": "true",
+    }
     with (
         httpx.Client(base_url=running.url, timeout=TIMEOUT) as reader,
         reader.stream("GET", url, params=params) as stream,
