@@ -95,6 +95,14 @@ def test_machines_are_independent(c: httpx.Client, running: Running) -> None:
     vm_b = c.get("/machines/b/vmstat").json()
     assert [p["pid"] for p in vm_a["processes"]] == [pid_a]
     assert [p["pid"] for p in vm_b["processes"]] == [pid_b]
+    # Files are per machine: the file a sized is another (empty) file in b.
+    r = c.post(f"/machines/a/processes/{pid_a}/files", json={"path": "/tmp/only-a", "size": 8192})
+    assert r.status_code == 201 and r.json()["size"] == 8192, r.text
+    opened = {"path": "/tmp/only-a", "flags": ["O_RDONLY"]}
+    r = c.post(f"/machines/b/processes/{pid_b}/files", json=opened)
+    assert r.status_code == 201 and r.json()["size"] == 0, r.text
+    r = c.post(f"/machines/a/processes/{pid_a}/files", json=opened)
+    assert r.status_code == 201 and r.json()["size"] == 8192, r.text
     # An exit in one machine leaves the other's process alone.
     assert c.delete(f"/machines/a/processes/{pid_a}").status_code == 204
     assert c.get(f"/machines/a/processes/{pid_a}").status_code == 404

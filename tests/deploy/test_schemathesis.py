@@ -151,7 +151,12 @@ class RequestCounter:
         finally:
             route = scope.get("route")
             if route is not None and scope["method"] in (getattr(route, "methods", None) or ()):
-                RequestCounter.operations.add((scope["method"].lower(), route.path))
+                path = route.path
+                # The scope names the route as its router declared it: a route mounted
+                # again under /machines/{machine} (app.main) has the unprefixed path.
+                if scope["path"].startswith("/machines/") and not path.startswith("/machines"):
+                    path = "/machines/{machine}" + path
+                RequestCounter.operations.add((scope["method"].lower(), path))
 
 
 def _release_holds(machines: EmbeddedMachines, stop: threading.Event) -> None:
