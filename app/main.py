@@ -20,7 +20,7 @@ from .errors import NoSuchMachine, responses
 from .lifecycle import Lifecycle
 from .limits import Admission, AdmissionControl
 from .machines import EmbeddedMachines
-from .middleware import BodyReader, HeadWithoutBody
+from .middleware import BodyReader, HeadWithoutBody, MachineLocation
 from .routes import include_all, ui
 from .service import Service
 from .settings import Settings
@@ -154,6 +154,7 @@ def create_app(
     openapi.install(app)
     # Outermost last: CORS, then the token check, then the body (read whole, bounded in
     # size and time), then admission: a request counts as in flight once it is received.
+    app.add_middleware(MachineLocation)
     app.add_middleware(Admission, control=app.state.admission)
     app.add_middleware(BodyReader, limit=settings.max_body_bytes, timeout=deployment.body_timeout)
     auth.install(app, deployment.token, deployment.cors_origins)

@@ -62,6 +62,7 @@ def _populate(c: httpx.Client, prefix: str, pages: int) -> tuple[int, str]:
     r = c.post(f"{prefix}/processes", json={"name": "worker"})
     assert r.status_code == 201, r.text
     pid = r.json()["pid"]
+    assert r.headers["location"] == f"{prefix}/processes/{pid}"
     r = c.post(f"{prefix}/processes/{pid}/mmap", json={"length": pages * PAGE, **ANON})
     assert r.status_code == 200, r.text
     addr = r.json()["addr"]
