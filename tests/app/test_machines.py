@@ -21,7 +21,8 @@ import httpx
 import pytest
 
 from app.deployment import Deployment
-from app.machines import EmbeddedMachines, machines_dir
+from app.errors import NoSuchMachine
+from app.machines import EmbeddedMachines, MachineBackend, machines_dir
 from app.main import create_app
 from app.persistence import StateKeeper
 from app.schemas.machines import KernelSettingsIn, KernelSettingsOut
@@ -354,3 +355,15 @@ def test_delete_ends_the_streams_of_the_machine(c: httpx.Client, running: Runnin
     ends = [i for i, line in enumerate(rest) if line == "event: end"]
     assert ends, rest[-5:]
     assert json.loads(rest[ends[-1] + 1].removeprefix("data:"))["reason"] == "exited"
+
+
+def test_the_embedded_backend_is_a_machine_backend() -> None:
+    """The seam a cluster backend plugs into: mypy checks the assignment, the test
+    that the protocol's lookups answer as the routes need."""
+    backend: MachineBackend = EmbeddedMachines(Settings(), Deployment())
+    assert backend.default.is_default and backend.get("default") is backend.default
+    assert [m.name for m in backend.machines()] == ["default"]
+    assert backend.services() == [backend.default.service]
+    with pytest.raises(NoSuchMachine):
+        backend.get("absent")
+    assert backend.statistics().machines == 1
