@@ -353,10 +353,11 @@ class EmbeddedMachines:
             await machine.stopped.wait()
             if machine.directory is not None:
                 await in_worker(_remove_machine_dir, machine.directory)
+            with self._lock:
+                self.deleted += 1
         finally:
             with self._lock:
                 self._reserved.discard(name)
-                self.deleted += 1
         _log.info("machine %s deleted", name)
 
     # -- lifetime ---------------------------------------------------------------------
