@@ -49,7 +49,7 @@ import httpx
 
 from app import __version__
 
-from .api import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_URL, ApiError, VmasimClient
+from .api import DEFAULT_HOST, DEFAULT_MACHINE, DEFAULT_PORT, DEFAULT_URL, ApiError, VmasimClient
 from .commands import add_reader_options, add_replay_parser, add_watch_parser, replay, watch
 from .replay import ReplayError
 
@@ -104,6 +104,22 @@ def _names(prefix: str) -> Callable[[str], list[str | int]]:
     return parse
 
 
+MACHINE_ACTIONS = ("list", "create", "show", "delete")
+
+
+def _setting(text: str) -> tuple[str, int | bool]:
+    """``name=value`` of ``machines create --set``: an integer (``0x`` too), or a bool."""
+    name, sep, raw = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not SETTING=VALUE")
+    if raw.lower() in ("true", "false"):
+        return name, raw.lower() == "true"
+    try:
+        return name, int(raw, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: the value is not an integer") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vmasim",
@@ -115,6 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--url",
         default=os.environ.get("VMASIM_URL", DEFAULT_URL),
         help="service URL for client commands (default: $VMASIM_URL or %(default)s)",
+    )
+    parser.add_argument(
+        "--machine",
+        default=os.environ.get("VMASIM_MACHINE", DEFAULT_MACHINE),
+        help="the simulated machine client commands act on "
+        "(default: $VMASIM_MACHINE or %(default)s)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -267,6 +289,26 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in PROCMOUNT_COMMANDS.items():
         p = sub.add_parser(name, help=text, description=text, add_help=False)
         p.add_argument("args", nargs=argparse.REMAINDER, help="see --help")
+
+    p = sub.add_parser(
+        "machines",
+        help="list, create, show or delete simulated machines",
+        description="Simulated machines: each has its own processes, pids, files and "
+        "counters. `machines` lists them; `machines create [ID] --set ram_pages=262144 "
+        "--set overcommit_memory=2` creates one with kernel settings; `machines show ID`, "
+        "`machines delete ID`. Other commands act on --machine.",
+    )
+    p.add_argument("action", nargs="?", choices=MACHINE_ACTIONS, default="list")
+    p.add_argument("id", nargs="?", help="the machine id (create: chosen by the service)")
+    p.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        type=_setting,
+        metavar="SETTING=VALUE",
+        help="create: a kernel setting (an integer, true or false); repeatable",
+    )
 
     p = sub.add_parser(
         "fork",
@@ -432,8 +474,26 @@ def _run(args: argparse.Namespace, api: VmasimClient, out: TextIO) -> None:
             out.write(f"{outcome} {result.path} {vma} {result.page or '-'}{major}\n")
     elif cmd == "fork":
         out.write(f"{api.fork(args.pid, args.name).pid}\n")
+    elif cmd == "machines":
+        _machines(args, api, out)
     else:  # pragma: no cover - argparse rejects unknown commands
         raise AssertionError(cmd)
+
+
+def _machines(args: argparse.Namespace, api: VmasimClient, out: TextIO) -> None:
+    action = args.action
+    if action == "list":
+        listing = api.list_machines()
+        out.write(f"{'MACHINE':<32} {'PROCS':>6} {'RAM_PAGES':>10} OVERCOMMIT\n")
+        for m in listing.machines:
+            s = m.settings
+            out.write(f"{m.id:<32} {m.processes:>6} {s.ram_pages:>10} {s.overcommit_memory}\n")
+    elif action == "create":
+        out.write(f"{api.create_machine(args.id, **dict(args.settings)).id}\n")
+    elif action == "show":
+        out.write(json.dumps(api.get_machine(args.id).model_dump(), indent=2) + "\n")
+    else:
+        api.delete_machine(args.id)
 
 
 def _exec(args: argparse.Namespace, api: VmasimClient, out: TextIO) -> None:
@@ -469,9 +529,11 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         return _serve(args, extra)
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "machines" and args.action in ("show", "delete") and args.id is None:
+        parser.error(f"machines {args.action} needs a machine id")
     out = out if out is not None else sys.stdout
     try:
-        with VmasimClient(args.url) as api:
+        with VmasimClient(args.url, machine=args.machine) as api:
             _run(args, api, out)
     except ApiError as exc:
         sys.stderr.write(f"vmasim: {exc}\n")

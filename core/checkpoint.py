@@ -346,15 +346,11 @@ def temp_prefix(path: str | os.PathLike[str]) -> str:
     return f".vmasim-state-{os.path.basename(os.fspath(path))}-"
 
 
-def write_state(
-    doc: dict[str, Any], path: str | os.PathLike[str], began: float | None = None
-) -> SaveStatistics:
-    """Write a :func:`dump_kernel` document to ``path`` atomically: a temporary file in
-    the same directory (:func:`temp_prefix`), ``fsync``, ``os.replace``, ``fsync`` of
-    the directory. A crash leaves the previous file or the new one, and at worst a
-    temporary file that :func:`remove_stale_temps` deletes. O(size of the state)."""
-    began = time.perf_counter() if began is None else began
-    data = json.dumps(doc, separators=(",", ":")).encode()
+def write_atomically(data: bytes, path: str | os.PathLike[str]) -> None:
+    """Replace ``path`` by ``data`` atomically and durably: a temporary file in the same
+    directory (:func:`temp_prefix`), ``fsync``, ``os.replace``, ``fsync`` of the
+    directory. A crash leaves the previous file or the new one, and at worst a
+    temporary file that :func:`remove_stale_temps` deletes. O(len(data))."""
     target = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(target))
     fd, tmp = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp", dir=directory)
@@ -375,6 +371,16 @@ def write_state(
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def write_state(
+    doc: dict[str, Any], path: str | os.PathLike[str], began: float | None = None
+) -> SaveStatistics:
+    """Write a :func:`dump_kernel` document to ``path`` (:func:`write_atomically`).
+    O(size of the state)."""
+    began = time.perf_counter() if began is None else began
+    data = json.dumps(doc, separators=(",", ":")).encode()
+    write_atomically(data, path)
     return SaveStatistics(
         processes=len(doc["processes"]),
         vmas=sum(len(p["mm"]["vmas"]) for p in doc["processes"]),

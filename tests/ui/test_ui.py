@@ -647,3 +647,45 @@ def test_map_module_reads_the_servers_text_exactly(
     for scale, ok in got["back"].items():
         assert all(ok), scale
     http.delete(f"/processes/{pid}")
+
+
+def test_machine_picker_shows_and_acts_on_the_machine_picked(
+    page: Any, live_server: LiveServer, http: httpx.Client
+) -> None:
+    """Issue 21: the picker lists the machines; picking one shows its newest process
+    (the same pid number as one of the default machine, another map), names the
+    machine in the URL, and the page's buttons act on that machine only."""
+    name = "ui-picker"
+    assert http.post("/machines", json={"id": name}).status_code == 201
+    prefix = f"/machines/{name}"
+    try:
+        pid = http.post(f"{prefix}/processes", json={"name": "on-m"}).json()["pid"]
+        addr = 0x300000000000
+        mapped = {"addr": addr, "length": 5 * PAGE, "prot": ["PROT_READ"]}
+        flags = {"flags": ["MAP_PRIVATE", "MAP_ANONYMOUS", "MAP_FIXED"]}
+        r = http.post(f"{prefix}/processes/{pid}/mmap", json={**mapped, **flags})
+        assert r.status_code == 200, r.text
+        _open(page, live_server)
+        options = page.eval_on_selector_all("#machine-select option", "os => os.map(o => o.value)")
+        assert options[0] == "default" and name in options
+        page.select_option("#machine-select", name)
+        _wait_live(page, pid)
+        _model_has(page, addr)
+        assert page.evaluate("() => location.hash") == f"#machine={name}&pid={pid}"
+        before = {p["pid"] for p in http.get("/processes").json()["processes"]}
+        page.click("#create-empty")
+        page.wait_for_function(
+            "(pid) => window.vmasimUi.state.pid !== null && window.vmasimUi.state.pid !== pid",
+            arg=pid,
+        )
+        created = _state(page, "pid")
+        mine = {p["pid"] for p in http.get(f"{prefix}/processes").json()["processes"]}
+        assert mine == {pid, created}
+        assert {p["pid"] for p in http.get("/processes").json()["processes"]} == before
+        # A reload keeps the machine and process the URL names.
+        page.reload()
+        page.wait_for_selector("body[data-ready=true]")
+        _wait_live(page, created)
+        assert page.input_value("#machine-select") == name
+    finally:
+        http.delete(f"/machines/{name}")

@@ -5,7 +5,19 @@
 // Everything goes through the public REST API (api.js). window.vmasimUi exposes the
 // page's state for the browser tests (read-only use).
 
-import { ApiError, del, get, parseAddr, post, readEvents, setToken, token } from "./api.js";
+import {
+  ApiError,
+  DEFAULT_MACHINE,
+  del,
+  get,
+  machine,
+  parseAddr,
+  post,
+  readEvents,
+  setMachine,
+  setToken,
+  token,
+} from "./api.js";
 import {
   KINDS,
   KIND_COLOURS,
@@ -131,6 +143,60 @@ function pidFromHash() {
   if (m) state.overviewAbove = Number(m[1]);
 }
 
+/** The machine in the URL (`#machine=ID&pid=N`), or the default one. */
+function machineFromHash() {
+  const m = /(?:^#|&)machine=([a-z0-9-]+)(?:&|$)/.exec(location.hash);
+  return m ? m[1] : DEFAULT_MACHINE;
+}
+
+/** The URL fragment for the page's machine and `pid`. */
+function hashFor(pid) {
+  const parts = [];
+  if (machine() !== DEFAULT_MACHINE) parts.push(`machine=${machine()}`);
+  if (pid !== null) parts.push(`pid=${pid}`);
+  return "#" + parts.join("&");
+}
+
+// -- machines --------------------------------------------------------------------------
+
+/** Fill the machine picker from GET /machines (each with its process count). */
+async function loadMachines() {
+  const list = await get("/machines");
+  const sel = $("#machine-select");
+  sel.innerHTML = "";
+  for (const m of list.machines) {
+    const o = document.createElement("option");
+    o.value = m.id;
+    o.textContent = `${m.id} (${m.processes} processes)`;
+    sel.appendChild(o);
+  }
+  if (!list.machines.some((m) => m.id === machine())) {
+    const o = document.createElement("option");
+    o.value = machine();
+    o.textContent = `${machine()} (gone)`;
+    sel.appendChild(o);
+  }
+  sel.value = machine();
+  return list;
+}
+
+/** Show machine `id`: its processes (the newest selected), counters and jobs. */
+async function selectMachine(id) {
+  if (id === machine()) return;
+  setMachine(id);
+  state.chosen = false;
+  selectProcess(null);
+  $("#machine-select").value = id;
+  experiments.reset();
+  try {
+    const list = await loadProcesses(null);
+    if (newestPid(list) !== null) selectProcess(newestPid(list));
+    else history.replaceState(null, "", hashFor(null));
+  } catch (err) {
+    toast(errorText(err));
+  }
+}
+
 /** The newest process of a /processes answer (pids only grow: the highest), or null. */
 function newestPid(list) {
   return list.processes.reduce((best, p) => (best === null || p.pid > best ? p.pid : best), null);
@@ -175,7 +241,7 @@ function selectProcess(pid) {
   view.model = null;
   view.requestDraw();
   $("#pid-select").value = pid === null ? "" : String(pid);
-  history.replaceState(null, "", pid === null ? "#" : `#pid=${pid}`);
+  history.replaceState(null, "", hashFor(pid));
   race.reset();
   if (pid === null) {
     showNoProcess($("#pid-select").options.length - 1);
@@ -673,8 +739,14 @@ async function main() {
   $("#pid-select").addEventListener("change", (ev) => selectProcess(ev.target.value ? Number(ev.target.value) : null));
   $("#pid-select").title = MAP_COUNT_NOTE;
   $("#map-info").title = MAP_COUNT_NOTE;
-  // An edited URL (#pid=N) selects that process.
+  $("#machine-select").addEventListener("change", (ev) => selectMachine(ev.target.value));
+  $("#machine-select").addEventListener("focus", () => loadMachines().catch(() => {}));
+  // An edited URL (#machine=ID&pid=N) selects that machine and process.
   window.addEventListener("hashchange", () => {
+    if (machineFromHash() !== machine()) {
+      selectMachine(machineFromHash());
+      return;
+    }
     const want = pidFromHash();
     if (want !== null && want !== state.pid) {
       loadProcesses(want)
@@ -714,6 +786,8 @@ async function main() {
   try {
     // #pid=N if that process exists, else the newest one: a first visit shows a live
     // address space rather than an empty page (selectProcess puts its pid in the URL).
+    setMachine(machineFromHash());
+    await loadMachines();
     const list = await loadProcesses();
     const want = pidFromHash();
     const found = want !== null && list.processes.some((p) => p.pid === want);
