@@ -138,8 +138,8 @@ class ProcessIn(InModel):
 
     @model_validator(mode="after")
     def _one_source(self) -> ProcessIn:
-        # Sent, even as null: the document's "not both required" is about members.
-        given = [k for k in ("layout", "maps", "exec") if k in self.model_fields_set]
+        # A null source is no source, as the document's "not" says (_GIVEN).
+        given = [k for k in ("layout", "maps", "exec") if getattr(self, k) is not None]
         shown = [f"layout ({json.dumps(self.layout)})" if k == "layout" else k for k in given]
         if len(given) == 2:
             raise ValueError(f"give either {shown[0]} or {shown[1]}, not both")
