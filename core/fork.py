@@ -9,7 +9,11 @@ with an anon_vma-less one). Page tables are copied only where ``vma_needs_copy``
 (the parent VMA has an anon_vma): every page the parent maps there is then mapped by the
 child too, so private pages become copy-on-write for both (mapcount 2). File-backed and
 shared VMAs without anon_vma are not copied; the child faults them in from the page cache.
-``VM_WIPEONFORK`` VMAs are copied empty, without anon_vma; ``VM_LOCKED`` is not inherited.
+``VM_WIPEONFORK`` VMAs are copied empty, without anon_vma (and without guard markers,
+as the host shows); ``VM_LOCKED`` is not inherited. A VMA that may hold guard markers
+(``VM_MAYBE_GUARD``, part of ``VM_COPY_ON_FORK``) has its page table copied even without
+an anon_vma, so the child keeps the markers. A copied PTE keeps its dirty bit and becomes
+old (not young) in the child; a child's read sets the accessed bit again.
 
 Both mms are write-locked for the copy and every parent VMA is write-locked
 (``vma_start_write`` in ``dup_mmap``), so no fault of the parent runs meanwhile.
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .constants import VM_DONTCOPY, VM_LOCKED, VM_LOCKONFAULT, VM_MIXEDMAP, VM_PFNMAP, VM_WIPEONFORK
+from .constants import VM_COPY_ON_FORK, VM_DONTCOPY, VM_LOCKED, VM_LOCKONFAULT, VM_WIPEONFORK
 from .pages import copy_pte_range
 from .vma import AnonVma
 from .vma_lock import vma_start_write
@@ -31,8 +35,9 @@ if TYPE_CHECKING:
 
 
 def _needs_copy(src: Vma) -> bool:
-    # vma_needs_copy(): raw PFN mappings and VMAs with anonymous pages.
-    return bool(src.vm_flags & (VM_PFNMAP | VM_MIXEDMAP)) or src.anon_vma is not None
+    # vma_needs_copy(): raw PFN mappings, VMAs with guard markers, VMAs with anonymous
+    # pages.
+    return bool(src.vm_flags & VM_COPY_ON_FORK) or src.anon_vma is not None
 
 
 def dup_mmap(old: Mm, new: Mm) -> None:

@@ -48,6 +48,7 @@ from .errors import InvalidArgument, SyscallError
 from .fault import do_user_addr_fault
 from .files import FdTable
 from .gup import mm_populate
+from .madvise import MadviseCounters, MadviseStatistics, do_madvise
 from .mmap import do_mmap
 from .mmap_lock import SEQ_MASK, MmapLock
 from .pages import check_vma_pages, count_rss
@@ -141,6 +142,10 @@ class Mm:
         )
         self.stack_rlimit = 8 << 20  # RLIMIT_STACK soft limit (ulimit -s 8192)
         self.old_ptes: set[int] = set()  # addresses of PTEs without the young bit (fork)
+        #: Addresses of anonymous PTEs whose dirty bit MADV_FREE cleared (core/pages.py).
+        self.clean_ptes: set[int] = set()
+        #: madvise calls by the lock they took (core/madvise.py).
+        self.madvise_counts = MadviseCounters(kernel.madvise_counts)
 
     # -- sysctl ---------------------------------------------------------------------------
 
@@ -365,6 +370,26 @@ class Mm:
             u64("flags", flags),
             u64("new_addr", new_addr),
         )
+
+    # -- madvise --------------------------------------------------------------------------
+
+    def madvise(self, addr: int, length: int, advice: int) -> None:
+        """``madvise(2)``: ``advice`` (a ``MADV_*`` value) on ``[addr, addr + length)``.
+
+        Takes ``mmap_lock`` for write for advice that changes VMA flags, for read for
+        REMOVE/WILLNEED/COLD/PAGEOUT/POPULATE_*/COLLAPSE/GUARD_*, and a per-VMA read lock
+        for DONTNEED/DONTNEED_LOCKED/FREE within one VMA (``mmap_lock`` for read
+        otherwise); :meth:`madvise_statistics` counts them. A hole in the range is
+        ENOMEM after the mapped parts were advised. O(k log n + pages). See
+        :mod:`core.madvise`."""
+        advice = u64("advice", advice)
+        # The advice is a C int: the kernel sees the low 32 bits, sign-extended.
+        advice = (advice & 0xFFFFFFFF) - ((advice & 0x80000000) << 1)
+        do_madvise(self, u64("addr", addr), u64("length", length), advice)
+
+    def madvise_statistics(self) -> MadviseStatistics:
+        """madvise calls of this mm by the lock they ran under. O(1)."""
+        return self.madvise_counts.statistics()
 
     # -- brk ------------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ from .constants import (
     VM_GROWSDOWN,
     VM_NORESERVE,
     VM_SHARED,
+    VM_STICKY,
     VM_WRITE,
 )
 from .errors import SyscallError
@@ -150,6 +151,6 @@ def mprotect_fixup(mm: Mm, vma: Vma, prev: Vma | None, start: int, end: int, new
     vma_start_write(mm.mmap_lock, result)
     mm.vm_stat_account(oldflags, -((end - start) >> PAGE_SHIFT))
     mm.vm_stat_account(newflags, (end - start) >> PAGE_SHIFT)
-    result.set_flags(newflags)
+    result.set_flags(newflags | (result.vm_flags & VM_STICKY))  # a merge's sticky flags
     mm._cycle_dirty = True  # flags changed in place, maybe without a tree store
     return result

@@ -34,6 +34,7 @@ from .constants import (
     VM_SHARED,
 )
 from .errors import SyscallError
+from .pages import move_pte_bits
 from .unmapped_area import get_unmapped_area
 from .vma_lock import vma_start_write
 from .vma_ops import MergeRange, merge_new_range, store_new
@@ -257,6 +258,8 @@ def _move_vma(
         }
         for p in moved_pages:
             del vma.pages[p - new_addr + addr]
+        # move_ptes(): the entries move with their accessed/dirty bits.
+        move_pte_bits(mm, [p - new_addr + addr for p in moved_pages], new_addr - addr)
     new_vma = merge_new_range(
         mm,
         MergeRange(
