@@ -21,7 +21,8 @@ restarted service needs to carry on as if nothing happened:
 * per process: pid, name, fd table, and the mm: each VMA (range, ``vm_flags``,
   ``vm_pgoff``, file, anon_vma, names, pages), the brk/stack/mmap-base fields, the
   ``vm_stat_account`` and RSS counters, fault counters, the generation, the PTE bits
-  (``old_ptes``: not young; ``clean_ptes``: anonymous PTEs MADV_FREE cleaned).
+  (``old_ptes``: not young; ``clean_ptes``: anonymous PTEs MADV_FREE cleaned;
+  ``dirty_ptes``: shmem PTEs written without a fault).
 
 Not saved, because a restart has none of them: lock states, pause points, maps caches,
 RCU callbacks, statistics of locks. Reference counts (``struct file`` refs, anon_vma
@@ -253,6 +254,7 @@ def _dump_locked(
         mm_doc["rss_stat"] = list(mm.rss_stat)
         mm_doc["old_ptes"] = sorted(mm.old_ptes)
         mm_doc["clean_ptes"] = sorted(mm.clean_ptes)
+        mm_doc["dirty_ptes"] = sorted(mm.dirty_ptes)
         mm_doc["vm_events"] = _events_dict(mm.vm_events)
         mm_doc["vmas"] = vma_docs
         proc_docs.append(
@@ -619,12 +621,12 @@ def _load_mm(
     if len(rss) != NR_MM_COUNTERS:
         raise StateError(f"{where}.rss_stat={rss!r} must have {NR_MM_COUNTERS} counters")
     saved_rss = [_int(v, f"{where}.rss_stat[{k}]") for k, v in enumerate(rss)]
-    old_ptes, clean_ptes = (
+    old_ptes, clean_ptes, dirty_ptes = (
         {
             _int(a, f"{where}.{bits}[{k}]")
             for k, a in enumerate(_list(doc.get(bits, []), f"{where}.{bits}"))
         }
-        for bits in ("old_ptes", "clean_ptes")
+        for bits in ("old_ptes", "clean_ptes", "dirty_ptes")
     )
     vmas = _list(_field(doc, "vmas", where), f"{where}.vmas")
     if len(vmas) > mm.max_map_count:
@@ -678,6 +680,7 @@ def _load_mm(
             setattr(mm, name, value)
         mm.old_ptes = old_ptes
         mm.clean_ptes = clean_ptes
+        mm.dirty_ptes = dirty_ptes
     # The write cycle above bumped the generation: the saved one wins.
     mm.generation = ints["generation"]
     if mm.rss_stat != saved_rss:
@@ -698,6 +701,10 @@ def _check_kernel(kernel: Kernel) -> None:
             vma = proc.mm.find_vma(addr)
             assert vma is not None and vma.pages, hex(addr)
             assert vma.pages[addr].kind is PageKind.ANON, ("clean PTE of no anon page", hex(addr))
+        for addr in proc.mm.dirty_ptes:
+            vma = proc.mm.find_vma(addr)
+            assert vma is not None and vma.pages, hex(addr)
+            assert vma.pages[addr].kind is PageKind.SHMEM, ("dirty PTE of no shmem page", hex(addr))
     kernel.lru._check()
     for inode in kernel.fs._by_path.values():
         cache = inode.__dict__.get("_page_cache")

@@ -109,7 +109,7 @@ def _foll_touch(mm: Mm, vma: Vma, addr: int, write: bool) -> None:
             if page.kind is PageKind.ANON:
                 if addr in mm.clean_ptes:
                     page.folio_dirty = True
-            else:
+            elif addr not in mm.dirty_ptes:
                 page.dirty = True
         folio_mark_accessed(page)
 

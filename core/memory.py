@@ -311,7 +311,14 @@ def _do_wp_page(
     mm: Mm, vma: Vma, addr: int, page: Page, vma_locked: bool
 ) -> tuple[int, PageName | None]:
     if vma.vm_flags & VM_SHARED and page.kind is not PageKind.ZERO:
-        # wp_page_shared(): a shared mapping writes the page-cache page itself.
+        if page.kind is PageKind.SHMEM:
+            # shmem has no write-notify: its PTE is writable already and the CPU's
+            # write sets the PTE's dirty bit only.
+            with mm.page_lock:
+                mm.old_ptes.discard(addr)
+                mm.dirty_ptes.add(addr)
+            return VM_FAULT_OK, page.kind.value
+        # wp_page_shared(): a write-protected PTE of a file: the fault dirties the folio.
         with mm.page_lock:
             page.dirty = True
         _mark_written(mm, addr)

@@ -144,6 +144,9 @@ class Mm:
         self.old_ptes: set[int] = set()  # addresses of PTEs without the young bit (fork)
         #: Addresses of anonymous PTEs whose dirty bit MADV_FREE cleared (core/pages.py).
         self.clean_ptes: set[int] = set()
+        #: Addresses of shmem PTEs dirtied by a write through a writable PTE (the folio
+        #: is dirtied when the PTE goes away; core/pages.py).
+        self.dirty_ptes: set[int] = set()
         #: madvise calls by the lock they took (core/madvise.py).
         self.madvise_counts = MadviseCounters(kernel.madvise_counts)
 

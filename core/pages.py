@@ -38,6 +38,11 @@ The bits madvise(2) and fork make visible in smaps live beside the pages:
   CPU sets it again on any access, faulting or not);
 * the dirty bit of anonymous PTEs: ``Mm.clean_ptes`` holds the addresses whose PTE
   MADV_FREE cleaned (a write sets it again; fork copies it);
+* the dirty bit of shmem PTEs: a shared shmem mapping has no write-notify, so a read
+  fault maps the page writable and a later write dirties only the PTE
+  (``Mm.dirty_ptes``); the folio becomes dirty when that PTE is zapped or unmapped, or
+  when a write *fault* maps it (``do_shared_fault``). Fork's child gets clean PTEs of
+  shared mappings (``pte_mkclean``);
 * folio flags on :class:`Page`: ``referenced`` (PG_referenced, set by
   ``folio_mark_accessed``: GUP with FOLL_TOUCH, the unmapping of a young page-cache
   PTE), ``active`` (PG_active), ``lazyfree`` (an anonymous folio without PG_swapbacked:
@@ -276,6 +281,8 @@ def set_pte(mm: Mm, vma: Vma, addr: int, page: Page) -> None:
         mm.old_ptes.discard(addr)  # a PTE set by a fault is young
     if mm.clean_ptes:
         mm.clean_ptes.discard(addr)
+    if mm.dirty_ptes:
+        mm.dirty_ptes.discard(addr)
     counter = page.rss_counter
     if counter >= 0:
         page.mapcount += 1
@@ -311,6 +318,7 @@ def zap_vma_pages(mm: Mm, vma: Vma) -> None:
         update_hiwater_rss(mm)
         stat = mm.rss_stat
         old = mm.old_ptes
+        dirty = mm.dirty_ptes
         recency = vma_has_recency(vma)
         normal = 0
         for addr, page in pages.items():
@@ -319,12 +327,17 @@ def zap_vma_pages(mm: Mm, vma: Vma) -> None:
                 page.mapcount -= 1
                 stat[counter] -= 1
                 normal += 1
-                if counter != MM_ANONPAGES and recency and addr not in old:
-                    folio_mark_accessed(page)  # zap_present_folio_ptes()
+                if counter != MM_ANONPAGES:  # zap_present_folio_ptes()
+                    if dirty and addr in dirty:
+                        page.dirty = True
+                    if recency and addr not in old:
+                        folio_mark_accessed(page)
         if old:
             old.difference_update(pages)
         if mm.clean_ptes:
             mm.clean_ptes.difference_update(pages)
+        if dirty:
+            dirty.difference_update(pages)
         vma.pages = None
         if normal:
             lru_add_drain(mm.kernel.lru)  # tlb_finish_mmu -> free_pages_and_swap_cache
@@ -342,7 +355,8 @@ def copy_pte_range(dst_mm: Mm, dst: Vma, src: Vma) -> None:
             set_pte(dst_mm, dst, addr, page)
             dst_mm.old_ptes.add(addr)  # copy_present_pte(): pte_mkold() for the child
             if addr in src_clean:
-                dst_mm.clean_ptes.add(addr)  # the dirty bit is copied as it is
+                dst_mm.clean_ptes.add(addr)  # a private PTE's dirty bit is copied
+            # (a shared one is made clean: the child's dirty_ptes stay empty)
 
 
 def count_rss(vmas: list[Vma]) -> list[int]:
@@ -388,7 +402,7 @@ def pte_dirty(mm: Mm, addr: int, page: Page) -> bool:
     page if its folio is dirty (written through a shared mapping). O(1)."""
     if page.kind is PageKind.ANON:
         return addr not in mm.clean_ptes or page.folio_dirty
-    return page.dirty
+    return page.dirty or addr in mm.dirty_ptes
 
 
 def vma_has_recency(vma: Vma) -> bool:
@@ -511,6 +525,7 @@ def zap_pte_range(
         addrs = [a for a in pages if start <= a < end]
     old = mm.old_ptes
     clean = mm.clean_ptes
+    dirty = mm.dirty_ptes
     stat = mm.rss_stat
     recency = vma_has_recency(vma)
     normal = 0
@@ -529,11 +544,15 @@ def zap_pte_range(
             normal += 1
             page.mapcount -= 1
             stat[counter] -= 1
-            if counter != MM_ANONPAGES and recency and addr not in old:
-                folio_mark_accessed(page)
+            if counter != MM_ANONPAGES:
+                if addr in dirty:
+                    page.dirty = True  # the PTE's dirty bit goes to the folio
+                if recency and addr not in old:
+                    folio_mark_accessed(page)
         del pages[addr]
         old.discard(addr)
         clean.discard(addr)
+        dirty.discard(addr)
     if not pages:
         vma.pages = None
     if normal:
@@ -544,7 +563,7 @@ def zap_pte_range(
 def move_pte_bits(mm: Mm, addrs: list[int], delta: int) -> None:
     """Keep the young/dirty bits of PTEs moved by ``delta`` bytes (mremap's
     ``move_ptes`` moves the entries as they are). Caller holds ``mmap_lock`` for write."""
-    for bits in (mm.old_ptes, mm.clean_ptes):
+    for bits in (mm.old_ptes, mm.clean_ptes, mm.dirty_ptes):
         if bits:
             moved = [a for a in addrs if a in bits]
             bits.difference_update(moved)

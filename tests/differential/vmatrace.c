@@ -26,13 +26,17 @@
  *                                          Anonymous (kB) of the arena after each op
  *   smaps all [files]                      from now on, report every smaps field of
  *                                          each arena VMA after each op (see below)
- *   madvise <addr> <len> <advice>          madvise(2); <advice> is a name (dontneed,
- *                                          free, guard_install, ...) or a number
+ *   madvise <addr> <len> <advice> [drain]  madvise(2); <advice> is a name (dontneed,
+ *                                          free, guard_install, ...) or a number; with
+ *                                          "drain", lru_add_drain() right after it
  *   fork child|parent                      fork(2); the trace goes on in the child
  *                                          (the parent waits for it) or in the parent
  *                                          (the child sleeps until the parent exits)
  *   drain                                  lru_add_drain() on this CPU: MADV_COLD of a
  *                                          private scratch page outside the arena
+ *   fill <headroom>                        map PROT_NONE/PROT_READ pages far from the
+ *                                          arena (at 0x300000000000) until the process
+ *                                          has vm.max_map_count - <headroom> VMAs
  *
  * <prot> is '|'-separated tokens: an "rwx" triple with '-' for absent bits
  * ("rw-", "---"), "sem", "growsdown", "growsup" or a number.  mmap <flags> are
@@ -309,11 +313,18 @@ static int for_each_line_in(unsigned long lo, unsigned long hi, int print)
 	read_maps();
 	for (p = maps_buf; *p; p = nl + 1) {
 		unsigned long start, end;
+		char saved;
+		int parsed;
 
 		nl = strchr(p, '\n');
 		if (!nl)
 			nl = p + strlen(p);
-		if (sscanf(p, "%lx-%lx", &start, &end) != 2) {
+		/* sscanf() measures its whole input string: end it at the line. */
+		saved = *nl;
+		*nl = '\0';
+		parsed = sscanf(p, "%lx-%lx", &start, &end);
+		*nl = saved;
+		if (parsed != 2) {
 			fprintf(stderr, "vmatrace: unparsable maps line: %.*s\n", (int)(nl - p), p);
 			exit(1);
 		}
@@ -605,18 +616,81 @@ static void do_fork(const char *who)
 	printf("= 0\n");
 }
 
+#define FILL_BASE 0x300000000000UL
+
+/* VMAs of this process: the maps lines but the gate VMA ([vsyscall]). */
+static long map_count(void)
+{
+	size_t len = read_maps(), i;
+	long n = 0;
+
+	for (i = 0; i < len; i++)
+		n += maps_buf[i] == '\n';
+	return n - 1;
+}
+
+/* "fill <headroom>": vm.max_map_count - headroom VMAs in all, the new ones alternating
+ * PROT_NONE/PROT_READ pages at FILL_BASE (n pages alternating make n VMAs). */
+static void do_fill(unsigned long headroom)
+{
+	FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
+	long max = 0, need, i;
+	char *region;
+
+	if (!f || fscanf(f, "%ld", &max) != 1) {
+		perror("vmatrace: /proc/sys/vm/max_map_count");
+		exit(1);
+	}
+	fclose(f);
+	/* A maps buffer big enough for max lines now, so that growing it (a new malloc
+	 * mapping) does not change the count later. */
+	if (maps_cap < (size_t)max * 128) {
+		maps_cap = (size_t)max * 128;
+		maps_buf = realloc(maps_buf, maps_cap);
+		if (!maps_buf) {
+			perror("vmatrace: realloc");
+			exit(1);
+		}
+	}
+	need = max - (long)headroom - map_count();
+	if (need <= 0)
+		die(2, "fill: already at or above the target map count%s", "");
+	region = (char *)syscall(SYS_mmap, FILL_BASE, need * PAGE, PROT_NONE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1,
+				 0);
+	if (region != (char *)FILL_BASE) {
+		perror("vmatrace: fill mmap");
+		exit(1);
+	}
+	for (i = 1; i < need; i += 2)
+		if (syscall(SYS_mprotect, region + i * PAGE, PAGE, PROT_READ) != 0) {
+			printf("! %s\n", errno_name(errno));
+			return;
+		}
+	if (map_count() != max - (long)headroom)
+		die(1, "fill: the map count missed its target%s", "");
+	printf("= 0\n");
+}
+
 /* Returns 1 if it handled the operation. */
 static int do_op_madvise_fork(char **tok, int ntok)
 {
 	const char *op = tok[0];
 
-	if (!strcmp(op, "madvise") && ntok == 4) {
+	if (!strcmp(op, "madvise") && (ntok == 4 || (ntok == 5 && !strcmp(tok[4], "drain")))) {
 		unsigned long addr = parse_num(tok[1]), len = parse_num(tok[2]);
 		unsigned long advice = parse_bits(tok[3], madvise_names, 0);
+		long r;
+		int saved;
 
 		if (!in_arena(addr, len) && !madvise_arg_error_only(addr, len, advice))
 			refuse(op);
-		result_zero(syscall(SYS_madvise, addr, len, advice));
+		r = syscall(SYS_madvise, addr, len, advice);
+		saved = errno;
+		if (ntok == 5) /* then lru_add_drain(), before anything can look */
+			syscall(SYS_madvise, scratch_page, PAGE, 20 /* MADV_COLD */);
+		errno = saved;
+		result_zero(r);
 		return 1;
 	}
 	if (!strcmp(op, "fork") && ntok == 2) {
@@ -625,6 +699,10 @@ static int do_op_madvise_fork(char **tok, int ntok)
 	}
 	if (!strcmp(op, "drain") && ntok == 1) {
 		result_zero(syscall(SYS_madvise, scratch_page, PAGE, 20 /* MADV_COLD */));
+		return 1;
+	}
+	if (!strcmp(op, "fill") && ntok == 2) {
+		do_fill(parse_num(tok[1]));
 		return 1;
 	}
 	return 0;
