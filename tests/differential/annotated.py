@@ -58,7 +58,7 @@ def parse_annotated(text: str) -> tuple[Trace, list[Expect]]:
                 line
                 and not line.startswith("#")
                 and not line.startswith("arena")
-                and line != "smaps"
+                and line.split()[0] != "smaps"  # "smaps", "smaps all [files]"
             ):
                 expects.append(Expect())
     trace = parse_trace("\n".join(plain))
