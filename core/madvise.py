@@ -51,8 +51,8 @@ a split refused at ``vm.max_map_count`` is ENOMEM, which madvise reports as EAGA
   see :func:`_collapse` for what is modelled.
 
 Sealed VMAs are refused through :func:`core.mseal.can_modify_vma_madvise` (EPERM).
-Pause point ``madvise:between_vmas`` sits between two VMAs of the walk (with the
-advice's lock held).
+Pause points: ``madvise:between_vmas`` between two VMAs of the walk (with the advice's
+lock held), ``madvise:vma_locked`` under the per-VMA read lock.
 """
 
 from __future__ import annotations
@@ -316,6 +316,7 @@ def do_madvise(mm: Mm, start: int, len_in: int, advice: int) -> None:
         if vma is not None:
             counts.count("vma_read")
             try:
+                mm.pause("madvise:vma_locked")
                 b.vma = vma
                 _vma_behavior(b)
             finally:
