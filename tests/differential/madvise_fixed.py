@@ -786,6 +786,53 @@ madvise 0x100000000000 0x1000 dontneed
 > 100000003000-100000004000 r--p 00000000 00:00 0 $
 """
 
+PG_REFERENCED = """
+# PG_referenced, which smaps counts as Referenced where the PTE is old (a fork child):
+# populating a page twice activates its folio and clears the flag (classic LRU); the
+# unmapping of a young page-cache PTE (MADV_DONTNEED) sets it. Guard markers make the
+# shmem VMA's page table be copied to the child.
+arena 0x100000000000 256
+smaps all
+mmap 0x100000000000 0x4000 rw- private|anonymous|fixed -1 0x0
+= 0x100000000000
+madvise 0x100000000000 0x2000 populate_write
+= 0
+madvise 0x100000000000 0x2000 populate_write
+= 0
+mmap 0x100000008000 0x2000 rw- private|anonymous|fixed -1 0x0
+= 0x100000008000
+madvise 0x100000008000 0x2000 populate_write
+= 0
+mmap 0x100000010000 0x4000 rw- shared|anonymous|fixed -1 0x0
+= 0x100000010000
+touch 0x100000010000 r
+= ok
+touch 0x100000011000 r
+= ok
+madvise 0x100000010000 0x1000 dontneed
+= 0
+touch 0x100000010000 r
+= ok
+madvise 0x100000013000 0x1000 guard_install
+= 0
+fork child
+= 0
+> 100000000000-100000004000 rw-p 00000000 00:00 0 $
+> 100000008000-10000000a000 rw-p 00000000 00:00 0 $
+> 100000010000-100000014000 rw-s 00000000 dev1 ino1                        /dev/zero (deleted)$
+> ~ 100000000000-100000004000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=4 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=8 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> ~ 100000008000-10000000a000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=4 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=8 Private_Clean=0 Private_Dirty=0 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> ~ 100000010000-100000014000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=4 Pss_Dirty=0 Shared_Clean=8 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=4 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,gu$
+touch 0x100000011000 r
+= ok
+> 100000000000-100000004000 rw-p 00000000 00:00 0 $
+> 100000008000-10000000a000 rw-p 00000000 00:00 0 $
+> 100000010000-100000014000 rw-s 00000000 dev1 ino1                        /dev/zero (deleted)$
+> ~ 100000000000-100000004000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=4 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=8 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> ~ 100000008000-10000000a000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=4 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=8 Private_Clean=0 Private_Dirty=0 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> ~ 100000010000-100000014000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=4 Pss_Dirty=0 Shared_Clean=8 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=8 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,gu$
+"""
+
 MADVISE_FIXED_TRACES: dict[str, str] = {
     "flags": MADVISE_FLAGS,
     "memory": MADVISE_MEMORY,
@@ -793,4 +840,5 @@ MADVISE_FIXED_TRACES: dict[str, str] = {
     "fork": FORK_CHILD_VIEW,
     "exec": READAHEAD_AND_POPULATE,
     "boundary": MADVISE_AT_MAX_MAP_COUNT,
+    "referenced": PG_REFERENCED,
 }
