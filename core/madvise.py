@@ -50,6 +50,10 @@ a split refused at ``vm.max_map_count`` is ENOMEM, which madvise reports as EAGA
 * COLLAPSE: EINVAL unless the VMA may hold a PMD-sized THP (an aligned 2 MiB range);
   see :func:`_collapse` for what is modelled.
 
+Not modelled: process_madvise(2); KSM merging (ksmd does not run on the host: MERGEABLE
+only sets ``VM_MERGEABLE``), huge pages (THP, hugetlb), swap, userfaultfd, memory
+failure injection (not built on the host).
+
 Sealed VMAs are refused through :func:`core.mseal.can_modify_vma_madvise` (EPERM).
 Pause points: ``madvise:between_vmas`` between two VMAs of the walk (with the advice's
 lock held), ``madvise:vma_locked`` under the per-VMA read lock.
@@ -121,7 +125,7 @@ from .constants import (
     VM_WIPEONFORK,
     VM_WRITE,
 )
-from .errors import SyscallError
+from .errors import ResidentLimitExceeded, SyscallError
 from .fault import lock_vma_under_rcu
 from .gup import faultin_page_range
 from .memory import RA_PAGES, readahead
@@ -131,6 +135,7 @@ from .pages import (
     NO_FOLIO,
     AnonPage,
     PageKind,
+    check_limit,
     file_pages,
     folio_deactivate,
     folio_mark_lazyfree,
@@ -679,6 +684,11 @@ def _guard_install(b: _Behavior) -> None:
         # vma_flag_set_atomic() under the read lock: no split, no layout change (the
         # maps line does not show it, only smaps' VmFlags).
         vma.vm_flags |= VM_MAYBE_GUARD
+    limit = mm.resident_limit()
+    if limit is not None and (b.end - b.start) >> PAGE_SHIFT > limit:
+        # The kernel would run out of memory for the page tables; the simulator bounds
+        # the markers one call may write as it bounds resident pages.
+        raise _fail(ENOMEM, f"{(b.end - b.start) >> PAGE_SHIFT} guard markers exceed the limit")
     if vma.is_anonymous():
         anon_vma_prepare(mm, vma)
     with mm.page_lock:
@@ -747,10 +757,13 @@ def _collapse(b: _Behavior) -> None:
                 continue
             for i, page in enumerate(block):
                 addr = base + i * PAGE_SIZE
-                if page is None:
-                    set_pte(mm, vma, addr, AnonPage())
-                elif page.kind is PageKind.ZERO:
-                    del vma.pages[addr]  # type: ignore[union-attr]
+                if page is None or page.kind is PageKind.ZERO:
+                    try:
+                        check_limit(mm, addr)
+                    except ResidentLimitExceeded as exc:
+                        raise _fail(ENOMEM, str(exc)) from exc
+                    if page is not None:
+                        del vma.pages[addr]  # type: ignore[union-attr]
                     set_pte(mm, vma, addr, AnonPage())
     if failed:
         raise _fail(EINVAL, "a 2 MiB block of the range has no page to collapse")

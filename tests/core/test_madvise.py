@@ -260,6 +260,16 @@ def test_guard_markers() -> None:
     mm._check()
 
 
+def test_guard_markers_are_bounded_by_the_resident_limit() -> None:
+    kernel = Kernel()
+    mm = _mm(8, kernel)
+    kernel.max_resident_pages = 4
+    with pytest.raises(SyscallError, match="ENOMEM"):
+        mm.madvise(BASE, 8 * PG, MADV_GUARD_INSTALL)
+    mm.madvise(BASE, 4 * PG, MADV_GUARD_INSTALL)
+    assert mm.fault(BASE, "read").outcome == "SIGSEGV"
+
+
 def test_remove_punches_the_hole_in_every_process() -> None:
     kernel = Kernel()
     a, b = kernel.spawn(), kernel.spawn()
