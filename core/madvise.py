@@ -712,7 +712,8 @@ def _guard_remove(b: _Behavior) -> None:
         pages = vma.pages
         for addr in _addrs(vma, b.start, b.end):
             if pages is not None and pages[addr] is GUARD_MARKER:
-                del pages[addr]
+                del pages[addr]  # pte_clear_not_present_full()
+                mm.old_ptes.discard(addr)  # (a fork child's copy was made old)
         if pages is not None and not pages:
             vma.pages = None
 

@@ -51,7 +51,7 @@ from .gup import mm_populate
 from .madvise import MadviseCounters, MadviseStatistics, do_madvise
 from .mmap import do_mmap
 from .mmap_lock import SEQ_MASK, MmapLock
-from .pages import check_vma_pages, count_rss
+from .pages import PageKind, check_vma_pages, count_rss
 from .pause import PauseRegistry
 from .procmap_query import QueryCounters
 from .unmapped_area import vm_start_gap
@@ -514,3 +514,15 @@ class Mm:
         assert count == self.map_count, (count, self.map_count)
         rss = count_rss(self.vmas())
         assert rss == self.rss_stat, (rss, self.rss_stat)
+        # PTE bits (core/pages.py) only for mapped entries: an old PTE of any entry, a
+        # clean one of an anonymous page, a dirty one of a shmem page.
+        for bits, kinds in (
+            (self.old_ptes, None),
+            (self.clean_ptes, (PageKind.ANON,)),
+            (self.dirty_ptes, (PageKind.SHMEM,)),
+        ):
+            for addr in bits:
+                vma = self.vma_lookup(addr)
+                page = (vma.pages or {}).get(addr) if vma is not None else None
+                assert page is not None, ("PTE bits of an empty PTE", hex(addr))
+                assert kinds is None or page.kind in kinds, (hex(addr), page)

@@ -272,17 +272,13 @@ def check_limit(mm: Mm, addr: int) -> None:
 
 def set_pte(mm: Mm, vma: Vma, addr: int, page: Page) -> None:
     """Map ``page`` at ``addr`` (``set_pte_at`` + ``folio_add_*_rmap`` +
-    ``inc_mm_counter``). ``addr`` must be unmapped. O(1)."""
+    ``inc_mm_counter``). ``addr`` must be unmapped (no dirty-bit state left for it). O(1)."""
     pages = vma.pages
     if pages is None:
         pages = vma.pages = {}
     pages[addr] = page
     if mm.old_ptes:
         mm.old_ptes.discard(addr)  # a PTE set by a fault is young
-    if mm.clean_ptes:
-        mm.clean_ptes.discard(addr)
-    if mm.dirty_ptes:
-        mm.dirty_ptes.discard(addr)
     counter = page.rss_counter
     if counter >= 0:
         page.mapcount += 1
@@ -297,6 +293,10 @@ def replace_pte(mm: Mm, vma: Vma, addr: int, page: Page) -> None:
         old.mapcount -= 1
         mm.rss_stat[old.rss_counter] -= 1
     del vma.pages[addr]
+    # The new PTE is dirty (a COW copy is written); set_pte() makes it young. Every other
+    # path that empties a PTE drops its bits, so set_pte() on an empty slot need not.
+    mm.clean_ptes.discard(addr)
+    mm.dirty_ptes.discard(addr)
     set_pte(mm, vma, addr, page)
 
 
