@@ -522,7 +522,7 @@ class Mm:
             (self.dirty_ptes, (PageKind.SHMEM,)),
         ):
             for addr in bits:
-                vma = self.vma_lookup(addr)
-                page = (vma.pages or {}).get(addr) if vma is not None else None
+                owner = self.vma_lookup(addr)
+                page = (owner.pages or {}).get(addr) if owner is not None else None
                 assert page is not None, ("PTE bits of an empty PTE", hex(addr))
                 assert kinds is None or page.kind in kinds, (hex(addr), page)
