@@ -63,6 +63,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal
@@ -461,44 +462,39 @@ def _lru_deactivate(page: Page) -> None:
         page.referenced = False
 
 
+def _queue(batch: list[Page], page: Page, move: Callable[[Page], None]) -> None:
+    # folio_batch_add_and_move(): the folio leaves the LRU (PG_lru) for the batch, which
+    # is applied as a whole once it is full.
+    page.batched = True
+    batch.append(page)
+    if len(batch) >= FOLIO_BATCH_SIZE:
+        for queued in batch:
+            move(queued)
+        batch.clear()
+
+
 def folio_mark_lazyfree(lru: LruBatches, page: Page) -> None:
     """``folio_mark_lazyfree``: queue an anonymous swap-backed folio on the LRU for
     ``lru_lazyfree`` (a folio already in a batch is not on the LRU: skipped). O(1),
     O(31) when the batch fills."""
-    if page.kind is not PageKind.ANON or page.lazyfree or page.batched:
-        return
-    page.batched = True
-    lru.lazyfree.append(page)
-    if len(lru.lazyfree) >= FOLIO_BATCH_SIZE:
-        for queued in lru.lazyfree:
-            _lru_lazyfree(queued)
-        lru.lazyfree.clear()
+    if page.kind is PageKind.ANON and not page.lazyfree and not page.batched:
+        _queue(lru.lazyfree, page, _lru_lazyfree)
 
 
 def folio_deactivate(lru: LruBatches, page: Page) -> None:
     """``folio_deactivate``: queue an active folio on the LRU for ``lru_deactivate``."""
-    if not page.active or page.batched:
-        return
-    page.batched = True
-    lru.deactivate.append(page)
-    if len(lru.deactivate) >= FOLIO_BATCH_SIZE:
-        for queued in lru.deactivate:
-            _lru_deactivate(queued)
-        lru.deactivate.clear()
+    if page.active and not page.batched:
+        _queue(lru.deactivate, page, _lru_deactivate)
 
 
 def lru_add_drain(lru: LruBatches) -> None:
     """``lru_add_drain``: apply this CPU's batches (MADV_FREE/COLD/PAGEOUT and
     MADV_POPULATE_* call it, and every zap that unmapped a page:
     ``free_pages_and_swap_cache``). O(queued)."""
-    if lru.lazyfree:
-        for page in lru.lazyfree:
-            _lru_lazyfree(page)
-        lru.lazyfree.clear()
-    if lru.deactivate:
-        for page in lru.deactivate:
-            _lru_deactivate(page)
-        lru.deactivate.clear()
+    for batch, move in ((lru.lazyfree, _lru_lazyfree), (lru.deactivate, _lru_deactivate)):
+        for page in batch:
+            move(page)
+        batch.clear()
 
 
 def zap_pte_range(

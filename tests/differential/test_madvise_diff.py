@@ -17,12 +17,10 @@ from pathlib import Path
 import pytest
 
 from tests.differential.annotated import check_expectations, parse_annotated
-from tests.differential.compare import first_mismatch, format_mismatch
 from tests.differential.madvise_fixed import MADVISE_FIXED_TRACES
 from tests.differential.madvise_traces import generate_madvise
 from tests.differential.realkernel import run_kernel
-from tests.differential.simrun import run_sim
-from tests.differential.trace import Trace
+from tests.differential.test_kernel_diff import _compare
 
 pytestmark = pytest.mark.kernel
 
@@ -40,18 +38,6 @@ def _rerun(seed: int, ops: int, boundary: bool) -> str:
         f'print(generate_madvise({seed}, {ops}{flag}).text(), end="")\' > t.trace && '
         ".venv/bin/python -m tests.differential.run --trace t.trace"
     )
-
-
-def _compare(helper: Path, trace: Trace, seed: int | None, rerun: str) -> None:
-    try:
-        kernel = run_kernel(helper, trace)
-        sim = run_sim(trace)
-    except Exception as exc:  # the seed must be in every failure
-        where = f"seed {seed}" if seed is not None else "fixed trace"
-        pytest.fail(f"{where}: {type(exc).__name__}: {exc}\nre-run: {rerun}", pytrace=True)
-    mismatch = first_mismatch(trace, kernel.steps, kernel.filedir, sim.steps, sim.filedir)
-    if mismatch is not None:
-        pytest.fail(format_mismatch(mismatch, trace, seed, rerun), pytrace=False)
 
 
 @pytest.mark.parametrize("seed", CI_SEEDS)
