@@ -7,24 +7,39 @@ integer limits); these are the knobs an operator sets when exposing the service.
 |---|---|---|
 | ``VMASIM_TOKEN`` | unset | bearer token every route but ``/healthz`` and the docs requires |
 | ``VMASIM_CORS_ORIGINS`` | unset (CORS closed) | comma-separated allowed origins (``*`` for any) |
-| ``VMASIM_MAX_INFLIGHT`` | 64 | requests executing at once; past it 503 + ``Retry-After`` |
+| ``VMASIM_MAX_INFLIGHT`` | 64 | requests running at once (received, not waiting); past it 503 |
+| ``VMASIM_MAX_PROCESS_INFLIGHT`` | 32 | requests for one process at once, waiting too; then 503 |
+| ``VMASIM_HEADER_TIMEOUT`` | 10 | seconds to receive a request's head (:mod:`app.http`) |
+| ``VMASIM_BODY_TIMEOUT`` | 30 | seconds to receive a body once the head arrived; then 408 |
 | ``VMASIM_MAX_STREAMS`` | 32 | open streamed responses at once; past it 429 + ``Retry-After`` |
 | ``VMASIM_RETRY_AFTER`` | 1 | seconds advertised in ``Retry-After`` |
 | ``VMASIM_STATE_FILE`` | unset | JSON checkpoint: restored on start, saved periodically/at exit |
 | ``VMASIM_STATE_INTERVAL`` | 30 | seconds between periodic saves (0: only on shutdown) |
+| ``VMASIM_DURABILITY`` | journal | ``journal`` (kill -9 keeps what was answered), ``checkpoint`` |
+| ``VMASIM_JOURNAL_SYNC`` | full | ``full`` (fsync per commit: power loss safe) or ``normal`` |
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
+from .journal_store import SYNC_MODES, SyncMode
 from .settings import ENV_PREFIX, SettingsError
+
+Durability = Literal["journal", "checkpoint"]
+DURABILITY_MODES: tuple[Durability, ...] = ("journal", "checkpoint")
+"""``VMASIM_DURABILITY``: a journal plus checkpoints, or checkpoints only
+(:mod:`app.persistence`)."""
 
 _INT_RANGES: dict[str, tuple[int, int]] = {
     "max_inflight": (1, 100_000),
     "max_streams": (1, 100_000),
     "retry_after": (1, 3600),
+    "max_process_inflight": (1, 100_000),
+    "header_timeout": (1, 3600),
+    "body_timeout": (1, 3600),
     "state_interval": (0, 7 * 24 * 3600),
 }
 
@@ -38,8 +53,13 @@ class Deployment:
     max_inflight: int = 64
     max_streams: int = 32
     retry_after: int = 1
+    max_process_inflight: int = 32
+    header_timeout: int = 10
+    body_timeout: int = 30
     state_file: str | None = None
     state_interval: int = 30
+    durability: Durability = "journal"
+    journal_sync: SyncMode = "full"
 
     def __post_init__(self) -> None:
         for name, (lo, hi) in _INT_RANGES.items():
@@ -54,6 +74,12 @@ class Deployment:
                 f"{ENV_PREFIX}TOKEN must be non-empty printable text "
                 f"({len(self.token)} characters given)"
             )
+        for name, allowed in (("durability", DURABILITY_MODES), ("journal_sync", SYNC_MODES)):
+            if getattr(self, name) not in allowed:
+                raise SettingsError(
+                    f"{ENV_PREFIX}{name.upper()}={getattr(self, name)!r} must be one of "
+                    + ", ".join(allowed)
+                )
         for origin in self.cors_origins:
             if origin != "*" and not origin.startswith(("http://", "https://")):
                 raise SettingsError(
@@ -83,4 +109,8 @@ class Deployment:
         state_file = environ.get(ENV_PREFIX + "STATE_FILE")
         if state_file:
             values["state_file"] = state_file
+        for name in ("durability", "journal_sync"):
+            raw = environ.get(ENV_PREFIX + name.upper())
+            if raw:
+                values[name] = raw.strip().lower()
         return cls(**values)  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ from core.constants import PID_MAX
 from core.maps_reader import DEFAULT_MAX_RETRIES, MAX_RETRIES_LIMIT, Reader
 
 from .jobs import JobManager
+from .schemas.common import DECIMAL_RULE, DecimalText
 from .service import Service
 from .settings import Settings
 
@@ -38,7 +39,13 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 Pid = Annotated[
     int,
-    Path(ge=1, lt=PID_MAX, description="process id", openapi_examples={"pid": {"value": 1000}}),
+    Path(
+        ge=1,
+        lt=PID_MAX,
+        description=f"process id ({DECIMAL_RULE})",
+        openapi_examples={"pid": {"value": 1000}},
+    ),
+    DecimalText,
 ]
 
 
@@ -63,7 +70,13 @@ async def get_jobs(request: Request) -> JobManager:
 JobsDep = Annotated[JobManager, Depends(get_jobs)]
 JobId = Annotated[
     int,
-    Path(ge=1, lt=1 << 31, description="experiment job id", openapi_examples={"id": {"value": 1}}),
+    Path(
+        ge=1,
+        lt=1 << 31,
+        description=f"experiment job id ({DECIMAL_RULE})",
+        openapi_examples={"id": {"value": 1}},
+    ),
+    DecimalText,
 ]
 
 
@@ -90,4 +103,5 @@ MaxRetriesQuery = Annotated[
             "fall back at once": {"value": 0},
         },
     ),
+    DecimalText,
 ]

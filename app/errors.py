@@ -18,6 +18,8 @@ NoSuchJob              404     ``job_id`` (an experiment job, or its result)
 ResidentLimitExceeded  409     ``setting``, ``limit``, ``addr`` (a fault needed a page)
 ProcessLimitReached    409     ``limit``, ``value``
 RequestTooLarge        413     ``limit``, ``value``
+RequestTimeout         408     ``setting``, ``limit`` (seconds), ``value`` (bytes received)
+JournalUnavailable     503     (the journal's store failed; see the log)
 UseAfterFree           500     (an engine bug)
 EngineError            500
 request validation     422     ``errors``: ``[{field, value, message}]`` (:func:`field_errors`)
@@ -30,6 +32,7 @@ A syscall failure *inside a batch* is not an HTTP error: it is that operation's 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -96,6 +99,23 @@ class RequestTooLarge(LimitExceeded):
     """A request body or batch is larger than its limit."""
 
 
+class JournalUnavailable(ServiceError):
+    """The journal of state changes could not be written (a failing disk): nothing
+    more is acknowledged until the service restarts (:mod:`app.journal`)."""
+
+
+class RequestTimeout(LimitExceeded):
+    """A request's body did not arrive within its deadline (``VMASIM_BODY_TIMEOUT``
+    seconds once the head arrived): ``value`` is the bytes received by then."""
+
+    def __init__(self, setting: str, limit: int, received: int) -> None:
+        super().__init__(setting, limit, received, "request body")
+        self.args = (
+            f"the request body did not arrive within {setting}={limit} s "
+            f"({received} bytes received): send it at once after the headers",
+        )
+
+
 @dataclass(frozen=True)
 class ProblemKind:
     """One row of :data:`ERROR_TABLE`."""
@@ -119,6 +139,10 @@ ERROR_TABLE: dict[type[Exception], ProblemKind] = {
     EngineError: ProblemKind(500, "engine-error", "Engine error"),
     ProcessLimitReached: ProblemKind(409, "process-limit", "Too many processes"),
     RequestTooLarge: ProblemKind(413, "too-large", "Request too large"),
+    JournalUnavailable: ProblemKind(
+        503, "journal-unavailable", "State changes cannot be made durable now"
+    ),
+    RequestTimeout: ProblemKind(408, "request-timeout", "The request was not received in time"),
     LimitExceeded: ProblemKind(409, "limit-exceeded", "A configured limit was reached"),
 }
 VALIDATION = ProblemKind(422, "validation-error", "The request is invalid")
@@ -183,6 +207,34 @@ def lookup(exc: BaseException) -> ProblemKind | None:
     return None
 
 
+class ProblemResponse(JSONResponse):
+    """``application/problem+json``, encoded so that no content can make the encoding
+    fail (a 500 while reporting a 4xx): text is UTF-8 with any lone surrogate escaped,
+    and a float JSON cannot carry (``NaN``, ``Infinity``) is sent as its name."""
+
+    media_type = PROBLEM_JSON
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return json.dumps(
+                content, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+            ).encode("utf-8")
+        except (UnicodeEncodeError, ValueError):
+            return json.dumps(_jsonable(content), separators=(",", ":")).encode("ascii")
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` with every float JSON lacks replaced by its name (``"NaN"``); strings
+    stay (the caller encodes them with ``ensure_ascii``, which escapes surrogates)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
 def problem_response(
     kind: ProblemKind, detail: str, instance: str | None, **extra: Any
 ) -> JSONResponse:
@@ -196,7 +248,7 @@ def problem_response(
     if instance is not None:
         body["instance"] = instance
     body.update({k: v for k, v in extra.items() if v is not None})
-    return JSONResponse(body, status_code=kind.status, media_type=PROBLEM_JSON)
+    return ProblemResponse(body, status_code=kind.status)
 
 
 def exception_extras(exc: BaseException) -> dict[str, Any]:
@@ -243,7 +295,7 @@ def json_value(value: object) -> object:
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     if isinstance(value, str):
-        return _cut(value)
+        return _cut(_printable(value))
     if value is None or isinstance(value, (bool, int)):
         return value
     if not isinstance(value, (float, list, tuple, dict)):
@@ -253,6 +305,11 @@ def json_value(value: object) -> object:
     except ValueError:  # NaN or Infinity somewhere in it: the text as sent
         return _cut(json.dumps(value, ensure_ascii=False))
     return value if len(text) <= MAX_VALUE_CHARS else _cut(text)
+
+
+def _printable(text: str) -> str:
+    """``text`` with any lone surrogate written as ``\\udXXX`` (it has no UTF-8 form)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8") if not text.isascii() else text
 
 
 def _cut(text: str) -> str:
@@ -391,7 +448,21 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     response = problem_response(kind, str(exc.detail), request.url.path)
     if exc.headers:
         response.headers.update(exc.headers)
+    if exc.status_code == 405:
+        # RFC 9110 §15.5.6: every method the resource has, not only those of the first
+        # route that matched the path (GET and POST /processes are two routes).
+        response.headers["Allow"] = allowed_methods(request)
     return response
+
+
+def allowed_methods(request: Request) -> str:
+    """The methods of every route whose path matches the request's, ``Allow`` style."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(request.url.path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
 
 
 def _phrase(status: int) -> str:

@@ -1,12 +1,22 @@
 """Admission control: answer quickly when the service is full instead of queueing.
 
-Three bounds, all enforced before a request reaches a route (one pure ASGI middleware,
+Four bounds, all enforced before a request reaches a route (one pure ASGI middleware,
 :class:`Admission`, state in :class:`AdmissionControl` at ``app.state.admission``):
 
 * **in flight** (``VMASIM_MAX_INFLIGHT``): requests executing at once. Engine calls run
-  in anyio's worker threads (``VMASIM_WORKER_THREADS``); without this bound a burst
-  would queue without limit on the thread limiter, each queued request holding its
-  body in memory. Past the bound: 503 with ``Retry-After``, at once.
+  in the service's worker pool (``VMASIM_WORKER_THREADS`` running at once,
+  :mod:`app.workers`); without this bound a burst would queue without limit, each
+  queued request holding its body in memory. A request counts once it was received
+  (its body is read before, :class:`app.middleware.BodyReader`) and not while it waits
+  inside the engine (parked at a pause point, or blocked behind such an operation:
+  the pool tells :meth:`AdmissionControl.waiting`), so neither slow clients nor held
+  operations take the slots other requests need. Past the bound: 503 with
+  ``Retry-After``, at once.
+* **per process** (``VMASIM_MAX_PROCESS_INFLIGHT``): requests for one process
+  (``/processes/<pid>/...``) at once, waiting ones included: this bounds what the
+  operations waiting on one process's holds can take (threads, memory), and it
+  touches no other process. Past it: 503 with ``Retry-After``. The requests that end
+  the waits (its pause-point routes, its ``DELETE``) are never refused by it.
 * **streams** (``VMASIM_MAX_STREAMS``): streamed responses open at once (maps snapshot
   streams, JSON Lines or SSE). A stream lives long, so streams have their own bound and
   do not count as in flight. Past it: 429 with ``Retry-After``.
@@ -26,6 +36,7 @@ statistics are read there too (or racily, as a snapshot, from another thread).
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -40,10 +51,12 @@ if TYPE_CHECKING:
     from .lifecycle import ShutdownSignal
 
 BUSY = ProblemKind(503, "busy", "The service is at capacity")
+PROCESS_BUSY = ProblemKind(503, "process-busy", "The process has too many requests in progress")
 STOPPING = ProblemKind(503, "shutting-down", "The service is shutting down")
 TOO_MANY_STREAMS = ProblemKind(429, "too-many-streams", "Too many open streams")
 
 _STREAM_PATH = re.compile(r"/(stream|events)(\.[a-z]+)?$")
+_PROCESS_PATH = re.compile(r"/processes/([0-9]{1,10})(/pause-points)?(?:/|$)")
 _DISCONNECT: Message = {"type": "http.disconnect"}
 
 
@@ -58,58 +71,106 @@ def is_stream(scope: Scope) -> bool:
     return False
 
 
+def process_of(scope: Scope) -> int | None:
+    """The pid a ``/processes/<pid>/...`` request counts against (any digits: the route
+    validates them), else None. The requests that end waits are never refused by the
+    per-process bound: the pause-point routes (release, disarm, state; they never wait)
+    and ``DELETE /processes/<pid>`` (which releases the process's holds first)."""
+    match = _PROCESS_PATH.match(scope.get("path", ""))
+    if match is None or match[2] is not None:
+        return None
+    if scope.get("method") == "DELETE" and match.end() == len(scope.get("path", "")):
+        return None
+    return int(match[1])
+
+
 @dataclass(frozen=True)
 class AdmissionStatistics:
-    """``AdmissionControl.statistics()``: what is admitted now, the bounds, and counts
-    of admitted and refused requests (by reason) and of streams ended by shutdown."""
+    """``AdmissionControl.statistics()``: what is admitted now (``in_flight`` includes
+    the ``waiting`` ones; ``busiest_process`` is the most requests one process has),
+    the bounds, and counts of admitted and refused requests (by reason) and of streams
+    ended by shutdown."""
 
     in_flight: int
+    waiting: int
     streams: int
     max_inflight: int
     max_streams: int
+    max_process_inflight: int
+    busiest_process: int
     admitted: int
     refused_busy: int
+    refused_process_busy: int
     refused_streams: int
     refused_stopping: int
     streams_ended: int
 
 
 class AdmissionControl:
-    """The counters and bounds :class:`Admission` enforces. Event-loop thread only."""
+    """The counters and bounds :class:`Admission` enforces. Event-loop thread only, but
+    for :meth:`waiting` (any thread, under :attr:`_lock`)."""
 
     def __init__(
-        self, max_inflight: int, max_streams: int, retry_after: int, shutdown: ShutdownSignal
+        self,
+        max_inflight: int,
+        max_streams: int,
+        retry_after: int,
+        shutdown: ShutdownSignal,
+        max_process_inflight: int = 32,
     ) -> None:
         self.max_inflight = max_inflight
         self.max_streams = max_streams
+        self.max_process_inflight = max_process_inflight
         self.retry_after = retry_after
         self.shutdown = shutdown
         self.in_flight = 0
+        self._waiting = 0
+        self._lock = threading.Lock()
+        self.per_process: dict[int, int] = {}
         self.streams = 0
         self.admitted = 0
         self.refused_busy = 0
+        self.refused_process_busy = 0
         self.refused_streams = 0
         self.refused_stopping = 0
         self.streams_ended = 0
 
+    def waiting(self, delta: int) -> None:
+        """A request's engine call starts (+1) or stops (-1) waiting (the pool's
+        :class:`app.workers.WaitListener`). Any thread. O(1)."""
+        with self._lock:
+            self._waiting += delta
+
+    @property
+    def running(self) -> int:
+        """Requests in flight and not waiting in the engine (what the bound counts)."""
+        return self.in_flight - self._waiting
+
     def statistics(self) -> AdmissionStatistics:
-        """A snapshot. O(1)."""
+        """A snapshot. O(processes with requests)."""
         return AdmissionStatistics(
             in_flight=self.in_flight,
+            waiting=self._waiting,
             streams=self.streams,
             max_inflight=self.max_inflight,
             max_streams=self.max_streams,
+            max_process_inflight=self.max_process_inflight,
+            busiest_process=max(self.per_process.values(), default=0),
             admitted=self.admitted,
             refused_busy=self.refused_busy,
+            refused_process_busy=self.refused_process_busy,
             refused_streams=self.refused_streams,
             refused_stopping=self.refused_stopping,
             streams_ended=self.streams_ended,
         )
 
     def _check(self) -> None:
-        """O(1): counters within their bounds."""
-        assert 0 <= self.in_flight <= self.max_inflight, self.statistics()
+        """O(processes): counters within their bounds (in flight can pass the bound by
+        the requests that came back from a wait)."""
+        assert 0 <= self._waiting <= self.in_flight, self.statistics()
         assert 0 <= self.streams <= self.max_streams, self.statistics()
+        assert all(0 < n <= self.max_process_inflight for n in self.per_process.values())
+        assert sum(self.per_process.values()) <= self.in_flight + self.streams, self.per_process
 
 
 class Admission:
@@ -144,20 +205,37 @@ class Admission:
             finally:
                 c.streams -= 1
             return
-        if c.in_flight >= c.max_inflight:
+        if c.running >= c.max_inflight:
             c.refused_busy += 1
             detail = (
-                f"{c.in_flight} requests are executing, the limit is "
+                f"{c.running} requests are executing, the limit is "
                 f"VMASIM_MAX_INFLIGHT={c.max_inflight}"
             )
             await self._refuse(BUSY, detail, scope, receive, send)
             return
+        pid = process_of(scope)
+        if pid is not None and c.per_process.get(pid, 0) >= c.max_process_inflight:
+            c.refused_process_busy += 1
+            detail = (
+                f"{c.per_process[pid]} requests for process {pid} are in progress, the "
+                f"limit is VMASIM_MAX_PROCESS_INFLIGHT={c.max_process_inflight}"
+            )
+            await self._refuse(PROCESS_BUSY, detail, scope, receive, send)
+            return
         c.in_flight += 1
         c.admitted += 1
+        if pid is not None:
+            c.per_process[pid] = c.per_process.get(pid, 0) + 1
         try:
             await self.app(scope, receive, send)
         finally:
             c.in_flight -= 1
+            if pid is not None:
+                left = c.per_process[pid] - 1
+                if left:
+                    c.per_process[pid] = left
+                else:
+                    del c.per_process[pid]
 
     async def _stream(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run a streaming request; on shutdown make the route see a disconnect, then

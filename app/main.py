@@ -18,7 +18,7 @@ from .deployment import Deployment
 from .jobs import JobManager
 from .lifecycle import Lifecycle
 from .limits import Admission, AdmissionControl
-from .middleware import BodySizeLimit, HeadWithoutBody
+from .middleware import BodyReader, HeadWithoutBody
 from .persistence import StateKeeper, lifespan_state
 from .routes import include_all, ui
 from .service import Service, in_worker
@@ -31,6 +31,12 @@ Create a process, map and unmap memory with Linux's own vocabulary
 (`"prot": ["PROT_READ", "PROT_WRITE"]`, `"flags": ["MAP_PRIVATE", "MAP_ANONYMOUS"]`),
 and read `/proc/<pid>/maps` byte for byte as the kernel prints it. Addresses are
 accepted as integers or `"0x..."` strings and returned as `"0x..."` strings.
+
+Input follows JSON Schema strictly: an `integer` is a JSON number with an integral
+value (`2856` or `2856.0`; not `true`, `"2856"` or `2.5`), a `string` is a string (`0`
+is not a name), text is valid Unicode (no lone surrogates), and `NaN`/`Infinity` are
+not JSON. Integers in paths and queries are decimal digits only (`/processes/1014`; not
+`1014.0`, `01014` or ` 1014`).
 
 Errors are RFC 9457 problem details (`application/problem+json`); a failed syscall
 carries `errno` and `errno_name`. Limits (`VMASIM_MAX_PROCESSES`, `VMASIM_MAX_BATCH`,
@@ -80,7 +86,13 @@ def create_app(
         deployment = Deployment.from_env(os.environ)
     service = Service(settings, kernel)
     lifecycle = Lifecycle(service)
-    keeper = StateKeeper(service, deployment.state_file, deployment.state_interval)
+    keeper = StateKeeper(
+        service,
+        deployment.state_file,
+        deployment.state_interval,
+        deployment.durability,
+        deployment.journal_sync,
+    )
     jobs = JobManager(settings.max_experiment_jobs)
 
     @asynccontextmanager
@@ -112,15 +124,21 @@ def create_app(
     app.state.state_keeper = keeper
     app.state.experiment_jobs = jobs
     app.state.admission = AdmissionControl(
-        deployment.max_inflight, deployment.max_streams, deployment.retry_after, lifecycle.shutdown
+        deployment.max_inflight,
+        deployment.max_streams,
+        deployment.retry_after,
+        lifecycle.shutdown,
+        deployment.max_process_inflight,
     )
+    service.pool.listener = app.state.admission  # waits inside the engine do not count
     errors.install(app)
     include_all(app)
     ui.install(app)  # the live page at /ui (not in the OpenAPI document)
     openapi.install(app)
-    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
-    # Outermost last: CORS, then the token check, then admission, then the body limit.
+    # Outermost last: CORS, then the token check, then the body (read whole, bounded in
+    # size and time), then admission: a request counts as in flight once it is received.
     app.add_middleware(Admission, control=app.state.admission)
+    app.add_middleware(BodyReader, limit=settings.max_body_bytes, timeout=deployment.body_timeout)
     auth.install(app, deployment.token, deployment.cors_origins)
     app.add_middleware(HeadWithoutBody)  # outermost: no HEAD answer carries a body
     return app

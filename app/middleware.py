@@ -1,26 +1,43 @@
-"""Pure ASGI middlewares: bounding request bodies (``VMASIM_MAX_BODY_BYTES``) and
-answering ``HEAD`` without a body."""
+"""Pure ASGI middlewares: reading request bodies within bounds of size
+(``VMASIM_MAX_BODY_BYTES``) and time (``VMASIM_BODY_TIMEOUT``), and answering ``HEAD``
+without a body."""
 
 from __future__ import annotations
 
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import ERROR_TABLE, RequestTooLarge, exception_extras, problem_response
+from .errors import (
+    ERROR_TABLE,
+    LimitExceeded,
+    RequestTimeout,
+    RequestTooLarge,
+    exception_extras,
+    problem_response,
+)
 
 SETTING = "VMASIM_MAX_BODY_BYTES"
+TIMEOUT_SETTING = "VMASIM_BODY_TIMEOUT"
 
 
-class BodySizeLimit:
-    """Refuse bodies larger than ``limit`` bytes with a 413 problem.
+class BodyReader:
+    """Read the whole request body before the app runs: refuse one larger than
+    ``limit`` bytes (413) or not received within ``timeout`` seconds (408, and the
+    connection is closed).
 
     A declared ``Content-Length`` over the limit is refused before the body is read.
     Otherwise the body is read here (counting; FastAPI would buffer it anyway), refused
-    as soon as it crosses the limit, and replayed to the app.
+    as soon as it crosses the limit, and replayed to the app. This middleware sits
+    outside admission control (:mod:`app.limits`), so a request whose body is still on
+    its way holds no in-flight slot: a client that sends headers and never the body
+    (issue 18) delays only itself, and for at most ``timeout`` seconds.
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, timeout: float) -> None:
         self.app = app
         self.limit = limit
+        self.timeout = timeout
+        self.timeouts = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -28,22 +45,30 @@ class BodySizeLimit:
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.limit:
-            await self._refuse(declared, scope, receive, send)
+            exc = RequestTooLarge(SETTING, self.limit, declared, "request body bytes")
+            await self._refuse(exc, scope, receive, send)
             return
         chunks: list[bytes] = []
         seen = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # the client left: nothing to answer
-                return
-            chunk = message.get("body", b"")
-            seen += len(chunk)
-            if seen > self.limit:
-                await self._refuse(seen, scope, receive, send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        with anyio.move_on_after(self.timeout) as deadline:
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":  # the client left: nothing to answer
+                    return
+                chunk = message.get("body", b"")
+                seen += len(chunk)
+                if seen > self.limit:
+                    large = RequestTooLarge(SETTING, self.limit, seen, "request body bytes")
+                    await self._refuse(large, scope, receive, send)
+                    return
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+        if deadline.cancelled_caught:
+            self.timeouts += 1
+            late = RequestTimeout(TIMEOUT_SETTING, int(self.timeout), seen)
+            await self._refuse(late, scope, receive, send, close=True)
+            return
         body = b"".join(chunks)
         replayed = False
 
@@ -56,11 +81,13 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, size: int, scope: Scope, receive: Receive, send: Send) -> None:
-        exc = RequestTooLarge(SETTING, self.limit, size, "request body bytes")
-        response = problem_response(
-            ERROR_TABLE[RequestTooLarge], str(exc), scope.get("path"), **exception_extras(exc)
-        )
+    async def _refuse(
+        self, exc: LimitExceeded, scope: Scope, receive: Receive, send: Send, close: bool = False
+    ) -> None:
+        kind = ERROR_TABLE[type(exc)]
+        response = problem_response(kind, str(exc), scope.get("path"), **exception_extras(exc))
+        if close:
+            response.headers["Connection"] = "close"
         await response(scope, receive, send)
 
 

@@ -22,6 +22,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from core.constants import U64_MAX
+
 from .errors import PROBLEM_JSON
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,10 +53,35 @@ def install(app: FastAPI) -> None:
                         if PROBLEM_JSON in content:
                             response["content"] = {PROBLEM_JSON: content[PROBLEM_JSON]}
                         conform_streams(content)
+            exact_bounds(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+#: The bounds above 2**53 the request models declare (``le=``): a double cannot hold them.
+WIDE_BOUNDS = (U64_MAX, (1 << 63) - 1)
+_BOUND_KEYS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+
+
+def exact_bounds(node: Any) -> None:
+    """Give every numeric bound of the document its exact integer value, in place.
+
+    FastAPI's OpenAPI model stores ``minimum``/``maximum`` as floats: ``le=2**64 - 1``
+    comes out as ``1.8446744073709552e+19``, which *is* 2**64, so a client or fuzzer
+    reading the document would send 2**64 as valid. Integral bounds become integers,
+    and the doubles of :data:`WIDE_BOUNDS` their exact values."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in _BOUND_KEYS and isinstance(value, float) and value.is_integer():
+                exact = next((b for b in WIDE_BOUNDS if float(b) == value), None)
+                node[key] = exact if exact is not None else int(value)
+            else:
+                exact_bounds(value)
+    elif isinstance(node, list):
+        for item in node:
+            exact_bounds(item)
 
 
 # The extension that carries OpenAPI 3.2's ``itemSchema`` in a 3.1 document.

@@ -7,22 +7,60 @@ Every function here blocks on the mm's ``mmap_lock``: call them in a worker thre
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from core import PAGE_SIZE, EngineError, NoSuchProcess, Process, SyscallError
+from core import PAGE_SIZE, EngineError, Kernel, NoSuchProcess, Process, SyscallError
 from core.fault import FaultResult
 
 from .flags import MAP_BITS, MREMAP_BITS, OPEN_BITS, PROT_BITS, combine
 from .schemas.batch import CloseOp, OpResult, UnlinkOp
 from .schemas.common import hex_addr
 from .schemas.faults import FaultIn, FaultOut, TouchOp, TouchOut
-from .schemas.processes import FileIn
+from .schemas.processes import ExecIn, FileIn
 from .schemas.syscalls import BrkIn, MmapIn, MprotectIn, MremapIn, MunmapIn
 
 # What an operation returns: ("addr", int), ("fd", int), ("fault", FaultOut),
 # ("touch", TouchOut) or None.
 Ret = tuple[str, Any] | None
+
+
+def create_process(
+    kernel: Kernel,
+    name: str | None,
+    layout: str | None,
+    maps: str | None,
+    program: ExecIn | None = None,
+) -> Process:
+    """A new process of ``kernel``: empty, the typical layout, the layout in ``maps``
+    (the text of a real ``/proc/<pid>/maps``) or the one execve builds for ``program``
+    (``name`` None: the program's file name; a drawn ASLR seed is in its image). Raises
+    ``LayoutError``/``InvalidArgument``/``SyscallError`` (no process left behind).
+    O(VMAs of the layout)."""
+    if program is not None:
+        p = program
+        proc, _ = kernel.spawn_exec(
+            p.path, p.arguments(), p.envp, name=name, aslr=p.aslr, seed=p.seed
+        )
+        return proc
+    if maps is not None:
+        return kernel.spawn_from_maps(maps, name or "sim")
+    return kernel.spawn(name or "sim", layout or "empty")
+
+
+def with_seed(program: ExecIn) -> ExecIn:
+    """``program`` with its ASLR seed drawn now if it has none: the seed a journal
+    records, so that a replay builds the same layout. O(1)."""
+    if not program.aslr or program.seed is not None:
+        return program
+    return program.model_copy(update={"seed": int.from_bytes(os.urandom(8), "little")})
+
+
+def apply_execve(proc: Process, a: ExecIn) -> Ret:
+    """``execve(2)`` (``Process.execve``): the new image replaces the address space."""
+    proc.execve(a.path, a.arguments(), a.envp, aslr=a.aslr, seed=a.seed)
+    return None
 
 
 def apply_mmap(proc: Process, a: MmapIn) -> Ret:
@@ -129,6 +167,10 @@ def apply_touch(proc: Process, a: TouchOp) -> Ret:
     return "touch", touch(proc, a)
 
 
+def _dispatch(proc: Process, op: Any) -> Ret:
+    return DISPATCH[op.op](proc, op)
+
+
 DISPATCH: dict[str, Callable[[Process, Any], Ret]] = {
     "mmap": apply_mmap,
     "munmap": apply_munmap,
@@ -140,10 +182,43 @@ DISPATCH: dict[str, Callable[[Process, Any], Ret]] = {
     "unlink": apply_unlink,
     "fault": apply_fault,
     "touch": apply_touch,
+    "execve": apply_execve,
 }
 
 
-def run_batch(proc: Process, ops: Sequence[Any], stop_on_error: bool) -> list[OpResult]:
+def touch_pieces(a: TouchOp, pages: int) -> list[TouchOp]:
+    """``a`` cut at every ``pages``-th page boundary (a long touch as consecutive
+    shorter ones that fault the same pages in the same order). O(pieces)."""
+    step = pages * PAGE_SIZE
+    end = a.addr + a.length
+    pieces = []
+    start = a.addr
+    while start < end:
+        stop = min(end, (start // step + 1) * step)
+        pieces.append(a.model_copy(update={"addr": start, "length": stop - start}))
+        start = stop
+    return pieces
+
+
+def merge_touches(outs: Sequence[TouchOut]) -> TouchOut:
+    """The :class:`TouchOut` of consecutive pieces of one touch (:func:`touch_pieces`)."""
+    first = next((o.first_signal for o in outs if o.first_signal is not None), None)
+    return TouchOut(
+        faults=sum(o.faults for o in outs),
+        ok=sum(o.ok for o in outs),
+        major=sum(o.major for o in outs),
+        vma_lock=sum(o.vma_lock for o in outs),
+        signals=sum(o.signals for o in outs),
+        first_signal=first,
+    )
+
+
+def run_batch(
+    proc: Process,
+    ops: Sequence[Any],
+    stop_on_error: bool,
+    execute: Callable[[Process, Any], Ret] | None = None,
+) -> list[OpResult]:
     """Execute ``ops`` in order, each as its own syscall (the mm's lock is released
     between two operations, so other requests interleave). One result per executed
     operation; an engine error is that operation's result, never an exception, and a
@@ -151,8 +226,11 @@ def run_batch(proc: Process, ops: Sequence[Any], stop_on_error: bool) -> list[Op
     ``stop_on_error`` stops there too). If the process exits meanwhile, the batch ends
     with a ``NoSuchProcess`` result.
 
-    O(sum of the operations' costs). Caller holds nothing; runs in a worker thread.
+    ``execute(proc, op)`` runs one operation (default: :data:`DISPATCH`; the journal
+    records each). O(sum of the operations' costs). Caller holds nothing; runs in a
+    worker thread.
     """
+    run = execute or _dispatch
     results: list[OpResult] = []
     for index, op in enumerate(ops):
         kind: str = op.op
@@ -164,7 +242,7 @@ def run_batch(proc: Process, ops: Sequence[Any], stop_on_error: bool) -> list[Op
             )
             break
         try:
-            ret = DISPATCH[kind](proc, op)
+            ret = run(proc, op)
         except SyscallError as exc:
             results.append(
                 OpResult(

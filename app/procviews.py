@@ -10,9 +10,7 @@ longer than 72 characters).
 from __future__ import annotations
 
 from .schemas.common import hex_addr
-from .schemas.maps import VmaOut
-
-NAME_COLUMN = 73  # seq_setwidth(m, 25 + sizeof(void *) * 6 - 1) + 1 pad space
+from .schemas.maps import VmaOut, maps_lines, split_maps_line
 
 
 class MapsParseError(ValueError):
@@ -27,19 +25,14 @@ def parse_maps_line(line: str) -> VmaOut:
     >>> v.addr, v.start, v.size, v.path
     ('7ffff7ffd000-7ffff7fff000', '0x7ffff7ffd000', 8192, '')
     """
-    parts = line.split(" ", 5)
-    if len(parts) != 6:
-        raise MapsParseError(f"maps line {line!r} has fewer than 6 fields")
-    rng, perms, offset, dev, inode, _rest = parts
-    header = len(rng) + len(perms) + len(offset) + len(dev) + len(inode) + 5  # + spaces
-    path = line[max(header, NAME_COLUMN - 1) + 1 :] if len(line) > header else ""
     try:
+        rng, perms, offset, dev, inode, path = split_maps_line(line)
         start_s, end_s = rng.split("-")
         start, end = int(start_s, 16), int(end_s, 16)
         off = int(offset, 16)
         ino = int(inode)
     except ValueError:
-        raise MapsParseError(f"maps line {line!r} has a malformed header") from None
+        raise MapsParseError(f"maps line {line!r} does not have the kernel's shape") from None
     return VmaOut(
         addr=rng,
         start=hex_addr(start),
@@ -54,5 +47,6 @@ def parse_maps_line(line: str) -> VmaOut:
 
 
 def parse_maps(text: str) -> list[VmaOut]:
-    """Every line of a maps text. O(len(text))."""
-    return [parse_maps_line(line) for line in text.splitlines()]
+    """Every line of a maps text (:func:`~app.schemas.maps.maps_lines`: split at
+    newlines only). O(len(text))."""
+    return [parse_maps_line(line) for line in maps_lines(text)]

@@ -1,43 +1,69 @@
-"""The engine as the service holds it: one :class:`core.Kernel` plus the service's own
-bookkeeping (the process limit).
+"""The engine as the service holds it: one :class:`core.Kernel`, the worker threads its
+calls run in (:class:`app.workers.EnginePool`), the journal of its state changes when
+durability is on (:mod:`app.journal`), and the service's own bookkeeping (the process
+limit, the processes being deleted).
 
 There is deliberately no global engine lock: every syscall serialises on its mm's
 ``mmap_lock`` inside the engine, exactly as in the kernel, so concurrent requests race
-the way the studied code races. The only lock here, :attr:`Service._table_lock`,
-protects the service's check-then-spawn of the process limit; it is never held while
-the engine runs (a spawn *reserves* a slot under the lock and builds the layout
-outside it).
+the way the studied code races. With the journal on, state-changing operations also
+take the machine's sequencer (reads never do; see :mod:`app.journal` for why and how a
+waiting operation lets others run). :attr:`Service._table_lock` protects the service's
+check-then-spawn of the process limit; it is never held while the engine runs (a spawn
+*reserves* a slot under the lock and builds the layout outside it).
+
+Every state-changing call has an ``async`` method here (:meth:`Service.create`,
+:meth:`Service.fork`, :meth:`Service.exit`, :meth:`Service.apply`,
+:meth:`Service.execve`, :meth:`Service.batch`): it runs the engine in a worker thread,
+records the operation, and returns once the record is durable, so the route answers
+only what a crash keeps.
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio.to_thread
+from pydantic import BaseModel
 
-from core import Kernel, Process
+from core import EngineError, Kernel, Process
 
 from .errors import ProcessLimitReached
+from .ops import (
+    DISPATCH,
+    Ret,
+    create_process,
+    merge_touches,
+    run_batch,
+    touch_pieces,
+    with_seed,
+)
+from .schemas.batch import OpResult
+from .schemas.faults import TouchOp
+from .schemas.processes import ExecIn
 from .schemas.vmstat import ServiceStatistics
 from .settings import Settings
+from .workers import EnginePool
+
+if TYPE_CHECKING:
+    from .journal import Journal
 
 T = TypeVar("T")
 
 
 async def in_worker(fn: Callable[..., T], *args: object) -> T:
-    """Run a blocking engine call in a worker thread (anyio's default limiter, sized by
-    ``VMASIM_WORKER_THREADS``), never on the event loop."""
+    """Run blocking work that touches no process (encoding, the lab's plots) in one of
+    anyio's worker threads, never on the event loop. Engine calls use
+    :meth:`Service.run` instead (their waits give their thread's slot back)."""
     return await anyio.to_thread.run_sync(partial(fn, *args))
 
 
 class Service:
-    """The kernel, the settings and the process-limit bookkeeping. Thread-safe."""
+    """The kernel, its worker pool and journal, the settings and the process-limit
+    bookkeeping. Thread-safe."""
 
     def __init__(self, settings: Settings, kernel: Kernel | None = None) -> None:
         self.settings = settings
@@ -45,39 +71,169 @@ class Service:
         # VMASIM_MAX_RESIDENT_PAGES: a fault needing a page beyond it raises
         # ResidentLimitExceeded (409) instead of growing the service's memory.
         self.kernel.max_resident_pages = settings.max_resident_pages
-        # Page faults: short engine calls on the hottest route, run on a plain thread
-        # pool (threads start on first use). Its hand-off costs less than half of
-        # anyio's to_thread (measured in docs/performance.md, "REST").
-        self._fault_pool = ThreadPoolExecutor(
-            max_workers=settings.worker_threads, thread_name_prefix="vmasim-fault"
-        )
+        #: Engine calls run here: VMASIM_WORKER_THREADS running at once, waits free.
+        self.pool = EnginePool(settings.worker_threads)
+        #: The journal of state changes (None: durability off or checkpoints only).
+        self.journal: Journal | None = None
+        for proc in self.kernel.processes():
+            self.pool.adopt(proc)
         self._table_lock = threading.Lock()
         self._reserved = 0  # spawns between the limit check and their return
         self._spawned = 0
         self._rejected = 0
+        #: Pids whose DELETE has begun: their pause points take no new arms.
+        self.exiting: set[int] = set()
 
-    def spawn(self, name: str, layout: str | None, maps: str | None) -> Process:
-        """Create a process (empty, typical, or imported from maps text) within
-        ``VMASIM_MAX_PROCESSES``. Blocking (the layout is built here): call it in a
-        worker thread. O(n) in the VMAs of the layout; the table lock is held O(p) for
-        p live processes, never while the layout is built.
+    def replace_kernel(self, kernel: Kernel) -> None:
+        """Serve ``kernel`` from now on (a restored machine). Before serving only."""
+        kernel.max_map_count = self.settings.max_map_count  # the environment wins
+        kernel.max_resident_pages = self.settings.max_resident_pages
+        self.kernel = kernel
+        for proc in kernel.processes():
+            self.pool.adopt(proc)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)``, an engine call, in the service's worker pool."""
+        return await self.pool.run(fn, *args)
+
+    # -- state-changing operations (journaled) ----------------------------------------
+
+    async def _journaled(self, fn: Callable[..., tuple[T, int]], *args: Any) -> T:
+        value, position = await self.pool.run(fn, *args)
+        if position and self.journal is not None:
+            await self.journal.durable(position)
+        if isinstance(value, _Failed):
+            raise value.error  # recorded (its partial effects may be kept) and durable
+        return value
+
+    async def create(
+        self,
+        name: str | None,
+        layout: str | None,
+        maps: str | None,
+        program: ExecIn | None = None,
+    ) -> Process:
+        """A new process within ``VMASIM_MAX_PROCESSES`` (see :meth:`spawn`)."""
+        if program is not None:
+            program = with_seed(program)  # the journal records the layout's seed
+        return await self._journaled(self._create, name, layout, maps, program)
+
+    def _create(
+        self, name: str | None, layout: str | None, maps: str | None, program: ExecIn | None
+    ) -> tuple[Process, int]:
+        journal = self.journal
+        spawn = partial(self.spawn, name, layout, maps, program)
+        if journal is None:
+            return spawn(), 0
+        record: dict[str, Any] = {"op": "spawn", "name": name, "layout": layout, "maps": maps}
+        if program is not None:
+            record["exec"] = program.model_dump(mode="json")
+        with journal.operation(), _recorded(journal) as failed:
+            return journal.create(spawn, record), journal.thread_position()
+        return failed.result()
+
+    async def fork(self, pid: int, name: str | None = None) -> Process:
+        """``fork(2)`` of ``pid`` within ``VMASIM_MAX_PROCESSES`` (see :meth:`fork_now`)."""
+        return await self._journaled(self._fork, pid, name)
+
+    def _fork(self, pid: int, name: str | None) -> tuple[Process, int]:
+        journal = self.journal
+        if journal is None:
+            return self.fork_now(pid, name), 0
+        record = {"op": "fork", "pid": pid, "name": name}
+        with journal.operation(), _recorded(journal) as failed:
+            return journal.create(partial(self.fork_now, pid, name), record), (
+                journal.thread_position()
+            )
+        return failed.result()
+
+    async def exit(self, pid: int) -> None:
+        """Process exit (``NoSuchProcess`` if there is none)."""
+        await self._journaled(self._exit, pid)
+
+    def _exit(self, pid: int) -> tuple[None, int]:
+        journal = self.journal
+        if journal is None:
+            self.kernel.exit(pid)
+            return None, 0
+        with journal.operation():
+            journal.exit(self.kernel, pid)
+        return None, journal.thread_position()
+
+    async def apply(self, proc: Process, kind: str, args: BaseModel) -> Ret:
+        """One syscall operation ``kind`` (:data:`app.ops.DISPATCH`) on ``proc``; the
+        engine's exception on failure."""
+        return await self._journaled(self._apply, proc, kind, args)
+
+    def _apply(self, proc: Process, kind: str, args: BaseModel) -> tuple[Ret, int]:
+        journal = self.journal
+        if journal is None:
+            return DISPATCH[kind](proc, args), 0
+        with journal.operation(), _recorded(journal) as failed:
+            return journal.apply(proc, kind, args), journal.thread_position()
+        return failed.result()
+
+    async def execve(self, proc: Process, program: ExecIn) -> None:
+        """``execve(2)`` of ``program`` in ``proc`` (a drawn ASLR seed is recorded); the
+        new address space gets the pool's observers like every new mm."""
+        await self.apply(proc, "execve", with_seed(program))
+        self.pool.adopt(proc)
+
+    async def batch(self, proc: Process, ops: Sequence[Any], stop_on_error: bool) -> list[OpResult]:
+        """:func:`app.ops.run_batch` of ``ops`` on ``proc``, each operation recorded."""
+        return await self._journaled(self._batch, proc, ops, stop_on_error)
+
+    def _batch(
+        self, proc: Process, ops: Sequence[Any], stop_on_error: bool
+    ) -> tuple[list[OpResult], int]:
+        journal = self.journal
+        if journal is None:
+            return run_batch(proc, ops, stop_on_error), 0
+        from .journal import TOUCH_CHUNK
+
+        def execute(proc: Process, op: Any) -> Ret:
+            if isinstance(op, TouchOp) and op.pages > TOUCH_CHUNK:
+                outs = []
+                for piece in touch_pieces(op, TOUCH_CHUNK):
+                    with journal.operation():
+                        ret = journal.apply(proc, "touch", piece)
+                    assert ret is not None
+                    outs.append(ret[1])
+                    if op.stop_on_signal and ret[1].signals:
+                        break
+                return "touch", merge_touches(outs)
+            with journal.operation():
+                return journal.apply(proc, op.op, op)
+
+        before = journal.thread_position()
+        results = run_batch(proc, ops, stop_on_error, execute)
+        after = journal.thread_position()
+        return results, after if after != before else 0
+
+    # -- the engine calls behind them -------------------------------------------------
+
+    def spawn(
+        self,
+        name: str | None,
+        layout: str | None,
+        maps: str | None,
+        program: ExecIn | None = None,
+    ) -> Process:
+        """Create a process (empty, typical, imported from maps text, or running
+        ``program``: see :func:`app.ops.create_process`) within ``VMASIM_MAX_PROCESSES``.
+        Blocking (the layout is built here): call it in a worker thread. O(n) in the VMAs
+        of the layout; the table lock is held O(p) for p live processes, never while the
+        layout is built.
 
         Raises :class:`ProcessLimitReached`, or the engine's ``LayoutError`` /
-        ``InvalidArgument`` (then no process is left behind).
+        ``InvalidArgument`` / ``SyscallError`` (then no process is left behind).
         """
         with self._process_slot():
-            if maps is not None:
-                return self.kernel.spawn_from_maps(maps, name)
-            return self.kernel.spawn(name, layout or "empty")
+            proc = create_process(self.kernel, name, layout, maps, program)
+        self.pool.adopt(proc)
+        return proc
 
-    async def run_fault(self, fn: Callable[..., T], *args: object) -> T:
-        """Run a page fault (``fn(*args)``, which may block on ``mmap_lock``) in the
-        fault thread pool, never on the event loop. At most ``VMASIM_WORKER_THREADS``
-        faults run at once. asyncio only (uvicorn's loop)."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._fault_pool, partial(fn, *args))
-
-    def fork(self, pid: int, name: str | None = None) -> Process:
+    def fork_now(self, pid: int, name: str | None = None) -> Process:
         """``fork(2)`` of process ``pid`` within ``VMASIM_MAX_PROCESSES``: the child, with
         a copy of the address space (``dup_mmap`` takes both mms' ``mmap_lock`` for
         write) and of the fd table. Blocking: call it in a worker thread.
@@ -87,7 +243,9 @@ class Service:
         ``InvalidArgument`` (then no child is left behind).
         """
         with self._process_slot():
-            return self.kernel.fork(pid, name)
+            child = self.kernel.fork(pid, name)
+        self.pool.adopt(child)
+        return child
 
     @contextmanager
     def _process_slot(self) -> Iterator[None]:
@@ -133,3 +291,44 @@ class Service:
                 live,
                 self.settings.max_processes,
             )
+
+
+class _Failed:
+    """An operation that failed after its failure was recorded: the error to raise once
+    the record is durable (a failing syscall may have changed the machine, as the
+    kernel's does, and the client is told so only when that change is kept)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+class _Failure:
+    """What :func:`_recorded` caught, if anything."""
+
+    __slots__ = ("error", "position")
+
+    def __init__(self) -> None:
+        self.error: Exception | None = None
+        self.position = 0
+
+    def result(self) -> tuple[Any, int]:
+        assert self.error is not None
+        return _Failed(self.error), self.position
+
+
+@contextmanager
+def _recorded(journal: Journal) -> Iterator[_Failure]:
+    """Catch an engine error raised after the journal recorded it (the position this
+    thread appended last); errors it did not record (the process is gone, a limit) go
+    on as they are."""
+    failure = _Failure()
+    before = journal.thread_position()
+    try:
+        yield failure
+    except EngineError as exc:
+        position = journal.thread_position()
+        if position == before:
+            raise
+        failure.error, failure.position = exc, position

@@ -26,16 +26,22 @@ cannot hold, or delay the release of, any engine lock.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio.to_thread
 
 from core import LockHoldTimes, MapsFile, MapsSnapshot, Mm, read_maps
 from core.maps_reader import Reader
 
-from .procviews import NAME_COLUMN
-from .schemas.maps import LockHoldOut, SnapshotMeta
+from .schemas.maps import LockHoldOut, SnapshotMeta, maps_lines, split_maps_line
+
+if TYPE_CHECKING:
+    from .workers import Runner
+
+T = TypeVar("T")
 
 CHUNK_SIZE = 4096
 """The seq_file buffer (``PAGE_SIZE``): a per_vma chunk holds at most 4095 bytes."""
@@ -188,10 +194,8 @@ def vma_dicts(text: str) -> list[dict[str, Any]]:
     second). Same fields and values as :func:`app.procviews.parse_maps` (a test checks
     it). O(len(text))."""
     out = []
-    for line in text.splitlines():
-        rng, perms, offset, dev, inode, rest = line.split(" ", 5)
-        header = len(rng) + len(perms) + len(offset) + len(dev) + len(inode) + 5
-        path = line[max(header, NAME_COLUMN - 1) + 1 :] if len(line) > header else ""
+    for line in maps_lines(text):
+        rng, perms, offset, dev, inode, path = split_maps_line(line)
         dash = rng.index("-")
         start, end = int(rng[:dash], 16), int(rng[dash + 1 :], 16)
         out.append(
@@ -222,26 +226,35 @@ def _read_chunks(f: MapsFile, n: int) -> list[MapsSnapshot]:
     return out
 
 
-async def take_snapshot(mm: Mm, reader: Reader, max_retries: int) -> Snapshot:
+async def take_snapshot(
+    mm: Mm, reader: Reader, max_retries: int, run: Runner | None = None
+) -> Snapshot:
     """A whole maps read with ``reader`` (see the module docstring), never on the event
     loop and holding no lock across an ``await``. O(n) per attempt.
 
-    The caller holds nothing; ``reader`` and ``max_retries`` were validated by the
-    route (the engine raises ``InvalidArgument`` otherwise).
+    ``run`` runs the engine reads in a worker thread (the service's pool,
+    :meth:`app.service.Service.run`, whose waits free their thread; anyio's threads by
+    default). The caller holds nothing; ``reader`` and ``max_retries`` were validated
+    by the route (the engine raises ``InvalidArgument`` otherwise).
     """
+    run = run or _anyio_run
     if reader != "per_vma":
-        snap = await anyio.to_thread.run_sync(_read_whole, mm, reader, max_retries)
+        snap = await run(_read_whole, mm, reader, max_retries)
         return fold([snap], reader)
     f = MapsFile(mm, "per_vma", chunk_size=CHUNK_SIZE, max_retries=max_retries)
     chunks: list[MapsSnapshot] = []
     while True:
-        batch = await anyio.to_thread.run_sync(_read_chunks, f, CHUNKS_PER_CALL)
+        batch = await run(_read_chunks, f, CHUNKS_PER_CALL)
         chunks.extend(batch)
         if batch[-1].eof:
             break
     # The end-of-file read carries no lines; keep it only if it is all there is.
     with_lines = [c for c in chunks if c.lines] or chunks[:1]
     return fold(with_lines, reader)
+
+
+async def _anyio_run(fn: Callable[..., T], /, *args: Any) -> T:
+    return await anyio.to_thread.run_sync(partial(fn, *args))
 
 
 def _read_whole(mm: Mm, reader: Reader, max_retries: int) -> MapsSnapshot:

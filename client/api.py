@@ -13,7 +13,7 @@ response raises :class:`ApiError` carrying the problem details.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
 import httpx
@@ -96,6 +96,39 @@ class VmasimClient:
         if maps is not None:
             body["maps"] = maps
         return ProcessOut.model_validate(self._request("POST", "/processes", body).json())
+
+    def spawn_exec(
+        self,
+        path: str,
+        argv: list[str] | None = None,
+        envp: list[str] | dict[str, str] | None = None,
+        *,
+        name: str | None = None,
+        aslr: bool = False,
+        seed: int | None = None,
+    ) -> ProcessOut:
+        """A new process running the program at ``path`` on the server's machine
+        (``POST /processes`` with ``exec``): the layout execve builds for it."""
+        body: dict[str, Any] = {"exec": _exec_body(path, argv, envp, aslr, seed)}
+        if name is not None:
+            body["name"] = name
+        return ProcessOut.model_validate(self._request("POST", "/processes", body).json())
+
+    def execve(
+        self,
+        pid: int,
+        path: str,
+        argv: list[str] | None = None,
+        envp: list[str] | dict[str, str] | None = None,
+        *,
+        aslr: bool = False,
+        seed: int | None = None,
+    ) -> ProcessOut:
+        """``execve(2)`` in process ``pid``: its address space replaced by the program's."""
+        body = _exec_body(path, argv, envp, aslr, seed)
+        return ProcessOut.model_validate(
+            self._request("POST", f"/processes/{pid}/execve", body).json()
+        )
 
     def list_processes(self) -> ProcessList:
         return ProcessList.model_validate(self._request("GET", "/processes").json())
@@ -269,9 +302,8 @@ class VmasimClient:
             if response.is_error:
                 response.read()
                 self._raise(response)
-            for line in response.iter_lines():
-                if line:
-                    yield MapsStreamItem.model_validate_json(line)
+            for line in json_lines(response.iter_bytes()):
+                yield MapsStreamItem.model_validate_json(line)
 
     # -- pause points --------------------------------------------------------------------
 
@@ -299,6 +331,49 @@ class VmasimClient:
 
     def disarm_pause_point(self, pid: int, name: str) -> None:
         self._request("DELETE", f"/processes/{pid}/pause-points/{name}")
+
+
+def _exec_body(
+    path: str,
+    argv: list[str] | None,
+    envp: list[str] | dict[str, str] | None,
+    aslr: bool,
+    seed: int | None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"path": path, "aslr": aslr}
+    if argv is not None:
+        body["argv"] = argv
+    if envp is not None:
+        body["envp"] = envp
+    if seed is not None:
+        body["seed"] = seed
+    return body
+
+
+def json_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The non-empty lines of a JSON Lines body arriving in ``chunks``: split at
+    ``\\n`` only (a trailing ``\\r`` dropped), as JSON Lines defines it. Not httpx's
+    ``iter_lines``, which splits like ``str.splitlines()``: JSON leaves ``\\x85``,
+    ``\\u2028`` and ``\\u2029`` unescaped, and a maps path may hold them.
+
+    >>> list(json_lines([b'{"a": "\\xe2\\x80\\xa8"}\\n{"b"', b': 1}\\r\\n']))
+    [b'{"a": "\\xe2\\x80\\xa8"}', b'{"b": 1}']
+    """
+    parts: list[bytes] = []  # the line being received (no quadratic joining)
+    for chunk in chunks:
+        if b"\n" not in chunk:
+            parts.append(chunk)
+            continue
+        first, *middle, last = chunk.split(b"\n")
+        parts.append(first)
+        for line in (b"".join(parts), *middle):
+            line = line.removesuffix(b"\r")
+            if line:
+                yield line
+        parts = [last]
+    rest = b"".join(parts)
+    if rest.strip():
+        yield rest
 
 
 def _params(**values: Any) -> dict[str, Any]:

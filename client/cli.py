@@ -5,6 +5,7 @@
     vmasim --version
     vmasim serve [--host 127.0.0.1] [--port 8000] [UVICORN OPTION ...]
     vmasim spawn [--layout typical]                 # prints the new pid
+    vmasim exec [--env NAME=VALUE] [--aslr] [--pid PID] PATH [ARG ...]  # prints the pid
     vmasim ps
     vmasim maps PID [--json] [--reader seqcount|per_vma|mmap_lock] [--headers]
     vmasim watch PID [--interval 1] [--count N] [--only-changes] [--summary]
@@ -13,7 +14,14 @@
     vmasim munmap PID ADDR LENGTH
     vmasim fault PID ADDR [--access read|write|exec] [--json]
     vmasim fork PID [--name NAME]                   # prints the child's pid
+    vmasim mount DIR [--port P] [--url URL] [--reader R] [--spawn typical] ...
+    vmasim export-proc DIR [--url URL] [--state FILE] [--reader R]
+    vmasim run-against PID [--proc DIR] -- COMMAND...  # {pid}: the placeholder's pid
 
+``mount``, ``export-proc`` and ``run-against`` run ``python -m app.procmount`` (the
+/proc mount: FUSE, a static export, a tool in a mount namespace); their options are
+that module's (``vmasim mount --help``). ``run-against`` without ``--proc`` mounts the
+service at ``--url`` for the command's run.
 ``serve`` listens on ``--host``/``--port``, else ``$VMASIM_HOST``/``$VMASIM_PORT``, else
 127.0.0.1:8000; other options are uvicorn's and pass through (``--workers`` is refused).
 Client commands use ``--url`` (default ``$VMASIM_URL`` or http://127.0.0.1:8000).
@@ -135,6 +143,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="import the layout from a /proc/<pid>/maps text ('-' for stdin)",
     )
 
+    p = sub.add_parser(
+        "exec",
+        help="run a program's execve layout",
+        description="Create a process whose address space is the one execve builds for "
+        "the program at PATH on the server's machine (its segments, interpreter, stack, "
+        "vDSO and break, as Linux places them), or with --pid replace that process's "
+        "image. argv is PATH ARG ... (--argv0 replaces argv[0]); the environment is "
+        "empty unless --env or --inherit-env give one (its size decides how many pages "
+        "the stack starts with). Prints the pid.",
+    )
+    p.add_argument("--pid", type=int, help="execve in this process instead of a new one")
+    p.add_argument("--name", help="the new process's name (default: the file name)")
+    p.add_argument("--argv0", help="argv[0] (default: PATH)")
+    p.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="one variable")
+    p.add_argument("--inherit-env", action="store_true", help="pass this shell's environment")
+    p.add_argument("--aslr", action="store_true", help="randomise the layout (seeded)")
+    p.add_argument("--seed", type=_number, help="with --aslr: the seed of the draws")
+    p.add_argument("--json", action="store_true", help="print the process as JSON")
+    p.add_argument("path", help="absolute path of the program or #! script")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
+
     sub.add_parser(
         "ps",
         help="list processes",
@@ -197,6 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--access", choices=["read", "write", "exec"], default="read")
     p.add_argument("--json", action="store_true", help="print the whole result as JSON")
 
+    for name, text in PROCMOUNT_COMMANDS.items():
+        p = sub.add_parser(name, help=text, description=text, add_help=False)
+        p.add_argument("args", nargs=argparse.REMAINDER, help="see --help")
+
     p = sub.add_parser(
         "fork",
         help="fork a process",
@@ -206,6 +239,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="the child's name (default: the parent's)")
     return parser
 
+
+HTTP_PROTOCOL = "app.http:BoundedH11Protocol"
+"""uvicorn's ``--http`` for ``vmasim serve`` (``app.http.PROTOCOL``; the client does not
+import the server, a test keeps the two equal)."""
 
 # Wrapped by hand (RawDescriptionHelpFormatter): argparse would break "--log-level".
 _SERVE = """\
@@ -232,12 +269,66 @@ def _serve(args: argparse.Namespace, uvicorn_args: list[str]) -> int:
         return EXIT_USAGE
     from uvicorn.main import main as uvicorn_main
 
+    # The service's HTTP protocol (app.http.PROTOCOL: uvicorn's h11 with a deadline for
+    # request heads); a --http of the caller's comes later and wins.
     argv = ["app.main:app", "--host", host, "--port", str(port), "--workers", "1"]
+    argv += ["--http", HTTP_PROTOCOL]
     try:
         uvicorn_main.main(args=[*argv, *uvicorn_args], prog_name="vmasim serve")
     except SystemExit as exc:  # click ends every run with one, 0 included
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE if exc.code else EXIT_OK
     return EXIT_OK
+
+
+PROCMOUNT_COMMANDS = {
+    "mount": "mount the simulated machine as a procfs tree (FUSE) until unmounted",
+    "export-proc": "write the simulated machine's procfs tree as ordinary files",
+    "run-against": "run a tool with /proc/<placeholder> showing a simulated process",
+}
+PROCMOUNT_MODULE = "app.procmount"  # started by name: the client never imports the server
+
+
+def procmount_argv(command: str, rest: list[str], url: str, url_given: bool) -> list[str]:
+    """The ``python -m app.procmount`` command line of ``vmasim COMMAND REST...``.
+    ``run-against`` without ``--proc``/``--url`` before ``--`` gets the CLI's ``--url``;
+    ``mount``/``export-proc`` get it only when it was given explicitly."""
+    sub = {"export-proc": "export"}.get(command, command)
+    head = rest[: rest.index("--")] if "--" in rest else rest
+    has_source = any(a in ("--proc", "--url") or a.startswith(("--proc=", "--url=")) for a in head)
+    extra: list[str] = []
+    if not has_source and (command == "run-against" or url_given):
+        extra = ["--url", url]
+    if command == "run-against" and extra:
+        # options go before the PID's "--": insert right after the subcommand
+        return [sys.executable, "-m", PROCMOUNT_MODULE, sub, *extra, *rest]
+    return [sys.executable, "-m", PROCMOUNT_MODULE, sub, *rest, *extra]
+
+
+def _procmount_at(words: list[str]) -> int | None:
+    """The index of a procmount command in the CLI's words (after global options)."""
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if w in PROCMOUNT_COMMANDS:
+            return i
+        if w == "--url":
+            i += 2
+        elif w.startswith("--url="):
+            i += 1
+        else:
+            return None
+    return None
+
+
+def _procmount(argv: list[str]) -> int:
+    """Run ``python -m app.procmount`` in a child process and return its exit code
+    (Ctrl-C reaches it too: it unmounts and exits)."""
+    import subprocess
+
+    try:
+        return subprocess.run(argv, check=False).returncode
+    except KeyboardInterrupt:
+        return 130
 
 
 def _run(args: argparse.Namespace, api: VmasimClient, out: TextIO) -> None:
@@ -247,6 +338,8 @@ def _run(args: argparse.Namespace, api: VmasimClient, out: TextIO) -> None:
         layout = None if maps is not None else args.layout
         proc = api.create_process(name=args.name, layout=layout, maps=maps)
         out.write(f"{proc.pid}\n")
+    elif cmd == "exec":
+        _exec(args, api, out)
     elif cmd == "ps":
         listing = api.list_processes()
         out.write(f"{'PID':>7} {'VMAS':>6} NAME\n")
@@ -287,9 +380,34 @@ def _run(args: argparse.Namespace, api: VmasimClient, out: TextIO) -> None:
         raise AssertionError(cmd)
 
 
+def _exec(args: argparse.Namespace, api: VmasimClient, out: TextIO) -> None:
+    argv = [args.argv0 if args.argv0 is not None else args.path, *args.args]
+    env = [f"{k}={v}" for k, v in os.environ.items()] if args.inherit_env else []
+    env += args.env
+    if args.pid is not None:
+        proc = api.execve(args.pid, args.path, argv, env, aslr=args.aslr, seed=args.seed)
+    else:
+        proc = api.spawn_exec(args.path, argv, env, name=args.name, aslr=args.aslr, seed=args.seed)
+    if args.json:
+        out.write(json.dumps(proc.model_dump(), indent=2) + "\n")
+    else:
+        out.write(f"{proc.pid}\n")
+
+
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     """Entry point (``[project.scripts] vmasim``). Returns the exit code."""
     parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    at = _procmount_at(words)
+    if at is not None:  # everything after the command is app.procmount's
+        url = os.environ.get("VMASIM_URL", DEFAULT_URL)
+        given = False
+        for i, w in enumerate(words[:at]):
+            if w.startswith("--url="):
+                url, given = w.partition("=")[2], True
+            elif w == "--url":
+                url, given = words[i + 1], True
+        return _procmount(procmount_argv(words[at], words[at + 1 :], url, given))
     args, extra = parser.parse_known_args(argv)
     if args.command == "serve":
         return _serve(args, extra)

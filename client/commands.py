@@ -12,12 +12,24 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from typing import Any, TextIO, get_args
 
 from app.schemas.maps import DEFAULT_MAX_RETRIES, MapsReader
 
 from .api import VmasimClient
-from .replay import ReplayError, clip, detect, plan_strace, plan_trace, run
+from .replay import (
+    STRACE_COMMAND,
+    UNKNOWN_PIDS,
+    ReplayError,
+    clip,
+    detect,
+    plan_strace,
+    plan_trace,
+    read_sources,
+    run_strace,
+    run_trace,
+)
 
 READERS: list[str] = list(get_args(MapsReader))
 
@@ -63,31 +75,72 @@ def add_watch_parser(sub: Any) -> None:
     add_reader_options(p)
 
 
+def _fill(text: str) -> str:
+    return textwrap.fill(text, width=88)
+
+
+_REPLAY_INTRO = _fill(
+    "Replay a trace (tests/differential format) or strace output into simulated "
+    "processes. Record programs with"
+)
+
+
 def add_replay_parser(sub: Any) -> None:
     p = sub.add_parser(
         "replay",
         help="replay a trace or strace output",
-        description="Replay a trace (tests/differential format) or the output of "
-        "`strace -f -y -e trace=memory,openat,close PROGRAM` into a simulated process. "
-        "strace: mmaps are applied with MAP_FIXED at the addresses they returned, file "
-        "mappings from the traced paths; failed calls, brk and calls that do not change "
-        "the layout are skipped. Prints a JSON summary line: calls that failed here are "
-        "'failed', except those on memory the trace never mapped (execve's program and "
-        "ld.so, e.g. the loader's RELRO mprotects), counted in 'outside_trace'.",
+        description=_REPLAY_INTRO
+        + "\n  "
+        + STRACE_COMMAND
+        + "\n\n"
+        + _fill(
+            "Each execve line builds the program's image (the ELF files of this machine), "
+            "clone/fork/vfork lines give threads their process's address space and forked "
+            "processes a copy; mmaps are applied with MAP_FIXED at the addresses they "
+            "returned, files opened with the traced access mode; munmap, mprotect, mremap, "
+            "brk, unlink and ftruncate as they were. Prints a JSON summary line: calls that "
+            "failed here (or a break that differs) are 'failed'; without an exec image, "
+            "calls on memory the trace never mapped are counted in 'outside_trace'; every "
+            "call not replayed is counted in 'skipped', by name and by thread; 'processes' "
+            "maps each traced process to its simulated pid."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("file", help="the trace ('-' for stdin)")
+    p.add_argument(
+        "file",
+        nargs="+",
+        help="the trace ('-' for stdin), or the per-pid files of strace -ff (PREFIX.PID)",
+    )
     p.add_argument("--pid", type=int, default=None, help="replay into this process")
     p.add_argument("--format", choices=["auto", "trace", "strace"], default="auto")
     p.add_argument(
         "--trace-pid",
         type=int,
         default=None,
-        help="strace -f: the process to replay (default: the first one traced)",
+        help="strace: replay only this pid's calls (as one process)",
+    )
+    p.add_argument(
+        "--unknown-pids",
+        choices=UNKNOWN_PIDS,
+        default="threads",
+        help="strace: a pid first seen without a clone line (a trace recorded without "
+        "%%process) is a thread of the first process (default), a process, or ignored",
+    )
+    p.add_argument(
+        "--cwd",
+        default=None,
+        help="strace: the directory relative paths start from when the trace does not "
+        "show it (default: this one)",
     )
     p.add_argument(
         "--filedir", default="/tmp/vmasim-replay", help="trace format: directory of f<N>"
     )
-    p.add_argument("--maps", action="store_true", help="then print the replayed maps")
+    p.add_argument("--maps", action="store_true", help="then print the first process's maps")
+    p.add_argument(
+        "--all-maps",
+        action="store_true",
+        help="strace: then print every replayed process's maps, each after a '# ' line",
+    )
     p.add_argument(
         "--covered",
         action="store_true",
@@ -129,33 +182,44 @@ def watch(api: VmasimClient, args: argparse.Namespace, out: TextIO) -> None:
         stream.close()
 
 
+def _read(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError as exc:
+        raise ReplayError(f"cannot read {path!r}: {exc.strerror}") from None
+
+
 def replay(api: VmasimClient, args: argparse.Namespace, out: TextIO) -> None:
     """Replay ``args.file``; raises :class:`ReplayError` for input it cannot read."""
-    if args.file == "-":
-        text = sys.stdin.read()
-    else:
-        try:
-            with open(args.file, encoding="utf-8", errors="replace") as f:
-                text = f.read()
-        except OSError as exc:
-            raise ReplayError(f"cannot read {args.file!r}: {exc.strerror}") from None
-    fmt = detect(text) if args.format == "auto" else args.format
+    sources = read_sources(args.file, _read)
+    fmt = detect(sources[0].text) if args.format == "auto" else args.format
     if fmt == "trace":
-        plan, steps = plan_trace(text, args.filedir)
+        if len(sources) > 1:
+            raise ReplayError("the trace format is one file")
+        plan, steps = plan_trace(sources[0].text, args.filedir)
+        pid = args.pid if args.pid is not None else api.create_process(name="replay").pid
+        outcome = run_trace(api, pid, plan, steps)
     else:
-        plan, steps = plan_strace(text, args.trace_pid), None
-        if not plan.ops:
+        splan = plan_strace(sources, args.trace_pid, args.cwd, args.unknown_pids)
+        if not splan.steps:
             raise ReplayError(
-                "no replayable mmap/munmap/mprotect/mremap call found "
-                "(expected `strace -f -y -e trace=memory,openat,close` output)"
+                "no replayable call found (expected strace -f -y output; record with: "
+                f"{STRACE_COMMAND})"
             )
-    pid = args.pid if args.pid is not None else api.create_process(name="replay").pid
-    outcome = run(api, pid, plan, steps)
-    out.write(json.dumps(outcome.summary(plan, fmt)) + "\n")
-    if args.maps or args.covered:
+        outcome = run_strace(api, splan, args.pid)
+        pid = outcome.pid
+    out.write(json.dumps(outcome.summary(fmt)) + "\n")
+    if args.all_maps and outcome.processes:
+        for proc in outcome.processes:
+            out.write(f"# pid {proc['pid']} trace_pid {proc['trace_pid']} exe {proc['exe']}\n")
+            out.write(api.maps(proc["pid"]))
+    elif args.maps or args.covered:
         maps = api.maps(pid)
         if args.covered and fmt == "strace":
-            for rng, perms, offset, path in clip(maps, plan.covered):
+            for rng, perms, offset, path in clip(maps, outcome.covered):
                 out.write(f"{rng} {perms} {offset} {path}\n".replace(" \n", "\n"))
         else:
             out.write(maps)

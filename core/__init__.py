@@ -55,19 +55,33 @@ from .constants import MAP_SHARED as MAP_SHARED
 from .constants import MAP_SHARED_VALIDATE as MAP_SHARED_VALIDATE
 from .constants import MAP_STACK as MAP_STACK
 from .constants import MAP_SYNC as MAP_SYNC
+from .constants import MCL_CURRENT as MCL_CURRENT
+from .constants import MCL_FUTURE as MCL_FUTURE
+from .constants import MCL_ONFAULT as MCL_ONFAULT
+from .constants import MLOCK_ONFAULT as MLOCK_ONFAULT
 from .constants import MREMAP_DONTUNMAP as MREMAP_DONTUNMAP
 from .constants import MREMAP_FIXED as MREMAP_FIXED
 from .constants import MREMAP_MAYMOVE as MREMAP_MAYMOVE
 from .constants import O_RDONLY as O_RDONLY
 from .constants import O_RDWR as O_RDWR
 from .constants import O_WRONLY as O_WRONLY
+from .constants import OVERCOMMIT_ALWAYS as OVERCOMMIT_ALWAYS
+from .constants import OVERCOMMIT_GUESS as OVERCOMMIT_GUESS
+from .constants import OVERCOMMIT_NEVER as OVERCOMMIT_NEVER
 from .constants import PAGE_SIZE as PAGE_SIZE
+from .constants import PR_SET_VMA as PR_SET_VMA
+from .constants import PR_SET_VMA_ANON_NAME as PR_SET_VMA_ANON_NAME
 from .constants import PROT_EXEC as PROT_EXEC
 from .constants import PROT_GROWSDOWN as PROT_GROWSDOWN
 from .constants import PROT_NONE as PROT_NONE
 from .constants import PROT_READ as PROT_READ
 from .constants import PROT_WRITE as PROT_WRITE
+from .constants import RLIM_INFINITY as RLIM_INFINITY
+from .constants import RLIMIT_MEMLOCK as RLIMIT_MEMLOCK
 from .constants import TASK_SIZE as TASK_SIZE
+from .constants import VM_LOCKED as VM_LOCKED
+from .constants import VM_LOCKONFAULT as VM_LOCKONFAULT
+from .constants import VM_SEALED as VM_SEALED
 from .errors import EngineError as EngineError
 from .errors import InvalidArgument as InvalidArgument
 from .errors import LayoutError as LayoutError
@@ -80,6 +94,7 @@ from .errors import UnknownPausePoint as UnknownPausePoint
 from .errors import UseAfterFree as UseAfterFree
 from .fault import FaultResult as FaultResult
 from .kernel import Kernel as Kernel
+from .kernel import KernelStatistics as KernelStatistics
 from .madvise import MadviseStatistics as MadviseStatistics
 from .maps_reader import READERS as MAPS_READERS
 from .maps_reader import LockHoldTimes as LockHoldTimes
@@ -88,6 +103,7 @@ from .maps_reader import MapsSnapshot as MapsSnapshot
 from .maps_reader import read_maps as read_maps
 from .mm import Mm as Mm
 from .mmap_lock import MmapLock as MmapLock
+from .overcommit import CommitStatistics as CommitStatistics
 from .pause import HeldOperation as HeldOperation
 from .pause import PauseRegistry as PauseRegistry
 from .process import Process as Process
@@ -157,6 +173,20 @@ __all__ = [
     "MREMAP_DONTUNMAP",
     "MREMAP_FIXED",
     "MREMAP_MAYMOVE",
+    "MCL_CURRENT",
+    "MCL_FUTURE",
+    "MCL_ONFAULT",
+    "MLOCK_ONFAULT",
+    "OVERCOMMIT_ALWAYS",
+    "OVERCOMMIT_GUESS",
+    "OVERCOMMIT_NEVER",
+    "PR_SET_VMA",
+    "PR_SET_VMA_ANON_NAME",
+    "RLIM_INFINITY",
+    "RLIMIT_MEMLOCK",
+    "VM_LOCKED",
+    "VM_LOCKONFAULT",
+    "VM_SEALED",
     "O_RDONLY",
     "O_RDWR",
     "O_WRONLY",
@@ -174,11 +204,13 @@ __all__ = [
     "PROT_READ",
     "PROT_WRITE",
     "TASK_SIZE",
+    "CommitStatistics",
     "EngineError",
     "FaultResult",
     "HeldOperation",
     "InvalidArgument",
     "Kernel",
+    "KernelStatistics",
     "LayoutError",
     "LockHoldTimes",
     "MadviseStatistics",

@@ -9,7 +9,10 @@ A checkpoint is one JSON document (:data:`FORMAT`, :data:`VERSION`) holding what
 restarted service needs to carry on as if nothing happened:
 
 * the machine: ``vm.max_map_count``, the resident-page limit, the next pid and inode
-  number, the machine-wide fault event counters;
+  number, the machine-wide fault event counters; the memory settings (RAM, swap,
+  ``vm.overcommit_*``, ``CONFIG_ANON_VMA_NAME``) and the commit charge
+  (``Committed_AS``), which the load recomputes from the accounted VMAs and shmem
+  objects and compares with the saved figure;
 * the file system: every inode (path, device, number, size, unlinked or still named)
   with its page cache; every open file description (``struct file``) by identity, so
   two fds (or a fd and the VMAs mapping it) that shared one description still do;
@@ -18,11 +21,17 @@ restarted service needs to carry on as if nothing happened:
   page-cache page mapped twice, is one page again after the restore; with its folio
   flags (PG_referenced, PG_active, lazy-free, an anonymous folio's PG_dirty) and the
   LRU batches it waits in; guard markers are the reference -2 (the zero page -1);
-* per process: pid, name, fd table, and the mm: each VMA (range, ``vm_flags``,
-  ``vm_pgoff``, file, anon_vma, names, pages), the brk/stack/mmap-base fields, the
-  ``vm_stat_account`` and RSS counters, fault counters, the generation, the PTE bits
-  (``old_ptes``: not young; ``clean_ptes``: anonymous PTEs MADV_FREE cleaned;
-  ``dirty_ptes``: shmem PTEs written without a fault).
+* per process: pid, name, fd table, and the mm: each VMA (range, ``vm_flags`` with its
+  lock and seal bits, ``vm_pgoff``, file, anon_vma, names, pages), the
+  brk/stack/mmap-base fields, ``def_flags`` (``MCL_FUTURE``), the ``vm_stat_account``
+  (``locked_vm`` included) and RSS counters, fault counters, the generation, the PTE
+  bits (``old_ptes``: not young; ``clean_ptes``: anonymous PTEs MADV_FREE cleaned;
+  ``dirty_ptes``: shmem PTEs written without a fault), and the credentials
+  (RLIMIT_MEMLOCK, capabilities).
+
+Fields added after the first version of the format are optional on load (a state
+written before them loads with their defaults: this host's; no PTE bits, folio flags
+or LRU batches).
 
 Not saved, because a restart has none of them: lock states, pause points, maps caches,
 RCU callbacks, statistics of locks. Reference counts (``struct file`` refs, anon_vma
@@ -40,9 +49,12 @@ field (a :class:`StateError` names the first bad value with its JSON path), buil
 *new* :class:`~core.process.Kernel`, runs every ``Mm._check()`` and page-cache
 ``_check()`` on it, and only then returns it. A failure leaves nothing behind.
 
-Writes are atomic (:func:`save_state`): a temporary file in the same directory,
+Writes are atomic (:func:`write_state`): a temporary file in the same directory,
 ``fsync``, ``os.replace`` over the target, ``fsync`` of the directory — a crash at any
-point leaves either the previous checkpoint or the new one, never a torn file.
+point leaves either the previous checkpoint or the new one, never a torn file, and at
+worst a temporary file, which :func:`remove_stale_temps` deletes at the next start.
+``saved_at`` is the moment the state was captured (every mm locked), not the end of
+the write.
 """
 
 from __future__ import annotations
@@ -50,17 +62,28 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import tempfile
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .constants import PAGE_MASK, PID_MAX, TASK_SIZE, U64
-from .errors import EngineError, StateError
+from .constants import PAGE_MASK, PID_MAX, TASK_SIZE, U64, VM_ACCOUNT
+from .errors import EngineError, InvalidArgument, StateError
 from .files import Inode, OpenFile
 from .kernel import Kernel
-from .pages import GUARD_MARKER, NR_MM_COUNTERS, ZERO_PAGE, Page, PageKind, page_cache
+from .mmap import charge_shmem, shmem_charge
+from .pages import (
+    GUARD_MARKER,
+    NR_MM_COUNTERS,
+    ZERO_PAGE,
+    Page,
+    PageKind,
+    is_shmem,
+    page_cache,
+)
 from .process import Process
 from .vma import AnonVma, Vma
 from .vma_ops import store_new
@@ -74,10 +97,15 @@ __all__ = [
     "VERSION",
     "SaveStatistics",
     "StateError",
+    "committed_by_mappings",
     "dump_kernel",
     "load_kernel",
     "load_state",
+    "next_pid",
+    "read_state",
+    "remove_stale_temps",
     "save_state",
+    "write_state",
 ]
 
 FORMAT = "vmasim-state"
@@ -108,18 +136,33 @@ MM_INT_FIELDS = (
     "generation",
 )
 MM_BOOL_FIELDS = ("cap_sys_rawio", "show_gate")
+#: Booleans added with mlock/overcommit (optional on load: the defaults of ``Mm``).
+MM_OPTIONAL_BOOL_FIELDS = ("cap_ipc_lock", "cap_sys_admin", "cap_sys_resource")
+#: The machine settings saved (optional on load: the defaults of ``Kernel``).
+KERNEL_SETTINGS = (
+    "ram_pages",
+    "swap_pages",
+    "overcommit_memory",
+    "overcommit_ratio",
+    "overcommit_kbytes",
+    "admin_reserve_kbytes",
+    "user_reserve_kbytes",
+    "config_anon_vma_name",
+)
 MM_OPTIONAL_INT_FIELDS = ("start_code", "end_code")  # set by some layouts only
 
 
 @dataclass(frozen=True)
 class SaveStatistics:
-    """What one :func:`save_state` wrote: processes, VMAs, pages, bytes, seconds."""
+    """What one :func:`save_state` wrote: processes, VMAs, pages, bytes, seconds, and
+    when the state was captured (``saved_at``, seconds since the epoch)."""
 
     processes: int
     vmas: int
     pages: int
     bytes: int
     seconds: float
+    saved_at: float
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -157,6 +200,8 @@ def dump_kernel(kernel: Kernel) -> dict[str, Any]:
         for proc in procs:
             proc.mm.mmap_lock.read_lock()
             stack.callback(proc.mm.mmap_lock.read_unlock)
+        # The moment the state is captured: every mm is locked from here on.
+        saved_at = time.time()
         # A process that exited between the listing and its lock has an empty mm.
         procs = [p for p in procs if p.alive]
         fds = {p.pid: p.files.items() for p in procs}
@@ -164,7 +209,7 @@ def dump_kernel(kernel: Kernel) -> dict[str, Any]:
             named = dict(kernel.fs._by_path)
             next_ino = _counter_value(kernel.fs._ino)
         with kernel.page_lock:
-            return _dump_locked(kernel, procs, fds, named, next_ino)
+            return _dump_locked(kernel, procs, fds, named, next_ino, saved_at)
 
 
 def _dump_locked(
@@ -173,6 +218,7 @@ def _dump_locked(
     fds: dict[int, list[tuple[int, OpenFile]]],
     named: dict[str, Inode],
     next_ino: int,
+    saved_at: float,
 ) -> dict[str, Any]:
     inodes: dict[int, int] = {}  # id(Inode) -> index
     inode_objs: list[Inode] = []
@@ -248,6 +294,8 @@ def _dump_locked(
             )
         mm_doc: dict[str, Any] = {name: getattr(mm, name) for name in MM_INT_FIELDS}
         mm_doc.update({name: bool(getattr(mm, name)) for name in MM_BOOL_FIELDS})
+        mm_doc.update({name: bool(getattr(mm, name)) for name in MM_OPTIONAL_BOOL_FIELDS})
+        mm_doc["rlimit_memlock"] = list(mm.rlimit_memlock)
         for name in MM_OPTIONAL_INT_FIELDS:
             if hasattr(mm, name):
                 mm_doc[name] = getattr(mm, name)
@@ -280,6 +328,7 @@ def _dump_locked(
                 "cache": []
                 if cache is None
                 else [[index, page_ref(page)] for index, page in sorted(cache.pages.items())],
+                "commit_pages": shmem_charge(inode),
             }
         )
     # The LRU batches: only folios still mapped or cached matter (any other is freed
@@ -288,10 +337,11 @@ def _dump_locked(
         name: [pages[id(p)] for p in getattr(kernel.lru, name) if id(p) in pages]
         for name in ("lazyfree", "deactivate")
     }
+    commit = kernel.commit.statistics()
     return {
         "format": FORMAT,
         "version": VERSION,
-        "saved_at": time.time(),
+        "saved_at": saved_at,
         "kernel": {
             "max_map_count": kernel.max_map_count,
             "max_resident_pages": kernel.max_resident_pages,
@@ -299,6 +349,9 @@ def _dump_locked(
             "next_ino": next_ino,
             "vm_events": _events_dict(kernel.vm_events),
             "lru": lru,
+            "settings": {name: getattr(kernel, name) for name in KERNEL_SETTINGS},
+            "committed_pages": commit.committed_pages,
+            "commit_checks": [commit.checks, commit.refusals],
         },
         "inodes": inode_docs,
         "files": file_docs,
@@ -309,15 +362,31 @@ def _dump_locked(
 
 
 def save_state(kernel: Kernel, path: str | os.PathLike[str]) -> SaveStatistics:
-    """Write :func:`dump_kernel` to ``path`` atomically: a temporary file in the same
-    directory, ``fsync``, ``os.replace``, ``fsync`` of the directory. Same locking as
-    :func:`dump_kernel` (released before the file is written). O(size of the state)."""
+    """Write :func:`dump_kernel` to ``path`` atomically (:func:`write_state`). Same
+    locking as :func:`dump_kernel` (released before the file is written). O(size of
+    the state)."""
     began = time.perf_counter()
-    doc = dump_kernel(kernel)
+    return write_state(dump_kernel(kernel), path, began)
+
+
+def temp_prefix(path: str | os.PathLike[str]) -> str:
+    """The name prefix of :func:`write_state`'s temporary files for ``path`` (in the
+    same directory): ``.vmasim-state-<name of the target>-``."""
+    return f".vmasim-state-{os.path.basename(os.fspath(path))}-"
+
+
+def write_state(
+    doc: dict[str, Any], path: str | os.PathLike[str], began: float | None = None
+) -> SaveStatistics:
+    """Write a :func:`dump_kernel` document to ``path`` atomically: a temporary file in
+    the same directory (:func:`temp_prefix`), ``fsync``, ``os.replace``, ``fsync`` of
+    the directory. A crash leaves the previous file or the new one, and at worst a
+    temporary file that :func:`remove_stale_temps` deletes. O(size of the state)."""
+    began = time.perf_counter() if began is None else began
     data = json.dumps(doc, separators=(",", ":")).encode()
     target = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(target))
-    fd, tmp = tempfile.mkstemp(prefix=".vmasim-state-", suffix=".tmp", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -341,7 +410,64 @@ def save_state(kernel: Kernel, path: str | os.PathLike[str]) -> SaveStatistics:
         pages=len(doc["pages"]),
         bytes=len(data),
         seconds=time.perf_counter() - began,
+        saved_at=doc["saved_at"],
     )
+
+
+# mkstemp's names before temp_prefix existed: ".vmasim-state-" + 8 characters + ".tmp".
+_LEGACY_TEMP = re.compile(r"\.vmasim-state-[a-z0-9_]{8}\.tmp")
+
+
+def remove_stale_temps(path: str | os.PathLike[str]) -> list[str]:
+    """Delete the temporary files an interrupted :func:`write_state` to ``path`` left
+    (a process killed mid-save), and those of the unprefixed form older versions wrote
+    in the same directory. Call before anything saves to ``path``. Returns the names
+    removed. O(files in the directory)."""
+    target = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(target))
+    prefix = temp_prefix(target)
+    removed = []
+    for name in os.listdir(directory):
+        ours = name.startswith(prefix) and name.endswith(".tmp")
+        if ours or _LEGACY_TEMP.fullmatch(name):
+            try:
+                os.unlink(os.path.join(directory, name))
+            except FileNotFoundError:
+                continue
+            removed.append(name)
+    return sorted(removed)
+
+
+def read_state(path: str | os.PathLike[str]) -> Any:
+    """The JSON document of a state file (not yet validated: :func:`load_kernel`).
+    :class:`StateError` naming the file if it cannot be read or parsed."""
+    target = os.fspath(path)
+    try:
+        with open(target, "rb") as f:
+            raw = f.read()
+    except OSError as exc:
+        raise StateError(f"state file {target!r} cannot be read: {exc.strerror}") from exc
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise StateError(f"state file {target!r} is not valid JSON: {exc}") from None
+    return doc
+
+
+@contextmanager
+def next_pid(kernel: Kernel, pid: int) -> Iterator[None]:
+    """Make the next pid ``kernel`` hands out ``pid`` (a journal replay giving a process
+    the pid it had); afterwards the allocator goes on above every pid handed out, as
+    ``alloc_pid`` does. Only while nothing else spawns (a replay, before serving)."""
+    with kernel._lock:
+        following = _counter_value(kernel._next_pid)
+        kernel._next_pid = itertools.count(pid)
+    try:
+        yield
+    finally:
+        with kernel._lock:
+            after = _counter_value(kernel._next_pid)
+            kernel._next_pid = itertools.count(max(following, after))
 
 
 # -- validation helpers ------------------------------------------------------------------
@@ -401,15 +527,7 @@ def load_state(path: str | os.PathLike[str]) -> Kernel:
     """Read a state file written by :func:`save_state` and build its machine.
     :class:`StateError` (naming the file) if it cannot be read, parsed or validated."""
     target = os.fspath(path)
-    try:
-        with open(target, "rb") as f:
-            raw = f.read()
-    except OSError as exc:
-        raise StateError(f"state file {target!r} cannot be read: {exc.strerror}") from exc
-    try:
-        doc = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise StateError(f"state file {target!r} is not valid JSON: {exc}") from None
+    doc = read_state(target)
     try:
         return load_kernel(doc)
     except StateError as exc:
@@ -432,8 +550,17 @@ def load_kernel(doc: Any) -> Kernel:
     kernel = Kernel(_int(max_map_count, "kernel.max_map_count", 0, 1 << 31))
     limit = kdoc.get("max_resident_pages")
     kernel.max_resident_pages = None if limit is None else _int(limit, "kernel.max_resident_pages")
+    settings = _obj(kdoc.get("settings", {}), "kernel.settings")
+    for key, value in settings.items():
+        if key not in KERNEL_SETTINGS:
+            raise StateError(f"kernel.settings.{key} is not a kernel setting")
+        try:
+            setattr(kernel, key, value)
+        except InvalidArgument as exc:
+            raise StateError(f"kernel.settings.{key}: {exc}") from None
     try:
         _load_into(kernel, doc, kdoc)
+        _restore_commit(kernel, kdoc)
         _check_kernel(kernel)
     except StateError:
         raise
@@ -511,6 +638,11 @@ def _load_into(kernel: Kernel, doc: dict[str, Any], kdoc: dict[str, Any]) -> Non
             _int(_field(idoc, "size", where), f"{where}.size", 0, 1 << 63),
             _bool(_field(idoc, "unlinked", where), f"{where}.unlinked"),
         )
+        commit_pages = _int(idoc.get("commit_pages", 0), f"{where}.commit_pages", 0, 1 << 52)
+        if commit_pages:
+            if not is_shmem(inode):
+                raise StateError(f"{where}.commit_pages: only shmem objects hold a charge")
+            charge_shmem(inode, kernel.commit, commit_pages)
         if _bool(idoc.get("named", False), f"{where}.named"):
             if path in named:
                 raise StateError(f"{where}.path={path!r} is named twice")
@@ -614,6 +746,20 @@ def _load_mm(
 ) -> None:
     ints = {name: _int(_field(doc, name, where), f"{where}.{name}") for name in MM_INT_FIELDS}
     bools = {name: _bool(_field(doc, name, where), f"{where}.{name}") for name in MM_BOOL_FIELDS}
+    bools.update(
+        {
+            name: _bool(doc[name], f"{where}.{name}")
+            for name in MM_OPTIONAL_BOOL_FIELDS
+            if name in doc
+        }
+    )
+    memlock = _list(doc.get("rlimit_memlock", list(mm.rlimit_memlock)), f"{where}.rlimit_memlock")
+    if len(memlock) != 2:
+        raise StateError(f"{where}.rlimit_memlock={memlock!r} must be [soft, hard]")
+    soft = _int(memlock[0], f"{where}.rlimit_memlock[0]")
+    hard = _int(memlock[1], f"{where}.rlimit_memlock[1]")
+    if soft > hard:
+        raise StateError(f"{where}.rlimit_memlock={memlock!r}: the soft limit exceeds the hard")
     optional = {
         name: _int(doc[name], f"{where}.{name}") for name in MM_OPTIONAL_INT_FIELDS if name in doc
     }
@@ -678,6 +824,7 @@ def _load_mm(
                     set_pte(mm, vma, addr, page_at(entry[1], f"{vw}.pages[{j}][1]"))
         for name, value in {**ints, **bools, **optional}.items():
             setattr(mm, name, value)
+        mm.rlimit_memlock = (soft, hard)
         mm.old_ptes = old_ptes
         mm.clean_ptes = clean_ptes
         mm.dirty_ptes = dirty_ptes
@@ -688,6 +835,43 @@ def _load_mm(
             f"{where}.rss_stat={saved_rss} disagrees with the pages mapped {mm.rss_stat}"
         )
     _restore_events(mm.vm_events, _events(doc.get("vm_events", {}), f"{where}.vm_events"))
+
+
+def committed_by_mappings(kernel: Kernel) -> int:
+    """The commit charge the live mappings hold: pages of ``VM_ACCOUNT`` VMAs of every
+    process plus the charges of live shmem objects. Equal to ``Committed_AS`` unless
+    the kernel's own accounting drifted (an mremap shrink-and-move keeps its delta,
+    docs/kernel-differences.md). Caller keeps the machine still. O(VMAs)."""
+    total = 0
+    shmem: dict[int, int] = {}
+    for proc in kernel.processes():
+        for vma in proc.mm.vmas():
+            if vma.vm_flags & VM_ACCOUNT:
+                total += vma.pages_count
+            if vma.vm_file is not None:
+                charge = shmem_charge(vma.vm_file.inode)
+                if charge:
+                    shmem[id(vma.vm_file.inode)] = charge
+    return total + sum(shmem.values())
+
+
+def _restore_commit(kernel: Kernel, kdoc: dict[str, Any]) -> None:
+    # Committed_AS: the saved figure (which may include the kernel's own drift) when
+    # given, else what the mappings hold.
+    saved = kdoc.get("committed_pages")
+    committed = (
+        committed_by_mappings(kernel)
+        if saved is None
+        else _int(saved, "kernel.committed_pages", 0, 1 << 62)
+    )
+    checks = _list(kdoc.get("commit_checks", [0, 0]), "kernel.commit_checks")
+    if len(checks) != 2:
+        raise StateError(f"kernel.commit_checks={checks!r} must be [checks, refusals]")
+    kernel.commit.restore(
+        committed,
+        _int(checks[0], "kernel.commit_checks[0]"),
+        _int(checks[1], "kernel.commit_checks[1]"),
+    )
 
 
 def _check_kernel(kernel: Kernel) -> None:

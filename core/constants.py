@@ -28,6 +28,21 @@ STACK_GUARD_GAP = 256 << PAGE_SHIFT  # mm/mmap.c stack_guard_gap default
 DEFAULT_MMAP_BASE = TASK_SIZE - (128 << 20)
 PID_MAX = 4194304  # /proc/sys/kernel/pid_max on 64-bit (PID_MAX_LIMIT)
 
+# execve and the address-space layout it picks (fs/exec.c, fs/binfmt_elf.c,
+# arch/x86/include/asm/elf.h, arch/x86/mm/mmap.c, arch/x86/entry/vdso/vma.c).
+STACK_TOP = TASK_SIZE  # STACK_TOP_MAX = TASK_SIZE_LOW = DEFAULT_MAP_WINDOW on 4-level x86-64
+ELF_ET_DYN_BASE = TASK_SIZE // 3 * 2  # where a PIE program is loaded (DEFAULT_MAP_WINDOW / 3 * 2)
+TASK_UNMAPPED_BASE = (TASK_SIZE // 3 + PAGE_SIZE - 1) & PAGE_MASK  # the legacy layout's base
+MMAP_RND_BITS = 28  # vm.mmap_rnd_bits on the host (CONFIG_ARCH_MMAP_RND_BITS default)
+STACK_RND_MASK = 0x3FFFFF  # pages of stack-top randomisation (16 GiB, 64-bit)
+BRK_RND_RANGE = 1 << 30  # arch_randomize_brk(): randomize_page(brk, SZ_1G) on 64-bit
+RLIMIT_STACK_DEFAULT = 8 << 20  # ulimit -s 8192 (_STK_LIM)
+# map_vdso(): [vvar] (the vDSO data pages), [vvar_vclock] (the vclock pages) and the
+# [vdso] text, one block placed by get_unmapped_area, in that order. 6.18 on the host.
+VDSO_VVAR_PAGES = 4
+VDSO_VCLOCK_PAGES = 2
+VDSO_TEXT_PAGES = 2
+
 # mmap(2) protection bits.
 PROT_NONE = 0x0
 PROT_READ = 0x1
@@ -116,6 +131,12 @@ MADV_SOFT_OFFLINE = 101
 MADV_GUARD_INSTALL = 102
 MADV_GUARD_REMOVE = 103
 
+# clone(2) flags that decide what a new task shares (include/uapi/linux/sched.h).
+CLONE_VM = 0x100
+CLONE_FILES = 0x400
+CLONE_VFORK = 0x4000
+CLONE_THREAD = 0x10000
+
 # open(2) flags the simulated files understand.
 O_RDONLY = 0o0
 O_WRONLY = 0o1
@@ -155,6 +176,9 @@ VM_MIXEDMAP = 0x10000000
 VM_HUGEPAGE = 0x20000000
 VM_NOHUGEPAGE = 0x40000000
 VM_MERGEABLE = 0x80000000
+# 64-bit only: include/linux/mm.h VM_SEALED_BIT (42 since 6.16; bit 63 before), so
+# smaps prints "sl" after every flag below bit 32.
+VM_SEALED = 1 << 42
 
 # VM_MAYBE_GUARD (bit 11, smaps "gu"): MADV_GUARD_INSTALL sets it on the VMA, without a
 # split, and it never goes away; a "sticky" flag (VM_STICKY) that merges ignore and the
@@ -172,6 +196,40 @@ VM_STARTGAP_FLAGS = VM_GROWSDOWN
 # READ_IMPLIES_EXEC off, so MAYEXEC comes from VM_DATA_FLAGS_EXEC).
 VM_DATA_DEFAULT_FLAGS = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC
 VM_STACK_DEFAULT_FLAGS = VM_DATA_DEFAULT_FLAGS | VM_GROWSDOWN | VM_ACCOUNT
+# mm->def_flags bits a fork child keeps (kernel/fork.c mm_init): MCL_FUTURE is not inherited.
+VM_INIT_DEF_MASK = VM_NOHUGEPAGE
+
+# mlock2(2), mlockall(2) flags (include/uapi/asm-generic/mman-common.h, mman.h).
+MLOCK_ONFAULT = 0x01
+MCL_CURRENT = 1
+MCL_FUTURE = 2
+MCL_ONFAULT = 4
+
+# prctl(2) PR_SET_VMA (include/uapi/linux/prctl.h) and the name rules of
+# kernel/sys.c prctl_set_vma: at most 79 bytes, printable ASCII except \\`$[].
+PR_SET_VMA = 0x53564D41
+PR_SET_VMA_ANON_NAME = 0
+ANON_VMA_NAME_MAX_LEN = 80
+ANON_VMA_NAME_INVALID_CHARS = "\\`$[]"
+
+# setrlimit(2): RLIMIT_MEMLOCK and "unlimited" (include/uapi/asm-generic/resource.h).
+RLIMIT_MEMLOCK = 8
+RLIM_INFINITY = (1 << 64) - 1
+DEFAULT_MEMLOCK_RLIMIT = 8 << 20  # this host's ulimit -l (8192 kB, soft and hard)
+
+# vm.overcommit_memory (include/uapi/linux/mman.h) and the host's memory, read from
+# /proc/meminfo and /proc/sys/vm when this was written (constants, so that runs are
+# deterministic; Kernel settings change them): MemTotal 24683772 kB, SwapTotal 0 kB,
+# overcommit_ratio 50, admin_reserve_kbytes 258377, user_reserve_kbytes 100421 (the
+# last two are what init_admin_reserve/init_user_reserve computed at boot).
+OVERCOMMIT_GUESS = 0
+OVERCOMMIT_ALWAYS = 1
+OVERCOMMIT_NEVER = 2
+HOST_MEMTOTAL_KB = 24683772
+HOST_SWAPTOTAL_KB = 0
+DEFAULT_OVERCOMMIT_RATIO = 50
+DEFAULT_ADMIN_RESERVE_KB = 258377
+DEFAULT_USER_RESERVE_KB = 100421
 
 # Errnos the syscalls return, by name (Linux numbering via the errno module).
 EPERM = _errno.EPERM
@@ -189,6 +247,11 @@ EINVAL = _errno.EINVAL
 EMFILE = _errno.EMFILE
 E2BIG = _errno.E2BIG
 ENAMETOOLONG = _errno.ENAMETOOLONG
+ENOEXEC = _errno.ENOEXEC
+EIO = _errno.EIO
+ENOTDIR = _errno.ENOTDIR
+ELOOP = _errno.ELOOP
+ELIBBAD = _errno.ELIBBAD
 EOVERFLOW = _errno.EOVERFLOW
 EOPNOTSUPP = _errno.EOPNOTSUPP
 

@@ -243,9 +243,11 @@ def lock_mm_and_find_vma(mm: Mm, addr: int) -> tuple[Vma | None, bool]:
 def expand_downwards(mm: Mm, vma: Vma, addr: int) -> None:
     """``expand_downwards`` (mm/mmap.c): lower ``vma``'s start to the page of ``addr``.
 
-    Fails (SyscallError EPERM/ENOMEM, nothing changed) below ``mmap_min_addr``, when the
-    previous accessible non-stack VMA would end up closer than ``stack_guard_gap`` (256
-    pages), or past ``RLIMIT_STACK``. Caller holds ``mmap_lock`` for write. O(log n).
+    Fails (SyscallError EPERM/ENOMEM) below ``mmap_min_addr``, when the previous
+    accessible non-stack VMA would end up closer than ``stack_guard_gap`` (256 pages),
+    past ``RLIMIT_STACK``, past ``RLIMIT_MEMLOCK`` for a locked stack, or when the
+    overcommit policy refuses the new pages; only the anon_vma (prepared first, as in
+    the kernel) stays. Caller holds ``mmap_lock`` for write. O(log n).
     """
     address = addr & PAGE_MASK
     if address < MMAP_MIN_ADDR:
@@ -263,18 +265,30 @@ def expand_downwards(mm: Mm, vma: Vma, addr: int) -> None:
             f"stack growth to {address:#x} comes within the guard gap of the VMA "
             f"ending at {prev.vm_end:#x}",
         )
-    # acct_stack_growth(): RLIMIT_STACK (may_expand_vm / mlock limits not modelled).
-    size = vma.vm_end - address
+    # The anon_vma comes first: it stays even when the accounting below refuses.
+    anon_vma_prepare(mm, vma)
+    vma_start_write(mm.mmap_lock, vma)
+    grow = (vma.vm_start - address) >> PAGE_SHIFT
+    _acct_stack_growth(mm, vma, vma.vm_end - address, grow)
+    vma.set_range(address, vma.vm_end, vma.vm_pgoff - grow)
+    mm.tree.store(address, vma.vm_end, vma)
+    mm.vm_stat_account(vma.vm_flags, grow)
+
+
+def _acct_stack_growth(mm: Mm, vma: Vma, size: int, grow: int) -> None:
+    # acct_stack_growth(): RLIMIT_STACK, the mlock limit of a locked stack, then the
+    # overcommit charge of the new pages (always charged, "the final test"; may_expand_vm
+    # is not modelled).
+    from .mlock import mlock_future_ok
+
     if size > mm.stack_rlimit:
         raise SyscallError(
             ENOMEM, "fault", f"stack of {size:#x} bytes exceeds RLIMIT_STACK {mm.stack_rlimit:#x}"
         )
-    anon_vma_prepare(mm, vma)
-    vma_start_write(mm.mmap_lock, vma)
-    grow = (vma.vm_start - address) >> PAGE_SHIFT
-    vma.set_range(address, vma.vm_end, vma.vm_pgoff - grow)
-    mm.tree.store(address, vma.vm_end, vma)
-    mm.vm_stat_account(vma.vm_flags, grow)
+    if not mlock_future_ok(mm, vma.vm_flags, grow << PAGE_SHIFT):
+        raise SyscallError(ENOMEM, "fault", "a locked stack may not grow past RLIMIT_MEMLOCK")
+    if not mm.kernel.commit.enough_memory(mm, grow):
+        raise SyscallError(ENOMEM, "fault", f"the overcommit policy refuses {grow} stack pages")
 
 
 # -- the arch fault handler ---------------------------------------------------------------

@@ -54,8 +54,14 @@ class OpenFile:
         self.refs += 1
 
     def put(self) -> None:
-        """``fput``."""
+        """``fput``. The last reference to a shmem object gives its commit charge back
+        (``shmem_evict_inode`` -> ``shmem_unacct_size``; see core/mmap.py)."""
         self.refs -= 1
+        if not self.refs:
+            release = self.inode.__dict__.pop("_on_release", None)
+            if release is not None:
+                self.inode.__dict__.pop("_commit_pages", None)
+                release()
 
     def __repr__(self) -> str:
         mode = ("r" if self.readable else "") + ("w" if self.writable else "")

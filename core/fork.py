@@ -10,7 +10,9 @@ with an anon_vma-less one). Page tables are copied only where ``vma_needs_copy``
 child too, so private pages become copy-on-write for both (mapcount 2). File-backed and
 shared VMAs without anon_vma are not copied; the child faults them in from the page cache.
 ``VM_WIPEONFORK`` VMAs are copied empty, without anon_vma (and without guard markers,
-as the host shows); ``VM_LOCKED`` is not inherited. A VMA that may hold guard markers
+as the host shows); ``VM_LOCKED`` is not inherited, nor is ``MCL_FUTURE``
+(``mm->def_flags``); every accounted VMA copied is charged to the commit again
+(``security_vm_enough_memory_mm`` in ``dup_mmap``). A VMA that may hold guard markers
 (``VM_MAYBE_GUARD``, part of ``VM_COPY_ON_FORK``) has its page table copied even without
 an anon_vma, so the child keeps the markers. A copied PTE keeps its dirty bit and becomes
 old (not young) in the child; a child's read sets the accessed bit again.
@@ -23,7 +25,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .constants import VM_COPY_ON_FORK, VM_DONTCOPY, VM_LOCKED, VM_LOCKONFAULT, VM_WIPEONFORK
+from .constants import (
+    ENOMEM,
+    VM_ACCOUNT,
+    VM_COPY_ON_FORK,
+    VM_DONTCOPY,
+    VM_INIT_DEF_MASK,
+    VM_LOCKED,
+    VM_LOCKONFAULT,
+    VM_WIPEONFORK,
+)
+from .errors import SyscallError
 from .pages import copy_pte_range
 from .vma import AnonVma
 from .vma_lock import vma_start_write
@@ -66,7 +78,6 @@ def _dup_locked(old: Mm, new: Mm) -> None:
         "start_stack",
         "mmap_base",
         "mmap_legacy_base",
-        "def_flags",
         "total_vm",
         "data_vm",
         "exec_vm",
@@ -74,8 +85,15 @@ def _dup_locked(old: Mm, new: Mm) -> None:
         "stack_rlimit",
         "show_gate",
         "cap_sys_rawio",
+        # Credentials and rlimits are the task's: the child inherits them.
+        "cap_ipc_lock",
+        "cap_sys_admin",
+        "cap_sys_resource",
+        "rlimit_memlock",
     ):
         setattr(new, name, getattr(old, name))
+    # mm_init(): MCL_FUTURE is not inherited (only VM_INIT_DEF_MASK bits are).
+    new.def_flags = old.def_flags & VM_INIT_DEF_MASK
     for attr in ("start_code", "end_code"):
         if hasattr(old, attr):
             setattr(new, attr, getattr(old, attr))
@@ -85,6 +103,10 @@ def _dup_locked(old: Mm, new: Mm) -> None:
         if vma.vm_flags & VM_DONTCOPY:
             new.vm_stat_account(vma.vm_flags, -vma.pages_count)
             continue
+        # The child's copy of accounted memory is charged again (ENOMEM if refused;
+        # the caller then exits the child, which gives back what was charged so far).
+        if vma.vm_flags & VM_ACCOUNT and not old.kernel.commit.enough_memory(old, vma.pages_count):
+            raise SyscallError(ENOMEM, "fork", "the overcommit policy refuses the child's copy")
         tmp = vma.dup()
         tmp.vm_mm = new
         tmp.vm_flags &= ~(VM_LOCKED | VM_LOCKONFAULT)

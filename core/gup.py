@@ -8,7 +8,8 @@ write is wanted, needs nothing), else ``faultin_page`` -> ``handle_mm_fault`` (a
 ``VM_FAULT_RETRY`` is retried with ``FAULT_FLAG_TRIED``, which accounts it as major).
 A private writable VMA is touched with write faults, to break COW now; any other VMA
 with read faults (``FOLL_FORCE``: a write-only or exec-only VMA is populated too). A
-``VM_LOCKONFAULT`` VMA is skipped, ``VM_IO``/``VM_PFNMAP`` ones too. These faults are
+``VM_LOCKONFAULT`` VMA is skipped, ``VM_IO``/``VM_PFNMAP`` ones too, and a ``PROT_NONE``
+one fails (-EFAULT: ``mlock`` of it returns ENOMEM, ``mmap`` ignores it). These faults are
 accounted like user faults (``mm_account_fault`` with no ``regs``: ``pgfault`` and the
 task's ``min_flt``/``maj_flt``) but take no per-VMA lock, so they count no
 ``vma_lock_*`` events.
@@ -42,6 +43,7 @@ from .constants import (
     ENOMEM,
     PAGE_MASK,
     PAGE_SIZE,
+    VM_ACCESS_FLAGS,
     VM_IO,
     VM_LOCKONFAULT,
     VM_PFNMAP,
@@ -57,7 +59,15 @@ if TYPE_CHECKING:
     from .mm import Mm
     from .vma import Vma
 
-__all__ = ["faultin_page", "faultin_page_range", "mm_populate", "populate_vma_page_range"]
+__all__ = [
+    "EFAULT_POPULATE",
+    "ENOMEM_POPULATE",
+    "faultin_page",
+    "faultin_page_range",
+    "mm_populate",
+    "populate_range",
+    "populate_vma_page_range",
+]
 
 
 def _pte_ready(vma: Vma, addr: int, write: bool) -> bool:
@@ -114,46 +124,90 @@ def _foll_touch(mm: Mm, vma: Vma, addr: int, write: bool) -> None:
         folio_mark_accessed(page)
 
 
+#: ``populate_vma_page_range``/``populate_range`` error codes (negative errnos, as
+#: ``__get_user_pages`` returns them): a page that cannot be faulted in (SIGBUS, a
+#: ``PROT_NONE`` VMA), and one that cannot be allocated (past the resident limit).
+EFAULT_POPULATE = -EFAULT
+ENOMEM_POPULATE = -ENOMEM
+
+
 def populate_vma_page_range(mm: Mm, vma: Vma, start: int, end: int) -> int:
     """``populate_vma_page_range``: fault in ``[start, end)`` of ``vma``.
 
-    Returns the number of pages handled; stops at the first page whose fault fails.
-    Caller holds ``mmap_lock`` for read. O(pages).
+    Returns the number of pages handled (it stops at the first page whose fault fails),
+    or a negative errno when the first page already fails: ``EFAULT_POPULATE`` for a
+    ``PROT_NONE`` VMA or a fault that cannot be served, ``ENOMEM_POPULATE`` past the
+    resident limit. Caller holds ``mmap_lock`` (read, or write from ``mprotect``).
+    O(pages).
     """
     if vma.vm_flags & VM_LOCKONFAULT:
+        # VM_LOCKONFAULT has never used faultin_page() to break COW.
         return (end - start) // PAGE_SIZE
+    if not vma.vm_flags & VM_ACCESS_FLAGS:
+        return EFAULT_POPULATE  # we've never faulted in PROT_NONE pages
     # Break COW of private writable memory now; read-fault everything else.
     write = vma.vm_flags & (VM_WRITE | VM_SHARED) == VM_WRITE
     done = 0
     for addr in range(start, end, PAGE_SIZE):
-        if faultin_page(mm, vma, addr, write) & VM_FAULT_ERROR:
-            break
+        try:
+            ret = faultin_page(mm, vma, addr, write)
+        except ResidentLimitExceeded:
+            return done or ENOMEM_POPULATE
+        if ret & VM_FAULT_ERROR:
+            return done or EFAULT_POPULATE
         done += 1
     return done
+
+
+def _populate(mm: Mm, start: int, end: int, ignore_errors: bool) -> tuple[int, int]:
+    # __mm_populate() with mmap_lock held for read: (0, 0) or (-errno, address).
+    nstart = start
+    while nstart < end:
+        vma = mm.find_vma(nstart)
+        if vma is None or vma.vm_start >= end:
+            break
+        nend = min(end, vma.vm_end)
+        if vma.vm_flags & (VM_IO | VM_PFNMAP):
+            nstart = nend
+            continue
+        nstart = max(nstart, vma.vm_start)
+        ret = populate_vma_page_range(mm, vma, nstart, nend)
+        if ret < 0:
+            if not ignore_errors:
+                return ret, nstart
+            if ret == ENOMEM_POPULATE:
+                break  # the resident limit: no later page can be had either
+            nstart = nend  # continue at the next VMA
+            continue
+        nstart += ret * PAGE_SIZE
+    return 0, 0
+
+
+def populate_range(mm: Mm, start: int, length: int) -> tuple[int, int]:
+    """``__mm_populate(start, len, 0)`` (mlock): populate every VMA part of the range,
+    stopping at the first failure. Returns ``(0, 0)``, or ``(error, address)`` with
+    ``error`` one of ``EFAULT_POPULATE``/``ENOMEM_POPULATE``. Takes ``mmap_lock`` for
+    read; the caller holds no lock. O(pages)."""
+    end = start + ((length + PAGE_SIZE - 1) & PAGE_MASK)
+    lock = mm.mmap_lock
+    lock.read_lock()
+    try:
+        return _populate(mm, start, end, ignore_errors=False)
+    finally:
+        lock.read_unlock()
 
 
 def mm_populate(mm: Mm, start: int, length: int) -> None:
     """``mm_populate`` (``__mm_populate`` with ``ignore_errors``): populate every VMA
     part of ``[start, start + length)``. Takes ``mmap_lock`` for read; the caller holds
-    no lock. Errors are ignored, as after ``mmap``: a page that cannot be had (past the
-    resident limit) ends the population, leaving the mapping in place. O(pages)."""
+    no lock. Errors are ignored, as after ``mmap``: a VMA that cannot be faulted in is
+    skipped, and a page that cannot be had (past the resident limit) ends the
+    population, leaving the mapping in place. O(pages)."""
     end = start + ((length + PAGE_SIZE - 1) & PAGE_MASK)
     lock = mm.mmap_lock
     lock.read_lock()
     try:
-        addr = start
-        while addr < end:
-            vma = mm.find_vma(addr)
-            if vma is None or vma.vm_start >= end:
-                break
-            nstart = max(addr, vma.vm_start)
-            nend = min(end, vma.vm_end)
-            if not vma.vm_flags & (VM_IO | VM_PFNMAP):
-                try:
-                    populate_vma_page_range(mm, vma, nstart, nend)
-                except ResidentLimitExceeded:
-                    break
-            addr = nend
+        _populate(mm, start, end, ignore_errors=True)
     finally:
         lock.read_unlock()
 

@@ -2,10 +2,26 @@
 
 ``load_maps`` rebuilds VMAs from the text of a real ``/proc/<pid>/maps``: addresses,
 permissions, offsets, devices, inodes and names are kept exactly, so the simulated
-process prints the same text back (the ``[vsyscall]`` gate line is not a VMA and is
-skipped). What the text cannot say is chosen the way the kernel would have set it for
+process prints the same text back. The ``[vsyscall]`` gate line is not a VMA: it is
+printed again exactly when the input had it (a machine booted with ``vsyscall=none``
+has none). What the text cannot say is chosen the way the kernel would have set it for
 such a mapping: ``VM_MAY*`` bits, ``VM_ACCOUNT`` on private writable memory,
 ``VM_GROWSDOWN`` on ``[stack]``, ``VM_SHARED`` on writable shared mappings.
+
+The mm fields the layout implies are derived as ``execve`` would have set them
+(:func:`derive_mm_fields`), so the imported process behaves like the real one:
+
+* ``mmap_base``, the top of the top-down mmap area: the end of the highest mapping
+  below the stack's reserved gap that is not the program, its heap or its stack (the
+  dynamic loader, mapped first at ``mmap_base``; or a static program's vDSO). New
+  mmaps are then placed where the real process would place them. Without a
+  ``[stack]`` line the default stays.
+* ``start_brk``/``brk``: the first ``[heap]`` line's start and the last one's end (a
+  heap split by ``mprotect`` prints several ``[heap]`` lines); without a heap, the end
+  of the program's image (where ``load_elf_binary`` puts an unrandomised break).
+* ``start_code``/``end_code`` (``VmExe``, statm's ``text``): the program's executable
+  mappings, the program being the file mapped at offset 0 just below the heap (or,
+  without a heap, the lowest one that is not a shared library).
 
 The "typical" layout is ``/usr/bin/sleep``-like, captured on the 6.18 host with
 ``setarch -R`` (no randomisation), without the locale files.
@@ -20,6 +36,7 @@ from .constants import (
     PAGE_MASK,
     PAGE_SHIFT,
     PAGE_SIZE,
+    STACK_GUARD_GAP,
     TASK_SIZE,
     VM_ACCOUNT,
     VM_DONTDUMP,
@@ -43,6 +60,7 @@ from .vma import Vma
 from .vma_ops import store_new
 
 if TYPE_CHECKING:
+    from .mm import Mm
     from .process import Process
 
 TYPICAL_MAPS = """\
@@ -93,12 +111,18 @@ def apply_layout(proc: Process, layout: str) -> None:
     raise LayoutError(f"unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
 
 
-def _parse(text: str) -> list[tuple[int, int, str, int, tuple[int, int], int, str, str]]:
+Row = tuple[int, int, str, int, tuple[int, int], int, str, str]
+
+
+def _parse(text: str) -> tuple[list[Row], bool]:
+    """The rows of ``text`` and whether it had the ``[vsyscall]`` gate line."""
     if not isinstance(text, str):
         raise LayoutError(f"maps text must be a string, not {type(text).__name__}")
-    rows = []
+    rows: list[Row] = []
+    gate = False
     prev_end = 0
-    for lineno, line in enumerate(text.splitlines(), 1):
+    # Lines end at "\n" only: the one character a maps path cannot hold unescaped.
+    for lineno, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         m = _LINE.match(line)
@@ -106,7 +130,8 @@ def _parse(text: str) -> list[tuple[int, int, str, int, tuple[int, int], int, st
             raise LayoutError(f"line {lineno} is not a maps line: {line[:80]!r}")
         start, end = int(m["start"], 16), int(m["end"], 16)
         if start == _GATE_START:
-            continue  # the gate VMA is printed by every x86-64 process, not stored
+            gate = True  # the gate VMA is printed by the kernel, not stored in the mm
+            continue
         if start & ~PAGE_MASK or end & ~PAGE_MASK:
             raise LayoutError(f"line {lineno}: range {start:#x}-{end:#x} is not page aligned")
         if not start < end or end > TASK_SIZE + PAGE_SIZE:
@@ -122,7 +147,68 @@ def _parse(text: str) -> list[tuple[int, int, str, int, tuple[int, int], int, st
         prev_end = end
         dev = (int(m["major"], 16), int(m["minor"], 16))
         rows.append((start, end, m["perms"], offset, dev, int(m["ino"]), m["name"].strip(), line))
-    return rows
+    return rows, gate
+
+
+def _program(rows: list[Row], heaps: list[tuple[int, int]]) -> Row | None:
+    """The row starting the program's image: a private file mapping at offset 0 that
+    ends just below the heap (the break follows the image, at most 1 GiB above it with
+    ASLR); without a heap, the lowest such mapping whose name is not a shared library's."""
+    firsts = [row for row in rows if row[6].startswith("/") and row[3] == 0 and row[2][3] == "p"]
+    if not firsts:
+        return None
+    if heaps:
+        ends: dict[tuple[str, tuple[int, int], int], int] = {}
+        for row in rows:
+            key = (row[6], row[4], row[5])
+            ends[key] = max(ends.get(key, 0), row[1])
+        below = [r for r in firsts if ends[(r[6], r[4], r[5])] <= heaps[0][0]]
+        if below:
+            return max(below, key=lambda r: ends[(r[6], r[4], r[5])])
+    programs = [r for r in firsts if ".so" not in r[6].rsplit("/", 1)[-1]]
+    return (programs or firsts)[0]
+
+
+def derive_mm_fields(mm: Mm, rows: list[Row]) -> None:
+    """Set ``mm``'s ``mmap_base``, ``start_brk``/``brk``, ``start_stack`` and the
+    code/data bounds from an imported layout (see the module docstring). O(n)."""
+    heaps = [(start, end) for start, end, *_, name, _line in rows if name == "[heap]"]
+    stacks = [(start, end) for start, end, *_, name, _line in rows if name == "[stack]"]
+    exe = _program(rows, heaps)
+    image_end = 0
+    not_mmap = {start for start, *_, name, _line in rows if name in ("[heap]", "[stack]")}
+    if exe is not None:
+        name, dev, ino = exe[6], exe[4], exe[5]
+        image = [row for row in rows if (row[6], row[4], row[5]) == (name, dev, ino)]
+        code = [row for row in image if row[2][2] == "x"]
+        if code:
+            mm.start_code = min(row[0] for row in code)
+            mm.end_code = max(row[1] for row in code)
+        mm.start_data, mm.end_data = image[-1][0], image[-1][1]
+        not_mmap |= {row[0] for row in image}
+        # The image ends with its last file mapping, or the bss after it.
+        image_end = image[-1][1]
+        for start, end, _perms, _off, _dev, _ino, rname, _line in rows:
+            if start == image_end and not rname:
+                image_end = end
+                not_mmap.add(start)
+                break
+    if heaps:
+        mm.start_brk, mm.cur_brk = heaps[0][0], heaps[-1][1]
+    elif image_end:
+        mm.start_brk = mm.cur_brk = image_end
+    if stacks:
+        stack_start, stack_end = stacks[-1]
+        mm.start_stack = stack_end - PAGE_SIZE
+        # mmap_base() leaves at least RLIMIT_STACK plus the guard gap below the stack
+        # top, and the first top-down mapping (ld.so, or a static program's vDSO) ends
+        # exactly at mmap_base: the highest end of a mapping that is neither the
+        # program's image, its heap nor its stack. (With an unlimited stack the mmap
+        # area is below the program.)
+        ceiling = min(stack_end - mm.stack_rlimit - STACK_GUARD_GAP, stack_start)
+        tops = [end for start, end, *_ in rows if start not in not_mmap and end <= ceiling]
+        if tops:
+            mm.mmap_base = max(tops)
 
 
 def load_maps(proc: Process, text: str) -> None:
@@ -130,7 +216,7 @@ def load_maps(proc: Process, text: str) -> None:
 
     Raises LayoutError naming the first bad line; nothing is changed in that case.
     """
-    rows = _parse(text)
+    rows, gate = _parse(text)
     mm = proc.mm
     if len(rows) > mm.max_map_count:
         raise LayoutError(f"{len(rows)} mappings exceed max_map_count {mm.max_map_count}")
@@ -178,9 +264,8 @@ def load_maps(proc: Process, text: str) -> None:
                 anon_name = name[6:-1]
             elif name == "[stack]":
                 flags |= VM_GROWSDOWN
-                mm.start_stack = end - PAGE_SIZE
             elif name == "[heap]":
-                mm.start_brk, mm.cur_brk = start, end
+                pass  # a label derived from start_brk/brk (derive_mm_fields)
             elif name:
                 special = name  # another bracketed name: keep it verbatim
             if shared:
@@ -198,3 +283,9 @@ def load_maps(proc: Process, text: str) -> None:
             seed_line(vma, line, offset, dev, ino)
             store_new(mm, vma)
             mm.vm_stat_account(flags, (end - start) >> PAGE_SHIFT)
+            if flags & VM_ACCOUNT:
+                # The imported process charged its private writable memory when it
+                # mapped it: Committed_AS includes it (no overcommit check now).
+                mm.kernel.commit.acct((end - start) >> PAGE_SHIFT)
+        derive_mm_fields(mm, rows)
+        mm.show_gate = gate

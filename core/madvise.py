@@ -121,7 +121,6 @@ from .constants import (
     VM_SEQ_READ,
     VM_SHARED,
     VM_SPECIAL,
-    VM_STICKY,
     VM_WIPEONFORK,
     VM_WRITE,
 )
@@ -148,8 +147,8 @@ from .pages import (
     zap_pte_range,
 )
 from .rmap import anon_vma_prepare
-from .vma_lock import vma_end_read, vma_start_write
-from .vma_ops import MergeRange, vma_modify
+from .vma_lock import vma_end_read
+from .vma_ops import MergeRange, vma_modify, vma_reset_flags
 
 if TYPE_CHECKING:
     from .files import Inode
@@ -485,9 +484,7 @@ def _update_vma(b: _Behavior, new_flags: int) -> None:
         ),
     )
     b.vma = result
-    vma_start_write(mm.mmap_lock, result)
-    result.set_flags(new_flags | (result.vm_flags & VM_STICKY))  # sticky from a merge
-    mm._cycle_dirty = True  # flags changed in place, maybe without a tree store
+    vma_reset_flags(mm, result, new_flags)
 
 
 # -- advice that works on pages -----------------------------------------------------------

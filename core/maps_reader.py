@@ -218,19 +218,25 @@ def _check_int(what: str, value: object, low: int, high: int) -> int:
 class _Acc:
     """Lines of one chunk and the position after them (``m->count`` and ``*ppos``)."""
 
-    __slots__ = ("limit", "lines", "pos", "size")
+    __slots__ = ("limit", "lines", "pos", "size", "want")
 
-    def __init__(self, pos: int, limit: int | None) -> None:
+    def __init__(self, pos: int, limit: int | None, want: int | None = None) -> None:
         self.lines: list[str] = []
         self.size = 0
         self.pos = pos
         self.limit = limit
+        self.want = want
 
     def fits(self, line: str) -> bool:
         # seq_puts(): a record is kept only if count + len < size; the first record of
-        # a read is always kept (the kernel doubles the buffer for it).
+        # a read is always kept (the kernel doubles the buffer for it). seq_read_iter()
+        # shows a further record only while the buffer holds less than the read asked
+        # for (m->count < iov_iter_count()): ``want``, None for "as much as fits".
         limit = self.limit
-        return limit is None or not self.lines or self.size + len(line) < limit
+        if limit is None or not self.lines:
+            return True
+        want = self.want
+        return self.size + len(line) < limit and (want is None or self.size < want)
 
     def add(self, line: str, pos: int) -> None:
         self.lines.append(line)
@@ -266,7 +272,11 @@ def _walk_whole(mm: Mm, acc: _Acc) -> None:
     """A whole-file walk from position 0 through :func:`render_maps` (its cached-line
     fast path); same bytes as :func:`_walk`. O(n)."""
     text = render_maps(mm)
-    acc.lines = text.splitlines(keepends=True)
+    # Split at "\n" only: a path may hold "\r", "\x85", "\u2028"... (only "\n" is
+    # escaped, seq_file_path(m, file, "\n")), where str.splitlines() would split too.
+    lines = text.split("\n")
+    lines.pop()  # "" after the last newline (or the empty text)
+    acc.lines = [line + "\n" for line in lines]
     acc.size = len(text)
     acc.pos = POS_END
 
@@ -279,10 +289,10 @@ def _empty(reader: Reader, mm: Mm, pos: int) -> MapsSnapshot:
 # -- "mmap_lock" -------------------------------------------------------------------------
 
 
-def _read_mmap_lock(mm: Mm, pos: int, limit: int | None) -> MapsSnapshot:
+def _read_mmap_lock(mm: Mm, pos: int, limit: int | None, want: int | None = None) -> MapsSnapshot:
     """``m_start`` ≤ 6.16: ``mmap_read_lock`` for the chunk. O(lines)."""
     lock = mm.mmap_lock
-    acc = _Acc(pos, limit)
+    acc = _Acc(pos, limit, want)
     t0 = _ns()
     lock.read_lock()
     t1 = _ns()
@@ -305,7 +315,9 @@ def _read_mmap_lock(mm: Mm, pos: int, limit: int | None) -> MapsSnapshot:
 # -- "seqcount" --------------------------------------------------------------------------
 
 
-def _read_seqcount(mm: Mm, pos: int, limit: int | None, max_retries: int) -> MapsSnapshot:
+def _read_seqcount(
+    mm: Mm, pos: int, limit: int | None, max_retries: int, want: int | None = None
+) -> MapsSnapshot:
     """Speculative RCU walks validated by ``mm_lock_seq``; ``mmap_lock`` after
     ``max_retries`` failures. O(attempts × lines)."""
     lock = mm.mmap_lock
@@ -319,7 +331,7 @@ def _read_seqcount(mm: Mm, pos: int, limit: int | None, max_retries: int) -> Map
             reasons.append(f"mmap_lock write-locked at start (seq {seq})")
             continue
         mm.pause("maps:seqcount_after_begin")
-        acc = _Acc(pos, limit)
+        acc = _Acc(pos, limit, want)
         t0 = _ns()
         rcu.read_lock()
         try:
@@ -349,7 +361,7 @@ def _read_seqcount(mm: Mm, pos: int, limit: int | None, max_retries: int) -> Map
             retry_reasons=tuple(reasons),
         )
     # Fallback: finish under mmap_lock for read (mmap_read_lock_killable).
-    snap = _read_mmap_lock(mm, pos, limit)
+    snap = _read_mmap_lock(mm, pos, limit, want)
     return MapsSnapshot(
         "seqcount",
         snap.lines,
@@ -537,11 +549,11 @@ class _PerVmaWalk:
         )
 
 
-def _read_per_vma(mm: Mm, pos: int, limit: int | None) -> MapsSnapshot:
+def _read_per_vma(mm: Mm, pos: int, limit: int | None, want: int | None = None) -> MapsSnapshot:
     """One chunk with per-VMA locks (``m_start``/``m_next``/``m_stop`` over
     ``proc_get_vma``). O(lines × log n)."""
     lock = mm.mmap_lock
-    acc = _Acc(pos, limit)
+    acc = _Acc(pos, limit, want)
     seqs: list[int] = []
     torn: list[int] = []
     walk = _PerVmaWalk(mm)
@@ -601,18 +613,25 @@ def _read_per_vma(mm: Mm, pos: int, limit: int | None) -> MapsSnapshot:
 # -- public API --------------------------------------------------------------------------
 
 
-def _read(mm: Mm, reader: Reader, pos: int, limit: int | None, max_retries: int) -> MapsSnapshot:
+def _read(
+    mm: Mm,
+    reader: Reader,
+    pos: int,
+    limit: int | None,
+    max_retries: int,
+    want: int | None = None,
+) -> MapsSnapshot:
     if mm._dead:  # mmget_not_zero() failed: end of file
         return _empty(reader, mm, POS_END)
     if reader == "mmap_lock":
         if pos == POS_END:
             return _empty(reader, mm, pos)
-        return _read_mmap_lock(mm, pos, limit)
+        return _read_mmap_lock(mm, pos, limit, want)
     if reader == "seqcount":
         if pos == POS_END:
             return _empty(reader, mm, pos)
-        return _read_seqcount(mm, pos, limit, max_retries)
-    return _read_per_vma(mm, pos, limit)
+        return _read_seqcount(mm, pos, limit, max_retries, want)
+    return _read_per_vma(mm, pos, limit, want)
 
 
 def read_maps(
@@ -667,11 +686,21 @@ class MapsFile:
         """``lseek(fd, 0, SEEK_SET)``: start over."""
         self._pos = 0
 
-    def read(self) -> MapsSnapshot:
-        """The next chunk (no lines at end of file). O(lines in the chunk × attempts)."""
-        snap = _read(self.mm, self.reader, self._pos, self.chunk_size, self.max_retries)
+    def read(self, want: int | None = None) -> MapsSnapshot:
+        """The next chunk (no lines at end of file). O(lines in the chunk × attempts).
+
+        ``want`` is the byte count the ``read()`` asked for: after the first line, lines
+        are added only while the chunk holds fewer bytes (``seq_read_iter``); None adds
+        lines while they fit the buffer. :class:`core.seq_file.SeqFile` keeps the bytes
+        of the last line that the caller's buffer had no room for."""
+        snap = _read(self.mm, self.reader, self._pos, self.chunk_size, self.max_retries, want)
         self._pos = snap.pos_end
         return snap
+
+    def seek(self, pos: int) -> None:
+        """Set the position (an address, :data:`POS_GATE` or :data:`POS_END`), as
+        ``m->index``/``priv->last_pos`` stand between two reads."""
+        self._pos = pos
 
     def __iter__(self) -> Iterator[MapsSnapshot]:
         """Chunks until end of file (the empty end-of-file chunk is not yielded)."""

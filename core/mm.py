@@ -3,10 +3,13 @@
 :class:`Mm` owns the VMA tree, ``mmap_lock`` with its sequence count, and the counters
 ``/proc`` shows. Its public methods are the syscalls, with Linux's names, arguments and
 errnos (mm/mmap.c, mm/vma.c; the errors sections of mmap(2), munmap(2), mprotect(2),
-mremap(2), brk(2)): :meth:`Mm.mmap`, :meth:`Mm.munmap`, :meth:`Mm.mprotect`,
-:meth:`Mm.mremap`, :meth:`Mm.brk`. A failing call raises :class:`~core.errors.SyscallError`;
-an argument that is not an integer raises :class:`~core.errors.InvalidArgument` before
-anything is locked.
+mremap(2), brk(2), mlock(2), mseal(2)): :meth:`Mm.mmap`, :meth:`Mm.munmap`,
+:meth:`Mm.mprotect`, :meth:`Mm.mremap`, :meth:`Mm.brk`, :meth:`Mm.mlock`,
+:meth:`Mm.mlock2`, :meth:`Mm.munlock`, :meth:`Mm.mlockall`, :meth:`Mm.munlockall`,
+:meth:`Mm.mseal` and :meth:`Mm.set_anon_name` (the body of
+``prctl(PR_SET_VMA_ANON_NAME)``, see :meth:`core.process.Process.prctl`). A failing
+call raises :class:`~core.errors.SyscallError`; an argument that is not an integer
+raises :class:`~core.errors.InvalidArgument` before anything is locked.
 
 Each syscall takes ``mmap_lock`` for write for its whole duration, like the kernel, and
 munmap and brk-shrink downgrade it to read after the clearing store (``unlock=true`` in
@@ -24,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from .abi import u64
 from .constants import (
+    DEFAULT_MEMLOCK_RLIMIT,
     DEFAULT_MMAP_BASE,
     EINVAL,
     ENOMEM,
@@ -40,6 +44,8 @@ from .constants import (
     VM_DATA_DEFAULT_FLAGS,
     VM_EXEC,
     VM_LOCKED,
+    VM_LOCKED_MASK,
+    VM_LOCKONFAULT,
     VM_SHARED,
     VM_STACK,
     VM_WRITE,
@@ -95,6 +101,10 @@ class Mm:
         self.mmap_legacy_base = (TASK_SIZE // 3 + PAGE_SIZE - 1) & PAGE_MASK
         self.start_brk = self.cur_brk = 0x555555559000
         self.start_stack = 0
+        # The program's code and data and the strings on the stack, as execve (or an
+        # imported layout) set them: VmExe and statm's text come from start/end_code.
+        self.start_code = self.end_code = self.start_data = self.end_data = 0
+        self.arg_start = self.arg_end = self.env_start = self.env_end = 0
         self.def_flags = 0
         # vm_stat_account counters, in pages.
         self.total_vm = 0
@@ -104,6 +114,17 @@ class Mm:
         self.locked_vm = 0
         self.hiwater_vm = 0
         self.cap_sys_rawio = False
+        # The credentials the memory syscalls consult, as this host's root has them
+        # (CapEff 0x1fffeffffff: every capability but CAP_SYS_RESOURCE): CAP_IPC_LOCK
+        # lifts RLIMIT_MEMLOCK (mm/mlock.c), CAP_SYS_ADMIN the admin reserve of
+        # overcommit mode 2 (mm/util.c), CAP_SYS_RESOURCE would allow raising a hard
+        # limit (kernel/sys.c do_prlimit). The kernel keeps them per task; a process
+        # here has one thread, so they live with its mm and fork copies them.
+        self.cap_ipc_lock = True
+        self.cap_sys_admin = True
+        self.cap_sys_resource = False
+        #: RLIMIT_MEMLOCK (soft, hard) in bytes (``ulimit -l`` on this host: 8192 kB).
+        self.rlimit_memlock = (DEFAULT_MEMLOCK_RLIMIT, DEFAULT_MEMLOCK_RLIMIT)
         self.show_gate = True  # the x86-64 [vsyscall] gate VMA line at the end of maps
         self.fd_table = FdTable()  # replaced by the owning Process
         self.current_syscall = ""
@@ -394,6 +415,69 @@ class Mm:
         """madvise calls of this mm by the lock they ran under. O(1)."""
         return self.madvise_counts.statistics()
 
+    # -- mlock, mseal, anonymous names (mm/mlock.c, mm/mseal.c, mm/madvise.c) ----------
+
+    def mlock(self, addr: int, length: int) -> None:
+        """``mlock(2)``: lock ``[addr & PAGE_MASK, PAGE_ALIGN(addr + length))`` and fault
+        it in. Takes ``mmap_lock`` for write, then for read to populate. See
+        :mod:`core.mlock` for the errnos and partial effects. O(k log n + pages)."""
+        from .constants import VM_LOCKED
+        from .mlock import do_mlock
+
+        do_mlock(self, u64("addr", addr), u64("length", length), VM_LOCKED, "mlock")
+
+    def mlock2(self, addr: int, length: int, flags: int = 0) -> None:
+        """``mlock2(2)``: ``mlock`` with ``MLOCK_ONFAULT`` (lock without faulting in:
+        ``VM_LOCKONFAULT``, smaps ``lf``). EINVAL for other flags. Same locking as
+        :meth:`mlock`."""
+        from .mlock import do_mlock, sys_mlock2_flags
+
+        vm_flags = sys_mlock2_flags(u64("flags", flags))
+        do_mlock(self, u64("addr", addr), u64("length", length), vm_flags, "mlock2")
+
+    def munlock(self, addr: int, length: int) -> None:
+        """``munlock(2)``: clear ``VM_LOCKED``/``VM_LOCKONFAULT`` in the range (ENOMEM at
+        a hole, after the VMAs before it). Takes ``mmap_lock`` for write. O(k log n)."""
+        from .mlock import do_munlock
+
+        do_munlock(self, u64("addr", addr), u64("length", length))
+
+    def mlockall(self, flags: int) -> None:
+        """``mlockall(2)`` with ``MCL_CURRENT``/``MCL_FUTURE``/``MCL_ONFAULT``. Takes
+        ``mmap_lock`` for write, then populates everything. O(n log n + pages)."""
+        from .mlock import do_mlockall
+
+        do_mlockall(self, u64("flags", flags))
+
+    def munlockall(self) -> None:
+        """``munlockall(2)``: unlock every VMA and forget ``MCL_FUTURE``. Takes
+        ``mmap_lock`` for write. O(n log n)."""
+        from .mlock import do_munlockall
+
+        do_munlockall(self)
+
+    def mseal(self, addr: int, length: int, flags: int = 0) -> None:
+        """``mseal(2)``: seal the range against munmap, mprotect, mremap and
+        discarding madvise (EPERM from then on). Takes ``mmap_lock`` for write.
+        O(k log n). See :mod:`core.mseal`."""
+        from .mseal import do_mseal
+
+        do_mseal(self, u64("addr", addr), u64("length", length), u64("flags", flags))
+
+    def set_anon_name(self, addr: int, size: int, name: str | bytes | None) -> None:
+        """``prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, size, name)`` on a kernel built
+        with ``CONFIG_ANON_VMA_NAME``: name the anonymous memory of the range (``None``
+        clears it). The name is checked before ``mmap_lock`` is taken for write.
+        O(k log n). See :mod:`core.anon_name` (and ``Process.prctl``, which also
+        honours ``Kernel.config_anon_vma_name``)."""
+        from .anon_name import madvise_set_anon_name, validate_anon_name
+
+        addr = u64("addr", addr)
+        size = u64("size", size)
+        checked = validate_anon_name(name)
+        with self._write_locked("prctl"):
+            madvise_set_anon_name(self, addr, size, checked)
+
     # -- brk ------------------------------------------------------------------------------
 
     def brk(self, brk: int) -> int:
@@ -423,6 +507,11 @@ class Mm:
                     self.cur_brk = origbrk
                     return origbrk
                 return brk
+            # check_brk_limits(): MCL_FUTURE may not lock past RLIMIT_MEMLOCK.
+            from .mlock import mlock_future_ok
+
+            if not mlock_future_ok(self, self.def_flags, newbrk - oldbrk):
+                return origbrk
             # Only the next VMA's guard gap can block the growth.
             nxt = self.find_vma(oldbrk)
             if nxt is not None and newbrk + PAGE_SIZE > vm_start_gap(nxt):
@@ -436,12 +525,18 @@ class Mm:
             except SyscallError:
                 return origbrk
             self.cur_brk = brk
-            return brk
+        # After mmap_write_unlock: an MCL_FUTURE heap is faulted in (brk(2) populate).
+        if self.def_flags & VM_LOCKED:
+            mm_populate(self, oldbrk, newbrk - oldbrk)
+        return brk
 
-    def _do_brk_flags(self, vma: Vma | None, addr: int, length: int) -> None:
-        flags = VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT | self.def_flags
+    def _do_brk_flags(self, vma: Vma | None, addr: int, length: int, extra: int = 0) -> None:
+        # extra: VM_EXEC for vm_brk_flags() of an executable ELF segment's bss.
+        flags = VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT | self.def_flags | extra
         if self.map_count > self.max_map_count:
             raise SyscallError(ENOMEM, "brk", "map_count exceeds max_map_count")
+        if not self.kernel.commit.enough_memory(self, length >> PAGE_SHIFT):
+            raise SyscallError(ENOMEM, "brk", "the overcommit policy refuses the growth")
         if vma is not None and vma.vm_end == addr:
             merged = merge_new_range(
                 self,
@@ -477,9 +572,13 @@ class Mm:
                 vma_mark_detached(self.mmap_lock, vma)
             self.tree.store(0, U64, None)
             self.map_count = 0
+            accounted = 0
             for vma in vmas:
+                if vma.vm_flags & VM_ACCOUNT:
+                    accounted += vma.pages_count
                 self.unaccount_pages(vma)
                 self.free_vma(vma)
+            self.kernel.commit.unacct(accounted)  # exit_mmap(): vm_unacct_memory()
             self.total_vm = self.data_vm = self.exec_vm = self.stack_vm = self.locked_vm = 0
             self._dead = True
 
@@ -508,10 +607,13 @@ class Mm:
             assert start & ~PAGE_MASK == 0 and end & ~PAGE_MASK == 0, vma
             assert vma.vm_refcnt >= 1, vma
             assert vma.vm_mm is self
+            # VM_LOCKONFAULT only ever comes with VM_LOCKED (mlock2, mlockall).
+            assert vma.vm_flags & VM_LOCKED_MASK != VM_LOCKONFAULT, vma
             check_vma_pages(vma)
             prev_end = end
             count += 1
         assert count == self.map_count, (count, self.map_count)
+        assert self.locked_vm >= 0, self.locked_vm
         rss = count_rss(self.vmas())
         assert rss == self.rss_stat, (rss, self.rss_stat)
         # PTE bits (core/pages.py) only for mapped entries: an old PTE of any entry, a

@@ -4,7 +4,9 @@
 ``do_mmap`` validates in the kernel's order (length, ``MAP_FIXED_NOREPLACE``, the hint,
 page alignment, offset overflow, ``max_map_count``), computes the VMA flags, picks the
 address (:mod:`core.unmapped_area`) and checks the file's access mode and
-``MAP_SHARED_VALIDATE`` flags. ``mmap_region`` then replaces whatever ``MAP_FIXED``
+``MAP_SHARED_VALIDATE`` flags (``MAP_LOCKED`` and ``MCL_FUTURE`` also check
+``RLIMIT_MEMLOCK``: EPERM, EAGAIN). ``mmap_region`` then charges the commit
+(:mod:`core.overcommit`), replaces whatever ``MAP_FIXED``
 covers without a visible hole (6.12+: the old VMAs are gathered, the new one is stored
 over them, then they are completed), merges the new range with a neighbour when the
 merge rules allow, or stores a new VMA. A writer pause point, ``mmap:after_gather``,
@@ -13,19 +15,23 @@ sits after the gather.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from .abi import page_align
 from .constants import (
     EACCES,
+    EAGAIN,
     EEXIST,
     EINVAL,
     ENOMEM,
     EOPNOTSUPP,
     EOVERFLOW,
+    EPERM,
     LEGACY_MAP_MASK,
     MAP_FIXED,
     MAP_FIXED_NOREPLACE,
+    MAP_LOCKED,
     MAP_NORESERVE,
     MAP_PRIVATE,
     MAP_SHARED,
@@ -33,6 +39,7 @@ from .constants import (
     MAP_SYNC,
     MAP_TYPE,
     MMAP_MIN_ADDR,
+    OVERCOMMIT_NEVER,
     PAGE_MASK,
     PAGE_SHIFT,
     PAGE_SIZE,
@@ -58,14 +65,17 @@ from .vma_ops import (
     complete_munmap_vmas,
     gather_munmap_vmas,
     merge_new_range,
+    nr_accounted,
+    reattach_vmas,
     store_new,
 )
 
 if TYPE_CHECKING:
-    from .files import OpenFile
+    from .files import Inode, OpenFile
     from .mm import Mm
+    from .overcommit import VmCommit
 
-__all__ = ["do_mmap", "mmap_region"]
+__all__ = ["charge_shmem", "do_mmap", "mmap_region", "shmem_charge"]
 
 
 def do_mmap(
@@ -95,6 +105,12 @@ def do_mmap(
         raise SyscallError(
             EEXIST, "mmap", f"[{addr:#x}, {addr + length:#x}) overlaps an existing mapping"
         )
+    from .mlock import can_do_mlock, mlock_future_ok
+
+    if flags & MAP_LOCKED and not can_do_mlock(mm):
+        raise SyscallError(EPERM, "mmap", "MAP_LOCKED: RLIMIT_MEMLOCK is 0 without CAP_IPC_LOCK")
+    if not mlock_future_ok(mm, vm_flags, length):
+        raise SyscallError(EAGAIN, "mmap", "locking the mapping would exceed RLIMIT_MEMLOCK")
     map_type = flags & MAP_TYPE
     if file is not None:
         # Simulated files behave like ext4 without DAX: the file system accepts
@@ -135,7 +151,8 @@ def do_mmap(
             raise SyscallError(
                 EINVAL, "mmap", f"mapping type {map_type:#x} is neither shared nor private"
             )
-    if flags & MAP_NORESERVE:
+    # MAP_NORESERVE is honoured only while overcommit is allowed.
+    if flags & MAP_NORESERVE and mm.kernel.commit.overcommit_memory != OVERCOMMIT_NEVER:
         vm_flags |= VM_NORESERVE
     return mmap_region(mm, file, addr, length, vm_flags, pgoff)
 
@@ -144,8 +161,17 @@ def mmap_region(
     mm: Mm, file: OpenFile | None, addr: int, length: int, vm_flags: int, pgoff: int
 ) -> int:
     """``__mmap_region``: replace what is there (6.12+: no transient hole), merge or
-    store a new VMA in one tree store. Caller holds ``mmap_lock`` for write."""
+    store a new VMA in one tree store. Caller holds ``mmap_lock`` for write.
+
+    The commit charge (``__mmap_setup``): private writable memory is charged for the
+    pages the VMAs it replaces had not charged already; a refusal (ENOMEM) re-attaches
+    them, leaving only the gather's splits. Shared anonymous memory charges its shmem
+    object (``shmem_acct_size``) after the old VMAs are cleaned up, so a refusal there
+    leaves a hole, like a refusing file mmap hook (``vms_abort_munmap_vmas``).
+    """
     end = addr + length
+    pages = length >> PAGE_SHIFT
+    commit = mm.kernel.commit
     gathered = None
     first = mm.tree.find_intersection(addr, end)
     if first is not None:
@@ -154,21 +180,37 @@ def mmap_region(
     else:
         prev = mm._prev_vma(addr)
         nxt = mm.find_vma(end)
-    # accountable_mapping(): private writable memory is charged (VM_ACCOUNT).
+    # accountable_mapping(): private writable memory is charged (VM_ACCOUNT); the
+    # replaced VMAs' charge carries over to it (vms->nr_accounted = 0).
+    charged = 0
+    takes_over_charge = False
     if vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE) == VM_WRITE:
+        charged = pages - (nr_accounted(gathered) if gathered is not None else 0)
+        if charged and not commit.enough_memory(mm, charged):
+            if gathered is not None:
+                reattach_vmas(mm, gathered)
+            raise SyscallError(
+                ENOMEM, "mmap", f"the overcommit policy refuses {charged} more pages"
+            )
+        takes_over_charge = True
         vm_flags |= VM_ACCOUNT
     if gathered is not None:
         # vms_clean_up_area(): the old pages go while the old VMAs are still visible.
         for old in gathered.vmas:
             mm.unaccount_pages(old)
         mm.pause("mmap:after_gather")
-    if file is not None and vm_flags & VM_SYNC:
-        # The file's mmap hook refuses VM_SYNC (ext4 without DAX). The old
-        # mappings are already gone: vms_abort_munmap_vmas() leaves a hole.
+
+    def abort(err: int, detail: str) -> SyscallError:
+        # unacct_error + vms_abort_munmap_vmas() after the clean-up: a hole remains.
+        commit.unacct(charged)
         if gathered is not None:
             mm.tree.store(addr, end, None)
-            complete_munmap_vmas(mm, gathered)
-        raise SyscallError(EOPNOTSUPP, "mmap", "MAP_SYNC needs a DAX file")
+            complete_munmap_vmas(mm, gathered, unacct=not takes_over_charge)
+        return SyscallError(err, "mmap", detail)
+
+    if file is not None and vm_flags & VM_SYNC:
+        # The file's mmap hook refuses VM_SYNC (ext4 without DAX).
+        raise abort(EOPNOTSUPP, "MAP_SYNC needs a DAX file")
     vma: Vma | None = None
     if prev is not None or nxt is not None:
         vma = merge_new_range(
@@ -176,19 +218,38 @@ def mmap_region(
             MergeRange(addr, end, pgoff, vm_flags, file, None, None, prev, nxt),
         )
     if vma is None:
-        vma = Vma.new(mm, addr, end, vm_flags, pgoff, file)
-        if file is not None:
-            file.get()
-        elif vm_flags & VM_SHARED:
+        shmem: OpenFile | None = None
+        if file is None and vm_flags & VM_SHARED:
+            # shmem_zero_setup(): shared anonymous memory is a shmem file, charged
+            # for its size unless VM_NORESERVE (shmem_acct_size).
+            if not vm_flags & VM_NORESERVE and not commit.enough_memory(mm, pages):
+                raise abort(ENOMEM, f"the overcommit policy refuses a {pages}-page shmem object")
             from .files import OpenFile as _OpenFile
 
-            # shmem_zero_setup(): shared anonymous memory is a shmem file.
-            vma.vm_file = _OpenFile(mm.fs.new_shmem(length), True, True)
+            shmem = _OpenFile(mm.fs.new_shmem(length), True, True)
+            if not vm_flags & VM_NORESERVE:
+                charge_shmem(shmem.inode, commit, pages)
+        vma = Vma.new(mm, addr, end, vm_flags, pgoff, file if shmem is None else shmem)
+        if file is not None:
+            file.get()
         store_new(mm, vma)
     if gathered is not None:
-        complete_munmap_vmas(mm, gathered)
-    mm.vm_stat_account(vm_flags, length >> PAGE_SHIFT)
+        complete_munmap_vmas(mm, gathered, unacct=not takes_over_charge)
+    mm.vm_stat_account(vm_flags, pages)
     return addr
+
+
+def charge_shmem(inode: Inode, commit: VmCommit, pages: int) -> None:
+    """Record that the shmem object ``inode`` holds ``pages`` of commit charge, given
+    back when its last reference goes (``shmem_unacct_size`` at eviction). O(1)."""
+    inode.__dict__["_commit_pages"] = pages
+    inode.__dict__["_on_release"] = partial(commit.unacct, pages)
+
+
+def shmem_charge(inode: Inode) -> int:
+    """The commit charge ``inode`` holds (0 for a file or a ``MAP_NORESERVE`` object)."""
+    pages: int = inode.__dict__.get("_commit_pages", 0)
+    return pages
 
 
 def _round_hint_to_min(hint: int) -> int:

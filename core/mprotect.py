@@ -4,9 +4,10 @@
 for write and walks the VMAs of the range left to right; ``mprotect_fixup`` applies the
 new flags to one VMA's part of the range through ``vma_modify`` (mm/vma.c), which
 merges it with a neighbour or splits it. A hole ends the walk with ENOMEM after the
-VMAs before it were changed (the kernel's partial effect). Gaining write access charges
-the VMA's commit (``VM_ACCOUNT``); an unfaulted anonymous VMA made read-only gives it
-back.
+VMAs before it were changed (the kernel's partial effect), and so do a sealed VMA
+(EPERM, :mod:`core.mseal`) and a commit charge the overcommit policy refuses (ENOMEM,
+:mod:`core.overcommit`). Gaining write access charges the VMA's commit
+(``VM_ACCOUNT``); an unfaulted anonymous VMA made read-only gives it back.
 
 A writer pause point, ``mprotect:between_vmas``, sits between two VMAs of the walk.
 """
@@ -19,6 +20,7 @@ from .constants import (
     EACCES,
     EINVAL,
     ENOMEM,
+    EPERM,
     PAGE_MASK,
     PAGE_SHIFT,
     PAGE_SIZE,
@@ -32,15 +34,16 @@ from .constants import (
     VM_ACCESS_FLAGS,
     VM_ACCOUNT,
     VM_GROWSDOWN,
+    VM_LOCKED,
     VM_NORESERVE,
     VM_SHARED,
-    VM_STICKY,
     VM_WRITE,
 )
 from .errors import SyscallError
+from .gup import populate_vma_page_range
 from .mman import calc_vm_prot_bits
-from .vma_lock import vma_start_write
-from .vma_ops import MergeRange, vma_modify
+from .mseal import can_modify_vma
+from .vma_ops import MergeRange, vma_modify, vma_reset_flags
 
 if TYPE_CHECKING:
     from .mm import Mm
@@ -121,36 +124,64 @@ def _mprotect_range(mm: Mm, start: int, end: int, prot: int, grows: int) -> None
 def mprotect_fixup(mm: Mm, vma: Vma, prev: Vma | None, start: int, end: int, newflags: int) -> Vma:
     """``mprotect_fixup``: apply ``newflags`` to ``[start, end)`` of ``vma`` (merge or
     split via ``vma_modify``). Returns the VMA now covering the range (the kernel's
-    ``*pprev``; the loop resumes at its end). Caller holds ``mmap_lock`` for write."""
+    ``*pprev``; the loop resumes at its end). Caller holds ``mmap_lock`` for write.
+
+    A sealed VMA refuses with EPERM before anything else, even when nothing would
+    change. Making unaccounted private memory writable charges the commit (ENOMEM if
+    the overcommit policy refuses); an unfaulted anonymous VMA made read-only gives its
+    charge back. A private locked VMA made writable is faulted in to break COW now.
+    """
+    if not can_modify_vma(vma):
+        raise SyscallError(
+            EPERM, "mprotect", f"VMA {vma.vm_start:#x}-{vma.vm_end:#x} is sealed (mseal)"
+        )
     oldflags = vma.vm_flags
     if newflags == oldflags:
         return vma
+    npages = (end - start) >> PAGE_SHIFT
+    commit = mm.kernel.commit
+    charged = 0
     if newflags & VM_WRITE:
         if not oldflags & (VM_ACCOUNT | VM_WRITE | VM_SHARED | VM_NORESERVE):
+            charged = npages
+            if not commit.enough_memory(mm, charged):
+                raise SyscallError(
+                    ENOMEM,
+                    "mprotect",
+                    f"the overcommit policy refuses {charged} pages at {start:#x}",
+                )
             newflags |= VM_ACCOUNT
     elif oldflags & VM_ACCOUNT and vma.is_anonymous() and vma.anon_vma is None:
         # An unfaulted anonymous VMA can give its commit charge back.
         newflags &= ~VM_ACCOUNT
     pgoff = vma.vm_pgoff + ((start - vma.vm_start) >> PAGE_SHIFT)
     nxt = mm.find_vma(vma.vm_end)
-    result = vma_modify(
-        mm,
-        MergeRange(
-            start,
-            end,
-            pgoff,
-            newflags,
-            vma.vm_file,
-            vma.anon_vma,
-            vma.anon_name,
-            prev,
-            nxt,
-            middle=vma,
-        ),
-    )
-    vma_start_write(mm.mmap_lock, result)
-    mm.vm_stat_account(oldflags, -((end - start) >> PAGE_SHIFT))
-    mm.vm_stat_account(newflags, (end - start) >> PAGE_SHIFT)
-    result.set_flags(newflags | (result.vm_flags & VM_STICKY))  # a merge's sticky flags
-    mm._cycle_dirty = True  # flags changed in place, maybe without a tree store
+    try:
+        result = vma_modify(
+            mm,
+            MergeRange(
+                start,
+                end,
+                pgoff,
+                newflags,
+                vma.vm_file,
+                vma.anon_vma,
+                vma.anon_name,
+                prev,
+                nxt,
+                middle=vma,
+            ),
+        )
+    except SyscallError:
+        commit.unacct(charged)
+        raise
+    if oldflags & VM_ACCOUNT and not newflags & VM_ACCOUNT:
+        commit.unacct(npages)
+    mm.vm_stat_account(oldflags, -npages)
+    mm.vm_stat_account(newflags, npages)
+    vma_reset_flags(mm, result, newflags)
+    if oldflags & (VM_WRITE | VM_SHARED | VM_LOCKED) == VM_LOCKED and newflags & VM_WRITE:
+        # Private VM_LOCKED VMA becoming writable: trigger COW to avoid a major fault
+        # on access (populate_vma_page_range under mmap_lock for write).
+        populate_vma_page_range(mm, result, start, end)
     return result

@@ -5,6 +5,11 @@ Order of checks, as in the kernel: lengths are page-aligned first; flag, alignme
 range checks need no lock; then, under ``mmap_lock`` for write, a ``MREMAP_FIXED`` move
 of unchanged length goes through ``remap_move`` (which may move several VMAs, keeping
 the gaps between them), everything else looks up the one VMA at ``old_addr``.
+
+A sealed source is refused with EPERM (``check_prep_vma``; in a multi-VMA move the VMAs
+before it are already moved), and so is a sealed destination (its unmap). Growth of a
+locked VMA checks ``RLIMIT_MEMLOCK`` (EAGAIN) and is faulted in after the unlock;
+growth and moves of accounted memory charge the commit (ENOMEM, :mod:`core.overcommit`).
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ from typing import TYPE_CHECKING
 
 from .abi import page_align
 from .constants import (
+    EAGAIN,
     EFAULT,
     EINVAL,
     ENOMEM,
+    EPERM,
     MAP_FIXED,
     MAP_SHARED,
     MREMAP_DONTUNMAP,
@@ -28,12 +35,16 @@ from .constants import (
     U64,
     VM_ACCOUNT,
     VM_DONTEXPAND,
+    VM_LOCKED,
     VM_LOCKED_MASK,
     VM_MAYSHARE,
     VM_PFNMAP,
     VM_SHARED,
 )
 from .errors import SyscallError
+from .gup import mm_populate
+from .mlock import mlock_future_ok
+from .mseal import can_modify_vma
 from .pages import move_pte_bits
 from .unmapped_area import get_unmapped_area
 from .vma_lock import vma_start_write
@@ -79,6 +90,7 @@ def do_mremap(mm: Mm, addr: int, old_len: int, new_len: int, flags: int, new_add
             raise _fail(EINVAL, "MREMAP_DONTUNMAP cannot resize")
         if addr + old_len > new_addr and new_addr + new_len > addr:
             raise _fail(EINVAL, "the old and new ranges overlap")
+    populate_expand = False
     with mm._write_locked("mremap"):
         if implies_new and mm.map_count + 2 >= mm.max_map_count - 3:
             raise _fail(ENOMEM, "too close to max_map_count to split and move")
@@ -87,14 +99,20 @@ def do_mremap(mm: Mm, addr: int, old_len: int, new_len: int, flags: int, new_add
         vma = mm.vma_lookup(addr)
         kind = _check_prep_vma(mm, vma, addr, old_len, new_len, flags)
         assert vma is not None
+        # A locked VMA that grows is faulted in after the unlock (populate_expand).
+        populate_expand = kind is RemapType.EXPAND and bool(vma.vm_flags & VM_LOCKED)
         if implies_new:
-            return _mremap_to(mm, vma, addr, old_len, new_len, flags, new_addr, kind)
-        if kind is RemapType.NO_RESIZE:
+            result = _mremap_to(mm, vma, addr, old_len, new_len, flags, new_addr, kind)
+        elif kind is RemapType.NO_RESIZE:
             return addr
-        if kind is RemapType.SHRINK:
+        elif kind is RemapType.SHRINK:
             mm.do_munmap(addr + new_len, old_len - new_len, downgrade=True)
             return addr
-        return _expand_vma(mm, vma, addr, old_len, new_len, flags)
+        else:
+            result = _expand_vma(mm, vma, addr, old_len, new_len, flags)
+    if populate_expand:
+        mm_populate(mm, result + old_len, new_len - old_len)
+    return result
 
 
 def _check_prep_vma(
@@ -103,6 +121,8 @@ def _check_prep_vma(
     """``check_prep_vma``: the checks that need the VMA. Returns the remap type."""
     if vma is None:
         raise _fail(EFAULT, f"old address {addr:#x} is not mapped")
+    if not can_modify_vma(vma):  # mseal()'d: mremap() is prohibited
+        raise _fail(EPERM, f"VMA {vma.vm_start:#x}-{vma.vm_end:#x} is sealed (mseal)")
     if old_len == new_len:
         kind = RemapType.NO_RESIZE
     elif old_len > new_len:
@@ -125,6 +145,8 @@ def _check_prep_vma(
         raise _fail(EINVAL, "page offset overflows")
     if vma.vm_flags & (VM_DONTEXPAND | VM_PFNMAP):
         raise _fail(EFAULT, "a special mapping cannot grow")
+    if not mlock_future_ok(mm, vma.vm_flags, new_len - span):
+        raise _fail(EAGAIN, "growing the locked mapping would exceed RLIMIT_MEMLOCK")
     return kind
 
 
@@ -178,6 +200,9 @@ def _mremap_to(
         if found is None:
             raise _fail(EFAULT, f"old address {addr:#x} vanished with the destination")
         vma = found
+    # vrm->delta is set once, from the lengths the caller gave: a shrink that moves
+    # charges it again after the shrink gave it back (see _move_vma).
+    delta = abs(new_len - old_len)
     if kind is RemapType.SHRINK:
         mm.do_munmap(addr + new_len, old_len - new_len)
         found = mm.vma_lookup(addr)
@@ -186,7 +211,7 @@ def _mremap_to(
         vma = found
         old_len = new_len
     new_addr = _set_new_addr(mm, vma, addr, new_len, flags, new_addr)
-    return _move_vma(mm, vma, addr, old_len, new_len, flags, new_addr)
+    return _move_vma(mm, vma, addr, old_len, new_len, flags, new_addr, delta)
 
 
 def _expand_vma(mm: Mm, vma: Vma, addr: int, old_len: int, new_len: int, flags: int) -> int:
@@ -194,6 +219,8 @@ def _expand_vma(mm: Mm, vma: Vma, addr: int, old_len: int, new_len: int, flags: 
     it is free (``vma_merge_extend`` may also join the next VMA); else move."""
     delta = new_len - old_len
     if vma.vm_end - addr == old_len and _expandable(mm, vma, delta):
+        # expand_vma_in_place(): vrm_calc_charge() first.
+        charged = _charge(mm, vma, delta >> PAGE_SHIFT)
         end = vma.vm_end
         merged = merge_new_range(
             mm,
@@ -210,13 +237,24 @@ def _expand_vma(mm: Mm, vma: Vma, addr: int, old_len: int, new_len: int, flags: 
             ),
         )
         if merged is None:
+            mm.kernel.commit.unacct(charged)  # vrm_uncharge()
             raise _fail(ENOMEM, "cannot expand this mapping in place")
         mm.vm_stat_account(merged.vm_flags, delta >> PAGE_SHIFT)
         return addr
     if not flags & MREMAP_MAYMOVE:
         raise _fail(ENOMEM, "cannot grow in place and MREMAP_MAYMOVE is not set")
     new_addr = _set_new_addr(mm, vma, addr, new_len, flags, 0)
-    return _move_vma(mm, vma, addr, old_len, new_len, flags, new_addr)
+    return _move_vma(mm, vma, addr, old_len, new_len, flags, new_addr, delta)
+
+
+def _charge(mm: Mm, vma: Vma, pages: int) -> int:
+    """``vrm_calc_charge``: an accounted VMA charges ``pages`` to the commit (ENOMEM if
+    the overcommit policy refuses). Returns the pages charged."""
+    if not vma.vm_flags & VM_ACCOUNT:
+        return 0
+    if not mm.kernel.commit.enough_memory(mm, pages):
+        raise _fail(ENOMEM, f"the overcommit policy refuses {pages} more pages")
+    return pages
 
 
 def _expandable(mm: Mm, vma: Vma, delta: int) -> bool:
@@ -239,12 +277,26 @@ def _set_new_addr(mm: Mm, vma: Vma, addr: int, new_len: int, flags: int, hint: i
 
 
 def _move_vma(
-    mm: Mm, vma: Vma, addr: int, old_len: int, new_len: int, flags: int, new_addr: int
+    mm: Mm,
+    vma: Vma,
+    addr: int,
+    old_len: int,
+    new_len: int,
+    flags: int,
+    new_addr: int,
+    delta: int,
 ) -> int:
     """``move_vma``: copy the VMA to ``new_addr`` (merging there if possible), move the
-    pages, then unmap the source (or, with DONTUNMAP, keep it empty)."""
+    pages, then unmap the source (or, with DONTUNMAP, keep it empty).
+
+    An accounted VMA charges ``delta`` (the size change the caller asked for), or
+    the whole new length with DONTUNMAP, whose source keeps its own charge. The
+    running kernel charges a shrinking move's delta although the shrink already gave it
+    back: Committed_AS keeps it after the mapping is gone (docs/kernel-differences.md).
+    """
     if mm.map_count >= mm.max_map_count - 3:
         raise _fail(ENOMEM, "too close to max_map_count")
+    _charge(mm, vma, (new_len if flags & MREMAP_DONTUNMAP else delta) >> PAGE_SHIFT)
     vma_start_write(mm.mmap_lock, vma)
     pgoff = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
     # copy_vma(): an unfaulted anonymous VMA takes a pgoff matching its new place,
@@ -308,6 +360,8 @@ def _unmap_source_vma(mm: Mm, vma: Vma, addr: int, length: int) -> None:
     except SyscallError:
         if accountable:
             vma.set_flags(vma.vm_flags | VM_ACCOUNT)
+            # "OOM: unable to split vma, just get accounts right"
+            mm.kernel.commit.acct(length >> PAGE_SHIFT)
         return
     if not accountable:
         return

@@ -87,6 +87,15 @@ KNOWN_POINTS: Final[dict[str, str]] = {
         "madvise under a per-VMA read lock (DONTNEED, DONTNEED_LOCKED, FREE in one VMA):"
         " the VMA is read-locked, the advice not applied yet; mmap_lock is not held"
     ),
+    "mlock:between_vmas": (
+        "apply_vma_lock_flags loop (mlock, munlock): one VMA of the range has its new lock"
+        " flags, the next not yet"
+    ),
+    "mseal:between_vmas": ("mseal_apply loop: one VMA of the range is sealed, the next not yet"),
+    "prctl:between_vmas": (
+        "PR_SET_VMA_ANON_NAME walk (madvise_walk_vmas): one VMA of the range is named,"
+        " the next not yet"
+    ),
     "fault:after_rcu_walk": (
         "lock_vma_under_rcu: the VMA was found by the RCU walk, not locked yet"
     ),
@@ -120,7 +129,9 @@ KNOWN_POINTS: Final[dict[str, str]] = {
 #: Points whose operation is a syscall holding ``mmap_lock`` for write: a hold reports
 #: ``mm.current_syscall`` (``munmap:before_clear`` may be reached from brk or mremap).
 #: Any other point reports its prefix (``maps``, ``fault``...).
-_WRITER_PREFIXES: Final = frozenset({"split", "munmap", "mmap", "mprotect", "mremap", "brk"})
+_WRITER_PREFIXES: Final = frozenset(
+    {"split", "munmap", "mmap", "mprotect", "mremap", "brk", "mlock", "mseal", "prctl"}
+)
 
 
 def register_point(name: str, description: str) -> None:
@@ -266,6 +277,13 @@ class PauseRegistry:
         self._ids = itertools.count(1)
         self._tracking = False
         self._hook: Callable[[str], object] | None = None
+        #: Bumped by :meth:`release_all`: a hold that was about to park when everything
+        #: was released does not park (:meth:`hit` compares it before parking).
+        self._epoch = 0
+        #: The wait of a hold, if set: called as ``park_observer(wait, timeout)`` in the
+        #: parked thread, it must call ``wait(timeout)`` and return its result (the
+        #: service gives its worker slot back for the wait: app/workers.py).
+        self.park_observer: Callable[[Callable[[float], bool], float], bool] | None = None
         #: True while a point is armed or hit tracking is on; read without the lock by
         #: the fast path of ``Mm.pause`` (a stale value costs one extra locked check).
         self.active = False
@@ -402,6 +420,7 @@ class PauseRegistry:
         with self._lock:
             holds = list(self._holds.values())
             self._holds.clear()
+            self._epoch += 1
         for hold in holds:
             hold.event.set()
         return len(holds)
@@ -462,6 +481,7 @@ class PauseRegistry:
             hold: _Hold | None = None
             if arm.hold:
                 hold = _Hold(info)
+            epoch = self._epoch
         if arm.action is not None:
             try:
                 arm.action(info)
@@ -472,10 +492,18 @@ class PauseRegistry:
         if hold is None:
             return
         with self._lock:
+            if self._epoch != epoch:
+                return  # everything was released (reset) while the action ran
             self._counters[name].holds += 1
             self._holds[info.hold_id] = hold
             self._changed.notify_all()
-        if hold.event.wait(arm.timeout):
+        observer = self.park_observer
+        released = (
+            hold.event.wait(arm.timeout)
+            if observer is None
+            else observer(hold.event.wait, arm.timeout)
+        )
+        if released:
             return
         with self._lock:
             if self._holds.pop(info.hold_id, None) is None:

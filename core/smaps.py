@@ -66,6 +66,7 @@ _MNEMONICS = {
     9: "um", 10: "pf", 11: "gu", 12: "uw", 13: "lo", 14: "io", 15: "sr", 16: "rr", 17: "dc",
     18: "de", 19: "lf", 20: "ac", 21: "nr", 22: "ht", 23: "sf", 24: "ar", 25: "wf",
     26: "dd", 28: "mm", 29: "hg", 30: "nh", 31: "mg",
+    42: "sl",  # VM_SEALED (mseal, 64-bit)
 }  # fmt: skip
 _SOFTDIRTY_BIT = 27  # CONFIG_MEM_SOFT_DIRTY is off on the host: the bit prints nothing
 

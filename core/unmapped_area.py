@@ -6,10 +6,11 @@ Mirrors ``__get_unmapped_area`` (mm/mmap.c), x86's ``arch_get_unmapped_area_topd
 tree's gap augmentation (``mas_empty_area_rev``), so the first fitting gap costs
 O(log n).
 
-Simplified: no address-space randomisation (the layout is that of a process run
-without ASLR, ``setarch -R``), no ``MAP_32BIT`` window, no file-specific alignment
-(``get_align_mask`` is 0 on the host CPU), shmem and file THP alignment off (host
-``shmem_enabled=never``; simulated files are small).
+Simplified: no randomisation here (``mmap_base`` is chosen at execve,
+:mod:`core.x86_layout`; the default is that of a process run without ASLR,
+``setarch -R``), no ``MAP_32BIT`` window, no file-specific alignment
+(``get_align_mask`` is 0 on the host CPU), shmem THP alignment off (host
+``shmem_enabled=never``). Regular files are ext4's: ``thp_get_unmapped_area``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from .constants import (
     VM_GROWSDOWN,
 )
 from .errors import SyscallError
+from .files import SHMEM_DEV
 
 if TYPE_CHECKING:
     from .files import OpenFile
@@ -110,18 +112,22 @@ def arch_get_unmapped_area_topdown(mm: Mm, addr: int, length: int, flags: int) -
     return found
 
 
-def _thp_get_unmapped_area(mm: Mm, length: int, off: int, flags: int) -> int:
-    """``__thp_get_unmapped_area``: place a PMD-multiple anonymous mapping on a 2 MiB
-    boundary by searching for ``length + 2 MiB`` and rounding; 0 when that fails."""
+def _thp_get_unmapped_area(mm: Mm, addr: int, length: int, off: int, flags: int) -> int:
+    """``__thp_get_unmapped_area``: place a mapping that covers a whole 2 MiB-aligned
+    stretch of its file (or of anonymous memory) so that stretch can be one huge page,
+    by searching for ``length + 2 MiB`` and rounding; the hint when it was free; 0 when
+    the padded search fails."""
     off_end = off + length
     off_align = (off + PMD_SIZE - 1) & ~(PMD_SIZE - 1)
     if off_end <= off_align or off_end - off_align < PMD_SIZE:
         return 0
     len_pad = length + PMD_SIZE
     try:
-        ret = arch_get_unmapped_area_topdown(mm, 0, len_pad, flags)
+        ret = arch_get_unmapped_area_topdown(mm, addr, len_pad, flags)
     except SyscallError:
         return 0
+    if ret == addr:
+        return addr  # the hint was free: no alignment
     off_sub = (off - ret) & (PMD_SIZE - 1)
     if not off_sub:
         return ret + PMD_SIZE  # top-down layout: use the upper aligned part
@@ -146,7 +152,11 @@ def get_unmapped_area(
     if length > TASK_SIZE:
         raise SyscallError(ENOMEM, mm.current_syscall, f"length {length:#x} exceeds TASK_SIZE")
     result = 0
-    if (
+    if file is not None and file.inode.dev != SHMEM_DEV:
+        # A regular file's f_op->get_unmapped_area is thp_get_unmapped_area (ext4):
+        # a mapping spanning an aligned 2 MiB of the file is placed to match it.
+        result = _thp_get_unmapped_area(mm, addr, length, pgoff * PAGE_SIZE, flags)
+    elif (
         file is None
         and not flags & MAP_SHARED
         and not addr
@@ -154,7 +164,7 @@ def get_unmapped_area(
         and length % PMD_SIZE == 0
     ):
         # Larger anonymous mappings are THP aligned when no hint was given.
-        result = _thp_get_unmapped_area(mm, length, pgoff * PAGE_SIZE, flags)
+        result = _thp_get_unmapped_area(mm, 0, length, pgoff * PAGE_SIZE, flags)
     if not result:
         result = arch_get_unmapped_area_topdown(mm, addr, length, flags)
     if result > TASK_SIZE - length:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .constants import ENOMEM, PAGE_SHIFT, VM_SPECIAL, VM_STICKY
+from .constants import ENOMEM, EPERM, PAGE_SHIFT, VM_ACCOUNT, VM_SEALED, VM_SPECIAL, VM_STICKY
 from .errors import SyscallError
 from .vma import Vma
 from .vma_lock import vma_mark_attached, vma_mark_detached, vma_start_write
@@ -325,6 +325,16 @@ def vma_modify(mm: Mm, vmg: MergeRange) -> Vma:
     return vma
 
 
+def vma_reset_flags(mm: Mm, vma: Vma, flags: int) -> None:
+    """``vm_flags_reset`` after ``vma_modify_flags``: give ``vma`` (the VMA
+    :func:`vma_modify` returned) ``flags``, keeping the sticky flags a merge brought in
+    (``vma_modify_flags`` hands them back to its caller, 6.19 in the 6.18.y host).
+    Write-locks the VMA. Caller holds ``mmap_lock`` for write. O(1)."""
+    vma_start_write(mm.mmap_lock, vma)
+    vma.set_flags(flags | (vma.vm_flags & VM_STICKY))
+    mm._cycle_dirty = True  # flags changed in place, maybe without a tree store
+
+
 # -- munmap -------------------------------------------------------------------------------
 
 
@@ -358,6 +368,9 @@ def gather_munmap_vmas(mm: Mm, first: Vma, start: int, end: int) -> Gathered:
                 f"unmapping [{start:#x}, {end:#x}) inside one VMA would exceed "
                 f"max_map_count {mm.max_map_count}",
             )
+        # Don't bother splitting the VMA if we can't unmap it anyway (mseal).
+        if vma.vm_flags & VM_SEALED:
+            raise _sealed(mm, vma)
         split_vma(mm, vma, start, new_below=True, check_limit=False)
     prev = mm.tree.prev(start)
     vmas: list[Vma] = []
@@ -368,6 +381,8 @@ def gather_munmap_vmas(mm: Mm, first: Vma, start: int, end: int) -> Gathered:
             if entry is None or entry[0] >= end:
                 break
             vma = entry[2]
+            if vma.vm_flags & VM_SEALED:
+                raise _sealed(mm, vma)
             if vma.vm_end > end:
                 split_vma(mm, vma, end, new_below=False, check_limit=False)
             vma_start_write(lock, vma)
@@ -384,11 +399,35 @@ def gather_munmap_vmas(mm: Mm, first: Vma, start: int, end: int) -> Gathered:
     )
 
 
-def complete_munmap_vmas(mm: Mm, gathered: Gathered) -> None:
-    """``vms_complete_munmap_vmas``: account and free the removed VMAs. The caller has
-    already cleared (or overwritten) their range in the tree."""
+def _sealed(mm: Mm, vma: Vma) -> SyscallError:
+    # can_modify_vma() failed in vms_gather_munmap_vmas().
+    return SyscallError(
+        EPERM, mm.current_syscall, f"VMA {vma.vm_start:#x}-{vma.vm_end:#x} is sealed (mseal)"
+    )
+
+
+def nr_accounted(gathered: Gathered) -> int:
+    """``vms->nr_accounted``: pages of the gathered VMAs charged to the commit
+    (``VM_ACCOUNT``). O(k)."""
+    return sum(vma.pages_count for vma in gathered.vmas if vma.vm_flags & VM_ACCOUNT)
+
+
+def complete_munmap_vmas(mm: Mm, gathered: Gathered, unacct: bool = True) -> None:
+    """``vms_complete_munmap_vmas``: account and free the removed VMAs, and give their
+    commit charge back (``vm_unacct_memory(nr_accounted)``; not when ``unacct`` is
+    False: a ``MAP_FIXED`` mapping that replaced them took their charge over). The
+    caller has already cleared (or overwritten) their range in the tree."""
     mm.map_count -= len(gathered.vmas)
+    if unacct:
+        mm.kernel.commit.unacct(nr_accounted(gathered))
     for vma in gathered.vmas:
         mm.vm_stat_account(vma.vm_flags, -vma.pages_count)
         mm.unaccount_pages(vma)
         mm.free_vma(vma)
+
+
+def reattach_vmas(mm: Mm, gathered: Gathered) -> None:
+    """``reattach_vmas``: undo the detach of a gather that is abandoned before the
+    range was cleared; splits made by the gather stay. O(k)."""
+    for vma in gathered.vmas:
+        vma_mark_attached(mm.mmap_lock, vma)

@@ -25,8 +25,10 @@ from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
-DEFAULT_TIMEOUT = 10.0
-"""Seconds any helper waits before declaring a deadlock (well below pytest-timeout)."""
+DEFAULT_TIMEOUT = 30.0
+"""Seconds any helper waits before declaring a deadlock: generous, because the suite
+runs on machines other work keeps busy (a wait ends as soon as its event happens, so a
+passing test never pays it), and below pytest-timeout's 60 s."""
 
 
 class ConditionTimeout(AssertionError):

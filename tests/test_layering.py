@@ -6,7 +6,7 @@ The project is four floors, each importing only the floors below it::
     app/      the FastAPI service           -> lab, core
     lab/      experiments, cost model,      -> core
               kernel oracles, plots
-    core/     the engine                    -> (the standard library only)
+    core/     the engine                    -> (the standard library; pyelftools for ELF)
 
 ``client`` may import exactly one module tree of the floor below: ``app.schemas``
 (and ``app.flags``, the names its fields use), never the server. Checked two ways:

@@ -22,10 +22,11 @@ from lab import DEFAULT_COST
 from ..deps import JobId, JobsDep
 from ..errors import LimitExceeded, NoSuchJob, responses
 from ..jobs import JobView
+from ..jsonbody import JsonRoute
 from ..schemas.experiments import ExperimentIn, ExperimentOut, ProgressOut
 from ..service import in_worker
 
-router = APIRouter(prefix="/experiments", tags=["experiments"])
+router = APIRouter(route_class=JsonRoute, prefix="/experiments", tags=["experiments"])
 
 
 def _out(view: JobView) -> ExperimentOut:

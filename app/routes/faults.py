@@ -1,10 +1,11 @@
 """``POST /processes/{pid}/faults``: one user page fault, as the CPU would raise it.
 
-The fault runs in a worker thread of the service's fault pool (``Service.run_fault``,
-a plain thread pool whose hand-off costs less than anyio's ``to_thread``): its fast
-path never blocks (``lock_vma_under_rcu`` takes the VMA's lock with a try), but the
-fallback waits for ``mmap_lock`` and a stack expansion takes it for write, as
-``do_user_addr_fault`` does on x86, so it may not run on the event loop.
+The fault runs in a worker thread of the service's pool (``Service.apply``; a plain
+thread pool whose hand-off costs less than anyio's ``to_thread``): its fast path never
+blocks (``lock_vma_under_rcu`` takes the VMA's lock with a try), but the fallback
+waits for ``mmap_lock`` and a stack expansion takes it for write, as
+``do_user_addr_fault`` does on x86, so it may not run on the event loop. A fault
+changes pages, so it is journaled like a syscall.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from core.errors import ResidentLimitExceeded
 
 from ..deps import ProcessDep, ServiceDep
 from ..errors import responses
-from ..ops import fault_out
+from ..jsonbody import JsonRoute
 from ..schemas.faults import FaultIn, FaultOut
 
-router = APIRouter(prefix="/processes/{pid}", tags=["faults"])
+router = APIRouter(route_class=JsonRoute, prefix="/processes/{pid}", tags=["faults"])
 
 
 @router.post(
@@ -36,6 +37,7 @@ async def fault(proc: ProcessDep, body: FaultIn, service: ServiceDep) -> Respons
     `SEGV_ACCERR`, `SIGBUS` with `BUS_ADRERR` past the end of a file) is an outcome,
     still a 200. A fault that needs a new page beyond `VMASIM_MAX_RESIDENT_PAGES` is a
     409 and maps nothing."""
-    result = fault_out(await service.run_fault(proc.mm.fault, body.addr, body.access))
+    ret = await service.apply(proc, "fault", body)
+    assert ret is not None
     # Serialised here: FastAPI would validate the model it was just built from again.
-    return Response(result.model_dump_json(), media_type="application/json")
+    return Response(ret[1].model_dump_json(), media_type="application/json")

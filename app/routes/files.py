@@ -8,17 +8,24 @@ from fastapi import APIRouter, Path, Response, status
 
 from core import InvalidArgument, NoSuchProcess, SyscallError
 
-from ..deps import ProcessDep
+from ..deps import ProcessDep, ServiceDep
 from ..errors import responses
-from ..ops import apply_open
+from ..jsonbody import JsonRoute
+from ..schemas.batch import CloseOp
+from ..schemas.common import DECIMAL_RULE, DecimalText
 from ..schemas.processes import FileIn, FileOut
-from ..service import in_worker
 
-router = APIRouter(prefix="/processes/{pid}/files", tags=["files"])
+router = APIRouter(route_class=JsonRoute, prefix="/processes/{pid}/files", tags=["files"])
 
 Fd = Annotated[
     int,
-    Path(ge=0, lt=1 << 31, description="file descriptor", openapi_examples={"fd": {"value": 3}}),
+    Path(
+        ge=0,
+        lt=1 << 31,
+        description=f"file descriptor ({DECIMAL_RULE})",
+        openapi_examples={"fd": {"value": 3}},
+    ),
+    DecimalText,
 ]
 
 
@@ -28,12 +35,14 @@ Fd = Annotated[
     summary="Open a file",
     responses=responses(NoSuchProcess, SyscallError, InvalidArgument),
 )
-async def open_file(proc: ProcessDep, body: FileIn, response: Response) -> FileOut:
+async def open_file(
+    proc: ProcessDep, body: FileIn, response: Response, service: ServiceDep
+) -> FileOut:
     """`open(2)` with `O_CREAT`: the file is created when missing, and truncated to
     `size` bytes when given. Returns the lowest free fd (from 3; EMFILE past 1024).
     Each open is a new open file description: two opens of one file never merge in
     maps, one fd mapped twice can."""
-    ret = await in_worker(apply_open, proc, body)
+    ret = await service.apply(proc, "open", body)
     assert ret is not None
     fd = ret[1]
     f = proc.files.get(fd, "open")
@@ -54,7 +63,7 @@ async def open_file(proc: ProcessDep, body: FileIn, response: Response) -> FileO
     summary="Close a file descriptor",
     responses=responses(NoSuchProcess, SyscallError),
 )
-async def close_file(proc: ProcessDep, fd: Fd) -> None:
+async def close_file(proc: ProcessDep, fd: Fd, service: ServiceDep) -> None:
     """`close(2)`: EBADF (422 with the errno) when `fd` is not open. Mappings keep
     their own reference to the file."""
-    await in_worker(proc.close, fd)
+    await service.apply(proc, "close", CloseOp(op="close", fd=fd))

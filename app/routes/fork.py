@@ -8,11 +8,11 @@ from core import InvalidArgument, NoSuchProcess
 
 from ..deps import ProcessDep, ServiceDep
 from ..errors import ProcessLimitReached, responses
+from ..jsonbody import JsonRoute
 from ..schemas.processes import ForkIn, ProcessOut
-from ..service import in_worker
 from .processes import process_out
 
-router = APIRouter(prefix="/processes/{pid}", tags=["processes"])
+router = APIRouter(route_class=JsonRoute, prefix="/processes/{pid}", tags=["processes"])
 _NO_OPTIONS = ForkIn()  # no body: the parent's name (never mutated: ForkIn is frozen)
 
 
@@ -31,6 +31,6 @@ async def fork(
     table duplicated. Both address spaces are write-locked for the copy. The child has
     the parent's name unless `name` is given, and counts against
     `VMASIM_MAX_PROCESSES` (409 when reached)."""
-    child = await in_worker(service.fork, proc.pid, body.name)
+    child = await service.fork(proc.pid, body.name)
     response.headers["Location"] = f"/processes/{child.pid}"
     return process_out(child)

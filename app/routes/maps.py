@@ -23,12 +23,13 @@ from fastapi.responses import Response
 from core import NoSuchProcess
 from core.maps_reader import DEFAULT_MAX_RETRIES, DEFAULT_READER
 
-from ..deps import MaxRetriesQuery, ProcessDep, ReaderQuery
+from ..deps import MaxRetriesQuery, ProcessDep, ReaderQuery, ServiceDep
 from ..errors import responses
+from ..jsonbody import JsonRoute
 from ..schemas.maps import MapsOut
 from ..snapshots import HEADER_DOCS, Snapshot, take_snapshot, vma_dicts
 
-router = APIRouter(prefix="/processes/{pid}", tags=["proc"])
+router = APIRouter(route_class=JsonRoute, prefix="/processes/{pid}", tags=["proc"])
 
 MAPS_EXAMPLE = (
     "555555554000-555555556000 r--p 00000000 fe:00 1234" + " " * 22 + " /usr/bin/cat\n"
@@ -62,6 +63,7 @@ class MapsTextResponse(Response):
 )
 async def maps_text(
     proc: ProcessDep,
+    service: ServiceDep,
     reader: ReaderQuery = DEFAULT_READER,
     max_retries: MaxRetriesQuery = DEFAULT_MAX_RETRIES,
 ) -> MapsTextResponse:
@@ -78,7 +80,7 @@ async def maps_text(
     generation, tearing and lock hold times come back in `X-Vmasim-*` headers. The
     whole text is read (in worker threads) before the response starts, so a slow
     client never holds an engine lock."""
-    snap = await take_snapshot(proc.mm, reader, max_retries)
+    snap = await take_snapshot(proc.mm, reader, max_retries, service.run)
     return MapsTextResponse(snap.text, headers=snap.headers())
 
 
@@ -90,6 +92,7 @@ async def maps_text(
 )
 async def maps_json(
     proc: ProcessDep,
+    service: ServiceDep,
     reader: ReaderQuery = DEFAULT_READER,
     max_retries: MaxRetriesQuery = DEFAULT_MAX_RETRIES,
 ) -> Response:
@@ -98,7 +101,7 @@ async def maps_json(
     `addr` (`start-end` in hex), `perms`, `path` and `size` (bytes) use psutil's
     `memory_maps(grouped=False)` names; `start`, `end` and `offset` are `0x...`
     strings, `dev` is `major:minor`."""
-    snap = await take_snapshot(proc.mm, reader, max_retries)
+    snap = await take_snapshot(proc.mm, reader, max_retries, service.run)
     # Serialised here, not through the response model: 65,530 VmaOut models would cost
     # over a second; the fields are exactly MapsOut's (tests compare with parse_maps).
     body = await anyio.to_thread.run_sync(_maps_json_body, proc.pid, snap)

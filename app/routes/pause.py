@@ -4,6 +4,9 @@ see the operations held there, release them (``core.pause``).
 A held operation is a request parked in a worker thread, possibly holding
 ``mmap_lock`` for write; every hold ends by itself after its timeout (engine default
 10 s, at most 300 s here), so a forgotten release delays but never wedges a process.
+While parked it holds no running slot of the worker pool and no in-flight slot
+(:mod:`app.workers`), so holds never delay requests for other processes; deleting the
+process releases its holds first.
 At most ``VMASIM_MAX_PAUSE_POINTS`` points are armed at once in one process (409
 beyond). The registry calls are O(points + holds) under the registry's short lock,
 never waiting for an operation, so they run on the event loop.
@@ -20,9 +23,11 @@ from fastapi import APIRouter, Path, status
 from core import InvalidArgument, NoSuchProcess, PauseRegistry, Process
 from core.pause import KNOWN_POINTS as KNOWN_PAUSE_POINTS
 
-from ..deps import ProcessDep, SettingsDep
+from ..deps import ProcessDep, ServiceDep, SettingsDep
 from ..errors import LimitExceeded, responses
+from ..jsonbody import JsonRoute
 from ..schemas.pause import (
+    POINT_NAMES,
     ArmedPointOut,
     HeldOut,
     PauseArmIn,
@@ -33,7 +38,7 @@ from ..schemas.pause import (
     PauseStateOut,
 )
 
-router = APIRouter(tags=["pause"])
+router = APIRouter(route_class=JsonRoute, tags=["pause"])
 
 SETTING = "VMASIM_MAX_PAUSE_POINTS"
 
@@ -119,12 +124,14 @@ async def list_pause_points() -> PausePointList:
     responses=responses(NoSuchProcess, InvalidArgument, LimitExceeded),
 )
 async def arm_pause_point(
-    proc: ProcessDep, body: PauseArmIn, settings: SettingsDep
+    proc: ProcessDep, body: PauseArmIn, settings: SettingsDep, service: ServiceDep
 ) -> PauseStateOut:
     """Arm `name` in this process: from its `hit`-th hit on (counted from now), `count`
     operations park there until released or `timeout` seconds pass. Returns the
     process's pause state. 422 for an unknown name (the message lists the known ones)
     or a point already armed; 409 when `VMASIM_MAX_PAUSE_POINTS` points are armed."""
+    if proc.pid in service.exiting:  # being deleted: its holds were just released
+        raise NoSuchProcess(proc.pid)
     reg = proc.mm.pauses
     limit = settings.max_pause_points
     with GATE.lock:
@@ -178,6 +185,7 @@ async def disarm_pause_point(
         max_length=64,
         description="a pause point name",
         openapi_examples={"munmap": {"value": "munmap:before_clear"}},
+        json_schema_extra=POINT_NAMES,
     ),
 ) -> None:
     """Stop holding at `name` (operations already held stay until released or timed

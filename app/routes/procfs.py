@@ -16,11 +16,11 @@ from fastapi.responses import PlainTextResponse
 from core import Mm, NoSuchProcess
 from core.smaps import render_smaps, render_smaps_rollup, render_statm, render_status_memory
 
-from ..deps import ProcessDep
+from ..deps import ProcessDep, ServiceDep
 from ..errors import responses
-from ..service import in_worker
+from ..jsonbody import JsonRoute
 
-router = APIRouter(prefix="/processes/{pid}", tags=["proc"])
+router = APIRouter(route_class=JsonRoute, prefix="/processes/{pid}", tags=["proc"])
 
 
 class ProcTextResponse(PlainTextResponse):
@@ -59,8 +59,10 @@ def _text(example: str) -> dict[int | str, dict[str, Any]]:
     }
 
 
-async def _render(proc: ProcessDep, render: Callable[[Mm], str]) -> ProcTextResponse:
-    return ProcTextResponse(await in_worker(render, proc.mm))
+async def _render(
+    proc: ProcessDep, service: ServiceDep, render: Callable[[Mm], str]
+) -> ProcTextResponse:
+    return ProcTextResponse(await service.run(render, proc.mm))
 
 
 @router.get(
@@ -69,12 +71,12 @@ async def _render(proc: ProcessDep, render: Callable[[Mm], str]) -> ProcTextResp
     response_class=ProcTextResponse,
     responses=_text(SMAPS_EXAMPLE),
 )
-async def smaps(proc: ProcessDep) -> ProcTextResponse:
+async def smaps(proc: ProcessDep, service: ServiceDep) -> ProcTextResponse:
     """Each VMA's maps line followed by its memory counters (`Rss`, `Pss`, `Shared_*`,
     `Private_*`, `Anonymous`, ... in kB), `THPeligible` and `VmFlags`, as
     `show_smap` prints them. Pss is accumulated in the kernel's fixed point. Read under
     `mmap_lock` for read: one consistent snapshot. O(VMAs + resident pages)."""
-    return await _render(proc, render_smaps)
+    return await _render(proc, service, render_smaps)
 
 
 @router.get(
@@ -83,10 +85,10 @@ async def smaps(proc: ProcessDep) -> ProcTextResponse:
     response_class=ProcTextResponse,
     responses=_text(ROLLUP_EXAMPLE),
 )
-async def smaps_rollup(proc: ProcessDep) -> ProcTextResponse:
+async def smaps_rollup(proc: ProcessDep, service: ServiceDep) -> ProcTextResponse:
     """The smaps counters summed over every VMA, under a `[rollup]` header spanning
     the first VMA's start to the last one's end (`show_smaps_rollup`)."""
-    return await _render(proc, render_smaps_rollup)
+    return await _render(proc, service, render_smaps_rollup)
 
 
 @router.get(
@@ -95,12 +97,12 @@ async def smaps_rollup(proc: ProcessDep) -> ProcTextResponse:
     response_class=ProcTextResponse,
     responses=_text(STATUS_EXAMPLE),
 )
-async def status(proc: ProcessDep) -> ProcTextResponse:
+async def status(proc: ProcessDep, service: ServiceDep) -> ProcTextResponse:
     """The memory lines of `/proc/<pid>/status`, `VmPeak` through `HugetlbPages`
     (`task_mem`), in kB: sizes, resident set by kind, data, stack, text, libraries and
     page tables. The other status lines (credentials, signals, ...) are not simulated.
     The counters are read without `mmap_lock`, as the kernel reads them."""
-    return await _render(proc, render_status_memory)
+    return await _render(proc, service, render_status_memory)
 
 
 @router.get(
@@ -109,7 +111,7 @@ async def status(proc: ProcessDep) -> ProcTextResponse:
     response_class=ProcTextResponse,
     responses=_text(STATM_EXAMPLE),
 )
-async def statm(proc: ProcessDep) -> ProcTextResponse:
+async def statm(proc: ProcessDep, service: ServiceDep) -> ProcTextResponse:
     """`size resident shared text lib data dt` in pages (`task_statm`; `lib` and `dt`
     are always 0)."""
-    return await _render(proc, render_statm)
+    return await _render(proc, service, render_statm)

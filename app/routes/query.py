@@ -23,9 +23,10 @@ from core.procmap_query import (
     procmap_query_batch,
 )
 
-from ..deps import ProcessDep, SettingsDep
+from ..deps import ProcessDep, ServiceDep, SettingsDep
 from ..errors import NoMatchingVma, RequestTooLarge, responses
-from ..schemas.common import hex_addr
+from ..jsonbody import JsonRoute
+from ..schemas.common import DecimalText, hex_addr
 from ..schemas.query import (
     QUERY_FLAG_BITS,
     QueryAddr,
@@ -36,9 +37,8 @@ from ..schemas.query import (
     query_addr,
     query_flag_bits,
 )
-from ..service import in_worker
 
-router = APIRouter(prefix="/processes/{pid}", tags=["proc"])
+router = APIRouter(route_class=JsonRoute, prefix="/processes/{pid}", tags=["proc"])
 
 _LOCK = {
     QueryPath.VMA_LOCK: "vma_lock",
@@ -117,6 +117,7 @@ QUERY_ERRORS = responses(NoSuchProcess, NoMatchingVma, SyscallError)
 @router.get("/vma", summary="PROCMAP_QUERY: the VMA at an address", responses=QUERY_ERRORS)
 async def query_vma(
     proc: ProcessDep,
+    service: ServiceDep,
     addr: Annotated[
         QueryAddr,
         Query(
@@ -154,6 +155,7 @@ async def query_vma(
             "when the name does not fit)",
             openapi_examples={"PATH_MAX": {"value": PATH_MAX}},
         ),
+        DecimalText,
     ] = PATH_MAX,
 ) -> VmaQueryOut:
     """The VMA covering `addr`, or with `COVERING_OR_NEXT_VMA` the first VMA at or
@@ -163,7 +165,7 @@ async def query_vma(
     not fit `name_size`. Served under the per-VMA lock (6.18), falling back to
     `mmap_lock` when a writer holds the VMA."""
     bits = combine_flags(flags)
-    return await in_worker(query_one, proc, query_addr(addr), bits, name, name_size)
+    return await service.run(query_one, proc, query_addr(addr), bits, name, name_size)
 
 
 @router.post(
@@ -171,7 +173,9 @@ async def query_vma(
     summary="PROCMAP_QUERY for many addresses",
     responses=responses(NoSuchProcess, SyscallError, RequestTooLarge),
 )
-async def query_vma_batch(proc: ProcessDep, body: VmaBatchIn, settings: SettingsDep) -> VmaBatchOut:
+async def query_vma_batch(
+    proc: ProcessDep, body: VmaBatchIn, settings: SettingsDep, service: ServiceDep
+) -> VmaBatchOut:
     """Resolve every address in `addrs` to the VMA covering it, the way the kernel's
     selftest benchmark does: addresses in ascending order, one `PROCMAP_QUERY`
     (with `COVERING_OR_NEXT_VMA`) per VMA met, serving every address that VMA covers.
@@ -181,4 +185,4 @@ async def query_vma_batch(proc: ProcessDep, body: VmaBatchIn, settings: Settings
     addresses (413 beyond)."""
     if len(body.addrs) > settings.max_batch:
         raise RequestTooLarge("VMASIM_MAX_BATCH", settings.max_batch, len(body.addrs), "addrs")
-    return await in_worker(query_batch, proc, body)
+    return await service.run(query_batch, proc, body)

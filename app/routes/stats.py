@@ -15,11 +15,13 @@ from core.constants import PID_MAX
 
 from ..deps import ServiceDep
 from ..errors import responses
+from ..jsonbody import JsonRoute
+from ..schemas.common import DecimalText
 from ..schemas.vmstat import VmstatOut
 from ..service import in_worker
 from ..vmstat import EngineCollector, vmstat
 
-router = APIRouter(tags=["stats"])
+router = APIRouter(route_class=JsonRoute, tags=["stats"])
 
 
 @router.get(
@@ -35,6 +37,7 @@ async def get_vmstat(
             description="only this process (default: every live one)",
             openapi_examples={"all": {"value": None}, "one": {"value": 1000}},
         ),
+        DecimalText,
     ] = None,
 ) -> VmstatOut:
     """The `/proc/vmstat` per-VMA-lock events (`vma_lock_success`, `vma_lock_abort`,

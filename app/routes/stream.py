@@ -37,12 +37,15 @@ from core.maps_reader import DEFAULT_MAX_RETRIES, DEFAULT_READER, Reader
 
 from ..deps import MaxRetriesQuery, ProcessDep, ReaderQuery, ServiceDep, SettingsDep
 from ..errors import LimitExceeded, responses
+from ..jsonbody import JsonRoute
 from ..procviews import parse_maps
+from ..schemas.common import DecimalText
 from ..schemas.maps import MapsStreamItem
 from ..snapshots import Snapshot, take_snapshot
 from ..streams import StreamRegistry, streams_for
+from ..workers import Runner
 
-router = APIRouter(prefix="/processes/{pid}", tags=["proc"])
+router = APIRouter(route_class=JsonRoute, prefix="/processes/{pid}", tags=["proc"])
 
 IDLE_POLL = 0.005
 """Seconds between generation checks of an ``only_changes`` stream with ``interval``
@@ -71,6 +74,7 @@ async def stream_options(
         Query(
             ge=0,
             le=3600,
+            allow_inf_nan=False,
             description="seconds between snapshots (0: as fast as they can be read)",
             openapi_examples={"one per second": {"value": 1.0}, "fast": {"value": 0.1}},
         ),
@@ -83,11 +87,13 @@ async def stream_options(
             "VMASIM_MAX_STREAM_SNAPSHOTS)",
             openapi_examples={"ten": {"value": 10}},
         ),
+        DecimalText,
     ] = None,
     max_duration: Annotated[
         float | None,
         Query(
             gt=0,
+            allow_inf_nan=False,
             description="seconds after which the stream ends (default and maximum: "
             "VMASIM_MAX_STREAM_SECONDS)",
             openapi_examples={"a minute": {"value": 60}},
@@ -155,7 +161,7 @@ def _item(index: int, pid: int, elapsed: float, snap: Snapshot, fmt: str) -> Map
 
 
 async def snapshots(
-    proc: Process, opts: StreamOptions, registry: StreamRegistry, end: _End
+    proc: Process, opts: StreamOptions, registry: StreamRegistry, end: _End, run: Runner
 ) -> AsyncGenerator[MapsStreamItem, None]:
     """The snapshots of one stream. Holds no lock while suspended. The registration
     in ``registry`` is closed in ``finally`` whatever ends the stream."""
@@ -173,7 +179,7 @@ async def snapshots(
             if opts.only_changes and proc.mm.generation == last_generation:
                 pass  # nothing changed: no read at all (generation is one int load)
             else:
-                snap = await take_snapshot(proc.mm, opts.reader, opts.max_retries)
+                snap = await take_snapshot(proc.mm, opts.reader, opts.max_retries, run)
                 if not proc.alive:  # exited during the read: its text is empty
                     reason = "exited"
                     break
@@ -275,7 +281,7 @@ async def maps_stream(
     `VMASIM_MAX_STREAM_SNAPSHOTS`, `VMASIM_MAX_STREAM_SECONDS` (409 beyond). A client
     may disconnect at any time; the server stops reading and holds nothing."""
     end = _End()
-    items = handle.track(snapshots(proc, opts, streams_for(service), end))
+    items = handle.track(snapshots(proc, opts, streams_for(service), end, service.run))
     async with contextlib.aclosing(items):
         async for item in items:
             yield item
@@ -306,7 +312,7 @@ async def maps_events(
     (`new EventSource(url)`): each a `snapshot` event whose `id` is its index, and a
     final `end` event `{"reason": "count" | "duration" | "exited", "sent": n}`."""
     end = _End()
-    items = handle.track(snapshots(proc, opts, streams_for(service), end))
+    items = handle.track(snapshots(proc, opts, streams_for(service), end, service.run))
     async with contextlib.aclosing(items):
         async for item in items:
             yield ServerSentEvent(data=item, event="snapshot", id=str(item.index))

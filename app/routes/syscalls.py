@@ -10,16 +10,15 @@ from fastapi import APIRouter, status
 
 from core import NoSuchProcess, SyscallError
 
-from ..deps import ProcessDep, SettingsDep
+from ..deps import ProcessDep, ServiceDep, SettingsDep
 from ..errors import RequestTooLarge, responses
-from ..ops import apply_brk, apply_mmap, apply_mprotect, apply_mremap, apply_munmap, run_batch
+from ..jsonbody import JsonRoute
 from ..schemas.batch import BatchIn, BatchOut
 from ..schemas.common import hex_addr
 from ..schemas.faults import TouchOp
 from ..schemas.syscalls import AddrOut, BrkIn, BrkOut, MmapIn, MprotectIn, MremapIn, MunmapIn
-from ..service import in_worker
 
-router = APIRouter(prefix="/processes/{pid}", tags=["syscalls"])
+router = APIRouter(route_class=JsonRoute, prefix="/processes/{pid}", tags=["syscalls"])
 
 SYSCALL_ERRORS = responses(NoSuchProcess, SyscallError)
 
@@ -30,12 +29,12 @@ def _addr(ret: tuple[str, int] | None) -> int:
 
 
 @router.post("/mmap", summary="mmap(2)", responses=SYSCALL_ERRORS)
-async def mmap(proc: ProcessDep, body: MmapIn) -> AddrOut:
+async def mmap(proc: ProcessDep, body: MmapIn, service: ServiceDep) -> AddrOut:
     """Map `length` bytes at `addr` (a hint, or exact with `MAP_FIXED`) and return the
     address. `fd` and `offset` for a file mapping (open the file first). Errors carry
     the kernel's errno: EINVAL, ENOMEM, EEXIST (`MAP_FIXED_NOREPLACE`), EBADF, EACCES,
     EOVERFLOW, EOPNOTSUPP."""
-    return AddrOut(addr=hex_addr(_addr(await in_worker(apply_mmap, proc, body))))
+    return AddrOut(addr=hex_addr(_addr(await service.apply(proc, "mmap", body))))
 
 
 @router.post(
@@ -44,10 +43,10 @@ async def mmap(proc: ProcessDep, body: MmapIn) -> AddrOut:
     summary="munmap(2)",
     responses=SYSCALL_ERRORS,
 )
-async def munmap(proc: ProcessDep, body: MunmapIn) -> None:
+async def munmap(proc: ProcessDep, body: MunmapIn, service: ServiceDep) -> None:
     """Unmap `[addr, addr + length)` (length rounded up to pages), splitting VMAs at the
     edges. Unmapping a hole succeeds; EINVAL for an unaligned `addr` or a zero length."""
-    await in_worker(apply_munmap, proc, body)
+    await service.apply(proc, "munmap", body)
 
 
 @router.post(
@@ -56,25 +55,25 @@ async def munmap(proc: ProcessDep, body: MunmapIn) -> None:
     summary="mprotect(2)",
     responses=SYSCALL_ERRORS,
 )
-async def mprotect(proc: ProcessDep, body: MprotectIn) -> None:
+async def mprotect(proc: ProcessDep, body: MprotectIn, service: ServiceDep) -> None:
     """Change the protection of `[addr, addr + length)`, splitting and merging VMAs.
     Applied left to right: an ENOMEM at a hole leaves earlier VMAs changed, as in
     Linux."""
-    await in_worker(apply_mprotect, proc, body)
+    await service.apply(proc, "mprotect", body)
 
 
 @router.post("/mremap", summary="mremap(2)", responses=SYSCALL_ERRORS)
-async def mremap(proc: ProcessDep, body: MremapIn) -> AddrOut:
+async def mremap(proc: ProcessDep, body: MremapIn, service: ServiceDep) -> AddrOut:
     """Shrink, grow in place, or move (`MREMAP_MAYMOVE`, `MREMAP_FIXED` with
     `new_addr`, `MREMAP_DONTUNMAP`) a mapping; returns its (new) address."""
-    return AddrOut(addr=hex_addr(_addr(await in_worker(apply_mremap, proc, body))))
+    return AddrOut(addr=hex_addr(_addr(await service.apply(proc, "mremap", body))))
 
 
 @router.post("/brk", summary="brk(2)", responses=responses(NoSuchProcess))
-async def brk(proc: ProcessDep, body: BrkIn) -> BrkOut:
+async def brk(proc: ProcessDep, body: BrkIn, service: ServiceDep) -> BrkOut:
     """Move the program break. Like the syscall, it never fails: on any error the old
     break comes back (`addr` 0 asks for the current break)."""
-    return BrkOut(brk=hex_addr(_addr(await in_worker(apply_brk, proc, body))))
+    return BrkOut(brk=hex_addr(_addr(await service.apply(proc, "brk", body))))
 
 
 @router.post(
@@ -83,7 +82,9 @@ async def brk(proc: ProcessDep, body: BrkIn) -> BrkOut:
     responses=responses(NoSuchProcess, RequestTooLarge),
     response_model_exclude_none=True,
 )
-async def syscalls(proc: ProcessDep, body: BatchIn, settings: SettingsDep) -> BatchOut:
+async def syscalls(
+    proc: ProcessDep, body: BatchIn, settings: SettingsDep, service: ServiceDep
+) -> BatchOut:
     """Execute `ops` in order and return one result per executed operation. A failing
     operation is a result with its errno (`ok` false), not an HTTP error; with
     `stop_on_error` the batch ends there. Each operation is its own syscall, so other
@@ -101,5 +102,5 @@ async def syscalls(proc: ProcessDep, body: BatchIn, settings: SettingsDep) -> Ba
         raise RequestTooLarge(
             "VMASIM_MAX_BATCH_PAGES", settings.max_batch_pages, pages, "touch pages"
         )
-    results = await in_worker(run_batch, proc, body.ops, body.stop_on_error)
+    results = await service.batch(proc, body.ops, body.stop_on_error)
     return BatchOut(completed=len(results), failed=sum(not r.ok for r in results), results=results)

@@ -41,6 +41,24 @@ from ..flags import (
 )
 
 _HEX = re.compile(r"0[xX][0-9a-fA-F]{1,16}")
+_DECIMAL = re.compile(r"0|[1-9][0-9]*")
+
+DECIMAL_RULE = "decimal digits only: no sign, space, fraction or leading zero"
+"""How a path or query integer is written (a pid as ``/proc/<pid>`` reads it:
+``name_to_int`` in fs/proc/base.c refuses a leading zero and anything but digits)."""
+
+
+def _decimal_text(value: object) -> object:
+    """A path or query integer arrives as text: only the canonical decimal form of
+    an integer passes (``1014``, not ``1014.0``, `` 1014``, ``+1014`` or ``01014``),
+    then the integer's own checks run."""
+    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
+        raise ValueError(f"should be an integer in {DECIMAL_RULE}")
+    return value
+
+
+DecimalText = BeforeValidator(_decimal_text)
+"""Metadata for every ``int`` path or query parameter (:data:`DECIMAL_RULE`)."""
 HEX_PATTERN = r"^0x[0-9a-f]+$"
 
 
@@ -124,7 +142,13 @@ Path = Annotated[
 
 
 class InModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A request body: unknown members refused, and strict types (JSON Schema's rules,
+    which the OpenAPI document states: an ``integer`` field takes integers only, so
+    ``true`` and ``"12"`` are refused, a ``string`` field strings only). Integral
+    numbers written with a fraction or exponent (``2856.0``) arrive as integers
+    (:mod:`app.jsonbody`)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 def with_u64(examples: list[dict[str, Any]]) -> Callable[[dict[str, Any]], None]:

@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from lab import DEFAULT_COST, CostField, ExperimentName
+from lab.profiles import CostModel
 
 from ..jobs import JobState
+from .common import InModel
 
 
-class ExperimentIn(BaseModel):
+def _cost_schema() -> dict[str, Any]:
+    """The JSON schema of ``cost``: one member per field of the lab's cost model, a
+    boolean for its switches, a number in [0, 1] for its durations (seconds) and
+    fractions (``lowprio_cpu_share`` above 0), as ``CostModel`` checks them."""
+    properties: dict[str, Any] = {}
+    for f in dataclasses.fields(CostModel):
+        if f.type in (bool, "bool"):
+            properties[f.name] = {"type": "boolean"}
+        else:
+            properties[f.name] = {"type": "number", "minimum": 0, "maximum": 1}
+    properties["lowprio_cpu_share"] = {"type": "number", "exclusiveMinimum": 0, "maximum": 1}
+    return {"properties": properties, "additionalProperties": False}
+
+
+class ExperimentIn(InModel):
     """A run to start."""
 
     model_config = ConfigDict(
@@ -34,6 +51,7 @@ class ExperimentIn(BaseModel):
             " fractions; preempt_scales, gil_priority and preempt_midread booleans"
         ),
         examples=[{"preempt_s": 0.02, "gil_priority": False}],
+        json_schema_extra=_cost_schema(),
     )
 
 

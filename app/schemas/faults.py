@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -45,6 +45,17 @@ class FaultOp(FaultIn):
     op: Literal["fault"]
 
 
+def _touch_schema(schema: dict[str, Any]) -> None:
+    """``with_u64``, and ``length`` at least 1 (as the validator below requires)."""
+    with_u64([])(schema)
+    length = schema["properties"]["length"]
+    integer, text = length["anyOf"]
+    length["anyOf"] = [
+        {**integer, "minimum": 1},
+        {**text, "pattern": r"^0[xX](?=[0-9a-fA-F]{1,16}$)0*[1-9a-fA-F][0-9a-fA-F]*$"},
+    ]
+
+
 class TouchOp(InModel):
     """A batch ``touch``: one fault per page of ``[addr, addr + length)`` in ascending
     order (at ``addr``, then at each page boundary), as a loop writing one byte per page
@@ -52,10 +63,7 @@ class TouchOp(InModel):
     fault, still counted). Stops at the first signal unless ``stop_on_signal`` is false.
     The pages of all touch ops of a batch are bounded by VMASIM_MAX_BATCH_PAGES."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra=with_u64([]),
-    )
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_touch_schema)
 
     op: Literal["touch"]
     addr: U64

@@ -17,6 +17,46 @@ from .common import HexStr
 
 # -- /proc views -------------------------------------------------------------------------
 
+NAME_COLUMN = 73
+"""The column a maps line's name starts at: ``seq_setwidth(m, 25 + sizeof(void *) * 6
+- 1)`` then one pad space (``show_map_vma``, fs/proc/task_mmu.c)."""
+
+
+def maps_lines(text: str) -> list[str]:
+    """The lines of a maps text, without their newlines. O(len(text)).
+
+    Split at ``"\\n"`` only: it is the one character ``show_map_vma`` escapes in a path
+    (``seq_file_path(m, file, "\\n")``, fs/proc/task_mmu.c, prints it as ``\\012``),
+    so a path may hold ``\\r``, ``\\v``, ``\\f``, ``\\x1c``-``\\x1e``, ``\\x85``,
+    ``\\u2028`` or ``\\u2029``, at which ``str.splitlines()`` would also split.
+
+    >>> maps_lines("a\\rb\\n\\u2028c\\n")
+    ['a\\rb', '\\u2028c']
+    """
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def split_maps_line(line: str) -> tuple[str, str, str, str, str, str]:
+    """A maps line (no newline) as ``(range, perms, offset, dev, inode, name)``: five
+    fields each followed by one space, then the name from :data:`NAME_COLUMN` (or right
+    after the inode when the header is longer), ``""`` when there is none. The name is
+    kept as printed: it may start or end with spaces or any other character but a
+    newline. Raises ``ValueError`` for a line without the five fields. O(len(line)).
+
+    >>> split_maps_line("7ffff7ffd000-7ffff7fff000 rw-p 00000000 00:00 0 ")[5]
+    ''
+    """
+    parts = line.split(" ", 5)
+    if len(parts) != 6:
+        raise ValueError(f"maps line {line!r} has fewer than 6 fields")
+    rng, perms, offset, dev, inode, _rest = parts
+    header = len(rng) + len(perms) + len(offset) + len(dev) + len(inode) + 5  # + spaces
+    name = line[max(header, NAME_COLUMN - 1) + 1 :] if len(line) > header else ""
+    return rng, perms, offset, dev, inode, name
+
 
 class VmaOut(BaseModel):
     """One maps line as fields. ``addr``, ``perms``, ``path`` and ``size`` have

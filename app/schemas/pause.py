@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from pydantic import (
     BaseModel,
@@ -12,8 +13,13 @@ from pydantic import (
 )
 
 from core.constants import U64_MAX
+from core.pause import KNOWN_POINTS
 
 from .common import InModel
+
+POINT_NAMES: dict[str, Any] = {"enum": sorted(KNOWN_POINTS)}
+"""The schema of a pause point name: one the engine has (``GET /pause-points``)."""
+_POINT_NAME_OR_NULL: dict[str, Any] = {"enum": [*sorted(KNOWN_POINTS), None]}
 
 
 class PausePointOut(BaseModel):
@@ -58,7 +64,12 @@ class PauseArmIn(InModel):
         },
     )
 
-    name: str = Field(min_length=1, max_length=64, examples=["munmap:before_clear"])
+    name: str = Field(
+        min_length=1,
+        max_length=64,
+        examples=["munmap:before_clear"],
+        json_schema_extra=POINT_NAMES,
+    )
     hit: int = Field(default=1, ge=1, le=1_000_000, description="hold from this hit on")
     count: int = Field(default=1, ge=1, le=1_000_000, description="operations to hold")
     timeout: float | None = Field(
@@ -138,11 +149,16 @@ class PauseReleaseIn(InModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{}, {"hold_id": 1}, {"name": "munmap:before_clear"}]},
+        json_schema_extra={
+            "not": {"required": ["hold_id", "name"]},  # one target at most
+            "examples": [{}, {"hold_id": 1}, {"name": "munmap:before_clear"}],
+        },
     )
 
     hold_id: int | None = Field(default=None, ge=1, le=U64_MAX)
-    name: str | None = Field(default=None, min_length=1, max_length=64)
+    name: str | None = Field(
+        default=None, min_length=1, max_length=64, json_schema_extra=_POINT_NAME_OR_NULL
+    )
 
     @model_validator(mode="after")
     def _one_target(self) -> PauseReleaseIn:

@@ -13,18 +13,93 @@ from pydantic import (
     model_validator,
 )
 
+from core.constants import U64_MAX
+
 from .common import HexStr, InModel, MapCount, OpenItem, Path
+
+# -- execve ------------------------------------------------------------------------------
+
+
+class ExecIn(InModel):
+    """``execve(2)`` of a program on the server's machine: the address space the kernel
+    builds before its first instruction (the program's segments, its interpreter, the
+    stack holding ``argv`` and ``envp``, the vDSO and the break)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"path": "/usr/bin/ls", "argv": ["ls", "-l"], "envp": ["LANG=C"]},
+                {"path": "/usr/bin/python3", "aslr": True, "seed": 42},
+            ]
+        },
+    )
+
+    path: Path = Field(
+        description="absolute path of an executable or #! script on the server's machine"
+    )
+    argv: list[str] | None = Field(
+        default=None,
+        description="the arguments, argv[0] included (default: [path]); an empty list "
+        'is run with one empty argument, as Linux does ([""])',
+    )
+    envp: list[str] | dict[str, str] = Field(
+        default_factory=list,
+        description='the environment, as "NAME=value" strings or an object (default: '
+        "empty). Its bytes, like argv's, decide how many pages the stack starts with",
+    )
+    aslr: bool = Field(
+        default=False,
+        description="randomise the layout as the kernel does with ASLR on (false: as "
+        "under setarch -R, deterministic and comparable with a real run)",
+    )
+    seed: int | None = Field(
+        default=None,
+        ge=0,
+        le=U64_MAX,
+        description="with aslr: the seed of the random draws (default: drawn, and "
+        "reported in the process's image)",
+    )
+
+    def arguments(self) -> list[str]:
+        """``argv``, defaulting to ``[path]``."""
+        return [self.path] if self.argv is None else self.argv
+
+
+class ImageOut(BaseModel):
+    """What the last execve loaded into the process."""
+
+    filename: str = Field(description="the path execve was given")
+    executable: str = Field(description="the ELF file mapped (symlinks resolved)")
+    interpreter: str | None = Field(description="its PT_INTERP loader, mapped too")
+    scripts: list[str] = Field(description="the #! scripts on the way, outermost first")
+    argv: list[str] = Field(description="argv as the program sees it (#! rewrites it)")
+    load_bias: HexStr
+    entry: HexStr = Field(description="the program's entry point")
+    interp_base: HexStr = Field(description="AT_BASE: where the interpreter was loaded")
+    stack_pointer: HexStr = Field(description="the initial stack pointer (argc)")
+    aslr: bool
+    seed: int | None = Field(description="the seed of an ASLR layout")
+
 
 # -- processes ---------------------------------------------------------------------------
 
 
 class ProcessIn(InModel):
-    """A new process: an empty address space, the typical layout of a program, or the
-    layout in the text of a real ``/proc/<pid>/maps``."""
+    """A new process: an empty address space, the typical layout of a program, the
+    layout in the text of a real ``/proc/<pid>/maps``, or a program run by execve."""
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            # one source at most
+            "not": {
+                "anyOf": [
+                    {"required": ["layout", "maps"]},
+                    {"required": ["layout", "exec"]},
+                    {"required": ["maps", "exec"]},
+                ]
+            },
             "examples": [
                 {"name": "demo", "layout": "typical"},
                 {"name": "empty"},
@@ -33,7 +108,8 @@ class ProcessIn(InModel):
                     "maps": "555555554000-555555556000 r--p 00000000 fe:00 1234"
                     "                       /usr/bin/cat\n",
                 },
-            ]
+                {"exec": {"path": "/usr/bin/ls", "argv": ["ls", "-l"]}},
+            ],
         },
     )
 
@@ -46,11 +122,20 @@ class ProcessIn(InModel):
     maps: str | None = Field(
         None, description="the text of a real /proc/<pid>/maps to import as the layout"
     )
+    exec: ExecIn | None = Field(
+        None,
+        description="run a program: the layout execve builds for it (the name defaults "
+        "to the program's file name)",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> ProcessIn:
-        if self.layout is not None and self.maps is not None:
-            raise ValueError(f"give either layout ({json.dumps(self.layout)}) or maps, not both")
+        given = [k for k in ("layout", "maps", "exec") if getattr(self, k) is not None]
+        shown = [f"layout ({json.dumps(self.layout)})" if k == "layout" else k for k in given]
+        if len(given) == 2:
+            raise ValueError(f"give either {shown[0]} or {shown[1]}, not both")
+        if len(given) > 2:
+            raise ValueError("give one of layout, maps or exec, not all three")
         return self
 
 
@@ -81,6 +166,10 @@ class ProcessOut(BaseModel):
                     "stack_vm": 33,
                     "start_brk": "0x555555559000",
                     "brk": "0x55555557a000",
+                    "start_code": "0x555555556000",
+                    "end_code": "0x55555555b000",
+                    "start_stack": "0x7fffffffee30",
+                    "mmap_base": "0x7ffff7fff000",
                     "files": [],
                 }
             ]
@@ -96,7 +185,16 @@ class ProcessOut(BaseModel):
     stack_vm: int
     start_brk: HexStr
     brk: HexStr
+    start_code: HexStr = Field(
+        description="the program's code (VmExe and statm's text span start_code..end_code)"
+    )
+    end_code: HexStr
+    start_stack: HexStr = Field(description="the initial stack pointer; labels [stack]")
+    mmap_base: HexStr = Field(description="the top of the top-down mmap area")
     files: list[FileOut]
+    image: ImageOut | None = Field(
+        default=None, description="what execve loaded, for a process created by exec"
+    )
 
 
 class ProcessList(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -29,6 +30,12 @@ QUERY_FLAG_BITS: dict[str, int] = {
 """``PROCMAP_QUERY_*`` flags (include/uapi/linux/fs.h) by name, without the prefix."""
 
 
+NUMBER_PATTERN = r"^(0[xX][0-9a-fA-F]{1,16}|0|[1-9][0-9]{0,18})$"
+"""A 64-bit number in a query string or a flags item: ``0x`` and up to 16 hex digits,
+or decimal digits without a leading zero, at most 19 (larger values: write them in hex)."""
+_NUMBER = re.compile(NUMBER_PATTERN)
+
+
 def query_flag_bits(item: str) -> int:
     """One ``flags`` item: a name (``VMA_READABLE``, optionally ``PROCMAP_QUERY_``-
     prefixed, any case) or a number (decimal or ``0x`` hex), as its bits.
@@ -40,16 +47,12 @@ def query_flag_bits(item: str) -> int:
     bits = QUERY_FLAG_BITS.get(name)
     if bits is not None:
         return bits
-    try:
-        value = int(item, 0)
-    except ValueError:
+    if not _NUMBER.match(item):
         raise ValueError(
             f"unknown PROCMAP_QUERY flag {json.dumps(item)} (known: {', '.join(QUERY_FLAG_BITS)}, "
-            "or a number)"
-        ) from None
-    if not 0 <= value <= U64_MAX:
-        raise ValueError(f"PROCMAP_QUERY flag {json.dumps(item)} is not a 64-bit unsigned value")
-    return value
+            "or a number: 0x and up to 16 hex digits, or up to 19 decimal digits)"
+        )
+    return int(item, 16) if item[:2] in ("0x", "0X") else int(item, 10)
 
 
 def _check_query_flag(item: str) -> str:
@@ -59,9 +62,24 @@ def _check_query_flag(item: str) -> str:
 
 QueryFlagItem = Annotated[
     str,
-    Field(max_length=40, examples=["COVERING_OR_NEXT_VMA"]),
+    Field(
+        max_length=40,
+        examples=["COVERING_OR_NEXT_VMA"],
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "enum": [
+                        *QUERY_FLAG_BITS,
+                        *(f"PROCMAP_QUERY_{name}" for name in QUERY_FLAG_BITS),
+                    ]
+                },
+                {"pattern": NUMBER_PATTERN},
+            ]
+        },
+    ),
     AfterValidator(_check_query_flag),
 ]
+"""A flag name (the schema lists them in capitals; any case is read) or a number."""
 
 
 def query_addr(text: str) -> int:
@@ -84,7 +102,7 @@ def _check_query_addr(text: str) -> str:
 
 QueryAddr = Annotated[
     str,
-    Field(pattern=r"^(0[xX][0-9a-fA-F]{1,16}|[0-9]{1,20})$", examples=["0x555555560123"]),
+    Field(pattern=NUMBER_PATTERN, examples=["0x555555560123"]),
     AfterValidator(_check_query_addr),
 ]
 """A query-string address: decimal or ``0x`` hex (converted by :func:`query_addr`)."""

@@ -36,6 +36,11 @@ Request types and thresholds
     the verdict is printed and, with ``--csv PREFIX``, written to
     ``PREFIX_thresholds.json`` next to Locust's CSV files.
 
+Distributed runs (``docker/docker-compose.yml``): the master decides the end. It
+computes the verdict and exit code; each worker, told to quit, lingers until the master
+has exited (:func:`_linger_until_master_exits`), so ``--exit-code-from master`` reports
+the master's own verdict.
+
 When ``VMASIM_TOKEN`` is set (the service's bearer token), every request carries it.
 The file imports only Locust and the standard library: the official Locust image runs
 it without the project installed.
@@ -48,6 +53,8 @@ import logging
 import os
 import random
 import re
+import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -234,7 +241,8 @@ def expect(resp: ResponseContextManager, status: int, what: str) -> Any:
     """Mark ``resp`` failed unless its status is ``status``; return its JSON (or None).
     A 404 of a route that does not exist is a failure like any other status."""
     if resp.status_code != status:
-        body = (resp.text or "")[:300]
+        # Status 0: no response at all; the error says why (refused, reset, timeout).
+        body = (resp.text or "")[:300] if resp.status_code else repr(resp.error)
         fail(resp, f"{what}: expected {status}, got {resp.status_code}: {body}")
         return None
     if status == 204 or not resp.text:
@@ -731,25 +739,36 @@ def missing_routes(openapi: dict[str, Any]) -> list[str]:
     return missing
 
 
-def _preflight(environment: Environment, **_kw: Any) -> None:
-    """On the master (or a local run): refuse to load a service that lacks an enabled
-    route, instead of reporting its 404s as a latency figure."""
+def _check_routes(environment: Environment, **_kw: Any) -> None:
+    """At start-up, on the master (or a local run): read the service's OpenAPI document
+    and note every enabled task it lacks (:data:`_preflight_errors`).
+
+    At ``init``, before any run clock starts: the service generates the document on its
+    first request, which takes seconds on a busy machine, and would otherwise eat into a
+    short run (a 2 s run could end before its first request)."""
     if isinstance(environment.runner, WorkerRunner) or not environment.host:
         return
     import urllib.request
 
     try:
         with urllib.request.urlopen(
-            environment.host.rstrip("/") + "/openapi.json", timeout=10
+            environment.host.rstrip("/") + "/openapi.json", timeout=30
         ) as f:
             openapi = json.load(f)
     except OSError as exc:
         _preflight_errors.append(f"cannot read {environment.host}/openapi.json: {exc}")
     else:
         _preflight_errors.extend(missing_routes(openapi))
-    if _preflight_errors and environment.runner is not None:
-        for err in _preflight_errors:
-            log.error("preflight: %s", err)
+
+
+def _preflight(environment: Environment, **_kw: Any) -> None:
+    """When a run starts: refuse to load a service that lacks an enabled route, instead
+    of reporting its 404s as a latency figure."""
+    if isinstance(environment.runner, WorkerRunner) or not _preflight_errors:
+        return
+    for err in _preflight_errors:
+        log.error("preflight: %s", err)
+    if environment.runner is not None:
         gevent.spawn_later(0.1, environment.runner.quit)
 
 
@@ -792,11 +811,17 @@ def verdicts(environment: Environment) -> list[Verdict]:
     return sorted(out, key=lambda v: v.name)
 
 
+_verdict_given: list[bool] = []
+
+
 def _thresholds(environment: Environment, **_kw: Any) -> None:
     """Check the thresholds once, where the statistics are complete (the master or a
-    local runner), print the verdict and set Locust's exit code."""
-    if isinstance(environment.runner, WorkerRunner):
+    local runner), print the verdict and set Locust's exit code. Once per process: a
+    SIGTERM during the wrap-up runs Locust's shutdown (and this listener) a second
+    time, which must neither print a second verdict nor change the first."""
+    if isinstance(environment.runner, WorkerRunner) or _verdict_given:
         return
+    _verdict_given.append(True)
     total = environment.stats.total
     rows = verdicts(environment)
     problems = list(_preflight_errors)
@@ -838,8 +863,54 @@ def _thresholds(environment: Environment, **_kw: Any) -> None:
     environment.process_exit_code = 0 if passed else 1
 
 
+# -- the end of a distributed run -------------------------------------------------------
+
+# The longest a worker waits for the master to exit after its quit message: the
+# master's wrap-up (users' stop timeout, statistics, reports, verdict) takes seconds.
+WORKER_LINGER_S = 60.0
+
+
+def _linger_until_master_exits(environment: Environment, **_kw: Any) -> None:
+    """On a worker, at its shutdown: return once the master has exited (its port refuses
+    connections or its name no longer resolves), after ``WORKER_LINGER_S`` at most.
+
+    The master decides the end. It sends ``quit`` to the workers and then wraps up; a
+    worker that exited at once would be the first container to stop, and
+    ``docker compose up --exit-code-from master`` (``--abort-on-container-exit``) would
+    then stop the master in the middle of its wrap-up: a cut-off log, a verdict printed
+    twice, exit code 137 when the wrap-up outlasts the stop timeout. Lingering makes the
+    master's exit the first, so its verdict and exit code are the run's."""
+    options = environment.parsed_options
+    if not isinstance(environment.runner, WorkerRunner) or options is None:
+        return
+    address = (options.master_host, options.master_port)
+    deadline = time.monotonic() + WORKER_LINGER_S
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(address, timeout=1):
+                pass
+        except OSError:
+            return
+        gevent.sleep(0.2)
+    log.warning("the master at %s:%s still runs %.0f s after quit", *address, WORKER_LINGER_S)
+
+
+def _fresh_clock(environment: Environment, **_kw: Any) -> None:
+    """Refresh the gevent loop's cached time before Locust arms ``--run-time``.
+
+    Locust arms the run-time limit with ``gevent.spawn_later``, which counts from the
+    loop's cached "now"; the loop has not run since start-up (nor during the blocking
+    :func:`_check_routes`), so on a busy machine that time is seconds old (3.5 s
+    measured under ``stress-ng --cpu 2``) and a short run ended before its first
+    request. ``init`` fires just before the limit is armed; this listener comes last."""
+    gevent.get_hub().loop.update_now()
+
+
 __all__ = ["MapsReader", "ProcessUser"]
 
 
+events.init.add_listener(_check_routes)  # type: ignore[no-untyped-call]
+events.init.add_listener(_fresh_clock)  # type: ignore[no-untyped-call]  # after the check
 events.test_start.add_listener(_preflight)  # type: ignore[no-untyped-call]
 events.quitting.add_listener(_thresholds)  # type: ignore[no-untyped-call]
+events.quitting.add_listener(_linger_until_master_exits)  # type: ignore[no-untyped-call]

@@ -114,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
             cwd=ROOT,
         )
     try:
-        if not wait_healthy(url.rstrip("/"), server, timeout=30):
+        # 90 s: the server's imports alone took 30 s on a busy machine.
+        if not wait_healthy(url.rstrip("/"), server, timeout=90):
             print(f"loadtest: the service at {url} did not become healthy", file=sys.stderr)
             return EXIT_NO_SERVER
         rss_before = rss_kib(server.pid) if server else None

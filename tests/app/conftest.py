@@ -23,6 +23,9 @@ from app.settings import Settings
 from client.api import VmasimClient
 from tests.concurrency import wait_until
 
+CLIENT_TIMEOUT = 30.0
+"""Seconds the session clients wait for an answer: generous, for a busy machine."""
+
 
 @dataclass
 class LiveServer:
@@ -62,13 +65,13 @@ def live_server() -> Iterator[LiveServer]:
 @pytest.fixture(scope="session")
 def http(live_server: LiveServer) -> Iterator[httpx.Client]:
     """One client for the session (building an httpx client loads a CA bundle: ~0.2 s)."""
-    with httpx.Client(base_url=live_server.url, timeout=10) as client:
+    with httpx.Client(base_url=live_server.url, timeout=CLIENT_TIMEOUT) as client:
         yield client
 
 
 @pytest.fixture(scope="session")
 def api(live_server: LiveServer) -> Iterator[VmasimClient]:
-    with VmasimClient(live_server.url, timeout=10) as client:
+    with VmasimClient(live_server.url, timeout=CLIENT_TIMEOUT) as client:
         yield client
 
 

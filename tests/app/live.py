@@ -84,7 +84,7 @@ class Subprocess:
 
     def output(self) -> str:
         """Everything the child wrote (waits for it to exit)."""
-        self.proc.wait(timeout=20)
+        self.proc.wait(timeout=60)
         self.log.seek(0)
         return self.log.read().decode(errors="replace")
 
@@ -132,11 +132,12 @@ def uvicorn_process(env: dict[str, str], wait: bool = True) -> Iterator[Subproce
                     if proc.poll() is not None:
                         return True
                     try:
-                        return httpx.get(child.url + "/healthz", timeout=1).status_code == 200
+                        return httpx.get(child.url + "/healthz", timeout=5).status_code == 200
                     except httpx.TransportError:
                         return False
 
-                wait_until(healthy, timeout=30, what="uvicorn subprocess healthy")
+                # Generous: its imports alone took 30 s on a loaded machine.
+                wait_until(healthy, timeout=90, what="uvicorn subprocess healthy")
                 assert proc.poll() is None, child.output()
             yield child
         finally:

@@ -7,7 +7,6 @@ Skipped where Playwright or a Chromium binary is missing.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,29 +14,14 @@ import httpx
 import pytest
 
 from tests.app.conftest import LiveServer
-
-sync_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="no chromium binary (apt install chromium)"
-)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        try:
-            yield b
-        finally:
-            b.close()
+from tests.ui.conftest import browser  # noqa: F401  (fixture: skips without chromium)
 
 
 @pytest.fixture
-def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
+def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:  # noqa: F811
     context = browser.new_context()
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(30_000)  # generous: the machine may be busy
     outside: list[str] = []
 
     def guard(route: Any) -> None:

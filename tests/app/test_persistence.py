@@ -4,6 +4,7 @@ loadable and consistent; a bad file stops the start-up with a clear error."""
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import signal
@@ -21,7 +22,7 @@ from app.settings import Settings, SettingsError
 from core.checkpoint import load_state
 from core.errors import StateError
 from tests.app.live import serve, uvicorn_process
-from tests.concurrency import wait_until
+from tests.concurrency import Record, wait_until
 
 PAGE = 4096
 ANON = {"prot": ["PROT_READ", "PROT_WRITE"], "flags": ["MAP_PRIVATE", "MAP_ANONYMOUS"]}
@@ -85,7 +86,7 @@ def test_periodic_saves(tmp_path: Path) -> None:
     keeper: StateKeeper = app.state.state_keeper
     with serve(app) as running, httpx.Client(base_url=running.url, timeout=20) as c:
         pid = c.post("/processes", json={"layout": "typical"}).json()["pid"]
-        wait_until(lambda: keeper.statistics().saves >= 1, timeout=10, what="a periodic save")
+        wait_until(lambda: keeper.statistics().saves >= 1, timeout=30, what="a periodic save")
         assert [p.pid for p in load_state(path).processes()] == [pid]
         assert keeper.statistics().failures == 0
 
@@ -109,6 +110,7 @@ def test_state_settings_from_environment() -> None:
         Deployment.from_env({"VMASIM_MAX_INFLIGHT": "lots"})
 
 
+@pytest.mark.timeout(150)
 def test_bad_state_file_stops_startup(tmp_path: Path) -> None:
     """The real server process: the lifespan raises, uvicorn exits non-zero."""
     path = tmp_path / "state.json"
@@ -117,7 +119,7 @@ def test_bad_state_file_stops_startup(tmp_path: Path) -> None:
     path.write_bytes(content)
     env = {"VMASIM_STATE_FILE": str(path)}
     with uvicorn_process(env, wait=False) as child:
-        assert child.proc.wait(30) != 0
+        assert child.proc.wait(120) != 0  # imports alone took 30 s on a loaded machine
         output = child.output()
     assert "StateError" in output and message in output and str(path) in output, output
     assert "Application startup failed" in output
@@ -141,55 +143,103 @@ def test_unwritable_state_directory_is_refused_at_start(tmp_path: Path) -> None:
         app.state.state_keeper.restore()
 
 
+LIVE_PER_WORKER = 4
+"""Processes each load thread keeps alive: it ends its oldest before it holds more, so
+the load stays far below ``VMASIM_MAX_PROCESSES`` however long it runs (a slow save, a
+busy machine) and every checkpoint has about the same size."""
+
+
+class _Saves:
+    """Counts the checkpoints the server writes to ``path``, seen from outside: every
+    save ends with ``os.replace`` of a new file, so the inode (and mtime) of ``path``
+    changes once per save. A poll that misses a save only undercounts, which delays
+    the waiter by one period, never ends it early."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self._last = self._identity()
+
+    def _identity(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return st.st_ino, st.st_mtime_ns
+
+    def poll(self) -> int:
+        now = self._identity()
+        if now != self._last:
+            self._last = now
+            self.count += 1
+        return self.count
+
+
+@pytest.mark.timeout(240)
 def test_sigkill_mid_load_leaves_a_consistent_checkpoint(tmp_path: Path) -> None:
     """A live server under load saving every second is SIGKILLed; the file it leaves
-    (whichever save was last) loads, passes every _check, and holds processes."""
+    (whichever save was last) loads, passes every _check, and holds the processes of
+    every load thread.
+
+    Deterministic in what it waits for: every load thread has finished a round, then
+    two more saves landed, so the last one began after the load was under way. Bounded
+    in what it creates: each thread keeps at most :data:`LIVE_PER_WORKER` processes."""
     path = tmp_path / "state.json"
     env = {"VMASIM_STATE_FILE": str(path), "VMASIM_STATE_INTERVAL": "1"}
-    stop = threading.Event()
-    done = {"requests": 0}
+    killing = threading.Event()
+    failures = Record()  # anything unexpected in a load thread, asserted below
+    workers = 3
+    rounds = [0] * workers  # slot i is written by load thread i only
+    ops = [{"op": "mmap", "length": 8 * PAGE, **ANON} for _ in range(20)]
+    ops += [{"op": "munmap", "addr": "0x7ffff7dd2000", "length": PAGE}]
+
+    def expect(r: httpx.Response, code: int) -> httpx.Response:
+        if r.status_code != code:
+            raise AssertionError(
+                f"{r.request.method} {r.request.url.path}: {r.status_code} {r.text}"
+            )
+        return r
+
     with uvicorn_process(env) as child:
 
-        def load() -> None:
-            with httpx.Client(base_url=child.url, timeout=10) as c:
-                while not stop.is_set():
-                    try:
-                        pid = c.post("/processes", json={"layout": "typical"}).json()["pid"]
-                        ops = [{"op": "mmap", "length": 8 * PAGE, **ANON} for _ in range(20)]
-                        ops += [{"op": "munmap", "addr": "0x7ffff7dd2000", "length": PAGE}]
-                        c.post(f"/processes/{pid}/syscalls", json={"ops": ops})
-                        c.post(
-                            f"/processes/{pid}/faults",
-                            json={"addr": "0x555555560000", "access": "write"},
-                        )
-                        if pid % 3 == 0:
-                            c.delete(f"/processes/{pid - 1}")
-                        done["requests"] += 4
-                    except httpx.TransportError:
-                        return  # the server was killed
-
-        workers = [threading.Thread(target=load, daemon=True) for _ in range(3)]
-        for w in workers:
-            w.start()
-        inodes: set[int] = set()
-
-        def saved_twice() -> bool:
+        def load(i: int) -> None:
+            live: collections.deque[int] = collections.deque()
             try:
-                inodes.add(os.stat(path).st_ino)  # os.replace: a new inode per save
-            except FileNotFoundError:
-                pass
-            return len(inodes) >= 2
+                with httpx.Client(base_url=child.url, timeout=30) as c:
+                    while True:
+                        pid = expect(c.post("/processes", json={"layout": "typical"}), 201)
+                        live.append(pid.json()["pid"])
+                        expect(c.post(f"/processes/{live[-1]}/syscalls", json={"ops": ops}), 200)
+                        fault = {"addr": "0x555555560000", "access": "write"}
+                        expect(c.post(f"/processes/{live[-1]}/faults", json=fault), 200)
+                        if len(live) > LIVE_PER_WORKER:
+                            expect(c.delete(f"/processes/{live.popleft()}"), 204)
+                        rounds[i] += 1
+            except httpx.TransportError as exc:
+                if not killing.is_set():  # the server was not killed yet: a real failure
+                    failures.append(f"load thread {i}: {exc!r}")
+            except BaseException as exc:
+                failures.append(f"load thread {i}: {exc!r}")
 
-        wait_until(saved_twice, timeout=20, what="two periodic saves")
+        threads = [threading.Thread(target=load, args=(i,), daemon=True) for i in range(workers)]
+        for t in threads:
+            t.start()
+        wait_until(lambda: all(rounds) or len(failures), 30, what="a round by every thread")
+        assert not failures.snapshot()
+        saves = _Saves(path)
+        wait_until(lambda: saves.poll() >= 2 or len(failures), 30, what="two periodic saves")
+        assert not failures.snapshot()
+        killing.set()
         child.proc.send_signal(signal.SIGKILL)
         assert child.proc.wait(10) == -signal.SIGKILL
-        stop.set()
-        for w in workers:
-            w.join(10)
-    assert done["requests"] > 0
+        for t in threads:
+            t.join(30)
+            assert not t.is_alive(), "a load thread did not notice the killed server"
+    assert not failures.snapshot()
     kernel = load_state(path)  # validates and runs Mm._check() on every process
     procs = kernel.processes()
-    assert procs, "the checkpoint holds the processes created under load"
+    # Each thread had a live process from its first round on, before both saves.
+    assert len(procs) >= workers, [p.pid for p in procs]
     for proc in procs:
         proc.mm._check()
         assert "[stack]" in proc.mm.maps()

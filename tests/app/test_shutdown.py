@@ -1,17 +1,19 @@
 """Graceful shutdown: in-flight requests finish, armed pause points are released,
 streams end cleanly, new requests are refused, and the process exits promptly.
 
-A held operation would otherwise wait its hold timeout (10 s) and a stream with an
-hour between snapshots would keep uvicorn waiting for ever: each test bounds the stop
-well below both.
+A held operation would otherwise wait its hold timeout and a stream with an hour
+between snapshots would keep uvicorn waiting for ever. The tests make both waits far
+longer than the bound they give the stop (a thread join or ``wait()`` timeout), so a
+stop that ends in time can only be the shutdown's doing; they never time the stop,
+which a loaded machine may slow down.
 """
 
 from __future__ import annotations
 
 import signal
-import time
 
 import httpx
+import pytest
 
 from app.deployment import Deployment
 from app.lifecycle import Lifecycle
@@ -23,7 +25,10 @@ from app.streams import streams_for
 from tests.app.live import serve, uvicorn_process
 from tests.concurrency import spawn, wait_until
 
-PROMPT = 5.0  # seconds; the pause hold timeout is 10 s
+HELD = 600.0
+"""Seconds a parked operation waits for its release: far beyond any stop's bound."""
+STOP = 30.0
+"""Seconds a stop may take: generous on a loaded machine, far below :data:`HELD`."""
 
 
 def test_stop_releases_pauses_and_finishes_in_flight_requests() -> None:
@@ -36,17 +41,14 @@ def test_stop_releases_pauses_and_finishes_in_flight_requests() -> None:
         ).json()["addr"]
         service: Service = app.state.service
         mm = service.kernel.get(pid).mm
-        mm.pauses.arm("munmap:before_clear")
+        mm.pauses.arm("munmap:before_clear", timeout=HELD)
         mm.pauses.arm("mprotect:between_vmas")  # armed, never hit: disarmed by shutdown
         held = spawn(
             lambda: c.post(f"/processes/{pid}/munmap", json={"addr": addr, "length": 4096})
         )
         mm.pauses.wait_for_hold("munmap:before_clear")
-        began = time.monotonic()
-        running.stop()
-        elapsed = time.monotonic() - began
+        running.stop(timeout=STOP)  # only a released hold lets it end within STOP
         assert held.result().status_code == 204  # finished, not cut off
-        assert elapsed < PROMPT, elapsed
         lifecycle: Lifecycle = app.state.lifecycle
         stats = lifecycle.statistics()
         assert stats.shutting_down and stats.pause_holds_released == 1
@@ -95,6 +97,7 @@ def test_requests_after_shutdown_began_are_refused() -> None:
         assert app.state.admission.statistics().refused_stopping == 1
 
 
+@pytest.mark.timeout(180)  # a server process: slow to start when the machine is busy
 def test_sigterm_on_a_real_server_ends_streams_and_saves(tmp_path) -> None:
     """``uvicorn app.main:app`` as in production: SIGTERM with a stream open. Without the
     chained handler uvicorn would wait for the stream (no graceful timeout given)."""
@@ -107,13 +110,12 @@ def test_sigterm_on_a_real_server_ends_streams_and_saves(tmp_path) -> None:
         ) as stream:
             it = stream.iter_lines()
             first = next(it)
-            began = time.monotonic()
             child.proc.send_signal(signal.SIGTERM)
             rest = list(it)
         assert '"index":0' in first and rest == []
         # uvicorn re-raises the signal it caught once it has shut down (default action).
-        assert child.proc.wait(PROMPT * 2) in (0, -signal.SIGTERM)
-        assert time.monotonic() - began < PROMPT
+        # Exits within STOP, not after the next snapshot an hour from now.
+        assert child.proc.wait(STOP) in (0, -signal.SIGTERM)
         output = child.output()
         assert "graceful shutdown" in output or "Shutting down" in output, output
         assert state.exists()

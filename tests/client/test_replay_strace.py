@@ -85,9 +85,12 @@ def traced(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     return trace.read_text(), result.stdout
 
 
-def test_replayed_layout_matches_the_real_maps_on_the_traced_ranges(
+def test_without_execve_the_replay_matches_on_the_traced_ranges(
     live_server: LiveServer, http: httpx.Client, traced: tuple[str, str], tmp_path: Path
 ) -> None:
+    """A trace recorded without %process (no execve line) replays into an empty
+    process: equal on the ranges the trace mapped, the loader's RELRO mprotects of the
+    program and ld.so counted apart."""
     text, real_maps = traced
     path = tmp_path / "trace.txt"
     path.write_text(text)
@@ -97,29 +100,23 @@ def test_replayed_layout_matches_the_real_maps_on_the_traced_ranges(
     assert summary["format"] == "strace"
     pid = summary["pid"]
     plan = plan_strace(text)
-    assert summary["ops"] == len(plan.ops) >= 10
-    assert summary["skipped"].get("brk", 0) >= 1  # brk is not replayed
-    # No call differs but the loader's RELRO mprotects of the program and of ld.so
-    # itself, mapped by execve (not in the trace): ENOMEM, nothing mapped there, and
-    # counted apart.
+    sent = [op for op in plan.ops if op.op["op"] != "brk"]  # brk needs the exec image
+    assert summary["ops"] == len(sent) >= 10
+    assert summary["skipped"]["brk (no exec image: the break is unknown)"] >= 1
     assert (summary["failed"], summary["failures"]) == (0, [])
     assert summary["outside_trace"] == 2, summary
     for call in summary["outside_trace_calls"]:
         assert (call["op"], call["errno_name"]) == ("mprotect", "ENOMEM"), call
-    assert "execve" in summary["note"]
+    assert any("outside_trace" in note for note in summary["notes"])
     sim_maps = http.get(f"/processes/{pid}/maps").text
-    real = clip(real_maps, plan.covered)
+    real = clip(real_maps, plan.covered())
     # Page by page: where the kernel and the simulator put VMA boundaries can differ
     # (docs/kernel-differences.md, "mremap move next to a faulted neighbour").
-    assert coalesce(real) == coalesce(clip(sim_maps, plan.covered))
-    # The comparison is not vacuous: libc's segments, the program's own file mapping
-    # with its copy-on-write page, and the split anonymous mapping are all there.
+    assert coalesce(real) == coalesce(clip(sim_maps, plan.covered()))
     paths = {p for _, _, _, p in real}
     assert any(p.endswith("/libc.so.6") for p in paths)
     assert any(p.endswith("/prog") for p in paths)
-    perms = [perm for _, perm, _, _ in real]
-    assert {"r--p", "r-xp", "rw-p"} <= set(perms)
-    assert len(real) >= 8
+    assert {"r--p", "r-xp", "rw-p"} <= {perm for _, perm, _, _ in real}
     http.delete(f"/processes/{pid}")
 
 
@@ -133,7 +130,7 @@ def test_covered_output_prints_the_clipped_layout(
     assert code == EXIT_OK
     lines = out.splitlines()
     pid = json.loads(lines[0])["pid"]
-    covered = plan_strace(text).covered
+    covered = plan_strace(text).covered()
     sim = clip(http.get(f"/processes/{pid}/maps").text, covered)
     assert lines[1:] == [f"{r} {perms} {off} {p}".rstrip() for r, perms, off, p in sim]
     assert coalesce(sim) == coalesce(clip(real_maps, covered))
@@ -141,8 +138,8 @@ def test_covered_output_prints_the_clipped_layout(
 
 
 def test_strace_syntax_variants() -> None:
-    """Pid prefixes of both kinds, an unfinished/resumed pair, a failed call, a child
-    process (not replayed), signals and exit lines."""
+    """Pid prefixes of both kinds, an unfinished/resumed pair, a failed call, another
+    pid (no clone line: undecidable), signals and exit lines."""
     text = (
         "[pid  100] mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0"
         " <unfinished ...>\n"
@@ -156,15 +153,27 @@ def test_strace_syntax_variants() -> None:
         "100 +++ exited with 0 +++\n"
     )
     plan = plan_strace(text)
-    assert plan.pid == 100
-    assert [op["op"] for op in plan.ops] == ["mmap", "mprotect", "mremap"]
-    assert plan.ops[0]["addr"] == 0x7F0000000000 and "MAP_FIXED" in plan.ops[0]["flags"]
-    assert plan.ops[1]["prot"] == []
-    assert plan.ops[2]["new_addr"] == 0x7F0000200000
-    assert plan.ops[2]["flags"] == ["MREMAP_MAYMOVE", "MREMAP_FIXED"]
+    ops = [op.op for op in plan.ops]
+    assert [op["op"] for op in ops] == ["mmap", "mmap", "mprotect", "mremap"]
+    assert ops[0]["addr"] == 0x7F0000000000 and ops[0]["flags"] == [0x32]  # FIXED added
+    assert ops[2]["prot"] == [0]
+    assert ops[3]["new_addr"] == 0x7F0000200000 and ops[3]["flags"] == [3]  # MAYMOVE|FIXED
     assert plan.skipped == {"madvise": 1, "munmap (failed in the trace)": 1}
-    assert plan.covered == [(0x7F0000000000, 0x7F0000002000), (0x7F0000200000, 0x7F0000204000)]
-    assert plan_strace(text, only_pid=101).ops[0]["addr"] == 0x7F0000100000
+    assert plan.skipped_by_thread == {"100": plan.skipped}
+    assert plan.covered() == [
+        (0x7F0000000000, 0x7F0000002000),
+        (0x7F0000100000, 0x7F0000101000),  # pid 101, as a thread of 100
+        (0x7F0000200000, 0x7F0000204000),
+    ]
+    assert plan.undecided == {101} and "cannot tell threads from processes" in plan.notes[0]
+    assert [op.op["addr"] for op in plan_strace(text, only_pid=101).ops] == [0x7F0000100000]
+    apart = plan_strace(text, unknown_pids="processes")
+    assert len(apart.spaces) == 2
+    assert [op.op["op"] for op in plan_strace(text, unknown_pids="ignore").ops] == [
+        "mmap",
+        "mprotect",
+        "mremap",
+    ]
 
 
 # `strace -f -y -e trace=memory,openat,close -o true.strace /bin/true` on Debian 12
@@ -178,9 +187,10 @@ def test_calls_on_ranges_the_trace_never_mapped_are_marked() -> None:
     """The program's and ld.so's RELRO mprotects (lines 15, 16) touch memory execve
     mapped; libc's RELRO mprotect and the munmap of ld.so.cache touch traced ranges."""
     plan = plan_strace(TRUE_TRACE)
-    assert [plan.lines[i] for i in sorted(plan.outside)] == [15, 16]
-    assert {plan.ops[i]["op"] for i in plan.outside} == {"mprotect"}
-    assert [op["op"] for op in plan.ops].count("mprotect") == 3
+    outside = [op for op in plan.ops if op.outside]
+    assert [op.where for op in outside] == ["line 15", "line 16"]
+    assert {op.op["op"] for op in outside} == {"mprotect"}
+    assert [op.op["op"] for op in plan.ops].count("mprotect") == 3
     # One range past a mapping's end, or straddling a hole, is outside too; inside a
     # mapping made of two adjacent ones is not.
     text = (
@@ -194,8 +204,8 @@ def test_calls_on_ranges_the_trace_never_mapped_are_marked() -> None:
         "1 mremap(0x7f0000005000, 4096, 8192, MREMAP_MAYMOVE) = 0x7f0000020000\n"
     )
     plan = plan_strace(text)
-    assert [plan.lines[i] for i in sorted(plan.outside)] == [5, 6, 8]
-    assert plan.covered == [
+    assert [op.where for op in plan.ops if op.outside] == ["line 5", "line 6", "line 8"]
+    assert plan.covered() == [
         (0x7F0000000000, 0x7F0000003000),
         (0x7F0000004000, 0x7F0000005000),
         (0x7F0000010000, 0x7F0000012000),
@@ -211,13 +221,14 @@ def test_replay_counts_failures_outside_the_trace_apart(
     code, out = run_cli(live_server.url, "replay", str(path))
     assert code == EXIT_OK, out
     summary = json.loads(out)
-    assert (summary["ops"], summary["failed"], summary["failures"]) == (12, 0, [])
+    # 12 memory calls, and the closes of the 2 files they mapped (ld.so.cache, libc).
+    assert (summary["ops"], summary["failed"], summary["failures"]) == (14, 0, [])
     assert summary["outside_trace"] == 2
     assert [(c["line"], c["op"], c["errno_name"]) for c in summary["outside_trace_calls"]] == [
         (15, "mprotect", "ENOMEM"),
         (16, "mprotect", "ENOMEM"),
     ]
-    assert summary["note"].startswith("2 calls touched memory the trace never mapped")
+    assert summary["notes"][-1].startswith("2 calls touched memory the trace never mapped")
     http.delete(f"/processes/{summary['pid']}")
     # A call on a range the trace did map that fails here is still a plain failure:
     # unmap libc's data segment first, then its RELRO mprotect (line 15 of the new
@@ -264,6 +275,7 @@ def test_trace_format_replays_like_the_engine(
         ("arena 0x100000000000 16\ntouch 0x100000000000 q\n", "bad touch access 'q'"),
         ("mmap(NULL, 4096, PROT_READ) = 0x7f0000000000\n", "line 1"),
         ('write(1, "hi", 2) = 2\n', "no replayable"),
+        ("1 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, 3, 0) = 0x7f0000000000\n", "-y"),
     ],
 )
 def test_bad_input_is_a_usage_error_naming_the_line(

@@ -471,6 +471,7 @@ TestVmaTreeMachine = VmaTreeMachine.TestCase
 # ---------------------------------------------------------------------- scale
 
 
+@pytest.mark.timeout(180)  # CPU-bound: 4 s quiet, 25 s seen on a busy machine
 def test_seventy_thousand_entries() -> None:
     n = 70_000
     tree: VmaTree[int] = VmaTree()

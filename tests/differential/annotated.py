@@ -58,7 +58,7 @@ def parse_annotated(text: str) -> tuple[Trace, list[Expect]]:
                 line
                 and not line.startswith("#")
                 and not line.startswith("arena")
-                and line.split()[0] != "smaps"  # "smaps", "smaps all [files]"
+                and line.split()[0] not in ("smaps", "locks")  # "smaps all [files]" too
             ):
                 expects.append(Expect())
     trace = parse_trace("\n".join(plain))
@@ -80,3 +80,34 @@ def check_expectations(trace: Trace, expects: list[Expect], run: Run) -> list[st
             want = "\n".join(f"      > {m}$" for m in exp.maps) or "      > (empty)"
             problems.append(f"#{i} {op}\n    maps:\n{lines}\n    expected:\n{want}")
     return problems
+
+
+def annotate(text: str, run: Run, trace: Trace) -> str:
+    """``text`` (a plain trace, comments kept) with the run's results and maps written
+    after each op in the annotated form (names at column 73 as `` @73 ``): the kernel's
+    output, to review and paste into a fixed trace (``run.py --annotate``)."""
+    out: list[str] = []
+    steps = iter(zip(trace.ops, run.steps, strict=True))
+    for raw in text.splitlines():
+        out.append(raw)
+        line = raw.strip()
+        if (
+            not line
+            or line.startswith("#")
+            or line.startswith("arena")
+            or line in ("smaps", "locks")
+        ):
+            continue
+        op, step = next(steps)
+        out.append(normalise_result(op, step.result, trace))
+        maps = normalise_maps(step.maps, run.filedir)
+        for m in maps:
+            fields = m.split(" ", 5)
+            if len(fields) == 6 and fields[0][0] not in "@~" and len(m) > 73 and m[72] == " ":
+                head = " ".join(fields[:5])
+                if m[73] != " " and m[len(head) : 73].strip() == "":
+                    m = f"{head} @73 {m[73:]}"
+            out.append(f"> {m}$")
+        if not maps:
+            out.append("> (empty)")
+    return "\n".join(out) + "\n"

@@ -209,7 +209,8 @@ def main() -> None:
         if rets[i] == 0:
             fields = [f[0] for f in ProcmapQuery._fields_]
             entry["out"] = {f: getattr(res, f) for f in fields}
-            slot = names.raw[i * NAME_SLOT : (i + 1) * NAME_SLOT]
+            # string_at copies one slot; names.raw would copy all 16 MiB per query.
+            slot = ctypes.string_at(ctypes.addressof(names) + i * NAME_SLOT, NAME_SLOT)
             entry["name"] = slot.split(b"\0", 1)[0].decode() if res.vma_name_size else ""
         out.append(entry)
     json.dump(

@@ -169,3 +169,106 @@ def run_kernel(helper: Path, trace: Trace, workdir: str | None = None) -> Run:
         if len(steps) != len(trace.ops):
             raise HelperError(f"vmatrace printed {len(steps)} steps for {len(trace.ops)} ops")
         return Run(steps, filedir)
+
+
+# ----------------------------------------------------------------------------
+# The host's machine settings and credentials, for the simulated side (issue 13 part B)
+
+
+@dataclass(frozen=True)
+class HostState:
+    """What the simulated machine and process must copy from this host so that both
+    sides of a trace start alike: RAM and swap (the overcommit heuristic compares with
+    them), ``vm.overcommit_memory``, whether prctl(PR_SET_VMA) works
+    (``CONFIG_ANON_VMA_NAME``), and the credentials vmatrace inherits from the test
+    process (RLIMIT_MEMLOCK, CAP_IPC_LOCK, CAP_SYS_RESOURCE). ``None``: not known
+    (not Linux); the simulator's defaults apply."""
+
+    ram_pages: int | None = None
+    swap_pages: int | None = None
+    overcommit_memory: int | None = None
+    anon_vma_name: bool | None = None
+    rlimit_memlock: tuple[int, int] | None = None
+    cap_ipc_lock: bool | None = None
+    cap_sys_resource: bool | None = None
+
+
+def _meminfo_pages(field: str) -> int | None:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) // (os.sysconf("SC_PAGE_SIZE") // 1024)
+    except OSError:
+        return None
+    return None
+
+
+def _capability(bit: int) -> bool | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> bit & 1)
+    except OSError:
+        return None
+    return None
+
+
+def _prctl_anon_name_works() -> bool | None:
+    """Does prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME) succeed here? (EINVAL on a kernel
+    without CONFIG_ANON_VMA_NAME.) Names a page this process maps for the probe."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_int, ctypes.c_long)  # fmt: skip
+    libc.munmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t)
+    libc.prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
+                           ctypes.c_char_p)  # fmt: skip
+    addr = libc.mmap(None, 4096, 3, 0x22, -1, 0)  # PROT_READ|WRITE, MAP_PRIVATE|ANONYMOUS
+    if addr is None or addr == ctypes.c_void_p(-1).value:
+        return None
+    try:
+        return bool(libc.prctl(0x53564D41, 0, addr, 4096, b"probe") == 0)
+    finally:
+        libc.munmap(addr, 4096)
+
+
+_HOST: HostState | None = None
+
+
+def host_state() -> HostState:
+    """This host's :class:`HostState`, read once per process."""
+    global _HOST
+    if _HOST is None:
+        if platform.system() != "Linux":
+            _HOST = HostState()
+        else:
+            import resource
+
+            soft, hard = resource.getrlimit(resource.RLIMIT_MEMLOCK)
+            unlimited = (1 << 64) - 1
+
+            def limit(v: int) -> int:
+                return unlimited if v == resource.RLIM_INFINITY else v
+
+            try:
+                with open("/proc/sys/vm/overcommit_memory") as f:
+                    overcommit: int | None = int(f.read())
+            except OSError:
+                overcommit = None
+            _HOST = HostState(
+                ram_pages=_meminfo_pages("MemTotal"),
+                swap_pages=_meminfo_pages("SwapTotal"),
+                overcommit_memory=overcommit,
+                anon_vma_name=_prctl_anon_name_works(),
+                rlimit_memlock=(limit(soft), limit(hard)),
+                cap_ipc_lock=_capability(14),
+                cap_sys_resource=_capability(24),
+            )
+    return _HOST

@@ -5,6 +5,8 @@
     python -m tests.differential.run --trace my.trace              # a hand-written trace
     python -m tests.differential.run --seed 17 --ops 150 --minimize   # shrink a mismatch
     python -m tests.differential.run --seed 17 --ops 150 --print-trace
+    python -m tests.differential.run --seed 3 --ops 150 --locks [--touches|--boundary]
+    python -m tests.differential.run --trace t.trace --annotate    # kernel's output inline
 
 Side by side: for every op, the op, then the kernel's and the simulator's result
 and arena maps (normalised as the tests compare them) in two columns; a ``!``
@@ -21,6 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tests.differential.annotated import annotate
 from tests.differential.compare import (
     Mismatch,
     first_mismatch,
@@ -35,7 +38,15 @@ from tests.differential.realkernel import (
     unsupported_reason,
 )
 from tests.differential.simrun import engine_missing_reason, run_sim
-from tests.differential.trace import Op, Trace, generate, parse_trace
+from tests.differential.trace import (
+    ARENA_PAGES,
+    BOUNDARY_PAGES,
+    Op,
+    Trace,
+    generate,
+    generate_locks,
+    parse_trace,
+)
 
 
 def _columns(trace: Trace, kernel: Run | None, sim: Run | None, raw: bool) -> str:
@@ -141,10 +152,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--raw", action="store_true", help="do not normalise the outputs")
     p.add_argument("--print-trace", action="store_true", help="print the trace and stop")
     p.add_argument("--minimize", action="store_true", help="shrink a mismatching trace")
+    p.add_argument("--locks", action="store_true", help="a lock/seal/name trace (generate_locks)")
+    p.add_argument(
+        "--boundary", action="store_true", help="a lock trace at the max_map_count boundary"
+    )
+    p.add_argument(
+        "--annotate", action="store_true", help="print the trace annotated with the kernel's output"
+    )
     args = p.parse_args(argv)
 
     if args.trace:
         trace = parse_trace(Path(args.trace).read_text())
+    elif args.locks or args.boundary:
+        pages = BOUNDARY_PAGES if args.boundary else ARENA_PAGES
+        trace = generate_locks(
+            args.seed, args.ops, pages=pages, touches=args.touches, boundary=args.boundary
+        )
     else:
         trace = generate(args.seed, args.ops, touches=args.touches)
     if args.print_trace:
@@ -171,6 +194,13 @@ def main(argv: list[str] | None = None) -> int:
             print(small.text(), end="")
             trace = small
         kernel = run_kernel(helper, trace) if helper is not None else None
+        if args.annotate:
+            if kernel is None:
+                print("--annotate needs the kernel side", file=sys.stderr)
+                return 2
+            text = Path(args.trace).read_text() if args.trace else trace.text()
+            print(annotate(text, kernel, trace), end="")
+            return 0
         sim = run_sim(trace) if need_sim else None
         print(_columns(trace, kernel, sim, args.raw))
         if kernel is not None and sim is not None:

@@ -12,8 +12,16 @@ import importlib
 import traceback
 from typing import Any
 
-from tests.differential.realkernel import Run, Step
-from tests.differential.trace import MADVISE_FORK_OPS, PAGE, TOUCH_ACCESS, Trace
+from tests.differential.realkernel import HostState, Run, Step, host_state
+from tests.differential.trace import (
+    LOCK_FIELDS,
+    MADVISE_FORK_OPS,
+    PAGE,
+    TOUCH_ACCESS,
+    Op,
+    Trace,
+    decode_name,
+)
 
 # The directory the simulated files live in. Only basenames are compared, but a
 # realistic absolute path keeps the name column the same shape as the kernel's.
@@ -170,8 +178,12 @@ def _madvise_fork_op(core: Any, kernel: Any, proc: Any, op: Any) -> tuple[Any, s
     return proc, "= 0"
 
 
-def run_sim(trace: Trace, filedir: str = SIM_FILEDIR) -> Run:
+def run_sim(trace: Trace, filedir: str = SIM_FILEDIR, host: HostState | None = None) -> Run:
     """Run ``trace`` in a new simulated process of a new simulated kernel.
+
+    The machine and the process start as ``host`` (default: this host, see
+    :func:`~tests.differential.realkernel.host_state`) says: RAM, swap, overcommit
+    mode, CONFIG_ANON_VMA_NAME, RLIMIT_MEMLOCK and capabilities.
 
     A ``SyscallError`` becomes ``! ENAME``; any other exception from the engine
     becomes ``! CRASH <type>: <message>`` (and the trace goes on), so that a crash
@@ -181,6 +193,7 @@ def run_sim(trace: Trace, filedir: str = SIM_FILEDIR) -> Run:
     kernel = core.Kernel()
     proc = kernel.spawn()
     mm = proc.mm
+    _like_host(kernel, mm, host if host is not None else host_state())
     slots: dict[int, int] = {}
     steps: list[Step] = []
     for op in trace.ops:
@@ -211,6 +224,8 @@ def run_sim(trace: Trace, filedir: str = SIM_FILEDIR) -> Run:
             elif op.kind == "touch":
                 fault = mm.fault(op.args[0], TOUCH_ACCESS[str(op.args[1])])
                 result = "= ok" if fault.ok else f"! {fault.outcome} {fault.si_code}"
+            elif op.kind in LOCK_FIELDS:
+                result = run_lock_op(core, kernel, proc, op)
             elif op.kind in MADVISE_FORK_OPS:
                 proc, result = _madvise_fork_op(core, kernel, proc, op)
                 mm = proc.mm
@@ -228,6 +243,8 @@ def run_sim(trace: Trace, filedir: str = SIM_FILEDIR) -> Run:
                 maps += _arena_smaps_all(mm, trace)
             elif trace.smaps:
                 maps += _arena_smaps(mm, trace)
+            if trace.locks:
+                maps += arena_locks(mm, trace)
         except Exception as exc:
             maps = (f"<maps() raised {type(exc).__name__}: {exc}>",)
         steps.append(Step(result, maps))
@@ -242,3 +259,83 @@ def format_steps(trace: Trace, run: Run) -> str:
         out += step.maps
         out.append(".")
     return "\n".join(out) + "\n"
+
+
+# ----------------------------------------------------------------------------
+# mlock, mseal, anonymous names, limits and the max_map_count boundary (issue 13 part B)
+
+
+def _like_host(kernel: Any, mm: Any, host: HostState) -> None:
+    """Give the new machine and process the host's settings (where known)."""
+    if host.ram_pages is not None:
+        kernel.ram_pages = max(host.ram_pages, 1)
+    if host.swap_pages is not None:
+        kernel.swap_pages = host.swap_pages
+    if host.overcommit_memory is not None:
+        kernel.overcommit_memory = host.overcommit_memory
+    if host.anon_vma_name is not None:
+        kernel.config_anon_vma_name = host.anon_vma_name
+    if host.rlimit_memlock is not None:
+        mm.rlimit_memlock = host.rlimit_memlock
+    if host.cap_ipc_lock is not None:
+        mm.cap_ipc_lock = host.cap_ipc_lock
+    if host.cap_sys_resource is not None:
+        mm.cap_sys_resource = host.cap_sys_resource
+
+
+def run_lock_op(core: Any, kernel: Any, proc: Any, op: Op) -> str:
+    """One lock/seal/name/limit operation on the simulator, as its result line."""
+    mm = proc.mm
+    a = op.ints()
+    if op.kind == "mlock":
+        mm.mlock(*a)
+    elif op.kind == "mlock2":
+        mm.mlock2(*a)
+    elif op.kind == "munlock":
+        mm.munlock(*a)
+    elif op.kind == "mlockall":
+        mm.mlockall(*a)
+    elif op.kind == "munlockall":
+        mm.munlockall()
+    elif op.kind == "mseal":
+        mm.mseal(*a)
+    elif op.kind == "prctl_anon_name":
+        name = decode_name(str(op.args[2]))
+        proc.prctl(core.PR_SET_VMA, core.PR_SET_VMA_ANON_NAME, a[0], a[1], name)
+    elif op.kind == "memlock":
+        proc.setrlimit(core.RLIMIT_MEMLOCK, *a)
+    elif op.kind == "cap_ipc_lock":
+        mm.cap_ipc_lock = bool(a[0])
+    elif op.kind == "headroom":
+        # vmatrace maps or unmaps filler VMAs outside the arena until map_count plus
+        # the headroom is vm.max_map_count; the simulated process has no fillers, so
+        # its limit moves instead.
+        kernel.max_map_count = mm.map_count + a[0]
+    else:
+        raise ValueError(op.kind)
+    return "= 0"
+
+
+def arena_locks(mm: Any, trace: Trace) -> tuple[str, ...]:
+    """``@ <start>-<end> Locked=<kB> VmFlags=<flags>`` per arena VMA and ``@ VmLck=<kB>``
+    (less the locked VMAs outside the arena), as vmatrace prints them in ``locks``
+    mode (``Locked=-`` for a VMA backed by a regular file)."""
+    smaps = importlib.import_module("core.smaps")
+    pages = importlib.import_module("core.pages")
+    constants = importlib.import_module("core.constants")
+    out = []
+    outside = 0
+    for vma in mm.vmas():
+        if vma.vm_start < trace.end and vma.vm_end > trace.base:
+            flags = smaps.vm_flags_mnemonics(vma.vm_flags)[len("VmFlags: ") :].strip()
+            file = vma.vm_file
+            if file is not None and not pages.is_shmem(file.inode):
+                locked = "-"
+            else:
+                mss = smaps.smap_gather_stats(mm, vma)
+                locked = str((mss.pss_locked >> smaps.PSS_SHIFT) >> 10)
+            out.append(f"@ {vma.vm_start:x}-{vma.vm_end:x} Locked={locked} VmFlags={flags}")
+        elif vma.vm_flags & constants.VM_LOCKED:
+            outside += (vma.vm_end - vma.vm_start) >> 10
+    out.append(f"@ VmLck={(mm.locked_vm * PAGE >> 10) - outside}")
+    return tuple(out)

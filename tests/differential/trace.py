@@ -11,6 +11,9 @@ in short::
     mprotect 0x100000000000 0x8000 r--
     mremap 0x100000004000 0x1000 0x3000 maymove 0x0
     unlink 0
+    mlock2 0x100000004000 0x2000 onfault   # and mlock, munlock, mlockall, munlockall,
+    mseal 0x100000004000 0x1000 0x0        # mseal, prctl_anon_name, memlock,
+                                           # cap_ipc_lock, headroom ("locks" block)
 
 Every operation works inside the arena. The generator keeps a rough page-level
 shadow of what it expects to be mapped so it can aim at interesting places
@@ -22,7 +25,7 @@ choices, nothing depends on it being right.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 PAGE = 4096
 ARENA_BASE = 0x1000_0000_0000
@@ -178,6 +181,7 @@ class Op:
     * ``mprotect``: (addr, length, prot)
     * ``mremap``: (old_addr, old_len, new_len, flags, new_addr)
     * ``touch``: (addr, access) with access ``"r"``, ``"w"`` or ``"x"``
+    * the lock/seal/name operations: see :data:`LOCK_FIELDS`
     """
 
     kind: str
@@ -212,6 +216,8 @@ class Op:
             )
         if self.kind == "touch":
             return f"touch {a[0]:#x} {a[1]}"
+        if self.kind in LOCK_FIELDS:
+            return format_lock_op(self)
         raise ValueError(self.kind)
 
 
@@ -223,6 +229,7 @@ class Trace:
     smaps: bool = False  # also report per-VMA Rss/Anonymous after each op
     smaps_all: bool = False  # ... or every smaps field ("smaps all")
     smaps_files: bool = False  # ... counting regular files' pages too ("smaps all files")
+    locks: bool = False  # also report per-VMA Locked/VmFlags and VmLck after each op
 
     @property
     def end(self) -> int:
@@ -234,6 +241,8 @@ class Trace:
             lines.append("smaps all files" if self.smaps_files else "smaps all")
         elif self.smaps:
             lines.append("smaps")
+        if self.locks:
+            lines.append("locks")
         lines += [str(op) for op in self.ops]
         return "\n".join(lines) + "\n"
 
@@ -242,7 +251,7 @@ class Trace:
 
     def with_ops(self, ops: list[Op]) -> Trace:
         """The same trace header with other operations."""
-        return Trace(self.base, self.pages, ops, self.smaps, self.smaps_all, self.smaps_files)
+        return replace(self, ops=ops)
 
 
 class TraceSyntaxError(ValueError):
@@ -264,6 +273,148 @@ _FIELDS = {
     "fill": 2,
 }
 TOUCH_ACCESS = {"r": "read", "w": "write", "x": "exec"}
+
+
+# ----------------------------------------------------------------------------
+# mlock, mseal, anonymous names, RLIMIT_MEMLOCK, CAP_IPC_LOCK, max_map_count headroom
+# (issue 13 part B; vmatrace.c's "locks" block is the reference for their semantics)
+
+MLOCK_ONFAULT = 0x1
+MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT = 1, 2, 4
+BOUNDARY_PAGES = 64  # the arena of max_map_count boundary traces
+RLIM_INFINITY = U64
+MLOCK2_FLAG_NAMES: dict[str, int] = {"onfault": MLOCK_ONFAULT}
+MLOCKALL_FLAG_NAMES: dict[str, int] = {
+    "current": MCL_CURRENT,
+    "future": MCL_FUTURE,
+    "onfault": MCL_ONFAULT,
+}
+#: Field counts (with the op name) of the lock/seal/name operations:
+#: ``mlock``/``munlock`` (addr, len); ``mlock2`` (addr, len, flags); ``mlockall``
+#: (flags,); ``munlockall`` (); ``mseal`` (addr, len, flags); ``prctl_anon_name`` (addr, len,
+#: name token: ``-`` for NULL, ``%XX`` escapes a byte); ``memlock`` (cur, max; ``inf``);
+#: ``cap_ipc_lock`` (0 or 1,); ``headroom`` (free VMA slots below vm.max_map_count,).
+LOCK_FIELDS = {
+    "mlock": 3,
+    "mlock2": 4,
+    "munlock": 3,
+    "mlockall": 2,
+    "munlockall": 1,
+    "mseal": 4,
+    "prctl_anon_name": 4,
+    "memlock": 3,
+    "cap_ipc_lock": 2,
+    "headroom": 2,
+}
+_FIELDS.update(LOCK_FIELDS)
+
+
+def _format_limit(value: int) -> str:
+    return "inf" if value == RLIM_INFINITY else str(value)
+
+
+def _parse_limit(tok: str) -> int:
+    return RLIM_INFINITY if tok == "inf" else parse_num(tok)
+
+
+def format_lock_op(op: Op) -> str:
+    """The trace line of a lock/seal/name operation.
+
+    >>> format_lock_op(Op("mlock2", (0x1000, 0x2000, 1)))
+    'mlock2 0x1000 0x2000 onfault'
+    >>> format_lock_op(Op("mlockall", (3,))), format_lock_op(Op("memlock", (4096, RLIM_INFINITY)))
+    ('mlockall current|future', 'memlock 4096 inf')
+    """
+    a = op.args
+    kind = op.kind
+    if kind in ("mlock", "munlock"):
+        return f"{kind} {a[0]:#x} {a[1]:#x}"
+    if kind == "mlock2":
+        return f"mlock2 {a[0]:#x} {a[1]:#x} {_format_flags(int(a[2]), MLOCK2_FLAG_NAMES)}"
+    if kind == "mlockall":
+        return f"mlockall {_format_flags(int(a[0]), MLOCKALL_FLAG_NAMES)}"
+    if kind == "munlockall":
+        return "munlockall"
+    if kind == "mseal":
+        return f"mseal {a[0]:#x} {a[1]:#x} {a[2]:#x}"
+    if kind == "prctl_anon_name":
+        return f"prctl_anon_name {a[0]:#x} {a[1]:#x} {a[2]}"
+    if kind == "memlock":
+        return f"memlock {_format_limit(int(a[0]))} {_format_limit(int(a[1]))}"
+    if kind in ("cap_ipc_lock", "headroom"):
+        return f"{kind} {a[0]}"
+    raise ValueError(kind)
+
+
+def parse_lock_op(tok: list[str]) -> Op:
+    """Parse the (already split, field-counted) tokens of a lock/seal/name operation.
+
+    >>> parse_lock_op("mlockall future|onfault".split())
+    Op(kind='mlockall', args=(6,))
+    """
+    kind = tok[0]
+    if kind in ("mlock", "munlock"):
+        return Op(kind, (parse_num(tok[1]), parse_num(tok[2])))
+    if kind == "mlock2":
+        flags = _parse_bits(tok[3], MLOCK2_FLAG_NAMES, rwx=False)
+        return Op(kind, (parse_num(tok[1]), parse_num(tok[2]), flags))
+    if kind == "mlockall":
+        return Op(kind, (_parse_bits(tok[1], MLOCKALL_FLAG_NAMES, rwx=False),))
+    if kind == "munlockall":
+        return Op(kind, ())
+    if kind == "mseal":
+        return Op(kind, (parse_num(tok[1]), parse_num(tok[2]), parse_num(tok[3])))
+    if kind == "prctl_anon_name":
+        decode_name(tok[3])  # validates the escapes
+        return Op(kind, (parse_num(tok[1]), parse_num(tok[2]), tok[3]))
+    if kind == "memlock":
+        return Op(kind, (_parse_limit(tok[1]), _parse_limit(tok[2])))
+    if kind == "cap_ipc_lock":
+        if tok[1] not in ("0", "1"):
+            raise TraceSyntaxError(f"cap_ipc_lock takes 0 or 1, not {tok[1]!r}")
+        return Op(kind, (int(tok[1]),))
+    return Op(kind, (int(tok[1], 0),))  # headroom
+
+
+def encode_name(name: bytes | None) -> str:
+    """The ``prctl_anon_name`` token for a name (None: NULL): ``%XX`` for every byte that is
+    not printable ASCII other than ``%``; ``%00`` for the empty name (C stops at the NUL)
+    and ``%2D`` for ``-`` alone.
+
+    >>> encode_name(b"heap 1"), encode_name(None), encode_name(b"-"), encode_name(b"")
+    ('heap%201', '-', '%2D', '%00')
+    """
+    if name is None:
+        return "-"
+    if name == b"-":
+        return "%2D"
+    if not name:
+        return "%00"
+    return "".join(chr(b) if 0x20 < b < 0x7F and b != 0x25 else f"%{b:02X}" for b in name)
+
+
+def decode_name(tok: str) -> bytes | None:
+    """Inverse of :func:`encode_name`, as vmatrace.c decodes a token.
+
+    >>> decode_name("heap%201"), decode_name("-"), decode_name("%2D"), decode_name("%00")
+    (b'heap 1', None, b'-', b'\\x00')
+    """
+    if tok == "-":
+        return None
+    out = bytearray()
+    i = 0
+    while i < len(tok):
+        if tok[i] == "%" and _is_hex(tok[i + 1 : i + 3]):
+            out.append(int(tok[i + 1 : i + 3], 16))
+            i += 3
+        else:
+            out += tok[i].encode("utf-8")
+            i += 1
+    return bytes(out)
+
+
+def _is_hex(text: str) -> bool:
+    return len(text) == 2 and all(c in "0123456789abcdefABCDEF" for c in text)
 
 
 def parse_op(line: str) -> Op:
@@ -306,6 +457,8 @@ def parse_op(line: str) -> Op:
         if tok[2] not in TOUCH_ACCESS:
             raise TraceSyntaxError(f"bad touch access in {line!r}")
         return Op(kind, (parse_num(tok[1]), tok[2]))
+    if kind in LOCK_FIELDS:
+        return parse_lock_op(tok)
     return Op(
         kind,
         (
@@ -339,6 +492,9 @@ def parse_trace(text: str) -> Trace:
         if tok[:2] == ["smaps", "all"] and tok[2:] in ([], ["files"]):
             trace.smaps = trace.smaps_all = True
             trace.smaps_files = tok[2:] == ["files"]
+            continue
+        if tok == ["locks"]:
+            trace.locks = True
             continue
         trace.ops.append(parse_op(line))
     if trace is None:
@@ -994,3 +1150,262 @@ def generate(
     ``touches`` the trace also reads, writes and executes pages (a different stream of
     operations for the same seed) and reports per-VMA Rss/Anonymous after each op."""
     return Generator(seed, base, pages, touches).generate(n_ops)
+
+
+# ----------------------------------------------------------------------------
+# The generator of lock/seal/name traces (issue 13 part B)
+
+#: Names for ``prctl_anon_name``: valid ones (some equal, so named VMAs merge), the empty
+#: name, NULL, and each kind of invalid one (characters, length).
+ANON_NAMES: list[bytes | None] = [
+    b"heap",
+    b"heap",
+    b"arena 1",
+    b"jit-code",
+    b"",
+    None,
+    None,
+    b"x" * 79,
+    b"x" * 80,
+    b"bad[name]",
+    b"dollar$",
+    b"tab\tname",
+    b"caf\xc3\xa9",
+    b"back`tick",
+]
+MLOCKALL_CHOICES = [
+    (MCL_CURRENT, 3),
+    (MCL_FUTURE, 3),
+    (MCL_CURRENT | MCL_FUTURE, 2),
+    (MCL_CURRENT | MCL_ONFAULT, 2),
+    (MCL_FUTURE | MCL_ONFAULT, 2),
+    (MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT, 1),
+    (0, 1),  # EINVAL
+    (MCL_ONFAULT, 1),  # EINVAL
+    (8, 1),  # EINVAL
+]
+
+
+class LockGenerator(Generator):
+    """Traces mixing mlock, mlock2, munlock, mlockall, munlockall, mseal, prctl_anon_name,
+    RLIMIT_MEMLOCK and CAP_IPC_LOCK changes with the base generator's operations.
+
+    ``boundary``: the traces of the ``vm.max_map_count`` boundary. A ``headroom`` op
+    (few free VMA slots) comes first and again every few operations, and only
+    operations that stay inside the arena are used (no hinted mmap, no mremap that may
+    move out, no mlockall), so that the real process and the simulated one keep the
+    same number of VMAs outside the arena.
+    """
+
+    def __init__(
+        self,
+        seed: int,
+        base: int = ARENA_BASE,
+        pages: int = ARENA_PAGES,
+        touches: bool = False,
+        boundary: bool = False,
+    ) -> None:
+        super().__init__(seed, base, pages, touches)
+        self.boundary = boundary
+        self.cap = True  # CAP_IPC_LOCK in the effective set
+        self.future = False  # MCL_FUTURE in force (mm->def_flags)
+        self.current = False  # an MCL_CURRENT lock not undone by munlockall
+        self.headroom_set = False
+
+    def lock_span(self) -> tuple[int, int]:
+        """A page range for a lock/seal/name op: mostly a part of one run, or a few
+        pages across VMAs and holes."""
+        runs = self.runs()
+        if runs and self.chance(0.7):
+            rs, re_ = self.rng.choice(runs)
+            s = rs if self.chance(0.4) else self.rng.randint(rs, re_ - 1)
+            e = re_ if self.chance(0.4) else self.rng.randint(s + 1, re_)
+            if self.chance(0.15):
+                e = min(e + self.rng.randint(1, 8), self.npages)  # into what follows
+            return s, e
+        s = self.interesting_page()
+        return s, min(s + self.npages_choice(24), self.npages)
+
+    def lock_range(self) -> tuple[int, int]:
+        s, e = self.lock_span()
+        addr, length = self.addr(s), (e - s) * PAGE
+        if self.chance(0.08):  # mlock rounds an unaligned start down
+            offset = self.rng.randint(1, PAGE - 1)
+            addr += offset
+            length -= offset
+        elif self.chance(0.05):
+            length -= self.rng.randint(1, PAGE - 1)
+        if self.chance(0.02):
+            length = 0
+        return addr, length
+
+    def op_mlock(self) -> None:
+        addr, length = self.lock_range()
+        self.emit(Op("mlock", (addr, length)))
+
+    def op_mlock2(self) -> None:
+        addr, length = self.lock_range()
+        flags = self.rng.choices([MLOCK_ONFAULT, 0, 2, 0x100], [70, 20, 5, 5])[0]
+        self.emit(Op("mlock2", (addr, length, flags)))
+
+    def op_munlock(self) -> None:
+        addr, length = self.lock_range()
+        self.emit(Op("munlock", (addr, length)))
+
+    def op_mlockall(self) -> None:
+        if not self.cap:
+            # Without CAP_IPC_LOCK, MCL_CURRENT compares the limit with total_vm, and
+            # the helper's own memory makes the real total_vm larger than the
+            # simulated process's; MCL_FUTURE would lock the helper's allocations.
+            return self.op_munlock()
+        flags = self.rng.choices(
+            [f for f, _ in MLOCKALL_CHOICES], [w for _, w in MLOCKALL_CHOICES]
+        )[0]
+        self.emit(Op("mlockall", (flags,)))
+        if flags and not flags & ~7 and flags != MCL_ONFAULT:
+            self.future = bool(flags & MCL_FUTURE)
+            self.current |= bool(flags & MCL_CURRENT)
+        return None
+
+    def op_munlockall(self) -> None:
+        self.emit(Op("munlockall", ()))
+        self.future = self.current = False
+
+    def op_mseal(self) -> None:
+        s, e = self.lock_span()
+        e = min(e, s + self.rng.randint(1, 4))  # seals are forever: keep them small
+        addr, length = self.addr(s), (e - s) * PAGE
+        flags = 0
+        r = self.rng.random()
+        if r < 0.04:
+            flags = 1  # EINVAL
+        elif r < 0.08:
+            addr += self.rng.randint(1, PAGE - 1)  # EINVAL
+        elif r < 0.11:
+            length = U64 - PAGE + 2  # wraps: EINVAL
+        elif r < 0.13:
+            length = 0
+        self.emit(Op("mseal", (addr, length, flags)))
+
+    def op_anon_name(self) -> None:
+        s, e = self.lock_span()
+        name = self.rng.choice(ANON_NAMES)
+        self.emit(Op("prctl_anon_name", (self.addr(s), (e - s) * PAGE, encode_name(name))))
+
+    def op_credentials(self) -> None:
+        # While the helper's own memory is locked (MCL_CURRENT) or would be (MCL_FUTURE),
+        # it counts against RLIMIT_MEMLOCK there and not in the simulated process:
+        # CAP_IPC_LOCK stays.
+        if self.chance(0.5) and not (self.cap and (self.future or self.current)):
+            self.cap = not self.cap
+            self.emit(Op("cap_ipc_lock", (int(self.cap),)))
+            return
+        cur = self.rng.choice([0, 4 * PAGE, 16 * PAGE, 64 * PAGE, 2048 * PAGE])
+        hard = self.rng.choice([cur, cur, 2048 * PAGE, RLIM_INFINITY, cur // 2])
+        if self.future and not self.cap and cur < 2048 * PAGE:
+            return  # the helper's own locked allocations need room
+        self.emit(Op("memlock", (cur, hard)))
+
+    def op_mremap_fixed(self) -> None:
+        """An mremap that cannot leave the arena: a MREMAP_FIXED move into it, or a
+        resize without MREMAP_MAYMOVE."""
+        runs = self.runs()
+        if not runs:
+            return self.op_mmap_fixed(False)
+        rs, re_ = self.rng.choice(runs)
+        old = rs if self.chance(0.7) else self.rng.randint(rs, re_ - 1)
+        old_n = re_ - old
+        if self.chance(0.5):
+            new_n = old_n if self.chance(0.6) else self.npages_choice(8)
+            dest = self.placement(new_n)
+            flags = MREMAP_MAYMOVE | MREMAP_FIXED
+            self.emit(
+                Op("mremap", (self.addr(old), old_n * PAGE, new_n * PAGE, flags, self.addr(dest)))
+            )
+            if not (dest < old + old_n and old < dest + new_n):
+                p = self.pages[old]
+                assert p is not None
+                self.shadow_clear(old, old + old_n)
+                self.shadow_clear(dest, dest + new_n)
+                self.shadow_map(dest, new_n, p.src, p.pgoff, p.prot, p.shared, p.growsdown)
+            return None
+        new_n = max(1, min(old_n + self.rng.randint(-3, 3), self.npages - old))
+        self.emit(Op("mremap", (self.addr(old), old_n * PAGE, new_n * PAGE, 0, 0)))
+        if new_n < old_n:
+            self.shadow_clear(old + new_n, old + old_n)
+        return None
+
+    def lock_op(self) -> None:
+        r = self.rng.random()
+        if r < 0.24:
+            self.op_mlock()
+        elif r < 0.38:
+            self.op_mlock2()
+        elif r < 0.56:
+            self.op_munlock()
+        elif r < 0.62 and not self.boundary:
+            self.op_mlockall()
+        elif r < 0.66 and not self.boundary:
+            self.op_munlockall()
+        elif r < 0.80:
+            self.op_mseal()
+        elif r < 0.92:
+            self.op_anon_name()
+        else:
+            self.op_credentials()
+
+    def base_op(self) -> None:
+        r = self.rng.random()
+        if r < 0.30:
+            self.op_mmap_fixed(False)
+        elif r < 0.36:
+            self.op_mmap_fixed(True)
+        elif r < 0.42 and not self.boundary:
+            self.op_mmap_hint()
+        elif r < 0.58:
+            self.op_munmap()
+        elif r < 0.78:
+            self.op_mprotect()
+        elif r < 0.90:
+            if self.boundary:
+                self.op_mremap_fixed()
+            else:
+                self.op_mremap()
+        elif r < 0.95:
+            self.op_invalid()
+        else:
+            self.op_open()
+
+    def step(self) -> None:
+        if self.boundary and (self.chance(0.08) or not self.headroom_set and len(self.ops) > 4):
+            self.emit(Op("headroom", (self.rng.choice([0, 0, 1, 1, 2, 3]),)))
+            self.headroom_set = True
+            return
+        if self.touches and self.chance(0.3):
+            for _ in range(self.rng.randint(1, 3)):
+                self.op_touch()
+            return
+        if self.chance(0.5):
+            self.lock_op()
+        else:
+            self.base_op()
+
+    def generate(self, n_ops: int) -> Trace:
+        trace = super().generate(n_ops)
+        trace.smaps = self.touches and not self.boundary
+        trace.locks = not self.boundary
+        return trace
+
+
+def generate_locks(
+    seed: int,
+    n_ops: int,
+    base: int = ARENA_BASE,
+    pages: int = ARENA_PAGES,
+    touches: bool = False,
+    boundary: bool = False,
+) -> Trace:
+    """A lock/seal/name trace for ``seed`` (see :class:`LockGenerator`): per-VMA
+    ``Locked``/``VmFlags`` and ``VmLck`` are compared after every op (and Rss/Anonymous
+    with ``touches``); ``boundary`` traces run at the ``vm.max_map_count`` limit."""
+    return LockGenerator(seed, base, pages, touches, boundary).generate(n_ops)

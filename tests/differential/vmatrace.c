@@ -37,6 +37,8 @@
  *   fill <headroom>                        map PROT_NONE/PROT_READ pages far from the
  *                                          arena (at 0x300000000000) until the process
  *                                          has vm.max_map_count - <headroom> VMAs
+ *   (mlock, mlock2, munlock, mlockall, munlockall, mseal, prctl_anon_name, memlock,
+ *   cap_ipc_lock, headroom and the "locks" directive: see the block before do_op())
  *
  * <prot> is '|'-separated tokens: an "rwx" triple with '-' for absent bits
  * ("rw-", "---"), "sem", "growsdown", "growsup" or a number.  mmap <flags> are
@@ -85,6 +87,7 @@
  * guard margin) is not free before the trace starts, 1 on other failures.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <sched.h>
 #include <sys/wait.h>
@@ -96,8 +99,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
+#include <linux/capability.h>
 #include <unistd.h>
 
 #ifndef MAP_FIXED_NOREPLACE
@@ -525,6 +531,387 @@ static void print_smaps(void)
 	fclose(f);
 }
 
+/* ------------------------------------------------------------------------
+ * mlock, mseal, anonymous VMA names, RLIMIT_MEMLOCK/CAP_IPC_LOCK and the
+ * max_map_count boundary (issue 13, part B).
+ *
+ *   mlock <addr> <len>                  mlock(2)
+ *   mlock2 <addr> <len> <flags>         flags: onfault or a number ("0": none)
+ *   munlock <addr> <len>
+ *   mlockall <flags>                    current|future|onfault or a number
+ *   munlockall
+ *   mseal <addr> <len> <flags>          syscall 462 (glibc 2.36 has no wrapper)
+ *   prctl_anon_name <addr> <len> <name> prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME);
+ *                                       "-" passes NULL, %XX escapes a byte
+ *   memlock <cur> <max>                 setrlimit(RLIMIT_MEMLOCK), "inf" = unlimited
+ *   cap_ipc_lock 0|1                    drop/raise CAP_IPC_LOCK in the effective set
+ *   headroom <n>                        map or unmap one-page filler VMAs far from
+ *                                       the arena until map_count + n equals
+ *                                       vm.max_map_count (no smaps/locks output then)
+ *   locks                               (directive, like smaps) after every op print
+ *                                       "@ <start>-<end> Locked=<kB> VmFlags=<flags>"
+ *                                       per arena VMA (Locked=- for a regular file, as
+ *                                       Rss in smaps mode) and "@ VmLck=<kB>": VmLck
+ *                                       less the size of locked VMAs outside the arena
+ *
+ * While filler VMAs exist the arena's lines are built from PROCMAP_QUERY
+ * (the same fields and padding as show_map_vma()): reading 65,000 lines of
+ * /proc/self/maps after every op would cost ~60 ms each.
+ * ------------------------------------------------------------------------ */
+#ifndef MCL_ONFAULT
+#define MCL_ONFAULT 4
+#endif
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 1
+#endif
+#ifndef SYS_mseal
+#define SYS_mseal 462
+#endif
+#ifndef PR_SET_VMA
+#define PR_SET_VMA 0x53564d41
+#define PR_SET_VMA_ANON_NAME 0
+#endif
+#define CAP_IPC_LOCK_BIT 14
+#define FILL_BASE 0x200000000000UL
+#define PROCMAP_QUERY_IOCTL 0xC0686611UL
+#define PROCMAP_QUERY_COVERING_OR_NEXT_VMA 0x10
+#define PROCMAP_QUERY_VMA_READABLE 0x01
+#define PROCMAP_QUERY_VMA_WRITABLE 0x02
+#define PROCMAP_QUERY_VMA_EXECUTABLE 0x04
+#define PROCMAP_QUERY_VMA_SHARED 0x08
+
+struct pm_query {
+	uint64_t size, query_flags, query_addr, vma_start, vma_end, vma_flags;
+	uint64_t vma_page_size, vma_offset, inode;
+	uint32_t dev_major, dev_minor, vma_name_size, build_id_size;
+	uint64_t vma_name_addr, build_id_addr;
+};
+
+static int locks_enabled;
+static unsigned long fillers; /* one-page VMAs at FILL_BASE + 2 * i pages */
+static char count_buf[16 << 20];
+
+static const struct name_val mlock2_flag_names[] = {
+	{ "onfault", MLOCK_ONFAULT },
+	{ NULL, 0 },
+};
+
+static const struct name_val mlockall_flag_names[] = {
+	{ "current", MCL_CURRENT },
+	{ "future", MCL_FUTURE },
+	{ "onfault", MCL_ONFAULT },
+	{ NULL, 0 },
+};
+
+/* mlock/munlock: a range the kernel rounds out to pages, so it must lie in the arena
+ * once rounded (a zero length does nothing anywhere). */
+static int lock_range_ok(unsigned long addr, unsigned long len)
+{
+	unsigned long start = addr & ~(PAGE - 1);
+
+	if (!len)
+		return 1;
+	return in_arena(start, len + (addr - start));
+}
+
+/* mseal/prctl_anon_name: unaligned starts and wrapping lengths fail before any lookup. */
+static int seal_arg_error_only(unsigned long addr, unsigned long len, unsigned long flags)
+{
+	return flags || (addr % PAGE) || (len && !PAGE_ALIGN(len)) || addr + PAGE_ALIGN(len) < addr ||
+	       !len;
+}
+
+static unsigned long parse_limit(const char *tok)
+{
+	return tok && !strcmp(tok, "inf") ? RLIM_INFINITY : parse_num(tok);
+}
+
+/* "%XX" escapes a byte of an anonymous VMA name; "-" alone is a NULL name. */
+static const char *decode_name(const char *tok, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	if (!strcmp(tok, "-"))
+		return NULL;
+	while (*tok) {
+		unsigned int byte;
+
+		if (n + 1 >= cap)
+			die(2, "prctl_anon_name: name too long: %s", tok);
+		if (tok[0] == '%' && isxdigit((unsigned char)tok[1]) &&
+		    isxdigit((unsigned char)tok[2]) && sscanf(tok + 1, "%2x", &byte) == 1) {
+			out[n++] = (char)byte;
+			tok += 3;
+		} else {
+			out[n++] = *tok++;
+		}
+	}
+	out[n] = '\0';
+	return out;
+}
+
+static void set_cap_ipc_lock(int on)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data) != 0) {
+		perror("vmatrace: capget");
+		exit(1);
+	}
+	if (on)
+		data[0].effective |= 1U << CAP_IPC_LOCK_BIT;
+	else
+		data[0].effective &= ~(1U << CAP_IPC_LOCK_BIT);
+	result_zero(syscall(SYS_capset, &hdr, data));
+}
+
+static unsigned long read_ulong_file(const char *path)
+{
+	char buf[64];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0) {
+		perror(path);
+		exit(1);
+	}
+	close(fd);
+	buf[n] = '\0';
+	return strtoul(buf, NULL, 10);
+}
+
+/* mm->map_count: the lines of /proc/self/maps except the [vsyscall] gate. Read into a
+ * static buffer, so counting maps nothing itself. */
+static unsigned long count_vmas(void)
+{
+	size_t len = 0;
+	unsigned long lines = 0;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	char *p;
+
+	if (fd < 0) {
+		perror("vmatrace: open /proc/self/maps");
+		exit(1);
+	}
+	for (;;) {
+		ssize_t n = read(fd, count_buf + len, sizeof(count_buf) - 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			perror("vmatrace: read /proc/self/maps");
+			exit(1);
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len >= sizeof(count_buf) - 1)
+			die(1, "maps larger than the count buffer%s", "");
+	}
+	close(fd);
+	count_buf[len] = '\0';
+	for (p = count_buf; *p; p++)
+		lines += *p == '\n';
+	if (strstr(count_buf, "[vsyscall]"))
+		lines--;
+	return lines;
+}
+
+static void do_headroom(unsigned long n)
+{
+	unsigned long max = read_ulong_file("/proc/sys/vm/max_map_count");
+	unsigned long count = count_vmas(), want;
+
+	if (smaps_enabled || locks_enabled)
+		die(2, "headroom cannot be combined with smaps or locks%s", "");
+	if (n > max)
+		die(2, "headroom larger than vm.max_map_count%s", "");
+	want = max - n;
+	while (count < want) {
+		void *at = (void *)(FILL_BASE + 2 * fillers * PAGE);
+
+		if (mmap(at, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) !=
+		    at) {
+			perror("vmatrace: filler mmap");
+			exit(1);
+		}
+		fillers++;
+		count++;
+	}
+	while (count > want && fillers) {
+		fillers--;
+		if (munmap((void *)(FILL_BASE + 2 * fillers * PAGE), PAGE) != 0) {
+			perror("vmatrace: filler munmap");
+			exit(1);
+		}
+		count--;
+	}
+	if (count != want)
+		die(1, "cannot reach the requested headroom%s", "");
+	printf("= 0\n");
+}
+
+/* The arena's maps lines from PROCMAP_QUERY, formatted as show_map_vma() does. */
+static void print_arena_by_query(void)
+{
+	static char name[4096];
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	unsigned long addr = arena_base;
+
+	if (fd < 0) {
+		perror("vmatrace: open /proc/self/maps");
+		exit(1);
+	}
+	while (addr < arena_end) {
+		struct pm_query q;
+		char line[4200];
+		int n;
+
+		memset(&q, 0, sizeof(q));
+		q.size = sizeof(q);
+		q.query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA;
+		q.query_addr = addr;
+		q.vma_name_addr = (uintptr_t)name;
+		q.vma_name_size = sizeof(name);
+		if (ioctl(fd, PROCMAP_QUERY_IOCTL, &q) != 0) {
+			if (errno == ENOENT)
+				break;
+			perror("vmatrace: PROCMAP_QUERY");
+			exit(1);
+		}
+		if (q.vma_start >= arena_end)
+			break;
+		n = snprintf(line, sizeof(line), "%08lx-%08lx %c%c%c%c %08llx %02x:%02x %llu ",
+			     (unsigned long)q.vma_start, (unsigned long)q.vma_end,
+			     q.vma_flags & PROCMAP_QUERY_VMA_READABLE ? 'r' : '-',
+			     q.vma_flags & PROCMAP_QUERY_VMA_WRITABLE ? 'w' : '-',
+			     q.vma_flags & PROCMAP_QUERY_VMA_EXECUTABLE ? 'x' : '-',
+			     q.vma_flags & PROCMAP_QUERY_VMA_SHARED ? 's' : 'p',
+			     (unsigned long long)q.vma_offset, q.dev_major, q.dev_minor,
+			     (unsigned long long)q.inode);
+		if (q.vma_name_size > 1)
+			printf("%s%*s %s\n", line, n < 72 ? 72 - n : 0, "", name);
+		else
+			printf("%s\n", line);
+		addr = q.vma_end;
+	}
+	close(fd);
+}
+
+/* "@ <range> Locked=<kB> VmFlags=<flags>" per arena VMA, then "@ VmLck=<kB>" less the
+ * locked VMAs outside the arena (the helper's own memory after mlockall). */
+static void print_locks(void)
+{
+	FILE *f = fopen("/proc/self/smaps", "re");
+	char line[512], range[64] = "";
+	unsigned long start = 0, end = 0, locked = 0, outside = 0, val;
+	int in_arena_vma = 0, regular_file = 0;
+
+	if (!f) {
+		perror("vmatrace: open /proc/self/smaps");
+		exit(1);
+	}
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long s, e;
+		unsigned int major, minor;
+		char c;
+
+		if (sscanf(line, "%lx-%lx%c", &s, &e, &c) == 3 && c == ' ') {
+			start = s;
+			end = e;
+			in_arena_vma = start < arena_end && end > arena_base;
+			snprintf(range, sizeof(range), "%lx-%lx", start, end);
+			regular_file = sscanf(line, "%*s %*s %*s %x:%x", &major, &minor) == 2 &&
+				       (major || minor > 1);
+		} else if (sscanf(line, "Locked: %lu kB", &val) == 1) {
+			locked = val;
+		} else if (!strncmp(line, "VmFlags:", 8)) {
+			char *flags = line + 8, *nl = strchr(flags, '\n');
+
+			if (nl)
+				*nl = '\0';
+			flags += strspn(flags, " ");
+			while (*flags && flags[strlen(flags) - 1] == ' ')
+				flags[strlen(flags) - 1] = '\0';
+			if (in_arena_vma && regular_file)
+				printf("@ %s Locked=- VmFlags=%s\n", range, flags);
+			else if (in_arena_vma)
+				printf("@ %s Locked=%lu VmFlags=%s\n", range, locked, flags);
+			else if (strstr(line + 8, " lo") && (end - start) < (1UL << 47))
+				outside += (end - start) >> 10;
+		}
+	}
+	fclose(f);
+	f = fopen("/proc/self/status", "re");
+	if (!f) {
+		perror("vmatrace: open /proc/self/status");
+		exit(1);
+	}
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmLck: %lu kB", &val) == 1)
+			printf("@ VmLck=%ld\n", (long)val - (long)outside);
+	fclose(f);
+}
+
+/* One of the operations above; 0 if tok[0] is none of them. */
+static int do_lock_op(char **tok, int ntok)
+{
+	const char *op = tok[0];
+
+	if (!strcmp(op, "mlock") && ntok == 3) {
+		unsigned long addr = parse_num(tok[1]), len = parse_num(tok[2]);
+
+		if (!lock_range_ok(addr, len))
+			refuse(op);
+		result_zero(syscall(SYS_mlock, addr, len));
+	} else if (!strcmp(op, "mlock2") && ntok == 4) {
+		unsigned long addr = parse_num(tok[1]), len = parse_num(tok[2]);
+		unsigned long flags = parse_bits(tok[3], mlock2_flag_names, 0);
+
+		if (!lock_range_ok(addr, len) && !(flags & ~(unsigned long)MLOCK_ONFAULT))
+			refuse(op);
+		result_zero(syscall(SYS_mlock2, addr, len, flags));
+	} else if (!strcmp(op, "munlock") && ntok == 3) {
+		unsigned long addr = parse_num(tok[1]), len = parse_num(tok[2]);
+
+		if (!lock_range_ok(addr, len))
+			refuse(op);
+		result_zero(syscall(SYS_munlock, addr, len));
+	} else if (!strcmp(op, "mlockall") && ntok == 2) {
+		result_zero(syscall(SYS_mlockall, parse_bits(tok[1], mlockall_flag_names, 0)));
+	} else if (!strcmp(op, "munlockall") && ntok == 1) {
+		result_zero(syscall(SYS_munlockall));
+	} else if (!strcmp(op, "mseal") && ntok == 4) {
+		unsigned long addr = parse_num(tok[1]), len = parse_num(tok[2]);
+		unsigned long flags = parse_num(tok[3]);
+
+		if (!in_arena(addr, len) && !seal_arg_error_only(addr, len, flags))
+			refuse(op);
+		result_zero(syscall(SYS_mseal, addr, len, flags));
+	} else if (!strcmp(op, "prctl_anon_name") && ntok == 4) {
+		static char name[512];
+		unsigned long addr = parse_num(tok[1]), len = parse_num(tok[2]);
+		const char *arg = decode_name(tok[3], name, sizeof(name));
+
+		if (!in_arena(addr, len) && !seal_arg_error_only(addr, len, 0))
+			refuse(op);
+		result_zero(syscall(SYS_prctl, PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, len, arg));
+	} else if (!strcmp(op, "memlock") && ntok == 3) {
+		struct rlimit rl = { parse_limit(tok[1]), parse_limit(tok[2]) };
+
+		result_zero(setrlimit(RLIMIT_MEMLOCK, &rl));
+	} else if (!strcmp(op, "cap_ipc_lock") && ntok == 2) {
+		set_cap_ipc_lock(parse_num(tok[1]) != 0);
+	} else if (!strcmp(op, "headroom") && ntok == 2) {
+		do_headroom(parse_num(tok[1]));
+	} else {
+		return 0;
+	}
+	return 1;
+}
+/* ------------------------------------------------------------------------ */
+
 /* ---- madvise, fork, drain and full smaps (issue 13 part A) -------------------- */
 
 static const struct name_val madvise_names[] = {
@@ -616,32 +1003,17 @@ static void do_fork(const char *who)
 	printf("= 0\n");
 }
 
-#define FILL_BASE 0x300000000000UL
-
-/* VMAs of this process: the maps lines but the gate VMA ([vsyscall]). */
-static long map_count(void)
-{
-	size_t len = read_maps(), i;
-	long n = 0;
-
-	for (i = 0; i < len; i++)
-		n += maps_buf[i] == '\n';
-	return n - 1;
-}
+/* Where "fill" maps: away from the arena and from part B's "headroom" fillers. */
+#define ALT_FILL_BASE 0x300000000000UL
 
 /* "fill <headroom>": vm.max_map_count - headroom VMAs in all, the new ones alternating
- * PROT_NONE/PROT_READ pages at FILL_BASE (n pages alternating make n VMAs). */
+ * PROT_NONE/PROT_READ pages at ALT_FILL_BASE (n pages alternating make n VMAs). Unlike
+ * "headroom", one mmap and n/2 mprotects, and it can be combined with smaps. */
 static void do_fill(unsigned long headroom)
 {
-	FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
-	long max = 0, need, i;
+	long max = (long)read_ulong_file("/proc/sys/vm/max_map_count"), need, i;
 	char *region;
 
-	if (!f || fscanf(f, "%ld", &max) != 1) {
-		perror("vmatrace: /proc/sys/vm/max_map_count");
-		exit(1);
-	}
-	fclose(f);
 	/* A maps buffer big enough for max lines now, so that growing it (a new malloc
 	 * mapping) does not change the count later. */
 	if (maps_cap < (size_t)max * 128) {
@@ -652,13 +1024,13 @@ static void do_fill(unsigned long headroom)
 			exit(1);
 		}
 	}
-	need = max - (long)headroom - map_count();
+	need = max - (long)headroom - (long)count_vmas();
 	if (need <= 0)
 		die(2, "fill: already at or above the target map count%s", "");
-	region = (char *)syscall(SYS_mmap, FILL_BASE, need * PAGE, PROT_NONE,
+	region = (char *)syscall(SYS_mmap, ALT_FILL_BASE, need * PAGE, PROT_NONE,
 				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1,
 				 0);
-	if (region != (char *)FILL_BASE) {
+	if (region != (char *)ALT_FILL_BASE) {
 		perror("vmatrace: fill mmap");
 		exit(1);
 	}
@@ -667,7 +1039,7 @@ static void do_fill(unsigned long headroom)
 			printf("! %s\n", errno_name(errno));
 			return;
 		}
-	if (map_count() != max - (long)headroom)
+	if ((long)count_vmas() != max - (long)headroom)
 		die(1, "fill: the map count missed its target%s", "");
 	printf("= 0\n");
 }
@@ -856,16 +1228,23 @@ static void do_op(char **tok, int ntok)
 		if (addr < arena_base || addr + 16 > arena_end || (addr % PAGE) > PAGE - 16)
 			refuse(op);
 		do_touch(addr, tok[2]);
+	} else if (do_lock_op(tok, ntok)) {
+		/* mlock, mseal, prctl, limits, headroom: issue 13 part B, see its block */
 	} else if (do_op_madvise_fork(tok, ntok)) {
-		/* madvise, fork, drain: issue 13 part A, see the block above */
+		/* madvise, fork, drain, fill: issue 13 part A, see its block */
 	} else {
 		die(2, "unknown operation or wrong field count: %s", op);
 	}
-	for_each_line_in(arena_base, arena_end, 1);
+	if (fillers)
+		print_arena_by_query();
+	else
+		for_each_line_in(arena_base, arena_end, 1);
 	if (smaps_all)
 		print_smaps_all();
 	else if (smaps_enabled)
 		print_smaps();
+	if (locks_enabled)
+		print_locks();
 	fputs(".\n", stdout);
 }
 
@@ -908,7 +1287,7 @@ int main(int argc, char **argv)
 				die(2, "bad or repeated arena line%s", "");
 			arena_base = parse_num(tok[1]);
 			pages = parse_num(tok[2]);
-			if (arena_base % PAGE || pages == 0 || pages > (1UL << 20) ||
+			if (arena_base % PAGE || pages == 0 || pages > (1UL << 25) ||
 			    arena_base < GUARD || arena_base + pages * PAGE + GUARD > (1UL << 47))
 				die(2, "unusable arena%s", "");
 			arena_end = arena_base + pages * PAGE;
@@ -932,6 +1311,10 @@ int main(int argc, char **argv)
 		    (ntok == 2 || !strcmp(tok[2], "files"))) {
 			smaps_enabled = smaps_all = 1;
 			smaps_files = ntok == 3;
+			continue;
+		}
+		if (!strcmp(tok[0], "locks") && ntok == 1) {
+			locks_enabled = 1;
 			continue;
 		}
 		do_op(tok, ntok);

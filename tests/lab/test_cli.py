@@ -14,6 +14,10 @@ from lab.__main__ import main
 from lab.common import ProgressBar
 from lab.runner import run_experiment
 
+#: CPU-heavy (real threads for wall-clock cells, or a browser): generous for a machine
+#: other work keeps busy, where this module's tests took up to a minute each.
+pytestmark = pytest.mark.timeout(180)
+
 
 def test_cli_writes_json_csv_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("matplotlib")

@@ -4,6 +4,14 @@ The bounds are looser than the issue's (which the full runs in docs/experiments.
 held to) because a test runs each cell for a fraction of a second, on a shared CI
 machine whose own scheduling noise lands in every latency; each test asserts the
 *direction and rough size* of the effect, on statistics that noise moves least.
+
+Where the effect is a lock wait the cost model causes, the test reads it from the lock
+waits the profile records (who waited, how long, and who held the lock doing what),
+not from throughput or wall-clock latency percentiles: a busy host slows every thread
+(a 0.5 s cell of the mapper alone then completes 35 operations instead of 400) and
+adds its own delays to latencies with or without the effect, but it cannot make a
+scanner hold ``mmap_lock``, and a modelled wait (a ``time.sleep`` of the cost model,
+held under the lock) is never shorter than modelled.
 """
 
 from __future__ import annotations
@@ -21,9 +29,18 @@ from lab import (
 )
 from lab.common import switch_interval
 
+#: CPU-heavy (real threads for wall-clock cells, or a browser): generous for a machine
+#: other work keeps busy, where this module's tests took up to a minute each.
+pytestmark = pytest.mark.timeout(180)
+
 
 def _rows(result: Any, **match: object) -> list[dict[str, Any]]:
     return [r for r in result.rows if all(r[k] == v for k, v in match.items())]
+
+
+def _waited_ms(summary: dict[str, Any]) -> float:
+    """Total milliseconds of the long lock waits in a ``stall_summary`` diagnostic."""
+    return float(sum(lock["total_ms"] for lock in summary["by_lock"].values()))
 
 
 def _one(result: Any, **match: object) -> dict[str, Any]:
@@ -40,29 +57,36 @@ def test_proc_vs_map_scanners_stall_the_mapper_under_mmap_lock_only() -> None:
     lock1 = _one(result, reader="mmap_lock", scanners=1)
     lock10 = _one(result, reader="mmap_lock", scanners=10)
     vma10 = _one(result, reader="per_vma", scanners=10)
-    assert base["n"] > 100 and lock10["n"] >= 1
+    assert base["n"] >= 10 and lock1["n"] >= 1 and lock10["n"] >= 1
+    preempt_ms = ctx.cost.preempt_s * 1e3
     # Ten scanners granted mmap_lock together get the CPU one after another, holding it:
     # the writer waits for the last, preempt_s * 10. A half-second cell completes only
     # 5 to 10 ops at K=10, so their median swings with where the cell starts (seen:
-    # 0.6 to 202 ms); throughput and the p99 do not.
-    assert lock10["n"] * 20 <= base["n"], result.rows
-    assert lock10["p99_ms"] >= 100 * base["p50_ms"], result.rows
-    assert lock10["max_ms"] > lock1["max_ms"], result.rows
+    # 0.6 to 202 ms), and a busy host moves throughput (3 to 28 ops at K=10) and the
+    # median without scanners (0.5 to 5.4 ms); the modelled waits only grow with it.
     # Why: the slowest K=10 op waited on mmap_lock, held by scanners only. (Compared on
-    # lock waits, which host noise does not make: a maximum may be one host hiccup.)
+    # lock waits, which host noise does not make: a maximum may be one host hiccup,
+    # seen 363 ms at K=1.)
     why = result.diagnostics["mmap_lock K=10"]
     assert why["slowest_op_waited_on"] == "mmap_lock", why
     assert why["slowest_op_writer_wait_ms"] >= 0.5 * why["slowest_op_ms"], why
-    assert why["slowest_op_writer_wait_ms"] >= 100 * base["p50_ms"], why
     (longest, *_) = why["longest_waits"]
     assert longest["holders"] and all(h.startswith("scanner-") for h in longest["holders"])
-    # The per-VMA reader stalls the writer only on its rare mmap_lock fallbacks, each
-    # woken alone (one preempt_s), or when a turn ends holding the one VMA it writes.
-    assert vma10["p50_ms"] * 10 <= lock10["p99_ms"], result.rows
-    vma_waits = result.diagnostics["per_vma K=10"]["longest_waits"]
-    vma_longest = vma_waits[0]["wait_ms"] if vma_waits else 0.0
-    assert vma_longest * 2 <= longest["wait_ms"], (vma_waits, longest)  # issue: 10x (full)
-    assert vma10["n"] >= 5 * lock10["n"], result.rows
+    assert longest["wait_ms"] >= 5 * preempt_ms, longest  # a queue of granted scanners
+    # One scanner makes the writer wait one preemption at least. (Not compared with
+    # K=10: a busy host lengthens a modelled wait by its own delay of the sleeper, seen
+    # 323 ms for one preempt_s at K=1.)
+    (longest1, *_) = result.diagnostics["mmap_lock K=1"]["longest_waits"]
+    assert longest1["holders"] and all(h.startswith("scanner-0: ") for h in longest1["holders"])
+    assert longest1["wait_ms"] >= preempt_ms, longest1
+    # The per-VMA reader stalls the writer only on its mmap_lock fallbacks, or when a
+    # turn ends holding the one VMA it writes: the writer's long waits add up to less
+    # (3-20x less seen). (Issue: 10x on the maxima, in the full runs. A single wait is
+    # no measure in a quick run on a busy host: there, slowed scanners fall back
+    # together and queue, seen 163 ms against 207 ms under mmap_lock.)
+    lock_waited = _waited_ms(why["waits_over_5ms"])
+    vma_waited = _waited_ms(result.diagnostics["per_vma K=10"]["waits_over_5ms"])
+    assert vma_waited < lock_waited, (vma_waited, lock_waited)
     assert vma10["torn_lines"] > 0 and lock10["torn_lines"] == 0
     assert {t.name for t in result.targets} == {
         "mmap_lock max K=10 / K=0 (median of run maxima)",
@@ -91,23 +115,38 @@ def test_priority_inversion_only_under_mmap_lock() -> None:
         result = priority_inversion.run(ctx)
     ratio = {t.name.split()[0]: t.value for t in result.targets}
     assert set(ratio) == {"mmap_lock", "seqcount", "per_vma"}
-    # Issue: p99 >= 10x under mmap_lock, <= 1.5x for the others. A p99 over 0.8 s on a
-    # shared machine is mostly that machine's noise, so the test also checks the share
-    # of faults stalled for over half a preemption (10 ms), which host noise rarely
-    # reaches and the preempted monitor causes directly.
-    assert ratio["mmap_lock"] >= 2, result.rows
-    assert ratio["mmap_lock"] > max(ratio["seqcount"], ratio["per_vma"]), result.rows
-    stalled = {(r["reader"], r["monitor"]): r["stalled_share"] for r in result.rows}
-    assert stalled["mmap_lock", True] >= max(0.005, 3 * stalled["mmap_lock", False])
-    for reader in ("seqcount", "per_vma"):
-        assert stalled[reader, True] <= stalled[reader, False] + 0.01, result.rows
+
+    # Issue: p99 >= 10x under mmap_lock, <= 1.5x for the others (the full runs). In a
+    # quick run on a busy host the host's own delays of the faulter (10-20 ms, in 1-3%
+    # of its faults, monitor or not) set both p99s, so the test reads the mechanism from
+    # the faulter's lock waits instead. Under mmap_lock its longest waits are behind the
+    # monitor holding mmap_lock (granted it, waiting for a CPU: through the writer queued
+    # between them, FIFO); with the other readers the monitor holds nothing a fault
+    # waits for, and the faulter hardly waits at all.
+    def rounds(reader: str, monitor: bool) -> list[dict[str, Any]]:
+        prefix = f"{reader} monitor={monitor} round"
+        found = [d for k, d in result.diagnostics.items() if k.startswith(prefix)]
+        assert found, prefix
+        return found
+
+    def behind_monitor(reader: str) -> int:
+        """The faulter's longest waits (two per round) in which the monitor held a lock."""
+        return sum(
+            any(h.startswith("monitor: ") for h in wait["holders"])
+            for d in rounds(reader, True)
+            for wait in d["faulter"]
+        )
+
+    def waited_ms(reader: str) -> float:
+        return sum(_waited_ms(d["faulter_waits_over_5ms"]) for d in rounds(reader, True))
+
+    assert behind_monitor("mmap_lock") >= 2, rounds("mmap_lock", True)
+    assert behind_monitor("seqcount") == behind_monitor("per_vma") == 0, result.diagnostics
+    inverted = waited_ms("mmap_lock")
+    assert inverted >= 2 * ctx.cost.preempt_s * 1e3, rounds("mmap_lock", True)
+    assert 2 * (waited_ms("seqcount") + waited_ms("per_vma")) <= inverted
     lock = _one(result, reader="mmap_lock", monitor=True)
     assert lock["mmap_lock_share"] == 1.0 and lock["preemptions"] > 0
-    # Why: the faulter's longest waits were on mmap_lock, behind the monitor (through
-    # the writer queued between them, FIFO).
-    why = [d for k, d in result.diagnostics.items() if k.startswith("mmap_lock monitor=True")]
-    holders = [h for d in why for w in d["faulter"] for h in w["holders"]]
-    assert any(h.startswith("monitor: ") for h in holders), why
     assert _one(result, reader="per_vma", monitor=True)["mmap_lock_share"] < 0.05
 
 

@@ -30,8 +30,11 @@ LAUNCH_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Headless Chromium for one module. Not for the session: Playwright's sync API
+    keeps an asyncio loop running in the main thread while it is open, and every
+    later test that runs a loop of its own (TestClient, anyio.run) would fail."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     if CHROMIUM is None:
         pytest.skip("no chromium binary (apt install chromium)")
@@ -50,7 +53,7 @@ def guarded_page(browser: Any, base_url: str) -> Iterator[Any]:
     and no request failed except 404s of processes that no longer exist."""
     context = browser.new_context(viewport={"width": 1400, "height": 1700})
     pg = context.new_page()
-    pg.set_default_timeout(15_000)
+    pg.set_default_timeout(30_000)  # generous: the machine may be busy
     outside: list[str] = []
     errors: list[str] = []
 

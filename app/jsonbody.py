@@ -1,0 +1,208 @@
+"""Request bodies: one JSON reader for every route, RFC 8259 exactly.
+
+Design note
+===========
+FastAPI reads a JSON body with ``json.loads``, which is more lenient than JSON: it
+takes ``NaN``, ``Infinity`` and ``-Infinity``, reads ``1e999`` as an infinite float,
+reads ``2856.0`` as a float that a strict integer field then refuses although JSON
+Schema counts it as the integer 2856, and passes lone surrogates (``"\\ud800"``)
+through to models whose error reply cannot then be encoded as UTF-8. Each route
+(:class:`JsonRoute`) reads its body here instead, before FastAPI sees it, and a body
+that breaks a rule is a 422 problem naming the field (:func:`read_json`):
+
+* the text is UTF-8 (RFC 8259 §8.1) and valid JSON (line, column and offset of the
+  first error otherwise);
+* ``NaN``, ``Infinity`` and ``-Infinity`` are not JSON numbers;
+* a number with an integral value (``2856``, ``2856.0``, ``2.856e3``) is that integer,
+  exactly (decimal arithmetic: ``9007199254740993.0`` is not rounded through a
+  double); any other number is a float; an integer of more than
+  :data:`MAX_INT_DIGITS` digits, or a fraction outside a double's range (``1e999``
+  is integral and far past every limit), is refused at its field;
+* a string or member name holding a lone surrogate is refused (it is not a Unicode
+  character: RFC 8259 §8.2 leaves its meaning undefined, and it has no UTF-8 form).
+
+What reaches the models is therefore made of ``dict``, ``list``, ``str``, ``int``,
+finite ``float``, ``bool`` and ``None`` only, and the request models are strict
+(:class:`app.schemas.common.InModel`): an integer field takes an ``int`` (so
+``2856.0`` is accepted, ``true``, ``"12"`` and ``2.5`` are not), a string field a
+``str`` (``0`` is not a name), a boolean field ``true``/``false``. These are JSON
+Schema's rules for ``integer``, ``string`` and ``boolean``, so the OpenAPI document
+says exactly what is accepted.
+
+Cost: one ``json.loads`` (as FastAPI's own) plus one walk of the decoded document,
+O(size of the body); strings are scanned for surrogates by a C regex, and skipped
+when ASCII.
+"""
+
+from __future__ import annotations
+
+import email.message
+import json
+import re
+from collections.abc import Callable, Coroutine
+from decimal import Decimal
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+
+from .errors import json_syntax_error, validation_problem
+
+MAX_INT_DIGITS = 40
+"""Digits an integer may have (every limit of the API is below 2**64, 20 digits): a
+longer one is refused at its field rather than carried as a huge integer."""
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_UNSET: Any = object()
+
+
+class NotJsonNumber:
+    """What the decoder leaves where a number JSON does not have was (``NaN``,
+    ``Infinity``, ``-Infinity``) or one out of range (``1e999``): the text as sent."""
+
+    __slots__ = ("text", "why")
+
+    def __init__(self, text: str, why: str) -> None:
+        self.text = text
+        self.why = why
+
+
+class BodyError(ValueError):
+    """The body breaks a rule of the module note: ``errors`` in the shape of
+    :func:`app.errors.field_errors`; ``raw`` when the value shown is the body's text."""
+
+    def __init__(self, errors: list[dict[str, Any]], raw: bool = False) -> None:
+        super().__init__(errors[0]["message"])
+        self.errors = errors
+        self.raw = raw
+
+
+def _constant(name: str) -> NotJsonNumber:
+    return NotJsonNumber(name, f"{name} is not a JSON number (RFC 8259 has no NaN or Infinity)")
+
+
+def _int(text: str) -> int | NotJsonNumber:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        return NotJsonNumber(text, f"an integer of more than {MAX_INT_DIGITS} digits")
+    return int(text)
+
+
+def _number(text: str) -> int | float | NotJsonNumber:
+    """A JSON number with a fraction or an exponent: an integer if its value is
+    integral, else a float."""
+    value = Decimal(text)
+    if value == value.to_integral_value():
+        if value.adjusted() >= MAX_INT_DIGITS:
+            return NotJsonNumber(text, f"an integer of more than {MAX_INT_DIGITS} digits")
+        return int(value)
+    as_float = float(value)
+    if as_float in (float("inf"), float("-inf")):
+        return NotJsonNumber(text, "out of the range of a double")
+    return as_float
+
+
+def _where(path: tuple[str | int, ...]) -> str:
+    field = "body"
+    for part in path:
+        field += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return field
+
+
+def _check(value: Any, path: tuple[str | int, ...], errors: list[dict[str, Any]]) -> None:
+    """Append an error for every value of the module note's rules below ``value``."""
+    if isinstance(value, str):
+        if not value.isascii() and _SURROGATE.search(value):
+            errors.append(_surrogate(value, path))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not key.isascii() and _SURROGATE.search(key):
+                errors.append(_surrogate(key, path, member=True))
+            _check(item, (*path, key), errors)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check(item, (*path, index), errors)
+    elif isinstance(value, NotJsonNumber):
+        message = f"{value.why}: send a finite number in range"
+        errors.append({"field": _where(path), "value": value.text, "message": message})
+
+
+def _surrogate(text: str, path: tuple[str | int, ...], member: bool = False) -> dict[str, Any]:
+    code = ord(_SURROGATE.search(text)[0])  # type: ignore[index]
+    what = "member name" if member else "string"
+    message = (
+        f"the {what} holds a lone surrogate (\\u{code:04x}), which is not a Unicode "
+        "character: send text that is valid UTF-8"
+    )
+    # The value is echoed with the surrogate escaped, so the reply is valid UTF-8.
+    echoed = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return {"field": _where(path), "value": echoed, "message": message}
+
+
+def read_json(body: bytes) -> Any:
+    """The document in ``body`` under the rules of the module note. O(len(body)).
+
+    Raises :class:`BodyError` with the field errors."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        byte = exc.object[exc.start : exc.start + 1].hex()
+        message = f"not valid JSON: not UTF-8 text (byte 0x{byte} at offset {exc.start}: "
+        raise BodyError([{"field": "body", "message": message + f"{exc.reason})"}]) from None
+    try:
+        doc = json.loads(text, parse_constant=_constant, parse_int=_int, parse_float=_number)
+    except json.JSONDecodeError as exc:
+        raise BodyError([json_syntax_error(text, exc.pos, exc.msg)], raw=True) from None
+    except RecursionError:
+        message = "not valid JSON for this service: nested too deeply"
+        raise BodyError([{"field": "body", "message": message}]) from None
+    errors: list[dict[str, Any]] = []
+    _check(doc, (), errors)
+    if errors:
+        raise BodyError(errors)
+    return doc
+
+
+def is_json(content_type: str | None) -> bool:
+    """Whether FastAPI reads a body of this ``Content-Type`` as JSON (``application/json``
+    or ``application/*+json``); without one it does not (``strict_content_type``)."""
+    if not content_type:
+        return False
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
+class JsonRequest(Request):
+    """A request whose ``json()`` is :func:`read_json` (raises :class:`BodyError`)."""
+
+    _doc: Any = _UNSET
+
+    async def json(self) -> Any:
+        if self._doc is _UNSET:
+            self._doc = read_json(await self.body())
+        return self._doc
+
+
+class JsonRoute(APIRoute):
+    """Every route of the service: a JSON body is read by :func:`read_json` before the
+    route's own handling (FastAPI then takes the decoded document from
+    :meth:`JsonRequest.json`), and a body that breaks its rules is a 422 problem."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if self.body_field is None:
+            return handler
+
+        async def read_body_first(request: Request) -> Response:
+            own = JsonRequest(request.scope, request.receive)
+            if is_json(own.headers.get("content-type")) and await own.body():
+                try:
+                    await own.json()
+                except BodyError as exc:
+                    return validation_problem(exc.errors, own.url.path, raw_body=exc.raw)
+            return await handler(own)
+
+        return read_body_first

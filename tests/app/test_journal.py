@@ -1,0 +1,471 @@
+"""Issue 18, item 9: the journal. A machine rebuilt from its checkpoint and journal is
+the machine that served: same pids, addresses, inode numbers, anon_vma and page
+identities, counters -- after concurrent writers on several processes that share
+files and forked pages, failing syscalls, long touches, exits, and an operation held
+at a pause point while the others went on.
+
+"Restart" here is a second :class:`~app.persistence.StateKeeper` restoring from the
+same files while the first service still runs (SQLite's WAL lets a reader in): exactly
+what a start after ``kill -9`` does. The crash test with real kills is
+``test_crash.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.deployment import Deployment
+from app.journal import MACHINE, TOUCH_CHUNK, ReplayStatistics, replay
+from app.journal_store import JournalStoreError, SqliteJournalStore
+from app.main import create_app
+from app.persistence import StateKeeper, journal_path
+from app.service import Service
+from app.settings import Settings
+from core import Kernel
+from core.checkpoint import dump_kernel, load_state, temp_prefix
+from tests.app.live import Running, serve
+from tests.concurrency import spawn, wait_until
+
+PAGE = 4096
+RW = ["PROT_READ", "PROT_WRITE"]
+ANON = {"prot": RW, "flags": ["MAP_PRIVATE", "MAP_ANONYMOUS"]}
+SETTINGS = Settings(max_resident_pages=6000)
+TIMING = ("vma_lock_success", "vma_lock_abort", "vma_lock_retry", "vma_lock_miss")
+
+
+def comparable(doc: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint document without what is timing, not state: when it was taken,
+    and which lock path faults took (app.journal's note)."""
+    doc = json.loads(json.dumps(doc))
+    doc.pop("saved_at")
+    doc.pop("journal", None)
+    for events in [doc["kernel"]["vm_events"]] + [p["mm"]["vm_events"] for p in doc["processes"]]:
+        for name in TIMING:
+            events.pop(name, None)
+    return doc
+
+
+def restart(service: Service, path: Path, durability: str = "journal") -> Service:
+    """A second service restored from ``path`` (and its journal), as a start after a
+    crash does; its journal is left unstarted."""
+    again = Service(SETTINGS)
+    keeper = StateKeeper(again, str(path), 0, durability)  # type: ignore[arg-type]
+    keeper.restore()
+    assert keeper.replayed.diverged == 0, keeper.replayed.examples
+    if keeper.store is not None and keeper.journal is None:
+        keeper.store.close()
+    return again
+
+
+@pytest.fixture
+def journaled(tmp_path: Path) -> Iterator[tuple[Running, Path]]:
+    path = tmp_path / "state.json"
+    app = create_app(SETTINGS, deployment=Deployment(state_file=str(path), state_interval=0))
+    with serve(app) as running:
+        yield running, path
+
+
+def _ok(r: httpx.Response, *codes: int) -> Any:
+    assert r.status_code in (codes or (200, 201, 204)), r.text
+    return r.json() if r.content else None
+
+
+# -- the workload ---------------------------------------------------------------------------
+
+
+def _files(c: httpx.Client, rounds: int) -> None:
+    """Shared and private mappings of one file other threads map too; truncation,
+    unlink and re-creation (new inode numbers)."""
+    pid = _ok(c.post("/processes", json={"name": "files"}))["pid"]
+    for i in range(rounds):
+        fd = _ok(
+            c.post(f"/processes/{pid}/files", json={"path": "/srv/shared", "size": 64 * PAGE})
+        )["fd"]
+        flags = ["MAP_SHARED"] if i % 2 else ["MAP_PRIVATE"]
+        body = {"length": 32 * PAGE, "prot": RW, "flags": flags, "fd": fd, "offset": 8 * PAGE}
+        addr = int(_ok(c.post(f"/processes/{pid}/mmap", json=body))["addr"], 16)
+        for page in (0, 3, 9, 20):
+            access = "write" if (page + i) % 2 else "read"
+            c.post(f"/processes/{pid}/faults", json={"addr": addr + page * PAGE, "access": access})
+        _ok(c.delete(f"/processes/{pid}/files/{fd}"))
+        if i % 4 == 3:
+            _ok(
+                c.post(
+                    f"/processes/{pid}/syscalls",
+                    json={"ops": [{"op": "unlink", "path": "/srv/shared"}]},
+                )
+            )
+        if i % 3 == 2:
+            c.post(f"/processes/{pid}/munmap", json={"addr": addr, "length": 16 * PAGE})
+
+
+def _forker(c: httpx.Client, rounds: int) -> None:
+    """fork with copy-on-write both ways, shared anonymous memory (shmem inodes),
+    children that exit, a long touch cut into records."""
+    pid = _ok(c.post("/processes", json={"layout": "typical", "name": "forker"}))["pid"]
+    shm = {"length": 4 * PAGE, "prot": RW, "flags": ["MAP_SHARED", "MAP_ANONYMOUS"]}
+    for i in range(rounds):
+        anon = int(
+            _ok(c.post(f"/processes/{pid}/mmap", json={"length": 8 * PAGE, **ANON}))["addr"], 16
+        )
+        shared = int(_ok(c.post(f"/processes/{pid}/mmap", json=shm))["addr"], 16)
+        touch = {"op": "touch", "addr": anon, "length": 8 * PAGE}
+        _ok(c.post(f"/processes/{pid}/syscalls", json={"ops": [touch]}))
+        c.post(f"/processes/{pid}/faults", json={"addr": shared, "access": "write"})
+        child = _ok(c.post(f"/processes/{pid}/fork", json={"name": f"c{i}"}))["pid"]
+        for who, page in ((child, 1), (pid, 1), (pid, 2), (child, 3)):
+            c.post(f"/processes/{who}/faults", json={"addr": anon + page * PAGE, "access": "write"})
+        c.post(f"/processes/{child}/faults", json={"addr": shared + PAGE, "access": "write"})
+        if i % 2:
+            _ok(c.delete(f"/processes/{child}"))
+    long = int(
+        _ok(c.post(f"/processes/{pid}/mmap", json={"length": 3000 * PAGE, **ANON}))["addr"], 16
+    )
+    ops = [{"op": "touch", "addr": long + 5 * PAGE, "length": (TOUCH_CHUNK * 2 + 100) * PAGE}]
+    result = _ok(c.post(f"/processes/{pid}/syscalls", json={"ops": ops}))
+    assert result["results"][0]["touch"]["faults"] == TOUCH_CHUNK * 2 + 100
+
+
+def _batcher(c: httpx.Client, rounds: int) -> None:
+    """Batches with failing operations (partial mprotect, a touch stopped by the
+    resident limit), mremap, brk, and an imported layout."""
+    maps = (
+        "555555554000-555555556000 r--p 00000000 fe:00 1234" + " " * 22 + " /usr/bin/cat\n"
+        "7ffff7ff0000-7ffff7ff8000 rw-p 00000000 00:00 0 \n"
+    )
+    pid = _ok(c.post("/processes", json={"name": "batcher", "maps": maps}))["pid"]
+    for i in range(rounds):
+        base = 0x100000000000 + i * 0x100000
+        ops = [
+            {
+                "op": "mmap",
+                "addr": base,
+                "length": 6 * PAGE,
+                **ANON,
+                "flags": ["MAP_PRIVATE", "MAP_ANONYMOUS", "MAP_FIXED"],
+            },
+            {
+                "op": "mmap",
+                "addr": base + 8 * PAGE,
+                "length": 2 * PAGE,
+                **ANON,
+                "flags": ["MAP_PRIVATE", "MAP_ANONYMOUS", "MAP_FIXED"],
+            },
+            {
+                "op": "mprotect",
+                "addr": base,
+                "length": 10 * PAGE,
+                "prot": ["PROT_READ"],
+            },  # ENOMEM at the hole
+            {"op": "touch", "addr": base, "length": 2 * PAGE, "access": "read"},
+            {
+                "op": "mremap",
+                "old_addr": base + 8 * PAGE,
+                "old_len": 2 * PAGE,
+                "new_len": 4 * PAGE,
+                "flags": ["MREMAP_MAYMOVE"],
+            },
+            {"op": "brk", "addr": 0x555555581000 + i * PAGE},
+            {"op": "open", "path": f"/tmp/b{i % 3}", "size": PAGE},
+        ]
+        out = _ok(c.post(f"/processes/{pid}/syscalls", json={"ops": ops}))
+        assert out["results"][2]["errno_name"] == "ENOMEM"
+    # A touch past VMASIM_MAX_RESIDENT_PAGES keeps the pages before the limit.
+    big = int(
+        _ok(c.post(f"/processes/{pid}/mmap", json={"length": 7000 * PAGE, **ANON}))["addr"], 16
+    )
+    out = _ok(
+        c.post(
+            f"/processes/{pid}/syscalls",
+            json={"ops": [{"op": "touch", "addr": big, "length": 7000 * PAGE}]},
+        )
+    )
+    assert out["results"][0]["error"] == "ResidentLimitExceeded"
+
+
+def _holder(c: httpx.Client, running: Running, rounds: int) -> None:
+    """An operation held at a pause point while the other threads go on, and faults of
+    the held process's other VMAs (per-VMA locks) meanwhile."""
+    pid = _ok(c.post("/processes", json={"name": "holder"}))["pid"]
+    mm = running.app.state.service.kernel.get(pid).mm
+    for _ in range(rounds):
+        a = int(
+            _ok(c.post(f"/processes/{pid}/mmap", json={"length": 4 * PAGE, **ANON}))["addr"], 16
+        )
+        b = int(
+            _ok(
+                c.post(
+                    f"/processes/{pid}/mmap",
+                    json={"length": 4 * PAGE, "prot": ["PROT_READ"], "flags": ANON["flags"]},
+                )
+            )["addr"],
+            16,
+        )
+        c.post(f"/processes/{pid}/faults", json={"addr": a, "access": "write"})
+        _ok(
+            c.post(
+                f"/processes/{pid}/pause-points",
+                json={"name": "munmap:before_clear", "timeout": 60},
+            )
+        )
+
+        def munmap(addr: int = a) -> httpx.Response:
+            with httpx.Client(base_url=running.url, timeout=60) as own:
+                return own.post(f"/processes/{pid}/munmap", json={"addr": addr, "length": 2 * PAGE})
+
+        held = spawn(munmap)
+        mm.pauses.wait_for_hold("munmap:before_clear")
+        c.post(f"/processes/{pid}/faults", json={"addr": b, "access": "read"})
+        _ok(c.post(f"/processes/{pid}/pause-points/release", json={}))
+        assert held.result().status_code == 204
+
+
+def run_workload(running: Running, rounds: int = 6) -> None:
+    def with_client(fn: Callable[..., None], *args: Any) -> Callable[[], None]:
+        def run() -> None:
+            with httpx.Client(base_url=running.url, timeout=60) as c:
+                fn(c, *args)
+
+        return run
+
+    workers = [
+        spawn(with_client(_files, rounds)),
+        spawn(with_client(_files, rounds)),
+        spawn(with_client(_forker, rounds)),
+        spawn(with_client(_batcher, rounds)),
+        spawn(with_client(_holder, running, rounds)),
+    ]
+    for worker in workers:
+        worker.join(120)
+        worker.result()
+
+
+# -- the tests ------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(180)
+def test_replay_rebuilds_the_machine_exactly(journaled: tuple[Running, Path]) -> None:
+    running, path = journaled
+    run_workload(running)
+    service: Service = running.app.state.service
+    keeper: StateKeeper = running.app.state.state_keeper
+    journal = keeper.journal
+    assert journal is not None
+    assert journal.wait_durable(journal.statistics().position, 10)
+    live = dump_kernel(service.kernel)
+    for proc in service.kernel.processes():
+        proc.mm._check()
+    again = restart(service, path)
+    assert comparable(dump_kernel(again.kernel)) == comparable(live)
+    for proc in again.kernel.processes():
+        proc.mm._check()
+    stats = journal.statistics()
+    assert stats.records == stats.position > 100 and stats.active == 0
+    # Group commit: fewer commits than records under concurrent writers.
+    assert stats.commits <= stats.records
+
+
+def test_replay_of_a_record_store_directly(tmp_path: Path, journaled: tuple[Running, Path]) -> None:
+    running, path = journaled
+    with httpx.Client(base_url=running.url, timeout=20) as c:
+        pid = _ok(c.post("/processes", json={"name": "one"}))["pid"]
+        _ok(c.post(f"/processes/{pid}/mmap", json={"length": PAGE, **ANON}))
+    store = SqliteJournalStore(journal_path(str(path)))
+    kernel = Kernel()
+    stats = ReplayStatistics()
+    replay(kernel, store.records(MACHINE, 0), stats)
+    store.close()
+    assert (stats.records, stats.position, stats.diverged) == (2, 2, 0)
+    assert [p.pid for p in kernel.processes()] == [pid]
+
+
+@pytest.mark.timeout(120)
+def test_checkpoints_truncate_the_journal(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    app = create_app(SETTINGS, deployment=Deployment(state_file=str(path), state_interval=1))
+    keeper: StateKeeper = app.state.state_keeper
+    with serve(app) as running, httpx.Client(base_url=running.url, timeout=20) as c:
+        pid = _ok(c.post("/processes", json={"layout": "typical"}))["pid"]
+        for _ in range(5):
+            _ok(c.post(f"/processes/{pid}/mmap", json={"length": PAGE, **ANON}))
+
+        def truncated() -> int:
+            store = keeper.statistics().store
+            return 0 if store is None else store.truncated
+
+        # The periodic checkpoints (every second) delete the records they cover.
+        wait_until(lambda: truncated() >= 6, timeout=20, what="a checkpoint after 6 records")
+        position = json.loads(path.read_bytes())["journal"]["position"]
+        assert position >= 6
+        for _ in range(3):
+            _ok(c.post(f"/processes/{pid}/munmap", json={"addr": "0x7ffff7ffe000", "length": PAGE}))
+        service: Service = running.app.state.service
+        live = dump_kernel(service.kernel)
+        again = restart(service, path)
+        assert comparable(dump_kernel(again.kernel)) == comparable(live)
+
+
+def test_a_checkpoint_waits_for_held_operations(journaled: tuple[Running, Path]) -> None:
+    running, path = journaled
+    service: Service = running.app.state.service
+    keeper: StateKeeper = running.app.state.state_keeper
+    import app.persistence
+
+    with httpx.Client(base_url=running.url, timeout=20) as c:
+        pid = _ok(c.post("/processes", json={"name": "h"}))["pid"]
+        addr = _ok(c.post(f"/processes/{pid}/mmap", json={"length": 2 * PAGE, **ANON}))["addr"]
+        mm = service.kernel.get(pid).mm
+        mm.pauses.arm("munmap:before_clear", timeout=60)
+        url = f"{running.url}/processes/{pid}/munmap"
+        held = spawn(lambda: httpx.post(url, json={"addr": addr, "length": PAGE}, timeout=60))
+        mm.pauses.wait_for_hold("munmap:before_clear")
+        patience = app.persistence.CHECKPOINT_PATIENCE
+        app.persistence.CHECKPOINT_PATIENCE = 0.2
+        try:
+            assert service.pool.run is not None
+            saved = _run(running, service.run, keeper.save)
+            assert saved is None and keeper.statistics().skipped == 1
+            assert not path.exists()
+        finally:
+            app.persistence.CHECKPOINT_PATIENCE = patience
+            mm.pauses.reset()
+        assert held.result().status_code == 204
+        saved = _run(running, service.run, keeper.save)
+        assert saved is not None and path.exists()
+        assert load_state(path).get(pid).mm.map_count == 1
+
+
+def _run(running: Running, fn: Callable[..., Any], *args: Any) -> Any:
+    """Run ``await fn(*args)`` on the server's event loop from the test thread."""
+    import asyncio
+
+    loop = running.server.servers[0]._loop  # type: ignore[attr-defined]
+    return asyncio.run_coroutine_threadsafe(fn(*args), loop).result(30)
+
+
+def test_start_removes_stale_temporary_files_and_stamps_saved_at(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    ours = tmp_path / f"{temp_prefix(path)}abc123.tmp"
+    legacy = tmp_path / ".vmasim-state-k2j4_x9q.tmp"
+    other = tmp_path / ".vmasim-state-other.json-zzz.tmp"  # another state file's
+    for f in (ours, legacy, other):
+        f.write_bytes(b"x" * 1000)
+    app = create_app(SETTINGS, deployment=Deployment(state_file=str(path), state_interval=0))
+    with serve(app) as running, httpx.Client(base_url=running.url, timeout=20) as c:
+        assert not ours.exists() and not legacy.exists() and other.exists()
+        _ok(c.post("/processes", json={"name": "t"}))
+        keeper: StateKeeper = running.app.state.state_keeper
+        assert keeper.statistics().removed_temps == 2
+    stats = keeper.statistics()
+    assert stats.last is not None
+    # saved_at is the moment the state was captured, before the file was written.
+    doc = json.loads(path.read_bytes())
+    assert doc["saved_at"] == stats.last_saved_at == stats.last.saved_at
+    assert os.stat(path).st_mtime >= doc["saved_at"]
+
+
+def test_checkpoint_mode_keeps_a_leftover_journal(
+    tmp_path: Path, journaled: tuple[Running, Path]
+) -> None:
+    running, path = journaled
+    with httpx.Client(base_url=running.url, timeout=20) as c:
+        pid = _ok(c.post("/processes", json={"layout": "typical"}))["pid"]
+        _ok(c.post(f"/processes/{pid}/mmap", json={"length": PAGE, **ANON}))
+    keeper: StateKeeper = running.app.state.state_keeper
+    assert keeper.journal is not None and keeper.journal.wait_durable(2, 10)
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for suffix in ("", "-wal", "-shm"):
+        src = Path(journal_path(str(path)) + suffix)
+        if src.exists():
+            shutil.copy(src, copy / (src.name))
+    service: Service = running.app.state.service
+    again = restart(service, copy / "state.json", durability="checkpoint")
+    assert [p.pid for p in again.kernel.processes()] == [pid]
+    assert (copy / "state.json").exists()  # checkpointed at once...
+    assert not Path(journal_path(str(copy / "state.json"))).exists()  # ...then dropped
+
+
+def test_a_failing_journal_refuses_changes(journaled: tuple[Running, Path]) -> None:
+    running, _ = journaled
+    keeper: StateKeeper = running.app.state.state_keeper
+    assert keeper.store is not None
+
+    def broken(machine: str, records: Any) -> None:
+        raise JournalStoreError("disk on fire")
+
+    keeper.store.append = broken  # type: ignore[method-assign]
+    with httpx.Client(base_url=running.url, timeout=20) as c:
+        r = c.post("/processes", json={"name": "lost"})
+        assert r.status_code == 503, r.text
+        assert r.json()["type"] == "urn:vmasim:problem:journal-unavailable"
+        assert c.post("/processes", json={"name": "lost2"}).status_code == 503
+        assert c.get("/processes").status_code == 200  # reads still work
+
+
+def test_store_interface(tmp_path: Path) -> None:
+    store = SqliteJournalStore(str(tmp_path / "j.db"), "normal")
+    store.append("a", [(1, b"x"), (2, b"y")])
+    store.append("b", [(1, b"z")])
+    assert list(store.records("a", 0)) == [(1, b"x"), (2, b"y")]
+    assert list(store.records("a", 1)) == [(2, b"y")]
+    assert (store.last("a"), store.last("b"), store.last("c")) == (2, 1, 0)
+    assert store.truncate("a", 1) == 1
+    assert list(store.records("a", 0)) == [(2, b"y")]
+    with pytest.raises(JournalStoreError, match="append failed"):
+        store.append("a", [(2, b"again")])  # a position is written once
+    store.close()
+    with pytest.raises(JournalStoreError, match="is not one of"):
+        SqliteJournalStore(str(tmp_path / "j.db"), "sometimes")  # type: ignore[arg-type]
+
+
+def test_durability_settings() -> None:
+    from app.settings import SettingsError
+
+    d = Deployment.from_env({"VMASIM_DURABILITY": "Checkpoint", "VMASIM_JOURNAL_SYNC": "normal"})
+    assert (d.durability, d.journal_sync) == ("checkpoint", "normal")
+    with pytest.raises(SettingsError, match="VMASIM_DURABILITY='wal' must be one of"):
+        Deployment.from_env({"VMASIM_DURABILITY": "wal"})
+
+
+def test_lost_threads_do_not_leak(journaled: tuple[Running, Path]) -> None:
+    running, _ = journaled
+    before = threading.active_count()
+    with httpx.Client(base_url=running.url, timeout=20) as c:
+        for _ in range(20):
+            _ok(c.post("/processes", json={"name": "t"}))
+    assert threading.active_count() <= before + 32
+
+
+def test_execs_replay_with_their_drawn_seeds(journaled: tuple[Running, Path]) -> None:
+    """A process created by exec and an execve, both with ASLR and no seed given: the
+    journal records the seed drawn for each, so the replay builds the same layouts
+    (and a failed execve is recorded with its errno and changes nothing)."""
+    running, path = journaled
+    service: Service = running.app.state.service
+    with httpx.Client(base_url=running.url, timeout=60) as c:
+        made = _ok(c.post("/processes", json={"exec": {"path": "/usr/bin/true", "aslr": True}}))
+        pid = made["pid"]
+        assert made["name"] == "true" and made["image"]["seed"] is not None
+        _ok(c.post(f"/processes/{pid}/mmap", json={"length": PAGE, **ANON}))
+        missing = c.post(f"/processes/{pid}/execve", json={"path": "/nonexistent/prog"})
+        assert missing.status_code == 422 and missing.json()["errno_name"] == "ENOENT"
+        after = _ok(c.post(f"/processes/{pid}/execve", json={"path": "/bin/sh", "aslr": True}))
+        assert after["image"]["seed"] not in (None, made["image"]["seed"])
+        maps = c.get(f"/processes/{pid}/maps").text
+    keeper: StateKeeper = running.app.state.state_keeper
+    journal = keeper.journal
+    assert journal is not None
+    assert journal.wait_durable(journal.statistics().position, 10)
+    again = restart(service, path)
+    assert again.kernel.get(pid).mm.maps() == maps
+    assert comparable(dump_kernel(again.kernel)) == comparable(dump_kernel(service.kernel))
