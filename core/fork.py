@@ -101,7 +101,9 @@ def _dup_locked(old: Mm, new: Mm) -> None:
     for vma in old.vmas():
         vma_start_write(old.mmap_lock, vma)
         if vma.vm_flags & VM_DONTCOPY:
-            new.vm_stat_account(vma.vm_flags, -vma.pages_count)
+            # The kernel's vm_stat_account() leaves locked_vm alone (ours counts it):
+            # the child's locked_vm stays 0.
+            new.vm_stat_account(vma.vm_flags & ~(VM_LOCKED | VM_LOCKONFAULT), -vma.pages_count)
             continue
         # The child's copy of accounted memory is charged again (ENOMEM if refused;
         # the caller then exits the child, which gives back what was charged so far).

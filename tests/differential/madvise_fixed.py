@@ -833,6 +833,268 @@ touch 0x100000011000 r
 > ~ 100000010000-100000014000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=4 Pss_Dirty=0 Shared_Clean=8 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=8 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,gu$
 """
 
+SEAL_AND_LOCK = """
+# mseal and mlock meet madvise (issue 13, parts A and B together). A sealed anonymous
+# VMA without PROT_WRITE refuses the discarding advice (DONTNEED, FREE, DONTFORK,
+# WIPEONFORK, GUARD_INSTALL...) with EPERM (can_madvise_modify() in
+# madvise_vma_behavior(), per VMA: the VMAs before it stay advised); other advice, a
+# writable sealed VMA, a sealed file or shmem mapping are allowed. A VM_LOCKED VMA
+# refuses DONTNEED, FREE, COLD, PAGEOUT, REMOVE and GUARD_INSTALL with EINVAL;
+# DONTNEED_LOCKED drops its pages; GUARD_REMOVE and POPULATE work.
+arena 0x100000000000 64
+smaps all
+locks
+open 0 1 8 rdwr
+= 0
+# B+0..B+4: anonymous; B+0..B+2 read-only and sealed.
+mmap 0x100000000000 0x4000 rw- private|anonymous|fixed -1 0
+= 0x100000000000
+touch 0x100000000000 w
+= ok
+touch 0x100000001000 w
+= ok
+touch 0x100000003000 w
+= ok
+mprotect 0x100000000000 0x2000 r--
+= 0
+mseal 0x100000000000 0x2000 0
+= 0
+madvise 0x100000000000 0x4000 dontneed
+! EPERM
+> 100000000000-100000002000 r--p 00000000 00:00 0 $
+> 100000002000-100000004000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000002000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=8 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=8 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,mr,mw,me,ac,sl$
+> ~ 100000002000-100000004000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=4 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=4 Referenced=4 Anonymous=4 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> @ 100000000000-100000002000 Locked=0 VmFlags=rd mr mw me ac sl$
+> @ 100000002000-100000004000 Locked=0 VmFlags=rd wr mr mw me ac$
+> @ VmLck=0$
+madvise 0x100000002000 0x2000 dontneed
+= 0
+madvise 0x100000000000 0x1000 free drain
+! EPERM
+madvise 0x100000000000 0x1000 dontfork
+! EPERM
+madvise 0x100000000000 0x1000 guard_install
+! EPERM
+madvise 0x100000000000 0x1000 cold drain
+= 0
+madvise 0x100000000000 0x1000 random
+= 0
+madvise 0x100000000000 0x1000 populate_write
+! EINVAL
+# a writable sealed VMA allows the discard: B+2 sealed, B+3 not, both rw-
+mseal 0x100000002000 0x1000 0
+= 0
+madvise 0x100000002000 0x2000 wipeonfork
+= 0
+madvise 0x100000002000 0x2000 dontneed
+= 0
+# the VMAs before a refusing one stay advised: B+2..B+4 then B+0..B+2
+madvise 0x100000002000 0x2000 dontdump
+= 0
+mmap 0x100000004000 0x2000 r-- private|anonymous|fixed -1 0
+= 0x100000004000
+mseal 0x100000004000 0x2000 0
+= 0
+touch 0x100000002000 w
+= ok
+touch 0x100000003000 w
+= ok
+madvise 0x100000002000 0x4000 dontneed
+! EPERM
+> 100000000000-100000001000 r--p 00000000 00:00 0 $
+> 100000001000-100000002000 r--p 00000000 00:00 0 $
+> 100000002000-100000003000 rw-p 00000000 00:00 0 $
+> 100000003000-100000004000 rw-p 00000000 00:00 0 $
+> 100000004000-100000006000 r--p 00000000 00:00 0 $
+> ~ 100000000000-100000001000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=4 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=4 Referenced=0 Anonymous=4 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,mr,mw,me,rr,ac,sl$
+> ~ 100000001000-100000002000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=4 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=4 Referenced=4 Anonymous=4 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,mr,mw,me,ac,sl$
+> ~ 100000002000-100000003000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac,wf,dd,sl$
+> ~ 100000003000-100000004000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac,wf,dd$
+> ~ 100000004000-100000006000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,mr,mw,me,sl$
+> @ 100000000000-100000001000 Locked=0 VmFlags=rd mr mw me rr ac sl$
+> @ 100000001000-100000002000 Locked=0 VmFlags=rd mr mw me ac sl$
+> @ 100000002000-100000003000 Locked=0 VmFlags=rd wr mr mw me ac wf dd sl$
+> @ 100000003000-100000004000 Locked=0 VmFlags=rd wr mr mw me ac wf dd$
+> @ 100000004000-100000006000 Locked=0 VmFlags=rd mr mw me sl$
+> @ VmLck=0$
+# sealed read-only file and shmem mappings allow it
+mmap 0x100000010000 0x4000 rw- private|fixed 0 0
+= 0x100000010000
+touch 0x100000010000 w
+= ok
+mprotect 0x100000010000 0x4000 r--
+= 0
+mseal 0x100000010000 0x4000 0
+= 0
+madvise 0x100000010000 0x4000 dontneed
+= 0
+mmap 0x100000020000 0x4000 r-- shared|anonymous|fixed -1 0
+= 0x100000020000
+touch 0x100000020000 r
+= ok
+mseal 0x100000020000 0x4000 0
+= 0
+madvise 0x100000020000 0x4000 remove
+= 0
+madvise 0x100000020000 0x4000 dontneed
+= 0
+# B+48..B+52: the first two pages mlocked
+mmap 0x100000030000 0x4000 rw- private|anonymous|fixed -1 0
+= 0x100000030000
+touch 0x100000030000 w
+= ok
+mlock 0x100000030000 0x2000
+= 0
+madvise 0x100000030000 0x4000 dontneed
+! EINVAL
+> 100000000000-100000001000 r--p 00000000 00:00 0 $
+> 100000001000-100000002000 r--p 00000000 00:00 0 $
+> 100000002000-100000003000 rw-p 00000000 00:00 0 $
+> 100000003000-100000004000 rw-p 00000000 00:00 0 $
+> 100000004000-100000006000 r--p 00000000 00:00 0 $
+> 100000010000-100000014000 r--p 00000000 dev1 ino1 @73 $DIR/f1$
+> 100000020000-100000024000 r--s 00000000 dev2 ino2 @73 /dev/zero (deleted)$
+> 100000030000-100000032000 rw-p 00000000 00:00 0 $
+> 100000032000-100000034000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000001000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=4 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=4 Referenced=0 Anonymous=4 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,mr,mw,me,rr,ac,sl$
+> ~ 100000001000-100000002000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=4 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=4 Referenced=4 Anonymous=4 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,mr,mw,me,ac,sl$
+> ~ 100000002000-100000003000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac,wf,dd,sl$
+> ~ 100000003000-100000004000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac,wf,dd$
+> ~ 100000004000-100000006000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,mr,mw,me,sl$
+> ~ 100000010000-100000014000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=- Pss=- Pss_Dirty=- Shared_Clean=- Shared_Dirty=- Private_Clean=- Private_Dirty=- Referenced=- Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=- THPeligible=0 VmFlags=rd,mr,mw,me,ac,sl$
+> ~ 100000020000-100000024000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,sh,mr,mw,me,ms,sl$
+> ~ 100000030000-100000032000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=8 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=8 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=8 THPeligible=0 VmFlags=rd,wr,mr,mw,me,lo,ac$
+> ~ 100000032000-100000034000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> @ 100000000000-100000001000 Locked=0 VmFlags=rd mr mw me rr ac sl$
+> @ 100000001000-100000002000 Locked=0 VmFlags=rd mr mw me ac sl$
+> @ 100000002000-100000003000 Locked=0 VmFlags=rd wr mr mw me ac wf dd sl$
+> @ 100000003000-100000004000 Locked=0 VmFlags=rd wr mr mw me ac wf dd$
+> @ 100000004000-100000006000 Locked=0 VmFlags=rd mr mw me sl$
+> @ 100000010000-100000014000 Locked=- VmFlags=rd mr mw me ac sl$
+> @ 100000020000-100000024000 Locked=0 VmFlags=rd sh mr mw me ms sl$
+> @ 100000030000-100000032000 Locked=8 VmFlags=rd wr mr mw me lo ac$
+> @ 100000032000-100000034000 Locked=0 VmFlags=rd wr mr mw me ac$
+> @ VmLck=8$
+madvise 0x100000032000 0x2000 dontneed
+= 0
+madvise 0x100000030000 0x4000 dontneed_locked
+= 0
+> 100000000000-100000001000 r--p 00000000 00:00 0 $
+> 100000001000-100000002000 r--p 00000000 00:00 0 $
+> 100000002000-100000003000 rw-p 00000000 00:00 0 $
+> 100000003000-100000004000 rw-p 00000000 00:00 0 $
+> 100000004000-100000006000 r--p 00000000 00:00 0 $
+> 100000010000-100000014000 r--p 00000000 dev1 ino1 @73 $DIR/f1$
+> 100000020000-100000024000 r--s 00000000 dev2 ino2 @73 /dev/zero (deleted)$
+> 100000030000-100000032000 rw-p 00000000 00:00 0 $
+> 100000032000-100000034000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000001000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=4 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=4 Referenced=0 Anonymous=4 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,mr,mw,me,rr,ac,sl$
+> ~ 100000001000-100000002000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=4 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=4 Referenced=4 Anonymous=4 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,mr,mw,me,ac,sl$
+> ~ 100000002000-100000003000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac,wf,dd,sl$
+> ~ 100000003000-100000004000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac,wf,dd$
+> ~ 100000004000-100000006000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,mr,mw,me,sl$
+> ~ 100000010000-100000014000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=- Pss=- Pss_Dirty=- Shared_Clean=- Shared_Dirty=- Private_Clean=- Private_Dirty=- Referenced=- Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=- THPeligible=0 VmFlags=rd,mr,mw,me,ac,sl$
+> ~ 100000020000-100000024000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,sh,mr,mw,me,ms,sl$
+> ~ 100000030000-100000032000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,lo,ac$
+> ~ 100000032000-100000034000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> @ 100000000000-100000001000 Locked=0 VmFlags=rd mr mw me rr ac sl$
+> @ 100000001000-100000002000 Locked=0 VmFlags=rd mr mw me ac sl$
+> @ 100000002000-100000003000 Locked=0 VmFlags=rd wr mr mw me ac wf dd sl$
+> @ 100000003000-100000004000 Locked=0 VmFlags=rd wr mr mw me ac wf dd$
+> @ 100000004000-100000006000 Locked=0 VmFlags=rd mr mw me sl$
+> @ 100000010000-100000014000 Locked=- VmFlags=rd mr mw me ac sl$
+> @ 100000020000-100000024000 Locked=0 VmFlags=rd sh mr mw me ms sl$
+> @ 100000030000-100000032000 Locked=0 VmFlags=rd wr mr mw me lo ac$
+> @ 100000032000-100000034000 Locked=0 VmFlags=rd wr mr mw me ac$
+> @ VmLck=8$
+touch 0x100000030000 w
+= ok
+madvise 0x100000030000 0x1000 free
+! EINVAL
+madvise 0x100000030000 0x1000 cold
+! EINVAL
+madvise 0x100000030000 0x1000 pageout
+! EINVAL
+madvise 0x100000030000 0x1000 guard_install
+! EINVAL
+madvise 0x100000031000 0x1000 guard_remove
+= 0
+madvise 0x100000030000 0x1000 remove
+! EINVAL
+madvise 0x100000030000 0x2000 populate_write
+= 0
+mlock2 0x100000032000 0x2000 onfault
+= 0
+madvise 0x100000032000 0x2000 populate_read
+= 0
+munlock 0x100000030000 0x4000
+= 0
+madvise 0x100000030000 0x1000 guard_install
+= 0
+# mlock over a guard marker: the VMA is locked (lo, VmLck 16 kB) but its population
+# stops at the marker (EFAULT from GUP, which mlock reports as ENOMEM)
+mlock 0x100000030000 0x4000
+! ENOMEM
+> 100000000000-100000001000 r--p 00000000 00:00 0 $
+> 100000001000-100000002000 r--p 00000000 00:00 0 $
+> 100000002000-100000003000 rw-p 00000000 00:00 0 $
+> 100000003000-100000004000 rw-p 00000000 00:00 0 $
+> 100000004000-100000006000 r--p 00000000 00:00 0 $
+> 100000010000-100000014000 r--p 00000000 dev1 ino1 @73 $DIR/f1$
+> 100000020000-100000024000 r--s 00000000 dev2 ino2 @73 /dev/zero (deleted)$
+> 100000030000-100000034000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000001000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=4 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=4 Referenced=0 Anonymous=4 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,mr,mw,me,rr,ac,sl$
+> ~ 100000001000-100000002000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=4 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=4 Referenced=4 Anonymous=4 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,mr,mw,me,ac,sl$
+> ~ 100000002000-100000003000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac,wf,dd,sl$
+> ~ 100000003000-100000004000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac,wf,dd$
+> ~ 100000004000-100000006000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,mr,mw,me,sl$
+> ~ 100000010000-100000014000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=- Pss=- Pss_Dirty=- Shared_Clean=- Shared_Dirty=- Private_Clean=- Private_Dirty=- Referenced=- Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=- THPeligible=0 VmFlags=rd,mr,mw,me,ac,sl$
+> ~ 100000020000-100000024000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,sh,mr,mw,me,ms,sl$
+> ~ 100000030000-100000034000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=4 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=4 Referenced=4 Anonymous=4 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=4 THPeligible=0 VmFlags=rd,wr,mr,mw,me,gu,lo,ac$
+> @ 100000000000-100000001000 Locked=0 VmFlags=rd mr mw me rr ac sl$
+> @ 100000001000-100000002000 Locked=0 VmFlags=rd mr mw me ac sl$
+> @ 100000002000-100000003000 Locked=0 VmFlags=rd wr mr mw me ac wf dd sl$
+> @ 100000003000-100000004000 Locked=0 VmFlags=rd wr mr mw me ac wf dd$
+> @ 100000004000-100000006000 Locked=0 VmFlags=rd mr mw me sl$
+> @ 100000010000-100000014000 Locked=- VmFlags=rd mr mw me ac sl$
+> @ 100000020000-100000024000 Locked=0 VmFlags=rd sh mr mw me ms sl$
+> @ 100000030000-100000034000 Locked=4 VmFlags=rd wr mr mw me gu lo ac$
+> @ VmLck=16$
+# the child: no VM_LOCKED, seals kept
+fork child
+= 0
+madvise 0x100000000000 0x1000 dontneed
+! EPERM
+madvise 0x100000030000 0x4000 dontneed
+= 0
+> 100000000000-100000001000 r--p 00000000 00:00 0 $
+> 100000001000-100000002000 r--p 00000000 00:00 0 $
+> 100000002000-100000003000 rw-p 00000000 00:00 0 $
+> 100000003000-100000004000 rw-p 00000000 00:00 0 $
+> 100000004000-100000006000 r--p 00000000 00:00 0 $
+> 100000010000-100000014000 r--p 00000000 dev1 ino1 @73 $DIR/f1$
+> 100000020000-100000024000 r--s 00000000 dev2 ino2 @73 /dev/zero (deleted)$
+> 100000030000-100000034000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000001000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=2 Pss_Dirty=2 Shared_Clean=0 Shared_Dirty=4 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=4 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,mr,mw,me,rr,ac,sl$
+> ~ 100000001000-100000002000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=2 Pss_Dirty=2 Shared_Clean=0 Shared_Dirty=4 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=4 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,mr,mw,me,ac,sl$
+> ~ 100000002000-100000003000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac,wf,dd,sl$
+> ~ 100000003000-100000004000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac,wf,dd$
+> ~ 100000004000-100000006000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,mr,mw,me,sl$
+> ~ 100000010000-100000014000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=- Pss=- Pss_Dirty=- Shared_Clean=- Shared_Dirty=- Private_Clean=- Private_Dirty=- Referenced=- Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=- THPeligible=0 VmFlags=rd,mr,mw,me,ac,sl$
+> ~ 100000020000-100000024000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,sh,mr,mw,me,ms,sl$
+> ~ 100000030000-100000034000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,gu,ac$
+> @ 100000000000-100000001000 Locked=0 VmFlags=rd mr mw me rr ac sl$
+> @ 100000001000-100000002000 Locked=0 VmFlags=rd mr mw me ac sl$
+> @ 100000002000-100000003000 Locked=0 VmFlags=rd wr mr mw me ac wf dd sl$
+> @ 100000003000-100000004000 Locked=0 VmFlags=rd wr mr mw me ac wf dd$
+> @ 100000004000-100000006000 Locked=0 VmFlags=rd mr mw me sl$
+> @ 100000010000-100000014000 Locked=- VmFlags=rd mr mw me ac sl$
+> @ 100000020000-100000024000 Locked=0 VmFlags=rd sh mr mw me ms sl$
+> @ 100000030000-100000034000 Locked=0 VmFlags=rd wr mr mw me gu ac$
+> @ VmLck=0$
+"""
+
 MADVISE_FIXED_TRACES: dict[str, str] = {
     "flags": MADVISE_FLAGS,
     "memory": MADVISE_MEMORY,
@@ -841,4 +1103,5 @@ MADVISE_FIXED_TRACES: dict[str, str] = {
     "exec": READAHEAD_AND_POPULATE,
     "boundary": MADVISE_AT_MAX_MAP_COUNT,
     "referenced": PG_REFERENCED,
+    "seal_lock": SEAL_AND_LOCK,
 }

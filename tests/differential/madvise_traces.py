@@ -19,6 +19,11 @@ drained state is deterministic; the batches themselves are checked by
 With ``boundary`` the trace starts with ``fill <headroom>``: the process is then a few
 VMAs short of ``vm.max_map_count`` and splits start failing (EAGAIN for madvise); such
 traces compare results and maps lines only (see :meth:`MadviseGenerator.generate`).
+
+:class:`SealLockGenerator` adds part B's mlock, mlock2, munlock and mseal to these
+traces: sealed VMAs refusing discarding advice (EPERM), locked ones refusing DONTNEED,
+FREE, COLD, PAGEOUT, REMOVE and GUARD_INSTALL (EINVAL), population by mlock over
+touched, freed and guarded pages, forks of locked and sealed VMAs.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from tests.differential.trace import (
     PAGE,
     U64,
     Generator,
+    LockGenerator,
     Op,
     Trace,
 )
@@ -202,6 +208,45 @@ class MadviseGenerator(Generator):
         # after every op would take seconds, so boundary traces compare maps only.
         full = not self.boundary
         return Trace(self.base, self.npages, self.ops[:n_ops], smaps=full, smaps_all=full)
+
+
+class SealLockGenerator(MadviseGenerator, LockGenerator):
+    """:class:`MadviseGenerator` with :class:`~tests.differential.trace.LockGenerator`'s
+    mlock, mlock2, munlock and mseal (not mlockall, credentials or names: they are
+    about the helper's own memory and the host's configuration, which the lock traces
+    cover). Reports ``smaps all`` and ``locks`` (VmLck) after every op."""
+
+    def step(self) -> None:
+        r = self.rng.random()
+        if r < 0.12:
+            self.seal_lock_op()
+        elif r < 0.42:
+            self.op_madvise()
+        elif r < 0.44 and self.fork and self.forks < MAX_FORKS:
+            self.op_fork()
+        else:
+            Generator.step(self)  # not LockGenerator's mix
+
+    def seal_lock_op(self) -> None:
+        r = self.rng.random()
+        if r < 0.3:
+            self.op_mlock()
+        elif r < 0.5:
+            self.op_mlock2()
+        elif r < 0.8:
+            self.op_munlock()
+        else:
+            self.op_mseal()
+
+    def generate(self, n_ops: int) -> Trace:
+        trace = super().generate(n_ops)
+        trace.locks = True
+        return trace
+
+
+def generate_seal_lock(seed: int, n_ops: int) -> Trace:
+    """A madvise trace with mlock/mseal ops for ``seed`` (same seed, same trace)."""
+    return SealLockGenerator(seed).generate(n_ops)
 
 
 def generate_madvise(seed: int, n_ops: int, fork: bool = True, boundary: bool = False) -> Trace:

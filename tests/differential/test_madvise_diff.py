@@ -2,8 +2,10 @@
 
 CI runs ``CI_SEEDS`` random traces of ``CI_OPS`` operations (madvise mixed with
 mmap/munmap/mprotect/mremap, touches and forks, every smaps field of each arena VMA
-compared after each op), ``BOUNDARY_SEEDS`` shorter traces at the ``vm.max_map_count``
-boundary, and the annotated traces of madvise_fixed.py. A longer campaign::
+compared after each op), ``SEAL_LOCK_SEEDS`` more with part B's mlock/mlock2/munlock/mseal
+mixed in (VmLck compared too), ``BOUNDARY_SEEDS`` shorter traces at the
+``vm.max_map_count`` boundary, and the annotated traces of madvise_fixed.py. A longer
+campaign::
 
     VMASIM_STRESS_SECONDS=600 .venv/bin/pytest tests/differential/test_madvise_diff.py -m stress
 """
@@ -18,7 +20,7 @@ import pytest
 
 from tests.differential.annotated import check_expectations, parse_annotated
 from tests.differential.madvise_fixed import MADVISE_FIXED_TRACES
-from tests.differential.madvise_traces import generate_madvise
+from tests.differential.madvise_traces import generate_madvise, generate_seal_lock
 from tests.differential.realkernel import run_kernel
 from tests.differential.test_kernel_diff import _compare
 
@@ -26,16 +28,19 @@ pytestmark = pytest.mark.kernel
 
 CI_SEEDS = range(16)
 CI_OPS = 200  # 16 x 200 = 3,200 compared operations
+SEAL_LOCK_SEEDS = range(8)  # 8 x 200 = 1,600 more, with mlock and mseal
 BOUNDARY_SEEDS = range(2)
 BOUNDARY_OPS = 40  # each op re-reads ~65,000 maps lines on the host: kept short
 STRESS_SECONDS = float(os.environ.get("VMASIM_STRESS_SECONDS", "600"))
 
 
-def _rerun(seed: int, ops: int, boundary: bool) -> str:
-    flag = ", boundary=True" if boundary else ""
+def _rerun(seed: int, ops: int, boundary: bool = False, seal_lock: bool = False) -> str:
+    call = f"generate_madvise({seed}, {ops}{', boundary=True' if boundary else ''})"
+    if seal_lock:
+        call = f"generate_seal_lock({seed}, {ops})"
     return (
-        f".venv/bin/python -c 'from tests.differential.madvise_traces import generate_madvise; "
-        f'print(generate_madvise({seed}, {ops}{flag}).text(), end="")\' > t.trace && '
+        ".venv/bin/python -c 'from tests.differential.madvise_traces import *; "
+        f'print({call}.text(), end="")\' > t.trace && '
         ".venv/bin/python -m tests.differential.run --trace t.trace"
     )
 
@@ -45,7 +50,17 @@ def test_random_madvise_trace(vmatrace: Path, engine: None, seed: int) -> None:
     """Results, maps lines and every smaps field after each op match the kernel's."""
     trace = generate_madvise(seed, CI_OPS)
     assert sum(op.kind == "madvise" for op in trace.ops) >= CI_OPS // 8 and trace.smaps_all
-    _compare(vmatrace, trace, seed, _rerun(seed, CI_OPS, False))
+    _compare(vmatrace, trace, seed, _rerun(seed, CI_OPS))
+
+
+@pytest.mark.parametrize("seed", SEAL_LOCK_SEEDS)
+def test_random_seal_lock_madvise_trace(vmatrace: Path, engine: None, seed: int) -> None:
+    """With mlock/mlock2/munlock/mseal mixed in: sealed VMAs refusing discarding advice,
+    locked ones refusing DONTNEED and friends, VmLck, forks of both."""
+    trace = generate_seal_lock(seed, CI_OPS)
+    kinds = {op.kind for op in trace.ops}
+    assert {"madvise", "mseal"} <= kinds and kinds & {"mlock", "mlock2"} and trace.locks
+    _compare(vmatrace, trace, seed, _rerun(seed, CI_OPS, seal_lock=True))
 
 
 @pytest.mark.parametrize("seed", BOUNDARY_SEEDS)
@@ -53,7 +68,7 @@ def test_madvise_at_max_map_count(vmatrace: Path, engine: None, seed: int) -> No
     """A few VMAs short of vm.max_map_count: splits fail as on the kernel."""
     trace = generate_madvise(seed, BOUNDARY_OPS, boundary=True)
     assert any(op.kind == "fill" for op in trace.ops)
-    _compare(vmatrace, trace, seed, _rerun(seed, BOUNDARY_OPS, True))
+    _compare(vmatrace, trace, seed, _rerun(seed, BOUNDARY_OPS, boundary=True))
 
 
 @pytest.mark.parametrize("name", sorted(MADVISE_FIXED_TRACES))
@@ -80,7 +95,8 @@ def test_ci_op_count() -> None:
 @pytest.mark.timeout(int(STRESS_SECONDS) + 600)
 def test_madvise_stress(vmatrace: Path, engine: None, request: pytest.FixtureRequest) -> None:
     """Long randomised run: seeds from 10,000 up, 500 ops each (every tenth at the
-    max_map_count boundary, 60 ops), for VMASIM_STRESS_SECONDS. Only with -m stress."""
+    max_map_count boundary, 60 ops; every third with mlock/mseal), for
+    VMASIM_STRESS_SECONDS. Only with -m stress."""
     if "stress" not in (request.config.getoption("markexpr") or ""):
         pytest.skip("long run: select it with -m stress")
     deadline = time.monotonic() + STRESS_SECONDS
@@ -88,9 +104,13 @@ def test_madvise_stress(vmatrace: Path, engine: None, request: pytest.FixtureReq
     compared = 0
     while time.monotonic() < deadline:
         boundary = seed % 10 == 0
+        seal_lock = not boundary and seed % 3 == 0
         ops = 60 if boundary else 500
-        trace = generate_madvise(seed, ops, boundary=boundary)
-        _compare(vmatrace, trace, seed, _rerun(seed, ops, boundary))
+        if seal_lock:
+            trace = generate_seal_lock(seed, ops)
+        else:
+            trace = generate_madvise(seed, ops, boundary=boundary)
+        _compare(vmatrace, trace, seed, _rerun(seed, ops, boundary, seal_lock))
         compared += len(trace.ops)
         seed += 1
     print(f"madvise stress: seeds 10000-{seed - 1}, {compared} operations compared, no mismatch")
