@@ -32,6 +32,7 @@ from core.constants import (
     EAGAIN,
     EINVAL,
     ENOMEM,
+    EPERM,
     MADV_COLD,
     MADV_DONTFORK,
     MADV_DONTNEED,
@@ -346,3 +347,53 @@ def test_checkpoint_round_trip_keeps_the_new_state() -> None:
     assert _kb(restored.get(proc.pid).mm, BASE, "LazyFree") == 34 * 4
     for p in restored.processes():
         p.mm._check()
+
+
+def test_checkpoint_of_advice_on_locked_and_sealed_memory() -> None:
+    """Both halves of issue 13 in one state: locked, sealed, guarded and lazy-free memory
+    round-trips, and after the restore the seal still refuses DONTNEED (EPERM) and the
+    lock still refuses it (EINVAL). A state written before the madvise fields (no PTE
+    bits, folio flags or LRU batches) still loads (format version 1 throughout)."""
+    kernel = Kernel()
+    proc = kernel.spawn()
+    mm = proc.mm
+    mm.mmap(BASE, 40 * PG, RW, ANON)
+    for i in range(40):
+        mm.fault(BASE + i * PG, "write")
+    mm.mlock(BASE, 4 * PG)
+    mm.mprotect(BASE + 8 * PG, 2 * PG, PROT_READ)
+    mm.mseal(BASE + 8 * PG, 2 * PG)
+    mm.madvise(BASE + 12 * PG, PG, MADV_GUARD_INSTALL)
+    mm.madvise(BASE + 16 * PG, 8 * PG, MADV_FREE)
+    mm.madvise(BASE + 30 * PG, 2 * PG, MADV_DONTFORK)
+    doc = dump_kernel(kernel)
+    assert doc["version"] == 1
+    restored = load_kernel(doc)
+    rmm = restored.get(proc.pid).mm
+    assert render_smaps(rmm) == render_smaps(mm) and rmm.locked_vm == 4
+    assert dump_kernel(restored)["processes"] == doc["processes"]
+    with pytest.raises(SyscallError) as sealed:
+        rmm.madvise(BASE + 8 * PG, PG, MADV_DONTNEED)
+    with pytest.raises(SyscallError) as locked:
+        rmm.madvise(BASE, PG, MADV_DONTNEED)
+    assert (sealed.value.errno, locked.value.errno) == (EPERM, EINVAL)
+    rmm._check()
+    with restored.page_lock:
+        lru_add_drain(restored.lru)  # the 8 freed folios were waiting in the batch
+    assert _kb(rmm, BASE + 10 * PG, "LazyFree") == 32
+    # The same state without part A's fields: the pages lose their flags and PTE bits
+    # (a state from before them had none), everything else is kept.
+    del doc["kernel"]["lru"]
+    for pdoc in doc["processes"]:
+        for key in ("clean_ptes", "dirty_ptes"):
+            del pdoc["mm"][key]
+    for page in doc["pages"]:
+        for flag in ("referenced", "active", "lazyfree", "folio_dirty"):
+            page.pop(flag, None)
+    older_kernel = load_kernel(doc)
+    older = older_kernel.get(proc.pid).mm
+    assert older.maps() == mm.maps() and older.locked_vm == 4
+    with older_kernel.page_lock:
+        lru_add_drain(older_kernel.lru)
+    assert _kb(older, BASE + 10 * PG, "LazyFree") == 0
+    older._check()
