@@ -52,7 +52,10 @@ a split refused at ``vm.max_map_count`` is ENOMEM, which madvise reports as EAGA
 
 Not modelled: process_madvise(2); KSM merging (ksmd does not run on the host: MERGEABLE
 only sets ``VM_MERGEABLE``), huge pages (THP, hugetlb), swap, userfaultfd, memory
-failure injection (not built on the host).
+failure injection (not built on the host). PG_mlocked is not a folio flag here: MADV_FREE
+takes a folio as mlocked (unevictable: ``folio_mark_lazyfree`` leaves it) when another
+process maps it at the same address in a ``VM_LOCKED`` VMA (:func:`_mlocked_elsewhere`:
+a fork relative that locked it; a copy moved by mremap is missed).
 
 Sealed VMAs are refused through :func:`core.mseal.can_modify_vma_madvise` (EPERM).
 Pause points: ``madvise:between_vmas`` between two VMAs of the walk (with the advice's
@@ -133,6 +136,7 @@ from .pages import (
     GUARD_MARKER,
     NO_FOLIO,
     AnonPage,
+    Page,
     PageKind,
     check_limit,
     file_pages,
@@ -500,6 +504,25 @@ def _addrs(vma: Vma, start: int, end: int) -> list[int]:
     return sorted(a for a in pages if start <= a < end)
 
 
+def _mlocked_elsewhere(mm: Mm, addr: int, page: Page) -> bool:
+    """Is ``page``, which other mms map too, mlocked (``folio_test_unevictable``)? Taken
+    as "another process maps it at ``addr`` in a ``VM_LOCKED`` VMA" (see the module
+    note). Caller holds ``page_lock``; the other trees are read under RCU.
+    O(processes log n)."""
+    for proc in mm.kernel.processes():
+        other = proc.mm
+        if other is mm:
+            continue
+        slot = other.rcu.read_lock()
+        try:
+            vma = other.vma_lookup(addr)
+        finally:
+            other.rcu.read_unlock(slot)
+        if vma is not None and vma.vm_flags & VM_LOCKED and (vma.pages or {}).get(addr) is page:
+            return True
+    return False
+
+
 def _dontneed_free(b: _Behavior) -> None:
     """``madvise_dontneed_free``: DONTNEED, DONTNEED_LOCKED and FREE."""
     mm, vma, advice = b.mm, b.vma, b.advice
@@ -528,6 +551,8 @@ def _dontneed_free(b: _Behavior) -> None:
                 page.folio_dirty = False
             mm.old_ptes.add(addr)  # clear_young_dirty_ptes()
             mm.clean_ptes.add(addr)
+            if page.mapcount != 1 and _mlocked_elsewhere(mm, addr, page):
+                continue  # an unevictable folio is not lazy-freed
             folio_mark_lazyfree(lru, page)
 
 

@@ -46,6 +46,7 @@ from core.constants import (
     MADV_RANDOM,
     MADV_REMOVE,
     MADV_WIPEONFORK,
+    MLOCK_ONFAULT,
     VM_MAYBE_GUARD,
     VM_RAND_READ,
 )
@@ -222,6 +223,26 @@ def test_free_shows_lazyfree_when_its_lru_batch_drains() -> None:
         assert _kb(mm, BASE, "LazyFree") == 4 * pages - 4
         assert _kb(mm, BASE, "Private_Dirty") == 4
         mm._check()
+
+
+@pytest.mark.parametrize("locked", [False, True])
+def test_free_of_a_page_the_parent_mlocked(locked: bool) -> None:
+    """A fork child's MADV_FREE of a page it shares with its parent cleans the child's
+    PTE either way, but a folio the parent mlocked is unevictable and is not lazy-freed
+    (folio_mark_lazyfree); the host showed LazyFree 0 kB (differential seed 10041)."""
+    kernel = Kernel()
+    proc = kernel.spawn()
+    proc.mm.mmap(BASE, 4 * PG, RW, ANON)
+    proc.mm.fault(BASE + PG, "write")
+    if locked:
+        proc.mm.mlock2(BASE, 4 * PG, MLOCK_ONFAULT)
+    child = proc.fork().mm
+    child.madvise(BASE, 4 * PG, MADV_FREE)
+    with kernel.page_lock:
+        lru_add_drain(kernel.lru)
+    assert _kb(child, BASE, "Shared_Clean") == 4
+    assert _kb(child, BASE, "LazyFree") == (0 if locked else 4)
+    child._check()
 
 
 def test_populate_write_marks_folios_referenced() -> None:
