@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from tests.differential.compare import Mismatch
 from tests.differential.madvise_traces import generate_madvise
+from tests.differential.realkernel import Step
 from tests.differential.simrun import run_sim
+from tests.differential.test_kernel_diff import _only_referenced_differs
 from tests.differential.trace import (
     MAP_FIXED,
     MAP_FIXED_NOREPLACE,
     MREMAP_FIXED,
     MREMAP_MAYMOVE,
+    Op,
     TraceSyntaxError,
     parse_op,
     parse_trace,
@@ -77,3 +81,31 @@ def test_simulated_fill_leaves_the_requested_headroom() -> None:
     )
     results = [step.result for step in run_sim(trace).steps]
     assert results == ["= 0x100000000000", "= 0", "! EAGAIN"]
+
+
+@pytest.mark.parametrize(
+    ("sim_line", "sim_result", "retried"),
+    [
+        ("~ 1-2 Rss=4 Referenced=0 Anonymous=4", "= 0", True),
+        ("~ 1-2 Rss=0 Referenced=0 Anonymous=4", "= 0", False),  # Rss differs too
+        ("~ 1-2 Rss=4 Referenced=4 Anonymous=4", "! EINVAL", False),  # the result differs
+    ],
+)
+def test_only_a_referenced_difference_asks_the_kernel_again(
+    sim_line: str, sim_result: str, retried: bool
+) -> None:
+    """_compare re-runs the kernel only for a difference in smaps Referenced (the host
+    sets PG_referenced on its own now and then), never for any other field."""
+    kernel_maps = ["1-2 rw-p", "~ 1-2 Rss=4 Referenced=4 Anonymous=4"]
+    mismatch = Mismatch(
+        0,
+        Op("drain", ()),
+        Step("= 0", ()),
+        Step(sim_result, ()),
+        "= 0",
+        sim_result,
+        kernel_maps,
+        ["1-2 rw-p", sim_line],
+        [],
+    )
+    assert _only_referenced_differs(mismatch) is retried
