@@ -15,7 +15,8 @@ InvalidArgument        422
 LayoutError            422
 NoMatchingVma          404     ``errno``, ``errno_name``, ``syscall`` (PROCMAP_QUERY ENOENT)
 NoSuchJob              404     ``job_id`` (an experiment job, or its result)
-ResidentLimitExceeded  409     ``setting``, ``limit``, ``addr`` (a fault needed a page)
+ResidentLimitExceeded  409     ``setting``, ``limit``, ``addr`` (a fault needed a page: the
+                               process's limit, or the machine's RAM, ``ram_pages``)
 ProcessLimitReached    409     ``limit``, ``value``
 RequestTooLarge        413     ``limit``, ``value``
 RequestTimeout         408     ``setting``, ``limit`` (seconds), ``value`` (bytes received)
@@ -130,7 +131,7 @@ ERROR_TABLE: dict[type[Exception], ProblemKind] = {
     NoMatchingVma: ProblemKind(404, "no-matching-vma", "No VMA matches the query"),
     NoSuchJob: ProblemKind(404, "no-such-experiment", "No such experiment job"),
     ResidentLimitExceeded: ProblemKind(
-        409, "resident-limit", "The process reached its resident-page limit"
+        409, "resident-limit", "A resident-page limit was reached (the process's or the machine's)"
     ),
     SyscallError: ProblemKind(422, "syscall-error", "The system call failed"),
     InvalidArgument: ProblemKind(422, "invalid-argument", "Invalid argument"),
@@ -263,7 +264,7 @@ def exception_extras(exc: BaseException) -> dict[str, Any]:
         return {"setting": exc.setting, "limit": exc.limit, "value": exc.value}
     if isinstance(exc, ResidentLimitExceeded):
         return {
-            "setting": "VMASIM_MAX_RESIDENT_PAGES",
+            "setting": "ram_pages" if exc.machine else "VMASIM_MAX_RESIDENT_PAGES",
             "limit": exc.limit,
             "addr": f"{exc.addr:#x}",
         }

@@ -89,18 +89,23 @@ class StateError(EngineError):
 
 
 class ResidentLimitExceeded(EngineError, MemoryError):
-    """A fault needed a new page but the process is at ``Kernel.max_resident_pages``.
+    """A fault needed a new page but the process is at ``Kernel.max_resident_pages``
+    (``machine`` False), or the machine's RAM is full: ``Kernel.ram_pages`` pages are
+    mapped (``machine`` True; the kernel would reclaim, then OOM-kill: see
+    docs/kernel-differences.md).
 
     Raised before anything changed (no page allocated, no counter moved, no lock held).
     """
 
-    def __init__(self, limit: int, addr: int) -> None:
+    def __init__(self, limit: int, addr: int, machine: bool = False) -> None:
         self.limit = limit
         self.addr = addr
-        super().__init__(
-            f"fault at {addr:#x} needs a new page but the process already has its "
-            f"limit of {limit} resident pages"
-        )
+        self.machine = machine
+        if machine:
+            text = f"the machine's RAM of {limit} pages is full"
+        else:
+            text = f"the process already has its limit of {limit} resident pages"
+        super().__init__(f"fault at {addr:#x} needs a new page but {text}")
 
 
 class PauseTimeout(EngineError, TimeoutError):

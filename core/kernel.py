@@ -84,6 +84,11 @@ class Kernel:
         #: Machine-wide PROCMAP_QUERY counters; every mm's counters count here too.
         self.query_counts = QueryCounters()
         self._max_resident_pages: int | None = None
+        #: The machine's resident pages: pages mapped by at least one PTE of any mm (a
+        #: page shared by fork or a file counts once), changed under ``page_lock`` by
+        #: ``core.pages`` as mapcounts go from 0 to 1 and back. Bounded by
+        #: :attr:`ram_pages`. A one-element list: every mm holds the same list.
+        self.resident = [0]
         #: The commit charge and the overcommit policy (core/overcommit.py).
         self.commit = VmCommit()
         self._config_anon_vma_name = True
@@ -329,6 +334,19 @@ class Kernel:
         proc.alive = False
         proc.mm.exit_mmap()
         proc.files.close_all()
+
+    def _check(self) -> None:
+        """O(pages of every process): :attr:`resident` counts the distinct pages mapped,
+        and every process's structures pass their own ``_check()``. Caller keeps the
+        machine quiescent (no syscall or fault running)."""
+        seen: set[int] = set()
+        for proc in self.processes():
+            proc.mm._check()
+            for vma in proc.mm.vmas():
+                for page in (vma.pages or {}).values():
+                    if page.rss_counter >= 0:
+                        seen.add(id(page))
+        assert self.resident[0] == len(seen), (self.resident[0], len(seen))
 
     def processes(self) -> list[Process]:
         """The live processes, by pid."""

@@ -52,6 +52,7 @@ from .pages import (
     PageKind,
     PageName,
     check_limit,
+    check_ram,
     file_pages,
     linear_page_index,
     page_cache,
@@ -178,6 +179,8 @@ def do_anonymous_page(
             stat = mm.rss_stat
             if stat[MM_FILEPAGES] + stat[MM_ANONPAGES] + stat[MM_SHMEMPAGES] >= limit:
                 raise ResidentLimitExceeded(limit, addr)
+        if mm.machine_resident[0] >= mm.ram_pages():
+            raise ResidentLimitExceeded(mm.ram_pages(), addr, machine=True)
         set_pte(mm, vma, addr, page)
     finally:
         lock.release()
@@ -295,6 +298,8 @@ def _do_fault_around(mm: Mm, vma: Vma, addr: int, index: int, cache: PageCache, 
             continue
         if limit is not None and mm.get_rss() >= limit:
             break
+        if page.mapcount == 0 and mm.machine_resident[0] >= mm.ram_pages():
+            break  # fault-around maps only what fits
         set_pte(mm, vma, at, page)
         mapped = mapped or i == index
     return mapped
@@ -339,6 +344,8 @@ def _do_wp_page(
             return VM_FAULT_OK, "anon"
         if page.kind is PageKind.ZERO:  # the only copy that raises this mm's RSS
             check_limit(mm, addr)
+        else:  # a new page on the machine all the same
+            check_ram(mm, addr)
         replace_pte(mm, vma, addr, AnonPage())
     return VM_FAULT_OK, "cow"
 

@@ -161,6 +161,10 @@ class Mm:
         self.resident_limit: Callable[[], int | None] = partial(
             getattr, kernel, "_max_resident_pages"
         )
+        # The machine's resident pages (Kernel.resident, shared by every mm) and its
+        # RAM in pages (a C-level callable, like resident_limit).
+        self.machine_resident = kernel.resident
+        self.ram_pages: Callable[[], int] = partial(getattr, kernel.commit, "ram_pages")
         self.stack_rlimit = 8 << 20  # RLIMIT_STACK soft limit (ulimit -s 8192)
         self.old_ptes: set[int] = set()  # addresses of PTEs without the young bit (fork)
         #: Addresses of anonymous PTEs whose dirty bit MADV_FREE cleared (core/pages.py).

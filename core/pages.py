@@ -265,10 +265,20 @@ def linear_page_index(vma: Vma, addr: int) -> int:
 
 
 def check_limit(mm: Mm, addr: int) -> None:
-    """Raise :class:`ResidentLimitExceeded` if a new page would pass the mm's limit."""
+    """Raise :class:`ResidentLimitExceeded` if a new page would pass the mm's limit or
+    the machine's RAM (conservative: the page a fault maps may already be resident)."""
     limit = mm.resident_limit()
     if limit is not None and mm.get_rss() >= limit:
         raise ResidentLimitExceeded(limit, addr)
+    check_ram(mm, addr)
+
+
+def check_ram(mm: Mm, addr: int) -> None:
+    """Raise :class:`ResidentLimitExceeded` (``machine``) if the machine's RAM is full:
+    every one of ``Kernel.ram_pages`` is resident. Caller holds the page lock."""
+    ram = mm.ram_pages()
+    if mm.machine_resident[0] >= ram:
+        raise ResidentLimitExceeded(ram, addr, machine=True)
 
 
 def set_pte(mm: Mm, vma: Vma, addr: int, page: Page) -> None:
@@ -282,6 +292,8 @@ def set_pte(mm: Mm, vma: Vma, addr: int, page: Page) -> None:
         mm.old_ptes.discard(addr)  # a PTE set by a fault is young
     counter = page.rss_counter
     if counter >= 0:
+        if not page.mapcount:
+            mm.machine_resident[0] += 1  # the page becomes resident on the machine
         page.mapcount += 1
         mm.rss_stat[counter] += 1
 
@@ -292,6 +304,8 @@ def replace_pte(mm: Mm, vma: Vma, addr: int, page: Page) -> None:
     old = vma.pages[addr]
     if old.rss_counter >= 0:
         old.mapcount -= 1
+        if not old.mapcount:
+            mm.machine_resident[0] -= 1  # no PTE maps it any more: freed
         mm.rss_stat[old.rss_counter] -= 1
     del vma.pages[addr]
     # The new PTE is dirty (a COW copy is written); set_pte() makes it young. Every other
@@ -322,10 +336,13 @@ def zap_vma_pages(mm: Mm, vma: Vma) -> None:
         dirty = mm.dirty_ptes
         recency = vma_has_recency(vma)
         normal = 0
+        freed = 0
         for addr, page in pages.items():
             counter = page.rss_counter
             if counter >= 0:
                 page.mapcount -= 1
+                if not page.mapcount:
+                    freed += 1
                 stat[counter] -= 1
                 normal += 1
                 if counter != MM_ANONPAGES:  # zap_present_folio_ptes()
@@ -333,6 +350,7 @@ def zap_vma_pages(mm: Mm, vma: Vma) -> None:
                         page.dirty = True
                     if recency and addr not in old:
                         folio_mark_accessed(page)
+        mm.machine_resident[0] -= freed
         if old:
             old.difference_update(pages)
         if mm.clean_ptes:
@@ -539,6 +557,8 @@ def zap_pte_range(
                 update_hiwater_rss(mm)
             normal += 1
             page.mapcount -= 1
+            if not page.mapcount:
+                mm.machine_resident[0] -= 1  # no PTE maps it any more: freed
             stat[counter] -= 1
             if counter != MM_ANONPAGES:
                 if addr in dirty:

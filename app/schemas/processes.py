@@ -12,6 +12,7 @@ from pydantic import (
     Field,
     model_validator,
 )
+from pydantic.config import JsonDict
 
 from core.constants import U64_MAX
 
@@ -85,6 +86,14 @@ class ImageOut(BaseModel):
 # -- processes ---------------------------------------------------------------------------
 
 
+#: JSON Schema of a source of ``ProcessIn`` that is given (not null).
+_GIVEN: dict[str, JsonDict] = {
+    "layout": {"type": "string"},
+    "maps": {"type": "string"},
+    "exec": {"type": "object"},
+}
+
+
 class ProcessIn(InModel):
     """A new process: an empty address space, the typical layout of a program, the
     layout in the text of a real ``/proc/<pid>/maps``, or a program run by execve."""
@@ -92,12 +101,11 @@ class ProcessIn(InModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            # one source at most
+            # one source at most (null is no source)
             "not": {
                 "anyOf": [
-                    {"required": ["layout", "maps"]},
-                    {"required": ["layout", "exec"]},
-                    {"required": ["maps", "exec"]},
+                    {"required": list(pair), "properties": {k: _GIVEN[k] for k in pair}}
+                    for pair in (("layout", "maps"), ("layout", "exec"), ("maps", "exec"))
                 ]
             },
             "examples": [

@@ -208,3 +208,33 @@ def test_resident_page_limit(small: Running, client: httpx.Client, pid: int) -> 
         mm.fault(base + 4 * 4096, "write")
     assert mm.get_rss() == 4
     mm._check()
+
+
+def test_machine_ram_bound_is_a_409_naming_ram_pages() -> None:
+    """Issue 18 item 8: the machine's RAM bounds resident pages across processes; the
+    fault that finds it full is a 409 naming ``ram_pages`` and maps nothing."""
+    app = create_app(Settings(), deployment=Deployment())
+    service: Service = app.state.service
+    service.kernel.configure(ram_pages=6, overcommit_memory=1)
+    with serve(app) as running, httpx.Client(base_url=running.url, timeout=60) as c:
+        pids = [c.post("/processes", json={}).json()["pid"] for _ in range(2)]
+        anon = {"prot": ["PROT_READ", "PROT_WRITE"], "flags": ["MAP_PRIVATE", "MAP_ANONYMOUS"]}
+        addrs = [
+            c.post(f"/processes/{p}/mmap", json={"length": 4 * 4096, **anon}).json()["addr"]
+            for p in pids
+        ]
+        touch = {"op": "touch", "addr": addrs[0], "length": 4 * 4096, "access": "write"}
+        assert c.post(f"/processes/{pids[0]}/syscalls", json={"ops": [touch]}).status_code == 200
+        base = int(addrs[1], 16)
+        for i in range(2):
+            ok = c.post(
+                f"/processes/{pids[1]}/faults", json={"addr": base + i * 4096, "access": "write"}
+            )
+            assert ok.status_code == 200, ok.text
+        full = c.post(
+            f"/processes/{pids[1]}/faults", json={"addr": base + 2 * 4096, "access": "write"}
+        )
+        assert full.status_code == 409, full.text
+        assert (full.json()["setting"], full.json()["limit"]) == ("ram_pages", 6)
+        assert service.kernel.resident == [6]
+        service.kernel._check()
