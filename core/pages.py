@@ -68,7 +68,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal
 
-from .constants import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, VM_RAND_READ, VM_SEQ_READ
+from .constants import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, VM_LOCKED, VM_RAND_READ, VM_SEQ_READ
 from .errors import ResidentLimitExceeded
 from .files import SHMEM_DEV
 
@@ -335,6 +335,7 @@ def zap_vma_pages(mm: Mm, vma: Vma) -> None:
         old = mm.old_ptes
         dirty = mm.dirty_ptes
         recency = vma_has_recency(vma)
+        locked = bool(vma.vm_flags & VM_LOCKED)
         normal = 0
         freed = 0
         for addr, page in pages.items():
@@ -349,7 +350,7 @@ def zap_vma_pages(mm: Mm, vma: Vma) -> None:
                     if dirty and addr in dirty:
                         page.dirty = True
                     if recency and addr not in old:
-                        folio_mark_accessed(page)
+                        folio_mark_accessed(page, locked)
         mm.machine_resident[0] -= freed
         if old:
             old.difference_update(pages)
@@ -429,14 +430,15 @@ def vma_has_recency(vma: Vma) -> bool:
     return not vma.vm_flags & (VM_SEQ_READ | VM_RAND_READ)
 
 
-def folio_mark_accessed(page: Page) -> None:
+def folio_mark_accessed(page: Page, unevictable: bool = False) -> None:
     """``folio_mark_accessed`` with the classic LRU (the host has no MGLRU): an
     unreferenced folio becomes referenced; a referenced inactive one is activated and
     loses the bit (activation is immediate: the batch it waits in is drained before
-    anything can observe it). O(1)."""
+    anything can observe it), unless it is ``unevictable`` (mlocked: callers pass
+    whether the VMA they reach it through is ``VM_LOCKED``), which keeps the bit. O(1)."""
     if not page.referenced:
         page.referenced = True
-    elif not page.active:
+    elif not page.active and not unevictable:
         page.active = True
         page.referenced = False
 
@@ -564,7 +566,7 @@ def zap_pte_range(
                 if addr in dirty:
                     page.dirty = True  # the PTE's dirty bit goes to the folio
                 if recency and addr not in old:
-                    folio_mark_accessed(page)
+                    folio_mark_accessed(page, bool(vma.vm_flags & VM_LOCKED))
         del pages[addr]
         old.discard(addr)
         clean.discard(addr)

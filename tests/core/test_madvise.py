@@ -447,3 +447,23 @@ def test_every_advice_keeps_the_machine_resident_count() -> None:
                     pass  # EINVAL for advice this memory does not take
                 target.fault(start + 4 * PG, "write")
         kernel._check()
+
+
+def test_a_second_population_of_mlocked_pages_keeps_them_referenced() -> None:
+    """folio_mark_accessed() leaves an unevictable (mlocked) folio's PG_referenced set
+    where it would activate an evictable one: a second mlock of a locked range populates
+    again (FOLL_TOUCH), and a fork child still counts the pages as Referenced, as the host
+    did (stress seed 10092, minimised: mmap rwx, mlock2, mlock, fork)."""
+    for lock in (True, False):
+        proc = Kernel().spawn()
+        mm = proc.mm
+        mm.mmap(BASE, 2 * PG, RW | PROT_EXEC, ANON)
+        if lock:
+            mm.mlock2(BASE, 2 * PG, 0)
+            mm.mlock(BASE + 0x54E, 0x1AB2)
+        else:
+            mm.madvise(BASE, 2 * PG, MADV_POPULATE_WRITE)
+            mm.madvise(BASE, 2 * PG, MADV_POPULATE_WRITE)  # activates: PG_referenced cleared
+        child = proc.fork().mm
+        assert _kb(child, BASE, "Referenced") == (8 if lock else 0)
+        child._check()
