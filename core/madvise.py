@@ -54,8 +54,9 @@ Not modelled: process_madvise(2); KSM merging (ksmd does not run on the host: ME
 only sets ``VM_MERGEABLE``), huge pages (THP, hugetlb), swap, userfaultfd, memory
 failure injection (not built on the host). PG_mlocked is not a folio flag here: MADV_FREE
 takes a folio as mlocked (unevictable: ``folio_mark_lazyfree`` leaves it) when another
-process maps it at the same address in a ``VM_LOCKED`` VMA (:func:`_mlocked_elsewhere`:
-a fork relative that locked it; a copy moved by mremap is missed).
+process maps it in a ``VM_LOCKED`` VMA (:func:`_mlocked_elsewhere`: a fork relative that
+locked it), and ``folio_mark_accessed`` keeps an mlocked folio's PG_referenced when it
+is reached through a ``VM_LOCKED`` VMA.
 
 Sealed VMAs are refused through :func:`core.mseal.can_modify_vma_madvise` (EPERM).
 Pause points: ``madvise:between_vmas`` between two VMAs of the walk (with the advice's
@@ -504,22 +505,34 @@ def _addrs(vma: Vma, start: int, end: int) -> list[int]:
     return sorted(a for a in pages if start <= a < end)
 
 
-def _mlocked_elsewhere(mm: Mm, addr: int, page: Page) -> bool:
-    """Is ``page``, which other mms map too, mlocked (``folio_test_unevictable``)? Taken
-    as "another process maps it at ``addr`` in a ``VM_LOCKED`` VMA" (see the module
-    note). Caller holds ``page_lock``; the other trees are read under RCU.
-    O(processes log n)."""
+def _locked_vmas_of_others(mm: Mm) -> list[Vma]:
+    """The ``VM_LOCKED`` VMAs with pages of every other mm (the trees read under RCU).
+    O(total VMAs)."""
+    found: list[Vma] = []
     for proc in mm.kernel.processes():
         other = proc.mm
         if other is mm:
             continue
         slot = other.rcu.read_lock()
         try:
-            vma = other.vma_lookup(addr)
+            found += [v for v in other.vmas() if v.vm_flags & VM_LOCKED and v.pages]
         finally:
             other.rcu.read_unlock(slot)
-        if vma is not None and vma.vm_flags & VM_LOCKED and (vma.pages or {}).get(addr) is page:
-            return True
+    return found
+
+
+def _mlocked_elsewhere(locked: list[Vma], vma: Vma, addr: int, page: Page) -> bool:
+    """Is ``page`` (at ``addr`` of ``vma``, mapped by other mms too) mlocked
+    (``folio_test_unevictable``)? Taken as "one of the other mms' ``locked`` VMAs maps
+    it" (see the module note), found at its linear index as the anon rmap walk finds it
+    (``vma_address``: the same index after fork and mremap). Caller holds
+    ``page_lock``. O(len(locked))."""
+    index = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
+    for other in locked:
+        if other.vm_pgoff <= index < other.vm_pgoff + other.pages_count:
+            at = other.vm_start + ((index - other.vm_pgoff) << PAGE_SHIFT)
+            if (other.pages or {}).get(at) is page:
+                return True
     return False
 
 
@@ -538,6 +551,7 @@ def _dontneed_free(b: _Behavior) -> None:
     if not vma.is_anonymous():
         raise _fail(EINVAL, f"MADV_FREE needs anonymous memory ({vma.vm_start:#x})")
     lru = mm.kernel.lru
+    locked: list[Vma] | None = None  # other mms' VM_LOCKED VMAs, once a page is shared
     with mm.page_lock:
         lru_add_drain(lru)
         update_hiwater_rss(mm)
@@ -551,8 +565,11 @@ def _dontneed_free(b: _Behavior) -> None:
                 page.folio_dirty = False
             mm.old_ptes.add(addr)  # clear_young_dirty_ptes()
             mm.clean_ptes.add(addr)
-            if page.mapcount != 1 and _mlocked_elsewhere(mm, addr, page):
-                continue  # an unevictable folio is not lazy-freed
+            if page.mapcount != 1:
+                if locked is None:
+                    locked = _locked_vmas_of_others(mm)
+                if locked and _mlocked_elsewhere(locked, vma, addr, page):
+                    continue  # an unevictable folio is not lazy-freed
             folio_mark_lazyfree(lru, page)
 
 
