@@ -1,5 +1,10 @@
 """Route dependencies as ``Annotated`` aliases.
 
+Every dependency that reaches the engine goes through :func:`get_machine`: the machine
+``/machines/{machine}/...`` names, or ``default`` for the routes without that prefix.
+So a route module written for one machine serves every machine once :mod:`app.main`
+mounts its router a second time under the prefix.
+
 Lookups that can fail (no such pid) happen here, before a handler runs, so a streaming
 body never starts for a missing process (FastAPI cannot turn an exception raised after
 the response started into an error response).
@@ -7,24 +12,80 @@ the response started into an error response).
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 
 from core import Process
 from core.constants import PID_MAX
 from core.maps_reader import DEFAULT_MAX_RETRIES, MAX_RETRIES_LIMIT, Reader
 
 from .jobs import JobManager
+from .machines import Machine, MachineBackend
 from .schemas.common import DECIMAL_RULE, DecimalText
+from .schemas.machines import DEFAULT_MACHINE, MACHINE_ID_MAX, MACHINE_ID_PATTERN
 from .service import Service
 from .settings import Settings
 
+_MACHINE_ID = re.compile(MACHINE_ID_PATTERN)
+MachineId = Annotated[
+    str,
+    Path(
+        pattern=MACHINE_ID_PATTERN,
+        max_length=MACHINE_ID_MAX,
+        description="machine id (`default` is the machine of the routes without "
+        "`/machines/{machine}`)",
+        openapi_examples={"default": {"value": DEFAULT_MACHINE}},
+    ),
+]
 
-async def get_service(request: Request) -> Service:
-    """The service instance of this app (``app.state.service``)."""
-    service: Service = request.app.state.service
-    return service
+
+async def get_machines(request: Request) -> MachineBackend:
+    """The machines of this app (``app.state.machines``)."""
+    machines: MachineBackend = request.app.state.machines
+    return machines
+
+
+MachinesDep = Annotated[MachineBackend, Depends(get_machines)]
+
+
+async def machine_path(machine: MachineId, machines: MachinesDep) -> Machine:
+    """The machine a ``/machines/{machine}/...`` path names, or ``NoSuchMachine`` (404).
+    The routers mounted under that prefix depend on it (:mod:`app.main`), which also
+    puts the path parameter in their OpenAPI operations."""
+    return machines.get(machine)
+
+
+async def get_machine(request: Request, machines: MachinesDep) -> Machine:
+    """The machine of this request: the one its path names under
+    ``/machines/{machine}``, else ``default``. O(1), on the event loop."""
+    name = request.path_params.get("machine")
+    if name is None:
+        return machines.default
+    if not _MACHINE_ID.match(name):
+        # FastAPI solves every dependency before it reports the path parameter's
+        # error (machine_path's): report it here, before a lookup could say 404.
+        raise RequestValidationError(
+            [
+                {
+                    "type": "string_pattern_mismatch",
+                    "loc": ("path", "machine"),
+                    "msg": f"String should match pattern '{MACHINE_ID_PATTERN}'",
+                    "input": name,
+                }
+            ]
+        )
+    return machines.get(name)
+
+
+MachineDep = Annotated[Machine, Depends(get_machine)]
+
+
+async def get_service(machine: MachineDep) -> Service:
+    """The service of this request's machine."""
+    return machine.service
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]
@@ -61,10 +122,9 @@ async def get_process(pid: Pid, service: ServiceDep) -> Process:
 ProcessDep = Annotated[Process, Depends(get_process)]
 
 
-async def get_jobs(request: Request) -> JobManager:
-    """The experiment job manager of this app (``app.state.experiment_jobs``)."""
-    jobs: JobManager = request.app.state.experiment_jobs
-    return jobs
+async def get_jobs(machine: MachineDep) -> JobManager:
+    """The experiment jobs of this request's machine."""
+    return machine.jobs
 
 
 JobsDep = Annotated[JobManager, Depends(get_jobs)]

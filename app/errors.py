@@ -15,6 +15,10 @@ InvalidArgument        422
 LayoutError            422
 NoMatchingVma          404     ``errno``, ``errno_name``, ``syscall`` (PROCMAP_QUERY ENOENT)
 NoSuchJob              404     ``job_id`` (an experiment job, or its result)
+NoSuchMachine          404     ``machine`` (no simulated machine with that id)
+MachineExists          409     ``machine`` (``POST /machines`` with a taken id)
+MachineLimitReached    409     ``limit``, ``value`` (``VMASIM_MAX_MACHINES``)
+DefaultMachineKept     409     ``machine`` (``DELETE /machines/default``)
 ResidentLimitExceeded  409     ``setting``, ``limit``, ``addr`` (a fault needed a page: the
                                process's limit, or the machine's RAM, ``ram_pages``)
 ProcessLimitReached    409     ``limit``, ``value``
@@ -32,16 +36,20 @@ A syscall failure *inside a batch* is not an HTTP error: it is that operation's 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from core import (
     EngineError,
@@ -92,6 +100,37 @@ class NoSuchJob(ServiceError, LookupError):
         super().__init__(f"no {what} {job_id}")
 
 
+class NoSuchMachine(ServiceError, LookupError):
+    """No simulated machine with that id (:mod:`app.machines`)."""
+
+    def __init__(self, machine: str) -> None:
+        self.machine = machine
+        super().__init__(f"no machine {machine!r}")
+
+
+class MachineExists(ServiceError):
+    """``POST /machines`` named an id a machine already has."""
+
+    def __init__(self, machine: str) -> None:
+        self.machine = machine
+        super().__init__(f"machine {machine!r} exists already")
+
+
+class DefaultMachineKept(ServiceError):
+    """The ``default`` machine serves the unprefixed routes: it cannot be deleted."""
+
+    def __init__(self, machine: str) -> None:
+        self.machine = machine
+        super().__init__(
+            f"machine {machine!r} serves the routes without /machines/{{machine}}: "
+            "it cannot be deleted (delete its processes instead)"
+        )
+
+
+class MachineLimitReached(LimitExceeded):
+    """Creating a machine would exceed ``VMASIM_MAX_MACHINES``."""
+
+
 class ProcessLimitReached(LimitExceeded):
     """Creating a process would exceed ``VMASIM_MAX_PROCESSES``."""
 
@@ -130,6 +169,12 @@ ERROR_TABLE: dict[type[Exception], ProblemKind] = {
     NoSuchProcess: ProblemKind(404, "no-such-process", "No such process"),
     NoMatchingVma: ProblemKind(404, "no-matching-vma", "No VMA matches the query"),
     NoSuchJob: ProblemKind(404, "no-such-experiment", "No such experiment job"),
+    NoSuchMachine: ProblemKind(404, "no-such-machine", "No such machine"),
+    MachineExists: ProblemKind(409, "machine-exists", "The machine exists already"),
+    DefaultMachineKept: ProblemKind(
+        409, "default-machine", "The default machine cannot be deleted"
+    ),
+    MachineLimitReached: ProblemKind(409, "machine-limit", "Too many machines"),
     ResidentLimitExceeded: ProblemKind(
         409, "resident-limit", "A resident-page limit was reached (the process's or the machine's)"
     ),
@@ -192,6 +237,7 @@ class Problem(BaseModel):
     errno_name: str | None = None
     syscall: str | None = None
     pid: int | None = None
+    machine: str | None = Field(default=None, examples=["default"])
     setting: str | None = Field(default=None, examples=["VMASIM_MAX_PROCESSES"])
     limit: int | None = None
     value: int | None = None
@@ -260,6 +306,8 @@ def exception_extras(exc: BaseException) -> dict[str, Any]:
         return {"pid": exc.pid}
     if isinstance(exc, NoSuchJob):
         return {"job_id": exc.job_id}
+    if isinstance(exc, (NoSuchMachine, MachineExists, DefaultMachineKept)):
+        return {"machine": exc.machine}
     if isinstance(exc, LimitExceeded):
         return {"setting": exc.setting, "limit": exc.limit, "value": exc.value}
     if isinstance(exc, ResidentLimitExceeded):
@@ -459,11 +507,19 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 def allowed_methods(request: Request) -> str:
     """The methods of every route whose path matches the request's, ``Allow`` style."""
     methods: set[str] = set()
-    for route in request.app.routes:
-        regex = getattr(route, "path_regex", None)
-        if regex is not None and regex.match(request.url.path):
-            methods |= set(getattr(route, "methods", None) or ())
+    # FastAPI keeps an included router as one entry of app.routes: walk the routes it
+    # holds, each with its full path (a router mounted twice, as the machine routes
+    # are, yields each route twice).
+    for route in iter_route_contexts(request.app.routes):
+        path = route.path
+        if path is not None and _path_regex(path).match(request.url.path):
+            methods |= set(route.methods or ())
     return ", ".join(sorted(methods))
+
+
+@functools.lru_cache(maxsize=1024)
+def _path_regex(path: str) -> re.Pattern[str]:
+    return compile_path(path)[0]
 
 
 def _phrase(status: int) -> str:

@@ -1,4 +1,5 @@
-"""Linux flag vocabulary: names <-> bits for ``prot``, ``flags`` and open modes.
+"""Linux flag vocabulary: names <-> bits for ``prot``, ``flags``, open modes, the
+``mlock2``/``mlockall`` flags and ``prctl``'s ``PR_SET_VMA`` values.
 
 The REST API speaks the uapi names (``["PROT_READ", "PROT_WRITE"]``,
 ``["MAP_PRIVATE", "MAP_ANONYMOUS"]``); a list may also hold raw integers, for bits that
@@ -28,12 +29,18 @@ from core import (
     MAP_SHARED_VALIDATE,
     MAP_STACK,
     MAP_SYNC,
+    MCL_CURRENT,
+    MCL_FUTURE,
+    MCL_ONFAULT,
+    MLOCK_ONFAULT,
     MREMAP_DONTUNMAP,
     MREMAP_FIXED,
     MREMAP_MAYMOVE,
     O_RDONLY,
     O_RDWR,
     O_WRONLY,
+    PR_SET_VMA,
+    PR_SET_VMA_ANON_NAME,
     PROT_EXEC,
     PROT_GROWSDOWN,
     PROT_NONE,
@@ -83,6 +90,10 @@ MapName = Literal[
 ]
 MremapName = Literal["MREMAP_MAYMOVE", "MREMAP_FIXED", "MREMAP_DONTUNMAP"]
 OpenName = Literal["O_RDONLY", "O_WRONLY", "O_RDWR"]
+MlockName = Literal["MLOCK_ONFAULT"]
+MclName = Literal["MCL_CURRENT", "MCL_FUTURE", "MCL_ONFAULT"]
+PrctlOptionName = Literal["PR_SET_VMA"]
+PrSetVmaName = Literal["PR_SET_VMA_ANON_NAME"]
 
 PROT_BITS: dict[str, int] = {
     "PROT_NONE": PROT_NONE,
@@ -119,11 +130,24 @@ MREMAP_BITS: dict[str, int] = {
     "MREMAP_DONTUNMAP": MREMAP_DONTUNMAP,
 }
 OPEN_BITS: dict[str, int] = {"O_RDONLY": O_RDONLY, "O_WRONLY": O_WRONLY, "O_RDWR": O_RDWR}
+MLOCK_BITS: dict[str, int] = {"MLOCK_ONFAULT": MLOCK_ONFAULT}
+MCL_BITS: dict[str, int] = {
+    "MCL_CURRENT": MCL_CURRENT,
+    "MCL_FUTURE": MCL_FUTURE,
+    "MCL_ONFAULT": MCL_ONFAULT,
+}
+# prctl's option and PR_SET_VMA's attribute are values, not bits: one name each.
+PRCTL_OPTIONS: dict[str, int] = {"PR_SET_VMA": PR_SET_VMA}
+PR_SET_VMA_ATTRS: dict[str, int] = {"PR_SET_VMA_ANON_NAME": PR_SET_VMA_ANON_NAME}
 
 assert set(PROT_BITS) == set(get_args(ProtName))
 assert set(MAP_BITS) == set(get_args(MapName))
 assert set(MREMAP_BITS) == set(get_args(MremapName))
 assert set(OPEN_BITS) == set(get_args(OpenName))
+assert set(MLOCK_BITS) == set(get_args(MlockName))
+assert set(MCL_BITS) == set(get_args(MclName))
+assert set(PRCTL_OPTIONS) == set(get_args(PrctlOptionName))
+assert set(PR_SET_VMA_ATTRS) == set(get_args(PrSetVmaName))
 
 
 def combine(items: Sequence[str | int], table: dict[str, int]) -> int:
@@ -170,6 +194,20 @@ def map_names(flags: int) -> list[str | int]:
 def mremap_names(flags: int) -> list[str | int]:
     """Names for mremap flags (``[]`` for 0)."""
     return _names(flags, list(MREMAP_BITS.items())) if flags else []
+
+
+def mlock_names(flags: int) -> list[str | int]:
+    """Names for mlock2 flags (``[]`` for 0)."""
+    return _names(flags, list(MLOCK_BITS.items())) if flags else []
+
+
+def mcl_names(flags: int) -> list[str | int]:
+    """Names for mlockall flags.
+
+    >>> mcl_names(3), mcl_names(6), mcl_names(0x11)
+    (['MCL_CURRENT', 'MCL_FUTURE'], ['MCL_FUTURE', 'MCL_ONFAULT'], ['MCL_CURRENT', 16])
+    """
+    return _names(flags, list(MCL_BITS.items())) if flags else []
 
 
 def _names(value: int, table: list[tuple[str, int]]) -> list[str | int]:

@@ -8,7 +8,7 @@ long, so the service must learn about the shutdown at its *start*:
 1. :meth:`Lifecycle.begin_shutdown` runs first. It sets ``app.state.shutting_down`` (a
    ``threading.Event``, readable from worker threads and stream generators), wakes
    every async waiter (:meth:`ShutdownSignal.wait`), and disarms and releases every
-   armed pause point of every process (``PauseRegistry.reset``), so a held syscall
+   armed pause point of every process of every machine (``PauseRegistry.reset``), so a held syscall
    completes at once instead of after its hold timeout.
 2. New requests get 503 (``app.limits``); open streams see a client disconnect and end,
    their chunked body terminated cleanly; in-flight requests finish normally.
@@ -27,7 +27,7 @@ import asyncio
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -90,8 +90,9 @@ class LifecycleStatistics:
 class Lifecycle:
     """The shutdown sequence of one app (``app.state.lifecycle``)."""
 
-    def __init__(self, service: Service) -> None:
-        self.service = service
+    def __init__(self, services: Callable[[], Iterable[Service]]) -> None:
+        #: Every machine's service now (machines come and go while serving).
+        self.services = services
         self.shutdown = ShutdownSignal()
         self.released = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -104,15 +105,17 @@ class Lifecycle:
 
     def begin_shutdown(self) -> None:
         """Step 1 of the module note. Idempotent (each call wakes waiters and releases
-        holds again); event loop thread, or before the loop runs. O(processes)."""
+        holds again); event loop thread, or before the loop runs. O(processes of all
+        machines)."""
         if not self.shutdown.is_set():
             _log.info("graceful shutdown: refusing new requests, ending streams, releasing pauses")
         self.shutdown.set()
-        for proc in self.service.kernel.processes():
-            pauses = proc.mm.pauses
-            held = len(pauses.held())
-            pauses.reset()
-            self.released += held
+        for service in self.services():
+            for proc in service.kernel.processes():
+                pauses = proc.mm.pauses
+                held = len(pauses.held())
+                pauses.reset()
+                self.released += held
 
     # -- signals ------------------------------------------------------------------------
 

@@ -13,8 +13,8 @@ Four bounds, all enforced before a request reaches a route (one pure ASGI middle
   operations take the slots other requests need. Past the bound: 503 with
   ``Retry-After``, at once.
 * **per process** (``VMASIM_MAX_PROCESS_INFLIGHT``): requests for one process
-  (``/processes/<pid>/...``) at once, waiting ones included: this bounds what the
-  operations waiting on one process's holds can take (threads, memory), and it
+  (``[/machines/<machine>]/processes/<pid>/...``) at once, waiting ones included:
+  this bounds what the operations waiting on one process's holds can take (threads, memory), and it
   touches no other process. Past it: 503 with ``Retry-After``. The requests that end
   the waits (its pause-point routes, its ``DELETE``) are never refused by it.
 * **streams** (``VMASIM_MAX_STREAMS``): streamed responses open at once (maps snapshot
@@ -46,6 +46,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import is_public
 from .errors import ProblemKind, problem_response
+from .schemas.machines import DEFAULT_MACHINE
 
 if TYPE_CHECKING:
     from .lifecycle import ShutdownSignal
@@ -56,7 +57,9 @@ STOPPING = ProblemKind(503, "shutting-down", "The service is shutting down")
 TOO_MANY_STREAMS = ProblemKind(429, "too-many-streams", "Too many open streams")
 
 _STREAM_PATH = re.compile(r"/(stream|events)(\.[a-z]+)?$")
-_PROCESS_PATH = re.compile(r"/processes/([0-9]{1,10})(/pause-points)?(?:/|$)")
+_PROCESS_PATH = re.compile(
+    r"(?:/machines/([^/]{1,64}))?/processes/([0-9]{1,10})(/pause-points)?(?:/|$)"
+)
 _DISCONNECT: Message = {"type": "http.disconnect"}
 
 
@@ -71,17 +74,18 @@ def is_stream(scope: Scope) -> bool:
     return False
 
 
-def process_of(scope: Scope) -> int | None:
-    """The pid a ``/processes/<pid>/...`` request counts against (any digits: the route
-    validates them), else None. The requests that end waits are never refused by the
-    per-process bound: the pause-point routes (release, disarm, state; they never wait)
-    and ``DELETE /processes/<pid>`` (which releases the process's holds first)."""
+def process_of(scope: Scope) -> tuple[str, int] | None:
+    """The machine and pid a ``[/machines/<machine>]/processes/<pid>/...`` request
+    counts against (any digits and id: the route validates them), else None. The
+    requests that end waits are never refused by the per-process bound: the
+    pause-point routes (release, disarm, state; they never wait) and
+    ``DELETE /processes/<pid>`` (which releases the process's holds first)."""
     match = _PROCESS_PATH.match(scope.get("path", ""))
-    if match is None or match[2] is not None:
+    if match is None or match[3] is not None:
         return None
     if scope.get("method") == "DELETE" and match.end() == len(scope.get("path", "")):
         return None
-    return int(match[1])
+    return match[1] or DEFAULT_MACHINE, int(match[2])
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,7 @@ class AdmissionControl:
         self.in_flight = 0
         self._waiting = 0
         self._lock = threading.Lock()
-        self.per_process: dict[int, int] = {}
+        self.per_process: dict[tuple[str, int], int] = {}
         self.streams = 0
         self.admitted = 0
         self.refused_busy = 0
@@ -217,7 +221,8 @@ class Admission:
         if pid is not None and c.per_process.get(pid, 0) >= c.max_process_inflight:
             c.refused_process_busy += 1
             detail = (
-                f"{c.per_process[pid]} requests for process {pid} are in progress, the "
+                f"{c.per_process[pid]} requests for process {pid[1]} of machine {pid[0]} "
+                "are in progress, the "
                 f"limit is VMASIM_MAX_PROCESS_INFLIGHT={c.max_process_inflight}"
             )
             await self._refuse(PROCESS_BUSY, detail, scope, receive, send)

@@ -1,5 +1,5 @@
-"""The ASGI application: ``uvicorn app.main:app`` (one worker: the engine's state lives
-in this process)."""
+"""The ASGI application: ``uvicorn app.main:app`` (one worker: the machines' state lives
+in this process, :mod:`app.machines`)."""
 
 from __future__ import annotations
 
@@ -8,20 +8,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 
 from core import Kernel
 
 from . import __version__, auth, errors, openapi
 from .deployment import Deployment
-from .jobs import JobManager
+from .deps import machine_path
+from .errors import NoSuchMachine, responses
 from .lifecycle import Lifecycle
 from .limits import Admission, AdmissionControl
-from .middleware import BodyReader, HeadWithoutBody
-from .persistence import StateKeeper, lifespan_state
+from .machines import EmbeddedMachines
+from .middleware import BodyReader, HeadWithoutBody, MachineLocation
 from .routes import include_all, ui
-from .service import Service, in_worker
+from .service import Service
 from .settings import Settings
 
 DESCRIPTION = """\
@@ -62,6 +63,12 @@ TAGS = [
         "name": "experiments",
         "description": "Background runs of the lab's lock-scalability experiments.",
     },
+    {
+        "name": "machines",
+        "description": "Simulated machines: each has its own processes, files, counters, "
+        "pause points and experiment jobs, and serves every route above under "
+        "`/machines/{machine}`; the routes without that prefix are the machine `default`.",
+    },
     {"name": "health", "description": "Liveness (`GET` or `HEAD`)."},
 ]
 
@@ -69,6 +76,12 @@ TAGS = [
 def operation_id(route: APIRoute) -> str:
     """Stable, readable operationIds: ``<tag>-<function name>``."""
     return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def machine_operation_id(route: APIRoute) -> str:
+    """The operationIds of the routes under ``/machines/{machine}``: ``machines-`` and
+    the unprefixed route's."""
+    return f"machines-{operation_id(route)}"
 
 
 def create_app(
@@ -85,27 +98,27 @@ def create_app(
     if deployment is None:
         deployment = Deployment.from_env(os.environ)
     service = Service(settings, kernel)
-    lifecycle = Lifecycle(service)
-    keeper = StateKeeper(
-        service,
-        deployment.state_file,
-        deployment.state_interval,
-        deployment.durability,
-        deployment.journal_sync,
+    machines = EmbeddedMachines(settings, deployment, service)
+    lifecycle = Lifecycle(machines.services)
+    admission = AdmissionControl(
+        deployment.max_inflight,
+        deployment.max_streams,
+        deployment.retry_after,
+        lifecycle.shutdown,
+        deployment.max_process_inflight,
     )
-    jobs = JobManager(settings.max_experiment_jobs)
+    machines.listen(admission)  # waits inside the engine do not count
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         lifecycle.install_signal_handlers()
         try:
-            async with lifespan_state(keeper, lifecycle.shutdown):
+            async with machines.run():  # restores every machine; saves them at the end
                 yield
                 lifecycle.begin_shutdown()
         finally:
             lifecycle.restore_signal_handlers()
-            await in_worker(jobs.shutdown)  # cancel experiment jobs, join their worker
 
     app = FastAPI(
         title="vmasim",
@@ -118,25 +131,30 @@ def create_app(
         generate_unique_id_function=operation_id,
         lifespan=lifespan,
     )
-    app.state.service = service
+    app.state.service = service  # the default machine's (tests, vmasim-procfs)
+    app.state.machines = machines
     app.state.lifecycle = lifecycle
     app.state.shutting_down = lifecycle.shutting_down  # threading.Event, set at shutdown
-    app.state.state_keeper = keeper
-    app.state.experiment_jobs = jobs
-    app.state.admission = AdmissionControl(
-        deployment.max_inflight,
-        deployment.max_streams,
-        deployment.retry_after,
-        lifecycle.shutdown,
-        deployment.max_process_inflight,
-    )
-    service.pool.listener = app.state.admission  # waits inside the engine do not count
+    app.state.state_keeper = machines.default.keeper
+    app.state.experiment_jobs = machines.default.jobs
+    app.state.admission = admission
     errors.install(app)
     include_all(app)
+    # Every route of a machine, again under /machines/{machine}: the dependency checks
+    # the id (404 for none) and documents the parameter; app.deps resolves the machine
+    # from the path, so the route modules need no change.
+    include_all(
+        app,
+        prefix="/machines/{machine}",
+        dependencies=[Depends(machine_path)],
+        responses=responses(NoSuchMachine),
+        generate_unique_id_function=machine_operation_id,
+    )
     ui.install(app)  # the live page at /ui (not in the OpenAPI document)
     openapi.install(app)
     # Outermost last: CORS, then the token check, then the body (read whole, bounded in
     # size and time), then admission: a request counts as in flight once it is received.
+    app.add_middleware(MachineLocation)
     app.add_middleware(Admission, control=app.state.admission)
     app.add_middleware(BodyReader, limit=settings.max_body_bytes, timeout=deployment.body_timeout)
     auth.install(app, deployment.token, deployment.cors_origins)

@@ -1,8 +1,10 @@
 """Pure ASGI middlewares: reading request bodies within bounds of size
-(``VMASIM_MAX_BODY_BYTES``) and time (``VMASIM_BODY_TIMEOUT``), and answering ``HEAD``
-without a body."""
+(``VMASIM_MAX_BODY_BYTES``) and time (``VMASIM_BODY_TIMEOUT``), answering ``HEAD``
+without a body, and the machine prefix of ``Location``."""
 
 from __future__ import annotations
+
+import re
 
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -114,6 +116,43 @@ class HeadWithoutBody:
             await send(message)
 
         await self.app(scope, receive, send_headers_only)
+
+
+_MACHINE_PREFIX = re.compile(rb"^/machines/[^/]+(?=/)")
+
+
+class MachineLocation:
+    """Give a ``Location`` the machine prefix of its request: the route modules write
+    their links for the default machine (``/processes/1000``), and are mounted again
+    under ``/machines/{machine}`` (:mod:`app.main`), where the new resource is
+    ``/machines/<id>/processes/1000``. O(headers)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        match = (
+            _MACHINE_PREFIX.match(scope.get("raw_path") or scope.get("path", "").encode())
+            if scope["type"] == "http"
+            else None
+        )
+        if match is None:
+            await self.app(scope, receive, send)
+            return
+        prefix = match[0]
+
+        async def send_prefixed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (k, prefix + v)
+                    if k == b"location" and v.startswith(b"/") and not v.startswith(b"/machines/")
+                    else (k, v)
+                    for k, v in message.get("headers", ())
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_prefixed)
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -25,6 +25,7 @@ from fastapi.openapi.utils import get_openapi
 from core.constants import U64_MAX
 
 from .errors import PROBLEM_JSON
+from .schemas.maps import MapsStreamItem
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "openapi" / "openapi.json"
@@ -53,6 +54,7 @@ def install(app: FastAPI) -> None:
                         if PROBLEM_JSON in content:
                             response["content"] = {PROBLEM_JSON: content[PROBLEM_JSON]}
                         conform_streams(content)
+            add_item_models(schema)
             exact_bounds(schema)
             app.openapi_schema = schema
         return app.openapi_schema
@@ -82,6 +84,25 @@ def exact_bounds(node: Any) -> None:
     elif isinstance(node, list):
         for item in node:
             exact_bounds(item)
+
+
+ITEM_MODELS = (MapsStreamItem,)
+"""Models that routes stream as raw bytes (each item written in pieces, so no response
+model), referenced from their ``itemSchema`` only: their schemas are added here."""
+
+
+def add_item_models(schema: dict[str, Any]) -> None:
+    """Add :data:`ITEM_MODELS` (and the models they use) to the components, as FastAPI
+    would for a response model (serialization mode)."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for model in ITEM_MODELS:
+        doc = model.model_json_schema(
+            mode="serialization", ref_template="#/components/schemas/{model}"
+        )
+        for name, sub in doc.pop("$defs", {}).items():
+            components.setdefault(name, sub)
+        components.setdefault(model.__name__, doc)
+    schema["components"]["schemas"] = dict(sorted(components.items()))
 
 
 # The extension that carries OpenAPI 3.2's ``itemSchema`` in a 3.1 document.

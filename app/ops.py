@@ -14,12 +14,35 @@ from typing import Any
 from core import PAGE_SIZE, EngineError, Kernel, NoSuchProcess, Process, SyscallError
 from core.fault import FaultResult
 
-from .flags import MAP_BITS, MREMAP_BITS, OPEN_BITS, PROT_BITS, combine
+from .flags import (
+    MAP_BITS,
+    MCL_BITS,
+    MLOCK_BITS,
+    MREMAP_BITS,
+    OPEN_BITS,
+    PR_SET_VMA_ATTRS,
+    PRCTL_OPTIONS,
+    PROT_BITS,
+    combine,
+)
 from .schemas.batch import CloseOp, OpResult, UnlinkOp
 from .schemas.common import hex_addr
 from .schemas.faults import FaultIn, FaultOut, TouchOp, TouchOut
 from .schemas.processes import ExecIn, FileIn
-from .schemas.syscalls import BrkIn, MmapIn, MprotectIn, MremapIn, MunmapIn
+from .schemas.syscalls import (
+    BrkIn,
+    Mlock2In,
+    MlockallIn,
+    MlockIn,
+    MmapIn,
+    MprotectIn,
+    MremapIn,
+    MsealIn,
+    MunlockallIn,
+    MunlockIn,
+    MunmapIn,
+    PrctlIn,
+)
 
 # What an operation returns: ("addr", int), ("fd", int), ("fault", FaultOut),
 # ("touch", TouchOut) or None.
@@ -86,6 +109,43 @@ def apply_mremap(proc: Process, a: MremapIn) -> Ret:
 
 def apply_brk(proc: Process, a: BrkIn) -> Ret:
     return "addr", proc.mm.brk(a.addr)
+
+
+def apply_mlock(proc: Process, a: MlockIn) -> Ret:
+    proc.mm.mlock(a.addr, a.length)
+    return None
+
+
+def apply_mlock2(proc: Process, a: Mlock2In) -> Ret:
+    proc.mm.mlock2(a.addr, a.length, combine(a.flags, MLOCK_BITS))
+    return None
+
+
+def apply_munlock(proc: Process, a: MunlockIn) -> Ret:
+    proc.mm.munlock(a.addr, a.length)
+    return None
+
+
+def apply_mlockall(proc: Process, a: MlockallIn) -> Ret:
+    proc.mm.mlockall(combine(a.flags, MCL_BITS))
+    return None
+
+
+def apply_munlockall(proc: Process, a: MunlockallIn) -> Ret:
+    proc.mm.munlockall()
+    return None
+
+
+def apply_mseal(proc: Process, a: MsealIn) -> Ret:
+    proc.mm.mseal(a.addr, a.length, a.flags)
+    return None
+
+
+def apply_prctl(proc: Process, a: PrctlIn) -> Ret:
+    option = combine([a.option], PRCTL_OPTIONS)
+    attr = combine([a.attr], PR_SET_VMA_ATTRS)
+    proc.prctl(option, attr, a.addr, a.size, a.name)
+    return None
 
 
 def apply_open(proc: Process, a: FileIn) -> Ret:
@@ -177,6 +237,13 @@ DISPATCH: dict[str, Callable[[Process, Any], Ret]] = {
     "mprotect": apply_mprotect,
     "mremap": apply_mremap,
     "brk": apply_brk,
+    "mlock": apply_mlock,
+    "mlock2": apply_mlock2,
+    "munlock": apply_munlock,
+    "mlockall": apply_mlockall,
+    "munlockall": apply_munlockall,
+    "mseal": apply_mseal,
+    "prctl": apply_prctl,
     "open": apply_open,
     "close": apply_close,
     "unlink": apply_unlink,

@@ -47,6 +47,7 @@ from core.checkpoint import (
     SaveStatistics,
     dump_kernel,
     load_kernel,
+    paused_gc,
     read_state,
     remove_stale_temps,
     write_state,
@@ -143,12 +144,14 @@ class StateKeeper:
         kernel: Kernel | None = None
         position = 0
         if os.path.exists(self.path):
-            doc = read_state(self.path)
-            try:
-                kernel = load_kernel(doc)
-                position = _position(doc)
-            except StateError as exc:
-                raise StateError(f"state file {self.path!r}: {exc}") from None
+            with paused_gc():  # millions of objects, all kept: see paused_gc
+                doc = read_state(self.path)
+                try:
+                    kernel = load_kernel(doc)
+                    position = _position(doc)
+                except StateError as exc:
+                    raise StateError(f"state file {self.path!r}: {exc}") from None
+                del doc
         store_path = journal_path(self.path)
         if self.durability == "journal" or os.path.exists(store_path):
             try:
@@ -187,9 +190,7 @@ class StateKeeper:
 
     def _replay(self, kernel: Kernel, position: int) -> None:
         assert self.store is not None
-        settings = self.service.settings
-        kernel.max_map_count = settings.max_map_count  # as the operations ran
-        kernel.max_resident_pages = settings.max_resident_pages
+        self.service.configure_kernel(kernel)  # the settings the operations ran with
         self.replayed = ReplayStatistics(position=position)
         replay(kernel, self.store.records(MACHINE, position), self.replayed)
         if self.replayed.diverged:
@@ -295,10 +296,12 @@ def _position(doc: dict[str, Any]) -> int:
 
 
 @asynccontextmanager
-async def lifespan_state(keeper: StateKeeper, shutdown: ShutdownSignal) -> AsyncIterator[None]:
-    """Restore, start the journal, save periodically while the app serves, save at the
-    end, stop the journal."""
-    if keeper.path is not None:
+async def lifespan_state(
+    keeper: StateKeeper, shutdown: ShutdownSignal, restore: bool = True
+) -> AsyncIterator[None]:
+    """Restore (unless ``restore`` is False: the caller did), start the journal, save
+    periodically while the app serves, save at the end, stop the journal."""
+    if restore and keeper.path is not None:
         await anyio.to_thread.run_sync(keeper.restore)
     if keeper.journal is not None:
         keeper.journal.start(asyncio.get_running_loop())

@@ -20,8 +20,9 @@ only what a crash keeps.
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -31,7 +32,7 @@ from pydantic import BaseModel
 
 from core import EngineError, Kernel, Process
 
-from .errors import ProcessLimitReached
+from .errors import NoSuchMachine, ProcessLimitReached
 from .ops import (
     DISPATCH,
     Ret,
@@ -62,15 +63,29 @@ async def in_worker(fn: Callable[..., T], *args: object) -> T:
 
 
 class Service:
-    """The kernel, its worker pool and journal, the settings and the process-limit
-    bookkeeping. Thread-safe."""
+    """One simulated machine as the service holds it (:mod:`app.machines` names it):
+    the kernel, its worker pool and journal, the settings and the process-limit
+    bookkeeping. Thread-safe.
 
-    def __init__(self, settings: Settings, kernel: Kernel | None = None) -> None:
+    ``kernel_settings`` are the machine's own :data:`core.kernel.SETTINGS` (given to
+    ``POST /machines``), applied over the environment's on every kernel this service
+    serves or replays (:meth:`configure_kernel`)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        kernel: Kernel | None = None,
+        kernel_settings: Mapping[str, Any] | None = None,
+        machine: str = "default",
+    ) -> None:
         self.settings = settings
+        self.machine = machine
+        self.kernel_settings: dict[str, Any] = dict(kernel_settings or {})
         self.kernel = kernel if kernel is not None else Kernel(settings.max_map_count)
         # VMASIM_MAX_RESIDENT_PAGES: a fault needing a page beyond it raises
         # ResidentLimitExceeded (409) instead of growing the service's memory.
         self.kernel.max_resident_pages = settings.max_resident_pages
+        self.kernel.configure(**self.kernel_settings)  # InvalidArgument: nothing built
         #: Engine calls run here: VMASIM_WORKER_THREADS running at once, waits free.
         self.pool = EnginePool(settings.worker_threads)
         #: The journal of state changes (None: durability off or checkpoints only).
@@ -83,11 +98,23 @@ class Service:
         self._rejected = 0
         #: Pids whose DELETE has begun: their pause points take no new arms.
         self.exiting: set[int] = set()
+        # State changes running now (event loop thread only), and whether the machine
+        # is being deleted (then none may begin: see retire()).
+        self._changing = 0
+        self._retired = False
+        self._drained: asyncio.Event | None = None
+
+    def configure_kernel(self, kernel: Kernel) -> None:
+        """Give ``kernel`` this machine's settings: the environment's
+        (``VMASIM_MAX_MAP_COUNT``, ``VMASIM_MAX_RESIDENT_PAGES``: they win over a
+        checkpoint's), then the machine's own (:attr:`kernel_settings`). O(1)."""
+        kernel.max_map_count = self.settings.max_map_count
+        kernel.max_resident_pages = self.settings.max_resident_pages
+        kernel.configure(**self.kernel_settings)
 
     def replace_kernel(self, kernel: Kernel) -> None:
         """Serve ``kernel`` from now on (a restored machine). Before serving only."""
-        kernel.max_map_count = self.settings.max_map_count  # the environment wins
-        kernel.max_resident_pages = self.settings.max_resident_pages
+        self.configure_kernel(kernel)
         self.kernel = kernel
         for proc in kernel.processes():
             self.pool.adopt(proc)
@@ -99,9 +126,17 @@ class Service:
     # -- state-changing operations (journaled) ----------------------------------------
 
     async def _journaled(self, fn: Callable[..., tuple[T, int]], *args: Any) -> T:
-        value, position = await self.pool.run(fn, *args)
-        if position and self.journal is not None:
-            await self.journal.durable(position)
+        if self._retired:  # deleted meanwhile: its journal is closing
+            raise NoSuchMachine(self.machine)
+        self._changing += 1
+        try:
+            value, position = await self.pool.run(fn, *args)
+            if position and self.journal is not None:
+                await self.journal.durable(position)
+        finally:
+            self._changing -= 1
+            if self._changing == 0 and self._drained is not None:
+                self._drained.set()
         if isinstance(value, _Failed):
             raise value.error  # recorded (its partial effects may be kept) and durable
         return value
@@ -209,6 +244,16 @@ class Service:
         results = run_batch(proc, ops, stop_on_error, execute)
         after = journal.thread_position()
         return results, after if after != before else 0
+
+    async def retire(self) -> None:
+        """Refuse new state changes (``NoSuchMachine``) and return once those running
+        are durable, so the journal can be closed with nothing in flight: the first
+        step of deleting the machine. Operations held at pause points must have been
+        released (:meth:`app.machines.Machine.release`). Event loop thread."""
+        self._retired = True
+        if self._changing:
+            self._drained = asyncio.Event()
+            await self._drained.wait()
 
     # -- the engine calls behind them -------------------------------------------------
 

@@ -5,7 +5,7 @@ reported in errors, so the committed document does not depend on the environment
 
 | variable | default | what |
 |---|---|---|
-| ``VMASIM_MAX_PROCESSES`` | 256 | live simulated processes |
+| ``VMASIM_MAX_PROCESSES`` | 256 | live simulated processes, per machine |
 | ``VMASIM_MAX_BATCH`` | 10000 | operations in one ``POST /processes/{pid}/syscalls`` |
 | ``VMASIM_MAX_BODY_BYTES`` | 16 MiB | request body size (a maps text of 65,530 VMAs is ~6 MiB) |
 | ``VMASIM_WORKER_THREADS`` | 32 | engine calls running at once in worker threads |
@@ -15,7 +15,8 @@ reported in errors, so the committed document does not depend on the environment
 | ``VMASIM_MAX_PAUSE_POINTS`` | 8 | pause points armed at once in one process |
 | ``VMASIM_MAX_RESIDENT_PAGES`` | 1048576 | resident pages per simulated process (4 GiB) |
 | ``VMASIM_MAX_BATCH_PAGES`` | 1048576 | pages faulted by the ``touch`` ops of one batch |
-| ``VMASIM_MAX_EXPERIMENT_JOBS`` | 8 | experiment jobs kept (queued, running or finished) |
+| ``VMASIM_MAX_EXPERIMENT_JOBS`` | 8 | experiment jobs per machine (queued, running, finished) |
+| ``VMASIM_MAX_MACHINES`` | 16 | simulated machines, the ``default`` one included |
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class Settings:
     max_resident_pages: int = 1 << 20
     max_batch_pages: int = 1 << 20
     max_experiment_jobs: int = 8
+    max_machines: int = 16
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -88,6 +90,7 @@ _RANGES: dict[str, tuple[int, int]] = {
     "max_resident_pages": (0, 1 << 36),
     "max_batch_pages": (1, 1 << 30),
     "max_experiment_jobs": (1, 1000),
+    "max_machines": (1, 10_000),
 }
 
 

@@ -26,15 +26,17 @@ cannot hold, or delay the release of, any engine lock.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio.to_thread
+import pydantic_core
 
 from core import LockHoldTimes, MapsFile, MapsSnapshot, Mm, read_maps
 from core.maps_reader import Reader
+from core.procfs import GATE_LINE
 
 from .schemas.maps import LockHoldOut, SnapshotMeta, maps_lines, split_maps_line
 
@@ -54,20 +56,31 @@ MAX_TORN_HEADER = 64
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """A whole maps read: its text and provenance (one or several engine reads)."""
+    """A whole maps read: its lines and provenance (one or several engine reads).
 
-    text: str
+    ``lines`` are the engine's own strings (each a VMA's cached line, ending in
+    ``"\n"``): holding a snapshot costs one reference per line, not a copy of the text.
+    Routes send it with :func:`text_chunks` / :func:`json_chunks`, which encode a bounded
+    piece at a time; :attr:`text` joins the whole text (tests, small callers).
+    """
+
+    lines: tuple[str, ...]
     meta: SnapshotMeta
 
     @property
+    def text(self) -> str:
+        """The whole text, joined now. O(len(text)) time and memory."""
+        return "".join(self.lines)
+
+    @property
     def line_count(self) -> int:
-        return self.text.count("\n")
+        return len(self.lines)
 
     def _check(self) -> None:
         """O(lines): the text and the metadata agree."""
         m = self.meta
         lines = self.line_count
-        assert self.text == "" or self.text.endswith("\n"), self.text[-80:]
+        assert all(line.endswith("\n") for line in self.lines), self.lines[-1:]
         assert m.chunks >= 1 and m.attempts >= m.chunks, (m.attempts, m.chunks)
         assert m.fell_back == (m.fallbacks > 0), (m.fell_back, m.fallbacks)
         assert m.torn_at == sorted(set(m.torn_at)), m.torn_at
@@ -185,7 +198,8 @@ def fold(chunks: list[MapsSnapshot], reader: Reader) -> Snapshot:
             vma_read_max_ns=vmax,
         ),
     )
-    return Snapshot("".join(line for c in chunks for line in c.lines), meta)
+    lines = first.lines if len(chunks) == 1 else tuple(ln for c in chunks for ln in c.lines)
+    return Snapshot(lines, meta)
 
 
 def vma_dicts(text: str) -> list[dict[str, Any]]:
@@ -193,24 +207,104 @@ def vma_dicts(text: str) -> list[dict[str, Any]]:
     building models (``/maps.json`` of 65,530 VMAs: pydantic objects cost over a
     second). Same fields and values as :func:`app.procviews.parse_maps` (a test checks
     it). O(len(text))."""
-    out = []
-    for line in maps_lines(text):
-        rng, perms, offset, dev, inode, path = split_maps_line(line)
-        dash = rng.index("-")
-        start, end = int(rng[:dash], 16), int(rng[dash + 1 :], 16)
-        out.append(
-            {
-                "addr": rng,
-                "start": f"{start:#x}",
-                "end": f"{end:#x}",
-                "perms": perms,
-                "offset": f"{int(offset, 16):#x}",
-                "dev": dev,
-                "inode": int(inode),
-                "path": path,
-                "size": end - start,
-            }
-        )
+    return [_vma_dict(line) for line in maps_lines(text)]
+
+
+def _vma_dict(line: str) -> dict[str, Any]:
+    rng, perms, offset, dev, inode, path = split_maps_line(line)
+    dash = rng.index("-")
+    start, end = int(rng[:dash], 16), int(rng[dash + 1 :], 16)
+    return {
+        "addr": rng,
+        "start": f"{start:#x}",
+        "end": f"{end:#x}",
+        "perms": perms,
+        "offset": f"{int(offset, 16):#x}",
+        "dev": dev,
+        "inode": int(inode),
+        "path": path,
+        "size": end - start,
+    }
+
+
+BODY_CHUNK = 64 * 1024
+"""Bytes of text per response chunk (:func:`text_chunks`, :func:`json_chunks`): what a
+response body holds encoded at a time, whatever the snapshot's size."""
+
+
+def _groups(lines: Sequence[str], limit: int) -> Iterator[Sequence[str]]:
+    """Consecutive runs of ``lines`` of about ``limit`` characters each (a single longer
+    line alone). O(len(lines))."""
+    i, n = 0, len(lines)
+    while i < n:
+        j, size = i, 0
+        while j < n and (j == i or size + len(lines[j]) <= limit):
+            size += len(lines[j])
+            j += 1
+        yield lines[i:j]
+        i = j
+
+
+def text_chunks(lines: Sequence[str], limit: int = BODY_CHUNK) -> Iterator[bytes]:
+    """The text of ``lines`` as UTF-8 pieces of at most ``limit`` characters' worth of
+    lines (one maps line is at most ``PATH_MAX`` + 100 bytes, so a piece is bounded):
+    the whole text is never encoded, or joined, at once. O(len(text))."""
+    for group in _groups(lines, limit):
+        yield "".join(group).encode()
+
+
+def json_chunks(
+    head: dict[str, Any], lines: Sequence[str], limit: int = BODY_CHUNK, tail: bytes = b""
+) -> Iterator[bytes]:
+    """``head`` as a JSON object with one more key, ``"vmas"``: the lines as
+    :class:`~app.schemas.VmaOut` objects (:func:`vma_dicts`), serialised a group of
+    about ``limit`` characters of text at a time, then ``tail`` (more members, each
+    after a comma) before the closing brace. Byte for byte
+    ``pydantic_core.to_json({**head, "vmas": vma_dicts(text)})`` without ``tail``.
+    O(len(text))."""
+    opening = pydantic_core.to_json(head)
+    yield opening[:-1] + (b',"vmas":[' if len(opening) > 2 else b'"vmas":[')
+    sep = b""
+    for group in _groups(lines, limit):
+        body = pydantic_core.to_json([_vma_dict(line[:-1]) for line in group])
+        yield sep + body[1:-1]
+        sep = b","
+    yield b"]" + tail + b"}"
+
+
+def json_text_chunks(lines: Sequence[str], limit: int = BODY_CHUNK) -> Iterator[bytes]:
+    """The text of ``lines`` as one JSON string, in pieces (each piece's characters
+    escaped on their own, which is the escaping of the whole). O(len(text))."""
+    yield b'"'
+    for group in _groups(lines, limit):
+        yield pydantic_core.to_json("".join(group))[1:-1]
+    yield b'"'
+
+
+def overview(lines: Sequence[str], groups: int) -> list[dict[str, Any]]:
+    """``lines`` summarised in at most ``groups`` runs of consecutive lines of equal
+    length (:class:`~app.schemas.maps.MapsGroupOut` dictionaries); the ``[vsyscall]``
+    gate line, if last, is a run of its own (it is not a VMA of the tree). O(lines).
+    """
+    if groups < 1:
+        raise ValueError(f"groups {groups} must be at least 1")
+    body = lines[:-1] if lines and lines[-1] == GATE_LINE else lines
+    out: list[dict[str, Any]] = []
+    per = -(-len(body) // groups) if body else 1
+    for k in range(0, len(body), per):
+        run = body[k : k + per]
+        size = 0
+        end = ""
+        for line in run:
+            dash = line.index("-")
+            end = line[dash + 1 : line.index(" ", dash)]
+            size += int(end, 16) - int(line[:dash], 16)
+        out.append({"line": run[0][:-1], "end": f"0x{end}", "vmas": len(run), "size": size})
+    if len(body) < len(lines):
+        gate = lines[-1][:-1]
+        end = gate[gate.index("-") + 1 : gate.index(" ")]
+        size = int(end, 16) - int(gate[: gate.index("-")], 16)
+        out.append({"line": gate, "end": f"0x{end}", "vmas": 1, "size": size})
     return out
 
 

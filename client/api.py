@@ -8,19 +8,27 @@
         print(api.maps(proc.pid))
 
 Every method returns a model from :mod:`app.schemas` (or text for ``maps``); an error
-response raises :class:`ApiError` carrying the problem details.
+response raises :class:`ApiError` carrying the problem details. A client acts on one
+machine (``machine=``, default ``"default"``, the routes without a prefix; ``on()``
+gives a client for another machine over the same connections)::
+
+    with VmasimClient(machine="student-1") as api:  # /machines/student-1/processes...
+        api.create_process()
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator, Iterable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from app.schemas.batch import BatchOut
 from app.schemas.common import HealthOut
 from app.schemas.faults import FaultOut
+from app.schemas.machines import DEFAULT_MACHINE as DEFAULT_MACHINE
+from app.schemas.machines import MachineList, MachineOut
 from app.schemas.maps import MapsOut, MapsStreamItem
 from app.schemas.pause import PausePointList, PauseReleaseOut, PauseStateOut
 from app.schemas.processes import FileOut, ProcessList, ProcessOut
@@ -54,8 +62,24 @@ class VmasimClient:
         base_url: str = DEFAULT_URL,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
+        machine: str = DEFAULT_MACHINE,
+        *,
+        http: httpx.Client | None = None,
     ) -> None:
-        self._http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
+        self._owned = http is None
+        self._http = (
+            http
+            if http is not None
+            else httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
+        )
+        #: The machine the process methods act on (``/machines/<machine>/...``); the
+        #: default machine's routes have no prefix, as before machines existed.
+        self.machine = machine
+        self._prefix = "" if machine == DEFAULT_MACHINE else f"/machines/{quote(machine, safe='')}"
+
+    def on(self, machine: str) -> VmasimClient:
+        """A client for ``machine`` sharing this one's connections (close this one)."""
+        return VmasimClient(machine=machine, http=self._http)
 
     def __enter__(self) -> VmasimClient:
         return self
@@ -64,11 +88,22 @@ class VmasimClient:
         self.close()
 
     def close(self) -> None:
-        self._http.close()
+        if self._owned:
+            self._http.close()
 
     def _request(
-        self, method: str, url: str, json: Any = None, params: dict[str, Any] | None = None
+        self,
+        method: str,
+        url: str,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        *,
+        machine_wide: bool = False,
     ) -> httpx.Response:
+        """``url`` on this client's machine (the service-wide routes, ``/healthz`` and
+        ``/machines``, pass ``machine_wide``)."""
+        if not machine_wide:
+            url = self._prefix + url
         response = self._http.request(method, url, json=json, params=params)
         if response.is_error:
             self._raise(response)
@@ -85,7 +120,30 @@ class VmasimClient:
     # -- processes -----------------------------------------------------------------------
 
     def health(self) -> HealthOut:
-        return HealthOut.model_validate(self._request("GET", "/healthz").json())
+        return HealthOut.model_validate(self._request("GET", "/healthz", machine_wide=True).json())
+
+    # -- machines ------------------------------------------------------------------------
+
+    def create_machine(self, machine: str | None = None, **settings: Any) -> MachineOut:
+        """``POST /machines``: a new machine (its id chosen by the service if None) with
+        the kernel ``settings`` given (``ram_pages=...``, ``overcommit_memory=2``...)."""
+        body: dict[str, Any] = {"settings": settings}
+        if machine is not None:
+            body["id"] = machine
+        response = self._request("POST", "/machines", body, machine_wide=True)
+        return MachineOut.model_validate(response.json())
+
+    def list_machines(self) -> MachineList:
+        response = self._request("GET", "/machines", machine_wide=True)
+        return MachineList.model_validate(response.json())
+
+    def get_machine(self, machine: str | None = None) -> MachineOut:
+        """The machine ``machine`` (default: this client's)."""
+        url = f"/machines/{quote(machine or self.machine, safe='')}"
+        return MachineOut.model_validate(self._request("GET", url, machine_wide=True).json())
+
+    def delete_machine(self, machine: str) -> None:
+        self._request("DELETE", f"/machines/{quote(machine, safe='')}", machine_wide=True)
 
     def create_process(
         self, name: str = "sim", layout: str | None = None, maps: str | None = None
@@ -201,6 +259,41 @@ class VmasimClient:
         out = AddrOut.model_validate(self._request("POST", f"/processes/{pid}/mremap", body).json())
         return int(out.addr, 16)
 
+    def mlock(self, pid: int, addr: Number, length: Number) -> None:
+        self._request("POST", f"/processes/{pid}/mlock", {"addr": addr, "length": length})
+
+    def mlock2(
+        self, pid: int, addr: Number, length: Number, flags: list[str | int] | None = None
+    ) -> None:
+        """``flags``: ``["MLOCK_ONFAULT"]`` locks without faulting in."""
+        body = {"addr": addr, "length": length, "flags": flags or []}
+        self._request("POST", f"/processes/{pid}/mlock2", body)
+
+    def munlock(self, pid: int, addr: Number, length: Number) -> None:
+        self._request("POST", f"/processes/{pid}/munlock", {"addr": addr, "length": length})
+
+    def mlockall(self, pid: int, flags: list[str | int]) -> None:
+        """``flags``: ``MCL_CURRENT``, ``MCL_FUTURE``, ``MCL_ONFAULT``."""
+        self._request("POST", f"/processes/{pid}/mlockall", {"flags": flags})
+
+    def munlockall(self, pid: int) -> None:
+        self._request("POST", f"/processes/{pid}/munlockall")
+
+    def mseal(self, pid: int, addr: Number, length: Number, flags: Number = 0) -> None:
+        body = {"addr": addr, "length": length, "flags": flags}
+        self._request("POST", f"/processes/{pid}/mseal", body)
+
+    def set_anon_name(self, pid: int, addr: Number, size: Number, name: str | None) -> None:
+        """``prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, size, name)`` (None clears)."""
+        body = {
+            "option": "PR_SET_VMA",
+            "attr": "PR_SET_VMA_ANON_NAME",
+            "addr": addr,
+            "size": size,
+            "name": name,
+        }
+        self._request("POST", f"/processes/{pid}/prctl", body)
+
     def brk(self, pid: int, addr: Number) -> int:
         """Returns the break after the call."""
         out = BrkOut.model_validate(
@@ -297,7 +390,7 @@ class VmasimClient:
         count, max_duration, only_changes, reader, max_retries, format). Closing the
         iterator early disconnects."""
         params = _params(**options)
-        url = f"/processes/{pid}/maps/stream"
+        url = f"{self._prefix}/processes/{pid}/maps/stream"
         with self._http.stream("GET", url, params=params, timeout=None) as response:
             if response.is_error:
                 response.read()

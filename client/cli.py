@@ -12,6 +12,11 @@
     vmasim replay FILE [--pid PID] [--format auto|trace|strace] [--maps]
     vmasim mmap PID LENGTH [--addr A] [--prot read,write] [--flags private,anonymous]
     vmasim munmap PID ADDR LENGTH
+    vmasim mlock|munlock|mseal PID ADDR LENGTH
+    vmasim mlock2 PID ADDR LENGTH [--flags onfault]
+    vmasim mlockall PID FLAGS                       # e.g. current,future[,onfault]
+    vmasim munlockall PID
+    vmasim anon-name PID ADDR SIZE [NAME]           # prctl(PR_SET_VMA); no NAME clears
     vmasim fault PID ADDR [--access read|write|exec] [--json]
     vmasim fork PID [--name NAME]                   # prints the child's pid
     vmasim mount DIR [--port P] [--url URL] [--reader R] [--spawn typical] ...
@@ -26,8 +31,9 @@ service at ``--url`` for the command's run.
 127.0.0.1:8000; other options are uvicorn's and pass through (``--workers`` is refused).
 Client commands use ``--url`` (default ``$VMASIM_URL`` or http://127.0.0.1:8000).
 Numbers may be decimal or ``0x`` hex. Flag names are case-insensitive and the
-``PROT_``/``MAP_`` prefix is optional. Exit codes: 0 ok, 1 the service refused the
-request (its problem detail is printed to stderr), 2 usage error, 3 service unreachable.
+``PROT_``/``MAP_``/``MLOCK_``/``MCL_`` prefix is optional. Exit codes: 0 ok, 1 the
+service refused the request (its problem detail is printed to stderr), 2 usage error,
+3 service unreachable.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ import httpx
 
 from app import __version__
 
-from .api import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_URL, ApiError, VmasimClient
+from .api import DEFAULT_HOST, DEFAULT_MACHINE, DEFAULT_PORT, DEFAULT_URL, ApiError, VmasimClient
 from .commands import add_reader_options, add_replay_parser, add_watch_parser, replay, watch
 from .replay import ReplayError
 
@@ -98,6 +104,22 @@ def _names(prefix: str) -> Callable[[str], list[str | int]]:
     return parse
 
 
+MACHINE_ACTIONS = ("list", "create", "show", "delete")
+
+
+def _setting(text: str) -> tuple[str, int | bool]:
+    """``name=value`` of ``machines create --set``: an integer (``0x`` too), or a bool."""
+    name, sep, raw = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not SETTING=VALUE")
+    if raw.lower() in ("true", "false"):
+        return name, raw.lower() == "true"
+    try:
+        return name, int(raw, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: the value is not an integer") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vmasim",
@@ -109,6 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--url",
         default=os.environ.get("VMASIM_URL", DEFAULT_URL),
         help="service URL for client commands (default: $VMASIM_URL or %(default)s)",
+    )
+    parser.add_argument(
+        "--machine",
+        default=os.environ.get("VMASIM_MACHINE", DEFAULT_MACHINE),
+        help="the simulated machine client commands act on "
+        "(default: $VMASIM_MACHINE or %(default)s)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -214,6 +242,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("addr", type=_number)
     p.add_argument("length", type=_number)
 
+    for name, text in RANGE_CALLS.items():
+        p = sub.add_parser(name, help=text, description=f"{name}(2) in a process: {text}.")
+        p.add_argument("pid", type=int)
+        p.add_argument("addr", type=_number)
+        p.add_argument("length", type=_number)
+        if name == "mlock2":
+            p.add_argument(
+                "--flags", type=_names("MLOCK_"), default=[], help="onfault: lock as pages fault"
+            )
+    p = sub.add_parser(
+        "mlockall",
+        help="lock the whole address space",
+        description="mlockall(2): current locks every mapping, future every later one, "
+        "onfault (with either) locks without faulting in.",
+    )
+    p.add_argument("pid", type=int)
+    p.add_argument("flags", type=_names("MCL_"), help="comma-separated, e.g. current,future")
+    p = sub.add_parser(
+        "munlockall", help="unlock everything", description="munlockall(2) in a process."
+    )
+    p.add_argument("pid", type=int)
+    p = sub.add_parser(
+        "anon-name",
+        help="name anonymous memory",
+        description="prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, ADDR, SIZE, NAME): maps shows "
+        "[anon:NAME]; without NAME the name is cleared.",
+    )
+    p.add_argument("pid", type=int)
+    p.add_argument("addr", type=_number)
+    p.add_argument("size", type=_number)
+    p.add_argument("name", nargs="?", help="the name (omit to clear it)")
+
     p = sub.add_parser(
         "fault",
         help="raise a page fault",
@@ -231,6 +291,26 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("args", nargs=argparse.REMAINDER, help="see --help")
 
     p = sub.add_parser(
+        "machines",
+        help="list, create, show or delete simulated machines",
+        description="Simulated machines: each has its own processes, pids, files and "
+        "counters. `machines` lists them; `machines create [ID] --set ram_pages=262144 "
+        "--set overcommit_memory=2` creates one with kernel settings; `machines show ID`, "
+        "`machines delete ID`. Other commands act on --machine.",
+    )
+    p.add_argument("action", nargs="?", choices=MACHINE_ACTIONS, default="list")
+    p.add_argument("id", nargs="?", help="the machine id (create: chosen by the service)")
+    p.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        type=_setting,
+        metavar="SETTING=VALUE",
+        help="create: a kernel setting (an integer, true or false); repeatable",
+    )
+
+    p = sub.add_parser(
         "fork",
         help="fork a process",
         description="fork(2): a child with a copy of the address space; prints its pid.",
@@ -239,6 +319,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="the child's name (default: the parent's)")
     return parser
 
+
+RANGE_CALLS = {
+    "mlock": "lock a range and fault it in",
+    "mlock2": "lock a range (--flags onfault: without faulting it in)",
+    "munlock": "unlock a range",
+    "mseal": "seal a range against munmap, mprotect, mremap and discarding madvise",
+}
+"""The subcommands taking PID ADDR LENGTH, by syscall name."""
 
 HTTP_PROTOCOL = "app.http:BoundedH11Protocol"
 """uvicorn's ``--http`` for ``vmasim serve`` (``app.http.PROTOCOL``; the client does not
@@ -365,6 +453,16 @@ def _run(args: argparse.Namespace, api: VmasimClient, out: TextIO) -> None:
         out.write(f"{addr:#x}\n")
     elif cmd == "munmap":
         api.munmap(args.pid, args.addr, args.length)
+    elif cmd in ("mlock", "munlock", "mseal"):
+        getattr(api, cmd)(args.pid, args.addr, args.length)
+    elif cmd == "mlock2":
+        api.mlock2(args.pid, args.addr, args.length, args.flags)
+    elif cmd == "mlockall":
+        api.mlockall(args.pid, args.flags)
+    elif cmd == "munlockall":
+        api.munlockall(args.pid)
+    elif cmd == "anon-name":
+        api.set_anon_name(args.pid, args.addr, args.size, args.name)
     elif cmd == "fault":
         result = api.fault(args.pid, args.addr, args.access)
         if args.json:
@@ -376,8 +474,26 @@ def _run(args: argparse.Namespace, api: VmasimClient, out: TextIO) -> None:
             out.write(f"{outcome} {result.path} {vma} {result.page or '-'}{major}\n")
     elif cmd == "fork":
         out.write(f"{api.fork(args.pid, args.name).pid}\n")
+    elif cmd == "machines":
+        _machines(args, api, out)
     else:  # pragma: no cover - argparse rejects unknown commands
         raise AssertionError(cmd)
+
+
+def _machines(args: argparse.Namespace, api: VmasimClient, out: TextIO) -> None:
+    action = args.action
+    if action == "list":
+        listing = api.list_machines()
+        out.write(f"{'MACHINE':<32} {'PROCS':>6} {'RAM_PAGES':>10} OVERCOMMIT\n")
+        for m in listing.machines:
+            s = m.settings
+            out.write(f"{m.id:<32} {m.processes:>6} {s.ram_pages:>10} {s.overcommit_memory}\n")
+    elif action == "create":
+        out.write(f"{api.create_machine(args.id, **dict(args.settings)).id}\n")
+    elif action == "show":
+        out.write(json.dumps(api.get_machine(args.id).model_dump(), indent=2) + "\n")
+    else:
+        api.delete_machine(args.id)
 
 
 def _exec(args: argparse.Namespace, api: VmasimClient, out: TextIO) -> None:
@@ -413,9 +529,11 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         return _serve(args, extra)
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "machines" and args.action in ("show", "delete") and args.id is None:
+        parser.error(f"machines {args.action} needs a machine id")
     out = out if out is not None else sys.stdout
     try:
-        with VmasimClient(args.url) as api:
+        with VmasimClient(args.url, machine=args.machine) as api:
             _run(args, api, out)
     except ApiError as exc:
         sys.stderr.write(f"vmasim: {exc}\n")

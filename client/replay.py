@@ -34,11 +34,13 @@ Two input formats:
   applied with ``MREMAP_MAYMOVE|MREMAP_FIXED`` to where it went, ``munmap``,
   ``mprotect`` and ``brk`` as they were (a break that differs from the trace's is a
   failure). ``unlink`` and ``ftruncate`` apply to the simulated files (a deleted file's
-  mappings show `` (deleted)``). Calls that failed in the trace are skipped; so are the
-  calls the replay does not apply (:data:`CALLS` maps each name to its handler; the
-  memory calls that do not change the layout, and for now ``madvise``, ``mlock*``,
-  ``mseal`` and ``prctl(PR_SET_VMA)``): the summary counts every skipped call by name
-  and by thread.
+  mappings show `` (deleted)``). ``mlock``, ``mlock2``, ``munlock``, ``mlockall``,
+  ``munlockall``, ``mseal`` (``syscall_0x1ce`` to strace before 6.10) and
+  ``prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME)`` apply as they were. Calls that failed in
+  the trace are skipped; so are the calls the replay does not apply (:data:`CALLS`
+  maps each name to its handler; the memory calls that do not change the layout,
+  ``madvise`` until the engine has it, other ``prctl`` options): the summary counts
+  every skipped call by name and by thread.
 
   A trace without an ``execve`` line (``strace -p``, or ``-e trace=memory`` which hides
   it) replays into an empty process: then the calls on memory the trace never mapped
@@ -60,7 +62,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.flags import MAP_BITS, MREMAP_BITS, PROT_BITS
+from app.flags import MAP_BITS, MCL_BITS, MLOCK_BITS, MREMAP_BITS, PROT_BITS
 from app.schemas.maps import maps_lines, split_maps_line
 from core.constants import (
     CLONE_FILES,
@@ -73,6 +75,8 @@ from core.constants import (
     MAP_SHARED,
     MREMAP_FIXED,
     MREMAP_MAYMOVE,
+    PR_SET_VMA,
+    PR_SET_VMA_ANON_NAME,
     PROT_WRITE,
     U64_MAX,
 )
@@ -906,10 +910,83 @@ def _exit(p: _Planner, call: Call, task: Task) -> None:
     p.plan.process_calls += 1
 
 
-def _not_yet(p: _Planner, call: Call, task: Task) -> None:
-    # The engine is gaining these calls (madvise, mlock*, mseal, prctl PR_SET_VMA);
-    # until then they are counted as skipped, by name.
-    p.plan.skip(call.name, call.tid)
+def _lock_range(p: _Planner, call: Call, task: Task) -> None:
+    """``mlock``, ``mlock2``, ``munlock`` and ``mseal`` (also strace < 6.10's
+    ``syscall_0x1ce``, which is mseal on x86-64): a range, and flags for mlock2/mseal."""
+    where = call.where
+    kind = _RAW_SYSCALLS.get(call.name, call.name)
+    addr_tok, len_tok, *rest = call.args
+    op: dict[str, Any] = {
+        "op": kind,
+        "addr": _num(addr_tok, where),
+        "length": _num(len_tok, where),
+    }
+    if kind == "mlock2":
+        try:
+            op["flags"] = [_bits(rest[0], MLOCK_BITS, where)]
+        except ValueError as unknown:
+            p.plan.skip(f"mlock2 (flag {unknown} not simulated)", call.tid)
+            return
+    elif kind == "mseal":
+        op["flags"] = _num(rest[0], where)
+    _range_step(p, call, task, op)
+
+
+def _lock_all(p: _Planner, call: Call, task: Task) -> None:
+    """``mlockall(FLAGS)`` and ``munlockall()``: the whole address space."""
+    op: dict[str, Any] = {"op": call.name}
+    if call.name == "mlockall":
+        try:
+            op["flags"] = [_bits(call.args[0], MCL_BITS, call.where)]
+        except ValueError as unknown:
+            p.plan.skip(f"mlockall (flag {unknown} not simulated)", call.tid)
+            return
+    space = p.space_of(task, call.where)
+    p.plan.steps.append(Op(space.id, op, call.where, call.tid))
+
+
+def _prctl(p: _Planner, call: Call, task: Task) -> None:
+    """``prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, size, "name"|NULL)``; every other
+    prctl is skipped, counted by its option."""
+    option = call.args[0].strip() if call.args else ""
+    attr = call.args[1].strip() if len(call.args) > 1 else ""
+    if option not in ("PR_SET_VMA", hex(PR_SET_VMA)) or attr not in (
+        "PR_SET_VMA_ANON_NAME",
+        str(PR_SET_VMA_ANON_NAME),
+        hex(PR_SET_VMA_ANON_NAME),
+    ):
+        p.plan.skip(f"prctl ({option or '?'})", call.tid)
+        return
+    where = call.where
+    name_tok = call.args[4].strip()
+    if name_tok in ("NULL", "0", "0x0"):
+        name = None
+    else:
+        name, cut = c_string(name_tok)
+        if cut:
+            raise ReplayError(f"{where}: the name was cut by strace (record with -s 4096)")
+    op: dict[str, Any] = {
+        "op": "prctl",
+        "addr": _num(call.args[2], where),
+        "size": _num(call.args[3], where),
+        "name": name,
+    }
+    _range_step(p, call, task, op, length=op["size"])
+
+
+def _range_step(
+    p: _Planner, call: Call, task: Task, op: dict[str, Any], length: int | None = None
+) -> None:
+    space = p.space_of(task, call.where)
+    start = op["addr"]
+    end = start + _page_up(op["length"] if length is None else length)
+    outside = not space.mapped.contains(start & ~(PAGE - 1), end)
+    p.plan.steps.append(Op(space.id, op, call.where, call.tid, outside=outside))
+
+
+_RAW_SYSCALLS = {"syscall_0x1ce": "mseal"}
+"""Calls an older strace prints by number (x86-64 numbers): mseal is 462 (strace 6.10
+names it; Debian 12's strace 6.1 prints ``syscall_0x1ce(addr, len, flags, ...)``)."""
 
 
 CALLS: dict[str, Handler | None] = {
@@ -938,14 +1015,14 @@ CALLS: dict[str, Handler | None] = {
     "execveat": _execve,
     "exit": _exit,
     "exit_group": _exit,
-    "madvise": _not_yet,
-    "mlock": _not_yet,
-    "mlock2": _not_yet,
-    "munlock": _not_yet,
-    "mlockall": _not_yet,
-    "munlockall": _not_yet,
-    "mseal": _not_yet,
-    "prctl": _not_yet,
+    "mlock": _lock_range,
+    "mlock2": _lock_range,
+    "munlock": _lock_range,
+    "mseal": _lock_range,
+    "syscall_0x1ce": _lock_range,
+    "mlockall": _lock_all,
+    "munlockall": _lock_all,
+    "prctl": _prctl,
 }
 """The replay's call table: one entry per call name. A name absent (or None) is not
 replayed and is counted in ``skipped``."""

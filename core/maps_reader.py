@@ -1,4 +1,5 @@
-"""Reading ``/proc/<pid>/maps`` while writers run: three readers, whole or in chunks.
+"""Reading ``/proc/<pid>/maps`` while writers run: three readers, whole or in chunks;
+and the two smaps readers (``smaps``, ``smaps_rollup``: see "smaps readers" below).
 
 Size: the three readers share the snapshot type, the chunking and the position rules of
 ``seq_file``; they are compared with each other line by line, so they live together.
@@ -63,9 +64,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal, get_args
 
+from .constants import PAGE_SHIFT
 from .errors import InvalidArgument
 from .hooks import vma_line  # procfs.vma_line plus the mm's cost hook
-from .procfs import GATE_LINE, render_maps
+from .procfs import GATE_LINE, render_maps_lines
+from .smaps import GATE_SMAP, MemSizeStats, rollup_text, smap_block, smap_walk
 from .vma_lock import ReadLockFailure, vma_end_read, vma_start_read, vma_start_read_locked
 
 if TYPE_CHECKING:
@@ -76,6 +79,16 @@ __all__ = [
     "CHUNK_SIZE",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_READER",
+    "DEFAULT_SMAPS_READER",
+    "SMAPS_READERS",
+    "SmapsFile",
+    "SmapsReader",
+    "SmapsSnapshot",
+    "check_smaps_reader",
+    "fold_smaps",
+    "read_smaps",
+    "read_smaps_rollup",
+    "smaps_chunk",
     "MAX_RETRIES_LIMIT",
     "POS_END",
     "POS_GATE",
@@ -118,8 +131,28 @@ class LockHoldTimes:
     vma_read_max_ns: int = 0
 
 
+class _Walked:
+    """What a maps and a smaps snapshot say alike about the walk that produced them."""
+
+    __slots__ = ()
+    seq_begin: int
+    seq_end: int
+    pos_end: int
+
+    @property
+    def eof(self) -> bool:
+        """True when nothing follows (the gate was reached or there is none)."""
+        return self.pos_end == POS_END
+
+    @property
+    def consistent(self) -> bool:
+        """True if no write-lock cycle can have overlapped the walk (equal, even
+        counts): the records are one moment of the address space."""
+        return self.seq_begin == self.seq_end and not self.seq_begin & 1
+
+
 @dataclass(frozen=True, slots=True)
-class MapsSnapshot:
+class MapsSnapshot(_Walked):
     """What one read returned, and how it was obtained.
 
     ``lines`` are the maps lines (each ending in ``\\n``; the gate line included when it
@@ -155,17 +188,6 @@ class MapsSnapshot:
     def text(self) -> str:
         """The lines joined: what ``read()`` returned."""
         return "".join(self.lines)
-
-    @property
-    def eof(self) -> bool:
-        """True when nothing follows (the gate line was reached or there is none)."""
-        return self.pos_end == POS_END
-
-    @property
-    def consistent(self) -> bool:
-        """True if no write-lock cycle can have overlapped the walk (equal, even
-        counts): the lines are one moment of the address space."""
-        return self.seq_begin == self.seq_end and not self.seq_begin & 1
 
     def _check(self) -> None:
         """O(lines): the record's own invariants (any reader)."""
@@ -269,15 +291,11 @@ def _gate(mm: Mm, acc: _Acc) -> None:
 
 
 def _walk_whole(mm: Mm, acc: _Acc) -> None:
-    """A whole-file walk from position 0 through :func:`render_maps` (its cached-line
-    fast path); same bytes as :func:`_walk`. O(n)."""
-    text = render_maps(mm)
-    # Split at "\n" only: a path may hold "\r", "\x85", "\u2028"... (only "\n" is
-    # escaped, seq_file_path(m, file, "\n")), where str.splitlines() would split too.
-    lines = text.split("\n")
-    lines.pop()  # "" after the last newline (or the empty text)
-    acc.lines = [line + "\n" for line in lines]
-    acc.size = len(text)
+    """A whole-file walk from position 0 through :func:`.procfs.render_maps_lines`
+    (its cached-line fast path; the lines are the VMAs' own strings, no copy of the
+    text); same bytes as :func:`_walk`. O(n)."""
+    acc.lines = render_maps_lines(mm)
+    acc.size = sum(map(len, acc.lines))
     acc.pos = POS_END
 
 
@@ -713,3 +731,393 @@ class MapsFile:
     def read_all(self) -> str:
         """Every remaining chunk joined (what ``cat`` prints)."""
         return "".join(chunk.text for chunk in self)
+
+
+# -- smaps readers -----------------------------------------------------------------------
+#
+# ``/proc/<pid>/smaps`` and ``smaps_rollup`` walk each VMA's page tables
+# (``smap_gather_stats`` -> ``walk_page_vma``), which may sleep, so they never walk
+# under RCU alone. Two readers:
+#
+# ``"mmap_lock"`` (6.18): ``m_start`` -> ``lock_vma_range`` takes ``mmap_read_lock`` for
+#     every file but maps, and holds it across ``show_smap`` of every VMA of the chunk,
+#     page walks included; ``show_smaps_rollup`` holds it for the whole walk, dropping it
+#     between two VMAs only when ``mmap_lock_is_contended`` (fs/proc/task_mmu.c). A
+#     queued writer therefore waits for the walk of at least one whole VMA -- for a
+#     heap in one VMA, time proportional to its resident pages -- and every
+#     ``mmap_lock`` reader queued behind that writer (a fault that falls back, e.g. the
+#     first fault of a VMA without an ``anon_vma``) waits too (rwsem FIFO).
+# ``"per_vma"`` (the in-flight series, April 2026, Suren Baghdasaryan): ``lock_next_vma``
+#     read-locks one VMA at a time as the maps reader does; RCU is dropped around the
+#     page walk (it may sleep), which runs under the VMA read lock alone. A writer to
+#     another VMA never waits; a writer to the walked VMA waits in ``vma_start_write``
+#     for that VMA's walk only. ``smaps_rollup`` uses the same walk here (the series
+#     as published converts smaps and numa_maps; the rollup is the same page walk).
+
+
+#: The two smaps readers: ``mmap_lock`` (6.18, the default) and ``per_vma`` (the
+#: in-flight per-VMA series).
+SmapsReader = Literal["mmap_lock", "per_vma"]
+SMAPS_READERS: Final[tuple[SmapsReader, ...]] = get_args(SmapsReader)
+DEFAULT_SMAPS_READER: Final[SmapsReader] = "mmap_lock"
+
+
+@dataclass(frozen=True, slots=True)
+class SmapsSnapshot(_Walked):
+    """What one smaps (or smaps_rollup) read returned, and how it was obtained.
+
+    ``blocks`` are the records (one ``show_smap`` block per VMA, the gate's last; for
+    smaps_rollup the one record). ``seq_begin``/``seq_end`` are ``mm_lock_seq`` at the
+    start and end, ``generation`` ``mm.generation`` at the start. ``pages_walked`` and
+    ``vmas_walked`` count the resident pages and VMAs whose page tables were walked.
+    ``fallbacks`` counts ``mmap_lock`` fallbacks of the ``per_vma`` reader;
+    ``lock_drops`` the times the 6.18 rollup dropped ``mmap_lock`` for a waiting
+    writer. ``chunks`` is the number of ``read()`` walks folded in. ``hold`` has the
+    lock hold and wait times (``mmap_lock_read_ns`` is the page walks' exposure to
+    writers under ``"mmap_lock"``; ``vma_read_max_ns`` the longest single VMA walk
+    under ``"per_vma"``)."""
+
+    reader: SmapsReader
+    blocks: tuple[str, ...]
+    seq_begin: int
+    seq_end: int
+    generation: int
+    hold: LockHoldTimes
+    pos_begin: int = 0
+    pos_end: int = POS_END
+    pages_walked: int = 0
+    vmas_walked: int = 0
+    fallbacks: int = 0
+    lock_drops: int = 0
+    chunks: int = 1
+
+    @property
+    def text(self) -> str:
+        """The blocks joined: what the ``read()`` calls returned."""
+        return "".join(self.blocks)
+
+    def _check(self) -> None:
+        """O(blocks): the record's own invariants (either reader)."""
+        assert self.reader in SMAPS_READERS, self.reader
+        assert all(b.endswith("\n") for b in self.blocks), self.blocks
+        assert GATE_SMAP not in self.blocks[:-1], "the gate's block can only come last"
+        assert min(self.pages_walked, self.vmas_walked, self.lock_drops, self.chunks) >= 0
+        assert self.reader == "per_vma" or not self.fallbacks, self.fallbacks
+        assert self.reader == "mmap_lock" or not self.lock_drops, self.lock_drops
+        if self.reader == "mmap_lock" and not self.lock_drops and self.chunks == 1:
+            assert self.consistent, (self.seq_begin, self.seq_end)  # one mmap_lock hold
+        if self.reader == "per_vma" and not self.fallbacks:
+            assert not self.hold.mmap_lock_read_ns, self.hold  # never took mmap_lock
+
+
+def check_smaps_reader(reader: object) -> SmapsReader:
+    """``reader`` if it names a smaps reader; InvalidArgument otherwise."""
+    if reader not in SMAPS_READERS:
+        raise InvalidArgument(
+            f"unknown smaps reader {reader!r}; choose one of {', '.join(SMAPS_READERS)}"
+        )
+    return reader
+
+
+class _Blocks:
+    """The blocks of one smaps chunk and the ``seq_read_iter`` fill rule (as
+    :class:`_Acc` for maps lines)."""
+
+    __slots__ = ("blocks", "limit", "pages", "pos", "total", "vmas", "want")
+
+    def __init__(self, pos: int, limit: int | None, want: int | None) -> None:
+        self.blocks: list[str] = []
+        self.total = 0
+        self.pos = pos
+        self.limit = limit
+        self.want = want
+        self.pages = 0
+        self.vmas = 0
+
+    def fits(self, text: str) -> bool:
+        if not self.blocks or self.limit is None:
+            return True
+        want = self.want
+        return self.total + len(text) < self.limit and (want is None or self.total < want)
+
+    def add(self, text: str, pos: int) -> None:
+        self.blocks.append(text)
+        self.total += len(text)
+        self.pos = pos
+
+    def gate(self, mm: Mm) -> None:
+        """After the last VMA: the gate's block, if shown and it fits."""
+        if not mm.show_gate:
+            self.pos = POS_END
+        elif self.fits(GATE_SMAP):
+            self.add(GATE_SMAP, POS_END)
+
+
+def _smap(mm: Mm, vma: Vma, acc: _Blocks) -> str:
+    """``show_smap`` of ``vma`` (page walk included), counted. Caller holds the reader's
+    lock for ``vma``."""
+    block, mss = smap_block(mm, vma)
+    acc.vmas += 1
+    acc.pages += mss.resident >> PAGE_SHIFT
+    return block
+
+
+def _smaps_mmap_lock(mm: Mm, pos: int, limit: int | None, want: int | None) -> SmapsSnapshot:
+    """One chunk of 6.18's smaps: ``mmap_read_lock`` from ``m_start`` to ``m_stop``,
+    ``show_smap`` (page walk included) for each VMA that fits. O(VMAs shown + their
+    resident pages)."""
+    lock = mm.mmap_lock
+    acc = _Blocks(pos, limit, want)
+    t0 = _ns()
+    lock.read_lock()
+    t1 = _ns()
+    try:
+        seq = lock.seq
+        generation = mm.generation
+        if pos != POS_GATE:
+            for _, vm_end, vma in mm.tree.iter_from(pos):
+                mm.pause("smaps:mmap_lock_walk")
+                block = _smap(mm, vma, acc)
+                if not acc.fits(block):
+                    break  # m_stop; the next read() shows it again from the position
+                acc.add(block, vm_end)
+            else:
+                acc.pos = POS_GATE
+        if acc.pos == POS_GATE:
+            acc.gate(mm)
+    finally:
+        lock.read_unlock()
+        t2 = _ns()
+    hold = LockHoldTimes(mmap_lock_read_ns=t2 - t1, mmap_lock_wait_ns=t1 - t0)
+    return SmapsSnapshot(
+        "mmap_lock", tuple(acc.blocks), seq, seq, generation, hold, pos, acc.pos,
+        acc.pages, acc.vmas,
+    )  # fmt: skip
+
+
+def _smaps_per_vma(mm: Mm, pos: int, limit: int | None, want: int | None) -> SmapsSnapshot:
+    """One chunk of the per-VMA smaps: ``lock_next_vma`` per VMA (as the maps reader),
+    RCU dropped around each page walk, which runs under the VMA read lock alone.
+    O(VMAs shown × log n + their resident pages)."""
+    lock = mm.mmap_lock
+    acc = _Blocks(pos, limit, want)
+    walk = _PerVmaWalk(mm)
+    seq_begin = lock.seq
+    generation = mm.generation
+    walk.lock_range()
+    try:
+        if pos != POS_GATE:
+            while True:
+                vma = walk.next_vma(acc.pos)
+                if isinstance(vma, ReadLockFailure):  # -EAGAIN: the rest under mmap_lock
+                    walk.unlock_vma()
+                    walk.fallback_to_mmap_lock()
+                    continue
+                if vma is None:
+                    acc.pos = POS_GATE
+                    break
+                if walk.mmap_locked:
+                    block = _smap(mm, vma, acc)
+                else:
+                    walk._rcu_unlock()  # the page walk may sleep: RCU is dropped
+                    try:
+                        mm.pause("smaps:per_vma_walk")
+                        block = _smap(mm, vma, acc)
+                    finally:
+                        walk._rcu_lock()
+                if not acc.fits(block):
+                    break
+                acc.add(block, vma.vm_end)
+        if acc.pos == POS_GATE:
+            acc.gate(mm)
+    finally:
+        walk.unlock_range()
+    return SmapsSnapshot(
+        "per_vma", tuple(acc.blocks), seq_begin, lock.seq, generation, walk.hold_times(),
+        pos, acc.pos, acc.pages, acc.vmas, walk.fallbacks,
+    )  # fmt: skip
+
+
+def smaps_chunk(
+    mm: Mm, reader: SmapsReader, pos: int, limit: int | None = CHUNK_SIZE, want: int | None = None
+) -> SmapsSnapshot:
+    """One ``read()`` of ``/proc/<pid>/smaps`` from position ``pos`` (an address,
+    :data:`POS_GATE` or :data:`POS_END`) with ``reader``: the blocks that fit ``limit``
+    bytes (None: all). Caller holds no lock."""
+    if pos == POS_END or mm._dead:
+        seq = mm.mmap_lock.seq
+        return SmapsSnapshot(reader, (), seq, seq, mm.generation, LockHoldTimes(), pos, POS_END)
+    if reader == "mmap_lock":
+        return _smaps_mmap_lock(mm, pos, limit, want)
+    return _smaps_per_vma(mm, pos, limit, want)
+
+
+class SmapsFile:
+    """An open ``/proc/<pid>/smaps``: :meth:`read` returns the next chunk of whole
+    blocks (at most ``chunk_size - 1`` bytes, or one larger block alone), each walked
+    with its own locks; the position is the end of the last VMA returned. Not
+    thread-safe (one consumer, like a file offset)."""
+
+    def __init__(
+        self, mm: Mm, reader: SmapsReader = DEFAULT_SMAPS_READER, *, chunk_size: int = CHUNK_SIZE
+    ) -> None:
+        self.mm = mm
+        self.reader = check_smaps_reader(reader)
+        self.chunk_size = _check_int("chunk_size", chunk_size, 2, 1 << 24)
+        self._pos = 0
+
+    @property
+    def position(self) -> int:
+        return self._pos
+
+    def seek(self, pos: int) -> None:
+        self._pos = pos
+
+    def read(self, want: int | None = None) -> SmapsSnapshot:
+        """The next chunk (no blocks at end of file). O(blocks + their resident pages)."""
+        snap = smaps_chunk(self.mm, self.reader, self._pos, self.chunk_size, want)
+        self._pos = snap.pos_end
+        return snap
+
+    def __iter__(self) -> Iterator[SmapsSnapshot]:
+        while True:
+            snap = self.read()
+            if not snap.blocks:
+                return
+            yield snap
+
+
+def fold_smaps(chunks: list[SmapsSnapshot], reader: SmapsReader, mm: Mm) -> SmapsSnapshot:
+    """Chunks of one pass joined into one snapshot: counts and hold times summed, the
+    first chunk's start and the last one's end (``vma_read_max_ns`` the largest)."""
+    if not chunks:
+        seq = mm.mmap_lock.seq
+        return SmapsSnapshot(
+            reader, (), seq, seq, mm.generation, LockHoldTimes(), 0, POS_END, chunks=0
+        )
+    h = [c.hold for c in chunks]
+    hold = LockHoldTimes(
+        sum(x.rcu_ns for x in h),
+        sum(x.mmap_lock_read_ns for x in h),
+        sum(x.mmap_lock_wait_ns for x in h),
+        sum(x.vma_read_ns for x in h),
+        max(x.vma_read_max_ns for x in h),
+    )
+    return SmapsSnapshot(
+        reader,
+        tuple(b for c in chunks for b in c.blocks),
+        chunks[0].seq_begin,
+        chunks[-1].seq_end,
+        chunks[0].generation,
+        hold,
+        chunks[0].pos_begin,
+        chunks[-1].pos_end,
+        sum(c.pages_walked for c in chunks),
+        sum(c.vmas_walked for c in chunks),
+        sum(c.fallbacks for c in chunks),
+        sum(c.lock_drops for c in chunks),
+        len(chunks),
+    )
+
+
+def read_smaps(
+    mm: Mm, reader: SmapsReader = DEFAULT_SMAPS_READER, *, chunk_size: int = CHUNK_SIZE
+) -> SmapsSnapshot:
+    """The whole of ``/proc/<pid>/smaps`` read as ``cat`` reads it: ``chunk_size``
+    chunks, locks dropped between them. Caller holds no lock. O(VMAs + resident pages)."""
+    f = SmapsFile(mm, reader, chunk_size=chunk_size)
+    return fold_smaps(list(f), f.reader, mm)
+
+
+def read_smaps_rollup(mm: Mm, reader: SmapsReader = DEFAULT_SMAPS_READER) -> SmapsSnapshot:
+    """``/proc/<pid>/smaps_rollup`` (``show_smaps_rollup``): one record summing every
+    VMA. ``"mmap_lock"``: one ``mmap_read_lock`` hold for the walk, dropped and retaken
+    between two VMAs when ``mmap_lock_is_contended`` (the walk resumes at the last VMA's
+    end, inside a VMA that grew across it); ``"per_vma"``: the per-VMA walk. Caller
+    holds no lock. O(VMAs + resident pages)."""
+    check_smaps_reader(reader)
+    lock = mm.mmap_lock
+    generation = mm.generation
+    if mm._dead:
+        seq = lock.seq
+        return SmapsSnapshot(reader, (), seq, seq, generation, LockHoldTimes(), 0, POS_END)
+    total = MemSizeStats()
+    first = last = 0
+    pages = vmas = 0
+    if reader == "per_vma":
+        walk = _PerVmaWalk(mm)
+        seq_begin = lock.seq
+        walk.lock_range()
+        try:
+            while True:
+                vma = walk.next_vma(last)
+                if isinstance(vma, ReadLockFailure):
+                    walk.unlock_vma()
+                    walk.fallback_to_mmap_lock()
+                    continue
+                if vma is None:
+                    break
+                if not vmas:
+                    first = vma.vm_start
+                if walk.mmap_locked:
+                    mss = smap_walk(mm, vma)
+                else:
+                    walk._rcu_unlock()
+                    try:
+                        mm.pause("smaps:per_vma_walk")
+                        mss = smap_walk(mm, vma)
+                    finally:
+                        walk._rcu_lock()
+                total.add(mss)
+                pages += mss.resident >> PAGE_SHIFT
+                vmas += 1
+                last = vma.vm_end
+        finally:
+            walk.unlock_range()
+        text = rollup_text(first, last, total)
+        return SmapsSnapshot(
+            reader, (text,), seq_begin, lock.seq, generation, walk.hold_times(), 0, POS_END,
+            pages, vmas, walk.fallbacks,
+        )  # fmt: skip
+    drops = 0
+    wait_ns = read_ns = 0
+    t0 = _ns()
+    lock.read_lock()
+    since = _ns()
+    wait_ns += since - t0
+    seq_begin = lock.seq
+    try:
+        pos = 0
+        while True:
+            entry = mm.tree.find(pos)
+            if entry is None:
+                break
+            vma = entry[2]
+            if not vmas:
+                first = vma.vm_start
+            mm.pause("smaps:mmap_lock_walk")
+            mss = smap_walk(mm, vma, pos)  # from ``last_vma_end`` if the VMA grew across it
+            total.add(mss)
+            pages += mss.resident >> PAGE_SHIFT
+            vmas += 1
+            last = pos = vma.vm_end
+            if lock.is_contended():
+                # "Release mmap_lock temporarily if someone wants to access it for
+                # write request" (show_smaps_rollup): the writer goes first.
+                drops += 1
+                lock.read_unlock()
+                now = _ns()
+                read_ns += now - since
+                lock.read_lock()
+                since = _ns()
+                wait_ns += since - now
+    finally:
+        seq_end = lock.seq
+        lock.read_unlock()
+        read_ns += _ns() - since
+    text = rollup_text(first, last, total)
+    hold = LockHoldTimes(mmap_lock_read_ns=read_ns, mmap_lock_wait_ns=wait_ns)
+    return SmapsSnapshot(
+        reader, (text,), seq_begin, seq_end, generation, hold, 0, POS_END, pages, vmas,
+        lock_drops=drops,
+    )  # fmt: skip

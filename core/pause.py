@@ -58,7 +58,8 @@ DEFAULT_PAUSE_TIMEOUT: Final = 10.0
 _MAX_TIMEOUT_EVENTS = 100
 
 #: Every pause point the engine calls, with the window it opens. Writer points run with
-#: ``mmap_lock`` held for write; reader points (``maps:``) inside a maps read.
+#: ``mmap_lock`` held for write; reader points (``maps:``, ``smaps:``) inside a maps or
+#: smaps read.
 KNOWN_POINTS: Final[dict[str, str]] = {
     "split:after_shrink": (
         "__split_vma: the original VMA was shrunk in place, the new piece is not stored"
@@ -122,6 +123,14 @@ KNOWN_POINTS: Final[dict[str, str]] = {
     "maps:per_vma_between_vmas": (
         "per_vma maps reader: a line was produced and its VMA unlocked; the next VMA is"
         " not looked up yet (RCU still held)"
+    ),
+    "smaps:mmap_lock_walk": (
+        "mmap_lock smaps reader (smaps, smaps_rollup; 6.18): mmap_lock is held for read,"
+        " the page walk of the next VMA (smap_gather_stats) is about to start"
+    ),
+    "smaps:per_vma_walk": (
+        "per_vma smaps reader: the VMA is read-locked and RCU dropped, its page walk is"
+        " about to start"
     ),
 }
 

@@ -14,8 +14,9 @@ file               records, walk and lock                            kernel
 ``smaps``          one block per VMA, then the gate's; each walk     ``show_smap``
                    holds ``mmap_lock`` for read (6.18:
                    ``lock_vma_range`` takes it for every file but
-                   maps); readers by name in :data:`SMAPS_READERS`
-``smaps_rollup``   one record, ``mmap_lock`` for read                ``show_smaps_rollup``
+                   maps) or per-VMA locks (``per_vma``); readers
+                   by name in :data:`SMAPS_READERS`
+``smaps_rollup``   one record, by the same smaps reader              ``show_smaps_rollup``
 ``status``         one record; memory lines lock-free (``task_mem``) fs/proc/array.c
 ``statm``          one record (``task_statm``)                        ``proc_pid_statm``
 ``stat``           one record (``do_task_stat``)                     ``proc_pid_stat``
@@ -41,17 +42,26 @@ subtracted from it, and what is not modelled (buffers, slab, swap, huge pages) i
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Final
 
 from .constants import PAGE_SHIFT, PAGE_SIZE
-from .maps_reader import DEFAULT_MAX_RETRIES, POS_END, POS_GATE, MapsFile, Reader
+from .maps_reader import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_SMAPS_READER,
+    MapsFile,
+    Reader,
+    SmapsReader,
+    check_smaps_reader,
+    read_smaps_rollup,
+    smaps_chunk,
+)
+from .maps_reader import SMAPS_READERS as SMAPS_READER_NAMES
 from .pages import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, PageKind, page_cache
 from .seq_file import PAGE_SIZE as SEQ_BUFFER
 from .seq_file import SeqChunk, SeqFile, SingleSource
-from .smaps import GATE_SMAP, render_smaps_rollup, render_statm, render_status_memory, show_smap
+from .smaps import render_statm, render_status_memory
 from .vmstat import VmEventStatistics
 
 if TYPE_CHECKING:
@@ -61,6 +71,7 @@ if TYPE_CHECKING:
     from .process import Process
 
 __all__ = [
+    "DEFAULT_SMAPS_READER",
     "MACHINE_FILES",
     "PID_FILES",
     "SMAPS_READERS",
@@ -165,53 +176,26 @@ class SmapsChunk:
 SmapsWalk = Callable[["Mm", int, int, int], tuple[tuple[str, ...], SmapsChunk]]
 
 
-def _smaps_mmap_lock(mm: Mm, pos: int, size: int, want: int) -> tuple[tuple[str, ...], SmapsChunk]:
-    """6.18's smaps walk: ``m_start`` → ``lock_vma_range`` takes ``mmap_read_lock`` for
-    every file but maps; ``show_smap`` per VMA from the position; the gate's block last.
-    O(VMAs shown + their resident pages)."""
-    blocks: list[str] = []
-    total = 0
+def _smaps_walk(reader: SmapsReader) -> SmapsWalk:
+    """The seq_file walk of ``reader`` (:func:`core.maps_reader.smaps_chunk`): 6.18's
+    ``mmap_lock`` walk (``m_start`` → ``lock_vma_range`` takes ``mmap_read_lock`` for
+    every file but maps) or the per-VMA one. O(VMAs shown + their resident pages)."""
 
-    def fits(text: str) -> bool:
-        return not blocks or (total + len(text) < size and total < want)
+    def walk(mm: Mm, pos: int, size: int, want: int) -> tuple[tuple[str, ...], SmapsChunk]:
+        snap = smaps_chunk(mm, reader, pos, size, want)
+        h = snap.hold
+        wait_ns, held_ns = h.mmap_lock_wait_ns, h.mmap_lock_read_ns
+        info = SmapsChunk(
+            reader, len(snap.blocks), snap.seq_begin, pos, snap.pos_end, wait_ns, held_ns
+        )
+        return snap.blocks, info
 
-    end = pos
-    if pos == POS_END or mm._dead:
-        seq = mm.mmap_lock.seq
-        return (), SmapsChunk("mmap_lock", 0, seq, pos, POS_END, 0, 0)
-    lock = mm.mmap_lock
-    t0 = time.perf_counter_ns()
-    lock.read_lock()
-    t1 = time.perf_counter_ns()
-    try:
-        seq = lock.seq
-        if pos != POS_GATE:
-            for _, vm_end, vma in mm.tree.iter_from(pos):
-                block = show_smap(mm, vma)
-                if not fits(block):
-                    break
-                blocks.append(block)
-                total += len(block)
-                end = vm_end
-            else:
-                end = POS_GATE
-        if end == POS_GATE:
-            if not mm.show_gate:
-                end = POS_END
-            elif fits(GATE_SMAP):
-                blocks.append(GATE_SMAP)
-                end = POS_END
-    finally:
-        lock.read_unlock()
-        t2 = time.perf_counter_ns()
-    return tuple(blocks), SmapsChunk("mmap_lock", len(blocks), seq, pos, end, t1 - t0, t2 - t1)
+    return walk
 
 
-SmapsReader = Literal["mmap_lock"]
-SMAPS_READERS: Final[dict[str, SmapsWalk]] = {"mmap_lock": _smaps_mmap_lock}
-"""smaps walks by name. ``mmap_lock`` is 6.18's; a reader that walks smaps under
-per-VMA locks registers itself here under its own name."""
-DEFAULT_SMAPS_READER: Final = "mmap_lock"
+SMAPS_READERS: Final[dict[str, SmapsWalk]] = {r: _smaps_walk(r) for r in SMAPS_READER_NAMES}
+"""smaps walks by name (:data:`core.maps_reader.SMAPS_READERS`): ``mmap_lock`` is
+6.18's, ``per_vma`` the in-flight per-VMA series."""
 
 
 class SmapsSource:
@@ -618,7 +602,7 @@ def open_pid_file(
     if name == "smaps":
         return SeqFile(SmapsSource(mm, smaps_reader), buffer_size)
     renders: dict[str, Callable[[], str]] = {
-        "smaps_rollup": lambda: render_smaps_rollup(mm),
+        "smaps_rollup": lambda: read_smaps_rollup(mm, check_smaps_reader(smaps_reader)).text,
         "status": lambda: render_status(proc, uid, gid),
         "statm": lambda: render_statm(mm),
         "stat": lambda: render_stat(proc),

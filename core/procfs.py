@@ -223,6 +223,16 @@ def _derived_names(
 def render_maps(mm: Mm, tree: VmaTree[Vma] | None = None, gate: bool = True) -> str:
     """The maps text of ``tree`` (default ``mm.tree``), plus the ``[vsyscall]`` gate line.
 
+    :func:`render_maps_lines` joined; same cost and caller contract.
+    """
+    return "".join(render_maps_lines(mm, tree, gate))
+
+
+def render_maps_lines(mm: Mm, tree: VmaTree[Vma] | None = None, gate: bool = True) -> list[str]:
+    """The lines of the maps text of ``tree`` (default ``mm.tree``), each ending in
+    ``"\n"``, plus the ``[vsyscall]`` gate line: mostly the VMAs' own cached strings, so
+    the list costs one reference per line, not a copy of the text.
+
     O(n) with one cached-line load per VMA; O(1) extra per VMA whose line is not cached.
     Uses one version of the tree throughout. Caller provides the consistency it needs
     between the tree and the mm's ``start_brk``/``brk``/``start_stack`` (``mm.maps()``
@@ -238,7 +248,7 @@ def render_maps(mm: Mm, tree: VmaTree[Vma] | None = None, gate: bool = True) -> 
         parts[i] = line
     if gate and mm.show_gate:
         parts.append(GATE_LINE)
-    return "".join(parts)
+    return parts
 
 
 # ---------------------------------------------------------------------- seeding

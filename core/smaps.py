@@ -95,14 +95,19 @@ class MemSizeStats:
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
-def smap_gather_stats(mm: Mm, vma: Vma) -> MemSizeStats:
-    """``smap_gather_stats`` + ``smaps_pte_entry`` over one VMA's resident pages.
+def smap_gather_stats(mm: Mm, vma: Vma, start: int = 0) -> MemSizeStats:
+    """``smap_gather_stats`` + ``smaps_pte_entry`` over one VMA's resident pages at or
+    above ``start`` (``smaps_rollup`` resumes mid-VMA after dropping ``mmap_lock``).
     Caller holds ``mmap_lock`` (or the VMA lock). O(pages)."""
     mss = MemSizeStats()
     locked = bool(vma.vm_flags & (VM_LOCKED | VM_LOCKONFAULT))
     old = mm.old_ptes
     with mm.page_lock:
-        items = [(a, p, pte_dirty(mm, a, p)) for a, p in vma.pages.items()] if vma.pages else []
+        items = (
+            [(a, p, pte_dirty(mm, a, p)) for a, p in vma.pages.items() if a >= start]
+            if vma.pages
+            else []
+        )
     for addr, page, dirty in items:
         kind = page.kind
         if kind in NO_FOLIO:
@@ -136,6 +141,19 @@ def smap_gather_stats(mm: Mm, vma: Vma) -> MemSizeStats:
             mss.private_clean += PAGE_SIZE
         else:
             mss.shared_clean += PAGE_SIZE
+    return mss
+
+
+def smap_walk(mm: Mm, vma: Vma, start: int = 0) -> MemSizeStats:
+    """:func:`smap_gather_stats` plus the page walk's modelled cost: a lab profile with a
+    ``smaps_walk(vma, pages)`` hook (``mm.hooks``) spends there the time
+    ``walk_page_vma`` takes on the host for that many resident pages, holding what the
+    caller holds (``mmap_lock`` for read, or the VMA's read lock). O(pages)."""
+    mss = smap_gather_stats(mm, vma, start)
+    hooks = mm.hooks
+    charge = getattr(hooks, "smaps_walk", None) if hooks is not None else None
+    if charge is not None:
+        charge(vma, mss.resident >> PAGE_SHIFT)
     return mss
 
 
@@ -199,10 +217,11 @@ def thp_eligible(vma: Vma) -> int:
     return int(start + HPAGE_PMD_SIZE <= vma.vm_end)
 
 
-def show_smap(mm: Mm, vma: Vma) -> str:
-    """One VMA's smaps block. Caller holds ``mmap_lock`` (or the VMA lock). O(pages)."""
-    mss = smap_gather_stats(mm, vma)
-    return (
+def smap_block(mm: Mm, vma: Vma) -> tuple[str, MemSizeStats]:
+    """One VMA's smaps block and the counters its page walk gathered. Caller holds
+    ``mmap_lock`` (or the VMA lock). O(pages)."""
+    mss = smap_walk(mm, vma)
+    text = (
         vma_line(vma, mm.cur_brk, mm.start_brk, mm.start_stack)
         + _kb("Size:", vma.vm_end - vma.vm_start)
         + _kb("KernelPageSize:", PAGE_SIZE)
@@ -211,6 +230,12 @@ def show_smap(mm: Mm, vma: Vma) -> str:
         + f"{'THPeligible:':<16}{thp_eligible(vma):>8}\n"
         + vm_flags_mnemonics(vma.vm_flags)
     )
+    return text, mss
+
+
+def show_smap(mm: Mm, vma: Vma) -> str:
+    """One VMA's smaps block. Caller holds ``mmap_lock`` (or the VMA lock). O(pages)."""
+    return smap_block(mm, vma)[0]
 
 
 def _gate_smap() -> str:
@@ -241,21 +266,20 @@ def render_smaps(mm: Mm) -> str:
     return text + GATE_SMAP if mm.show_gate else text
 
 
-def render_smaps_rollup(mm: Mm) -> str:
-    """The text of ``/proc/<pid>/smaps_rollup`` (``show_smaps_rollup``): the sums over
-    every VMA under a header spanning them all. Takes ``mmap_lock`` for read."""
-    mm.mmap_lock.read_lock()
-    try:
-        vmas = mm.vmas()
-        total = MemSizeStats()
-        for vma in vmas:
-            total.add(smap_gather_stats(mm, vma))
-        start = vmas[0].vm_start if vmas else 0
-        end = vmas[-1].vm_end if vmas else 0
-    finally:
-        mm.mmap_lock.read_unlock()
+def rollup_text(start: int, end: int, total: MemSizeStats) -> str:
+    """``show_smaps_rollup``'s record: the ``[rollup]`` header spanning ``start``-``end``
+    (the first VMA's start, the last one's end), then the summed fields. O(1)."""
     header = f"{start:08x}-{end:08x} ---p 00000000 00:00 0 "
     return header.ljust(73) + "[rollup]\n" + _show_smap_fields(total, rollup=True)
+
+
+def render_smaps_rollup(mm: Mm) -> str:
+    """The text of ``/proc/<pid>/smaps_rollup`` (``show_smaps_rollup``) read by 6.18's
+    walk (:func:`core.maps_reader.read_smaps_rollup`): ``mmap_lock`` for read, dropped
+    between two VMAs while a writer waits. O(VMAs + resident pages)."""
+    from .maps_reader import read_smaps_rollup  # maps_reader imports this module
+
+    return read_smaps_rollup(mm, "mmap_lock").text
 
 
 def _pgtables_bytes(mm: Mm) -> int:

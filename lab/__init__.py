@@ -1,7 +1,8 @@
 """The measurement lab: experiments that reproduce the kernel community's lock-scalability
-results inside the simulator: ``proc-vs-map``, ``priority-inversion``, ``fault-scaling`` and
-``reader-modes``. Run one with ``python -m lab <name> [--quick]``, or
-:func:`run_experiment` from Python::
+results inside the simulator: ``proc-vs-map``, ``priority-inversion``, ``fault-scaling``,
+``reader-modes`` and ``monitor-vs-workload`` (smaps readers and their stall, with the
+host's smaps cost model in :mod:`lab.smaps_cost`). Run one with
+``python -m lab <name> [--quick]``, or :func:`run_experiment` from Python::
 
     from lab import run_experiment
     result = run_experiment("proc-vs-map", quick=True)

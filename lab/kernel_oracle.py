@@ -32,16 +32,17 @@ OUTPUT = "kernel-proc-vs-map.json"
 FILES = ("smaps", "maps")
 
 
-def build(outdir: Path) -> Path:
-    """Compile the helper into ``outdir``; RuntimeError without a compiler."""
+def build(outdir: Path, source: Path = SOURCE) -> Path:
+    """Compile the helper ``source`` (``proc_vs_map.c`` by default) into ``outdir``;
+    RuntimeError without a compiler."""
     cc = next(
         (c for c in (os.environ.get("CC", ""), "cc", "gcc", "clang") if c and shutil.which(c)), None
     )
     if cc is None:
-        raise RuntimeError("no C compiler (cc, gcc or clang) to build proc_vs_map.c")
-    exe = outdir / "proc_vs_map"
+        raise RuntimeError(f"no C compiler (cc, gcc or clang) to build {source.name}")
+    exe = outdir / source.stem
     subprocess.run(
-        [cc, "-O2", "-Wall", "-Werror", "-pthread", "-o", str(exe), str(SOURCE)],
+        [cc, "-O2", "-Wall", "-Werror", "-pthread", "-o", str(exe), str(source)],
         check=True,
         capture_output=True,
         text=True,

@@ -710,8 +710,14 @@ def apply_profile(
             )
         profile = PROFILES[profile]
     locking = ProfiledLocking(profile, cost, reader, seed)
+    install(proc, locking)
+    return locking
+
+
+def install(proc: Process, locking: ProfiledLocking) -> None:
+    """Install ``locking`` (a :class:`ProfiledLocking` or a subclass) as ``proc``'s hooks,
+    lock observer and write-unlock site. Call before other threads use ``proc``."""
     mm = proc.mm
     mm.hooks = locking
     mm.mmap_lock.observer = locking
     mm.on_write_unlock = locking.syscall
-    return locking

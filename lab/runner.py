@@ -29,12 +29,13 @@ from typing import Any, Literal, get_args
 
 from core.errors import InvalidArgument
 
-from . import fault_scaling, priority_inversion, proc_vs_map, reader_modes
+from . import fault_scaling, monitor_vs_workload, priority_inversion, proc_vs_map, reader_modes
 from .common import (
     ExperimentResult,
     ProgressFn,
     RunContext,
     Target,
+    cancellable,
     environment,
     switch_interval,
 )
@@ -66,10 +67,12 @@ class Experiment:
 
 
 #: The experiments' names, the vocabulary the CLI and the REST API accept.
-ExperimentName = Literal["proc-vs-map", "priority-inversion", "fault-scaling", "reader-modes"]
+ExperimentName = Literal[
+    "proc-vs-map", "priority-inversion", "fault-scaling", "reader-modes", "monitor-vs-workload"
+]
 EXPERIMENTS: dict[str, Experiment] = {
     m.NAME: Experiment(m.NAME, m.TITLE, m)
-    for m in (proc_vs_map, priority_inversion, fault_scaling, reader_modes)
+    for m in (proc_vs_map, priority_inversion, fault_scaling, reader_modes, monitor_vs_workload)
 }
 assert tuple(EXPERIMENTS) == get_args(ExperimentName), "ExperimentName lists every module"
 
@@ -103,7 +106,7 @@ def run_experiment(
     ctx = RunContext(seed=seed, quick=quick, cost=cost, cell_s=cell_s, progress=progress)
     if cancel is not None:
         ctx.cancel = cancel
-    with _run_lock, switch_interval():
+    with _run_lock, switch_interval(), cancellable(ctx.cancel):
         env = environment()
         t0 = time.perf_counter()
         result = EXPERIMENTS[name].run(ctx)

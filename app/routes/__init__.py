@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 
 from . import (
@@ -11,6 +13,7 @@ from . import (
     files,
     fork,
     health,
+    machines,
     maps,
     pause,
     processes,
@@ -22,8 +25,11 @@ from . import (
 )
 
 
-def include_all(app: FastAPI) -> None:
-    """Mount every router on ``app``."""
+def include_all(app: FastAPI, prefix: str = "", **options: Any) -> None:
+    """Mount every router on ``app``. With a ``prefix`` (``/machines/{machine}``, see
+    :mod:`app.main`) the routers of one machine are mounted again under it, with
+    ``options`` for ``include_router``; ``/healthz``, the docs and ``/machines`` itself
+    are mounted only without one."""
     for module in (
         processes,
         fork,
@@ -39,5 +45,9 @@ def include_all(app: FastAPI) -> None:
         experiments,
         health,
     ):
-        app.include_router(module.router)
-    docs.install(app)
+        if prefix and module is health:
+            continue
+        app.include_router(module.router, prefix=prefix, **options)
+    if not prefix:
+        app.include_router(machines.router)
+        docs.install(app)

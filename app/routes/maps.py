@@ -8,17 +8,19 @@ chunks with per-VMA locks, lines may be torn) or ``mmap_lock`` (Linux up to 6.16
 walk under ``mmap_lock`` for read). Whole snapshots, not lazily streamed bodies: the
 metadata must precede the body (headers), and the consistent readers are only
 consistent for one walk; see :mod:`app.snapshots` for why a slow client still holds
-no lock.
+no lock. The snapshot holds the VMAs' own line strings; the body is encoded and sent
+in pieces of :data:`app.snapshots.BODY_CHUNK` characters (chunked transfer encoding,
+each piece built in a worker thread and sent before the next is built, behind the
+server's flow control), so a process with millions of VMAs never has its whole text,
+or its whole JSON, in the server's memory.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import anyio.to_thread
-import pydantic_core
 from fastapi import APIRouter
-from fastapi.responses import Response
+from fastapi.responses import StreamingResponse
 
 from core import NoSuchProcess
 from core.maps_reader import DEFAULT_MAX_RETRIES, DEFAULT_READER
@@ -27,7 +29,7 @@ from ..deps import MaxRetriesQuery, ProcessDep, ReaderQuery, ServiceDep
 from ..errors import responses
 from ..jsonbody import JsonRoute
 from ..schemas.maps import MapsOut
-from ..snapshots import HEADER_DOCS, Snapshot, take_snapshot, vma_dicts
+from ..snapshots import HEADER_DOCS, json_chunks, take_snapshot, text_chunks
 
 router = APIRouter(route_class=JsonRoute, prefix="/processes/{pid}", tags=["proc"])
 
@@ -42,8 +44,8 @@ SNAPSHOT_HEADERS: dict[str, Any] = {
 }
 
 
-class MapsTextResponse(Response):
-    """``text/plain; charset=utf-8``: the bytes of /proc/<pid>/maps."""
+class MapsTextResponse(StreamingResponse):
+    """``text/plain; charset=utf-8``: the bytes of /proc/<pid>/maps, in pieces."""
 
     media_type = "text/plain"
 
@@ -79,9 +81,9 @@ async def maps_text(
     for the walk (Linux <= 6.16). The snapshot's sequence numbers, attempts, fallback,
     generation, tearing and lock hold times come back in `X-Vmasim-*` headers. The
     whole text is read (in worker threads) before the response starts, so a slow
-    client never holds an engine lock."""
+    client never holds an engine lock; it is sent in chunks."""
     snap = await take_snapshot(proc.mm, reader, max_retries, service.run)
-    return MapsTextResponse(snap.text, headers=snap.headers())
+    return MapsTextResponse(text_chunks(snap.lines), headers=snap.headers())
 
 
 @router.get(
@@ -95,7 +97,7 @@ async def maps_json(
     service: ServiceDep,
     reader: ReaderQuery = DEFAULT_READER,
     max_retries: MaxRetriesQuery = DEFAULT_MAX_RETRIES,
-) -> Response:
+) -> StreamingResponse:
     """The same snapshot as `GET /maps`, one object per line, with the snapshot's
     metadata in `snapshot` (the full `torn_at` list and the retry reasons too).
     `addr` (`start-end` in hex), `perms`, `path` and `size` (bytes) use psutil's
@@ -104,11 +106,6 @@ async def maps_json(
     snap = await take_snapshot(proc.mm, reader, max_retries, service.run)
     # Serialised here, not through the response model: 65,530 VmaOut models would cost
     # over a second; the fields are exactly MapsOut's (tests compare with parse_maps).
-    body = await anyio.to_thread.run_sync(_maps_json_body, proc.pid, snap)
-    return Response(body, media_type="application/json")
-
-
-def _maps_json_body(pid: int, snap: Snapshot) -> bytes:
-    vmas = vma_dicts(snap.text)
-    out = {"pid": pid, "count": len(vmas), "snapshot": snap.meta.model_dump(), "vmas": vmas}
-    return pydantic_core.to_json(out)  # compact JSON, in Rust: ~8x json.dumps here
+    # A sync iterator: Starlette builds each piece in a worker thread.
+    head = {"pid": proc.pid, "count": snap.line_count, "snapshot": snap.meta.model_dump()}
+    return StreamingResponse(json_chunks(head, snap.lines), media_type="application/json")

@@ -36,6 +36,7 @@ def process_out(proc: Process) -> ProcessOut:
         data_vm=mm.data_vm,
         exec_vm=mm.exec_vm,
         stack_vm=mm.stack_vm,
+        locked_vm=mm.locked_vm,
         start_brk=hex_addr(mm.start_brk),
         brk=hex_addr(mm.cur_brk),
         start_code=hex_addr(mm.start_code),

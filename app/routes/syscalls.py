@@ -1,4 +1,5 @@
-"""``/processes/{pid}/{mmap,munmap,mprotect,mremap,brk,syscalls}``: the memory syscalls.
+"""``/processes/{pid}/{mmap,munmap,mprotect,mremap,brk,mlock,mlock2,munlock,mlockall,
+munlockall,mseal,prctl,syscalls}``: the memory syscalls.
 
 Each call runs in a worker thread and takes the process's ``mmap_lock`` for write
 inside the engine, as the kernel does; nothing else serialises requests.
@@ -6,7 +7,10 @@ inside the engine, as the kernel does; nothing else serialises requests.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, status
+from fastapi.types import DecoratedCallable
 
 from core import NoSuchProcess, SyscallError
 
@@ -16,7 +20,22 @@ from ..jsonbody import JsonRoute
 from ..schemas.batch import BatchIn, BatchOut
 from ..schemas.common import hex_addr
 from ..schemas.faults import TouchOp
-from ..schemas.syscalls import AddrOut, BrkIn, BrkOut, MmapIn, MprotectIn, MremapIn, MunmapIn
+from ..schemas.syscalls import (
+    AddrOut,
+    BrkIn,
+    BrkOut,
+    Mlock2In,
+    MlockallIn,
+    MlockIn,
+    MmapIn,
+    MprotectIn,
+    MremapIn,
+    MsealIn,
+    MunlockallIn,
+    MunlockIn,
+    MunmapIn,
+    PrctlIn,
+)
 
 router = APIRouter(route_class=JsonRoute, prefix="/processes/{pid}", tags=["syscalls"])
 
@@ -76,6 +95,74 @@ async def brk(proc: ProcessDep, body: BrkIn, service: ServiceDep) -> BrkOut:
     return BrkOut(brk=hex_addr(_addr(await service.apply(proc, "brk", body))))
 
 
+def _no_content(path: str, summary: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """``router.post`` for a call that returns nothing (204) or fails with its errno."""
+    return router.post(
+        path,
+        status_code=status.HTTP_204_NO_CONTENT,
+        summary=summary,
+        responses=SYSCALL_ERRORS,
+    )
+
+
+@_no_content("/mlock", "mlock(2)")
+async def mlock(proc: ProcessDep, body: MlockIn, service: ServiceDep) -> None:
+    """Lock the pages of `[addr, addr + length)` (`VM_LOCKED`, VmFlags `lo`, splitting
+    VMAs at the edges) and fault them in. ENOMEM at a hole (the VMAs before it stay
+    locked) or past `RLIMIT_MEMLOCK` without CAP_IPC_LOCK; ENOMEM or EAGAIN when the
+    pages cannot be faulted in (the VMAs stay locked), EPERM when the limit is 0."""
+    await service.apply(proc, "mlock", body)
+
+
+@_no_content("/mlock2", "mlock2(2)")
+async def mlock2(proc: ProcessDep, body: Mlock2In, service: ServiceDep) -> None:
+    """`mlock` with flags: `MLOCK_ONFAULT` locks the range without faulting it in
+    (`VM_LOCKONFAULT`, VmFlags `lf`: pages are locked as they fault). EINVAL for other
+    flags."""
+    await service.apply(proc, "mlock2", body)
+
+
+@_no_content("/munlock", "munlock(2)")
+async def munlock(proc: ProcessDep, body: MunlockIn, service: ServiceDep) -> None:
+    """Unlock `[addr, addr + length)` (the VMAs may merge again). ENOMEM at a hole,
+    after the VMAs before it were unlocked."""
+    await service.apply(proc, "munlock", body)
+
+
+@_no_content("/mlockall", "mlockall(2)")
+async def mlockall(proc: ProcessDep, body: MlockallIn, service: ServiceDep) -> None:
+    """`MCL_CURRENT` locks every VMA and faults it in; `MCL_FUTURE` locks every later
+    mapping (`mmap`, `brk`); `MCL_ONFAULT` with either locks without faulting in.
+    EINVAL without `MCL_CURRENT`/`MCL_FUTURE` or with unknown bits."""
+    await service.apply(proc, "mlockall", body)
+
+
+@_no_content("/munlockall", "munlockall(2)")
+async def munlockall(proc: ProcessDep, service: ServiceDep) -> None:
+    """Unlock every VMA and end `MCL_FUTURE`. No request body."""
+    await service.apply(proc, "munlockall", MunlockallIn())
+
+
+@_no_content("/mseal", "mseal(2)")
+async def mseal(proc: ProcessDep, body: MsealIn, service: ServiceDep) -> None:
+    """Seal `[addr, addr + length)` (VmFlags `sl`): from then on munmap, mprotect,
+    mremap, `MAP_FIXED` over it and discarding madvise on read-only anonymous memory
+    fail with EPERM. EINVAL for an unaligned `addr`, a wrapping length or non-zero
+    `flags`; ENOMEM if the range has a hole (nothing changes)."""
+    await service.apply(proc, "mseal", body)
+
+
+@_no_content("/prctl", "prctl(2): PR_SET_VMA")
+async def prctl(proc: ProcessDep, body: PrctlIn, service: ServiceDep) -> None:
+    """`prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, size, name)`: name the anonymous
+    memory of the range (`[anon:NAME]`, `[anon_shmem:NAME]` in maps; `name` null clears
+    it). EINVAL for another option or attribute, an invalid name (over 79 bytes, or a
+    byte outside printable ASCII or one of `` \\`$[] ``), an unaligned `addr`, or on a
+    kernel without `CONFIG_ANON_VMA_NAME`; EBADF for a file mapping in the range;
+    ENOMEM for a hole (after the mapped parts were named)."""
+    await service.apply(proc, "prctl", body)
+
+
 @router.post(
     "/syscalls",
     summary="A batch of syscalls",
@@ -90,7 +177,8 @@ async def syscalls(
     `stop_on_error` the batch ends there. Each operation is its own syscall, so other
     requests may run between two of them. At most `VMASIM_MAX_BATCH` operations
     (default 10000; 413 beyond). `op` is one of mmap, munmap, mprotect, mremap, brk,
-    open, close, unlink, fault, touch; the fields are those of the single-call routes.
+    mlock, mlock2, munlock, mlockall, munlockall, mseal, prctl, open, close, unlink,
+    fault, touch; the fields are those of the single-call routes.
     `fault` is `POST /faults` (its result carries `fault`; a signal makes it not `ok`).
     `touch` faults every page of `[addr, addr + length)` in turn, as a loop writing
     one byte per page, and returns the counts (`touch`); the pages of all touch ops

@@ -28,5 +28,6 @@ module             models of
 ``query``          ``PROCMAP_QUERY``
 ``vmstat``         ``GET /vmstat``
 ``experiments``    ``/experiments`` jobs
+``machines``       ``/machines``: simulated machines and their kernel settings
 =================  ==============================================================
 """

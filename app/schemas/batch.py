@@ -13,7 +13,20 @@ from pydantic import (
 from .common import Fd, HexStr, InModel, Path, with_u64
 from .faults import FaultOp, FaultOut, TouchOp, TouchOut
 from .processes import FileIn
-from .syscalls import BrkIn, MmapIn, MprotectIn, MremapIn, MunmapIn
+from .syscalls import (
+    BrkIn,
+    Mlock2In,
+    MlockallIn,
+    MlockIn,
+    MmapIn,
+    MprotectIn,
+    MremapIn,
+    MsealIn,
+    MunlockallIn,
+    MunlockIn,
+    MunmapIn,
+    PrctlIn,
+)
 
 # -- batch -------------------------------------------------------------------------------
 
@@ -58,6 +71,60 @@ class BrkOp(BrkIn):
     op: Literal["brk"]
 
 
+class MlockOp(MlockIn):
+    """A batch ``mlock``."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=with_u64([]))
+
+    op: Literal["mlock"]
+
+
+class Mlock2Op(Mlock2In):
+    """A batch ``mlock2``."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=with_u64([]))
+
+    op: Literal["mlock2"]
+
+
+class MunlockOp(MunlockIn):
+    """A batch ``munlock``."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=with_u64([]))
+
+    op: Literal["munlock"]
+
+
+class MlockallOp(MlockallIn):
+    """A batch ``mlockall``."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=None)
+
+    op: Literal["mlockall"]
+
+
+class MunlockallOp(MunlockallIn):
+    """A batch ``munlockall``."""
+
+    op: Literal["munlockall"]
+
+
+class MsealOp(MsealIn):
+    """A batch ``mseal``."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=with_u64([]))
+
+    op: Literal["mseal"]
+
+
+class PrctlOp(PrctlIn):
+    """A batch ``prctl`` (``PR_SET_VMA``)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=with_u64([]))
+
+    op: Literal["prctl"]
+
+
 class OpenOp(FileIn):
     """A batch ``open``: its result carries the fd."""
 
@@ -86,6 +153,13 @@ BatchOp = Annotated[
     | MprotectOp
     | MremapOp
     | BrkOp
+    | MlockOp
+    | Mlock2Op
+    | MunlockOp
+    | MlockallOp
+    | MunlockallOp
+    | MsealOp
+    | PrctlOp
     | OpenOp
     | CloseOp
     | UnlinkOp

@@ -31,13 +31,21 @@ from core.constants import U64_MAX
 
 from ..flags import (
     MAP_BITS,
+    MCL_BITS,
+    MLOCK_BITS,
     MREMAP_BITS,
     OPEN_BITS,
+    PR_SET_VMA_ATTRS,
+    PRCTL_OPTIONS,
     PROT_BITS,
     MapName,
+    MclName,
+    MlockName,
     MremapName,
     OpenName,
+    PrctlOptionName,
     ProtName,
+    PrSetVmaName,
 )
 
 _HEX = re.compile(r"0[xX][0-9a-fA-F]{1,16}")
@@ -129,6 +137,10 @@ ProtItem = Annotated[ProtName | Bits, known_names(PROT_BITS, "protection flag")]
 MapItem = Annotated[MapName | Bits, known_names(MAP_BITS, "mmap flag")]
 MremapItem = Annotated[MremapName | Bits, known_names(MREMAP_BITS, "mremap flag")]
 OpenItem = Annotated[OpenName | Bits, known_names(OPEN_BITS, "open flag")]
+MlockItem = Annotated[MlockName | Bits, known_names(MLOCK_BITS, "mlock2 flag")]
+MclItem = Annotated[MclName | Bits, known_names(MCL_BITS, "mlockall flag")]
+PrctlOption = Annotated[PrctlOptionName | Bits, known_names(PRCTL_OPTIONS, "prctl option")]
+PrSetVmaAttr = Annotated[PrSetVmaName | Bits, known_names(PR_SET_VMA_ATTRS, "PR_SET_VMA attribute")]
 Path = Annotated[
     str,
     Field(

@@ -173,6 +173,16 @@ class MapsOut(BaseModel):
 # app/routes/pause.py) ---------------------------------------------------------------------
 
 
+class MapsGroupOut(BaseModel):
+    """Consecutive maps lines summarised (``format=overview``): the first line as
+    printed, the end of the last, how many lines and how many bytes they map."""
+
+    line: str = Field(description="the group's first maps line, without the newline")
+    end: str = Field(description="end of the group's last VMA (0x...)")
+    vmas: int = Field(description="maps lines in the group")
+    size: int = Field(description="bytes mapped by them (holes between them excluded)")
+
+
 class MapsStreamItem(BaseModel):
     """One snapshot of a maps stream (a JSON line, or the data of an SSE ``snapshot``
     event). ``index`` counts the snapshots sent (0-based), ``elapsed`` is seconds since
@@ -213,6 +223,11 @@ class MapsStreamItem(BaseModel):
     snapshot: SnapshotMeta
     vmas: list[VmaOut] | None = None
     text: str | None = None
+    groups: list[MapsGroupOut] | None = Field(
+        default=None,
+        description="format=overview: the lines in at most `groups` runs of consecutive "
+        "lines (the [vsyscall] gate line a run of its own)",
+    )
 
 
 MapsOut.model_rebuild()

@@ -162,9 +162,11 @@ class PauseReleaseIn(InModel):
 
     @model_validator(mode="after")
     def _one_target(self) -> PauseReleaseIn:
-        if self.hold_id is not None and self.name is not None:
+        # Sent, even as null: the document's "not both required" is about members.
+        if {"hold_id", "name"} <= self.model_fields_set:
             raise ValueError(
-                f"give hold_id ({self.hold_id}) or name ({json.dumps(self.name)}), not both"
+                f"give hold_id ({json.dumps(self.hold_id)}) or name "
+                f"({json.dumps(self.name)}), not both"
             )
         return self
 

@@ -138,7 +138,8 @@ class ProcessIn(InModel):
 
     @model_validator(mode="after")
     def _one_source(self) -> ProcessIn:
-        given = [k for k in ("layout", "maps", "exec") if getattr(self, k) is not None]
+        # Sent, even as null: the document's "not both required" is about members.
+        given = [k for k in ("layout", "maps", "exec") if k in self.model_fields_set]
         shown = [f"layout ({json.dumps(self.layout)})" if k == "layout" else k for k in given]
         if len(given) == 2:
             raise ValueError(f"give either {shown[0]} or {shown[1]}, not both")
@@ -172,6 +173,7 @@ class ProcessOut(BaseModel):
                     "data_vm": 35,
                     "exec_vm": 470,
                     "stack_vm": 33,
+                    "locked_vm": 0,
                     "start_brk": "0x555555559000",
                     "brk": "0x55555557a000",
                     "start_code": "0x555555556000",
@@ -191,6 +193,10 @@ class ProcessOut(BaseModel):
     data_vm: int
     exec_vm: int
     stack_vm: int
+    locked_vm: int = Field(
+        description="pages of locked VMAs (mlock, mlock2, mlockall, MAP_LOCKED): "
+        "status VmLck in pages"
+    )
     start_brk: HexStr
     brk: HexStr
     start_code: HexStr = Field(

@@ -1,4 +1,6 @@
-"""The memory syscalls: ``POST /processes/{pid}/{mmap,munmap,mprotect,mremap,brk}``."""
+"""The memory syscalls: ``POST /processes/{pid}/{mmap,munmap,mprotect,mremap,brk}`` and
+the locking, sealing and naming calls (``mlock``, ``mlock2``, ``munlock``, ``mlockall``,
+``munlockall``, ``mseal``, ``prctl``)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,20 @@ from pydantic import (
 
 from core import PAGE_SIZE
 
-from .common import U64, Fd, HexStr, InModel, MapItem, MremapItem, ProtItem, with_u64
+from .common import (
+    U64,
+    Fd,
+    HexStr,
+    InModel,
+    MapItem,
+    MclItem,
+    MlockItem,
+    MremapItem,
+    PrctlOption,
+    ProtItem,
+    PrSetVmaAttr,
+    with_u64,
+)
 
 # -- syscalls ----------------------------------------------------------------------------
 
@@ -106,6 +121,98 @@ class BrkIn(InModel):
     )
 
     addr: U64
+
+
+class RangeIn(InModel):
+    """A range: ``addr`` is rounded down to its page, ``addr + length`` up."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=with_u64([{"addr": "0x7ffff7ffd000", "length": 8192}]),
+    )
+
+    addr: U64
+    length: U64
+
+
+class MlockIn(RangeIn):
+    """``mlock(2)`` arguments."""
+
+
+class MunlockIn(RangeIn):
+    """``munlock(2)`` arguments."""
+
+
+class Mlock2In(RangeIn):
+    """``mlock2(2)`` arguments: ``MLOCK_ONFAULT`` locks without faulting in."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=with_u64(
+            [{"addr": "0x7ffff7ffd000", "length": 8192, "flags": ["MLOCK_ONFAULT"]}]
+        ),
+    )
+
+    flags: list[MlockItem] = Field(default_factory=list, max_length=8)
+
+
+class MlockallIn(InModel):
+    """``mlockall(2)`` flags: at least one of ``MCL_CURRENT``/``MCL_FUTURE``, optionally
+    with ``MCL_ONFAULT`` (the kernel's EINVAL otherwise)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"flags": ["MCL_CURRENT", "MCL_FUTURE"]}]},
+    )
+
+    flags: list[MclItem] = Field(max_length=8)
+
+
+class MunlockallIn(InModel):
+    """``munlockall(2)`` takes no argument (the batch op's body)."""
+
+
+class MsealIn(RangeIn):
+    """``mseal(2)`` arguments: ``addr`` must be page aligned; ``flags`` is reserved
+    (0; anything else is the kernel's EINVAL)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=with_u64([{"addr": "0x7ffff7ffd000", "length": 8192, "flags": 0}]),
+    )
+
+    flags: U64 = 0
+
+
+class PrctlIn(InModel):
+    """``prctl(option, attr, addr, size, name)``: the simulator has ``PR_SET_VMA`` with
+    ``PR_SET_VMA_ANON_NAME`` (name anonymous memory; ``name`` null clears it). Other
+    values are the kernel's EINVAL."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=with_u64(
+            [
+                {
+                    "option": "PR_SET_VMA",
+                    "attr": "PR_SET_VMA_ANON_NAME",
+                    "addr": "0x7ffff7ffd000",
+                    "size": 8192,
+                    "name": "jit-code",
+                }
+            ]
+        ),
+    )
+
+    option: PrctlOption = "PR_SET_VMA"
+    attr: PrSetVmaAttr = "PR_SET_VMA_ANON_NAME"
+    addr: U64
+    size: U64
+    name: str | None = Field(
+        max_length=4096,
+        description="the name (at most 79 bytes of printable ASCII without \\`$[]: "
+        "the kernel's EINVAL otherwise), or null to clear it",
+    )
 
 
 class AddrOut(BaseModel):

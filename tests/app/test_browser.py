@@ -45,11 +45,16 @@ def test_swagger_ui_lists_every_operation_and_try_it_out_works(
     page.goto(f"{live_server.url}/docs")
     page.wait_for_selector(".opblock")
     assert page.locator(".opblock").count() == n_ops
+    # Swagger UI's block ids are "operations-<tag>-<operationId>"; each operation is
+    # there once, and once more under /machines/{machine} ("machines-" operationIds).
     for op_id in ("processes-create_process", "syscalls-mmap", "proc-maps_text"):
-        assert page.locator(f"[id$='{op_id}']").count() == 1, op_id
+        tag = op_id.split("-")[0]
+        for prefix in ("", "machines-"):
+            block_id = f"operations-{tag}-{prefix}{op_id}"
+            assert page.locator(f"[id='{block_id}']").count() == 1, block_id
 
     before = {p["pid"] for p in http.get("/processes").json()["processes"]}
-    block = page.locator("[id$='processes-create_process']")
+    block = page.locator("[id='operations-processes-processes-create_process']")
     block.locator(".opblock-summary").click()
     block.get_by_role("button", name="Try it out").click()
     block.get_by_role("button", name="Execute").click()

@@ -41,7 +41,7 @@ def _example_body(op: dict[str, Any]) -> Any:
 
 
 def _url(path: str, pid: int) -> str:
-    return path.replace("{pid}", str(pid)).replace("{fd}", "3")
+    return path.replace("{machine}", "default").replace("{pid}", str(pid)).replace("{fd}", "3")
 
 
 def _assert_problem(r: httpx.Response, status: int) -> dict[str, Any]:

@@ -96,7 +96,7 @@ def _with_token(example: Any, path: tuple[Any, ...], token: str) -> bytes:
 
 
 def _url(path: str, pid: int) -> str:
-    return path.replace("{pid}", str(pid)).replace("{fd}", "3")
+    return path.replace("{machine}", "default").replace("{pid}", str(pid)).replace("{fd}", "3")
 
 
 def _problem(r: httpx.Response, status: int = 422) -> dict[str, Any]:

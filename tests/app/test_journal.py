@@ -32,6 +32,7 @@ from app.service import Service
 from app.settings import Settings
 from core import Kernel
 from core.checkpoint import dump_kernel, load_state, temp_prefix
+from core.smaps import render_smaps
 from tests.app.live import Running, serve
 from tests.concurrency import spawn, wait_until
 
@@ -468,4 +469,47 @@ def test_execs_replay_with_their_drawn_seeds(journaled: tuple[Running, Path]) ->
     assert journal.wait_durable(journal.statistics().position, 10)
     again = restart(service, path)
     assert again.kernel.get(pid).mm.maps() == maps
+    assert comparable(dump_kernel(again.kernel)) == comparable(dump_kernel(service.kernel))
+
+
+def test_lock_seal_and_name_calls_replay(journaled: tuple[Running, Path]) -> None:
+    """mlock, mlock2, munlock, mlockall (MCL_FUTURE then holding over an mmap),
+    munlockall, mseal, prctl(PR_SET_VMA) and their failures, single and batched: a
+    restart rebuilds the same VMAs, flags, names, locked_vm and pages."""
+    running, path = journaled
+    service: Service = running.app.state.service
+    with httpx.Client(base_url=running.url, timeout=60) as c:
+        pid = _ok(c.post("/processes", json={"name": "locks"}))["pid"]
+        base = f"/processes/{pid}"
+        a = int(_ok(c.post(f"{base}/mmap", json={"length": 32 * PAGE, **ANON}))["addr"], 16)
+        _ok(c.post(f"{base}/mlock", json={"addr": a + PAGE, "length": 4 * PAGE}))
+        _ok(c.post(f"{base}/mlock2", json={"addr": a + 8 * PAGE, "length": PAGE, "flags": [1]}))
+        _ok(c.post(f"{base}/munlock", json={"addr": a + 2 * PAGE, "length": PAGE}))
+        _ok(c.post(f"{base}/mlockall", json={"flags": ["MCL_FUTURE"]}))
+        _ok(c.post(f"{base}/mmap", json={"length": 4 * PAGE, **ANON}))  # locked, populated
+        _ok(c.post(f"{base}/munlockall"))
+        _ok(c.post(f"{base}/mseal", json={"addr": a + 16 * PAGE, "length": 2 * PAGE}))
+        refused = c.post(f"{base}/munmap", json={"addr": a + 16 * PAGE, "length": PAGE})
+        assert refused.json()["errno_name"] == "EPERM"
+        name = {"addr": a + 20 * PAGE, "size": 2 * PAGE, "name": "arena"}
+        _ok(c.post(f"{base}/prctl", json=name))
+        ops = [
+            {"op": "mlockall", "flags": ["MCL_CURRENT", "MCL_ONFAULT"]},
+            {"op": "munlock", "addr": a, "length": 4 * PAGE},
+            {"op": "mseal", "addr": a + 24 * PAGE, "length": PAGE},
+            {"op": "prctl", "addr": a + 28 * PAGE, "size": PAGE, "name": "bad$name"},
+        ]
+        results = _ok(c.post(f"{base}/syscalls", json={"ops": ops}))["results"]
+        assert [r["ok"] for r in results] == [True, True, True, False]
+        maps = c.get(f"{base}/maps").text
+        smaps = c.get(f"{base}/smaps").text
+        locked = _ok(c.get(base))["locked_vm"]
+    assert "[anon:arena]" in maps and " sl " in smaps and " lf " in smaps and locked > 0
+    keeper: StateKeeper = running.app.state.state_keeper
+    journal = keeper.journal
+    assert journal is not None
+    assert journal.wait_durable(journal.statistics().position, 10)
+    again = restart(service, path)
+    mm = again.kernel.get(pid).mm
+    assert (mm.maps(), render_smaps(mm), mm.locked_vm) == (maps, smaps, locked)
     assert comparable(dump_kernel(again.kernel)) == comparable(dump_kernel(service.kernel))

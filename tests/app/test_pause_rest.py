@@ -288,3 +288,13 @@ def test_missing_process_is_404(
 ) -> None:
     r = http.request(method, f"/processes/999996/{path}", json=body)
     assert r.status_code == 404 and r.json()["pid"] == 999996
+
+
+def test_delete_of_release_is_a_405_not_a_disarm(http: httpx.Client, pid: int) -> None:
+    """``release`` is a POST-only resource, not a point named "release" (found by
+    schemathesis: DELETE of it was the 422 of an unknown point)."""
+    r = http.delete(f"/processes/{pid}/pause-points/release")
+    assert r.status_code == 405, r.text
+    assert r.headers["allow"] == "POST"
+    r = http.delete(f"/processes/{pid}/pause-points/releases")
+    assert r.status_code == 422 and "unknown pause point" in r.json()["detail"], r.text

@@ -106,3 +106,30 @@ def test_view_of_missing_process_is_404(http: httpx.Client, view: str) -> None:
     assert r.json()["pid"] == 4000000
     r = http.get(f"/processes/0/{view}")
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "path.pid"
+
+
+@pytest.mark.parametrize("view", ["smaps", "smaps_rollup"])
+def test_both_smaps_readers_serve_the_same_text_with_their_provenance(
+    http: httpx.Client, view: str
+) -> None:
+    local = Kernel().spawn(layout="typical")
+    pid = _build(http, local)
+    try:
+        texts = {}
+        for reader in ("mmap_lock", "per_vma"):
+            r = http.get(f"/processes/{pid}/{view}", params={"reader": reader})
+            assert r.status_code == 200
+            texts[reader] = r.text
+            h = r.headers
+            assert h["X-Vmasim-Reader"] == reader and h["X-Vmasim-Consistent"] == "true"
+            assert int(h["X-Vmasim-Pages-Walked"]) >= 3  # the four faulted, bar the zero page
+            held = int(h["X-Vmasim-Hold-Mmap-Lock-Ns"]), int(h["X-Vmasim-Hold-Vma-Ns"])
+            assert (held[0] > 0, held[1] > 0) == (reader == "mmap_lock", reader == "per_vma")
+            if view == "smaps":
+                assert int(h["X-Vmasim-Chunks"]) > 1  # 4 KiB seq_file chunks, as cat reads
+        assert texts["mmap_lock"] == texts["per_vma"]
+        assert _same_inodes(texts["per_vma"]) == _same_inodes(VIEWS[view](local.mm))
+        r = http.get(f"/processes/{pid}/{view}", params={"reader": "seqcount"})
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.reader"
+    finally:
+        http.delete(f"/processes/{pid}")

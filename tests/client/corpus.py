@@ -108,6 +108,7 @@ PROGRAMS = [
     Program("realloc", [str(WORK / "bin" / "realloc")], build="realloc"),
     Program("files", [str(WORK / "bin" / "files")], build="files"),
     Program("script", [str(WORK / "bin" / "script.sh")], setup=_script),
+    Program("memlock", [str(WORK / "bin" / "memlock")], build="memlock"),
     Program("bash", ["/usr/bin/bash", "-c", "for i in 1 2 3; do echo $i; done | /usr/bin/cat"]),
     Program("java", ["/usr/bin/java", "-Xmx64m", "-version"], needs=("/usr/bin/java",)),
     Program(
@@ -370,6 +371,20 @@ def compare(real: str, sim: str) -> list[str]:
     ]
 
 
+LOCK_FLAGS = frozenset({"lo", "lf", "sl"})
+"""The VmFlags of mlock, mlock2(MLOCK_ONFAULT)/MCL_ONFAULT and mseal: the judgement
+compares them on every line."""
+
+
+def lock_flags(vmflags: str) -> dict[str, frozenset[str]]:
+    """``range -> the LOCK_FLAGS in its VmFlags`` from a vmflags file."""
+    out = {}
+    for line in vmflags.splitlines():
+        rng, _, flags = line.partition(" ")
+        out[rng] = LOCK_FLAGS.intersection(flags.split())
+    return out
+
+
 def mw_flags(vmflags: str) -> dict[str, bool]:
     """``range -> whether VmFlags has mw`` from a vmflags file."""
     out = {}
@@ -410,6 +425,8 @@ class Judgement:
     diffs: dict[int, list[str]]
     mw: dict[int, list[str]]
     compared: int
+    locks: dict[int, list[str]] = field(default_factory=dict)
+    """Per process, the ranges whose lock and seal flags (:data:`LOCK_FLAGS`) differ."""
 
 
 def judge(api: Any, directory: Path) -> Judgement:
@@ -425,6 +442,7 @@ def judge(api: Any, directory: Path) -> Judgement:
     last = {p["trace_pid"]: p["pid"] for p in outcome.processes}
     diffs: dict[int, list[str]] = {}
     mw: dict[int, list[str]] = {}
+    locks: dict[int, list[str]] = {}
     compared = 0
     try:
         for pid in meta["captured"]:
@@ -438,8 +456,15 @@ def judge(api: Any, directory: Path) -> Judgement:
             diff = compare(real, sim)
             if diff:
                 diffs[pid] = diff
-            real_mw = mw_flags((directory / "vmflags" / str(pid)).read_text())
-            sim_mw = mw_flags(_vmflags(api.proc_text(sim_pid, "smaps")))
+            real_flags = (directory / "vmflags" / str(pid)).read_text()
+            sim_flags = _vmflags(api.proc_text(sim_pid, "smaps"))
+            real_locks, sim_locks = lock_flags(real_flags), lock_flags(sim_flags)
+            locks[pid] = [
+                f"{r} {sorted(real_locks[r])} != {sorted(sim_locks.get(r, ()))}"
+                for r in sorted(real_locks)
+                if r in sim_locks and real_locks[r] != sim_locks[r]
+            ]
+            real_mw, sim_mw = mw_flags(real_flags), mw_flags(sim_flags)
             files = {
                 line.split()[0]
                 for line in real.splitlines()
@@ -454,4 +479,4 @@ def judge(api: Any, directory: Path) -> Judgement:
                 api.delete_process(proc)
             except Exception:
                 pass
-    return Judgement(summary, diffs, mw, compared)
+    return Judgement(summary, diffs, mw, compared, {k: v for k, v in locks.items() if v})

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import sysconfig
 import tomllib
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
@@ -28,11 +29,26 @@ from client.cli import (
     main,
 )
 from core import Kernel
+from core.smaps import render_smaps
 from tests import scripts_venv
 from tests.app.conftest import LiveServer
 from tests.concurrency import wait_until
 
-COMMANDS = ["serve", "spawn", "ps", "maps", "mmap", "munmap"]
+COMMANDS = [
+    "serve",
+    "spawn",
+    "ps",
+    "maps",
+    "mmap",
+    "munmap",
+    "mlock",
+    "mlock2",
+    "munlock",
+    "mlockall",
+    "munlockall",
+    "mseal",
+    "anon-name",
+]
 ROOT = scripts_venv.ROOT
 
 
@@ -173,6 +189,42 @@ def test_client_commands(live_server: LiveServer) -> None:
     code, out = run(url, "maps", str(pid), "--json")
     assert json.loads(out)["count"] == len(maps.splitlines())
     assert run(url, "munmap", str(pid), "0", "0")[0] == EXIT_REFUSED  # EINVAL
+
+
+def test_lock_seal_and_name_commands(live_server: LiveServer) -> None:
+    """Each locking, sealing and naming command against the live service, mirrored on
+    a local engine: the same maps and smaps after every step."""
+    url = live_server.url
+    pid = int(run(url, "spawn", "--name", "locks")[1])
+    mm = Kernel().spawn("locks").mm
+    addr = int(run(url, "mmap", str(pid), "0x10000")[1], 16)
+    assert addr == mm.mmap(0, 0x10000, 3, 0x22)
+    steps: list[tuple[list[str], Callable[[], None]]] = [
+        (["mlock", hex(addr + 0x1000), "0x2000"], lambda: mm.mlock(addr + 0x1000, 0x2000)),
+        (
+            ["mlock2", hex(addr + 0x4000), "4096", "--flags", "onfault"],
+            lambda: mm.mlock2(addr + 0x4000, 4096, 1),
+        ),
+        (["munlock", hex(addr + 0x2000), "4096"], lambda: mm.munlock(addr + 0x2000, 4096)),
+        (["mlockall", "current,MCL_FUTURE"], lambda: mm.mlockall(3)),
+        (["munlockall"], mm.munlockall),
+        (["mseal", hex(addr + 0x8000), "0x2000"], lambda: mm.mseal(addr + 0x8000, 0x2000)),
+        (
+            ["anon-name", hex(addr + 0xC000), "4096", "jit"],
+            lambda: mm.set_anon_name(addr + 0xC000, 4096, "jit"),
+        ),
+    ]
+    for argv, local in steps:
+        command, *rest = argv
+        assert run(url, command, str(pid), *rest) == (EXIT_OK, ""), argv
+        local()
+        assert run(url, "maps", str(pid))[1] == mm.maps(), argv
+        assert render_smaps(live_server.service.kernel.get(pid).mm) == render_smaps(mm), argv
+    assert "[anon:jit]" in mm.maps() and " sl " in render_smaps(mm)
+    assert run(url, "anon-name", str(pid), hex(addr + 0xC000), "4096") == (EXIT_OK, "")
+    assert "[anon:" not in run(url, "maps", str(pid))[1]
+    assert run(url, "munmap", str(pid), hex(addr + 0x8000), "4096")[0] == EXIT_REFUSED  # EPERM
+    assert run(url, "mlockall", str(pid), "onfault")[0] == EXIT_REFUSED  # EINVAL
 
 
 def test_refused_and_unreachable(

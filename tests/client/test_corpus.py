@@ -48,7 +48,19 @@ def test_the_corpus_has_ten_real_programs_with_threads_and_processes() -> None:
     metas = [json.loads((corpus.CORPUS / n / "meta.json").read_text()) for n in RECORDED]
     assert sum(len(m["captured"]) for m in metas) >= 15
     traces = "".join((corpus.CORPUS / n / "trace.strace").read_text() for n in RECORDED)
-    for call in ("clone3(", "vfork(", "execve(", "unlink(", "ftruncate(", "mremap("):
+    for call in (
+        "clone3(",
+        "vfork(",
+        "execve(",
+        "unlink(",
+        "ftruncate(",
+        "mremap(",
+        "mlock2(",
+        "mlockall(",
+        "munlockall(",
+        "syscall_0x1ce(",  # mseal to strace 6.1
+        "prctl(PR_SET_VMA",
+    ):
         assert call in traces, call
 
 
@@ -65,6 +77,7 @@ def test_replay_reproduces_the_real_final_maps(api: VmasimClient, name: str) -> 
     assert summary["outside_trace"] == 0, summary
     assert result.diffs == {}, json.dumps(result.diffs, indent=1)
     assert result.mw == {}, result.mw  # shared mappings of read-only opens lack mw
+    assert result.locks == {}, result.locks  # lo, lf, sl as the kernel set them
     assert all(p["image"] for p in summary["processes"]), summary["processes"]
 
 
@@ -81,9 +94,10 @@ def test_fresh_recording(api: VmasimClient, tmp_path: Path) -> None:
     )
     if probe.returncode != 0:
         pytest.skip(f"strace cannot trace here: {probe.stderr.decode()[-200:]}")
-    for name in ("pthreads", "files", "bash"):
+    for name in ("pthreads", "files", "bash", "memlock"):
         meta = corpus.record(corpus.BY_NAME[name], tmp_path / name, timeout=60)
         assert meta["captured"], name
         result = corpus.judge(api, tmp_path / name)
         assert result.summary["failed"] == 0, result.summary
         assert result.diffs == {} and result.mw == {}, (name, result.diffs, result.mw)
+        assert result.locks == {}, (name, result.locks)

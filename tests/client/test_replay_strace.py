@@ -16,6 +16,8 @@ import pytest
 
 from client.cli import EXIT_OK, EXIT_USAGE, main
 from client.replay import clip, coalesce, plan_strace
+from core import Kernel
+from core.smaps import render_smaps
 from tests.app.conftest import LiveServer
 from tests.differential.annotated import parse_annotated
 from tests.differential.compare import normalise_maps
@@ -290,3 +292,88 @@ def test_bad_input_is_a_usage_error_naming_the_line(
     code, out = run_cli(live_server.url, "replay", str(path))
     assert (code, out) == (EXIT_USAGE, "")
     assert needle in capsys.readouterr().err
+
+
+# The locking, sealing and naming calls as strace prints them: strace 6.1 (Debian 12)
+# names mseal by number, later versions by name; -X raw prints numbers, -X verbose
+# numbers with the names in comments.
+LOCK_TRACE = (
+    "7 mmap(NULL, 65536, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000\n"
+    "7 mlock(0x7f0000001000, 8192) = 0\n"
+    "7 mlock2(0x7f0000004000, 4096, MLOCK_ONFAULT) = 0\n"
+    "7 mlock2(0x7f0000005000, 4096, 0x1) = 0\n"
+    "7 munlock(0x7f0000002000, 4096) = 0\n"
+    "7 syscall_0x1ce(0x7f0000008000, 0x2000, 0, 0x555555556004, 0, 0x7fffffffe828) = 0\n"
+    "7 mseal(0x7f000000a000, 4096, 0) = 0\n"
+    "7 munmap(0x7f0000008000, 4096) = -1 EPERM (Operation not permitted)\n"
+    '7 prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, 0x7f000000c000, 8192, "jit") = 0\n'
+    "7 prctl(0x53564d41 /* PR_SET_VMA */, 0 /* PR_SET_VMA_ANON_NAME */, 0x7f000000c000, "
+    "4096, NULL) = 0\n"
+    '7 prctl(PR_SET_NAME, "worker") = 0\n'
+    "7 mlockall(MCL_CURRENT|MCL_FUTURE) = 0\n"
+    "7 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000100000\n"
+    "7 munlockall() = 0\n"
+    "7 mlockall(0x6 /* MCL_FUTURE|MCL_ONFAULT */) = 0\n"
+    "7 mlock2(0x7f0000000000, 4096, 0x8) = -1 EINVAL (Invalid argument)\n"
+)
+
+
+def test_lock_seal_and_name_calls_replay_as_traced(
+    live_server: LiveServer, http: httpx.Client, tmp_path: Path
+) -> None:
+    plan = plan_strace(LOCK_TRACE)
+    ops = [op.op for op in plan.ops]
+    assert [op["op"] for op in ops] == [
+        "mmap",
+        "mlock",
+        "mlock2",
+        "mlock2",
+        "munlock",
+        "mseal",
+        "mseal",
+        "prctl",
+        "prctl",
+        "mlockall",
+        "mmap",
+        "munlockall",
+        "mlockall",
+    ]
+    assert ops[2]["flags"] == ops[3]["flags"] == [1]
+    assert ops[5] == {"op": "mseal", "addr": 0x7F0000008000, "length": 0x2000, "flags": 0}
+    assert (ops[7]["name"], ops[8]["name"], ops[8]["size"]) == ("jit", None, 4096)
+    assert ops[9]["flags"] == [3] and ops[12]["flags"] == [6]
+    assert plan.skipped == {
+        "munmap (failed in the trace)": 1,
+        "prctl (PR_SET_NAME)": 1,
+        "mlock2 (failed in the trace)": 1,
+    }
+    assert not any(op.outside for op in plan.ops)
+
+    path = tmp_path / "locks.strace"
+    path.write_text(LOCK_TRACE)
+    code, out = run_cli(live_server.url, "replay", str(path))
+    summary = json.loads(out)
+    assert (code, summary["failed"], summary["failures"]) == (EXIT_OK, 0, []), out
+    # The same calls on the engine directly.
+    proc = Kernel().spawn()
+    mm = proc.mm
+    base = 0x7F0000000000
+    mm.mmap(base, 65536, 3, 0x32)
+    mm.mlock(base + 0x1000, 8192)
+    mm.mlock2(base + 0x4000, 4096, 1)
+    mm.mlock2(base + 0x5000, 4096, 1)
+    mm.munlock(base + 0x2000, 4096)
+    mm.mseal(base + 0x8000, 0x2000)
+    mm.mseal(base + 0xA000, 4096)
+    mm.set_anon_name(base + 0xC000, 8192, "jit")
+    mm.set_anon_name(base + 0xC000, 4096, None)
+    mm.mlockall(3)
+    mm.mmap(0x7F0000100000, 4096, 1, 0x32)
+    mm.munlockall()
+    mm.mlockall(6)
+    pid = summary["pid"]
+    assert http.get(f"/processes/{pid}/maps").text == mm.maps()
+    assert "[anon:jit]" in mm.maps()
+    assert http.get(f"/processes/{pid}/smaps").text == render_smaps(mm)
+    assert http.get(f"/processes/{pid}").json()["locked_vm"] == mm.locked_vm
+    http.delete(f"/processes/{pid}")

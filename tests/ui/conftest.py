@@ -8,6 +8,7 @@ the reason, when Playwright or a Chromium binary is missing.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -72,11 +73,11 @@ def guarded_page(browser: Any, base_url: str) -> Iterator[Any]:
 
     def response(r: Any) -> None:
         # A 404 from the API is the page seeing a process that exited (the tests delete
-        # theirs while the page still polls); any other error status, or a missing
-        # page asset, is a bug of the page.
-        path = r.url[len(base_url) :]
-        of_a_process = path.startswith(("/processes/", "/vmstat?pid="))  # pollVmstat()
-        if r.status >= 400 and (r.status != 404 or not of_a_process):
+        # theirs while the page still polls its maps and /vmstat?pid=), on any machine;
+        # any other error status, or a missing page asset, is a bug of the page.
+        path = re.sub(r"^/machines/[^/]+(?=/)", "", r.url[len(base_url) :])
+        exited = path.startswith(("/processes/", "/vmstat?pid="))
+        if r.status >= 400 and (r.status != 404 or not exited):
             errors.append(f"{r.request.method} {path} -> {r.status}")
 
     pg.route("**/*", guard)

@@ -6,6 +6,27 @@
 
 const TOKEN_KEY = "vmasim.token";
 
+// The simulated machine the page shows. Requests for what belongs to a machine (its
+// processes, counters, pause points, experiment jobs) go to /machines/<id>/...; the
+// machine "default" keeps the paths without a prefix.
+export const DEFAULT_MACHINE = "default";
+const MACHINE_ROOTS = /^\/(processes|vmstat|metrics|pause-points|experiments)(\/|\?|$)/;
+let currentMachine = DEFAULT_MACHINE;
+
+export function machine() {
+  return currentMachine;
+}
+
+export function setMachine(id) {
+  currentMachine = id || DEFAULT_MACHINE;
+}
+
+/** `path` on the page's machine (service-wide paths such as /machines stay as they are). */
+export function onMachine(path) {
+  if (currentMachine === DEFAULT_MACHINE || !MACHINE_ROOTS.test(path)) return path;
+  return `/machines/${encodeURIComponent(currentMachine)}${path}`;
+}
+
 export function token() {
   return sessionStorage.getItem(TOKEN_KEY) || "";
 }
@@ -39,6 +60,7 @@ export class ApiError extends Error {
  * aborts it after that long (an AbortError is thrown).
  */
 export async function request(method, path, body, opts = {}) {
+  path = onMachine(path);
   const init = { method, headers: headers(body === undefined ? {} : { "content-type": "application/json" }) };
   if (body !== undefined) init.body = JSON.stringify(body);
   let timer = null;
@@ -79,6 +101,7 @@ export const del = (path, opts) => request("DELETE", path, undefined, opts);
  * HTTP error; abort with `signal`.
  */
 export async function readEvents(path, signal, onEvent) {
+  path = onMachine(path);
   const r = await fetch(path, { headers: headers({ accept: "text/event-stream" }), signal });
   if (!r.ok) {
     let problem = null;

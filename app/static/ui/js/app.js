@@ -5,7 +5,19 @@
 // Everything goes through the public REST API (api.js). window.vmasimUi exposes the
 // page's state for the browser tests (read-only use).
 
-import { ApiError, del, get, parseAddr, post, readEvents, setToken, token } from "./api.js";
+import {
+  ApiError,
+  DEFAULT_MACHINE,
+  del,
+  get,
+  machine,
+  parseAddr,
+  post,
+  readEvents,
+  setMachine,
+  setToken,
+  token,
+} from "./api.js";
 import {
   KINDS,
   KIND_COLOURS,
@@ -15,6 +27,7 @@ import {
   hexPage,
   parseMaps,
   parseSmapsRss,
+  modelFromGroups,
 } from "./maps.js";
 import { MapView } from "./mapview.js";
 import { Race } from "./race.js";
@@ -23,6 +36,11 @@ import { Experiments } from "./experiments.js";
 const $ = (sel) => document.querySelector(sel);
 const READERS = ["seqcount", "per_vma", "mmap_lock"];
 const SMAPS_MAX_VMAS = 8192; // above this, resident pages are not fetched (smaps is O(VMAs))
+// Above this many VMAs the stream sends runs of consecutive VMAs (format=overview), at
+// most OVERVIEW_GROUPS of them, instead of the whole text (2,200,000 VMAs: ~110 MB per
+// snapshot, seconds of parsing on the page's thread). A state field so a test can lower it.
+const OVERVIEW_ABOVE = 131072;
+const OVERVIEW_GROUPS = 8192;
 const VMSTAT_MS = 1000;
 const EVENTS = ["vma_lock_success", "vma_lock_abort", "vma_lock_retry", "vma_lock_miss", "pgfault", "pgmajfault"];
 
@@ -45,6 +63,7 @@ const state = {
   selectedStart: null,
   workload: null,
   lastParseMs: 0,
+  overviewAbove: OVERVIEW_ABOVE,
 };
 
 const view = new MapView($("#map"), $("#tooltip"));
@@ -118,6 +137,66 @@ function pidFromHash() {
   return m ? Number(m[1]) : null;
 }
 
+/** `#...&overview_above=N` in the URL sets the overview threshold (tests, demos). */
+{
+  const m = /(?:^#|&)overview_above=(\d+)(?:&|$)/.exec(location.hash);
+  if (m) state.overviewAbove = Number(m[1]);
+}
+
+/** The machine in the URL (`#machine=ID&pid=N`), or the default one. */
+function machineFromHash() {
+  const m = /(?:^#|&)machine=([a-z0-9-]+)(?:&|$)/.exec(location.hash);
+  return m ? m[1] : DEFAULT_MACHINE;
+}
+
+/** The URL fragment for the page's machine and `pid`. */
+function hashFor(pid) {
+  const parts = [];
+  if (machine() !== DEFAULT_MACHINE) parts.push(`machine=${machine()}`);
+  if (pid !== null) parts.push(`pid=${pid}`);
+  return "#" + parts.join("&");
+}
+
+// -- machines --------------------------------------------------------------------------
+
+/** Fill the machine picker from GET /machines (each with its process count). */
+async function loadMachines() {
+  const list = await get("/machines");
+  const sel = $("#machine-select");
+  sel.innerHTML = "";
+  for (const m of list.machines) {
+    const o = document.createElement("option");
+    o.value = m.id;
+    o.textContent = `${m.id} (${m.processes} processes)`;
+    sel.appendChild(o);
+  }
+  if (!list.machines.some((m) => m.id === machine())) {
+    const o = document.createElement("option");
+    o.value = machine();
+    o.textContent = `${machine()} (gone)`;
+    sel.appendChild(o);
+  }
+  sel.value = machine();
+  return list;
+}
+
+/** Show machine `id`: its processes (the newest selected), counters and jobs. */
+async function selectMachine(id) {
+  if (id === machine()) return;
+  setMachine(id);
+  state.chosen = false;
+  selectProcess(null);
+  $("#machine-select").value = id;
+  experiments.reset();
+  try {
+    const list = await loadProcesses(null);
+    if (newestPid(list) !== null) selectProcess(newestPid(list));
+    else history.replaceState(null, "", hashFor(null));
+  } catch (err) {
+    toast(errorText(err));
+  }
+}
+
 /** The newest process of a /processes answer (pids only grow: the highest), or null. */
 function newestPid(list) {
   return list.processes.reduce((best, p) => (best === null || p.pid > best ? p.pid : best), null);
@@ -162,7 +241,7 @@ function selectProcess(pid) {
   view.model = null;
   view.requestDraw();
   $("#pid-select").value = pid === null ? "" : String(pid);
-  history.replaceState(null, "", pid === null ? "#" : `#pid=${pid}`);
+  history.replaceState(null, "", hashFor(pid));
   race.reset();
   if (pid === null) {
     showNoProcess($("#pid-select").options.length - 1);
@@ -186,8 +265,9 @@ async function startStream() {
       // longer for a big one (a snapshot of 65,530 VMAs is ~2.7 MB of text to parse).
       const { map_count: n } = await get(`/processes/${pid}`, { signal: ctl.signal });
       const interval = n > 20000 ? 1 : n > 2000 ? 0.3 : 0.1;
+      const format = n > state.overviewAbove ? `overview&groups=${OVERVIEW_GROUPS}` : "text";
       const url =
-        `/processes/${pid}/maps/events?only_changes=true&interval=${interval}&format=text` +
+        `/processes/${pid}/maps/events?only_changes=true&interval=${interval}&format=${format}` +
         `&reader=${state.streamReader}&max_duration=600`;
       status.textContent = `live: ${state.streamReader} stream`;
       let ended = null;
@@ -214,7 +294,7 @@ async function startStream() {
 function onSnapshot(item) {
   if (item.pid !== state.pid) return;
   const t0 = performance.now();
-  const model = parseMaps(item.text || "");
+  const model = item.groups ? modelFromGroups(item.groups) : parseMaps(item.text || "");
   // Keep the resident figures of VMAs that did not move until smaps is read again.
   const old = state.model;
   if (old) {
@@ -233,12 +313,13 @@ function onSnapshot(item) {
   if (state.selectedStart !== null) view.selected = indexOfStart(state.selectedStart);
   // VMAs as map_count, like every other figure on the page (MAP_COUNT_NOTE); the maps
   // text has one line more, the gate VMA, which is said so that the two add up.
-  const gate = model.n - model.mapCount;
-  const lines = gate ? `; maps shows ${model.n} lines incl. [vsyscall]` : "";
+  const gate = item.count - model.mapCount;
+  const lines = gate ? `; maps shows ${item.count} lines incl. [vsyscall]` : "";
+  const runs = item.groups ? `, drawn as ${model.n} runs of consecutive VMAs` : "";
   $("#map-info").textContent =
     `pid ${item.pid}: ${model.mapCount} VMAs (map_count${lines}), ` +
     `${formatBytes(model.mappedPages * 4096)} mapped, generation ` +
-    `${item.snapshot.generation}, snapshot #${state.snapshots} (${item.snapshot.reader})`;
+    `${item.snapshot.generation}, snapshot #${state.snapshots} (${item.snapshot.reader})${runs}`;
   refreshSmaps();
 }
 
@@ -258,7 +339,7 @@ function indexOfStart(page) {
 /** Read /smaps for the per-VMA Rss (small processes only), at most one read at a time. */
 async function refreshSmaps() {
   const m = state.model;
-  if (!m || m.n > SMAPS_MAX_VMAS || state.pid === null) return;
+  if (!m || m.mapCount > SMAPS_MAX_VMAS || state.pid === null) return;
   if (state.smapsBusy) {
     state.smapsAgain = true;
     return;
@@ -462,6 +543,25 @@ function bindForms() {
       post(`/processes/${pid}/mprotect`, { addr: parseAddr(f.addr.value), length: parseAddr(f.length.value), prot: protOf(f) }),
     );
   });
+  $("#lock-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const f = ev.target;
+    const call = f.call.value;
+    const range = { addr: parseAddr(f.addr.value), length: parseAddr(f.length.value) };
+    let body = range;
+    if (call === "mlock2") body = { ...range, flags: ["MLOCK_ONFAULT"] };
+    if (call === "prctl") body = { addr: range.addr, size: range.length, name: f.name.value === "" ? null : f.name.value };
+    op(call, (pid) => post(`/processes/${pid}/${call}`, body)).then(() => refreshSmaps());
+  });
+  $("#mlockall-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const f = ev.target;
+    const flags = ["current", "future", "onfault"].filter((k) => f[k].checked).map((k) => "MCL_" + k.toUpperCase());
+    op("mlockall", (pid) => post(`/processes/${pid}/mlockall`, { flags })).then(() => refreshSmaps());
+  });
+  $("#do-munlockall").addEventListener("click", () => {
+    op("munlockall", (pid) => post(`/processes/${pid}/munlockall`)).then(() => refreshSmaps());
+  });
   $("#fault-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     const f = ev.target;
@@ -473,12 +573,11 @@ function bindForms() {
   });
 }
 
-/** Put `addr` into the address fields of munmap, mprotect and fault. */
+/** Put `addr` into the address fields of munmap, mprotect, the lock/seal/name form and fault. */
 function fillAddr(addr, length) {
-  for (const id of ["#munmap-form", "#mprotect-form", "#fault-form"]) $(id).addr.value = addr;
+  for (const id of ["#munmap-form", "#mprotect-form", "#lock-form", "#fault-form"]) $(id).addr.value = addr;
   if (length) {
-    $("#munmap-form").length.value = length;
-    $("#mprotect-form").length.value = length;
+    for (const id of ["#munmap-form", "#mprotect-form", "#lock-form"]) $(id).length.value = length;
   }
 }
 
@@ -640,8 +739,14 @@ async function main() {
   $("#pid-select").addEventListener("change", (ev) => selectProcess(ev.target.value ? Number(ev.target.value) : null));
   $("#pid-select").title = MAP_COUNT_NOTE;
   $("#map-info").title = MAP_COUNT_NOTE;
-  // An edited URL (#pid=N) selects that process.
+  $("#machine-select").addEventListener("change", (ev) => selectMachine(ev.target.value));
+  $("#machine-select").addEventListener("focus", () => loadMachines().catch(() => {}));
+  // An edited URL (#machine=ID&pid=N) selects that machine and process.
   window.addEventListener("hashchange", () => {
+    if (machineFromHash() !== machine()) {
+      selectMachine(machineFromHash());
+      return;
+    }
     const want = pidFromHash();
     if (want !== null && want !== state.pid) {
       loadProcesses(want)
@@ -681,6 +786,8 @@ async function main() {
   try {
     // #pid=N if that process exists, else the newest one: a first visit shows a live
     // address space rather than an empty page (selectProcess puts its pid in the URL).
+    setMachine(machineFromHash());
+    await loadMachines();
     const list = await loadProcesses();
     const want = pidFromHash();
     const found = want !== null && list.processes.some((p) => p.pid === want);

@@ -3,7 +3,7 @@
 // drawn here from the rows). When the server has no /experiments route the panel says
 // so and stays idle.
 
-import { get, post, token } from "./api.js";
+import { get, onMachine, post, token } from "./api.js";
 
 // Job states (app/routes/experiments.py): "done" jobs carry a result; queued and
 // running ones show their progress; failed and cancelled ones are only counted.
@@ -127,6 +127,15 @@ export class Experiments {
     this.timer = setTimeout(() => this.poll(chain), active ? 500 : 5000);
   }
 
+  /** Another machine was picked: its jobs replace those shown. */
+  reset() {
+    if (this.paths === null || !this.paths.includes("/experiments")) return;
+    this.shown.clear();
+    this.root.textContent = "no finished experiment jobs yet";
+    this.root.dataset.state = "empty";
+    this.kick();
+  }
+
   /** Refresh now and poll fast from now on (a job was just started). */
   kick() {
     clearTimeout(this.timer);
@@ -214,7 +223,7 @@ export class Experiments {
     if (job.plot_url) {
       try {
         const headers = token() ? { Authorization: "Bearer " + token() } : {};
-        const r = await fetch(job.plot_url, { headers });
+        const r = await fetch(onMachine(job.plot_url), { headers });
         if (r.ok && (r.headers.get("content-type") || "").startsWith("image/")) {
           const img = el("img", { alt: `plot of ${title}`, class: "plot", src: URL.createObjectURL(await r.blob()) });
           box.appendChild(img);
@@ -230,7 +239,7 @@ export class Experiments {
       if (c) box.appendChild(c);
     }
     if (rows.length) box.appendChild(rowsTable(rows));
-    if (job.csv_url) box.appendChild(el("a", { href: job.csv_url, download: `${job.name}-${id}.csv` }, "rows as CSV"));
+    if (job.csv_url) box.appendChild(el("a", { href: onMachine(job.csv_url), download: `${job.name}-${id}.csv` }, "rows as CSV"));
     return box;
   }
 }

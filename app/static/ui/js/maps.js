@@ -90,6 +90,31 @@ export function parseMaps(text) {
   return { n, start, end, kind, perms, lines, rss, mapCount, mappedPages };
 }
 
+/**
+ * The model of a `format=overview` snapshot: each run of consecutive VMAs (the server's
+ * MapsGroupOut: its first line, the end of its last VMA, how many VMAs, bytes mapped)
+ * becomes one drawn block from the first VMA's start to the last one's end, of the
+ * first VMA's kind and permissions; `vmas` (Uint32Array) keeps each run's VMA count,
+ * and the counts of the whole process stay exact (mapCount, mappedPages). O(groups).
+ */
+export function modelFromGroups(groups) {
+  const model = parseMaps(groups.map((g) => g.line).join("\n"));
+  model.vmas = new Uint32Array(model.n);
+  model.mapCount = 0;
+  model.mappedPages = 0;
+  for (let i = 0; i < model.n; i++) {
+    const g = groups[i];
+    model.end[i] = pageOf(g.end.slice(2));
+    model.vmas[i] = g.vmas;
+    if (g.vmas > 1) model.lines[i] = `${g.line}  … and ${g.vmas - 1} more VMAs to ${g.end}`;
+    if (model.start[i] < USER_TOP_PAGE) {
+      model.mapCount += g.vmas;
+      model.mappedPages += g.size / 4096;
+    }
+  }
+  return model;
+}
+
 /** Resident kB per VMA from smaps text (same order as maps). O(length). */
 export function parseSmapsRss(text, model) {
   let i = -1;

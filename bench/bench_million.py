@@ -1,0 +1,524 @@
+"""Benchmark: a process with millions of VMAs, through the engine and through the service.
+
+Run from the repository root::
+
+    .venv/bin/python bench/bench_million.py engine   # Python API: build, RSS, maps, lookups, state
+    .venv/bin/python bench/bench_million.py rest     # REST: batch build, maps served, state file
+    .venv/bin/python bench/bench_million.py engine --n 200000   # a smaller run
+
+``engine`` (one interpreter, one :class:`core.Kernel` with ``max_map_count`` raised):
+
+* **build**: a process gets ``--n`` VMAs through the Python API: one anonymous
+  ``mmap`` of ``n`` pages at a far-away base, then ``mprotect(PROT_READ)`` of every
+  other page (``n // 2`` calls; the VMAs alternate ``rw-p``/``r--p`` so none merge),
+  as ``bench/maps_layout.c`` builds its arena on the real kernel. Timed, and the
+  benchmark's RSS (``/proc/self/statm``, after ``gc.collect()`` and an RCU barrier)
+  before and after gives bytes of RSS per VMA.
+* **maps**: ``mm.maps()`` first render (every line formatted: the VMAs were built by
+  syscalls) and repeated renders, in ns per line, against the host kernel's read of
+  ``/proc/self/maps`` by the C helper of ``bench/bench_maps.py`` at the host's
+  ``vm.max_map_count`` (65,530 here: the host is not reconfigured).
+* **lookups** (after ``gc.freeze()``: see :func:`run_engine`): ``mm.vma_lookup``,
+  ``mm.fault`` (a read fault, the per-VMA-lock path: ``lock_vma_under_rcu`` then the
+  fault of an already-present zero page) and
+  ``procmap_query`` at random mapped addresses in processes of 100, 65,530 and ``n``
+  VMAs built the same way; the sizes alternate round by round, ratios against 100.
+* **state**: :func:`core.checkpoint.save_state` and :func:`core.checkpoint.load_state`
+  of a machine holding only that process, at 65,530 and ``n`` VMAs (µs per VMA).
+
+``rest`` (a real uvicorn server in a subprocess, ``VMASIM_MAX_MAP_COUNT`` raised, the
+other settings at their defaults): the same process built through
+``POST /processes/{pid}/syscalls`` (one ``mmap`` op, then batches of ``--ops`` ``mprotect``
+ops, 10,000 = ``VMASIM_MAX_BATCH``'s default), with each durability of ``--modes``
+(``off``: no state file; ``checkpoint``; ``journal``), one server each, one after the
+other; the build time and the server's CPU time. On the last server: ``GET /maps``,
+``/maps.json``, one ``/maps/stream`` and one ``/maps/events`` snapshot, each read to the
+end by a client reading 64 KiB at a time, with the server's peak RSS growth during the
+read (``VmHWM``, reset through ``/proc/<pid>/clear_refs`` before each read, minus the RSS
+before it). In ``checkpoint`` mode the server is then stopped (SIGTERM: it saves its
+state file) and restarted on the same file: stop and start times.
+
+Timers: the engine part times CPU time of the benchmark's thread
+(``time.thread_time_ns``: on a shared, loaded machine wall time measures mostly the
+other work; lookups are timed in batches, and a batch preempted by another process
+would count that process's time), except the build, also reported in wall time; the
+host kernel's reads are wall time (``clock_gettime(CLOCK_MONOTONIC)`` in the C helper,
+each read a few ms). The rest part is wall time and the server's CPU time. Nothing is
+estimated: every figure printed was measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from core import (  # noqa: E402
+    MAP_ANONYMOUS,
+    MAP_FIXED_NOREPLACE,
+    MAP_PRIVATE,
+    PAGE_SIZE,
+    PROT_READ,
+    PROT_WRITE,
+    Kernel,
+    Mm,
+)
+from core.checkpoint import load_state, save_state  # noqa: E402
+from core.procmap_query import procmap_query  # noqa: E402
+
+P = PAGE_SIZE
+cpu_clock = time.thread_time_ns
+BASE = 0x100000000000
+TARGET_N = 2_200_000
+SIZES = (100, 65_530)
+DEFAULT_JSON = ROOT / "bench" / "results" / "bench_million.json"
+clock = time.perf_counter_ns
+
+
+def rss_bytes(pid: str = "self") -> int:
+    return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * P
+
+
+def status_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def settle(kernel: Kernel) -> None:
+    kernel.rcu.barrier()
+    gc.collect()
+
+
+def build(kernel: Kernel, n: int, name: str) -> tuple[Mm, float, float]:
+    """A process with exactly ``n`` VMAs (n >= 2) built by syscalls; wall and CPU
+    seconds taken."""
+    proc = kernel.spawn(name=name)
+    mm = proc.mm
+    c0 = cpu_clock()
+    t0 = clock()
+    mm.mmap(BASE, n * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE)
+    mprotect = mm.mprotect
+    for i in range(1, n, 2):
+        mprotect(BASE + i * P, P, PROT_READ)
+    seconds = (clock() - t0) / 1e9
+    cpu = (cpu_clock() - c0) / 1e9
+    assert mm.map_count == n, (mm.map_count, n)
+    return mm, seconds, cpu
+
+
+def kernel_maps_ns_per_line() -> dict[str, Any]:
+    """The host kernel's read of /proc/self/maps at the host's max_map_count."""
+    from bench.bench_maps import KernelHelper, kernel_unavailable
+
+    why = kernel_unavailable()
+    if why:
+        return {"unavailable": why}
+    target = int(Path("/proc/sys/vm/max_map_count").read_text())
+    with tempfile.TemporaryDirectory() as tmp:
+        helper = KernelHelper(Path(tmp), target)
+        try:
+            helper.read(20)
+            samples = helper.read(200)
+            lines = helper.dump.count("\n")
+        finally:
+            helper.close()
+    med = statistics.median(samples)
+    return {
+        "vmas": target,
+        "lines": lines,
+        "median_ms": med / 1e6,
+        "min_ms": min(samples) / 1e6,
+        "ns_per_line_median": med / lines,
+        "ns_per_line_min": min(samples) / lines,
+    }
+
+
+def part_build_maps(n: int) -> tuple[dict[str, Any], Kernel, Mm]:
+    kernel = Kernel(max_map_count=max(n, 65_530) + 10)
+    settle(kernel)
+    before = rss_bytes()
+    mm, seconds, cpu = build(kernel, n, "million")
+    settle(kernel)
+    after = rss_bytes()
+    lines = n + 1  # the gate line
+    t0 = cpu_clock()
+    text = mm.maps()
+    first = cpu_clock() - t0
+    assert text.count("\n") == lines
+    settle(kernel)
+    after_render = rss_bytes()
+    del text
+    repeated = []
+    for _ in range(5):
+        t0 = cpu_clock()
+        mm.maps()
+        repeated.append(cpu_clock() - t0)
+        settle(kernel)
+    rec = {
+        "n": n,
+        "build_s": seconds,
+        "build_cpu_s": cpu,
+        "rss_per_vma_bytes": (after - before) / n,
+        "rss_per_vma_after_render_bytes": (after_render - before) / n,
+        "render_first_ns_per_line": first / lines,
+        "render_repeated_ns_per_line_median": statistics.median(repeated) / lines,
+        "render_repeated_ns_per_line_min": min(repeated) / lines,
+    }
+    print(
+        f"build {n:,} VMAs (1 mmap + {n // 2:,} mprotect): {seconds:.1f} s wall, "
+        f"{cpu:.1f} s CPU; "
+        f"RSS {rec['rss_per_vma_bytes']:.0f} B/VMA "
+        f"({rec['rss_per_vma_after_render_bytes']:.0f} B/VMA with the lines cached)"
+    )
+    print(
+        f"mm.maps(): first render {rec['render_first_ns_per_line']:.0f} ns/line, repeated "
+        f"{rec['render_repeated_ns_per_line_median']:.0f} ns/line (median of 5; min "
+        f"{rec['render_repeated_ns_per_line_min']:.0f})",
+        flush=True,
+    )
+    return rec, kernel, mm
+
+
+def lookups(mms: dict[int, Mm], rounds: int, batch: int, seed: int) -> dict[str, Any]:
+    """ns per call of three lookups at random mapped addresses, sizes alternating."""
+    rng = random.Random(seed)
+    addrs = {n: [BASE + rng.randrange(n) * P + rng.randrange(P) for _ in range(batch)] for n in mms}
+    # Every page read once untimed: the faults timed below all find a present page.
+    for n, mm in mms.items():
+        for a in addrs[n]:
+            mm.fault(a, "read")
+
+    def f_lookup(mm: Mm, xs: list[int]) -> None:
+        look = mm.vma_lookup
+        for a in xs:
+            look(a)
+
+    def f_fault(mm: Mm, xs: list[int]) -> None:
+        fault = mm.fault
+        for a in xs:
+            fault(a, "read")
+
+    def f_query(mm: Mm, xs: list[int]) -> None:
+        for a in xs:
+            procmap_query(mm, a, want_name=False)
+
+    kinds: dict[str, Callable[[Mm, list[int]], None]] = {
+        "vma_lookup": f_lookup,
+        "fault": f_fault,
+        "procmap_query": f_query,
+    }
+    samples: dict[str, dict[int, list[float]]] = {k: {n: [] for n in mms} for k in kinds}
+    sizes = list(mms)
+    for r in range(rounds + 1):
+        order = sizes[r % len(sizes) :] + sizes[: r % len(sizes)]
+        for kind, fn in kinds.items():
+            for n in order:
+                fn(mms[n], addrs[n][:200])  # untimed: the same code paths warm
+                t0 = cpu_clock()
+                fn(mms[n], addrs[n])
+                if r:  # round 0 is the warm-up
+                    samples[kind][n].append((cpu_clock() - t0) / batch)
+    out: dict[str, Any] = {}
+    for kind in kinds:
+        small = samples[kind][sizes[0]]
+        rec: dict[str, Any] = {}
+        for n in sizes:
+            s = samples[kind][n]
+            rec[str(n)] = {
+                "median_ns": statistics.median(s),
+                "min_ns": min(s),
+                "ratio_median": statistics.median(s) / statistics.median(small),
+                "ratio_min": min(s) / min(small),
+            }
+        out[kind] = rec
+        cells = "  ".join(
+            f"{n:>9,}: {rec[str(n)]['median_ns']:6.0f}/{rec[str(n)]['min_ns']:5.0f} ns "
+            f"({rec[str(n)]['ratio_median']:.2f}x/{rec[str(n)]['ratio_min']:.2f}x)"
+            for n in sizes
+        )
+        print(f"  {kind:<14} {cells}", flush=True)
+    return out
+
+
+def state_file(kernel: Kernel, n: int, tmp: Path) -> dict[str, Any]:
+    path = tmp / f"state-{n}.json"
+    settle(kernel)
+    t0, w0 = cpu_clock(), clock()
+    stats = save_state(kernel, path)
+    saved, saved_wall = (cpu_clock() - t0) / 1e9, (clock() - w0) / 1e9
+    size = path.stat().st_size
+    settle(kernel)
+    t0, w0 = cpu_clock(), clock()
+    restored = load_state(path)
+    loaded, loaded_wall = (cpu_clock() - t0) / 1e9, (clock() - w0) / 1e9
+    count = sum(p.mm.map_count for p in restored.processes())
+    assert count >= n, (count, n)
+    del restored
+    path.unlink()
+    rec = {
+        "n": n,
+        "save_cpu_s": saved,
+        "load_cpu_s": loaded,
+        "save_wall_s": saved_wall,
+        "load_wall_s": loaded_wall,
+        "bytes": size,
+        "save_us_per_vma": saved * 1e6 / n,
+        "load_us_per_vma": loaded * 1e6 / n,
+        "save_stats": repr(stats),
+    }
+    print(
+        f"  {n:>9,} VMAs: save {saved:6.2f} s CPU ({rec['save_us_per_vma']:.2f} µs/VMA; "
+        f"{saved_wall:.1f} s wall), load {loaded:6.2f} s CPU ({rec['load_us_per_vma']:.2f} "
+        f"µs/VMA; {loaded_wall:.1f} s wall), {size / 1e6:.0f} MB",
+        flush=True,
+    )
+    return rec
+
+
+def run_engine(args: argparse.Namespace) -> dict[str, Any]:
+    print(f"load average at start: {os.getloadavg()[0]:.2f}")
+    out: dict[str, Any] = {"kernel_maps": kernel_maps_ns_per_line()}
+    k = out["kernel_maps"]
+    if "unavailable" not in k:
+        print(
+            f"host kernel, /proc/self/maps of {k['vmas']:,} VMAs: {k['ns_per_line_median']:.0f} "
+            f"ns/line (median of 200 reads; min {k['ns_per_line_min']:.0f})"
+        )
+    rec, kernel, mm = part_build_maps(args.n)
+    out["build_maps"] = rec
+    if "unavailable" not in k:
+        kmin = k["ns_per_line_min"]
+        print(
+            f"  render / kernel ns per line (minima): first "
+            f"{rec['render_first_ns_per_line'] / kmin:.2f}, repeated "
+            f"{rec['render_repeated_ns_per_line_min'] / kmin:.2f}"
+        )
+    kernels = {n: Kernel(max_map_count=70_000) for n in SIZES}
+    small = {n: build(kernels[n], n, f"s{n}")[0] for n in SIZES}
+    mms = {**small, args.n: mm}
+    # Everything built so far moves to the GC's permanent generation: a full collection
+    # over millions of VMAs takes seconds and would land in whichever batch triggers it.
+    gc.collect()
+    gc.freeze()
+    print(f"lookups at random mapped addresses, median/min ns per call (ratio to {SIZES[0]}):")
+    out["lookups"] = lookups(mms, args.rounds, args.batch, args.seed)
+    if not args.no_state:
+        print("state file (core.checkpoint.save_state / load_state):")
+        with tempfile.TemporaryDirectory() as tmp:
+            out["state"] = [
+                state_file(kernels[SIZES[1]], SIZES[1], Path(tmp)),
+                state_file(kernel, args.n, Path(tmp)),
+            ]
+    return out
+
+
+# -- rest ---------------------------------------------------------------------------------
+
+MODES: dict[str, dict[str, str]] = {
+    "off": {},
+    "checkpoint": {"VMASIM_DURABILITY": "checkpoint", "VMASIM_STATE_INTERVAL": "100000"},
+    "journal": {"VMASIM_DURABILITY": "journal", "VMASIM_STATE_INTERVAL": "100000"},
+}
+
+
+def start_server(mode: str, n: int, tmp: Path) -> tuple[subprocess.Popen[bytes], str, float]:
+    """A uvicorn server (one worker) in ``mode``; its base URL and start seconds."""
+    import httpx
+
+    from bench.bench_rest import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VMASIM_")}
+    env.update(MODES[mode], VMASIM_MAX_MAP_COUNT=str(n + 100))
+    if mode != "off":
+        env["VMASIM_STATE_FILE"] = str(tmp / f"{mode}.json")
+    cmd = [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port)]
+    cmd += ["--workers", "1", "--log-level", "warning", "--no-access-log"]
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    while time.monotonic() < t0 + 1800:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=5).status_code == 200:
+                return proc, url, time.monotonic() - t0
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None:
+            raise SystemExit(f"{mode}: the server exited during start-up")
+        time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"{mode}: the server did not start")
+
+
+def cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rest_build(url: str, n: int, ops: int) -> dict[str, Any]:
+    import httpx
+
+    hexa = "{:#x}".format
+    with httpx.Client(base_url=url, timeout=600) as http:
+        r = http.post("/processes", json={"name": "million"})
+        assert r.status_code == 201, r.text
+        pid = int(r.json()["pid"])
+        flags = ["MAP_PRIVATE", "MAP_ANONYMOUS", "MAP_FIXED_NOREPLACE"]
+        mmap = {
+            "op": "mmap",
+            "addr": hexa(BASE),
+            "length": n * P,
+            "prot": ["PROT_READ", "PROT_WRITE"],
+        }
+        every = [{**mmap, "flags": flags}] + [
+            {"op": "mprotect", "addr": hexa(BASE + i * P), "length": P, "prot": ["PROT_READ"]}
+            for i in range(1, n, 2)
+        ]
+        t0 = clock()
+        batches = body_bytes = 0
+        for k in range(0, len(every), ops):
+            batch = every[k : k + ops]
+            body = json.dumps({"ops": batch, "stop_on_error": True}).encode()
+            body_bytes += len(body)
+            r = http.post(
+                f"/processes/{pid}/syscalls",
+                content=body,
+                headers={"content-type": "application/json"},
+            )
+            assert r.status_code == 200, r.text[:500]
+            results = r.json()["results"]
+            assert len(results) == len(batch) and all(x["ok"] for x in results), results[:3]
+            batches += 1
+        seconds = (clock() - t0) / 1e9
+        count = http.get(f"/processes/{pid}").json()["map_count"]
+    assert count == n, (count, n)
+    return {"pid": pid, "seconds": seconds, "batches": batches, "body_bytes": body_bytes}
+
+
+def serve_reads(url: str, server: int, pid: int) -> dict[str, Any]:
+    import httpx
+
+    out: dict[str, Any] = {}
+    reads: dict[str, tuple[str, dict[str, str | int]]] = {
+        "maps": ("/maps", {}),
+        "maps.json": ("/maps.json", {}),
+        "stream vmas": ("/maps/stream", {"count": 1}),
+        "stream text": ("/maps/stream", {"count": 1, "format": "text"}),
+        "events vmas": ("/maps/events", {"count": 1}),
+    }
+    with httpx.Client(base_url=url, timeout=600) as http:
+        for name, (path, params) in reads.items():
+            gc.collect()
+            Path(f"/proc/{server}/clear_refs").write_text("5")  # resets VmHWM to VmRSS
+            before = status_kib(server, "VmRSS")
+            t0 = clock()
+            size = 0
+            with http.stream("GET", f"/processes/{pid}{path}", params=params) as r:
+                assert r.status_code == 200, r.read()[:300]
+                for piece in r.iter_raw(65536):
+                    size += len(piece)
+            seconds = (clock() - t0) / 1e9
+            peak = status_kib(server, "VmHWM") - before
+            out[name] = {"seconds": seconds, "bytes": size, "peak_rss_growth_kib": peak}
+            print(
+                f"  GET {path:<14} {str(params):<36} {size / 1e6:8.1f} MB in {seconds:6.1f} s; "
+                f"server peak RSS growth {peak / 1024:7.1f} MiB",
+                flush=True,
+            )
+    return out
+
+
+def run_rest(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {"n": args.n, "ops_per_batch": args.ops, "modes": {}}
+    print(f"load average at start: {os.getloadavg()[0]:.2f}")
+    modes = args.modes.split(",")
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        for i, mode in enumerate(modes):
+            server, url, _ = start_server(mode, args.n, tmp)
+            try:
+                rss0 = status_kib(server.pid, "VmRSS")
+                cpu0 = cpu_s(server.pid)
+                rec = rest_build(url, args.n, args.ops)
+                rec["server_cpu_s"] = cpu_s(server.pid) - cpu0
+                rec["server_rss_growth_mib"] = (status_kib(server.pid, "VmRSS") - rss0) / 1024
+                out["modes"][mode] = rec
+                print(
+                    f"{mode:<10} REST build of {args.n:,} VMAs ({rec['batches']} batches of "
+                    f"{args.ops:,} ops, {rec['body_bytes'] / 1e6:.0f} MB of JSON): "
+                    f"{rec['seconds']:.1f} s wall, {rec['server_cpu_s']:.1f} s server CPU; "
+                    f"server RSS +{rec['server_rss_growth_mib']:.0f} MiB",
+                    flush=True,
+                )
+                if i == len(modes) - 1:
+                    out["reads"] = serve_reads(url, server.pid, rec["pid"])
+                if mode == "checkpoint":
+                    t0 = time.monotonic()
+                    server.send_signal(signal.SIGTERM)
+                    server.wait(timeout=1800)
+                    stop = time.monotonic() - t0
+                    size = (tmp / "checkpoint.json").stat().st_size
+                    server, url, start = start_server(mode, args.n, tmp)
+                    out["state"] = {"stop_s": stop, "start_s": start, "bytes": size}
+                    print(
+                        f"  checkpoint: stop (saves {size / 1e6:.0f} MB) {stop:.1f} s, "
+                        f"restart (loads it) {start:.1f} s",
+                        flush=True,
+                    )
+            finally:
+                if server.poll() is None:
+                    server.send_signal(signal.SIGTERM)
+                    try:
+                        server.wait(timeout=1800)
+                    except subprocess.TimeoutExpired:
+                        server.kill()
+                        server.wait()
+    return out
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("part", choices=["engine", "rest"])
+    p.add_argument("--n", type=int, default=TARGET_N, help="VMAs of the big process")
+    p.add_argument("--rounds", type=int, default=15)
+    p.add_argument("--batch", type=int, default=2000, help="lookups per timed batch")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--no-state", action="store_true")
+    p.add_argument("--modes", default="journal,off,checkpoint", help="rest: durability modes")
+    p.add_argument("--ops", type=int, default=10_000, help="rest: mprotect ops per batch")
+    p.add_argument("--json", type=Path, default=None, help=f"write results (e.g. {DEFAULT_JSON})")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.part == "engine":
+        out = run_engine(args)
+    else:
+        out = run_rest(args)
+    if args.json:
+        old = json.loads(args.json.read_text()) if args.json.exists() else {}
+        old[args.part] = out
+        args.json.write_text(json.dumps(old, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

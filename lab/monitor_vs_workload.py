@@ -1,0 +1,378 @@
+"""Experiment 5, ``monitor-vs-workload``: a workload's mmap/munmap and fault latency while
+a monitoring agent reads its smaps.
+
+The shape of the reports of issue 15 (process-exporter #246, Telegraf #15295,
+datadog-agent #41946): a process with a large resident heap (one anonymous VMA) and two
+threads, a *mapper* (``mmap`` then ``munmap`` of one page in a region of its own,
+between guard pages so it never merges with the heap) and a *faulter* (first touches of
+a 64-page region, unmapped and mapped again when used up: the first fault of each new
+VMA has no ``anon_vma`` and, as ``vmf_anon_prepare`` does, retries under ``mmap_lock``
+if it cannot take it at once), while a *monitor* reads ``smaps_rollup`` or ``smaps``
+every ``interval`` seconds with one of the two smaps readers (:mod:`core.maps_reader`):
+
+* ``mmap_lock`` (6.18): the walk of the heap holds ``mmap_lock`` for read, so the
+  mapper's next ``mmap_write_lock`` waits for the rest of it -- a stall per scan
+  proportional to the resident size -- and a fault that needs ``mmap_lock`` queues
+  behind the mapper (rwsem FIFO).
+* ``per_vma`` (the in-flight series): the walk holds the heap VMA's read lock only;
+  the mapper and the faulter, which never touch the heap, do not wait.
+
+Cost model: the page walk costs what it costs on this host
+(:data:`lab.smaps_cost.HOST_SMAPS_COST`, per resident page), and the heap is *scaled*:
+it holds ``tracked_pages`` pages the engine tracks one by one, each standing for
+``page_scale`` host pages, so a 200 GB heap runs in seconds and its walk lasts what
+48.8 million pages take on this host (:mod:`lab.smaps_cost`). The workload's own costs
+are :class:`lab.profiles.CostModel`'s (``syscall_s``, ``fault_page_s``).
+
+Reported per cell (heap size, monitor file, reader): p50/p99/max of mmap, munmap and
+fault latency, operations per second, scans, the modelled walk time per scan, the
+*stall per scan* (the mapper's waits for ``mmap_lock`` while the monitor held it, per
+scan: what the monitor cost the writer) and the *worst op per scan* (for each scan,
+the longest mapper syscall that started during it, averaged: what the workload saw,
+the host's own delays included). Targets: under ``mmap_lock`` the stall per scan
+grows with the resident size (largest/smallest stall within 2x of the size ratio) and,
+scaled to 200 GB, lands within 2x of process-exporter's 4.456 s; under ``per_vma`` the
+mapper's p99 stays within 1.5x of the cell without a monitor.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import time
+from typing import Any
+
+from core.constants import (
+    MAP_ANONYMOUS,
+    MAP_FIXED,
+    MAP_POPULATE,
+    MAP_PRIVATE,
+    PAGE_SIZE,
+    PROT_NONE,
+    PROT_READ,
+    PROT_WRITE,
+)
+from core.kernel import Kernel
+from core.maps_reader import SMAPS_READERS, SmapsFile, SmapsReader, read_smaps_rollup
+from core.process import Process
+
+from .common import ExperimentResult, RunContext, Target, Worker, run_threads, summarize
+from .smaps_cost import (
+    HOST_SMAPS_COST,
+    PROCESS_EXPORTER_BYTES,
+    PROCESS_EXPORTER_S,
+    SmapsCost,
+    SmapsLocking,
+    apply_smaps_cost,
+)
+
+NAME = "monitor-vs-workload"
+TITLE = "a workload's mmap/munmap and fault latency under a smaps monitor"
+RW = PROT_READ | PROT_WRITE
+ANON = MAP_PRIVATE | MAP_ANONYMOUS
+GIB = 1 << 30
+MAPPER_PAGES = 64
+FAULT_PAGES = 64
+#: Represented heap sizes (bytes): 2 GiB is what the kernel side-by-side holds on this
+#: host (lab/smaps_oracle.c), 200 GB is process-exporter's process.
+QUICK_SIZES = (2 * GIB, PROCESS_EXPORTER_BYTES)
+FULL_SIZES = (2 * GIB, 16 * GIB, 64 * GIB, PROCESS_EXPORTER_BYTES)
+QUICK_FILES = ("smaps_rollup",)
+FULL_FILES = ("smaps_rollup", "smaps")
+
+
+def _setup(tracked_pages: int) -> tuple[Process, int, int]:
+    """The process: the heap (populated), the mapper's region (every other page mapped,
+    guard pages around it) and the faulter's first region. Returns the process, the
+    mapper region's base and the faulter region's address."""
+    proc = Kernel().spawn("workload")
+    mm = proc.mm
+    mm.mmap(0, tracked_pages * PAGE_SIZE, RW, ANON | MAP_POPULATE)
+    guard = mm.mmap(0, (MAPPER_PAGES + 2) * PAGE_SIZE, PROT_NONE, ANON)
+    base = guard + PAGE_SIZE
+    mm.munmap(base, MAPPER_PAGES * PAGE_SIZE)
+    faults = mm.mmap(0, FAULT_PAGES * PAGE_SIZE, RW, ANON)
+    return proc, base, faults
+
+
+def _label(size: int, file: str, reader: str | None) -> str:
+    return f"{_size_name(size)} {file if reader else 'none'} {reader or ''}".strip()
+
+
+def _size_name(size: int) -> str:
+    return f"{size // GIB} GiB" if size % GIB == 0 else f"{size / 1e9:g} GB"
+
+
+def run_cell(
+    ctx: RunContext,
+    size: int,
+    tracked_pages: int,
+    file: str,
+    reader: SmapsReader | None,
+    interval_s: float,
+    seconds: float,
+    smaps_cost: SmapsCost = HOST_SMAPS_COST,
+) -> dict[str, Any]:
+    """One configuration on a fresh process: ``reader`` None runs no monitor."""
+    page_scale = size / PAGE_SIZE / tracked_pages
+    proc, base, fault_region = _setup(tracked_pages)
+    mm = proc.mm
+    locking: SmapsLocking = apply_smaps_cost(proc, ctx.cost, smaps_cost, page_scale, ctx.seed)
+    stop = threading.Event()
+    mapper_ops: list[tuple[float, float, float]] = []  # (start, mmap s, munmap s)
+    writes: list[tuple[float, float]] = []  # every mapper syscall: (start, latency)
+    faults: list[float] = []
+    scans: list[tuple[float, float, int]] = []  # (start, end, host pages walked)
+    t_start = time.perf_counter()
+
+    def mapper() -> None:
+        i = 0
+        while not stop.is_set():
+            addr = base + (i % MAPPER_PAGES) * PAGE_SIZE
+            i += 1
+            t0 = time.perf_counter()
+            mm.mmap(addr, PAGE_SIZE, RW, ANON | MAP_FIXED)
+            t1 = time.perf_counter()
+            mm.munmap(addr, PAGE_SIZE)
+            t2 = time.perf_counter()
+            mapper_ops.append((t0 - t_start, t1 - t0, t2 - t1))
+            writes.append((t0 - t_start, t1 - t0))
+            writes.append((t1 - t_start, t2 - t1))
+
+    def faulter() -> None:
+        region = fault_region
+        n = 0
+        while not stop.is_set():
+            if n == FAULT_PAGES:  # used up: a fresh VMA (no anon_vma yet)
+                mm.munmap(region, FAULT_PAGES * PAGE_SIZE)
+                region = mm.mmap(0, FAULT_PAGES * PAGE_SIZE, RW, ANON)
+                n = 0
+            t0 = time.perf_counter()
+            mm.fault(region + n * PAGE_SIZE, "write")
+            faults.append(time.perf_counter() - t0)
+            n += 1
+
+    def monitor() -> None:
+        assert reader is not None
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            walked = len(locking.walks)
+            if file == "smaps_rollup":
+                read_smaps_rollup(mm, reader)
+                chunks, blocks = 1, 0
+            else:
+                chunks = blocks = 0
+                for chunk in SmapsFile(mm, reader):
+                    chunks += 1
+                    blocks += len(chunk.blocks)
+            # Outside the lock (after m_stop): the read() calls' own cost and, for
+            # smaps, formatting the blocks (charged here: it is small next to the walk).
+            time.sleep(smaps_cost.chunk_s * chunks + smaps_cost.block_s * blocks)
+            pages = sum(p for p, _ in locking.walks[walked:])
+            scans.append((t0 - t_start, time.perf_counter() - t_start, pages))
+            if stop.wait(interval_s):
+                return
+
+    workers = [Worker("mapper", mapper), Worker("faulter", faulter)]
+    if reader is not None:
+        workers.append(Worker("monitor", monitor))
+    run_threads(workers, stop, seconds)
+    mm._check()
+    row = _row(
+        size, tracked_pages, file, reader, seconds, mapper_ops, writes, faults, scans, smaps_cost
+    )
+    # The mapper's waits for mmap_lock while the monitor held it (the profile records
+    # every contended wait with the lock's holders of the moment): what the monitor
+    # cost the writer, free of the host's own delays of the other operations.
+    caused = [
+        st.wait_s
+        for st in locking.stalls
+        if st.thread == "mapper"
+        and st.lock == "mmap_lock"
+        and any(name == "monitor" for name, _ in st.holders)
+    ]
+    row["stall_per_scan_ms"] = round(sum(caused) / len(scans) * 1e3, 3) if scans else 0.0
+    stats = locking.statistics()
+    row["faults_retried"] = stats.faults_retried
+    row["_diag"] = {
+        "mapper_longest_waits": locking.worst_stalls("mapper", 3),
+        "faulter_longest_waits": locking.worst_stalls("faulter", 3),
+        "mapper_waits_over_5ms": locking.stall_summary("mapper", 5e-3),
+        "scans": [[round(a, 4), round(b, 4), p] for a, b, p in scans],
+    }
+    return row
+
+
+def _row(
+    size: int,
+    tracked: int,
+    file: str,
+    reader: str | None,
+    seconds: float,
+    mapper_ops: list[tuple[float, float, float]],
+    writes: list[tuple[float, float]],
+    faults: list[float],
+    scans: list[tuple[float, float, int]],
+    smaps_cost: SmapsCost,
+) -> dict[str, Any]:
+    mmaps = [m for _, m, _ in mapper_ops]
+    munmaps = [u for _, _, u in mapper_ops]
+    starts = [s for s, _ in writes]
+    per_scan = []
+    for s0, s1, _ in scans:  # the longest mapper syscall that started during the scan
+        lo, hi = bisect.bisect_left(starts, s0), bisect.bisect_right(starts, s1)
+        if lo < hi:
+            per_scan.append(max(lat for _, lat in writes[lo:hi]))
+    walked = [p for _, _, p in scans]
+    row: dict[str, Any] = {
+        "heap": _size_name(size),
+        "heap_bytes": size,
+        "tracked_pages": tracked,
+        "file": file if reader else "none",
+        "reader": reader or "none",
+    }
+    for name, values in (("mmap", mmaps), ("munmap", munmaps), ("fault", faults)):
+        stats = summarize(values)
+        row[f"{name}_p50_ms"] = stats["p50_ms"]
+        row[f"{name}_p99_ms"] = stats["p99_ms"]
+        row[f"{name}_max_ms"] = stats["max_ms"]
+    row["mapper_ops_per_s"] = round(len(mapper_ops) / seconds, 1)
+    row["faults_per_s"] = round(len(faults) / seconds, 1)
+    row["scans"] = len(scans)
+    row["pages_per_scan"] = max(walked, default=0)
+    row["modelled_walk_ms"] = round(smaps_cost.walk_s(max(walked, default=0)) * 1e3, 3)
+    row["stall_per_scan_ms"] = round(sum(per_scan) / len(per_scan) * 1e3, 3) if per_scan else 0.0
+    return row
+
+
+def run(
+    ctx: RunContext,
+    sizes: tuple[int, ...] | None = None,
+    files: tuple[str, ...] | None = None,
+    readers: tuple[SmapsReader, ...] = SMAPS_READERS,
+    tracked_pages: int | None = None,
+    interval_s: float | None = None,
+) -> ExperimentResult:
+    """Every (size, file, reader) cell, plus one cell without a monitor per size."""
+    sizes = sizes or (QUICK_SIZES if ctx.quick else FULL_SIZES)
+    files = files or (QUICK_FILES if ctx.quick else FULL_FILES)
+    tracked = tracked_pages or (1024 if ctx.quick else 2048)
+    interval = interval_s if interval_s is not None else (0.5 if ctx.quick else 1.0)
+    seconds = ctx.duration(3.0, 8.0)
+    cells: list[tuple[int, str, SmapsReader | None]] = []
+    for size in sizes:
+        cells.append((size, files[0], None))
+        cells += [(size, f, r) for f in files for r in readers]
+    ctx.start(len(cells))
+    result = ExperimentResult(
+        NAME,
+        TITLE,
+        ctx.seed,
+        ctx.quick,
+        ctx.cost.as_dict(),
+        {
+            "sizes": [_size_name(s) for s in sizes],
+            "files": list(files),
+            "readers": list(readers),
+            "tracked_pages": tracked,
+            "interval_s": interval,
+            "run_s": seconds,
+            "smaps_cost": HOST_SMAPS_COST.as_dict(),
+        },
+        {},
+    )
+    for size, file, reader in cells:
+        row = run_cell(ctx, size, tracked, file, reader, interval, seconds)
+        result.diagnostics[_label(size, file, reader)] = row.pop("_diag")
+        result.rows.append(row)
+        ctx.cell_done(_label(size, file, reader))
+    result.targets = targets(result.rows)
+    return result
+
+
+def targets(rows: list[dict[str, Any]]) -> list[Target]:
+    """The issue's targets from the rows present (see the module docstring)."""
+    out: list[Target] = []
+    for file in dict.fromkeys(r["file"] for r in rows if r["reader"] != "none"):
+        lock = sorted(
+            (r for r in rows if r["reader"] == "mmap_lock" and r["file"] == file and r["scans"]),
+            key=lambda r: r["heap_bytes"],
+        )
+        if len(lock) >= 2 and lock[0]["stall_per_scan_ms"] > 0:
+            small, big = lock[0], lock[-1]
+            ratio = big["stall_per_scan_ms"] / small["stall_per_scan_ms"]
+            size_ratio = big["heap_bytes"] / small["heap_bytes"]
+            out.append(
+                Target(
+                    f"{file} mmap_lock: stall per scan {big['heap']} / {small['heap']} "
+                    f"(size ratio {size_ratio:.1f})",
+                    round(ratio, 2),
+                    f"within 2x of {size_ratio:.1f}",
+                    size_ratio / 2 <= ratio <= size_ratio * 2,
+                )
+            )
+        if lock and file == "smaps_rollup":
+            big = lock[-1]
+            at_200 = big["stall_per_scan_ms"] / 1e3 * PROCESS_EXPORTER_BYTES / big["heap_bytes"]
+            ratio = at_200 / PROCESS_EXPORTER_S
+            out.append(
+                Target(
+                    f"{file} mmap_lock: stall per scan scaled to 200 GB / process-exporter's "
+                    f"{PROCESS_EXPORTER_S} s (s = {at_200:.3f})",
+                    round(ratio, 3),
+                    "within 2x (0.5 to 2)",
+                    0.5 <= ratio <= 2,
+                )
+            )
+        for r in rows:
+            if r["reader"] != "per_vma" or r["file"] != file:
+                continue
+            base = next(
+                (b for b in rows if b["reader"] == "none" and b["heap_bytes"] == r["heap_bytes"]),
+                None,
+            )
+            if base is None:
+                continue
+            for op in ("mmap", "munmap"):
+                ratio = r[f"{op}_p99_ms"] / max(base[f"{op}_p99_ms"], 1e-6)
+                out.append(
+                    Target(
+                        f"{file} per_vma {r['heap']}: {op} p99 / no monitor",
+                        round(ratio, 2),
+                        "<= 1.5",
+                        ratio <= 1.5,
+                    )
+                )
+    return out
+
+
+def plot(result: ExperimentResult, ax: Any) -> None:
+    """Stall per scan (mapper's worst op during a scan) by heap size, one line per
+    (file, reader), log-log; the modelled walk time as a dotted line."""
+    rows = result.rows
+    for file in dict.fromkeys(r["file"] for r in rows if r["reader"] != "none"):
+        for reader in dict.fromkeys(r["reader"] for r in rows if r["reader"] != "none"):
+            pts = [r for r in rows if r["file"] == file and r["reader"] == reader and r["scans"]]
+            if not pts:
+                continue
+            xs = [r["heap_bytes"] / GIB for r in pts]
+            (line,) = ax.plot(
+                xs, [max(r["stall_per_scan_ms"], 1e-3) for r in pts], marker="o",
+                label=f"{file} {reader}: stall per scan",
+            )  # fmt: skip
+            if reader == "mmap_lock":
+                ax.plot(
+                    xs, [r["modelled_walk_ms"] for r in pts], linestyle=":",
+                    color=line.get_color(), label=f"{file}: modelled walk",
+                )  # fmt: skip
+    base = [r for r in rows if r["reader"] == "none"]
+    if base:
+        ax.plot(
+            [r["heap_bytes"] / GIB for r in base], [r["mmap_max_ms"] for r in base],
+            marker="x", linestyle="--", label="no monitor: mmap max",
+        )  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("resident heap (GiB, modelled)")
+    ax.set_ylabel("ms")
+    ax.legend(fontsize="small")
