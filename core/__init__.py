@@ -18,6 +18,31 @@ from .checkpoint import load_kernel as load_kernel
 from .checkpoint import load_state as load_state
 from .checkpoint import save_state as save_state
 from .constants import DEFAULT_MAX_MAP_COUNT as DEFAULT_MAX_MAP_COUNT
+from .constants import MADV_COLD as MADV_COLD
+from .constants import MADV_COLLAPSE as MADV_COLLAPSE
+from .constants import MADV_DODUMP as MADV_DODUMP
+from .constants import MADV_DOFORK as MADV_DOFORK
+from .constants import MADV_DONTDUMP as MADV_DONTDUMP
+from .constants import MADV_DONTFORK as MADV_DONTFORK
+from .constants import MADV_DONTNEED as MADV_DONTNEED
+from .constants import MADV_DONTNEED_LOCKED as MADV_DONTNEED_LOCKED
+from .constants import MADV_FREE as MADV_FREE
+from .constants import MADV_GUARD_INSTALL as MADV_GUARD_INSTALL
+from .constants import MADV_GUARD_REMOVE as MADV_GUARD_REMOVE
+from .constants import MADV_HUGEPAGE as MADV_HUGEPAGE
+from .constants import MADV_KEEPONFORK as MADV_KEEPONFORK
+from .constants import MADV_MERGEABLE as MADV_MERGEABLE
+from .constants import MADV_NOHUGEPAGE as MADV_NOHUGEPAGE
+from .constants import MADV_NORMAL as MADV_NORMAL
+from .constants import MADV_PAGEOUT as MADV_PAGEOUT
+from .constants import MADV_POPULATE_READ as MADV_POPULATE_READ
+from .constants import MADV_POPULATE_WRITE as MADV_POPULATE_WRITE
+from .constants import MADV_RANDOM as MADV_RANDOM
+from .constants import MADV_REMOVE as MADV_REMOVE
+from .constants import MADV_SEQUENTIAL as MADV_SEQUENTIAL
+from .constants import MADV_UNMERGEABLE as MADV_UNMERGEABLE
+from .constants import MADV_WILLNEED as MADV_WILLNEED
+from .constants import MADV_WIPEONFORK as MADV_WIPEONFORK
 from .constants import MAP_ANONYMOUS as MAP_ANONYMOUS
 from .constants import MAP_FIXED as MAP_FIXED
 from .constants import MAP_FIXED_NOREPLACE as MAP_FIXED_NOREPLACE
@@ -70,6 +95,7 @@ from .errors import UseAfterFree as UseAfterFree
 from .fault import FaultResult as FaultResult
 from .kernel import Kernel as Kernel
 from .kernel import KernelStatistics as KernelStatistics
+from .madvise import MadviseStatistics as MadviseStatistics
 from .maps_reader import READERS as MAPS_READERS
 from .maps_reader import LockHoldTimes as LockHoldTimes
 from .maps_reader import MapsFile as MapsFile
@@ -106,6 +132,31 @@ from .vmstat import VmEventStatistics as VmEventStatistics
 
 __all__ = [
     "DEFAULT_MAX_MAP_COUNT",
+    "MADV_COLD",
+    "MADV_COLLAPSE",
+    "MADV_DODUMP",
+    "MADV_DOFORK",
+    "MADV_DONTDUMP",
+    "MADV_DONTFORK",
+    "MADV_DONTNEED",
+    "MADV_DONTNEED_LOCKED",
+    "MADV_FREE",
+    "MADV_GUARD_INSTALL",
+    "MADV_GUARD_REMOVE",
+    "MADV_HUGEPAGE",
+    "MADV_KEEPONFORK",
+    "MADV_MERGEABLE",
+    "MADV_NOHUGEPAGE",
+    "MADV_NORMAL",
+    "MADV_PAGEOUT",
+    "MADV_POPULATE_READ",
+    "MADV_POPULATE_WRITE",
+    "MADV_RANDOM",
+    "MADV_REMOVE",
+    "MADV_SEQUENTIAL",
+    "MADV_UNMERGEABLE",
+    "MADV_WILLNEED",
+    "MADV_WIPEONFORK",
     "MAPS_READERS",
     "MAP_ANONYMOUS",
     "MAP_FIXED",
@@ -162,6 +213,7 @@ __all__ = [
     "KernelStatistics",
     "LayoutError",
     "LockHoldTimes",
+    "MadviseStatistics",
     "MapsFile",
     "MapsSnapshot",
     "Mm",

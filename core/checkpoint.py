@@ -18,15 +18,20 @@ restarted service needs to carry on as if nothing happened:
   two fds (or a fd and the VMAs mapping it) that shared one description still do;
 * every anon_vma by identity (VMAs sharing one stay mergeable; ``forked`` kept);
 * every resident page by identity: a page shared by parent and child after fork, or a
-  page-cache page mapped twice, is one page again after the restore;
+  page-cache page mapped twice, is one page again after the restore; with its folio
+  flags (PG_referenced, PG_active, lazy-free, an anonymous folio's PG_dirty) and the
+  LRU batches it waits in; guard markers are the reference -2 (the zero page -1);
 * per process: pid, name, fd table, and the mm: each VMA (range, ``vm_flags`` with its
   lock and seal bits, ``vm_pgoff``, file, anon_vma, names, pages), the
   brk/stack/mmap-base fields, ``def_flags`` (``MCL_FUTURE``), the ``vm_stat_account``
-  (``locked_vm`` included) and RSS counters, fault counters, the generation, and the
-  credentials (RLIMIT_MEMLOCK, capabilities).
+  (``locked_vm`` included) and RSS counters, fault counters, the generation, the PTE
+  bits (``old_ptes``: not young; ``clean_ptes``: anonymous PTEs MADV_FREE cleaned;
+  ``dirty_ptes``: shmem PTEs written without a fault), and the credentials
+  (RLIMIT_MEMLOCK, capabilities).
 
 Fields added after the first version of the format are optional on load (a state
-written before them loads with their defaults: this host's).
+written before them loads with their defaults: this host's; no PTE bits, folio flags
+or LRU batches).
 
 Not saved, because a restart has none of them: lock states, pause points, maps caches,
 RCU callbacks, statistics of locks. Reference counts (``struct file`` refs, anon_vma
@@ -71,7 +76,15 @@ from .errors import EngineError, InvalidArgument, StateError
 from .files import Inode, OpenFile
 from .kernel import Kernel
 from .mmap import charge_shmem, shmem_charge
-from .pages import NR_MM_COUNTERS, ZERO_PAGE, Page, PageKind, is_shmem, page_cache
+from .pages import (
+    GUARD_MARKER,
+    NR_MM_COUNTERS,
+    ZERO_PAGE,
+    Page,
+    PageKind,
+    is_shmem,
+    page_cache,
+)
 from .process import Process
 from .vma import AnonVma, Vma
 from .vma_ops import store_new
@@ -99,6 +112,9 @@ __all__ = [
 FORMAT = "vmasim-state"
 VERSION = 1
 ZERO_PAGE_REF = -1  # a PTE mapping the shared zero page
+GUARD_REF = -2  # a guard marker (MADV_GUARD_INSTALL)
+#: Folio flags saved when set (core/pages.py); absent means False.
+PAGE_FLAGS = ("referenced", "active", "lazyfree", "folio_dirty")
 
 #: Integer fields of ``Mm`` saved as they are (brk, stack, layout bases, accounting).
 MM_INT_FIELDS = (
@@ -224,12 +240,17 @@ def _dump_locked(
     def page_ref(page: Page) -> int:
         if page is ZERO_PAGE or page.kind is PageKind.ZERO:
             return ZERO_PAGE_REF
+        if page.kind is PageKind.GUARD:
+            return GUARD_REF
         ref = pages.get(id(page))
         if ref is None:
             ref = pages[id(page)] = len(page_docs)
             page_docs.append({"kind": page.kind.value, "dirty": bool(page.dirty)})
             if page.kind is not PageKind.ANON:
                 page_docs[-1]["index"] = page.index
+            for flag in PAGE_FLAGS:
+                if getattr(page, flag):
+                    page_docs[-1][flag] = True
         return ref
 
     def file_ref(file: OpenFile) -> int:
@@ -281,6 +302,8 @@ def _dump_locked(
                 mm_doc[name] = getattr(mm, name)
         mm_doc["rss_stat"] = list(mm.rss_stat)
         mm_doc["old_ptes"] = sorted(mm.old_ptes)
+        mm_doc["clean_ptes"] = sorted(mm.clean_ptes)
+        mm_doc["dirty_ptes"] = sorted(mm.dirty_ptes)
         mm_doc["vm_events"] = _events_dict(mm.vm_events)
         mm_doc["vmas"] = vma_docs
         proc_docs.append(
@@ -309,6 +332,12 @@ def _dump_locked(
                 "commit_pages": shmem_charge(inode),
             }
         )
+    # The LRU batches: only folios still mapped or cached matter (any other is freed
+    # when its batch drains, whatever its flags).
+    lru = {
+        name: [pages[id(p)] for p in getattr(kernel.lru, name) if id(p) in pages]
+        for name in ("lazyfree", "deactivate")
+    }
     commit = kernel.commit.statistics()
     return {
         "format": FORMAT,
@@ -320,6 +349,7 @@ def _dump_locked(
             "next_pid": _counter_value(kernel._next_pid),
             "next_ino": next_ino,
             "vm_events": _events_dict(kernel.vm_events),
+            "lru": lru,
             "settings": {name: getattr(kernel, name) for name in KERNEL_SETTINGS},
             "committed_pages": commit.committed_pages,
             "commit_checks": [commit.checks, commit.refusals],
@@ -585,15 +615,36 @@ def _load_into(kernel: Kernel, doc: dict[str, Any], kdoc: dict[str, Any]) -> Non
             raise StateError(f"{where}.kind={pdoc.get('kind')!r} is not a page kind") from None
         if kind is PageKind.ZERO:
             raise StateError(f"{where}.kind='zero': the zero page is referenced as -1")
+        if kind is PageKind.GUARD:
+            raise StateError(f"{where}.kind='guard': guard markers are referenced as -2")
         dirty = _bool(_field(pdoc, "dirty", where), f"{where}.dirty")
         index = -1 if kind is PageKind.ANON else _int(pdoc.get("index"), f"{where}.index")
-        pages.append(Page(kind, dirty=dirty, index=index))
+        page = Page(kind, dirty=dirty, index=index)
+        for flag in PAGE_FLAGS:
+            if _bool(pdoc.get(flag, False), f"{where}.{flag}"):
+                setattr(page, flag, True)
+        if (page.lazyfree or page.folio_dirty) and kind is not PageKind.ANON:
+            raise StateError(f"{where}: only anonymous folios are lazy-free or folio_dirty")
+        pages.append(page)
 
     def page_at(value: Any, where: str) -> Page:
         if value == ZERO_PAGE_REF and not isinstance(value, bool):
             return ZERO_PAGE
+        if value == GUARD_REF and not isinstance(value, bool):
+            return GUARD_MARKER
         page: Page = _ref(value, where, pages)
         return page
+
+    lru_doc = _obj(kdoc.get("lru", {}), "kernel.lru")
+    for batch_name in ("lazyfree", "deactivate"):
+        batch = getattr(kernel.lru, batch_name)
+        lw = f"kernel.lru.{batch_name}"
+        for j, ref in enumerate(_list(lru_doc.get(batch_name, []), lw)):
+            page = _ref(ref, f"{lw}[{j}]", pages)
+            if page.batched:
+                raise StateError(f"{lw}[{j}]: page {ref} is queued twice")
+            page.batched = True
+            batch.append(page)
 
     inodes: list[Inode] = []
     named: dict[str, Inode] = {}
@@ -744,10 +795,13 @@ def _load_mm(
     if len(rss) != NR_MM_COUNTERS:
         raise StateError(f"{where}.rss_stat={rss!r} must have {NR_MM_COUNTERS} counters")
     saved_rss = [_int(v, f"{where}.rss_stat[{k}]") for k, v in enumerate(rss)]
-    old_ptes = {
-        _int(a, f"{where}.old_ptes[{k}]")
-        for k, a in enumerate(_list(doc.get("old_ptes", []), f"{where}.old_ptes"))
-    }
+    old_ptes, clean_ptes, dirty_ptes = (
+        {
+            _int(a, f"{where}.{bits}[{k}]")
+            for k, a in enumerate(_list(doc.get(bits, []), f"{where}.{bits}"))
+        }
+        for bits in ("old_ptes", "clean_ptes", "dirty_ptes")
+    )
     vmas = _list(_field(doc, "vmas", where), f"{where}.vmas")
     if len(vmas) > mm.max_map_count:
         raise StateError(f"{where}.vmas: {len(vmas)} VMAs exceed max_map_count {mm.max_map_count}")
@@ -800,6 +854,8 @@ def _load_mm(
             setattr(mm, name, value)
         mm.rlimit_memlock = (soft, hard)
         mm.old_ptes = old_ptes
+        mm.clean_ptes = clean_ptes
+        mm.dirty_ptes = dirty_ptes
     # The write cycle above bumped the generation: the saved one wins.
     mm.generation = ints["generation"]
     if mm.rss_stat != saved_rss:
@@ -853,6 +909,15 @@ def _check_kernel(kernel: Kernel) -> None:
         for addr in proc.mm.old_ptes:
             vma = proc.mm.find_vma(addr)
             assert vma is not None and vma.pages and addr in vma.pages, hex(addr)
+        for addr in proc.mm.clean_ptes:
+            vma = proc.mm.find_vma(addr)
+            assert vma is not None and vma.pages, hex(addr)
+            assert vma.pages[addr].kind is PageKind.ANON, ("clean PTE of no anon page", hex(addr))
+        for addr in proc.mm.dirty_ptes:
+            vma = proc.mm.find_vma(addr)
+            assert vma is not None and vma.pages, hex(addr)
+            assert vma.pages[addr].kind is PageKind.SHMEM, ("dirty PTE of no shmem page", hex(addr))
+    kernel.lru._check()
     for inode in kernel.fs._by_path.values():
         cache = inode.__dict__.get("_page_cache")
         if cache is not None:

@@ -102,6 +102,35 @@ MREMAP_MAYMOVE = 1
 MREMAP_FIXED = 2
 MREMAP_DONTUNMAP = 4
 
+# madvise(2) advice (include/uapi/asm-generic/mman-common.h).
+MADV_NORMAL = 0
+MADV_RANDOM = 1
+MADV_SEQUENTIAL = 2
+MADV_WILLNEED = 3
+MADV_DONTNEED = 4
+MADV_FREE = 8
+MADV_REMOVE = 9
+MADV_DONTFORK = 10
+MADV_DOFORK = 11
+MADV_MERGEABLE = 12
+MADV_UNMERGEABLE = 13
+MADV_HUGEPAGE = 14
+MADV_NOHUGEPAGE = 15
+MADV_DONTDUMP = 16
+MADV_DODUMP = 17
+MADV_WIPEONFORK = 18
+MADV_KEEPONFORK = 19
+MADV_COLD = 20
+MADV_PAGEOUT = 21
+MADV_POPULATE_READ = 22
+MADV_POPULATE_WRITE = 23
+MADV_DONTNEED_LOCKED = 24
+MADV_COLLAPSE = 25
+MADV_HWPOISON = 100
+MADV_SOFT_OFFLINE = 101
+MADV_GUARD_INSTALL = 102
+MADV_GUARD_REMOVE = 103
+
 # clone(2) flags that decide what a new task shares (include/uapi/linux/sched.h).
 CLONE_VM = 0x100
 CLONE_FILES = 0x400
@@ -151,10 +180,17 @@ VM_MERGEABLE = 0x80000000
 # smaps prints "sl" after every flag below bit 32.
 VM_SEALED = 1 << 42
 
+# VM_MAYBE_GUARD (bit 11, smaps "gu"): MADV_GUARD_INSTALL sets it on the VMA, without a
+# split, and it never goes away; a "sticky" flag (VM_STICKY) that merges ignore and the
+# merged VMA inherits (the 6.18.y host has the 6.19 series: docs/kernel-differences.md).
+VM_MAYBE_GUARD = 0x800
+
 VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC
 VM_SPECIAL = VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP
 VM_STACK = VM_GROWSDOWN
 VM_LOCKED_MASK = VM_LOCKED | VM_LOCKONFAULT  # include/linux/mm.h
+VM_STICKY = VM_SOFTDIRTY | VM_MAYBE_GUARD  # include/linux/mm.h (6.19, backported)
+VM_COPY_ON_FORK = VM_PFNMAP | VM_MIXEDMAP | VM_UFFD_WP | VM_MAYBE_GUARD  # vma_needs_copy
 VM_STARTGAP_FLAGS = VM_GROWSDOWN
 # VM_DATA_DEFAULT_FLAGS on x86-64 (VM_DATA_FLAGS_TSK_EXEC: the default personality has
 # READ_IMPLIES_EXEC off, so MAYEXEC comes from VM_DATA_FLAGS_EXEC).

@@ -76,6 +76,7 @@ from .memory import (
     handle_mm_fault,
     mm_account_fault,
 )
+from .pages import GUARD_MARKER
 from .rmap import anon_vma_prepare
 from .vma_lock import ReadLockFailure, vma_end_read, vma_start_read, vma_start_write
 
@@ -341,8 +342,12 @@ def _ok_result(
 
 
 def _present(vma: Vma, addr: int) -> bool:
+    # A guard marker is a non-present PTE (the CPU reports no X86_PF_PROT for it).
     pages = vma.pages
-    return bool(pages) and (addr & PAGE_MASK) in pages  # type: ignore[operator]
+    if not pages:
+        return False
+    page = pages.get(addr & PAGE_MASK)
+    return page is not None and page is not GUARD_MARKER
 
 
 def do_user_addr_fault(

@@ -9,9 +9,13 @@ with an anon_vma-less one). Page tables are copied only where ``vma_needs_copy``
 (the parent VMA has an anon_vma): every page the parent maps there is then mapped by the
 child too, so private pages become copy-on-write for both (mapcount 2). File-backed and
 shared VMAs without anon_vma are not copied; the child faults them in from the page cache.
-``VM_WIPEONFORK`` VMAs are copied empty, without anon_vma; ``VM_LOCKED`` is not inherited,
-nor is ``MCL_FUTURE`` (``mm->def_flags``); every accounted VMA copied is charged to the
-commit again (``security_vm_enough_memory_mm`` in ``dup_mmap``).
+``VM_WIPEONFORK`` VMAs are copied empty, without anon_vma (and without guard markers,
+as the host shows); ``VM_LOCKED`` is not inherited, nor is ``MCL_FUTURE``
+(``mm->def_flags``); every accounted VMA copied is charged to the commit again
+(``security_vm_enough_memory_mm`` in ``dup_mmap``). A VMA that may hold guard markers
+(``VM_MAYBE_GUARD``, part of ``VM_COPY_ON_FORK``) has its page table copied even without
+an anon_vma, so the child keeps the markers. A copied PTE keeps its dirty bit and becomes
+old (not young) in the child; a child's read sets the accessed bit again.
 
 Both mms are write-locked for the copy and every parent VMA is write-locked
 (``vma_start_write`` in ``dup_mmap``), so no fault of the parent runs meanwhile.
@@ -24,12 +28,11 @@ from typing import TYPE_CHECKING
 from .constants import (
     ENOMEM,
     VM_ACCOUNT,
+    VM_COPY_ON_FORK,
     VM_DONTCOPY,
     VM_INIT_DEF_MASK,
     VM_LOCKED,
     VM_LOCKONFAULT,
-    VM_MIXEDMAP,
-    VM_PFNMAP,
     VM_WIPEONFORK,
 )
 from .errors import SyscallError
@@ -44,8 +47,9 @@ if TYPE_CHECKING:
 
 
 def _needs_copy(src: Vma) -> bool:
-    # vma_needs_copy(): raw PFN mappings and VMAs with anonymous pages.
-    return bool(src.vm_flags & (VM_PFNMAP | VM_MIXEDMAP)) or src.anon_vma is not None
+    # vma_needs_copy(): raw PFN mappings, VMAs with guard markers, VMAs with anonymous
+    # pages.
+    return bool(src.vm_flags & VM_COPY_ON_FORK) or src.anon_vma is not None
 
 
 def dup_mmap(old: Mm, new: Mm) -> None:
@@ -97,7 +101,9 @@ def _dup_locked(old: Mm, new: Mm) -> None:
     for vma in old.vmas():
         vma_start_write(old.mmap_lock, vma)
         if vma.vm_flags & VM_DONTCOPY:
-            new.vm_stat_account(vma.vm_flags, -vma.pages_count)
+            # The kernel's vm_stat_account() leaves locked_vm alone (ours counts it):
+            # the child's locked_vm stays 0.
+            new.vm_stat_account(vma.vm_flags & ~(VM_LOCKED | VM_LOCKONFAULT), -vma.pages_count)
             continue
         # The child's copy of accounted memory is charged again (ENOMEM if refused;
         # the caller then exits the child, which gives back what was charged so far).

@@ -1,4 +1,5 @@
-"""Populating a range from inside the kernel (mm/gup.c): ``MAP_POPULATE``, ``MAP_LOCKED``.
+"""Populating a range from inside the kernel (mm/gup.c): ``MAP_POPULATE``, ``MAP_LOCKED``,
+``MADV_POPULATE_READ``/``MADV_POPULATE_WRITE``.
 
 ``__mm_populate`` walks the VMAs of a range under ``mmap_lock`` for read and hands each
 part to ``populate_vma_page_range``, which faults the pages in through
@@ -18,6 +19,18 @@ The running 6.18 kernel, ``MAP_POPULATE`` on 4-page anonymous mappings: ``rw-p``
 (read faults map the shared zero page, which ``Rss`` does not count); ``rw-s``: 16 kB
 (shmem pages); with ``MAP_NONBLOCK`` too: nothing (``do_mmap`` populates only
 ``MAP_POPULATE`` without ``MAP_NONBLOCK``, or a ``VM_LOCKED`` mapping).
+
+Both populate with ``FOLL_TOUCH``: ``follow_page_pte`` marks every page it returns
+accessed (``folio_mark_accessed``: PG_referenced, which smaps counts as ``Referenced``
+even where the PTE is old, e.g. in a fork child) and, for a write, dirties a folio whose
+PTE is clean (``folio_mark_dirty``).
+
+``faultin_page_range`` (MADV_POPULATE_*) differs from ``MAP_POPULATE``: no
+``FOLL_FORCE``, so ``check_vma_flags`` wants ``VM_READ`` (or ``VM_WRITE`` for a write)
+and refuses ``VM_IO``/``VM_PFNMAP`` (EINVAL); a hole is ENOMEM; a fault that ends in
+SIGBUS (past EOF) or SIGSEGV (a guard marker) is EFAULT, after the pages before it were
+populated; running out of memory is ENOMEM. It drains the LRU batches at the end
+(``lru_add_drain``).
 """
 
 from __future__ import annotations
@@ -26,19 +39,22 @@ from typing import TYPE_CHECKING
 
 from .constants import (
     EFAULT,
+    EINVAL,
     ENOMEM,
     PAGE_MASK,
     PAGE_SIZE,
     VM_ACCESS_FLAGS,
     VM_IO,
+    VM_LOCKED,
     VM_LOCKONFAULT,
     VM_PFNMAP,
+    VM_READ,
     VM_SHARED,
     VM_WRITE,
 )
-from .errors import ResidentLimitExceeded
+from .errors import ResidentLimitExceeded, SyscallError
 from .memory import VM_FAULT_ERROR, VM_FAULT_RETRY, handle_mm_fault, mm_account_fault
-from .pages import PageKind
+from .pages import NO_FOLIO, PageKind, folio_mark_accessed, lru_add_drain
 
 if TYPE_CHECKING:
     from .mm import Mm
@@ -48,6 +64,7 @@ __all__ = [
     "EFAULT_POPULATE",
     "ENOMEM_POPULATE",
     "faultin_page",
+    "faultin_page_range",
     "mm_populate",
     "populate_range",
     "populate_vma_page_range",
@@ -60,7 +77,7 @@ def _pte_ready(vma: Vma, addr: int, write: bool) -> bool:
     # shared mapping. The zero page and page-cache pages of a private mapping are not.
     pages = vma.pages
     page = pages.get(addr) if pages else None
-    if page is None:
+    if page is None or page.kind is PageKind.GUARD:
         return False
     if not write:
         return True
@@ -77,6 +94,7 @@ def faultin_page(mm: Mm, vma: Vma, addr: int, write: bool) -> int:
     past the limit (nothing changed for this page). O(1) per attempt.
     """
     if _pte_ready(vma, addr, write):
+        _foll_touch(mm, vma, addr, write)
         return 0
     tried = False
     while True:
@@ -85,7 +103,26 @@ def faultin_page(mm: Mm, vma: Vma, addr: int, write: bool) -> int:
             tried = True  # FAULT_FLAG_TRIED: the page-cache read completed meanwhile
             continue
         mm_account_fault(mm, ret, tried)
+        if not ret & VM_FAULT_ERROR:
+            _foll_touch(mm, vma, addr, write)  # __get_user_pages() follows the page again
         return ret
+
+
+def _foll_touch(mm: Mm, vma: Vma, addr: int, write: bool) -> None:
+    # follow_page_pte() with FOLL_TOUCH: a write to a clean PTE of a clean folio dirties
+    # the folio; the folio is marked accessed (the PTE's young bit is left alone).
+    with mm.page_lock:
+        pages = vma.pages
+        page = pages.get(addr) if pages else None
+        if page is None or page.kind in NO_FOLIO:
+            return
+        if write:
+            if page.kind is PageKind.ANON:
+                if addr in mm.clean_ptes:
+                    page.folio_dirty = True
+            elif addr not in mm.dirty_ptes:
+                page.dirty = True
+        folio_mark_accessed(page, bool(vma.vm_flags & VM_LOCKED))
 
 
 #: ``populate_vma_page_range``/``populate_range`` error codes (negative errnos, as
@@ -174,3 +211,49 @@ def mm_populate(mm: Mm, start: int, length: int) -> None:
         _populate(mm, start, end, ignore_errors=True)
     finally:
         lock.read_unlock()
+
+
+def _check_vma_flags(vma: Vma, write: bool) -> bool:
+    # check_vma_flags() without FOLL_FORCE: may this VMA be read (written) through GUP?
+    flags = vma.vm_flags
+    if flags & (VM_IO | VM_PFNMAP):
+        return False
+    return bool(flags & (VM_WRITE if write else VM_READ))
+
+
+def faultin_page_range(mm: Mm, start: int, end: int, write: bool) -> None:
+    """``faultin_page_range`` as ``madvise_populate`` uses it: fault in every page of
+    ``[start, end)`` (page aligned) readable, or writable for ``write``, VMA by VMA.
+
+    Raises SyscallError: ENOMEM for a hole (or past the resident limit), EINVAL for a
+    VMA that GUP may not read (write) without FOLL_FORCE, EFAULT when a fault ends in
+    SIGBUS or SIGSEGV; the pages before the failing one stay populated. Caller holds
+    ``mmap_lock`` for read. O(pages).
+    """
+    addr = start
+    try:
+        while addr < end:
+            vma = mm.vma_lookup(addr)
+            if vma is None:
+                raise SyscallError(ENOMEM, "madvise", f"no VMA at {addr:#x} to populate")
+            if not _check_vma_flags(vma, write):
+                raise SyscallError(
+                    EINVAL,
+                    "madvise",
+                    f"the VMA at {vma.vm_start:#x} cannot be populated "
+                    f"{'writable' if write else 'readable'} (its protection, or VM_IO/VM_PFNMAP)",
+                )
+            stop = min(end, vma.vm_end)
+            while addr < stop:
+                try:
+                    ret = faultin_page(mm, vma, addr, write)
+                except ResidentLimitExceeded as exc:
+                    raise SyscallError(ENOMEM, "madvise", str(exc)) from exc
+                if ret & VM_FAULT_ERROR:
+                    raise SyscallError(
+                        EFAULT, "madvise", f"populating {addr:#x} faulted (SIGBUS or SIGSEGV)"
+                    )
+                addr += PAGE_SIZE
+    finally:
+        with mm.page_lock:
+            lru_add_drain(mm.kernel.lru)

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 from .constants import DEFAULT_MAX_MAP_COUNT, PID_MAX
 from .errors import InvalidArgument, NoSuchProcess
 from .files import FileSystem
+from .madvise import MadviseCounters
 from .overcommit import CommitStatistics, VmCommit
-from .pages import PageLock
+from .pages import LruBatches, PageLock
 from .process import Process
 from .procmap_query import QueryCounters
 from .rcu import RcuDomain
@@ -74,6 +75,10 @@ class Kernel:
         self._next_pid = itertools.count(1000)
         #: The page-table / folio / page-cache lock of this machine (core/pages.py).
         self.page_lock = PageLock()
+        #: The LRU folio batches (one CPU's ``cpu_fbatches``), under ``page_lock``.
+        self.lru = LruBatches()
+        #: Machine-wide madvise calls by lock mode; every mm's counts count here too.
+        self.madvise_counts = MadviseCounters()
         #: Machine-wide /proc/vmstat fault events; every mm's events count here too.
         self.vm_events = VmEvents()
         #: Machine-wide PROCMAP_QUERY counters; every mm's counters count here too.

@@ -11,6 +11,17 @@ a present read-only page copies it unless this mm holds the only mapping
 ``mmap_lock`` at once returns ``VM_FAULT_RETRY`` (``vmf_anon_prepare``), and so does a
 page-cache miss (the read runs with the lock dropped), as in 6.18.
 
+A guard marker (MADV_GUARD_INSTALL) makes the fault ``VM_FAULT_SIGSEGV``
+(``handle_pte_marker``). An access to a page that is already present does not fault on
+the CPU; the simulator's touch of it sets what the hardware sets, the PTE's accessed bit
+(and dirty bit for a write).
+
+Read-ahead on a page-cache miss follows ``do_sync_mmap_readahead`` (mm/filemap.c):
+none for ``VM_RAND_READ`` (unless ``VM_EXEC``), forward from the page for
+``VM_SEQ_READ``, two PMD-sized blocks for ``VM_HUGEPAGE``, from the page to the end of
+the VMA for ``VM_EXEC`` (executable memory is accessed randomly: no read-behind, no
+async marker), and ``ra_pages`` centred on the page otherwise.
+
 Simplified: no THP/mTHP, swap, userfaultfd, hugetlb or NUMA hinting; the mmap_miss
 cut-off of read-around and asynchronous readahead are not modelled.
 """
@@ -19,7 +30,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .constants import PAGE_MASK, PAGE_SHIFT, VM_MAYWRITE, VM_SHARED
+from .constants import (
+    PAGE_MASK,
+    PAGE_SHIFT,
+    VM_EXEC,
+    VM_HUGEPAGE,
+    VM_MAYWRITE,
+    VM_RAND_READ,
+    VM_SEQ_READ,
+    VM_SHARED,
+)
 from .errors import ResidentLimitExceeded
 from .pages import (
     MM_ANONPAGES,
@@ -103,8 +123,13 @@ def handle_mm_fault(
     pages = vma.pages
     present = pages.get(page_addr) if pages else None
     if present is not None:
+        if present.kind is PageKind.GUARD:
+            return VM_FAULT_SIGSEGV, None  # handle_pte_marker(): a guard region
         if not write:
-            return VM_FAULT_OK, present.kind.value  # spurious: just mark young
+            if mm.old_ptes:
+                with mm.page_lock:
+                    mm.old_ptes.discard(page_addr)  # the CPU sets the accessed bit
+            return VM_FAULT_OK, present.kind.value
         return _do_wp_page(mm, vma, page_addr, present, vma_locked)
     file = vma.vm_file
     if file is None:
@@ -189,11 +214,11 @@ def _do_fault(
         page = cache.pages.get(index)
         if page is None:
             if not cache.shmem:
-                # filemap_fault(): a page-cache miss is a major fault. Read-around
-                # (do_sync_mmap_readahead: ra_pages 32 centred on the page, up to EOF)
-                # runs with the fault lock dropped, so the fault returns
-                # VM_FAULT_RETRY and is redone, finding the pages cached.
-                _read_around(cache, index, file_pages(inode))
+                # filemap_fault(): a page-cache miss is a major fault. The read
+                # (do_sync_mmap_readahead, or the single page) runs with the fault
+                # lock dropped, so the fault returns VM_FAULT_RETRY and is redone,
+                # finding the pages cached.
+                do_sync_mmap_readahead(vma, cache, index, file_pages(inode))
                 return VM_FAULT_MAJOR | VM_FAULT_RETRY, None
             check_limit(mm, addr)
             page = Page(PageKind.SHMEM, index=index)  # shmem_get_folio(): allocate
@@ -213,13 +238,42 @@ RA_PAGES = 2048  # read_ahead_kb = 8192 on the host's root device (bdi 254:0, /d
 PTRS_PER_PTE = 512
 
 
-def _read_around(cache: PageCache, index: int, eof: int) -> None:
-    # do_sync_mmap_readahead() read-around: ra->start = pgoff - ra_pages / 2, size
-    # ra_pages, clamped to the file. (The mmap_miss cut-off after 100 misses and the
-    # PG_readahead marker that triggers async readahead are not modelled.)
-    for i in range(max(0, index - RA_PAGES // 2), min(eof, index + RA_PAGES // 2)):
-        if i not in cache.pages:
-            cache.pages[i] = Page(PageKind.SHMEM if cache.shmem else PageKind.FILE, index=i)
+HPAGE_PMD_NR = 512
+
+
+def readahead(cache: PageCache, first: int, last: int, eof: int) -> None:
+    """Read pages ``[first, last)`` of the file into its page cache, clamped to EOF
+    (``page_cache_ra_order`` with order-0 folios). Caller holds the page lock."""
+    kind = PageKind.SHMEM if cache.shmem else PageKind.FILE
+    pages = cache.pages
+    for i in range(max(0, first), min(eof, last)):
+        if i not in pages:
+            pages[i] = Page(kind, index=i)
+
+
+def do_sync_mmap_readahead(vma: Vma, cache: PageCache, index: int, eof: int) -> None:
+    """``do_sync_mmap_readahead`` + ``filemap_fault``'s read of the missing page ``index``
+    of a regular file mapped by ``vma``. (The mmap_miss cut-off after 100 misses and the
+    PG_readahead marker of async readahead are not modelled.) Caller holds the page lock.
+    """
+    flags = vma.vm_flags
+    if flags & VM_HUGEPAGE:
+        # force_thp_readahead: two PMD folios from the aligned index (one with RAND).
+        first = index & ~(HPAGE_PMD_NR - 1)
+        size = HPAGE_PMD_NR if flags & VM_RAND_READ else 2 * HPAGE_PMD_NR
+        readahead(cache, first, first + size, eof)
+    elif flags & (VM_RAND_READ | VM_EXEC) == VM_RAND_READ:
+        readahead(cache, index, index + 1, eof)  # no read-ahead: the page alone
+    elif flags & VM_SEQ_READ:
+        readahead(cache, index, index + RA_PAGES, eof)  # page_cache_sync_ra()
+    elif flags & VM_EXEC:
+        # Executable memory: from the page (order-0 folios on x86) to the VMA's end.
+        end = vma.vm_pgoff + vma.pages_count
+        readahead(cache, index, min(index + RA_PAGES, end), eof)
+    else:
+        # mmap read-around: ra_pages centred on the page.
+        start = max(0, index - RA_PAGES // 2)
+        readahead(cache, start, start + RA_PAGES, eof)
 
 
 def _do_fault_around(mm: Mm, vma: Vma, addr: int, index: int, cache: PageCache, eof: int) -> bool:
@@ -251,15 +305,31 @@ def _do_fault_around(mm: Mm, vma: Vma, addr: int, index: int, cache: PageCache, 
     return mapped
 
 
+def _mark_written(mm: Mm, addr: int) -> None:
+    # A write through a writable PTE: the CPU sets its accessed and dirty bits.
+    with mm.page_lock:
+        mm.old_ptes.discard(addr)
+        mm.clean_ptes.discard(addr)
+
+
 def _do_wp_page(
     mm: Mm, vma: Vma, addr: int, page: Page, vma_locked: bool
 ) -> tuple[int, PageName | None]:
     if vma.vm_flags & VM_SHARED and page.kind is not PageKind.ZERO:
-        # wp_page_shared(): a shared mapping writes the page-cache page itself.
+        if page.kind is PageKind.SHMEM:
+            # shmem has no write-notify: its PTE is writable already and the CPU's
+            # write sets the PTE's dirty bit only.
+            with mm.page_lock:
+                mm.old_ptes.discard(addr)
+                mm.dirty_ptes.add(addr)
+            return VM_FAULT_OK, page.kind.value
+        # wp_page_shared(): a write-protected PTE of a file: the fault dirties the folio.
         with mm.page_lock:
             page.dirty = True
+        _mark_written(mm, addr)
         return VM_FAULT_OK, page.kind.value
     if page.kind is PageKind.ANON and page.mapcount == 1:
+        _mark_written(mm, addr)
         return VM_FAULT_OK, "anon"  # wp_can_reuse_anon_folio(): exclusive, reuse it
     ret = vmf_anon_prepare(mm, vma, vma_locked)  # wp_page_copy() needs the anon_vma
     if ret:
@@ -269,6 +339,8 @@ def _do_wp_page(
         if current is not page:  # raced with another fault on this page
             return VM_FAULT_OK, current.kind.value if current is not None else None
         if page.kind is PageKind.ANON and page.mapcount == 1:
+            mm.old_ptes.discard(addr)
+            mm.clean_ptes.discard(addr)
             return VM_FAULT_OK, "anon"
         if page.kind is PageKind.ZERO:  # the only copy that raises this mm's RSS
             check_limit(mm, addr)

@@ -55,8 +55,7 @@ from .constants import (
 )
 from .errors import SyscallError
 from .gup import ENOMEM_POPULATE, mm_populate, populate_range
-from .vma_lock import vma_start_write
-from .vma_ops import MergeRange, vma_modify
+from .vma_ops import MergeRange, vma_modify, vma_reset_flags
 
 if TYPE_CHECKING:
     from .mm import Mm
@@ -118,9 +117,7 @@ def mlock_fixup(mm: Mm, vma: Vma, prev: Vma | None, start: int, end: int, newfla
     mm.locked_vm += npages
     # mlock_vma_pages_range(): the flags change in place (the pages' mlock state is
     # not modelled beyond what smaps derives from the flag).
-    vma_start_write(mm.mmap_lock, result)
-    result.set_flags(newflags)
-    mm._cycle_dirty = True
+    vma_reset_flags(mm, result, newflags)
     return result
 
 

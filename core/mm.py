@@ -54,9 +54,10 @@ from .errors import InvalidArgument, SyscallError
 from .fault import do_user_addr_fault
 from .files import FdTable
 from .gup import mm_populate
+from .madvise import MadviseCounters, MadviseStatistics, do_madvise
 from .mmap import do_mmap
 from .mmap_lock import SEQ_MASK, MmapLock
-from .pages import check_vma_pages, count_rss
+from .pages import PageKind, check_vma_pages, count_rss
 from .pause import PauseRegistry
 from .procmap_query import QueryCounters
 from .unmapped_area import vm_start_gap
@@ -166,6 +167,13 @@ class Mm:
         self.ram_pages: Callable[[], int] = partial(getattr, kernel.commit, "ram_pages")
         self.stack_rlimit = 8 << 20  # RLIMIT_STACK soft limit (ulimit -s 8192)
         self.old_ptes: set[int] = set()  # addresses of PTEs without the young bit (fork)
+        #: Addresses of anonymous PTEs whose dirty bit MADV_FREE cleared (core/pages.py).
+        self.clean_ptes: set[int] = set()
+        #: Addresses of shmem PTEs dirtied by a write through a writable PTE (the folio
+        #: is dirtied when the PTE goes away; core/pages.py).
+        self.dirty_ptes: set[int] = set()
+        #: madvise calls by the lock they took (core/madvise.py).
+        self.madvise_counts = MadviseCounters(kernel.madvise_counts)
 
     # -- sysctl ---------------------------------------------------------------------------
 
@@ -391,6 +399,26 @@ class Mm:
             u64("new_addr", new_addr),
         )
 
+    # -- madvise --------------------------------------------------------------------------
+
+    def madvise(self, addr: int, length: int, advice: int) -> None:
+        """``madvise(2)``: ``advice`` (a ``MADV_*`` value) on ``[addr, addr + length)``.
+
+        Takes ``mmap_lock`` for write for advice that changes VMA flags, for read for
+        REMOVE/WILLNEED/COLD/PAGEOUT/POPULATE_*/COLLAPSE/GUARD_*, and a per-VMA read lock
+        for DONTNEED/DONTNEED_LOCKED/FREE within one VMA (``mmap_lock`` for read
+        otherwise); :meth:`madvise_statistics` counts them. A hole in the range is
+        ENOMEM after the mapped parts were advised. O(k log n + pages). See
+        :mod:`core.madvise`."""
+        advice = u64("advice", advice)
+        # The advice is a C int: the kernel sees the low 32 bits, sign-extended.
+        advice = (advice & 0xFFFFFFFF) - ((advice & 0x80000000) << 1)
+        do_madvise(self, u64("addr", addr), u64("length", length), advice)
+
+    def madvise_statistics(self) -> MadviseStatistics:
+        """madvise calls of this mm by the lock they ran under. O(1)."""
+        return self.madvise_counts.statistics()
+
     # -- mlock, mseal, anonymous names (mm/mlock.c, mm/mseal.c, mm/madvise.c) ----------
 
     def mlock(self, addr: int, length: int) -> None:
@@ -592,3 +620,15 @@ class Mm:
         assert self.locked_vm >= 0, self.locked_vm
         rss = count_rss(self.vmas())
         assert rss == self.rss_stat, (rss, self.rss_stat)
+        # PTE bits (core/pages.py) only for mapped entries: an old PTE of any entry, a
+        # clean one of an anonymous page, a dirty one of a shmem page.
+        for bits, kinds in (
+            (self.old_ptes, None),
+            (self.clean_ptes, (PageKind.ANON,)),
+            (self.dirty_ptes, (PageKind.SHMEM,)),
+        ):
+            for addr in bits:
+                owner = self.vma_lookup(addr)
+                page = (owner.pages or {}).get(addr) if owner is not None else None
+                assert page is not None, ("PTE bits of an empty PTE", hex(addr))
+                assert kinds is None or page.kind in kinds, (hex(addr), page)

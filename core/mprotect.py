@@ -43,8 +43,7 @@ from .errors import SyscallError
 from .gup import populate_vma_page_range
 from .mman import calc_vm_prot_bits
 from .mseal import can_modify_vma
-from .vma_lock import vma_start_write
-from .vma_ops import MergeRange, vma_modify
+from .vma_ops import MergeRange, vma_modify, vma_reset_flags
 
 if TYPE_CHECKING:
     from .mm import Mm
@@ -176,13 +175,11 @@ def mprotect_fixup(mm: Mm, vma: Vma, prev: Vma | None, start: int, end: int, new
     except SyscallError:
         commit.unacct(charged)
         raise
-    vma_start_write(mm.mmap_lock, result)
     if oldflags & VM_ACCOUNT and not newflags & VM_ACCOUNT:
         commit.unacct(npages)
     mm.vm_stat_account(oldflags, -npages)
     mm.vm_stat_account(newflags, npages)
-    result.set_flags(newflags)
-    mm._cycle_dirty = True  # flags changed in place, maybe without a tree store
+    vma_reset_flags(mm, result, newflags)
     if oldflags & (VM_WRITE | VM_SHARED | VM_LOCKED) == VM_LOCKED and newflags & VM_WRITE:
         # Private VM_LOCKED VMA becoming writable: trigger COW to avoid a major fault
         # on access (populate_vma_page_range under mmap_lock for write).

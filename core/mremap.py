@@ -45,6 +45,7 @@ from .errors import SyscallError
 from .gup import mm_populate
 from .mlock import mlock_future_ok
 from .mseal import can_modify_vma
+from .pages import move_pte_bits
 from .unmapped_area import get_unmapped_area
 from .vma_lock import vma_start_write
 from .vma_ops import MergeRange, merge_new_range, store_new
@@ -309,6 +310,8 @@ def _move_vma(
         }
         for p in moved_pages:
             del vma.pages[p - new_addr + addr]
+        # move_ptes(): the entries move with their accessed/dirty bits.
+        move_pte_bits(mm, [p - new_addr + addr for p in moved_pages], new_addr - addr)
     new_vma = merge_new_range(
         mm,
         MergeRange(

@@ -27,10 +27,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .constants import EINVAL, ENOMEM, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, U64, VM_SEALED, VM_WRITE
+from .constants import (
+    EINVAL,
+    ENOMEM,
+    MADV_DONTFORK,
+    MADV_DONTNEED,
+    MADV_DONTNEED_LOCKED,
+    MADV_FREE,
+    MADV_GUARD_INSTALL,
+    MADV_REMOVE,
+    MADV_WIPEONFORK,
+    PAGE_MASK,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    U64,
+    VM_SEALED,
+    VM_WRITE,
+)
 from .errors import SyscallError
-from .vma_lock import vma_start_write
-from .vma_ops import MergeRange, vma_modify
+from .vma_ops import MergeRange, vma_modify, vma_reset_flags
 
 if TYPE_CHECKING:
     from .mm import Mm
@@ -38,23 +53,16 @@ if TYPE_CHECKING:
 
 __all__ = ["can_modify_vma", "can_modify_vma_madvise", "do_mseal", "is_madv_discard"]
 
-# madvise advice values (include/uapi/asm-generic/mman-common.h) that discard data.
-_MADV_DONTNEED = 4
-_MADV_REMOVE = 9
-_MADV_DONTFORK = 10
-_MADV_WIPEONFORK = 18
-_MADV_FREE = 8
-_MADV_DONTNEED_LOCKED = 24
-_MADV_GUARD_INSTALL = 102
+# The advice that discards mapped data (``is_discard`` in mm/madvise.c).
 _DISCARD = frozenset(
     {
-        _MADV_FREE,
-        _MADV_DONTNEED,
-        _MADV_DONTNEED_LOCKED,
-        _MADV_REMOVE,
-        _MADV_DONTFORK,
-        _MADV_WIPEONFORK,
-        _MADV_GUARD_INSTALL,
+        MADV_FREE,
+        MADV_DONTNEED,
+        MADV_DONTNEED_LOCKED,
+        MADV_REMOVE,
+        MADV_DONTFORK,
+        MADV_WIPEONFORK,
+        MADV_GUARD_INSTALL,
     }
 )
 
@@ -122,9 +130,7 @@ def _mseal_apply(mm: Mm, start: int, end: int) -> None:
                     middle=vma,
                 ),
             )
-            vma_start_write(mm.mmap_lock, vma)
-            vma.set_flags(newflags)
-            mm._cycle_dirty = True
+            vma_reset_flags(mm, vma, newflags)
         prev = vma
         pos = vma.vm_end
         if pos < end:

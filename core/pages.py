@@ -29,19 +29,46 @@ blocking on anything else. Callers changing a VMA's ``pages`` also hold the VMA 
 or ``mmap_lock`` (read suffices for faults, write for split/merge/unmap), exactly as
 the kernel requires for the page tables.
 
-Simplified: no swap, no THP/mTHP, no page reclaim (the page cache keeps every page it
-ever read), no KSM.
+PTE bits and folio flags
+------------------------
+The bits madvise(2) and fork make visible in smaps live beside the pages:
+
+* the accessed (young) bit: ``Mm.old_ptes`` holds the addresses whose PTE is old (every
+  PTE a fault sets is young; fork's child copies, MADV_COLD and MADV_FREE clear it; the
+  CPU sets it again on any access, faulting or not);
+* the dirty bit of anonymous PTEs: ``Mm.clean_ptes`` holds the addresses whose PTE
+  MADV_FREE cleaned (a write sets it again; fork copies it);
+* the dirty bit of shmem PTEs: a shared shmem mapping has no write-notify, so a read
+  fault maps the page writable and a later write dirties only the PTE
+  (``Mm.dirty_ptes``); the folio becomes dirty when that PTE is zapped or unmapped, or
+  when a write *fault* maps it (``do_shared_fault``). Fork's child gets clean PTEs of
+  shared mappings (``pte_mkclean``);
+* folio flags on :class:`Page`: ``referenced`` (PG_referenced, set by
+  ``folio_mark_accessed``: GUP with FOLL_TOUCH, the unmapping of a young page-cache
+  PTE), ``active`` (PG_active), ``lazyfree`` (an anonymous folio without PG_swapbacked:
+  MADV_FREE), ``folio_dirty`` (PG_dirty of an anonymous folio; page-cache pages use
+  ``dirty``);
+* guard markers (MADV_GUARD_INSTALL): the non-present PTE :data:`GUARD_MARKER` in
+  ``Vma.pages``; a touch of it is SIGSEGV, zaps other than munmap keep it.
+
+The per-CPU LRU folio batches of mm/swap.c that delay MADV_FREE's effect (``LazyFree``
+shows only once ``lru_lazyfree`` is drained) and MADV_COLD's deactivation are
+:class:`LruBatches`, one per Kernel (one CPU: the differential helper pins itself).
+
+Simplified: no swap, no THP/mTHP, no background reclaim (the page cache keeps every page
+it ever read unless MADV_PAGEOUT or MADV_REMOVE drops it), no KSM merging.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal
 
-from .constants import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE
+from .constants import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, VM_LOCKED, VM_RAND_READ, VM_SEQ_READ
 from .errors import ResidentLimitExceeded
 from .files import SHMEM_DEV
 
@@ -73,6 +100,9 @@ class PageKind(Enum):
     ANON = "anon"
     FILE = "file"
     SHMEM = "shmem"
+    # A guard marker (PTE_MARKER_GUARD) is no page: a fault on it is SIGSEGV, so its
+    # value is never a fault's page name.
+    GUARD = "guard"
 
 
 class Page:
@@ -88,6 +118,13 @@ class Page:
     mapcount: int = 0
     dirty: bool = False
     index: int = -1
+    #: Folio flags (see the module note): PG_referenced, PG_active, an anonymous folio's
+    #: PG_dirty, lazy-free (PG_swapbacked clear), and "in an LRU batch" (PG_lru clear).
+    referenced: bool = False
+    active: bool = False
+    folio_dirty: bool = False
+    lazyfree: bool = False
+    batched: bool = False
 
     def __init__(self, kind: PageKind, dirty: bool = False, index: int = -1) -> None:
         self.kind = kind
@@ -120,6 +157,7 @@ _COUNTER = {
     PageKind.ANON: MM_ANONPAGES,
     PageKind.FILE: MM_FILEPAGES,
     PageKind.SHMEM: MM_SHMEMPAGES,
+    PageKind.GUARD: -1,
 }
 for _kind, _counter in _COUNTER.items():
     # Enum members hash in Python; the hot path reads the counter off the member.
@@ -129,6 +167,14 @@ for _kind, _counter in _COUNTER.items():
 # never counted, never freed. Its mapcount is not maintained (the kernel does not
 # either: it is not a normal folio).
 ZERO_PAGE = Page(PageKind.ZERO)
+
+#: The guard marker MADV_GUARD_INSTALL writes into empty PTEs (``make_pte_marker
+#: (PTE_MARKER_GUARD)``): not present, never counted, one object for every marker.
+GUARD_MARKER = Page(PageKind.GUARD)
+
+#: Entries of ``Vma.pages`` that map no folio (``vm_normal_page`` is NULL or the PTE is
+#: not present): smaps, the LRU and the RSS counters skip them.
+NO_FOLIO = frozenset({PageKind.ZERO, PageKind.GUARD})
 
 
 @dataclass(frozen=True)
@@ -237,7 +283,7 @@ def check_ram(mm: Mm, addr: int) -> None:
 
 def set_pte(mm: Mm, vma: Vma, addr: int, page: Page) -> None:
     """Map ``page`` at ``addr`` (``set_pte_at`` + ``folio_add_*_rmap`` +
-    ``inc_mm_counter``). ``addr`` must be unmapped. O(1)."""
+    ``inc_mm_counter``). ``addr`` must be unmapped (no dirty-bit state left for it). O(1)."""
     pages = vma.pages
     if pages is None:
         pages = vma.pages = {}
@@ -262,6 +308,10 @@ def replace_pte(mm: Mm, vma: Vma, addr: int, page: Page) -> None:
             mm.machine_resident[0] -= 1  # no PTE maps it any more: freed
         mm.rss_stat[old.rss_counter] -= 1
     del vma.pages[addr]
+    # The new PTE is dirty (a COW copy is written); set_pte() makes it young. Every other
+    # path that empties a PTE drops its bits, so set_pte() on an empty slot need not.
+    mm.clean_ptes.discard(addr)
+    mm.dirty_ptes.discard(addr)
     set_pte(mm, vma, addr, page)
 
 
@@ -282,18 +332,35 @@ def zap_vma_pages(mm: Mm, vma: Vma) -> None:
             return
         update_hiwater_rss(mm)
         stat = mm.rss_stat
-        if mm.old_ptes:
-            mm.old_ptes.difference_update(pages)
+        old = mm.old_ptes
+        dirty = mm.dirty_ptes
+        recency = vma_has_recency(vma)
+        locked = bool(vma.vm_flags & VM_LOCKED)
+        normal = 0
         freed = 0
-        for page in pages.values():
+        for addr, page in pages.items():
             counter = page.rss_counter
             if counter >= 0:
                 page.mapcount -= 1
                 if not page.mapcount:
                     freed += 1
                 stat[counter] -= 1
+                normal += 1
+                if counter != MM_ANONPAGES:  # zap_present_folio_ptes()
+                    if dirty and addr in dirty:
+                        page.dirty = True
+                    if recency and addr not in old:
+                        folio_mark_accessed(page, locked)
         mm.machine_resident[0] -= freed
+        if old:
+            old.difference_update(pages)
+        if mm.clean_ptes:
+            mm.clean_ptes.difference_update(pages)
+        if dirty:
+            dirty.difference_update(pages)
         vma.pages = None
+        if normal:
+            lru_add_drain(mm.kernel.lru)  # tlb_finish_mmu -> free_pages_and_swap_cache
 
 
 def copy_pte_range(dst_mm: Mm, dst: Vma, src: Vma) -> None:
@@ -303,9 +370,13 @@ def copy_pte_range(dst_mm: Mm, dst: Vma, src: Vma) -> None:
     with dst_mm.page_lock:
         if not src.pages:
             return
+        src_clean = src.vm_mm.clean_ptes
         for addr, page in src.pages.items():
             set_pte(dst_mm, dst, addr, page)
             dst_mm.old_ptes.add(addr)  # copy_present_pte(): pte_mkold() for the child
+            if addr in src_clean:
+                dst_mm.clean_ptes.add(addr)  # a private PTE's dirty bit is copied
+            # (a shared one is made clean: the child's dirty_ptes stay empty)
 
 
 def count_rss(vmas: list[Vma]) -> list[int]:
@@ -329,7 +400,9 @@ def check_vma_pages(vma: Vma) -> None:
     for addr, page in pages.items():
         assert vma.vm_start <= addr < vma.vm_end and not addr & ~PAGE_MASK, (vma, hex(addr))
         assert isinstance(page, Page), (vma, hex(addr), page)
-        if page.kind is PageKind.ANON:
+        if page.kind is PageKind.GUARD:
+            assert page is GUARD_MARKER, (vma, hex(addr), page)
+        elif page.kind is PageKind.ANON:
             assert vma.anon_vma is not None, (vma, hex(addr), "anon page without anon_vma")
             assert page.mapcount >= 1, (vma, hex(addr), page)
         elif page.kind is not PageKind.ZERO:
@@ -338,3 +411,178 @@ def check_vma_pages(vma: Vma) -> None:
             cache = page_cache(file.inode)
             index = linear_page_index(vma, addr)
             assert cache.pages.get(index) is page, (vma, hex(addr), index, page)
+
+
+# -- PTE bits, folio flags and the LRU batches (caller holds the page lock) -------------
+
+
+def pte_dirty(mm: Mm, addr: int, page: Page) -> bool:
+    """What smaps calls dirty (``pte_dirty(ptent) || folio_test_dirty(folio)``): an
+    anonymous page unless MADV_FREE cleaned its PTE and its folio is clean; a page-cache
+    page if its folio is dirty (written through a shared mapping). O(1)."""
+    if page.kind is PageKind.ANON:
+        return addr not in mm.clean_ptes or page.folio_dirty
+    return page.dirty or addr in mm.dirty_ptes
+
+
+def vma_has_recency(vma: Vma) -> bool:
+    """``vma_has_recency``: MADV_SEQUENTIAL/MADV_RANDOM VMAs do not feed the LRU."""
+    return not vma.vm_flags & (VM_SEQ_READ | VM_RAND_READ)
+
+
+def folio_mark_accessed(page: Page, unevictable: bool = False) -> None:
+    """``folio_mark_accessed`` with the classic LRU (the host has no MGLRU): an
+    unreferenced folio becomes referenced; a referenced inactive one is activated and
+    loses the bit (activation is immediate: the batch it waits in is drained before
+    anything can observe it), unless it is ``unevictable`` (mlocked: callers pass
+    whether the VMA they reach it through is ``VM_LOCKED``), which keeps the bit. O(1)."""
+    if not page.referenced:
+        page.referenced = True
+    elif not page.active and not unevictable:
+        page.active = True
+        page.referenced = False
+
+
+FOLIO_BATCH_SIZE = 31  # PAGEVEC_SIZE (include/linux/folio_batch.h)
+
+
+class LruBatches:
+    """The ``cpu_fbatches`` of mm/swap.c for one CPU: folios queued for ``lru_lazyfree``
+    (MADV_FREE) and ``lru_deactivate`` (MADV_COLD), applied when a batch fills up
+    (``FOLIO_BATCH_SIZE``) or at ``lru_add_drain``. One per :class:`~core.kernel.Kernel`;
+    changed under ``Kernel.page_lock``."""
+
+    __slots__ = ("lazyfree", "deactivate")
+
+    def __init__(self) -> None:
+        self.lazyfree: list[Page] = []
+        self.deactivate: list[Page] = []
+
+    def _check(self) -> None:
+        """O(n): every queued folio is marked batched, no folio is queued twice."""
+        queued = self.lazyfree + self.deactivate
+        assert len({id(p) for p in queued}) == len(queued), queued
+        assert all(p.batched for p in queued), queued
+
+
+def _lru_lazyfree(page: Page) -> None:
+    # lru_lazyfree(): an anonymous swap-backed folio becomes lazy-free.
+    page.batched = False
+    if page.kind is PageKind.ANON and not page.lazyfree:
+        page.active = False
+        page.referenced = False
+        page.lazyfree = True
+
+
+def _lru_deactivate(page: Page) -> None:
+    # lru_deactivate(): an active folio goes to the inactive list.
+    page.batched = False
+    if page.active:
+        page.active = False
+        page.referenced = False
+
+
+def _queue(batch: list[Page], page: Page, move: Callable[[Page], None]) -> None:
+    # folio_batch_add_and_move(): the folio leaves the LRU (PG_lru) for the batch, which
+    # is applied as a whole once it is full.
+    page.batched = True
+    batch.append(page)
+    if len(batch) >= FOLIO_BATCH_SIZE:
+        for queued in batch:
+            move(queued)
+        batch.clear()
+
+
+def folio_mark_lazyfree(lru: LruBatches, page: Page) -> None:
+    """``folio_mark_lazyfree``: queue an anonymous swap-backed folio on the LRU for
+    ``lru_lazyfree`` (a folio already in a batch is not on the LRU: skipped). O(1),
+    O(31) when the batch fills."""
+    if page.kind is PageKind.ANON and not page.lazyfree and not page.batched:
+        _queue(lru.lazyfree, page, _lru_lazyfree)
+
+
+def folio_deactivate(lru: LruBatches, page: Page) -> None:
+    """``folio_deactivate``: queue an active folio on the LRU for ``lru_deactivate``."""
+    if page.active and not page.batched:
+        _queue(lru.deactivate, page, _lru_deactivate)
+
+
+def lru_add_drain(lru: LruBatches) -> None:
+    """``lru_add_drain``: apply this CPU's batches (MADV_FREE/COLD/PAGEOUT and
+    MADV_POPULATE_* call it, and every zap that unmapped a page:
+    ``free_pages_and_swap_cache``). O(queued)."""
+    for batch, move in ((lru.lazyfree, _lru_lazyfree), (lru.deactivate, _lru_deactivate)):
+        for page in batch:
+            move(page)
+        batch.clear()
+
+
+def zap_pte_range(
+    mm: Mm,
+    vma: Vma,
+    start: int,
+    end: int,
+    even_cows: bool = True,
+    keep_guards: bool = True,
+    hiwater: bool = True,
+) -> int:
+    """``zap_page_range_single`` over ``[start, end)`` of ``vma``: unmap every page
+    (``even_cows`` False: only page-cache pages, as ``unmap_mapping_range`` does), keep
+    guard markers unless ``keep_guards`` is False; ``hiwater`` False for reclaim's
+    unmapping, which does not ``update_hiwater_rss``. Returns the pages unmapped. Caller
+    holds ``mmap_lock`` or the VMA lock, and the page lock. O(min(range, mapped))."""
+    pages = vma.pages
+    if not pages:
+        return 0
+    npages = (end - start) >> PAGE_SHIFT
+    if npages < len(pages):
+        addrs = [a for a in range(start, end, PAGE_SIZE) if a in pages]
+    else:
+        addrs = [a for a in pages if start <= a < end]
+    old = mm.old_ptes
+    clean = mm.clean_ptes
+    dirty = mm.dirty_ptes
+    stat = mm.rss_stat
+    recency = vma_has_recency(vma)
+    normal = 0
+    for addr in addrs:
+        page = pages[addr]
+        kind = page.kind
+        if kind is PageKind.GUARD:
+            if keep_guards:
+                continue
+        elif kind is PageKind.ANON and not even_cows and vma.vm_file is not None:
+            continue  # a private COW copy: unmap_mapping_range() leaves it
+        counter = page.rss_counter
+        if counter >= 0:
+            if not normal and hiwater:
+                update_hiwater_rss(mm)
+            normal += 1
+            page.mapcount -= 1
+            if not page.mapcount:
+                mm.machine_resident[0] -= 1  # no PTE maps it any more: freed
+            stat[counter] -= 1
+            if counter != MM_ANONPAGES:
+                if addr in dirty:
+                    page.dirty = True  # the PTE's dirty bit goes to the folio
+                if recency and addr not in old:
+                    folio_mark_accessed(page, bool(vma.vm_flags & VM_LOCKED))
+        del pages[addr]
+        old.discard(addr)
+        clean.discard(addr)
+        dirty.discard(addr)
+    if not pages:
+        vma.pages = None
+    if normal:
+        lru_add_drain(mm.kernel.lru)
+    return normal
+
+
+def move_pte_bits(mm: Mm, addrs: list[int], delta: int) -> None:
+    """Keep the young/dirty bits of PTEs moved by ``delta`` bytes (mremap's
+    ``move_ptes`` moves the entries as they are). Caller holds ``mmap_lock`` for write."""
+    for bits in (mm.old_ptes, mm.clean_ptes, mm.dirty_ptes):
+        if bits:
+            moved = [a for a in addrs if a in bits]
+            bits.difference_update(moved)
+            bits.update(a + delta for a in moved)

@@ -80,6 +80,14 @@ KNOWN_POINTS: Final[dict[str, str]] = {
         "move_vma: the new VMA is stored at the destination, the source is still mapped"
     ),
     "brk:before_expand": ("brk growth: the break checks passed, the heap VMA is not expanded yet"),
+    "madvise:between_vmas": (
+        "madvise_walk_vmas: one VMA of the range advised, the next not yet; mmap_lock held"
+        " for write (flag advice) or read"
+    ),
+    "madvise:vma_locked": (
+        "madvise under a per-VMA read lock (DONTNEED, DONTNEED_LOCKED, FREE in one VMA):"
+        " the VMA is read-locked, the advice not applied yet; mmap_lock is not held"
+    ),
     "mlock:between_vmas": (
         "apply_vma_lock_flags loop (mlock, munlock): one VMA of the range has its new lock"
         " flags, the next not yet"

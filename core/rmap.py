@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .constants import PAGE_SHIFT, VM_ACCESS_FLAGS, VM_SOFTDIRTY
+from .constants import PAGE_SHIFT, VM_ACCESS_FLAGS, VM_STICKY
 from .vma import AnonVma
 
 if TYPE_CHECKING:
@@ -22,11 +22,12 @@ __all__ = ["anon_vma_prepare", "find_mergeable_anon_vma"]
 
 def _anon_vma_compatible(a: Vma, b: Vma) -> bool:
     # anon_vma_compatible(a, b): a directly below b, same file and policy, flags equal
-    # but for access bits and soft-dirty, and contiguous page offsets.
+    # but for access bits and the sticky flags (VM_IGNORE_MERGE: soft-dirty, and
+    # VM_MAYBE_GUARD on the 6.18.y host), and contiguous page offsets.
     return (
         a.vm_end == b.vm_start
         and a.vm_file is b.vm_file
-        and not (a.vm_flags ^ b.vm_flags) & ~(VM_ACCESS_FLAGS | VM_SOFTDIRTY)
+        and not (a.vm_flags ^ b.vm_flags) & ~(VM_ACCESS_FLAGS | VM_STICKY)
         and b.vm_pgoff == a.vm_pgoff + ((b.vm_start - a.vm_start) >> PAGE_SHIFT)
     )
 

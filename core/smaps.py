@@ -11,12 +11,15 @@ Byte for byte as fs/proc/task_mmu.c (``show_smap``, ``__show_smap``,
   each resident page adds ``(PAGE_SIZE << 12) / mapcount``, and the total is shifted
   down once at the end, so rounding matches the kernel's.
 * A page mapped once is Private, more than once Shared; dirty pages are anonymous pages
-  and page-cache pages written through a shared mapping. The zero page is not counted
-  (``vm_normal_page`` returns NULL for it). Referenced counts young PTEs: every PTE
-  this simulator maps is young, except the ones a fork copied into the child
-  (``copy_present_pte`` makes them old) until the child touches them.
+  and page-cache pages written through a shared mapping, unless MADV_FREE cleaned an
+  anonymous page's PTE (see core/pages.py). The zero page and guard markers are not
+  counted (``vm_normal_page`` returns NULL, the marker is not present). Referenced
+  counts young PTEs and PG_referenced folios: every PTE a fault maps is young; fork's
+  child copies, MADV_COLD and MADV_FREE make them old until the next access.
+* LazyFree: anonymous folios MADV_FREE made lazy-free (once its LRU batch was drained)
+  whose PTE and folio are still clean.
 
-What is not modelled prints 0 (KSM, LazyFree, huge pages, swap). ``VmPTE`` counts the
+What is not modelled prints 0 (KSM, huge pages, swap). ``VmPTE`` counts the
 page-table pages the resident pages need (one PTE table per 2 MiB, PMD table per 1 GiB
 and PUD table per 512 GiB region touched), which is what ``mm_pgtables_bytes`` shows
 unless tables outlived their pages. THPeligible follows the host's
@@ -38,7 +41,15 @@ from .constants import (
     VM_LOCKONFAULT,
     VM_NOHUGEPAGE,
 )
-from .pages import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, PageKind
+from .pages import (
+    MM_ANONPAGES,
+    MM_FILEPAGES,
+    MM_SHMEMPAGES,
+    MM_SWAPENTS,
+    NO_FOLIO,
+    PageKind,
+    pte_dirty,
+)
 from .procfs import GATE_LINE, vma_line
 
 if TYPE_CHECKING:
@@ -52,7 +63,7 @@ HPAGE_PMD_SIZE = 2 << 20
 # host prints them); a set bit without an entry prints "??".
 _MNEMONICS = {
     0: "rd", 1: "wr", 2: "ex", 3: "sh", 4: "mr", 5: "mw", 6: "me", 7: "ms", 8: "gd",
-    9: "um", 10: "pf", 12: "uw", 13: "lo", 14: "io", 15: "sr", 16: "rr", 17: "dc",
+    9: "um", 10: "pf", 11: "gu", 12: "uw", 13: "lo", 14: "io", 15: "sr", 16: "rr", 17: "dc",
     18: "de", 19: "lf", 20: "ac", 21: "nr", 22: "ht", 23: "sf", 24: "ar", 25: "wf",
     26: "dd", 28: "mm", 29: "hg", 30: "nh", 31: "mg",
     42: "sl",  # VM_SEALED (mseal, 64-bit)
@@ -71,6 +82,7 @@ class MemSizeStats:
     private_dirty: int = 0
     referenced: int = 0
     anonymous: int = 0
+    lazyfree: int = 0
     pss: int = 0
     pss_anon: int = 0
     pss_file: int = 0
@@ -91,15 +103,18 @@ def smap_gather_stats(mm: Mm, vma: Vma, start: int = 0) -> MemSizeStats:
     locked = bool(vma.vm_flags & (VM_LOCKED | VM_LOCKONFAULT))
     old = mm.old_ptes
     with mm.page_lock:
-        items = list(vma.pages.items()) if vma.pages else []
-    for addr, page in items:
-        if addr < start:
-            continue
+        items = (
+            [(a, p, pte_dirty(mm, a, p)) for a, p in vma.pages.items() if a >= start]
+            if vma.pages
+            else []
+        )
+    for addr, page, dirty in items:
         kind = page.kind
-        if kind is PageKind.ZERO:
+        if kind in NO_FOLIO:
             continue
         mss.resident += PAGE_SIZE
-        if addr not in old:
+        # smaps_account(): young PTE, or PG_referenced (or the idle-page young flag).
+        if addr not in old or page.referenced:
             mss.referenced += PAGE_SIZE
         mapcount = page.mapcount
         private = mapcount < 2
@@ -108,13 +123,15 @@ def smap_gather_stats(mm: Mm, vma: Vma, start: int = 0) -> MemSizeStats:
         if kind is PageKind.ANON:
             mss.anonymous += PAGE_SIZE
             mss.pss_anon += pss
+            if page.lazyfree and not dirty:
+                mss.lazyfree += PAGE_SIZE  # MADV_FREE'd, clean: may be discarded
         elif kind is PageKind.SHMEM:
             mss.pss_shmem += pss
         else:
             mss.pss_file += pss
         if locked:
             mss.pss_locked += pss
-        if page.dirty:
+        if dirty:
             mss.pss_dirty += pss
             if private:
                 mss.private_dirty += PAGE_SIZE
@@ -165,7 +182,7 @@ def _show_smap_fields(mss: MemSizeStats, rollup: bool) -> str:
         _kb("Referenced:", mss.referenced),
         _kb("Anonymous:", mss.anonymous),
         _kb("KSM:", 0),
-        _kb("LazyFree:", 0),
+        _kb("LazyFree:", mss.lazyfree),
         _kb("AnonHugePages:", 0),
         _kb("ShmemPmdMapped:", 0),
         _kb("FilePmdMapped:", 0),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .constants import ENOMEM, EPERM, PAGE_SHIFT, VM_ACCOUNT, VM_SEALED, VM_SOFTDIRTY, VM_SPECIAL
+from .constants import ENOMEM, EPERM, PAGE_SHIFT, VM_ACCOUNT, VM_SEALED, VM_SPECIAL, VM_STICKY
 from .errors import SyscallError
 from .vma import Vma
 from .vma_lock import vma_mark_attached, vma_mark_detached, vma_start_write
@@ -20,8 +20,10 @@ from .vma_lock import vma_mark_attached, vma_mark_detached, vma_start_write
 if TYPE_CHECKING:
     from .mm import Mm
 
-# Flags that do not prevent a merge (VM_IGNORE_MERGE).
-VM_IGNORE_MERGE = VM_SOFTDIRTY
+# Flags that do not prevent a merge (VM_IGNORE_MERGE): the "sticky" ones, which the
+# merged VMA then carries if any of the merged VMAs (or the new range) had them
+# (VM_SOFTDIRTY, VM_MAYBE_GUARD; 6.19, in the 6.18.y host).
+VM_IGNORE_MERGE = VM_STICKY
 
 
 @dataclass
@@ -200,6 +202,7 @@ def merge_new_range(mm: Mm, vmg: MergeRange, just_expand: bool = False) -> Vma |
         vma_start_write(lock, remove)
     _adopt_anon_vma(target, remove, anon=vmg.anon_vma)
     _merge_pages(target, remove)
+    _set_sticky(target, vmg.flags, remove)
     target.set_range(start, end, pgoff)
     mm.tree.store(start, end, target)
     if remove is not None:
@@ -235,6 +238,8 @@ def merge_existing_range(mm: Mm, vmg: MergeRange) -> Vma | None:
         assert nxt is not None
         vma_start_write(lock, nxt)
     removed: list[Vma] = []
+    # The merged VMA carries every sticky flag of the range and of the VMAs it absorbs.
+    _set_sticky(prev if merge_left else nxt, vmg.flags, middle, nxt if merge_right else None)
     if merge_left and merge_right:
         assert prev is not None and nxt is not None
         target = prev
@@ -272,6 +277,17 @@ def merge_existing_range(mm: Mm, vmg: MergeRange) -> Vma | None:
     return target
 
 
+def _set_sticky(target: Vma | None, flags: int, *others: Vma | None) -> None:
+    # vma_expand() / vma_merge_existing_range(): OR the sticky flags in.
+    assert target is not None
+    sticky = flags & VM_STICKY
+    for other in others:
+        if other is not None:
+            sticky |= other.vm_flags & VM_STICKY
+    if sticky & ~target.vm_flags:
+        target.set_flags(target.vm_flags | sticky)
+
+
 def _merge_pages(target: Vma, other: Vma | None) -> None:
     if other is not None and other.pages:
         if target.pages is None:
@@ -307,6 +323,16 @@ def vma_modify(mm: Mm, vmg: MergeRange) -> Vma:
     if vma.vm_end > vmg.end:
         split_vma(mm, vma, vmg.end, new_below=False, check_limit=True)
     return vma
+
+
+def vma_reset_flags(mm: Mm, vma: Vma, flags: int) -> None:
+    """``vm_flags_reset`` after ``vma_modify_flags``: give ``vma`` (the VMA
+    :func:`vma_modify` returned) ``flags``, keeping the sticky flags a merge brought in
+    (``vma_modify_flags`` hands them back to its caller, 6.19 in the 6.18.y host).
+    Write-locks the VMA. Caller holds ``mmap_lock`` for write. O(1)."""
+    vma_start_write(mm.mmap_lock, vma)
+    vma.set_flags(flags | (vma.vm_flags & VM_STICKY))
+    mm._cycle_dirty = True  # flags changed in place, maybe without a tree store
 
 
 # -- munmap -------------------------------------------------------------------------------

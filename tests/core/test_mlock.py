@@ -13,6 +13,7 @@ from functools import partial
 import pytest
 
 from core import (
+    MADV_DONTFORK,
     MAP_ANONYMOUS,
     MAP_FIXED,
     MAP_LOCKED,
@@ -274,6 +275,20 @@ def test_fork_keeps_limits_but_not_locks(proc: Process) -> None:
     assert layout(cmm) == [(0, 4, "rd wr mr mw me ac", 0, 16)]
     assert child.getrlimit(RLIMIT_MEMLOCK) == (PG, PG) and not cmm.cap_ipc_lock
     assert vmlck(mm) == 16
+
+
+def test_fork_skips_a_locked_dontfork_vma(proc: Process) -> None:
+    # dup_mmap(): a VM_DONTCOPY VMA is only taken off the child's total_vm
+    # (vm_stat_account leaves locked_vm alone): the child's VmLck stays 0, as on the
+    # host (a differential seed mixing mlock and MADV_DONTFORK found it at -4 kB).
+    mm = proc.mm
+    mm.mmap(BASE, 4 * PG, RW, FIXED)
+    mm.mlock(BASE + PG, PG)
+    mm.madvise(BASE + PG, PG, MADV_DONTFORK)
+    child = proc.fork()
+    assert child.mm.locked_vm == 0 and vmlck(child.mm) == 0
+    assert child.mm.total_vm == mm.total_vm - 1
+    assert vmlck(mm) == 4
 
 
 def test_mremap_of_locked_memory(proc: Process) -> None:

@@ -27,6 +27,14 @@ class Expect:
     maps: list[str] | None = None
 
 
+_DIRECTIVES = ("arena", "smaps", "locks")  # "smaps all [files]" too
+
+
+def _is_op(line: str) -> bool:
+    """Is this (stripped) trace line an operation, not a comment or a directive?"""
+    return bool(line) and not line.startswith("#") and line.split()[0] not in _DIRECTIVES
+
+
 def parse_annotated(text: str) -> tuple[Trace, list[Expect]]:
     plain: list[str] = []
     expects: list[Expect] = []
@@ -54,12 +62,7 @@ def parse_annotated(text: str) -> tuple[Trace, list[Expect]]:
             e.maps.append(body)
         else:
             plain.append(raw)
-            if (
-                line
-                and not line.startswith("#")
-                and not line.startswith("arena")
-                and line not in ("smaps", "locks")
-            ):
+            if _is_op(line):
                 expects.append(Expect())
     trace = parse_trace("\n".join(plain))
     assert len(trace.ops) == len(expects)
@@ -91,12 +94,7 @@ def annotate(text: str, run: Run, trace: Trace) -> str:
     for raw in text.splitlines():
         out.append(raw)
         line = raw.strip()
-        if (
-            not line
-            or line.startswith("#")
-            or line.startswith("arena")
-            or line in ("smaps", "locks")
-        ):
+        if not _is_op(line):
             continue
         op, step = next(steps)
         out.append(normalise_result(op, step.result, trace))

@@ -114,7 +114,7 @@ def minimize(helper: Path, trace: Trace) -> Trace:
 
     def fails(candidate: list[Op]) -> bool:
         try:
-            m = _mismatch_of(helper, Trace(trace.base, trace.pages, candidate, trace.smaps))
+            m = _mismatch_of(helper, trace.with_ops(candidate))
         except Exception:
             return False
         return m is not None and _signature(m) == signature
@@ -134,7 +134,7 @@ def minimize(helper: Path, trace: Trace) -> Trace:
             if chunk == 1:
                 break
             n = min(n * 2, len(ops))
-    return Trace(trace.base, trace.pages, ops, trace.smaps)
+    return trace.with_ops(ops)
 
 
 def main(argv: list[str] | None = None) -> int:

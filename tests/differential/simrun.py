@@ -13,7 +13,15 @@ import traceback
 from typing import Any
 
 from tests.differential.realkernel import HostState, Run, Step, host_state
-from tests.differential.trace import LOCK_FIELDS, PAGE, TOUCH_ACCESS, Op, Trace, decode_name
+from tests.differential.trace import (
+    LOCK_FIELDS,
+    MADVISE_FORK_OPS,
+    PAGE,
+    TOUCH_ACCESS,
+    Op,
+    Trace,
+    decode_name,
+)
 
 # The directory the simulated files live in. Only basenames are compared, but a
 # realistic absolute path keeps the name column the same shape as the kernel's.
@@ -81,6 +89,95 @@ def _arena_smaps(mm: Any, trace: Trace) -> tuple[str, ...]:
     return tuple(out)
 
 
+# The fields vmatrace prints as "-" for a VMA backed by a regular file (its page-cache
+# page counts, which large folios make differ), unless the trace says "smaps all files".
+_FILE_COUNTED = frozenset(
+    {
+        "Rss",
+        "Pss",
+        "Pss_Dirty",
+        "Shared_Clean",
+        "Shared_Dirty",
+        "Private_Clean",
+        "Private_Dirty",
+        "Referenced",
+        "Locked",
+    }
+)
+
+
+def _arena_smaps_all(mm: Any, trace: Trace) -> tuple[str, ...]:
+    """``~ <start>-<end> Label=value ...`` per arena VMA from the simulator's own smaps
+    text (``core.smaps.show_smap``), as vmatrace.c's print_smaps_all() prints it."""
+    smaps = importlib.import_module("core.smaps")
+    out = []
+    for vma in mm.vmas():
+        if not (vma.vm_start < trace.end and vma.vm_end > trace.base):
+            continue
+        file = vma.vm_file
+        major, minor = file.inode.dev if file is not None else (0, 0)
+        regular = file is not None and (major or minor > 1) and not trace.smaps_files
+        fields = [f"~ {vma.vm_start:x}-{vma.vm_end:x}"]
+        for line in smaps.show_smap(mm, vma).splitlines()[1:]:
+            label, _, value = line.partition(":")
+            if label == "VmFlags":
+                value = ",".join(value.split())
+            else:
+                value = value.split()[0] if value.split() else ""
+            if regular and label in _FILE_COUNTED:
+                value = "-"
+            fields.append(f"{label}={value}")
+        out.append(" ".join(fields))
+    return tuple(out)
+
+
+def _drain(kernel: Any) -> None:
+    # vmatrace's drain: lru_add_drain() on the helper's CPU.
+    pages = importlib.import_module("core.pages")
+    with kernel.page_lock:
+        pages.lru_add_drain(kernel.lru)
+
+
+FILL_BASE = 0x3000_0000_0000
+FILL_VMAS = 8
+
+
+def _fill(core: Any, kernel: Any, mm: Any, headroom: int) -> None:
+    """vmatrace's ``fill``: the mm ends ``headroom`` VMAs below ``vm.max_map_count``.
+
+    The helper maps tens of thousands of VMAs to get there on the host; every limit
+    check (``map_count`` against ``max_map_count`` in mmap, split_vma, munmap, mremap)
+    depends only on the difference, so the simulated machine lowers its
+    ``vm.max_map_count`` instead and maps a few alternating pages at FILL_BASE (the
+    arena, all that is compared, is the same either way)."""
+    flags = core.MAP_PRIVATE | core.MAP_ANONYMOUS | core.MAP_NORESERVE | core.MAP_FIXED_NOREPLACE
+    mm.mmap(FILL_BASE, FILL_VMAS * PAGE, core.PROT_NONE, flags)
+    for i in range(1, FILL_VMAS, 2):
+        mm.mprotect(FILL_BASE + i * PAGE, PAGE, core.PROT_READ)
+    kernel.max_map_count = mm.map_count + headroom
+
+
+def _madvise_fork_op(core: Any, kernel: Any, proc: Any, op: Any) -> tuple[Any, str]:
+    """Run a madvise/fork/drain/fill op; returns the process the trace goes on in and
+    the result line."""
+    mm = proc.mm
+    if op.kind == "madvise":
+        try:
+            mm.madvise(*op.ints())
+        finally:
+            if "drain" in op.args:
+                _drain(kernel)
+        return proc, "= 0"
+    if op.kind == "fork":
+        child = proc.fork()
+        return (child if op.args[0] == "child" else proc), "= 0"
+    if op.kind == "drain":
+        _drain(kernel)
+        return proc, "= 0"
+    _fill(core, kernel, mm, int(op.args[0]))
+    return proc, "= 0"
+
+
 def run_sim(trace: Trace, filedir: str = SIM_FILEDIR, host: HostState | None = None) -> Run:
     """Run ``trace`` in a new simulated process of a new simulated kernel.
 
@@ -129,6 +226,9 @@ def run_sim(trace: Trace, filedir: str = SIM_FILEDIR, host: HostState | None = N
                 result = "= ok" if fault.ok else f"! {fault.outcome} {fault.si_code}"
             elif op.kind in LOCK_FIELDS:
                 result = run_lock_op(core, kernel, proc, op)
+            elif op.kind in MADVISE_FORK_OPS:
+                proc, result = _madvise_fork_op(core, kernel, proc, op)
+                mm = proc.mm
             else:
                 raise ValueError(op.kind)
         except core.SyscallError as exc:
@@ -139,7 +239,9 @@ def run_sim(trace: Trace, filedir: str = SIM_FILEDIR, host: HostState | None = N
             result = f"! CRASH {type(exc).__name__} at {where}: {exc}"
         try:
             maps = _arena_lines(mm.maps(), trace)
-            if trace.smaps:
+            if trace.smaps_all:
+                maps += _arena_smaps_all(mm, trace)
+            elif trace.smaps:
                 maps += _arena_smaps(mm, trace)
             if trace.locks:
                 maps += arena_locks(mm, trace)

@@ -25,7 +25,7 @@ choices, nothing depends on it being right.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 PAGE = 4096
 ARENA_BASE = 0x1000_0000_0000
@@ -39,6 +39,7 @@ PROT_GROWSDOWN, PROT_GROWSUP = 0x0100_0000, 0x0200_0000
 MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE = 0x01, 0x02, 0x03
 MAP_FIXED, MAP_ANONYMOUS, MAP_GROWSDOWN = 0x10, 0x20, 0x100
 MAP_NORESERVE, MAP_STACK, MAP_SYNC, MAP_FIXED_NOREPLACE = 0x4000, 0x20000, 0x80000, 0x100000
+MAP_POPULATE = 0x8000
 
 MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP = 1, 2, 4
 
@@ -54,6 +55,7 @@ MMAP_FLAG_NAMES: dict[str, int] = {
     "noreserve": MAP_NORESERVE,
     "sync": MAP_SYNC,
     "stack": MAP_STACK,
+    "populate": MAP_POPULATE,
 }
 MREMAP_FLAG_NAMES: dict[str, int] = {
     "maymove": MREMAP_MAYMOVE,
@@ -190,6 +192,8 @@ class Op:
 
     def __str__(self) -> str:
         a = self.args
+        if self.kind in MADVISE_FORK_OPS:
+            return format_madvise_fork_op(self)
         if self.kind == "open":
             return f"open {a[0]} {a[1]} {a[2]} {a[3]}"
         if self.kind == "unlink":
@@ -223,6 +227,8 @@ class Trace:
     pages: int = ARENA_PAGES
     ops: list[Op] = field(default_factory=list)
     smaps: bool = False  # also report per-VMA Rss/Anonymous after each op
+    smaps_all: bool = False  # ... or every smaps field ("smaps all")
+    smaps_files: bool = False  # ... counting regular files' pages too ("smaps all files")
     locks: bool = False  # also report per-VMA Locked/VmFlags and VmLck after each op
 
     @property
@@ -231,7 +237,9 @@ class Trace:
 
     def text(self) -> str:
         lines = [f"arena {self.base:#x} {self.pages}"]
-        if self.smaps:
+        if self.smaps_all:
+            lines.append("smaps all files" if self.smaps_files else "smaps all")
+        elif self.smaps:
             lines.append("smaps")
         if self.locks:
             lines.append("locks")
@@ -239,7 +247,11 @@ class Trace:
         return "\n".join(lines) + "\n"
 
     def prefix(self, n: int) -> Trace:
-        return Trace(self.base, self.pages, self.ops[:n], self.smaps, self.locks)
+        return self.with_ops(self.ops[:n])
+
+    def with_ops(self, ops: list[Op]) -> Trace:
+        """The same trace header with other operations."""
+        return replace(self, ops=ops)
 
 
 class TraceSyntaxError(ValueError):
@@ -254,6 +266,11 @@ _FIELDS = {
     "mprotect": 4,
     "mremap": 6,
     "touch": 3,
+    # issue 13 part A (MADVISE_FORK_OPS below)
+    "madvise": 4,  # 5 with "drain"
+    "fork": 2,
+    "drain": 1,
+    "fill": 2,
 }
 TOUCH_ACCESS = {"r": "read", "w": "write", "x": "exec"}
 
@@ -407,9 +424,13 @@ def parse_op(line: str) -> Op:
     'mmap 0x100000000000 0x2000 rw- private|anonymous|fixed -1 0x0'
     """
     tok = line.split()
+    if tok[:1] == ["madvise"] and tok[4:] == ["drain"]:
+        return parse_madvise_fork_op(tok, line)
     if not tok or tok[0] not in _FIELDS or len(tok) != _FIELDS[tok[0]]:
         raise TraceSyntaxError(f"bad trace line: {line!r}")
     kind = tok[0]
+    if kind in MADVISE_FORK_OPS:
+        return parse_madvise_fork_op(tok, line)
     if kind == "open":
         if tok[4] not in ("rdwr", "rdonly"):
             raise TraceSyntaxError(f"bad open mode in {line!r}")
@@ -468,6 +489,10 @@ def parse_trace(text: str) -> Trace:
         if tok == ["smaps"]:
             trace.smaps = True
             continue
+        if tok[:2] == ["smaps", "all"] and tok[2:] in ([], ["files"]):
+            trace.smaps = trace.smaps_all = True
+            trace.smaps_files = tok[2:] == ["files"]
+            continue
         if tok == ["locks"]:
             trace.locks = True
             continue
@@ -475,6 +500,93 @@ def parse_trace(text: str) -> Trace:
     if trace is None:
         raise TraceSyntaxError("empty trace")
     return trace
+
+
+# ----------------------------------------------------------------------------
+# madvise, fork, drain, fill (issue 13 part A)
+
+MADV_NAMES: dict[str, int] = {
+    "normal": 0,
+    "random": 1,
+    "sequential": 2,
+    "willneed": 3,
+    "dontneed": 4,
+    "free": 8,
+    "remove": 9,
+    "dontfork": 10,
+    "dofork": 11,
+    "mergeable": 12,
+    "unmergeable": 13,
+    "hugepage": 14,
+    "nohugepage": 15,
+    "dontdump": 16,
+    "dodump": 17,
+    "wipeonfork": 18,
+    "keeponfork": 19,
+    "cold": 20,
+    "pageout": 21,
+    "populate_read": 22,
+    "populate_write": 23,
+    "dontneed_locked": 24,
+    "collapse": 25,
+    "hwpoison": 100,
+    "soft_offline": 101,
+    "guard_install": 102,
+    "guard_remove": 103,
+}
+_MADV_BY_VALUE = {v: k for k, v in MADV_NAMES.items()}
+#: The operations vmatrace.c's do_op_madvise_fork() handles:
+#: ``madvise <addr> <len> <advice> [drain]``, ``fork child|parent``, ``drain``,
+#: ``fill <headroom>``.
+MADVISE_FORK_OPS = frozenset({"madvise", "fork", "drain", "fill"})
+
+
+def parse_advice(tok: str) -> int:
+    """An advice name or number.
+
+    >>> parse_advice("dontneed"), parse_advice("102"), parse_advice("-1")
+    (4, 102, 18446744073709551615)
+    """
+    return MADV_NAMES[tok] if tok in MADV_NAMES else parse_num(tok)
+
+
+def format_advice(advice: int) -> str:
+    """The advice's name, or its number.
+
+    >>> format_advice(8), format_advice(77)
+    ('free', '77')
+    """
+    return _MADV_BY_VALUE.get(advice, str(advice))
+
+
+def parse_madvise_fork_op(tok: list[str], line: str) -> Op:
+    kind = tok[0]
+    if kind == "madvise":
+        args: tuple[int | str, ...] = (parse_num(tok[1]), parse_num(tok[2]), parse_advice(tok[3]))
+        return Op(kind, args + tuple(tok[4:]))
+    if kind == "fork":
+        if tok[1] not in ("child", "parent"):
+            raise TraceSyntaxError(f"fork child|parent in {line!r}")
+        return Op(kind, (tok[1],))
+    if kind == "fill":
+        return Op(kind, (int(tok[1], 0),))
+    return Op(kind, ())
+
+
+def format_madvise_fork_op(op: Op) -> str:
+    """The trace line of a madvise/fork/drain/fill op.
+
+    >>> str(parse_op("madvise 0x100000000000 4096 guard_install"))
+    'madvise 0x100000000000 0x1000 guard_install'
+    """
+    a = op.args
+    if op.kind == "madvise":
+        addr, length, advice = op.ints()
+        drain = " drain" if "drain" in a else ""
+        return f"madvise {addr:#x} {length:#x} {format_advice(advice)}{drain}"
+    if op.kind in ("fork", "fill"):
+        return f"{op.kind} {a[0]}"
+    return op.kind
 
 
 # ----------------------------------------------------------------------------

@@ -24,6 +24,19 @@
  *                                          one instruction at <addr> (in the arena)
  *   smaps                                  from now on, also report per-VMA Rss and
  *                                          Anonymous (kB) of the arena after each op
+ *   smaps all [files]                      from now on, report every smaps field of
+ *                                          each arena VMA after each op (see below)
+ *   madvise <addr> <len> <advice> [drain]  madvise(2); <advice> is a name (dontneed,
+ *                                          free, guard_install, ...) or a number; with
+ *                                          "drain", lru_add_drain() right after it
+ *   fork child|parent                      fork(2); the trace goes on in the child
+ *                                          (the parent waits for it) or in the parent
+ *                                          (the child sleeps until the parent exits)
+ *   drain                                  lru_add_drain() on this CPU: MADV_COLD of a
+ *                                          private scratch page outside the arena
+ *   fill <headroom>                        map PROT_NONE/PROT_READ pages far from the
+ *                                          arena (at 0x300000000000) until the process
+ *                                          has vm.max_map_count - <headroom> VMAs
  *   (mlock, mlock2, munlock, mlockall, munlockall, mseal, prctl_anon_name, memlock,
  *   cap_ipc_lock, headroom and the "locks" directive: see the block before do_op())
  *
@@ -42,6 +55,18 @@
  * then every /proc/self/maps line whose range intersects the arena, verbatim,
  * then (after a "smaps" line) "~ <start>-<end> Rss=<kB> Anonymous=<kB>" for each
  * arena VMA from /proc/self/smaps, then a line containing only ".".
+ *
+ * "smaps all" lines are "~ <start>-<end> Label=value ..." with every field of the
+ * VMA's /proc/self/smaps block in the kernel's order (values in kB without the
+ * unit, VmFlags as comma-joined mnemonics).  For a VMA backed by a regular file the
+ * fields that count its page-cache pages (Rss, Pss, Pss_Dirty, Shared_*, Private_*,
+ * Referenced, Locked) are printed as "-", as Rss is in the "smaps" lines, unless
+ * the directive was "smaps all files" (for traces whose files' page-cache state is
+ * known: exact page counts, no large folios).
+ *
+ * The helper pins itself to the CPU it starts on: the per-CPU LRU batches (the
+ * lru_add and lru_lazyfree folio batches behind MADV_FREE's LazyFree and the
+ * young bits MADV_COLD clears) then belong to one CPU, as in the simulator.
  *
  * Touches: a SIGSEGV/SIGBUS handler records the signal and si_code and
  * siglongjmp()s back.  Writes store 0, so every byte of the arena stays zero;
@@ -64,6 +89,8 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <sched.h>
+#include <sys/wait.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -105,6 +132,8 @@ static char *maps_buf;
 static size_t maps_cap;
 static unsigned long lineno;
 static int smaps_enabled;
+static int smaps_all; /* "smaps all": every field (issue 13) */
+static int smaps_files; /* "smaps all files": regular files' page counts too */
 
 /* touch state, shared with the signal handlers */
 static sigjmp_buf touch_env;
@@ -188,6 +217,7 @@ static const struct name_val mmap_flag_names[] = {
 	{ "noreserve", MAP_NORESERVE },
 	{ "sync", MAP_SYNC },
 	{ "stack", MAP_STACK },
+	{ "populate", MAP_POPULATE },
 	{ NULL, 0 },
 };
 
@@ -289,11 +319,18 @@ static int for_each_line_in(unsigned long lo, unsigned long hi, int print)
 	read_maps();
 	for (p = maps_buf; *p; p = nl + 1) {
 		unsigned long start, end;
+		char saved;
+		int parsed;
 
 		nl = strchr(p, '\n');
 		if (!nl)
 			nl = p + strlen(p);
-		if (sscanf(p, "%lx-%lx", &start, &end) != 2) {
+		/* sscanf() measures its whole input string: end it at the line. */
+		saved = *nl;
+		*nl = '\0';
+		parsed = sscanf(p, "%lx-%lx", &start, &end);
+		*nl = saved;
+		if (parsed != 2) {
 			fprintf(stderr, "vmatrace: unparsable maps line: %.*s\n", (int)(nl - p), p);
 			exit(1);
 		}
@@ -875,6 +912,241 @@ static int do_lock_op(char **tok, int ntok)
 }
 /* ------------------------------------------------------------------------ */
 
+/* ---- madvise, fork, drain and full smaps (issue 13 part A) -------------------- */
+
+static const struct name_val madvise_names[] = {
+	{ "normal", 0 },	  { "random", 1 },	    { "sequential", 2 },
+	{ "willneed", 3 },	  { "dontneed", 4 },	    { "free", 8 },
+	{ "remove", 9 },	  { "dontfork", 10 },	    { "dofork", 11 },
+	{ "mergeable", 12 },	  { "unmergeable", 13 },    { "hugepage", 14 },
+	{ "nohugepage", 15 },	  { "dontdump", 16 },	    { "dodump", 17 },
+	{ "wipeonfork", 18 },	  { "keeponfork", 19 },	    { "cold", 20 },
+	{ "pageout", 21 },	  { "populate_read", 22 },  { "populate_write", 23 },
+	{ "dontneed_locked", 24 }, { "collapse", 25 },	    { "hwpoison", 100 },
+	{ "soft_offline", 101 },  { "guard_install", 102 }, { "guard_remove", 103 },
+	{ NULL, 0 },
+};
+
+static char *scratch_page; /* outside the arena: the target of "drain" */
+
+/* Pin to the current CPU (see the header) and map the scratch page. */
+static void pin_and_map_scratch(void)
+{
+	cpu_set_t set;
+	int cpu = sched_getcpu();
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu < 0 ? 0 : cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) != 0) {
+		perror("vmatrace: sched_setaffinity");
+		exit(1);
+	}
+	scratch_page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (scratch_page == MAP_FAILED) {
+		perror("vmatrace: mmap scratch");
+		exit(1);
+	}
+	scratch_page[0] = 1;
+}
+
+/* madvise_should_skip() rejects these before looking at any mapping. */
+static int madvise_arg_error_only(unsigned long addr, unsigned long len, unsigned long advice)
+{
+	const struct name_val *nv;
+	int known = 0;
+
+	for (nv = madvise_names; nv->name; nv++)
+		known |= nv->val == advice && advice != 100 && advice != 101;
+	return !known || (addr % PAGE) || (len && !PAGE_ALIGN(len)) || addr + PAGE_ALIGN(len) < addr;
+}
+
+static void do_fork(const char *who)
+{
+	int pipefd[2];
+	pid_t pid;
+
+	if (strcmp(who, "child") && strcmp(who, "parent"))
+		die(2, "fork child|parent, not '%s'", who);
+	if (pipe(pipefd) != 0) {
+		perror("vmatrace: pipe");
+		exit(1);
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		printf("! %s\n", errno_name(errno));
+		return;
+	}
+	if (!strcmp(who, "child")) {
+		if (pid > 0) { /* the parent keeps its mm until the child is done */
+			int status = 0;
+
+			close(pipefd[0]);
+			close(pipefd[1]);
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+			_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+		}
+	} else if (pid == 0) { /* the child sleeps until the parent exits */
+		char c;
+
+		close(pipefd[1]);
+		while (read(pipefd[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(pipefd[0]);
+	if (!strcmp(who, "child"))
+		close(pipefd[1]);
+	else
+		fcntl(pipefd[1], F_SETFD, FD_CLOEXEC); /* closed when this process exits */
+	printf("= 0\n");
+}
+
+/* Where "fill" maps: away from the arena and from part B's "headroom" fillers. */
+#define ALT_FILL_BASE 0x300000000000UL
+
+/* "fill <headroom>": vm.max_map_count - headroom VMAs in all, the new ones alternating
+ * PROT_NONE/PROT_READ pages at ALT_FILL_BASE (n pages alternating make n VMAs). Unlike
+ * "headroom", one mmap and n/2 mprotects, and it can be combined with smaps. */
+static void do_fill(unsigned long headroom)
+{
+	long max = (long)read_ulong_file("/proc/sys/vm/max_map_count"), need, i;
+	char *region;
+
+	/* A maps buffer big enough for max lines now, so that growing it (a new malloc
+	 * mapping) does not change the count later. */
+	if (maps_cap < (size_t)max * 128) {
+		maps_cap = (size_t)max * 128;
+		maps_buf = realloc(maps_buf, maps_cap);
+		if (!maps_buf) {
+			perror("vmatrace: realloc");
+			exit(1);
+		}
+	}
+	need = max - (long)headroom - (long)count_vmas();
+	if (need <= 0)
+		die(2, "fill: already at or above the target map count%s", "");
+	region = (char *)syscall(SYS_mmap, ALT_FILL_BASE, need * PAGE, PROT_NONE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1,
+				 0);
+	if (region != (char *)ALT_FILL_BASE) {
+		perror("vmatrace: fill mmap");
+		exit(1);
+	}
+	for (i = 1; i < need; i += 2)
+		if (syscall(SYS_mprotect, region + i * PAGE, PAGE, PROT_READ) != 0) {
+			printf("! %s\n", errno_name(errno));
+			return;
+		}
+	if ((long)count_vmas() != max - (long)headroom)
+		die(1, "fill: the map count missed its target%s", "");
+	printf("= 0\n");
+}
+
+/* Returns 1 if it handled the operation. */
+static int do_op_madvise_fork(char **tok, int ntok)
+{
+	const char *op = tok[0];
+
+	if (!strcmp(op, "madvise") && (ntok == 4 || (ntok == 5 && !strcmp(tok[4], "drain")))) {
+		unsigned long addr = parse_num(tok[1]), len = parse_num(tok[2]);
+		unsigned long advice = parse_bits(tok[3], madvise_names, 0);
+		long r;
+		int saved;
+
+		if (!in_arena(addr, len) && !madvise_arg_error_only(addr, len, advice))
+			refuse(op);
+		r = syscall(SYS_madvise, addr, len, advice);
+		saved = errno;
+		if (ntok == 5) /* then lru_add_drain(), before anything can look */
+			syscall(SYS_madvise, scratch_page, PAGE, 20 /* MADV_COLD */);
+		errno = saved;
+		result_zero(r);
+		return 1;
+	}
+	if (!strcmp(op, "fork") && ntok == 2) {
+		do_fork(tok[1]);
+		return 1;
+	}
+	if (!strcmp(op, "drain") && ntok == 1) {
+		result_zero(syscall(SYS_madvise, scratch_page, PAGE, 20 /* MADV_COLD */));
+		return 1;
+	}
+	if (!strcmp(op, "fill") && ntok == 2) {
+		do_fill(parse_num(tok[1]));
+		return 1;
+	}
+	return 0;
+}
+
+/* "~ <range> Label=value ..." per arena VMA, every field of /proc/self/smaps. */
+static void print_smaps_all(void)
+{
+	static const char *const file_counted[] = { "Rss",	     "Pss",	      "Pss_Dirty",
+						    "Shared_Clean",  "Shared_Dirty",  "Private_Clean",
+						    "Private_Dirty", "Referenced",    "Locked",
+						    NULL };
+	FILE *f = fopen("/proc/self/smaps", "re");
+	char line[512], out[4096];
+	size_t used = 0;
+	int in_arena_vma = 0, regular_file = 0;
+
+	if (!f) {
+		perror("vmatrace: open /proc/self/smaps");
+		exit(1);
+	}
+	out[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long s, e;
+		unsigned int major, minor;
+		char c, label[64], *colon, *val;
+		const char *const *fc;
+		int n;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (sscanf(line, "%lx-%lx%c", &s, &e, &c) == 3 && c == ' ') {
+			if (used)
+				printf("%s\n", out);
+			used = 0;
+			out[0] = '\0';
+			in_arena_vma = s < arena_end && e > arena_base;
+			regular_file = sscanf(line, "%*s %*s %*s %x:%x", &major, &minor) == 2 &&
+				       (major || minor > 1);
+			if (in_arena_vma)
+				used = (size_t)snprintf(out, sizeof(out), "~ %lx-%lx", s, e);
+			continue;
+		}
+		if (!in_arena_vma || !(colon = strchr(line, ':')))
+			continue;
+		n = (int)(colon - line);
+		if (n <= 0 || n >= (int)sizeof(label))
+			continue;
+		memcpy(label, line, (size_t)n);
+		label[n] = '\0';
+		val = colon + 1 + strspn(colon + 1, " ");
+		if (!strcmp(label, "VmFlags")) {
+			char *p;
+
+			val[strcspn(val, "\n")] = '\0';
+			while ((p = strchr(val, ' ')) && p[1])
+				*p = ',';
+			val[strcspn(val, " ")] = '\0';
+		} else {
+			val[strcspn(val, " ")] = '\0'; /* drop " kB" */
+		}
+		for (fc = file_counted; regular_file && !smaps_files && *fc; fc++)
+			if (!strcmp(*fc, label))
+				val = "-";
+		used += (size_t)snprintf(out + used, sizeof(out) - used, " %s=%s", label, val);
+		if (used >= sizeof(out))
+			die(1, "smaps line too long%s", "");
+	}
+	if (used)
+		printf("%s\n", out);
+	fclose(f);
+}
+
 static void do_op(char **tok, int ntok)
 {
 	const char *op = tok[0];
@@ -956,14 +1228,20 @@ static void do_op(char **tok, int ntok)
 		if (addr < arena_base || addr + 16 > arena_end || (addr % PAGE) > PAGE - 16)
 			refuse(op);
 		do_touch(addr, tok[2]);
-	} else if (!do_lock_op(tok, ntok)) {
+	} else if (do_lock_op(tok, ntok)) {
+		/* mlock, mseal, prctl, limits, headroom: issue 13 part B, see its block */
+	} else if (do_op_madvise_fork(tok, ntok)) {
+		/* madvise, fork, drain, fill: issue 13 part A, see its block */
+	} else {
 		die(2, "unknown operation or wrong field count: %s", op);
 	}
 	if (fillers)
 		print_arena_by_query();
 	else
 		for_each_line_in(arena_base, arena_end, 1);
-	if (smaps_enabled)
+	if (smaps_all)
+		print_smaps_all();
+	else if (smaps_enabled)
 		print_smaps();
 	if (locks_enabled)
 		print_locks();
@@ -981,6 +1259,7 @@ int main(int argc, char **argv)
 	}
 	dir = argv[1];
 	install_handlers();
+	pin_and_map_scratch();
 	for (i = 0; i < MAX_SLOTS; i++)
 		slots[i] = -1;
 
@@ -1026,6 +1305,12 @@ int main(int argc, char **argv)
 			die(2, "the trace must start with an arena line, not '%s'", tok[0]);
 		if (!strcmp(tok[0], "smaps") && ntok == 1) {
 			smaps_enabled = 1;
+			continue;
+		}
+		if (!strcmp(tok[0], "smaps") && ntok >= 2 && ntok <= 3 && !strcmp(tok[1], "all") &&
+		    (ntok == 2 || !strcmp(tok[2], "files"))) {
+			smaps_enabled = smaps_all = 1;
+			smaps_files = ntok == 3;
 			continue;
 		}
 		if (!strcmp(tok[0], "locks") && ntok == 1) {
