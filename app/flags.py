@@ -1,5 +1,6 @@
 """Linux flag vocabulary: names <-> bits for ``prot``, ``flags``, open modes, the
-``mlock2``/``mlockall`` flags and ``prctl``'s ``PR_SET_VMA`` values.
+``mlock2``/``mlockall`` flags, ``madvise``'s advice and ``prctl``'s ``PR_SET_VMA``
+values.
 
 The REST API speaks the uapi names (``["PROT_READ", "PROT_WRITE"]``,
 ``["MAP_PRIVATE", "MAP_ANONYMOUS"]``); a list may also hold raw integers, for bits that
@@ -47,6 +48,7 @@ from core import (
     PROT_READ,
     PROT_WRITE,
 )
+from core.madvise import ADVICE_NAMES
 
 # Not exported by core (uapi values).
 PROT_SEM = 0x8
@@ -94,6 +96,33 @@ MlockName = Literal["MLOCK_ONFAULT"]
 MclName = Literal["MCL_CURRENT", "MCL_FUTURE", "MCL_ONFAULT"]
 PrctlOptionName = Literal["PR_SET_VMA"]
 PrSetVmaName = Literal["PR_SET_VMA_ANON_NAME"]
+MadviseName = Literal[
+    "MADV_NORMAL",
+    "MADV_RANDOM",
+    "MADV_SEQUENTIAL",
+    "MADV_WILLNEED",
+    "MADV_DONTNEED",
+    "MADV_FREE",
+    "MADV_REMOVE",
+    "MADV_DONTFORK",
+    "MADV_DOFORK",
+    "MADV_MERGEABLE",
+    "MADV_UNMERGEABLE",
+    "MADV_HUGEPAGE",
+    "MADV_NOHUGEPAGE",
+    "MADV_DONTDUMP",
+    "MADV_DODUMP",
+    "MADV_WIPEONFORK",
+    "MADV_KEEPONFORK",
+    "MADV_COLD",
+    "MADV_PAGEOUT",
+    "MADV_POPULATE_READ",
+    "MADV_POPULATE_WRITE",
+    "MADV_DONTNEED_LOCKED",
+    "MADV_COLLAPSE",
+    "MADV_GUARD_INSTALL",
+    "MADV_GUARD_REMOVE",
+]
 
 PROT_BITS: dict[str, int] = {
     "PROT_NONE": PROT_NONE,
@@ -139,6 +168,8 @@ MCL_BITS: dict[str, int] = {
 # prctl's option and PR_SET_VMA's attribute are values, not bits: one name each.
 PRCTL_OPTIONS: dict[str, int] = {"PR_SET_VMA": PR_SET_VMA}
 PR_SET_VMA_ATTRS: dict[str, int] = {"PR_SET_VMA_ANON_NAME": PR_SET_VMA_ANON_NAME}
+# madvise's advice is a value: the engine's table (core.madvise) is its one home.
+MADVISE_ADVICE: dict[str, int] = {name: value for value, name in ADVICE_NAMES.items()}
 
 assert set(PROT_BITS) == set(get_args(ProtName))
 assert set(MAP_BITS) == set(get_args(MapName))
@@ -148,6 +179,7 @@ assert set(MLOCK_BITS) == set(get_args(MlockName))
 assert set(MCL_BITS) == set(get_args(MclName))
 assert set(PRCTL_OPTIONS) == set(get_args(PrctlOptionName))
 assert set(PR_SET_VMA_ATTRS) == set(get_args(PrSetVmaName))
+assert set(MADVISE_ADVICE) == set(get_args(MadviseName))
 
 
 def combine(items: Sequence[str | int], table: dict[str, int]) -> int:

@@ -15,6 +15,7 @@ from core import PAGE_SIZE, EngineError, Kernel, NoSuchProcess, Process, Syscall
 from core.fault import FaultResult
 
 from .flags import (
+    MADVISE_ADVICE,
     MAP_BITS,
     MCL_BITS,
     MLOCK_BITS,
@@ -31,6 +32,7 @@ from .schemas.faults import FaultIn, FaultOut, TouchOp, TouchOut
 from .schemas.processes import ExecIn, FileIn
 from .schemas.syscalls import (
     BrkIn,
+    MadviseIn,
     Mlock2In,
     MlockallIn,
     MlockIn,
@@ -109,6 +111,11 @@ def apply_mremap(proc: Process, a: MremapIn) -> Ret:
 
 def apply_brk(proc: Process, a: BrkIn) -> Ret:
     return "addr", proc.mm.brk(a.addr)
+
+
+def apply_madvise(proc: Process, a: MadviseIn) -> Ret:
+    proc.mm.madvise(a.addr, a.length, combine([a.advice], MADVISE_ADVICE))
+    return None
 
 
 def apply_mlock(proc: Process, a: MlockIn) -> Ret:
@@ -237,6 +244,7 @@ DISPATCH: dict[str, Callable[[Process, Any], Ret]] = {
     "mprotect": apply_mprotect,
     "mremap": apply_mremap,
     "brk": apply_brk,
+    "madvise": apply_madvise,
     "mlock": apply_mlock,
     "mlock2": apply_mlock2,
     "munlock": apply_munlock,

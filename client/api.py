@@ -259,6 +259,11 @@ class VmasimClient:
         out = AddrOut.model_validate(self._request("POST", f"/processes/{pid}/mremap", body).json())
         return int(out.addr, 16)
 
+    def madvise(self, pid: int, addr: Number, length: Number, advice: str | int) -> None:
+        """``advice``: a ``MADV_*`` name or its value."""
+        body = {"addr": addr, "length": length, "advice": advice}
+        self._request("POST", f"/processes/{pid}/madvise", body)
+
     def mlock(self, pid: int, addr: Number, length: Number) -> None:
         self._request("POST", f"/processes/{pid}/mlock", {"addr": addr, "length": length})
 

@@ -12,6 +12,7 @@
     vmasim replay FILE [--pid PID] [--format auto|trace|strace] [--maps]
     vmasim mmap PID LENGTH [--addr A] [--prot read,write] [--flags private,anonymous]
     vmasim munmap PID ADDR LENGTH
+    vmasim madvise PID ADDR LENGTH ADVICE               # e.g. dontneed, MADV_DONTFORK
     vmasim mlock|munlock|mseal PID ADDR LENGTH
     vmasim mlock2 PID ADDR LENGTH [--flags onfault]
     vmasim mlockall PID FLAGS                       # e.g. current,future[,onfault]
@@ -31,7 +32,7 @@ service at ``--url`` for the command's run.
 127.0.0.1:8000; other options are uvicorn's and pass through (``--workers`` is refused).
 Client commands use ``--url`` (default ``$VMASIM_URL`` or http://127.0.0.1:8000).
 Numbers may be decimal or ``0x`` hex. Flag names are case-insensitive and the
-``PROT_``/``MAP_``/``MLOCK_``/``MCL_`` prefix is optional. Exit codes: 0 ok, 1 the
+``PROT_``/``MAP_``/``MADV_``/``MLOCK_``/``MCL_`` prefix is optional. Exit codes: 0 ok, 1 the
 service refused the request (its problem detail is printed to stderr), 2 usage error,
 3 service unreachable.
 """
@@ -118,6 +119,18 @@ def _setting(text: str) -> tuple[str, int | bool]:
         return name, int(raw, 0)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: the value is not an integer") from None
+
+
+def _one(prefix: str) -> Callable[[str], str | int]:
+    names = _names(prefix)
+
+    def parse(text: str) -> str | int:
+        items = names(text)
+        if len(items) != 1:
+            raise argparse.ArgumentTypeError(f"{text!r} is not one name or number")
+        return items[0]
+
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -251,6 +264,11 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(
                 "--flags", type=_names("MLOCK_"), default=[], help="onfault: lock as pages fault"
             )
+    p = sub.add_parser("madvise", help="advise on a range", description="madvise(2) in a process.")
+    p.add_argument("pid", type=int)
+    p.add_argument("addr", type=_number)
+    p.add_argument("length", type=_number)
+    p.add_argument("advice", type=_one("MADV_"), help="e.g. dontneed, MADV_FREE, 4")
     p = sub.add_parser(
         "mlockall",
         help="lock the whole address space",
@@ -453,6 +471,8 @@ def _run(args: argparse.Namespace, api: VmasimClient, out: TextIO) -> None:
         out.write(f"{addr:#x}\n")
     elif cmd == "munmap":
         api.munmap(args.pid, args.addr, args.length)
+    elif cmd == "madvise":
+        api.madvise(args.pid, args.addr, args.length, args.advice)
     elif cmd in ("mlock", "munlock", "mseal"):
         getattr(api, cmd)(args.pid, args.addr, args.length)
     elif cmd == "mlock2":

@@ -34,13 +34,13 @@ Two input formats:
   applied with ``MREMAP_MAYMOVE|MREMAP_FIXED`` to where it went, ``munmap``,
   ``mprotect`` and ``brk`` as they were (a break that differs from the trace's is a
   failure). ``unlink`` and ``ftruncate`` apply to the simulated files (a deleted file's
-  mappings show `` (deleted)``). ``mlock``, ``mlock2``, ``munlock``, ``mlockall``,
+  mappings show `` (deleted)``). ``madvise``, ``mlock``, ``mlock2``, ``munlock``, ``mlockall``,
   ``munlockall``, ``mseal`` (``syscall_0x1ce`` to strace before 6.10) and
   ``prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME)`` apply as they were. Calls that failed in
   the trace are skipped; so are the calls the replay does not apply (:data:`CALLS`
   maps each name to its handler; the memory calls that do not change the layout,
-  ``madvise`` until the engine has it, other ``prctl`` options): the summary counts
-  every skipped call by name and by thread.
+  other ``prctl`` options): the summary counts every skipped call by name and by
+  thread.
 
   A trace without an ``execve`` line (``strace -p``, or ``-e trace=memory`` which hides
   it) replays into an empty process: then the calls on memory the trace never mapped
@@ -62,7 +62,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.flags import MAP_BITS, MCL_BITS, MLOCK_BITS, MREMAP_BITS, PROT_BITS
+from app.flags import MADVISE_ADVICE, MAP_BITS, MCL_BITS, MLOCK_BITS, MREMAP_BITS, PROT_BITS
 from app.schemas.maps import maps_lines, split_maps_line
 from core.constants import (
     CLONE_FILES,
@@ -932,6 +932,27 @@ def _lock_range(p: _Planner, call: Call, task: Task) -> None:
     _range_step(p, call, task, op)
 
 
+def _madvise(p: _Planner, call: Call, task: Task) -> None:
+    """``madvise(addr, length, MADV_...)`` (a number with ``-X raw``)."""
+    where = call.where
+    addr_tok, len_tok, advice_tok = call.args
+    advice_tok = advice_tok.strip()
+    if advice_tok in MADVISE_ADVICE:
+        advice: int = MADVISE_ADVICE[advice_tok]
+    elif re.fullmatch(r"-?(?:0x[0-9a-fA-F]+|\d+)", advice_tok):
+        advice = int(advice_tok, 0) & 0xFFFFFFFF
+    else:
+        p.plan.skip(f"madvise ({advice_tok} not simulated)", call.tid)
+        return
+    op: dict[str, Any] = {
+        "op": "madvise",
+        "addr": _num(addr_tok, where),
+        "length": _num(len_tok, where),
+        "advice": advice,
+    }
+    _range_step(p, call, task, op)
+
+
 def _lock_all(p: _Planner, call: Call, task: Task) -> None:
     """``mlockall(FLAGS)`` and ``munlockall()``: the whole address space."""
     op: dict[str, Any] = {"op": call.name}
@@ -1015,6 +1036,7 @@ CALLS: dict[str, Handler | None] = {
     "execveat": _execve,
     "exit": _exit,
     "exit_group": _exit,
+    "madvise": _madvise,
     "mlock": _lock_range,
     "mlock2": _lock_range,
     "munlock": _lock_range,

@@ -1,5 +1,5 @@
-"""``/processes/{pid}/{mmap,munmap,mprotect,mremap,brk,mlock,mlock2,munlock,mlockall,
-munlockall,mseal,prctl,syscalls}``: the memory syscalls.
+"""``/processes/{pid}/{mmap,munmap,mprotect,mremap,brk,madvise,mlock,mlock2,munlock,
+mlockall,munlockall,mseal,prctl,syscalls}``: the memory syscalls.
 
 Each call runs in a worker thread and takes the process's ``mmap_lock`` for write
 inside the engine, as the kernel does; nothing else serialises requests.
@@ -24,6 +24,7 @@ from ..schemas.syscalls import (
     AddrOut,
     BrkIn,
     BrkOut,
+    MadviseIn,
     Mlock2In,
     MlockallIn,
     MlockIn,
@@ -105,6 +106,18 @@ def _no_content(path: str, summary: str) -> Callable[[DecoratedCallable], Decora
     )
 
 
+@_no_content("/madvise", "madvise(2)")
+async def madvise(proc: ProcessDep, body: MadviseIn, service: ServiceDep) -> None:
+    """Apply `advice` to `[addr, addr + length)` VMA by VMA, under the lock the kernel
+    takes for it (`mmap_lock` for write, for read, or a per-VMA lock): flag advice
+    splits and merges VMAs (`MADV_DONTFORK`: VmFlags `dc`...), `MADV_DONTNEED` drops
+    pages, `MADV_FREE` makes them lazy-free, `MADV_POPULATE_*` faults them in,
+    `MADV_GUARD_INSTALL` makes touches fault. EINVAL for unknown advice or an unaligned
+    `addr`; ENOMEM for a hole (after the mapped parts were advised); EPERM on sealed
+    memory for discarding advice; EAGAIN when a split would pass `vm.max_map_count`."""
+    await service.apply(proc, "madvise", body)
+
+
 @_no_content("/mlock", "mlock(2)")
 async def mlock(proc: ProcessDep, body: MlockIn, service: ServiceDep) -> None:
     """Lock the pages of `[addr, addr + length)` (`VM_LOCKED`, VmFlags `lo`, splitting
@@ -177,7 +190,7 @@ async def syscalls(
     `stop_on_error` the batch ends there. Each operation is its own syscall, so other
     requests may run between two of them. At most `VMASIM_MAX_BATCH` operations
     (default 10000; 413 beyond). `op` is one of mmap, munmap, mprotect, mremap, brk,
-    mlock, mlock2, munlock, mlockall, munlockall, mseal, prctl, open, close, unlink,
+    madvise, mlock, mlock2, munlock, mlockall, munlockall, mseal, prctl, open, close, unlink,
     fault, touch; the fields are those of the single-call routes.
     `fault` is `POST /faults` (its result carries `fault`; a signal makes it not `ok`).
     `touch` faults every page of `[addr, addr + length)` in turn, as a loop writing

@@ -15,6 +15,7 @@ from .faults import FaultOp, FaultOut, TouchOp, TouchOut
 from .processes import FileIn
 from .syscalls import (
     BrkIn,
+    MadviseIn,
     Mlock2In,
     MlockallIn,
     MlockIn,
@@ -69,6 +70,14 @@ class BrkOp(BrkIn):
     model_config = ConfigDict(extra="forbid", json_schema_extra=with_u64([]))
 
     op: Literal["brk"]
+
+
+class MadviseOp(MadviseIn):
+    """A batch ``madvise``."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=with_u64([]))
+
+    op: Literal["madvise"]
 
 
 class MlockOp(MlockIn):
@@ -153,6 +162,7 @@ BatchOp = Annotated[
     | MprotectOp
     | MremapOp
     | BrkOp
+    | MadviseOp
     | MlockOp
     | Mlock2Op
     | MunlockOp

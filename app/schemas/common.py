@@ -30,6 +30,7 @@ from pydantic import (
 from core.constants import U64_MAX
 
 from ..flags import (
+    MADVISE_ADVICE,
     MAP_BITS,
     MCL_BITS,
     MLOCK_BITS,
@@ -38,6 +39,7 @@ from ..flags import (
     PR_SET_VMA_ATTRS,
     PRCTL_OPTIONS,
     PROT_BITS,
+    MadviseName,
     MapName,
     MclName,
     MlockName,
@@ -139,6 +141,7 @@ MremapItem = Annotated[MremapName | Bits, known_names(MREMAP_BITS, "mremap flag"
 OpenItem = Annotated[OpenName | Bits, known_names(OPEN_BITS, "open flag")]
 MlockItem = Annotated[MlockName | Bits, known_names(MLOCK_BITS, "mlock2 flag")]
 MclItem = Annotated[MclName | Bits, known_names(MCL_BITS, "mlockall flag")]
+MadviseAdvice = Annotated[MadviseName | Bits, known_names(MADVISE_ADVICE, "madvise advice")]
 PrctlOption = Annotated[PrctlOptionName | Bits, known_names(PRCTL_OPTIONS, "prctl option")]
 PrSetVmaAttr = Annotated[PrSetVmaName | Bits, known_names(PR_SET_VMA_ATTRS, "PR_SET_VMA attribute")]
 Path = Annotated[

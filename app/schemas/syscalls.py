@@ -1,6 +1,6 @@
 """The memory syscalls: ``POST /processes/{pid}/{mmap,munmap,mprotect,mremap,brk}`` and
-the locking, sealing and naming calls (``mlock``, ``mlock2``, ``munlock``, ``mlockall``,
-``munlockall``, ``mseal``, ``prctl``)."""
+``madvise`` and the locking, sealing and naming calls (``mlock``, ``mlock2``,
+``munlock``, ``mlockall``, ``munlockall``, ``mseal``, ``prctl``)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from .common import (
     Fd,
     HexStr,
     InModel,
+    MadviseAdvice,
     MapItem,
     MclItem,
     MlockItem,
@@ -133,6 +134,19 @@ class RangeIn(InModel):
 
     addr: U64
     length: U64
+
+
+class MadviseIn(RangeIn):
+    """``madvise(2)`` arguments: the advice by name (``MADV_DONTNEED``...) or value."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=with_u64(
+            [{"addr": "0x7ffff7ffd000", "length": 8192, "advice": "MADV_DONTNEED"}]
+        ),
+    )
+
+    advice: MadviseAdvice
 
 
 class MlockIn(RangeIn):

@@ -1,5 +1,5 @@
-"""The locking, sealing and naming routes (``mlock``, ``mlock2``, ``munlock``,
-``mlockall``, ``munlockall``, ``mseal``, ``prctl``) and their batch ops, each checked
+"""The madvise, locking, sealing and naming routes (``madvise``, ``mlock``, ``mlock2``,
+``munlock``, ``mlockall``, ``munlockall``, ``mseal``, ``prctl``) and their batch ops, each checked
 against the engine running the same calls in a fresh local process (same empty layout,
 so the same addresses and the same VMAs)."""
 
@@ -11,6 +11,10 @@ import httpx
 import pytest
 
 from core import (
+    MADV_DONTFORK,
+    MADV_DONTNEED,
+    MADV_GUARD_INSTALL,
+    MADV_POPULATE_WRITE,
     MAP_ANONYMOUS,
     MAP_PRIVATE,
     MCL_CURRENT,
@@ -232,3 +236,52 @@ def test_mlock_faults_pages_in_and_status_counts_them(http: httpx.Client, pid: i
     assert "VmFlags: rd wr mr mw me lo lf ac \n" in smaps
     status = http.get(f"{base}/status").text
     assert "VmLck:\t      20 kB" in status, status
+
+
+def test_madvise_matches_the_engine(http: httpx.Client, pid: int) -> None:
+    """Flag advice splits (VmFlags ``dc``), POPULATE_WRITE faults pages in, DONTNEED
+    drops them, a guard region makes a touch fault; names and values alike; a hole is
+    ENOMEM after the mapped part was advised, unknown advice EINVAL, a sealed
+    read-only anonymous range refuses DONTNEED with EPERM."""
+    proc = Kernel().spawn()
+    a = _mapped(http, pid, proc, 8)
+    base = f"/processes/{pid}"
+    steps: list[tuple[dict[str, Any], int]] = [
+        ({"addr": a + PAGE, "length": 2 * PAGE, "advice": "MADV_DONTFORK"}, MADV_DONTFORK),
+        ({"addr": a, "length": 8 * PAGE, "advice": "MADV_POPULATE_WRITE"}, MADV_POPULATE_WRITE),
+        ({"addr": a + 4 * PAGE, "length": 2 * PAGE, "advice": MADV_DONTNEED}, MADV_DONTNEED),
+        (
+            {"addr": a + 7 * PAGE, "length": PAGE, "advice": "MADV_GUARD_INSTALL"},
+            MADV_GUARD_INSTALL,
+        ),
+    ]
+    for body, advice in steps:
+        r = http.post(f"{base}/madvise", json=body)
+        assert r.status_code == 204, r.text
+        proc.mm.madvise(body["addr"], body["length"], advice)
+        _same(http, pid, proc)
+    assert " dc " in render_smaps(proc.mm)
+    touched = http.post(f"{base}/faults", json={"addr": a + 7 * PAGE, "access": "read"}).json()
+    assert touched["outcome"] == "SIGSEGV", touched
+    hole = http.post(
+        f"{base}/madvise", json={"addr": a, "length": 16 * PAGE, "advice": "MADV_DOFORK"}
+    )
+    assert hole.json()["errno_name"] == "ENOMEM"
+    proc.mm.madvise(a, 8 * PAGE, 11)  # MADV_DOFORK: applied to the mapped part
+    _same(http, pid, proc)
+    bad = http.post(f"{base}/madvise", json={"addr": a, "length": PAGE, "advice": 77})
+    assert bad.json()["errno_name"] == "EINVAL"
+    unknown = http.post(f"{base}/madvise", json={"addr": a, "length": PAGE, "advice": "MADV_FAST"})
+    assert unknown.status_code == 422 and "errno" not in unknown.json()
+    ro = _mapped(http, pid, proc, 2)
+    http.post(f"{base}/mprotect", json={"addr": ro, "length": 2 * PAGE, "prot": ["PROT_READ"]})
+    http.post(f"{base}/mseal", json={"addr": ro, "length": 2 * PAGE})
+    sealed = http.post(
+        f"{base}/madvise", json={"addr": ro, "length": PAGE, "advice": "MADV_DONTNEED"}
+    )
+    assert sealed.json()["errno_name"] == "EPERM"
+    batch = http.post(
+        f"{base}/syscalls",
+        json={"ops": [{"op": "madvise", "addr": a, "length": PAGE, "advice": "MADV_WIPEONFORK"}]},
+    )
+    assert batch.json()["results"][0]["ok"] is True

@@ -371,9 +371,9 @@ def compare(real: str, sim: str) -> list[str]:
     ]
 
 
-LOCK_FLAGS = frozenset({"lo", "lf", "sl"})
-"""The VmFlags of mlock, mlock2(MLOCK_ONFAULT)/MCL_ONFAULT and mseal: the judgement
-compares them on every line."""
+LOCK_FLAGS = frozenset({"lo", "lf", "sl", "dc", "wf", "dd"})
+"""The VmFlags of mlock, mlock2(MLOCK_ONFAULT)/MCL_ONFAULT, mseal and madvise (DONTFORK,
+WIPEONFORK, DONTDUMP): the judgement compares them on every line."""
 
 
 def lock_flags(vmflags: str) -> dict[str, frozenset[str]]:
@@ -426,7 +426,8 @@ class Judgement:
     mw: dict[int, list[str]]
     compared: int
     locks: dict[int, list[str]] = field(default_factory=dict)
-    """Per process, the ranges whose lock and seal flags (:data:`LOCK_FLAGS`) differ."""
+    """Per process, the ranges whose lock, seal and advice flags (:data:`LOCK_FLAGS`)
+    differ."""
 
 
 def judge(api: Any, directory: Path) -> Judgement:

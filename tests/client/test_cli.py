@@ -41,6 +41,7 @@ COMMANDS = [
     "maps",
     "mmap",
     "munmap",
+    "madvise",
     "mlock",
     "mlock2",
     "munlock",
@@ -212,6 +213,10 @@ def test_lock_seal_and_name_commands(live_server: LiveServer) -> None:
         (
             ["anon-name", hex(addr + 0xC000), "4096", "jit"],
             lambda: mm.set_anon_name(addr + 0xC000, 4096, "jit"),
+        ),
+        (
+            ["madvise", hex(addr + 0xE000), "0x2000", "dontfork"],
+            lambda: mm.madvise(addr + 0xE000, 0x2000, 10),
         ),
     ]
     for argv, local in steps:

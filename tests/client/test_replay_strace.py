@@ -151,16 +151,21 @@ def test_strace_syntax_variants() -> None:
         "100 mprotect(0x7f0000000000, 4096, PROT_NONE) = 0\n"
         "100 munmap(0x7f0000001000, 4096) = -1 EINVAL (Invalid argument)\n"
         "100 madvise(0x7f0000000000, 4096, MADV_DONTNEED) = 0\n"
+        "100 madvise(0x7f0000000000, 4096, MADV_SOFT_OFFLINE) = 0\n"
         "100 mremap(0x7f0000000000, 8192, 16384, MREMAP_MAYMOVE) = 0x7f0000200000\n"
         "100 +++ exited with 0 +++\n"
     )
     plan = plan_strace(text)
     ops = [op.op for op in plan.ops]
-    assert [op["op"] for op in ops] == ["mmap", "mmap", "mprotect", "mremap"]
+    assert [op["op"] for op in ops] == ["mmap", "mmap", "mprotect", "madvise", "mremap"]
     assert ops[0]["addr"] == 0x7F0000000000 and ops[0]["flags"] == [0x32]  # FIXED added
     assert ops[2]["prot"] == [0]
-    assert ops[3]["new_addr"] == 0x7F0000200000 and ops[3]["flags"] == [3]  # MAYMOVE|FIXED
-    assert plan.skipped == {"madvise": 1, "munmap (failed in the trace)": 1}
+    assert ops[3]["advice"] == 4
+    assert ops[4]["new_addr"] == 0x7F0000200000 and ops[4]["flags"] == [3]  # MAYMOVE|FIXED
+    assert plan.skipped == {
+        "madvise (MADV_SOFT_OFFLINE not simulated)": 1,
+        "munmap (failed in the trace)": 1,
+    }
     assert plan.skipped_by_thread == {"100": plan.skipped}
     assert plan.covered() == [
         (0x7F0000000000, 0x7F0000002000),
@@ -174,6 +179,7 @@ def test_strace_syntax_variants() -> None:
     assert [op.op["op"] for op in plan_strace(text, unknown_pids="ignore").ops] == [
         "mmap",
         "mprotect",
+        "madvise",
         "mremap",
     ]
 
@@ -315,6 +321,8 @@ LOCK_TRACE = (
     "7 munlockall() = 0\n"
     "7 mlockall(0x6 /* MCL_FUTURE|MCL_ONFAULT */) = 0\n"
     "7 mlock2(0x7f0000000000, 4096, 0x8) = -1 EINVAL (Invalid argument)\n"
+    "7 madvise(0x7f000000e000, 8192, MADV_DONTFORK) = 0\n"
+    "7 madvise(0x7f000000f000, 4096, 0x13 /* MADV_KEEPONFORK */) = 0\n"
 )
 
 
@@ -337,7 +345,10 @@ def test_lock_seal_and_name_calls_replay_as_traced(
         "mmap",
         "munlockall",
         "mlockall",
+        "madvise",
+        "madvise",
     ]
+    assert (ops[13]["advice"], ops[14]["advice"]) == (10, 19)
     assert ops[2]["flags"] == ops[3]["flags"] == [1]
     assert ops[5] == {"op": "mseal", "addr": 0x7F0000008000, "length": 0x2000, "flags": 0}
     assert (ops[7]["name"], ops[8]["name"], ops[8]["size"]) == ("jit", None, 4096)
@@ -371,6 +382,8 @@ def test_lock_seal_and_name_calls_replay_as_traced(
     mm.mmap(0x7F0000100000, 4096, 1, 0x32)
     mm.munlockall()
     mm.mlockall(6)
+    mm.madvise(base + 0xE000, 8192, 10)
+    mm.madvise(base + 0xF000, 4096, 19)
     pid = summary["pid"]
     assert http.get(f"/processes/{pid}/maps").text == mm.maps()
     assert "[anon:jit]" in mm.maps()

@@ -81,8 +81,8 @@ IN_MACHINE = r"^(/machines/\{machine\})?"
 JUSTIFIED: list[tuple[str, str, str]] = [
     (
         IN_MACHINE
-        + r"/processes/\{pid\}/(mmap|munmap|mprotect|mremap|mlock2?|munlock|mlockall|mseal|prctl"
-        r"|files/\{fd\}|pause-points)$",
+        + r"/processes/\{pid\}/(mmap|munmap|mprotect|mremap|madvise|mlock2?|munlock|mlockall"
+        r"|mseal|prctl|files/\{fd\}|pause-points)$",
         "positive_data_acceptance",
         ENGINE_REFUSES,
     ),

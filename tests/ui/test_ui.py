@@ -304,11 +304,13 @@ def test_lock_seal_and_name_controls(
     _model_has(page, addr + PAGE)  # the split shows on the page
     apply("mseal", addr + 4 * PAGE, 1)
     apply("prctl", addr + 6 * PAGE, 1, "jit")
+    form.locator("select[name=advice]").select_option("MADV_DONTFORK")
+    apply("madvise", addr + 7 * PAGE, 1)
     page.wait_for_function(
         "() => window.vmasimUi.state.model.lines.some((l) => l.endsWith('[anon:jit]'))"
     )
     smaps = http.get(f"/processes/{pid}/smaps").text
-    assert " lo " in smaps and " sl " in smaps
+    assert " lo " in smaps and " sl " in smaps and " dc " in smaps
     assert http.get(f"/processes/{pid}").json()["locked_vm"] == 2
     page.locator("#mlockall-form input[name=future]").check()
     page.click("#do-mlockall")

@@ -551,6 +551,7 @@ function bindForms() {
     let body = range;
     if (call === "mlock2") body = { ...range, flags: ["MLOCK_ONFAULT"] };
     if (call === "prctl") body = { addr: range.addr, size: range.length, name: f.name.value === "" ? null : f.name.value };
+    if (call === "madvise") body = { ...range, advice: f.advice.value };
     op(call, (pid) => post(`/processes/${pid}/${call}`, body)).then(() => refreshSmaps());
   });
   $("#mlockall-form").addEventListener("submit", (ev) => {

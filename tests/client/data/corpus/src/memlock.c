@@ -4,7 +4,8 @@
  * PR_SET_VMA_ANON_NAME) (a kernel without CONFIG_ANON_VMA_NAME refuses it with EINVAL),
  * a fork while ranges are locked (the child's copies are unlocked, MCL_FUTURE is not
  * inherited), mlockall(MCL_CURRENT|MCL_FUTURE) with a mapping made while it holds,
- * munlockall, mlockall(MCL_FUTURE|MCL_ONFAULT), and a lock left at exit. */
+ * munlockall, mlockall(MCL_FUTURE|MCL_ONFAULT), and a lock left at exit; madvise
+ * DONTFORK, WIPEONFORK and DONTDUMP before the fork. */
 #define _GNU_SOURCE
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -37,6 +38,9 @@ int main(void)
 	syscall(SYS_mseal_, c + 4 * page, 2 * page, 0);
 	munmap(c + 4 * page, page); /* EPERM: sealed */
 	mprotect(c + 5 * page, page, PROT_READ); /* EPERM */
+	madvise(b, 2 * page, MADV_DONTFORK); /* the child has no copy of it */
+	madvise(b + 6 * page, 2 * page, MADV_WIPEONFORK);
+	madvise(a + 14 * page, 2 * page, MADV_DONTDUMP);
 	mlockall(MCL_FUTURE);
 	pid_t child = fork();
 	if (child == 0) {
