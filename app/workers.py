@@ -138,7 +138,10 @@ class EnginePool:
         future: Future[T] = Future()
         with self._lock:
             self._work.append((future, partial(fn, *args)))
-            if self._idle:
+            # One idle thread per queued call: an idle thread that was notified but has
+            # not woken yet is still counted idle, so "any idle thread" would let two
+            # calls share one wake-up and leave the second queued behind a long call.
+            if len(self._work) <= self._idle:
                 self._has_work.notify()
             else:
                 self._start_thread()
