@@ -22,7 +22,9 @@ restarted service needs to carry on as if nothing happened:
   flags (PG_referenced, PG_active, lazy-free, an anonymous folio's PG_dirty) and the
   LRU batches it waits in; guard markers are the reference -2 (the zero page -1);
 * per process: pid, name, fd table, and the mm: each VMA (range, ``vm_flags`` with its
-  lock and seal bits, ``vm_pgoff``, file, anon_vma, names, pages), the
+  lock and seal bits, ``vm_pgoff``, file, anon_vma, names, pages, and the runs of
+  uniform anonymous pages as ``[start, end, referenced, active]``: a 2 TiB populated
+  heap is a line, not half a billion entries), the
   brk/stack/mmap-base fields, ``def_flags`` (``MCL_FUTURE``), the ``vm_stat_account``
   (``locked_vm`` included) and RSS counters, fault counters, the generation, the PTE
   bits (``old_ptes``: not young; ``clean_ptes``: anonymous PTEs MADV_FREE cleaned;
@@ -78,12 +80,16 @@ from .kernel import Kernel
 from .mmap import charge_shmem, shmem_charge
 from .pages import (
     GUARD_MARKER,
+    MM_ANONPAGES,
     NR_MM_COUNTERS,
     ZERO_PAGE,
+    AnonRun,
     Page,
     PageKind,
     is_shmem,
     page_cache,
+    put_runs,
+    run_pages,
 )
 from .process import Process
 from .vma import AnonVma, Vma
@@ -110,7 +116,11 @@ __all__ = [
 ]
 
 FORMAT = "vmasim-state"
-VERSION = 1
+#: 2: VMAs carry ``runs`` (core/pages.py). A version-1 file is a version-2 file
+#: without runs, and loads as one.
+VERSION = 2
+#: The versions :func:`load_kernel` reads.
+READABLE_VERSIONS = (1, 2)
 ZERO_PAGE_REF = -1  # a PTE mapping the shared zero page
 GUARD_REF = -2  # a guard marker (MADV_GUARD_INSTALL)
 #: Folio flags saved when set (core/pages.py); absent means False.
@@ -186,6 +196,7 @@ def _restore_events(events: VmEvents, values: dict[str, int]) -> None:
     counters: dict[str, itertools.count[int]] = events._counters
     for name, value in values.items():
         counters[name] = itertools.count(value + 1)
+        events._bulk[name] = 0
     events.parent = events.parent  # the setter re-binds every bump to the new counters
 
 
@@ -291,6 +302,7 @@ def _dump_locked(
                     "anon_name": vma.anon_name,
                     "special_name": vma.special_name,
                     "pages": [[addr, page_ref(p)] for addr, p in sorted((vma.pages or {}).items())],
+                    "runs": [[r.start, r.end, r.referenced, r.active] for r in vma.runs or ()],
                 }
             )
         mm_doc: dict[str, Any] = {name: getattr(mm, name) for name in MM_INT_FIELDS}
@@ -571,8 +583,10 @@ def load_kernel(doc: Any) -> Kernel:
     if doc.get("format") != FORMAT:
         raise StateError(f"state.format={doc.get('format')!r} is not {FORMAT!r}")
     version = doc.get("version")
-    if version != VERSION:
-        raise StateError(f"state.version={version!r} is unknown (this build reads {VERSION})")
+    if isinstance(version, bool) or version not in READABLE_VERSIONS:
+        raise StateError(
+            f"state.version={version!r} is unknown (this build reads {READABLE_VERSIONS})"
+        )
     kdoc = _obj(_field(doc, "kernel", "state"), "state.kernel")
     max_map_count = _field(kdoc, "max_map_count", "kernel")
     kernel = Kernel(_int(max_map_count, "kernel.max_map_count", 0, 1 << 31))
@@ -850,6 +864,7 @@ def _load_mm(
                     if vma.pages and addr in vma.pages:
                         raise StateError(f"{vw}.pages[{j}]: address {addr:#x} is mapped twice")
                     set_pte(mm, vma, addr, page_at(entry[1], f"{vw}.pages[{j}][1]"))
+                _load_runs(mm, vma, _list(vdoc.get("runs", []), f"{vw}.runs"), vw)
         for name, value in {**ints, **bools, **optional}.items():
             setattr(mm, name, value)
         mm.rlimit_memlock = (soft, hard)
@@ -863,6 +878,37 @@ def _load_mm(
             f"{where}.rss_stat={saved_rss} disagrees with the pages mapped {mm.rss_stat}"
         )
     _restore_events(mm.vm_events, _events(doc.get("vm_events", {}), f"{where}.vm_events"))
+
+
+def _load_runs(mm: Mm, vma: Vma, docs: list[Any], vw: str) -> None:
+    # A VMA's runs ([start, end, referenced, active], in address order), charged as
+    # the pages they hold. Caller holds the page lock.
+    runs: list[AnonRun] = []
+    prev_end = vma.vm_start
+    for j, entry in enumerate(docs):
+        where = f"{vw}.runs[{j}]"
+        if not isinstance(entry, list) or len(entry) != 4:
+            raise StateError(f"{where}={entry!r} must be [start, end, referenced, active]")
+        start = _int(entry[0], f"{where}[0]")
+        end = _int(entry[1], f"{where}[1]")
+        if (start | end) & ~PAGE_MASK or not prev_end <= start < end <= vma.vm_end:
+            raise StateError(
+                f"{where}: {start:#x}-{end:#x} is not a page-aligned run of the VMA after "
+                f"{prev_end:#x}"
+            )
+        if vma.vm_file is not None or vma.anon_vma is None:
+            raise StateError(f"{where}: runs are anonymous pages: the VMA needs an anon_vma")
+        if vma.pages and any(start <= a < end for a in vma.pages):
+            raise StateError(f"{where}: {start:#x}-{end:#x} overlaps the VMA's pages")
+        prev_end = end
+        runs.append(
+            AnonRun(start, end, _bool(entry[2], f"{where}[2]"), _bool(entry[3], f"{where}[3]"))
+        )
+    if runs:
+        put_runs(vma, runs)
+        npages = run_pages(vma)
+        mm.rss_stat[MM_ANONPAGES] += npages
+        mm.machine_resident[0] += npages
 
 
 def committed_by_mappings(kernel: Kernel) -> int:

@@ -42,6 +42,7 @@ from .constants import (
     EINVAL,
     ENOMEM,
     PAGE_MASK,
+    PAGE_SHIFT,
     PAGE_SIZE,
     VM_ACCESS_FLAGS,
     VM_IO,
@@ -53,8 +54,22 @@ from .constants import (
     VM_WRITE,
 )
 from .errors import ResidentLimitExceeded, SyscallError
-from .memory import VM_FAULT_ERROR, VM_FAULT_RETRY, handle_mm_fault, mm_account_fault
-from .pages import NO_FOLIO, PageKind, folio_mark_accessed, lru_add_drain
+from .memory import (
+    VM_FAULT_ERROR,
+    VM_FAULT_RETRY,
+    handle_mm_fault,
+    mm_account_fault,
+    vmf_anon_prepare,
+)
+from .pages import (
+    NO_FOLIO,
+    PageKind,
+    fill_anon_runs,
+    folio_mark_accessed,
+    lru_add_drain,
+    run_at,
+    touch_runs,
+)
 
 if TYPE_CHECKING:
     from .mm import Mm
@@ -77,6 +92,8 @@ def _pte_ready(vma: Vma, addr: int, write: bool) -> bool:
     # shared mapping. The zero page and page-cache pages of a private mapping are not.
     pages = vma.pages
     page = pages.get(addr) if pages else None
+    if page is None and vma.runs and run_at(vma, addr) is not None:
+        return True  # a page of a run: exclusive anonymous, writable
     if page is None or page.kind is PageKind.GUARD:
         return False
     if not write:
@@ -114,6 +131,9 @@ def _foll_touch(mm: Mm, vma: Vma, addr: int, write: bool) -> None:
     with mm.page_lock:
         pages = vma.pages
         page = pages.get(addr) if pages else None
+        if page is None and vma.runs:
+            touch_runs(vma, addr, addr + PAGE_SIZE)  # its PTE is dirty: flags only
+            return
         if page is None or page.kind in NO_FOLIO:
             return
         if write:
@@ -148,6 +168,13 @@ def populate_vma_page_range(mm: Mm, vma: Vma, start: int, end: int) -> int:
         return EFAULT_POPULATE  # we've never faulted in PROT_NONE pages
     # Break COW of private writable memory now; read-fault everything else.
     write = vma.vm_flags & (VM_WRITE | VM_SHARED) == VM_WRITE
+    if (
+        write
+        and vma.vm_file is None
+        and vma.special_name is None
+        and len(vma.pages or ()) <= RUN_POPULATE_MAX_ENTRIES
+    ):
+        return _populate_anon(mm, vma, start, end)
     done = 0
     for addr in range(start, end, PAGE_SIZE):
         try:
@@ -158,6 +185,57 @@ def populate_vma_page_range(mm: Mm, vma: Vma, start: int, end: int) -> int:
             return done or EFAULT_POPULATE
         done += 1
     return done
+
+
+#: Up to this many entries in ``vma.pages``, a write populate of private anonymous
+#: memory fills the stretches between them as runs; past it (a VMA faulted page by page)
+#: it keeps to the page-by-page loop, whose cost it then has anyway.
+RUN_POPULATE_MAX_ENTRIES = 64
+
+
+def _next_entry(vma: Vma, pos: int, end: int) -> int:
+    # The first address in [pos, end) with an entry in vma.pages (end if none).
+    # O(RUN_POPULATE_MAX_ENTRIES). Caller holds the page lock.
+    pages = vma.pages
+    if not pages:
+        return end
+    return min((a for a in pages if pos <= a < end), default=end)
+
+
+def _populate_anon(mm: Mm, vma: Vma, start: int, end: int) -> int:
+    # populate_vma_page_range() of private writable anonymous memory with few per-page
+    # entries: write faults and FOLL_TOUCH on every page. The stretches without an
+    # entry (a zero page, a guard marker, a page shared since fork) are filled as runs
+    # (core/pages.py), O(runs) each and accounted as the faults they stand for; each
+    # entry takes the page-by-page route. Same results, in the same order, as the
+    # loop. Returns what populate_vma_page_range() returns.
+    if vma.anon_vma is None:
+        vmf_anon_prepare(mm, vma, False)  # do_anonymous_page()'s first step
+    pos = start
+    while pos < end:
+        with mm.page_lock:
+            if len(vma.pages or ()) > RUN_POPULATE_MAX_ENTRIES:
+                stop = pos  # the VMA got faulted in page by page meanwhile
+                mapped, failed = 0, None
+            else:
+                stop = _next_entry(vma, pos, end)
+                mapped, failed = fill_anon_runs(mm, vma, pos, stop) if stop > pos else (0, None)
+        if mapped:
+            # mm_account_fault() of each page's fault: pgfault and min_flt.
+            mm.vm_events.count_many("pgfault", mapped)
+            mm.min_flt += mapped
+        if failed is not None:
+            return ((failed - start) >> PAGE_SHIFT) or ENOMEM_POPULATE
+        if stop >= end:
+            break
+        try:
+            ret = faultin_page(mm, vma, stop, True)
+        except ResidentLimitExceeded:
+            return ((stop - start) >> PAGE_SHIFT) or ENOMEM_POPULATE
+        if ret & VM_FAULT_ERROR:
+            return ((stop - start) >> PAGE_SHIFT) or EFAULT_POPULATE
+        pos = stop + PAGE_SIZE
+    return (end - start) >> PAGE_SHIFT
 
 
 def _populate(mm: Mm, start: int, end: int, ignore_errors: bool) -> tuple[int, int]:

@@ -57,6 +57,7 @@ from .pages import (
     linear_page_index,
     page_cache,
     replace_pte,
+    run_at,
     set_pte,
 )
 from .rmap import anon_vma_prepare
@@ -122,6 +123,10 @@ def handle_mm_fault(
     page_addr = addr & PAGE_MASK
     pages = vma.pages
     present = pages.get(page_addr) if pages else None
+    if present is None and vma.runs and run_at(vma, page_addr) is not None:
+        # A page of a run: exclusive anonymous, its PTE young and dirty already, so
+        # neither a read nor a write (wp_can_reuse_anon_folio) changes anything.
+        return VM_FAULT_OK, "anon"
     if present is not None:
         if present.kind is PageKind.GUARD:
             return VM_FAULT_SIGSEGV, None  # handle_pte_marker(): a guard region
@@ -154,6 +159,8 @@ def do_anonymous_page(
     if not write:
         with mm.page_lock:
             if vma.pages is None or addr not in vma.pages:
+                if vma.runs and run_at(vma, addr) is not None:
+                    return VM_FAULT_OK, "anon"  # raced with a populate
                 set_pte(mm, vma, addr, ZERO_PAGE)
         return VM_FAULT_OK, "zero"
     if vma.anon_vma is None:
@@ -174,6 +181,8 @@ def do_anonymous_page(
         pages = vma.pages
         if pages is not None and addr in pages:
             return VM_FAULT_OK, pages[addr].kind.value
+        if vma.runs is not None and run_at(vma, addr) is not None:
+            return VM_FAULT_OK, "anon"  # a page of a run (core/pages.py): present
         limit = mm.resident_limit()
         if limit is not None:
             stat = mm.rss_stat

@@ -63,6 +63,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -327,8 +328,14 @@ def zap_vma_pages(mm: Mm, vma: Vma) -> None:
     it, drop its mapcount. Caller holds ``mmap_lock`` for write. O(pages)."""
     with mm.page_lock:
         pages = vma.pages
+        normal = 0
+        if vma.runs:
+            update_hiwater_rss(mm)
+            normal = zap_runs(mm, vma, vma.vm_start, vma.vm_end)
         if not pages:
             vma.pages = None
+            if normal:
+                lru_add_drain(mm.kernel.lru)
             return
         update_hiwater_rss(mm)
         stat = mm.rss_stat
@@ -336,7 +343,6 @@ def zap_vma_pages(mm: Mm, vma: Vma) -> None:
         dirty = mm.dirty_ptes
         recency = vma_has_recency(vma)
         locked = bool(vma.vm_flags & VM_LOCKED)
-        normal = 0
         freed = 0
         for addr, page in pages.items():
             counter = page.rss_counter
@@ -368,6 +374,9 @@ def copy_pte_range(dst_mm: Mm, dst: Vma, src: Vma) -> None:
     anonymous pages become shared by both (mapcount 2), so the first write on either side
     copies (COW). Caller holds both mms' ``mmap_lock`` for write. O(pages)."""
     with dst_mm.page_lock:
+        if src.runs:
+            # The child shares every folio (mapcount 2): no longer what a run holds.
+            materialize(src.vm_mm, src, src.vm_start, src.vm_end)
         if not src.pages:
             return
         src_clean = src.vm_mm.clean_ptes
@@ -383,6 +392,7 @@ def count_rss(vmas: list[Vma]) -> list[int]:
     """The RSS counters the given VMAs' mapped pages add up to. O(pages)."""
     stat = [0] * NR_MM_COUNTERS
     for vma in vmas:
+        stat[MM_ANONPAGES] += run_pages(vma)
         for page in (vma.pages or {}).values():
             counter = page.rss_counter
             if counter >= 0:
@@ -394,6 +404,7 @@ def check_vma_pages(vma: Vma) -> None:
     """O(pages): every mapped page lies inside the VMA, is page aligned and consistent
     with the VMA's backing (anonymous pages need an anon_vma; page-cache pages are the
     file's page at the linear index, unless COW replaced them by an anonymous copy)."""
+    check_vma_runs(vma)
     pages: dict[int, Any] | None = vma.pages
     if not pages:
         return
@@ -531,9 +542,16 @@ def zap_pte_range(
     guard markers unless ``keep_guards`` is False; ``hiwater`` False for reclaim's
     unmapping, which does not ``update_hiwater_rss``. Returns the pages unmapped. Caller
     holds ``mmap_lock`` or the VMA lock, and the page lock. O(min(range, mapped))."""
+    normal = 0
+    if vma.runs:
+        if hiwater:
+            update_hiwater_rss(mm)
+        normal = zap_runs(mm, vma, start, end)
     pages = vma.pages
     if not pages:
-        return 0
+        if normal:
+            lru_add_drain(mm.kernel.lru)
+        return normal
     npages = (end - start) >> PAGE_SHIFT
     if npages < len(pages):
         addrs = [a for a in range(start, end, PAGE_SIZE) if a in pages]
@@ -544,7 +562,6 @@ def zap_pte_range(
     dirty = mm.dirty_ptes
     stat = mm.rss_stat
     recency = vma_has_recency(vma)
-    normal = 0
     for addr in addrs:
         page = pages[addr]
         kind = page.kind
@@ -556,7 +573,7 @@ def zap_pte_range(
         counter = page.rss_counter
         if counter >= 0:
             if not normal and hiwater:
-                update_hiwater_rss(mm)
+                update_hiwater_rss(mm)  # (runs zapped first did it already)
             normal += 1
             page.mapcount -= 1
             if not page.mapcount:
@@ -586,3 +603,263 @@ def move_pte_bits(mm: Mm, addrs: list[int], delta: int) -> None:
             moved = [a for a in addrs if a in bits]
             bits.difference_update(moved)
             bits.update(a + delta for a in moved)
+
+
+# -- runs of uniform anonymous pages (caller holds the page lock) -------------------------
+
+
+class AnonRun:
+    """Resident private anonymous pages ``[start, end)`` of one VMA that nothing can tell
+    apart: each page is its own anonymous folio mapped by this PTE only (mapcount 1,
+    exclusive: a write reuses it), its PTE young and dirty, its folio swap-backed (not
+    lazy-free), without PG_dirty, on the LRU (in no batch); the folio flags PG_referenced
+    and PG_active are the run's. What :func:`materialize` turns into :class:`AnonPage`
+    objects, page for page. Mutable: splitting a run shortens it in place."""
+
+    __slots__ = ("start", "end", "referenced", "active")
+
+    def __init__(self, start: int, end: int, referenced: bool, active: bool) -> None:
+        self.start = start
+        self.end = end
+        self.referenced = referenced
+        self.active = active
+
+    def __repr__(self) -> str:
+        flags = ("R" if self.referenced else "") + ("A" if self.active else "")
+        return f"AnonRun({self.start:#x}-{self.end:#x} {flags})"
+
+    @property
+    def npages(self) -> int:
+        """Pages in the run."""
+        return (self.end - self.start) >> PAGE_SHIFT
+
+
+def _run_end(run: AnonRun) -> int:
+    return run.end
+
+
+def _run_start(run: AnonRun) -> int:
+    return run.start
+
+
+def run_at(vma: Vma, addr: int) -> AnonRun | None:
+    """The run of ``vma`` holding the page at ``addr``, if any. O(log runs)."""
+    runs: list[AnonRun] | None = vma.runs
+    if not runs:
+        return None
+    i = bisect_right(runs, addr, key=_run_end)
+    if i < len(runs) and runs[i].start <= addr:
+        return runs[i]
+    return None
+
+
+def run_pages(vma: Vma) -> int:
+    """Pages held by ``vma``'s runs. O(runs)."""
+    runs: list[AnonRun] | None = vma.runs
+    return sum(r.end - r.start for r in runs) >> PAGE_SHIFT if runs else 0
+
+
+def _split_run_at(runs: list[AnonRun], addr: int) -> None:
+    # A run boundary at addr (the run straddling it is cut in two). O(runs).
+    i = bisect_right(runs, addr, key=_run_end)
+    if i < len(runs) and runs[i].start < addr:
+        run = runs[i]
+        runs.insert(i + 1, AnonRun(addr, run.end, run.referenced, run.active))
+        run.end = addr
+
+
+def _runs_between(runs: list[AnonRun], start: int, end: int) -> tuple[int, int]:
+    # Split at start and end; the slice [i, j) of runs lies inside [start, end).
+    _split_run_at(runs, start)
+    _split_run_at(runs, end)
+    return bisect_right(runs, start, key=_run_end), bisect_left(runs, end, key=_run_start)
+
+
+def _coalesce(runs: list[AnonRun]) -> list[AnonRun] | None:
+    # Merge neighbours that touch and carry the same flags (the lazy half of splitting).
+    out: list[AnonRun] = []
+    for run in runs:
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and last.end == run.start
+            and last.referenced == run.referenced
+            and last.active == run.active
+        ):
+            last.end = run.end
+        else:
+            out.append(run)
+    return out or None
+
+
+def take_runs(vma: Vma, start: int, end: int) -> list[AnonRun]:
+    """Remove and return the runs (cut to fit) of ``vma`` inside ``[start, end)``,
+    in address order. Nothing is uncharged. O(runs)."""
+    runs: list[AnonRun] | None = vma.runs
+    if not runs:
+        return []
+    i, j = _runs_between(runs, start, end)
+    taken = runs[i:j]
+    del runs[i:j]
+    vma.runs = _coalesce(runs)
+    return taken
+
+
+def put_runs(vma: Vma, runs: list[AnonRun], delta: int = 0) -> None:
+    """Give ``vma`` the ``runs`` (moved by ``delta`` bytes: mremap), which lie inside it
+    and overlap none of its pages or runs. O(runs log runs)."""
+    if not runs:
+        return
+    for run in runs:
+        run.start += delta
+        run.end += delta
+    merged = (vma.runs or []) + runs
+    merged.sort(key=_run_start)
+    vma.runs = _coalesce(merged)
+
+
+def materialize(mm: Mm, vma: Vma, start: int, end: int) -> None:
+    """Turn the runs of ``vma`` inside ``[start, end)`` into one :class:`AnonPage` per
+    page in ``vma.pages``, with the same state (for the code that works page by page:
+    fork, MADV_FREE/COLD/PAGEOUT, guards, collapse). The RSS counters and the machine's
+    resident count do not change: the pages are the same. O(pages turned)."""
+    taken = take_runs(vma, start, end)
+    if not taken:
+        return
+    pages = vma.pages
+    if pages is None:
+        pages = vma.pages = {}
+    for run in taken:
+        referenced, active = run.referenced, run.active
+        for addr in range(run.start, run.end, PAGE_SIZE):
+            page = AnonPage()
+            page.mapcount = 1
+            if referenced:
+                page.referenced = True
+            if active:
+                page.active = True
+            pages[addr] = page
+
+
+def _accessed(referenced: bool, active: bool, unevictable: bool) -> tuple[bool, bool]:
+    # folio_mark_accessed() on flags (see that function).
+    if not referenced:
+        return True, active
+    if not active and not unevictable:
+        return False, True
+    return referenced, active
+
+
+def touch_runs(vma: Vma, start: int, end: int) -> None:
+    """``folio_mark_accessed`` on every page of ``vma``'s runs inside ``[start, end)``
+    (GUP's FOLL_TOUCH). O(runs)."""
+    runs: list[AnonRun] | None = vma.runs
+    if not runs:
+        return
+    i, j = _runs_between(runs, start, end)
+    unevictable = bool(vma.vm_flags & VM_LOCKED)
+    for run in runs[i:j]:
+        run.referenced, run.active = _accessed(run.referenced, run.active, unevictable)
+    vma.runs = _coalesce(runs)
+
+
+def fill_anon_runs(mm: Mm, vma: Vma, start: int, end: int) -> tuple[int, int | None]:
+    """Populate ``[start, end)`` of the private anonymous ``vma``, which has no entry of
+    ``vma.pages`` there, for write, as page-by-page write faults followed by GUP's
+    FOLL_TOUCH would: holes become new runs (``do_anonymous_page``: charged to
+    ``MM_ANONPAGES``, resident on the machine, PG_referenced by the touch), and existing
+    runs are marked accessed. Stops at the first page past the resident limit or the
+    machine's RAM. Returns the new pages mapped and the address of the page that could
+    not be had (None if none). Caller
+    holds ``mmap_lock`` for read, the page lock, and prepared the anon_vma.
+    O(runs log runs)."""
+    runs = vma.runs or []
+    if runs:
+        i, j = _runs_between(runs, start, end)
+        inside = runs[i:j]
+    else:
+        inside = []
+    unevictable = bool(vma.vm_flags & VM_LOCKED)
+    stat = mm.rss_stat
+    new: list[AnonRun] = []
+    mapped = 0
+    failed: int | None = None
+    pos = start
+    for run in [*inside, None]:
+        hole_end = run.start if run is not None else end
+        if pos < hole_end:
+            want = (hole_end - pos) >> PAGE_SHIFT
+            room = mm.ram_pages() - mm.machine_resident[0]
+            limit = mm.resident_limit()
+            if limit is not None:
+                room = min(room, limit - mm.get_rss())
+            got = max(0, min(want, room))
+            if got:
+                new.append(AnonRun(pos, pos + (got << PAGE_SHIFT), True, False))
+                stat[MM_ANONPAGES] += got
+                mm.machine_resident[0] += got
+                mapped += got
+            if got < want:
+                failed = pos + (got << PAGE_SHIFT)
+                break
+        if run is None:
+            break
+        run.referenced, run.active = _accessed(run.referenced, run.active, unevictable)
+        pos = run.end
+    merged = runs + new
+    merged.sort(key=_run_start)
+    vma.runs = _coalesce(merged)
+    return mapped, failed
+
+
+def zap_runs(mm: Mm, vma: Vma, start: int, end: int) -> int:
+    """Unmap and free the runs of ``vma`` inside ``[start, end)`` (``zap_pte_range`` on
+    exclusive anonymous folios: uncharged, freed). Returns the pages freed; the caller
+    has done ``update_hiwater_rss``. O(runs)."""
+    freed = sum(run.end - run.start for run in take_runs(vma, start, end)) >> PAGE_SHIFT
+    if freed:
+        mm.rss_stat[MM_ANONPAGES] -= freed
+        mm.machine_resident[0] -= freed
+    return freed
+
+
+def check_vma_runs(vma: Vma) -> None:
+    """O(runs + pages): the runs are sorted, non-empty, page aligned, inside the VMA,
+    apart from each other and from ``vma.pages``, coalesced (two touching runs differ in
+    their flags), and only in a private anonymous VMA with an anon_vma."""
+    runs: list[AnonRun] | None = vma.runs
+    if runs is None:
+        return
+    assert runs, (vma, "empty run list instead of None")
+    assert vma.vm_file is None and vma.anon_vma is not None, (vma, runs)
+    prev: AnonRun | None = None
+    for run in runs:
+        assert isinstance(run, AnonRun), (vma, run)
+        assert vma.vm_start <= run.start < run.end <= vma.vm_end, (vma, run)
+        assert not (run.start | run.end) & ~PAGE_MASK, (vma, run)
+        if prev is not None:
+            assert prev.end <= run.start, (vma, prev, run)
+            assert prev.end < run.start or (prev.referenced, prev.active) != (
+                run.referenced,
+                run.active,
+            ), (vma, prev, run, "not coalesced")
+        prev = run
+    for addr in vma.pages or ():
+        assert run_at(vma, addr) is None, (vma, hex(addr), "both a run and a page")
+
+
+def table_count(points: list[int], ranges: list[tuple[int, int]], shift: int) -> int:
+    """Distinct ``addr >> shift`` blocks touched by the page addresses ``points`` and the
+    address ranges ``ranges`` (``[start, end)``): the page tables they need at one
+    level. O((points + ranges) log)."""
+    spans = [(a >> shift, a >> shift) for a in points]
+    spans += [(s >> shift, (e - 1) >> shift) for s, e in ranges]
+    spans.sort()
+    total = 0
+    hi = -1
+    for lo, top in spans:
+        if top <= hi:
+            continue
+        total += top - max(lo, hi + 1) + 1
+        hi = top
+    return total
