@@ -168,13 +168,9 @@ def populate_vma_page_range(mm: Mm, vma: Vma, start: int, end: int) -> int:
         return EFAULT_POPULATE  # we've never faulted in PROT_NONE pages
     # Break COW of private writable memory now; read-fault everything else.
     write = vma.vm_flags & (VM_WRITE | VM_SHARED) == VM_WRITE
-    if (
-        write
-        and vma.vm_file is None
-        and vma.special_name is None
-        and len(vma.pages or ()) <= RUN_POPULATE_MAX_ENTRIES
-    ):
-        return _populate_anon(mm, vma, start, end)
+    if write and _runs_populate(vma):
+        done, err = _populate_anon(mm, vma, start, end)
+        return done or err if err else done
     done = 0
     for addr in range(start, end, PAGE_SIZE):
         try:
@@ -193,6 +189,16 @@ def populate_vma_page_range(mm: Mm, vma: Vma, start: int, end: int) -> int:
 RUN_POPULATE_MAX_ENTRIES = 64
 
 
+def _runs_populate(vma: Vma) -> bool:
+    # Private writable anonymous memory with few per-page entries: populated as runs.
+    return (
+        vma.vm_flags & (VM_WRITE | VM_SHARED) == VM_WRITE
+        and vma.vm_file is None
+        and vma.special_name is None
+        and len(vma.pages or ()) <= RUN_POPULATE_MAX_ENTRIES
+    )
+
+
 def _next_entry(vma: Vma, pos: int, end: int) -> int:
     # The first address in [pos, end) with an entry in vma.pages (end if none).
     # O(RUN_POPULATE_MAX_ENTRIES). Caller holds the page lock.
@@ -202,20 +208,21 @@ def _next_entry(vma: Vma, pos: int, end: int) -> int:
     return min((a for a in pages if pos <= a < end), default=end)
 
 
-def _populate_anon(mm: Mm, vma: Vma, start: int, end: int) -> int:
-    # populate_vma_page_range() of private writable anonymous memory with few per-page
-    # entries: write faults and FOLL_TOUCH on every page. The stretches without an
-    # entry (a zero page, a guard marker, a page shared since fork) are filled as runs
-    # (core/pages.py), O(runs) each and accounted as the faults they stand for; each
-    # entry takes the page-by-page route. Same results, in the same order, as the
-    # loop. Returns what populate_vma_page_range() returns.
+def _populate_anon(mm: Mm, vma: Vma, start: int, end: int) -> tuple[int, int]:
+    # Write faults and FOLL_TOUCH on every page of [start, end) of private writable
+    # anonymous memory with few per-page entries (_runs_populate). The stretches
+    # without an entry (a zero page, a guard marker, a page shared since fork) are filled
+    # as runs (core/pages.py), O(runs) each and accounted as the faults they stand for;
+    # each entry takes the page-by-page route. Same results, in the same order, as the
+    # page loop. Returns (pages handled, 0 or the ENOMEM_/EFAULT_POPULATE that stopped
+    # it). Caller holds mmap_lock for read.
     if vma.anon_vma is None:
         vmf_anon_prepare(mm, vma, False)  # do_anonymous_page()'s first step
     pos = start
     while pos < end:
         with mm.page_lock:
             if len(vma.pages or ()) > RUN_POPULATE_MAX_ENTRIES:
-                stop = pos  # the VMA got faulted in page by page meanwhile
+                stop = pos  # faulted page by page meanwhile: go on page by page
                 mapped, failed = 0, None
             else:
                 stop = _next_entry(vma, pos, end)
@@ -225,17 +232,17 @@ def _populate_anon(mm: Mm, vma: Vma, start: int, end: int) -> int:
             mm.vm_events.count_many("pgfault", mapped)
             mm.min_flt += mapped
         if failed is not None:
-            return ((failed - start) >> PAGE_SHIFT) or ENOMEM_POPULATE
+            return (failed - start) >> PAGE_SHIFT, ENOMEM_POPULATE
         if stop >= end:
             break
         try:
             ret = faultin_page(mm, vma, stop, True)
         except ResidentLimitExceeded:
-            return ((stop - start) >> PAGE_SHIFT) or ENOMEM_POPULATE
+            return (stop - start) >> PAGE_SHIFT, ENOMEM_POPULATE
         if ret & VM_FAULT_ERROR:
-            return ((stop - start) >> PAGE_SHIFT) or EFAULT_POPULATE
+            return (stop - start) >> PAGE_SHIFT, EFAULT_POPULATE
         pos = stop + PAGE_SIZE
-    return (end - start) >> PAGE_SHIFT
+    return (end - start) >> PAGE_SHIFT, 0
 
 
 def _populate(mm: Mm, start: int, end: int, ignore_errors: bool) -> tuple[int, int]:
@@ -322,6 +329,18 @@ def faultin_page_range(mm: Mm, start: int, end: int, write: bool) -> None:
                     f"{'writable' if write else 'readable'} (its protection, or VM_IO/VM_PFNMAP)",
                 )
             stop = min(end, vma.vm_end)
+            if write and _runs_populate(vma):
+                done, err = _populate_anon(mm, vma, addr, stop)
+                addr += done << PAGE_SHIFT
+                if err == ENOMEM_POPULATE:
+                    raise SyscallError(
+                        ENOMEM, "madvise", f"no page for {addr:#x}: the resident limit or RAM"
+                    )
+                if err:
+                    raise SyscallError(
+                        EFAULT, "madvise", f"populating {addr:#x} faulted (SIGBUS or SIGSEGV)"
+                    )
+                continue
             while addr < stop:
                 try:
                     ret = faultin_page(mm, vma, addr, write)

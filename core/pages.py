@@ -51,6 +51,32 @@ The bits madvise(2) and fork make visible in smaps live beside the pages:
 * guard markers (MADV_GUARD_INSTALL): the non-present PTE :data:`GUARD_MARKER` in
   ``Vma.pages``; a touch of it is SIGSEGV, zaps other than munmap keep it.
 
+Runs of uniform anonymous pages
+-------------------------------
+A populate of private writable anonymous memory (``MAP_POPULATE``, ``MAP_LOCKED`` and
+``mlock``, ``MADV_POPULATE_WRITE``: :mod:`core.gup`) gives every page the same state: its
+own anonymous folio, mapped once, PTE young and dirty, PG_referenced from GUP's
+FOLL_TOUCH. Such pages are kept as :class:`AnonRun` objects in ``Vma.runs`` (sorted,
+apart from each other and from ``Vma.pages``), so a 2 TiB heap (536,870,912 pages) is one
+object, populated in O(1) and counted by smaps in O(runs). A run splits only where pages
+come to differ: a zap (MADV_DONTNEED, munmap, mremap's unmap) cuts it, a VMA split or
+an mremap move cuts and moves it, GUP touching part of it (PG_referenced -> PG_active)
+splits it by flags; neighbours that touch with equal flags are merged again right away.
+What needs one page's own state -- fork (the child shares each folio: mapcount 2),
+MADV_FREE/COLD/PAGEOUT (PTE bits, LRU batches), guard markers, MADV_COLLAPSE -- first
+turns the runs of its range into :class:`AnonPage` objects (:func:`materialize`), the
+exact equivalent; that costs O(pages) there, as before runs existed.
+
+Faults keep the per-page dict: a fault maps one page, and a dict store is what the
+fast path can afford. Measured by ``bench/bench_extents.py`` (section "choice"): an
+extent per fault with a neighbour merge costs about the dict's price for ascending
+faults but 60x it for sparse random ones (a bisect with a Python key and a list
+insert per fault), and every present check would become a bisect. So runs appear
+where pages arrive in bulk, and a populate over a VMA with more than
+``core.gup.RUN_POPULATE_MAX_ENTRIES`` dict entries keeps to the page loop (it would
+need to interleave with them page by page anyway). ``tests/core/test_extents.py`` replays
+random operation sequences with and without runs and compares every /proc view.
+
 The per-CPU LRU folio batches of mm/swap.c that delay MADV_FREE's effect (``LazyFree``
 shows only once ``lru_lazyfree`` is drained) and MADV_COLD's deactivation are
 :class:`LruBatches`, one per Kernel (one CPU: the differential helper pins itself).
@@ -692,30 +718,56 @@ def _coalesce(runs: list[AnonRun]) -> list[AnonRun] | None:
     return out or None
 
 
+def _recoalesce(runs: list[AnonRun], lo: int, hi: int, new: list[AnonRun]) -> None:
+    # Replace runs[lo:hi] by themselves plus the ``new`` runs (sorted), coalesced with
+    # the neighbour on each side: the rest of the list is coalesced already. O(window
+    # log window) plus the list move.
+    lo = max(lo - 1, 0)
+    hi = min(hi + 1, len(runs))
+    window = runs[lo:hi] + new
+    if new:
+        window.sort(key=_run_start)
+    runs[lo:hi] = _coalesce(window) or []
+
+
 def take_runs(vma: Vma, start: int, end: int) -> list[AnonRun]:
     """Remove and return the runs (cut to fit) of ``vma`` inside ``[start, end)``,
-    in address order. Nothing is uncharged. O(runs)."""
+    in address order. Nothing is uncharged. O(runs) (a list move; O(log runs) else)."""
     runs: list[AnonRun] | None = vma.runs
     if not runs:
         return []
     i, j = _runs_between(runs, start, end)
     taken = runs[i:j]
     del runs[i:j]
-    vma.runs = _coalesce(runs)
+    vma.runs = runs or None
     return taken
 
 
 def put_runs(vma: Vma, runs: list[AnonRun], delta: int = 0) -> None:
-    """Give ``vma`` the ``runs`` (moved by ``delta`` bytes: mremap), which lie inside it
-    and overlap none of its pages or runs. O(runs log runs)."""
+    """Give ``vma`` the ``runs`` (sorted; moved by ``delta`` bytes: mremap), which lie
+    inside it and overlap none of its pages or runs. O(runs) when they go before or
+    after the VMA's own, O(runs log runs) else."""
     if not runs:
         return
-    for run in runs:
-        run.start += delta
-        run.end += delta
-    merged = (vma.runs or []) + runs
-    merged.sort(key=_run_start)
-    vma.runs = _coalesce(merged)
+    if delta:
+        for run in runs:
+            run.start += delta
+            run.end += delta
+    own: list[AnonRun] | None = vma.runs
+    if not own:
+        vma.runs = _coalesce(runs)
+    elif runs[0].start >= own[-1].end:
+        n = len(own)
+        own += runs
+        _recoalesce(own, n, n + 1, [])
+    elif runs[-1].end <= own[0].start:
+        n = len(runs)
+        own[:0] = runs
+        _recoalesce(own, n, n + 1, [])
+    else:
+        merged = own + runs
+        merged.sort(key=_run_start)
+        vma.runs = _coalesce(merged)
 
 
 def materialize(mm: Mm, vma: Vma, start: int, end: int) -> None:
@@ -760,7 +812,7 @@ def touch_runs(vma: Vma, start: int, end: int) -> None:
     unevictable = bool(vma.vm_flags & VM_LOCKED)
     for run in runs[i:j]:
         run.referenced, run.active = _accessed(run.referenced, run.active, unevictable)
-    vma.runs = _coalesce(runs)
+    _recoalesce(runs, i, j, [])
 
 
 def fill_anon_runs(mm: Mm, vma: Vma, start: int, end: int) -> tuple[int, int | None]:
@@ -774,11 +826,10 @@ def fill_anon_runs(mm: Mm, vma: Vma, start: int, end: int) -> tuple[int, int | N
     holds ``mmap_lock`` for read, the page lock, and prepared the anon_vma.
     O(runs log runs)."""
     runs = vma.runs or []
+    i = j = 0
     if runs:
         i, j = _runs_between(runs, start, end)
-        inside = runs[i:j]
-    else:
-        inside = []
+    inside = runs[i:j]
     unevictable = bool(vma.vm_flags & VM_LOCKED)
     stat = mm.rss_stat
     new: list[AnonRun] = []
@@ -806,9 +857,11 @@ def fill_anon_runs(mm: Mm, vma: Vma, start: int, end: int) -> tuple[int, int | N
             break
         run.referenced, run.active = _accessed(run.referenced, run.active, unevictable)
         pos = run.end
-    merged = runs + new
-    merged.sort(key=_run_start)
-    vma.runs = _coalesce(merged)
+    if runs:
+        _recoalesce(runs, i, j, new)
+    else:
+        runs = new
+    vma.runs = runs or None
     return mapped, failed
 
 

@@ -109,11 +109,16 @@ def smap_gather_stats(mm: Mm, vma: Vma, start: int = 0) -> MemSizeStats:
             if vma.pages
             else []
         )
-        runs = [max(r.end - max(r.start, start), 0) for r in vma.runs] if vma.runs else []
-    if runs:
+        runs = vma.runs
+        if not runs:
+            size = 0
+        elif start <= runs[0].start:
+            size = sum(r.end for r in runs) - sum(r.start for r in runs)
+        else:
+            size = sum(max(r.end - max(r.start, start), 0) for r in runs)
+    if size:
         # Runs (core/pages.py): exclusive anonymous pages, PTE young and dirty. O(runs).
-        size = sum(runs)
-        pss = (size << PSS_SHIFT) if size else 0
+        pss = size << PSS_SHIFT
         mss.resident += size
         mss.referenced += size
         mss.anonymous += size
