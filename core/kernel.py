@@ -106,8 +106,10 @@ class Kernel:
 
     @property
     def max_resident_pages(self) -> int | None:
-        """Per-process resident-page limit (None: unlimited). A fault that would map a
-        new page past it raises :class:`~core.pages.ResidentLimitExceeded`."""
+        """An optional per-process resident-page cap (None, the default: none; the
+        machine's RAM, :attr:`ram_pages`, bounds resident memory in any case). A fault
+        or populate that would map a new page past it raises
+        :class:`~core.pages.ResidentLimitExceeded`."""
         return self._max_resident_pages
 
     @max_resident_pages.setter
