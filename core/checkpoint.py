@@ -23,7 +23,8 @@ restarted service needs to carry on as if nothing happened:
   LRU batches it waits in; guard markers are the reference -2 (the zero page -1);
 * per process: pid, name, fd table, and the mm: each VMA (range, ``vm_flags`` with its
   lock and seal bits, ``vm_pgoff``, file, anon_vma, names, pages, and the runs of
-  uniform anonymous pages as ``[start, end, referenced, active]``: a 2 TiB populated
+  uniform anonymous pages as ``[start, end, "anon" | "zero", referenced, active]``: a
+  2 TiB populated
   heap is a line, not half a billion entries), the
   brk/stack/mmap-base fields, ``def_flags`` (``MCL_FUTURE``), the ``vm_stat_account``
   (``locked_vm`` included) and RSS counters, fault counters, the generation, the PTE
@@ -73,7 +74,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .constants import PAGE_MASK, PID_MAX, TASK_SIZE, U64, VM_ACCOUNT
+from .constants import PAGE_MASK, PID_MAX, TASK_SIZE, U64, VM_ACCOUNT, VM_SHARED
 from .errors import EngineError, InvalidArgument, StateError
 from .files import Inode, OpenFile
 from .kernel import Kernel
@@ -302,7 +303,10 @@ def _dump_locked(
                     "anon_name": vma.anon_name,
                     "special_name": vma.special_name,
                     "pages": [[addr, page_ref(p)] for addr, p in sorted((vma.pages or {}).items())],
-                    "runs": [[r.start, r.end, r.referenced, r.active] for r in vma.runs or ()],
+                    "runs": [
+                        [r.start, r.end, "zero" if r.zero else "anon", r.referenced, r.active]
+                        for r in vma.runs or ()
+                    ],
                 }
             )
         mm_doc: dict[str, Any] = {name: getattr(mm, name) for name in MM_INT_FIELDS}
@@ -881,14 +885,16 @@ def _load_mm(
 
 
 def _load_runs(mm: Mm, vma: Vma, docs: list[Any], vw: str) -> None:
-    # A VMA's runs ([start, end, referenced, active], in address order), charged as
-    # the pages they hold. Caller holds the page lock.
+    # A VMA's runs ([start, end, "anon" | "zero", referenced, active], in address
+    # order), charged as the pages they hold. Caller holds the page lock.
     runs: list[AnonRun] = []
     prev_end = vma.vm_start
     for j, entry in enumerate(docs):
         where = f"{vw}.runs[{j}]"
-        if not isinstance(entry, list) or len(entry) != 4:
-            raise StateError(f"{where}={entry!r} must be [start, end, referenced, active]")
+        if not isinstance(entry, list) or len(entry) != 5:
+            raise StateError(
+                f"{where}={entry!r} must be [start, end, 'anon' or 'zero', referenced, active]"
+            )
         start = _int(entry[0], f"{where}[0]")
         end = _int(entry[1], f"{where}[1]")
         if (start | end) & ~PAGE_MASK or not prev_end <= start < end <= vma.vm_end:
@@ -896,14 +902,22 @@ def _load_runs(mm: Mm, vma: Vma, docs: list[Any], vw: str) -> None:
                 f"{where}: {start:#x}-{end:#x} is not a page-aligned run of the VMA after "
                 f"{prev_end:#x}"
             )
-        if vma.vm_file is not None or vma.anon_vma is None:
-            raise StateError(f"{where}: runs are anonymous pages: the VMA needs an anon_vma")
+        kind = entry[2]
+        if kind not in ("anon", "zero"):
+            raise StateError(f"{where}[2]={kind!r} is not 'anon' or 'zero'")
+        referenced = _bool(entry[3], f"{where}[3]")
+        active = _bool(entry[4], f"{where}[4]")
+        zero = kind == "zero"
+        if zero and (referenced or active):
+            raise StateError(f"{where}: the zero page has no folio flags")
+        if vma.vm_file is not None or vma.vm_flags & VM_SHARED:
+            raise StateError(f"{where}: runs are private anonymous memory")
+        if not zero and vma.anon_vma is None:
+            raise StateError(f"{where}: anonymous pages need the VMA's anon_vma")
         if vma.pages and any(start <= a < end for a in vma.pages):
             raise StateError(f"{where}: {start:#x}-{end:#x} overlaps the VMA's pages")
         prev_end = end
-        runs.append(
-            AnonRun(start, end, _bool(entry[2], f"{where}[2]"), _bool(entry[3], f"{where}[3]"))
-        )
+        runs.append(AnonRun(start, end, referenced, active, zero))
     if runs:
         put_runs(vma, runs)
         npages = run_pages(vma)

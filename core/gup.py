@@ -64,7 +64,7 @@ from .memory import (
 from .pages import (
     NO_FOLIO,
     PageKind,
-    fill_anon_runs,
+    fill_runs,
     folio_mark_accessed,
     lru_add_drain,
     run_at,
@@ -92,8 +92,10 @@ def _pte_ready(vma: Vma, addr: int, write: bool) -> bool:
     # shared mapping. The zero page and page-cache pages of a private mapping are not.
     pages = vma.pages
     page = pages.get(addr) if pages else None
-    if page is None and vma.runs and run_at(vma, addr) is not None:
-        return True  # a page of a run: exclusive anonymous, writable
+    if page is None and vma.runs:
+        run = run_at(vma, addr)
+        if run is not None:  # exclusive anonymous (writable), or the zero page
+            return not (write and run.zero)
     if page is None or page.kind is PageKind.GUARD:
         return False
     if not write:
@@ -168,8 +170,8 @@ def populate_vma_page_range(mm: Mm, vma: Vma, start: int, end: int) -> int:
         return EFAULT_POPULATE  # we've never faulted in PROT_NONE pages
     # Break COW of private writable memory now; read-fault everything else.
     write = vma.vm_flags & (VM_WRITE | VM_SHARED) == VM_WRITE
-    if write and _runs_populate(vma):
-        done, err = _populate_anon(mm, vma, start, end)
+    if _runs_populate(vma):
+        done, err = _populate_anon(mm, vma, start, end, write)
         return done or err if err else done
     done = 0
     for addr in range(start, end, PAGE_SIZE):
@@ -190,9 +192,9 @@ RUN_POPULATE_MAX_ENTRIES = 64
 
 
 def _runs_populate(vma: Vma) -> bool:
-    # Private writable anonymous memory with few per-page entries: populated as runs.
+    # Private anonymous memory with few per-page entries: populated as runs.
     return (
-        vma.vm_flags & (VM_WRITE | VM_SHARED) == VM_WRITE
+        not vma.vm_flags & VM_SHARED
         and vma.vm_file is None
         and vma.special_name is None
         and len(vma.pages or ()) <= RUN_POPULATE_MAX_ENTRIES
@@ -208,15 +210,16 @@ def _next_entry(vma: Vma, pos: int, end: int) -> int:
     return min((a for a in pages if pos <= a < end), default=end)
 
 
-def _populate_anon(mm: Mm, vma: Vma, start: int, end: int) -> tuple[int, int]:
-    # Write faults and FOLL_TOUCH on every page of [start, end) of private writable
-    # anonymous memory with few per-page entries (_runs_populate). The stretches
-    # without an entry (a zero page, a guard marker, a page shared since fork) are filled
-    # as runs (core/pages.py), O(runs) each and accounted as the faults they stand for;
-    # each entry takes the page-by-page route. Same results, in the same order, as the
-    # page loop. Returns (pages handled, 0 or the ENOMEM_/EFAULT_POPULATE that stopped
-    # it). Caller holds mmap_lock for read.
-    if vma.anon_vma is None:
+def _populate_anon(mm: Mm, vma: Vma, start: int, end: int, write: bool) -> tuple[int, int]:
+    # Faults (write faults for ``write``) and FOLL_TOUCH on every page of [start, end)
+    # of private anonymous memory with few per-page entries (_runs_populate). The
+    # stretches without an entry are filled as runs (core/pages.py fill_runs: anonymous
+    # pages for a write, the zero page for a read), O(runs) each and accounted as the
+    # faults they stand for; each entry (a page shared since fork, a guard marker, a
+    # page faulted one by one) takes the page-by-page route. Same results, in the same
+    # order, as the page loop. Returns (pages handled, 0 or the ENOMEM_/EFAULT_POPULATE
+    # that stopped it). Caller holds mmap_lock for read.
+    if write and vma.anon_vma is None:
         vmf_anon_prepare(mm, vma, False)  # do_anonymous_page()'s first step
     pos = start
     while pos < end:
@@ -226,7 +229,7 @@ def _populate_anon(mm: Mm, vma: Vma, start: int, end: int) -> tuple[int, int]:
                 mapped, failed = 0, None
             else:
                 stop = _next_entry(vma, pos, end)
-                mapped, failed = fill_anon_runs(mm, vma, pos, stop) if stop > pos else (0, None)
+                mapped, failed = fill_runs(mm, vma, pos, stop, write) if stop > pos else (0, None)
         if mapped:
             # mm_account_fault() of each page's fault: pgfault and min_flt.
             mm.vm_events.count_many("pgfault", mapped)
@@ -236,7 +239,7 @@ def _populate_anon(mm: Mm, vma: Vma, start: int, end: int) -> tuple[int, int]:
         if stop >= end:
             break
         try:
-            ret = faultin_page(mm, vma, stop, True)
+            ret = faultin_page(mm, vma, stop, write)
         except ResidentLimitExceeded:
             return (stop - start) >> PAGE_SHIFT, ENOMEM_POPULATE
         if ret & VM_FAULT_ERROR:
@@ -329,8 +332,8 @@ def faultin_page_range(mm: Mm, start: int, end: int, write: bool) -> None:
                     f"{'writable' if write else 'readable'} (its protection, or VM_IO/VM_PFNMAP)",
                 )
             stop = min(end, vma.vm_end)
-            if write and _runs_populate(vma):
-                done, err = _populate_anon(mm, vma, addr, stop)
+            if _runs_populate(vma):
+                done, err = _populate_anon(mm, vma, addr, stop, write)
                 addr += done << PAGE_SHIFT
                 if err == ENOMEM_POPULATE:
                     raise SyscallError(

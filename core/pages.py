@@ -95,7 +95,15 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal
 
-from .constants import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, VM_LOCKED, VM_RAND_READ, VM_SEQ_READ
+from .constants import (
+    PAGE_MASK,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    VM_LOCKED,
+    VM_RAND_READ,
+    VM_SEQ_READ,
+    VM_SHARED,
+)
 from .errors import ResidentLimitExceeded
 from .files import SHMEM_DEV
 
@@ -635,24 +643,30 @@ def move_pte_bits(mm: Mm, addrs: list[int], delta: int) -> None:
 
 
 class AnonRun:
-    """Resident private anonymous pages ``[start, end)`` of one VMA that nothing can tell
-    apart: each page is its own anonymous folio mapped by this PTE only (mapcount 1,
-    exclusive: a write reuses it), its PTE young and dirty, its folio swap-backed (not
-    lazy-free), without PG_dirty, on the LRU (in no batch); the folio flags PG_referenced
-    and PG_active are the run's. What :func:`materialize` turns into :class:`AnonPage`
-    objects, page for page. Mutable: splitting a run shortens it in place."""
+    """Pages ``[start, end)`` of one private anonymous VMA that nothing can tell apart.
 
-    __slots__ = ("start", "end", "referenced", "active")
+    Either resident anonymous pages: each its own anonymous folio mapped by this PTE
+    only (mapcount 1, exclusive: a write reuses it), its PTE young and dirty, its folio
+    swap-backed (not lazy-free), without PG_dirty, on the LRU (in no batch), with the
+    run's PG_referenced and PG_active; or (``zero``) PTEs mapping the shared zero page,
+    as read faults leave them (no RSS, no folio flags: both False). What
+    :func:`materialize` turns into :class:`AnonPage` objects (or :data:`ZERO_PAGE`
+    entries), page for page. Mutable: splitting a run shortens it in place."""
 
-    def __init__(self, start: int, end: int, referenced: bool, active: bool) -> None:
+    __slots__ = ("start", "end", "referenced", "active", "zero")
+
+    def __init__(
+        self, start: int, end: int, referenced: bool, active: bool, zero: bool = False
+    ) -> None:
         self.start = start
         self.end = end
         self.referenced = referenced
         self.active = active
+        self.zero = zero
 
     def __repr__(self) -> str:
         flags = ("R" if self.referenced else "") + ("A" if self.active else "")
-        return f"AnonRun({self.start:#x}-{self.end:#x} {flags})"
+        return f"AnonRun({self.start:#x}-{self.end:#x} {'zero' if self.zero else flags})"
 
     @property
     def npages(self) -> int:
@@ -680,9 +694,9 @@ def run_at(vma: Vma, addr: int) -> AnonRun | None:
 
 
 def run_pages(vma: Vma) -> int:
-    """Pages held by ``vma``'s runs. O(runs)."""
+    """Resident pages held by ``vma``'s runs (zero-page runs hold none). O(runs)."""
     runs: list[AnonRun] | None = vma.runs
-    return sum(r.end - r.start for r in runs) >> PAGE_SHIFT if runs else 0
+    return sum(r.end - r.start for r in runs if not r.zero) >> PAGE_SHIFT if runs else 0
 
 
 def _split_run_at(runs: list[AnonRun], addr: int) -> None:
@@ -690,7 +704,7 @@ def _split_run_at(runs: list[AnonRun], addr: int) -> None:
     i = bisect_right(runs, addr, key=_run_end)
     if i < len(runs) and runs[i].start < addr:
         run = runs[i]
-        runs.insert(i + 1, AnonRun(addr, run.end, run.referenced, run.active))
+        runs.insert(i + 1, AnonRun(addr, run.end, run.referenced, run.active, run.zero))
         run.end = addr
 
 
@@ -711,6 +725,7 @@ def _coalesce(runs: list[AnonRun]) -> list[AnonRun] | None:
             and last.end == run.start
             and last.referenced == run.referenced
             and last.active == run.active
+            and last.zero == run.zero
         ):
             last.end = run.end
         else:
@@ -782,6 +797,9 @@ def materialize(mm: Mm, vma: Vma, start: int, end: int) -> None:
     if pages is None:
         pages = vma.pages = {}
     for run in taken:
+        if run.zero:
+            pages.update(dict.fromkeys(range(run.start, run.end, PAGE_SIZE), ZERO_PAGE))
+            continue
         referenced, active = run.referenced, run.active
         for addr in range(run.start, run.end, PAGE_SIZE):
             page = AnonPage()
@@ -811,20 +829,23 @@ def touch_runs(vma: Vma, start: int, end: int) -> None:
     i, j = _runs_between(runs, start, end)
     unevictable = bool(vma.vm_flags & VM_LOCKED)
     for run in runs[i:j]:
-        run.referenced, run.active = _accessed(run.referenced, run.active, unevictable)
+        if not run.zero:  # the zero page is no folio (vm_normal_page() is NULL)
+            run.referenced, run.active = _accessed(run.referenced, run.active, unevictable)
     _recoalesce(runs, i, j, [])
 
 
-def fill_anon_runs(mm: Mm, vma: Vma, start: int, end: int) -> tuple[int, int | None]:
+def fill_runs(mm: Mm, vma: Vma, start: int, end: int, write: bool) -> tuple[int, int | None]:
     """Populate ``[start, end)`` of the private anonymous ``vma``, which has no entry of
-    ``vma.pages`` there, for write, as page-by-page write faults followed by GUP's
-    FOLL_TOUCH would: holes become new runs (``do_anonymous_page``: charged to
-    ``MM_ANONPAGES``, resident on the machine, PG_referenced by the touch), and existing
-    runs are marked accessed. Stops at the first page past the resident limit or the
-    machine's RAM. Returns the new pages mapped and the address of the page that could
-    not be had (None if none). Caller
-    holds ``mmap_lock`` for read, the page lock, and prepared the anon_vma.
-    O(runs log runs)."""
+    ``vma.pages`` there, as page-by-page faults followed by GUP's FOLL_TOUCH would.
+
+    For ``write``: holes and zero-page runs become anonymous runs (``do_anonymous_page``
+    or ``wp_page_copy`` of the zero page: charged to ``MM_ANONPAGES``, resident on the
+    machine, PG_referenced by the touch), stopping at the first page past the resident
+    limit or the machine's RAM; anonymous runs are marked accessed. For a read: holes
+    become zero-page runs; anonymous runs are marked accessed. Returns the pages that
+    took a fault and the address of the page that could not be had (None if none).
+    Caller holds ``mmap_lock`` for read and the page lock, and for a write prepared the
+    anon_vma. O(runs in the range + a list move)."""
     runs = vma.runs or []
     i = j = 0
     if runs:
@@ -836,9 +857,15 @@ def fill_anon_runs(mm: Mm, vma: Vma, start: int, end: int) -> tuple[int, int | N
     mapped = 0
     failed: int | None = None
     pos = start
+    kept: list[AnonRun] = []  # the runs of the range that stay
     for run in [*inside, None]:
+        if run is not None and run.zero and write:
+            continue  # each of its pages is copied: a hole as far as the fill goes
         hole_end = run.start if run is not None else end
-        if pos < hole_end:
+        if pos < hole_end and not write:
+            new.append(AnonRun(pos, hole_end, False, False, zero=True))
+            mapped += (hole_end - pos) >> PAGE_SHIFT
+        elif pos < hole_end:
             want = (hole_end - pos) >> PAGE_SHIFT
             room = mm.ram_pages() - mm.machine_resident[0]
             limit = mm.resident_limit()
@@ -852,13 +879,22 @@ def fill_anon_runs(mm: Mm, vma: Vma, start: int, end: int) -> tuple[int, int | N
                 mapped += got
             if got < want:
                 failed = pos + (got << PAGE_SHIFT)
+                # The zero-page runs not reached stay (cut to what is left of them).
+                kept += [
+                    AnonRun(max(r.start, failed), r.end, False, False, zero=True)
+                    for r in inside
+                    if r.zero and r.end > failed
+                ]
                 break
         if run is None:
             break
-        run.referenced, run.active = _accessed(run.referenced, run.active, unevictable)
+        if not run.zero:
+            run.referenced, run.active = _accessed(run.referenced, run.active, unevictable)
+        kept.append(run)
         pos = run.end
     if runs:
-        _recoalesce(runs, i, j, new)
+        del runs[i:j]
+        _recoalesce(runs, i, i, kept + new)
     else:
         runs = new
     vma.runs = runs or None
@@ -869,7 +905,8 @@ def zap_runs(mm: Mm, vma: Vma, start: int, end: int) -> int:
     """Unmap and free the runs of ``vma`` inside ``[start, end)`` (``zap_pte_range`` on
     exclusive anonymous folios: uncharged, freed). Returns the pages freed; the caller
     has done ``update_hiwater_rss``. O(runs)."""
-    freed = sum(run.end - run.start for run in take_runs(vma, start, end)) >> PAGE_SHIFT
+    taken = take_runs(vma, start, end)
+    freed = sum(run.end - run.start for run in taken if not run.zero) >> PAGE_SHIFT
     if freed:
         mm.rss_stat[MM_ANONPAGES] -= freed
         mm.machine_resident[0] -= freed
@@ -879,22 +916,27 @@ def zap_runs(mm: Mm, vma: Vma, start: int, end: int) -> int:
 def check_vma_runs(vma: Vma) -> None:
     """O(runs + pages): the runs are sorted, non-empty, page aligned, inside the VMA,
     apart from each other and from ``vma.pages``, coalesced (two touching runs differ in
-    their flags), and only in a private anonymous VMA with an anon_vma."""
+    their flags or kind), zero-page runs flagless, and only in a private anonymous VMA
+    (with an anon_vma if it holds anonymous runs)."""
     runs: list[AnonRun] | None = vma.runs
     if runs is None:
         return
     assert runs, (vma, "empty run list instead of None")
-    assert vma.vm_file is None and vma.anon_vma is not None, (vma, runs)
+    assert vma.vm_file is None and not vma.vm_flags & VM_SHARED, (vma, runs)
+    if any(not r.zero for r in runs):
+        assert vma.anon_vma is not None, (vma, runs)
     prev: AnonRun | None = None
     for run in runs:
         assert isinstance(run, AnonRun), (vma, run)
         assert vma.vm_start <= run.start < run.end <= vma.vm_end, (vma, run)
         assert not (run.start | run.end) & ~PAGE_MASK, (vma, run)
+        assert not run.zero or not (run.referenced or run.active), (vma, run)
         if prev is not None:
             assert prev.end <= run.start, (vma, prev, run)
-            assert prev.end < run.start or (prev.referenced, prev.active) != (
+            assert prev.end < run.start or (prev.referenced, prev.active, prev.zero) != (
                 run.referenced,
                 run.active,
+                run.zero,
             ), (vma, prev, run, "not coalesced")
         prev = run
     for addr in vma.pages or ():

@@ -113,11 +113,12 @@ def smap_gather_stats(mm: Mm, vma: Vma, start: int = 0) -> MemSizeStats:
         if not runs:
             size = 0
         elif start <= runs[0].start:
-            size = sum(r.end for r in runs) - sum(r.start for r in runs)
+            size = sum(r.end - r.start for r in runs if not r.zero)
         else:
-            size = sum(max(r.end - max(r.start, start), 0) for r in runs)
+            size = sum(max(r.end - max(r.start, start), 0) for r in runs if not r.zero)
     if size:
-        # Runs (core/pages.py): exclusive anonymous pages, PTE young and dirty. O(runs).
+        # Runs (core/pages.py): exclusive anonymous pages, PTE young and dirty; the zero
+        # page's runs count nothing (vm_normal_page() is NULL). O(runs).
         pss = size << PSS_SHIFT
         mss.resident += size
         mss.referenced += size

@@ -209,13 +209,34 @@ def test_checkpoint_refuses_bad_runs_by_name() -> None:
     base = mm.mmap(0, 16 * PG, RW, ANON | MAP_POPULATE)
     doc = dump_kernel(kernel)
     vdoc: dict[str, Any] = doc["processes"][0]["mm"]["vmas"][0]
-    assert vdoc["runs"] == [[base, base + 16 * PG, True, False]] and vdoc["pages"] == []
+    assert vdoc["runs"] == [[base, base + 16 * PG, "anon", True, False]] and vdoc["pages"] == []
     assert isinstance(load_kernel(doc).get(1000).mm.vmas()[0].runs[0], AnonRun)  # type: ignore[index]
     for bad, message in (
-        ([[base, base + 17 * PG, True, False]], r"runs\[0\]: .* is not a page-aligned run"),
-        ([[base, base + 16 * PG, True]], r"runs\[0\]=.* must be \[start, end, referenced"),
-        ([[base, base + 16 * PG, 1, False]], r"runs\[0\]\[2\]=1 must be"),
+        ([[base, base + 17 * PG, "anon", 1, 0]], r"runs\[0\]: .* is not a page-aligned run"),
+        ([[base, base + 16 * PG, True]], r"runs\[0\]=.* must be \[start, end, 'anon' or"),
+        ([[base, base + 16 * PG, "huge", True, False]], r"runs\[0\]\[2\]='huge' is not"),
+        ([[base, base + 16 * PG, "anon", 1, False]], r"runs\[0\]\[3\]=1 must be"),
+        ([[base, base + 16 * PG, "zero", True, False]], r"the zero page has no folio flags"),
     ):
         vdoc["runs"] = bad
         with pytest.raises(StateError, match=message):
             load_kernel(doc)
+
+
+def test_read_populate_maps_the_zero_page_as_a_run() -> None:
+    """MAP_POPULATE of read-only anonymous memory read-faults every page: the zero page,
+    no RSS, but page tables; a write later copies one page out of the run."""
+    kernel = Kernel()
+    kernel.overcommit_memory = 1
+    mm = kernel.spawn().mm
+    base = mm.mmap(0, 2 << 40, PROT_READ, ANON | MAP_POPULATE)
+    (vma,) = mm.vmas()
+    assert [r.zero for r in vma.runs or ()] == [True] and vma.pages is None
+    assert mm.get_rss() == 0 and kernel.resident[0] == 0 and mm.min_flt == 1 << 29
+    assert "VmPTE:\t 4202520 kB" in render_status(kernel.get(1000))
+    assert mm.fault(base + 7 * PG, "read").page == "zero"
+    mm.mprotect(base, 16 * PG, RW)
+    assert mm.fault(base + 7 * PG, "write").page == "cow"
+    mm.madvise(base, 16 * PG, MADV_POPULATE_WRITE)  # zero pages copied, the copy kept
+    assert mm.get_rss() == 16 and kernel.resident[0] == 16
+    kernel._check()
