@@ -31,6 +31,12 @@ and refuses ``VM_IO``/``VM_PFNMAP`` (EINVAL); a hole is ENOMEM; a fault that end
 SIGBUS (past EOF) or SIGSEGV (a guard marker) is EFAULT, after the pages before it were
 populated; running out of memory is ENOMEM. It drains the LRU batches at the end
 (``lru_add_drain``).
+
+Private anonymous memory is populated in runs (core/pages.py): the stretches of a
+range without a per-page entry become one run of anonymous pages (write) or of zero-page
+PTEs (read) in O(1), with the counters of the faults they stand for, so populating
+2 TiB costs what populating one page does. The results are those of the page loop,
+page for page and in the same order (tests/core/test_extents.py compares them).
 """
 
 from __future__ import annotations

@@ -72,7 +72,9 @@ fast path can afford. Measured by ``bench/bench_extents.py`` (section "choice"):
 extent per fault with a neighbour merge costs about the dict's price for ascending
 faults but over 50x it for sparse random ones (a bisect with a Python key and a list
 insert per fault), and every present check would become a bisect. So runs appear
-where pages arrive in bulk, and a populate over a VMA with more than
+where pages arrive in bulk -- including the zero page's PTEs that a read populate maps
+(``zero`` runs: no RSS, no folio; a write copies the page out of its run) -- and a
+populate over a VMA with more than
 ``core.gup.RUN_POPULATE_MAX_ENTRIES`` dict entries keeps to the page loop (it would
 need to interleave with them page by page anyway). ``tests/core/test_extents.py`` replays
 random operation sequences with and without runs and compares every /proc view.
