@@ -76,6 +76,7 @@ from .pages import (
     run_at,
     touch_runs,
 )
+from .pause import register_point
 
 if TYPE_CHECKING:
     from .mm import Mm
@@ -191,6 +192,13 @@ def populate_vma_page_range(mm: Mm, vma: Vma, start: int, end: int) -> int:
     return done
 
 
+register_point(
+    "populate:before_entry",
+    "a populate of private anonymous memory filled the stretch before a per-page entry "
+    "as runs and is about to fault that entry in (page lock dropped, mmap_lock held "
+    "for read)",
+)
+
 #: Up to this many entries in ``vma.pages``, a write populate of private anonymous
 #: memory fills the stretches between them as runs; past it (a VMA faulted page by page)
 #: it keeps to the page-by-page loop, whose cost it then has anyway.
@@ -244,6 +252,9 @@ def _populate_anon(mm: Mm, vma: Vma, start: int, end: int, write: bool) -> tuple
             return (failed - start) >> PAGE_SHIFT, ENOMEM_POPULATE
         if stop >= end:
             break
+        # The page lock is dropped here, as between two pages of the page loop: faults
+        # under the VMA lock may map pages of the part not filled yet.
+        mm.pause("populate:before_entry")
         try:
             ret = faultin_page(mm, vma, stop, write)
         except ResidentLimitExceeded:

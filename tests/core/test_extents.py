@@ -45,6 +45,7 @@ from core.errors import EngineError
 from core.kernel import Kernel as KernelType
 from core.pages import AnonRun, run_pages
 from core.proc_pid import render_meminfo, render_status
+from tests.concurrency import spawn
 
 PG = PAGE_SIZE
 RW = PROT_READ | PROT_WRITE
@@ -239,4 +240,32 @@ def test_read_populate_maps_the_zero_page_as_a_run() -> None:
     assert mm.fault(base + 7 * PG, "write").page == "cow"
     mm.madvise(base, 16 * PG, MADV_POPULATE_WRITE)  # zero pages copied, the copy kept
     assert mm.get_rss() == 16 and kernel.resident[0] == 16
+    kernel._check()
+
+
+@pytest.mark.timeout(60)
+def test_faults_racing_a_populate_between_its_runs() -> None:
+    """A populate fills the stretch before a per-page entry, drops the page lock and
+    parks (``populate:before_entry``); faults under the VMA lock map pages of the part
+    it has not reached (a write: an anonymous page; a read: the zero page) and find the
+    filled part present. The populate then goes on around them: the read-faulted zero
+    page is copied, everything ends resident once, and the invariants hold."""
+    kernel = Kernel()
+    mm = kernel.spawn().mm
+    base = mm.mmap(0, 64 * PG, RW, ANON)
+    mm.fault(base + 32 * PG, "write")  # a per-page entry in the middle
+    mm.pauses.arm("populate:before_entry")
+    worker = spawn(mm.madvise, base, 64 * PG, MADV_POPULATE_WRITE)
+    mm.pauses.wait_for_hold("populate:before_entry")
+    (vma,) = mm.vmas()
+    assert [((r.start - base) // PG, (r.end - base) // PG) for r in vma.runs or ()] == [(0, 32)]
+    assert mm.fault(base + 5 * PG, "write").page == "anon"  # in the run: present
+    assert mm.fault(base + 40 * PG, "write").page == "anon"  # not reached yet: a fault
+    assert mm.fault(base + 50 * PG, "read").page == "zero"
+    mm.pauses.disarm("populate:before_entry")
+    mm.pauses.release("populate:before_entry")
+    worker.result()
+    assert sorted((a - base) // PG for a in vma.pages or ()) == [32, 40, 50]
+    assert mm.get_rss() == 64 and kernel.resident[0] == 64
+    assert run_pages(vma) == 61
     kernel._check()
