@@ -135,6 +135,7 @@ from .memory import RA_PAGES, readahead
 from .mseal import can_modify_vma_madvise
 from .pages import (
     GUARD_MARKER,
+    MATERIALIZE_MAX_PAGES,
     NO_FOLIO,
     AnonPage,
     Page,
@@ -148,6 +149,7 @@ from .pages import (
     lru_add_drain,
     materialize,
     page_cache,
+    run_pages_in,
     set_pte,
     update_hiwater_rss,
     zap_pte_range,
@@ -407,7 +409,14 @@ def _vma_behavior(b: _Behavior) -> None:
     if handler is not None:
         if vma.runs and advice not in _RUN_ADVICE:
             # This advice works page by page: the runs of its range become pages first
-            # (core/pages.py).
+            # (core/pages.py), up to what one call may turn into pages.
+            held = run_pages_in(vma, b.start, b.end)
+            if held > MATERIALIZE_MAX_PAGES:
+                raise _fail(
+                    ENOMEM,
+                    f"[{b.start:#x}, {b.end:#x}) holds {held} pages in runs; this advice "
+                    f"takes at most {MATERIALIZE_MAX_PAGES} of them page by page",
+                )
             with b.mm.page_lock:
                 materialize(b.mm, vma, b.start, b.end)
         handler(b)

@@ -787,6 +787,20 @@ def put_runs(vma: Vma, runs: list[AnonRun], delta: int = 0) -> None:
         vma.runs = _coalesce(merged)
 
 
+#: The most run pages one call may turn into page objects (16 GiB; about 0.6 GiB of the
+#: service's memory): fork or page-by-page advice over more is refused with ENOMEM
+#: rather than let one request exhaust the service (docs/kernel-differences.md).
+MATERIALIZE_MAX_PAGES = 1 << 22
+
+
+def run_pages_in(vma: Vma, start: int, end: int) -> int:
+    """Pages of ``vma``'s runs (zero-page runs too) inside ``[start, end)``. O(runs)."""
+    runs: list[AnonRun] | None = vma.runs
+    if not runs:
+        return 0
+    return sum(max(min(r.end, end) - max(r.start, start), 0) for r in runs) >> PAGE_SHIFT
+
+
 def materialize(mm: Mm, vma: Vma, start: int, end: int) -> None:
     """Turn the runs of ``vma`` inside ``[start, end)`` into one :class:`AnonPage` per
     page in ``vma.pages``, with the same state (for the code that works page by page:

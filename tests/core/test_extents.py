@@ -41,9 +41,9 @@ from core import (
     render_statm,
 )
 from core.checkpoint import StateError
-from core.errors import EngineError
+from core.errors import EngineError, SyscallError
 from core.kernel import Kernel as KernelType
-from core.pages import AnonRun, run_pages
+from core.pages import MATERIALIZE_MAX_PAGES, AnonRun, run_pages
 from core.proc_pid import render_meminfo, render_status
 from tests.concurrency import spawn
 
@@ -268,4 +268,27 @@ def test_faults_racing_a_populate_between_its_runs() -> None:
     assert sorted((a - base) // PG for a in vma.pages or ()) == [32, 40, 50]
     assert mm.get_rss() == 64 and kernel.resident[0] == 64
     assert run_pages(vma) == 61
+    kernel._check()
+
+
+def test_fork_and_page_by_page_advice_refuse_runs_too_big_to_copy() -> None:
+    """Fork (the child shares every page) and MADV_COLD turn runs into page objects:
+    past MATERIALIZE_MAX_PAGES in one call they fail with ENOMEM and change nothing,
+    instead of exhausting the service; DONTNEED, which works on runs, still works."""
+    kernel = Kernel()
+    kernel.ram_pages = 1 << 30
+    kernel.overcommit_memory = 1
+    proc = kernel.spawn()
+    mm = proc.mm
+    npages = MATERIALIZE_MAX_PAGES + 1
+    base = mm.mmap(0, npages * PG, RW, ANON | MAP_POPULATE)
+    with pytest.raises(SyscallError, match=r"fork: ENOMEM .* holds 4194305 pages in runs"):
+        kernel.fork(proc.pid)
+    with pytest.raises(SyscallError, match=r"madvise: ENOMEM .* holds 4194305 pages in runs"):
+        mm.madvise(base, npages * PG, MADV_COLD)
+    assert [p.pid for p in kernel.processes()] == [proc.pid]
+    (vma,) = mm.vmas()
+    assert vma.pages is None and run_pages(vma) == npages
+    mm.madvise(base, 2 * PG, MADV_DONTNEED)
+    assert mm.get_rss() == npages - 2
     kernel._check()
