@@ -29,8 +29,8 @@ PTE is clean (``folio_mark_dirty``).
 ``FOLL_FORCE``, so ``check_vma_flags`` wants ``VM_READ`` (or ``VM_WRITE`` for a write)
 and refuses ``VM_IO``/``VM_PFNMAP`` (EINVAL); a hole is ENOMEM; a fault that ends in
 SIGBUS (past EOF) or SIGSEGV (a guard marker) is EFAULT, after the pages before it were
-populated; running out of memory is ENOMEM. It drains the LRU batches at the end
-(``lru_add_drain``).
+populated; running out of memory is ENOMEM. Both drain the LRU and mlock batches at
+the end (``lru_add_drain``; ``populate_vma_page_range`` after each VMA part it faulted).
 """
 
 from __future__ import annotations
@@ -149,15 +149,21 @@ def populate_vma_page_range(mm: Mm, vma: Vma, start: int, end: int) -> int:
     # Break COW of private writable memory now; read-fault everything else.
     write = vma.vm_flags & (VM_WRITE | VM_SHARED) == VM_WRITE
     done = 0
-    for addr in range(start, end, PAGE_SIZE):
-        try:
-            ret = faultin_page(mm, vma, addr, write)
-        except ResidentLimitExceeded:
-            return done or ENOMEM_POPULATE
-        if ret & VM_FAULT_ERROR:
-            return done or EFAULT_POPULATE
-        done += 1
-    return done
+    try:
+        for addr in range(start, end, PAGE_SIZE):
+            try:
+                ret = faultin_page(mm, vma, addr, write)
+            except ResidentLimitExceeded:
+                return done or ENOMEM_POPULATE
+            if ret & VM_FAULT_ERROR:
+                return done or EFAULT_POPULATE
+            done += 1
+        return done
+    finally:
+        # __get_user_pages() done, the LRU and mlock batches are drained: the host's
+        # MAP_POPULATE/MAP_LOCKED/mlock leave no mlock entries behind (vmstat shows it).
+        with mm.page_lock:
+            lru_add_drain(mm.kernel.lru)
 
 
 def _populate(mm: Mm, start: int, end: int, ignore_errors: bool) -> tuple[int, int]:
