@@ -115,8 +115,8 @@ def _mlock_counts(kernel: Kernel) -> tuple[int, int]:
 
 
 def _batch_after_restore() -> tuple[Kernel, Kernel, int]:
-    # 40 locked pages, 10 unmapped (their munlocks wait in the batch), a folio shared
-    # with a forked child, and the mlock counts the vmstat events depend on.
+    # 40 locked pages, 10 of them unmapped: their munlocks wait in the batch, and the
+    # folios' mlock counts decide what the next drain counts.
     kernel = Kernel()
     proc = kernel.spawn()
     mm = proc.mm
