@@ -74,12 +74,13 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .constants import PAGE_MASK, PID_MAX, TASK_SIZE, U64, VM_ACCOUNT, VM_SHARED
+from .constants import PAGE_MASK, PID_MAX, TASK_SIZE, U64, VM_ACCOUNT, VM_LOCKED, VM_SHARED
 from .errors import EngineError, InvalidArgument, StateError
 from .files import Inode, OpenFile
 from .kernel import Kernel
 from .mmap import charge_shmem, shmem_charge
 from .pages import (
+    FOLIO_BATCH_SIZE,
     GUARD_MARKER,
     MM_ANONPAGES,
     NR_MM_COUNTERS,
@@ -263,6 +264,8 @@ def _dump_locked(
             for flag in PAGE_FLAGS:
                 if getattr(page, flag):
                     page_docs[-1][flag] = True
+            if page.mlock_count:
+                page_docs[-1]["mlock_count"] = page.mlock_count
         return ref
 
     def file_ref(file: OpenFile) -> int:
@@ -350,10 +353,20 @@ def _dump_locked(
         )
     # The LRU batches: only folios still mapped or cached matter (any other is freed
     # when its batch drains, whatever its flags).
-    lru = {
+    lru: dict[str, list[Any]] = {
         name: [pages[id(p)] for p in getattr(kernel.lru, name) if id(p) in pages]
         for name in ("lazyfree", "deactivate")
     }
+    # The mlock batch: every entry counts towards the 31 that drain it. An entry is
+    # [page, pid]: a munlock names the pid whose events count it (0: an exited
+    # process's, the machine's only; null for an mlock entry). A folio no longer mapped
+    # or cached (munmap queues those) is -1, with its mlock count as a third element.
+    event_pids = {id(proc.mm.vm_events): proc.pid for proc in procs}
+    lru["mlock"] = [
+        [pages[id(p)], pid] if id(p) in pages else [-1, pid, p.mlock_count]
+        for p, events in kernel.lru.mlock
+        for pid in [None if events is None else event_pids.get(id(events), 0)]
+    ]
     commit = kernel.commit.statistics()
     return {
         "format": FORMAT,
@@ -621,9 +634,9 @@ def _load_into(kernel: Kernel, doc: dict[str, Any], kdoc: dict[str, Any]) -> Non
     fs = kernel.fs
     next_pid = _int(_field(kdoc, "next_pid", "kernel"), "kernel.next_pid", 1, PID_MAX)
     next_ino = _int(_field(kdoc, "next_ino", "kernel"), "kernel.next_ino", 0, U64 - 1)
-    _restore_events(kernel.vm_events, _events(kdoc.get("vm_events", {}), "kernel.vm_events"))
 
     pages: list[Page] = []
+    mlock_counts: dict[int, int] = {}
     for i, pdoc in enumerate(_list(_field(doc, "pages", "state"), "state.pages")):
         where = f"pages[{i}]"
         pdoc = _obj(pdoc, where)
@@ -644,6 +657,8 @@ def _load_into(kernel: Kernel, doc: dict[str, Any], kdoc: dict[str, Any]) -> Non
         if (page.lazyfree or page.folio_dirty) and kind is not PageKind.ANON:
             raise StateError(f"{where}: only anonymous folios are lazy-free or folio_dirty")
         pages.append(page)
+        if "mlock_count" in pdoc:
+            mlock_counts[len(pages) - 1] = _int(pdoc["mlock_count"], f"{where}.mlock_count", 1)
 
     def page_at(value: Any, where: str) -> Page:
         if value == ZERO_PAGE_REF and not isinstance(value, bool):
@@ -763,6 +778,38 @@ def _load_into(kernel: Kernel, doc: dict[str, Any], kdoc: dict[str, Any]) -> Non
 
     if procs and next_pid <= max(procs):
         raise StateError(f"kernel.next_pid={next_pid} is not above the highest pid {max(procs)}")
+    # Mapping the pages again mlocked those of VM_LOCKED VMAs, counted events and
+    # queued batch entries: the saved state wins (a file without mlock counts keeps
+    # the ones mapping gave, one per locked mapping).
+    for i, count in mlock_counts.items():
+        pages[i].mlock_count = count
+    _restore_events(kernel.vm_events, _events(kdoc.get("vm_events", {}), "kernel.vm_events"))
+    for proc in procs.values():
+        proc.mm.vm_events.parent = kernel.vm_events  # re-bind to the restored counters
+    kernel.lru.mlock.clear()
+    for j, entry in enumerate(_list(lru_doc.get("mlock", []), "kernel.lru.mlock")):
+        mw = f"kernel.lru.mlock[{j}]"
+        freed = entry[0] == -1 and not isinstance(entry[0], bool) if entry else False
+        if not isinstance(entry, list) or len(entry) != (3 if freed else 2):
+            raise StateError(
+                f"{mw}={entry!r} must be [page, pid or null] or [-1, pid or null, mlock count]"
+            )
+        if freed:
+            page = Page(PageKind.ANON)  # a freed folio still in the batch
+            page.mlock_count = _int(entry[2], f"{mw}[2]", 0)
+        else:
+            page = _ref(entry[0], f"{mw}[0]", pages)
+        if page.rss_counter < 0:
+            raise StateError(f"{mw}[0]: page {entry[0]} is no folio")
+        pid = entry[1]
+        events: VmEvents | None = None
+        if pid is not None:
+            pid = _int(pid, f"{mw}[1]", 0, PID_MAX - 1)
+            owner = procs.get(pid)
+            events = owner.mm.vm_events if owner is not None else kernel.vm_events
+        kernel.lru.mlock.append((page, events))
+    if len(kernel.lru.mlock) >= FOLIO_BATCH_SIZE:
+        raise StateError(f"kernel.lru.mlock holds {len(kernel.lru.mlock)} entries (drains at 31)")
     # Install the namespace and the process table (the kernel is not shared yet).
     fs._by_path.update(named)
     fs._ino = itertools.count(next_ino)
@@ -910,8 +957,8 @@ def _load_runs(mm: Mm, vma: Vma, docs: list[Any], vw: str) -> None:
         zero = kind == "zero"
         if zero and (referenced or active):
             raise StateError(f"{where}: the zero page has no folio flags")
-        if vma.vm_file is not None or vma.vm_flags & VM_SHARED:
-            raise StateError(f"{where}: runs are private anonymous memory")
+        if vma.vm_file is not None or vma.vm_flags & (VM_SHARED | VM_LOCKED):
+            raise StateError(f"{where}: runs are private anonymous memory, not locked")
         if not zero and vma.anon_vma is None:
             raise StateError(f"{where}: anonymous pages need the VMA's anon_vma")
         if vma.pages and any(start <= a < end for a in vma.pages):

@@ -29,14 +29,14 @@ PTE is clean (``folio_mark_dirty``).
 ``FOLL_FORCE``, so ``check_vma_flags`` wants ``VM_READ`` (or ``VM_WRITE`` for a write)
 and refuses ``VM_IO``/``VM_PFNMAP`` (EINVAL); a hole is ENOMEM; a fault that ends in
 SIGBUS (past EOF) or SIGSEGV (a guard marker) is EFAULT, after the pages before it were
-populated; running out of memory is ENOMEM. It drains the LRU batches at the end
-(``lru_add_drain``).
+populated; running out of memory is ENOMEM. Both drain the LRU and mlock batches at
+the end (``lru_add_drain``; ``populate_vma_page_range`` after each VMA part it faulted).
 
-Private anonymous memory is populated in runs (core/pages.py): the stretches of a
-range without a per-page entry become one run of anonymous pages (write) or of zero-page
-PTEs (read) in O(1), with the counters of the faults they stand for, so populating
-2 TiB costs what populating one page does. The results are those of the page loop,
-page for page and in the same order (tests/core/test_extents.py compares them).
+Private anonymous memory that is not locked is populated in runs (core/pages.py): the
+stretches of a range without a per-page entry become one run of anonymous pages (write)
+or of zero-page PTEs (read) in O(1), with the counters of the faults they stand for, so
+populating 2 TiB costs what populating one page does. The results are those of the page
+loop, page for page and in the same order (tests/core/test_extents.py compares them).
 """
 
 from __future__ import annotations
@@ -177,19 +177,25 @@ def populate_vma_page_range(mm: Mm, vma: Vma, start: int, end: int) -> int:
         return EFAULT_POPULATE  # we've never faulted in PROT_NONE pages
     # Break COW of private writable memory now; read-fault everything else.
     write = vma.vm_flags & (VM_WRITE | VM_SHARED) == VM_WRITE
-    if _runs_populate(vma):
-        done, err = _populate_anon(mm, vma, start, end, write)
-        return done or err if err else done
     done = 0
-    for addr in range(start, end, PAGE_SIZE):
-        try:
-            ret = faultin_page(mm, vma, addr, write)
-        except ResidentLimitExceeded:
-            return done or ENOMEM_POPULATE
-        if ret & VM_FAULT_ERROR:
-            return done or EFAULT_POPULATE
-        done += 1
-    return done
+    try:
+        if _runs_populate(vma):
+            done, err = _populate_anon(mm, vma, start, end, write)
+            return done or err if err else done
+        for addr in range(start, end, PAGE_SIZE):
+            try:
+                ret = faultin_page(mm, vma, addr, write)
+            except ResidentLimitExceeded:
+                return done or ENOMEM_POPULATE
+            if ret & VM_FAULT_ERROR:
+                return done or EFAULT_POPULATE
+            done += 1
+        return done
+    finally:
+        # __get_user_pages() done, the LRU and mlock batches are drained: the host's
+        # MAP_POPULATE/MAP_LOCKED/mlock leave no mlock entries behind (vmstat shows it).
+        with mm.page_lock:
+            lru_add_drain(mm.kernel.lru)
 
 
 register_point(
@@ -206,9 +212,11 @@ RUN_POPULATE_MAX_ENTRIES = 64
 
 
 def _runs_populate(vma: Vma) -> bool:
-    # Private anonymous memory with few per-page entries: populated as runs.
+    # Private anonymous memory with few per-page entries: populated as runs. Not in a
+    # VM_LOCKED VMA: each folio's mlock state and its place in the mlock batch are the
+    # page's own (core/pages.py), so locked memory is held page by page.
     return (
-        not vma.vm_flags & VM_SHARED
+        not vma.vm_flags & (VM_SHARED | VM_LOCKED)
         and vma.vm_file is None
         and vma.special_name is None
         and len(vma.pages or ()) <= RUN_POPULATE_MAX_ENTRIES

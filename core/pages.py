@@ -83,6 +83,22 @@ The per-CPU LRU folio batches of mm/swap.c that delay MADV_FREE's effect (``Lazy
 shows only once ``lru_lazyfree`` is drained) and MADV_COLD's deactivation are
 :class:`LruBatches`, one per Kernel (one CPU: the differential helper pins itself).
 
+mlock state (mm/mlock.c)
+------------------------
+A folio mapped by a ``VM_LOCKED`` VMA is mlocked (PG_mlocked; ``Page.mlock_count``
+counts the locks, as ``folio->mlock_count`` does). It becomes mlocked when a fault or
+populate maps it into such a VMA (``mlock_new_folio``, ``mlock_vma_folio`` from the
+rmap code) or when ``mlock_fixup`` locks a range it is mapped in (``mlock_pte_range``
+-> ``mlock_folio``): ``unevictable_pgs_mlocked`` counts it then, once. Unlocking goes
+through the per-CPU ``mlock_fbatch``: ``munlock_folio`` queues the folio (an unmap of
+a locked VMA -- munmap, MADV_DONTNEED_LOCKED, exit, a COW copy replacing it -- or
+``munlock``'s walk), and ``__munlock_folio`` drops the count and counts
+``unevictable_pgs_munlocked`` when the batch drains: when it holds 31 folios (mlock
+entries count towards the 31 too) or at the next ``lru_add_drain``. The host shows it:
+munmap of 100 locked pages counts 93 at once and 7 at the next ``mlock``, because
+munmap does not drain (nor does MADV_DONTNEED: ``LazyFree`` after MADV_FREE stays 0
+across both until something drains, e.g. ``mlock``, ``munlock`` or MADV_COLD).
+
 Simplified: no swap, no THP/mTHP, no background reclaim (the page cache keeps every page
 it ever read unless MADV_PAGEOUT or MADV_REMOVE drops it), no KSM merging.
 """
@@ -113,6 +129,7 @@ if TYPE_CHECKING:
     from .files import Inode
     from .mm import Mm
     from .vma import Vma
+    from .vmstat import VmEvents
 
 # include/linux/mm_types_task.h: enum { MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES }
 MM_FILEPAGES = 0
@@ -162,6 +179,9 @@ class Page:
     folio_dirty: bool = False
     lazyfree: bool = False
     batched: bool = False
+    #: ``folio->mlock_count``: how many locks hold it (0: not PG_mlocked). See the
+    #: module note.
+    mlock_count: int = 0
 
     def __init__(self, kind: PageKind, dirty: bool = False, index: int = -1) -> None:
         self.kind = kind
@@ -333,6 +353,9 @@ def set_pte(mm: Mm, vma: Vma, addr: int, page: Page) -> None:
             mm.machine_resident[0] += 1  # the page becomes resident on the machine
         page.mapcount += 1
         mm.rss_stat[counter] += 1
+        if vma.vm_flags & VM_LOCKED:
+            # folio_add_lru_vma() -> mlock_new_folio(), or the rmap's mlock_vma_folio().
+            mlock_folio(mm, page)
 
 
 def replace_pte(mm: Mm, vma: Vma, addr: int, page: Page) -> None:
@@ -344,6 +367,8 @@ def replace_pte(mm: Mm, vma: Vma, addr: int, page: Page) -> None:
         if not old.mapcount:
             mm.machine_resident[0] -= 1  # no PTE maps it any more: freed
         mm.rss_stat[old.rss_counter] -= 1
+        if vma.vm_flags & VM_LOCKED:
+            munlock_folio(mm, old)  # folio_remove_rmap_pte() -> munlock_vma_folio()
     del vma.pages[addr]
     # The new PTE is dirty (a COW copy is written); set_pte() makes it young. Every other
     # path that empties a PTE drops its bits, so set_pte() on an empty slot need not.
@@ -364,14 +389,11 @@ def zap_vma_pages(mm: Mm, vma: Vma) -> None:
     it, drop its mapcount. Caller holds ``mmap_lock`` for write. O(pages)."""
     with mm.page_lock:
         pages = vma.pages
-        normal = 0
         if vma.runs:
             update_hiwater_rss(mm)
-            normal = zap_runs(mm, vma, vma.vm_start, vma.vm_end)
+            zap_runs(mm, vma, vma.vm_start, vma.vm_end)
         if not pages:
             vma.pages = None
-            if normal:
-                lru_add_drain(mm.kernel.lru)
             return
         update_hiwater_rss(mm)
         stat = mm.rss_stat
@@ -387,7 +409,8 @@ def zap_vma_pages(mm: Mm, vma: Vma) -> None:
                 if not page.mapcount:
                     freed += 1
                 stat[counter] -= 1
-                normal += 1
+                if locked:
+                    munlock_folio(mm, page)  # folio_remove_rmap_ptes()
                 if counter != MM_ANONPAGES:  # zap_present_folio_ptes()
                     if dirty and addr in dirty:
                         page.dirty = True
@@ -401,8 +424,7 @@ def zap_vma_pages(mm: Mm, vma: Vma) -> None:
         if dirty:
             dirty.difference_update(pages)
         vma.pages = None
-        if normal:
-            lru_add_drain(mm.kernel.lru)  # tlb_finish_mmu -> free_pages_and_swap_cache
+        # No lru_add_drain(): the batches keep what they hold (see the module note).
 
 
 def copy_pte_range(dst_mm: Mm, dst: Vma, src: Vma) -> None:
@@ -439,14 +461,18 @@ def count_rss(vmas: list[Vma]) -> list[int]:
 def check_vma_pages(vma: Vma) -> None:
     """O(pages): every mapped page lies inside the VMA, is page aligned and consistent
     with the VMA's backing (anonymous pages need an anon_vma; page-cache pages are the
-    file's page at the linear index, unless COW replaced them by an anonymous copy)."""
+    file's page at the linear index, unless COW replaced them by an anonymous copy);
+    a folio a ``VM_LOCKED`` VMA maps is mlocked. The runs pass :func:`check_vma_runs`."""
     check_vma_runs(vma)
     pages: dict[int, Any] | None = vma.pages
     if not pages:
         return
+    locked = vma.vm_flags & VM_LOCKED
     for addr, page in pages.items():
         assert vma.vm_start <= addr < vma.vm_end and not addr & ~PAGE_MASK, (vma, hex(addr))
         assert isinstance(page, Page), (vma, hex(addr), page)
+        if locked and page.rss_counter >= 0:
+            assert page.mlock_count >= 1, (vma, hex(addr), "locked VMA maps an unmlocked folio")
         if page.kind is PageKind.GUARD:
             assert page is GUARD_MARKER, (vma, hex(addr), page)
         elif page.kind is PageKind.ANON:
@@ -496,20 +522,26 @@ FOLIO_BATCH_SIZE = 31  # PAGEVEC_SIZE (include/linux/folio_batch.h)
 class LruBatches:
     """The ``cpu_fbatches`` of mm/swap.c for one CPU: folios queued for ``lru_lazyfree``
     (MADV_FREE) and ``lru_deactivate`` (MADV_COLD), applied when a batch fills up
-    (``FOLIO_BATCH_SIZE``) or at ``lru_add_drain``. One per :class:`~core.kernel.Kernel`;
-    changed under ``Kernel.page_lock``."""
+    (``FOLIO_BATCH_SIZE``) or at ``lru_add_drain``; and mm/mlock.c's ``mlock_fbatch``
+    (``mlock``: each entry a folio and, for a munlock, the events to count its
+    ``unevictable_pgs_munlocked`` in; None for an mlock). One per
+    :class:`~core.kernel.Kernel`; changed under ``Kernel.page_lock``."""
 
-    __slots__ = ("lazyfree", "deactivate")
+    __slots__ = ("lazyfree", "deactivate", "mlock")
 
     def __init__(self) -> None:
         self.lazyfree: list[Page] = []
         self.deactivate: list[Page] = []
+        self.mlock: list[tuple[Page, VmEvents | None]] = []
 
     def _check(self) -> None:
-        """O(n): every queued folio is marked batched, no folio is queued twice."""
+        """O(n): every queued folio is marked batched, no folio is queued twice; the
+        mlock batch is never full (it drains at 31) and holds folios only."""
         queued = self.lazyfree + self.deactivate
         assert len({id(p) for p in queued}) == len(queued), queued
         assert all(p.batched for p in queued), queued
+        assert len(self.mlock) < FOLIO_BATCH_SIZE, len(self.mlock)
+        assert all(p.rss_counter >= 0 for p, _ in self.mlock), self.mlock
 
 
 def _lru_lazyfree(page: Page) -> None:
@@ -555,13 +587,76 @@ def folio_deactivate(lru: LruBatches, page: Page) -> None:
 
 
 def lru_add_drain(lru: LruBatches) -> None:
-    """``lru_add_drain``: apply this CPU's batches (MADV_FREE/COLD/PAGEOUT and
-    MADV_POPULATE_* call it, and every zap that unmapped a page:
-    ``free_pages_and_swap_cache``). O(queued)."""
+    """``lru_add_drain``: apply this CPU's batches, the mlock batch included
+    (``mlock_drain_local``). MADV_FREE/COLD/PAGEOUT, MADV_POPULATE_* and mlock/munlock
+    (``mlock_vma_pages_range``) call it; munmap and MADV_DONTNEED do not. O(queued)."""
     for batch, move in ((lru.lazyfree, _lru_lazyfree), (lru.deactivate, _lru_deactivate)):
         for page in batch:
             move(page)
         batch.clear()
+    mlock_drain(lru)
+
+
+def mlock_folio(mm: Mm, page: Page) -> None:
+    """``mlock_folio`` / ``mlock_new_folio``: one more lock on a folio (not the zero page
+    or a guard marker); the first makes it PG_mlocked and counts
+    ``unevictable_pgs_mlocked``. The folio joins the mlock batch. Caller holds the page
+    lock. O(1), O(31) when the batch fills."""
+    if not page.mlock_count:
+        mm.vm_events.count("unevictable_pgs_mlocked")
+    page.mlock_count += 1
+    _mlock_batch_add(mm.kernel.lru, page, None)
+
+
+def munlock_folio(mm: Mm, page: Page) -> None:
+    """``munlock_folio``: queue a folio for ``__munlock_folio`` (which drops one lock when
+    the batch drains). Caller holds the page lock. O(1), O(31) when the batch fills."""
+    _mlock_batch_add(mm.kernel.lru, page, mm.vm_events)
+
+
+def _mlock_batch_add(lru: LruBatches, page: Page, events: VmEvents | None) -> None:
+    batch = lru.mlock
+    batch.append((page, events))
+    if len(batch) >= FOLIO_BATCH_SIZE:
+        mlock_drain(lru)
+
+
+def mlock_drain(lru: LruBatches) -> None:
+    """``mlock_folio_batch``: apply the queued munlocks (``__munlock_folio``: the last
+    lock gone, the folio leaves PG_mlocked and ``unevictable_pgs_munlocked`` counts it,
+    in the events of the mm that unmapped or unlocked it). Caller holds the page lock.
+    O(queued)."""
+    batch = lru.mlock
+    for page, events in batch:
+        if events is not None and page.mlock_count:
+            page.mlock_count -= 1
+            if not page.mlock_count:
+                events.count("unevictable_pgs_munlocked")
+    batch.clear()
+
+
+def mlock_pte_range(mm: Mm, vma: Vma, start: int, end: int, lock: bool) -> None:
+    """``mlock_vma_pages_range``'s walk of ``[start, end)`` of ``vma`` (``mlock_pte_range``):
+    every present folio (not the zero page or a guard marker) is mlocked (``lock``) or
+    queued for munlock, between two ``lru_add_drain`` calls. Caller holds ``mmap_lock``
+    for write. O(min(range, mapped))."""
+    with mm.page_lock:
+        lru = mm.kernel.lru
+        lru_add_drain(lru)
+        pages = vma.pages
+        if pages:
+            if (end - start) >> PAGE_SHIFT < len(pages):
+                addrs = [a for a in range(start, end, PAGE_SIZE) if a in pages]
+            else:
+                addrs = sorted(a for a in pages if start <= a < end)
+            for addr in addrs:
+                page = pages[addr]
+                if page.rss_counter >= 0:
+                    if lock:
+                        mlock_folio(mm, page)
+                    else:
+                        munlock_folio(mm, page)
+        lru_add_drain(lru)
 
 
 def zap_pte_range(
@@ -585,8 +680,6 @@ def zap_pte_range(
         normal = zap_runs(mm, vma, start, end)
     pages = vma.pages
     if not pages:
-        if normal:
-            lru_add_drain(mm.kernel.lru)
         return normal
     npages = (end - start) >> PAGE_SHIFT
     if npages < len(pages):
@@ -598,6 +691,7 @@ def zap_pte_range(
     dirty = mm.dirty_ptes
     stat = mm.rss_stat
     recency = vma_has_recency(vma)
+    locked = bool(vma.vm_flags & VM_LOCKED)
     for addr in addrs:
         page = pages[addr]
         kind = page.kind
@@ -615,19 +709,19 @@ def zap_pte_range(
             if not page.mapcount:
                 mm.machine_resident[0] -= 1  # no PTE maps it any more: freed
             stat[counter] -= 1
+            if locked:
+                munlock_folio(mm, page)  # folio_remove_rmap_ptes() -> munlock_vma_folio()
             if counter != MM_ANONPAGES:
                 if addr in dirty:
                     page.dirty = True  # the PTE's dirty bit goes to the folio
                 if recency and addr not in old:
-                    folio_mark_accessed(page, bool(vma.vm_flags & VM_LOCKED))
+                    folio_mark_accessed(page, locked)
         del pages[addr]
         old.discard(addr)
         clean.discard(addr)
         dirty.discard(addr)
     if not pages:
         vma.pages = None
-    if normal:
-        lru_add_drain(mm.kernel.lru)
     return normal
 
 
@@ -933,12 +1027,12 @@ def check_vma_runs(vma: Vma) -> None:
     """O(runs + pages): the runs are sorted, non-empty, page aligned, inside the VMA,
     apart from each other and from ``vma.pages``, coalesced (two touching runs differ in
     their flags or kind), zero-page runs flagless, and only in a private anonymous VMA
-    (with an anon_vma if it holds anonymous runs)."""
+    that is not ``VM_LOCKED`` (with an anon_vma if it holds anonymous runs)."""
     runs: list[AnonRun] | None = vma.runs
     if runs is None:
         return
     assert runs, (vma, "empty run list instead of None")
-    assert vma.vm_file is None and not vma.vm_flags & VM_SHARED, (vma, runs)
+    assert vma.vm_file is None and not vma.vm_flags & (VM_SHARED | VM_LOCKED), (vma, runs)
     if any(not r.zero for r in runs):
         assert vma.anon_vma is not None, (vma, runs)
     prev: AnonRun | None = None

@@ -563,9 +563,9 @@ def vmstat_text(
 ) -> str:
     """``/proc/vmstat`` (``vmstat_show``): ``name value`` lines, in the kernel's order,
     for the counters the engine keeps: page counts, swap (none), ``pgfault``/
-    ``pgmajfault`` and the per-VMA-lock events (printed by kernels built with
-    ``CONFIG_PER_VMA_LOCK_STATS``). ``extra`` lines (the simulator's own counters)
-    follow. O(1)."""
+    ``pgmajfault``, the folios mlocked and munlocked, and the per-VMA-lock events
+    (printed by kernels built with ``CONFIG_PER_VMA_LOCK_STATS``). ``extra`` lines (the
+    simulator's own counters) follow. O(1)."""
     rows: list[tuple[str, int]] = [
         ("nr_free_pages", max((_host_memory() >> PAGE_SHIFT) - p.anon - p.file - p.page_tables, 0)),
         ("nr_mlock", p.mlocked),
@@ -578,6 +578,8 @@ def vmstat_text(
         ("pswpout", 0),
         ("pgfault", ev.pgfault),
         ("pgmajfault", ev.pgmajfault),
+        ("unevictable_pgs_mlocked", ev.unevictable_pgs_mlocked),
+        ("unevictable_pgs_munlocked", ev.unevictable_pgs_munlocked),
         ("vma_lock_success", ev.vma_lock_success),
         ("vma_lock_abort", ev.vma_lock_abort),
         ("vma_lock_retry", ev.vma_lock_retry),

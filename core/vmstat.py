@@ -3,7 +3,9 @@
 ``vma_lock_success``/``abort``/``retry``/``miss`` are the per-VMA-lock events
 (``count_vm_vma_lock_event``, include/linux/vm_event_item.h, shown only with
 ``CONFIG_PER_VMA_LOCK_STATS``); ``pgfault`` and ``pgmajfault`` are counted by
-``mm_account_fault`` (mm/memory.c). Each mm has a :class:`VmEvents` whose ``parent``
+``mm_account_fault`` (mm/memory.c); ``unevictable_pgs_mlocked``/``munlocked`` by
+``mlock_folio``/``mlock_new_folio`` and ``__munlock_folio`` (mm/mlock.c, see
+:mod:`core.pages`). Each mm has a :class:`VmEvents` whose ``parent``
 is its Kernel's machine-wide set, so one increment shows in both.
 """
 
@@ -19,8 +21,8 @@ __all__ = ["VmEventStatistics", "VmEvents"]
 
 @dataclass(frozen=True)
 class VmEventStatistics:
-    """The per-VMA-lock vmstat events (``/proc/vmstat``, include/linux/vm_event_item.h) and the
-    fault counts (``pgfault``, ``pgmajfault``)."""
+    """The per-VMA-lock vmstat events (``/proc/vmstat``, include/linux/vm_event_item.h), the
+    fault counts (``pgfault``, ``pgmajfault``) and the folios mlocked and munlocked."""
 
     vma_lock_success: int
     vma_lock_abort: int
@@ -28,6 +30,8 @@ class VmEventStatistics:
     vma_lock_miss: int
     pgfault: int
     pgmajfault: int
+    unevictable_pgs_mlocked: int
+    unevictable_pgs_munlocked: int
 
 
 class VmEvents:
