@@ -53,8 +53,8 @@ The bits madvise(2) and fork make visible in smaps live beside the pages:
 
 Runs of uniform anonymous pages
 -------------------------------
-A populate of private writable anonymous memory (``MAP_POPULATE``, ``MAP_LOCKED`` and
-``mlock``, ``MADV_POPULATE_WRITE``: :mod:`core.gup`) gives every page the same state: its
+A populate of private writable anonymous memory (``MAP_POPULATE``,
+``MADV_POPULATE_WRITE``: :mod:`core.gup`) gives every page the same state: its
 own anonymous folio, mapped once, PTE young and dirty, PG_referenced from GUP's
 FOLL_TOUCH. Such pages are kept as :class:`AnonRun` objects in ``Vma.runs`` (sorted,
 apart from each other and from ``Vma.pages``), so a 2 TiB heap (536,870,912 pages) is one
@@ -63,9 +63,12 @@ come to differ: a zap (MADV_DONTNEED, munmap, mremap's unmap) cuts it, a VMA spl
 an mremap move cuts and moves it, GUP touching part of it (PG_referenced -> PG_active)
 splits it by flags; neighbours that touch with equal flags are merged again right away.
 What needs one page's own state -- fork (the child shares each folio: mapcount 2),
-MADV_FREE/COLD/PAGEOUT (PTE bits, LRU batches), guard markers, MADV_COLLAPSE -- first
-turns the runs of its range into :class:`AnonPage` objects (:func:`materialize`), the
-exact equivalent; that costs O(pages) there, as before runs existed.
+MADV_FREE/COLD/PAGEOUT (PTE bits, LRU batches), guard markers, MADV_COLLAPSE, mlock
+(each folio's mlock count and mlock-batch entry, below: runs are never in a
+``VM_LOCKED`` VMA, whose populate stays page by page) -- first turns the runs of its
+range into :class:`AnonPage` objects (:func:`materialize`), the exact equivalent; that
+costs O(pages) there, as before runs existed, and is refused (ENOMEM) past
+:data:`MATERIALIZE_MAX_PAGES` in one call.
 
 Faults keep the per-page dict: a fault maps one page, and a dict store is what the
 fast path can afford. Measured by ``bench/bench_extents.py`` (section "choice"): an
