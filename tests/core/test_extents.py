@@ -271,8 +271,8 @@ def test_faults_racing_a_populate_between_its_runs() -> None:
     kernel._check()
 
 
-def test_fork_and_page_by_page_advice_refuse_runs_too_big_to_copy() -> None:
-    """Fork (the child shares every page) and MADV_COLD turn runs into page objects:
+def test_fork_mlock_and_page_by_page_advice_refuse_runs_too_big_to_copy() -> None:
+    """Fork (the child shares every page), MADV_COLD and mlock turn runs into page objects:
     past MATERIALIZE_MAX_PAGES in one call they fail with ENOMEM and change nothing,
     instead of exhausting the service; DONTNEED, which works on runs, still works."""
     kernel = Kernel()
@@ -286,6 +286,9 @@ def test_fork_and_page_by_page_advice_refuse_runs_too_big_to_copy() -> None:
         kernel.fork(proc.pid)
     with pytest.raises(SyscallError, match=r"madvise: ENOMEM .* holds 4194305 pages in runs"):
         mm.madvise(base, npages * PG, MADV_COLD)
+    with pytest.raises(SyscallError, match=r"mlock: ENOMEM .* holds 4194305 pages in runs"):
+        mm.mlock(base, npages * PG)
+    assert mm.locked_vm == 0
     assert [p.pid for p in kernel.processes()] == [proc.pid]
     (vma,) = mm.vmas()
     assert vma.pages is None and run_pages(vma) == npages
