@@ -73,7 +73,7 @@ costs O(pages) there, as before runs existed, and is refused (ENOMEM) past
 Faults keep the per-page dict: a fault maps one page, and a dict store is what the
 fast path can afford. Measured by ``bench/bench_extents.py`` (section "choice"): an
 extent per fault with a neighbour merge costs about the dict's price for ascending
-faults but over 50x it for sparse random ones (a bisect with a Python key and a list
+faults but 35-50x it for sparse random ones (a bisect with a Python key and a list
 insert per fault), and every present check would become a bisect. So runs appear
 where pages arrive in bulk -- including the zero page's PTEs that a read populate maps
 (``zero`` runs: no RSS, no folio; a write copies the page out of its run) -- and a
