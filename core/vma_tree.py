@@ -591,7 +591,7 @@ def _replace(
     lasts = leaf.lasts
     holes = leaf.holes
     starts[i:j] = map(_first, repl)
-    lasts[i:j] = _keys([e[1] - 1 for e in repl])
+    lasts[i:j] = array(_KEY_TYPE, [e[1] - 1 for e in repl])
     holes[i:j] = [0] * m
     n = len(starts)
     for k in range(i or 1, min(i + m + 1, n)):
