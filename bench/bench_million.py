@@ -665,7 +665,8 @@ def main(argv: list[str] | None = None) -> int:
         out = run_rest(args)
     if args.json:
         old = json.loads(args.json.read_text()) if args.json.exists() else {}
-        old[args.part] = out
+        key = "rest_before_after" if args.part == "rest" and args.before_rest else args.part
+        old[key] = out
         args.json.write_text(json.dumps(old, indent=1) + "\n")
     return 0
 
