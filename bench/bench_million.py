@@ -6,6 +6,7 @@ Run from the repository root::
     .venv/bin/python bench/bench_million.py rest     # REST: batch build, maps served, state file
     .venv/bin/python bench/bench_million.py engine --n 200000   # a smaller run
     .venv/bin/python bench/bench_million.py lookups --before main  # two VmaTrees side by side
+    .venv/bin/python bench/bench_million.py rest --before-rest --before main --n 220000
 
 ``engine`` (one interpreter, one :class:`core.Kernel` with ``max_map_count`` raised):
 
@@ -35,6 +36,11 @@ version, both filled by the same ascending stores of the process's entries (so b
 have the shape their store code gives), and ``mm.tree`` is switched between them batch
 by batch: the same VMAs, locks and pages, the sizes and the versions alternating round
 by round.
+
+``rest --before-rest --before REV``: only the REST build (below), for the service of
+git revision ``REV`` (a temporary worktree) and of this checkout, one fresh server per
+build, the two alternating ``--rounds`` times per durability mode: the server's CPU
+time per operation of each and the ratio of their medians.
 
 ``rest`` (a real uvicorn server in a subprocess, ``VMASIM_MAX_MAP_COUNT`` raised, the
 other settings at their defaults): the same process built through
