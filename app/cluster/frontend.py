@@ -33,6 +33,7 @@ import logging
 import os
 import re
 import shutil
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -56,6 +57,8 @@ _log = logging.getLogger("vmasim.cluster")
 
 ACTOR_PREFIX = "machine:"
 """A machine's actor is named ``machine:<id>`` in the namespace."""
+KILL_TIMEOUT = 30.0
+"""Seconds a delete waits for Ray to release a killed actor's name."""
 _MACHINE_ID = re.compile(MACHINE_ID_PATTERN)
 _MACHINE_PATH = re.compile(r"^/machines/([^/]+)(/.*)?$")
 #: Answered by the front end itself: liveness, the documentation, the live page.
@@ -176,8 +179,16 @@ class ClusterFrontEnd:
         return [DEFAULT_MACHINE, *sorted(names)]
 
     def kill(self, machine: str, handle: Any) -> None:
-        """End ``machine``'s actor for good and remove its directory. Blocking."""
+        """End ``machine``'s actor for good, wait until its name is free (bounded) and
+        remove its directory. Blocking."""
         ray.kill(handle, no_restart=True)
+        deadline = time.monotonic() + KILL_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                ray.get_actor(actor_name(machine), namespace=self.namespace)
+            except ValueError:
+                break
+            time.sleep(0.01)
         shutil.rmtree(os.path.join(self.store, machine), ignore_errors=True)
 
     def unavailable(self, machine: str, exc: BaseException) -> MachineUnavailable:
@@ -226,18 +237,30 @@ class ClusterForwarder:
         except NoSuchMachine as exc:
             await error_response(exc, path)(scope, receive, send)
             return
-        status = await self._forward(machine, handle, scope, body, receive, send)
-        if (
-            status == 204
-            and method == "DELETE"
+        deleting = (
+            method == "DELETE"
             and match is not None
             and match[2] is None
             and machine != DEFAULT_MACHINE
-        ):
-            # The machine's own app deleted it (its files are gone): end its actor.
+        )
+        if not deleting:
+            await self._forward(machine, handle, scope, body, receive, send)
+            return
+        # DELETE /machines/{id}: the machine's own app deletes it (its files), then its
+        # actor ends and its name is free, and only then the answer leaves: no front
+        # end finds the machine once one answered that it is gone.
+        answer: list[Message] = []
+
+        async def keep(message: Message) -> None:
+            answer.append(message)
+
+        status = await self._forward(machine, handle, scope, body, receive, keep)
+        if status == 204:
             with contextlib.suppress(ray.exceptions.RayError):
                 await handle.stop.remote()
             await asyncio.to_thread(self.front.kill, machine, handle)
+        for message in answer:
+            await send(message)
 
     async def _forward(
         self,
@@ -294,7 +317,13 @@ class ClusterForwarder:
                 if not isinstance(exc, _UNAVAILABLE):
                     raise exc
                 if status == 0:
-                    problem = error_response(self.front.unavailable(machine, exc), scope["path"])
+                    gone: Exception = self.front.unavailable(machine, exc)
+                    if isinstance(exc, ray.exceptions.ActorDiedError):
+                        try:  # for good (deleted meanwhile), or restarting?
+                            self.front.host(machine)
+                        except NoSuchMachine as missing:
+                            gone = missing
+                    problem = error_response(gone, scope["path"])
                     await problem(scope, receive, send)
                     return problem.status_code
                 if not ended:  # the actor died mid-stream: end the body where it stopped
