@@ -18,7 +18,7 @@ from core import Kernel
 from . import __version__, auth, errors, openapi
 from .deployment import Deployment
 from .deps import machine_path
-from .errors import NoSuchMachine, responses
+from .errors import MachineUnavailable, NoSuchMachine, responses
 from .lifecycle import Lifecycle
 from .limits import Admission, AdmissionControl
 from .machines import EmbeddedMachines
@@ -156,7 +156,10 @@ def create_app(
     app.state.experiment_jobs = machines.default.jobs
     app.state.admission = admission
     errors.install(app)
-    include_all(app)
+    # Every route of a machine may be answered 503 machine-unavailable with the cluster
+    # backend (its actor restarting on another node, app.cluster): documented once here.
+    moving = {503: responses(MachineUnavailable)[503]}
+    include_all(app, responses=moving)
     # Every route of a machine, again under /machines/{machine}: the dependency checks
     # the id (404 for none) and documents the parameter; app.deps resolves the machine
     # from the path, so the route modules need no change.
@@ -164,7 +167,7 @@ def create_app(
         app,
         prefix="/machines/{machine}",
         dependencies=[Depends(machine_path)],
-        responses=responses(NoSuchMachine),
+        responses=responses(NoSuchMachine, MachineUnavailable),
         generate_unique_id_function=machine_operation_id,
     )
     ui.install(app)  # the live page at /ui (not in the OpenAPI document)
