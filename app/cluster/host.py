@@ -42,7 +42,7 @@ from typing import Any
 from starlette.types import Message
 
 from ..deployment import Deployment
-from ..settings import Settings
+from ..settings import Backend, Settings
 
 _log = logging.getLogger("vmasim.cluster")
 
@@ -96,7 +96,8 @@ class MachineHost:
             if self._app is None:
                 from ..main import create_app  # the web stack, in the actor's process
 
-                app = create_app(self._settings, deployment=self._deployment)
+                # Embedded, whatever VMASIM_BACKEND this process inherited.
+                app = create_app(self._settings, deployment=self._deployment, backend=Backend())
                 started = asyncio.Event()
                 self._stop = asyncio.Event()
                 task = asyncio.ensure_future(self._serve(app, started, self._stop))
