@@ -246,3 +246,16 @@ def _node_dies(cluster: Any, fronts: list[Running]) -> None:
             assert not missing, (m, len(missing), len(acked[m]))
             checked = ray.get(fronts[0].app.state.cluster.host(m).check.remote(), timeout=TIMEOUT)
             assert checked == 1
+
+
+def test_a_sweep_fans_out_as_ray_tasks(cluster: Any) -> None:
+    """lab's sweep on the cluster: every run a task, results in the order of the runs,
+    the same experiments and parameters as run here one after another."""
+    from lab.sweep import Run, run_sweep
+
+    runs = [Run("fault-scaling", seed, cell_s=0.05) for seed in (1, 2, 3)]
+    remote = run_sweep(runs, "ray")
+    assert [(r.name, r.seed) for r in remote] == [("fault-scaling", s) for s in (1, 2, 3)]
+    local = run_sweep(runs[:1], "sequential")
+    assert remote[0].params == local[0].params
+    assert [sorted(row) for row in remote[0].rows] == [sorted(row) for row in local[0].rows]
