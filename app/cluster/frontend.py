@@ -94,6 +94,8 @@ class ClusterFrontEnd:
         #: What the actors are built with: this front end's VMASIM_* settings.
         self.environ = {k: v for k, v in environ.items() if k.startswith("VMASIM_")}
         self.connected_here = False
+        #: Actor handles found by name (see :meth:`host`).
+        self._handles: dict[str, Any] = {}
 
     # -- lifetime ---------------------------------------------------------------------
 
@@ -160,13 +162,23 @@ class ClusterFrontEnd:
 
     def host(self, machine: str) -> Any:
         """The actor of ``machine``; ``NoSuchMachine`` if there is none (``default``
-        is created again if it is missing)."""
+        is created again if it is missing). A handle found once is kept (a lookup is
+        a round trip to Ray's registry); :meth:`forget` drops it when its actor turns
+        out dead for good (deleted, perhaps through another front end)."""
+        handle = self._handles.get(machine)  # one dict read: safe from any thread
+        if handle is not None:
+            return handle
         try:
-            return ray.get_actor(actor_name(machine), namespace=self.namespace)
+            handle = ray.get_actor(actor_name(machine), namespace=self.namespace)
         except ValueError:
-            if machine == DEFAULT_MACHINE:
-                return self.spawn(machine, get_if_exists=True)
-            raise NoSuchMachine(machine) from None
+            if machine != DEFAULT_MACHINE:
+                raise NoSuchMachine(machine) from None
+            handle = self.spawn(machine, get_if_exists=True)
+        self._handles[machine] = handle
+        return handle
+
+    def forget(self, machine: str) -> None:
+        self._handles.pop(machine, None)
 
     def names(self) -> list[str]:
         """Every machine with an actor, ``default`` first, then by id."""
@@ -181,6 +193,7 @@ class ClusterFrontEnd:
     def kill(self, machine: str, handle: Any) -> None:
         """End ``machine``'s actor for good, wait until its name is free (bounded) and
         remove its directory. Blocking."""
+        self.forget(machine)
         ray.kill(handle, no_restart=True)
         deadline = time.monotonic() + KILL_TIMEOUT
         while time.monotonic() < deadline:
@@ -319,6 +332,7 @@ class ClusterForwarder:
                 if status == 0:
                     gone: Exception = self.front.unavailable(machine, exc)
                     if isinstance(exc, ray.exceptions.ActorDiedError):
+                        self.front.forget(machine)
                         try:  # for good (deleted meanwhile), or restarting?
                             self.front.host(machine)
                         except NoSuchMachine as missing:
@@ -390,12 +404,16 @@ class ClusterForwarder:
             forwarded: Forwarded = ("GET", f"/machines/{name}", b"", headers, b"", None)
             start: Message = {}
             chunks = []
-            async for ref in handle.request.remote(forwarded):
-                for message in await ref:
-                    if message["type"] == "http.response.start":
-                        start = message
-                    else:
-                        chunks.append(message.get("body", b""))
+            try:
+                async for ref in handle.request.remote(forwarded):
+                    for message in await ref:
+                        if message["type"] == "http.response.start":
+                            start = message
+                        else:
+                            chunks.append(message.get("body", b""))
+            except ray.exceptions.ActorDiedError:
+                front.forget(name)  # deleted meanwhile (or restarting: then not listed)
+                return None
             if start.get("status") != 200:
                 return None  # deleted meanwhile
             doc: dict[str, Any] = json.loads(b"".join(chunks))
