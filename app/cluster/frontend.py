@@ -48,6 +48,7 @@ from ..errors import (
     NoSuchMachine,
     error_response,
 )
+from ..limits import is_stream
 from ..machines import MACHINES_SUFFIX, MANIFEST
 from ..schemas.machines import DEFAULT_MACHINE, MACHINE_ID_PATTERN
 from ..settings import Backend
@@ -298,17 +299,27 @@ class ClusterForwarder:
         )
         status = 0
         ended = False
-        gen = handle.request.remote(forwarded)
+        # A stream (app.limits.is_stream) flows item by item through a streaming
+        # generator; any other answer is bounded and comes back whole from one plain
+        # actor call (one round trip instead of one per item, and the generator's end).
+        gen = handle.request.remote(forwarded) if is_stream(scope) else None
+        whole: Any = handle.call.remote(forwarded) if gen is None else None
+
+        async def relay_all(messages: list[Message]) -> None:
+            nonlocal status, ended
+            for message in messages:
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                elif not message.get("more_body", False):
+                    ended = True
+                await send(message)
 
         async def pump() -> None:
-            nonlocal status, ended
+            if gen is None:
+                await relay_all(await whole)
+                return
             async for ref in gen:
-                for message in await ref:
-                    if message["type"] == "http.response.start":
-                        status = message["status"]
-                    elif not message.get("more_body", False):
-                        ended = True
-                    await send(message)
+                await relay_all(await ref)
 
         async def disconnected() -> None:
             while (await receive())["type"] != "http.disconnect":
@@ -323,7 +334,7 @@ class ClusterForwarder:
                 task.cancel()
             if not relay.done() or watch.done():
                 with contextlib.suppress(Exception):
-                    ray.cancel(gen)
+                    ray.cancel(gen if gen is not None else whole)
         if relay.done() and not relay.cancelled():
             exc = relay.exception()
             if exc is not None:

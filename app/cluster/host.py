@@ -192,6 +192,13 @@ class MachineHost:
             with contextlib.suppress(BaseException):
                 await task
 
+    async def call(self, forwarded: Forwarded) -> Messages:
+        """:meth:`request` for an answer that is not a stream: every message at once."""
+        messages: Messages = []
+        async for batch in self.request(forwarded):
+            messages.extend(batch)
+        return messages
+
     async def check(self) -> int:
         """``_check()`` of the machines, their services and every process; returns the
         processes checked. For the tests."""

@@ -120,6 +120,19 @@ def test_two_front_ends_serve_the_same_machines_spread_over_nodes(
         assert a.delete("/machines/machine-1").status_code == 204
         assert b.get("/machines/machine-1").status_code == 404
         assert b.get("/machines/machine-1/processes").status_code == 404
+        # An experiment job runs on its machine's actor; either front end follows it.
+        r = a.post(
+            "/machines/m2/experiments",
+            json={"name": "fault-scaling", "quick": True, "cell_seconds": 0.05},
+        )
+        assert r.status_code in (201, 202), r.text
+        job = r.json()["id"]
+        wait_until(
+            lambda: b.get(f"/machines/m2/experiments/{job}").json()["state"] == "done",
+            timeout=TIMEOUT,
+            what="the experiment job done",
+        )
+        assert b.get(f"/machines/m3/experiments/{job}").status_code == 404  # m2's only
         # A stream through one front end shows a change made through the other.
         url = "/machines/m1/processes/1000/maps/stream"
         params: dict[str, Any] = {"interval": 0.05, "count": 1000, "max_duration": 120}
