@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -190,6 +191,8 @@ def main() -> int:
     rounds = args.rounds or (1 if args.quick else 3)
     seconds = args.seconds or (2.0 if args.quick else 4.0)
     tmp = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
+    # SIGTERM ends the run through the finally below: the servers and Ray stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     address = ray.get_runtime_context().gcs_address
     common = {"VMASIM_JOURNAL_SYNC": "normal", "VMASIM_STATE_INTERVAL": "0"}
