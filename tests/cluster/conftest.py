@@ -23,6 +23,8 @@ from app.main import create_app  # noqa: E402
 from app.settings import Backend, Settings  # noqa: E402
 from tests.app.live import Running, serve  # noqa: E402
 
+__all__ = ["Running", "actors", "front_ends", "kill_actors", "ray", "serve"]
+
 #: Node failure detected after about 3 missed checks of 500 ms.
 SYSTEM_CONFIG = {
     "health_check_initial_delay_ms": 0,
@@ -72,6 +74,19 @@ def front_ends(
         try:
             yield servers
         finally:
-            for entry in ray.util.list_named_actors(all_namespaces=True):
-                if entry.get("namespace") == namespace:
-                    ray.kill(ray.get_actor(entry["name"], namespace=namespace), no_restart=True)
+            kill_actors(namespace)
+
+
+def actors(namespace: str) -> list[str]:
+    """The names of the live named actors in ``namespace``."""
+    return [
+        entry["name"]
+        for entry in ray.util.list_named_actors(all_namespaces=True)
+        if entry.get("namespace") == namespace
+    ]
+
+
+def kill_actors(namespace: str) -> None:
+    """Kill every named actor of ``namespace`` at once (no last checkpoint, no restart)."""
+    for name in actors(namespace):
+        ray.kill(ray.get_actor(name, namespace=namespace), no_restart=True)

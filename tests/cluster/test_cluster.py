@@ -24,7 +24,7 @@ import pytest
 from tests.app.live import Running
 from tests.concurrency import spawn, wait_until
 
-from .conftest import front_ends, ray
+from .conftest import actors, front_ends, kill_actors, ray
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(240)]
 
@@ -272,3 +272,39 @@ def test_a_sweep_fans_out_as_ray_tasks(cluster: Any) -> None:
     local = run_sweep(runs[:1], "sequential")
     assert remote[0].params == local[0].params
     assert [sorted(row) for row in remote[0].rows] == [sorted(row) for row in local[0].rows]
+
+
+def test_a_front_end_brings_back_the_machines_of_its_store(cluster: Any, tmp_path: Path) -> None:
+    """Every actor gone at once (a whole cluster restarted: the actors killed, not
+    stopped, so only their journals remain): a front end that starts on the same store
+    creates the machines' actors again, and each restores its machine."""
+    store = tmp_path / "store"
+    gen = front_ends(cluster, store, 1)
+    (front,) = next(gen)
+    namespace = front.app.state.cluster.namespace
+    with _client(front) as c:
+        for name in ("m1", "m2"):
+            r = c.post("/machines", json={"id": name, "settings": {"max_map_count": 200}})
+            assert r.status_code == 201, r.text
+        views = {}
+        for name in ("default", "m1", "m2"):
+            assert c.post(f"/machines/{name}/processes", json={}).status_code == 201
+            r = c.post(f"/machines/{name}/processes/1000/mmap", json={"length": PAGE, **ANON})
+            assert r.status_code == 200, r.text
+            views[name] = c.get(f"/machines/{name}/processes/1000/maps").text
+    kill_actors(namespace)
+    gen.close()
+    wait_until(lambda: not actors(namespace), timeout=TIMEOUT, what="every actor gone")
+    from app.main import create_app
+    from app.settings import Backend
+
+    from .conftest import serve
+
+    backend = Backend("ray", cluster.address, str(store), namespace)
+    with serve(create_app(backend=backend)) as again, _client(again) as c:
+        listed = c.get("/machines").json()["machines"]
+        assert [m["id"] for m in listed] == ["default", "m1", "m2"]
+        assert listed[1]["settings"]["max_map_count"] == 200
+        for name, view in views.items():
+            assert c.get(f"/machines/{name}/processes/1000/maps").text == view, name
+        kill_actors(namespace)
