@@ -30,8 +30,11 @@ filesystem; locks are unreliable there). A real multi-host cluster needs a store
 for it behind :class:`app.journal_store.JournalStore` (a replicated log or database
 with per-machine keys: the interface is append / read after / delete prefix), or a
 block device that moves with the machine; this change ships the shared-directory
-store only. Only one actor writes a machine's journal at a time: Ray restarts an
-actor only once its old process is known dead.
+store only. One process writes a machine's journal at a time: Ray may start a
+machine's new actor while the old process on a node it declared dead still answers
+calls for a moment, so an actor takes an exclusive lock (``fcntl``) on
+``<store>/<machine>/host.json.lock`` before it restores, and holds it for its life: the
+new one waits until the old one is gone, then replays everything it acknowledged.
 
 This package is the only place the service imports Ray; :mod:`app.main` imports it
 only when ``VMASIM_BACKEND=ray``.

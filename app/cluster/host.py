@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import fcntl
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -83,6 +84,7 @@ class MachineHost:
         self._app: Any = None
         self._lifespan: asyncio.Future[None] | None = None
         self._stop = asyncio.Event()
+        self._fence: int | None = None
         self._lock: asyncio.Lock | None = None
 
     async def _ensure_started(self) -> Any:
@@ -95,6 +97,11 @@ class MachineHost:
         async with self._lock:
             if self._app is None:
                 from ..main import create_app  # the web stack, in the actor's process
+
+                # One writer per journal: a node that Ray declared dead may still run
+                # this machine's old process for a moment (its actor calls do not go
+                # through the dead raylet). Wait for it to be gone before restoring.
+                self._fence = await asyncio.to_thread(_fence, self.state_file + ".lock")
 
                 # Embedded, whatever VMASIM_BACKEND this process inherited.
                 app = create_app(self._settings, deployment=self._deployment, backend=Backend())
@@ -221,3 +228,20 @@ class MachineHost:
             self._stop.set()
             await task
         self._app = None
+        fence, self._fence = self._fence, None
+        if fence is not None:
+            os.close(fence)  # releases the lock
+
+
+def _fence(path: str) -> int:
+    """An exclusive lock on ``path``, held by this process until it closes the file or
+    dies (the kernel releases it then). Blocks while another process holds it.
+    ``fcntl`` locks: reliable on a local or same-host shared directory, the store this
+    backend supports (see :mod:`app.cluster`). Blocking."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd

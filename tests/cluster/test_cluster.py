@@ -238,9 +238,23 @@ def _node_dies(cluster: Any, fronts: list[Running]) -> None:
         wait_until(lambda: sum(map(len, acked.values())) >= 40, timeout=TIMEOUT, what="load")
         before = {m: len(v) for m, v in acked.items()}
         cluster.remove_node(workers[victim], allow_graceful=False)
-        # Every machine that lived there answers again, from another node.
+
+        # Every machine that lived there answers again, from another node (the old
+        # process may answer for a moment after its node was declared dead).
+        def elsewhere(m: str) -> bool:
+            try:
+                return bool(_node_of(fronts[1], m) != victim)
+            except ray.exceptions.RayActorError:  # moving: ask again
+                return False
+
         wait_until(
-            lambda: all(len(acked[m]) > before[m] + 5 for m in names),
+            lambda: all(elsewhere(m) for m in moved),
+            timeout=TIMEOUT,
+            what=f"{moved} on another node",
+        )
+        after = {m: len(v) for m, v in acked.items()}
+        wait_until(
+            lambda: all(len(acked[m]) > max(before[m], after[m]) + 5 for m in names),
             timeout=TIMEOUT,
             what=f"{moved} acknowledging again after the node died",
         )
