@@ -19,11 +19,11 @@ the resident bound...), over the environment's (``VMASIM_MAX_MAP_COUNT``,
 kernel's ``InvalidArgument`` (422) and nothing is created.
 
 **The seam.** Routes reach machines through :class:`MachineBackend`, never through a
-table of their own. :class:`EmbeddedMachines` (the only backend today) holds each
-machine in this process. A cluster backend (issue 21, second part: one Ray actor per
-machine) implements the same protocol; because every route below ``/machines/{machine}``
-resolves its machine through the backend, it can forward those requests to the actor
-that holds the machine instead of running them here.
+table of their own. :class:`EmbeddedMachines` holds each machine in this process. The
+cluster backend (:mod:`app.cluster`, ``VMASIM_BACKEND=ray``) plugs in one level up: each
+machine is a Ray actor that runs this very module for its one machine, and the server
+in front forwards every request of a machine (everything under ``/machines/{machine}``,
+and the unprefixed routes for ``default``) to that actor, before it reaches a route.
 
 **Durability** (with ``VMASIM_STATE_FILE``). The default machine keeps the state file
 and its journal exactly where they were. Machine ``m`` lives in its own directory
