@@ -172,9 +172,8 @@ def smap_walk(mm: Mm, vma: Vma, start: int = 0) -> MemSizeStats:
     caller holds (``mmap_lock`` for read, or the VMA's read lock). O(pages + runs)."""
     mss = smap_gather_stats(mm, vma, start)
     hooks = mm.hooks
-    charge = getattr(hooks, "smaps_walk", None) if hooks is not None else None
-    if charge is not None:
-        charge(vma, mss.resident >> PAGE_SHIFT)
+    if hooks is not None:
+        hooks.smaps_walk(vma, mss.resident >> PAGE_SHIFT)
     return mss
 
 
