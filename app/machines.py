@@ -206,7 +206,9 @@ class EmbeddedMachines:
         self.restored = 0
         service = default if default is not None else Service(settings)
         keeper = self._keeper(service, deployment.state_file)
-        machine = Machine(DEFAULT_MACHINE, service, keeper, self._jobs(), created_at=time.time())
+        machine = Machine(
+            DEFAULT_MACHINE, service, keeper, self._jobs(DEFAULT_MACHINE), created_at=time.time()
+        )
         self._adopt(machine)
         self._table[DEFAULT_MACHINE] = machine
 
@@ -237,8 +239,8 @@ class EmbeddedMachines:
         d = self.deployment
         return StateKeeper(service, path, d.state_interval, d.durability, d.journal_sync)
 
-    def _jobs(self) -> JobManager:
-        return JobManager(self.settings.max_experiment_jobs)
+    def _jobs(self, name: str) -> JobManager:
+        return JobManager(self.settings.max_experiment_jobs, machine=name)
 
     def listen(self, listener: WaitListener) -> None:
         """Tell ``listener`` (admission control) when engine calls of any machine,
@@ -260,7 +262,7 @@ class EmbeddedMachines:
             directory = os.path.join(machines_dir(self.deployment.state_file), name)
             state = os.path.join(directory, STATE)
         machine = Machine(
-            name, service, self._keeper(service, state), self._jobs(), created_at, directory
+            name, service, self._keeper(service, state), self._jobs(name), created_at, directory
         )
         self._adopt(machine)
         return machine
