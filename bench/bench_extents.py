@@ -16,6 +16,10 @@ it measures:
 * the same after 10,000 ``MADV_DONTNEED`` holes (10,001 runs): bytes per run, render times;
 * for scale, the page-by-page representation it replaces: a 64 MiB populate with runs
   switched off (``core.gup.RUN_POPULATE_MAX_ENTRIES = -1``), in ns and bytes per page;
+* fork of a process with a populated 2 TiB heap (the child shares the runs:
+  ``core.pages.RunGroup``): seconds and bytes allocated, the child's ``smaps_rollup``,
+  a COW write fault in the child, and the parent's exit that leaves the child's pages
+  private;
 * "choice": what the fault path would pay per fault to keep an extent per fault with a
   neighbour merge (a bisect of the run list, then extend or insert) against the dict
   store it does now, for 50,000 ascending faults and 25,000 faults in random order on
@@ -172,6 +176,40 @@ def run(size: int, rounds: int) -> dict[str, Any]:
     return out
 
 
+def fork_heap(size: int, rounds: int) -> dict[str, Any]:
+    """fork() of a process with ``size`` bytes populated: the child shares the runs."""
+    gc.disable()
+    kernel = _machine()
+    parent = kernel.spawn("heap")
+    base = parent.mm.mmap(0, size, RW, ANON | MAP_POPULATE)
+    t0 = time.perf_counter()
+    child = kernel.fork(parent.pid)
+    secs = time.perf_counter() - t0
+    kernel.exit(child.pid)
+    child, _, nbytes = _allocated(lambda: kernel.fork(parent.pid))
+    rollup = render_smaps_rollup(child.mm)
+    assert f"{'Shared_Dirty:':<16}{size >> 10:>8} kB" in rollup, rollup
+    render = _timed(lambda: render_smaps_rollup(child.mm), rounds)
+    t0 = time.perf_counter()
+    page = child.mm.fault(base + size // 2, "write").page
+    cow = time.perf_counter() - t0
+    assert page == "cow", page
+    t0 = time.perf_counter()
+    kernel.exit(parent.pid)
+    exit_secs = time.perf_counter() - t0
+    rollup = render_smaps_rollup(child.mm)
+    assert f"{'Private_Dirty:':<16}{size >> 10:>8} kB" in rollup, rollup
+    kernel._check()
+    gc.enable()
+    return {
+        "seconds": secs,
+        "allocated_bytes": nbytes,
+        "child_smaps_rollup": render,
+        "cow_fault_seconds": cow,
+        "parent_exit_seconds": exit_secs,
+    }
+
+
 def choice(n: int = 50_000) -> dict[str, float]:
     """ns per fault: dict store vs run-per-fault with neighbour merge."""
     from bisect import bisect_right
@@ -229,6 +267,7 @@ def main() -> None:
     warm = _machine().spawn().mm
     warm.mmap(0, 1 << 20, RW, ANON | MAP_POPULATE)
     res = run(size, args.rounds)
+    res["fork"] = fork_heap(size, args.rounds)
     res["choice"] = choice()
     mp, pw = res["map_populate"], res["madv_populate_write"]
     print(f"heap {size / TIB:g} TiB = {res['pages']:,} pages")
@@ -248,6 +287,14 @@ def main() -> None:
         f"page by page (runs off), 64 MiB: {ref['ns_per_page']:.0f} ns and "
         f"{ref['bytes_per_page']:.0f} B per page; 2 TiB would take "
         f"{ref['projected_2tib_seconds']:.0f} s and {ref['projected_2tib_gib']:.0f} GiB"
+    )
+    fk = res["fork"]
+    print(
+        f"fork of the populated heap: {fk['seconds'] * 1e3:.2f} ms, "
+        f"{fk['allocated_bytes']:,} B; child smaps_rollup best "
+        f"{fk['child_smaps_rollup']['best_ms']:.3f} ms; COW fault in the child "
+        f"{fk['cow_fault_seconds'] * 1e3:.3f} ms; "
+        f"parent exit {fk['parent_exit_seconds'] * 1e3:.3f} ms"
     )
     ch = res["choice"]
     print(

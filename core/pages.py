@@ -62,13 +62,33 @@ object, populated in O(1) and counted by smaps in O(runs). A run splits only whe
 come to differ: a zap (MADV_DONTNEED, munmap, mremap's unmap) cuts it, a VMA split or
 an mremap move cuts and moves it, GUP touching part of it (PG_referenced -> PG_active)
 splits it by flags; neighbours that touch with equal flags are merged again right away.
-What needs one page's own state -- fork (the child shares each folio: mapcount 2),
-MADV_FREE/COLD/PAGEOUT (PTE bits, LRU batches), guard markers, MADV_COLLAPSE, mlock
-(each folio's mlock count and mlock-batch entry, below: runs are never in a
-``VM_LOCKED`` VMA, whose populate stays page by page) -- first turns the runs of its
-range into :class:`AnonPage` objects (:func:`materialize`), the exact equivalent; that
-costs O(pages) there, as before runs existed, and is refused (ENOMEM) past
-:data:`MATERIALIZE_MAX_PAGES` in one call.
+What needs one page's own state -- MADV_FREE/COLD/PAGEOUT (PTE bits, LRU batches),
+guard markers, MADV_COLLAPSE, mlock (each folio's mlock count and mlock-batch entry,
+below: runs are never in a ``VM_LOCKED`` VMA, whose populate stays page by page) --
+first turns the runs of its range into :class:`AnonPage` objects (:func:`materialize`),
+the exact equivalent; that costs O(pages) there, as before runs existed, and is refused
+(ENOMEM) past :data:`MATERIALIZE_MAX_PAGES` in one call.
+
+Runs fork shared
+----------------
+Fork does not turn runs into pages: the child gets a run over the same range
+(:func:`share_runs`, O(runs)), its PTEs old (``copy_present_pte`` makes the child's PTEs
+old: :attr:`AnonRun.old`) and dirty, and both runs join a :class:`RunGroup`. A folio's
+mapcount is then the number of group members covering it -- 2 after one fork, 3 after
+the child forks again -- so Pss halves and the pages count as Shared in smaps, and a zap
+of one side (MADV_DONTNEED, munmap, exit) makes the other side's pages mapcount 1
+(Private) by leaving the group, without touching the other mm. The child's Referenced
+comes from PG_referenced (GUP's FOLL_TOUCH set it), as for old PTEs of pages.
+Whatever tells one page of a shared run apart -- a write (COW: ``wp_page_copy`` in
+either mm, or the reuse of a folio the other side no longer maps), a read through an
+old PTE (the CPU makes it young), FOLL_TOUCH, page-by-page advice -- turns that part of
+the run into pages *in its own mm only*: the folio's page object is kept in the group
+(``RunGroup.folios``) while other members' runs still map it, and from then on its
+mapcount counts those runs plus the PTEs mapping the page, and its flags are the folio's
+for every mapper (smaps reads them there). A populate over a VMA holding shared runs
+goes page by page (a write populate breaks COW page by page). Runs move with their VMA
+through split, merge and mremap keeping their folios (``shift`` maps their addresses to
+the group's).
 
 Faults keep the per-page dict: a fault maps one page, and a dict store is what the
 fast path can afford. Measured by ``bench/bench_extents.py`` (section "choice"): an
@@ -433,11 +453,10 @@ def zap_vma_pages(mm: Mm, vma: Vma) -> None:
 def copy_pte_range(dst_mm: Mm, dst: Vma, src: Vma) -> None:
     """``copy_page_range`` for fork: the child maps every page the parent maps. Private
     anonymous pages become shared by both (mapcount 2), so the first write on either side
-    copies (COW). Caller holds both mms' ``mmap_lock`` for write. O(pages)."""
+    copies (COW). The runs are shared as runs (:func:`share_runs`). Caller holds both
+    mms' ``mmap_lock`` for write. O(pages + runs)."""
     with dst_mm.page_lock:
-        if src.runs:
-            # The child shares every folio (mapcount 2): no longer what a run holds.
-            materialize(src.vm_mm, src, src.vm_start, src.vm_end)
+        share_runs(src.vm_mm, src, dst_mm, dst)
         if not src.pages:
             return
         src_clean = src.vm_mm.clean_ptes
@@ -741,36 +760,170 @@ def move_pte_bits(mm: Mm, addrs: list[int], delta: int) -> None:
 # -- runs of uniform anonymous pages (caller holds the page lock) -------------------------
 
 
+class RunGroup:
+    """The anonymous folios a fork made parent and child share, for the runs that map
+    them (core/pages.py note, "Runs fork shared"). A folio has a *group address* ``g``;
+    a member run maps it at ``g - run.shift``. A folio's mapcount is the number of
+    members whose group range covers it, so it needs no per-page state: a zap of one
+    member makes the others' pages mapcount 1 (Private) without touching them.
+
+    ``folios`` holds the folios that one mapper turned into a page object (a COW break,
+    a page-by-page advice) while runs of other mms still map them: that :class:`Page`
+    is the folio from then on (its mapcount counts the runs covering it and the PTEs
+    mapping the page; its flags are the folio's). So turning a run into pages touches
+    only the mm doing it, as a fault touches only its own page tables."""
+
+    __slots__ = ("members", "folios")
+
+    def __init__(self) -> None:
+        self.members: list[AnonRun] = []
+        self.folios: dict[int, Page] = {}
+
+    def __repr__(self) -> str:
+        return f"RunGroup({len(self.members)} runs, {len(self.folios)} folios)"
+
+    def folios_in(self, gstart: int, gend: int) -> list[tuple[int, Page]]:
+        """The page objects of the folios at group addresses ``[gstart, gend)``.
+        O(min(range, folios))."""
+        folios = self.folios
+        if not folios:
+            return []
+        if (gend - gstart) >> PAGE_SHIFT < len(folios):
+            return [(g, folios[g]) for g in range(gstart, gend, PAGE_SIZE) if g in folios]
+        return [(g, p) for g, p in folios.items() if gstart <= g < gend]
+
+
 class AnonRun:
     """Pages ``[start, end)`` of one private anonymous VMA that nothing can tell apart.
 
-    Either resident anonymous pages: each its own anonymous folio mapped by this PTE
-    only (mapcount 1, exclusive: a write reuses it), its PTE young and dirty, its folio
-    swap-backed (not lazy-free), without PG_dirty, on the LRU (in no batch), with the
-    run's PG_referenced and PG_active; or (``zero``) PTEs mapping the shared zero page,
-    as read faults leave them (no RSS, no folio flags: both False). What
-    :func:`materialize` turns into :class:`AnonPage` objects (or :data:`ZERO_PAGE`
-    entries), page for page. Mutable: splitting a run shortens it in place."""
+    Either resident anonymous pages: each its own anonymous folio, its PTE dirty (young
+    unless ``old``: a fork child's copy), its folio swap-backed (not lazy-free),
+    without PG_dirty, on the LRU (in no batch), with the run's PG_referenced and
+    PG_active; mapped by this PTE only (exclusive: a write reuses it) unless the run is
+    in a :class:`RunGroup` (``group``: fork shared the folios, whose mapcount the group
+    gives; ``mm`` is the mm mapping the run, ``shift`` turns its addresses into group
+    addresses); or (``zero``) PTEs mapping the shared zero page, as read faults leave
+    them (no RSS, no folio flags: both False; never old or grouped: the zero page's PTE
+    age shows nowhere). What :func:`materialize` turns into :class:`AnonPage` objects
+    (or :data:`ZERO_PAGE` entries), page for page. Mutable: splitting a run shortens it
+    in place."""
 
-    __slots__ = ("start", "end", "referenced", "active", "zero")
+    __slots__ = ("start", "end", "referenced", "active", "zero", "old", "group", "shift", "mm")
 
     def __init__(
-        self, start: int, end: int, referenced: bool, active: bool, zero: bool = False
+        self,
+        start: int,
+        end: int,
+        referenced: bool,
+        active: bool,
+        zero: bool = False,
+        old: bool = False,
     ) -> None:
         self.start = start
         self.end = end
         self.referenced = referenced
         self.active = active
         self.zero = zero
+        self.old = old
+        self.group: RunGroup | None = None
+        self.shift = 0
+        self.mm: Mm | None = None
 
     def __repr__(self) -> str:
         flags = ("R" if self.referenced else "") + ("A" if self.active else "")
+        flags += " old" if self.old else ""
+        flags += f" {self.group!r}" if self.group is not None else ""
         return f"AnonRun({self.start:#x}-{self.end:#x} {'zero' if self.zero else flags})"
 
     @property
     def npages(self) -> int:
         """Pages in the run."""
         return (self.end - self.start) >> PAGE_SHIFT
+
+
+def _clone(run: AnonRun, start: int, end: int) -> AnonRun:
+    # A run like ``run`` over [start, end), in its group too.
+    new = AnonRun(start, end, run.referenced, run.active, run.zero, run.old)
+    group = run.group
+    if group is not None:
+        new.group = group
+        new.shift = run.shift
+        new.mm = run.mm
+        group.members.append(new)
+    return new
+
+
+def join_group(run: AnonRun, mm: Mm) -> RunGroup:
+    """Put ``run`` (mapped by ``mm``) in a group of its own if it has none; returns its
+    group. O(1)."""
+    group = run.group
+    if group is None:
+        group = run.group = RunGroup()
+        run.shift = 0
+        run.mm = mm
+        group.members.append(run)
+    return group
+
+
+def leave_group(run: AnonRun) -> None:
+    """Take ``run`` out of its group (its pages unmapped, or merged into a neighbour).
+    O(members)."""
+    group = run.group
+    if group is not None:
+        members = group.members
+        for i, member in enumerate(members):
+            if member is run:
+                del members[i]
+                break
+        run.group = None
+        run.mm = None
+        run.shift = 0
+
+
+def group_coverage(group: RunGroup, gstart: int, gend: int) -> list[tuple[int, int, int]]:
+    """``[(start, end, mapcount)]``: the group addresses ``[gstart, gend)`` cut where the
+    number of members mapping them changes, in order (mapcount 0 where none does).
+    O(members log members)."""
+    edges: list[tuple[int, int]] = []
+    for m in group.members:
+        a = max(m.start + m.shift, gstart)
+        b = min(m.end + m.shift, gend)
+        if a < b:
+            edges.append((a, 1))
+            edges.append((b, -1))
+    edges.sort()
+    out: list[tuple[int, int, int]] = []
+    pos = gstart
+    count = 0
+    for at, step in edges:
+        if at > pos:
+            out.append((pos, at, count))
+            pos = at
+        count += step
+    if pos < gend:
+        out.append((pos, gend, count))
+    return out
+
+
+def count_at(spans: list[tuple[int, int, int]], g: int) -> int:
+    """The mapcount :func:`group_coverage`'s ``spans`` give the group address ``g``.
+    O(spans)."""
+    for a, b, n in spans:
+        if a <= g < b:
+            return n
+    return 0
+
+
+def run_mapcount(run: AnonRun, addr: int) -> int:
+    """The mapcount of the folio ``run`` maps at ``addr``. O(members)."""
+    group = run.group
+    if group is None:
+        return 1
+    g = addr + run.shift
+    page = group.folios.get(g)
+    if page is not None:
+        return page.mapcount
+    return sum(1 for m in group.members if m.start + m.shift <= g < m.end + m.shift)
 
 
 def _run_end(run: AnonRun) -> int:
@@ -803,7 +956,7 @@ def _split_run_at(runs: list[AnonRun], addr: int) -> None:
     i = bisect_right(runs, addr, key=_run_end)
     if i < len(runs) and runs[i].start < addr:
         run = runs[i]
-        runs.insert(i + 1, AnonRun(addr, run.end, run.referenced, run.active, run.zero))
+        runs.insert(i + 1, _clone(run, addr, run.end))
         run.end = addr
 
 
@@ -825,8 +978,12 @@ def _coalesce(runs: list[AnonRun]) -> list[AnonRun] | None:
             and last.referenced == run.referenced
             and last.active == run.active
             and last.zero == run.zero
+            and last.old == run.old
+            and last.group is run.group
+            and last.shift == run.shift
         ):
             last.end = run.end
+            leave_group(run)
         else:
             out.append(run)
     return out or None
@@ -867,6 +1024,8 @@ def put_runs(vma: Vma, runs: list[AnonRun], delta: int = 0) -> None:
         for run in runs:
             run.start += delta
             run.end += delta
+            if run.group is not None:
+                run.shift -= delta  # the same folios: their group addresses stay
     own: list[AnonRun] | None = vma.runs
     if not own:
         vma.runs = _coalesce(runs)
@@ -901,8 +1060,11 @@ def run_pages_in(vma: Vma, start: int, end: int) -> int:
 def materialize(mm: Mm, vma: Vma, start: int, end: int) -> None:
     """Turn the runs of ``vma`` inside ``[start, end)`` into one :class:`AnonPage` per
     page in ``vma.pages``, with the same state (for the code that works page by page:
-    fork, MADV_FREE/COLD/PAGEOUT, guards, collapse). The RSS counters and the machine's
-    resident count do not change: the pages are the same. O(pages turned)."""
+    MADV_FREE/COLD/PAGEOUT, guards, collapse, mlock, a fault on a shared or old run).
+    A run fork shared becomes the page objects of its folios (:class:`RunGroup`), with
+    their mapcounts; an old run's PTEs join ``Mm.old_ptes``.
+    The RSS counters and the machine's resident count do not change: the pages are the
+    same. Caller holds the page lock. O(pages turned + runs)."""
     taken = take_runs(vma, start, end)
     if not taken:
         return
@@ -913,6 +1075,9 @@ def materialize(mm: Mm, vma: Vma, start: int, end: int) -> None:
         if run.zero:
             pages.update(dict.fromkeys(range(run.start, run.end, PAGE_SIZE), ZERO_PAGE))
             continue
+        if run.group is not None:
+            _materialize_shared(mm, pages, run)
+            continue
         referenced, active = run.referenced, run.active
         for addr in range(run.start, run.end, PAGE_SIZE):
             page = AnonPage()
@@ -922,6 +1087,38 @@ def materialize(mm: Mm, vma: Vma, start: int, end: int) -> None:
             if active:
                 page.active = True
             pages[addr] = page
+        if run.old:
+            mm.old_ptes.update(range(run.start, run.end, PAGE_SIZE))
+
+
+def _materialize_shared(mm: Mm, pages: dict[int, Page], run: AnonRun) -> None:
+    # ``run`` was taken out of its VMA (whose ``pages`` are given) and is still in its
+    # group: each folio it maps becomes a page object here -- the group's, if another
+    # run made one already, else a new one with the folio's mapcount, kept in the group
+    # while other runs still map it. Other mms are not touched. O(pages + members).
+    group = run.group
+    assert group is not None
+    shift = run.shift
+    folios = group.folios
+    referenced, active = run.referenced, run.active
+    for a, b, n in group_coverage(group, run.start + shift, run.end + shift):
+        for g in range(a, b, PAGE_SIZE):
+            page = folios.get(g)
+            if page is None:
+                page = AnonPage()
+                page.mapcount = n  # this run's PTE and the other runs'
+                if referenced:
+                    page.referenced = True
+                if active:
+                    page.active = True
+                if n > 1:
+                    folios[g] = page
+            elif n == 1:
+                del folios[g]  # no run maps it any more: only PTEs
+            pages[g - shift] = page
+    if run.old:
+        mm.old_ptes.update(range(run.start, run.end, PAGE_SIZE))
+    leave_group(run)
 
 
 def _accessed(referenced: bool, active: bool, unevictable: bool) -> tuple[bool, bool]:
@@ -1015,22 +1212,110 @@ def fill_runs(mm: Mm, vma: Vma, start: int, end: int, write: bool) -> tuple[int,
 
 
 def zap_runs(mm: Mm, vma: Vma, start: int, end: int) -> int:
-    """Unmap and free the runs of ``vma`` inside ``[start, end)`` (``zap_pte_range`` on
-    exclusive anonymous folios: uncharged, freed). Returns the pages freed; the caller
-    has done ``update_hiwater_rss``. O(runs)."""
+    """Unmap the runs of ``vma`` inside ``[start, end)`` (``zap_pte_range`` on anonymous
+    folios: uncharged; freed unless another mm still maps them, whose pages then have
+    one mapcount less). Returns the pages unmapped; the caller has done
+    ``update_hiwater_rss``. O(runs + members)."""
     taken = take_runs(vma, start, end)
-    freed = sum(run.end - run.start for run in taken if not run.zero) >> PAGE_SHIFT
-    if freed:
-        mm.rss_stat[MM_ANONPAGES] -= freed
-        mm.machine_resident[0] -= freed
-    return freed
+    unmapped = freed = 0
+    for run in taken:
+        if run.zero:
+            continue
+        size = run.end - run.start
+        unmapped += size
+        group = run.group
+        if group is None:
+            freed += size
+            continue
+        gstart = run.start + run.shift
+        leave_group(run)
+        spans = group_coverage(group, gstart, gstart + size)
+        gone = sum(b - a for a, b, n in spans if not n)  # no other run maps these
+        for g, page in group.folios_in(gstart, gstart + size):
+            # A folio with a page object: its own mapcount says whether it is freed.
+            page.mapcount -= 1
+            if not count_at(spans, g):
+                del group.folios[g]
+                gone -= PAGE_SIZE
+            if not page.mapcount:
+                gone += PAGE_SIZE
+        freed += gone
+    if unmapped:
+        mm.rss_stat[MM_ANONPAGES] -= unmapped >> PAGE_SHIFT
+        mm.machine_resident[0] -= freed >> PAGE_SHIFT
+    return unmapped >> PAGE_SHIFT
+
+
+def share_runs(src_mm: Mm, src: Vma, dst_mm: Mm, dst: Vma) -> None:
+    """``copy_pte_range`` of ``src``'s runs for fork: the child ``dst`` maps every folio
+    the parent's runs map (a member of the run's group: mapcount + 1), its PTEs old
+    (``copy_present_pte``: ``pte_mkold``) and dirty; zero-page runs are copied as they
+    are. Charges the child's RSS. Caller holds both mms' ``mmap_lock`` for write and
+    the page lock. O(runs)."""
+    runs: list[AnonRun] | None = src.runs
+    if not runs:
+        return
+    copies: list[AnonRun] = []
+    for run in runs:
+        if run.zero:
+            copies.append(AnonRun(run.start, run.end, False, False, zero=True))
+            continue
+        group = join_group(run, src_mm)
+        copy = AnonRun(run.start, run.end, run.referenced, run.active, old=True)
+        copy.group = group
+        copy.shift = run.shift
+        copy.mm = dst_mm
+        group.members.append(copy)
+        copies.append(copy)
+        g = run.start + run.shift
+        for _g, folio in group.folios_in(g, g + run.end - run.start):
+            folio.mapcount += 1  # a page object's mapcount counts the runs mapping it
+    put_runs(dst, copies)
+    dst_mm.rss_stat[MM_ANONPAGES] += run_pages(dst)
+
+
+def resident_run_pages(vmas: list[Vma], seen: set[int]) -> int:
+    """Distinct folios the runs of ``vmas`` map that ``seen`` (ids of page objects
+    counted already) does not hold: each folio of a group once, if every mm mapping it
+    is among ``vmas``' owners; the ids of groups' page objects join ``seen``. Asserts
+    that every such page object is still mapped by a run. O(runs + members log members
+    + folios)."""
+    total = 0
+    groups: dict[int, RunGroup] = {}
+    for vma in vmas:
+        for run in vma.runs or ():
+            if run.zero:
+                continue
+            if run.group is None:
+                total += run.end - run.start
+            else:
+                groups[id(run.group)] = run.group
+    for group in groups.values():
+        spans = sorted((m.start + m.shift, m.end + m.shift) for m in group.members)
+        hi = -1
+        for a, b in spans:
+            if b <= hi:
+                continue
+            total += b - max(a, hi)
+            hi = b
+        for g, page in group.folios.items():
+            assert any(a <= g < b for a, b in spans), (group, hex(g), "no run maps it")
+            assert page.mapcount >= 1, (group, hex(g), page)
+            total -= PAGE_SIZE  # counted as a page object, not a run page
+            if id(page) not in seen:
+                seen.add(id(page))
+                total += PAGE_SIZE
+    return total >> PAGE_SHIFT
 
 
 def check_vma_runs(vma: Vma) -> None:
     """O(runs + pages): the runs are sorted, non-empty, page aligned, inside the VMA,
     apart from each other and from ``vma.pages``, coalesced (two touching runs differ in
-    their flags or kind), zero-page runs flagless, and only in a private anonymous VMA
-    that is not ``VM_LOCKED`` (with an anon_vma if it holds anonymous runs)."""
+    their flags, kind, age or group), zero-page runs flagless, young and in no group, and
+    only in a private anonymous VMA that is not ``VM_LOCKED`` (with an anon_vma if it
+    holds anonymous runs). A run in a group is one of its members, mapped by this
+    VMA's mm, and agrees on the folio flags with every member mapping the same folios
+    (O(members) per such run)."""
     runs: list[AnonRun] | None = vma.runs
     if runs is None:
         return
@@ -1043,13 +1328,33 @@ def check_vma_runs(vma: Vma) -> None:
         assert isinstance(run, AnonRun), (vma, run)
         assert vma.vm_start <= run.start < run.end <= vma.vm_end, (vma, run)
         assert not (run.start | run.end) & ~PAGE_MASK, (vma, run)
-        assert not run.zero or not (run.referenced or run.active), (vma, run)
+        assert not run.zero or not (run.referenced or run.active or run.old), (vma, run)
+        group = run.group
+        if group is not None:
+            assert not run.zero and run.mm is vma.vm_mm, (vma, run, run.mm)
+            assert any(m is run for m in group.members), (vma, run, "not in its group")
+            g0, g1 = run.start + run.shift, run.end + run.shift
+            for m in group.members:
+                if m.start + m.shift < g1 and g0 < m.end + m.shift:
+                    assert (m.referenced, m.active) == (run.referenced, run.active), (run, m)
+        else:
+            assert run.mm is None and run.shift == 0, (vma, run)
         if prev is not None:
             assert prev.end <= run.start, (vma, prev, run)
-            assert prev.end < run.start or (prev.referenced, prev.active, prev.zero) != (
+            assert prev.end < run.start or (
+                prev.referenced,
+                prev.active,
+                prev.zero,
+                prev.old,
+                prev.group,
+                prev.shift,
+            ) != (
                 run.referenced,
                 run.active,
                 run.zero,
+                run.old,
+                run.group,
+                run.shift,
             ), (vma, prev, run, "not coalesced")
         prev = run
     for addr in vma.pages or ():

@@ -64,6 +64,7 @@ from .pages import (
     MM_SHMEMPAGES,
     PageKind,
     page_cache,
+    resident_run_pages,
     run_pages,
     table_count,
 )
@@ -77,6 +78,7 @@ if TYPE_CHECKING:
     from .kernel import Kernel
     from .mm import Mm
     from .process import Process
+    from .vma import Vma
 
 __all__ = [
     "DEFAULT_SMAPS_READER",
@@ -423,6 +425,7 @@ def machine_pages(kernel: Kernel) -> MachinePages:
     seen: set[int] = set()
     inodes: dict[int, Inode] = {}
     anon = mapped = mlocked = tables = 0
+    with_runs: list[Vma] = []  # runs fork shared count once (core/pages.py)
     for proc in kernel.processes():
         mm = proc.mm
         points: list[int] = []
@@ -435,9 +438,8 @@ def machine_pages(kernel: Kernel) -> MachinePages:
                 locked = bool(vma.vm_flags & VM_LOCKED)
                 if vma.runs:  # exclusive anonymous pages (core/pages.py): O(runs)
                     ranges += [(r.start, r.end) for r in vma.runs]
-                    npages = run_pages(vma)
-                    anon += npages
-                    mlocked += npages if locked else 0
+                    with_runs.append(vma)
+                    mlocked += run_pages(vma) if locked else 0
                 for addr, page in (vma.pages or {}).items():
                     points.append(addr)
                     if page.kind is PageKind.ZERO or id(page) in seen:
@@ -449,6 +451,8 @@ def machine_pages(kernel: Kernel) -> MachinePages:
                     else:
                         mapped += 1
         tables += sum(table_count(points, ranges, shift) for shift in (21, 30, 39))
+    with kernel.page_lock:
+        anon += resident_run_pages(with_runs, seen)
     file_pages = shmem = 0
     with kernel.page_lock:
         for inode in inodes.values():

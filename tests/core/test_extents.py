@@ -68,13 +68,18 @@ def _views(kernel: KernelType) -> list[str]:
     return out
 
 
-def _step(kernel: KernelType, rng: random.Random, log: list[str]) -> None:
+#: The fork-heavy mix: populates, forks and exits, COW writes and reads on either side,
+#: zaps and moves of shared runs, page-by-page advice and mlock over them.
+FORKY_OPS = [0, 0, 1, 1, 2, 3, 4, 5, 6, 6, 6, 8, 9, 9, 10, 11, 11, 11, 12, 12, 13, 13]
+
+
+def _step(kernel: KernelType, rng: random.Random, log: list[str], forky: bool = False) -> None:
     procs = kernel.processes()
     proc = rng.choice(procs)
     mm = proc.mm
     start = ARENA + rng.randrange(48) * PG
     length = rng.randrange(1, 24) * PG
-    op = rng.randrange(14)
+    op = rng.choice(FORKY_OPS) if forky else rng.randrange(14)
     try:
         if op == 0:
             flags = ANON | rng.choice([MAP_POPULATE, MAP_LOCKED, 0])
@@ -105,7 +110,7 @@ def _step(kernel: KernelType, rng: random.Random, log: list[str]) -> None:
                 mm.mlock(start, length)
             else:
                 mm.munlock(start, length)
-        elif op == 11 and len(procs) < 3:
+        elif op == 11 and len(procs) < (4 if forky else 3):
             log.append(f"fork {kernel.fork(proc.pid).pid}")
         elif op == 12:
             for i in range(rng.randrange(1, 6)):
@@ -116,7 +121,9 @@ def _step(kernel: KernelType, rng: random.Random, log: list[str]) -> None:
         log.append(f"{op}: {type(exc).__name__} {getattr(exc, 'errno', '')}")
 
 
-def _run(seed: int, steps: int, ram_pages: int | None) -> tuple[list[str], int]:
+def _run(
+    seed: int, steps: int, ram_pages: int | None, forky: bool = False
+) -> tuple[list[str], int]:
     kernel = Kernel()
     if ram_pages is not None:
         kernel.ram_pages = ram_pages
@@ -125,7 +132,7 @@ def _run(seed: int, steps: int, ram_pages: int | None) -> tuple[list[str], int]:
     log: list[str] = []
     runs = 0
     for i in range(steps):
-        _step(kernel, rng, log)
+        _step(kernel, rng, log, forky)
         kernel._check()
         runs = max(runs, sum(len(v.runs or ()) for p in kernel for v in p.mm.vmas()))
         log += _views(kernel)
@@ -147,6 +154,22 @@ def test_runs_show_exactly_what_pages_show(
     monkeypatch.setattr(core.gup, "RUN_POPULATE_MAX_ENTRIES", -1)
     without, no_runs = _run(seed, 150, ram)
     assert no_runs == 0
+    for i, (a, b) in enumerate(zip(with_runs, without, strict=True)):
+        assert a == b, (i, a, b)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(("seed", "ram"), [(11, None), (12, None), (13, 120), (14, None)])
+def test_forked_runs_show_exactly_what_pages_show(
+    seed: int, ram: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fork shares runs (core/pages.py RunGroup): COW in parent and child, exits, zaps,
+    mremap moves and checkpoints of shared runs show what shared pages show."""
+    with_runs, most_runs = _run(seed, 200, ram, forky=True)
+    assert most_runs > 0
+    assert any(line.startswith("fork") for line in with_runs)
+    monkeypatch.setattr(core.gup, "RUN_POPULATE_MAX_ENTRIES", -1)
+    without, _ = _run(seed, 200, ram, forky=True)
     for i, (a, b) in enumerate(zip(with_runs, without, strict=True)):
         assert a == b, (i, a, b)
 
@@ -271,10 +294,10 @@ def test_faults_racing_a_populate_between_its_runs() -> None:
     kernel._check()
 
 
-def test_fork_mlock_and_page_by_page_advice_refuse_runs_too_big_to_copy() -> None:
-    """Fork (the child shares every page), MADV_COLD and mlock turn runs into page objects:
-    past MATERIALIZE_MAX_PAGES in one call they fail with ENOMEM and change nothing,
-    instead of exhausting the service; DONTNEED, which works on runs, still works."""
+def test_mlock_and_page_by_page_advice_refuse_runs_too_big_to_copy() -> None:
+    """MADV_COLD and mlock turn runs into page objects: past MATERIALIZE_MAX_PAGES in one
+    call they fail with ENOMEM and change nothing, instead of exhausting the service;
+    DONTNEED, which works on runs, still works, and so does fork (it shares runs)."""
     kernel = Kernel()
     kernel.ram_pages = 1 << 30
     kernel.overcommit_memory = 1
@@ -282,16 +305,52 @@ def test_fork_mlock_and_page_by_page_advice_refuse_runs_too_big_to_copy() -> Non
     mm = proc.mm
     npages = MATERIALIZE_MAX_PAGES + 1
     base = mm.mmap(0, npages * PG, RW, ANON | MAP_POPULATE)
-    with pytest.raises(SyscallError, match=r"fork: ENOMEM .* holds 4194305 pages in runs"):
-        kernel.fork(proc.pid)
     with pytest.raises(SyscallError, match=r"madvise: ENOMEM .* holds 4194305 pages in runs"):
         mm.madvise(base, npages * PG, MADV_COLD)
     with pytest.raises(SyscallError, match=r"mlock: ENOMEM .* holds 4194305 pages in runs"):
         mm.mlock(base, npages * PG)
     assert mm.locked_vm == 0
-    assert [p.pid for p in kernel.processes()] == [proc.pid]
     (vma,) = mm.vmas()
     assert vma.pages is None and run_pages(vma) == npages
     mm.madvise(base, 2 * PG, MADV_DONTNEED)
     assert mm.get_rss() == npages - 2
+    child = kernel.fork(proc.pid)
+    assert child.mm.get_rss() == npages - 2 and kernel.resident[0] == npages - 2
     kernel._check()
+
+
+def _field(text: str, name: str) -> int:
+    return sum(int(line.split()[1]) for line in text.splitlines() if line.startswith(name + ":"))
+
+
+def test_a_populated_heap_forks_as_shared_runs() -> None:
+    """A 20 GiB MAP_POPULATE'd heap forks in O(runs): both map every folio (mapcount 2:
+    Pss halves, Shared_Dirty), the child's PTEs are old but its folios PG_referenced
+    (Referenced); a COW write in the child copies one page; the parent's exit leaves
+    the child's pages mapped once (Private_Dirty) and resident once."""
+    kernel = Kernel()
+    kernel.ram_pages = 1 << 30
+    kernel.overcommit_memory = 1
+    proc = kernel.spawn()
+    npages = 20 << 18  # 20 GiB
+    base = proc.mm.mmap(0, npages * PG, RW, ANON | MAP_POPULATE)
+    child = kernel.fork(proc.pid)
+    (vma,) = child.mm.vmas()
+    assert vma.pages is None and len(vma.runs or ()) == 1
+    kb = npages * 4
+    rollup = render_smaps_rollup(child.mm)
+    assert _field(rollup, "Rss") == kb and _field(rollup, "Pss") == kb // 2
+    assert _field(rollup, "Shared_Dirty") == kb and _field(rollup, "Private_Dirty") == 0
+    assert _field(rollup, "Referenced") == kb  # old PTEs, PG_referenced folios
+    assert kernel.resident[0] == npages and child.mm.get_rss() == npages
+    assert child.mm.fault(base + 5 * PG, "write").page == "cow"
+    assert kernel.resident[0] == npages + 1
+    rollup = render_smaps_rollup(proc.mm)
+    assert _field(rollup, "Private_Dirty") == 4 and _field(rollup, "Shared_Dirty") == kb - 4
+    kernel.exit(proc.pid)
+    rollup = render_smaps_rollup(child.mm)
+    assert _field(rollup, "Private_Dirty") == kb and _field(rollup, "Pss") == kb
+    assert kernel.resident[0] == npages
+    kernel._check()
+    child.mm.munmap(base, npages * PG)
+    assert kernel.resident[0] == 0
