@@ -1026,8 +1026,10 @@ def _load_runs(mm: Mm, vma: Vma, docs: list[Any], vw: str, run_groups: dict[int,
                 raise StateError(f"{where}: shift {shift:#x} is not that of a group's run")
         if zero and (referenced or active or old or group_ref is not None):
             raise StateError(f"{where}: the zero page has no folio flags, age or group")
-        if vma.vm_file is not None or vma.vm_flags & (VM_SHARED | VM_LOCKED):
-            raise StateError(f"{where}: runs are private anonymous memory, not locked")
+        if vma.vm_file is not None or vma.vm_flags & VM_SHARED:
+            raise StateError(f"{where}: runs are private anonymous memory")
+        if group_ref is not None and vma.vm_flags & VM_LOCKED:
+            raise StateError(f"{where}: runs fork shared are not locked")
         if not zero and vma.anon_vma is None:
             raise StateError(f"{where}: anonymous pages need the VMA's anon_vma")
         if vma.pages and any(start <= a < end for a in vma.pages):

@@ -38,7 +38,7 @@ from .constants import (
     VM_WIPEONFORK,
 )
 from .errors import SyscallError
-from .pages import copy_pte_range
+from .pages import MATERIALIZE_MAX_PAGES, copy_pte_range, run_pages_in
 from .vma import AnonVma
 from .vma_lock import vma_start_write
 from .vma_ops import store_new
@@ -100,6 +100,20 @@ def _dup_locked(old: Mm, new: Mm) -> None:
         if hasattr(old, attr):
             setattr(new, attr, getattr(old, attr))
     new.locked_vm = 0
+    # A locked VMA's runs are copied as pages (core/pages.py copy_pte_range): refused,
+    # before anything is copied, past what one call may turn into pages.
+    held = sum(
+        run_pages_in(vma, vma.vm_start, vma.vm_end)
+        for vma in old.vmas()
+        if vma.vm_flags & VM_LOCKED and not vma.vm_flags & (VM_DONTCOPY | VM_WIPEONFORK)
+    )
+    if held > MATERIALIZE_MAX_PAGES:
+        raise SyscallError(
+            ENOMEM,
+            "fork",
+            f"the parent holds {held} pages in runs of locked memory; the simulator "
+            f"copies at most {MATERIALIZE_MAX_PAGES} of them page by page",
+        )
     for vma in old.vmas():
         vma_start_write(old.mmap_lock, vma)
         if vma.vm_flags & VM_DONTCOPY:

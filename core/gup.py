@@ -221,12 +221,11 @@ RUN_POPULATE_MAX_ENTRIES = 64
 
 
 def _runs_populate(vma: Vma) -> bool:
-    # Private anonymous memory with few per-page entries: populated as runs. Not in a
-    # VM_LOCKED VMA: each folio's mlock state and its place in the mlock batch are the
-    # page's own (core/pages.py), so locked memory is held page by page. Nor where fork
-    # shared runs: a write populate breaks COW there page by page.
+    # Private anonymous memory with few per-page entries: populated as runs (in a
+    # VM_LOCKED VMA too: core/pages.py mlock_run_folios). Not where fork shared runs: a
+    # write populate breaks COW there page by page.
     return (
-        not vma.vm_flags & (VM_SHARED | VM_LOCKED)
+        not vma.vm_flags & VM_SHARED
         and vma.vm_file is None
         and vma.special_name is None
         and len(vma.pages or ()) <= RUN_POPULATE_MAX_ENTRIES

@@ -456,6 +456,10 @@ def copy_pte_range(dst_mm: Mm, dst: Vma, src: Vma) -> None:
     copies (COW). The runs are shared as runs (:func:`share_runs`). Caller holds both
     mms' ``mmap_lock`` for write. O(pages + runs)."""
     with dst_mm.page_lock:
+        if src.runs and src.vm_flags & VM_LOCKED:
+            # Shared runs are never locked (their folios' mlock counts would differ
+            # by mm): a locked VMA's runs are copied as pages (fork.py bounds them).
+            materialize(src.vm_mm, src, src.vm_start, src.vm_end)
         share_runs(src.vm_mm, src, dst_mm, dst)
         if not src.pages:
             return
@@ -643,6 +647,46 @@ def _mlock_batch_add(lru: LruBatches, page: Page, events: VmEvents | None) -> No
         mlock_drain(lru)
 
 
+def mlock_run_folios(mm: Mm, n: int, lock: bool) -> None:
+    """``mlock_folio`` (``lock``) or ``munlock_folio`` on each of ``n`` folios a run
+    maps, in O(1) plus at most one batch drain: each folio takes an entry of the mlock
+    batch, which drains every time it reaches 31, so of the ``len + n`` entries
+    ``(len + n) % 31`` stay queued (as entries of stand-in folios with the run folios'
+    mlock count). A run's folios are mapped once each: mlocking counts every one of
+    them ``unevictable_pgs_mlocked`` (their mlock count was 0), and a munlock entry
+    counts ``unevictable_pgs_munlocked`` when drained (their mlock count is 1). Caller
+    holds the page lock."""
+    if n <= 0:
+        return
+    events = mm.vm_events
+    if lock:
+        events.count_many("unevictable_pgs_mlocked", n)
+    batch = mm.kernel.lru.mlock
+    room = FOLIO_BATCH_SIZE - len(batch)
+    if n >= room:
+        # The entries that fill the batch drain with it; then every full batch of the
+        # run's own entries drains as a whole.
+        for _ in range(room):
+            batch.append((_run_folio(lock), None if lock else events))
+        mlock_drain(mm.kernel.lru)
+        n -= room
+        full = n - n % FOLIO_BATCH_SIZE
+        if full and not lock:
+            events.count_many("unevictable_pgs_munlocked", full)
+        n -= full
+    for _ in range(n):
+        batch.append((_run_folio(lock), None if lock else events))
+
+
+def _run_folio(lock: bool) -> Page:
+    # A stand-in for a run's folio in the mlock batch: mlocked once (a munlock entry
+    # drops that lock when drained). Locked or not, the drain of an mlock entry does
+    # nothing.
+    page: Page = AnonPage()
+    page.mlock_count = 1
+    return page
+
+
 def mlock_drain(lru: LruBatches) -> None:
     """``mlock_folio_batch``: apply the queued munlocks (``__munlock_folio``: the last
     lock gone, the folio leaves PG_mlocked and ``unevictable_pgs_munlocked`` counts it,
@@ -678,6 +722,9 @@ def mlock_pte_range(mm: Mm, vma: Vma, start: int, end: int, lock: bool) -> None:
                         mlock_folio(mm, page)
                     else:
                         munlock_folio(mm, page)
+        # The runs' folios (never shared: a lock walk turns shared runs into pages
+        # first), in O(1); the drain below empties the batch either way.
+        mlock_run_folios(mm, run_pages_in(vma, start, end, anon_only=True), lock)
         lru_add_drain(lru)
 
 
@@ -1049,12 +1096,20 @@ def put_runs(vma: Vma, runs: list[AnonRun], delta: int = 0) -> None:
 MATERIALIZE_MAX_PAGES = 1 << 22
 
 
-def run_pages_in(vma: Vma, start: int, end: int) -> int:
-    """Pages of ``vma``'s runs (zero-page runs too) inside ``[start, end)``. O(runs)."""
+def run_pages_in(vma: Vma, start: int, end: int, anon_only: bool = False) -> int:
+    """Pages of ``vma``'s runs (zero-page runs too, unless ``anon_only``) inside
+    ``[start, end)``. O(runs)."""
     runs: list[AnonRun] | None = vma.runs
     if not runs:
         return 0
-    return sum(max(min(r.end, end) - max(r.start, start), 0) for r in runs) >> PAGE_SHIFT
+    return (
+        sum(
+            max(min(r.end, end) - max(r.start, start), 0)
+            for r in runs
+            if not (anon_only and r.zero)
+        )
+        >> PAGE_SHIFT
+    )
 
 
 def materialize(mm: Mm, vma: Vma, start: int, end: int) -> None:
@@ -1079,6 +1134,7 @@ def materialize(mm: Mm, vma: Vma, start: int, end: int) -> None:
             _materialize_shared(mm, pages, run)
             continue
         referenced, active = run.referenced, run.active
+        mlocked = bool(vma.vm_flags & VM_LOCKED)  # a locked VMA's run: mlock count 1
         for addr in range(run.start, run.end, PAGE_SIZE):
             page = AnonPage()
             page.mapcount = 1
@@ -1086,6 +1142,8 @@ def materialize(mm: Mm, vma: Vma, start: int, end: int) -> None:
                 page.referenced = True
             if active:
                 page.active = True
+            if mlocked:
+                page.mlock_count = 1
             pages[addr] = page
         if run.old:
             mm.old_ptes.update(range(run.start, run.end, PAGE_SIZE))
@@ -1119,6 +1177,16 @@ def _materialize_shared(mm: Mm, pages: dict[int, Page], run: AnonRun) -> None:
     if run.old:
         mm.old_ptes.update(range(run.start, run.end, PAGE_SIZE))
     leave_group(run)
+
+
+def shared_run_spans(vma: Vma, start: int, end: int) -> list[tuple[int, int]]:
+    """The parts of ``[start, end)`` that runs fork shared (in a :class:`RunGroup`) hold
+    in ``vma``, in order. O(runs)."""
+    return [
+        (max(r.start, start), min(r.end, end))
+        for r in vma.runs or ()
+        if r.group is not None and r.start < end and start < r.end
+    ]
 
 
 def _accessed(referenced: bool, active: bool, unevictable: bool) -> tuple[bool, bool]:
@@ -1187,6 +1255,8 @@ def fill_runs(mm: Mm, vma: Vma, start: int, end: int, write: bool) -> tuple[int,
                 stat[MM_ANONPAGES] += got
                 mm.machine_resident[0] += got
                 mapped += got
+                if unevictable:
+                    mlock_run_folios(mm, got, True)  # mlock_new_folio() of each
             if got < want:
                 failed = pos + (got << PAGE_SHIFT)
                 # The zero-page runs not reached stay (cut to what is left of them).
@@ -1243,6 +1313,9 @@ def zap_runs(mm: Mm, vma: Vma, start: int, end: int) -> int:
     if unmapped:
         mm.rss_stat[MM_ANONPAGES] -= unmapped >> PAGE_SHIFT
         mm.machine_resident[0] -= freed >> PAGE_SHIFT
+        if vma.vm_flags & VM_LOCKED:
+            # folio_remove_rmap_ptes() -> munlock_vma_folio() on each (no drain here).
+            mlock_run_folios(mm, unmapped >> PAGE_SHIFT, False)
     return unmapped >> PAGE_SHIFT
 
 
@@ -1274,10 +1347,11 @@ def share_runs(src_mm: Mm, src: Vma, dst_mm: Mm, dst: Vma) -> None:
     dst_mm.rss_stat[MM_ANONPAGES] += run_pages(dst)
 
 
-def resident_run_pages(vmas: list[Vma], seen: set[int]) -> int:
+def resident_run_pages(vmas: list[Vma], seen: set[int], new_pages: list[Page] | None = None) -> int:
     """Distinct folios the runs of ``vmas`` map that ``seen`` (ids of page objects
     counted already) does not hold: each folio of a group once, if every mm mapping it
-    is among ``vmas``' owners; the ids of groups' page objects join ``seen``. Asserts
+    is among ``vmas``' owners; the ids of groups' page objects join ``seen`` (and those
+    pages ``new_pages``, if given). Asserts
     that every such page object is still mapped by a run. O(runs + members log members
     + folios)."""
     total = 0
@@ -1305,6 +1379,8 @@ def resident_run_pages(vmas: list[Vma], seen: set[int]) -> int:
             if id(page) not in seen:
                 seen.add(id(page))
                 total += PAGE_SIZE
+                if new_pages is not None:
+                    new_pages.append(page)
     return total >> PAGE_SHIFT
 
 
@@ -1312,15 +1388,17 @@ def check_vma_runs(vma: Vma) -> None:
     """O(runs + pages): the runs are sorted, non-empty, page aligned, inside the VMA,
     apart from each other and from ``vma.pages``, coalesced (two touching runs differ in
     their flags, kind, age or group), zero-page runs flagless, young and in no group, and
-    only in a private anonymous VMA that is not ``VM_LOCKED`` (with an anon_vma if it
-    holds anonymous runs). A run in a group is one of its members, mapped by this
+    only in a private anonymous VMA (with an anon_vma if it holds anonymous runs), in
+    no group if the VMA is ``VM_LOCKED``. A run in a group is one of its members, mapped by this
     VMA's mm, and agrees on the folio flags with every member mapping the same folios
     (O(members) per such run)."""
     runs: list[AnonRun] | None = vma.runs
     if runs is None:
         return
     assert runs, (vma, "empty run list instead of None")
-    assert vma.vm_file is None and not vma.vm_flags & (VM_SHARED | VM_LOCKED), (vma, runs)
+    assert vma.vm_file is None and not vma.vm_flags & VM_SHARED, (vma, runs)
+    if vma.vm_flags & VM_LOCKED:
+        assert all(r.group is None for r in runs), (vma, runs, "a shared run locked")
     if any(not r.zero for r in runs):
         assert vma.anon_vma is not None, (vma, runs)
     prev: AnonRun | None = None

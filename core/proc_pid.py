@@ -77,6 +77,7 @@ if TYPE_CHECKING:
     from .files import Inode
     from .kernel import Kernel
     from .mm import Mm
+    from .pages import Page
     from .process import Process
     from .vma import Vma
 
@@ -414,7 +415,7 @@ class MachinePages:
     file: int  # NR_FILE_PAGES: the page cache of every mapped file (shmem included)
     shmem: int  # NR_SHMEM
     page_tables: int  # NR_PAGETABLE
-    mlocked: int  # NR_MLOCK: pages of VM_LOCKED VMAs
+    mlocked: int  # NR_MLOCK: mlocked folios (mapped by a VM_LOCKED VMA)
 
 
 def machine_pages(kernel: Kernel) -> MachinePages:
@@ -445,14 +446,17 @@ def machine_pages(kernel: Kernel) -> MachinePages:
                     if page.kind is PageKind.ZERO or id(page) in seen:
                         continue
                     seen.add(id(page))
-                    mlocked += locked
+                    # NR_MLOCK counts PG_mlocked folios, wherever they are mapped.
+                    mlocked += page.mlock_count > 0
                     if page.kind is PageKind.ANON:
                         anon += 1
                     else:
                         mapped += 1
         tables += sum(table_count(points, ranges, shift) for shift in (21, 30, 39))
+    folios: list[Page] = []  # folios mapped by runs alone (core/pages.py RunGroup)
     with kernel.page_lock:
-        anon += resident_run_pages(with_runs, seen)
+        anon += resident_run_pages(with_runs, seen, folios)
+    mlocked += sum(page.mlock_count > 0 for page in folios)
     file_pages = shmem = 0
     with kernel.page_lock:
         for inode in inodes.values():

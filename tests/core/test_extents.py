@@ -19,6 +19,7 @@ import core.gup
 from core import (
     MADV_COLD,
     MADV_DONTNEED,
+    MADV_DONTNEED_LOCKED,
     MADV_FREE,
     MADV_GUARD_INSTALL,
     MADV_GUARD_REMOVE,
@@ -89,7 +90,7 @@ def _step(kernel: KernelType, rng: random.Random, log: list[str], forky: bool = 
             advice = MADV_POPULATE_WRITE if op == 1 else MADV_POPULATE_READ
             mm.madvise(start, length, advice)
         elif op == 3:
-            mm.madvise(start, length, rng.choice([MADV_DONTNEED, MADV_FREE]))
+            mm.madvise(start, length, rng.choice([MADV_DONTNEED, MADV_FREE, MADV_DONTNEED_LOCKED]))
         elif op == 4:
             mm.madvise(start, length, rng.choice([MADV_COLD, MADV_PAGEOUT]))
         elif op == 5:
@@ -294,23 +295,33 @@ def test_faults_racing_a_populate_between_its_runs() -> None:
     kernel._check()
 
 
-def test_mlock_and_page_by_page_advice_refuse_runs_too_big_to_copy() -> None:
-    """MADV_COLD and mlock turn runs into page objects: past MATERIALIZE_MAX_PAGES in one
-    call they fail with ENOMEM and change nothing, instead of exhausting the service;
-    DONTNEED, which works on runs, still works, and so does fork (it shares runs)."""
+def test_page_by_page_advice_and_fork_of_locked_runs_refuse_too_many_pages() -> None:
+    """MADV_COLD turns runs into page objects, and fork copies a locked VMA's runs as
+    pages: past MATERIALIZE_MAX_PAGES in one call they fail with ENOMEM and change
+    nothing, instead of exhausting the service. mlock and munlock keep the runs (the
+    mlock batch takes them arithmetically), DONTNEED works on runs, and fork of unlocked
+    runs shares them."""
     kernel = Kernel()
     kernel.ram_pages = 1 << 30
     kernel.overcommit_memory = 1
     proc = kernel.spawn()
     mm = proc.mm
+    mm.rlimit_memlock = (1 << 62, 1 << 62)
     npages = MATERIALIZE_MAX_PAGES + 1
     base = mm.mmap(0, npages * PG, RW, ANON | MAP_POPULATE)
     with pytest.raises(SyscallError, match=r"madvise: ENOMEM .* holds 4194305 pages in runs"):
         mm.madvise(base, npages * PG, MADV_COLD)
-    with pytest.raises(SyscallError, match=r"mlock: ENOMEM .* holds 4194305 pages in runs"):
-        mm.mlock(base, npages * PG)
-    assert mm.locked_vm == 0
+    mm.mlock(base, npages * PG)
     (vma,) = mm.vmas()
+    assert vma.pages is None and len(vma.runs or ()) == 1 and mm.locked_vm == npages
+    events = mm.vm_events.statistics()
+    assert events.unevictable_pgs_mlocked == npages
+    assert "VmLck:\t16777220 kB" in render_status(proc)
+    with pytest.raises(SyscallError, match=r"fork: ENOMEM .* 4194305 pages in runs of locked"):
+        kernel.fork(proc.pid)
+    assert [p.pid for p in kernel.processes()] == [proc.pid]
+    mm.munlock(base, npages * PG)
+    assert mm.vm_events.statistics().unevictable_pgs_munlocked == npages
     assert vma.pages is None and run_pages(vma) == npages
     mm.madvise(base, 2 * PG, MADV_DONTNEED)
     assert mm.get_rss() == npages - 2
@@ -354,3 +365,31 @@ def test_a_populated_heap_forks_as_shared_runs() -> None:
     kernel._check()
     child.mm.munmap(base, npages * PG)
     assert kernel.resident[0] == 0
+
+
+def test_a_two_tib_map_locked_heap_is_one_run_and_counts_every_folio() -> None:
+    """MAP_LOCKED of 2 TiB: one run, every folio counted mlocked; munmap queues one
+    munlock per folio in the mlock batch, which drains at each 31 entries: all but
+    ``n % 31`` count at once, the rest at the next drain (here mlock's)."""
+    kernel = Kernel()
+    kernel.ram_pages = 1 << 30
+    kernel.overcommit_memory = 1
+    mm = kernel.spawn().mm
+    mm.rlimit_memlock = (1 << 62, 1 << 62)
+    n = 1 << 29
+    base = mm.mmap(0, n * PG, RW, ANON | MAP_LOCKED)
+    (vma,) = mm.vmas()
+    assert vma.pages is None and len(vma.runs or ()) == 1
+    stats = mm.vm_events.statistics()
+    assert stats.unevictable_pgs_mlocked == n and stats.unevictable_pgs_munlocked == 0
+    assert _field(render_smaps_rollup(mm), "Locked") == n * 4
+    assert "Mlocked:        2147483648 kB" in render_meminfo(kernel)
+    kernel._check()
+    mm.munmap(base, n * PG)
+    assert mm.vm_events.statistics().unevictable_pgs_munlocked == n - n % 31
+    assert len(kernel.lru.mlock) == n % 31
+    other = mm.mmap(0, PG, RW, ANON)
+    mm.mlock(other, PG)  # lru_add_drain(): the rest count now
+    assert mm.vm_events.statistics().unevictable_pgs_munlocked == n
+    assert kernel.resident[0] == 1  # the page mlock populated
+    kernel._check()
