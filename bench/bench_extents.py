@@ -20,6 +20,10 @@ it measures:
   ``core.pages.RunGroup``): seconds and bytes allocated, the child's ``smaps_rollup``,
   a COW write fault in the child, and the parent's exit that leaves the child's pages
   private;
+* ``mmap(MAP_LOCKED)`` of 2 TiB (a locked populate: every folio mlocked and counted in
+  ``unevictable_pgs_mlocked``), then ``munlock`` and ``mlock`` of it (the mlock batch
+  takes the runs' folios arithmetically: ``core.pages.mlock_run_folios``): seconds and
+  bytes allocated;
 * "choice": what the fault path would pay per fault to keep an extent per fault with a
   neighbour merge (a bisect of the run list, then extend or insert) against the dict
   store it does now, for 50,000 ascending faults and 25,000 faults in random order on
@@ -51,6 +55,7 @@ from core import (  # noqa: E402
     MADV_DONTNEED,
     MADV_POPULATE_WRITE,
     MAP_ANONYMOUS,
+    MAP_LOCKED,
     MAP_POPULATE,
     MAP_PRIVATE,
     PAGE_SIZE,
@@ -210,6 +215,37 @@ def fork_heap(size: int, rounds: int) -> dict[str, Any]:
     }
 
 
+def locked_heap(size: int) -> dict[str, Any]:
+    """MAP_LOCKED populate of ``size`` bytes, then munlock and mlock of it."""
+    gc.disable()
+    kernel = _machine()
+    mm = kernel.spawn("locked").mm
+    mm.rlimit_memlock = (1 << 62, 1 << 62)
+    t0 = time.perf_counter()
+    base = mm.mmap(0, size, RW, ANON | MAP_LOCKED)
+    secs = time.perf_counter() - t0
+    mm.munmap(base, size)
+    base, _, nbytes = _allocated(lambda: mm.mmap(0, size, RW, ANON | MAP_LOCKED))
+    npages = size // PAGE_SIZE
+    assert mm.vm_events.statistics().unevictable_pgs_mlocked == 2 * npages
+    t0 = time.perf_counter()
+    mm.munlock(base, size)
+    munlock = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    mm.mlock(base, size)
+    mlock = time.perf_counter() - t0
+    stats = mm.vm_events.statistics()
+    assert stats.unevictable_pgs_mlocked == 3 * npages, stats
+    kernel._check()
+    gc.enable()
+    return {
+        "seconds": secs,
+        "allocated_bytes": nbytes,
+        "munlock_seconds": munlock,
+        "mlock_seconds": mlock,
+    }
+
+
 def choice(n: int = 50_000) -> dict[str, float]:
     """ns per fault: dict store vs run-per-fault with neighbour merge."""
     from bisect import bisect_right
@@ -268,6 +304,7 @@ def main() -> None:
     warm.mmap(0, 1 << 20, RW, ANON | MAP_POPULATE)
     res = run(size, args.rounds)
     res["fork"] = fork_heap(size, args.rounds)
+    res["locked"] = locked_heap(size)
     res["choice"] = choice()
     mp, pw = res["map_populate"], res["madv_populate_write"]
     print(f"heap {size / TIB:g} TiB = {res['pages']:,} pages")
@@ -295,6 +332,12 @@ def main() -> None:
         f"{fk['child_smaps_rollup']['best_ms']:.3f} ms; COW fault in the child "
         f"{fk['cow_fault_seconds'] * 1e3:.3f} ms; "
         f"parent exit {fk['parent_exit_seconds'] * 1e3:.3f} ms"
+    )
+    lk = res["locked"]
+    print(
+        f"mmap(MAP_LOCKED) of the heap: {lk['seconds'] * 1e3:.2f} ms, "
+        f"{lk['allocated_bytes']:,} B; munlock {lk['munlock_seconds'] * 1e3:.3f} ms; "
+        f"mlock {lk['mlock_seconds'] * 1e3:.3f} ms"
     )
     ch = res["choice"]
     print(

@@ -1054,7 +1054,6 @@ def _load_runs(mm: Mm, vma: Vma, docs: list[Any], vw: str, run_groups: dict[int,
             resident += uncovered
             run.group = group
             run.shift = shift
-            run.mm = mm
             group.members.append(run)
         runs.append(run)
     if runs:

@@ -848,14 +848,14 @@ class AnonRun:
     without PG_dirty, on the LRU (in no batch), with the run's PG_referenced and
     PG_active; mapped by this PTE only (exclusive: a write reuses it) unless the run is
     in a :class:`RunGroup` (``group``: fork shared the folios, whose mapcount the group
-    gives; ``mm`` is the mm mapping the run, ``shift`` turns its addresses into group
-    addresses); or (``zero``) PTEs mapping the shared zero page, as read faults leave
-    them (no RSS, no folio flags: both False; never old or grouped: the zero page's PTE
-    age shows nowhere). What :func:`materialize` turns into :class:`AnonPage` objects
-    (or :data:`ZERO_PAGE` entries), page for page. Mutable: splitting a run shortens it
-    in place."""
+    gives; ``shift`` turns its addresses into group addresses); or (``zero``) PTEs
+    mapping the shared zero page, as read faults leave them (no RSS, no folio flags:
+    both False; never old or grouped: the zero page's PTE age shows nowhere). What
+    :func:`materialize` turns into :class:`AnonPage` objects (or :data:`ZERO_PAGE`
+    entries), page for page. In a ``VM_LOCKED`` VMA each folio is mlocked once (never
+    in a group there). Mutable: splitting a run shortens it in place."""
 
-    __slots__ = ("start", "end", "referenced", "active", "zero", "old", "group", "shift", "mm")
+    __slots__ = ("start", "end", "referenced", "active", "zero", "old", "group", "shift")
 
     def __init__(
         self,
@@ -874,7 +874,6 @@ class AnonRun:
         self.old = old
         self.group: RunGroup | None = None
         self.shift = 0
-        self.mm: Mm | None = None
 
     def __repr__(self) -> str:
         flags = ("R" if self.referenced else "") + ("A" if self.active else "")
@@ -895,19 +894,16 @@ def _clone(run: AnonRun, start: int, end: int) -> AnonRun:
     if group is not None:
         new.group = group
         new.shift = run.shift
-        new.mm = run.mm
         group.members.append(new)
     return new
 
 
-def join_group(run: AnonRun, mm: Mm) -> RunGroup:
-    """Put ``run`` (mapped by ``mm``) in a group of its own if it has none; returns its
-    group. O(1)."""
+def join_group(run: AnonRun) -> RunGroup:
+    """Put ``run`` in a group of its own if it has none; returns its group. O(1)."""
     group = run.group
     if group is None:
         group = run.group = RunGroup()
         run.shift = 0
-        run.mm = mm
         group.members.append(run)
     return group
 
@@ -923,7 +919,6 @@ def leave_group(run: AnonRun) -> None:
                 del members[i]
                 break
         run.group = None
-        run.mm = None
         run.shift = 0
 
 
@@ -1333,11 +1328,10 @@ def share_runs(src_mm: Mm, src: Vma, dst_mm: Mm, dst: Vma) -> None:
         if run.zero:
             copies.append(AnonRun(run.start, run.end, False, False, zero=True))
             continue
-        group = join_group(run, src_mm)
+        group = join_group(run)
         copy = AnonRun(run.start, run.end, run.referenced, run.active, old=True)
         copy.group = group
         copy.shift = run.shift
-        copy.mm = dst_mm
         group.members.append(copy)
         copies.append(copy)
         g = run.start + run.shift
@@ -1389,9 +1383,9 @@ def check_vma_runs(vma: Vma) -> None:
     apart from each other and from ``vma.pages``, coalesced (two touching runs differ in
     their flags, kind, age or group), zero-page runs flagless, young and in no group, and
     only in a private anonymous VMA (with an anon_vma if it holds anonymous runs), in
-    no group if the VMA is ``VM_LOCKED``. A run in a group is one of its members, mapped by this
-    VMA's mm, and agrees on the folio flags with every member mapping the same folios
-    (O(members) per such run)."""
+    no group if the VMA is ``VM_LOCKED``. A run in a group is one of its members and
+    agrees on the folio flags with every member mapping the same folios (O(members) per
+    such run)."""
     runs: list[AnonRun] | None = vma.runs
     if runs is None:
         return
@@ -1409,14 +1403,14 @@ def check_vma_runs(vma: Vma) -> None:
         assert not run.zero or not (run.referenced or run.active or run.old), (vma, run)
         group = run.group
         if group is not None:
-            assert not run.zero and run.mm is vma.vm_mm, (vma, run, run.mm)
+            assert not run.zero, (vma, run)
             assert any(m is run for m in group.members), (vma, run, "not in its group")
             g0, g1 = run.start + run.shift, run.end + run.shift
             for m in group.members:
                 if m.start + m.shift < g1 and g0 < m.end + m.shift:
                     assert (m.referenced, m.active) == (run.referenced, run.active), (run, m)
         else:
-            assert run.mm is None and run.shift == 0, (vma, run)
+            assert run.shift == 0, (vma, run)
         if prev is not None:
             assert prev.end <= run.start, (vma, prev, run)
             assert prev.end < run.start or (

@@ -113,33 +113,50 @@ def smap_gather_stats(mm: Mm, vma: Vma, start: int = 0) -> MemSizeStats:
         )
         # Runs (core/pages.py): anonymous pages, PTE dirty; young unless old (a fork
         # child's), mapped once unless their group says more. The zero page's runs
-        # count nothing (vm_normal_page() is NULL). O(runs + members).
-        for run in vma.runs or ():
-            lo = max(run.start, start)
-            if run.zero or lo >= run.end:
-                continue
-            size = run.end - lo
+        # count nothing (vm_normal_page() is NULL). Summed as exclusive young pages
+        # first, then corrected for the old and the shared ones. O(runs + members).
+        runs = vma.runs
+        if not runs:
+            size = 0
+            special = []
+        else:
+            if start <= runs[0].start:
+                size = sum(r.end - r.start for r in runs if not r.zero)
+            else:
+                size = sum(max(r.end - max(r.start, start), 0) for r in runs if not r.zero)
+            special = [r for r in runs if (r.old or r.group is not None) and r.end > start]
+        if size:
+            pss = size << PSS_SHIFT
             mss.resident += size
+            mss.referenced += size
             mss.anonymous += size
-            if not run.old or run.referenced:
-                mss.referenced += size
+            mss.pss += pss
+            mss.pss_anon += pss
+            mss.pss_dirty += pss
+            mss.private_dirty += size
+            if locked:
+                mss.pss_locked += pss
+        for run in special:
+            lo = max(run.start, start)
+            size = run.end - lo
+            by_run = not run.old or run.referenced
+            if not by_run:
+                mss.referenced -= size
             group = run.group
             if group is None:
-                spans = [(size, 1)]
-            else:
-                # Each folio's mapcount is the number of runs mapping it, or its page
-                # object's mapcount (and flags) if a mapper made it a page
-                # (RunGroup.folios): that page leaves its span (a negative length)
-                # and counts on its own.
-                g = lo + run.shift
-                cover = group_coverage(group, g, g + size)
-                spans = [(b - a, n) for a, b, n in cover]
-                by_run = not run.old or run.referenced
-                for at, page in group.folios_in(g, g + size):
-                    spans.append((-PAGE_SIZE, count_at(cover, at)))
-                    spans.append((PAGE_SIZE, page.mapcount))
-                    by_page = not run.old or page.referenced
-                    mss.referenced += (by_page - by_run) * PAGE_SIZE
+                continue
+            # Each folio's mapcount is the number of runs mapping it, or its page
+            # object's mapcount (and flags) if a mapper made it a page
+            # (RunGroup.folios): that page leaves its span (a negative length) and
+            # counts on its own. The run's pages were summed as mapcount 1 above.
+            g = lo + run.shift
+            cover = group_coverage(group, g, g + size)
+            spans = [(-size, 1)] + [(b - a, n) for a, b, n in cover]
+            for at, page in group.folios_in(g, g + size):
+                spans.append((-PAGE_SIZE, count_at(cover, at)))
+                spans.append((PAGE_SIZE, page.mapcount))
+                by_page = not run.old or page.referenced
+                mss.referenced += (by_page - by_run) * PAGE_SIZE
             for length, mapcount in spans:
                 pss = (length >> PAGE_SHIFT) * ((PAGE_SIZE << PSS_SHIFT) // mapcount)
                 mss.pss += pss
