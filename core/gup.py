@@ -32,7 +32,7 @@ SIGBUS (past EOF) or SIGSEGV (a guard marker) is EFAULT, after the pages before 
 populated; running out of memory is ENOMEM. Both drain the LRU and mlock batches at
 the end (``lru_add_drain``; ``populate_vma_page_range`` after each VMA part it faulted).
 
-Private anonymous memory that is not locked is populated in runs (core/pages.py): the
+Private anonymous memory (locked or not) is populated in runs (core/pages.py): the
 stretches of a range without a per-page entry become one run of anonymous pages (write)
 or of zero-page PTEs (read) in O(1), with the counters of the faults they stand for, so
 populating 2 TiB costs what populating one page does. The results are those of the page

@@ -63,11 +63,10 @@ come to differ: a zap (MADV_DONTNEED, munmap, mremap's unmap) cuts it, a VMA spl
 an mremap move cuts and moves it, GUP touching part of it (PG_referenced -> PG_active)
 splits it by flags; neighbours that touch with equal flags are merged again right away.
 What needs one page's own state -- MADV_FREE/COLD/PAGEOUT (PTE bits, LRU batches),
-guard markers, MADV_COLLAPSE, mlock (each folio's mlock count and mlock-batch entry,
-below: runs are never in a ``VM_LOCKED`` VMA, whose populate stays page by page) --
-first turns the runs of its range into :class:`AnonPage` objects (:func:`materialize`),
-the exact equivalent; that costs O(pages) there, as before runs existed, and is refused
-(ENOMEM) past :data:`MATERIALIZE_MAX_PAGES` in one call.
+guard markers, MADV_COLLAPSE -- first turns the runs of its range into
+:class:`AnonPage` objects (:func:`materialize`), the exact equivalent; that costs
+O(pages) there, as before runs existed, and is refused (ENOMEM) past
+:data:`MATERIALIZE_MAX_PAGES` in one call.
 
 Runs fork shared
 ----------------
@@ -121,6 +120,18 @@ entries count towards the 31 too) or at the next ``lru_add_drain``. The host sho
 munmap of 100 locked pages counts 93 at once and 7 at the next ``mlock``, because
 munmap does not drain (nor does MADV_DONTNEED: ``LazyFree`` after MADV_FREE stays 0
 across both until something drains, e.g. ``mlock``, ``munlock`` or MADV_COLD).
+
+Runs live in ``VM_LOCKED`` VMAs too (``MAP_LOCKED``, ``mlock`` of a populated heap):
+each of their folios is mapped once and mlocked once, so a run needs no per-folio
+state, and :func:`mlock_run_folios` passes a run's ``n`` folios through the mlock batch
+arithmetically: they take ``n`` entries, the batch drains each time it reaches 31, and
+the ``(len + n) % 31`` entries left are stand-in folios with mlock count 1 (a munlock
+entry counts ``unevictable_pgs_munlocked`` when drained, exactly as the unmapped folio
+it stands for would). Mlocking a run counts every folio ``unevictable_pgs_mlocked``
+(``count_many``). So a 2 TiB ``MAP_LOCKED`` populate, its ``munlock``, ``mlock`` and
+``munmap`` are O(runs) with the counters of the page-by-page model. Runs fork shared
+are never locked (their folios' mlock counts would differ by mm): ``mlock`` turns them
+into pages first, and fork copies a locked VMA's runs as pages.
 
 Simplified: no swap, no THP/mTHP, no background reclaim (the page cache keeps every page
 it ever read unless MADV_PAGEOUT or MADV_REMOVE drops it), no KSM merging.
