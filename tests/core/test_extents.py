@@ -236,12 +236,18 @@ def test_checkpoint_refuses_bad_runs_by_name() -> None:
     vdoc: dict[str, Any] = doc["processes"][0]["mm"]["vmas"][0]
     assert vdoc["runs"] == [[base, base + 16 * PG, "anon", True, False]] and vdoc["pages"] == []
     assert isinstance(load_kernel(doc).get(1000).mm.vmas()[0].runs[0], AnonRun)  # type: ignore[index]
+    old = {k: v for k, v in doc.items() if k != "run_groups"} | {"version": 2}
+    assert render_smaps(load_kernel(old).get(1000).mm) == render_smaps(mm)  # version 2 loads
     for bad, message in (
         ([[base, base + 17 * PG, "anon", 1, 0]], r"runs\[0\]: .* is not a page-aligned run"),
         ([[base, base + 16 * PG, True]], r"runs\[0\]=.* must be \[start, end, 'anon' or"),
         ([[base, base + 16 * PG, "huge", True, False]], r"runs\[0\]\[2\]='huge' is not"),
         ([[base, base + 16 * PG, "anon", 1, False]], r"runs\[0\]\[3\]=1 must be"),
         ([[base, base + 16 * PG, "zero", True, False]], r"the zero page has no folio flags"),
+        ([[base, base + 16 * PG, "anon", True, False, True]], r"or that and \[old, group"),
+        ([[base, base + 16 * PG, "anon", True, False, False, 0, 0]], r"runs\[0\]\[6\]=0 must"),
+        ([[base, base + 16 * PG, "anon", True, False, True, None, PG]], r"shift 0x1000 is not"),
+        ([[base, base + 16 * PG, "zero", False, False, True, None, 0]], r"no folio flags, age"),
     ):
         vdoc["runs"] = bad
         with pytest.raises(StateError, match=message):
@@ -328,6 +334,26 @@ def test_page_by_page_advice_and_fork_of_locked_runs_refuse_too_many_pages() -> 
     child = kernel.fork(proc.pid)
     assert child.mm.get_rss() == npages - 2 and kernel.resident[0] == npages - 2
     kernel._check()
+
+
+def test_checkpoints_keep_shared_runs_and_their_folios() -> None:
+    """A fork child's runs, a COW break in it and a grandchild survive a round trip:
+    version 3 stores the runs' age, group and shift and the groups' page objects."""
+    kernel = Kernel()
+    proc = kernel.spawn()
+    base = proc.mm.mmap(0, 64 * PG, RW, ANON | MAP_POPULATE)
+    child = kernel.fork(proc.pid)
+    child.mm.fault(base + 3 * PG, "read")  # young again: a page object of the group
+    kernel.fork(child.pid)
+    proc.mm.madvise(base + 10 * PG, 4 * PG, MADV_DONTNEED)
+    doc = dump_kernel(kernel)
+    assert doc["version"] == 3 and doc["run_groups"] == [[[base + 3 * PG, 0]]]
+    runs = doc["processes"][1]["mm"]["vmas"][0]["runs"]
+    assert runs[0] == [base, base + 3 * PG, "anon", True, False, True, 0, 0]
+    restored = load_kernel(doc)
+    assert _views(restored) == _views(kernel)
+    assert dump_kernel(restored)["processes"] == doc["processes"]
+    restored._check()
 
 
 def _field(text: str, name: str) -> int:
