@@ -18,8 +18,9 @@ it measures:
   switched off (``core.gup.RUN_POPULATE_MAX_ENTRIES = -1``), in ns and bytes per page;
 * fork of a process with a populated 2 TiB heap (the child shares the runs:
   ``core.pages.RunGroup``): seconds and bytes allocated, the child's ``smaps_rollup``,
-  a COW write fault in the child, and the parent's exit that leaves the child's pages
-  private;
+  a COW write fault in the child, 10,000 ``MADV_DONTNEED`` holes in the parent's half
+  and both processes' ``smaps_rollup`` then, and the parent's exit that leaves the
+  child's pages private;
 * ``mmap(MAP_LOCKED)`` of 2 TiB (a locked populate: every folio mlocked and counted in
   ``unevictable_pgs_mlocked``), then ``munlock`` and ``mlock`` of it (the mlock batch
   takes the runs' folios arithmetically: ``core.pages.mlock_run_folios``): seconds and
@@ -199,6 +200,16 @@ def fork_heap(size: int, rounds: int) -> dict[str, Any]:
     page = child.mm.fault(base + size // 2, "write").page
     cow = time.perf_counter() - t0
     assert page == "cow", page
+    # The parent cuts its half of the shared heap into 10,001 runs (the child's stays
+    # one): the group finds the members covering a range per mm, by bisection.
+    holes = 10_000
+    step = size // holes & ~(PAGE_SIZE - 1)
+    t0 = time.perf_counter()
+    for i in range(holes):
+        parent.mm.madvise(base + i * step + 2 * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED)
+    holes_secs = time.perf_counter() - t0
+    parent_render = _timed(lambda: render_smaps_rollup(parent.mm), rounds)
+    child_render = _timed(lambda: render_smaps_rollup(child.mm), rounds)
     t0 = time.perf_counter()
     kernel.exit(parent.pid)
     exit_secs = time.perf_counter() - t0
@@ -212,6 +223,12 @@ def fork_heap(size: int, rounds: int) -> dict[str, Any]:
         "child_smaps_rollup": render,
         "cow_fault_seconds": cow,
         "parent_exit_seconds": exit_secs,
+        "holes_after_fork": {
+            "holes": holes,
+            "seconds": holes_secs,
+            "parent_smaps_rollup": parent_render,
+            "child_smaps_rollup": child_render,
+        },
     }
 
 
@@ -332,6 +349,12 @@ def main() -> None:
         f"{fk['child_smaps_rollup']['best_ms']:.3f} ms; COW fault in the child "
         f"{fk['cow_fault_seconds'] * 1e3:.3f} ms; "
         f"parent exit {fk['parent_exit_seconds'] * 1e3:.3f} ms"
+    )
+    hf = fk["holes_after_fork"]
+    print(
+        f"  then {hf['holes']:,} DONTNEED holes in the parent: {hf['seconds']:.3f} s; "
+        f"smaps_rollup best: parent {hf['parent_smaps_rollup']['best_ms']:.3f} ms, "
+        f"child {hf['child_smaps_rollup']['best_ms']:.3f} ms"
     )
     lk = res["locked"]
     print(

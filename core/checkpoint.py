@@ -1054,7 +1054,8 @@ def _load_runs(mm: Mm, vma: Vma, docs: list[Any], vw: str, run_groups: dict[int,
             resident += uncovered
             run.group = group
             run.shift = shift
-            group.members.append(run)
+            run.side = id(mm)
+            group.add(run)
         runs.append(run)
     if runs:
         put_runs(vma, runs)

@@ -825,20 +825,56 @@ class RunGroup:
     members whose group range covers it, so it needs no per-page state: a zap of one
     member makes the others' pages mapcount 1 (Private) without touching them.
 
+    The members are kept per mm (``sides``, keyed by :attr:`AnonRun.side`), each list
+    sorted by group address: one mm's runs of a group never overlap, so the members
+    covering a range are found with a bisect per mm (a fork tree has few mms), however
+    finely the runs were cut.
+
     ``folios`` holds the folios that one mapper turned into a page object (a COW break,
     a page-by-page advice) while runs of other mms still map them: that :class:`Page`
     is the folio from then on (its mapcount counts the runs covering it and the PTEs
     mapping the page; its flags are the folio's). So turning a run into pages touches
     only the mm doing it, as a fault touches only its own page tables."""
 
-    __slots__ = ("members", "folios")
+    __slots__ = ("sides", "folios")
 
     def __init__(self) -> None:
-        self.members: list[AnonRun] = []
+        self.sides: dict[int, list[AnonRun]] = {}
         self.folios: dict[int, Page] = {}
 
     def __repr__(self) -> str:
-        return f"RunGroup({len(self.members)} runs, {len(self.folios)} folios)"
+        return f"RunGroup({len(self.members())} runs, {len(self.folios)} folios)"
+
+    def members(self) -> list[AnonRun]:
+        """Every run of the group. O(members)."""
+        return [run for side in self.sides.values() for run in side]
+
+    def add(self, run: AnonRun) -> None:
+        """Make ``run`` (its ``group``, ``shift`` and ``side`` set) a member. O(log
+        members + the list move)."""
+        side = self.sides.setdefault(run.side, [])
+        side.insert(bisect_right(side, run.start + run.shift, key=_gstart), run)
+
+    def remove(self, run: AnonRun) -> None:
+        """Take the member ``run`` out. O(log members + the list move)."""
+        side = self.sides[run.side]
+        i = bisect_left(side, run.start + run.shift, key=_gstart)
+        while side[i] is not run:
+            i += 1
+        del side[i]
+        if not side:
+            del self.sides[run.side]
+
+    def overlapping(self, gstart: int, gend: int) -> list[AnonRun]:
+        """The members mapping some of the group addresses ``[gstart, gend)``.
+        O(mms log members + the members found)."""
+        out: list[AnonRun] = []
+        for side in self.sides.values():
+            i = bisect_right(side, gstart, key=_gend)
+            while i < len(side) and side[i].start + side[i].shift < gend:
+                out.append(side[i])
+                i += 1
+        return out
 
     def folios_in(self, gstart: int, gend: int) -> list[tuple[int, Page]]:
         """The page objects of the folios at group addresses ``[gstart, gend)``.
@@ -866,7 +902,7 @@ class AnonRun:
     entries), page for page. In a ``VM_LOCKED`` VMA each folio is mlocked once (never
     in a group there). Mutable: splitting a run shortens it in place."""
 
-    __slots__ = ("start", "end", "referenced", "active", "zero", "old", "group", "shift")
+    __slots__ = ("start", "end", "referenced", "active", "zero", "old", "group", "shift", "side")
 
     def __init__(
         self,
@@ -885,6 +921,8 @@ class AnonRun:
         self.old = old
         self.group: RunGroup | None = None
         self.shift = 0
+        #: Which mm maps the run, within its group (``id(mm)``; 0 outside a group).
+        self.side = 0
 
     def __repr__(self) -> str:
         flags = ("R" if self.referenced else "") + ("A" if self.active else "")
@@ -898,6 +936,14 @@ class AnonRun:
         return (self.end - self.start) >> PAGE_SHIFT
 
 
+def _gstart(run: AnonRun) -> int:
+    return run.start + run.shift
+
+
+def _gend(run: AnonRun) -> int:
+    return run.end + run.shift
+
+
 def _clone(run: AnonRun, start: int, end: int) -> AnonRun:
     # A run like ``run`` over [start, end), in its group too.
     new = AnonRun(start, end, run.referenced, run.active, run.zero, run.old)
@@ -905,40 +951,40 @@ def _clone(run: AnonRun, start: int, end: int) -> AnonRun:
     if group is not None:
         new.group = group
         new.shift = run.shift
-        group.members.append(new)
+        new.side = run.side
+        group.add(new)
     return new
 
 
-def join_group(run: AnonRun) -> RunGroup:
-    """Put ``run`` in a group of its own if it has none; returns its group. O(1)."""
+def join_group(run: AnonRun, side: int) -> RunGroup:
+    """Put ``run`` (mapped by the mm whose id is ``side``) in a group of its own if it
+    has none; returns its group. O(1)."""
     group = run.group
     if group is None:
         group = run.group = RunGroup()
         run.shift = 0
-        group.members.append(run)
+        run.side = side
+        group.add(run)
     return group
 
 
 def leave_group(run: AnonRun) -> None:
     """Take ``run`` out of its group (its pages unmapped, or merged into a neighbour).
-    O(members)."""
+    O(log members)."""
     group = run.group
     if group is not None:
-        members = group.members
-        for i, member in enumerate(members):
-            if member is run:
-                del members[i]
-                break
+        group.remove(run)
         run.group = None
         run.shift = 0
+        run.side = 0
 
 
 def group_coverage(group: RunGroup, gstart: int, gend: int) -> list[tuple[int, int, int]]:
     """``[(start, end, mapcount)]``: the group addresses ``[gstart, gend)`` cut where the
     number of members mapping them changes, in order (mapcount 0 where none does).
-    O(members log members)."""
+    O(mms log members + k log k) for the k members there."""
     edges: list[tuple[int, int]] = []
-    for m in group.members:
+    for m in group.overlapping(gstart, gend):
         a = max(m.start + m.shift, gstart)
         b = min(m.end + m.shift, gend)
         if a < b:
@@ -968,7 +1014,7 @@ def count_at(spans: list[tuple[int, int, int]], g: int) -> int:
 
 
 def run_mapcount(run: AnonRun, addr: int) -> int:
-    """The mapcount of the folio ``run`` maps at ``addr``. O(members)."""
+    """The mapcount of the folio ``run`` maps at ``addr``. O(mms log members)."""
     group = run.group
     if group is None:
         return 1
@@ -976,7 +1022,7 @@ def run_mapcount(run: AnonRun, addr: int) -> int:
     page = group.folios.get(g)
     if page is not None:
         return page.mapcount
-    return sum(1 for m in group.members if m.start + m.shift <= g < m.end + m.shift)
+    return len(group.overlapping(g, g + PAGE_SIZE))
 
 
 def _run_end(run: AnonRun) -> int:
@@ -1339,11 +1385,12 @@ def share_runs(src_mm: Mm, src: Vma, dst_mm: Mm, dst: Vma) -> None:
         if run.zero:
             copies.append(AnonRun(run.start, run.end, False, False, zero=True))
             continue
-        group = join_group(run)
+        group = join_group(run, id(src_mm))
         copy = AnonRun(run.start, run.end, run.referenced, run.active, old=True)
         copy.group = group
         copy.shift = run.shift
-        group.members.append(copy)
+        copy.side = id(dst_mm)
+        group.add(copy)
         copies.append(copy)
         g = run.start + run.shift
         for _g, folio in group.folios_in(g, g + run.end - run.start):
@@ -1370,7 +1417,7 @@ def resident_run_pages(vmas: list[Vma], seen: set[int], new_pages: list[Page] | 
             else:
                 groups[id(run.group)] = run.group
     for group in groups.values():
-        spans = sorted((m.start + m.shift, m.end + m.shift) for m in group.members)
+        spans = sorted((m.start + m.shift, m.end + m.shift) for m in group.members())
         hi = -1
         for a, b in spans:
             if b <= hi:
@@ -1415,13 +1462,16 @@ def check_vma_runs(vma: Vma) -> None:
         group = run.group
         if group is not None:
             assert not run.zero, (vma, run)
-            assert any(m is run for m in group.members), (vma, run, "not in its group")
+            assert run.side == id(vma.vm_mm), (vma, run, "not this mm's")
+            side = group.sides.get(run.side, [])
+            assert any(m is run for m in side), (vma, run, "not in its group")
+            assert side == sorted(side, key=_gstart), (vma, side)
             g0, g1 = run.start + run.shift, run.end + run.shift
-            for m in group.members:
+            for m in group.overlapping(g0, g1):
                 if m.start + m.shift < g1 and g0 < m.end + m.shift:
                     assert (m.referenced, m.active) == (run.referenced, run.active), (run, m)
         else:
-            assert run.shift == 0, (vma, run)
+            assert run.shift == 0 and run.side == 0, (vma, run)
         if prev is not None:
             assert prev.end <= run.start, (vma, prev, run)
             assert prev.end < run.start or (
