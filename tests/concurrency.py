@@ -92,6 +92,12 @@ class Worker(threading.Thread, Generic[T]):
         if self._exc is not None:
             raise self._exc
 
+    def outcome(self) -> str:
+        """What a finished worker ended with, for a failure message: its result or error."""
+        if not self.finished.is_set():
+            return "running"
+        return repr(self._exc if self._exc is not None else self._result)
+
     def result(self, timeout: float = DEFAULT_TIMEOUT) -> T:
         """Join (see :meth:`join`) and return what ``fn`` returned."""
         self.join(timeout)

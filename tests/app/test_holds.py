@@ -178,7 +178,7 @@ def test_per_process_limit_bounds_the_waiters_of_one_process(tmp_path: Path) -> 
         try:
             wait_until(lambda: service.pool.statistics().waiting == 3, timeout=120)
         except ConditionTimeout as exc:
-            done = [repr(w._exc or w._result) for w in waiters if w.finished.is_set()]
+            done = [w.outcome() for w in waiters if w.finished.is_set()]
             stats = service.pool.statistics()
             raise AssertionError(f"3 waiters: {stats}, answered: {done}") from exc
         refused = c.get(f"/processes/{pid}")
