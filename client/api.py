@@ -19,6 +19,7 @@ gives a client for another machine over the same connections)::
 from __future__ import annotations
 
 from collections.abc import Generator, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
@@ -330,9 +331,27 @@ class VmasimClient:
             self._request("POST", f"/processes/{pid}/fork", body).json()
         )
 
-    def proc_text(self, pid: int, view: str) -> str:
-        """``view`` is ``smaps``, ``smaps_rollup``, ``status`` or ``statm``."""
-        return self._request("GET", f"/processes/{pid}/{view}").text
+    def proc_text(self, pid: int, view: str, reader: str | None = None) -> str:
+        """``view`` is ``smaps``, ``smaps_rollup``, ``status`` or ``statm`` (``reader``
+        for the smaps views: mmap_lock or per_vma)."""
+        params = _params(reader=reader)
+        return self._request("GET", f"/processes/{pid}/{view}", params=params).text
+
+    @contextmanager
+    def open_proc(
+        self, pid: int, view: str, **params: Any
+    ) -> Generator[tuple[dict[str, str], Iterator[str]], None, None]:
+        """``/proc/<pid>/<view>`` (maps, smaps, smaps_rollup, status, statm) as it
+        arrives: its ``X-Vmasim-*`` headers (:func:`snapshot_meta`) and an iterator of
+        its text in pieces, so that a process of millions of VMAs is never held whole
+        (``params``: the view's query options, e.g. reader). The connection closes when
+        the block ends."""
+        url = f"{self._prefix}/processes/{pid}/{view}"
+        with self._http.stream("GET", url, params=_params(**params)) as response:
+            if response.is_error:
+                response.read()
+                self._raise(response)
+            yield snapshot_meta(response), response.iter_text()
 
     def query_vma(
         self, pid: int, addr: Number, flags: list[str] | None = None, name: bool = True
@@ -375,12 +394,7 @@ class VmasimClient:
         without the prefix: ``seq-begin``, ``attempts``...)."""
         params = _params(reader=reader, max_retries=max_retries)
         response = self._request("GET", f"/processes/{pid}/maps", params=params)
-        meta = {
-            k.lower().removeprefix("x-vmasim-"): v
-            for k, v in response.headers.items()
-            if k.lower().startswith("x-vmasim-")
-        }
-        return response.text, meta
+        return response.text, snapshot_meta(response)
 
     def maps_json(
         self, pid: int, reader: str | None = None, max_retries: int | None = None
@@ -446,6 +460,15 @@ def _exec_body(
     if seed is not None:
         body["seed"] = seed
     return body
+
+
+def snapshot_meta(response: httpx.Response) -> dict[str, str]:
+    """A /proc read's ``X-Vmasim-*`` headers: lower-case names without the prefix."""
+    return {
+        k.lower().removeprefix("x-vmasim-"): v
+        for k, v in response.headers.items()
+        if k.lower().startswith("x-vmasim-")
+    }
 
 
 def json_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:

@@ -8,6 +8,8 @@
     vmasim exec [--env NAME=VALUE] [--aslr] [--pid PID] PATH [ARG ...]  # prints the pid
     vmasim ps
     vmasim maps PID [--json] [--reader seqcount|per_vma|mmap_lock] [--headers]
+    vmasim smaps PID [--rollup] [--reader mmap_lock|per_vma] [--headers]
+    vmasim status PID [--statm]
     vmasim watch PID [--interval 1] [--count N] [--only-changes] [--summary]
     vmasim replay FILE [--pid PID] [--format auto|trace|strace] [--maps]
     vmasim mmap PID LENGTH [--addr A] [--prot read,write] [--flags private,anonymous]
@@ -44,11 +46,12 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping
-from typing import TextIO
+from typing import Any, TextIO
 
 import httpx
 
 from app import __version__
+from core.maps_reader import SMAPS_READERS
 
 from .api import DEFAULT_HOST, DEFAULT_MACHINE, DEFAULT_PORT, DEFAULT_URL, ApiError, VmasimClient
 from .commands import add_reader_options, add_replay_parser, add_watch_parser, replay, watch
@@ -226,6 +229,35 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also print the snapshot's metadata (X-Vmasim-* headers) to stderr",
     )
+    p = sub.add_parser(
+        "smaps",
+        help="print /proc/PID/smaps or smaps_rollup",
+        description="Print the smaps text of a process (or with --rollup its smaps_rollup), "
+        "byte for byte as Linux prints it, as it arrives: a process of millions of VMAs "
+        "or terabytes of memory is never held whole.",
+    )
+    p.add_argument("pid", type=int)
+    p.add_argument("--rollup", action="store_true", help="smaps_rollup: one summed record")
+    p.add_argument(
+        "--reader",
+        choices=SMAPS_READERS,
+        default=None,
+        help="smaps reader: mmap_lock (Linux 6.18, the default) or per_vma (the per-VMA "
+        "lock series)",
+    )
+    p.add_argument(
+        "--headers",
+        action="store_true",
+        help="also print the read's metadata (X-Vmasim-* headers) to stderr",
+    )
+    p = sub.add_parser(
+        "status",
+        help="print the memory lines of /proc/PID/status",
+        description="Print the memory lines of /proc/PID/status (VmPeak ... HugetlbPages), "
+        "or with --statm /proc/PID/statm.",
+    )
+    p.add_argument("pid", type=int)
+    p.add_argument("--statm", action="store_true", help="print /proc/PID/statm instead")
     add_watch_parser(sub)
     add_replay_parser(sub)
 
@@ -456,10 +488,13 @@ def _run(args: argparse.Namespace, api: VmasimClient, out: TextIO) -> None:
             snapshot = api.maps_json(args.pid, args.reader, args.max_retries)
             out.write(json.dumps(snapshot.model_dump(), indent=2) + "\n")
         else:
-            text, meta = api.maps_snapshot(args.pid, args.reader, args.max_retries)
-            out.write(text)
-            if args.headers:
-                sys.stderr.write("".join(f"# {k}: {v}\n" for k, v in meta.items()))
+            _print_proc(api, out, args.pid, "maps", args.headers, reader=args.reader,
+                        max_retries=args.max_retries)  # fmt: skip
+    elif cmd == "smaps":
+        view = "smaps_rollup" if args.rollup else "smaps"
+        _print_proc(api, out, args.pid, view, args.headers, reader=args.reader)
+    elif cmd == "status":
+        _print_proc(api, out, args.pid, "statm" if args.statm else "status", False)
     elif cmd == "watch":
         watch(api, args, out)
     elif cmd == "replay":
@@ -498,6 +533,18 @@ def _run(args: argparse.Namespace, api: VmasimClient, out: TextIO) -> None:
         _machines(args, api, out)
     else:  # pragma: no cover - argparse rejects unknown commands
         raise AssertionError(cmd)
+
+
+def _print_proc(
+    api: VmasimClient, out: TextIO, pid: int, view: str, headers: bool, **params: Any
+) -> None:
+    """Write ``/proc/<pid>/<view>`` to ``out`` as it arrives, then with ``headers`` its
+    ``X-Vmasim-*`` metadata to stderr."""
+    with api.open_proc(pid, view, **params) as (meta, pieces):
+        for piece in pieces:
+            out.write(piece)
+    if headers:
+        sys.stderr.write("".join(f"# {k}: {v}\n" for k, v in meta.items()))
 
 
 def _machines(args: argparse.Namespace, api: VmasimClient, out: TextIO) -> None:

@@ -30,6 +30,7 @@ from ..errors import responses
 from ..jsonbody import JsonRoute
 from ..schemas.maps import MapsOut
 from ..snapshots import HEADER_DOCS, json_chunks, take_snapshot, text_chunks
+from .procfs import ProcTextChunks
 
 router = APIRouter(route_class=JsonRoute, prefix="/processes/{pid}", tags=["proc"])
 
@@ -44,16 +45,10 @@ SNAPSHOT_HEADERS: dict[str, Any] = {
 }
 
 
-class MapsTextResponse(StreamingResponse):
-    """``text/plain; charset=utf-8``: the bytes of /proc/<pid>/maps, in pieces."""
-
-    media_type = "text/plain"
-
-
 @router.get(
     "/maps",
     summary="/proc/<pid>/maps",
-    response_class=MapsTextResponse,
+    response_class=ProcTextChunks,
     responses={
         200: {
             "description": "The maps text; the snapshot's provenance in X-Vmasim-* headers",
@@ -68,7 +63,7 @@ async def maps_text(
     service: ServiceDep,
     reader: ReaderQuery = DEFAULT_READER,
     max_retries: MaxRetriesQuery = DEFAULT_MAX_RETRIES,
-) -> MapsTextResponse:
+) -> ProcTextChunks:
     """Byte for byte what `read()` of `/proc/<pid>/maps` returns on Linux 6.18: one
     line per VMA (names padded to column 73, unnamed lines ending in one space) and
     the `[vsyscall]` gate line.
@@ -83,7 +78,7 @@ async def maps_text(
     whole text is read (in worker threads) before the response starts, so a slow
     client never holds an engine lock; it is sent in chunks."""
     snap = await take_snapshot(proc.mm, reader, max_retries, service.run)
-    return MapsTextResponse(text_chunks(snap.lines), headers=snap.headers())
+    return ProcTextChunks(text_chunks(snap.lines), headers=snap.headers())
 
 
 @router.get(

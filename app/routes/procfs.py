@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from core import Mm, NoSuchProcess
 from core.maps_reader import (
@@ -31,12 +31,21 @@ from core.smaps import render_statm, render_status_memory
 from ..deps import ProcessDep, ServiceDep
 from ..errors import responses
 from ..jsonbody import JsonRoute
+from ..snapshots import text_chunks
 
 router = APIRouter(route_class=JsonRoute, prefix="/processes/{pid}", tags=["proc"])
 
 
 class ProcTextResponse(PlainTextResponse):
     """``text/plain; charset=utf-8``: the bytes of a /proc file."""
+
+    media_type = "text/plain"
+
+
+class ProcTextChunks(StreamingResponse):
+    """``text/plain; charset=utf-8``: the bytes of a /proc file sent in pieces
+    (:func:`app.snapshots.text_chunks`), for the files that grow with the VMAs (maps,
+    smaps): the text is never joined or encoded whole."""
 
     media_type = "text/plain"
 
@@ -134,20 +143,21 @@ async def _render(
 @router.get(
     "/smaps",
     summary="/proc/<pid>/smaps",
-    response_class=ProcTextResponse,
+    response_class=ProcTextChunks,
     responses=_text(SMAPS_EXAMPLE, headers=True),
 )
 async def smaps(
     proc: ProcessDep, service: ServiceDep, reader: SmapsReaderQuery = DEFAULT_SMAPS_READER
-) -> ProcTextResponse:
+) -> ProcTextChunks:
     """Each VMA's maps line followed by its memory counters (`Rss`, `Pss`, `Shared_*`,
     `Private_*`, `Anonymous`, ... in kB), `THPeligible` and `VmFlags`, as
     `show_smap` prints them. Pss is accumulated in the kernel's fixed point. Read in
     4 KiB chunks like `cat`: `reader=mmap_lock` (6.18) holds `mmap_lock` for read
     across each chunk's page walks, so a writer waits for them; `reader=per_vma`
-    read-locks one VMA at a time. O(VMAs + resident pages)."""
+    read-locks one VMA at a time. The whole file is read (in a worker thread) before
+    the response starts and sent in pieces. O(VMAs + resident pages)."""
     snap = await service.run(read_smaps, proc.mm, reader)
-    return ProcTextResponse(snap.text, headers=smaps_headers(snap))
+    return ProcTextChunks(text_chunks(snap.blocks), headers=smaps_headers(snap))
 
 
 @router.get(

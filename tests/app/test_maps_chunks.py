@@ -1,5 +1,6 @@
-"""Maps bodies are sent in bounded pieces: ``/maps``, ``/maps.json`` and the streams of a
-process with many VMAs never hold its whole text, or its whole JSON, in the server.
+"""Maps bodies are sent in bounded pieces: ``/maps``, ``/maps.json``, ``/smaps`` and the
+streams of a process with many VMAs never hold its whole text, or its whole JSON, in the
+server (smaps keeps its blocks, one string per VMA, but never joins or encodes them).
 
 The bound is asserted on what the body generators allocate (``tracemalloc``) and on the
 size of each piece, not on time. The big runs (2,200,000 VMAs) are in
@@ -28,6 +29,7 @@ from app.snapshots import (
     vma_dicts,
 )
 from core import MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE, Kernel, Mm
+from core.maps_reader import read_smaps
 from tests.app.conftest import LiveServer
 
 N_VMAS = 40_000
@@ -148,6 +150,12 @@ def test_live_bodies_are_chunked_and_whole(live_server: LiveServer, http: httpx.
         with http.stream("GET", url, params={"count": 1, "format": "text"}) as r:
             (item,) = [json.loads(line) for line in r.iter_lines() if line]
         assert item["text"] == mm.maps() and item["vmas"] is None and item["index"] == 0
+        for reader in ("mmap_lock", "per_vma"):  # smaps: about 1 KiB per VMA
+            with http.stream("GET", f"/processes/{pid}/smaps", params={"reader": reader}) as r:
+                assert r.status_code == 200 and r.headers["transfer-encoding"] == "chunked"
+                assert r.headers["x-vmasim-reader"] == reader
+                text = b"".join(_raw(r)).decode()
+            assert text == read_smaps(mm, reader).text and len(text) > 16 * BODY_CHUNK
     finally:
         http.delete(f"/processes/{pid}")
 
