@@ -544,11 +544,14 @@ def folio_mark_accessed(page: Page, unevictable: bool = False) -> None:
     """``folio_mark_accessed`` with the classic LRU (the host has no MGLRU): an
     unreferenced folio becomes referenced; a referenced inactive one is activated and
     loses the bit (activation is immediate: the batch it waits in is drained before
-    anything can observe it), unless it is ``unevictable`` (mlocked: callers pass
-    whether the VMA they reach it through is ``VM_LOCKED``), which keeps the bit. O(1)."""
+    anything can observe it), unless it is unevictable, which keeps the bit. A folio is
+    unevictable while it is mlocked (``mlock_count``), through whichever mapping: a
+    fork child's unlocked VMA reaches folios its parent's VM_LOCKED VMA still locks
+    (host-verified, tests/differential/madvise_fixed.py ``MLOCKED_ELSEWHERE``); callers
+    also pass ``unevictable`` when the VMA they reach it through is ``VM_LOCKED``. O(1)."""
     if not page.referenced:
         page.referenced = True
-    elif not page.active and not unevictable:
+    elif not page.active and not unevictable and not page.mlock_count:
         page.active = True
         page.referenced = False
 

@@ -1095,6 +1095,78 @@ madvise 0x100000030000 0x4000 dontneed
 > @ VmLck=0$
 """
 
+MLOCKED_ELSEWHERE = """
+# The child of a process with mlocked memory: its PTEs are old and not VM_LOCKED, but the
+# folios stay mlocked by the parent (PG_unevictable), and folio_mark_accessed leaves the
+# PG_referenced of an unevictable folio alone: populating a page twice keeps Referenced.
+# The same in memory nobody locked activates the folio and clears the flag. MADV_COLD
+# passes over folios both processes map (folio_likely_mapped_shared): nothing changes.
+arena 0x100000000000 256
+smaps all
+mmap 0x100000000000 0x8000 rw- private|anonymous|fixed -1 0x0
+= 0x100000000000
+> 100000000000-100000008000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000008000 Size=32 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+mlock 0x100000000000 0x8000
+= 0
+> 100000000000-100000008000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000008000 Size=32 KernelPageSize=4 MMUPageSize=4 Rss=32 Pss=32 Pss_Dirty=32 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=32 Referenced=32 Anonymous=32 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=32 THPeligible=0 VmFlags=rd,wr,mr,mw,me,lo,ac$
+mmap 0x100000010000 0x8000 rw- private|anonymous|fixed -1 0x0
+= 0x100000010000
+> 100000000000-100000008000 rw-p 00000000 00:00 0 $
+> 100000010000-100000018000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000008000 Size=32 KernelPageSize=4 MMUPageSize=4 Rss=32 Pss=32 Pss_Dirty=32 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=32 Referenced=32 Anonymous=32 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=32 THPeligible=0 VmFlags=rd,wr,mr,mw,me,lo,ac$
+> ~ 100000010000-100000018000 Size=32 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+madvise 0x100000010000 0x8000 populate_write
+= 0
+> 100000000000-100000008000 rw-p 00000000 00:00 0 $
+> 100000010000-100000018000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000008000 Size=32 KernelPageSize=4 MMUPageSize=4 Rss=32 Pss=32 Pss_Dirty=32 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=32 Referenced=32 Anonymous=32 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=32 THPeligible=0 VmFlags=rd,wr,mr,mw,me,lo,ac$
+> ~ 100000010000-100000018000 Size=32 KernelPageSize=4 MMUPageSize=4 Rss=32 Pss=32 Pss_Dirty=32 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=32 Referenced=32 Anonymous=32 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+fork child
+= 0
+> 100000000000-100000008000 rw-p 00000000 00:00 0 $
+> 100000010000-100000018000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000008000 Size=32 KernelPageSize=4 MMUPageSize=4 Rss=32 Pss=16 Pss_Dirty=16 Shared_Clean=0 Shared_Dirty=32 Private_Clean=0 Private_Dirty=0 Referenced=32 Anonymous=32 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> ~ 100000010000-100000018000 Size=32 KernelPageSize=4 MMUPageSize=4 Rss=32 Pss=16 Pss_Dirty=16 Shared_Clean=0 Shared_Dirty=32 Private_Clean=0 Private_Dirty=0 Referenced=32 Anonymous=32 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+madvise 0x100000005000 0x1000 populate_read
+= 0
+> 100000000000-100000008000 rw-p 00000000 00:00 0 $
+> 100000010000-100000018000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000008000 Size=32 KernelPageSize=4 MMUPageSize=4 Rss=32 Pss=16 Pss_Dirty=16 Shared_Clean=0 Shared_Dirty=32 Private_Clean=0 Private_Dirty=0 Referenced=32 Anonymous=32 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> ~ 100000010000-100000018000 Size=32 KernelPageSize=4 MMUPageSize=4 Rss=32 Pss=16 Pss_Dirty=16 Shared_Clean=0 Shared_Dirty=32 Private_Clean=0 Private_Dirty=0 Referenced=32 Anonymous=32 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+madvise 0x100000005000 0x1000 populate_read
+= 0
+> 100000000000-100000008000 rw-p 00000000 00:00 0 $
+> 100000010000-100000018000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000008000 Size=32 KernelPageSize=4 MMUPageSize=4 Rss=32 Pss=16 Pss_Dirty=16 Shared_Clean=0 Shared_Dirty=32 Private_Clean=0 Private_Dirty=0 Referenced=32 Anonymous=32 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> ~ 100000010000-100000018000 Size=32 KernelPageSize=4 MMUPageSize=4 Rss=32 Pss=16 Pss_Dirty=16 Shared_Clean=0 Shared_Dirty=32 Private_Clean=0 Private_Dirty=0 Referenced=32 Anonymous=32 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+madvise 0x100000015000 0x1000 populate_read
+= 0
+> 100000000000-100000008000 rw-p 00000000 00:00 0 $
+> 100000010000-100000018000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000008000 Size=32 KernelPageSize=4 MMUPageSize=4 Rss=32 Pss=16 Pss_Dirty=16 Shared_Clean=0 Shared_Dirty=32 Private_Clean=0 Private_Dirty=0 Referenced=32 Anonymous=32 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> ~ 100000010000-100000018000 Size=32 KernelPageSize=4 MMUPageSize=4 Rss=32 Pss=16 Pss_Dirty=16 Shared_Clean=0 Shared_Dirty=32 Private_Clean=0 Private_Dirty=0 Referenced=28 Anonymous=32 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+madvise 0x100000006000 0x1000 populate_write
+= 0
+> 100000000000-100000008000 rw-p 00000000 00:00 0 $
+> 100000010000-100000018000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000008000 Size=32 KernelPageSize=4 MMUPageSize=4 Rss=32 Pss=18 Pss_Dirty=18 Shared_Clean=0 Shared_Dirty=28 Private_Clean=0 Private_Dirty=4 Referenced=32 Anonymous=32 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> ~ 100000010000-100000018000 Size=32 KernelPageSize=4 MMUPageSize=4 Rss=32 Pss=16 Pss_Dirty=16 Shared_Clean=0 Shared_Dirty=32 Private_Clean=0 Private_Dirty=0 Referenced=28 Anonymous=32 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+madvise 0x100000003000 0x2000 cold
+= 0
+> 100000000000-100000008000 rw-p 00000000 00:00 0 $
+> 100000010000-100000018000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000008000 Size=32 KernelPageSize=4 MMUPageSize=4 Rss=32 Pss=18 Pss_Dirty=18 Shared_Clean=0 Shared_Dirty=28 Private_Clean=0 Private_Dirty=4 Referenced=32 Anonymous=32 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> ~ 100000010000-100000018000 Size=32 KernelPageSize=4 MMUPageSize=4 Rss=32 Pss=16 Pss_Dirty=16 Shared_Clean=0 Shared_Dirty=32 Private_Clean=0 Private_Dirty=0 Referenced=28 Anonymous=32 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+madvise 0x100000003000 0x1000 populate_read
+= 0
+> 100000000000-100000008000 rw-p 00000000 00:00 0 $
+> 100000010000-100000018000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000008000 Size=32 KernelPageSize=4 MMUPageSize=4 Rss=32 Pss=18 Pss_Dirty=18 Shared_Clean=0 Shared_Dirty=28 Private_Clean=0 Private_Dirty=4 Referenced=32 Anonymous=32 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> ~ 100000010000-100000018000 Size=32 KernelPageSize=4 MMUPageSize=4 Rss=32 Pss=16 Pss_Dirty=16 Shared_Clean=0 Shared_Dirty=32 Private_Clean=0 Private_Dirty=0 Referenced=28 Anonymous=32 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+"""
+
 MADVISE_FIXED_TRACES: dict[str, str] = {
     "flags": MADVISE_FLAGS,
     "memory": MADVISE_MEMORY,
@@ -1104,4 +1176,5 @@ MADVISE_FIXED_TRACES: dict[str, str] = {
     "boundary": MADVISE_AT_MAX_MAP_COUNT,
     "referenced": PG_REFERENCED,
     "seal_lock": SEAL_AND_LOCK,
+    "mlocked_elsewhere": MLOCKED_ELSEWHERE,
 }
