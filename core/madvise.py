@@ -52,11 +52,12 @@ a split refused at ``vm.max_map_count`` is ENOMEM, which madvise reports as EAGA
 
 Not modelled: process_madvise(2); KSM merging (ksmd does not run on the host: MERGEABLE
 only sets ``VM_MERGEABLE``), huge pages (THP, hugetlb), swap, userfaultfd, memory
-failure injection (not built on the host). PG_mlocked is not a folio flag here: MADV_FREE
-takes a folio as mlocked (unevictable: ``folio_mark_lazyfree`` leaves it) when another
-process maps it in a ``VM_LOCKED`` VMA (:func:`_mlocked_elsewhere`: a fork relative that
-locked it), and ``folio_mark_accessed`` keeps an mlocked folio's PG_referenced when it
-is reached through a ``VM_LOCKED`` VMA.
+failure injection (not built on the host). An mlocked folio (``Page.mlock_count``, by
+whichever mapping: a fork relative's locked VMA, or a VMA that lost ``VM_LOCKED``
+without an munlock walk, as mremap's MREMAP_DONTUNMAP source does) is unevictable:
+FREE does not lazy-free it, COLD does not deactivate it, PAGEOUT does not reclaim it,
+and ``folio_mark_accessed`` keeps its PG_referenced. Each of these drains the LRU
+batches first, so the mlock count is current.
 
 Sealed VMAs are refused through :func:`core.mseal.can_modify_vma_madvise` (EPERM).
 Pause points: ``madvise:between_vmas`` between two VMAs of the walk (with the advice's
@@ -138,7 +139,6 @@ from .pages import (
     MATERIALIZE_MAX_PAGES,
     NO_FOLIO,
     AnonPage,
-    Page,
     PageKind,
     check_limit,
     file_pages,
@@ -511,37 +511,6 @@ def _update_vma(b: _Behavior, new_flags: int) -> None:
 # -- advice that works on pages -----------------------------------------------------------
 
 
-def _locked_vmas_of_others(mm: Mm) -> list[Vma]:
-    """The ``VM_LOCKED`` VMAs with pages of every other mm (the trees read under RCU).
-    O(total VMAs)."""
-    found: list[Vma] = []
-    for proc in mm.kernel.processes():
-        other = proc.mm
-        if other is mm:
-            continue
-        slot = other.rcu.read_lock()
-        try:
-            found += [v for v in other.vmas() if v.vm_flags & VM_LOCKED and v.pages]
-        finally:
-            other.rcu.read_unlock(slot)
-    return found
-
-
-def _mlocked_elsewhere(locked: list[Vma], vma: Vma, addr: int, page: Page) -> bool:
-    """Is ``page`` (at ``addr`` of ``vma``, mapped by other mms too) mlocked
-    (``folio_test_unevictable``)? Taken as "one of the other mms' ``locked`` VMAs maps
-    it" (see the module note), found at its linear index as the anon rmap walk finds it
-    (``vma_address``: the same index after fork and mremap). Caller holds
-    ``page_lock``. O(len(locked))."""
-    index = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
-    for other in locked:
-        if other.vm_pgoff <= index < other.vm_pgoff + other.pages_count:
-            at = other.vm_start + ((index - other.vm_pgoff) << PAGE_SHIFT)
-            if (other.pages or {}).get(at) is page:
-                return True
-    return False
-
-
 def _dontneed_free(b: _Behavior) -> None:
     """``madvise_dontneed_free``: DONTNEED, DONTNEED_LOCKED and FREE."""
     mm, vma, advice = b.mm, b.vma, b.advice
@@ -557,7 +526,6 @@ def _dontneed_free(b: _Behavior) -> None:
     if not vma.is_anonymous():
         raise _fail(EINVAL, f"MADV_FREE needs anonymous memory ({vma.vm_start:#x})")
     lru = mm.kernel.lru
-    locked: list[Vma] | None = None  # other mms' VM_LOCKED VMAs, once a page is shared
     with mm.page_lock:
         lru_add_drain(lru)
         update_hiwater_rss(mm)
@@ -571,12 +539,7 @@ def _dontneed_free(b: _Behavior) -> None:
                 page.folio_dirty = False
             mm.old_ptes.add(addr)  # clear_young_dirty_ptes()
             mm.clean_ptes.add(addr)
-            if page.mapcount != 1:
-                if locked is None:
-                    locked = _locked_vmas_of_others(mm)
-                if locked and _mlocked_elsewhere(locked, vma, addr, page):
-                    continue  # an unevictable folio is not lazy-freed
-            folio_mark_lazyfree(lru, page)
+            folio_mark_lazyfree(lru, page)  # not an mlocked (unevictable) folio
 
 
 def _cold_or_pageout(b: _Behavior) -> None:
@@ -601,10 +564,12 @@ def _cold_or_pageout(b: _Behavior) -> None:
             if not pageout:
                 mm.old_ptes.add(addr)  # clear_young_dirty_ptes(CYDP_CLEAR_YOUNG)
             page.referenced = False
-            if pageout:
-                victims.append(addr)
-            else:
+            if not pageout:
                 folio_deactivate(lru, page)
+            elif not page.mlock_count:
+                # Isolated, but an mlocked folio is unevictable: put back as it was
+                # (folio_test_unevictable -> folio_putback_lru), never reclaimed.
+                victims.append(addr)
         if victims:
             _reclaim(mm, vma, victims)
 

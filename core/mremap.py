@@ -45,7 +45,14 @@ from .errors import SyscallError
 from .gup import mm_populate
 from .mlock import mlock_future_ok
 from .mseal import can_modify_vma
-from .pages import move_pte_bits, put_runs, take_runs
+from .pages import (
+    MATERIALIZE_MAX_PAGES,
+    materialize,
+    move_pte_bits,
+    put_runs,
+    run_pages_in,
+    take_runs,
+)
 from .unmapped_area import get_unmapped_area
 from .vma_lock import vma_start_write
 from .vma_ops import MergeRange, merge_new_range, store_new
@@ -296,6 +303,18 @@ def _move_vma(
     """
     if mm.map_count >= mm.max_map_count - 3:
         raise _fail(ENOMEM, "too close to max_map_count")
+    # DONTUNMAP leaves the source's unmoved folios mlocked once it loses VM_LOCKED
+    # (below); runs of a locked VMA hold no per-folio mlock state, so they become pages
+    # first, within the simulator's page-by-page bound (core/pages.py).
+    keep_locked = bool(flags & MREMAP_DONTUNMAP and vma.vm_flags & VM_LOCKED and vma.runs)
+    if keep_locked:
+        held = run_pages_in(vma, vma.vm_start, vma.vm_end) - run_pages_in(vma, addr, addr + old_len)
+        if held > MATERIALIZE_MAX_PAGES:
+            raise _fail(
+                ENOMEM,
+                f"the source keeps {held} locked pages in runs; MREMAP_DONTUNMAP takes at "
+                f"most {MATERIALIZE_MAX_PAGES} of them page by page",
+            )
     _charge(mm, vma, (new_len if flags & MREMAP_DONTUNMAP else delta) >> PAGE_SHIFT)
     vma_start_write(mm.mmap_lock, vma)
     pgoff = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
@@ -342,7 +361,11 @@ def _move_vma(
             put_runs(new_vma, moved_runs, new_addr - addr)
     mm.vm_stat_account(vma.vm_flags, new_len >> PAGE_SHIFT)
     if flags & MREMAP_DONTUNMAP:
-        # dontunmap_complete(): the old VMA stays (empty) and loses VM_LOCKED only.
+        # dontunmap_complete(): the old VMA stays (empty) and loses VM_LOCKED only,
+        # without an munlock walk: the folios it still maps stay mlocked.
+        if keep_locked and vma.runs:
+            with mm.page_lock:
+                materialize(mm, vma, vma.vm_start, vma.vm_end)
         vma.set_flags(vma.vm_flags & ~VM_LOCKED_MASK)
         if new_vma is not vma and (vma.vm_start, vma.vm_end) == (addr, addr + old_len):
             vma.anon_vma = None  # unlink_anon_vmas(): all its pages moved away

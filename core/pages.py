@@ -614,15 +614,21 @@ def _queue(batch: list[Page], page: Page, move: Callable[[Page], None]) -> None:
 
 def folio_mark_lazyfree(lru: LruBatches, page: Page) -> None:
     """``folio_mark_lazyfree``: queue an anonymous swap-backed folio on the LRU for
-    ``lru_lazyfree`` (a folio already in a batch is not on the LRU: skipped). O(1),
-    O(31) when the batch fills."""
-    if page.kind is PageKind.ANON and not page.lazyfree and not page.batched:
+    ``lru_lazyfree`` (a folio already in a batch is not on the LRU, and an mlocked one
+    is unevictable: both skipped). O(1), O(31) when the batch fills."""
+    if (
+        page.kind is PageKind.ANON
+        and not page.lazyfree
+        and not page.batched
+        and not page.mlock_count
+    ):
         _queue(lru.lazyfree, page, _lru_lazyfree)
 
 
 def folio_deactivate(lru: LruBatches, page: Page) -> None:
-    """``folio_deactivate``: queue an active folio on the LRU for ``lru_deactivate``."""
-    if page.active and not page.batched:
+    """``folio_deactivate``: queue an active evictable folio on the LRU for
+    ``lru_deactivate`` (an mlocked folio is on the unevictable list: left alone)."""
+    if page.active and not page.batched and not page.mlock_count:
         _queue(lru.deactivate, page, _lru_deactivate)
 
 

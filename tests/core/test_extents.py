@@ -30,6 +30,7 @@ from core import (
     MAP_LOCKED,
     MAP_POPULATE,
     MAP_PRIVATE,
+    MREMAP_DONTUNMAP,
     MREMAP_MAYMOVE,
     PAGE_SIZE,
     PROT_READ,
@@ -333,6 +334,33 @@ def test_page_by_page_advice_and_fork_of_locked_runs_refuse_too_many_pages() -> 
     assert mm.get_rss() == npages - 2
     child = kernel.fork(proc.pid)
     assert child.mm.get_rss() == npages - 2 and kernel.resident[0] == npages - 2
+    kernel._check()
+
+
+def test_dontunmap_keeps_the_source_mlocked_within_the_page_bound() -> None:
+    """MREMAP_DONTUNMAP clears the source's VM_LOCKED without munlocking what it still
+    maps, so those folios leave their runs as mlocked pages (MADV_FREE and PAGEOUT then
+    leave them alone, tests/differential fixed trace ``dontunmap_keeps_mlock``); past
+    MATERIALIZE_MAX_PAGES it fails with ENOMEM before anything moves."""
+    kernel = Kernel()
+    kernel.ram_pages = 1 << 30
+    kernel.overcommit_memory = 1
+    mm = kernel.spawn().mm
+    mm.rlimit_memlock = (1 << 62, 1 << 62)
+    npages = MATERIALIZE_MAX_PAGES + 2
+    base = mm.mmap(0, npages * PG, RW, ANON | MAP_LOCKED)
+    (vma,) = mm.vmas()
+    maps = mm.maps()
+    with pytest.raises(SyscallError, match=r"mremap: ENOMEM .* keeps 4194305 locked pages"):
+        mm.mremap(base, PG, PG, MREMAP_MAYMOVE | MREMAP_DONTUNMAP)
+    assert mm.maps() == maps and run_pages(vma) == npages and mm.locked_vm == npages
+    mm.munmap(base, npages * PG)
+    small = mm.mmap(0, 8 * PG, RW, ANON | MAP_LOCKED)
+    moved = mm.mremap(small, 2 * PG, 2 * PG, MREMAP_MAYMOVE | MREMAP_DONTUNMAP)
+    source = mm.vma_lookup(small)
+    assert source is not None and not source.runs and source.pages is not None
+    assert [p.mlock_count for p in source.pages.values()] == [1] * 6
+    assert run_pages(mm.vma_lookup(moved)) == 2  # type: ignore[arg-type]
     kernel._check()
 
 
