@@ -148,8 +148,10 @@ class ClusterFrontEnd:
 
     def spawn(self, machine: str, get_if_exists: bool = False) -> Any:
         """The actor of ``machine``, created: detached (it outlives this front end),
-        restarted without end on another node when its node dies, spread over nodes.
+        restarted without end on another node when its node dies, spread over nodes
+        (those offering ``VMASIM_RAY_MACHINE_RESOURCE``, when it is set).
         ``ValueError`` if the name is taken (unless ``get_if_exists``)."""
+        resource = self.backend.machine_resource
         return RemoteHost.options(
             name=actor_name(machine),
             namespace=self.namespace,
@@ -159,6 +161,7 @@ class ClusterFrontEnd:
             max_task_retries=0,
             max_concurrency=1000,
             num_cpus=0,
+            resources={resource: 1} if resource else None,
             scheduling_strategy="SPREAD",
         ).remote(machine, self.store, self.environ)
 
