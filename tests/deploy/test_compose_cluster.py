@@ -21,6 +21,7 @@ import faulthandler
 import io
 import itertools
 import json
+import logging
 import re
 import secrets
 import threading
@@ -45,6 +46,7 @@ from .test_compose import (
 )
 
 pytestmark = pytest.mark.compose
+_log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER_FILE = ROOT / "docker" / "docker-compose.cluster.yml"
@@ -185,7 +187,7 @@ def test_a_ray_worker_killed_mid_load_loses_nothing_acknowledged(cluster: Stack)
         for f in loaders:
             f.result(timeout=120)  # re-raises a loader's failed assertion
 
-    print(f"answers while {workers[victim]} was killed: {statuses}")  # shown by -rA
+    _log.warning("answers while %s was killed: %s", workers[victim], statuses)  # -rA shows it
     assert set(statuses) <= {200, 503}, statuses
     assert actors_on(survivor) == len(machines), workers[survivor]
     with httpx.Client(base_url=base, timeout=60) as c:
