@@ -131,12 +131,18 @@ class Backend:
         that holds each machine's checkpoint and journal.
     ``VMASIM_RAY_NAMESPACE``
         The Ray namespace of the machines' named actors (default ``vmasim``).
+    ``VMASIM_RAY_MACHINE_RESOURCE``
+        A custom Ray resource a node must offer to host machines: each machine's
+        actor takes one unit of it (``ray start --resources='{"<name>": <slots>}'``),
+        so machines live only on the nodes that offer it (the compose stack's Ray
+        workers; not its head nor its front ends). Unset: any node (the default).
     """
 
     kind: str = "embedded"
     ray_address: str | None = None
     store: str | None = None
     namespace: str = "vmasim"
+    machine_resource: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in BACKENDS:
@@ -162,4 +168,5 @@ class Backend:
             ray_address=environ.get(ENV_PREFIX + "RAY_ADDRESS") or None,
             store=environ.get(ENV_PREFIX + "CLUSTER_STORE") or None,
             namespace=environ.get(ENV_PREFIX + "RAY_NAMESPACE", "vmasim"),
+            machine_resource=environ.get(ENV_PREFIX + "RAY_MACHINE_RESOURCE") or None,
         )

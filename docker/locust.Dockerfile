@@ -1,4 +1,4 @@
-# Locust from PyPI, with the contract of the official locustio/locust image: `locust` on
+# Locust from PyPI (the version of locust.lock), with the contract of the official locustio/locust image: `locust` on
 # PATH as the ENTRYPOINT (arguments and LOCUST_* variables are Locust's), a non-root
 # user `locust` (uid 1000) with its home as the working directory, ports 8089 (web UI)
 # and 5557 (workers). docker-compose.yml builds it under the official image's name where
@@ -12,11 +12,14 @@
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
-ARG LOCUST_VERSION=2.47.0
 ARG EXTRA_CA_CERTS=""
 COPY with-extra-ca-certs /usr/local/bin/
+# Locust and its dependencies exactly as locked (locust.lock, made by scripts/lock from
+# the development lock: the version the tests run; every wheel checked by its hash).
+COPY locust.lock /tmp/
 RUN python -m venv /opt/venv \
-    && with-extra-ca-certs /opt/venv/bin/pip install "locust==${LOCUST_VERSION}"
+    && with-extra-ca-certs /opt/venv/bin/pip install --require-hashes --no-deps \
+        --requirement /tmp/locust.lock
 
 FROM python:3.11-slim-bookworm
 ENV PATH=/opt/venv/bin:$PATH \

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -59,6 +60,10 @@ _log = logging.getLogger("vmasim.cluster")
 
 ACTOR_PREFIX = "machine:"
 """A machine's actor is named ``machine:<id>`` in the namespace."""
+CREATE_LOCK = ".machines.lock"
+"""``<store>/.machines.lock``: held while a front end counts the machines and creates
+one (:meth:`ClusterFrontEnd.reserve`), so front ends creating at once never exceed
+``VMASIM_MAX_MACHINES``. Not a machine id (those start with a letter or digit)."""
 KILL_TIMEOUT = 30.0
 """Seconds a delete waits for Ray to release a killed actor's name."""
 _MACHINE_ID = re.compile(MACHINE_ID_PATTERN)
@@ -148,8 +153,10 @@ class ClusterFrontEnd:
 
     def spawn(self, machine: str, get_if_exists: bool = False) -> Any:
         """The actor of ``machine``, created: detached (it outlives this front end),
-        restarted without end on another node when its node dies, spread over nodes.
+        restarted without end on another node when its node dies, spread over nodes
+        (those offering ``VMASIM_RAY_MACHINE_RESOURCE``, when it is set).
         ``ValueError`` if the name is taken (unless ``get_if_exists``)."""
+        resource = self.backend.machine_resource
         return RemoteHost.options(
             name=actor_name(machine),
             namespace=self.namespace,
@@ -159,8 +166,36 @@ class ClusterFrontEnd:
             max_task_retries=0,
             max_concurrency=1000,
             num_cpus=0,
+            resources={resource: 1} if resource else None,
             scheduling_strategy="SPREAD",
         ).remote(machine, self.store, self.environ)
+
+    def reserve(self, requested: str | None) -> tuple[str, Any]:
+        """A new machine's id (``requested``, or the first free ``machine-<n>``) and its
+        actor, created. :class:`MachineLimitReached` at ``VMASIM_MAX_MACHINES``,
+        :class:`MachineExists` if the id is taken. Counting and creating happen under
+        the store's :data:`CREATE_LOCK` (``flock``: it excludes other front ends, in
+        other processes or this one), and a name is registered in Ray's GCS before
+        ``spawn`` returns, so the next front end's count includes it. Blocking."""
+        fd = os.open(os.path.join(self.store, CREATE_LOCK), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            names = self.names()
+            if len(names) >= self.max_machines:
+                raise MachineLimitReached(
+                    "VMASIM_MAX_MACHINES", self.max_machines, len(names) + 1, "machines"
+                )
+            name = requested or next(
+                f"machine-{n}" for n in range(1, len(names) + 2) if f"machine-{n}" not in names
+            )
+            if name in names:
+                raise MachineExists(name)
+            try:
+                return name, self.spawn(name)
+            except ValueError:
+                raise MachineExists(name) from None
+        finally:
+            os.close(fd)  # releases the lock
 
     def host(self, machine: str) -> Any:
         """The actor of ``machine``; ``NoSuchMachine`` if there is none (``default``
@@ -362,31 +397,17 @@ class ClusterForwarder:
         answers 201). Any other answer: the actor is removed. A body this cannot read
         an id from goes to this front end's route, for its 422."""
         body = await _read_body(receive)
-        readable, name = _requested_id(body)
+        readable, requested = _requested_id(body)
         if not readable:
             await self.app(scope, replay_body(body, receive), send)
             return
         front = self.front
-        names = await asyncio.to_thread(front.names)
         try:
-            if len(names) >= front.max_machines:
-                raise MachineLimitReached(
-                    "VMASIM_MAX_MACHINES", front.max_machines, len(names) + 1, "machines"
-                )
-            if name is None:
-                name = next(
-                    f"machine-{n}" for n in range(1, len(names) + 2) if f"machine-{n}" not in names
-                )
-            if name in names:
-                raise MachineExists(name)
-            try:
-                handle = front.spawn(name)
-            except ValueError:
-                raise MachineExists(name) from None
+            name, handle = await asyncio.to_thread(front.reserve, requested)
         except (MachineExists, MachineLimitReached) as exc:
             await error_response(exc, scope["path"])(scope, receive, send)
             return
-        if _requested_id(body)[1] is None:  # the id chosen here: the host must use it
+        if requested is None:  # the id chosen here: the host must use it
             doc = json.loads(body)
             doc["id"] = name
             body = json.dumps(doc).encode()

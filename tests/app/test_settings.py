@@ -47,6 +47,15 @@ def test_the_backend_is_embedded_unless_ray_is_chosen_with_a_store() -> None:
         "h:1",
         "vmasim",
     )
+    assert chosen.machine_resource is None  # machines on any node
+    placed = Backend.from_env(
+        {
+            "VMASIM_BACKEND": "ray",
+            "VMASIM_CLUSTER_STORE": "/shared",
+            "VMASIM_RAY_MACHINE_RESOURCE": "vmasim_machine",
+        }
+    )
+    assert placed.machine_resource == "vmasim_machine"
     with pytest.raises(SettingsError, match="VMASIM_BACKEND='k8s'"):
         Backend.from_env({"VMASIM_BACKEND": "k8s"})
     with pytest.raises(SettingsError, match="VMASIM_CLUSTER_STORE"):

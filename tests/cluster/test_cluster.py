@@ -7,7 +7,8 @@
 * a worker node killed while clients load every machine: each machine comes back on a
   surviving node from its journal, clients saw only answers or 503 with
   ``Retry-After`` (never a 500), every acknowledged ``mmap`` is present, and
-  ``_check()`` passes on every process of every machine.
+  ``_check()`` passes on every process of every machine;
+* front ends creating machines at once never exceed ``VMASIM_MAX_MACHINES``.
 """
 
 from __future__ import annotations
@@ -324,3 +325,45 @@ def test_a_front_end_brings_back_the_machines_of_its_store(cluster: Any, tmp_pat
         for name, view in views.items():
             assert c.get(f"/machines/{name}/processes/1000/maps").text == view, name
         kill_actors(namespace)
+
+
+def test_front_ends_creating_at_once_never_exceed_the_machine_limit(
+    cluster: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Room for one machine besides default; two front ends each create one at once.
+    # Each front end's count of the machines waits (bounded) until the other has
+    # counted too: without the store's creation lock both count 1 and both create
+    # (3 machines, the race); with it, the second cannot count before the first has
+    # created, so the first's wait ends by its timeout and the second sees the limit.
+    gen = front_ends(cluster, tmp_path / "store", 2, max_machines=2)
+    fronts = next(gen)
+    try:
+        both_counted = threading.Barrier(2)
+        for running in fronts:
+            front = running.app.state.cluster
+
+            def names(real: Any = front.names) -> list[str]:
+                counted: list[str] = real()
+                try:
+                    both_counted.wait(timeout=5)
+                except threading.BrokenBarrierError:
+                    pass
+                return counted
+
+            monkeypatch.setattr(front, "names", names)
+
+        def create(running: Running, name: str) -> httpx.Response:
+            with _client(running) as c:
+                return c.post("/machines", json={"id": name})
+
+        workers = [spawn(create, f, f"race-{i}", name=f"create {i}") for i, f in enumerate(fronts)]
+        answers = [w.result(TIMEOUT) for w in workers]
+        assert sorted(r.status_code for r in answers) == [201, 409], [r.text for r in answers]
+        (refused,) = [r for r in answers if r.status_code == 409]
+        assert refused.json()["type"].endswith(":machine-limit"), refused.text
+        monkeypatch.undo()
+        with _client(fronts[0]) as c:
+            listed = c.get("/machines").json()
+        assert listed["count"] == 2, listed
+    finally:
+        gen.close()

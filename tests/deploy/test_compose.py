@@ -101,18 +101,19 @@ def tail(text: str, lines: int = 60) -> str:
 
 @dataclass
 class Stack:
-    """One compose project of docker/docker-compose.yml, and the environment it runs
-    with (ports, CA certificates, reports directory)."""
+    """One compose project of ``file`` (docker/docker-compose.yml unless said), and the
+    environment it runs with (ports, CA certificates, reports directory)."""
 
     cli: list[str]
     project: str
     env: dict[str, str]
     workdir: Path
+    file: Path = COMPOSE_FILE
 
     def compose(self, *args: str, timeout: float, **env: str) -> subprocess.CompletedProcess[str]:
         """Run a compose command of this project; stdout and stderr together."""
         return subprocess.run(
-            [*self.cli, "-p", self.project, "-f", str(COMPOSE_FILE), *args],
+            [*self.cli, "-p", self.project, "-f", str(self.file), *args],
             cwd=ROOT,
             env={**self.env, **env},
             stdout=subprocess.PIPE,
@@ -221,17 +222,13 @@ def skip_unless_docker() -> list[str]:
     return cli
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    # Waiting for CI's background job and building take minutes on a busy machine: no
-    # faulthandler stack dump at 120 s (faulthandler_timeout) for the test that sets this
-    # up. A hang is still caught: every command has its timeout, the test TIMEOUT.
-    faulthandler.cancel_dump_traceback_later()
-    cli = skip_unless_docker()
+def stack_env() -> dict[str, str]:
+    """The environment of a test's compose commands: this one without the shell's
+    settings of the service or Locust (they would change the runs), with free host
+    ports, the builds' CA certificates and the test run's users and p95 factor."""
     env = {
         k: v
         for k, v in os.environ.items()
-        # The shell's settings of the service or Locust would change the runs.
         if not k.startswith(("VMASIM_", "LOCUST_", "UVICORN_", "COMPOSE_"))
     }
     env.update(
@@ -241,6 +238,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         VMASIM_LOAD_P95_FACTOR=P95_FACTOR,
         LOCUST_USERS=USERS,
     )
+    return env
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    # Waiting for CI's background job and building take minutes on a busy machine: no
+    # faulthandler stack dump at 120 s (faulthandler_timeout) for the test that sets this
+    # up. A hang is still caught: every command has its timeout, the test TIMEOUT.
+    faulthandler.cancel_dump_traceback_later()
+    cli = skip_unless_docker()
+    env = stack_env()
     s = Stack(cli, f"vmasim-test-{secrets.token_hex(4)}", env, tmp_path_factory.mktemp("compose"))
     try:
         # v1 builds with the legacy builder: --force-rm leaves no container of a

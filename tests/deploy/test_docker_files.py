@@ -25,8 +25,14 @@ from app.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "docker" / "Dockerfile"
 LOCUST_DOCKERFILE = ROOT / "docker" / "locust.Dockerfile"
-DOCKERFILES = [DOCKERFILE, LOCUST_DOCKERFILE]
+PROXY_DOCKERFILE = ROOT / "docker" / "haproxy.Dockerfile"
+DOCKERFILES = [DOCKERFILE, LOCUST_DOCKERFILE, PROXY_DOCKERFILE]
 COMPOSE = ROOT / "docker" / "docker-compose.yml"
+CLUSTER_COMPOSE = ROOT / "docker" / "docker-compose.cluster.yml"
+#: The images' locks (scripts/lock) and the development lock they are cut from.
+DEV_LOCK = ROOT / "requirements-dev.lock"
+SERVICE_LOCK = ROOT / "requirements.lock"
+LOCUST_LOCK = ROOT / "docker" / "locust.lock"
 LOCUSTFILE = ROOT / "bench" / "load" / "locustfile.py"
 
 
@@ -60,16 +66,17 @@ def test_hadolint_would_catch_a_bad_dockerfile(tmp_path: Path) -> None:
     assert "DL3008" in res.stdout  # pin versions in apt-get install
 
 
+@pytest.mark.parametrize("compose", [COMPOSE, CLUSTER_COMPOSE], ids=lambda p: p.name)
 @pytest.mark.parametrize("headless", ["true", "false"])
-def test_compose_config_is_valid(headless: str) -> None:
+def test_compose_config_is_valid(compose: Path, headless: str) -> None:
     res = run(
-        [tool("docker-compose"), "-f", str(COMPOSE), "config", "-q"], LOCUST_HEADLESS=headless
+        [tool("docker-compose"), "-f", str(compose), "config", "-q"], LOCUST_HEADLESS=headless
     )
     assert res.returncode == 0, res.stderr
 
 
-def compose_config(**env: str) -> str:
-    res = run([tool("docker-compose"), "-f", str(COMPOSE), "config"], **env)
+def compose_config(compose: Path = COMPOSE, **env: str) -> str:
+    res = run([tool("docker-compose"), "-f", str(compose), "config"], **env)
     assert res.returncode == 0, res.stderr
     return res.stdout
 
@@ -101,11 +108,32 @@ def test_compose_passes_extra_ca_certs_to_both_builds_only() -> None:
         assert "MIIB" not in str(svc.get("environment"))  # never a container's setting
 
 
+def pins(lock: Path) -> dict[str, str]:
+    """``name: version`` of every package a lock file pins."""
+    return dict(re.findall(r"^([A-Za-z0-9._-]+)==(\S+)", lock.read_text(), re.M))
+
+
 def test_locust_image_version_has_one_value() -> None:
-    """The compose file names the image; locust.Dockerfile builds that version."""
-    (tag,) = set(re.findall(r"image: locustio/locust:(\S+)", COMPOSE.read_text()))
-    (default,) = re.findall(r"^ARG LOCUST_VERSION=(\S+)$", LOCUST_DOCKERFILE.read_text(), re.M)
-    assert tag == default
+    """Both compose files name the image; locust.Dockerfile installs locust.lock, which
+    pins that version."""
+    tags = {t for f in (COMPOSE, CLUSTER_COMPOSE) for t in re.findall(
+        r"image: locustio/locust:(\S+)", f.read_text())}  # fmt: skip
+    assert tags == {pins(LOCUST_LOCK)["locust"]}
+    assert "--requirement /tmp/locust.lock" in LOCUST_DOCKERFILE.read_text()
+
+
+def test_image_locks_are_cut_from_the_development_lock() -> None:
+    """The images install what the tests ran: every pin of requirements.lock (the
+    service, Ray included) and of locust.lock is the development lock's, hashed."""
+    dev = pins(DEV_LOCK)
+    for lock, must in ((SERVICE_LOCK, {"fastapi", "uvicorn", "ray"}), (LOCUST_LOCK, {"locust"})):
+        locked = pins(lock)
+        assert must <= set(locked), lock
+        assert {k: dev.get(k) for k in locked} == locked, lock
+        assert lock.read_text().count("--hash=sha256:") >= len(locked)
+    assert "--require-hashes" in DOCKERFILE.read_text()
+    # The service's lock holds its runtime dependencies, not the development tools.
+    assert not {"pytest", "mypy", "ruff", "locust", "playwright"} & set(pins(SERVICE_LOCK))
 
 
 def test_master_outlasts_its_wrap_up() -> None:
@@ -129,6 +157,57 @@ def test_dockerfile_properties() -> None:
     assert "[dev]" not in text and "[test]" not in text  # runtime dependencies only
     # The extra CA certificates serve pip in the build stage, never the final image.
     assert "EXTRA_CA_CERTS" not in final_stage
+
+
+def test_proxy_dockerfile_properties() -> None:
+    """HAProxy from Debian's package, non-root, healthy only through to a front end."""
+    text = PROXY_DOCKERFILE.read_text()
+    assert re.search(r'apt-get install .*"haproxy=', text)
+    user = re.search(r"^USER (\S+)", text, re.M)
+    assert user is not None and user.group(1) not in ("root", "0")
+    assert re.search(r"^HEALTHCHECK .*\n?.*127\.0\.0\.1:8000/healthz", text, re.M)
+    cfg = (ROOT / "docker" / "haproxy.cfg").read_text()
+    assert "option httpchk GET /healthz" in cfg  # only healthy front ends get requests
+    assert re.search(r"^\s+server-template fe \d+ frontend:8000$", cfg, re.M)
+
+
+def test_cluster_compose_runs_the_cluster_backend() -> None:
+    """Front ends on the Ray backend joined to the head, the machines' store on a shared
+    volume of the front ends and the workers, machines on the workers only, one
+    published entry point, and the Locust services of the first compose file."""
+    import yaml  # PyYAML, a dependency of schemathesis
+
+    doc = yaml.safe_load(compose_config(CLUSTER_COMPOSE, VMASIM_FRONT_ENDS="3"))
+    services = doc["services"]
+    front = services["frontend"]
+    env = front["environment"]
+    assert env["VMASIM_BACKEND"] == "ray" and env["VMASIM_RAY_ADDRESS"] == "ray-head:6379"
+    assert front["deploy"]["replicas"] == 3
+    store = env["VMASIM_CLUSTER_STORE"]
+    for name in ("frontend", "ray-worker"):
+        (vol,) = services[name]["volumes"]  # short syntax (v1's config) or long (v2's)
+        source, target = (
+            vol.split(":")[:2] if isinstance(vol, str) else (vol["source"], vol["target"])
+        )
+        assert source == "store" and store.startswith(target + "/")
+    resource = env["VMASIM_RAY_MACHINE_RESOURCE"]
+    assert f'"{resource}"' in services["ray-worker"]["command"]
+    assert resource not in services["ray-head"]["command"] and "--num-cpus=0" in str(
+        services["ray-head"]["command"]
+    )
+    published = [name for name, svc in services.items() if svc.get("ports")]
+    assert sorted(published) == ["master", "proxy"]  # the entry point and Locust's UI
+    assert services["proxy"]["depends_on"]["frontend"]["condition"] == "service_healthy"
+    assert services["master"]["depends_on"]["proxy"]["condition"] == "service_healthy"
+    assert services["master"]["environment"]["LOCUST_HOST"] == "http://proxy:8000"
+    # The Locust services are those of docker-compose.yml, aimed at the proxy.
+    plain = yaml.safe_load(compose_config())["services"]
+    for name in ("master", "worker"):
+        a, b = dict(plain[name]), dict(services[name])
+        for svc in (a, b):
+            svc.pop("depends_on")
+            svc["environment"] = {k: v for k, v in svc["environment"].items() if k != "LOCUST_HOST"}
+        assert a == b, name
 
 
 def test_locust_dockerfile_keeps_the_official_contract() -> None:
@@ -175,14 +254,20 @@ def test_dockerignore_sends_the_packages_and_little_else() -> None:
     text = (ROOT / ".dockerignore").read_text()
     assert "!docker/with-extra-ca-certs" in text.splitlines()
     copied = re.findall(r"^COPY (?!--from)(\S+) ", DOCKERFILE.read_text(), re.M)
-    assert set(copied) == {"docker/with-extra-ca-certs", "pyproject.toml", "."}
+    assert set(copied) == {"docker/with-extra-ca-certs", "requirements.lock", "."}
 
 
-def test_locust_context_sends_only_the_ca_helper() -> None:
+def test_docker_dir_context_sends_only_what_its_images_copy() -> None:
     lines = (ROOT / "docker" / ".dockerignore").read_text().splitlines()
-    assert [ln for ln in lines if ln and not ln.startswith("#")] == ["*", "!with-extra-ca-certs"]
-    copied = re.findall(r"^COPY (?!--from)(\S+) ", LOCUST_DOCKERFILE.read_text(), re.M)
-    assert copied == ["with-extra-ca-certs"]
+    sent = [ln for ln in lines if ln and not ln.startswith("#")]
+    assert sent[0] == "*"
+    copied = {
+        name
+        for f in (LOCUST_DOCKERFILE, PROXY_DOCKERFILE)
+        for name in re.findall(r"^COPY (?!--from)(\S+) ", f.read_text(), re.M)
+    }
+    assert copied == {"with-extra-ca-certs", "locust.lock", "haproxy.cfg"}
+    assert set(sent[1:]) == {"!" + name for name in copied}
 
 
 def locust_tasks() -> dict[str, tuple[str, str, int]]:
