@@ -225,24 +225,29 @@ class Service:
         journal = self.journal
         if journal is None:
             return run_batch(proc, ops, stop_on_error), 0
-        from .journal import TOUCH_CHUNK
+        from .journal import TOUCH_CHUNK, Batch
+
+        batch = Batch(proc.pid)  # its operations share journal records (app.journal)
 
         def execute(proc: Process, op: Any) -> Ret:
             if isinstance(op, TouchOp) and op.pages > TOUCH_CHUNK:
                 outs = []
                 for piece in touch_pieces(op, TOUCH_CHUNK):
                     with journal.operation():
-                        ret = journal.apply(proc, "touch", piece)
+                        ret = journal.apply(proc, "touch", piece, batch)
                     assert ret is not None
                     outs.append(ret[1])
                     if op.stop_on_signal and ret[1].signals:
                         break
                 return "touch", merge_touches(outs)
             with journal.operation():
-                return journal.apply(proc, op.op, op)
+                return journal.apply(proc, op.op, op, batch)
 
         before = journal.thread_position()
-        results = run_batch(proc, ops, stop_on_error, execute)
+        try:
+            results = run_batch(proc, ops, stop_on_error, execute)
+        finally:
+            journal.finish(batch)
         after = journal.thread_position()
         return results, after if after != before else 0
 
