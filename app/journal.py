@@ -36,14 +36,15 @@ exactly those (:func:`core.checkpoint.next_pid`).
 **What is recorded.** Process creation, ``fork``, ``execve`` and exit (an ASLR exec
 with the seed drawn for it, and the program is read again from the machine's files at
 replay: a program replaced since gives another layout, counted as diverged); ``open``,
-``close`` and ``unlink``; the memory syscalls; every page fault (faults change pages). A long
-``touch`` is one operation per :data:`TOUCH_CHUNK` pages (the sequencer is released in
-between, as the engine releases its locks between two pages). Failures are recorded too (a failing ``mprotect`` has changed the VMAs before
-the hole, as Linux does); a record keeps the outcome the client was told, and the
-replay compares (:attr:`ReplayStatistics.diverged` counts differences, which would be
-an engine bug). Compared are the state-relevant results; which lock path a fault
-took (``path``, ``misses``, the ``vma_lock_*`` counters of ``/proc/vmstat``) is timing:
-a fault that met a waiting writer fell back to ``mmap_lock``, its replay may not.
+``close`` and ``unlink``; the memory syscalls; every page fault (faults change pages).
+A long ``touch`` is one operation per :data:`TOUCH_CHUNK` pages (the sequencer is
+released in between, as the engine releases its locks between two pages). Failures
+are recorded too (a failing ``mprotect`` has changed the VMAs before the hole, as Linux
+does); a record keeps the outcome the client was told, and the replay compares
+(:attr:`ReplayStatistics.diverged` counts differences, which would be an engine bug).
+Compared are the state-relevant results; which lock path a fault took (``path``,
+``misses``, the ``vma_lock_*`` counters of ``/proc/vmstat``) is timing: a fault that
+met a waiting writer fell back to ``mmap_lock``, its replay may not.
 
 **Batches.** Every operation of a batch still runs on its own, holding the sequencer, and
 takes its own position; but consecutive positions of one batch share one record, a
@@ -183,7 +184,7 @@ class _Segment:
     def __init__(self, batch: Batch, first: int) -> None:
         self.batch = batch
         self.first = first
-        self.ops: list[BaseModel] = []
+        self.ops: list[Any] = []  # batch ops (BatchOp members)
         self.outs: list[Ret | dict[str, Any]] = []
 
 
