@@ -617,13 +617,15 @@ def test_long_batches_are_cut_into_segments(journaled: tuple[Running, Path]) -> 
         ]
         touch = {"op": "touch", "addr": addr, "length": (TOUCH_CHUNK + 10) * PAGE, "access": "read"}
         ops.append(touch)
+        einval = len(ops)
         ops.append({"op": "munmap", "addr": addr + 1, "length": PAGE})  # EINVAL
         ops += [
             {"op": "mprotect", "addr": addr + i * PAGE, "length": PAGE, "prot": RW}
             for i in range(1, n, 4)
         ]
-        out = _ok(c.post(f"/processes/{pid}/syscalls", json={"ops": ops}))
+        out = _ok(c.post(f"/processes/{pid}/syscalls", json={"ops": ops, "results": "failed"}))
         assert out["completed"] == len(ops) and out["failed"] == 1
+        assert [x["index"] for x in out["results"]] == [einval]
     journal = running.app.state.state_keeper.journal
     assert journal is not None
     position = journal.statistics().position
