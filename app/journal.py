@@ -168,10 +168,11 @@ class Batch:
     """The journal's handle on one running batch (:meth:`Journal.apply` with
     ``batch``): which open segment is its own. Used by one worker thread."""
 
-    __slots__ = ("pid",)
+    __slots__ = ("last", "pid")
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
+        self.last = 0  # the last position given to one of its operations
 
 
 class _Segment:
@@ -264,19 +265,36 @@ class Journal:
         """Run the block as one state-changing operation: holding the sequencer (left
         and re-entered around waits), counted in ``active``. Worker threads of
         :attr:`pool` only."""
+        self._begin()
+        try:
+            yield
+        finally:
+            self._end()
+
+    def _begin(self) -> None:
         if self._error is not None:
             raise JournalUnavailable(f"the journal cannot be written: {self._error}")
         sequencer = self.sequencer
         self.pool.enter_gate(sequencer)
         sequencer.active += 1
+
+    def _end(self) -> None:
+        sequencer = self.sequencer
+        sequencer.active -= 1
+        if sequencer.active == 0:
+            with sequencer.quiet:
+                sequencer.quiet.notify_all()
+        self.pool.leave_gate(sequencer)
+
+    def batch_op(self, batch: Batch, proc: Process, op: Any) -> Ret:
+        """Batch operation ``op`` as one :meth:`operation`, recorded in ``batch``'s
+        segment (:meth:`apply`); no generator per operation (a bulk build runs a
+        million of them). Worker threads of :attr:`pool` only."""
+        self._begin()
         try:
-            yield
+            return self.apply(proc, op.op, op, batch)
         finally:
-            sequencer.active -= 1
-            if sequencer.active == 0:
-                with sequencer.quiet:
-                    sequencer.quiet.notify_all()
-            self.pool.leave_gate(sequencer)
+            self._end()
 
     def append(self, record: dict[str, Any]) -> int:
         """Queue ``record`` at the next position and return it. Caller is inside
@@ -294,17 +312,20 @@ class Journal:
     def _add(self, batch: Batch, op: BaseModel, out: Ret | dict[str, Any]) -> None:
         """Give operation ``op`` of ``batch`` the next position, in ``batch``'s open
         segment (a new one if another operation ran since its last, or it is full).
-        Caller is inside :meth:`operation`. O(1)."""
+        Caller is inside :meth:`operation`. O(1).
+
+        Extending its own open segment takes no lock: only holders of the sequencer
+        (the caller) close a segment that is not theirs, and the batch's own thread is
+        the one here; opening and closing take ``_cond``, which the queue needs."""
         self._position += 1
-        position = self._position
-        with self._cond:
-            segment = self._open
-            if segment is None or segment.batch is not batch or len(segment.ops) >= SEGMENT_OPS:
+        segment = self._open
+        if segment is None or segment.batch is not batch or len(segment.ops) >= SEGMENT_OPS:
+            with self._cond:
                 self._close_segment()
-                segment = self._open = _Segment(batch, position)
-            segment.ops.append(op)
-            segment.outs.append(out)
-        self._local.last = position
+                segment = self._open = _Segment(batch, self._position)
+        segment.ops.append(op)
+        segment.outs.append(out)
+        batch.last = self._position
 
     def _close_segment(self) -> None:
         """Queue the open segment for the committer. Caller holds ``_cond``."""
@@ -321,6 +342,8 @@ class Journal:
         with self._cond:
             if self._open is not None and self._open.batch is batch:
                 self._close_segment()
+        if batch.last:
+            self._local.last = batch.last
 
     def thread_position(self) -> int:
         """The last position this thread appended (0 if none)."""

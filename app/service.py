@@ -235,15 +235,13 @@ class Service:
             if isinstance(op, TouchOp) and op.pages > TOUCH_CHUNK:
                 outs = []
                 for piece in touch_pieces(op, TOUCH_CHUNK):
-                    with journal.operation():
-                        ret = journal.apply(proc, "touch", piece, batch)
+                    ret = journal.batch_op(batch, proc, piece)
                     assert ret is not None
                     outs.append(ret[1])
                     if op.stop_on_signal and ret[1].signals:
                         break
                 return "touch", merge_touches(outs)
-            with journal.operation():
-                return journal.apply(proc, op.op, op, batch)
+            return journal.batch_op(batch, proc, op)
 
         before = journal.thread_position()
         try:
