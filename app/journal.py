@@ -610,6 +610,8 @@ def _replay_segment(
     first = record["first"]
     if not isinstance(outs, list) or len(outs) != len(ops) or first + len(ops) - 1 != position:
         raise ValueError(f"segment {first}..{position} holds {len(ops)} operations")
+    if first <= stats.position:  # a checkpoint never falls inside a segment (quiescent)
+        raise ValueError(f"segment {first}..{position} overlaps position {stats.position}")
     proc = kernel.get(record["pid"])
     for offset, (op, want) in enumerate(zip(ops, outs, strict=True)):
         try:

@@ -22,12 +22,14 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import TypeAdapter
 
 from app.deployment import Deployment
-from app.journal import MACHINE, SEGMENT_OPS, TOUCH_CHUNK, ReplayStatistics, replay
+from app.journal import MACHINE, SEGMENT_OPS, TOUCH_CHUNK, Batch, ReplayStatistics, replay
 from app.journal_store import JournalStoreError, SqliteJournalStore
 from app.main import create_app
 from app.persistence import StateKeeper, journal_path
+from app.schemas.batch import BatchOp
 from app.service import Service
 from app.settings import Settings
 from core import Kernel
@@ -40,6 +42,7 @@ PAGE = 4096
 RW = ["PROT_READ", "PROT_WRITE"]
 ANON = {"prot": RW, "flags": ["MAP_PRIVATE", "MAP_ANONYMOUS"]}
 SETTINGS = Settings(max_resident_pages=6000)
+BATCH_OP: TypeAdapter[BatchOp] = TypeAdapter(BatchOp)
 TIMING = ("vma_lock_success", "vma_lock_abort", "vma_lock_retry", "vma_lock_miss")
 
 
@@ -310,6 +313,21 @@ def test_checkpoints_truncate_the_journal(tmp_path: Path) -> None:
         assert position >= 6
         for _ in range(3):
             _ok(c.post(f"/processes/{pid}/munmap", json={"addr": "0x7ffff7ffe000", "length": PAGE}))
+        # Batches across periodic checkpoints, replayed from the last one (where a
+        # checkpoint lands is timing; one between two operations of a batch is
+        # test_a_checkpoint_between_two_operations_of_a_batch_closes_its_segment).
+        area = {"length": 600 * PAGE, **ANON}
+        addr = int(_ok(c.post(f"/processes/{pid}/mmap", json=area))["addr"], 16)
+        saves = keeper.statistics().saves
+        k = 0
+        while keeper.statistics().saves < saves + 2:
+            prot = ["PROT_READ"] if k % 2 == 0 else RW
+            ops = [
+                {"op": "mprotect", "addr": addr + i * PAGE, "length": PAGE, "prot": prot}
+                for i in range(k % 2, 600, 2)
+            ]
+            _ok(c.post(f"/processes/{pid}/syscalls", json={"ops": ops, "results": "failed"}))
+            k += 1
         service: Service = running.app.state.service
         live = dump_kernel(service.kernel)
         again = restart(service, path)
@@ -688,3 +706,45 @@ def test_a_journal_of_one_record_per_operation_still_replays(tmp_path: Path) -> 
         [f"{base:x}-{base + PAGE:x}", "rw-p"],
         [f"{base + PAGE:x}-{base + 4 * PAGE:x}", "r--p"],
     ]
+
+
+def test_a_checkpoint_between_two_operations_of_a_batch_closes_its_segment(
+    journaled: tuple[Running, Path],
+) -> None:
+    """A checkpoint taken while a batch is between two operations (nothing in progress)
+    closes the batch's open segment: the checkpoint's position ends a record, the rest
+    of the batch is a record after it, and a restart from both rebuilds the machine."""
+    running, path = journaled
+    service: Service = running.app.state.service
+    keeper: StateKeeper = running.app.state.state_keeper
+    journal = keeper.journal
+    assert journal is not None
+    with httpx.Client(base_url=running.url, timeout=20) as c:
+        pid = _ok(c.post("/processes", json={"name": "cut"}))["pid"]
+        area = {"length": 8 * PAGE, **ANON}
+        addr = int(_ok(c.post(f"/processes/{pid}/mmap", json=area))["addr"], 16)
+    proc = service.kernel.get(pid)
+    ops = [
+        BATCH_OP.validate_python(
+            {"op": "mprotect", "addr": addr + i * PAGE, "length": PAGE, "prot": ["PROT_READ"]}
+        )
+        for i in (1, 3, 5)
+    ]
+
+    def work() -> Any:
+        batch = Batch(pid)
+        journal.batch_op(batch, proc, ops[0])
+        journal.batch_op(batch, proc, ops[1])
+        saved = keeper.save()  # in the same worker call, between two operations
+        journal.batch_op(batch, proc, ops[2])
+        journal.finish(batch)
+        return saved
+
+    assert _run(running, service.run, work) is not None
+    position = json.loads(path.read_bytes())["journal"]["position"]
+    assert journal.wait_durable(position + 1, 10)
+    after = [(p, r) for p, r in _rows(path) if p > position]
+    assert [(r["op"], r["first"], len(r["ops"])) for _, r in after] == [("batch", position + 1, 1)]
+    again = restart(service, path)
+    assert again.kernel.get(pid).mm.maps() == proc.mm.maps()
+    assert comparable(dump_kernel(again.kernel)) == comparable(dump_kernel(service.kernel))
