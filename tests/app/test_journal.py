@@ -551,6 +551,18 @@ def _rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
         store.close()
 
 
+def _durable_rows(running: Running, path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """The journal's rows once everything is committed; they cover every position
+    from 1, once each, in order."""
+    journal = running.app.state.state_keeper.journal
+    assert journal is not None
+    position = journal.statistics().position
+    assert journal.wait_durable(position, 10)
+    rows = _rows(path)
+    assert _covered(rows) == list(range(1, position + 1))
+    return rows
+
+
 def _covered(rows: list[tuple[int, dict[str, Any]]]) -> list[int]:
     """The positions the rows stand for, in store order (a segment for each of its ops)."""
     out: list[int] = []
@@ -600,12 +612,7 @@ def test_a_batch_interleaved_with_other_writers_keeps_the_execution_order(
         _ok(c.post(f"/processes/{a}/pause-points/release", json={}))
         out = held.result()
         assert out["completed"] == 5 and out["failed"] == 0, out
-    journal = running.app.state.state_keeper.journal
-    assert journal is not None
-    position = journal.statistics().position
-    assert journal.wait_durable(position, 10)
-    rows = _rows(path)
-    assert _covered(rows) == list(range(1, position + 1))
+    rows = _durable_rows(running, path)
     kinds = [(r["op"], r["pid"]) for _, r in rows if r["op"] != "spawn"]
     # An operation takes its position when it is done: the held munmap completed after
     # the other process's operations, so the segment before them holds open and mmap,
@@ -644,12 +651,7 @@ def test_long_batches_are_cut_into_segments(journaled: tuple[Running, Path]) -> 
         out = _ok(c.post(f"/processes/{pid}/syscalls", json={"ops": ops, "results": "failed"}))
         assert out["completed"] == len(ops) and out["failed"] == 1
         assert [x["index"] for x in out["results"]] == [einval]
-    journal = running.app.state.state_keeper.journal
-    assert journal is not None
-    position = journal.statistics().position
-    assert journal.wait_durable(position, 10)
-    rows = _rows(path)
-    assert _covered(rows) == list(range(1, position + 1))
+    rows = _durable_rows(running, path)
     segments = [r for _, r in rows if r["op"] == "batch"]
     # The touch is two operations (two TOUCH_CHUNK pieces).
     assert sum(len(r["ops"]) for r in segments) == len(ops) + 1
