@@ -36,15 +36,29 @@ exactly those (:func:`core.checkpoint.next_pid`).
 **What is recorded.** Process creation, ``fork``, ``execve`` and exit (an ASLR exec
 with the seed drawn for it, and the program is read again from the machine's files at
 replay: a program replaced since gives another layout, counted as diverged); ``open``,
-``close`` and ``unlink``; the memory syscalls; every page fault (faults change pages). A batch is
-one record per operation, a long ``touch`` one record per :data:`TOUCH_CHUNK` pages (the
-sequencer is released in between, as the engine releases its locks between two
-pages). Failures are recorded too (a failing ``mprotect`` has changed the VMAs before
-the hole, as Linux does); a record keeps the outcome the client was told, and the
-replay compares (:attr:`ReplayStatistics.diverged` counts differences, which would be
-an engine bug). Compared are the state-relevant results; which lock path a fault
-took (``path``, ``misses``, the ``vma_lock_*`` counters of ``/proc/vmstat``) is timing:
-a fault that met a waiting writer fell back to ``mmap_lock``, its replay may not.
+``close`` and ``unlink``; the memory syscalls; every page fault (faults change pages).
+A long ``touch`` is one operation per :data:`TOUCH_CHUNK` pages (the sequencer is
+released in between, as the engine releases its locks between two pages). Failures
+are recorded too (a failing ``mprotect`` has changed the VMAs before the hole, as Linux
+does); a record keeps the outcome the client was told, and the replay compares
+(:attr:`ReplayStatistics.diverged` counts differences, which would be an engine bug).
+Compared are the state-relevant results; which lock path a fault took (``path``,
+``misses``, the ``vma_lock_*`` counters of ``/proc/vmstat``) is timing: a fault that
+met a waiting writer fell back to ``mmap_lock``, its replay may not.
+
+**Batches.** Every operation of a batch still runs on its own, holding the sequencer, and
+takes its own position; but consecutive positions of one batch share one record, a
+*segment* (``{"op": "batch", "pid", "first", "ops", "out"}``, stored at its last
+position), so a build of a million operations is a thousand records, not a million
+(one record per operation cost more than the ``mprotect`` it recorded). A segment is
+open while its batch runs; it is closed -- queued for the committer, which encodes it --
+when any other operation takes a position (so the store's order stays the execution
+order, and the records of whatever ran in between follow it), when it holds
+:data:`SEGMENT_OPS` operations (bounding a record and the replay's memory), when a
+checkpoint is taken, and when the batch ends. Nothing of a batch is acknowledged before
+its segment is committed, and the operations after it that could be acknowledged
+earlier all have later positions, which the committer writes after it: the store is
+always a prefix of the execution order.
 
 **Durability.** Records go to a :class:`~app.journal_store.JournalStore` (SQLite in
 WAL mode). A committer thread writes every record queued since its last commit in one
@@ -96,8 +110,11 @@ _log = logging.getLogger("vmasim.journal")
 MACHINE = "main"
 """The name of the service's one machine in its journal store."""
 TOUCH_CHUNK = 1024
-"""Pages of a ``touch`` per record: the sequencer is left between two chunks."""
+"""Pages of a ``touch`` per operation: the sequencer is left between two chunks."""
+SEGMENT_OPS = 1024
+"""Operations of one batch per journal record at most (module note, "Batches")."""
 _OP = TypeAdapter(BatchOp)
+_OPS = TypeAdapter(list[BatchOp])
 
 
 class Sequencer:
@@ -147,6 +164,31 @@ class JournalStatistics:
     error: str | None
 
 
+class Batch:
+    """The journal's handle on one running batch (:meth:`Journal.apply` with
+    ``batch``): which open segment is its own. Used by one worker thread."""
+
+    __slots__ = ("last", "pid")
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.last = 0  # the last position given to one of its operations
+
+
+class _Segment:
+    """Consecutive operations of one batch, positions ``first`` onwards: the operations
+    (batch op models, never changed once executed) and what each returned (``Ret``) or
+    how it failed (:func:`failure`). Encoded by the committer (:func:`encode_segment`)."""
+
+    __slots__ = ("batch", "first", "ops", "outs")
+
+    def __init__(self, batch: Batch, first: int) -> None:
+        self.batch = batch
+        self.first = first
+        self.ops: list[Any] = []  # batch ops (BatchOp members)
+        self.outs: list[Ret | dict[str, Any]] = []
+
+
 def encode(record: dict[str, Any]) -> bytes:
     return json.dumps(record, separators=(",", ":")).encode()
 
@@ -154,6 +196,21 @@ def encode(record: dict[str, Any]) -> bytes:
 def decode(body: bytes) -> dict[str, Any]:
     record: dict[str, Any] = json.loads(body)
     return record
+
+
+def encode_segment(segment: _Segment) -> bytes:
+    """A segment's record: ``out[i]`` is null for an operation that returned nothing,
+    ``{"ret": ...}`` for one that returned a value, ``{"errno": ...}`` or ``{"error":
+    ...}`` for a failure. The operations in one pydantic call. O(operations)."""
+    outs = [
+        out if isinstance(out, dict) else None if out is None else {"ret": outcome(out)}
+        for out in segment.outs
+    ]
+    head = json.dumps(
+        {"op": "batch", "pid": segment.batch.pid, "first": segment.first, "out": outs},
+        separators=(",", ":"),
+    ).encode()
+    return head[:-1] + b',"ops":' + _OPS.dump_json(segment.ops) + b"}"
 
 
 class Journal:
@@ -171,7 +228,8 @@ class Journal:
         self._position = position  # the last position handed out (under the sequencer)
         self.committed = position  # the last position durable in the store
         self._cond = threading.Condition()
-        self._pending: list[tuple[int, bytes]] = []
+        self._pending: list[tuple[int, bytes | _Segment]] = []
+        self._open: _Segment | None = None  # the open batch segment (under _cond)
         self._stopping = False
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
@@ -207,19 +265,36 @@ class Journal:
         """Run the block as one state-changing operation: holding the sequencer (left
         and re-entered around waits), counted in ``active``. Worker threads of
         :attr:`pool` only."""
+        self._begin()
+        try:
+            yield
+        finally:
+            self._end()
+
+    def _begin(self) -> None:
         if self._error is not None:
             raise JournalUnavailable(f"the journal cannot be written: {self._error}")
         sequencer = self.sequencer
         self.pool.enter_gate(sequencer)
         sequencer.active += 1
+
+    def _end(self) -> None:
+        sequencer = self.sequencer
+        sequencer.active -= 1
+        if sequencer.active == 0:
+            with sequencer.quiet:
+                sequencer.quiet.notify_all()
+        self.pool.leave_gate(sequencer)
+
+    def batch_op(self, batch: Batch, proc: Process, op: Any) -> Ret:
+        """Batch operation ``op`` as one :meth:`operation`, recorded in ``batch``'s
+        segment (:meth:`apply`); no generator per operation (a bulk build runs a
+        million of them). Worker threads of :attr:`pool` only."""
+        self._begin()
         try:
-            yield
+            return self.apply(proc, op.op, op, batch)
         finally:
-            sequencer.active -= 1
-            if sequencer.active == 0:
-                with sequencer.quiet:
-                    sequencer.quiet.notify_all()
-            self.pool.leave_gate(sequencer)
+            self._end()
 
     def append(self, record: dict[str, Any]) -> int:
         """Queue ``record`` at the next position and return it. Caller is inside
@@ -228,22 +303,70 @@ class Journal:
         position = self._position
         body = encode(record)
         with self._cond:
+            self._close_segment()
             self._pending.append((position, body))
             self._cond.notify()
         self._local.last = position
         return position
+
+    def _add(self, batch: Batch, op: BaseModel, out: Ret | dict[str, Any]) -> None:
+        """Give operation ``op`` of ``batch`` the next position, in ``batch``'s open
+        segment (a new one if another operation ran since its last, or it is full).
+        Caller is inside :meth:`operation`. O(1).
+
+        Extending its own open segment takes no lock: only holders of the sequencer
+        (the caller) close a segment that is not theirs, and the batch's own thread is
+        the one here; opening and closing take ``_cond``, which the queue needs."""
+        self._position += 1
+        segment = self._open
+        if segment is None or segment.batch is not batch or len(segment.ops) >= SEGMENT_OPS:
+            with self._cond:
+                self._close_segment()
+                segment = self._open = _Segment(batch, self._position)
+        segment.ops.append(op)
+        segment.outs.append(out)
+        batch.last = self._position
+
+    def _close_segment(self) -> None:
+        """Queue the open segment for the committer. Caller holds ``_cond``."""
+        segment = self._open
+        if segment is not None:
+            self._open = None
+            self._pending.append((segment.first + len(segment.ops) - 1, segment))
+            self._cond.notify()
+
+    def finish(self, batch: Batch) -> None:
+        """``batch`` ended: queue its open segment, if it has one. Its positions are all
+        handed out, and any later position closed the segment first, so the queue stays
+        in position order without the sequencer. O(1)."""
+        with self._cond:
+            if self._open is not None and self._open.batch is batch:
+                self._close_segment()
+        if batch.last:
+            self._local.last = batch.last
 
     def thread_position(self) -> int:
         """The last position this thread appended (0 if none)."""
         last: int = getattr(self._local, "last", 0)
         return last
 
-    def apply(self, proc: Process, kind: str, args: BaseModel) -> Ret:
+    def apply(self, proc: Process, kind: str, args: BaseModel, batch: Batch | None = None) -> Ret:
         """Execute syscall operation ``kind`` (:data:`app.ops.DISPATCH`) on ``proc`` and
-        record it, or its failure (re-raised after recording). Caller is inside
+        record it, or its failure (re-raised after recording): in ``batch``'s segment
+        (``args`` is then a batch op) or as a record of its own. Caller is inside
         :meth:`operation`. ``NoSuchProcess`` (the process exited) is not recorded."""
         if not proc.alive:
             raise NoSuchProcess(proc.pid)
+        if batch is not None:
+            try:
+                ret = DISPATCH[kind](proc, args)
+            except NoSuchProcess:
+                raise
+            except EngineError as exc:
+                self._add(batch, args, failure(exc))
+                raise
+            self._add(batch, args, ret)
+            return ret
         record: dict[str, Any] = {
             "op": kind,
             "pid": proc.pid,
@@ -306,10 +429,14 @@ class Journal:
             with self._cond:
                 while not self._pending and not self._stopping:
                     self._cond.wait()
-                batch, self._pending = self._pending, []
-                if not batch:
+                queued, self._pending = self._pending, []
+                if not queued:
                     return  # stopping, and nothing left to commit
             try:
+                batch = [
+                    (position, body if isinstance(body, bytes) else encode_segment(body))
+                    for position, body in queued
+                ]
                 self.store.append(self.machine, batch)
             except BaseException as exc:
                 _log.exception("the journal could not be written; refusing operations")
@@ -371,6 +498,10 @@ class Journal:
                     result = fn()
                     # fn must not have waited (others ran meanwhile): then retry.
                     if call.steps == steps:
+                        with self._cond:
+                            # No segment across the checkpoint's position: its records
+                            # are replayed from the next position on.
+                            self._close_segment()
                         return result, self._position
             finally:
                 self.pool.leave_gate(sequencer)
@@ -432,13 +563,22 @@ def comparable(value: Any) -> Any:
 
 @dataclass
 class ReplayStatistics:
-    """What :func:`replay` did: records replayed, the last position, and records whose
-    outcome differed from the one acknowledged (with the first few, for the log)."""
+    """What :func:`replay` did: operations replayed (a batch segment counts each of its
+    operations), the last position, and operations whose outcome differed from the one
+    acknowledged (with the first few, for the log)."""
 
     records: int = 0
     position: int = 0
     diverged: int = 0
     examples: list[str] = field(default_factory=list)
+
+    def compare(self, position: int, op: str, got: Any, want: Any) -> None:
+        self.records += 1
+        self.position = position
+        if comparable(got) != comparable(want):
+            self.diverged += 1
+            if len(self.examples) < 5:
+                self.examples.append(f"record {position} {op}: {want} != {got}")
 
 
 def replay(kernel: Kernel, records: Iterable[tuple[int, bytes]], stats: ReplayStatistics) -> None:
@@ -451,15 +591,36 @@ def replay(kernel: Kernel, records: Iterable[tuple[int, bytes]], stats: ReplaySt
     for position, body in records:
         try:
             record = decode(body)
+            if record["op"] == "batch":
+                _replay_segment(kernel, position, record, stats)
+                continue
             got, want = _replay_one(kernel, record)
         except (ValueError, KeyError, TypeError, EngineError) as exc:
             raise StateError(f"journal record {position} cannot be replayed: {exc!r}") from exc
-        stats.records += 1
-        stats.position = position
-        if comparable(got) != comparable(want):
-            stats.diverged += 1
-            if len(stats.examples) < 5:
-                stats.examples.append(f"record {position} {record['op']}: {want} != {got}")
+        stats.compare(position, record["op"], got, want)
+
+
+def _replay_segment(
+    kernel: Kernel, position: int, record: dict[str, Any], stats: ReplayStatistics
+) -> None:
+    """Apply a batch segment (positions ``first`` to ``position``): its operations in
+    order on one process, each compared with its recorded outcome."""
+    ops = _OPS.validate_python(record["ops"])
+    outs = record["out"]
+    first = record["first"]
+    if not isinstance(outs, list) or len(outs) != len(ops) or first + len(ops) - 1 != position:
+        raise ValueError(f"segment {first}..{position} holds {len(ops)} operations")
+    if first <= stats.position:  # a checkpoint never falls inside a segment (quiescent)
+        raise ValueError(f"segment {first}..{position} overlaps position {stats.position}")
+    proc = kernel.get(record["pid"])
+    for offset, (op, want) in enumerate(zip(ops, outs, strict=True)):
+        try:
+            ret = DISPATCH[op.op](proc, op)
+        except EngineError as exc:
+            got: dict[str, Any] | None = failure(exc)
+        else:
+            got = None if ret is None else {"ret": outcome(ret)}
+        stats.compare(first + offset, op.op, got, want)
 
 
 def _replay_one(kernel: Kernel, record: dict[str, Any]) -> tuple[Any, Any]:

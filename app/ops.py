@@ -293,13 +293,16 @@ def run_batch(
     ops: Sequence[Any],
     stop_on_error: bool,
     execute: Callable[[Process, Any], Ret] | None = None,
-) -> list[OpResult]:
+    failed_only: bool = False,
+) -> tuple[int, list[OpResult]]:
     """Execute ``ops`` in order, each as its own syscall (the mm's lock is released
-    between two operations, so other requests interleave). One result per executed
-    operation; an engine error is that operation's result, never an exception, and a
-    fault or touch that delivered a signal is a result with ``ok`` false (so
-    ``stop_on_error`` stops there too). If the process exits meanwhile, the batch ends
-    with a ``NoSuchProcess`` result.
+    between two operations, so other requests interleave). Returns how many operations
+    were executed and one result per executed operation (with ``failed_only``, only the
+    results that are not ``ok``: a bulk build's successes cost no result at all). An
+    engine error is that operation's result, never an exception, and a fault or touch
+    that delivered a signal is a result with ``ok`` false (so ``stop_on_error`` stops
+    there too). If the process exits meanwhile, the batch ends with a ``NoSuchProcess``
+    result.
 
     ``execute(proc, op)`` runs one operation (default: :data:`DISPATCH`; the journal
     records each). O(sum of the operations' costs). Caller holds nothing; runs in a
@@ -307,8 +310,10 @@ def run_batch(
     """
     run = execute or _dispatch
     results: list[OpResult] = []
+    executed = 0
     for index, op in enumerate(ops):
         kind: str = op.op
+        executed = index + 1  # every operation reached has a result
         if not proc.alive:
             # The process exited (DELETE) while the batch ran: no syscalls on a dead mm.
             exc = NoSuchProcess(proc.pid)
@@ -334,23 +339,29 @@ def run_batch(
                 OpResult(index=index, op=kind, ok=False, error=type(exc).__name__, detail=str(exc))
             )
         else:
-            result = OpResult(index=index, op=kind, ok=True)
-            if ret is not None:
-                key, value = ret
-                if key == "addr":
-                    result.addr = hex_addr(value)
-                elif key == "fd":
-                    result.fd = value
-                elif key == "fault":
-                    result.fault = value
-                    result.ok = value.ok
-                else:
-                    result.touch = value
-                    result.ok = value.signals == 0
-            results.append(result)
-            if result.ok:
+            if ret is None:
+                if failed_only:
+                    continue
+                results.append(OpResult(index=index, op=kind, ok=True))
                 continue
+            result = OpResult(index=index, op=kind, ok=True)
+            key, value = ret
+            if key == "addr":
+                result.addr = hex_addr(value)
+            elif key == "fd":
+                result.fd = value
+            elif key == "fault":
+                result.fault = value
+                result.ok = value.ok
+            else:
+                result.touch = value
+                result.ok = value.signals == 0
+            if result.ok:
+                if not failed_only:
+                    results.append(result)
+                continue
+            results.append(result)
         # A failed syscall, an engine error, or a fault that delivered a signal.
         if stop_on_error:
             break
-    return results
+    return executed, results

@@ -75,7 +75,7 @@ def journal_path(state_file: str) -> str:
 class StateKeeperStatistics:
     """``StateKeeper.statistics()``: the file and mode; checkpoints written, failed and
     skipped (operations in progress); the last one and when its state was captured;
-    what the start restored (processes, journal records replayed and how many of them
+    what the start restored (processes, journal operations replayed and how many of them
     diverged, stale temporary files removed); whether a save runs now; the journal's
     and its store's own statistics in journal mode."""
 
@@ -166,7 +166,7 @@ class StateKeeper:
             self.service.replace_kernel(kernel)
             self.restored = len(kernel.processes())
             _log.info(
-                "restored %d processes from %s (%d journal records replayed)",
+                "restored %d processes from %s (%d journal operations replayed)",
                 self.restored,
                 self.path,
                 self.replayed.records,

@@ -215,36 +215,41 @@ class Service:
         await self.apply(proc, "execve", with_seed(program))
         self.pool.adopt(proc)
 
-    async def batch(self, proc: Process, ops: Sequence[Any], stop_on_error: bool) -> list[OpResult]:
+    async def batch(
+        self, proc: Process, ops: Sequence[Any], stop_on_error: bool, failed_only: bool = False
+    ) -> tuple[int, list[OpResult]]:
         """:func:`app.ops.run_batch` of ``ops`` on ``proc``, each operation recorded."""
-        return await self._journaled(self._batch, proc, ops, stop_on_error)
+        return await self._journaled(self._batch, proc, ops, stop_on_error, failed_only)
 
     def _batch(
-        self, proc: Process, ops: Sequence[Any], stop_on_error: bool
-    ) -> tuple[list[OpResult], int]:
+        self, proc: Process, ops: Sequence[Any], stop_on_error: bool, failed_only: bool
+    ) -> tuple[tuple[int, list[OpResult]], int]:
         journal = self.journal
         if journal is None:
-            return run_batch(proc, ops, stop_on_error), 0
-        from .journal import TOUCH_CHUNK
+            return run_batch(proc, ops, stop_on_error, failed_only=failed_only), 0
+        from .journal import TOUCH_CHUNK, Batch
+
+        batch = Batch(proc.pid)  # its operations share journal records (app.journal)
 
         def execute(proc: Process, op: Any) -> Ret:
             if isinstance(op, TouchOp) and op.pages > TOUCH_CHUNK:
                 outs = []
                 for piece in touch_pieces(op, TOUCH_CHUNK):
-                    with journal.operation():
-                        ret = journal.apply(proc, "touch", piece)
+                    ret = journal.batch_op(batch, proc, piece)
                     assert ret is not None
                     outs.append(ret[1])
                     if op.stop_on_signal and ret[1].signals:
                         break
                 return "touch", merge_touches(outs)
-            with journal.operation():
-                return journal.apply(proc, op.op, op)
+            return journal.batch_op(batch, proc, op)
 
         before = journal.thread_position()
-        results = run_batch(proc, ops, stop_on_error, execute)
+        try:
+            out = run_batch(proc, ops, stop_on_error, execute, failed_only)
+        finally:
+            journal.finish(batch)
         after = journal.thread_position()
-        return results, after if after != before else 0
+        return out, after if after != before else 0
 
     async def retire(self) -> None:
         """Refuse new state changes (``NoSuchMachine``) and return once those running

@@ -5,6 +5,7 @@ Run from the repository root::
     .venv/bin/python bench/bench_journal.py           # 12 rounds x 400 requests per server
     .venv/bin/python bench/bench_journal.py --quick   # 3 rounds of 200 (smoke test)
     .venv/bin/python bench/bench_journal.py --json    # also write bench/results/bench_journal.json
+    .venv/bin/python bench/bench_journal.py --batch 1000  # also 10 batches of 1000 ops per round
 
 Four real uvicorn servers run at once (``python -m uvicorn app.main:app``, one worker
 each, the service's defaults), each with its own state directory:
@@ -100,19 +101,26 @@ def start(mode: str, directory: Path) -> tuple[subprocess.Popen[bytes], int]:
     raise SystemExit(f"{mode}: the server did not start within 60 s")
 
 
-def requests_for(pids: list[int], count: int) -> list[bytes]:
+def requests_for(pids: list[int], count: int, batch: int = 0) -> list[bytes]:
     """``count`` requests, request i on connection i % len(pids): that connection's
-    process alternates mmap and munmap of one page at a fixed address."""
+    process alternates mmap and munmap of one page at a fixed address; with ``batch``,
+    each request is a ``/syscalls`` batch of ``batch`` such operations (even: the page
+    is unmapped at its end)."""
     out = []
     n = len(pids)
+    mmap = {"addr": BASE, "length": PAGE, "prot": ["PROT_READ", "PROT_WRITE"],
+            "flags": ["MAP_PRIVATE", "MAP_ANONYMOUS", "MAP_FIXED"]}  # fmt: skip
+    munmap = {"addr": BASE, "length": PAGE}
     for i in range(count):
         pid, k = pids[i % n], i // n
-        if k % 2 == 0:
-            body = {"addr": BASE, "length": PAGE, "prot": ["PROT_READ", "PROT_WRITE"],
-                    "flags": ["MAP_PRIVATE", "MAP_ANONYMOUS", "MAP_FIXED"]}  # fmt: skip
-            out.append(post(f"/processes/{pid}/mmap", body))
+        if batch:
+            ops = [{"op": "munmap", **munmap} if j % 2 else {"op": "mmap", **mmap}
+                   for j in range(batch)]  # fmt: skip
+            out.append(post(f"/processes/{pid}/syscalls", {"ops": ops}))
+        elif k % 2 == 0:
+            out.append(post(f"/processes/{pid}/mmap", mmap))
         else:
-            out.append(post(f"/processes/{pid}/munmap", {"addr": BASE, "length": PAGE}))
+            out.append(post(f"/processes/{pid}/munmap", munmap))
     return out
 
 
@@ -139,7 +147,11 @@ def measure(
     rounds: int,
     per_block: int,
     connections: int,
+    batch: int = 0,
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Requests (or, with ``batch``, operations) per second and server CPU µs per
+    request (per operation) of each server, round by round."""
+    per = batch or 1
     pids: dict[str, list[int]] = {}
     for mode, (_, port) in servers.items():
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
@@ -154,13 +166,13 @@ def measure(
         turn = order[r % len(order) :] + order[: r % len(order)]
         for mode in turn:
             proc, port = servers[mode]
-            requests = requests_for(pids[mode], per_block)
+            requests = requests_for(pids[mode], per_block, batch)
             cpu0 = server_cpu_s(proc.pid)
             rate = run_block(port, requests, connections)
             used = server_cpu_s(proc.pid) - cpu0
             if r:
-                rates[mode].append(rate)
-                cpu[mode].append(used / per_block * 1e6)
+                rates[mode].append(rate * per)
+                cpu[mode].append(used / (per_block * per) * 1e6)
     for mode, (_, port) in servers.items():
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
             for pid in pids[mode]:
@@ -169,7 +181,7 @@ def measure(
 
 
 def report(
-    title: str, rates: dict[str, list[float]], cpu: dict[str, list[float]]
+    title: str, rates: dict[str, list[float]], cpu: dict[str, list[float]], unit: str = "request"
 ) -> dict[str, Any]:
     print(title)
     base = statistics.median(rates["off"])
@@ -179,8 +191,8 @@ def report(
         us = statistics.median(cpu[mode])
         out[mode] = {"median_rps": med, "rates": rates[mode], "cpu_us": us}
         print(
-            f"  {mode:<15} median {med:>8,.0f} req/s  best {max(rates[mode]):>8,.0f}  "
-            f"x{med / base:.2f} of off   server CPU {us:>6,.0f} us/request"
+            f"  {mode:<15} median {med:>8,.0f} {unit}s/s  best {max(rates[mode]):>8,.0f}  "
+            f"x{med / base:.2f} of off   server CPU {us:>6,.1f} us/{unit}"
         )
     return out
 
@@ -190,6 +202,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=12)
     p.add_argument("--requests", type=int, default=400, help="requests per server per round")
     p.add_argument("--connections", type=int, default=8)
+    p.add_argument(
+        "--batch",
+        type=int,
+        default=0,
+        help="also send /syscalls batches of this many operations (per-operation figures)",
+    )
+    p.add_argument("--batches", type=int, default=10, help="batches per server per round")
     p.add_argument("--quick", action="store_true", help="3 rounds of 200")
     p.add_argument("--json", nargs="?", const=str(DEFAULT_JSON), help="write results here")
     args = p.parse_args(argv)
@@ -210,6 +229,14 @@ def main(argv: list[str] | None = None) -> int:
                     f"{conns} connection(s), rounds alternate the servers"
                 )
                 results[f"connections_{conns}"] = report(title, rates, cpu)
+            if args.batch:
+                requests = args.batches
+                rates, cpu = measure(servers, args.rounds, requests, 1, args.batch)
+                title = (
+                    f"{args.rounds} rounds x {requests} batches of {args.batch} operations per "
+                    "server, 1 connection, rounds alternate the servers"
+                )
+                results[f"batch_{args.batch}"] = report(title, rates, cpu, "operation")
         finally:
             for proc, _ in servers.values():
                 proc.terminate()

@@ -45,9 +45,12 @@ time per operation of each and the ratio of their medians.
 ``rest`` (a real uvicorn server in a subprocess, ``VMASIM_MAX_MAP_COUNT`` raised, the
 other settings at their defaults): the same process built through
 ``POST /processes/{pid}/syscalls`` (one ``mmap`` op, then batches of ``--ops`` ``mprotect``
-ops, 10,000 = ``VMASIM_MAX_BATCH``'s default), with each durability of ``--modes``
+ops, 10,000 = ``VMASIM_MAX_BATCH``'s default; ``--pattern mmap``: one ``mmap`` per page
+instead, twice the operations; with ``"results": "failed"`` where the server has it, so
+an answer lists no successes), with each durability of ``--modes``
 (``off``: no state file; ``checkpoint``; ``journal``), one server each, one after the
-other; the build time and the server's CPU time. On the last server: ``GET /maps``,
+other; the build time, the server's CPU time (and its event-loop thread's share) and
+the client's, over the batches alone. On the last server: ``GET /maps``,
 ``/maps.json``, one ``/maps/stream`` and one ``/maps/events`` snapshot, each read to the
 end by a client reading 64 KiB at a time, with the server's peak RSS growth during the
 read (``VmHWM``, reset through ``/proc/<pid>/clear_refs`` before each read, minus the RSS
@@ -467,30 +470,67 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def rest_build(url: str, n: int, ops: int) -> dict[str, Any]:
+def thread_cpu_s(pid: int) -> tuple[float, float]:
+    """CPU seconds of the server's main thread (uvicorn's event loop: HTTP, the body's
+    read and validation, the response) and of the whole server (the rest is the
+    engine's workers and the journal's committer, with the threads that ended)."""
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), cpu_s(pid)
+
+
+def build_ops(n: int, pattern: str) -> list[dict[str, Any]]:
+    """The operations that give a process ``n`` one-page VMAs at ``BASE`` (module note):
+    ``mprotect``, one ``mmap`` of ``n`` pages then ``mprotect`` of every other page
+    (``n // 2 + 1`` operations, each splitting off two VMAs); ``mmap``, one ``mmap`` per
+    page at its fixed address, the protections alternating so that none merge (``n``
+    operations)."""
+    hexa = "{:#x}".format
+    flags = ["MAP_PRIVATE", "MAP_ANONYMOUS", "MAP_FIXED_NOREPLACE"]
+    rw, ro = ["PROT_READ", "PROT_WRITE"], ["PROT_READ"]
+    if pattern == "mmap":
+        return [
+            {
+                "op": "mmap",
+                "addr": hexa(BASE + i * P),
+                "length": P,
+                "prot": ro if i % 2 else rw,
+                "flags": flags,
+            }
+            for i in range(n)
+        ]
+    mmap = {"op": "mmap", "addr": hexa(BASE), "length": n * P, "prot": rw, "flags": flags}
+    return [mmap] + [
+        {"op": "mprotect", "addr": hexa(BASE + i * P), "length": P, "prot": ro}
+        for i in range(1, n, 2)
+    ]
+
+
+def rest_build(
+    url: str, n: int, ops: int, server: int | None = None, pattern: str = "mprotect"
+) -> dict[str, Any]:
+    """Build the process through ``/syscalls`` in batches of ``ops``, asking only for
+    the failed operations' results where the server has that option (the services
+    before it answer every operation). Wall time, the client's CPU time (encoding the
+    batches, decoding the answers) and, given the server's pid, its threads' CPU."""
     import httpx
 
-    hexa = "{:#x}".format
     with httpx.Client(base_url=url, timeout=600) as http:
         r = http.post("/processes", json={"name": "million"})
         assert r.status_code == 201, r.text
         pid = int(r.json()["pid"])
-        flags = ["MAP_PRIVATE", "MAP_ANONYMOUS", "MAP_FIXED_NOREPLACE"]
-        mmap = {
-            "op": "mmap",
-            "addr": hexa(BASE),
-            "length": n * P,
-            "prot": ["PROT_READ", "PROT_WRITE"],
-        }
-        every = [{**mmap, "flags": flags}] + [
-            {"op": "mprotect", "addr": hexa(BASE + i * P), "length": P, "prot": ["PROT_READ"]}
-            for i in range(1, n, 2)
-        ]
+        spec = http.get("/openapi.json").json()
+        failed_only = "results" in spec["components"]["schemas"]["BatchIn"]["properties"]
+        extra: dict[str, Any] = {"stop_on_error": True}
+        if failed_only:
+            extra["results"] = "failed"
+        every = build_ops(n, pattern)
+        threads0 = thread_cpu_s(server) if server else (0.0, 0.0)
         t0 = clock()
+        client0 = time.process_time()
         batches = body_bytes = 0
         for k in range(0, len(every), ops):
             batch = every[k : k + ops]
-            body = json.dumps({"ops": batch, "stop_on_error": True}).encode()
+            body = json.dumps({"ops": batch, **extra}).encode()
             body_bytes += len(body)
             r = http.post(
                 f"/processes/{pid}/syscalls",
@@ -498,13 +538,27 @@ def rest_build(url: str, n: int, ops: int) -> dict[str, Any]:
                 headers={"content-type": "application/json"},
             )
             assert r.status_code == 200, r.text[:500]
-            results = r.json()["results"]
-            assert len(results) == len(batch) and all(x["ok"] for x in results), results[:3]
+            out = r.json()
+            assert out["completed"] == len(batch) and out["failed"] == 0, out["results"][:3]
             batches += 1
+        client = time.process_time() - client0
         seconds = (clock() - t0) / 1e9
+        threads1 = thread_cpu_s(server) if server else (0.0, 0.0)
         count = http.get(f"/processes/{pid}").json()["map_count"]
     assert count == n, (count, n)
-    return {"pid": pid, "seconds": seconds, "batches": batches, "body_bytes": body_bytes}
+    return {
+        "pid": pid,
+        "pattern": pattern,
+        "operations": len(every),
+        "seconds": seconds,
+        "client_cpu_s": client,
+        "server_cpu_s": threads1[1] - threads0[1],
+        "loop_thread_cpu_s": threads1[0] - threads0[0],
+        "other_threads_cpu_s": threads1[1] - threads0[1] - (threads1[0] - threads0[0]),
+        "results_failed_only": failed_only,
+        "batches": batches,
+        "body_bytes": body_bytes,
+    }
 
 
 def serve_reads(url: str, server: int, pid: int) -> dict[str, Any]:
@@ -557,28 +611,37 @@ def run_rest_before(args: argparse.Namespace) -> dict[str, Any]:
             roots = {f"before ({args.before})": before, "after (working tree)": ROOT}
             for mode in args.modes.split(","):
                 per_op: dict[str, list[float]] = {name: [] for name in roots}
+                wall: dict[str, list[float]] = {name: [] for name in roots}
                 for r in range(args.rounds):
                     names = list(roots)[r % 2 :] + list(roots)[: r % 2]
                     for name in names:
                         state_dir = Path(tempfile.mkdtemp(dir=tmp))  # a fresh state file
                         server, url, _ = start_server(mode, args.n, state_dir, roots[name])
                         try:
-                            cpu0 = cpu_s(server.pid)
-                            rec = rest_build(url, args.n, args.ops)
-                            cpu = cpu_s(server.pid) - cpu0
+                            rec = rest_build(url, args.n, args.ops, server.pid, args.pattern)
+                            cpu = rec["server_cpu_s"]
                         finally:
                             server.send_signal(signal.SIGTERM)
                             server.wait(timeout=1800)
-                        ops = args.n // 2 + 1
+                        ops = rec["operations"]
                         per_op[name].append(cpu / ops * 1e6)
+                        wall[name].append(rec["seconds"] / ops * 1e6)
                         print(
-                            f"{mode:<10} {name:<22} {rec['seconds']:6.1f} s wall, "
-                            f"{cpu:6.1f} s server CPU = {cpu / ops * 1e6:5.1f} µs/op "
+                            f"{mode:<10} {name:<22} {rec['seconds']:6.1f} s wall "
+                            f"({rec['seconds'] / ops * 1e6:5.1f} µs/op), "
+                            f"{cpu:6.1f} s server CPU = {cpu / ops * 1e6:5.1f} µs/op: loop "
+                            f"thread {rec['loop_thread_cpu_s'] / ops * 1e6:4.1f}, others "
+                            f"{rec['other_threads_cpu_s'] / ops * 1e6:5.1f}; client "
+                            f"{rec['client_cpu_s'] / ops * 1e6:4.1f} µs/op "
                             f"(load {os.getloadavg()[0]:.1f})",
                             flush=True,
                         )
                 out[mode] = {
-                    name: {"median_us_per_op": statistics.median(v), "min_us_per_op": min(v)}
+                    name: {
+                        "median_us_per_op": statistics.median(v),
+                        "min_us_per_op": min(v),
+                        "median_wall_us_per_op": statistics.median(wall[name]),
+                    }
                     for name, v in per_op.items()
                 }
                 a, b = (statistics.median(v) for v in per_op.values())
@@ -603,16 +666,19 @@ def run_rest(args: argparse.Namespace) -> dict[str, Any]:
             server, url, _ = start_server(mode, args.n, tmp)
             try:
                 rss0 = status_kib(server.pid, "VmRSS")
-                cpu0 = cpu_s(server.pid)
-                rec = rest_build(url, args.n, args.ops)
-                rec["server_cpu_s"] = cpu_s(server.pid) - cpu0
+                rec = rest_build(url, args.n, args.ops, server.pid, args.pattern)
                 rec["server_rss_growth_mib"] = (status_kib(server.pid, "VmRSS") - rss0) / 1024
                 out["modes"][mode] = rec
+                ops = rec["operations"]
                 print(
                     f"{mode:<10} REST build of {args.n:,} VMAs ({rec['batches']} batches of "
                     f"{args.ops:,} ops, {rec['body_bytes'] / 1e6:.0f} MB of JSON): "
-                    f"{rec['seconds']:.1f} s wall, {rec['server_cpu_s']:.1f} s server CPU; "
-                    f"server RSS +{rec['server_rss_growth_mib']:.0f} MiB",
+                    f"{rec['seconds']:.1f} s wall ({rec['seconds'] / ops * 1e6:.1f} µs/op), "
+                    f"{rec['server_cpu_s']:.1f} s server CPU (loop thread "
+                    f"{rec['loop_thread_cpu_s']:.1f}, others {rec['other_threads_cpu_s']:.1f}), "
+                    f"client {rec['client_cpu_s']:.1f} s; "
+                    f"server RSS +{rec['server_rss_growth_mib']:.0f} MiB "
+                    f"(load {os.getloadavg()[0]:.1f})",
                     flush=True,
                 )
                 if i == len(modes) - 1:
@@ -656,7 +722,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="rest: only the build, --before's service against this one, --rounds each",
     )
     p.add_argument("--modes", default="journal,off,checkpoint", help="rest: durability modes")
-    p.add_argument("--ops", type=int, default=10_000, help="rest: mprotect ops per batch")
+    p.add_argument("--ops", type=int, default=10_000, help="rest: operations per batch")
+    p.add_argument(
+        "--pattern",
+        choices=["mprotect", "mmap"],
+        default="mprotect",
+        help="rest: one mmap then mprotect of every other page, or one mmap per page",
+    )
     p.add_argument("--json", type=Path, default=None, help=f"write results (e.g. {DEFAULT_JSON})")
     return p.parse_args(argv)
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
@@ -308,9 +308,15 @@ class VmasimClient:
         return int(out.brk, 16)
 
     def syscalls(
-        self, pid: int, ops: list[dict[str, Any]], stop_on_error: bool = False
+        self,
+        pid: int,
+        ops: list[dict[str, Any]],
+        stop_on_error: bool = False,
+        results: Literal["all", "failed"] = "all",
     ) -> BatchOut:
-        body = {"ops": ops, "stop_on_error": stop_on_error}
+        """One batch; ``results="failed"`` asks only for the failed operations' results
+        (``completed`` and ``failed`` still count all)."""
+        body = {"ops": ops, "stop_on_error": stop_on_error, "results": results}
         return BatchOut.model_validate(
             self._request("POST", f"/processes/{pid}/syscalls", body).json()
         )

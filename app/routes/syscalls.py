@@ -195,7 +195,9 @@ async def syscalls(
     `fault` is `POST /faults` (its result carries `fault`; a signal makes it not `ok`).
     `touch` faults every page of `[addr, addr + length)` in turn, as a loop writing
     one byte per page, and returns the counts (`touch`); the pages of all touch ops
-    are bounded by `VMASIM_MAX_BATCH_PAGES` (default 1048576; 413 beyond)."""
+    are bounded by `VMASIM_MAX_BATCH_PAGES` (default 1048576; 413 beyond).
+    `results: "failed"` lists only the failed operations (a bulk build's answer stays
+    small; `completed` and `failed` still count all)."""
     if len(body.ops) > settings.max_batch:
         raise RequestTooLarge("VMASIM_MAX_BATCH", settings.max_batch, len(body.ops), "batch")
     pages = sum(op.pages for op in body.ops if isinstance(op, TouchOp))
@@ -203,5 +205,7 @@ async def syscalls(
         raise RequestTooLarge(
             "VMASIM_MAX_BATCH_PAGES", settings.max_batch_pages, pages, "touch pages"
         )
-    results = await service.batch(proc, body.ops, body.stop_on_error)
-    return BatchOut(completed=len(results), failed=sum(not r.ok for r in results), results=results)
+    completed, results = await service.batch(
+        proc, body.ops, body.stop_on_error, body.results == "failed"
+    )
+    return BatchOut(completed=completed, failed=sum(not r.ok for r in results), results=results)

@@ -212,6 +212,14 @@ class BatchIn(InModel):
 
     ops: list[BatchOp] = Field(min_length=1)
     stop_on_error: bool = Field(default=False, description="stop at the first failing operation")
+    results: Literal["all", "failed"] = Field(
+        default="all",
+        description=(
+            "`all`: a result per executed operation; `failed`: only the results that are "
+            "not `ok` (each with its `index`), `completed` and `failed` still count every "
+            "operation -- for bulk builds, whose successes the client does not need"
+        ),
+    )
 
 
 class OpResult(BaseModel):
@@ -234,7 +242,8 @@ class OpResult(BaseModel):
 
 
 class BatchOut(BaseModel):
-    """One result per executed operation, in order."""
+    """One result per executed operation (or per failed one: ``results: "failed"``), in
+    order."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -261,4 +270,6 @@ class BatchOut(BaseModel):
 
     completed: int = Field(description="operations executed")
     failed: int = Field(description="operations that failed")
-    results: list[OpResult]
+    results: list[OpResult] = Field(
+        description="one per executed operation, in order; only the failed ones if asked"
+    )

@@ -96,6 +96,43 @@ def test_stop_on_error(http: httpx.Client, pid: int) -> None:
     assert http.get(f"/processes/{pid}").json()["map_count"] == 0
 
 
+def test_only_failed_results(http: httpx.Client, pid: int) -> None:
+    """``results: "failed"``: the same operations and effects, only the failures listed
+    (with their index); a fault that delivered a signal is one; the counts are all."""
+    base = 0x100000000000
+    ops: list[dict[str, Any]] = [
+        {
+            "op": "mmap",
+            "addr": base,
+            "length": 8 * 4096,
+            "prot": ["PROT_READ"],
+            "flags": ANON_FIXED,
+        },
+        {"op": "mprotect", "addr": base + 4096, "length": 4096, "prot": ["PROT_NONE"]},
+        {"op": "munmap", "addr": base + 1, "length": 4096},  # EINVAL
+        {"op": "fault", "addr": base, "access": "read"},
+        {"op": "fault", "addr": base, "access": "write"},  # SIGSEGV
+        {"op": "mprotect", "addr": base + 3 * 4096, "length": 4096, "prot": ["PROT_NONE"]},
+    ]
+    r = http.post(f"/processes/{pid}/syscalls", json={"ops": ops, "results": "failed"})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert (out["completed"], out["failed"]) == (6, 2)
+    assert [(x["index"], x["op"], x["ok"]) for x in out["results"]] == [
+        (2, "munmap", False),
+        (4, "fault", False),
+    ]
+    assert out["results"][0]["errno_name"] == "EINVAL"
+    assert out["results"][1]["fault"]["outcome"] != "ok"
+    assert http.get(f"/processes/{pid}").json()["map_count"] == 5
+    # With stop_on_error the count ends at the first failure.
+    again = {"ops": ops[2:], "results": "failed", "stop_on_error": True}
+    out = http.post(f"/processes/{pid}/syscalls", json=again).json()
+    assert (out["completed"], out["failed"], len(out["results"])) == (1, 1, 1)
+    bad = http.post(f"/processes/{pid}/syscalls", json={"ops": ops[:1], "results": "some"})
+    assert bad.status_code == 422
+
+
 def test_batch_validation_names_the_op(http: httpx.Client, pid: int) -> None:
     r = http.post(
         f"/processes/{pid}/syscalls",

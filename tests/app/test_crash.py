@@ -11,7 +11,10 @@ process passes ``Mm._check()``, and every acknowledged operation is checked in i
   VMA there, unless an acknowledged ``munmap`` removed it;
 * an acknowledged write fault left its page mapped;
 * an acknowledged ``fork`` left the child, until an acknowledged ``DELETE`` of it;
-* an acknowledged ``open`` left the fd, naming its file.
+* an acknowledged ``open`` left the fd, naming its file;
+* an acknowledged batch whose ``mprotect`` failed half-way (``ENOMEM`` at a hole) left
+  the part before the hole read-only and the rest of the batch's effects: the kernel's
+  partial effect, which the journal's batch record must reproduce.
 
 Operations in flight at the kill were not acknowledged: whatever they touched is left
 out of the checks (they may or may not have happened). Then the server is started
@@ -43,6 +46,7 @@ from app.service import Service
 from app.settings import Settings
 from core import Kernel
 from core.checkpoint import temp_prefix
+from core.constants import VM_READ, VM_WRITE
 from core.pages import run_at
 from tests.app.live import ROOT, free_port
 from tests.concurrency import spawn, wait_until
@@ -67,12 +71,16 @@ class Writer:
     children: set[int] = field(default_factory=set)  # forked, not yet deleted
     deleted: set[int] = field(default_factory=set)
     files: dict[int, str] = field(default_factory=dict)  # fd -> path
+    partial: set[int] = field(default_factory=set)  # batches: read-only 2 pages, then a hole
     doubt: set[int] = field(default_factory=set)  # addresses an unacknowledged op touched
     doubtful_pids: set[int] = field(default_factory=set)
     acknowledged: int = 0
 
     def addr(self, step: int) -> int:
         return 0x200000000000 + (self.index << 36) + step * 2 * PAGE
+
+    def batch_addr(self, step: int) -> int:
+        return 0x300000000000 + (self.index << 36) + step * 8 * PAGE
 
 
 @dataclass
@@ -138,6 +146,15 @@ def _work(c: httpx.Client, w: Writer, stop: threading.Event) -> None:
                 w.deleted.add(child)
                 w.doubtful_pids.discard(child)
                 w.acknowledged += 1
+            if k % 5 == 4:
+                b = w.batch_addr(k)
+                touched = [b]
+                r = c.post(f"/processes/{pid}/syscalls", json={"ops": _partial_batch(b)})
+                r.raise_for_status()
+                results = r.json()["results"]
+                assert [x["ok"] for x in results] == [True, True, False, True], results
+                w.partial.add(b)
+                w.acknowledged += 1
             if k % 13 == 12:
                 touched = []
                 path = f"/tmp/w{w.index}-{k}"
@@ -148,6 +165,19 @@ def _work(c: httpx.Client, w: Writer, stop: threading.Event) -> None:
         except (httpx.TransportError, httpx.HTTPStatusError):
             w.doubt.update(touched)
             return
+
+
+def _partial_batch(b: int) -> list[dict[str, object]]:
+    """Map 2 pages at ``b`` and fault one; ``mprotect`` 4 pages, which fails with ENOMEM
+    at the hole after making the 2 mapped pages read-only (``mprotect_fixup`` ran for the
+    VMA before the hole, as in Linux); then map the page after the hole's first page."""
+    fixed = ["MAP_PRIVATE", "MAP_ANONYMOUS", "MAP_FIXED_NOREPLACE"]
+    return [
+        {"op": "mmap", "addr": b, "length": 2 * PAGE, "prot": ANON["prot"], "flags": fixed},
+        {"op": "fault", "addr": b, "access": "write"},
+        {"op": "mprotect", "addr": b, "length": 4 * PAGE, "prot": ["PROT_READ"]},
+        {"op": "mmap", "addr": b + 3 * PAGE, "length": PAGE, "prot": ANON["prot"], "flags": fixed},
+    ]
 
 
 def _verify(path: Path, writers: list[Writer], report: Report) -> Kernel:
@@ -179,6 +209,23 @@ def _verify(path: Path, writers: list[Writer], report: Report) -> Kernel:
                 report.lost.append(f"writer {w.index}: page at {a:#x}")
             else:
                 report.verified += a in w.faulted
+        for b in w.partial - w.doubt:
+            first, hole, after = (
+                mm.vma_lookup(b),
+                mm.vma_lookup(b + 2 * PAGE),
+                mm.vma_lookup(b + 3 * PAGE),
+            )
+            report.verified += 1
+            if (
+                first is None
+                or (first.vm_start, first.vm_end) != (b, b + 2 * PAGE)
+                or first.vm_flags & (VM_READ | VM_WRITE) != VM_READ
+                or (b not in (first.pages or {}) and run_at(first, b) is None)
+                or hole is not None
+                or after is None
+                or after.vm_flags & VM_WRITE == 0
+            ):
+                report.lost.append(f"writer {w.index}: partial batch at {b:#x}: {first}")
         for a in w.unmapped - w.doubt:
             report.verified += 1
             if mm.vma_lookup(a) is not None:

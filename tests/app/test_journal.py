@@ -22,12 +22,14 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import TypeAdapter
 
 from app.deployment import Deployment
-from app.journal import MACHINE, TOUCH_CHUNK, ReplayStatistics, replay
+from app.journal import MACHINE, SEGMENT_OPS, TOUCH_CHUNK, Batch, ReplayStatistics, replay
 from app.journal_store import JournalStoreError, SqliteJournalStore
 from app.main import create_app
 from app.persistence import StateKeeper, journal_path
+from app.schemas.batch import BatchOp
 from app.service import Service
 from app.settings import Settings
 from core import Kernel
@@ -40,6 +42,7 @@ PAGE = 4096
 RW = ["PROT_READ", "PROT_WRITE"]
 ANON = {"prot": RW, "flags": ["MAP_PRIVATE", "MAP_ANONYMOUS"]}
 SETTINGS = Settings(max_resident_pages=6000)
+BATCH_OP: TypeAdapter[BatchOp] = TypeAdapter(BatchOp)
 TIMING = ("vma_lock_success", "vma_lock_abort", "vma_lock_retry", "vma_lock_miss")
 
 
@@ -270,7 +273,8 @@ def test_replay_rebuilds_the_machine_exactly(journaled: tuple[Running, Path]) ->
     for proc in again.kernel.processes():
         proc.mm._check()
     stats = journal.statistics()
-    assert stats.records == stats.position > 100 and stats.active == 0
+    # A batch's operations share records (segments): fewer records than positions.
+    assert stats.position > 100 and stats.records < stats.position and stats.active == 0
     # Group commit: fewer commits than records under concurrent writers.
     assert stats.commits <= stats.records
 
@@ -309,6 +313,21 @@ def test_checkpoints_truncate_the_journal(tmp_path: Path) -> None:
         assert position >= 6
         for _ in range(3):
             _ok(c.post(f"/processes/{pid}/munmap", json={"addr": "0x7ffff7ffe000", "length": PAGE}))
+        # Batches across periodic checkpoints, replayed from the last one (where a
+        # checkpoint lands is timing; one between two operations of a batch is
+        # test_a_checkpoint_between_two_operations_of_a_batch_closes_its_segment).
+        area = {"length": 600 * PAGE, **ANON}
+        addr = int(_ok(c.post(f"/processes/{pid}/mmap", json=area))["addr"], 16)
+        saves = keeper.statistics().saves
+        k = 0
+        while keeper.statistics().saves < saves + 2:
+            prot = ["PROT_READ"] if k % 2 == 0 else RW
+            ops = [
+                {"op": "mprotect", "addr": addr + i * PAGE, "length": PAGE, "prot": prot}
+                for i in range(k % 2, 600, 2)
+            ]
+            _ok(c.post(f"/processes/{pid}/syscalls", json={"ops": ops, "results": "failed"}))
+            k += 1
         service: Service = running.app.state.service
         live = dump_kernel(service.kernel)
         again = restart(service, path)
@@ -521,4 +540,213 @@ def test_lock_seal_and_name_calls_replay(journaled: tuple[Running, Path]) -> Non
     again = restart(service, path)
     mm = again.kernel.get(pid).mm
     assert (mm.maps(), render_smaps(mm), mm.locked_vm) == (maps, smaps, locked)
+    assert comparable(dump_kernel(again.kernel)) == comparable(dump_kernel(service.kernel))
+
+
+def _rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    store = SqliteJournalStore(journal_path(str(path)))
+    try:
+        return [(position, json.loads(body)) for position, body in store.records(MACHINE, 0)]
+    finally:
+        store.close()
+
+
+def _durable_rows(running: Running, path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """The journal's rows once everything is committed; they cover every position
+    from 1, once each, in order."""
+    journal = running.app.state.state_keeper.journal
+    assert journal is not None
+    position = journal.statistics().position
+    assert journal.wait_durable(position, 10)
+    rows = _rows(path)
+    assert _covered(rows) == list(range(1, position + 1))
+    return rows
+
+
+def _covered(rows: list[tuple[int, dict[str, Any]]]) -> list[int]:
+    """The positions the rows stand for, in store order (a segment for each of its ops)."""
+    out: list[int] = []
+    for position, record in rows:
+        first = record["first"] if record["op"] == "batch" else position
+        out.extend(range(first, position + 1))
+    return out
+
+
+@pytest.mark.timeout(120)
+def test_a_batch_interleaved_with_other_writers_keeps_the_execution_order(
+    journaled: tuple[Running, Path],
+) -> None:
+    """A batch held at a pause point half-way while another process opens a file (a new
+    inode number, machine-wide) and runs a batch of its own: the held batch's record is
+    closed by the other's first operation, the other's records follow it, the rest of the
+    batch is a second record; the store covers every position once, in order, and a
+    restart rebuilds the same machine (the inode numbers depend on that order)."""
+    running, path = journaled
+    service: Service = running.app.state.service
+    fixed = ["MAP_PRIVATE", "MAP_ANONYMOUS", "MAP_FIXED"]
+    base = 0x100000000000
+    with httpx.Client(base_url=running.url, timeout=60) as c:
+        a = _ok(c.post("/processes", json={"name": "held"}))["pid"]
+        b = _ok(c.post("/processes", json={"name": "other"}))["pid"]
+        _ok(c.post(f"/processes/{a}/pause-points", json={"name": "munmap:before_clear"}))
+        ops = [
+            {"op": "open", "path": "/srv/a1", "size": PAGE},
+            {"op": "mmap", "addr": base, "length": 8 * PAGE, **ANON, "flags": fixed},
+            {"op": "munmap", "addr": base + 2 * PAGE, "length": PAGE},  # held here
+            {"op": "open", "path": "/srv/a2", "size": PAGE},
+            {"op": "mprotect", "addr": base, "length": 2 * PAGE, "prot": ["PROT_READ"]},
+        ]
+
+        def batch() -> Any:
+            with httpx.Client(base_url=running.url, timeout=60) as own:
+                return _ok(own.post(f"/processes/{a}/syscalls", json={"ops": ops}))
+
+        held = spawn(batch)
+        service.kernel.get(a).mm.pauses.wait_for_hold("munmap:before_clear")
+        _ok(c.post(f"/processes/{b}/files", json={"path": "/srv/b1", "size": PAGE}))
+        other = [
+            {"op": "open", "path": "/srv/b2", "size": PAGE},
+            {"op": "mmap", "addr": base, "length": 2 * PAGE, **ANON, "flags": fixed},
+        ]
+        _ok(c.post(f"/processes/{b}/syscalls", json={"ops": other}))
+        _ok(c.post(f"/processes/{a}/pause-points/release", json={}))
+        out = held.result()
+        assert out["completed"] == 5 and out["failed"] == 0, out
+    rows = _durable_rows(running, path)
+    kinds = [(r["op"], r["pid"]) for _, r in rows if r["op"] != "spawn"]
+    # An operation takes its position when it is done: the held munmap completed after
+    # the other process's operations, so the segment before them holds open and mmap,
+    # the one after them munmap, open and mprotect.
+    assert kinds == [("batch", a), ("open", b), ("batch", b), ("batch", a)], kinds
+    assert [len(r["ops"]) for _, r in rows if r["op"] == "batch"] == [2, 2, 3]
+    again = restart(service, path)
+    assert comparable(dump_kernel(again.kernel)) == comparable(dump_kernel(service.kernel))
+
+
+@pytest.mark.timeout(120)
+def test_long_batches_are_cut_into_segments(journaled: tuple[Running, Path]) -> None:
+    """A batch of more than SEGMENT_OPS operations, with a long touch (its pieces are
+    operations too) and failures among them, is several records; a restart replays
+    every operation and compares each outcome."""
+    running, path = journaled
+    service: Service = running.app.state.service
+    n = 2 * SEGMENT_OPS + 300
+    with httpx.Client(base_url=running.url, timeout=60) as c:
+        pid = _ok(c.post("/processes", json={"name": "long"}))["pid"]
+        addr = int(
+            _ok(c.post(f"/processes/{pid}/mmap", json={"length": n * PAGE, **ANON}))["addr"], 16
+        )
+        ops: list[dict[str, Any]] = [
+            {"op": "mprotect", "addr": addr + i * PAGE, "length": PAGE, "prot": ["PROT_READ"]}
+            for i in range(1, n, 2)
+        ]
+        touch = {"op": "touch", "addr": addr, "length": (TOUCH_CHUNK + 10) * PAGE, "access": "read"}
+        ops.append(touch)
+        einval = len(ops)
+        ops.append({"op": "munmap", "addr": addr + 1, "length": PAGE})  # EINVAL
+        ops += [
+            {"op": "mprotect", "addr": addr + i * PAGE, "length": PAGE, "prot": RW}
+            for i in range(1, n, 4)
+        ]
+        out = _ok(c.post(f"/processes/{pid}/syscalls", json={"ops": ops, "results": "failed"}))
+        assert out["completed"] == len(ops) and out["failed"] == 1
+        assert [x["index"] for x in out["results"]] == [einval]
+    rows = _durable_rows(running, path)
+    segments = [r for _, r in rows if r["op"] == "batch"]
+    # The touch is two operations (two TOUCH_CHUNK pieces).
+    assert sum(len(r["ops"]) for r in segments) == len(ops) + 1
+    assert len(segments) == -(-(len(ops) + 1) // SEGMENT_OPS)
+    assert max(len(r["ops"]) for r in segments) == SEGMENT_OPS, [len(r["ops"]) for r in segments]
+    again = restart(service, path)
+    assert again.kernel.get(pid).mm.maps() == service.kernel.get(pid).mm.maps()
+    assert comparable(dump_kernel(again.kernel)) == comparable(dump_kernel(service.kernel))
+
+
+def test_a_journal_of_one_record_per_operation_still_replays(tmp_path: Path) -> None:
+    """The format before batch segments (a batch as one record per operation, as every
+    single call still is) loads: replayed and compared record by record."""
+    store = SqliteJournalStore(str(tmp_path / "old.journal"))
+    base = 0x100000000000
+    old = [
+        {"op": "spawn", "name": "old", "layout": None, "maps": None, "child": 1},
+        {
+            "op": "mmap",
+            "pid": 1,
+            "args": {
+                "addr": base,
+                "length": 4 * PAGE,
+                "prot": ["PROT_READ", "PROT_WRITE"],
+                "flags": ["MAP_PRIVATE", "MAP_ANONYMOUS", "MAP_FIXED"],
+                "fd": -1,
+                "offset": 0,
+            },
+            "ret": {"addr": base},
+        },
+        {
+            "op": "mprotect",
+            "pid": 1,
+            "args": {"addr": base + PAGE, "length": 8 * PAGE, "prot": ["PROT_READ"]},
+            "errno": 12,
+        },
+        {
+            "op": "touch",
+            "pid": 1,
+            "args": {"addr": base, "length": PAGE, "access": "write", "stop_on_signal": True},
+            "ret": None,
+        },
+    ]
+    store.append(MACHINE, [(i + 1, json.dumps(r).encode()) for i, r in enumerate(old)])
+    kernel = Kernel()
+    stats = ReplayStatistics()
+    replay(kernel, store.records(MACHINE, 0), stats)
+    store.close()
+    assert (stats.records, stats.position) == (4, 4)
+    # The touch's outcome was not recorded as it happened (None): one divergence, named.
+    assert stats.diverged == 1 and "record 4 touch" in stats.examples[0]
+    lines = [line for line in kernel.get(1).mm.maps().splitlines() if line.startswith("1000")]
+    assert [line.split()[:2] for line in lines] == [
+        [f"{base:x}-{base + PAGE:x}", "rw-p"],
+        [f"{base + PAGE:x}-{base + 4 * PAGE:x}", "r--p"],
+    ]
+
+
+def test_a_checkpoint_between_two_operations_of_a_batch_closes_its_segment(
+    journaled: tuple[Running, Path],
+) -> None:
+    """A checkpoint taken while a batch is between two operations (nothing in progress)
+    closes the batch's open segment: the checkpoint's position ends a record, the rest
+    of the batch is a record after it, and a restart from both rebuilds the machine."""
+    running, path = journaled
+    service: Service = running.app.state.service
+    keeper: StateKeeper = running.app.state.state_keeper
+    journal = keeper.journal
+    assert journal is not None
+    with httpx.Client(base_url=running.url, timeout=20) as c:
+        pid = _ok(c.post("/processes", json={"name": "cut"}))["pid"]
+        area = {"length": 8 * PAGE, **ANON}
+        addr = int(_ok(c.post(f"/processes/{pid}/mmap", json=area))["addr"], 16)
+    proc = service.kernel.get(pid)
+    ops = [
+        BATCH_OP.validate_python(
+            {"op": "mprotect", "addr": addr + i * PAGE, "length": PAGE, "prot": ["PROT_READ"]}
+        )
+        for i in (1, 3, 5)
+    ]
+
+    def work() -> Any:
+        batch = Batch(pid)
+        journal.batch_op(batch, proc, ops[0])
+        journal.batch_op(batch, proc, ops[1])
+        saved = keeper.save()  # in the same worker call, between two operations
+        journal.batch_op(batch, proc, ops[2])
+        journal.finish(batch)
+        return saved
+
+    assert _run(running, service.run, work) is not None
+    position = json.loads(path.read_bytes())["journal"]["position"]
+    assert journal.wait_durable(position + 1, 10)
+    after = [(p, r) for p, r in _rows(path) if p > position]
+    assert [(r["op"], r["first"], len(r["ops"])) for _, r in after] == [("batch", position + 1, 1)]
+    again = restart(service, path)
+    assert again.kernel.get(pid).mm.maps() == proc.mm.maps()
     assert comparable(dump_kernel(again.kernel)) == comparable(dump_kernel(service.kernel))
