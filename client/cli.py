@@ -48,7 +48,7 @@ from typing import TextIO
 
 import httpx
 
-from app import __version__
+from app import VERSION_TEXT
 
 from .api import DEFAULT_HOST, DEFAULT_MACHINE, DEFAULT_PORT, DEFAULT_URL, ApiError, VmasimClient
 from .commands import add_reader_options, add_replay_parser, add_watch_parser, replay, watch
@@ -139,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A simulated Linux process address space: run the REST service or "
         "talk to a running one.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION_TEXT}")
     parser.add_argument(
         "--url",
         default=os.environ.get("VMASIM_URL", DEFAULT_URL),
