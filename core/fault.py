@@ -50,6 +50,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal, get_args
 
+from ._engine import ENGINE
 from .constants import (
     ENOMEM,
     EPERM,
@@ -317,6 +318,9 @@ def _result(
 
 
 _new_result = object.__new__
+#: Compiled (core/_engine.py), FaultResult is a native class: it has no instance
+#: ``__dict__`` to fill, and its constructor is already a C call.
+_COMPILED: Final = ENGINE == "compiled"
 
 
 def _ok_result(
@@ -326,6 +330,9 @@ def _ok_result(
     # the instance dict's items are stored directly (cheaper than dict.update(**kw),
     # which builds a keyword dict first). Same fields, in the same order, as
     # _result(..., "vma_lock"). O(1).
+    if _COMPILED:
+        start, end = rng
+        return FaultResult(addr, access, "ok", None, "vma_lock", misses, start, end, False, page)
     result: FaultResult = _new_result(FaultResult)
     d = result.__dict__
     d["addr"] = addr

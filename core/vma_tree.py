@@ -64,6 +64,10 @@ What a lock-free reader can and cannot observe
 
 Node sizes were measured on CPython 3.11 (see ``_LEAF_MAX``); leaves hold parallel
 ``starts``/``ends`` lists so lookups are one C-level ``bisect`` per level.
+
+Compiled (hatch_build.py), the nodes are native classes, whose ``__new__`` runs
+``__init__``: copies are built through the constructor there (``_COMPILED``), and
+through ``__new__`` plus field stores in the pure-Python engine, where that is cheaper.
 """
 
 from __future__ import annotations
@@ -74,10 +78,13 @@ from itertools import islice
 from operator import itemgetter, sub
 from typing import Generic, TypeVar
 
+from ._engine import ENGINE
 from .constants import U64
 from .errors import InvalidArgument
 
 __all__ = ["Entry", "VmaTree"]
+
+_COMPILED = ENGINE == "compiled"
 
 V = TypeVar("V")
 
@@ -124,7 +131,7 @@ class _Leaf(Generic[V]):
         self.count = len(starts)
 
     def copy(self, edit: object) -> _Leaf[V]:
-        new: _Leaf[V] = _Leaf.__new__(_Leaf)
+        new: _Leaf[V] = _Leaf([], edit) if _COMPILED else _Leaf.__new__(_Leaf)
         new.entries = self.entries[:]
         new.starts = self.starts[:]
         new.ends = self.ends[:]
@@ -203,7 +210,7 @@ class _Branch(Generic[V]):
         self.count = sum([k.count for k in kids])
 
     def copy(self, edit: object) -> _Branch[V]:
-        new: _Branch[V] = _Branch.__new__(_Branch)
+        new: _Branch[V] = _Branch(self.kids, edit) if _COMPILED else _Branch.__new__(_Branch)
         new.kids = self.kids[:]
         new.starts = self.starts[:]
         new.ends = self.ends[:]
@@ -344,7 +351,7 @@ class VmaTree(Generic[V]):
         (``__mt_dup``): stores into either tree never affect the other. Safe without locks
         (RCU readers).
         """
-        new = type(self).__new__(type(self))
+        new = type(self)() if _COMPILED else type(self).__new__(type(self))
         new._root = self._root
         return new
 
