@@ -850,8 +850,12 @@ def _load_mm(
                     if vma.pages and addr in vma.pages:
                         raise StateError(f"{vw}.pages[{j}]: address {addr:#x} is mapped twice")
                     set_pte(mm, vma, addr, page_at(entry[1], f"{vw}.pages[{j}][1]"))
-        for name, value in {**ints, **bools, **optional}.items():
+        # Each kind in its own loop: merged into one dict[str, int], the compiled engine
+        # would pass the booleans on as ints (1), which a native bool field refuses.
+        for name, value in {**ints, **optional}.items():
             setattr(mm, name, value)
+        for name, flag in bools.items():
+            setattr(mm, name, flag)
         mm.rlimit_memlock = (soft, hard)
         mm.old_ptes = old_ptes
         mm.clean_ptes = clean_ptes

@@ -31,6 +31,7 @@ from core.errors import ResidentLimitExceeded
 from core.fault import FaultResult
 from core.pages import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES
 from core.vmstat import VmEventStatistics
+from tests.engines import PYTHON_ENGINE_ONLY
 
 PG = PAGE_SIZE
 RW = PROT_READ | PROT_WRITE
@@ -109,6 +110,7 @@ def test_exec_from_non_exec_vma_faults_twice_then_accerr():
     assert mm.fault(x, "exec").describe() == "ok"
 
 
+@PYTHON_ENGINE_ONLY
 def test_fault_rejects_bad_input_and_changes_nothing():
     mm = _proc().mm
     a = mm.mmap(0, PG, RW, ANON)

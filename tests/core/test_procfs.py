@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import core
 from core import (
     MAP_ANONYMOUS,
     MAP_FIXED,
@@ -268,6 +269,11 @@ def test_imported_lines_are_seeded_only_when_canonical() -> None:
     check_line_cache(proc.mm)
 
 
+@pytest.mark.skipif(
+    core.ENGINE == "compiled",
+    reason="patches procfs._build, which compiled code calls directly (the pure-Python "
+    "engine's run of tests/core covers it: scripts/test)",
+)
 def test_a_line_built_while_a_writer_changes_the_vma_is_not_cached(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -33,6 +33,7 @@ from core import (
     Process,
     SyscallError,
 )
+from tests.engines import PYTHON_ENGINE_ONLY
 
 PG = 4096
 RW = PROT_READ | PROT_WRITE
@@ -142,6 +143,7 @@ def test_file_permission_errnos(proc: Process) -> None:
     proc.mm.mmap(0, PG, PROT_READ, MAP_SHARED | 0x40000000, ro, 0)  # legacy bits ignored
 
 
+@PYTHON_ENGINE_ONLY
 def test_non_integer_arguments_are_rejected_before_locking(proc: Process) -> None:
     with pytest.raises(InvalidArgument, match=r"^length '4096' is not an integer$"):
         proc.mm.mmap(0, "4096", RW, ANON)  # type: ignore[arg-type]
