@@ -106,7 +106,9 @@ def build(out: Path, *, root: Path = ROOT, jobs: int | None = None) -> list[Path
     try:
         os.chdir(root)  # mypyc names modules by their paths relative to the cwd
         exts = mypycify(
-            [str(p.relative_to(root)) for p in sources],
+            # Its own mypy cache: the project's .mypy_cache belongs to scripts/test's mypy
+            # (other options; a run may be going on at the same time).
+            [f"--cache-dir={work / 'mypy_cache'}", *(str(p.relative_to(root)) for p in sources)],
             opt_level="3",
             multi_file=True,  # one C file per module: the C compile runs in parallel
             group_name=GROUP,

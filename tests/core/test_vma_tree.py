@@ -341,6 +341,7 @@ def test_snapshots_are_independent(cls: type[VmaTree[object]]) -> None:
         (0, True, r"^store: range bounds must be ints, got 0 and True$"),
     ],
 )
+@PYTHON_ENGINE_ONLY
 def test_store_rejects_bad_ranges(start: object, end: object, message: str) -> None:
     tree: VmaTree[str] = VmaTree()
     with pytest.raises(InvalidArgument, match=message):
@@ -348,6 +349,7 @@ def test_store_rejects_bad_ranges(start: object, end: object, message: str) -> N
     assert len(tree) == 0
 
 
+@PYTHON_ENGINE_ONLY
 def test_gap_search_rejects_bad_windows() -> None:
     tree: VmaTree[str] = VmaTree()
     with pytest.raises(InvalidArgument, match=r"^gaps_rev: window \[0x2000, 0x1000\) is not a"):
