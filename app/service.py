@@ -82,9 +82,10 @@ class Service:
         self.machine = machine
         self.kernel_settings: dict[str, Any] = dict(kernel_settings or {})
         self.kernel = kernel if kernel is not None else Kernel(settings.max_map_count)
-        # VMASIM_MAX_RESIDENT_PAGES: a fault needing a page beyond it raises
-        # ResidentLimitExceeded (409) instead of growing the service's memory.
-        self.kernel.max_resident_pages = settings.max_resident_pages
+        # VMASIM_MAX_RESIDENT_PAGES, an optional per-process cap (the machine's RAM
+        # bounds resident memory in any case): a fault needing a page beyond it raises
+        # ResidentLimitExceeded (409).
+        self.kernel.max_resident_pages = settings.resident_cap
         self.kernel.configure(**self.kernel_settings)  # InvalidArgument: nothing built
         #: Engine calls run here: VMASIM_WORKER_THREADS running at once, waits free.
         self.pool = EnginePool(settings.worker_threads)
@@ -109,7 +110,7 @@ class Service:
         (``VMASIM_MAX_MAP_COUNT``, ``VMASIM_MAX_RESIDENT_PAGES``: they win over a
         checkpoint's), then the machine's own (:attr:`kernel_settings`). O(1)."""
         kernel.max_map_count = self.settings.max_map_count
-        kernel.max_resident_pages = self.settings.max_resident_pages
+        kernel.max_resident_pages = self.settings.resident_cap
         kernel.configure(**self.kernel_settings)
 
     def replace_kernel(self, kernel: Kernel) -> None:

@@ -13,7 +13,7 @@ reported in errors, so the committed document does not depend on the environment
 | ``VMASIM_MAX_STREAM_SNAPSHOTS`` | 100000 | snapshots in one maps stream (JSONL or SSE) |
 | ``VMASIM_MAX_STREAM_SECONDS`` | 3600 | lifetime of one maps stream, seconds |
 | ``VMASIM_MAX_PAUSE_POINTS`` | 8 | pause points armed at once in one process |
-| ``VMASIM_MAX_RESIDENT_PAGES`` | 1048576 | resident pages per simulated process (4 GiB) |
+| ``VMASIM_MAX_RESIDENT_PAGES`` | 0 | a cap on one process's resident pages (0: none; RAM bounds) |
 | ``VMASIM_MAX_BATCH_PAGES`` | 1048576 | pages faulted by the ``touch`` ops of one batch |
 | ``VMASIM_MAX_EXPERIMENT_JOBS`` | 8 | experiment jobs per machine (queued, running, finished) |
 | ``VMASIM_MAX_MACHINES`` | 16 | simulated machines, the ``default`` one included |
@@ -45,7 +45,9 @@ class Settings:
     max_stream_snapshots: int = 100_000
     max_stream_seconds: int = 3600
     max_pause_points: int = 8
-    max_resident_pages: int = 1 << 20
+    #: 0: no per-process cap (:attr:`resident_cap`); the machine's RAM bounds resident
+    #: memory, counted in runs where it is uniform (core/pages.py).
+    max_resident_pages: int = 0
     max_batch_pages: int = 1 << 20
     max_experiment_jobs: int = 8
     max_machines: int = 16
@@ -58,6 +60,11 @@ class Settings:
                 raise SettingsError(
                     f"{env_name(f.name)}={value!r} must be an integer in [{lo}, {hi}]"
                 )
+
+    @property
+    def resident_cap(self) -> int | None:
+        """``Kernel.max_resident_pages`` for :attr:`max_resident_pages` (0: None)."""
+        return self.max_resident_pages or None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:

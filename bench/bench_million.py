@@ -5,6 +5,8 @@ Run from the repository root::
     .venv/bin/python bench/bench_million.py engine   # Python API: build, RSS, maps, lookups, state
     .venv/bin/python bench/bench_million.py rest     # REST: batch build, maps served, state file
     .venv/bin/python bench/bench_million.py engine --n 200000   # a smaller run
+    .venv/bin/python bench/bench_million.py lookups --before main  # two VmaTrees side by side
+    .venv/bin/python bench/bench_million.py rest --before-rest --before main --n 220000
 
 ``engine`` (one interpreter, one :class:`core.Kernel` with ``max_map_count`` raised):
 
@@ -25,6 +27,20 @@ Run from the repository root::
   VMAs built the same way; the sizes alternate round by round, ratios against 100.
 * **state**: :func:`core.checkpoint.save_state` and :func:`core.checkpoint.load_state`
   of a machine holding only that process, at 65,530 and ``n`` VMAs (µs per VMA).
+
+``lookups --before REV``: only the lookups above, for two versions of
+``core/vma_tree.py`` side by side in one interpreter: the working tree's and the one of
+git revision ``REV`` (loaded from ``git show REV:core/vma_tree.py`` as a module of the
+``core`` package). The three processes are built once; each gets one tree of each
+version, both filled by the same ascending stores of the process's entries (so both
+have the shape their store code gives), and ``mm.tree`` is switched between them batch
+by batch: the same VMAs, locks and pages, the sizes and the versions alternating round
+by round.
+
+``rest --before-rest --before REV``: only the REST build (below), for the service of
+git revision ``REV`` (a temporary worktree) and of this checkout, one fresh server per
+build, the two alternating ``--rounds`` times per durability mode: the server's CPU
+time per operation of each and the ratio of their medians.
 
 ``rest`` (a real uvicorn server in a subprocess, ``VMASIM_MAX_MAP_COUNT`` raised, the
 other settings at their defaults): the same process built through
@@ -51,6 +67,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.util
 import json
 import os
 import random
@@ -196,8 +213,19 @@ def part_build_maps(n: int) -> tuple[dict[str, Any], Kernel, Mm]:
     return rec, kernel, mm
 
 
-def lookups(mms: dict[int, Mm], rounds: int, batch: int, seed: int) -> dict[str, Any]:
-    """ns per call of three lookups at random mapped addresses, sizes alternating."""
+def lookups(
+    mms: dict[int, Mm],
+    rounds: int,
+    batch: int,
+    seed: int,
+    trees: dict[str, dict[int, Any]] | None = None,
+) -> dict[str, Any]:
+    """ns per call of three lookups at random mapped addresses, sizes alternating.
+
+    With ``trees`` (version name -> size -> a tree of that process's entries), each
+    batch runs once per version with ``mm.tree`` switched to it, versions alternating
+    too; the result is keyed by version."""
+    versions: dict[str, dict[int, Any]] = trees or {"": {n: mm.tree for n, mm in mms.items()}}
     rng = random.Random(seed)
     addrs = {n: [BASE + rng.randrange(n) * P + rng.randrange(P) for _ in range(batch)] for n in mms}
     # Every page read once untimed: the faults timed below all find a present page.
@@ -224,37 +252,48 @@ def lookups(mms: dict[int, Mm], rounds: int, batch: int, seed: int) -> dict[str,
         "fault": f_fault,
         "procmap_query": f_query,
     }
-    samples: dict[str, dict[int, list[float]]] = {k: {n: [] for n in mms} for k in kinds}
+    names = list(versions)
+    samples: dict[str, dict[str, dict[int, list[float]]]] = {
+        v: {k: {n: [] for n in mms} for k in kinds} for v in names
+    }
     sizes = list(mms)
     for r in range(rounds + 1):
         order = sizes[r % len(sizes) :] + sizes[: r % len(sizes)]
+        vorder = names[r % len(names) :] + names[: r % len(names)]
         for kind, fn in kinds.items():
             for n in order:
-                fn(mms[n], addrs[n][:200])  # untimed: the same code paths warm
-                t0 = cpu_clock()
-                fn(mms[n], addrs[n])
-                if r:  # round 0 is the warm-up
-                    samples[kind][n].append((cpu_clock() - t0) / batch)
-    out: dict[str, Any] = {}
-    for kind in kinds:
-        small = samples[kind][sizes[0]]
-        rec: dict[str, Any] = {}
-        for n in sizes:
-            s = samples[kind][n]
-            rec[str(n)] = {
-                "median_ns": statistics.median(s),
-                "min_ns": min(s),
-                "ratio_median": statistics.median(s) / statistics.median(small),
-                "ratio_min": min(s) / min(small),
-            }
-        out[kind] = rec
-        cells = "  ".join(
-            f"{n:>9,}: {rec[str(n)]['median_ns']:6.0f}/{rec[str(n)]['min_ns']:5.0f} ns "
-            f"({rec[str(n)]['ratio_median']:.2f}x/{rec[str(n)]['ratio_min']:.2f}x)"
-            for n in sizes
-        )
-        print(f"  {kind:<14} {cells}", flush=True)
-    return out
+                for v in vorder:
+                    mms[n].tree = versions[v][n]
+                    fn(mms[n], addrs[n][:200])  # untimed: the same code paths warm
+                    t0 = cpu_clock()
+                    fn(mms[n], addrs[n])
+                    if r:  # round 0 is the warm-up
+                        samples[v][kind][n].append((cpu_clock() - t0) / batch)
+    result: dict[str, Any] = {}
+    for v in names:
+        out: dict[str, Any] = {}
+        if v:
+            print(f" {v}:")
+        for kind in kinds:
+            small = samples[v][kind][sizes[0]]
+            rec: dict[str, Any] = {}
+            for n in sizes:
+                s = samples[v][kind][n]
+                rec[str(n)] = {
+                    "median_ns": statistics.median(s),
+                    "min_ns": min(s),
+                    "ratio_median": statistics.median(s) / statistics.median(small),
+                    "ratio_min": min(s) / min(small),
+                }
+            out[kind] = rec
+            cells = "  ".join(
+                f"{n:>9,}: {rec[str(n)]['median_ns']:6.0f}/{rec[str(n)]['min_ns']:5.0f} ns "
+                f"({rec[str(n)]['ratio_median']:.2f}x/{rec[str(n)]['ratio_min']:.2f}x)"
+                for n in sizes
+            )
+            print(f"  {kind:<14} {cells}", flush=True)
+        result[v] = out
+    return result if trees else result[""]
 
 
 def state_file(kernel: Kernel, n: int, tmp: Path) -> dict[str, Any]:
@@ -329,6 +368,59 @@ def run_engine(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def tree_class(rev: str) -> Any:
+    """``VmaTree`` of ``core/vma_tree.py`` at git revision ``rev``, loaded as a module of
+    the ``core`` package (its relative imports resolve against this checkout)."""
+    src = subprocess.run(
+        ["git", "-C", str(ROOT), "show", f"{rev}:core/vma_tree.py"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    tmp = Path(tempfile.mkdtemp(prefix="vmasim-tree-"))
+    path = tmp / "vma_tree_before.py"
+    path.write_text(src)
+    spec = importlib.util.spec_from_file_location("core._vma_tree_before", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module.VmaTree
+
+
+def refilled(cls: Any, tree: Any) -> Any:
+    """A new ``cls`` tree holding ``tree``'s entries, stored in ascending order."""
+    new = cls()
+    store = new.store
+    for start, end, value in tree:
+        store(start, end, value)
+    new._check()
+    return new
+
+
+def run_lookups(args: argparse.Namespace) -> dict[str, Any]:
+    print(f"load average at start: {os.getloadavg()[0]:.2f}")
+    before = tree_class(args.before)
+    kernels = {n: Kernel(max_map_count=max(70_000, args.n + 10)) for n in (*SIZES, args.n)}
+    t0 = cpu_clock()
+    mms = {n: build(kernels[n], n, f"s{n}")[0] for n in kernels}
+    print(f"built in {(cpu_clock() - t0) / 1e9:.1f} s CPU")
+    trees: dict[str, dict[int, Any]] = {
+        f"before ({args.before})": {n: refilled(before, mm.tree) for n, mm in mms.items()},
+        "after (working tree)": {n: refilled(type(mm.tree), mm.tree) for n, mm in mms.items()},
+    }
+    gc.collect()
+    gc.freeze()
+    print(f"lookups at random mapped addresses, median/min ns per call (ratio to {SIZES[0]}):")
+    out: dict[str, Any] = {
+        "load_start": os.getloadavg()[0],
+        "lookups": lookups(mms, args.rounds, args.batch, args.seed, trees),
+    }
+    out["load_end"] = os.getloadavg()[0]
+    print(f"load average at end: {out['load_end']:.2f}")
+    return out
+
+
 # -- rest ---------------------------------------------------------------------------------
 
 MODES: dict[str, dict[str, str]] = {
@@ -338,8 +430,11 @@ MODES: dict[str, dict[str, str]] = {
 }
 
 
-def start_server(mode: str, n: int, tmp: Path) -> tuple[subprocess.Popen[bytes], str, float]:
-    """A uvicorn server (one worker) in ``mode``; its base URL and start seconds."""
+def start_server(
+    mode: str, n: int, tmp: Path, root: Path = ROOT
+) -> tuple[subprocess.Popen[bytes], str, float]:
+    """A uvicorn server (one worker) in ``mode`` running the service of the checkout at
+    ``root``; its base URL and start seconds."""
     import httpx
 
     from bench.bench_rest import free_port
@@ -352,7 +447,7 @@ def start_server(mode: str, n: int, tmp: Path) -> tuple[subprocess.Popen[bytes],
     cmd = [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port)]
     cmd += ["--workers", "1", "--log-level", "warning", "--no-access-log"]
     t0 = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdin=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     while time.monotonic() < t0 + 1800:
         try:
@@ -445,7 +540,60 @@ def serve_reads(url: str, server: int, pid: int) -> dict[str, Any]:
     return out
 
 
+def run_rest_before(args: argparse.Namespace) -> dict[str, Any]:
+    """``rest --before REV``: the build alone, for the service of git revision ``REV``
+    (a temporary worktree) and of this checkout, alternating ``--rounds`` times per
+    durability mode; the server's CPU time per operation of each."""
+    out: dict[str, Any] = {"n": args.n, "ops_per_batch": args.ops, "load_start": os.getloadavg()[0]}
+    print(f"load average at start: {out['load_start']:.2f}")
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        before = tmp / "before"
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(before), args.before],
+            check=True,
+        )
+        try:
+            roots = {f"before ({args.before})": before, "after (working tree)": ROOT}
+            for mode in args.modes.split(","):
+                per_op: dict[str, list[float]] = {name: [] for name in roots}
+                for r in range(args.rounds):
+                    names = list(roots)[r % 2 :] + list(roots)[: r % 2]
+                    for name in names:
+                        state_dir = Path(tempfile.mkdtemp(dir=tmp))  # a fresh state file
+                        server, url, _ = start_server(mode, args.n, state_dir, roots[name])
+                        try:
+                            cpu0 = cpu_s(server.pid)
+                            rec = rest_build(url, args.n, args.ops)
+                            cpu = cpu_s(server.pid) - cpu0
+                        finally:
+                            server.send_signal(signal.SIGTERM)
+                            server.wait(timeout=1800)
+                        ops = args.n // 2 + 1
+                        per_op[name].append(cpu / ops * 1e6)
+                        print(
+                            f"{mode:<10} {name:<22} {rec['seconds']:6.1f} s wall, "
+                            f"{cpu:6.1f} s server CPU = {cpu / ops * 1e6:5.1f} µs/op "
+                            f"(load {os.getloadavg()[0]:.1f})",
+                            flush=True,
+                        )
+                out[mode] = {
+                    name: {"median_us_per_op": statistics.median(v), "min_us_per_op": min(v)}
+                    for name, v in per_op.items()
+                }
+                a, b = (statistics.median(v) for v in per_op.values())
+                print(f"{mode:<10} after / before (medians): {b / a:.3f}", flush=True)
+        finally:
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before)], check=False
+            )
+    out["load_end"] = os.getloadavg()[0]
+    return out
+
+
 def run_rest(args: argparse.Namespace) -> dict[str, Any]:
+    if args.before_rest:
+        return run_rest_before(args)
     out: dict[str, Any] = {"n": args.n, "ops_per_batch": args.ops, "modes": {}}
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
     modes = args.modes.split(",")
@@ -495,12 +643,18 @@ def run_rest(args: argparse.Namespace) -> dict[str, Any]:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("part", choices=["engine", "rest"])
+    p.add_argument("part", choices=["engine", "rest", "lookups"])
     p.add_argument("--n", type=int, default=TARGET_N, help="VMAs of the big process")
     p.add_argument("--rounds", type=int, default=15)
     p.add_argument("--batch", type=int, default=2000, help="lookups per timed batch")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-state", action="store_true")
+    p.add_argument("--before", default="main", help="lookups: the git revision compared")
+    p.add_argument(
+        "--before-rest",
+        action="store_true",
+        help="rest: only the build, --before's service against this one, --rounds each",
+    )
     p.add_argument("--modes", default="journal,off,checkpoint", help="rest: durability modes")
     p.add_argument("--ops", type=int, default=10_000, help="rest: mprotect ops per batch")
     p.add_argument("--json", type=Path, default=None, help=f"write results (e.g. {DEFAULT_JSON})")
@@ -511,11 +665,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.part == "engine":
         out = run_engine(args)
+    elif args.part == "lookups":
+        out = run_lookups(args)
     else:
         out = run_rest(args)
     if args.json:
         old = json.loads(args.json.read_text()) if args.json.exists() else {}
-        old[args.part] = out
+        key = "rest_before_after" if args.part == "rest" and args.before_rest else args.part
+        old[key] = out
         args.json.write_text(json.dumps(old, indent=1) + "\n")
     return 0
 

@@ -22,7 +22,10 @@ restarted service needs to carry on as if nothing happened:
   flags (PG_referenced, PG_active, lazy-free, an anonymous folio's PG_dirty) and the
   LRU batches it waits in; guard markers are the reference -2 (the zero page -1);
 * per process: pid, name, fd table, and the mm: each VMA (range, ``vm_flags`` with its
-  lock and seal bits, ``vm_pgoff``, file, anon_vma, names, pages), the
+  lock and seal bits, ``vm_pgoff``, file, anon_vma, names, pages, and the runs of
+  uniform anonymous pages as ``[start, end, "anon" | "zero", referenced, active]``: a
+  2 TiB populated
+  heap is a line, not half a billion entries), the
   brk/stack/mmap-base fields, ``def_flags`` (``MCL_FUTURE``), the ``vm_stat_account``
   (``locked_vm`` included) and RSS counters, fault counters, the generation, the PTE
   bits (``old_ptes``: not young; ``clean_ptes``: anonymous PTEs MADV_FREE cleaned;
@@ -71,19 +74,24 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .constants import PAGE_MASK, PID_MAX, TASK_SIZE, U64, VM_ACCOUNT
+from .constants import PAGE_MASK, PID_MAX, TASK_SIZE, U64, VM_ACCOUNT, VM_LOCKED, VM_SHARED
 from .errors import EngineError, InvalidArgument, StateError
 from .files import Inode, OpenFile
 from .kernel import Kernel
 from .mmap import charge_shmem, shmem_charge
 from .pages import (
+    FOLIO_BATCH_SIZE,
     GUARD_MARKER,
+    MM_ANONPAGES,
     NR_MM_COUNTERS,
     ZERO_PAGE,
+    AnonRun,
     Page,
     PageKind,
     is_shmem,
     page_cache,
+    put_runs,
+    run_pages,
 )
 from .process import Process
 from .vma import AnonVma, Vma
@@ -110,7 +118,11 @@ __all__ = [
 ]
 
 FORMAT = "vmasim-state"
-VERSION = 1
+#: 2: VMAs carry ``runs`` (core/pages.py). A version-1 file is a version-2 file
+#: without runs, and loads as one.
+VERSION = 2
+#: The versions :func:`load_kernel` reads.
+READABLE_VERSIONS = (1, 2)
 ZERO_PAGE_REF = -1  # a PTE mapping the shared zero page
 GUARD_REF = -2  # a guard marker (MADV_GUARD_INSTALL)
 #: Folio flags saved when set (core/pages.py); absent means False.
@@ -186,6 +198,7 @@ def _restore_events(events: VmEvents, values: dict[str, int]) -> None:
     counters: dict[str, itertools.count[int]] = events._counters
     for name, value in values.items():
         counters[name] = itertools.count(value + 1)
+        events._bulk[name] = 0
     events.parent = events.parent  # the setter re-binds every bump to the new counters
 
 
@@ -251,6 +264,8 @@ def _dump_locked(
             for flag in PAGE_FLAGS:
                 if getattr(page, flag):
                     page_docs[-1][flag] = True
+            if page.mlock_count:
+                page_docs[-1]["mlock_count"] = page.mlock_count
         return ref
 
     def file_ref(file: OpenFile) -> int:
@@ -291,6 +306,10 @@ def _dump_locked(
                     "anon_name": vma.anon_name,
                     "special_name": vma.special_name,
                     "pages": [[addr, page_ref(p)] for addr, p in sorted((vma.pages or {}).items())],
+                    "runs": [
+                        [r.start, r.end, "zero" if r.zero else "anon", r.referenced, r.active]
+                        for r in vma.runs or ()
+                    ],
                 }
             )
         mm_doc: dict[str, Any] = {name: getattr(mm, name) for name in MM_INT_FIELDS}
@@ -334,10 +353,20 @@ def _dump_locked(
         )
     # The LRU batches: only folios still mapped or cached matter (any other is freed
     # when its batch drains, whatever its flags).
-    lru = {
+    lru: dict[str, list[Any]] = {
         name: [pages[id(p)] for p in getattr(kernel.lru, name) if id(p) in pages]
         for name in ("lazyfree", "deactivate")
     }
+    # The mlock batch: every entry counts towards the 31 that drain it. An entry is
+    # [page, pid]: a munlock names the pid whose events count it (0: an exited
+    # process's, the machine's only; null for an mlock entry). A folio no longer mapped
+    # or cached (munmap queues those) is -1, with its mlock count as a third element.
+    event_pids = {id(proc.mm.vm_events): proc.pid for proc in procs}
+    lru["mlock"] = [
+        [pages[id(p)], pid] if id(p) in pages else [-1, pid, p.mlock_count]
+        for p, events in kernel.lru.mlock
+        for pid in [None if events is None else event_pids.get(id(events), 0)]
+    ]
     commit = kernel.commit.statistics()
     return {
         "format": FORMAT,
@@ -571,8 +600,10 @@ def load_kernel(doc: Any) -> Kernel:
     if doc.get("format") != FORMAT:
         raise StateError(f"state.format={doc.get('format')!r} is not {FORMAT!r}")
     version = doc.get("version")
-    if version != VERSION:
-        raise StateError(f"state.version={version!r} is unknown (this build reads {VERSION})")
+    if isinstance(version, bool) or version not in READABLE_VERSIONS:
+        raise StateError(
+            f"state.version={version!r} is unknown (this build reads {READABLE_VERSIONS})"
+        )
     kdoc = _obj(_field(doc, "kernel", "state"), "state.kernel")
     max_map_count = _field(kdoc, "max_map_count", "kernel")
     kernel = Kernel(_int(max_map_count, "kernel.max_map_count", 0, 1 << 31))
@@ -603,9 +634,9 @@ def _load_into(kernel: Kernel, doc: dict[str, Any], kdoc: dict[str, Any]) -> Non
     fs = kernel.fs
     next_pid = _int(_field(kdoc, "next_pid", "kernel"), "kernel.next_pid", 1, PID_MAX)
     next_ino = _int(_field(kdoc, "next_ino", "kernel"), "kernel.next_ino", 0, U64 - 1)
-    _restore_events(kernel.vm_events, _events(kdoc.get("vm_events", {}), "kernel.vm_events"))
 
     pages: list[Page] = []
+    mlock_counts: dict[int, int] = {}
     for i, pdoc in enumerate(_list(_field(doc, "pages", "state"), "state.pages")):
         where = f"pages[{i}]"
         pdoc = _obj(pdoc, where)
@@ -626,6 +657,8 @@ def _load_into(kernel: Kernel, doc: dict[str, Any], kdoc: dict[str, Any]) -> Non
         if (page.lazyfree or page.folio_dirty) and kind is not PageKind.ANON:
             raise StateError(f"{where}: only anonymous folios are lazy-free or folio_dirty")
         pages.append(page)
+        if "mlock_count" in pdoc:
+            mlock_counts[len(pages) - 1] = _int(pdoc["mlock_count"], f"{where}.mlock_count", 1)
 
     def page_at(value: Any, where: str) -> Page:
         if value == ZERO_PAGE_REF and not isinstance(value, bool):
@@ -745,6 +778,38 @@ def _load_into(kernel: Kernel, doc: dict[str, Any], kdoc: dict[str, Any]) -> Non
 
     if procs and next_pid <= max(procs):
         raise StateError(f"kernel.next_pid={next_pid} is not above the highest pid {max(procs)}")
+    # Mapping the pages again mlocked those of VM_LOCKED VMAs, counted events and
+    # queued batch entries: the saved state wins (a file without mlock counts keeps
+    # the ones mapping gave, one per locked mapping).
+    for i, count in mlock_counts.items():
+        pages[i].mlock_count = count
+    _restore_events(kernel.vm_events, _events(kdoc.get("vm_events", {}), "kernel.vm_events"))
+    for proc in procs.values():
+        proc.mm.vm_events.parent = kernel.vm_events  # re-bind to the restored counters
+    kernel.lru.mlock.clear()
+    for j, entry in enumerate(_list(lru_doc.get("mlock", []), "kernel.lru.mlock")):
+        mw = f"kernel.lru.mlock[{j}]"
+        freed = entry[0] == -1 and not isinstance(entry[0], bool) if entry else False
+        if not isinstance(entry, list) or len(entry) != (3 if freed else 2):
+            raise StateError(
+                f"{mw}={entry!r} must be [page, pid or null] or [-1, pid or null, mlock count]"
+            )
+        if freed:
+            page = Page(PageKind.ANON)  # a freed folio still in the batch
+            page.mlock_count = _int(entry[2], f"{mw}[2]", 0)
+        else:
+            page = _ref(entry[0], f"{mw}[0]", pages)
+        if page.rss_counter < 0:
+            raise StateError(f"{mw}[0]: page {entry[0]} is no folio")
+        pid = entry[1]
+        events: VmEvents | None = None
+        if pid is not None:
+            pid = _int(pid, f"{mw}[1]", 0, PID_MAX - 1)
+            owner = procs.get(pid)
+            events = owner.mm.vm_events if owner is not None else kernel.vm_events
+        kernel.lru.mlock.append((page, events))
+    if len(kernel.lru.mlock) >= FOLIO_BATCH_SIZE:
+        raise StateError(f"kernel.lru.mlock holds {len(kernel.lru.mlock)} entries (drains at 31)")
     # Install the namespace and the process table (the kernel is not shared yet).
     fs._by_path.update(named)
     fs._ino = itertools.count(next_ino)
@@ -850,6 +915,7 @@ def _load_mm(
                     if vma.pages and addr in vma.pages:
                         raise StateError(f"{vw}.pages[{j}]: address {addr:#x} is mapped twice")
                     set_pte(mm, vma, addr, page_at(entry[1], f"{vw}.pages[{j}][1]"))
+                _load_runs(mm, vma, _list(vdoc.get("runs", []), f"{vw}.runs"), vw)
         # Each kind in its own loop: merged into one dict[str, int], the compiled engine
         # would pass the booleans on as ints (1), which a native bool field refuses.
         for name, value in {**ints, **optional}.items():
@@ -867,6 +933,47 @@ def _load_mm(
             f"{where}.rss_stat={saved_rss} disagrees with the pages mapped {mm.rss_stat}"
         )
     _restore_events(mm.vm_events, _events(doc.get("vm_events", {}), f"{where}.vm_events"))
+
+
+def _load_runs(mm: Mm, vma: Vma, docs: list[Any], vw: str) -> None:
+    # A VMA's runs ([start, end, "anon" | "zero", referenced, active], in address
+    # order), charged as the pages they hold. Caller holds the page lock.
+    runs: list[AnonRun] = []
+    prev_end = vma.vm_start
+    for j, entry in enumerate(docs):
+        where = f"{vw}.runs[{j}]"
+        if not isinstance(entry, list) or len(entry) != 5:
+            raise StateError(
+                f"{where}={entry!r} must be [start, end, 'anon' or 'zero', referenced, active]"
+            )
+        start = _int(entry[0], f"{where}[0]")
+        end = _int(entry[1], f"{where}[1]")
+        if (start | end) & ~PAGE_MASK or not prev_end <= start < end <= vma.vm_end:
+            raise StateError(
+                f"{where}: {start:#x}-{end:#x} is not a page-aligned run of the VMA after "
+                f"{prev_end:#x}"
+            )
+        kind = entry[2]
+        if kind not in ("anon", "zero"):
+            raise StateError(f"{where}[2]={kind!r} is not 'anon' or 'zero'")
+        referenced = _bool(entry[3], f"{where}[3]")
+        active = _bool(entry[4], f"{where}[4]")
+        zero = kind == "zero"
+        if zero and (referenced or active):
+            raise StateError(f"{where}: the zero page has no folio flags")
+        if vma.vm_file is not None or vma.vm_flags & (VM_SHARED | VM_LOCKED):
+            raise StateError(f"{where}: runs are private anonymous memory, not locked")
+        if not zero and vma.anon_vma is None:
+            raise StateError(f"{where}: anonymous pages need the VMA's anon_vma")
+        if vma.pages and any(start <= a < end for a in vma.pages):
+            raise StateError(f"{where}: {start:#x}-{end:#x} overlaps the VMA's pages")
+        prev_end = end
+        runs.append(AnonRun(start, end, referenced, active, zero))
+    if runs:
+        put_runs(vma, runs)
+        npages = run_pages(vma)
+        mm.rss_stat[MM_ANONPAGES] += npages
+        mm.machine_resident[0] += npages
 
 
 def committed_by_mappings(kernel: Kernel) -> int:

@@ -77,7 +77,7 @@ from .memory import (
     handle_mm_fault,
     mm_account_fault,
 )
-from .pages import GUARD_MARKER
+from .pages import GUARD_MARKER, run_at
 from .rmap import anon_vma_prepare
 from .vma_lock import ReadLockFailure, vma_end_read, vma_start_read, vma_start_write
 
@@ -351,6 +351,8 @@ def _ok_result(
 def _present(vma: Vma, addr: int) -> bool:
     # A guard marker is a non-present PTE (the CPU reports no X86_PF_PROT for it).
     pages = vma.pages
+    if vma.runs and run_at(vma, addr & PAGE_MASK) is not None:
+        return True  # a page of a run (core/pages.py)
     if not pages:
         return False
     page = pages.get(addr & PAGE_MASK)

@@ -36,7 +36,7 @@ from .constants import (
     VM_WIPEONFORK,
 )
 from .errors import SyscallError
-from .pages import copy_pte_range
+from .pages import MATERIALIZE_MAX_PAGES, copy_pte_range, run_pages_in
 from .vma import AnonVma
 from .vma_lock import vma_start_write
 from .vma_ops import store_new
@@ -98,6 +98,20 @@ def _dup_locked(old: Mm, new: Mm) -> None:
         if hasattr(old, attr):
             setattr(new, attr, getattr(old, attr))
     new.locked_vm = 0
+    # The child shares every page, so the parent's runs become pages (core/pages.py):
+    # refused, before anything is copied, past what one call may turn into pages.
+    held = sum(
+        run_pages_in(vma, vma.vm_start, vma.vm_end)
+        for vma in old.vmas()
+        if not vma.vm_flags & (VM_DONTCOPY | VM_WIPEONFORK)
+    )
+    if held > MATERIALIZE_MAX_PAGES:
+        raise SyscallError(
+            ENOMEM,
+            "fork",
+            f"the parent holds {held} pages in runs; the simulator copies at most "
+            f"{MATERIALIZE_MAX_PAGES} of them page by page",
+        )
     for vma in old.vmas():
         vma_start_write(old.mmap_lock, vma)
         if vma.vm_flags & VM_DONTCOPY:

@@ -31,7 +31,7 @@ from .errors import InvalidArgument, NoSuchProcess
 from .files import FileSystem
 from .madvise import MadviseCounters
 from .overcommit import CommitStatistics, VmCommit
-from .pages import LruBatches, PageLock
+from .pages import LruBatches, PageLock, run_pages
 from .process import Process
 from .procmap_query import QueryCounters
 from .rcu import RcuDomain
@@ -113,8 +113,10 @@ class Kernel:
 
     @property
     def max_resident_pages(self) -> int | None:
-        """Per-process resident-page limit (None: unlimited). A fault that would map a
-        new page past it raises :class:`~core.pages.ResidentLimitExceeded`."""
+        """An optional per-process resident-page cap (None, the default: none; the
+        machine's RAM, :attr:`ram_pages`, bounds resident memory in any case). A fault
+        or populate that would map a new page past it raises
+        :class:`~core.pages.ResidentLimitExceeded`."""
         return self._max_resident_pages
 
     @max_resident_pages.setter
@@ -347,13 +349,15 @@ class Kernel:
         and every process's structures pass their own ``_check()``. Caller keeps the
         machine quiescent (no syscall or fault running)."""
         seen: set[int] = set()
+        in_runs = 0  # a run's pages are mapped once each (core/pages.py)
         for proc in self.processes():
             proc.mm._check()
             for vma in proc.mm.vmas():
+                in_runs += run_pages(vma)
                 for page in (vma.pages or {}).values():
                     if page.rss_counter >= 0:
                         seen.add(id(page))
-        assert self.resident[0] == len(seen), (self.resident[0], len(seen))
+        assert self.resident[0] == len(seen) + in_runs, (self.resident[0], len(seen), in_runs)
 
     def processes(self) -> list[Process]:
         """The live processes, by pid."""

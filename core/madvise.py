@@ -135,6 +135,7 @@ from .memory import RA_PAGES, readahead
 from .mseal import can_modify_vma_madvise
 from .pages import (
     GUARD_MARKER,
+    MATERIALIZE_MAX_PAGES,
     NO_FOLIO,
     AnonPage,
     Page,
@@ -146,7 +147,9 @@ from .pages import (
     is_shmem,
     linear_page_index,
     lru_add_drain,
+    materialize,
     page_cache,
+    run_pages_in,
     set_pte,
     update_hiwater_rss,
     zap_pte_range,
@@ -411,6 +414,18 @@ def _vma_behavior(b: _Behavior) -> None:
         raise _fail(EPERM, f"the VMA at {vma.vm_start:#x} is sealed")
     handler = _HANDLERS.get(advice)
     if handler is not None:
+        if vma.runs and advice not in _RUN_ADVICE:
+            # This advice works page by page: the runs of its range become pages first
+            # (core/pages.py), up to what one call may turn into pages.
+            held = run_pages_in(vma, b.start, b.end)
+            if held > MATERIALIZE_MAX_PAGES:
+                raise _fail(
+                    ENOMEM,
+                    f"[{b.start:#x}, {b.end:#x}) holds {held} pages in runs; this advice "
+                    f"takes at most {MATERIALIZE_MAX_PAGES} of them page by page",
+                )
+            with b.mm.page_lock:
+                materialize(b.mm, vma, b.start, b.end)
         handler(b)
         return
     flags = vma.vm_flags
@@ -815,6 +830,10 @@ def _collapse(b: _Behavior) -> None:
     if failed:
         raise _fail(EINVAL, "a 2 MiB block of the range has no page to collapse")
 
+
+#: Advice whose handler works on runs as they are (zap_pte_range() frees them whole;
+#: read-ahead does not look at anonymous pages).
+_RUN_ADVICE = frozenset({MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_WILLNEED})
 
 _HANDLERS: Final[dict[int, Callable[[_Behavior], None]]] = {
     MADV_REMOVE: _remove,

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 from .constants import (
     PAGE_MASK,
     PAGE_SHIFT,
+    PAGE_SIZE,
     VM_EXEC,
     VM_HUGEPAGE,
     VM_MAYWRITE,
@@ -55,8 +56,10 @@ from .pages import (
     check_ram,
     file_pages,
     linear_page_index,
+    materialize,
     page_cache,
     replace_pte,
+    run_at,
     set_pte,
 )
 from .rmap import anon_vma_prepare
@@ -122,6 +125,20 @@ def handle_mm_fault(
     page_addr = addr & PAGE_MASK
     pages = vma.pages
     present = pages.get(page_addr) if pages else None
+    if present is None and vma.runs:
+        run = run_at(vma, page_addr)
+        if run is not None:
+            if not run.zero:
+                # Exclusive anonymous, its PTE young and dirty already: neither a read
+                # nor a write (wp_can_reuse_anon_folio) changes anything.
+                return VM_FAULT_OK, "anon"
+            if not write:
+                return VM_FAULT_OK, "zero"
+            # A write to the zero page copies it (wp_page_copy): that PTE leaves its run.
+            with mm.page_lock:
+                materialize(mm, vma, page_addr, page_addr + PAGE_SIZE)
+            pages = vma.pages
+            present = pages.get(page_addr) if pages else None
     if present is not None:
         if present.kind is PageKind.GUARD:
             return VM_FAULT_SIGSEGV, None  # handle_pte_marker(): a guard region
@@ -154,6 +171,9 @@ def do_anonymous_page(
     if not write:
         with mm.page_lock:
             if vma.pages is None or addr not in vma.pages:
+                run = run_at(vma, addr) if vma.runs else None
+                if run is not None:  # raced with a populate
+                    return VM_FAULT_OK, "zero" if run.zero else "anon"
                 set_pte(mm, vma, addr, ZERO_PAGE)
         return VM_FAULT_OK, "zero"
     if vma.anon_vma is None:
@@ -174,6 +194,16 @@ def do_anonymous_page(
         pages = vma.pages
         if pages is not None and addr in pages:
             return VM_FAULT_OK, pages[addr].kind.value
+        if vma.runs is not None:
+            run = run_at(vma, addr)
+            if run is not None:  # a page of a run (core/pages.py): present
+                if not run.zero:
+                    return VM_FAULT_OK, "anon"
+                # The zero page (a run of its PTEs): wp_page_copy() copies it.
+                check_limit(mm, addr)
+                materialize(mm, vma, addr, addr + PAGE_SIZE)
+                replace_pte(mm, vma, addr, page)
+                return VM_FAULT_OK, "cow"
         limit = mm.resident_limit()
         if limit is not None:
             stat = mm.rss_stat

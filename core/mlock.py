@@ -5,7 +5,9 @@ Locking is a VMA flag: ``VM_LOCKED`` (smaps ``lo``), plus ``VM_LOCKONFAULT`` (``
 ``vma_modify`` (``mlock_fixup``), so a lock splits a VMA and an unlock may merge it back
 with its neighbours. ``mm->locked_vm`` (status ``VmLck``) counts the pages of locked
 VMAs, ``VM_LOCKONFAULT`` ones included; smaps ``Locked`` is the Pss of the resident
-pages of ``VM_LOCKED`` VMAs.
+pages of ``VM_LOCKED`` VMAs. Each folio's own mlock state and the vmstat events
+``unevictable_pgs_mlocked``/``munlocked`` are :mod:`core.pages`' (``mlock_fixup`` walks
+the range's present folios, ``mlock_pte_range``).
 
 ``mlock``/``mlock2`` work in three steps, as ``do_mlock`` does:
 
@@ -55,6 +57,7 @@ from .constants import (
 )
 from .errors import SyscallError
 from .gup import ENOMEM_POPULATE, mm_populate, populate_range
+from .pages import MATERIALIZE_MAX_PAGES, materialize, mlock_pte_range, run_pages_in
 from .vma_ops import MergeRange, vma_modify, vma_reset_flags
 
 if TYPE_CHECKING:
@@ -94,6 +97,19 @@ def mlock_fixup(mm: Mm, vma: Vma, prev: Vma | None, start: int, end: int, newfla
     if newflags == oldflags or oldflags & VM_SPECIAL:
         # Don't set VM_LOCKED or VM_LOCKONFAULT and don't count.
         return vma
+    if newflags & VM_LOCKED and vma.runs:
+        # Locked memory is held page by page (each folio's mlock state is its own):
+        # the runs of the range become pages first (core/pages.py).
+        held = run_pages_in(vma, start, end)
+        if held > MATERIALIZE_MAX_PAGES:
+            raise SyscallError(
+                ENOMEM,
+                mm.current_syscall,
+                f"[{start:#x}, {end:#x}) holds {held} pages in runs; locking takes at most "
+                f"{MATERIALIZE_MAX_PAGES} of them page by page",
+            )
+        with mm.page_lock:
+            materialize(mm, vma, start, end)
     result = vma_modify(
         mm,
         MergeRange(
@@ -115,9 +131,11 @@ def mlock_fixup(mm: Mm, vma: Vma, prev: Vma | None, start: int, end: int, newfla
     elif oldflags & VM_LOCKED:
         npages = 0
     mm.locked_vm += npages
-    # mlock_vma_pages_range(): the flags change in place (the pages' mlock state is
-    # not modelled beyond what smaps derives from the flag).
     vma_reset_flags(mm, result, newflags)
+    if not (newflags & VM_LOCKED and oldflags & VM_LOCKED):
+        # mlock_vma_pages_range(): the present folios are mlocked or munlocked (when
+        # both are locked, e.g. adding VM_LOCKONFAULT: "mlocking twice would be wrong").
+        mlock_pte_range(mm, result, start, end, bool(newflags & VM_LOCKED))
     return result
 
 

@@ -45,7 +45,7 @@ from .errors import SyscallError
 from .gup import mm_populate
 from .mlock import mlock_future_ok
 from .mseal import can_modify_vma
-from .pages import move_pte_bits
+from .pages import move_pte_bits, put_runs, take_runs
 from .unmapped_area import get_unmapped_area
 from .vma_lock import vma_start_write
 from .vma_ops import MergeRange, merge_new_range, store_new
@@ -312,6 +312,8 @@ def _move_vma(
             del vma.pages[p - new_addr + addr]
         # move_ptes(): the entries move with their accessed/dirty bits.
         move_pte_bits(mm, [p - new_addr + addr for p in moved_pages], new_addr - addr)
+    with mm.page_lock:
+        moved_runs = take_runs(vma, addr, addr + old_len)
     new_vma = merge_new_range(
         mm,
         MergeRange(
@@ -335,6 +337,9 @@ def _move_vma(
         if new_vma.pages is None:
             new_vma.pages = {}
         new_vma.pages.update(moved_pages)
+    if moved_runs:
+        with mm.page_lock:
+            put_runs(new_vma, moved_runs, new_addr - addr)
     mm.vm_stat_account(vma.vm_flags, new_len >> PAGE_SHIFT)
     if flags & MREMAP_DONTUNMAP:
         # dontunmap_complete(): the old VMA stays (empty) and loses VM_LOCKED only.

@@ -51,9 +51,56 @@ The bits madvise(2) and fork make visible in smaps live beside the pages:
 * guard markers (MADV_GUARD_INSTALL): the non-present PTE :data:`GUARD_MARKER` in
   ``Vma.pages``; a touch of it is SIGSEGV, zaps other than munmap keep it.
 
+Runs of uniform anonymous pages
+-------------------------------
+A populate of private writable anonymous memory (``MAP_POPULATE``,
+``MADV_POPULATE_WRITE``: :mod:`core.gup`) gives every page the same state: its
+own anonymous folio, mapped once, PTE young and dirty, PG_referenced from GUP's
+FOLL_TOUCH. Such pages are kept as :class:`AnonRun` objects in ``Vma.runs`` (sorted,
+apart from each other and from ``Vma.pages``), so a 2 TiB heap (536,870,912 pages) is one
+object, populated in O(1) and counted by smaps in O(runs). A run splits only where pages
+come to differ: a zap (MADV_DONTNEED, munmap, mremap's unmap) cuts it, a VMA split or
+an mremap move cuts and moves it, GUP touching part of it (PG_referenced -> PG_active)
+splits it by flags; neighbours that touch with equal flags are merged again right away.
+What needs one page's own state -- fork (the child shares each folio: mapcount 2),
+MADV_FREE/COLD/PAGEOUT (PTE bits, LRU batches), guard markers, MADV_COLLAPSE, mlock
+(each folio's mlock count and mlock-batch entry, below: runs are never in a
+``VM_LOCKED`` VMA, whose populate stays page by page) -- first turns the runs of its
+range into :class:`AnonPage` objects (:func:`materialize`), the exact equivalent; that
+costs O(pages) there, as before runs existed, and is refused (ENOMEM) past
+:data:`MATERIALIZE_MAX_PAGES` in one call.
+
+Faults keep the per-page dict: a fault maps one page, and a dict store is what the
+fast path can afford. Measured by ``bench/bench_extents.py`` (section "choice"): an
+extent per fault with a neighbour merge costs about the dict's price for ascending
+faults but 35-50x it for sparse random ones (a bisect with a Python key and a list
+insert per fault), and every present check would become a bisect. So runs appear
+where pages arrive in bulk -- including the zero page's PTEs that a read populate maps
+(``zero`` runs: no RSS, no folio; a write copies the page out of its run) -- and a
+populate over a VMA with more than
+``core.gup.RUN_POPULATE_MAX_ENTRIES`` dict entries keeps to the page loop (it would
+need to interleave with them page by page anyway). ``tests/core/test_extents.py`` replays
+random operation sequences with and without runs and compares every /proc view.
+
 The per-CPU LRU folio batches of mm/swap.c that delay MADV_FREE's effect (``LazyFree``
 shows only once ``lru_lazyfree`` is drained) and MADV_COLD's deactivation are
 :class:`LruBatches`, one per Kernel (one CPU: the differential helper pins itself).
+
+mlock state (mm/mlock.c)
+------------------------
+A folio mapped by a ``VM_LOCKED`` VMA is mlocked (PG_mlocked; ``Page.mlock_count``
+counts the locks, as ``folio->mlock_count`` does). It becomes mlocked when a fault or
+populate maps it into such a VMA (``mlock_new_folio``, ``mlock_vma_folio`` from the
+rmap code) or when ``mlock_fixup`` locks a range it is mapped in (``mlock_pte_range``
+-> ``mlock_folio``): ``unevictable_pgs_mlocked`` counts it then, once. Unlocking goes
+through the per-CPU ``mlock_fbatch``: ``munlock_folio`` queues the folio (an unmap of
+a locked VMA -- munmap, MADV_DONTNEED_LOCKED, exit, a COW copy replacing it -- or
+``munlock``'s walk), and ``__munlock_folio`` drops the count and counts
+``unevictable_pgs_munlocked`` when the batch drains: when it holds 31 folios (mlock
+entries count towards the 31 too) or at the next ``lru_add_drain``. The host shows it:
+munmap of 100 locked pages counts 93 at once and 7 at the next ``mlock``, because
+munmap does not drain (nor does MADV_DONTNEED: ``LazyFree`` after MADV_FREE stays 0
+across both until something drains, e.g. ``mlock``, ``munlock`` or MADV_COLD).
 
 Simplified: no swap, no THP/mTHP, no background reclaim (the page cache keeps every page
 it ever read unless MADV_PAGEOUT or MADV_REMOVE drops it), no KSM merging.
@@ -63,12 +110,21 @@ from __future__ import annotations
 
 import itertools
 import threading
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal
 
-from .constants import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, VM_LOCKED, VM_RAND_READ, VM_SEQ_READ
+from .constants import (
+    PAGE_MASK,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    VM_LOCKED,
+    VM_RAND_READ,
+    VM_SEQ_READ,
+    VM_SHARED,
+)
 from .errors import ResidentLimitExceeded
 from .files import SHMEM_DEV
 
@@ -76,6 +132,7 @@ if TYPE_CHECKING:
     from .files import Inode
     from .mm import Mm
     from .vma import Vma
+    from .vmstat import VmEvents
 
 # include/linux/mm_types_task.h: enum { MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES }
 MM_FILEPAGES = 0
@@ -125,6 +182,9 @@ class Page:
     folio_dirty: bool = False
     lazyfree: bool = False
     batched: bool = False
+    #: ``folio->mlock_count``: how many locks hold it (0: not PG_mlocked). See the
+    #: module note.
+    mlock_count: int = 0
 
     def __init__(self, kind: PageKind, dirty: bool = False, index: int = -1) -> None:
         self.kind = kind
@@ -296,6 +356,9 @@ def set_pte(mm: Mm, vma: Vma, addr: int, page: Page) -> None:
             mm.machine_resident[0] += 1  # the page becomes resident on the machine
         page.mapcount += 1
         mm.rss_stat[counter] += 1
+        if vma.vm_flags & VM_LOCKED:
+            # folio_add_lru_vma() -> mlock_new_folio(), or the rmap's mlock_vma_folio().
+            mlock_folio(mm, page)
 
 
 def replace_pte(mm: Mm, vma: Vma, addr: int, page: Page) -> None:
@@ -307,6 +370,8 @@ def replace_pte(mm: Mm, vma: Vma, addr: int, page: Page) -> None:
         if not old.mapcount:
             mm.machine_resident[0] -= 1  # no PTE maps it any more: freed
         mm.rss_stat[old.rss_counter] -= 1
+        if vma.vm_flags & VM_LOCKED:
+            munlock_folio(mm, old)  # folio_remove_rmap_pte() -> munlock_vma_folio()
     del vma.pages[addr]
     # The new PTE is dirty (a COW copy is written); set_pte() makes it young. Every other
     # path that empties a PTE drops its bits, so set_pte() on an empty slot need not.
@@ -327,6 +392,9 @@ def zap_vma_pages(mm: Mm, vma: Vma) -> None:
     it, drop its mapcount. Caller holds ``mmap_lock`` for write. O(pages)."""
     with mm.page_lock:
         pages = vma.pages
+        if vma.runs:
+            update_hiwater_rss(mm)
+            zap_runs(mm, vma, vma.vm_start, vma.vm_end)
         if not pages:
             vma.pages = None
             return
@@ -336,7 +404,6 @@ def zap_vma_pages(mm: Mm, vma: Vma) -> None:
         dirty = mm.dirty_ptes
         recency = vma_has_recency(vma)
         locked = bool(vma.vm_flags & VM_LOCKED)
-        normal = 0
         freed = 0
         for addr, page in pages.items():
             counter = page.rss_counter
@@ -345,7 +412,8 @@ def zap_vma_pages(mm: Mm, vma: Vma) -> None:
                 if not page.mapcount:
                     freed += 1
                 stat[counter] -= 1
-                normal += 1
+                if locked:
+                    munlock_folio(mm, page)  # folio_remove_rmap_ptes()
                 if counter != MM_ANONPAGES:  # zap_present_folio_ptes()
                     if dirty and addr in dirty:
                         page.dirty = True
@@ -359,8 +427,7 @@ def zap_vma_pages(mm: Mm, vma: Vma) -> None:
         if dirty:
             dirty.difference_update(pages)
         vma.pages = None
-        if normal:
-            lru_add_drain(mm.kernel.lru)  # tlb_finish_mmu -> free_pages_and_swap_cache
+        # No lru_add_drain(): the batches keep what they hold (see the module note).
 
 
 def copy_pte_range(dst_mm: Mm, dst: Vma, src: Vma) -> None:
@@ -368,6 +435,9 @@ def copy_pte_range(dst_mm: Mm, dst: Vma, src: Vma) -> None:
     anonymous pages become shared by both (mapcount 2), so the first write on either side
     copies (COW). Caller holds both mms' ``mmap_lock`` for write. O(pages)."""
     with dst_mm.page_lock:
+        if src.runs:
+            # The child shares every folio (mapcount 2): no longer what a run holds.
+            materialize(src.vm_mm, src, src.vm_start, src.vm_end)
         if not src.pages:
             return
         src_clean = src.vm_mm.clean_ptes
@@ -383,6 +453,7 @@ def count_rss(vmas: list[Vma]) -> list[int]:
     """The RSS counters the given VMAs' mapped pages add up to. O(pages)."""
     stat = [0] * NR_MM_COUNTERS
     for vma in vmas:
+        stat[MM_ANONPAGES] += run_pages(vma)
         for page in (vma.pages or {}).values():
             counter = page.rss_counter
             if counter >= 0:
@@ -393,13 +464,18 @@ def count_rss(vmas: list[Vma]) -> list[int]:
 def check_vma_pages(vma: Vma) -> None:
     """O(pages): every mapped page lies inside the VMA, is page aligned and consistent
     with the VMA's backing (anonymous pages need an anon_vma; page-cache pages are the
-    file's page at the linear index, unless COW replaced them by an anonymous copy)."""
+    file's page at the linear index, unless COW replaced them by an anonymous copy);
+    a folio a ``VM_LOCKED`` VMA maps is mlocked. The runs pass :func:`check_vma_runs`."""
+    check_vma_runs(vma)
     pages: dict[int, Any] | None = vma.pages
     if not pages:
         return
+    locked = vma.vm_flags & VM_LOCKED
     for addr, page in pages.items():
         assert vma.vm_start <= addr < vma.vm_end and not addr & ~PAGE_MASK, (vma, hex(addr))
         assert isinstance(page, Page), (vma, hex(addr), page)
+        if locked and page.rss_counter >= 0:
+            assert page.mlock_count >= 1, (vma, hex(addr), "locked VMA maps an unmlocked folio")
         if page.kind is PageKind.GUARD:
             assert page is GUARD_MARKER, (vma, hex(addr), page)
         elif page.kind is PageKind.ANON:
@@ -449,20 +525,26 @@ FOLIO_BATCH_SIZE = 31  # PAGEVEC_SIZE (include/linux/folio_batch.h)
 class LruBatches:
     """The ``cpu_fbatches`` of mm/swap.c for one CPU: folios queued for ``lru_lazyfree``
     (MADV_FREE) and ``lru_deactivate`` (MADV_COLD), applied when a batch fills up
-    (``FOLIO_BATCH_SIZE``) or at ``lru_add_drain``. One per :class:`~core.kernel.Kernel`;
-    changed under ``Kernel.page_lock``."""
+    (``FOLIO_BATCH_SIZE``) or at ``lru_add_drain``; and mm/mlock.c's ``mlock_fbatch``
+    (``mlock``: each entry a folio and, for a munlock, the events to count its
+    ``unevictable_pgs_munlocked`` in; None for an mlock). One per
+    :class:`~core.kernel.Kernel`; changed under ``Kernel.page_lock``."""
 
-    __slots__ = ("lazyfree", "deactivate")
+    __slots__ = ("lazyfree", "deactivate", "mlock")
 
     def __init__(self) -> None:
         self.lazyfree: list[Page] = []
         self.deactivate: list[Page] = []
+        self.mlock: list[tuple[Page, VmEvents | None]] = []
 
     def _check(self) -> None:
-        """O(n): every queued folio is marked batched, no folio is queued twice."""
+        """O(n): every queued folio is marked batched, no folio is queued twice; the
+        mlock batch is never full (it drains at 31) and holds folios only."""
         queued = self.lazyfree + self.deactivate
         assert len({id(p) for p in queued}) == len(queued), queued
         assert all(p.batched for p in queued), queued
+        assert len(self.mlock) < FOLIO_BATCH_SIZE, len(self.mlock)
+        assert all(p.rss_counter >= 0 for p, _ in self.mlock), self.mlock
 
 
 def _lru_lazyfree(page: Page) -> None:
@@ -508,13 +590,76 @@ def folio_deactivate(lru: LruBatches, page: Page) -> None:
 
 
 def lru_add_drain(lru: LruBatches) -> None:
-    """``lru_add_drain``: apply this CPU's batches (MADV_FREE/COLD/PAGEOUT and
-    MADV_POPULATE_* call it, and every zap that unmapped a page:
-    ``free_pages_and_swap_cache``). O(queued)."""
+    """``lru_add_drain``: apply this CPU's batches, the mlock batch included
+    (``mlock_drain_local``). MADV_FREE/COLD/PAGEOUT, MADV_POPULATE_* and mlock/munlock
+    (``mlock_vma_pages_range``) call it; munmap and MADV_DONTNEED do not. O(queued)."""
     for batch, move in ((lru.lazyfree, _lru_lazyfree), (lru.deactivate, _lru_deactivate)):
         for page in batch:
             move(page)
         batch.clear()
+    mlock_drain(lru)
+
+
+def mlock_folio(mm: Mm, page: Page) -> None:
+    """``mlock_folio`` / ``mlock_new_folio``: one more lock on a folio (not the zero page
+    or a guard marker); the first makes it PG_mlocked and counts
+    ``unevictable_pgs_mlocked``. The folio joins the mlock batch. Caller holds the page
+    lock. O(1), O(31) when the batch fills."""
+    if not page.mlock_count:
+        mm.vm_events.count("unevictable_pgs_mlocked")
+    page.mlock_count += 1
+    _mlock_batch_add(mm.kernel.lru, page, None)
+
+
+def munlock_folio(mm: Mm, page: Page) -> None:
+    """``munlock_folio``: queue a folio for ``__munlock_folio`` (which drops one lock when
+    the batch drains). Caller holds the page lock. O(1), O(31) when the batch fills."""
+    _mlock_batch_add(mm.kernel.lru, page, mm.vm_events)
+
+
+def _mlock_batch_add(lru: LruBatches, page: Page, events: VmEvents | None) -> None:
+    batch = lru.mlock
+    batch.append((page, events))
+    if len(batch) >= FOLIO_BATCH_SIZE:
+        mlock_drain(lru)
+
+
+def mlock_drain(lru: LruBatches) -> None:
+    """``mlock_folio_batch``: apply the queued munlocks (``__munlock_folio``: the last
+    lock gone, the folio leaves PG_mlocked and ``unevictable_pgs_munlocked`` counts it,
+    in the events of the mm that unmapped or unlocked it). Caller holds the page lock.
+    O(queued)."""
+    batch = lru.mlock
+    for page, events in batch:
+        if events is not None and page.mlock_count:
+            page.mlock_count -= 1
+            if not page.mlock_count:
+                events.count("unevictable_pgs_munlocked")
+    batch.clear()
+
+
+def mlock_pte_range(mm: Mm, vma: Vma, start: int, end: int, lock: bool) -> None:
+    """``mlock_vma_pages_range``'s walk of ``[start, end)`` of ``vma`` (``mlock_pte_range``):
+    every present folio (not the zero page or a guard marker) is mlocked (``lock``) or
+    queued for munlock, between two ``lru_add_drain`` calls. Caller holds ``mmap_lock``
+    for write. O(min(range, mapped))."""
+    with mm.page_lock:
+        lru = mm.kernel.lru
+        lru_add_drain(lru)
+        pages = vma.pages
+        if pages:
+            if (end - start) >> PAGE_SHIFT < len(pages):
+                addrs = [a for a in range(start, end, PAGE_SIZE) if a in pages]
+            else:
+                addrs = sorted(a for a in pages if start <= a < end)
+            for addr in addrs:
+                page = pages[addr]
+                if page.rss_counter >= 0:
+                    if lock:
+                        mlock_folio(mm, page)
+                    else:
+                        munlock_folio(mm, page)
+        lru_add_drain(lru)
 
 
 def zap_pte_range(
@@ -531,9 +676,14 @@ def zap_pte_range(
     guard markers unless ``keep_guards`` is False; ``hiwater`` False for reclaim's
     unmapping, which does not ``update_hiwater_rss``. Returns the pages unmapped. Caller
     holds ``mmap_lock`` or the VMA lock, and the page lock. O(min(range, mapped))."""
+    normal = 0
+    if vma.runs:
+        if hiwater:
+            update_hiwater_rss(mm)
+        normal = zap_runs(mm, vma, start, end)
     pages = vma.pages
     if not pages:
-        return 0
+        return normal
     npages = (end - start) >> PAGE_SHIFT
     if npages < len(pages):
         addrs = [a for a in range(start, end, PAGE_SIZE) if a in pages]
@@ -544,7 +694,7 @@ def zap_pte_range(
     dirty = mm.dirty_ptes
     stat = mm.rss_stat
     recency = vma_has_recency(vma)
-    normal = 0
+    locked = bool(vma.vm_flags & VM_LOCKED)
     for addr in addrs:
         page = pages[addr]
         kind = page.kind
@@ -556,25 +706,25 @@ def zap_pte_range(
         counter = page.rss_counter
         if counter >= 0:
             if not normal and hiwater:
-                update_hiwater_rss(mm)
+                update_hiwater_rss(mm)  # (runs zapped first did it already)
             normal += 1
             page.mapcount -= 1
             if not page.mapcount:
                 mm.machine_resident[0] -= 1  # no PTE maps it any more: freed
             stat[counter] -= 1
+            if locked:
+                munlock_folio(mm, page)  # folio_remove_rmap_ptes() -> munlock_vma_folio()
             if counter != MM_ANONPAGES:
                 if addr in dirty:
                     page.dirty = True  # the PTE's dirty bit goes to the folio
                 if recency and addr not in old:
-                    folio_mark_accessed(page, bool(vma.vm_flags & VM_LOCKED))
+                    folio_mark_accessed(page, locked)
         del pages[addr]
         old.discard(addr)
         clean.discard(addr)
         dirty.discard(addr)
     if not pages:
         vma.pages = None
-    if normal:
-        lru_add_drain(mm.kernel.lru)
     return normal
 
 
@@ -586,3 +736,345 @@ def move_pte_bits(mm: Mm, addrs: list[int], delta: int) -> None:
             moved = [a for a in addrs if a in bits]
             bits.difference_update(moved)
             bits.update(a + delta for a in moved)
+
+
+# -- runs of uniform anonymous pages (caller holds the page lock) -------------------------
+
+
+class AnonRun:
+    """Pages ``[start, end)`` of one private anonymous VMA that nothing can tell apart.
+
+    Either resident anonymous pages: each its own anonymous folio mapped by this PTE
+    only (mapcount 1, exclusive: a write reuses it), its PTE young and dirty, its folio
+    swap-backed (not lazy-free), without PG_dirty, on the LRU (in no batch), with the
+    run's PG_referenced and PG_active; or (``zero``) PTEs mapping the shared zero page,
+    as read faults leave them (no RSS, no folio flags: both False). What
+    :func:`materialize` turns into :class:`AnonPage` objects (or :data:`ZERO_PAGE`
+    entries), page for page. Mutable: splitting a run shortens it in place."""
+
+    __slots__ = ("start", "end", "referenced", "active", "zero")
+
+    def __init__(
+        self, start: int, end: int, referenced: bool, active: bool, zero: bool = False
+    ) -> None:
+        self.start = start
+        self.end = end
+        self.referenced = referenced
+        self.active = active
+        self.zero = zero
+
+    def __repr__(self) -> str:
+        flags = ("R" if self.referenced else "") + ("A" if self.active else "")
+        return f"AnonRun({self.start:#x}-{self.end:#x} {'zero' if self.zero else flags})"
+
+    @property
+    def npages(self) -> int:
+        """Pages in the run."""
+        return (self.end - self.start) >> PAGE_SHIFT
+
+
+def _run_end(run: AnonRun) -> int:
+    return run.end
+
+
+def _run_start(run: AnonRun) -> int:
+    return run.start
+
+
+def run_at(vma: Vma, addr: int) -> AnonRun | None:
+    """The run of ``vma`` holding the page at ``addr``, if any. O(log runs)."""
+    runs: list[AnonRun] | None = vma.runs
+    if not runs:
+        return None
+    i = bisect_right(runs, addr, key=_run_end)
+    if i < len(runs) and runs[i].start <= addr:
+        return runs[i]
+    return None
+
+
+def run_pages(vma: Vma) -> int:
+    """Resident pages held by ``vma``'s runs (zero-page runs hold none). O(runs)."""
+    runs: list[AnonRun] | None = vma.runs
+    return sum(r.end - r.start for r in runs if not r.zero) >> PAGE_SHIFT if runs else 0
+
+
+def _split_run_at(runs: list[AnonRun], addr: int) -> None:
+    # A run boundary at addr (the run straddling it is cut in two). O(runs).
+    i = bisect_right(runs, addr, key=_run_end)
+    if i < len(runs) and runs[i].start < addr:
+        run = runs[i]
+        runs.insert(i + 1, AnonRun(addr, run.end, run.referenced, run.active, run.zero))
+        run.end = addr
+
+
+def _runs_between(runs: list[AnonRun], start: int, end: int) -> tuple[int, int]:
+    # Split at start and end; the slice [i, j) of runs lies inside [start, end).
+    _split_run_at(runs, start)
+    _split_run_at(runs, end)
+    return bisect_right(runs, start, key=_run_end), bisect_left(runs, end, key=_run_start)
+
+
+def _coalesce(runs: list[AnonRun]) -> list[AnonRun] | None:
+    # Merge neighbours that touch and carry the same flags (the lazy half of splitting).
+    out: list[AnonRun] = []
+    for run in runs:
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and last.end == run.start
+            and last.referenced == run.referenced
+            and last.active == run.active
+            and last.zero == run.zero
+        ):
+            last.end = run.end
+        else:
+            out.append(run)
+    return out or None
+
+
+def _recoalesce(runs: list[AnonRun], lo: int, hi: int, new: list[AnonRun]) -> None:
+    # Replace runs[lo:hi] by themselves plus the ``new`` runs (sorted), coalesced with
+    # the neighbour on each side: the rest of the list is coalesced already. O(window
+    # log window) plus the list move.
+    lo = max(lo - 1, 0)
+    hi = min(hi + 1, len(runs))
+    window = runs[lo:hi] + new
+    if new:
+        window.sort(key=_run_start)
+    runs[lo:hi] = _coalesce(window) or []
+
+
+def take_runs(vma: Vma, start: int, end: int) -> list[AnonRun]:
+    """Remove and return the runs (cut to fit) of ``vma`` inside ``[start, end)``,
+    in address order. Nothing is uncharged. O(runs) (a list move; O(log runs) else)."""
+    runs: list[AnonRun] | None = vma.runs
+    if not runs:
+        return []
+    i, j = _runs_between(runs, start, end)
+    taken = runs[i:j]
+    del runs[i:j]
+    vma.runs = runs or None
+    return taken
+
+
+def put_runs(vma: Vma, runs: list[AnonRun], delta: int = 0) -> None:
+    """Give ``vma`` the ``runs`` (sorted; moved by ``delta`` bytes: mremap), which lie
+    inside it and overlap none of its pages or runs. O(runs) when they go before or
+    after the VMA's own, O(runs log runs) else."""
+    if not runs:
+        return
+    if delta:
+        for run in runs:
+            run.start += delta
+            run.end += delta
+    own: list[AnonRun] | None = vma.runs
+    if not own:
+        vma.runs = _coalesce(runs)
+    elif runs[0].start >= own[-1].end:
+        n = len(own)
+        own += runs
+        _recoalesce(own, n, n + 1, [])
+    elif runs[-1].end <= own[0].start:
+        n = len(runs)
+        own[:0] = runs
+        _recoalesce(own, n, n + 1, [])
+    else:
+        merged = own + runs
+        merged.sort(key=_run_start)
+        vma.runs = _coalesce(merged)
+
+
+#: The most run pages one call may turn into page objects (16 GiB; about 0.6 GiB of the
+#: service's memory): fork or page-by-page advice over more is refused with ENOMEM
+#: rather than let one request exhaust the service (docs/kernel-differences.md).
+MATERIALIZE_MAX_PAGES = 1 << 22
+
+
+def run_pages_in(vma: Vma, start: int, end: int) -> int:
+    """Pages of ``vma``'s runs (zero-page runs too) inside ``[start, end)``. O(runs)."""
+    runs: list[AnonRun] | None = vma.runs
+    if not runs:
+        return 0
+    return sum(max(min(r.end, end) - max(r.start, start), 0) for r in runs) >> PAGE_SHIFT
+
+
+def materialize(mm: Mm, vma: Vma, start: int, end: int) -> None:
+    """Turn the runs of ``vma`` inside ``[start, end)`` into one :class:`AnonPage` per
+    page in ``vma.pages``, with the same state (for the code that works page by page:
+    fork, MADV_FREE/COLD/PAGEOUT, guards, collapse). The RSS counters and the machine's
+    resident count do not change: the pages are the same. O(pages turned)."""
+    taken = take_runs(vma, start, end)
+    if not taken:
+        return
+    pages = vma.pages
+    if pages is None:
+        pages = vma.pages = {}
+    for run in taken:
+        if run.zero:
+            pages.update(dict.fromkeys(range(run.start, run.end, PAGE_SIZE), ZERO_PAGE))
+            continue
+        referenced, active = run.referenced, run.active
+        for addr in range(run.start, run.end, PAGE_SIZE):
+            page = AnonPage()
+            page.mapcount = 1
+            if referenced:
+                page.referenced = True
+            if active:
+                page.active = True
+            pages[addr] = page
+
+
+def _accessed(referenced: bool, active: bool, unevictable: bool) -> tuple[bool, bool]:
+    # folio_mark_accessed() on flags (see that function).
+    if not referenced:
+        return True, active
+    if not active and not unevictable:
+        return False, True
+    return referenced, active
+
+
+def touch_runs(vma: Vma, start: int, end: int) -> None:
+    """``folio_mark_accessed`` on every page of ``vma``'s runs inside ``[start, end)``
+    (GUP's FOLL_TOUCH). O(runs)."""
+    runs: list[AnonRun] | None = vma.runs
+    if not runs:
+        return
+    i, j = _runs_between(runs, start, end)
+    unevictable = bool(vma.vm_flags & VM_LOCKED)
+    for run in runs[i:j]:
+        if not run.zero:  # the zero page is no folio (vm_normal_page() is NULL)
+            run.referenced, run.active = _accessed(run.referenced, run.active, unevictable)
+    _recoalesce(runs, i, j, [])
+
+
+def fill_runs(mm: Mm, vma: Vma, start: int, end: int, write: bool) -> tuple[int, int | None]:
+    """Populate ``[start, end)`` of the private anonymous ``vma``, which has no entry of
+    ``vma.pages`` there, as page-by-page faults followed by GUP's FOLL_TOUCH would.
+
+    For ``write``: holes and zero-page runs become anonymous runs (``do_anonymous_page``
+    or ``wp_page_copy`` of the zero page: charged to ``MM_ANONPAGES``, resident on the
+    machine, PG_referenced by the touch), stopping at the first page past the resident
+    limit or the machine's RAM; anonymous runs are marked accessed. For a read: holes
+    become zero-page runs; anonymous runs are marked accessed. Returns the pages that
+    took a fault and the address of the page that could not be had (None if none).
+    Caller holds ``mmap_lock`` for read and the page lock, and for a write prepared the
+    anon_vma. O(runs in the range + a list move)."""
+    runs = vma.runs or []
+    i = j = 0
+    if runs:
+        i, j = _runs_between(runs, start, end)
+    inside = runs[i:j]
+    unevictable = bool(vma.vm_flags & VM_LOCKED)
+    stat = mm.rss_stat
+    new: list[AnonRun] = []
+    mapped = 0
+    failed: int | None = None
+    pos = start
+    kept: list[AnonRun] = []  # the runs of the range that stay
+    for run in [*inside, None]:
+        if run is not None and run.zero and write:
+            continue  # each of its pages is copied: a hole as far as the fill goes
+        hole_end = run.start if run is not None else end
+        if pos < hole_end and not write:
+            new.append(AnonRun(pos, hole_end, False, False, zero=True))
+            mapped += (hole_end - pos) >> PAGE_SHIFT
+        elif pos < hole_end:
+            want = (hole_end - pos) >> PAGE_SHIFT
+            room = mm.ram_pages() - mm.machine_resident[0]
+            limit = mm.resident_limit()
+            if limit is not None:
+                room = min(room, limit - mm.get_rss())
+            got = max(0, min(want, room))
+            if got:
+                new.append(AnonRun(pos, pos + (got << PAGE_SHIFT), True, False))
+                stat[MM_ANONPAGES] += got
+                mm.machine_resident[0] += got
+                mapped += got
+            if got < want:
+                failed = pos + (got << PAGE_SHIFT)
+                # The zero-page runs not reached stay (cut to what is left of them).
+                kept += [
+                    AnonRun(max(r.start, failed), r.end, False, False, zero=True)
+                    for r in inside
+                    if r.zero and r.end > failed
+                ]
+                break
+        if run is None:
+            break
+        if not run.zero:
+            run.referenced, run.active = _accessed(run.referenced, run.active, unevictable)
+        kept.append(run)
+        pos = run.end
+    if runs:
+        del runs[i:j]
+        _recoalesce(runs, i, i, kept + new)
+    else:
+        runs = new
+    vma.runs = runs or None
+    return mapped, failed
+
+
+def zap_runs(mm: Mm, vma: Vma, start: int, end: int) -> int:
+    """Unmap and free the runs of ``vma`` inside ``[start, end)`` (``zap_pte_range`` on
+    exclusive anonymous folios: uncharged, freed). Returns the pages freed; the caller
+    has done ``update_hiwater_rss``. O(runs)."""
+    taken = take_runs(vma, start, end)
+    freed = sum(run.end - run.start for run in taken if not run.zero) >> PAGE_SHIFT
+    if freed:
+        mm.rss_stat[MM_ANONPAGES] -= freed
+        mm.machine_resident[0] -= freed
+    return freed
+
+
+def check_vma_runs(vma: Vma) -> None:
+    """O(runs + pages): the runs are sorted, non-empty, page aligned, inside the VMA,
+    apart from each other and from ``vma.pages``, coalesced (two touching runs differ in
+    their flags or kind), zero-page runs flagless, and only in a private anonymous VMA
+    that is not ``VM_LOCKED`` (with an anon_vma if it holds anonymous runs)."""
+    runs: list[AnonRun] | None = vma.runs
+    if runs is None:
+        return
+    assert runs, (vma, "empty run list instead of None")
+    assert vma.vm_file is None and not vma.vm_flags & (VM_SHARED | VM_LOCKED), (vma, runs)
+    if any(not r.zero for r in runs):
+        assert vma.anon_vma is not None, (vma, runs)
+    prev: AnonRun | None = None
+    for run in runs:
+        assert isinstance(run, AnonRun), (vma, run)
+        assert vma.vm_start <= run.start < run.end <= vma.vm_end, (vma, run)
+        assert not (run.start | run.end) & ~PAGE_MASK, (vma, run)
+        assert not run.zero or not (run.referenced or run.active), (vma, run)
+        if prev is not None:
+            assert prev.end <= run.start, (vma, prev, run)
+            assert prev.end < run.start or (prev.referenced, prev.active, prev.zero) != (
+                run.referenced,
+                run.active,
+                run.zero,
+            ), (vma, prev, run, "not coalesced")
+        prev = run
+    for addr in vma.pages or ():
+        assert run_at(vma, addr) is None, (vma, hex(addr), "both a run and a page")
+
+
+def table_count(points: list[int], ranges: list[tuple[int, int]], shift: int) -> int:
+    """Distinct ``addr >> shift`` blocks touched by the page addresses ``points`` (any
+    order) and the address ranges ``ranges`` (``[start, end)``, sorted by start, apart):
+    the page tables they need at one level. O(ranges + points + blocks of points
+    log ranges)."""
+    lows: list[int] = []
+    highs: list[int] = []
+    for start, end in ranges:
+        lo = start >> shift
+        hi = (end - 1) >> shift
+        if highs and lo <= highs[-1]:
+            if hi > highs[-1]:
+                highs[-1] = hi
+        else:
+            lows.append(lo)
+            highs.append(hi)
+    total = sum(highs) - sum(lows) + len(lows)
+    for block in {a >> shift for a in points}:
+        i = bisect_right(lows, block) - 1
+        if i < 0 or block > highs[i]:
+            total += 1
+    return total

@@ -58,7 +58,15 @@ from .maps_reader import (
     smaps_chunk,
 )
 from .maps_reader import SMAPS_READERS as SMAPS_READER_NAMES
-from .pages import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, PageKind, page_cache
+from .pages import (
+    MM_ANONPAGES,
+    MM_FILEPAGES,
+    MM_SHMEMPAGES,
+    PageKind,
+    page_cache,
+    run_pages,
+    table_count,
+)
 from .seq_file import PAGE_SIZE as SEQ_BUFFER
 from .seq_file import SeqChunk, SeqFile, SingleSource
 from .smaps import render_statm, render_status_memory
@@ -409,7 +417,7 @@ class MachinePages:
 
 def machine_pages(kernel: Kernel) -> MachinePages:
     """Walk every process's resident pages once (each page counted once, however many
-    PTEs map it). Holds the page lock per process. O(VMAs + resident pages)."""
+    PTEs map it). Holds the page lock per process. O(VMAs + runs + resident pages)."""
     from .constants import VM_LOCKED
 
     seen: set[int] = set()
@@ -417,19 +425,21 @@ def machine_pages(kernel: Kernel) -> MachinePages:
     anon = mapped = mlocked = tables = 0
     for proc in kernel.processes():
         mm = proc.mm
-        pte: set[int] = set()
-        pmd: set[int] = set()
-        pud: set[int] = set()
+        points: list[int] = []
+        ranges: list[tuple[int, int]] = []
         with mm.page_lock:
             for vma in mm.vmas():
                 file = vma.vm_file
                 if file is not None:
                     inodes[id(file.inode)] = file.inode
                 locked = bool(vma.vm_flags & VM_LOCKED)
+                if vma.runs:  # exclusive anonymous pages (core/pages.py): O(runs)
+                    ranges += [(r.start, r.end) for r in vma.runs]
+                    npages = run_pages(vma)
+                    anon += npages
+                    mlocked += npages if locked else 0
                 for addr, page in (vma.pages or {}).items():
-                    pte.add(addr >> 21)
-                    pmd.add(addr >> 30)
-                    pud.add(addr >> 39)
+                    points.append(addr)
                     if page.kind is PageKind.ZERO or id(page) in seen:
                         continue
                     seen.add(id(page))
@@ -438,7 +448,7 @@ def machine_pages(kernel: Kernel) -> MachinePages:
                         anon += 1
                     else:
                         mapped += 1
-        tables += len(pte) + len(pmd) + len(pud)
+        tables += sum(table_count(points, ranges, shift) for shift in (21, 30, 39))
     file_pages = shmem = 0
     with kernel.page_lock:
         for inode in inodes.values():
@@ -553,9 +563,9 @@ def vmstat_text(
 ) -> str:
     """``/proc/vmstat`` (``vmstat_show``): ``name value`` lines, in the kernel's order,
     for the counters the engine keeps: page counts, swap (none), ``pgfault``/
-    ``pgmajfault`` and the per-VMA-lock events (printed by kernels built with
-    ``CONFIG_PER_VMA_LOCK_STATS``). ``extra`` lines (the simulator's own counters)
-    follow. O(1)."""
+    ``pgmajfault``, the folios mlocked and munlocked, and the per-VMA-lock events
+    (printed by kernels built with ``CONFIG_PER_VMA_LOCK_STATS``). ``extra`` lines (the
+    simulator's own counters) follow. O(1)."""
     rows: list[tuple[str, int]] = [
         ("nr_free_pages", max((_host_memory() >> PAGE_SHIFT) - p.anon - p.file - p.page_tables, 0)),
         ("nr_mlock", p.mlocked),
@@ -568,6 +578,8 @@ def vmstat_text(
         ("pswpout", 0),
         ("pgfault", ev.pgfault),
         ("pgmajfault", ev.pgmajfault),
+        ("unevictable_pgs_mlocked", ev.unevictable_pgs_mlocked),
+        ("unevictable_pgs_munlocked", ev.unevictable_pgs_munlocked),
         ("vma_lock_success", ev.vma_lock_success),
         ("vma_lock_abort", ev.vma_lock_abort),
         ("vma_lock_retry", ev.vma_lock_retry),

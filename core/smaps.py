@@ -49,6 +49,7 @@ from .pages import (
     NO_FOLIO,
     PageKind,
     pte_dirty,
+    table_count,
 )
 from .procfs import GATE_LINE, vma_line
 
@@ -98,7 +99,7 @@ class MemSizeStats:
 def smap_gather_stats(mm: Mm, vma: Vma, start: int = 0) -> MemSizeStats:
     """``smap_gather_stats`` + ``smaps_pte_entry`` over one VMA's resident pages at or
     above ``start`` (``smaps_rollup`` resumes mid-VMA after dropping ``mmap_lock``).
-    Caller holds ``mmap_lock`` (or the VMA lock). O(pages)."""
+    Caller holds ``mmap_lock`` (or the VMA lock). O(pages + runs)."""
     mss = MemSizeStats()
     locked = bool(vma.vm_flags & (VM_LOCKED | VM_LOCKONFAULT))
     old = mm.old_ptes
@@ -108,6 +109,26 @@ def smap_gather_stats(mm: Mm, vma: Vma, start: int = 0) -> MemSizeStats:
             if vma.pages
             else []
         )
+        runs = vma.runs
+        if not runs:
+            size = 0
+        elif start <= runs[0].start:
+            size = sum(r.end - r.start for r in runs if not r.zero)
+        else:
+            size = sum(max(r.end - max(r.start, start), 0) for r in runs if not r.zero)
+    if size:
+        # Runs (core/pages.py): exclusive anonymous pages, PTE young and dirty; the zero
+        # page's runs count nothing (vm_normal_page() is NULL). O(runs).
+        pss = size << PSS_SHIFT
+        mss.resident += size
+        mss.referenced += size
+        mss.anonymous += size
+        mss.pss += pss
+        mss.pss_anon += pss
+        mss.pss_dirty += pss
+        mss.private_dirty += size
+        if locked:
+            mss.pss_locked += pss
     for addr, page, dirty in items:
         kind = page.kind
         if kind in NO_FOLIO:
@@ -148,7 +169,7 @@ def smap_walk(mm: Mm, vma: Vma, start: int = 0) -> MemSizeStats:
     """:func:`smap_gather_stats` plus the page walk's modelled cost: a lab profile with a
     ``smaps_walk(vma, pages)`` hook (``mm.hooks``) spends there the time
     ``walk_page_vma`` takes on the host for that many resident pages, holding what the
-    caller holds (``mmap_lock`` for read, or the VMA's read lock). O(pages)."""
+    caller holds (``mmap_lock`` for read, or the VMA's read lock). O(pages + runs)."""
     mss = smap_gather_stats(mm, vma, start)
     hooks = mm.hooks
     charge = getattr(hooks, "smaps_walk", None) if hooks is not None else None
@@ -219,7 +240,7 @@ def thp_eligible(vma: Vma) -> int:
 
 def smap_block(mm: Mm, vma: Vma) -> tuple[str, MemSizeStats]:
     """One VMA's smaps block and the counters its page walk gathered. Caller holds
-    ``mmap_lock`` (or the VMA lock). O(pages)."""
+    ``mmap_lock`` (or the VMA lock). O(pages + runs)."""
     mss = smap_walk(mm, vma)
     text = (
         vma_line(vma, mm.cur_brk, mm.start_brk, mm.start_stack)
@@ -234,7 +255,7 @@ def smap_block(mm: Mm, vma: Vma) -> tuple[str, MemSizeStats]:
 
 
 def show_smap(mm: Mm, vma: Vma) -> str:
-    """One VMA's smaps block. Caller holds ``mmap_lock`` (or the VMA lock). O(pages)."""
+    """One VMA's smaps block. Caller holds ``mmap_lock`` (or the VMA lock). O(pages + runs)."""
     return smap_block(mm, vma)[0]
 
 
@@ -283,16 +304,13 @@ def render_smaps_rollup(mm: Mm) -> str:
 
 
 def _pgtables_bytes(mm: Mm) -> int:
-    pte: set[int] = set()
-    pmd: set[int] = set()
-    pud: set[int] = set()
+    points: list[int] = []
+    ranges: list[tuple[int, int]] = []
     with mm.page_lock:
         for vma in mm.vmas():
-            for addr in vma.pages or ():
-                pte.add(addr >> 21)
-                pmd.add(addr >> 30)
-                pud.add(addr >> 39)
-    return (len(pte) + len(pmd) + len(pud)) * PAGE_SIZE
+            points += vma.pages or ()
+            ranges += [(r.start, r.end) for r in vma.runs or ()]
+    return sum(table_count(points, ranges, shift) for shift in (21, 30, 39)) * PAGE_SIZE
 
 
 def _text_bytes(mm: Mm) -> int:
@@ -303,7 +321,7 @@ def _text_bytes(mm: Mm) -> int:
 
 def render_status_memory(mm: Mm) -> str:
     """The memory lines of ``/proc/<pid>/status`` (``task_mem`` + ``hugetlb_report_usage``),
-    ``VmPeak`` through ``HugetlbPages``. Values in kB, ``%8lu``, after a tab. O(pages)."""
+    ``VmPeak`` through ``HugetlbPages``. Values in kB, ``%8lu``, after a tab. O(pages + runs)."""
     stat = mm.rss_stat
     anon, file, shmem = stat[MM_ANONPAGES], stat[MM_FILEPAGES], stat[MM_SHMEMPAGES]
     total_vm = mm.total_vm

@@ -77,6 +77,7 @@ class Vma:
         "vm_refcnt",
         "vm_lock_seq",
         "pages",
+        "runs",
         "_gen",
         "_line",
         "__weakref__",
@@ -94,6 +95,8 @@ class Vma:
     vm_refcnt: int
     vm_lock_seq: int
     pages: dict[int, Any] | None
+    #: Runs of uniform private anonymous pages beside ``pages`` (core/pages.py).
+    runs: list[Any] | None
     _gen: int
     _line: tuple[int, str, Any]
 
@@ -122,6 +125,7 @@ class Vma:
         vma.vm_refcnt = 0
         vma.vm_lock_seq = VM_LOCK_SEQ_INIT
         vma.pages = None
+        vma.runs = None
         vma._gen = 0
         vma._line = NO_LINE
         return vma

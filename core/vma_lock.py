@@ -143,7 +143,11 @@ def vma_start_write(lock: MmapLock, vma: Vma) -> None:
         attached = vma.vm_refcnt != 0
         if attached:
             vma.vm_refcnt += VMA_LOCK_OFFSET
-            _writer_wait(lock, lambda: vma.vm_refcnt == VMA_LOCK_OFFSET + 1)
+            # Readers hold the VMA only briefly: test before building the wait's
+            # predicate (an mprotect write-locks up to five VMAs; nothing is waited on
+            # and the observers record no wait when the predicate already holds).
+            if vma.vm_refcnt != VMA_LOCK_OFFSET + 1:
+                _writer_wait(lock, lambda: vma.vm_refcnt == VMA_LOCK_OFFSET + 1)
         vma.vm_lock_seq = seq
         if attached:
             vma.vm_refcnt -= VMA_LOCK_OFFSET  # __vma_exit_locked()

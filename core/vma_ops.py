@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from .constants import ENOMEM, EPERM, PAGE_SHIFT, VM_ACCOUNT, VM_SEALED, VM_SPECIAL, VM_STICKY
 from .errors import SyscallError
+from .pages import put_runs, take_runs
 from .vma import Vma
 from .vma_lock import vma_mark_attached, vma_mark_detached, vma_start_write
 
@@ -163,6 +164,9 @@ def split_vma(mm: Mm, vma: Vma, addr: int, new_below: bool, check_limit: bool) -
     if vma.pages:
         new.pages = {p: v for p, v in vma.pages.items() if new.vm_start <= p < new.vm_end}
         vma.pages = {p: v for p, v in vma.pages.items() if not new.vm_start <= p < new.vm_end}
+    if vma.runs:
+        with mm.page_lock:  # a populate under mmap_lock for read cannot run; faults can
+            put_runs(new, take_runs(vma, new.vm_start, new.vm_end))
     if new_below:
         vma.set_range(addr, vma.vm_end, vma.vm_pgoff + delta)
     else:
@@ -293,9 +297,14 @@ def _merge_pages(target: Vma, other: Vma | None) -> None:
         if target.pages is None:
             target.pages = {}
         target.pages.update(other.pages)
+    if other is not None and other.runs:
+        put_runs(target, other.runs)
+        other.runs = None
 
 
 def _move_pages(src: Vma, dst: Vma, start: int, end: int) -> None:
+    if src.runs:
+        put_runs(dst, take_runs(src, start, end))
     if not src.pages:
         return
     moved = {p: v for p, v in src.pages.items() if start <= p < end}

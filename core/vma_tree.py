@@ -62,8 +62,9 @@ What a lock-free reader can and cannot observe
   that wants the kernel's behaviour restarts with ``iter_from(last_end)`` per step, the way
   ``lock_next_vma`` does).
 
-Node sizes were measured on CPython 3.11 (see ``_LEAF_MAX``); leaves hold parallel
-``starts``/``ends`` lists so lookups are one C-level ``bisect`` per level.
+Node sizes were measured on CPython 3.11 (see ``_LEAF_MAX``); nodes hold their keys in
+parallel sequences so lookups are one C-level ``bisect`` per level, the keys a lookup
+bisects (last addresses) in an ``array('Q')`` (see :data:`_Keys`).
 
 Compiled (hatch_build.py), the nodes are native classes, whose ``__new__`` runs
 ``__init__``: copies are built through the constructor there (``_COMPILED``), and
@@ -72,10 +73,11 @@ through ``__new__`` plus field stores in the pure-Python engine, where that is c
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from itertools import islice
-from operator import itemgetter, sub
+from operator import itemgetter
 from typing import Generic, TypeVar
 
 from ._engine import ENGINE
@@ -94,22 +96,46 @@ Entry = tuple[int, int, V]
 #: Exclusive upper bound of an index: the maple tree covers ``[0, ULONG_MAX]``.
 _INDEX_END = U64  # the maple tree indexes [0, ULONG_MAX]
 
+#: The keys a lookup bisects, each node's last addresses (``end - 1``), are kept in an
+#: ``array('Q')`` of 8-byte values, not a ``list`` of ``int`` objects: a list bisect
+#: touches the list and then up to six separate heap objects per level, each a likely
+#: cache miss in a tree of 65,530 or 2,200,000 entries, while the array's keys are
+#: contiguous (a 64-key node is eight cache lines). Each probe boxes a new ``int``,
+#: which costs a little when the node is hot (docs/performance.md, "Millions of VMAs").
+#: Last addresses, not ends: ``[start, 2**64)`` is a valid store and ``2**64`` does not
+#: fit in 64 bits, while every last address does.
+_KEY_TYPE = "Q"
+
+
+def _keys(values: list[int]) -> array[int]:
+    """An array of last addresses (each in ``[0, 2**64)``)."""
+    return array(_KEY_TYPE, values)
+
+
+def _holes(starts: list[int], lasts: array[int]) -> list[int]:
+    """``[0, starts[1] - ends[0], starts[2] - ends[1], ...]``: the free space below each
+    item (``[]`` for no items). O(n)."""
+    if not starts:
+        return []
+    return [0, *[s - last - 1 for s, last in zip(starts[1:], lasts[:-1], strict=True)]]
+
 
 class _Leaf(Generic[V]):
-    """Up to ``_LEAF_MAX`` entries sorted by start, with parallel lists for C-level work.
+    """Up to ``_LEAF_MAX`` entries sorted by start, with parallel sequences for C-level work.
 
-    ``starts``/``ends`` mirror the entries for ``bisect``; ``holes[k]`` is the free space
-    between entry ``k - 1`` and entry ``k`` (``holes[0] == 0``), so ``gap`` (the largest
-    hole strictly inside the leaf) is one ``max()`` call and a store recomputes only the
-    holes next to the entries it touched.
+    ``starts``/``lasts`` mirror the entries for ``bisect``: ``lasts[k]`` is entry ``k``'s
+    last address (``end - 1``, so that ``[start, 2**64)`` fits an ``array('Q')``; see
+    :data:`_Keys`). ``holes[k]`` is the free space between entry ``k - 1`` and entry ``k``
+    (``holes[0] == 0``), so ``gap`` (the largest hole strictly inside the leaf) is one
+    ``max()`` call and a store recomputes only the holes next to the entries it touched.
     """
 
-    __slots__ = ("count", "edit", "ends", "entries", "gap", "holes", "starts")
+    __slots__ = ("count", "edit", "entries", "gap", "holes", "lasts", "starts")
     #: Levels below this node (readers descend ``while node.height`` without a type
     #: check). A class attribute: every leaf is at height 0.
     height = 0
     starts: list[int]
-    ends: list[int]
+    lasts: array[int]
     entries: list[Entry[V]]
     holes: list[int]
     count: int
@@ -119,14 +145,14 @@ class _Leaf(Generic[V]):
     def __init__(self, entries: list[Entry[V]], edit: object) -> None:
         self.entries = entries
         self.starts = [e[0] for e in entries]
-        self.ends = [e[1] for e in entries]
+        self.lasts = _keys([e[1] - 1 for e in entries])
         self.edit = edit
         self.refresh()
 
     def refresh(self) -> None:
         """Recompute ``holes``, ``gap`` and ``count`` from scratch."""
         starts = self.starts
-        self.holes = [0, *map(sub, islice(starts, 1, None), self.ends)] if starts else []
+        self.holes = _holes(starts, self.lasts)
         self.gap = max(self.holes, default=0)
         self.count = len(starts)
 
@@ -134,7 +160,7 @@ class _Leaf(Generic[V]):
         new: _Leaf[V] = _Leaf([], edit) if _COMPILED else _Leaf.__new__(_Leaf)
         new.entries = self.entries[:]
         new.starts = self.starts[:]
-        new.ends = self.ends[:]
+        new.lasts = self.lasts[:]
         new.holes = self.holes[:]
         new.count = self.count
         new.gap = self.gap
@@ -145,7 +171,7 @@ class _Leaf(Generic[V]):
         """Move the upper half into a new leaf (returned); we must be transient."""
         h = len(self.starts) // 2
         right = _Leaf(self.entries[h:], edit)
-        del self.entries[h:], self.starts[h:], self.ends[h:]
+        del self.entries[h:], self.starts[h:], self.lasts[h:]
         self.refresh()
         return right
 
@@ -154,7 +180,7 @@ class _Leaf(Generic[V]):
         assert isinstance(other, _Leaf)
         self.entries += other.entries
         self.starts += other.starts
-        self.ends += other.ends
+        self.lasts += other.lasts
         self.refresh()
 
     def shift(self, other: _Leaf[V] | _Branch[V], k: int, to_left: bool) -> None:
@@ -165,29 +191,29 @@ class _Leaf(Generic[V]):
         if to_left:
             other.entries += self.entries[:k]
             other.starts += self.starts[:k]
-            other.ends += self.ends[:k]
-            del self.entries[:k], self.starts[:k], self.ends[:k]
+            other.lasts += self.lasts[:k]
+            del self.entries[:k], self.starts[:k], self.lasts[:k]
         else:
             other.entries[:0] = self.entries[-k:]
             other.starts[:0] = self.starts[-k:]
-            other.ends[:0] = self.ends[-k:]
-            del self.entries[-k:], self.starts[-k:], self.ends[-k:]
+            other.lasts[:0] = self.lasts[-k:]
+            del self.entries[-k:], self.starts[-k:], self.lasts[-k:]
         self.refresh()
         other.refresh()
 
 
 class _Branch(Generic[V]):
-    """Up to ``_BRANCH_MAX`` children, with their first starts and last ends for bisect.
+    """Up to ``_BRANCH_MAX`` children, with their first starts and last addresses for bisect.
 
     ``gaps[k]`` is the largest hole either inside child ``k`` or between child ``k - 1`` and
     child ``k``; ``gap = max(gaps)`` is the largest hole strictly inside this subtree.
     """
 
-    __slots__ = ("count", "edit", "ends", "gap", "gaps", "height", "kids", "starts")
+    __slots__ = ("count", "edit", "gap", "gaps", "height", "kids", "lasts", "starts")
     kids: list[_Leaf[V] | _Branch[V]]
     height: int  # levels below this node: 1 for a branch over leaves
     starts: list[int]
-    ends: list[int]
+    lasts: array[int]
     gaps: list[int]
     count: int
     gap: int
@@ -203,8 +229,8 @@ class _Branch(Generic[V]):
         """Recompute every cached field from the children."""
         kids = self.kids
         self.starts = starts = [k.starts[0] for k in kids]
-        self.ends = ends = [k.ends[-1] for k in kids]
-        holes = map(sub, islice(starts, 1, None), ends)
+        self.lasts = lasts = _keys([k.lasts[-1] for k in kids])
+        holes = islice(_holes(starts, lasts), 1, None)
         self.gaps = [kids[0].gap, *map(max, holes, [k.gap for k in islice(kids, 1, None)])]
         self.gap = max(self.gaps)
         self.count = sum([k.count for k in kids])
@@ -213,7 +239,7 @@ class _Branch(Generic[V]):
         new: _Branch[V] = _Branch(self.kids, edit) if _COMPILED else _Branch.__new__(_Branch)
         new.kids = self.kids[:]
         new.starts = self.starts[:]
-        new.ends = self.ends[:]
+        new.lasts = self.lasts[:]
         new.gaps = self.gaps[:]
         new.count = self.count
         new.gap = self.gap
@@ -255,7 +281,6 @@ _Node = _Leaf[V] | _Branch[V]
 _LEVELS = tuple(tuple(range(h)) for h in range(64))
 
 _first = itemgetter(0)
-_second = itemgetter(1)
 
 
 def _is_int(x: object) -> bool:
@@ -361,17 +386,19 @@ class VmaTree(Generic[V]):
         O(log n). Safe without locks (RCU readers).
         """
         node = self._root
-        ends = node.ends
-        # Past the last end (or an empty tree): nothing. Otherwise every level has a
-        # child ending above addr (a branch caches its children's last ends), so the
-        # descent needs no bounds checks.
-        if not ends or addr >= ends[-1]:
+        lasts = node.lasts
+        # Past the last address (or an empty tree): nothing. Otherwise every level has a
+        # child whose last address is at or above addr (a branch caches its children's
+        # last addresses), so the descent needs no bounds checks.
+        if not lasts or addr > lasts[-1]:
             return None
         # Exactly ``height`` branch levels: each attribute load below sees one node type
         # only, which CPython's specialising interpreter turns into a direct slot load.
+        # ``bisect_left(lasts, addr)`` is the first key with ``end - 1 >= addr``, that is
+        # ``end > addr``.
         for _ in _LEVELS[node.height]:
-            node = node.kids[bisect_right(node.ends, addr)]  # type: ignore[union-attr]
-        entry = node.entries[bisect_right(node.ends, addr)]  # type: ignore[union-attr]
+            node = node.kids[bisect_left(node.lasts, addr)]  # type: ignore[union-attr]
+        entry = node.entries[bisect_left(node.lasts, addr)]  # type: ignore[union-attr]
         return entry if entry[0] <= addr else None
 
     def find(self, addr: int) -> Entry[V] | None:
@@ -416,14 +443,14 @@ class VmaTree(Generic[V]):
         node = self._root
         r = 0
         while isinstance(node, _Branch):
-            c = bisect_right(node.ends, addr)
+            c = bisect_left(node.lasts, addr)
             kids = node.kids
             if c == len(kids):
                 return r + node.count
             if c:
                 r += sum([k.count for k in kids[:c]])
             node = kids[c]
-        return r + bisect_right(node.ends, addr)
+        return r + bisect_left(node.lasts, addr)
 
     def iter_from(self, addr: int) -> Iterator[Entry[V]]:
         """Entries with ``end > addr`` in ascending order (``for_each_vma`` from ``addr``).
@@ -492,7 +519,7 @@ class VmaTree(Generic[V]):
             nxt = -1
             node = root
             while isinstance(node, _Branch):
-                c = bisect_right(node.ends, start)
+                c = bisect_left(node.lasts, start)
                 last = len(node.kids) - 1
                 if c >= last:
                     c = last
@@ -501,7 +528,7 @@ class VmaTree(Generic[V]):
                 path.append((node, c))
                 node = node.kids[c]
             leaf = node
-            i = bisect_right(leaf.ends, start)
+            i = bisect_left(leaf.lasts, start)
             j = bisect_left(leaf.starts, end, i)
             entries = leaf.entries
             if j == len(entries) and 0 <= nxt < end:
@@ -568,14 +595,14 @@ def _replace(
     m = len(repl)
     leaf.entries[i:j] = repl
     starts = leaf.starts
-    ends = leaf.ends
+    lasts = leaf.lasts
     holes = leaf.holes
     starts[i:j] = map(_first, repl)
-    ends[i:j] = map(_second, repl)
+    lasts[i:j] = array(_KEY_TYPE, [e[1] - 1 for e in repl])
     holes[i:j] = [0] * m
     n = len(starts)
     for k in range(i or 1, min(i + m + 1, n)):
-        holes[k] = starts[k] - ends[k - 1]
+        holes[k] = starts[k] - lasts[k - 1] - 1
     if n:
         holes[0] = 0
         leaf.gap = max(holes)
@@ -629,22 +656,22 @@ def _replace(
                 new_hi = lo + 1
             old_hi = lo + 2
         pstarts = p.starts
-        pends = p.ends
+        plasts = p.lasts
         gaps = p.gaps
         if new_hi == lo + 1 == old_hi:
             pstarts[lo] = child.starts[0]
-            pends[lo] = child.ends[-1]
+            plasts[lo] = child.lasts[-1]
         else:
             seg = kids[lo:new_hi]
             pstarts[lo:old_hi] = [k.starts[0] for k in seg]
-            pends[lo:old_hi] = [k.ends[-1] for k in seg]
+            plasts[lo:old_hi] = _keys([k.lasts[-1] for k in seg])
             gaps[lo:old_hi] = [0] * (new_hi - lo)
         # Child ``k``'s slot covers the hole below it, so the slot after the changed run
         # changes too.
         for k in range(lo, min(new_hi + 1, len(kids))):
             g = kids[k].gap
             if k:
-                h = pstarts[k] - pends[k - 1]
+                h = pstarts[k] - plasts[k - 1] - 1
                 if h > g:
                     g = h
             gaps[k] = g
@@ -664,12 +691,12 @@ def _replace(
 
 def _find(node: _Node[V], addr: int) -> Entry[V] | None:
     # As VmaTree.walk: one bounds check at the root, none below.
-    ends = node.ends
-    if not ends or addr >= ends[-1]:
+    lasts = node.lasts
+    if not lasts or addr > lasts[-1]:
         return None
     for _ in _LEVELS[node.height]:
-        node = node.kids[bisect_right(node.ends, addr)]  # type: ignore[union-attr]
-    return node.entries[bisect_right(node.ends, addr)]  # type: ignore[union-attr]
+        node = node.kids[bisect_left(node.lasts, addr)]  # type: ignore[union-attr]
+    return node.entries[bisect_left(node.lasts, addr)]  # type: ignore[union-attr]
 
 
 def _iter_from(node: _Node[V], addr: int) -> Iterator[Entry[V]]:
@@ -677,14 +704,14 @@ def _iter_from(node: _Node[V], addr: int) -> Iterator[Entry[V]]:
     # a path-copied tree cannot have.
     stack: list[tuple[list[_Node[V]], int]] = []
     while isinstance(node, _Branch):
-        c = bisect_right(node.ends, addr)
+        c = bisect_left(node.lasts, addr)
         kids = node.kids
         if c == len(kids):
             return
         stack.append((kids, c + 1))
         node = kids[c]
     entries = node.entries
-    i = bisect_right(node.ends, addr)
+    i = bisect_left(node.lasts, addr)
     yield from entries[i:] if i else entries
     while stack:
         kids, c = stack.pop()
@@ -726,7 +753,7 @@ def _gaps_rev(root: _Node[V], low: int, high: int, size: int) -> Iterator[tuple[
         if high - low >= size:
             yield (low, high)
         return
-    gs = max(root.ends[-1], low)
+    gs = max(root.lasts[-1] + 1, low)
     if high - gs >= size:
         yield (gs, high)
     yield from _node_gaps_rev(root, low, high, size)
@@ -740,7 +767,7 @@ def _node_gaps_rev(node: _Node[V], low: int, high: int, size: int) -> Iterator[t
     if node.gap < size:
         return
     starts = node.starts
-    ends = node.ends
+    lasts = node.lasts
     # Holes are numbered by the item above them; the first item starting at or above
     # ``high`` bounds the highest hole that can reach into the window.
     k = bisect_left(starts, high)
@@ -750,7 +777,7 @@ def _node_gaps_rev(node: _Node[V], low: int, high: int, size: int) -> Iterator[t
         while k > 0:
             if starts[k] <= low:
                 return
-            gs = ends[k - 1]
+            gs = lasts[k - 1] + 1
             if gs < low:
                 gs = low
             ge = starts[k]
@@ -763,11 +790,11 @@ def _node_gaps_rev(node: _Node[V], low: int, high: int, size: int) -> Iterator[t
     kids = node.kids
     while k >= 0:
         kid = kids[k]
-        if kid.gap >= size and starts[k] < high and ends[k] > low:
+        if kid.gap >= size and starts[k] < high and lasts[k] >= low:
             yield from _node_gaps_rev(kid, low, high, size)
         if k == 0 or starts[k] <= low:
             return
-        gs = ends[k - 1]
+        gs = lasts[k - 1] + 1
         if gs < low:
             gs = low
         ge = starts[k]
@@ -787,7 +814,7 @@ def _gaps_fwd(root: _Node[V], low: int, high: int, size: int) -> Iterator[tuple[
     if ge - low >= size:
         yield (low, ge)
     yield from _node_gaps_fwd(root, low, high, size)
-    gs = max(root.ends[-1], low)
+    gs = max(root.lasts[-1] + 1, low)
     if high - gs >= size:
         yield (gs, high)
 
@@ -797,7 +824,7 @@ def _node_gaps_fwd(node: _Node[V], low: int, high: int, size: int) -> Iterator[t
     if node.gap < size:
         return
     starts = node.starts
-    ends = node.ends
+    lasts = node.lasts
     n = len(starts)
     # Holes are numbered by the item below them; the last item starting at or below
     # ``low`` bounds the lowest hole that can reach into the window.
@@ -806,9 +833,9 @@ def _node_gaps_fwd(node: _Node[V], low: int, high: int, size: int) -> Iterator[t
         k = 0
     if isinstance(node, _Leaf):
         while k < n - 1:
-            if ends[k] >= high:
+            gs = lasts[k] + 1
+            if gs >= high:
                 return
-            gs = ends[k]
             if gs < low:
                 gs = low
             ge = starts[k + 1]
@@ -821,11 +848,11 @@ def _node_gaps_fwd(node: _Node[V], low: int, high: int, size: int) -> Iterator[t
     kids = node.kids
     while k < n:
         kid = kids[k]
-        if kid.gap >= size and starts[k] < high and ends[k] > low:
+        if kid.gap >= size and starts[k] < high and lasts[k] >= low:
             yield from _node_gaps_fwd(kid, low, high, size)
-        if k == n - 1 or ends[k] >= high:
+        gs = lasts[k] + 1
+        if k == n - 1 or gs >= high:
             return
-        gs = ends[k]
         if gs < low:
             gs = low
         ge = starts[k + 1]
@@ -846,7 +873,7 @@ def _dump(node: _Node[V]) -> str:
         body = f"gaps={node.gaps!r} kid counts={[k.count for k in node.kids]!r}"
     return (
         f"{type(node).__name__} count={node.count} gap={node.gap} "
-        f"starts={node.starts!r} ends={node.ends!r} {body}"
+        f"starts={node.starts!r} lasts={node.lasts.tolist()!r} {body}"
     )
 
 
@@ -863,12 +890,14 @@ def _check_node(
     def fail(msg: str) -> AssertionError:
         return AssertionError(f"{msg} at depth {depth}: {_dump(node)}")
 
-    starts, ends = node.starts, node.ends
+    starts, lasts = node.starts, node.lasts
     n = len(starts)
-    if len(ends) != n:
-        raise fail("starts/ends length mismatch")
+    if type(starts) is not list or type(lasts) is not array or lasts.typecode != _KEY_TYPE:
+        raise fail("starts is not a list or lasts is not an array of u64 keys")
+    if len(lasts) != n:
+        raise fail("starts/lasts length mismatch")
     # Slot k: the hole below item k, and for a branch also the largest hole inside child k.
-    slots = [starts[k] - ends[k - 1] if k else 0 for k in range(n)]
+    slots = [starts[k] - lasts[k - 1] - 1 if k else 0 for k in range(n)]
     if isinstance(node, _Leaf):
         leaf_depths.add(depth)
         cap = leaf_max
@@ -878,7 +907,7 @@ def _check_node(
             if type(entry) is not tuple or len(entry) != 3:
                 raise fail(f"entry {k} is not a (start, end, value) tuple")
             s, e, v = entry
-            if (s, e) != (starts[k], ends[k]):
+            if (s, e - 1) != (starts[k], lasts[k]):
                 raise fail(f"entry {k} range differs from its keys")
             if not (type(s) is int and type(e) is int and 0 <= s < e <= _INDEX_END):
                 raise fail(f"entry {k} has an empty or invalid range")
@@ -899,14 +928,14 @@ def _check_node(
                 raise fail(f"child {k} is empty")
             if kid.height != node.height - 1:
                 raise fail(f"child {k} has height {kid.height}, expected {node.height - 1}")
-            if (kid.starts[0], kid.ends[-1]) != (starts[k], ends[k]):
+            if (kid.starts[0], kid.lasts[-1]) != (starts[k], lasts[k]):
                 raise fail(f"cached start/end of child {k} is stale")
             real += _check_node(kid, depth + 1, False, leaf_depths, leaf_max, branch_max)
         slots = [max(h, kid.gap) for h, kid in zip(slots, node.kids, strict=True)]
         if node.gaps != slots:
             raise fail(f"cached gaps are stale, real gaps {slots}")
     for k in range(n - 1):
-        if ends[k] > starts[k + 1]:
+        if lasts[k] >= starts[k + 1]:
             raise fail(f"items {k} and {k + 1} overlap or are unsorted")
     if n > cap or (not is_root and n < cap // 2):
         raise fail(f"fill {n} outside [{cap // 2}, {cap}]")

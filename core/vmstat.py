@@ -3,13 +3,16 @@
 ``vma_lock_success``/``abort``/``retry``/``miss`` are the per-VMA-lock events
 (``count_vm_vma_lock_event``, include/linux/vm_event_item.h, shown only with
 ``CONFIG_PER_VMA_LOCK_STATS``); ``pgfault`` and ``pgmajfault`` are counted by
-``mm_account_fault`` (mm/memory.c). Each mm has a :class:`VmEvents` whose ``parent``
+``mm_account_fault`` (mm/memory.c); ``unevictable_pgs_mlocked``/``munlocked`` by
+``mlock_folio``/``mlock_new_folio`` and ``__munlock_folio`` (mm/mlock.c, see
+:mod:`core.pages`). Each mm has a :class:`VmEvents` whose ``parent``
 is its Kernel's machine-wide set, so one increment shows in both.
 """
 
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,8 +21,8 @@ __all__ = ["VmEventStatistics", "VmEvents"]
 
 @dataclass(frozen=True)
 class VmEventStatistics:
-    """The per-VMA-lock vmstat events (``/proc/vmstat``, include/linux/vm_event_item.h) and the
-    fault counts (``pgfault``, ``pgmajfault``)."""
+    """The per-VMA-lock vmstat events (``/proc/vmstat``, include/linux/vm_event_item.h), the
+    fault counts (``pgfault``, ``pgmajfault``) and the folios mlocked and munlocked."""
 
     vma_lock_success: int
     vma_lock_abort: int
@@ -27,6 +30,8 @@ class VmEventStatistics:
     vma_lock_miss: int
     pgfault: int
     pgmajfault: int
+    unevictable_pgs_mlocked: int
+    unevictable_pgs_munlocked: int
 
 
 class VmEvents:
@@ -44,6 +49,9 @@ class VmEvents:
 
     def __init__(self, parent: VmEvents | None = None) -> None:
         self._counters = {name: itertools.count(1) for name in self._FIELDS}
+        #: Bulk additions (:meth:`count_many`), beside the one-at-a-time counters.
+        self._bulk = dict.fromkeys(self._FIELDS, 0)
+        self._bulk_lock = threading.Lock()
         self._parent: VmEvents | None = None
         self._bump: dict[str, tuple[Callable[[], int], ...]] = {}
         self.parent = parent
@@ -70,8 +78,17 @@ class VmEvents:
         for bump in self._bump[event]:
             bump()
 
+    def count_many(self, event: str, n: int) -> None:
+        """Add ``n`` to ``event`` here and in the parent (a populate that mapped a run
+        of pages at once, ``count_vm_events``). O(1)."""
+        with self._bulk_lock:
+            self._bulk[event] += n
+        if self._parent is not None:
+            self._parent.count_many(event, n)
+
     def statistics(self) -> VmEventStatistics:
         """The counters' current values. O(1)."""
+        bulk = self._bulk
         return VmEventStatistics(
-            **{name: int(repr(c)[6:-1]) - 1 for name, c in self._counters.items()}
+            **{name: int(repr(c)[6:-1]) - 1 + bulk[name] for name, c in self._counters.items()}
         )

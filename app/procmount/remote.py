@@ -162,14 +162,7 @@ class RemoteBackend:
         shmem = sum(p.rss.shmem for p in stats.processes)
         pages = MachinePages(anon, file + shmem, file + shmem, shmem, 0, 0)
         ev = stats.events
-        events = VmEventStatistics(
-            ev.vma_lock_success,
-            ev.vma_lock_abort,
-            ev.vma_lock_retry,
-            ev.vma_lock_miss,
-            ev.pgfault,
-            ev.pgmajfault,
-        )
+        events = VmEventStatistics(**ev.model_dump())
         committed = 0
         for pid in self.pids():
             try:

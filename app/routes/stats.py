@@ -41,7 +41,8 @@ async def get_vmstat(
     ] = None,
 ) -> VmstatOut:
     """The `/proc/vmstat` per-VMA-lock events (`vma_lock_success`, `vma_lock_abort`,
-    `vma_lock_retry`, `vma_lock_miss`) with `pgfault`/`pgmajfault`, machine-wide and per
+    `vma_lock_retry`, `vma_lock_miss`) with `pgfault`/`pgmajfault` and
+    `unevictable_pgs_mlocked`/`unevictable_pgs_munlocked`, machine-wide and per
     process; each process's `min_flt`/`maj_flt`, resident pages, VMAs, `mmap_lock`
     statistics (holders, waiters, acquisitions, contention, wait time) and
     `PROCMAP_QUERY` counters; the RCU domain and the page-table lock. Counters are read

@@ -22,7 +22,10 @@ class VmEventsOut(Mirror, source=VmEventStatistics):
     """``/proc/vmstat``'s per-VMA-lock events (``count_vm_vma_lock_event``) and fault
     counts: ``vma_lock_success`` (fault completed under the VMA lock), ``_abort`` (fell
     back to ``mmap_lock``), ``_retry`` (handler asked for a retry under ``mmap_lock``),
-    ``_miss`` (the VMA found was detached; walk redone), ``pgfault``, ``pgmajfault``."""
+    ``_miss`` (the VMA found was detached; walk redone), ``pgfault``, ``pgmajfault``,
+    and ``unevictable_pgs_mlocked``/``_munlocked`` (folios that became mlocked, and
+    munlocked folios as the per-CPU mlock batch drains: in batches of 31, or at the next
+    ``lru_add_drain``)."""
 
     vma_lock_success: int
     vma_lock_abort: int
@@ -30,6 +33,8 @@ class VmEventsOut(Mirror, source=VmEventStatistics):
     vma_lock_miss: int
     pgfault: int
     pgmajfault: int
+    unevictable_pgs_mlocked: int
+    unevictable_pgs_munlocked: int
 
 
 class RwsemOut(Mirror, source=RwSemaphoreStatistics, omit=("reader_threads",)):
@@ -149,17 +154,7 @@ class ServiceStatsOut(Mirror, source=ServiceStatistics, omit=("table_lock_held",
     rejected: int
 
 
-_ZERO_EVENTS = dict.fromkeys(
-    (
-        "vma_lock_success",
-        "vma_lock_abort",
-        "vma_lock_retry",
-        "vma_lock_miss",
-        "pgfault",
-        "pgmajfault",
-    ),
-    0,
-)
+_ZERO_EVENTS = dict.fromkeys(VmEventStatistics.__dataclass_fields__, 0)
 
 
 class VmstatOut(BaseModel):

@@ -144,7 +144,7 @@ def test_kernel_settings_are_the_machines_own(c: httpx.Client) -> None:
     assert r.status_code == 201, r.text
     out = r.json()["settings"]
     assert {k: out[k] for k in settings} == settings
-    assert out["max_resident_pages"] == Settings().max_resident_pages  # the environment's
+    assert out["max_resident_pages"] == Settings().resident_cap  # the environment's (none)
     big = {"length": 64 << 20, **ANON}
     for prefix, status in (("/machines/tiny", 422), ("", 200)):
         pid = c.post(f"{prefix}/processes", json={}).json()["pid"]

@@ -25,6 +25,7 @@ openmetrics_families: Callable[[str], Iterator[Metric]] = (
     openmetrics_parser.text_string_to_metric_families
 )
 EVENTS = ("vma_lock_success", "vma_lock_abort", "vma_lock_retry", "vma_lock_miss")
+MLOCK_EVENTS = ("unevictable_pgs_mlocked", "unevictable_pgs_munlocked")
 
 
 def _proc(http: httpx.Client, pid: int) -> dict[str, Any]:
@@ -42,7 +43,7 @@ def test_vmstat_counts_faults(http: httpx.Client, pid: int) -> None:
     addr = int(http.post(f"/processes/{pid}/mmap", json=body).json()["addr"], 16)
     before_global = http.get("/vmstat").json()["events"]
     before = _proc(http, pid)
-    assert before["events"] == dict.fromkeys([*EVENTS, "pgfault", "pgmajfault"], 0)
+    assert before["events"] == dict.fromkeys([*EVENTS, "pgfault", "pgmajfault", *MLOCK_EVENTS], 0)
     ops = [
         {"op": "touch", "addr": addr, "length": 4 * PAGE_SIZE},  # 4 fast-path faults
         {"op": "fault", "addr": addr - PAGE_SIZE},  # hole: abort, then SIGSEGV
@@ -95,7 +96,7 @@ def test_metrics_have_the_vmstat_figures(http: httpx.Client, pid: int) -> None:
     samples = _samples(r.text)
     stat = _proc(http, pid)  # nothing ran on this process in between
     p = str(pid)
-    for event in (*EVENTS, "pgfault", "pgmajfault"):
+    for event in (*EVENTS, "pgfault", "pgmajfault", *MLOCK_EVENTS):
         key = ("vmasim_process_vm_events_total", (("event", event), ("pid", p)))
         assert samples[key] == stat["events"][event], event
     assert samples[("vmasim_process_faults_total", (("pid", p), ("type", "minor")))] == 2
@@ -228,3 +229,30 @@ def test_statistics_models_mirror_the_engine_dataclasses() -> None:
         class Extra(Mirror, source=Stats, omit=("b",)):
             a: int
             c: int
+
+
+def test_vmstat_counts_mlocked_and_munlocked_folios(http: httpx.Client, pid: int) -> None:
+    """mlock of 4 pages, 3 resident, counts 4 mlocked (3 found, 1 populated); munmap
+    queues their munlocks in the per-CPU mlock batch (no drain), the next mlock drains
+    it: 4 munlocked."""
+    body = {"length": 4 * PAGE_SIZE, "prot": ["PROT_READ", "PROT_WRITE"]}
+    body["flags"] = ["MAP_PRIVATE", "MAP_ANONYMOUS"]
+    addr = int(http.post(f"/processes/{pid}/mmap", json=body).json()["addr"], 16)
+    machine = http.get("/vmstat").json()["events"]
+    before = [machine[e] for e in MLOCK_EVENTS]
+    for i in range(3):
+        fault = {"addr": addr + i * PAGE_SIZE, "access": "write"}
+        assert http.post(f"/processes/{pid}/faults", json=fault).status_code == 200
+    r = http.post(f"/processes/{pid}/mlock", json={"addr": addr, "length": 4 * PAGE_SIZE})
+    assert r.status_code == 204, r.text
+    counts = [(_proc(http, pid)["events"][e]) for e in MLOCK_EVENTS]
+    assert counts == [4, 0]
+    r = http.post(f"/processes/{pid}/munmap", json={"addr": addr, "length": 4 * PAGE_SIZE})
+    assert r.status_code == 204, r.text
+    assert [(_proc(http, pid)["events"][e]) for e in MLOCK_EVENTS] == [4, 0]
+    addr = int(http.post(f"/processes/{pid}/mmap", json=body).json()["addr"], 16)
+    r = http.post(f"/processes/{pid}/mlock", json={"addr": addr, "length": PAGE_SIZE})
+    assert r.status_code == 204, r.text
+    assert [(_proc(http, pid)["events"][e]) for e in MLOCK_EVENTS] == [5, 4]
+    machine = http.get("/vmstat").json()["events"]
+    assert [machine[e] - b for e, b in zip(MLOCK_EVENTS, before, strict=True)] == [5, 4]

@@ -228,7 +228,11 @@ def _mutations() -> list[tuple[str, Any, str]]:
 
     vmas = "processes/0/mm/vmas"
     return [
-        ("version", set_("version", 2), r"state\.version=2 is unknown \(this build reads 1\)"),
+        (
+            "version",
+            set_("version", 3),
+            r"state\.version=3 is unknown \(this build reads \(1, 2\)\)",
+        ),
         ("format", set_("format", "other"), r"state\.format='other' is not 'vmasim-state'"),
         ("pid", set_("processes/1/pid", "x"), r"processes\[1\]\.pid='x' must be an integer"),
         ("dup pid", set_("processes/1/pid", 1000), r"processes\[1\]\.pid=1000 appears twice"),

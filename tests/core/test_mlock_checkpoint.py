@@ -107,3 +107,69 @@ def test_bad_new_fields_are_refused_naming_them() -> None:
         mutate(doc)
         with pytest.raises(StateError, match=re.escape(needle)):
             load_kernel(doc)
+
+
+def _mlock_counts(kernel: Kernel) -> tuple[int, int]:
+    ev = kernel.vm_events.statistics()
+    return ev.unevictable_pgs_mlocked, ev.unevictable_pgs_munlocked
+
+
+def _batch_after_restore() -> tuple[Kernel, Kernel, int]:
+    # 40 locked pages, 10 of them unmapped: their munlocks wait in the batch, and the
+    # folios' mlock counts decide what the next drain counts.
+    kernel = Kernel()
+    proc = kernel.spawn()
+    mm = proc.mm
+    mm.mmap(BASE, 40 * PG, RW, FIXED)
+    for i in range(40):
+        mm.fault(BASE + i * PG, "write")
+    mm.mlock(BASE, 40 * PG)
+    mm.munmap(BASE, 10 * PG)
+    assert len(kernel.lru.mlock) == 10
+    restored = load_kernel(dump_kernel(kernel))
+    return kernel, restored, proc.pid
+
+
+def test_round_trip_keeps_the_mlock_batch_and_counts() -> None:
+    kernel, restored, pid = _batch_after_restore()
+    assert _mlock_counts(restored) == _mlock_counts(kernel) == (40, 0)
+    assert len(restored.lru.mlock) == 10
+    # Both machines go on alike: the next munlock drains the 10 first, then unlocks 30.
+    for k in (kernel, restored):
+        k.get(pid).mm.munlock(BASE + 10 * PG, 30 * PG)
+    assert _mlock_counts(restored) == _mlock_counts(kernel) == (40, 40)
+    assert dump_kernel(restored)["pages"] == dump_kernel(kernel)["pages"]
+    restored.get(pid).mm._check()
+    restored.lru._check()
+
+
+def test_a_state_without_mlock_counts_mlocks_what_locked_vmas_map() -> None:
+    kernel, _, pid = _batch_after_restore()
+    doc = dump_kernel(kernel)
+    for pdoc in doc["pages"]:
+        pdoc.pop("mlock_count", None)
+    del doc["kernel"]["lru"]["mlock"]
+    restored = load_kernel(doc)
+    assert restored.lru.mlock == [] and _mlock_counts(restored) == (40, 0)
+    restored.get(pid).mm.munlock(BASE + 10 * PG, 30 * PG)
+    assert _mlock_counts(restored) == (40, 30)
+
+
+def test_bad_mlock_batches_are_refused_naming_them() -> None:
+    kernel, _, _ = _batch_after_restore()
+    for value, needle in [
+        ([[0]], r"kernel.lru.mlock[0]=[0] must be [page, pid or null]"),
+        ([[-1, None]], r"kernel.lru.mlock[0]=[-1, None] must be"),
+        ([[-1, 1000, -3]], r"kernel.lru.mlock[0][2]"),
+        ([[0, "x"]], "kernel.lru.mlock[0][1]"),
+        ([[10**6, None]], "kernel.lru.mlock[0][0]"),
+        ([[0, None]] * 31, "holds 31 entries"),
+    ]:
+        doc = dump_kernel(kernel)
+        doc["kernel"]["lru"]["mlock"] = value
+        with pytest.raises(StateError, match=re.escape(needle)):
+            load_kernel(doc)
+    doc = dump_kernel(kernel)
+    doc["pages"][0]["mlock_count"] = 0
+    with pytest.raises(StateError, match=re.escape("pages[0].mlock_count")):
+        load_kernel(doc)

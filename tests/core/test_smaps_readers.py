@@ -31,6 +31,7 @@ from core.maps_reader import (
     read_smaps_rollup,
 )
 from core.mm import Mm
+from core.pages import run_pages
 from core.proc_pid import open_pid_file
 from core.process import Process
 from core.smaps import render_smaps
@@ -70,7 +71,7 @@ def test_every_reader_prints_the_kernel_text(reader: SmapsReader, chunk: int) ->
     snap._check()
     assert snap.text == render_smaps(mm)
     assert snap.reader == reader and snap.eof and snap.consistent
-    resident = sum(len(v.pages or ()) for v in mm.vmas())
+    resident = sum(len(v.pages or ()) + run_pages(v) for v in mm.vmas())
     assert snap.pages_walked >= resident  # a block that did not fit is walked again
     if chunk >= 1 << 20:
         assert snap.chunks == 1 and snap.pages_walked == resident
@@ -83,7 +84,7 @@ def test_the_readers_agree_on_the_rollup() -> None:
     a._check()
     b._check()
     assert a.text == b.text and a.text.splitlines()[0].endswith("[rollup]")
-    resident = sum(len(v.pages or ()) for v in mm.vmas())
+    resident = sum(len(v.pages or ()) + run_pages(v) for v in mm.vmas())
     assert a.pages_walked == b.pages_walked == resident
     assert a.vmas_walked == b.vmas_walked == mm.map_count
     assert a.hold.mmap_lock_read_ns > 0 and b.hold.mmap_lock_read_ns == 0

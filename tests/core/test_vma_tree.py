@@ -372,7 +372,7 @@ def test_int_subclasses_are_stored_as_ints() -> None:
 
 def test_check_reports_corruption() -> None:
     tree = tree_of(pages(*((2 * k, 2 * k + 1, k) for k in range(10))))
-    tree._root.ends[3] += 5 * P
+    tree._root.lasts[3] += 5 * P
     with pytest.raises(AssertionError, match=r"entry 3 range differs from its keys .*_Leaf"):
         tree._check()
 
