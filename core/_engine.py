@@ -54,11 +54,6 @@ INTERPRETED: Final[dict[str, str]] = {
         "other modules keep per-file state in an Inode's instance __dict__ (the page "
         "cache, the commit charge of a shared mapping); a native class has none"
     ),
-    "vma.py": (
-        "poison() frees a VMA by switching its class to FreedVma, whose every attribute "
-        "access raises UseAfterFree (the RCU use-after-free detector); a native class "
-        "can neither change class nor intercept compiled code's direct field reads"
-    ),
     "pages.py": (
         "Page keeps its defaults on the class (no __slots__: a new AnonPage stores "
         "nothing) and AnonPage's __init__ is object's own; a native class has neither"

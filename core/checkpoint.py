@@ -801,11 +801,12 @@ def _load_into(kernel: Kernel, doc: dict[str, Any], kdoc: dict[str, Any]) -> Non
             page = _ref(entry[0], f"{mw}[0]", pages)
         if page.rss_counter < 0:
             raise StateError(f"{mw}[0]: page {entry[0]} is no folio")
-        pid = entry[1]
+        # Its own name: compiled, a variable keeps one type per function, and ``pid`` is
+        # an int above (a None here would not fit it).
+        batch_pid = entry[1]
         events: VmEvents | None = None
-        if pid is not None:
-            pid = _int(pid, f"{mw}[1]", 0, PID_MAX - 1)
-            owner = procs.get(pid)
+        if batch_pid is not None:
+            owner = procs.get(_int(batch_pid, f"{mw}[1]", 0, PID_MAX - 1))
             events = owner.mm.vm_events if owner is not None else kernel.vm_events
         kernel.lru.mlock.append((page, events))
     if len(kernel.lru.mlock) >= FOLIO_BATCH_SIZE:

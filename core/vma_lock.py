@@ -22,6 +22,8 @@ from __future__ import annotations
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from .vma import check_live
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -55,6 +57,10 @@ def vma_start_read(lock: MmapLock, vma: Vma, mm: object) -> ReadLockFailure | No
     (the caller falls back to ``mmap_lock``: VMA_LOCK_ABORT). False "locked" results are
     allowed, false "unlocked" ones are impossible. O(1).
     """
+    # A correct RCU reader never finds a freed VMA (core/vma.py: the use-after-free
+    # detector).
+    if vma.freed:
+        check_live(vma, "vma_start_read")
     # 1. Lockless pessimistic check: write-locked in the current cycle.
     if vma.vm_lock_seq == lock.seq:
         return ReadLockFailure.WRITE_LOCKED

@@ -32,7 +32,9 @@ from core import (
     Mm,
     Process,
     SyscallError,
+    UseAfterFree,
 )
+from core.vma import POISON_ADDR, check_live
 from tests.engines import PYTHON_ENGINE_ONLY
 
 PG = 4096
@@ -312,8 +314,9 @@ def test_exit_frees_everything_after_a_grace_period() -> None:
     kernel.exit(proc.pid)
     kernel.rcu.barrier()
     for vma in vmas:
-        with pytest.raises(Exception, match="use after free"):
-            _ = vma.vm_start
+        assert vma.freed and vma.vm_start == vma.vm_end == POISON_ADDR
+        with pytest.raises(UseAfterFree, match="use after free"):
+            check_live(vma, "a test")
     assert proc.mm.map_count == 0
     assert proc.mm.maps().count("\n") == 1
 
