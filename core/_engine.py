@@ -54,6 +54,20 @@ INTERPRETED: Final[dict[str, str]] = {
         "other modules keep per-file state in an Inode's instance __dict__ (the page "
         "cache, the commit charge of a shared mapping); a native class has none"
     ),
+    # Cold: compiling them would cost compile time (every fresh clone's first
+    # scripts/test, every wheel) and gain nothing anyone measures: they run once per
+    # process, per checkpoint or per rare syscall, never on the fault, lookup, mmap/
+    # munmap/mprotect or maps paths (docs/performance.md, "Compiled engine").
+    "checkpoint.py": "cold: save and load of a whole kernel",
+    "exec.py": "cold: execve, once per process",
+    "binfmt_elf.py": "cold: ELF loading, once per process",
+    "binfmt_script.py": "cold: #! scripts, once per process",
+    "layout.py": "cold: initial layouts of spawned processes",
+    "x86_layout.py": "cold: the address-space layout at exec",
+    "fork.py": "cold: fork, once per child",
+    "madvise.py": "cold: madvise; its per-page loops stay Python",
+    "mlock.py": "cold: mlock/munlock/mlockall syscalls",
+    "anon_name.py": "cold: prctl(PR_SET_VMA_ANON_NAME)",
     "pages.py": (
         "Page keeps its defaults on the class (no __slots__: a new AnonPage stores "
         "nothing) and AnonPage's __init__ is object's own; a native class has neither"
