@@ -67,7 +67,8 @@ parallel sequences so lookups are one C-level ``bisect`` per level, the keys a l
 bisects (last addresses) in an ``array('Q')`` (see :data:`_Keys`).
 
 Compiled (hatch_build.py), the nodes are native classes, whose ``__new__`` runs
-``__init__``: copies are built through the constructor there (``_COMPILED``), and
+``__init__``: copies are built through the constructor there (``_COMPILED``) with
+``derive=False`` (the copy's fields are copied, not recomputed from the children), and
 through ``__new__`` plus field stores in the pure-Python engine, where that is cheaper.
 """
 
@@ -142,11 +143,14 @@ class _Leaf(Generic[V]):
     gap: int
     edit: object
 
-    def __init__(self, entries: list[Entry[V]], edit: object) -> None:
+    def __init__(self, entries: list[Entry[V]], edit: object, *, derive: bool = True) -> None:
+        # derive=False: copy() (compiled) fills the other fields itself.
         self.entries = entries
+        self.edit = edit
+        if not derive:
+            return
         self.starts = [e[0] for e in entries]
         self.lasts = _keys([e[1] - 1 for e in entries])
-        self.edit = edit
         self.refresh()
 
     def refresh(self) -> None:
@@ -157,8 +161,13 @@ class _Leaf(Generic[V]):
         self.count = len(starts)
 
     def copy(self, edit: object) -> _Leaf[V]:
-        new: _Leaf[V] = _Leaf([], edit) if _COMPILED else _Leaf.__new__(_Leaf)
-        new.entries = self.entries[:]
+        entries = self.entries[:]
+        new: _Leaf[V]
+        if _COMPILED:
+            new = _Leaf(entries, edit, derive=False)
+        else:
+            new = _Leaf.__new__(_Leaf)
+            new.entries = entries
         new.starts = self.starts[:]
         new.lasts = self.lasts[:]
         new.holes = self.holes[:]
@@ -219,11 +228,15 @@ class _Branch(Generic[V]):
     gap: int
     edit: object
 
-    def __init__(self, kids: list[_Leaf[V] | _Branch[V]], edit: object) -> None:
+    def __init__(
+        self, kids: list[_Leaf[V] | _Branch[V]], edit: object, *, derive: bool = True
+    ) -> None:
+        # derive=False: copy() (compiled) fills the other fields itself.
         self.kids = kids
         self.edit = edit
-        self.height = kids[0].height + 1
-        self.refresh()
+        if derive:
+            self.height = kids[0].height + 1
+            self.refresh()
 
     def refresh(self) -> None:
         """Recompute every cached field from the children."""
@@ -236,8 +249,13 @@ class _Branch(Generic[V]):
         self.count = sum([k.count for k in kids])
 
     def copy(self, edit: object) -> _Branch[V]:
-        new: _Branch[V] = _Branch(self.kids, edit) if _COMPILED else _Branch.__new__(_Branch)
-        new.kids = self.kids[:]
+        kids = self.kids[:]
+        new: _Branch[V]
+        if _COMPILED:
+            new = _Branch(kids, edit, derive=False)
+        else:
+            new = _Branch.__new__(_Branch)
+            new.kids = kids
         new.starts = self.starts[:]
         new.lasts = self.lasts[:]
         new.gaps = self.gaps[:]
