@@ -83,6 +83,17 @@ async def get_machine(request: Request, machines: MachinesDep) -> Machine:
 MachineDep = Annotated[Machine, Depends(get_machine)]
 
 
+async def get_machine_prefix(request: Request) -> str:
+    """The path prefix of this request's machine: ``/machines/<id>`` under that prefix,
+    empty for the default machine's own routes. Links in bodies start with it (the
+    ``Location`` header gets it from :class:`app.middleware.MachineLocation`)."""
+    name = request.path_params.get("machine")
+    return "" if name is None else f"/machines/{name}"
+
+
+MachinePrefix = Annotated[str, Depends(get_machine_prefix)]
+
+
 async def get_service(machine: MachineDep) -> Service:
     """The service of this request's machine."""
     return machine.service

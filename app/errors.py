@@ -25,6 +25,8 @@ ProcessLimitReached    409     ``limit``, ``value``
 RequestTooLarge        413     ``limit``, ``value``
 RequestTimeout         408     ``setting``, ``limit`` (seconds), ``value`` (bytes received)
 JournalUnavailable     503     (the journal's store failed; see the log)
+MachineUnavailable     503     ``machine``; header ``Retry-After`` (cluster backend: the
+                               machine's actor is restarting on another node)
 UseAfterFree           500     (an engine bug)
 EngineError            500
 request validation     422     ``errors``: ``[{field, value, message}]`` (:func:`field_errors`)
@@ -144,6 +146,21 @@ class JournalUnavailable(ServiceError):
     more is acknowledged until the service restarts (:mod:`app.journal`)."""
 
 
+class MachineUnavailable(ServiceError):
+    """Cluster backend (:mod:`app.cluster`): the machine's actor is not reachable now
+    (its node died and Ray is restarting it elsewhere from its journal). The request
+    was not acknowledged: retry after ``retry_after`` seconds (``Retry-After``)."""
+
+    def __init__(self, machine: str, retry_after: int, cause: str) -> None:
+        self.machine = machine
+        self.retry_after = retry_after
+        super().__init__(
+            f"machine {machine!r} is moving to another node ({cause}); "
+            f"retry in {retry_after} s: an operation not answered may or may not have "
+            "happened, one answered is kept"
+        )
+
+
 class RequestTimeout(LimitExceeded):
     """A request's body did not arrive within its deadline (``VMASIM_BODY_TIMEOUT``
     seconds once the head arrived): ``value`` is the bytes received by then."""
@@ -187,6 +204,9 @@ ERROR_TABLE: dict[type[Exception], ProblemKind] = {
     RequestTooLarge: ProblemKind(413, "too-large", "Request too large"),
     JournalUnavailable: ProblemKind(
         503, "journal-unavailable", "State changes cannot be made durable now"
+    ),
+    MachineUnavailable: ProblemKind(
+        503, "machine-unavailable", "The machine is moving to another node"
     ),
     RequestTimeout: ProblemKind(408, "request-timeout", "The request was not received in time"),
     LimitExceeded: ProblemKind(409, "limit-exceeded", "A configured limit was reached"),
@@ -306,7 +326,7 @@ def exception_extras(exc: BaseException) -> dict[str, Any]:
         return {"pid": exc.pid}
     if isinstance(exc, NoSuchJob):
         return {"job_id": exc.job_id}
-    if isinstance(exc, (NoSuchMachine, MachineExists, DefaultMachineKept)):
+    if isinstance(exc, (NoSuchMachine, MachineExists, DefaultMachineKept, MachineUnavailable)):
         return {"machine": exc.machine}
     if isinstance(exc, LimitExceeded):
         return {"setting": exc.setting, "limit": exc.limit, "value": exc.value}
@@ -453,8 +473,17 @@ def validation_problem(
 
 
 async def _engine_error(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(exc, request.url.path)
+
+
+def error_response(exc: Exception, instance: str | None) -> JSONResponse:
+    """The problem for an engine or service exception (its table row), with
+    ``Retry-After`` when the exception says when to retry."""
     kind = lookup(exc) or ERROR_TABLE[EngineError]
-    return problem_response(kind, str(exc), request.url.path, **exception_extras(exc))
+    response = problem_response(kind, str(exc), instance, **exception_extras(exc))
+    if isinstance(exc, MachineUnavailable):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -34,7 +34,7 @@ from lab import (
     run_experiment,
 )
 
-from .errors import LimitExceeded, NoSuchJob
+from .errors import LimitExceeded, NoSuchJob, NoSuchMachine
 from .settings import env_name
 
 __all__ = ["Job", "JobLimitReached", "JobManager", "JobStatistics", "JobView"]
@@ -107,11 +107,17 @@ class JobStatistics:
 class JobManager:
     """The job table and its worker. Thread-safe."""
 
-    def __init__(self, max_jobs: int = 8, join_timeout: float = 30.0) -> None:
+    def __init__(
+        self, max_jobs: int = 8, join_timeout: float = 30.0, machine: str = "default"
+    ) -> None:
         if not isinstance(max_jobs, int) or isinstance(max_jobs, bool) or not 1 <= max_jobs <= 1000:
             raise ValueError(f"{MAX_JOBS_SETTING}={max_jobs!r} must be an integer in [1, 1000]")
         self.max_jobs = max_jobs
         self.join_timeout = join_timeout
+        #: The machine whose jobs these are: a submission after its deletion (the
+        #: manager is shut down then) is NoSuchMachine, what the request would have got
+        #: a moment later.
+        self.machine = machine
         self._lock = threading.Lock()
         self._jobs: OrderedDict[int, Job] = OrderedDict()
         self._ids = itertools.count(1)
@@ -127,10 +133,11 @@ class JobManager:
         self, name: str, *, quick: bool, seed: int, cost: CostModel, cell_s: float | None
     ) -> JobView:
         """Queue a run; returns its view. Raises JobLimitReached (nothing queued) when
-        every slot is busy, RuntimeError after shutdown. O(max_jobs)."""
+        every slot is busy, NoSuchMachine after shutdown (the machine was deleted).
+        O(max_jobs)."""
         with self._lock:
             if self._closed:
-                raise RuntimeError("the job manager is shut down")
+                raise NoSuchMachine(self.machine)
             if len(self._jobs) >= self.max_jobs:
                 finished = [
                     j.id for j in self._jobs.values() if j.state not in ("queued", "running")

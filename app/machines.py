@@ -19,11 +19,11 @@ the resident bound...), over the environment's (``VMASIM_MAX_MAP_COUNT``,
 kernel's ``InvalidArgument`` (422) and nothing is created.
 
 **The seam.** Routes reach machines through :class:`MachineBackend`, never through a
-table of their own. :class:`EmbeddedMachines` (the only backend today) holds each
-machine in this process. A cluster backend (issue 21, second part: one Ray actor per
-machine) implements the same protocol; because every route below ``/machines/{machine}``
-resolves its machine through the backend, it can forward those requests to the actor
-that holds the machine instead of running them here.
+table of their own. :class:`EmbeddedMachines` holds each machine in this process. The
+cluster backend (:mod:`app.cluster`, ``VMASIM_BACKEND=ray``) plugs in one level up: each
+machine is a Ray actor that runs this very module for its one machine, and the server
+in front forwards every request of a machine (everything under ``/machines/{machine}``,
+and the unprefixed routes for ``default``) to that actor, before it reaches a route.
 
 **Durability** (with ``VMASIM_STATE_FILE``). The default machine keeps the state file
 and its journal exactly where they were. Machine ``m`` lives in its own directory
@@ -206,7 +206,9 @@ class EmbeddedMachines:
         self.restored = 0
         service = default if default is not None else Service(settings)
         keeper = self._keeper(service, deployment.state_file)
-        machine = Machine(DEFAULT_MACHINE, service, keeper, self._jobs(), created_at=time.time())
+        machine = Machine(
+            DEFAULT_MACHINE, service, keeper, self._jobs(DEFAULT_MACHINE), created_at=time.time()
+        )
         self._adopt(machine)
         self._table[DEFAULT_MACHINE] = machine
 
@@ -237,8 +239,8 @@ class EmbeddedMachines:
         d = self.deployment
         return StateKeeper(service, path, d.state_interval, d.durability, d.journal_sync)
 
-    def _jobs(self) -> JobManager:
-        return JobManager(self.settings.max_experiment_jobs)
+    def _jobs(self, name: str) -> JobManager:
+        return JobManager(self.settings.max_experiment_jobs, machine=name)
 
     def listen(self, listener: WaitListener) -> None:
         """Tell ``listener`` (admission control) when engine calls of any machine,
@@ -260,7 +262,7 @@ class EmbeddedMachines:
             directory = os.path.join(machines_dir(self.deployment.state_file), name)
             state = os.path.join(directory, STATE)
         machine = Machine(
-            name, service, self._keeper(service, state), self._jobs(), created_at, directory
+            name, service, self._keeper(service, state), self._jobs(name), created_at, directory
         )
         self._adopt(machine)
         return machine

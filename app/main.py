@@ -3,9 +3,11 @@ in this process, :mod:`app.machines`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from typing import Any
 
 import anyio.to_thread
 from fastapi import Depends, FastAPI
@@ -16,14 +18,14 @@ from core import Kernel
 from . import __version__, auth, errors, openapi
 from .deployment import Deployment
 from .deps import machine_path
-from .errors import NoSuchMachine, responses
+from .errors import MachineUnavailable, NoSuchMachine, responses
 from .lifecycle import Lifecycle
 from .limits import Admission, AdmissionControl
 from .machines import EmbeddedMachines
 from .middleware import BodyReader, HeadWithoutBody, MachineLocation
 from .routes import include_all, ui
 from .service import Service
-from .settings import Settings
+from .settings import Backend, Settings
 
 DESCRIPTION = """\
 A simulated Linux 6.18 x86-64 process address space, driven over HTTP.
@@ -88,15 +90,29 @@ def create_app(
     settings: Settings | None = None,
     kernel: Kernel | None = None,
     deployment: Deployment | None = None,
+    backend: Backend | None = None,
 ) -> FastAPI:
     """Build the service. ``settings`` and ``deployment`` (token, CORS, admission
     limits, state file: :mod:`app.deployment`) default to the ``VMASIM_*`` environment;
     a fresh :class:`core.Kernel` unless one is given. No other side effects (the OpenAPI
-    exporter and the tests call this): the state file is read by the lifespan."""
+    exporter and the tests call this): the state file is read by the lifespan.
+
+    ``backend`` (default: ``VMASIM_BACKEND``, :class:`app.settings.Backend`): with
+    ``ray`` this app is a stateless front end of machines held by Ray actors
+    (:mod:`app.cluster`), joined when the lifespan starts; its own embedded machine
+    then serves nothing but the routes' validation."""
     if settings is None:
         settings = Settings.from_env(os.environ)
     if deployment is None:
         deployment = Deployment.from_env(os.environ)
+    if backend is None:
+        backend = Backend.from_env(os.environ)
+    front: Any = None
+    if backend.kind == "ray":
+        from .cluster.frontend import ClusterFrontEnd  # Ray only when chosen
+
+        front = ClusterFrontEnd(backend, settings.max_machines, deployment.retry_after, os.environ)
+        deployment = dataclasses.replace(deployment, state_file=None)  # the actors' store
     service = Service(settings, kernel)
     machines = EmbeddedMachines(settings, deployment, service)
     lifecycle = Lifecycle(machines.services)
@@ -113,8 +129,9 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         lifecycle.install_signal_handlers()
+        cluster: AbstractAsyncContextManager[None] = front.run() if front else nullcontext()
         try:
-            async with machines.run():  # restores every machine; saves them at the end
+            async with cluster, machines.run():  # restores every machine; saves them at the end
                 yield
                 lifecycle.begin_shutdown()
         finally:
@@ -139,7 +156,10 @@ def create_app(
     app.state.experiment_jobs = machines.default.jobs
     app.state.admission = admission
     errors.install(app)
-    include_all(app)
+    # Every route of a machine may be answered 503 machine-unavailable with the cluster
+    # backend (its actor restarting on another node, app.cluster): documented once here.
+    moving = {503: responses(MachineUnavailable)[503]}
+    include_all(app, responses=moving)
     # Every route of a machine, again under /machines/{machine}: the dependency checks
     # the id (404 for none) and documents the parameter; app.deps resolves the machine
     # from the path, so the route modules need no change.
@@ -147,13 +167,18 @@ def create_app(
         app,
         prefix="/machines/{machine}",
         dependencies=[Depends(machine_path)],
-        responses=responses(NoSuchMachine),
+        responses=responses(NoSuchMachine, MachineUnavailable),
         generate_unique_id_function=machine_operation_id,
     )
     ui.install(app)  # the live page at /ui (not in the OpenAPI document)
     openapi.install(app)
     # Outermost last: CORS, then the token check, then the body (read whole, bounded in
     # size and time), then admission: a request counts as in flight once it is received.
+    if front is not None:
+        from .cluster.frontend import ClusterForwarder
+
+        app.state.cluster = front
+        app.add_middleware(ClusterForwarder, front=front)  # inside every check below
     app.add_middleware(MachineLocation)
     app.add_middleware(Admission, control=app.state.admission)
     app.add_middleware(BodyReader, limit=settings.max_body_bytes, timeout=deployment.body_timeout)

@@ -110,3 +110,56 @@ def env_name(field: str) -> str:
     if field not in _RANGES:
         raise KeyError(field)
     return ENV_PREFIX + field.upper()
+
+
+BACKENDS = ("embedded", "ray")
+"""``VMASIM_BACKEND``: where machines live (:mod:`app.machines`, :mod:`app.cluster`)."""
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where the machines live, from the environment.
+
+    ``VMASIM_BACKEND``
+        ``embedded`` (the default: machines in this process) or ``ray`` (one Ray
+        actor per machine, :mod:`app.cluster`).
+    ``VMASIM_RAY_ADDRESS``
+        The Ray cluster to join (``ray.init(address=...)``); unset: ``auto``, the
+        cluster of the local node.
+    ``VMASIM_CLUSTER_STORE``
+        With ``ray``, required: the directory every node reaches (a shared volume)
+        that holds each machine's checkpoint and journal.
+    ``VMASIM_RAY_NAMESPACE``
+        The Ray namespace of the machines' named actors (default ``vmasim``).
+    """
+
+    kind: str = "embedded"
+    ray_address: str | None = None
+    store: str | None = None
+    namespace: str = "vmasim"
+
+    def __post_init__(self) -> None:
+        if self.kind not in BACKENDS:
+            raise SettingsError(f"{ENV_PREFIX}BACKEND={self.kind!r} must be one of {BACKENDS}")
+        if self.kind == "ray" and not self.store:
+            raise SettingsError(
+                f"{ENV_PREFIX}BACKEND=ray needs {ENV_PREFIX}CLUSTER_STORE: a directory "
+                "every Ray node reaches, for the machines' checkpoints and journals"
+            )
+        if not self.namespace:
+            raise SettingsError(f"{ENV_PREFIX}RAY_NAMESPACE must not be empty")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Backend:
+        """The backend the ``VMASIM_*`` variables choose. :class:`SettingsError` for a
+        bad one.
+
+        >>> Backend.from_env({}).kind
+        'embedded'
+        """
+        return cls(
+            kind=environ.get(ENV_PREFIX + "BACKEND", "embedded").strip() or "embedded",
+            ray_address=environ.get(ENV_PREFIX + "RAY_ADDRESS") or None,
+            store=environ.get(ENV_PREFIX + "CLUSTER_STORE") or None,
+            namespace=environ.get(ENV_PREFIX + "RAY_NAMESPACE", "vmasim"),
+        )

@@ -16,6 +16,15 @@ it measures:
 * the same after 10,000 ``MADV_DONTNEED`` holes (10,001 runs): bytes per run, render times;
 * for scale, the page-by-page representation it replaces: a 64 MiB populate with runs
   switched off (``core.gup.RUN_POPULATE_MAX_ENTRIES = -1``), in ns and bytes per page;
+* fork of a process with a populated 2 TiB heap (the child shares the runs:
+  ``core.pages.RunGroup``): seconds and bytes allocated, the child's ``smaps_rollup``,
+  a COW write fault in the child, 10,000 ``MADV_DONTNEED`` holes in the parent's half
+  and both processes' ``smaps_rollup`` then, and the parent's exit that leaves the
+  child's pages private;
+* ``mmap(MAP_LOCKED)`` of 2 TiB (a locked populate: every folio mlocked and counted in
+  ``unevictable_pgs_mlocked``), then ``munlock`` and ``mlock`` of it (the mlock batch
+  takes the runs' folios arithmetically: ``core.pages.mlock_run_folios``): seconds and
+  bytes allocated;
 * "choice": what the fault path would pay per fault to keep an extent per fault with a
   neighbour merge (a bisect of the run list, then extend or insert) against the dict
   store it does now, for 50,000 ascending faults and 25,000 faults in random order on
@@ -47,6 +56,7 @@ from core import (  # noqa: E402
     MADV_DONTNEED,
     MADV_POPULATE_WRITE,
     MAP_ANONYMOUS,
+    MAP_LOCKED,
     MAP_POPULATE,
     MAP_PRIVATE,
     PAGE_SIZE,
@@ -172,6 +182,87 @@ def run(size: int, rounds: int) -> dict[str, Any]:
     return out
 
 
+def fork_heap(size: int, rounds: int) -> dict[str, Any]:
+    """fork() of a process with ``size`` bytes populated: the child shares the runs."""
+    gc.disable()
+    kernel = _machine()
+    parent = kernel.spawn("heap")
+    base = parent.mm.mmap(0, size, RW, ANON | MAP_POPULATE)
+    t0 = time.perf_counter()
+    child = kernel.fork(parent.pid)
+    secs = time.perf_counter() - t0
+    kernel.exit(child.pid)
+    child, _, nbytes = _allocated(lambda: kernel.fork(parent.pid))
+    rollup = render_smaps_rollup(child.mm)
+    assert f"{'Shared_Dirty:':<16}{size >> 10:>8} kB" in rollup, rollup
+    render = _timed(lambda: render_smaps_rollup(child.mm), rounds)
+    t0 = time.perf_counter()
+    page = child.mm.fault(base + size // 2, "write").page
+    cow = time.perf_counter() - t0
+    assert page == "cow", page
+    # The parent cuts its half of the shared heap into 10,001 runs (the child's stays
+    # one): the group finds the members covering a range per mm, by bisection.
+    holes = 10_000
+    step = size // holes & ~(PAGE_SIZE - 1)
+    t0 = time.perf_counter()
+    for i in range(holes):
+        parent.mm.madvise(base + i * step + 2 * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED)
+    holes_secs = time.perf_counter() - t0
+    parent_render = _timed(lambda: render_smaps_rollup(parent.mm), rounds)
+    child_render = _timed(lambda: render_smaps_rollup(child.mm), rounds)
+    t0 = time.perf_counter()
+    kernel.exit(parent.pid)
+    exit_secs = time.perf_counter() - t0
+    rollup = render_smaps_rollup(child.mm)
+    assert f"{'Private_Dirty:':<16}{size >> 10:>8} kB" in rollup, rollup
+    kernel._check()
+    gc.enable()
+    return {
+        "seconds": secs,
+        "allocated_bytes": nbytes,
+        "child_smaps_rollup": render,
+        "cow_fault_seconds": cow,
+        "parent_exit_seconds": exit_secs,
+        "holes_after_fork": {
+            "holes": holes,
+            "seconds": holes_secs,
+            "parent_smaps_rollup": parent_render,
+            "child_smaps_rollup": child_render,
+        },
+    }
+
+
+def locked_heap(size: int) -> dict[str, Any]:
+    """MAP_LOCKED populate of ``size`` bytes, then munlock and mlock of it."""
+    gc.disable()
+    kernel = _machine()
+    mm = kernel.spawn("locked").mm
+    mm.rlimit_memlock = (1 << 62, 1 << 62)
+    t0 = time.perf_counter()
+    base = mm.mmap(0, size, RW, ANON | MAP_LOCKED)
+    secs = time.perf_counter() - t0
+    mm.munmap(base, size)
+    base, _, nbytes = _allocated(lambda: mm.mmap(0, size, RW, ANON | MAP_LOCKED))
+    npages = size // PAGE_SIZE
+    assert mm.vm_events.statistics().unevictable_pgs_mlocked == 2 * npages
+    t0 = time.perf_counter()
+    mm.munlock(base, size)
+    munlock = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    mm.mlock(base, size)
+    mlock = time.perf_counter() - t0
+    stats = mm.vm_events.statistics()
+    assert stats.unevictable_pgs_mlocked == 3 * npages, stats
+    kernel._check()
+    gc.enable()
+    return {
+        "seconds": secs,
+        "allocated_bytes": nbytes,
+        "munlock_seconds": munlock,
+        "mlock_seconds": mlock,
+    }
+
+
 def choice(n: int = 50_000) -> dict[str, float]:
     """ns per fault: dict store vs run-per-fault with neighbour merge."""
     from bisect import bisect_right
@@ -229,6 +320,8 @@ def main() -> None:
     warm = _machine().spawn().mm
     warm.mmap(0, 1 << 20, RW, ANON | MAP_POPULATE)
     res = run(size, args.rounds)
+    res["fork"] = fork_heap(size, args.rounds)
+    res["locked"] = locked_heap(size)
     res["choice"] = choice()
     mp, pw = res["map_populate"], res["madv_populate_write"]
     print(f"heap {size / TIB:g} TiB = {res['pages']:,} pages")
@@ -248,6 +341,26 @@ def main() -> None:
         f"page by page (runs off), 64 MiB: {ref['ns_per_page']:.0f} ns and "
         f"{ref['bytes_per_page']:.0f} B per page; 2 TiB would take "
         f"{ref['projected_2tib_seconds']:.0f} s and {ref['projected_2tib_gib']:.0f} GiB"
+    )
+    fk = res["fork"]
+    print(
+        f"fork of the populated heap: {fk['seconds'] * 1e3:.2f} ms, "
+        f"{fk['allocated_bytes']:,} B; child smaps_rollup best "
+        f"{fk['child_smaps_rollup']['best_ms']:.3f} ms; COW fault in the child "
+        f"{fk['cow_fault_seconds'] * 1e3:.3f} ms; "
+        f"parent exit {fk['parent_exit_seconds'] * 1e3:.3f} ms"
+    )
+    hf = fk["holes_after_fork"]
+    print(
+        f"  then {hf['holes']:,} DONTNEED holes in the parent: {hf['seconds']:.3f} s; "
+        f"smaps_rollup best: parent {hf['parent_smaps_rollup']['best_ms']:.3f} ms, "
+        f"child {hf['child_smaps_rollup']['best_ms']:.3f} ms"
+    )
+    lk = res["locked"]
+    print(
+        f"mmap(MAP_LOCKED) of the heap: {lk['seconds'] * 1e3:.2f} ms, "
+        f"{lk['allocated_bytes']:,} B; munlock {lk['munlock_seconds'] * 1e3:.3f} ms; "
+        f"mlock {lk['mlock_seconds'] * 1e3:.3f} ms"
     )
     ch = res["choice"]
     print(

@@ -74,7 +74,17 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .constants import PAGE_MASK, PID_MAX, TASK_SIZE, U64, VM_ACCOUNT, VM_LOCKED, VM_SHARED
+from .constants import (
+    PAGE_MASK,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    PID_MAX,
+    TASK_SIZE,
+    U64,
+    VM_ACCOUNT,
+    VM_LOCKED,
+    VM_SHARED,
+)
 from .errors import EngineError, InvalidArgument, StateError
 from .files import Inode, OpenFile
 from .kernel import Kernel
@@ -88,6 +98,9 @@ from .pages import (
     AnonRun,
     Page,
     PageKind,
+    RunGroup,
+    count_at,
+    group_coverage,
     is_shmem,
     page_cache,
     put_runs,
@@ -120,9 +133,13 @@ __all__ = [
 FORMAT = "vmasim-state"
 #: 2: VMAs carry ``runs`` (core/pages.py). A version-1 file is a version-2 file
 #: without runs, and loads as one.
-VERSION = 2
+#: 3: a run fork shared, or a fork child's (old PTEs), has three more fields: ``old``,
+#: its group (an index shared by the runs mapping the same folios, or null) and its
+#: ``shift`` (core/pages.py ``RunGroup``). A version-2 file is a version-3 file whose
+#: runs all have five fields.
+VERSION = 3
 #: The versions :func:`load_kernel` reads.
-READABLE_VERSIONS = (1, 2)
+READABLE_VERSIONS = (1, 2, 3)
 ZERO_PAGE_REF = -1  # a PTE mapping the shared zero page
 GUARD_REF = -2  # a guard marker (MADV_GUARD_INSTALL)
 #: Folio flags saved when set (core/pages.py); absent means False.
@@ -242,6 +259,26 @@ def _dump_locked(
     anon_docs: list[dict[str, Any]] = []
     pages: dict[int, int] = {}
     page_docs: list[dict[str, Any]] = []
+    groups: dict[int, int] = {}  # id(RunGroup) -> index
+    group_objs: list[RunGroup] = []
+
+    def run_doc(run: AnonRun) -> list[Any]:
+        doc: list[Any] = [
+            run.start,
+            run.end,
+            "zero" if run.zero else "anon",
+            run.referenced,
+            run.active,
+        ]
+        if run.old or run.group is not None:
+            ref = None
+            if run.group is not None:
+                ref = groups.get(id(run.group))
+                if ref is None:
+                    ref = groups[id(run.group)] = len(group_objs)
+                    group_objs.append(run.group)
+            doc += [run.old, ref, run.shift]
+        return doc
 
     def inode_ref(inode: Inode) -> int:
         ref = inodes.get(id(inode))
@@ -306,10 +343,7 @@ def _dump_locked(
                     "anon_name": vma.anon_name,
                     "special_name": vma.special_name,
                     "pages": [[addr, page_ref(p)] for addr, p in sorted((vma.pages or {}).items())],
-                    "runs": [
-                        [r.start, r.end, "zero" if r.zero else "anon", r.referenced, r.active]
-                        for r in vma.runs or ()
-                    ],
+                    "runs": [run_doc(r) for r in vma.runs or ()],
                 }
             )
         mm_doc: dict[str, Any] = {name: getattr(mm, name) for name in MM_INT_FIELDS}
@@ -334,6 +368,10 @@ def _dump_locked(
             }
         )
     # Every inode reached so far: record its page cache (pages by identity).
+    # A run group's folios that a mapper made page objects: [group address, page].
+    group_docs = [
+        [[g, page_ref(page)] for g, page in sorted(group.folios.items())] for group in group_objs
+    ]
     inode_docs = []
     for inode in inode_objs:
         cache = inode.__dict__.get("_page_cache")
@@ -387,6 +425,7 @@ def _dump_locked(
         "files": file_docs,
         "anon_vmas": anon_docs,
         "pages": page_docs,
+        "run_groups": group_docs,
         "processes": proc_docs,
     }
 
@@ -743,6 +782,20 @@ def _load_into(kernel: Kernel, doc: dict[str, Any], kdoc: dict[str, Any]) -> Non
         files.append(file)
 
     anons: list[AnonVma] = []
+    # The run groups (core/pages.py RunGroup), by index: the page objects of their
+    # folios that a mapper made pages.
+    run_groups: dict[int, RunGroup] = {}
+    for i, gdoc in enumerate(_list(doc.get("run_groups", []), "state.run_groups")):
+        group = run_groups[i] = RunGroup()
+        for j, entry in enumerate(_list(gdoc, f"run_groups[{i}]")):
+            gw = f"run_groups[{i}][{j}]"
+            if not isinstance(entry, list) or len(entry) != 2:
+                raise StateError(f"{gw}={entry!r} must be [group address, page]")
+            g = _int(entry[0], f"{gw}[0]")
+            folio = page_at(entry[1], f"{gw}[1]")
+            if g & ~PAGE_MASK or folio.kind is not PageKind.ANON or g in group.folios:
+                raise StateError(f"{gw}: {g:#x} twice, unaligned, or not an anonymous page")
+            group.folios[g] = folio
     for i, adoc in enumerate(_list(_field(doc, "anon_vmas", "state"), "state.anon_vmas")):
         adoc = _obj(adoc, f"anon_vmas[{i}]")
         anons.append(AnonVma(forked=_bool(adoc.get("forked", False), f"anon_vmas[{i}].forked")))
@@ -773,6 +826,7 @@ def _load_into(kernel: Kernel, doc: dict[str, Any], kdoc: dict[str, Any]) -> Non
             files,
             anons,
             page_at,
+            run_groups,
         )
         procs[pid] = proc
 
@@ -837,6 +891,7 @@ def _load_mm(
     files: list[OpenFile],
     anons: list[AnonVma],
     page_at: Any,
+    run_groups: dict[int, RunGroup],
 ) -> None:
     ints = {name: _int(_field(doc, name, where), f"{where}.{name}") for name in MM_INT_FIELDS}
     bools = {name: _bool(_field(doc, name, where), f"{where}.{name}") for name in MM_BOOL_FIELDS}
@@ -916,7 +971,7 @@ def _load_mm(
                     if vma.pages and addr in vma.pages:
                         raise StateError(f"{vw}.pages[{j}]: address {addr:#x} is mapped twice")
                     set_pte(mm, vma, addr, page_at(entry[1], f"{vw}.pages[{j}][1]"))
-                _load_runs(mm, vma, _list(vdoc.get("runs", []), f"{vw}.runs"), vw)
+                _load_runs(mm, vma, _list(vdoc.get("runs", []), f"{vw}.runs"), vw, run_groups)
         # Each kind in its own loop: merged into one dict[str, int], the compiled engine
         # would pass the booleans on as ints (1), which a native bool field refuses.
         for name, value in {**ints, **optional}.items():
@@ -936,16 +991,20 @@ def _load_mm(
     _restore_events(mm.vm_events, _events(doc.get("vm_events", {}), f"{where}.vm_events"))
 
 
-def _load_runs(mm: Mm, vma: Vma, docs: list[Any], vw: str) -> None:
-    # A VMA's runs ([start, end, "anon" | "zero", referenced, active], in address
-    # order), charged as the pages they hold. Caller holds the page lock.
+def _load_runs(mm: Mm, vma: Vma, docs: list[Any], vw: str, run_groups: dict[int, RunGroup]) -> None:
+    # A VMA's runs ([start, end, "anon" | "zero", referenced, active], plus [old, group,
+    # shift] for a run fork shared or left old, in address order), charged as the pages
+    # they hold (a folio another run of its group maps already is resident once).
+    # Caller holds the page lock.
     runs: list[AnonRun] = []
     prev_end = vma.vm_start
+    resident = 0
     for j, entry in enumerate(docs):
         where = f"{vw}.runs[{j}]"
-        if not isinstance(entry, list) or len(entry) != 5:
+        if not isinstance(entry, list) or len(entry) not in (5, 8):
             raise StateError(
-                f"{where}={entry!r} must be [start, end, 'anon' or 'zero', referenced, active]"
+                f"{where}={entry!r} must be [start, end, 'anon' or 'zero', referenced, "
+                "active] or that and [old, group, shift]"
             )
         start = _int(entry[0], f"{where}[0]")
         end = _int(entry[1], f"{where}[1]")
@@ -960,21 +1019,53 @@ def _load_runs(mm: Mm, vma: Vma, docs: list[Any], vw: str) -> None:
         referenced = _bool(entry[3], f"{where}[3]")
         active = _bool(entry[4], f"{where}[4]")
         zero = kind == "zero"
-        if zero and (referenced or active):
-            raise StateError(f"{where}: the zero page has no folio flags")
-        if vma.vm_file is not None or vma.vm_flags & (VM_SHARED | VM_LOCKED):
-            raise StateError(f"{where}: runs are private anonymous memory, not locked")
+        old = False
+        group_ref: int | None = None
+        shift = 0
+        if len(entry) == 8:
+            old = _bool(entry[5], f"{where}[5]")
+            if entry[6] is not None:
+                group_ref = _int(entry[6], f"{where}[6]", 0, len(run_groups) - 1)
+            shift = _int(entry[7], f"{where}[7]", -(1 << 64), 1 << 64)
+            if shift & ~PAGE_MASK or (group_ref is None and shift):
+                raise StateError(f"{where}: shift {shift:#x} is not that of a group's run")
+        if zero and (referenced or active or old or group_ref is not None):
+            raise StateError(f"{where}: the zero page has no folio flags, age or group")
+        if vma.vm_file is not None or vma.vm_flags & VM_SHARED:
+            raise StateError(f"{where}: runs are private anonymous memory")
+        if group_ref is not None and vma.vm_flags & VM_LOCKED:
+            raise StateError(f"{where}: runs fork shared are not locked")
         if not zero and vma.anon_vma is None:
             raise StateError(f"{where}: anonymous pages need the VMA's anon_vma")
         if vma.pages and any(start <= a < end for a in vma.pages):
             raise StateError(f"{where}: {start:#x}-{end:#x} overlaps the VMA's pages")
         prev_end = end
-        runs.append(AnonRun(start, end, referenced, active, zero))
+        run = AnonRun(start, end, referenced, active, zero, old)
+        if zero:
+            pass
+        elif group_ref is None:
+            resident += end - start
+        else:
+            group = run_groups[group_ref]
+            g = start + shift
+            spans = group_coverage(group, g, g + end - start)  # the runs loaded so far
+            uncovered = sum(b - a for a, b, n in spans if not n)
+            for at, folio in group.folios_in(g, g + end - start):
+                if not count_at(spans, at):
+                    uncovered -= PAGE_SIZE  # resident as a page object
+                if not folio.mapcount:
+                    resident += PAGE_SIZE  # its first mapping (as set_pte() counts)
+                folio.mapcount += 1
+            resident += uncovered
+            run.group = group
+            run.shift = shift
+            run.side = id(mm)
+            group.add(run)
+        runs.append(run)
     if runs:
         put_runs(vma, runs)
-        npages = run_pages(vma)
-        mm.rss_stat[MM_ANONPAGES] += npages
-        mm.machine_resident[0] += npages
+        mm.rss_stat[MM_ANONPAGES] += run_pages(vma)
+        mm.machine_resident[0] += resident >> PAGE_SHIFT
 
 
 def committed_by_mappings(kernel: Kernel) -> int:

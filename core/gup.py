@@ -32,7 +32,7 @@ SIGBUS (past EOF) or SIGSEGV (a guard marker) is EFAULT, after the pages before 
 populated; running out of memory is ENOMEM. Both drain the LRU and mlock batches at
 the end (``lru_add_drain``; ``populate_vma_page_range`` after each VMA part it faulted).
 
-Private anonymous memory that is not locked is populated in runs (core/pages.py): the
+Private anonymous memory (locked or not) is populated in runs (core/pages.py): the
 stretches of a range without a per-page entry become one run of anonymous pages (write)
 or of zero-page PTEs (read) in O(1), with the counters of the faults they stand for, so
 populating 2 TiB costs what populating one page does. The results are those of the page
@@ -73,7 +73,9 @@ from .pages import (
     fill_runs,
     folio_mark_accessed,
     lru_add_drain,
+    materialize,
     run_at,
+    run_mapcount,
     touch_runs,
 )
 from .pause import register_point
@@ -101,8 +103,10 @@ def _pte_ready(vma: Vma, addr: int, write: bool) -> bool:
     page = pages.get(addr) if pages else None
     if page is None and vma.runs:
         run = run_at(vma, addr)
-        if run is not None:  # exclusive anonymous (writable), or the zero page
-            return not (write and run.zero)
+        if run is not None:  # anonymous (writable if exclusive), or the zero page
+            if not write:
+                return True
+            return not run.zero and (run.group is None or run_mapcount(run, addr) == 1)
     if page is None or page.kind is PageKind.GUARD:
         return False
     if not write:
@@ -141,8 +145,13 @@ def _foll_touch(mm: Mm, vma: Vma, addr: int, write: bool) -> None:
         pages = vma.pages
         page = pages.get(addr) if pages else None
         if page is None and vma.runs:
-            touch_runs(vma, addr, addr + PAGE_SIZE)  # its PTE is dirty: flags only
-            return
+            run = run_at(vma, addr)
+            if run is None or run.group is None:
+                touch_runs(vma, addr, addr + PAGE_SIZE)  # its PTE is dirty: flags only
+                return
+            # A folio fork shared: its flags are every mapper's, so it becomes a page.
+            materialize(mm, vma, addr, addr + PAGE_SIZE)
+            page = vma.pages.get(addr) if vma.pages else None
         if page is None or page.kind in NO_FOLIO:
             return
         if write:
@@ -212,14 +221,15 @@ RUN_POPULATE_MAX_ENTRIES = 64
 
 
 def _runs_populate(vma: Vma) -> bool:
-    # Private anonymous memory with few per-page entries: populated as runs. Not in a
-    # VM_LOCKED VMA: each folio's mlock state and its place in the mlock batch are the
-    # page's own (core/pages.py), so locked memory is held page by page.
+    # Private anonymous memory with few per-page entries: populated as runs (in a
+    # VM_LOCKED VMA too: core/pages.py mlock_run_folios). Not where fork shared runs: a
+    # write populate breaks COW there page by page.
     return (
-        not vma.vm_flags & (VM_SHARED | VM_LOCKED)
+        not vma.vm_flags & VM_SHARED
         and vma.vm_file is None
         and vma.special_name is None
         and len(vma.pages or ()) <= RUN_POPULATE_MAX_ENTRIES
+        and not any(r.group is not None for r in vma.runs or ())
     )
 
 

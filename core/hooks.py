@@ -21,6 +21,8 @@ The engine calls the hooks at these sites, and nowhere else:
 * The maps readers (:mod:`core.maps_reader`) format every line through
   :func:`vma_line` below, which calls :meth:`ProfileHooks.maps_line` with whatever
   lock the reader holds for that line (``mmap_lock`` for read, or the VMA's read lock).
+* The smaps readers (:func:`core.smaps.smap_walk`) call :meth:`ProfileHooks.smaps_walk`
+  with each VMA's resident page count, under the reader's lock.
 * :class:`core.mmap_lock.MmapLock` calls :meth:`LockObserver.acquired` after an
   uncontended acquisition and hands a contended one to :meth:`LockObserver.contended`,
   which must call the blocking ``acquire`` it is given; ``vma_start_write`` and
@@ -74,6 +76,11 @@ class ProfileHooks(Protocol):
 
     def maps_line(self, vma: Vma) -> None:
         """Charge the cost of formatting ``vma``'s line; called with the reader's lock held."""
+        ...
+
+    def smaps_walk(self, vma: Vma, pages: int) -> None:
+        """Charge ``walk_page_vma`` over ``pages`` resident pages of ``vma``; called with
+        the smaps reader's lock held (``mmap_lock`` for read, or the VMA's read lock)."""
         ...
 
 

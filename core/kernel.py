@@ -31,7 +31,7 @@ from .errors import InvalidArgument, NoSuchProcess
 from .files import FileSystem
 from .madvise import MadviseCounters
 from .overcommit import CommitStatistics, VmCommit
-from .pages import LruBatches, PageLock, run_pages
+from .pages import LruBatches, PageLock, resident_run_pages
 from .process import Process
 from .procmap_query import QueryCounters
 from .rcu import RcuDomain
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
 
     from .exec import ExecImage
+    from .vma import Vma
 
 #: The machine settings :meth:`Kernel.configure` accepts (each a validated property).
 SETTINGS = (
@@ -349,15 +350,17 @@ class Kernel:
         and every process's structures pass their own ``_check()``. Caller keeps the
         machine quiescent (no syscall or fault running)."""
         seen: set[int] = set()
-        in_runs = 0  # a run's pages are mapped once each (core/pages.py)
+        vmas: list[Vma] = []
         for proc in self.processes():
             proc.mm._check()
             for vma in proc.mm.vmas():
-                in_runs += run_pages(vma)
+                vmas.append(vma)
                 for page in (vma.pages or {}).values():
                     if page.rss_counter >= 0:
                         seen.add(id(page))
-        assert self.resident[0] == len(seen) + in_runs, (self.resident[0], len(seen), in_runs)
+        mapped = len(seen)
+        in_runs = resident_run_pages(vmas, seen)  # runs' folios, each once (core/pages.py)
+        assert self.resident[0] == mapped + in_runs, (self.resident[0], mapped, in_runs)
 
     def processes(self) -> list[Process]:
         """The live processes, by pid."""

@@ -128,13 +128,15 @@ def handle_mm_fault(
     if present is None and vma.runs:
         run = run_at(vma, page_addr)
         if run is not None:
-            if not run.zero:
+            if not run.zero and run.group is None and not run.old:
                 # Exclusive anonymous, its PTE young and dirty already: neither a read
                 # nor a write (wp_can_reuse_anon_folio) changes anything.
                 return VM_FAULT_OK, "anon"
-            if not write:
+            if run.zero and not write:
                 return VM_FAULT_OK, "zero"
-            # A write to the zero page copies it (wp_page_copy): that PTE leaves its run.
+            # A write to the zero page copies it (wp_page_copy), an access to an old PTE
+            # makes it young, a write to a folio fork shared copies or reuses it: that
+            # PTE leaves its run (the folios it shares become pages in every mm).
             with mm.page_lock:
                 materialize(mm, vma, page_addr, page_addr + PAGE_SIZE)
             pages = vma.pages
@@ -173,6 +175,9 @@ def do_anonymous_page(
             if vma.pages is None or addr not in vma.pages:
                 run = run_at(vma, addr) if vma.runs else None
                 if run is not None:  # raced with a populate
+                    if run.old:  # the CPU sets the accessed bit
+                        materialize(mm, vma, addr, addr + PAGE_SIZE)
+                        mm.old_ptes.discard(addr)
                     return VM_FAULT_OK, "zero" if run.zero else "anon"
                 set_pte(mm, vma, addr, ZERO_PAGE)
         return VM_FAULT_OK, "zero"
@@ -197,8 +202,17 @@ def do_anonymous_page(
         if vma.runs is not None:
             run = run_at(vma, addr)
             if run is not None:  # a page of a run (core/pages.py): present
-                if not run.zero:
+                if not run.zero and run.group is None and not run.old:
                     return VM_FAULT_OK, "anon"
+                if not run.zero:
+                    # Shared by fork, or its PTE old: the page leaves its run and takes
+                    # the present page's write fault (do_wp_page()).
+                    materialize(mm, vma, addr, addr + PAGE_SIZE)
+                    lock.release()  # handle_mm_fault() takes it again
+                    try:
+                        return handle_mm_fault(mm, vma, addr, "write", vma_locked)
+                    finally:
+                        lock.acquire()  # released by the finally below
                 # The zero page (a run of its PTEs): wp_page_copy() copies it.
                 check_limit(mm, addr)
                 materialize(mm, vma, addr, addr + PAGE_SIZE)

@@ -57,7 +57,7 @@ from .constants import (
 )
 from .errors import SyscallError
 from .gup import ENOMEM_POPULATE, mm_populate, populate_range
-from .pages import MATERIALIZE_MAX_PAGES, materialize, mlock_pte_range, run_pages_in
+from .pages import MATERIALIZE_MAX_PAGES, materialize, mlock_pte_range, shared_run_spans
 from .vma_ops import MergeRange, vma_modify, vma_reset_flags
 
 if TYPE_CHECKING:
@@ -98,9 +98,11 @@ def mlock_fixup(mm: Mm, vma: Vma, prev: Vma | None, start: int, end: int, newfla
         # Don't set VM_LOCKED or VM_LOCKONFAULT and don't count.
         return vma
     if newflags & VM_LOCKED and vma.runs:
-        # Locked memory is held page by page (each folio's mlock state is its own):
-        # the runs of the range become pages first (core/pages.py).
-        held = run_pages_in(vma, start, end)
+        # Runs stay runs when locked (their folios' mlock state is uniform, and the
+        # mlock batch takes them arithmetically: core/pages.py mlock_run_folios), but
+        # runs fork shared become pages first: their folios' mlock counts differ by mm.
+        spans = shared_run_spans(vma, start, end)
+        held = sum(b - a for a, b in spans) >> PAGE_SHIFT
         if held > MATERIALIZE_MAX_PAGES:
             raise SyscallError(
                 ENOMEM,
@@ -109,7 +111,8 @@ def mlock_fixup(mm: Mm, vma: Vma, prev: Vma | None, start: int, end: int, newfla
                 f"{MATERIALIZE_MAX_PAGES} of them page by page",
             )
         with mm.page_lock:
-            materialize(mm, vma, start, end)
+            for a, b in spans:
+                materialize(mm, vma, a, b)
     result = vma_modify(
         mm,
         MergeRange(

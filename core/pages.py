@@ -62,13 +62,32 @@ object, populated in O(1) and counted by smaps in O(runs). A run splits only whe
 come to differ: a zap (MADV_DONTNEED, munmap, mremap's unmap) cuts it, a VMA split or
 an mremap move cuts and moves it, GUP touching part of it (PG_referenced -> PG_active)
 splits it by flags; neighbours that touch with equal flags are merged again right away.
-What needs one page's own state -- fork (the child shares each folio: mapcount 2),
-MADV_FREE/COLD/PAGEOUT (PTE bits, LRU batches), guard markers, MADV_COLLAPSE, mlock
-(each folio's mlock count and mlock-batch entry, below: runs are never in a
-``VM_LOCKED`` VMA, whose populate stays page by page) -- first turns the runs of its
-range into :class:`AnonPage` objects (:func:`materialize`), the exact equivalent; that
-costs O(pages) there, as before runs existed, and is refused (ENOMEM) past
+What needs one page's own state -- MADV_FREE/COLD/PAGEOUT (PTE bits, LRU batches),
+guard markers, MADV_COLLAPSE -- first turns the runs of its range into
+:class:`AnonPage` objects (:func:`materialize`), the exact equivalent; that costs
+O(pages) there, as before runs existed, and is refused (ENOMEM) past
 :data:`MATERIALIZE_MAX_PAGES` in one call.
+
+Runs fork shared
+----------------
+Fork does not turn runs into pages: the child gets a run over the same range
+(:func:`share_runs`, O(runs)), its PTEs old (``copy_present_pte`` makes the child's PTEs
+old: :attr:`AnonRun.old`) and dirty, and both runs join a :class:`RunGroup`. A folio's
+mapcount is then the number of group members covering it -- 2 after one fork, 3 after
+the child forks again -- so Pss halves and the pages count as Shared in smaps, and a zap
+of one side (MADV_DONTNEED, munmap, exit) makes the other side's pages mapcount 1
+(Private) by leaving the group, without touching the other mm. The child's Referenced
+comes from PG_referenced (GUP's FOLL_TOUCH set it), as for old PTEs of pages.
+Whatever tells one page of a shared run apart -- a write (COW: ``wp_page_copy`` in
+either mm, or the reuse of a folio the other side no longer maps), a read through an
+old PTE (the CPU makes it young), FOLL_TOUCH, page-by-page advice -- turns that part of
+the run into pages *in its own mm only*: the folio's page object is kept in the group
+(``RunGroup.folios``) while other members' runs still map it, and from then on its
+mapcount counts those runs plus the PTEs mapping the page, and its flags are the folio's
+for every mapper (smaps reads them there). A populate over a VMA holding shared runs
+goes page by page (a write populate breaks COW page by page). Runs move with their VMA
+through split, merge and mremap keeping their folios (``shift`` maps their addresses to
+the group's).
 
 Faults keep the per-page dict: a fault maps one page, and a dict store is what the
 fast path can afford. Measured by ``bench/bench_extents.py`` (section "choice"): an
@@ -101,6 +120,18 @@ entries count towards the 31 too) or at the next ``lru_add_drain``. The host sho
 munmap of 100 locked pages counts 93 at once and 7 at the next ``mlock``, because
 munmap does not drain (nor does MADV_DONTNEED: ``LazyFree`` after MADV_FREE stays 0
 across both until something drains, e.g. ``mlock``, ``munlock`` or MADV_COLD).
+
+Runs live in ``VM_LOCKED`` VMAs too (``MAP_LOCKED``, ``mlock`` of a populated heap):
+each of their folios is mapped once and mlocked once, so a run needs no per-folio
+state, and :func:`mlock_run_folios` passes a run's ``n`` folios through the mlock batch
+arithmetically: they take ``n`` entries, the batch drains each time it reaches 31, and
+the ``(len + n) % 31`` entries left are stand-in folios with mlock count 1 (a munlock
+entry counts ``unevictable_pgs_munlocked`` when drained, exactly as the unmapped folio
+it stands for would). Mlocking a run counts every folio ``unevictable_pgs_mlocked``
+(``count_many``). So a 2 TiB ``MAP_LOCKED`` populate, its ``munlock``, ``mlock`` and
+``munmap`` are O(runs) with the counters of the page-by-page model. Runs fork shared
+are never locked (their folios' mlock counts would differ by mm): ``mlock`` turns them
+into pages first, and fork copies a locked VMA's runs as pages.
 
 Simplified: no swap, no THP/mTHP, no background reclaim (the page cache keeps every page
 it ever read unless MADV_PAGEOUT or MADV_REMOVE drops it), no KSM merging.
@@ -433,11 +464,14 @@ def zap_vma_pages(mm: Mm, vma: Vma) -> None:
 def copy_pte_range(dst_mm: Mm, dst: Vma, src: Vma) -> None:
     """``copy_page_range`` for fork: the child maps every page the parent maps. Private
     anonymous pages become shared by both (mapcount 2), so the first write on either side
-    copies (COW). Caller holds both mms' ``mmap_lock`` for write. O(pages)."""
+    copies (COW). The runs are shared as runs (:func:`share_runs`). Caller holds both
+    mms' ``mmap_lock`` for write. O(pages + runs)."""
     with dst_mm.page_lock:
-        if src.runs:
-            # The child shares every folio (mapcount 2): no longer what a run holds.
+        if src.runs and src.vm_flags & VM_LOCKED:
+            # Shared runs are never locked (their folios' mlock counts would differ
+            # by mm): a locked VMA's runs are copied as pages (fork.py bounds them).
             materialize(src.vm_mm, src, src.vm_start, src.vm_end)
+        share_runs(src.vm_mm, src, dst_mm, dst)
         if not src.pages:
             return
         src_clean = src.vm_mm.clean_ptes
@@ -624,6 +658,46 @@ def _mlock_batch_add(lru: LruBatches, page: Page, events: VmEvents | None) -> No
         mlock_drain(lru)
 
 
+def mlock_run_folios(mm: Mm, n: int, lock: bool) -> None:
+    """``mlock_folio`` (``lock``) or ``munlock_folio`` on each of ``n`` folios a run
+    maps, in O(1) plus at most one batch drain: each folio takes an entry of the mlock
+    batch, which drains every time it reaches 31, so of the ``len + n`` entries
+    ``(len + n) % 31`` stay queued (as entries of stand-in folios with the run folios'
+    mlock count). A run's folios are mapped once each: mlocking counts every one of
+    them ``unevictable_pgs_mlocked`` (their mlock count was 0), and a munlock entry
+    counts ``unevictable_pgs_munlocked`` when drained (their mlock count is 1). Caller
+    holds the page lock."""
+    if n <= 0:
+        return
+    events = mm.vm_events
+    if lock:
+        events.count_many("unevictable_pgs_mlocked", n)
+    batch = mm.kernel.lru.mlock
+    room = FOLIO_BATCH_SIZE - len(batch)
+    if n >= room:
+        # The entries that fill the batch drain with it; then every full batch of the
+        # run's own entries drains as a whole.
+        for _ in range(room):
+            batch.append((_run_folio(lock), None if lock else events))
+        mlock_drain(mm.kernel.lru)
+        n -= room
+        full = n - n % FOLIO_BATCH_SIZE
+        if full and not lock:
+            events.count_many("unevictable_pgs_munlocked", full)
+        n -= full
+    for _ in range(n):
+        batch.append((_run_folio(lock), None if lock else events))
+
+
+def _run_folio(lock: bool) -> Page:
+    # A stand-in for a run's folio in the mlock batch: mlocked once (a munlock entry
+    # drops that lock when drained). Locked or not, the drain of an mlock entry does
+    # nothing.
+    page: Page = AnonPage()
+    page.mlock_count = 1
+    return page
+
+
 def mlock_drain(lru: LruBatches) -> None:
     """``mlock_folio_batch``: apply the queued munlocks (``__munlock_folio``: the last
     lock gone, the folio leaves PG_mlocked and ``unevictable_pgs_munlocked`` counts it,
@@ -659,6 +733,9 @@ def mlock_pte_range(mm: Mm, vma: Vma, start: int, end: int, lock: bool) -> None:
                         mlock_folio(mm, page)
                     else:
                         munlock_folio(mm, page)
+        # The runs' folios (never shared: a lock walk turns shared runs into pages
+        # first), in O(1); the drain below empties the batch either way.
+        mlock_run_folios(mm, run_pages_in(vma, start, end, anon_only=True), lock)
         lru_add_drain(lru)
 
 
@@ -741,36 +818,211 @@ def move_pte_bits(mm: Mm, addrs: list[int], delta: int) -> None:
 # -- runs of uniform anonymous pages (caller holds the page lock) -------------------------
 
 
+class RunGroup:
+    """The anonymous folios a fork made parent and child share, for the runs that map
+    them (core/pages.py note, "Runs fork shared"). A folio has a *group address* ``g``;
+    a member run maps it at ``g - run.shift``. A folio's mapcount is the number of
+    members whose group range covers it, so it needs no per-page state: a zap of one
+    member makes the others' pages mapcount 1 (Private) without touching them.
+
+    The members are kept per mm (``sides``, keyed by :attr:`AnonRun.side`), each list
+    sorted by group address: one mm's runs of a group never overlap, so the members
+    covering a range are found with a bisect per mm (a fork tree has few mms), however
+    finely the runs were cut.
+
+    ``folios`` holds the folios that one mapper turned into a page object (a COW break,
+    a page-by-page advice) while runs of other mms still map them: that :class:`Page`
+    is the folio from then on (its mapcount counts the runs covering it and the PTEs
+    mapping the page; its flags are the folio's). So turning a run into pages touches
+    only the mm doing it, as a fault touches only its own page tables."""
+
+    __slots__ = ("sides", "folios")
+
+    def __init__(self) -> None:
+        self.sides: dict[int, list[AnonRun]] = {}
+        self.folios: dict[int, Page] = {}
+
+    def __repr__(self) -> str:
+        return f"RunGroup({len(self.members())} runs, {len(self.folios)} folios)"
+
+    def members(self) -> list[AnonRun]:
+        """Every run of the group. O(members)."""
+        return [run for side in self.sides.values() for run in side]
+
+    def add(self, run: AnonRun) -> None:
+        """Make ``run`` (its ``group``, ``shift`` and ``side`` set) a member. O(log
+        members + the list move)."""
+        side = self.sides.setdefault(run.side, [])
+        side.insert(bisect_right(side, run.start + run.shift, key=_gstart), run)
+
+    def remove(self, run: AnonRun) -> None:
+        """Take the member ``run`` out. O(log members + the list move)."""
+        side = self.sides[run.side]
+        i = bisect_left(side, run.start + run.shift, key=_gstart)
+        while side[i] is not run:
+            i += 1
+        del side[i]
+        if not side:
+            del self.sides[run.side]
+
+    def overlapping(self, gstart: int, gend: int) -> list[AnonRun]:
+        """The members mapping some of the group addresses ``[gstart, gend)``.
+        O(mms log members + the members found)."""
+        out: list[AnonRun] = []
+        for side in self.sides.values():
+            i = bisect_right(side, gstart, key=_gend)
+            while i < len(side) and side[i].start + side[i].shift < gend:
+                out.append(side[i])
+                i += 1
+        return out
+
+    def folios_in(self, gstart: int, gend: int) -> list[tuple[int, Page]]:
+        """The page objects of the folios at group addresses ``[gstart, gend)``.
+        O(min(range, folios))."""
+        folios = self.folios
+        if not folios:
+            return []
+        if (gend - gstart) >> PAGE_SHIFT < len(folios):
+            return [(g, folios[g]) for g in range(gstart, gend, PAGE_SIZE) if g in folios]
+        return [(g, p) for g, p in folios.items() if gstart <= g < gend]
+
+
 class AnonRun:
     """Pages ``[start, end)`` of one private anonymous VMA that nothing can tell apart.
 
-    Either resident anonymous pages: each its own anonymous folio mapped by this PTE
-    only (mapcount 1, exclusive: a write reuses it), its PTE young and dirty, its folio
-    swap-backed (not lazy-free), without PG_dirty, on the LRU (in no batch), with the
-    run's PG_referenced and PG_active; or (``zero``) PTEs mapping the shared zero page,
-    as read faults leave them (no RSS, no folio flags: both False). What
+    Either resident anonymous pages: each its own anonymous folio, its PTE dirty (young
+    unless ``old``: a fork child's copy), its folio swap-backed (not lazy-free),
+    without PG_dirty, on the LRU (in no batch), with the run's PG_referenced and
+    PG_active; mapped by this PTE only (exclusive: a write reuses it) unless the run is
+    in a :class:`RunGroup` (``group``: fork shared the folios, whose mapcount the group
+    gives; ``shift`` turns its addresses into group addresses); or (``zero``) PTEs
+    mapping the shared zero page, as read faults leave them (no RSS, no folio flags:
+    both False; never old or grouped: the zero page's PTE age shows nowhere). What
     :func:`materialize` turns into :class:`AnonPage` objects (or :data:`ZERO_PAGE`
-    entries), page for page. Mutable: splitting a run shortens it in place."""
+    entries), page for page. In a ``VM_LOCKED`` VMA each folio is mlocked once (never
+    in a group there). Mutable: splitting a run shortens it in place."""
 
-    __slots__ = ("start", "end", "referenced", "active", "zero")
+    __slots__ = ("start", "end", "referenced", "active", "zero", "old", "group", "shift", "side")
 
     def __init__(
-        self, start: int, end: int, referenced: bool, active: bool, zero: bool = False
+        self,
+        start: int,
+        end: int,
+        referenced: bool,
+        active: bool,
+        zero: bool = False,
+        old: bool = False,
     ) -> None:
         self.start = start
         self.end = end
         self.referenced = referenced
         self.active = active
         self.zero = zero
+        self.old = old
+        self.group: RunGroup | None = None
+        self.shift = 0
+        #: Which mm maps the run, within its group (``id(mm)``; 0 outside a group).
+        self.side = 0
 
     def __repr__(self) -> str:
         flags = ("R" if self.referenced else "") + ("A" if self.active else "")
+        flags += " old" if self.old else ""
+        flags += f" {self.group!r}" if self.group is not None else ""
         return f"AnonRun({self.start:#x}-{self.end:#x} {'zero' if self.zero else flags})"
 
     @property
     def npages(self) -> int:
         """Pages in the run."""
         return (self.end - self.start) >> PAGE_SHIFT
+
+
+def _gstart(run: AnonRun) -> int:
+    return run.start + run.shift
+
+
+def _gend(run: AnonRun) -> int:
+    return run.end + run.shift
+
+
+def _clone(run: AnonRun, start: int, end: int) -> AnonRun:
+    # A run like ``run`` over [start, end), in its group too.
+    new = AnonRun(start, end, run.referenced, run.active, run.zero, run.old)
+    group = run.group
+    if group is not None:
+        new.group = group
+        new.shift = run.shift
+        new.side = run.side
+        group.add(new)
+    return new
+
+
+def join_group(run: AnonRun, side: int) -> RunGroup:
+    """Put ``run`` (mapped by the mm whose id is ``side``) in a group of its own if it
+    has none; returns its group. O(1)."""
+    group = run.group
+    if group is None:
+        group = run.group = RunGroup()
+        run.shift = 0
+        run.side = side
+        group.add(run)
+    return group
+
+
+def leave_group(run: AnonRun) -> None:
+    """Take ``run`` out of its group (its pages unmapped, or merged into a neighbour).
+    O(log members)."""
+    group = run.group
+    if group is not None:
+        group.remove(run)
+        run.group = None
+        run.shift = 0
+        run.side = 0
+
+
+def group_coverage(group: RunGroup, gstart: int, gend: int) -> list[tuple[int, int, int]]:
+    """``[(start, end, mapcount)]``: the group addresses ``[gstart, gend)`` cut where the
+    number of members mapping them changes, in order (mapcount 0 where none does).
+    O(mms log members + k log k) for the k members there."""
+    edges: list[tuple[int, int]] = []
+    for m in group.overlapping(gstart, gend):
+        a = max(m.start + m.shift, gstart)
+        b = min(m.end + m.shift, gend)
+        if a < b:
+            edges.append((a, 1))
+            edges.append((b, -1))
+    edges.sort()
+    out: list[tuple[int, int, int]] = []
+    pos = gstart
+    count = 0
+    for at, step in edges:
+        if at > pos:
+            out.append((pos, at, count))
+            pos = at
+        count += step
+    if pos < gend:
+        out.append((pos, gend, count))
+    return out
+
+
+def count_at(spans: list[tuple[int, int, int]], g: int) -> int:
+    """The mapcount :func:`group_coverage`'s ``spans`` give the group address ``g``.
+    O(spans)."""
+    for a, b, n in spans:
+        if a <= g < b:
+            return n
+    return 0
+
+
+def run_mapcount(run: AnonRun, addr: int) -> int:
+    """The mapcount of the folio ``run`` maps at ``addr``. O(mms log members)."""
+    group = run.group
+    if group is None:
+        return 1
+    g = addr + run.shift
+    page = group.folios.get(g)
+    if page is not None:
+        return page.mapcount
+    return len(group.overlapping(g, g + PAGE_SIZE))
 
 
 def _run_end(run: AnonRun) -> int:
@@ -803,7 +1055,7 @@ def _split_run_at(runs: list[AnonRun], addr: int) -> None:
     i = bisect_right(runs, addr, key=_run_end)
     if i < len(runs) and runs[i].start < addr:
         run = runs[i]
-        runs.insert(i + 1, AnonRun(addr, run.end, run.referenced, run.active, run.zero))
+        runs.insert(i + 1, _clone(run, addr, run.end))
         run.end = addr
 
 
@@ -825,8 +1077,12 @@ def _coalesce(runs: list[AnonRun]) -> list[AnonRun] | None:
             and last.referenced == run.referenced
             and last.active == run.active
             and last.zero == run.zero
+            and last.old == run.old
+            and last.group is run.group
+            and last.shift == run.shift
         ):
             last.end = run.end
+            leave_group(run)
         else:
             out.append(run)
     return out or None
@@ -867,6 +1123,8 @@ def put_runs(vma: Vma, runs: list[AnonRun], delta: int = 0) -> None:
         for run in runs:
             run.start += delta
             run.end += delta
+            if run.group is not None:
+                run.shift -= delta  # the same folios: their group addresses stay
     own: list[AnonRun] | None = vma.runs
     if not own:
         vma.runs = _coalesce(runs)
@@ -890,19 +1148,30 @@ def put_runs(vma: Vma, runs: list[AnonRun], delta: int = 0) -> None:
 MATERIALIZE_MAX_PAGES = 1 << 22
 
 
-def run_pages_in(vma: Vma, start: int, end: int) -> int:
-    """Pages of ``vma``'s runs (zero-page runs too) inside ``[start, end)``. O(runs)."""
+def run_pages_in(vma: Vma, start: int, end: int, anon_only: bool = False) -> int:
+    """Pages of ``vma``'s runs (zero-page runs too, unless ``anon_only``) inside
+    ``[start, end)``. O(runs)."""
     runs: list[AnonRun] | None = vma.runs
     if not runs:
         return 0
-    return sum(max(min(r.end, end) - max(r.start, start), 0) for r in runs) >> PAGE_SHIFT
+    return (
+        sum(
+            max(min(r.end, end) - max(r.start, start), 0)
+            for r in runs
+            if not (anon_only and r.zero)
+        )
+        >> PAGE_SHIFT
+    )
 
 
 def materialize(mm: Mm, vma: Vma, start: int, end: int) -> None:
     """Turn the runs of ``vma`` inside ``[start, end)`` into one :class:`AnonPage` per
     page in ``vma.pages``, with the same state (for the code that works page by page:
-    fork, MADV_FREE/COLD/PAGEOUT, guards, collapse). The RSS counters and the machine's
-    resident count do not change: the pages are the same. O(pages turned)."""
+    MADV_FREE/COLD/PAGEOUT, guards, collapse, mlock, a fault on a shared or old run).
+    A run fork shared becomes the page objects of its folios (:class:`RunGroup`), with
+    their mapcounts; an old run's PTEs join ``Mm.old_ptes``.
+    The RSS counters and the machine's resident count do not change: the pages are the
+    same. Caller holds the page lock. O(pages turned + runs)."""
     taken = take_runs(vma, start, end)
     if not taken:
         return
@@ -913,7 +1182,11 @@ def materialize(mm: Mm, vma: Vma, start: int, end: int) -> None:
         if run.zero:
             pages.update(dict.fromkeys(range(run.start, run.end, PAGE_SIZE), ZERO_PAGE))
             continue
+        if run.group is not None:
+            _materialize_shared(mm, pages, run)
+            continue
         referenced, active = run.referenced, run.active
+        mlocked = bool(vma.vm_flags & VM_LOCKED)  # a locked VMA's run: mlock count 1
         for addr in range(run.start, run.end, PAGE_SIZE):
             page = AnonPage()
             page.mapcount = 1
@@ -921,7 +1194,51 @@ def materialize(mm: Mm, vma: Vma, start: int, end: int) -> None:
                 page.referenced = True
             if active:
                 page.active = True
+            if mlocked:
+                page.mlock_count = 1
             pages[addr] = page
+        if run.old:
+            mm.old_ptes.update(range(run.start, run.end, PAGE_SIZE))
+
+
+def _materialize_shared(mm: Mm, pages: dict[int, Page], run: AnonRun) -> None:
+    # ``run`` was taken out of its VMA (whose ``pages`` are given) and is still in its
+    # group: each folio it maps becomes a page object here -- the group's, if another
+    # run made one already, else a new one with the folio's mapcount, kept in the group
+    # while other runs still map it. Other mms are not touched. O(pages + members).
+    group = run.group
+    assert group is not None
+    shift = run.shift
+    folios = group.folios
+    referenced, active = run.referenced, run.active
+    for a, b, n in group_coverage(group, run.start + shift, run.end + shift):
+        for g in range(a, b, PAGE_SIZE):
+            page = folios.get(g)
+            if page is None:
+                page = AnonPage()
+                page.mapcount = n  # this run's PTE and the other runs'
+                if referenced:
+                    page.referenced = True
+                if active:
+                    page.active = True
+                if n > 1:
+                    folios[g] = page
+            elif n == 1:
+                del folios[g]  # no run maps it any more: only PTEs
+            pages[g - shift] = page
+    if run.old:
+        mm.old_ptes.update(range(run.start, run.end, PAGE_SIZE))
+    leave_group(run)
+
+
+def shared_run_spans(vma: Vma, start: int, end: int) -> list[tuple[int, int]]:
+    """The parts of ``[start, end)`` that runs fork shared (in a :class:`RunGroup`) hold
+    in ``vma``, in order. O(runs)."""
+    return [
+        (max(r.start, start), min(r.end, end))
+        for r in vma.runs or ()
+        if r.group is not None and r.start < end and start < r.end
+    ]
 
 
 def _accessed(referenced: bool, active: bool, unevictable: bool) -> tuple[bool, bool]:
@@ -990,6 +1307,8 @@ def fill_runs(mm: Mm, vma: Vma, start: int, end: int, write: bool) -> tuple[int,
                 stat[MM_ANONPAGES] += got
                 mm.machine_resident[0] += got
                 mapped += got
+                if unevictable:
+                    mlock_run_folios(mm, got, True)  # mlock_new_folio() of each
             if got < want:
                 failed = pos + (got << PAGE_SHIFT)
                 # The zero-page runs not reached stay (cut to what is left of them).
@@ -1015,27 +1334,123 @@ def fill_runs(mm: Mm, vma: Vma, start: int, end: int, write: bool) -> tuple[int,
 
 
 def zap_runs(mm: Mm, vma: Vma, start: int, end: int) -> int:
-    """Unmap and free the runs of ``vma`` inside ``[start, end)`` (``zap_pte_range`` on
-    exclusive anonymous folios: uncharged, freed). Returns the pages freed; the caller
-    has done ``update_hiwater_rss``. O(runs)."""
+    """Unmap the runs of ``vma`` inside ``[start, end)`` (``zap_pte_range`` on anonymous
+    folios: uncharged; freed unless another mm still maps them, whose pages then have
+    one mapcount less). Returns the pages unmapped; the caller has done
+    ``update_hiwater_rss``. O(runs + members)."""
     taken = take_runs(vma, start, end)
-    freed = sum(run.end - run.start for run in taken if not run.zero) >> PAGE_SHIFT
-    if freed:
-        mm.rss_stat[MM_ANONPAGES] -= freed
-        mm.machine_resident[0] -= freed
-    return freed
+    unmapped = freed = 0
+    for run in taken:
+        if run.zero:
+            continue
+        size = run.end - run.start
+        unmapped += size
+        group = run.group
+        if group is None:
+            freed += size
+            continue
+        gstart = run.start + run.shift
+        leave_group(run)
+        spans = group_coverage(group, gstart, gstart + size)
+        gone = sum(b - a for a, b, n in spans if not n)  # no other run maps these
+        for g, page in group.folios_in(gstart, gstart + size):
+            # A folio with a page object: its own mapcount says whether it is freed.
+            page.mapcount -= 1
+            if not count_at(spans, g):
+                del group.folios[g]
+                gone -= PAGE_SIZE
+            if not page.mapcount:
+                gone += PAGE_SIZE
+        freed += gone
+    if unmapped:
+        mm.rss_stat[MM_ANONPAGES] -= unmapped >> PAGE_SHIFT
+        mm.machine_resident[0] -= freed >> PAGE_SHIFT
+        if vma.vm_flags & VM_LOCKED:
+            # folio_remove_rmap_ptes() -> munlock_vma_folio() on each (no drain here).
+            mlock_run_folios(mm, unmapped >> PAGE_SHIFT, False)
+    return unmapped >> PAGE_SHIFT
+
+
+def share_runs(src_mm: Mm, src: Vma, dst_mm: Mm, dst: Vma) -> None:
+    """``copy_pte_range`` of ``src``'s runs for fork: the child ``dst`` maps every folio
+    the parent's runs map (a member of the run's group: mapcount + 1), its PTEs old
+    (``copy_present_pte``: ``pte_mkold``) and dirty; zero-page runs are copied as they
+    are. Charges the child's RSS. Caller holds both mms' ``mmap_lock`` for write and
+    the page lock. O(runs)."""
+    runs: list[AnonRun] | None = src.runs
+    if not runs:
+        return
+    copies: list[AnonRun] = []
+    for run in runs:
+        if run.zero:
+            copies.append(AnonRun(run.start, run.end, False, False, zero=True))
+            continue
+        group = join_group(run, id(src_mm))
+        copy = AnonRun(run.start, run.end, run.referenced, run.active, old=True)
+        copy.group = group
+        copy.shift = run.shift
+        copy.side = id(dst_mm)
+        group.add(copy)
+        copies.append(copy)
+        g = run.start + run.shift
+        for _g, folio in group.folios_in(g, g + run.end - run.start):
+            folio.mapcount += 1  # a page object's mapcount counts the runs mapping it
+    put_runs(dst, copies)
+    dst_mm.rss_stat[MM_ANONPAGES] += run_pages(dst)
+
+
+def resident_run_pages(vmas: list[Vma], seen: set[int], new_pages: list[Page] | None = None) -> int:
+    """Distinct folios the runs of ``vmas`` map that ``seen`` (ids of page objects
+    counted already) does not hold: each folio of a group once, if every mm mapping it
+    is among ``vmas``' owners; the ids of groups' page objects join ``seen`` (and those
+    pages ``new_pages``, if given). Asserts
+    that every such page object is still mapped by a run. O(runs + members log members
+    + folios)."""
+    total = 0
+    groups: dict[int, RunGroup] = {}
+    for vma in vmas:
+        for run in vma.runs or ():
+            if run.zero:
+                continue
+            if run.group is None:
+                total += run.end - run.start
+            else:
+                groups[id(run.group)] = run.group
+    for group in groups.values():
+        spans = sorted((m.start + m.shift, m.end + m.shift) for m in group.members())
+        hi = -1
+        for a, b in spans:
+            if b <= hi:
+                continue
+            total += b - max(a, hi)
+            hi = b
+        for g, page in group.folios.items():
+            assert any(a <= g < b for a, b in spans), (group, hex(g), "no run maps it")
+            assert page.mapcount >= 1, (group, hex(g), page)
+            total -= PAGE_SIZE  # counted as a page object, not a run page
+            if id(page) not in seen:
+                seen.add(id(page))
+                total += PAGE_SIZE
+                if new_pages is not None:
+                    new_pages.append(page)
+    return total >> PAGE_SHIFT
 
 
 def check_vma_runs(vma: Vma) -> None:
     """O(runs + pages): the runs are sorted, non-empty, page aligned, inside the VMA,
     apart from each other and from ``vma.pages``, coalesced (two touching runs differ in
-    their flags or kind), zero-page runs flagless, and only in a private anonymous VMA
-    that is not ``VM_LOCKED`` (with an anon_vma if it holds anonymous runs)."""
+    their flags, kind, age or group), zero-page runs flagless, young and in no group, and
+    only in a private anonymous VMA (with an anon_vma if it holds anonymous runs), in
+    no group if the VMA is ``VM_LOCKED``. A run in a group is one of its members and
+    agrees on the folio flags with every member mapping the same folios (O(members) per
+    such run)."""
     runs: list[AnonRun] | None = vma.runs
     if runs is None:
         return
     assert runs, (vma, "empty run list instead of None")
-    assert vma.vm_file is None and not vma.vm_flags & (VM_SHARED | VM_LOCKED), (vma, runs)
+    assert vma.vm_file is None and not vma.vm_flags & VM_SHARED, (vma, runs)
+    if vma.vm_flags & VM_LOCKED:
+        assert all(r.group is None for r in runs), (vma, runs, "a shared run locked")
     if any(not r.zero for r in runs):
         assert vma.anon_vma is not None, (vma, runs)
     prev: AnonRun | None = None
@@ -1043,13 +1458,36 @@ def check_vma_runs(vma: Vma) -> None:
         assert isinstance(run, AnonRun), (vma, run)
         assert vma.vm_start <= run.start < run.end <= vma.vm_end, (vma, run)
         assert not (run.start | run.end) & ~PAGE_MASK, (vma, run)
-        assert not run.zero or not (run.referenced or run.active), (vma, run)
+        assert not run.zero or not (run.referenced or run.active or run.old), (vma, run)
+        group = run.group
+        if group is not None:
+            assert not run.zero, (vma, run)
+            assert run.side == id(vma.vm_mm), (vma, run, "not this mm's")
+            side = group.sides.get(run.side, [])
+            assert any(m is run for m in side), (vma, run, "not in its group")
+            assert side == sorted(side, key=_gstart), (vma, side)
+            g0, g1 = run.start + run.shift, run.end + run.shift
+            for m in group.overlapping(g0, g1):
+                if m.start + m.shift < g1 and g0 < m.end + m.shift:
+                    assert (m.referenced, m.active) == (run.referenced, run.active), (run, m)
+        else:
+            assert run.shift == 0 and run.side == 0, (vma, run)
         if prev is not None:
             assert prev.end <= run.start, (vma, prev, run)
-            assert prev.end < run.start or (prev.referenced, prev.active, prev.zero) != (
+            assert prev.end < run.start or (
+                prev.referenced,
+                prev.active,
+                prev.zero,
+                prev.old,
+                prev.group,
+                prev.shift,
+            ) != (
                 run.referenced,
                 run.active,
                 run.zero,
+                run.old,
+                run.group,
+                run.shift,
             ), (vma, prev, run, "not coalesced")
         prev = run
     for addr in vma.pages or ():

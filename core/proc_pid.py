@@ -64,6 +64,7 @@ from .pages import (
     MM_SHMEMPAGES,
     PageKind,
     page_cache,
+    resident_run_pages,
     run_pages,
     table_count,
 )
@@ -76,7 +77,9 @@ if TYPE_CHECKING:
     from .files import Inode
     from .kernel import Kernel
     from .mm import Mm
+    from .pages import Page
     from .process import Process
+    from .vma import Vma
 
 __all__ = [
     "DEFAULT_SMAPS_READER",
@@ -412,7 +415,7 @@ class MachinePages:
     file: int  # NR_FILE_PAGES: the page cache of every mapped file (shmem included)
     shmem: int  # NR_SHMEM
     page_tables: int  # NR_PAGETABLE
-    mlocked: int  # NR_MLOCK: pages of VM_LOCKED VMAs
+    mlocked: int  # NR_MLOCK: mlocked folios (mapped by a VM_LOCKED VMA)
 
 
 def machine_pages(kernel: Kernel) -> MachinePages:
@@ -423,6 +426,7 @@ def machine_pages(kernel: Kernel) -> MachinePages:
     seen: set[int] = set()
     inodes: dict[int, Inode] = {}
     anon = mapped = mlocked = tables = 0
+    with_runs: list[Vma] = []  # runs fork shared count once (core/pages.py)
     for proc in kernel.processes():
         mm = proc.mm
         points: list[int] = []
@@ -435,20 +439,24 @@ def machine_pages(kernel: Kernel) -> MachinePages:
                 locked = bool(vma.vm_flags & VM_LOCKED)
                 if vma.runs:  # exclusive anonymous pages (core/pages.py): O(runs)
                     ranges += [(r.start, r.end) for r in vma.runs]
-                    npages = run_pages(vma)
-                    anon += npages
-                    mlocked += npages if locked else 0
+                    with_runs.append(vma)
+                    mlocked += run_pages(vma) if locked else 0
                 for addr, page in (vma.pages or {}).items():
                     points.append(addr)
                     if page.kind is PageKind.ZERO or id(page) in seen:
                         continue
                     seen.add(id(page))
-                    mlocked += locked
+                    # NR_MLOCK counts PG_mlocked folios, wherever they are mapped.
+                    mlocked += page.mlock_count > 0
                     if page.kind is PageKind.ANON:
                         anon += 1
                     else:
                         mapped += 1
         tables += sum(table_count(points, ranges, shift) for shift in (21, 30, 39))
+    folios: list[Page] = []  # folios mapped by runs alone (core/pages.py RunGroup)
+    with kernel.page_lock:
+        anon += resident_run_pages(with_runs, seen, folios)
+    mlocked += sum(page.mlock_count > 0 for page in folios)
     file_pages = shmem = 0
     with kernel.page_lock:
         for inode in inodes.values():

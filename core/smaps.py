@@ -48,6 +48,8 @@ from .pages import (
     MM_SWAPENTS,
     NO_FOLIO,
     PageKind,
+    count_at,
+    group_coverage,
     pte_dirty,
     table_count,
 )
@@ -109,26 +111,63 @@ def smap_gather_stats(mm: Mm, vma: Vma, start: int = 0) -> MemSizeStats:
             if vma.pages
             else []
         )
+        # Runs (core/pages.py): anonymous pages, PTE dirty; young unless old (a fork
+        # child's), mapped once unless their group says more. The zero page's runs
+        # count nothing (vm_normal_page() is NULL). Summed as exclusive young pages
+        # first, then corrected for the old and the shared ones. O(runs + members).
         runs = vma.runs
         if not runs:
             size = 0
-        elif start <= runs[0].start:
-            size = sum(r.end - r.start for r in runs if not r.zero)
+            special = []
         else:
-            size = sum(max(r.end - max(r.start, start), 0) for r in runs if not r.zero)
-    if size:
-        # Runs (core/pages.py): exclusive anonymous pages, PTE young and dirty; the zero
-        # page's runs count nothing (vm_normal_page() is NULL). O(runs).
-        pss = size << PSS_SHIFT
-        mss.resident += size
-        mss.referenced += size
-        mss.anonymous += size
-        mss.pss += pss
-        mss.pss_anon += pss
-        mss.pss_dirty += pss
-        mss.private_dirty += size
-        if locked:
-            mss.pss_locked += pss
+            if start <= runs[0].start:
+                size = sum(r.end - r.start for r in runs if not r.zero)
+            else:
+                size = sum(max(r.end - max(r.start, start), 0) for r in runs if not r.zero)
+            special = [r for r in runs if (r.old or r.group is not None) and r.end > start]
+        if size:
+            pss = size << PSS_SHIFT
+            mss.resident += size
+            mss.referenced += size
+            mss.anonymous += size
+            mss.pss += pss
+            mss.pss_anon += pss
+            mss.pss_dirty += pss
+            mss.private_dirty += size
+            if locked:
+                mss.pss_locked += pss
+        for run in special:
+            lo = max(run.start, start)
+            size = run.end - lo
+            by_run = not run.old or run.referenced
+            if not by_run:
+                mss.referenced -= size
+            group = run.group
+            if group is None:
+                continue
+            # Each folio's mapcount is the number of runs mapping it, or its page
+            # object's mapcount (and flags) if a mapper made it a page
+            # (RunGroup.folios): that page leaves its span (a negative length) and
+            # counts on its own. The run's pages were summed as mapcount 1 above.
+            g = lo + run.shift
+            cover = group_coverage(group, g, g + size)
+            spans = [(-size, 1)] + [(b - a, n) for a, b, n in cover]
+            for at, page in group.folios_in(g, g + size):
+                spans.append((-PAGE_SIZE, count_at(cover, at)))
+                spans.append((PAGE_SIZE, page.mapcount))
+                by_page = not run.old or page.referenced
+                mss.referenced += (by_page - by_run) * PAGE_SIZE
+            for length, mapcount in spans:
+                pss = (length >> PAGE_SHIFT) * ((PAGE_SIZE << PSS_SHIFT) // mapcount)
+                mss.pss += pss
+                mss.pss_anon += pss
+                mss.pss_dirty += pss
+                if mapcount < 2:
+                    mss.private_dirty += length
+                else:
+                    mss.shared_dirty += length
+                if locked:
+                    mss.pss_locked += pss
     for addr, page, dirty in items:
         kind = page.kind
         if kind in NO_FOLIO:
@@ -172,9 +211,8 @@ def smap_walk(mm: Mm, vma: Vma, start: int = 0) -> MemSizeStats:
     caller holds (``mmap_lock`` for read, or the VMA's read lock). O(pages + runs)."""
     mss = smap_gather_stats(mm, vma, start)
     hooks = mm.hooks
-    charge = getattr(hooks, "smaps_walk", None) if hooks is not None else None
-    if charge is not None:
-        charge(vma, mss.resident >> PAGE_SHIFT)
+    if hooks is not None:
+        hooks.smaps_walk(vma, mss.resident >> PAGE_SHIFT)
     return mss
 
 

@@ -585,6 +585,10 @@ class ProfiledLocking:
         elif _share():
             self._yield_cpu(holding)
 
+    def smaps_walk(self, vma: Vma, pages: int) -> None:
+        """``walk_page_vma`` of an smaps read: these profiles charge nothing for it
+        (:class:`lab.smaps_cost.SmapsLocking` does)."""
+
     def syscall(self, mm: Mm, seq_after: int) -> None:
         """``Mm.on_write_unlock``: the writer's work, under ``mmap_lock`` for write."""
         next(self._syscalls)

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import sysconfig
 import tomllib
 from collections.abc import Iterator
 from importlib.metadata import distributions
@@ -78,7 +79,12 @@ def test_lock_pins_every_requirement_within_pyprojects_range() -> None:
 
 @pytest.mark.skipif(not scripts_venv.current(), reason=scripts_venv.SKIP_REASON)
 def test_the_scripts_venv_holds_exactly_the_lock() -> None:
-    installed = {str(canonicalize_name(d.metadata["Name"])): d.version for d in distributions()}
+    # What the venv's site-packages holds: not sys.path, to which an imported package
+    # may add its own vendored copies (ray puts ray/thirdparty_files first).
+    site = sorted({sysconfig.get_paths()[key] for key in ("purelib", "platlib")})
+    installed = {
+        str(canonicalize_name(d.metadata["Name"])): d.version for d in distributions(path=site)
+    }
     pins = {name: version for name, (version, _) in locked().items()}
     assert {n: installed.get(n) for n in pins} == pins
     # venv's own pip and setuptools (3.11), and the project itself, editable.

@@ -122,6 +122,32 @@ def test_client_loads_no_server_and_no_lab() -> None:
     assert not bad, f"client pulled in: {bad}"
 
 
+def test_only_the_cluster_backend_imports_ray() -> None:
+    """Ray is the cluster backend's (``app/cluster/``) and the lab's sweep fan-out's, the
+    latter inside a function: no other module imports it, and importing the embedded
+    service, the lab or the client loads none of it."""
+    importers = []
+    for path in sorted(ROOT.glob("*/**/*.py")):
+        rel = path.relative_to(ROOT)
+        if rel.parts[0] not in FIRST_PARTY:
+            continue
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            else:
+                continue
+            if any(name.split(".")[0] == "ray" for name in names):
+                importers.append(str(rel))
+    assert importers, "the static check sees no import of ray at all"
+    bad = [f for f in importers if not f.startswith(("app/cluster/", "lab/sweep.py"))]
+    assert not bad, bad
+    loaded = _loaded_by("app.main, lab, client.cli")
+    assert not any(m.split(".")[0] == "ray" for m in loaded)
+
+
 def test_core_all_is_complete_and_sorted() -> None:
     # Submodules and the __future__ feature are not part of the API.
     exported = {

@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from core import InvalidArgument
 from lab import DEFAULT_COST
 
-from ..deps import JobId, JobsDep
+from ..deps import JobId, JobsDep, MachinePrefix
 from ..errors import LimitExceeded, NoSuchJob, responses
 from ..jobs import JobView
 from ..jsonbody import JsonRoute
@@ -29,7 +29,8 @@ from ..service import in_worker
 router = APIRouter(route_class=JsonRoute, prefix="/experiments", tags=["experiments"])
 
 
-def _out(view: JobView) -> ExperimentOut:
+def _out(view: JobView, prefix: str) -> ExperimentOut:
+    # ``prefix``: the machine's path prefix (MachinePrefix), so links stay on its routes.
     done = view.state == "done"
     return ExperimentOut(
         id=view.id,
@@ -44,8 +45,8 @@ def _out(view: JobView) -> ExperimentOut:
         finished=view.finished,
         error=view.error,
         result=view.result,
-        plot_url=f"/experiments/{view.id}/plot" if done else None,
-        csv_url=f"/experiments/{view.id}/csv" if done else None,
+        plot_url=f"{prefix}/experiments/{view.id}/plot" if done else None,
+        csv_url=f"{prefix}/experiments/{view.id}/csv" if done else None,
     )
 
 
@@ -55,26 +56,28 @@ def _out(view: JobView) -> ExperimentOut:
     summary="Start an experiment",
     responses=responses(LimitExceeded, InvalidArgument),
 )
-async def start_experiment(body: ExperimentIn, jobs: JobsDep, response: Response) -> ExperimentOut:
+async def start_experiment(
+    body: ExperimentIn, jobs: JobsDep, prefix: MachinePrefix, response: Response
+) -> ExperimentOut:
     """Queue a run (one runs at a time); 409 when every job slot is busy."""
     cost = DEFAULT_COST.with_overrides({str(k): v for k, v in body.cost.items()})
     view = jobs.submit(
         body.name, quick=body.quick, seed=body.seed, cost=cost, cell_s=body.cell_seconds
     )
     response.headers["Location"] = f"/experiments/{view.id}"
-    return _out(view)
+    return _out(view, prefix)
 
 
 @router.get("", summary="List experiment jobs")
-async def list_experiments(jobs: JobsDep) -> list[ExperimentOut]:
+async def list_experiments(jobs: JobsDep, prefix: MachinePrefix) -> list[ExperimentOut]:
     """Every kept job, oldest first."""
-    return [_out(v) for v in jobs.list()]
+    return [_out(v, prefix) for v in jobs.list()]
 
 
 @router.get("/{job_id}", summary="An experiment job", responses=responses(NoSuchJob))
-async def get_experiment(job_id: JobId, jobs: JobsDep) -> ExperimentOut:
+async def get_experiment(job_id: JobId, jobs: JobsDep, prefix: MachinePrefix) -> ExperimentOut:
     """State, progress and, when done, the result."""
-    return _out(jobs.get(job_id))
+    return _out(jobs.get(job_id), prefix)
 
 
 @router.get(
@@ -109,6 +112,6 @@ async def get_experiment_csv(job_id: JobId, jobs: JobsDep) -> Response:
 
 
 @router.delete("/{job_id}", summary="Cancel an experiment", responses=responses(NoSuchJob))
-async def cancel_experiment(job_id: JobId, jobs: JobsDep) -> ExperimentOut:
+async def cancel_experiment(job_id: JobId, jobs: JobsDep, prefix: MachinePrefix) -> ExperimentOut:
     """Cancel a queued job at once, a running one after its current cell."""
-    return _out(jobs.cancel(job_id))
+    return _out(jobs.cancel(job_id), prefix)

@@ -367,3 +367,29 @@ def test_the_embedded_backend_is_a_machine_backend() -> None:
     with pytest.raises(NoSuchMachine):
         backend.get("absent")
     assert backend.statistics().machines == 1
+
+
+def test_experiment_links_stay_on_the_machine(c: httpx.Client) -> None:
+    """A machine's experiment job links to its plot and CSV under the machine's prefix,
+    as its ``Location`` does; the default machine's routes stay unprefixed."""
+    pytest.importorskip("matplotlib")
+    assert c.post("/machines", json={"id": "lab"}).status_code == 201
+    body = {"name": "fault-scaling", "cell_seconds": 0.05, "seed": 4}
+    r = c.post("/machines/lab/experiments", json={**body, "cost": {"syscall_s": 0}})
+    assert r.status_code == 202, r.text
+    job = r.json()["id"]
+    assert r.headers["location"] == f"/machines/lab/experiments/{job}"
+    state: dict[str, Any] = {}
+
+    def finished() -> bool:
+        state.update(c.get(f"/machines/lab/experiments/{job}").json())
+        return state["state"] in ("done", "failed", "cancelled")
+
+    wait_until(finished, timeout=60, what="the machine's experiment job finished")
+    assert state["state"] == "done", state["error"]
+    assert state["plot_url"] == f"/machines/lab/experiments/{job}/plot"
+    assert state["csv_url"] == f"/machines/lab/experiments/{job}/csv"
+    assert c.get(state["csv_url"]).text.startswith("# experiment: fault-scaling")
+    listed = c.get("/machines/lab/experiments").json()
+    assert [j["plot_url"] for j in listed] == [state["plot_url"]]
+    assert c.get("/experiments").json() == []  # the default machine's jobs are its own

@@ -32,3 +32,22 @@ def test_defaults_and_overrides() -> None:
 def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         Settings.from_env(env)
+
+
+def test_the_backend_is_embedded_unless_ray_is_chosen_with_a_store() -> None:
+    from app.settings import Backend
+
+    assert Backend.from_env({}) == Backend()
+    chosen = Backend.from_env(
+        {"VMASIM_BACKEND": "ray", "VMASIM_CLUSTER_STORE": "/shared", "VMASIM_RAY_ADDRESS": "h:1"}
+    )
+    assert (chosen.kind, chosen.store, chosen.ray_address, chosen.namespace) == (
+        "ray",
+        "/shared",
+        "h:1",
+        "vmasim",
+    )
+    with pytest.raises(SettingsError, match="VMASIM_BACKEND='k8s'"):
+        Backend.from_env({"VMASIM_BACKEND": "k8s"})
+    with pytest.raises(SettingsError, match="VMASIM_CLUSTER_STORE"):
+        Backend.from_env({"VMASIM_BACKEND": "ray"})

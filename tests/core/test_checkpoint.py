@@ -230,8 +230,8 @@ def _mutations() -> list[tuple[str, Any, str]]:
     return [
         (
             "version",
-            set_("version", 3),
-            r"state\.version=3 is unknown \(this build reads \(1, 2\)\)",
+            set_("version", 4),
+            r"state\.version=4 is unknown \(this build reads \(1, 2, 3\)\)",
         ),
         ("format", set_("format", "other"), r"state\.format='other' is not 'vmasim-state'"),
         ("pid", set_("processes/1/pid", "x"), r"processes\[1\]\.pid='x' must be an integer"),

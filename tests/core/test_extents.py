@@ -19,6 +19,7 @@ import core.gup
 from core import (
     MADV_COLD,
     MADV_DONTNEED,
+    MADV_DONTNEED_LOCKED,
     MADV_FREE,
     MADV_GUARD_INSTALL,
     MADV_GUARD_REMOVE,
@@ -68,13 +69,18 @@ def _views(kernel: KernelType) -> list[str]:
     return out
 
 
-def _step(kernel: KernelType, rng: random.Random, log: list[str]) -> None:
+#: The fork-heavy mix: populates, forks and exits, COW writes and reads on either side,
+#: zaps and moves of shared runs, page-by-page advice and mlock over them.
+FORKY_OPS = [0, 0, 1, 1, 2, 3, 4, 5, 6, 6, 6, 8, 9, 9, 10, 11, 11, 11, 12, 12, 13, 13]
+
+
+def _step(kernel: KernelType, rng: random.Random, log: list[str], forky: bool = False) -> None:
     procs = kernel.processes()
     proc = rng.choice(procs)
     mm = proc.mm
     start = ARENA + rng.randrange(48) * PG
     length = rng.randrange(1, 24) * PG
-    op = rng.randrange(14)
+    op = rng.choice(FORKY_OPS) if forky else rng.randrange(14)
     try:
         if op == 0:
             flags = ANON | rng.choice([MAP_POPULATE, MAP_LOCKED, 0])
@@ -84,7 +90,7 @@ def _step(kernel: KernelType, rng: random.Random, log: list[str]) -> None:
             advice = MADV_POPULATE_WRITE if op == 1 else MADV_POPULATE_READ
             mm.madvise(start, length, advice)
         elif op == 3:
-            mm.madvise(start, length, rng.choice([MADV_DONTNEED, MADV_FREE]))
+            mm.madvise(start, length, rng.choice([MADV_DONTNEED, MADV_FREE, MADV_DONTNEED_LOCKED]))
         elif op == 4:
             mm.madvise(start, length, rng.choice([MADV_COLD, MADV_PAGEOUT]))
         elif op == 5:
@@ -105,7 +111,7 @@ def _step(kernel: KernelType, rng: random.Random, log: list[str]) -> None:
                 mm.mlock(start, length)
             else:
                 mm.munlock(start, length)
-        elif op == 11 and len(procs) < 3:
+        elif op == 11 and len(procs) < (4 if forky else 3):
             log.append(f"fork {kernel.fork(proc.pid).pid}")
         elif op == 12:
             for i in range(rng.randrange(1, 6)):
@@ -116,7 +122,9 @@ def _step(kernel: KernelType, rng: random.Random, log: list[str]) -> None:
         log.append(f"{op}: {type(exc).__name__} {getattr(exc, 'errno', '')}")
 
 
-def _run(seed: int, steps: int, ram_pages: int | None) -> tuple[list[str], int]:
+def _run(
+    seed: int, steps: int, ram_pages: int | None, forky: bool = False
+) -> tuple[list[str], int]:
     kernel = Kernel()
     if ram_pages is not None:
         kernel.ram_pages = ram_pages
@@ -125,7 +133,7 @@ def _run(seed: int, steps: int, ram_pages: int | None) -> tuple[list[str], int]:
     log: list[str] = []
     runs = 0
     for i in range(steps):
-        _step(kernel, rng, log)
+        _step(kernel, rng, log, forky)
         kernel._check()
         runs = max(runs, sum(len(v.runs or ()) for p in kernel for v in p.mm.vmas()))
         log += _views(kernel)
@@ -147,6 +155,22 @@ def test_runs_show_exactly_what_pages_show(
     monkeypatch.setattr(core.gup, "RUN_POPULATE_MAX_ENTRIES", -1)
     without, no_runs = _run(seed, 150, ram)
     assert no_runs == 0
+    for i, (a, b) in enumerate(zip(with_runs, without, strict=True)):
+        assert a == b, (i, a, b)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(("seed", "ram"), [(11, None), (12, None), (13, 120), (14, None)])
+def test_forked_runs_show_exactly_what_pages_show(
+    seed: int, ram: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fork shares runs (core/pages.py RunGroup): COW in parent and child, exits, zaps,
+    mremap moves and checkpoints of shared runs show what shared pages show."""
+    with_runs, most_runs = _run(seed, 200, ram, forky=True)
+    assert most_runs > 0
+    assert any(line.startswith("fork") for line in with_runs)
+    monkeypatch.setattr(core.gup, "RUN_POPULATE_MAX_ENTRIES", -1)
+    without, _ = _run(seed, 200, ram, forky=True)
     for i, (a, b) in enumerate(zip(with_runs, without, strict=True)):
         assert a == b, (i, a, b)
 
@@ -212,12 +236,18 @@ def test_checkpoint_refuses_bad_runs_by_name() -> None:
     vdoc: dict[str, Any] = doc["processes"][0]["mm"]["vmas"][0]
     assert vdoc["runs"] == [[base, base + 16 * PG, "anon", True, False]] and vdoc["pages"] == []
     assert isinstance(load_kernel(doc).get(1000).mm.vmas()[0].runs[0], AnonRun)  # type: ignore[index]
+    old = {k: v for k, v in doc.items() if k != "run_groups"} | {"version": 2}
+    assert render_smaps(load_kernel(old).get(1000).mm) == render_smaps(mm)  # version 2 loads
     for bad, message in (
         ([[base, base + 17 * PG, "anon", 1, 0]], r"runs\[0\]: .* is not a page-aligned run"),
         ([[base, base + 16 * PG, True]], r"runs\[0\]=.* must be \[start, end, 'anon' or"),
         ([[base, base + 16 * PG, "huge", True, False]], r"runs\[0\]\[2\]='huge' is not"),
         ([[base, base + 16 * PG, "anon", 1, False]], r"runs\[0\]\[3\]=1 must be"),
         ([[base, base + 16 * PG, "zero", True, False]], r"the zero page has no folio flags"),
+        ([[base, base + 16 * PG, "anon", True, False, True]], r"or that and \[old, group"),
+        ([[base, base + 16 * PG, "anon", True, False, False, 0, 0]], r"runs\[0\]\[6\]=0 must"),
+        ([[base, base + 16 * PG, "anon", True, False, True, None, PG]], r"shift 0x1000 is not"),
+        ([[base, base + 16 * PG, "zero", False, False, True, None, 0]], r"no folio flags, age"),
     ):
         vdoc["runs"] = bad
         with pytest.raises(StateError, match=message):
@@ -271,27 +301,121 @@ def test_faults_racing_a_populate_between_its_runs() -> None:
     kernel._check()
 
 
-def test_fork_mlock_and_page_by_page_advice_refuse_runs_too_big_to_copy() -> None:
-    """Fork (the child shares every page), MADV_COLD and mlock turn runs into page objects:
-    past MATERIALIZE_MAX_PAGES in one call they fail with ENOMEM and change nothing,
-    instead of exhausting the service; DONTNEED, which works on runs, still works."""
+def test_page_by_page_advice_and_fork_of_locked_runs_refuse_too_many_pages() -> None:
+    """MADV_COLD turns runs into page objects, and fork copies a locked VMA's runs as
+    pages: past MATERIALIZE_MAX_PAGES in one call they fail with ENOMEM and change
+    nothing, instead of exhausting the service. mlock and munlock keep the runs (the
+    mlock batch takes them arithmetically), DONTNEED works on runs, and fork of unlocked
+    runs shares them."""
     kernel = Kernel()
     kernel.ram_pages = 1 << 30
     kernel.overcommit_memory = 1
     proc = kernel.spawn()
     mm = proc.mm
+    mm.rlimit_memlock = (1 << 62, 1 << 62)
     npages = MATERIALIZE_MAX_PAGES + 1
     base = mm.mmap(0, npages * PG, RW, ANON | MAP_POPULATE)
-    with pytest.raises(SyscallError, match=r"fork: ENOMEM .* holds 4194305 pages in runs"):
-        kernel.fork(proc.pid)
     with pytest.raises(SyscallError, match=r"madvise: ENOMEM .* holds 4194305 pages in runs"):
         mm.madvise(base, npages * PG, MADV_COLD)
-    with pytest.raises(SyscallError, match=r"mlock: ENOMEM .* holds 4194305 pages in runs"):
-        mm.mlock(base, npages * PG)
-    assert mm.locked_vm == 0
-    assert [p.pid for p in kernel.processes()] == [proc.pid]
+    mm.mlock(base, npages * PG)
     (vma,) = mm.vmas()
+    assert vma.pages is None and len(vma.runs or ()) == 1 and mm.locked_vm == npages
+    events = mm.vm_events.statistics()
+    assert events.unevictable_pgs_mlocked == npages
+    assert "VmLck:\t16777220 kB" in render_status(proc)
+    with pytest.raises(SyscallError, match=r"fork: ENOMEM .* 4194305 pages in runs of locked"):
+        kernel.fork(proc.pid)
+    assert [p.pid for p in kernel.processes()] == [proc.pid]
+    mm.munlock(base, npages * PG)
+    assert mm.vm_events.statistics().unevictable_pgs_munlocked == npages
     assert vma.pages is None and run_pages(vma) == npages
     mm.madvise(base, 2 * PG, MADV_DONTNEED)
     assert mm.get_rss() == npages - 2
+    child = kernel.fork(proc.pid)
+    assert child.mm.get_rss() == npages - 2 and kernel.resident[0] == npages - 2
+    kernel._check()
+
+
+def test_checkpoints_keep_shared_runs_and_their_folios() -> None:
+    """A fork child's runs, a COW break in it and a grandchild survive a round trip:
+    version 3 stores the runs' age, group and shift and the groups' page objects."""
+    kernel = Kernel()
+    proc = kernel.spawn()
+    base = proc.mm.mmap(0, 64 * PG, RW, ANON | MAP_POPULATE)
+    child = kernel.fork(proc.pid)
+    child.mm.fault(base + 3 * PG, "read")  # young again: a page object of the group
+    kernel.fork(child.pid)
+    proc.mm.madvise(base + 10 * PG, 4 * PG, MADV_DONTNEED)
+    doc = dump_kernel(kernel)
+    assert doc["version"] == 3 and doc["run_groups"] == [[[base + 3 * PG, 0]]]
+    runs = doc["processes"][1]["mm"]["vmas"][0]["runs"]
+    assert runs[0] == [base, base + 3 * PG, "anon", True, False, True, 0, 0]
+    restored = load_kernel(doc)
+    assert _views(restored) == _views(kernel)
+    assert dump_kernel(restored)["processes"] == doc["processes"]
+    restored._check()
+
+
+def _field(text: str, name: str) -> int:
+    return sum(int(line.split()[1]) for line in text.splitlines() if line.startswith(name + ":"))
+
+
+def test_a_populated_heap_forks_as_shared_runs() -> None:
+    """A 20 GiB MAP_POPULATE'd heap forks in O(runs): both map every folio (mapcount 2:
+    Pss halves, Shared_Dirty), the child's PTEs are old but its folios PG_referenced
+    (Referenced); a COW write in the child copies one page; the parent's exit leaves
+    the child's pages mapped once (Private_Dirty) and resident once."""
+    kernel = Kernel()
+    kernel.ram_pages = 1 << 30
+    kernel.overcommit_memory = 1
+    proc = kernel.spawn()
+    npages = 20 << 18  # 20 GiB
+    base = proc.mm.mmap(0, npages * PG, RW, ANON | MAP_POPULATE)
+    child = kernel.fork(proc.pid)
+    (vma,) = child.mm.vmas()
+    assert vma.pages is None and len(vma.runs or ()) == 1
+    kb = npages * 4
+    rollup = render_smaps_rollup(child.mm)
+    assert _field(rollup, "Rss") == kb and _field(rollup, "Pss") == kb // 2
+    assert _field(rollup, "Shared_Dirty") == kb and _field(rollup, "Private_Dirty") == 0
+    assert _field(rollup, "Referenced") == kb  # old PTEs, PG_referenced folios
+    assert kernel.resident[0] == npages and child.mm.get_rss() == npages
+    assert child.mm.fault(base + 5 * PG, "write").page == "cow"
+    assert kernel.resident[0] == npages + 1
+    rollup = render_smaps_rollup(proc.mm)
+    assert _field(rollup, "Private_Dirty") == 4 and _field(rollup, "Shared_Dirty") == kb - 4
+    kernel.exit(proc.pid)
+    rollup = render_smaps_rollup(child.mm)
+    assert _field(rollup, "Private_Dirty") == kb and _field(rollup, "Pss") == kb
+    assert kernel.resident[0] == npages
+    kernel._check()
+    child.mm.munmap(base, npages * PG)
+    assert kernel.resident[0] == 0
+
+
+def test_a_two_tib_map_locked_heap_is_one_run_and_counts_every_folio() -> None:
+    """MAP_LOCKED of 2 TiB: one run, every folio counted mlocked; munmap queues one
+    munlock per folio in the mlock batch, which drains at each 31 entries: all but
+    ``n % 31`` count at once, the rest at the next drain (here mlock's)."""
+    kernel = Kernel()
+    kernel.ram_pages = 1 << 30
+    kernel.overcommit_memory = 1
+    mm = kernel.spawn().mm
+    mm.rlimit_memlock = (1 << 62, 1 << 62)
+    n = 1 << 29
+    base = mm.mmap(0, n * PG, RW, ANON | MAP_LOCKED)
+    (vma,) = mm.vmas()
+    assert vma.pages is None and len(vma.runs or ()) == 1
+    stats = mm.vm_events.statistics()
+    assert stats.unevictable_pgs_mlocked == n and stats.unevictable_pgs_munlocked == 0
+    assert _field(render_smaps_rollup(mm), "Locked") == n * 4
+    assert "Mlocked:        2147483648 kB" in render_meminfo(kernel)
+    kernel._check()
+    mm.munmap(base, n * PG)
+    assert mm.vm_events.statistics().unevictable_pgs_munlocked == n - n % 31
+    assert len(kernel.lru.mlock) == n % 31
+    other = mm.mmap(0, PG, RW, ANON)
+    mm.mlock(other, PG)  # lru_add_drain(): the rest count now
+    assert mm.vm_events.statistics().unevictable_pgs_munlocked == n
+    assert kernel.resident[0] == 1  # the page mlock populated
     kernel._check()

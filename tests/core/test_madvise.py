@@ -420,7 +420,7 @@ def test_checkpoint_of_advice_on_locked_and_sealed_memory() -> None:
     mm.madvise(BASE + 16 * PG, 8 * PG, MADV_FREE)
     mm.madvise(BASE + 30 * PG, 2 * PG, MADV_DONTFORK)
     doc = dump_kernel(kernel)
-    assert doc["version"] == 2
+    assert doc["version"] == 3
     restored = load_kernel(doc)
     rmm = restored.get(proc.pid).mm
     assert render_smaps(rmm) == render_smaps(mm) and rmm.locked_vm == 4

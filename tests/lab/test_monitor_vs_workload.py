@@ -53,9 +53,18 @@ def test_the_618_reader_stalls_the_mapper_for_the_walk_and_the_per_vma_reader_do
     # monitor, holding the lock (its mmap and munmap come back to back, ~ms apart;
     # what the monitor was doing is as of the moment the mapper queued: perhaps still
     # waking up with the lock granted).
-    (longest, *_) = result.diagnostics["32 GiB smaps_rollup mmap_lock"]["mapper_longest_waits"]
-    assert longest["lock"] == "mmap_lock" and longest["wait_ms"] >= 0.5 * walk_s * 1e3, longest
-    assert "monitor" in [h.split(":")[0] for h in longest["holders"]], longest
+    # On a loaded machine the very longest wait may be behind a faulter that took
+    # mmap_lock (one was seen): the claim is that a walk-long wait behind the monitor
+    # is among the longest.
+    waits = result.diagnostics["32 GiB smaps_rollup mmap_lock"]["mapper_longest_waits"]
+    behind_walk = [
+        w
+        for w in waits
+        if w["lock"] == "mmap_lock"
+        and w["wait_ms"] >= 0.5 * walk_s * 1e3
+        and "monitor" in [h.split(":")[0] for h in w["holders"]]
+    ]
+    assert behind_walk, waits
     assert lock_big["stall_per_scan_ms"] >= 0.5 * walk_s * 1e3
     assert lock_big["stall_per_scan_ms"] > lock_small["stall_per_scan_ms"]
     assert lock_big["munmap_max_ms"] >= 0.5 * walk_s * 1e3 or lock_big["mmap_max_ms"] >= (
