@@ -71,17 +71,7 @@ class BodyReader:
             late = RequestTimeout(TIMEOUT_SETTING, int(self.timeout), seen)
             await self._refuse(late, scope, receive, send, close=True)
             return
-        body = b"".join(chunks)
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replay_body(b"".join(chunks), receive), send)
 
     async def _refuse(
         self, exc: LimitExceeded, scope: Scope, receive: Receive, send: Send, close: bool = False
@@ -153,6 +143,21 @@ class MachineLocation:
             await send(message)
 
         await self.app(scope, receive, send_prefixed)
+
+
+def replay_body(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives the app the already-read ``body`` as one message, then
+    passes on to the real ``receive`` (a disconnect, say). O(1)."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
 
 
 def _content_length(scope: Scope) -> int | None:

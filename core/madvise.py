@@ -147,6 +147,7 @@ from .pages import (
     is_shmem,
     linear_page_index,
     lru_add_drain,
+    mapped_addrs,
     materialize,
     page_cache,
     run_pages_in,
@@ -517,16 +518,6 @@ def _update_vma(b: _Behavior, new_flags: int) -> None:
 # -- advice that works on pages -----------------------------------------------------------
 
 
-def _addrs(vma: Vma, start: int, end: int) -> list[int]:
-    # The mapped addresses of [start, end) in ascending order (the page walk's order).
-    pages = vma.pages
-    if not pages:
-        return []
-    if (end - start) >> PAGE_SHIFT < len(pages):
-        return [a for a in range(start, end, PAGE_SIZE) if a in pages]
-    return sorted(a for a in pages if start <= a < end)
-
-
 def _locked_vmas_of_others(mm: Mm) -> list[Vma]:
     """The ``VM_LOCKED`` VMAs with pages of every other mm (the trees read under RCU).
     O(total VMAs)."""
@@ -577,7 +568,7 @@ def _dontneed_free(b: _Behavior) -> None:
     with mm.page_lock:
         lru_add_drain(lru)
         update_hiwater_rss(mm)
-        for addr in _addrs(vma, b.start, b.end):
+        for addr in mapped_addrs(vma, b.start, b.end):
             page = vma.pages[addr]  # type: ignore[index]
             if page.kind is not PageKind.ANON:
                 continue  # the zero page or a guard marker
@@ -609,7 +600,7 @@ def _cold_or_pageout(b: _Behavior) -> None:
     with mm.page_lock:
         lru_add_drain(lru)
         victims = []
-        for addr in _addrs(vma, b.start, b.end):
+        for addr in mapped_addrs(vma, b.start, b.end):
             page = vma.pages[addr]  # type: ignore[index]
             # Not the zero page, on the LRU, mapped by this PTE only.
             if page.kind in NO_FOLIO or page.batched or page.mapcount != 1:
@@ -755,7 +746,8 @@ def _guard_install(b: _Behavior) -> None:
     with mm.page_lock:
         # Zap whatever is mapped (markers already there stay), then fill every empty PTE.
         pages = vma.pages
-        if pages and any(pages[a].kind is not PageKind.GUARD for a in _addrs(vma, b.start, b.end)):
+        mapped = mapped_addrs(vma, b.start, b.end)
+        if pages and any(pages[a].kind is not PageKind.GUARD for a in mapped):
             zap_pte_range(mm, vma, b.start, b.end)
         for addr in range(b.start, b.end, PAGE_SIZE):
             pages = vma.pages
@@ -771,7 +763,7 @@ def _guard_remove(b: _Behavior) -> None:
         raise _fail(EINVAL, f"the VMA at {vma.vm_start:#x} cannot hold guard markers")
     with mm.page_lock:
         pages = vma.pages
-        for addr in _addrs(vma, b.start, b.end):
+        for addr in mapped_addrs(vma, b.start, b.end):
             if pages is not None and pages[addr] is GUARD_MARKER:
                 del pages[addr]  # pte_clear_not_present_full()
                 mm.old_ptes.discard(addr)  # (a fork child's copy was made old)

@@ -712,6 +712,17 @@ def mlock_drain(lru: LruBatches) -> None:
     batch.clear()
 
 
+def mapped_addrs(vma: Vma, start: int, end: int) -> list[int]:
+    """The addresses of ``[start, end)`` that ``vma.pages`` maps, ascending (the page
+    walk's order). O(min(range, mapped) log)."""
+    pages = vma.pages
+    if not pages:
+        return []
+    if (end - start) >> PAGE_SHIFT < len(pages):
+        return [a for a in range(start, end, PAGE_SIZE) if a in pages]
+    return sorted(a for a in pages if start <= a < end)
+
+
 def mlock_pte_range(mm: Mm, vma: Vma, start: int, end: int, lock: bool) -> None:
     """``mlock_vma_pages_range``'s walk of ``[start, end)`` of ``vma`` (``mlock_pte_range``):
     every present folio (not the zero page or a guard marker) is mlocked (``lock``) or
@@ -721,18 +732,13 @@ def mlock_pte_range(mm: Mm, vma: Vma, start: int, end: int, lock: bool) -> None:
         lru = mm.kernel.lru
         lru_add_drain(lru)
         pages = vma.pages
-        if pages:
-            if (end - start) >> PAGE_SHIFT < len(pages):
-                addrs = [a for a in range(start, end, PAGE_SIZE) if a in pages]
-            else:
-                addrs = sorted(a for a in pages if start <= a < end)
-            for addr in addrs:
-                page = pages[addr]
-                if page.rss_counter >= 0:
-                    if lock:
-                        mlock_folio(mm, page)
-                    else:
-                        munlock_folio(mm, page)
+        for addr in mapped_addrs(vma, start, end):
+            page = pages[addr]  # type: ignore[index]
+            if page.rss_counter >= 0:
+                if lock:
+                    mlock_folio(mm, page)
+                else:
+                    munlock_folio(mm, page)
         # The runs' folios (never shared: a lock walk turns shared runs into pages
         # first), in O(1); the drain below empties the batch either way.
         mlock_run_folios(mm, run_pages_in(vma, start, end, anon_only=True), lock)

@@ -50,6 +50,7 @@ from ..errors import (
 )
 from ..limits import is_stream
 from ..machines import MACHINES_SUFFIX, MANIFEST
+from ..middleware import replay_body
 from ..schemas.machines import DEFAULT_MACHINE, MACHINE_ID_PATTERN
 from ..settings import Backend
 from .host import HOST_STATE, Forwarded, MachineHost, host_state_file
@@ -363,7 +364,7 @@ class ClusterForwarder:
         body = await _read_body(receive)
         readable, name = _requested_id(body)
         if not readable:
-            await self.app(scope, _replay(body, receive), send)
+            await self.app(scope, replay_body(body, receive), send)
             return
         front = self.front
         names = await asyncio.to_thread(front.names)
@@ -482,19 +483,6 @@ async def _read_body(receive: Receive) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replayed() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replayed
 
 
 __all__ = ["HOST_STATE", "ClusterForwarder", "ClusterFrontEnd"]

@@ -45,9 +45,11 @@ class Running:
 
 
 @contextmanager
-def serve(app: FastAPI, **config: Any) -> Iterator[Running]:
+def serve(app: FastAPI, *, start_timeout: float = 30.0, **config: Any) -> Iterator[Running]:
     """Serve ``app`` on a free loopback port until the block ends. ``config`` goes to
-    ``uvicorn.Config`` (default: warnings only, no access log)."""
+    ``uvicorn.Config`` (default: warnings only, no access log); ``start_timeout``
+    bounds the start-up (the app's lifespan included: a cluster front end connects to
+    Ray there, which takes longer on a loaded machine)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -61,7 +63,11 @@ def serve(app: FastAPI, **config: Any) -> Iterator[Running]:
     thread.start()
     running = Running(f"http://127.0.0.1:{port}", app, server, thread)
     try:
-        wait_until(lambda: server.started or not thread.is_alive(), what="uvicorn started")
+        wait_until(
+            lambda: server.started or not thread.is_alive(),
+            timeout=start_timeout,
+            what="uvicorn started",
+        )
         assert server.started, "uvicorn exited during start-up"
         yield running
     finally:

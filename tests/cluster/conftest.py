@@ -23,7 +23,11 @@ from app.main import create_app  # noqa: E402
 from app.settings import Backend, Settings  # noqa: E402
 from tests.app.live import Running, serve  # noqa: E402
 
-__all__ = ["Running", "actors", "front_ends", "kill_actors", "ray", "serve"]
+__all__ = ["START_TIMEOUT", "Running", "actors", "front_ends", "kill_actors", "ray", "serve"]
+
+#: A front end's start-up connects to Ray (its lifespan): seconds on a quiet machine,
+#: over 30 on one loaded by two test runs and other work (seen).
+START_TIMEOUT = 180.0
 
 #: Node failure detected after about 3 missed checks of 500 ms.
 SYSTEM_CONFIG = {
@@ -67,7 +71,10 @@ def front_ends(
     with ExitStack() as stack:
         servers = [
             stack.enter_context(
-                serve(create_app(Settings(max_machines=max_machines), backend=backend))
+                serve(
+                    create_app(Settings(max_machines=max_machines), backend=backend),
+                    start_timeout=START_TIMEOUT,
+                )
             )
             for _ in range(count)
         ]

@@ -26,7 +26,8 @@ from tests.concurrency import spawn, wait_until
 
 from .conftest import actors, front_ends, kill_actors, ray
 
-pytestmark = [pytest.mark.cluster, pytest.mark.timeout(240)]
+# A test's front ends may take START_TIMEOUT each to start on a loaded machine.
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(480)]
 
 PAGE = 4096
 ANON = {"prot": ["PROT_READ", "PROT_WRITE"], "flags": ["MAP_PRIVATE", "MAP_ANONYMOUS"]}
@@ -312,10 +313,11 @@ def test_a_front_end_brings_back_the_machines_of_its_store(cluster: Any, tmp_pat
     from app.main import create_app
     from app.settings import Backend
 
-    from .conftest import serve
+    from .conftest import START_TIMEOUT, serve
 
     backend = Backend("ray", cluster.address, str(store), namespace)
-    with serve(create_app(backend=backend)) as again, _client(again) as c:
+    app = create_app(backend=backend)
+    with serve(app, start_timeout=START_TIMEOUT) as again, _client(again) as c:
         listed = c.get("/machines").json()["machines"]
         assert [m["id"] for m in listed] == ["default", "m1", "m2"]
         assert listed[1]["settings"]["max_map_count"] == 200

@@ -6,7 +6,8 @@
  * The counters are the kernel's per-CPU event counts summed, and the mlock batch they
  * drain through is per CPU: the helper pins itself to the CPU it starts on. Another
  * process mlocking on the machine at the same time adds to the counts: the test runs
- * the script more than once before it calls a difference real. It starts by draining
+ * the script several times before it calls a difference real (another process's
+ * lru_add_drain on this CPU drains the batch early). It starts by draining
  * its CPU's mlock batch, which may hold what an earlier process left there. */
 #define _GNU_SOURCE
 #include <sched.h>
