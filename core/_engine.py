@@ -68,10 +68,6 @@ INTERPRETED: Final[dict[str, str]] = {
     "madvise.py": "cold: madvise; its per-page loops stay Python",
     "mlock.py": "cold: mlock/munlock/mlockall syscalls",
     "anon_name.py": "cold: prctl(PR_SET_VMA_ANON_NAME)",
-    "pages.py": (
-        "Page keeps its defaults on the class (no __slots__: a new AnonPage stores "
-        "nothing) and AnonPage's __init__ is object's own; a native class has neither"
-    ),
 }
 #: The build's record, next to the compiled modules.
 STAMP_NAME: Final = "_engine_build.json"
