@@ -117,13 +117,17 @@ SiCode = Literal["SEGV_MAPERR", "SEGV_ACCERR", "BUS_ADRERR"]
 FaultPath = Literal["vma_lock", "mmap_lock", "retried", "stack_expanded", "none"]
 FAULT_PATHS: Final[tuple[FaultPath, ...]] = get_args(FaultPath)
 
-USER_ADDR_LIMIT = TASK_SIZE + PAGE_SIZE  # 4-level paging: above it, no user address
+USER_ADDR_LIMIT: Final = TASK_SIZE + PAGE_SIZE  # 4-level paging: above it, no user address
 
 
 # -- the result ---------------------------------------------------------------------------
 
+#: Compiled (core/_engine.py), FaultResult is a native class: it has no instance
+#: ``__dict__``, and its constructor is a C call that stores the fields.
+_COMPILED: Final = ENGINE == "compiled"
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class FaultResult:
     """What one user page fault did.
 
@@ -144,6 +148,50 @@ class FaultResult:
     vma_end: int | None
     major: bool
     page: PageName | None
+
+    def __init__(
+        self,
+        addr: int,
+        access: Access,
+        outcome: FaultOutcome,
+        si_code: SiCode | None,
+        path: FaultPath,
+        misses: int,
+        vma_start: int | None,
+        vma_end: int | None,
+        major: bool,
+        page: PageName | None,
+    ) -> None:
+        # Written out (init=False): the dataclass's generated __init__ is interpreted
+        # Python even in the compiled engine, and sets each field through
+        # object.__setattr__ (about 1 µs: a third of a compiled fault). Compiled
+        # (core/_engine.py), the stores below are writes to the native object's fields,
+        # which no __setattr__ intercepts; interpreted, the frozen class's __setattr__
+        # refuses them, and the instance dict takes the fields instead.
+        if not _COMPILED:
+            self.__dict__.update(
+                addr=addr,
+                access=access,
+                outcome=outcome,
+                si_code=si_code,
+                path=path,
+                misses=misses,
+                vma_start=vma_start,
+                vma_end=vma_end,
+                major=major,
+                page=page,
+            )
+            return
+        self.addr = addr  # type: ignore[misc]
+        self.access = access  # type: ignore[misc]
+        self.outcome = outcome  # type: ignore[misc]
+        self.si_code = si_code  # type: ignore[misc]
+        self.path = path  # type: ignore[misc]
+        self.misses = misses  # type: ignore[misc]
+        self.vma_start = vma_start  # type: ignore[misc]
+        self.vma_end = vma_end  # type: ignore[misc]
+        self.major = major  # type: ignore[misc]
+        self.page = page  # type: ignore[misc]
 
     @property
     def ok(self) -> bool:
@@ -318,20 +366,16 @@ def _result(
 
 
 _new_result = object.__new__
-#: Compiled (core/_engine.py), FaultResult is a native class: it has no instance
-#: ``__dict__`` to fill, and its constructor is already a C call.
-_COMPILED: Final = ENGINE == "compiled"
 
 
 def _ok_result(
-    addr: int, access: Access, misses: int, rng: tuple[int, int], page: PageName | None
+    addr: int, access: Access, misses: int, start: int, end: int, page: PageName | None
 ) -> FaultResult:
-    # A FaultResult built without the frozen dataclass's per-field object.__setattr__:
-    # the instance dict's items are stored directly (cheaper than dict.update(**kw),
-    # which builds a keyword dict first). Same fields, in the same order, as
-    # _result(..., "vma_lock"). O(1).
+    # The result of a fault completed under the VMA lock: same fields, in the same
+    # order, as _result(..., "vma_lock"). Interpreted, built without a Python frame for
+    # FaultResult.__init__: the instance dict's items are stored directly (cheaper than
+    # dict.update(**kw), which builds a keyword dict first). O(1).
     if _COMPILED:
-        start, end = rng
         return FaultResult(addr, access, "ok", None, "vma_lock", misses, start, end, False, page)
     result: FaultResult = _new_result(FaultResult)
     d = result.__dict__
@@ -341,8 +385,8 @@ def _ok_result(
     d["si_code"] = None
     d["path"] = "vma_lock"
     d["misses"] = misses
-    d["vma_start"] = rng[0]
-    d["vma_end"] = rng[1]
+    d["vma_start"] = start
+    d["vma_end"] = end
     d["major"] = False
     d["page"] = page
     return result
@@ -401,7 +445,8 @@ def do_user_addr_fault(
                 page_addr = addr & PAGE_MASK
                 pages = vma.pages
                 if pages is None or page_addr not in pages:
-                    rng = (vma.vm_start, vma.vm_end)  # read while the VMA is locked
+                    start = vma.vm_start  # read while the VMA is locked
+                    end = vma.vm_end
                     try:
                         page = do_anonymous_page(mm, vma, page_addr, True, True)[1]
                     finally:
@@ -409,7 +454,7 @@ def do_user_addr_fault(
                     for bump in mm.vm_events.fast_path_bumps:
                         bump()
                     mm.min_flt += 1
-                    return _ok_result(addr, access, misses, rng, page)
+                    return _ok_result(addr, access, misses, start, end, page)
             result = _vma_locked_path(mm, vma, addr, access, misses, None)
     if access == "exec" and not _nx_refault and result.ok and result.vma_start is not None:
         vma = mm.vma_lookup(addr)
@@ -459,7 +504,7 @@ def _vma_locked_path(
         for bump in events.fast_path_bumps:
             bump()
         mm.min_flt += 1
-        return _ok_result(addr, access, misses, rng, page)
+        return _ok_result(addr, access, misses, rng[0], rng[1], page)
     if not ret & VM_FAULT_RETRY:
         events.count("vma_lock_success")
         major = mm_account_fault(mm, ret, tried=False)
