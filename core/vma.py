@@ -30,7 +30,7 @@ constructor is ``__init__`` (a native class's ``__new__`` runs it).
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from .constants import PAGE_SHIFT, VM_SHARED
 from .errors import UseAfterFree
@@ -39,12 +39,12 @@ if TYPE_CHECKING:
     from .files import OpenFile
 
 # vma_lock_init(): a fresh VMA never looks write-locked in the current cycle.
-VM_LOCK_SEQ_INIT = 0xFFFFFFFF
+VM_LOCK_SEQ_INIT: Final = 0xFFFFFFFF
 
 #: ``vm_start`` and ``vm_end`` of a freed VMA: an empty range in the non-canonical hole
 #: (include/linux/poison.h's ``POISON_POINTER_DELTA`` on x86-64), so no address falls
 #: in it and no range check passes.
-POISON_ADDR = 0xDEAD000000000000
+POISON_ADDR: Final = 0xDEAD000000000000
 
 #: The ``_line`` of a VMA whose maps line was never built: ``(stamp, line, watch)`` with a
 #: stamp no generation equals (core/procfs.py owns the cache's meaning).

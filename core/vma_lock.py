@@ -20,7 +20,7 @@ nothing ever blocks while holding it except the writer's wait, which releases it
 from __future__ import annotations
 
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .vma import check_live
 
@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     from .mmap_lock import MmapLock
     from .vma import Vma
 
-VMA_LOCK_OFFSET = 0x40000000
-VMA_REF_LIMIT = VMA_LOCK_OFFSET - 1
+VMA_LOCK_OFFSET: Final = 0x40000000
+VMA_REF_LIMIT: Final = VMA_LOCK_OFFSET - 1
 
 
 class ReadLockFailure(Enum):
