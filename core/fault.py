@@ -41,6 +41,14 @@ found, not yet locked; still inside the RCU read section), ``fault:after_vma_loc
 about to ``mmap_read_trylock`` for ``anon_vma_prepare``) and ``fault:before_mmap_lock``
 (about to take ``mmap_lock`` on the fallback path).
 
+Compiled engine (``core/_engine.py``): the fast path is written for both engines. What
+the compiler needs: :class:`FaultResult` writes its own ``__init__`` (a dataclass's
+generated one stays interpreted Python, setting each field of a frozen class through
+``object.__setattr__``: half the compiled fault's instructions), the constants it reads
+are ``Final`` (folded into the code), and the VMA's bounds travel as two ints, not a
+tuple. Interpreted, :func:`_ok_result` fills the instance dict directly instead.
+Measured in docs/performance.md, "Compiled engine".
+
 Simplified: kernel-mode faults, protection keys, shadow stacks, userfaultfd and hugetlb
 are not modelled; a fatal signal never interrupts a fault.
 """

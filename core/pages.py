@@ -133,6 +133,17 @@ it stands for would). Mlocking a run counts every folio ``unevictable_pgs_mlocke
 are never locked (their folios' mlock counts would differ by mm): ``mlock`` turns them
 into pages first, and fork copies a locked VMA's runs as pages.
 
+Compiled engine (``core/_engine.py``)
+-------------------------------------
+This module is compiled with the fault path. What mypyc needs, and why the code looks
+as it does: :class:`Page` is a native class (its fields are C struct members), so every
+field is set in ``__init__`` and none has a class-level default (mypyc refuses a
+subclass overriding one); :class:`AnonPage` therefore has its own ``__init__``.
+Interpreted, class defaults and object's C ``__init__`` are cheaper (a new page stores
+nothing), so the pure-Python engine swaps them in at import (below :class:`AnonPage`).
+The integer constants are ``Final``, which mypyc folds into the code (a plain global is
+a dictionary lookup per use).
+
 Simplified: no swap, no THP/mTHP, no background reclaim (the page cache keeps every page
 it ever read unless MADV_PAGEOUT or MADV_REMOVE drops it), no KSM merging.
 """
