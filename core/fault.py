@@ -55,6 +55,7 @@ are not modelled; a fatal signal never interrupts a fault.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal, get_args
 
@@ -102,11 +103,13 @@ __all__ = [
     "FaultPath",
     "FaultResult",
     "SiCode",
+    "TouchResult",
     "access_error",
     "do_user_addr_fault",
     "expand_downwards",
     "lock_mm_and_find_vma",
     "lock_vma_under_rcu",
+    "touch",
 ]
 
 # -- the vocabulary (the one home of these words; app/ imports them) ------------------------
@@ -471,6 +474,60 @@ def do_user_addr_fault(
             # faults again with X86_PF_PROT and access_error() refuses it.
             return do_user_addr_fault(mm, addr, access, _nx_refault=True)
     return result
+
+
+@dataclass(frozen=True)
+class TouchResult:
+    """What :func:`touch` did: the faults it took, how many completed (``ok``), were
+    major, completed under the per-VMA lock (``vma_lock``), and the first fault that
+    delivered a signal (None if none did)."""
+
+    faults: int
+    ok: int
+    major: int
+    vma_lock: int
+    first_signal: FaultResult | None
+
+
+#: Faults between two yields of the GIL in :func:`touch`. The interpreter lets a waiting
+#: thread take the GIL every 5 ms (``sys.getswitchinterval``); compiled code never
+#: does by itself, so without a yield a compiled touch of a million pages would hold
+#: it for seconds and starve every other request. 2,048 compiled faults take about
+#: 4 ms: the interpreter's own rhythm.
+TOUCH_YIELD_PAGES: Final = 2048
+
+
+def touch(mm: Mm, addr: int, end: int, access: Access, stop_on_signal: bool) -> TouchResult:
+    """One user fault per page of ``[addr, end)`` (at ``addr``, then at each page
+    boundary), in ascending order, as a program touching its memory takes them: each a
+    separate :func:`do_user_addr_fault` taking and releasing its own locks, so other
+    threads interleave between two pages. Stops after the first signal when
+    ``stop_on_signal``. An engine error (the resident-page limit) propagates with the
+    pages before it mapped. O(pages * log n).
+
+    The loop is here, compiled with the fault path, rather than in its callers: an
+    interpreted loop costs a quarter of a compiled fault per page (docs/performance.md,
+    "Compiled engine")."""
+    faults = ok = major = fast = 0
+    first: FaultResult | None = None
+    while addr < end:
+        r = do_user_addr_fault(mm, addr, access)
+        faults += 1
+        if r.outcome == "ok":
+            ok += 1
+            if r.major:
+                major += 1
+            if r.path == "vma_lock":
+                fast += 1
+        else:
+            if first is None:
+                first = r
+            if stop_on_signal:
+                break
+        addr = (addr | (PAGE_SIZE - 1)) + 1  # the next page boundary
+        if faults % TOUCH_YIELD_PAGES == 0:
+            time.sleep(0)  # releases the GIL: a thread waiting for it takes it
+    return TouchResult(faults, ok, major, fast, first)
 
 
 def _profiled_fault(mm: Mm, addr: int, access: Access, hooks: ProfileHooks) -> FaultResult:
