@@ -13,6 +13,7 @@ from typing import Any
 
 from core import PAGE_SIZE, EngineError, Kernel, NoSuchProcess, Process, SyscallError
 from core.fault import FaultResult
+from core.fault import touch as touch_range
 
 from .flags import (
     MADVISE_ADVICE,
@@ -198,35 +199,16 @@ def touch(proc: Process, a: TouchOp) -> TouchOut:
     releasing its own locks, so other requests interleave between two pages. Stops at
     the first signal when ``a.stop_on_signal``. O(pages * log n). An engine error (the
     resident-page limit) propagates: the pages before it stay mapped, as they would in
-    a process the OOM killer stopped.
+    a process the OOM killer stopped. The loop is the engine's (:func:`core.fault.touch`).
     """
-    fault = proc.mm.fault
-    access = a.access
-    end = a.addr + a.length
-    faults = ok = major = fast = signals = 0
-    first: FaultResult | None = None
-    addr = a.addr
-    while addr < end:
-        r = fault(addr, access)
-        faults += 1
-        if r.outcome == "ok":
-            ok += 1
-            major += r.major
-            fast += r.path == "vma_lock"
-        else:
-            signals += 1
-            if first is None:
-                first = r
-            if a.stop_on_signal:
-                break
-        addr = (addr | (PAGE_SIZE - 1)) + 1  # the next page boundary
+    t = touch_range(proc.mm, a.addr, a.addr + a.length, a.access, a.stop_on_signal)
     return TouchOut(
-        faults=faults,
-        ok=ok,
-        major=major,
-        vma_lock=fast,
-        signals=signals,
-        first_signal=None if first is None else fault_out(first),
+        faults=t.faults,
+        ok=t.ok,
+        major=t.major,
+        vma_lock=t.vma_lock,
+        signals=t.faults - t.ok,
+        first_signal=None if t.first_signal is None else fault_out(t.first_signal),
     )
 
 

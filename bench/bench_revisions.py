@@ -4,6 +4,7 @@ Run from the repository root::
 
     .venv/bin/python bench/bench_revisions.py af9d6c6 HEAD           # 12 rounds
     .venv/bin/python bench/bench_revisions.py af9d6c6 HEAD --rounds 30 --callgrind
+    .venv/bin/python bench/bench_revisions.py engine:python engine:compiled --callgrind
 
 Each revision is checked out into a temporary git worktree (removed afterwards) and
 measured in its own fresh interpreter, the two alternating round by round so that both
@@ -14,12 +15,17 @@ revision's best and median nanoseconds per fault, the ratio of the medians and t
 median of the per-round ratios. ``--callgrind`` also counts instructions per fault
 under valgrind (the difference of a 1,000- and a 3,000-fault run, so start-up cancels):
 a figure that does not depend on the machine's load.
+
+``engine:python`` and ``engine:compiled`` name the working tree itself run with that
+engine (``VMASIM_ENGINE``, core/_engine.py): the compiled engine against the pure-Python
+one, side by side.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -56,18 +62,26 @@ def _worktree(rev: str, into: Path) -> Path:
     return path
 
 
-def _round(tree: Path, pages: int) -> float:
+def _env(rev: str) -> dict[str, str]:
+    env = dict(os.environ)
+    if rev.startswith("engine:"):
+        env["VMASIM_ENGINE"] = rev.removeprefix("engine:")
+    return env
+
+
+def _round(tree: Path, pages: int, rev: str = "") -> float:
     out = subprocess.run(
         [sys.executable, "-c", ROUND, str(tree), str(pages)],
         capture_output=True,
         text=True,
         check=True,
         cwd=tree,
+        env=_env(rev),
     )
     return float(json.loads(out.stdout))
 
 
-def _instructions(tree: Path, faults: int) -> int:
+def _instructions(tree: Path, faults: int, rev: str = "") -> int:
     out = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
         + [sys.executable, "-c", ROUND, str(tree), str(faults + 1)],
@@ -75,6 +89,7 @@ def _instructions(tree: Path, faults: int) -> int:
         text=True,
         check=True,
         cwd=tree,
+        env=_env(rev),
     )
     for line in out.stderr.splitlines():
         if "I   refs:" in line:
@@ -94,11 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     trees = {}
     try:
         for rev in (args.before, args.after):
-            trees[rev] = _worktree(rev, tmp)
+            trees[rev] = ROOT if rev.startswith("engine:") else _worktree(rev, tmp)
         times: dict[str, list[float]] = {rev: [] for rev in trees}
         for _ in range(args.rounds):
             for rev, tree in trees.items():
-                times[rev].append(_round(tree, args.pages))
+                times[rev].append(_round(tree, args.pages, rev))
         result: dict[str, object] = {}
         for rev, ts in times.items():
             result[rev] = {"best_ns": round(min(ts)), "median_ns": round(statistics.median(ts))}
@@ -109,11 +124,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.callgrind:
             for rev, tree in trees.items():
-                small, large = _instructions(tree, 1000), _instructions(tree, 3000)
+                small, large = _instructions(tree, 1000, rev), _instructions(tree, 3000, rev)
                 result[rev]["instructions_per_fault"] = round((large - small) / 2000)  # type: ignore[index]
         print(json.dumps(result, indent=2))
     finally:
         for tree in trees.values():
+            if tree == ROOT:
+                continue
             subprocess.run(
                 ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False
             )

@@ -50,7 +50,7 @@ from typing import Any, TextIO
 
 import httpx
 
-from app import __version__
+from app import VERSION_TEXT
 from core.maps_reader import SMAPS_READERS
 
 from .api import DEFAULT_HOST, DEFAULT_MACHINE, DEFAULT_PORT, DEFAULT_URL, ApiError, VmasimClient
@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A simulated Linux process address space: run the REST service or "
         "talk to a running one.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION_TEXT}")
     parser.add_argument(
         "--url",
         default=os.environ.get("VMASIM_URL", DEFAULT_URL),

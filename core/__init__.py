@@ -1,6 +1,6 @@
 """vmasim's engine: a simulated Linux 6.18 x86-64 process address space.
 
-Pure Python, thread-safe, and free of any web dependency. Start from :class:`Kernel`::
+Thread-safe, and free of any web dependency. Start from :class:`Kernel`::
 
     >>> from core import Kernel, PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_ANONYMOUS
     >>> proc = Kernel().spawn()
@@ -13,6 +13,9 @@ Pure Python, thread-safe, and free of any web dependency. Start from :class:`Ker
 
 from __future__ import annotations
 
+# First: decides which engine the imports below load (compiled or pure Python).
+from ._engine import ENGINE as ENGINE
+from ._engine import ENGINE_DETAIL as ENGINE_DETAIL
 from .checkpoint import dump_kernel as dump_kernel
 from .checkpoint import load_kernel as load_kernel
 from .checkpoint import load_state as load_state
@@ -132,6 +135,8 @@ from .vmstat import VmEventStatistics as VmEventStatistics
 
 __all__ = [
     "DEFAULT_MAX_MAP_COUNT",
+    "ENGINE",
+    "ENGINE_DETAIL",
     "MADV_COLD",
     "MADV_COLLAPSE",
     "MADV_DODUMP",

@@ -855,11 +855,12 @@ def _load_into(kernel: Kernel, doc: dict[str, Any], kdoc: dict[str, Any]) -> Non
             page = _ref(entry[0], f"{mw}[0]", pages)
         if page.rss_counter < 0:
             raise StateError(f"{mw}[0]: page {entry[0]} is no folio")
-        pid = entry[1]
+        # Its own name: compiled, a variable keeps one type per function, and ``pid`` is
+        # an int above (a None here would not fit it).
+        batch_pid = entry[1]
         events: VmEvents | None = None
-        if pid is not None:
-            pid = _int(pid, f"{mw}[1]", 0, PID_MAX - 1)
-            owner = procs.get(pid)
+        if batch_pid is not None:
+            owner = procs.get(_int(batch_pid, f"{mw}[1]", 0, PID_MAX - 1))
             events = owner.mm.vm_events if owner is not None else kernel.vm_events
         kernel.lru.mlock.append((page, events))
     if len(kernel.lru.mlock) >= FOLIO_BATCH_SIZE:
@@ -971,8 +972,12 @@ def _load_mm(
                         raise StateError(f"{vw}.pages[{j}]: address {addr:#x} is mapped twice")
                     set_pte(mm, vma, addr, page_at(entry[1], f"{vw}.pages[{j}][1]"))
                 _load_runs(mm, vma, _list(vdoc.get("runs", []), f"{vw}.runs"), vw, run_groups)
-        for name, value in {**ints, **bools, **optional}.items():
+        # Each kind in its own loop: merged into one dict[str, int], the compiled engine
+        # would pass the booleans on as ints (1), which a native bool field refuses.
+        for name, value in {**ints, **optional}.items():
             setattr(mm, name, value)
+        for name, flag in bools.items():
+            setattr(mm, name, flag)
         mm.rlimit_memlock = (soft, hard)
         mm.old_ptes = old_ptes
         mm.clean_ptes = clean_ptes

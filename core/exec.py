@@ -42,7 +42,7 @@ import os
 import random
 import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .constants import (
@@ -130,27 +130,34 @@ def open_exec(path: str, root: str = "/") -> ExecFile:
     return ExecFile(path, real, dev, st.st_ino, st.st_size, head)
 
 
-@dataclass
 class Bprm:
     """``struct linux_binprm``: the strings on the future stack and the state of the
     handler search. ``p`` is the lowest string byte so far (``bprm->p``), ``low`` the
-    lowest ever written (the temporary stack VMA grew down to it)."""
+    lowest ever written (the temporary stack VMA grew down to it).
 
-    proc: Process
-    filename: str
-    rng: random.Random | None
-    rlimit_stack: int
-    root: str = "/"
-    argv: list[bytes] = field(default_factory=list)
-    envp: list[bytes] = field(default_factory=list)
-    p: int = STACK_TOP - POINTER
-    low: int = STACK_TOP - POINTER
-    argmin: int = 0
-    exec_: int = 0
-    interp: str = ""
-    scripts: list[str] = field(default_factory=list)
-    mm: Mm | None = None
-    start_stack: int = 0
+    A plain class, not a dataclass: compiled (hatch_build.py), a dataclass builds its
+    field annotations as live type objects when the module is imported, and ``Process``
+    and ``Mm`` may not exist yet then (they are imported here for type checking only).
+    """
+
+    def __init__(
+        self, proc: Process, filename: str, rng: random.Random | None, rlimit_stack: int
+    ) -> None:
+        self.proc = proc
+        self.filename = filename
+        self.rng = rng
+        self.rlimit_stack = rlimit_stack
+        self.root = "/"
+        self.argv: list[bytes] = []
+        self.envp: list[bytes] = []
+        self.p = STACK_TOP - POINTER
+        self.low = STACK_TOP - POINTER
+        self.argmin = 0
+        self.exec_ = 0
+        self.interp = ""
+        self.scripts: list[str] = []
+        self.mm: Mm | None = None
+        self.start_stack = 0
 
     def stack_limits(self, argc: int, envc: int) -> None:
         """``bprm_stack_limits``: the strings and pointers may use a quarter of the

@@ -41,15 +41,25 @@ found, not yet locked; still inside the RCU read section), ``fault:after_vma_loc
 about to ``mmap_read_trylock`` for ``anon_vma_prepare``) and ``fault:before_mmap_lock``
 (about to take ``mmap_lock`` on the fallback path).
 
+Compiled engine (``core/_engine.py``): the fast path is written for both engines. What
+the compiler needs: :class:`FaultResult` writes its own ``__init__`` (a dataclass's
+generated one stays interpreted Python, setting each field of a frozen class through
+``object.__setattr__``: half the compiled fault's instructions), the constants it reads
+are ``Final`` (folded into the code), and the VMA's bounds travel as two ints, not a
+tuple. Interpreted, :func:`_ok_result` fills the instance dict directly instead.
+Measured in docs/performance.md, "Compiled engine".
+
 Simplified: kernel-mode faults, protection keys, shadow stacks, userfaultfd and hugetlb
 are not modelled; a fatal signal never interrupts a fault.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal, get_args
 
+from ._engine import ENGINE
 from .constants import (
     ENOMEM,
     EPERM,
@@ -93,11 +103,13 @@ __all__ = [
     "FaultPath",
     "FaultResult",
     "SiCode",
+    "TouchResult",
     "access_error",
     "do_user_addr_fault",
     "expand_downwards",
     "lock_mm_and_find_vma",
     "lock_vma_under_rcu",
+    "touch",
 ]
 
 # -- the vocabulary (the one home of these words; app/ imports them) ------------------------
@@ -116,13 +128,17 @@ SiCode = Literal["SEGV_MAPERR", "SEGV_ACCERR", "BUS_ADRERR"]
 FaultPath = Literal["vma_lock", "mmap_lock", "retried", "stack_expanded", "none"]
 FAULT_PATHS: Final[tuple[FaultPath, ...]] = get_args(FaultPath)
 
-USER_ADDR_LIMIT = TASK_SIZE + PAGE_SIZE  # 4-level paging: above it, no user address
+USER_ADDR_LIMIT: Final = TASK_SIZE + PAGE_SIZE  # 4-level paging: above it, no user address
 
 
 # -- the result ---------------------------------------------------------------------------
 
+#: Compiled (core/_engine.py), FaultResult is a native class: it has no instance
+#: ``__dict__``, and its constructor is a C call that stores the fields.
+_COMPILED: Final = ENGINE == "compiled"
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class FaultResult:
     """What one user page fault did.
 
@@ -143,6 +159,50 @@ class FaultResult:
     vma_end: int | None
     major: bool
     page: PageName | None
+
+    def __init__(
+        self,
+        addr: int,
+        access: Access,
+        outcome: FaultOutcome,
+        si_code: SiCode | None,
+        path: FaultPath,
+        misses: int,
+        vma_start: int | None,
+        vma_end: int | None,
+        major: bool,
+        page: PageName | None,
+    ) -> None:
+        # Written out (init=False): the dataclass's generated __init__ is interpreted
+        # Python even in the compiled engine, and sets each field through
+        # object.__setattr__ (about 1 µs: a third of a compiled fault). Compiled
+        # (core/_engine.py), the stores below are writes to the native object's fields,
+        # which no __setattr__ intercepts; interpreted, the frozen class's __setattr__
+        # refuses them, and the instance dict takes the fields instead.
+        if not _COMPILED:
+            self.__dict__.update(
+                addr=addr,
+                access=access,
+                outcome=outcome,
+                si_code=si_code,
+                path=path,
+                misses=misses,
+                vma_start=vma_start,
+                vma_end=vma_end,
+                major=major,
+                page=page,
+            )
+            return
+        self.addr = addr  # type: ignore[misc]
+        self.access = access  # type: ignore[misc]
+        self.outcome = outcome  # type: ignore[misc]
+        self.si_code = si_code  # type: ignore[misc]
+        self.path = path  # type: ignore[misc]
+        self.misses = misses  # type: ignore[misc]
+        self.vma_start = vma_start  # type: ignore[misc]
+        self.vma_end = vma_end  # type: ignore[misc]
+        self.major = major  # type: ignore[misc]
+        self.page = page  # type: ignore[misc]
 
     @property
     def ok(self) -> bool:
@@ -320,12 +380,14 @@ _new_result = object.__new__
 
 
 def _ok_result(
-    addr: int, access: Access, misses: int, rng: tuple[int, int], page: PageName | None
+    addr: int, access: Access, misses: int, start: int, end: int, page: PageName | None
 ) -> FaultResult:
-    # A FaultResult built without the frozen dataclass's per-field object.__setattr__:
-    # the instance dict's items are stored directly (cheaper than dict.update(**kw),
-    # which builds a keyword dict first). Same fields, in the same order, as
-    # _result(..., "vma_lock"). O(1).
+    # The result of a fault completed under the VMA lock: same fields, in the same
+    # order, as _result(..., "vma_lock"). Interpreted, built without a Python frame for
+    # FaultResult.__init__: the instance dict's items are stored directly (cheaper than
+    # dict.update(**kw), which builds a keyword dict first). O(1).
+    if _COMPILED:
+        return FaultResult(addr, access, "ok", None, "vma_lock", misses, start, end, False, page)
     result: FaultResult = _new_result(FaultResult)
     d = result.__dict__
     d["addr"] = addr
@@ -334,8 +396,8 @@ def _ok_result(
     d["si_code"] = None
     d["path"] = "vma_lock"
     d["misses"] = misses
-    d["vma_start"] = rng[0]
-    d["vma_end"] = rng[1]
+    d["vma_start"] = start
+    d["vma_end"] = end
     d["major"] = False
     d["page"] = page
     return result
@@ -394,7 +456,8 @@ def do_user_addr_fault(
                 page_addr = addr & PAGE_MASK
                 pages = vma.pages
                 if pages is None or page_addr not in pages:
-                    rng = (vma.vm_start, vma.vm_end)  # read while the VMA is locked
+                    start = vma.vm_start  # read while the VMA is locked
+                    end = vma.vm_end
                     try:
                         page = do_anonymous_page(mm, vma, page_addr, True, True)[1]
                     finally:
@@ -402,7 +465,7 @@ def do_user_addr_fault(
                     for bump in mm.vm_events.fast_path_bumps:
                         bump()
                     mm.min_flt += 1
-                    return _ok_result(addr, access, misses, rng, page)
+                    return _ok_result(addr, access, misses, start, end, page)
             result = _vma_locked_path(mm, vma, addr, access, misses, None)
     if access == "exec" and not _nx_refault and result.ok and result.vma_start is not None:
         vma = mm.vma_lookup(addr)
@@ -411,6 +474,60 @@ def do_user_addr_fault(
             # faults again with X86_PF_PROT and access_error() refuses it.
             return do_user_addr_fault(mm, addr, access, _nx_refault=True)
     return result
+
+
+@dataclass(frozen=True)
+class TouchResult:
+    """What :func:`touch` did: the faults it took, how many completed (``ok``), were
+    major, completed under the per-VMA lock (``vma_lock``), and the first fault that
+    delivered a signal (None if none did)."""
+
+    faults: int
+    ok: int
+    major: int
+    vma_lock: int
+    first_signal: FaultResult | None
+
+
+#: Faults between two yields of the GIL in :func:`touch`. The interpreter lets a waiting
+#: thread take the GIL every 5 ms (``sys.getswitchinterval``); compiled code never
+#: does by itself, so without a yield a compiled touch of a million pages would hold
+#: it for seconds and starve every other request. 2,048 compiled faults take about
+#: 4 ms: the interpreter's own rhythm.
+TOUCH_YIELD_PAGES: Final = 2048
+
+
+def touch(mm: Mm, addr: int, end: int, access: Access, stop_on_signal: bool) -> TouchResult:
+    """One user fault per page of ``[addr, end)`` (at ``addr``, then at each page
+    boundary), in ascending order, as a program touching its memory takes them: each a
+    separate :func:`do_user_addr_fault` taking and releasing its own locks, so other
+    threads interleave between two pages. Stops after the first signal when
+    ``stop_on_signal``. An engine error (the resident-page limit) propagates with the
+    pages before it mapped. O(pages * log n).
+
+    The loop is here, compiled with the fault path, rather than in its callers: an
+    interpreted loop costs a quarter of a compiled fault per page (docs/performance.md,
+    "Compiled engine")."""
+    faults = ok = major = fast = 0
+    first: FaultResult | None = None
+    while addr < end:
+        r = do_user_addr_fault(mm, addr, access)
+        faults += 1
+        if r.outcome == "ok":
+            ok += 1
+            if r.major:
+                major += 1
+            if r.path == "vma_lock":
+                fast += 1
+        else:
+            if first is None:
+                first = r
+            if stop_on_signal:
+                break
+        addr = (addr | (PAGE_SIZE - 1)) + 1  # the next page boundary
+        if faults % TOUCH_YIELD_PAGES == 0:
+            time.sleep(0)  # releases the GIL: a thread waiting for it takes it
+    return TouchResult(faults, ok, major, fast, first)
 
 
 def _profiled_fault(mm: Mm, addr: int, access: Access, hooks: ProfileHooks) -> FaultResult:
@@ -452,7 +569,7 @@ def _vma_locked_path(
         for bump in events.fast_path_bumps:
             bump()
         mm.min_flt += 1
-        return _ok_result(addr, access, misses, rng, page)
+        return _ok_result(addr, access, misses, rng[0], rng[1], page)
     if not ret & VM_FAULT_RETRY:
         events.count("vma_lock_success")
         major = mm_account_fault(mm, ret, tried=False)

@@ -11,6 +11,10 @@ The machine's memory -- RAM and swap in pages, ``vm.overcommit_*`` and the commi
 charge ``Committed_AS`` -- lives in :class:`~core.overcommit.VmCommit`
 (``Kernel.commit``); the settings are also properties here (:data:`SETTINGS`,
 :meth:`Kernel.configure`, :meth:`Kernel.settings`), validated in one place.
+
+Compiled (hatch_build.py), :class:`Kernel` allows interpreted subclasses (a test's kernel
+that stops a spawn half-way: tests/app/test_concurrency.py): its methods are then called
+through Python's dispatch, which the machine-level calls here can afford.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import itertools
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from mypy_extensions import mypyc_attr
 
 from .constants import DEFAULT_MAX_MAP_COUNT, PID_MAX
 from .errors import InvalidArgument, NoSuchProcess
@@ -63,6 +69,7 @@ class KernelStatistics:
     commit: CommitStatistics
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Kernel:
     """The simulated machine: process table, files, RCU, machine-wide locks and
     counters, and sysctls. Thread-safe."""

@@ -278,19 +278,26 @@ class MadviseCounters:
 # -- the call -----------------------------------------------------------------------------
 
 
-@dataclass
 class _Behavior:
     """``struct madvise_behavior``: the advice, its lock, the part of the range the
-    current VMA covers (``start``, ``end``), that VMA and the one before it."""
+    current VMA covers (``start``, ``end``), that VMA and the one before it.
 
-    mm: Mm
-    advice: int
-    lock_mode: LockMode
-    start: int
-    end: int
-    vma: Vma | None = None
-    prev: Vma | None = None
-    lock_dropped: bool = False
+    A plain class, not a dataclass: compiled (hatch_build.py), a dataclass builds its
+    field annotations as live type objects when the module is imported, and ``Mm`` does
+    not exist yet then (core.mm imports this module).
+    """
+
+    __slots__ = ("mm", "advice", "lock_mode", "start", "end", "vma", "prev", "lock_dropped")
+
+    def __init__(self, mm: Mm, advice: int, lock_mode: LockMode, start: int, end: int) -> None:
+        self.mm = mm
+        self.advice = advice
+        self.lock_mode = lock_mode
+        self.start = start
+        self.end = end
+        self.vma: Vma | None = None
+        self.prev: Vma | None = None
+        self.lock_dropped = False
 
 
 def _fail(errno: int, detail: str) -> SyscallError:

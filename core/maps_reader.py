@@ -131,28 +131,8 @@ class LockHoldTimes:
     vma_read_max_ns: int = 0
 
 
-class _Walked:
-    """What a maps and a smaps snapshot say alike about the walk that produced them."""
-
-    __slots__ = ()
-    seq_begin: int
-    seq_end: int
-    pos_end: int
-
-    @property
-    def eof(self) -> bool:
-        """True when nothing follows (the gate was reached or there is none)."""
-        return self.pos_end == POS_END
-
-    @property
-    def consistent(self) -> bool:
-        """True if no write-lock cycle can have overlapped the walk (equal, even
-        counts): the records are one moment of the address space."""
-        return self.seq_begin == self.seq_end and not self.seq_begin & 1
-
-
 @dataclass(frozen=True, slots=True)
-class MapsSnapshot(_Walked):
+class MapsSnapshot:
     """What one read returned, and how it was obtained.
 
     ``lines`` are the maps lines (each ending in ``\\n``; the gate line included when it
@@ -183,6 +163,17 @@ class MapsSnapshot(_Walked):
     retry_reasons: tuple[str, ...] = ()
     fallbacks: int = 0
     line_seqs: tuple[int, ...] = field(default=(), repr=False)
+
+    @property
+    def eof(self) -> bool:
+        """True when nothing follows (the gate was reached or there is none)."""
+        return self.pos_end == POS_END
+
+    @property
+    def consistent(self) -> bool:
+        """True if no write-lock cycle can have overlapped the walk (equal, even
+        counts): the records are one moment of the address space."""
+        return self.seq_begin == self.seq_end and not self.seq_begin & 1
 
     @property
     def text(self) -> str:
@@ -763,7 +754,7 @@ DEFAULT_SMAPS_READER: Final[SmapsReader] = "mmap_lock"
 
 
 @dataclass(frozen=True, slots=True)
-class SmapsSnapshot(_Walked):
+class SmapsSnapshot:
     """What one smaps (or smaps_rollup) read returned, and how it was obtained.
 
     ``blocks`` are the records (one ``show_smap`` block per VMA, the gate's last; for
@@ -790,6 +781,17 @@ class SmapsSnapshot(_Walked):
     fallbacks: int = 0
     lock_drops: int = 0
     chunks: int = 1
+
+    @property
+    def eof(self) -> bool:
+        """True when nothing follows (the gate was reached or there is none)."""
+        return self.pos_end == POS_END
+
+    @property
+    def consistent(self) -> bool:
+        """True if no write-lock cycle can have overlapped the walk (equal, even
+        counts): the records are one moment of the address space."""
+        return self.seq_begin == self.seq_end and not self.seq_begin & 1
 
     @property
     def text(self) -> str:

@@ -28,7 +28,7 @@ cut-off of read-around and asynchronous readahead are not modelled.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .constants import (
     PAGE_MASK,
@@ -83,12 +83,12 @@ __all__ = [
 ]
 
 # vm_fault_t bits (include/linux/mm_types.h) used here.
-VM_FAULT_OK = 0
-VM_FAULT_SIGBUS = 0x2
-VM_FAULT_MAJOR = 0x4
-VM_FAULT_SIGSEGV = 0x40
-VM_FAULT_RETRY = 0x400
-VM_FAULT_ERROR = VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV
+VM_FAULT_OK: Final = 0
+VM_FAULT_SIGBUS: Final = 0x2
+VM_FAULT_MAJOR: Final = 0x4
+VM_FAULT_SIGSEGV: Final = 0x40
+VM_FAULT_RETRY: Final = 0x400
+VM_FAULT_ERROR: Final = VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV
 
 
 def vmf_anon_prepare(mm: Mm, vma: Vma, vma_locked: bool) -> int:
@@ -277,12 +277,12 @@ def _do_fault(
         return VM_FAULT_OK, page.kind.value
 
 
-FAULT_AROUND_PAGES = 16  # fault_around_bytes = 64 KiB
-RA_PAGES = 2048  # read_ahead_kb = 8192 on the host's root device (bdi 254:0, /dev/vda)
-PTRS_PER_PTE = 512
+FAULT_AROUND_PAGES: Final = 16  # fault_around_bytes = 64 KiB
+RA_PAGES: Final = 2048  # read_ahead_kb = 8192 on the host's root device (bdi 254:0, /dev/vda)
+PTRS_PER_PTE: Final = 512
 
 
-HPAGE_PMD_NR = 512
+HPAGE_PMD_NR: Final = 512
 
 
 def readahead(cache: PageCache, first: int, last: int, eof: int) -> None:

@@ -27,14 +27,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .rwsem import RwSemaphore, RwSemaphoreStatistics
 
 if TYPE_CHECKING:
     from .hooks import LockObserver
 
-SEQ_MASK = 0xFFFFFFFF  # the kernel's count is an unsigned 32-bit value and may wrap
+SEQ_MASK: Final = 0xFFFFFFFF  # the kernel's count is an unsigned 32-bit value and may wrap
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,17 @@ it stands for would). Mlocking a run counts every folio ``unevictable_pgs_mlocke
 are never locked (their folios' mlock counts would differ by mm): ``mlock`` turns them
 into pages first, and fork copies a locked VMA's runs as pages.
 
+Compiled engine (``core/_engine.py``)
+-------------------------------------
+This module is compiled with the fault path. What mypyc needs, and why the code looks
+as it does: :class:`Page` is a native class (its fields are C struct members), so every
+field is set in ``__init__`` and none has a class-level default (mypyc refuses a
+subclass overriding one); :class:`AnonPage` therefore has its own ``__init__``.
+Interpreted, class defaults and object's C ``__init__`` are cheaper (a new page stores
+nothing), so the pure-Python engine swaps them in at import (below :class:`AnonPage`).
+The integer constants are ``Final``, which mypyc folds into the code (a plain global is
+a dictionary lookup per use).
+
 Simplified: no swap, no THP/mTHP, no background reclaim (the page cache keeps every page
 it ever read unless MADV_PAGEOUT or MADV_REMOVE drops it), no KSM merging.
 """
@@ -145,8 +156,9 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
+from ._engine import ENGINE
 from .constants import (
     PAGE_MASK,
     PAGE_SHIFT,
@@ -166,11 +178,11 @@ if TYPE_CHECKING:
     from .vmstat import VmEvents
 
 # include/linux/mm_types_task.h: enum { MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES }
-MM_FILEPAGES = 0
-MM_ANONPAGES = 1
-MM_SWAPENTS = 2
-MM_SHMEMPAGES = 3
-NR_MM_COUNTERS = 4
+MM_FILEPAGES: Final = 0
+MM_ANONPAGES: Final = 1
+MM_SWAPENTS: Final = 2
+MM_SHMEMPAGES: Final = 3
+NR_MM_COUNTERS: Final = 4
 
 
 #: The page a fault left mapped, as ``FaultResult.page`` names it: a :class:`PageKind`
@@ -196,34 +208,41 @@ class PageKind(Enum):
 class Page:
     """One page-sized folio. ``index`` is its page offset in the file (page-cache pages).
 
-    No ``__slots__``: the defaults live on the class, so creating the common
-    :class:`AnonPage` stores nothing until the page is mapped (the fault fast path).
+    Every field is set by ``__init__`` and none has a class-level default: in the
+    compiled engine (``core/_engine.py``) this is a native class, its fields C struct
+    members that the fault path reads and writes without a dictionary, and mypyc does
+    not let a subclass (:class:`AnonPage`) override a default the base class declares.
     """
 
     kind: PageKind
     #: ``mm_counter(folio)``: the RSS counter this page is charged to (-1: none).
     rss_counter: int
-    mapcount: int = 0
-    dirty: bool = False
-    index: int = -1
+    mapcount: int
+    dirty: bool
+    index: int
     #: Folio flags (see the module note): PG_referenced, PG_active, an anonymous folio's
     #: PG_dirty, lazy-free (PG_swapbacked clear), and "in an LRU batch" (PG_lru clear).
-    referenced: bool = False
-    active: bool = False
-    folio_dirty: bool = False
-    lazyfree: bool = False
-    batched: bool = False
+    referenced: bool
+    active: bool
+    folio_dirty: bool
+    lazyfree: bool
+    batched: bool
     #: ``folio->mlock_count``: how many locks hold it (0: not PG_mlocked). See the
     #: module note.
-    mlock_count: int = 0
+    mlock_count: int
 
     def __init__(self, kind: PageKind, dirty: bool = False, index: int = -1) -> None:
         self.kind = kind
         self.rss_counter = kind.counter
-        if dirty:
-            self.dirty = True
-        if index != -1:
-            self.index = index
+        self.mapcount = 0
+        self.dirty = dirty
+        self.index = index
+        self.referenced = False
+        self.active = False
+        self.folio_dirty = False
+        self.lazyfree = False
+        self.batched = False
+        self.mlock_count = 0
 
     def __repr__(self) -> str:
         return f"Page({self.kind.value}, mapcount={self.mapcount}, dirty={self.dirty})"
@@ -231,16 +250,48 @@ class Page:
 
 class AnonPage(Page):
     """A new anonymous page (``folio_prealloc`` in ``do_anonymous_page`` or a COW copy):
-    dirty, charged to ``MM_ANONPAGES``. ``AnonPage()`` takes no arguments."""
+    dirty, charged to ``MM_ANONPAGES``. ``AnonPage()`` takes no arguments.
 
-    kind = PageKind.ANON
-    rss_counter = MM_ANONPAGES
-    dirty = True
+    Its own ``__init__`` stores the fields directly (no call of ``Page.__init__``, no
+    lookup of the kind's counter): the fault fast path creates one per fault.
+    """
 
-    # The class defaults are the whole state, so the constructor is object's own C
-    # ``__init__`` (no Python frame per page on the fault fast path); it still rejects
-    # arguments: ``AnonPage(1)`` raises TypeError.
-    __init__ = object.__init__
+    def __init__(self) -> None:
+        self.kind = PageKind.ANON
+        self.rss_counter = MM_ANONPAGES
+        self.mapcount = 0
+        self.dirty = True
+        self.index = -1
+        self.referenced = False
+        self.active = False
+        self.folio_dirty = False
+        self.lazyfree = False
+        self.batched = False
+        self.mlock_count = 0
+
+
+if ENGINE == "python":
+    # Interpreted, a class-level default costs nothing until it is written, and object's
+    # own C ``__init__`` creates a page without a Python frame (it still rejects
+    # arguments: ``AnonPage(1)`` raises TypeError). So the pure-Python engine's
+    # AnonPage keeps the values its ``__init__`` above would store as defaults on the
+    # class and skips that ``__init__``: the fault fast path's new page stores nothing.
+    # Never run compiled (a native class has neither; its ``__init__`` is C there).
+    for _field, _value in {
+        "kind": PageKind.ANON,
+        "rss_counter": MM_ANONPAGES,
+        "mapcount": 0,
+        "dirty": True,
+        "index": -1,
+        "referenced": False,
+        "active": False,
+        "folio_dirty": False,
+        "lazyfree": False,
+        "batched": False,
+        "mlock_count": 0,
+        "__init__": object.__init__,
+    }.items():
+        setattr(AnonPage, _field, _value)  # setattr: mypy refuses to assign a method
 
 
 _COUNTER = {
@@ -257,11 +308,11 @@ for _kind, _counter in _COUNTER.items():
 # The shared zero page (ZERO_PAGE(0)): mapped read-only by anonymous read faults,
 # never counted, never freed. Its mapcount is not maintained (the kernel does not
 # either: it is not a normal folio).
-ZERO_PAGE = Page(PageKind.ZERO)
+ZERO_PAGE: Final = Page(PageKind.ZERO)
 
 #: The guard marker MADV_GUARD_INSTALL writes into empty PTEs (``make_pte_marker
 #: (PTE_MARKER_GUARD)``): not present, never counted, one object for every marker.
-GUARD_MARKER = Page(PageKind.GUARD)
+GUARD_MARKER: Final = Page(PageKind.GUARD)
 
 #: Entries of ``Vma.pages`` that map no folio (``vm_normal_page`` is NULL or the PTE is
 #: not present): smaps, the LRU and the RSS counters skip them.
@@ -556,7 +607,7 @@ def folio_mark_accessed(page: Page, unevictable: bool = False) -> None:
         page.referenced = False
 
 
-FOLIO_BATCH_SIZE = 31  # PAGEVEC_SIZE (include/linux/folio_batch.h)
+FOLIO_BATCH_SIZE: Final = 31  # PAGEVEC_SIZE (include/linux/folio_batch.h)
 
 
 class LruBatches:
@@ -1160,7 +1211,7 @@ def put_runs(vma: Vma, runs: list[AnonRun], delta: int = 0) -> None:
 #: The most run pages one call may turn into page objects (16 GiB; about 0.6 GiB of the
 #: service's memory): fork or page-by-page advice over more is refused with ENOMEM
 #: rather than let one request exhaust the service (docs/kernel-differences.md).
-MATERIALIZE_MAX_PAGES = 1 << 22
+MATERIALIZE_MAX_PAGES: Final = 1 << 22
 
 
 def run_pages_in(vma: Vma, start: int, end: int, anon_only: bool = False) -> int:

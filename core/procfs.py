@@ -42,7 +42,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from .constants import PAGE_SHIFT, VM_EXEC, VM_MAYSHARE, VM_READ, VM_WRITE
-from .vma import Vma
+from .vma import Vma, check_live
 from .vma_tree import VmaTree
 
 if TYPE_CHECKING:
@@ -123,8 +123,10 @@ def _build(vma: Vma) -> tuple[str, Inode | None]:
 def _miss(vma: Vma) -> str:
     """Build ``vma``'s line and cache it if no writer changed the VMA meanwhile. O(1).
 
-    Called from the render loop for a VMA without a current cached line.
+    Called from the render loop for a VMA without a current cached line (a freed VMA
+    never has one: :func:`core.vma.poison`).
     """
+    check_live(vma, "a maps line")
     gen = vma._gen
     if vma.vm_file is None and vma.special_name is None and vma.anon_name is None:
         # The common case, inlined from _build(): plain anonymous memory.

@@ -75,6 +75,7 @@ from enum import Enum
 from operator import add
 from typing import TYPE_CHECKING, Final
 
+from ._engine import ENGINE
 from .abi import u32, u64
 from .constants import (
     E2BIG,
@@ -136,6 +137,8 @@ PROCMAP_QUERY_VALID_FLAGS_MASK: Final = 0x3F
 
 PATH_MAX: Final = 4096
 _new_object = object.__new__
+#: Compiled (core/_engine.py), VmaQueryResult is a native class: no instance ``__dict__``.
+_COMPILED: Final = ENGINE == "compiled"
 _SYSCALL = "ioctl(PROCMAP_QUERY)"
 
 # struct procmap_query, native (little-endian) x86-64 layout: 104 bytes.
@@ -644,6 +647,12 @@ def _do_query(
     else:
         page_size = PAGE_SIZE  # vma_kernel_pagesize(): no hugetlb
         build_id_size = 0
+    name_out = (name or "") if name_requested else None
+    if _COMPILED:
+        return VmaQueryResult(
+            start, end, out_flags, page_size, offset, ino, major, minor, name_size,
+            build_id_size, name_out, path,
+        )  # fmt: skip
     result: VmaQueryResult = _new_object(VmaQueryResult)
     result.__dict__.update(
         vma_start=start,
@@ -656,7 +665,7 @@ def _do_query(
         dev_minor=minor,
         vma_name_size=name_size,
         build_id_size=build_id_size,
-        vma_name=(name or "") if name_requested else None,
+        vma_name=name_out,
         path=path,
     )
     return result

@@ -93,6 +93,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import final
 
+from mypy_extensions import mypyc_attr
+
 __all__ = ["RcuDomain", "RcuStatistics"]
 
 _log = logging.getLogger(__name__)
@@ -148,8 +150,13 @@ class _ReaderSlot:
 
 
 @final
+@mypyc_attr(native_class=False)
 class _SlotHandle:
-    """Kept in the thread-local; its finaliser unregisters the slot at thread exit."""
+    """Kept in the thread-local; its finaliser unregisters the slot at thread exit.
+
+    Not a native class when compiled (hatch_build.py): the finaliser needs a weak
+    reference to it, which mypyc's native classes do not support.
+    """
 
     __slots__ = ("__weakref__", "slot")
 

@@ -80,11 +80,11 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import final
+from typing import Final, final
 
 __all__ = ["MAX_READERS_WAKEUP", "RwSemaphore", "RwSemaphoreStatistics"]
 
-MAX_READERS_WAKEUP = 256
+MAX_READERS_WAKEUP: Final = 256
 """Readers granted per wake-up (kernel ``MAX_READERS_WAKEUP``, 0x100)."""
 
 

@@ -61,7 +61,7 @@ class SeqChunk:
 
     records: tuple[str, ...]
     index: int
-    info: object = None
+    info: object | None = None  # (not bare ``object``: mypyc cannot build that field)
 
 
 class SeqSource(Protocol):

@@ -11,15 +11,26 @@ Field stability (Documentation/mm/process_addrs.rst): ``vm_mm`` is written once;
 the VMA's write lock, and only through :meth:`Vma.set_range` / :meth:`Vma.set_flags`,
 which also invalidate the cached ``/proc/<pid>/maps`` line.
 
-A freed VMA is *poisoned*: its class is switched to :class:`FreedVma`, whose every
-attribute access raises :class:`~core.errors.UseAfterFree`. Freeing happens through
-``call_rcu`` after the VMA was detached, so a correct reader can never observe it.
+A freed VMA is *poisoned* (:func:`poison`): ``freed`` is set and the fields a stray
+reader could act on take values no live VMA has (slab poisoning, ``POISON_FREE`` in
+mm/slub.c: an empty range at :data:`POISON_ADDR`, no mm, no file, no pages). The places
+where a lock-free reader meets a VMA test ``freed`` and raise
+:class:`~core.errors.UseAfterFree` (:func:`check_live`): ``vma_start_read`` (the fault
+path, PROCMAP_QUERY) and the maps line builder (core/procfs.py). Freeing happens
+through ``call_rcu`` after the VMA was detached, so a correct reader never observes it.
+
+Compiled (core/_engine.py), :class:`Vma` is a native class: its fields are C struct
+members that compiled code reads directly (the fault path's hot objects). That is why
+the detector is a flag the readers test rather than a class switch (``__class__`` to a
+subclass whose ``__getattribute__`` raises, as the pure-Python engine once did): a native
+object can neither change class nor intercept compiled code's field reads. The
+constructor is ``__init__`` (a native class's ``__new__`` runs it).
 """
 
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from .constants import PAGE_SHIFT, VM_SHARED
 from .errors import UseAfterFree
@@ -28,7 +39,12 @@ if TYPE_CHECKING:
     from .files import OpenFile
 
 # vma_lock_init(): a fresh VMA never looks write-locked in the current cycle.
-VM_LOCK_SEQ_INIT = 0xFFFFFFFF
+VM_LOCK_SEQ_INIT: Final = 0xFFFFFFFF
+
+#: ``vm_start`` and ``vm_end`` of a freed VMA: an empty range in the non-canonical hole
+#: (include/linux/poison.h's ``POISON_POINTER_DELTA`` on x86-64), so no address falls
+#: in it and no range check passes.
+POISON_ADDR: Final = 0xDEAD000000000000
 
 #: The ``_line`` of a VMA whose maps line was never built: ``(stamp, line, watch)`` with a
 #: stamp no generation equals (core/procfs.py owns the cache's meaning).
@@ -80,7 +96,7 @@ class Vma:
         "runs",
         "_gen",
         "_line",
-        "__weakref__",
+        "freed",
     )
 
     vm_start: int
@@ -99,6 +115,35 @@ class Vma:
     runs: list[Any] | None
     _gen: int
     _line: tuple[int, str, Any]
+    #: Set by :func:`poison`: the RCU grace period ended, the VMA is freed.
+    freed: bool
+
+    def __init__(
+        self,
+        mm: Any,
+        start: int,
+        end: int,
+        flags: int,
+        pgoff: int,
+        file: OpenFile | None = None,
+        special_name: str | None = None,
+    ) -> None:
+        self.vm_start = start
+        self.vm_end = end
+        self.vm_pgoff = pgoff
+        self.vm_flags = flags
+        self.vm_file = file
+        self.anon_vma = None
+        self.anon_name = None
+        self.special_name = special_name
+        self.vm_mm = mm
+        self.vm_refcnt = 0
+        self.vm_lock_seq = VM_LOCK_SEQ_INIT
+        self.pages = None
+        self.runs = None
+        self._gen = 0
+        self._line = NO_LINE
+        self.freed = False
 
     @classmethod
     def new(
@@ -112,23 +157,7 @@ class Vma:
         special_name: str | None = None,
     ) -> Vma:
         """A detached VMA for ``mm`` (``vm_area_alloc`` + ``vma_set_range``). O(1)."""
-        vma = cls.__new__(cls)
-        vma.vm_start = start
-        vma.vm_end = end
-        vma.vm_pgoff = pgoff
-        vma.vm_flags = flags
-        vma.vm_file = file
-        vma.anon_vma = None
-        vma.anon_name = None
-        vma.special_name = special_name
-        vma.vm_mm = mm
-        vma.vm_refcnt = 0
-        vma.vm_lock_seq = VM_LOCK_SEQ_INIT
-        vma.pages = None
-        vma.runs = None
-        vma._gen = 0
-        vma._line = NO_LINE
-        return vma
+        return cls(mm, start, end, flags, pgoff, file, special_name)
 
     def dup(self) -> Vma:
         """``vm_area_dup``: copy every field except the lock state (the copy is detached).
@@ -194,37 +223,29 @@ class Vma:
         )
 
 
-_FREED_ALLOWED = frozenset({"__class__", "__repr__", "_freed_repr", "__weakref__"})
-
-
-class FreedVma(Vma):
-    """A VMA whose RCU grace period has ended: every attribute access raises.
-
-    Swapped in by :func:`poison` with ``obj.__class__ = FreedVma`` (same slot layout),
-    so live VMAs pay nothing for the check.
-    """
-
-    __slots__ = ()
-
-    def __getattribute__(self, name: str) -> Any:
-        if name in _FREED_ALLOWED:
-            return object.__getattribute__(self, name)
-        raise UseAfterFree(f"use after free: attribute {name!r} of a freed VMA was read")
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise UseAfterFree(f"use after free: attribute {name!r} of a freed VMA was written")
-
-    def __repr__(self) -> str:
-        return "FreedVma()"
+def check_live(vma: Vma, what: str) -> None:
+    """Raise :class:`~core.errors.UseAfterFree` if ``vma`` was freed (KASAN's report of
+    a slab use-after-free): ``what`` names the access. O(1)."""
+    if vma.freed:
+        raise UseAfterFree(f"use after free: {what} of a freed VMA")
 
 
 def poison(vma: Vma) -> None:
-    """Free ``vma`` (``vm_area_free``): from now on touching it raises. Runs from an
-    RCU callback, after every reader that could have found the VMA has left."""
-    if type(vma) is FreedVma:
+    """Free ``vma`` (``vm_area_free``): from now on the readers' checks raise. Runs from
+    an RCU callback, after every reader that could have found the VMA has left."""
+    if vma.freed:
         raise UseAfterFree("double free of a VMA")
     if vma.vm_file is not None:
         vma.vm_file.put()
     if vma.anon_vma is not None:
         vma.anon_vma.degree -= 1
-    object.__setattr__(vma, "__class__", FreedVma)
+    vma.freed = True
+    # The poison values (module note). The generation moves on, so a cached maps line
+    # is never served for it (core/procfs.py rebuilds, which checks ``freed``).
+    vma.vm_start = vma.vm_end = POISON_ADDR
+    vma.vm_mm = None
+    vma.vm_file = None
+    vma.anon_vma = None
+    vma.pages = None
+    vma.runs = None
+    vma._gen += 2

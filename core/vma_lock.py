@@ -20,7 +20,9 @@ nothing ever blocks while holding it except the writer's wait, which releases it
 from __future__ import annotations
 
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
+
+from .vma import check_live
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -28,8 +30,8 @@ if TYPE_CHECKING:
     from .mmap_lock import MmapLock
     from .vma import Vma
 
-VMA_LOCK_OFFSET = 0x40000000
-VMA_REF_LIMIT = VMA_LOCK_OFFSET - 1
+VMA_LOCK_OFFSET: Final = 0x40000000
+VMA_REF_LIMIT: Final = VMA_LOCK_OFFSET - 1
 
 
 class ReadLockFailure(Enum):
@@ -55,6 +57,10 @@ def vma_start_read(lock: MmapLock, vma: Vma, mm: object) -> ReadLockFailure | No
     (the caller falls back to ``mmap_lock``: VMA_LOCK_ABORT). False "locked" results are
     allowed, false "unlocked" ones are impossible. O(1).
     """
+    # A correct RCU reader never finds a freed VMA (core/vma.py: the use-after-free
+    # detector).
+    if vma.freed:
+        check_live(vma, "vma_start_read")
     # 1. Lockless pessimistic check: write-locked in the current cycle.
     if vma.vm_lock_seq == lock.seq:
         return ReadLockFailure.WRITE_LOCKED

@@ -65,6 +65,11 @@ What a lock-free reader can and cannot observe
 Node sizes were measured on CPython 3.11 (see ``_LEAF_MAX``); nodes hold their keys in
 parallel sequences so lookups are one C-level ``bisect`` per level, the keys a lookup
 bisects (last addresses) in an ``array('Q')`` (see :data:`_Keys`).
+
+Compiled (hatch_build.py), the nodes are native classes, whose ``__new__`` runs
+``__init__``: copies are built through the constructor there (``_COMPILED``) with
+``derive=False`` (the copy's fields are copied, not recomputed from the children), and
+through ``__new__`` plus field stores in the pure-Python engine, where that is cheaper.
 """
 
 from __future__ import annotations
@@ -76,10 +81,13 @@ from itertools import islice
 from operator import itemgetter
 from typing import Generic, TypeVar
 
+from ._engine import ENGINE
 from .constants import U64
 from .errors import InvalidArgument
 
 __all__ = ["Entry", "VmaTree"]
+
+_COMPILED = ENGINE == "compiled"
 
 V = TypeVar("V")
 
@@ -135,11 +143,14 @@ class _Leaf(Generic[V]):
     gap: int
     edit: object
 
-    def __init__(self, entries: list[Entry[V]], edit: object) -> None:
+    def __init__(self, entries: list[Entry[V]], edit: object, *, derive: bool = True) -> None:
+        # derive=False: copy() (compiled) fills the other fields itself.
         self.entries = entries
+        self.edit = edit
+        if not derive:
+            return
         self.starts = [e[0] for e in entries]
         self.lasts = _keys([e[1] - 1 for e in entries])
-        self.edit = edit
         self.refresh()
 
     def refresh(self) -> None:
@@ -150,8 +161,13 @@ class _Leaf(Generic[V]):
         self.count = len(starts)
 
     def copy(self, edit: object) -> _Leaf[V]:
-        new: _Leaf[V] = _Leaf.__new__(_Leaf)
-        new.entries = self.entries[:]
+        entries = self.entries[:]
+        new: _Leaf[V]
+        if _COMPILED:
+            new = _Leaf(entries, edit, derive=False)
+        else:
+            new = _Leaf.__new__(_Leaf)
+            new.entries = entries
         new.starts = self.starts[:]
         new.lasts = self.lasts[:]
         new.holes = self.holes[:]
@@ -212,11 +228,15 @@ class _Branch(Generic[V]):
     gap: int
     edit: object
 
-    def __init__(self, kids: list[_Leaf[V] | _Branch[V]], edit: object) -> None:
+    def __init__(
+        self, kids: list[_Leaf[V] | _Branch[V]], edit: object, *, derive: bool = True
+    ) -> None:
+        # derive=False: copy() (compiled) fills the other fields itself.
         self.kids = kids
         self.edit = edit
-        self.height = kids[0].height + 1
-        self.refresh()
+        if derive:
+            self.height = kids[0].height + 1
+            self.refresh()
 
     def refresh(self) -> None:
         """Recompute every cached field from the children."""
@@ -229,8 +249,13 @@ class _Branch(Generic[V]):
         self.count = sum([k.count for k in kids])
 
     def copy(self, edit: object) -> _Branch[V]:
-        new: _Branch[V] = _Branch.__new__(_Branch)
-        new.kids = self.kids[:]
+        kids = self.kids[:]
+        new: _Branch[V]
+        if _COMPILED:
+            new = _Branch(kids, edit, derive=False)
+        else:
+            new = _Branch.__new__(_Branch)
+            new.kids = kids
         new.starts = self.starts[:]
         new.lasts = self.lasts[:]
         new.gaps = self.gaps[:]
@@ -369,7 +394,7 @@ class VmaTree(Generic[V]):
         (``__mt_dup``): stores into either tree never affect the other. Safe without locks
         (RCU readers).
         """
-        new = type(self).__new__(type(self))
+        new = type(self)() if _COMPILED else type(self).__new__(type(self))
         new._root = self._root
         return new
 

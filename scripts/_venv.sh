@@ -7,7 +7,7 @@
 # pyproject.toml and of this file: when any of them changes, .venv is rebuilt from
 # scratch, so it holds exactly what the lock says (nothing left over from an older
 # lock). Two scripts starting at once on a fresh clone take turns (flock).
-# scripts/lock refreshes the lock.
+# scripts/lock refreshes the lock. Then the engine is compiled (below).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -34,6 +34,15 @@ if [ ! -f "$stamp" ]; then
         fi
         touch "$stamp"
     fi
+    exec 9>&-
+fi
+# The compiled engine (hatch_build.py): core/ compiled in place by the lock's mypyc, again
+# whenever its sources changed since the last build (checking costs one hash of them);
+# without a C compiler the engine stays pure Python. Under the same lock as the install.
+if ! .venv/bin/python hatch_build.py --check; then
+    exec 9>"$ROOT/.venv.flock"
+    flock 9
+    .venv/bin/python hatch_build.py --inplace
     exec 9>&-
 fi
 export PATH="$ROOT/.venv/bin:$PATH"

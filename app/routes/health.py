@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from .. import ENGINE
 from ..jsonbody import JsonRoute
 from ..schemas.common import HealthOut
 
@@ -20,4 +21,4 @@ router = APIRouter(route_class=JsonRoute, tags=["health"])
 )
 async def healthz() -> HealthOut:
     """Liveness: the process is up and its event loop answers. Touches no engine lock."""
-    return HealthOut(status="ok")
+    return HealthOut(status="ok", engine="compiled" if ENGINE == "compiled" else "python")

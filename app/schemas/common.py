@@ -187,9 +187,16 @@ def with_u64(examples: list[dict[str, Any]]) -> Callable[[dict[str, Any]], None]
 class HealthOut(BaseModel):
     """Liveness."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "ok", "engine": "compiled"}]}
+    )
 
     status: Literal["ok"]
+    #: Which engine runs: ``compiled`` (core/ built by mypyc) or ``python`` (the
+    #: pure-Python fallback, or forced by ``VMASIM_ENGINE=python``).
+    engine: Literal["compiled", "python"] = Field(
+        description="The engine this service runs: `compiled` (mypyc) or `python`."
+    )
 
 
 class Mirror(BaseModel):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import anyio
 import httpx
 
+import core
 from app.main import create_app
 
 
@@ -21,7 +22,7 @@ def _in_process(method: str, path: str) -> httpx.Response:
 def test_healthz() -> None:
     response = _in_process("GET", "/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "engine": core.ENGINE}
 
 
 def test_head_healthz_has_the_get_headers_and_no_body(http: httpx.Client) -> None:

@@ -97,7 +97,7 @@ def test_a_kept_connection_serves_request_after_request() -> None:
         for _ in range(3):
             sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
             answer = b""
-            while b'{"status":"ok"}' not in answer:
+            while b'{"status":"ok"' not in answer:
                 chunk = sock.recv(65536)
                 assert chunk, answer
                 answer += chunk

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app import VERSION_TEXT
 from client.cli import (
     EXIT_OK,
     EXIT_REFUSED,
@@ -77,14 +78,15 @@ def test_version_is_the_package_metadata(capsys: pytest.CaptureFixture[str]) -> 
     with pytest.raises(SystemExit) as exc:
         main(["--version"])
     assert exc.value.code == 0
-    assert capsys.readouterr().out == f"vmasim {declared}\n"
+    assert capsys.readouterr().out == f"vmasim {VERSION_TEXT}\n"
+    assert VERSION_TEXT.startswith(f"{declared} (engine: ")
 
 
 def test_installed_console_script_runs() -> None:
     """``[project.scripts] vmasim`` is installed next to the interpreter."""
     script = Path(sysconfig.get_path("scripts")) / "vmasim"
     done = subprocess.run([script, "--version"], capture_output=True, text=True, timeout=60)
-    assert (done.returncode, done.stdout) == (0, f"vmasim {version('vmasim')}\n"), done.stderr
+    assert (done.returncode, done.stdout) == (0, f"vmasim {VERSION_TEXT}\n"), done.stderr
 
 
 @pytest.mark.skipif(not scripts_venv.current(), reason=scripts_venv.SKIP_REASON)
@@ -92,7 +94,7 @@ def test_scripts_vmasim_runs_the_cli() -> None:
     done = subprocess.run(
         [ROOT / "scripts" / "vmasim", "--version"], capture_output=True, text=True, timeout=60
     )
-    assert (done.returncode, done.stdout) == (0, f"vmasim {version('vmasim')}\n"), done.stderr
+    assert (done.returncode, done.stdout) == (0, f"vmasim {VERSION_TEXT}\n"), done.stderr
 
 
 def _serve_parser() -> argparse.ArgumentParser:

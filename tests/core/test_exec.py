@@ -29,6 +29,7 @@ from core.constants import (
 from core.errors import InvalidArgument
 from core.smaps import render_statm, render_status_memory
 from core.x86_layout import MIN_GAP
+from tests.engines import PYTHON_ENGINE_ONLY
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux") or not os.access("/usr/bin/true", os.X_OK),
@@ -131,6 +132,7 @@ def test_arguments_decide_the_stack_size() -> None:
 
 
 @pytest.mark.parametrize("bad", ["relative/path", 7, "/usr/bin/true\0x"])
+@PYTHON_ENGINE_ONLY
 def test_bad_paths_are_invalid_arguments(bad: object) -> None:
     with pytest.raises(InvalidArgument):
         Kernel().spawn_exec(bad, ["x"])  # type: ignore[arg-type]

@@ -6,6 +6,8 @@ counters equal to what the VMAs map) after the operations it makes.
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from core import (
@@ -28,9 +30,10 @@ from core import (
     Process,
 )
 from core.errors import ResidentLimitExceeded
-from core.fault import FaultResult
+from core.fault import TOUCH_YIELD_PAGES, FaultResult, touch
 from core.pages import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES
 from core.vmstat import VmEventStatistics
+from tests.engines import PYTHON_ENGINE_ONLY
 
 PG = PAGE_SIZE
 RW = PROT_READ | PROT_WRITE
@@ -109,6 +112,7 @@ def test_exec_from_non_exec_vma_faults_twice_then_accerr():
     assert mm.fault(x, "exec").describe() == "ok"
 
 
+@PYTHON_ENGINE_ONLY
 def test_fault_rejects_bad_input_and_changes_nothing():
     mm = _proc().mm
     a = mm.mmap(0, PG, RW, ANON)
@@ -302,6 +306,49 @@ def test_fault_result_is_frozen():
     assert isinstance(r, FaultResult) and r.ok
     with pytest.raises(AttributeError):
         r.outcome = "SIGBUS"  # type: ignore[misc]
+
+
+def test_touch_takes_one_fault_per_page_and_counts_them():
+    mm = _proc().mm
+    a = mm.mmap(0, 4 * PG, RW, ANON)
+    mm.munmap(a + 2 * PG, PG)  # a hole: SIGSEGV there
+    t = touch(mm, a + 5, a + 4 * PG, "write", stop_on_signal=False)
+    # At a + 5, then at each page boundary: 4 faults, the third one in the hole.
+    assert (t.faults, t.ok, t.major) == (4, 3, 0)
+    assert t.vma_lock == 3  # every completed fault on the per-VMA-lock path
+    assert t.first_signal is not None and t.first_signal.addr == a + 2 * PG
+    assert t.first_signal.describe() == "SIGSEGV SEGV_MAPERR"
+    assert mm.get_rss() == 3 and mm.min_flt == 3
+    stopped = touch(mm, a, a + 4 * PG, "read", stop_on_signal=True)
+    assert (stopped.faults, stopped.ok) == (3, 2)  # stops at the hole
+    mm._check()
+
+
+def test_touch_lets_other_threads_run_while_it_faults():
+    """A long touch yields the GIL as it goes (every TOUCH_YIELD_PAGES faults), so a
+    thread waiting for the GIL runs before the touch ends -- compiled code never
+    yields it by itself. The waiting thread reads the fault count while the touch
+    runs; it sees the touch part-way at least once."""
+    mm = _proc().mm
+    pages = 8 * TOUCH_YIELD_PAGES
+    a = mm.mmap(0, pages * PG, RW, ANON)
+    mm.fault(a, "write")  # the anon_vma: every fault of the touch is a fast one
+    started = threading.Event()
+    seen: list[int] = []
+
+    def toucher() -> None:
+        started.set()
+        touch(mm, a + PG, a + pages * PG, "write", stop_on_signal=False)
+
+    thread = threading.Thread(target=toucher)
+    thread.start()
+    assert started.wait(60)
+    while thread.is_alive():
+        if not seen or seen[-1] != mm.min_flt:
+            seen.append(mm.min_flt)
+    thread.join(60)
+    assert mm.min_flt == pages
+    assert any(1 < n < pages for n in seen), "no thread ran while the touch faulted"
 
 
 def test_exit_drops_every_page():

@@ -46,6 +46,7 @@ from core import (
 from core.maps_reader import MapsSnapshot, Reader, read_maps
 from core.procfs import render_maps
 from tests.concurrency import join_all, spawn
+from tests.engines import PYTHON_ENGINE_ONLY
 
 PG = 4096
 BASE = 0x100000000000
@@ -253,6 +254,7 @@ def _check_per_vma(seed: int, threads: int, count: int) -> tuple[int, int]:
     return sum(map(_duplicates, snaps)), sum(1 for s in snaps if s.torn_at)
 
 
+@PYTHON_ENGINE_ONLY
 def test_per_vma_walks_keep_the_documented_guarantees() -> None:
     duplicates, torn = _check_per_vma(seed=7, threads=2, count=1_500)
     # Non-vacuous: walks did overlap writers (duplicates are counted, not failed).

@@ -35,6 +35,7 @@ from core.maps_reader import (
 )
 from core.pause import HeldOperation
 from tests.concurrency import join_all, spawn, wait_until
+from tests.engines import PYTHON_ENGINE_ONLY
 
 PG = 4096
 BASE = 0x100000000000
@@ -157,6 +158,7 @@ def test_chunk_sizes_match_the_real_kernel() -> None:
         (lambda mm: MapsFile(mm, "seq"), r"^unknown maps reader 'seq'"),  # type: ignore[arg-type]
     ],
 )
+@PYTHON_ENGINE_ONLY
 def test_bad_arguments_name_the_value_and_take_no_lock(call, message) -> None:
     mm = Kernel().spawn(layout="typical").mm
     before = mm.mmap_lock.statistics()

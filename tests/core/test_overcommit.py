@@ -32,6 +32,7 @@ from core import (
     load_kernel,
 )
 from core.checkpoint import committed_by_mappings
+from tests.engines import PYTHON_ENGINE_ONLY
 
 PG = 4096
 GIB = 1 << 30
@@ -204,6 +205,7 @@ def test_mode_never_keeps_committed_below_the_limit(kernel: Kernel, proc: Proces
     mm.mmap(0, PG, RW, ANON)
 
 
+@PYTHON_ENGINE_ONLY
 def test_settings_are_validated_and_configure_is_all_or_nothing(kernel: Kernel) -> None:
     for name, bad in [
         ("ram_pages", 0),

@@ -26,6 +26,7 @@ from core.pause import (
     register_point,
 )
 from tests.concurrency import Record, spawn
+from tests.engines import PYTHON_ENGINE_ONLY
 
 PG = 4096
 BASE = 0x100000000000
@@ -97,6 +98,7 @@ def test_unknown_point_is_an_error_naming_it_and_changes_nothing(call) -> None:
         ({"timeout": "1"}, r"^timeout '1' is not a positive number of seconds$"),
     ],
 )
+@PYTHON_ENGINE_ONLY
 def test_bad_arm_arguments_are_rejected_and_change_nothing(kwargs, message) -> None:
     reg = PauseRegistry()
     with pytest.raises(InvalidArgument, match=message):
@@ -105,6 +107,7 @@ def test_bad_arm_arguments_are_rejected_and_change_nothing(kwargs, message) -> N
     reg._check()
 
 
+@PYTHON_ENGINE_ONLY
 def test_arming_twice_and_bad_settings_are_errors() -> None:
     reg = PauseRegistry()
     reg.arm("munmap:before_clear")

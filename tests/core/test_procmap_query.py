@@ -48,6 +48,7 @@ from core.procmap_query import (
 )
 from core.vma_lock import VMA_REF_LIMIT
 from tests.concurrency import spawn, wait_until
+from tests.engines import PYTHON_ENGINE_ONLY
 
 # The package exports a function named like the module: reach the module itself.
 procmap_query_module = sys.modules["core.procmap_query"]
@@ -318,6 +319,7 @@ def test_build_id_is_reported_absent(proc: Process) -> None:
 
 
 @pytest.mark.parametrize("bad", ["0x1000", 1.5, True, None, 1 << 64, -(1 << 63) - 1])
+@PYTHON_ENGINE_ONLY
 def test_non_integer_arguments_are_rejected_first(proc: Process, bad: object) -> None:
     maps = proc.mm.maps()
     with pytest.raises(InvalidArgument, match="addr"):
@@ -354,6 +356,7 @@ def test_batch_matches_point_lookups_and_uses_one_query_per_vma() -> None:
     assert len(covered) <= queries <= len(covered | after_holes) + 1
 
 
+@PYTHON_ENGINE_ONLY
 def test_batch_with_flags_resolves_only_matching_vmas() -> None:
     mm = Kernel().spawn(layout="typical").mm
     addrs = [v.vm_start + 5 for v in mm.vmas()]

@@ -3,7 +3,8 @@
 Writer threads run random mmap/munmap/mprotect/mremap in an arena; reader threads walk
 the tree under ``rcu.read_section()`` reading every VMA's fields, and lock VMAs the way
 ``lock_vma_under_rcu`` does (walk, ``vma_start_read``, re-check the range). Freed VMAs
-are poisoned, so any use after free raises in the reader and fails the test. Bounded by
+are poisoned, so any use after free raises in the reader (``check_live``,
+``vma_start_read``) and fails the test. Bounded by
 an operation count, seeded, with the seed in every failure message."""
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from core import (
     Mm,
     SyscallError,
 )
+from core.vma import check_live
 from core.vma_lock import ReadLockFailure, vma_end_read, vma_start_read
 from tests.concurrency import join_all, spawn
 
@@ -68,7 +70,9 @@ def test_lock_free_readers_never_touch_freed_vmas(seed: int) -> None:
             with rcu.read_section():
                 prev_end = 0
                 for start, end, vma in mm.tree.iter_from(BASE):
-                    # Every field read here would raise UseAfterFree if freed.
+                    # What a stray reader of a freed VMA trips (core/vma.py: its range is
+                    # poisoned empty, and check_live raises).
+                    check_live(vma, "a walk")
                     assert vma.vm_end > vma.vm_start, f"seed {seed}"
                     assert start >= prev_end and end > start, f"seed {seed}"
                     prev_end = end

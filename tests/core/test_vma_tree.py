@@ -16,6 +16,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from core.constants import PAGE_SIZE, TASK_SIZE
 from core.errors import InvalidArgument
 from core.vma_tree import Entry, VmaTree
+from tests.engines import PYTHON_ENGINE_ONLY
 
 P = PAGE_SIZE
 TOP = 1 << 64
@@ -82,7 +83,16 @@ def pages(*spans: tuple[int, int, object]) -> list[tuple[int, int, object]]:
     return [(s * P, e * P, v) for s, e, v in spans]
 
 
-@pytest.fixture(params=[VmaTree, _Tiny, _Odd], ids=["default", "tiny", "odd"])
+# _Tiny and _Odd subclass the tree for small nodes: the compiled engine's VmaTree is a
+# native class, which interpreted classes cannot subclass (tests/engines.py).
+@pytest.fixture(
+    params=[
+        VmaTree,
+        pytest.param(_Tiny, marks=PYTHON_ENGINE_ONLY),
+        pytest.param(_Odd, marks=PYTHON_ENGINE_ONLY),
+    ],
+    ids=["default", "tiny", "odd"],
+)
 def cls(request: pytest.FixtureRequest) -> type[VmaTree[object]]:
     return request.param  # type: ignore[no-any-return]
 
@@ -331,6 +341,7 @@ def test_snapshots_are_independent(cls: type[VmaTree[object]]) -> None:
         (0, True, r"^store: range bounds must be ints, got 0 and True$"),
     ],
 )
+@PYTHON_ENGINE_ONLY
 def test_store_rejects_bad_ranges(start: object, end: object, message: str) -> None:
     tree: VmaTree[str] = VmaTree()
     with pytest.raises(InvalidArgument, match=message):
@@ -338,6 +349,7 @@ def test_store_rejects_bad_ranges(start: object, end: object, message: str) -> N
     assert len(tree) == 0
 
 
+@PYTHON_ENGINE_ONLY
 def test_gap_search_rejects_bad_windows() -> None:
     tree: VmaTree[str] = VmaTree()
     with pytest.raises(InvalidArgument, match=r"^gaps_rev: window \[0x2000, 0x1000\) is not a"):
@@ -465,7 +477,7 @@ class VmaTreeMachine(RuleBasedStateMachine):
 VmaTreeMachine.TestCase.settings = settings(
     max_examples=60, stateful_step_count=40, deadline=None, report_multiple_bugs=False
 )
-TestVmaTreeMachine = VmaTreeMachine.TestCase
+TestVmaTreeMachine = PYTHON_ENGINE_ONLY(VmaTreeMachine.TestCase)
 
 
 # ---------------------------------------------------------------------- scale
@@ -527,6 +539,7 @@ def _shape(tree: VmaTree[object]) -> list[list[int]]:
 
 
 @pytest.mark.parametrize("descending", [False, True])
+@PYTHON_ENGINE_ONLY
 def test_runs_of_inserts_leave_full_nodes_behind(descending: bool) -> None:
     # Sequential appends (load_maps, or a run of mprotect splits) and top-down mmaps
     # spill into the neighbour before splitting, so every node but the few at the
@@ -574,6 +587,7 @@ def fast_thread_switches() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("fast_thread_switches")
+@PYTHON_ENGINE_ONLY
 def test_lockless_readers_see_well_formed_versions() -> None:
     span = 4000  # pages
     tree: VmaTree[int] = _Tiny()  # type: ignore[assignment]

@@ -691,3 +691,52 @@ def test_machine_picker_shows_and_acts_on_the_machine_picked(
         assert page.input_value("#machine-select") == name
     finally:
         http.delete(f"/machines/{name}")
+
+
+def test_picking_a_machine_while_the_jobs_load_shows_none_of_the_old_machines(
+    page: Any, live_server: LiveServer, http: httpx.Client
+) -> None:
+    """The experiments panel's refresh is bound to the machine it started on: when the
+    default machine's job list answers after another machine was picked, the page
+    fetches nothing of that list from the new machine (its job, its plot: a 404) and
+    shows none of it there. The list's answer is held back until the other machine is
+    picked, so the order is certain."""
+    if "/experiments" not in http.get("/openapi.json").json()["paths"]:
+        pytest.skip("this server has no /experiments route")
+    r = http.post("/experiments", json={"name": "fault-scaling", "cell_seconds": 0.05})
+    assert r.status_code == 202, r.text
+    job = r.json()["id"]
+
+    def finished() -> bool:
+        return http.get(f"/experiments/{job}").json()["state"] in ("done", "failed")
+
+    wait_until(finished, timeout=60, what=f"experiment job {job} finished")
+    assert http.get(f"/experiments/{job}").json()["state"] == "done"
+    name = "ui-jobs-race"
+    assert http.post("/machines", json={"id": name}).status_code == 201
+    held: list[Any] = []
+    default_list = f"{live_server.url}/experiments"
+
+    def hold(route: Any) -> None:
+        if route.request.url == default_list and not held:
+            held.append(route)  # answered below, after the other machine is picked
+        else:
+            route.fallback()
+
+    def asked() -> bool:
+        page.wait_for_timeout(50)  # Playwright delivers the route to hold() meanwhile
+        return bool(held)
+
+    try:
+        page.route("**/experiments", hold)  # runs before guarded_page's route
+        _open(page, live_server)
+        wait_until(asked, timeout=60, what="the page asked for the default machine's jobs")
+        page.select_option("#machine-select", name)
+        page.wait_for_function("() => window.vmasimUi.experiments.epoch === 1")
+        held[0].fallback()
+        page.evaluate("() => window.vmasimUi.experiments.idle()")
+        body = page.locator("#experiments-body")
+        assert body.locator(".experiment").count() == 0
+        assert body.get_attribute("data-state") == "empty"
+    finally:
+        http.delete(f"/machines/{name}")

@@ -21,10 +21,12 @@ export function setMachine(id) {
   currentMachine = id || DEFAULT_MACHINE;
 }
 
-/** `path` on the page's machine (service-wide paths such as /machines stay as they are). */
-export function onMachine(path) {
-  if (currentMachine === DEFAULT_MACHINE || !MACHINE_ROOTS.test(path)) return path;
-  return `/machines/${encodeURIComponent(currentMachine)}${path}`;
+/** `path` on machine `id`, by default the page's (service-wide paths such as /machines
+ * stay as they are). A task that spans several requests passes the machine it started
+ * on: the user may pick another while it waits for an answer. */
+export function onMachine(path, id = currentMachine) {
+  if (id === DEFAULT_MACHINE || !MACHINE_ROOTS.test(path)) return path;
+  return `/machines/${encodeURIComponent(id)}${path}`;
 }
 
 export function token() {
@@ -57,10 +59,11 @@ export class ApiError extends Error {
 /**
  * One request. `body` (an object) is sent as JSON; the answer is parsed as JSON unless
  * `opts.text` (then {text, headers}). `opts.signal` aborts it, `opts.timeout` (ms)
- * aborts it after that long (an AbortError is thrown).
+ * aborts it after that long (an AbortError is thrown). `opts.machine` sends it to that
+ * machine rather than the page's current one (onMachine).
  */
 export async function request(method, path, body, opts = {}) {
-  path = onMachine(path);
+  path = onMachine(path, opts.machine);
   const init = { method, headers: headers(body === undefined ? {} : { "content-type": "application/json" }) };
   if (body !== undefined) init.body = JSON.stringify(body);
   let timer = null;

@@ -717,6 +717,7 @@ function bindWorkload() {
 const race = new Race({ state, pollVmstat, noteSnapshot, errorText });
 const experiments = new Experiments($("#experiments-body"), $("#experiments-jobs"), $("#experiment-form"));
 window.vmasimUi.race = race;
+window.vmasimUi.experiments = experiments;
 
 async function main() {
   legend();

@@ -3,7 +3,7 @@
 // drawn here from the rows). When the server has no /experiments route the panel says
 // so and stays idle.
 
-import { get, onMachine, post, token } from "./api.js";
+import { get, machine, onMachine, post, token } from "./api.js";
 
 // Job states (app/routes/experiments.py): "done" jobs carry a result; queued and
 // running ones show their progress; failed and cancelled ones are only counted.
@@ -97,6 +97,8 @@ export class Experiments {
     this.shown = new Set(); // ids of the finished jobs on the page
     this.timer = null;
     this.chain = 0;
+    this.epoch = 0; // reset() counts the machines picked: refresh() of an older one stops
+    this.running = new Set(); // the refreshes under way (promises)
   }
 
   async start() {
@@ -130,6 +132,7 @@ export class Experiments {
   /** Another machine was picked: its jobs replace those shown. */
   reset() {
     if (this.paths === null || !this.paths.includes("/experiments")) return;
+    this.epoch++;
     this.shown.clear();
     this.root.textContent = "no finished experiment jobs yet";
     this.root.dataset.state = "empty";
@@ -169,16 +172,41 @@ export class Experiments {
   }
 
   /** Show the jobs' progress and any newly finished job. Returns whether a job is
-   * still queued or running. */
-  async refresh() {
+   * still queued or running.
+   *
+   * One refresh is bound to the machine it started on: its requests go there, and it
+   * stops, changing nothing, at the first answer that comes back after another machine
+   * was picked (reset() has moved to a new epoch and cleared the panel for the new
+   * machine's jobs, which a new refresh shows). Otherwise a job the old machine listed
+   * would be fetched, its plot too, from the new one (a 404), and shown as the new
+   * machine's. */
+  refresh() {
+    const done = this.refreshOnce();
+    this.running.add(done);
+    const untrack = () => this.running.delete(done);
+    done.then(untrack, untrack);
+    return done;
+  }
+
+  /** Resolves when every refresh started so far has ended (for the browser tests). */
+  async idle() {
+    while (this.running.size) await Promise.allSettled([...this.running]);
+  }
+
+  async refreshOnce() {
+    const m = machine();
+    const epoch = this.epoch;
+    const moved = () => this.epoch !== epoch;
     let jobs;
     try {
-      jobs = jobsOf(await get("/experiments"));
+      jobs = jobsOf(await get("/experiments", { machine: m }));
     } catch (err) {
+      if (moved()) return false;
       this.root.dataset.state = "error";
       this.jobsLine.textContent = `GET /experiments failed: ${err.message}`;
       return false;
     }
+    if (moved()) return false;
     const active = jobs.filter((j) => ACTIVE.has(statusOf(j)));
     const failed = jobs.filter((j) => !ACTIVE.has(statusOf(j)) && !FINISHED.has(statusOf(j)));
     const lost = failed.length ? `; ${failed.length} failed or cancelled` : "";
@@ -199,14 +227,18 @@ export class Experiments {
       const id = idOf(job);
       if (this.shown.has(id)) continue; // a concurrent refresh got it first
       this.shown.add(id);
-      const full = job.result ? job : await get(`/experiments/${encodeURIComponent(id)}`);
-      this.root.prepend(await this.render(id, full));
+      const full = job.result ? job : await get(`/experiments/${encodeURIComponent(id)}`, { machine: m });
+      if (moved()) return false;
+      const box = await this.render(id, full, m);
+      if (moved()) return false;
+      this.root.prepend(box);
     }
     this.root.dataset.state = "results";
     return active.length > 0;
   }
 
-  async render(id, job) {
+  /** The panel's box for finished job `id` of machine `m`. */
+  async render(id, job, m) {
     const res = job.result || job;
     const box = el("div", { class: "experiment", "data-job": String(id) });
     const title = res.title || res.name || job.name || `job ${id}`;
@@ -223,7 +255,7 @@ export class Experiments {
     if (job.plot_url) {
       try {
         const headers = token() ? { Authorization: "Bearer " + token() } : {};
-        const r = await fetch(onMachine(job.plot_url), { headers });
+        const r = await fetch(onMachine(job.plot_url, m), { headers });
         if (r.ok && (r.headers.get("content-type") || "").startsWith("image/")) {
           const img = el("img", { alt: `plot of ${title}`, class: "plot", src: URL.createObjectURL(await r.blob()) });
           box.appendChild(img);
@@ -239,7 +271,7 @@ export class Experiments {
       if (c) box.appendChild(c);
     }
     if (rows.length) box.appendChild(rowsTable(rows));
-    if (job.csv_url) box.appendChild(el("a", { href: onMachine(job.csv_url), download: `${job.name}-${id}.csv` }, "rows as CSV"));
+    if (job.csv_url) box.appendChild(el("a", { href: onMachine(job.csv_url, m), download: `${job.name}-${id}.csv` }, "rows as CSV"));
     return box;
   }
 }
