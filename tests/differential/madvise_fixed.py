@@ -1167,6 +1167,182 @@ madvise 0x100000003000 0x1000 populate_read
 > ~ 100000010000-100000018000 Size=32 KernelPageSize=4 MMUPageSize=4 Rss=32 Pss=16 Pss_Dirty=16 Shared_Clean=0 Shared_Dirty=32 Private_Clean=0 Private_Dirty=0 Referenced=28 Anonymous=32 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
 """
 
+DONTUNMAP_KEEPS_MLOCK = """
+# MREMAP_DONTUNMAP of part of a locked VMA: the moved pages keep VM_LOCKED with the new
+# VMA; the source VMA loses VM_LOCKED without an munlock walk, so the folios it still
+# maps stay mlocked (unevictable). MADV_PAGEOUT does not reclaim such a shmem folio,
+# MADV_FREE does not lazy-free such an anonymous one (LazyFree stays 0 after the next
+# drain), and munlock of the unlocked source changes nothing.
+arena 0x100000000000 256
+smaps all
+locks
+mmap 0x100000010000 0x4000 rw- shared|anonymous|fixed -1 0x0
+= 0x100000010000
+> 100000010000-100000014000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> ~ 100000010000-100000014000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+> @ 100000010000-100000014000 Locked=0 VmFlags=rd wr sh mr mw me ms$
+> @ VmLck=0$
+mlock2 0x100000010000 0x3000 0x0
+= 0
+> 100000010000-100000013000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000013000-100000014000 rw-s 00003000 dev1 ino1 @73 /dev/zero (deleted)$
+> ~ 100000010000-100000013000 Size=12 KernelPageSize=4 MMUPageSize=4 Rss=12 Pss=12 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=12 Private_Dirty=0 Referenced=12 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=12 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,lo$
+> ~ 100000013000-100000014000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+> @ 100000010000-100000013000 Locked=12 VmFlags=rd wr sh mr mw me ms lo$
+> @ 100000013000-100000014000 Locked=0 VmFlags=rd wr sh mr mw me ms$
+> @ VmLck=12$
+mremap 0x100000010000 0x2000 0x2000 maymove|fixed|dontunmap 0x100000040000
+= 0x100000040000
+> 100000010000-100000013000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000013000-100000014000 rw-s 00003000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000040000-100000042000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> ~ 100000010000-100000013000 Size=12 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=4 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=4 Private_Dirty=0 Referenced=4 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+> ~ 100000013000-100000014000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+> ~ 100000040000-100000042000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=8 Private_Dirty=0 Referenced=8 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=8 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,lo$
+> @ 100000010000-100000013000 Locked=0 VmFlags=rd wr sh mr mw me ms$
+> @ 100000013000-100000014000 Locked=0 VmFlags=rd wr sh mr mw me ms$
+> @ 100000040000-100000042000 Locked=8 VmFlags=rd wr sh mr mw me ms lo$
+> @ VmLck=20$
+madvise 0x100000010000 0x4000 pageout
+= 0
+> 100000010000-100000013000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000013000-100000014000 rw-s 00003000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000040000-100000042000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> ~ 100000010000-100000013000 Size=12 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=4 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=4 Private_Dirty=0 Referenced=4 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+> ~ 100000013000-100000014000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+> ~ 100000040000-100000042000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=8 Private_Dirty=0 Referenced=8 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=8 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,lo$
+> @ 100000010000-100000013000 Locked=0 VmFlags=rd wr sh mr mw me ms$
+> @ 100000013000-100000014000 Locked=0 VmFlags=rd wr sh mr mw me ms$
+> @ 100000040000-100000042000 Locked=8 VmFlags=rd wr sh mr mw me ms lo$
+> @ VmLck=20$
+munlock 0x100000010000 0x4000
+= 0
+> 100000010000-100000013000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000013000-100000014000 rw-s 00003000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000040000-100000042000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> ~ 100000010000-100000013000 Size=12 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=4 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=4 Private_Dirty=0 Referenced=4 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+> ~ 100000013000-100000014000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+> ~ 100000040000-100000042000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=8 Private_Dirty=0 Referenced=8 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=8 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,lo$
+> @ 100000010000-100000013000 Locked=0 VmFlags=rd wr sh mr mw me ms$
+> @ 100000013000-100000014000 Locked=0 VmFlags=rd wr sh mr mw me ms$
+> @ 100000040000-100000042000 Locked=8 VmFlags=rd wr sh mr mw me ms lo$
+> @ VmLck=20$
+madvise 0x100000010000 0x4000 pageout
+= 0
+> 100000010000-100000013000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000013000-100000014000 rw-s 00003000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000040000-100000042000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> ~ 100000010000-100000013000 Size=12 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=4 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=4 Private_Dirty=0 Referenced=4 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+> ~ 100000013000-100000014000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+> ~ 100000040000-100000042000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=8 Private_Dirty=0 Referenced=8 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=8 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,lo$
+> @ 100000010000-100000013000 Locked=0 VmFlags=rd wr sh mr mw me ms$
+> @ 100000013000-100000014000 Locked=0 VmFlags=rd wr sh mr mw me ms$
+> @ 100000040000-100000042000 Locked=8 VmFlags=rd wr sh mr mw me ms lo$
+> @ VmLck=20$
+mmap 0x100000020000 0x4000 rw- private|anonymous|fixed -1 0x0
+= 0x100000020000
+> 100000010000-100000013000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000013000-100000014000 rw-s 00003000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000020000-100000024000 rw-p 00000000 00:00 0 $
+> 100000040000-100000042000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> ~ 100000010000-100000013000 Size=12 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=4 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=4 Private_Dirty=0 Referenced=4 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+> ~ 100000013000-100000014000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+> ~ 100000020000-100000024000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> ~ 100000040000-100000042000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=8 Private_Dirty=0 Referenced=8 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=8 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,lo$
+> @ 100000010000-100000013000 Locked=0 VmFlags=rd wr sh mr mw me ms$
+> @ 100000013000-100000014000 Locked=0 VmFlags=rd wr sh mr mw me ms$
+> @ 100000020000-100000024000 Locked=0 VmFlags=rd wr mr mw me ac$
+> @ 100000040000-100000042000 Locked=8 VmFlags=rd wr sh mr mw me ms lo$
+> @ VmLck=20$
+mlock 0x100000020000 0x4000
+= 0
+> 100000010000-100000013000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000013000-100000014000 rw-s 00003000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000020000-100000024000 rw-p 00000000 00:00 0 $
+> 100000040000-100000042000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> ~ 100000010000-100000013000 Size=12 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=4 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=4 Private_Dirty=0 Referenced=4 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+> ~ 100000013000-100000014000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+> ~ 100000020000-100000024000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=16 Pss=16 Pss_Dirty=16 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=16 Referenced=16 Anonymous=16 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=16 THPeligible=0 VmFlags=rd,wr,mr,mw,me,lo,ac$
+> ~ 100000040000-100000042000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=8 Private_Dirty=0 Referenced=8 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=8 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,lo$
+> @ 100000010000-100000013000 Locked=0 VmFlags=rd wr sh mr mw me ms$
+> @ 100000013000-100000014000 Locked=0 VmFlags=rd wr sh mr mw me ms$
+> @ 100000020000-100000024000 Locked=16 VmFlags=rd wr mr mw me lo ac$
+> @ 100000040000-100000042000 Locked=8 VmFlags=rd wr sh mr mw me ms lo$
+> @ VmLck=36$
+mremap 0x100000020000 0x2000 0x2000 maymove|fixed|dontunmap 0x100000050000
+= 0x100000050000
+> 100000010000-100000013000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000013000-100000014000 rw-s 00003000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000020000-100000024000 rw-p 00000000 00:00 0 $
+> 100000040000-100000042000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000050000-100000052000 rw-p 00000000 00:00 0 $
+> ~ 100000010000-100000013000 Size=12 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=4 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=4 Private_Dirty=0 Referenced=4 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+> ~ 100000013000-100000014000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+> ~ 100000020000-100000024000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=8 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=8 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> ~ 100000040000-100000042000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=8 Private_Dirty=0 Referenced=8 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=8 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,lo$
+> ~ 100000050000-100000052000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=8 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=8 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=8 THPeligible=0 VmFlags=rd,wr,mr,mw,me,lo,ac$
+> @ 100000010000-100000013000 Locked=0 VmFlags=rd wr sh mr mw me ms$
+> @ 100000013000-100000014000 Locked=0 VmFlags=rd wr sh mr mw me ms$
+> @ 100000020000-100000024000 Locked=0 VmFlags=rd wr mr mw me ac$
+> @ 100000040000-100000042000 Locked=8 VmFlags=rd wr sh mr mw me ms lo$
+> @ 100000050000-100000052000 Locked=8 VmFlags=rd wr mr mw me lo ac$
+> @ VmLck=44$
+madvise 0x100000020000 0x4000 free
+= 0
+> 100000010000-100000013000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000013000-100000014000 rw-s 00003000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000020000-100000024000 rw-p 00000000 00:00 0 $
+> 100000040000-100000042000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000050000-100000052000 rw-p 00000000 00:00 0 $
+> ~ 100000010000-100000013000 Size=12 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=4 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=4 Private_Dirty=0 Referenced=4 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+> ~ 100000013000-100000014000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+> ~ 100000020000-100000024000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=8 Private_Dirty=0 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> ~ 100000040000-100000042000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=8 Private_Dirty=0 Referenced=8 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=8 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,lo$
+> ~ 100000050000-100000052000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=8 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=8 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=8 THPeligible=0 VmFlags=rd,wr,mr,mw,me,lo,ac$
+> @ 100000010000-100000013000 Locked=0 VmFlags=rd wr sh mr mw me ms$
+> @ 100000013000-100000014000 Locked=0 VmFlags=rd wr sh mr mw me ms$
+> @ 100000020000-100000024000 Locked=0 VmFlags=rd wr mr mw me ac$
+> @ 100000040000-100000042000 Locked=8 VmFlags=rd wr sh mr mw me ms lo$
+> @ 100000050000-100000052000 Locked=8 VmFlags=rd wr mr mw me lo ac$
+> @ VmLck=44$
+madvise 0x100000020000 0x4000 cold
+= 0
+> 100000010000-100000013000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000013000-100000014000 rw-s 00003000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000020000-100000024000 rw-p 00000000 00:00 0 $
+> 100000040000-100000042000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000050000-100000052000 rw-p 00000000 00:00 0 $
+> ~ 100000010000-100000013000 Size=12 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=4 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=4 Private_Dirty=0 Referenced=4 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+> ~ 100000013000-100000014000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+> ~ 100000020000-100000024000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=8 Private_Dirty=0 Referenced=0 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> ~ 100000040000-100000042000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=8 Private_Dirty=0 Referenced=8 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=8 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,lo$
+> ~ 100000050000-100000052000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=8 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=8 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=8 THPeligible=0 VmFlags=rd,wr,mr,mw,me,lo,ac$
+> @ 100000010000-100000013000 Locked=0 VmFlags=rd wr sh mr mw me ms$
+> @ 100000013000-100000014000 Locked=0 VmFlags=rd wr sh mr mw me ms$
+> @ 100000020000-100000024000 Locked=0 VmFlags=rd wr mr mw me ac$
+> @ 100000040000-100000042000 Locked=8 VmFlags=rd wr sh mr mw me ms lo$
+> @ 100000050000-100000052000 Locked=8 VmFlags=rd wr mr mw me lo ac$
+> @ VmLck=44$
+madvise 0x100000020000 0x4000 pageout
+= 0
+> 100000010000-100000013000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000013000-100000014000 rw-s 00003000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000020000-100000024000 rw-p 00000000 00:00 0 $
+> 100000040000-100000042000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000050000-100000052000 rw-p 00000000 00:00 0 $
+> ~ 100000010000-100000013000 Size=12 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=4 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=4 Private_Dirty=0 Referenced=4 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+> ~ 100000013000-100000014000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+> ~ 100000020000-100000024000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=8 Private_Dirty=0 Referenced=0 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> ~ 100000040000-100000042000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=8 Private_Dirty=0 Referenced=8 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=8 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,lo$
+> ~ 100000050000-100000052000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=8 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=8 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=8 THPeligible=0 VmFlags=rd,wr,mr,mw,me,lo,ac$
+> @ 100000010000-100000013000 Locked=0 VmFlags=rd wr sh mr mw me ms$
+> @ 100000013000-100000014000 Locked=0 VmFlags=rd wr sh mr mw me ms$
+> @ 100000020000-100000024000 Locked=0 VmFlags=rd wr mr mw me ac$
+> @ 100000040000-100000042000 Locked=8 VmFlags=rd wr sh mr mw me ms lo$
+> @ 100000050000-100000052000 Locked=8 VmFlags=rd wr mr mw me lo ac$
+> @ VmLck=44$
+"""
+
 MADVISE_FIXED_TRACES: dict[str, str] = {
     "flags": MADVISE_FLAGS,
     "memory": MADVISE_MEMORY,
@@ -1177,4 +1353,5 @@ MADVISE_FIXED_TRACES: dict[str, str] = {
     "referenced": PG_REFERENCED,
     "seal_lock": SEAL_AND_LOCK,
     "mlocked_elsewhere": MLOCKED_ELSEWHERE,
+    "dontunmap_keeps_mlock": DONTUNMAP_KEEPS_MLOCK,
 }
