@@ -46,12 +46,12 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any, TextIO
+from typing import Any, TextIO, get_args
 
 import httpx
 
 from app import VERSION_TEXT
-from core.maps_reader import SMAPS_READERS
+from app.schemas.maps import SmapsReader
 
 from .api import DEFAULT_HOST, DEFAULT_MACHINE, DEFAULT_PORT, DEFAULT_URL, ApiError, VmasimClient
 from .commands import add_reader_options, add_replay_parser, add_watch_parser, replay, watch
@@ -240,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rollup", action="store_true", help="smaps_rollup: one summed record")
     p.add_argument(
         "--reader",
-        choices=SMAPS_READERS,
+        choices=get_args(SmapsReader),
         default=None,
         help="smaps reader: mmap_lock (Linux 6.18, the default) or per_vma (the per-VMA "
         "lock series)",

@@ -12,6 +12,7 @@ from pydantic import (
 
 from core.maps_reader import DEFAULT_MAX_RETRIES as DEFAULT_MAX_RETRIES
 from core.maps_reader import Reader
+from core.maps_reader import SmapsReader as SmapsReader
 
 from .common import HexStr
 
