@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +127,15 @@ def test_image_locks_are_cut_from_the_development_lock() -> None:
     """The images install what the tests ran: every pin of requirements.lock (the
     service, Ray included) and of locust.lock is the development lock's, hashed."""
     dev = pins(DEV_LOCK)
-    for lock, must in ((SERVICE_LOCK, {"fastapi", "uvicorn", "ray"}), (LOCUST_LOCK, {"locust"})):
+    # Every runtime dependency of pyproject.toml and its cluster extra: a dependency
+    # added there without `scripts/lock` would be missing from the image only.
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = {
+        re.split(r"[\s<>=!~;\[]", spec, maxsplit=1)[0].lower().replace("_", "-")
+        for spec in [*project["dependencies"], *project["optional-dependencies"]["cluster"]]
+    }
+    assert {"fastapi", "uvicorn", "ray", "mypy-extensions"} <= runtime
+    for lock, must in ((SERVICE_LOCK, runtime), (LOCUST_LOCK, {"locust"})):
         locked = pins(lock)
         assert must <= set(locked), lock
         assert {k: dev.get(k) for k in locked} == locked, lock
