@@ -333,6 +333,7 @@ def _move_vma(
         move_pte_bits(mm, [p - new_addr + addr for p in moved_pages], new_addr - addr)
     with mm.page_lock:
         moved_runs = take_runs(vma, addr, addr + old_len)
+    src_start = vma.vm_start
     new_vma = merge_new_range(
         mm,
         MergeRange(
@@ -352,6 +353,13 @@ def _move_vma(
         new_vma.set_range(new_addr, new_addr + new_len, pgoff)
         new_vma.pages = None
         store_new(mm, new_vma)
+    elif new_vma.vm_start <= src_start < new_vma.vm_end:
+        # copy_vma(): the source itself was merged into new_vma (only an unfaulted
+        # anonymous VMA can be: its pgoff was reset to the destination's above), so the
+        # source range is unmapped from new_vma. Unmapping it from the merged-away
+        # object would skip unmap_source_vma's VM_ACCOUNT dance and uncharge the moved
+        # pages a second time.
+        vma = new_vma
     if moved_pages:
         if new_vma.pages is None:
             new_vma.pages = {}
