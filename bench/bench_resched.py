@@ -27,8 +27,9 @@ import sys
 from pathlib import Path
 
 ROUND = r"""
-import json, sys, threading, time
+import gc, json, sys, threading, time
 sys.path.insert(0, sys.argv[1])
+PING = sys.argv[2] == "ping"
 import core
 from core import MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE, Kernel
 from core.fault import touch
@@ -56,15 +57,19 @@ def pinger():
         late[0] = max(late[0], time.perf_counter() - t - 0.001)
 
 def timed(op):
+    gc.collect()
+    gc.disable()  # a collection's pause is not the loop's
     time.sleep(0.01)  # the pinger is waiting in its sleep
     late[0] = 0.0
     t = time.perf_counter_ns()
     op()
     ns = time.perf_counter_ns() - t
     time.sleep(0.003)  # the pinger's wait that straddled the end is counted
+    gc.enable()
     return ns, late[0]
 
-threading.Thread(target=pinger, daemon=True).start()
+if PING:
+    threading.Thread(target=pinger, daemon=True).start()
 out = {"engine": core.ENGINE}
 mm = many(65530)
 read_maps(mm, "mmap_lock")  # build the cached lines
@@ -87,12 +92,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("trees", nargs=2, type=Path, help="two source trees (A, B)")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--mode",
+        choices=("ping", "alone"),
+        default="ping",
+        help="ping: with the second thread (the default); alone: the operations' own cost",
+    )
     args = parser.parse_args(argv)
     results: dict[str, list[dict[str, object]]] = {str(t): [] for t in args.trees}
     for r in range(args.rounds):
         for tree in args.trees:
             proc = subprocess.run(
-                [sys.executable, "-c", ROUND, str(tree.resolve())],
+                [sys.executable, "-c", ROUND, str(tree.resolve()), args.mode],
                 capture_output=True,
                 text=True,
                 check=True,

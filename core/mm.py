@@ -571,11 +571,15 @@ class Mm:
     def exit_mmap(self) -> None:
         """``exit_mmap``: unmap everything (process exit). Takes ``mmap_lock`` for write."""
         with self._write_locked("exit"):
-            for vma in self.vmas():
+            for n, vma in enumerate(self.vmas(), 1):
                 vma_start_write(self.mmap_lock, vma)
+                if not n & RESCHED_MASK:
+                    cond_resched()
             vmas = self.vmas()
-            for vma in vmas:
+            for n, vma in enumerate(vmas, 1):
                 vma_mark_detached(self.mmap_lock, vma)
+                if not n & RESCHED_MASK:
+                    cond_resched()
             self.tree.store(0, U64, None)
             self.map_count = 0
             accounted = work = 0

@@ -399,6 +399,8 @@ def gather_munmap_vmas(mm: Mm, first: Vma, start: int, end: int) -> Gathered:
             vma_mark_detached(lock, vma)
             vmas.append(vma)
             pos = vma.vm_end
+            if not len(vmas) & RESCHED_MASK:
+                cond_resched()  # mmap_lock held for write: only its waiters wait
     except SyscallError:
         for vma in vmas:
             vma_mark_attached(lock, vma)
