@@ -24,9 +24,9 @@ no longer interleave, which is what they exist to show.
 :func:`cond_resched` is the one place where the engine checks: it is an empty function
 that stays interpreted (this module is in ``core._engine.INTERPRETED``), so calling it
 runs the eval loop's own check on entry. With no request pending it costs one Python
-call (about 0.1 µs); with one, the GIL goes to the thread that asked, exactly as between
-two bytecodes of the pure-Python engine: the kernel's ``cond_resched()`` is likewise
-"schedule only if ``need_resched()``".
+call (about 22 ns, ``python -m timeit``); with one, the GIL goes to the thread that
+asked, exactly as between two bytecodes of the pure-Python engine: the kernel's
+``cond_resched()`` is likewise "schedule only if ``need_resched()``".
 
 Why not a call that releases the GIL every time: ``time.sleep(0)`` (what
 ``core.fault.touch`` used) is, since Python 3.11, a ``clock_nanosleep`` that sleeps for
@@ -37,7 +37,7 @@ GIL back, sees that the GIL changed hands, and starts its 5 ms wait again withou
 asking (measured: the other thread waited for the whole operation, as with no yield).
 
 Callers count their own steps and call it every so many (a local counter and a mask
-test cost about one instruction per step compiled; a call per step, 0.1 µs, would cost
+test cost about one instruction per step compiled; a call per step, 22 ns, would cost
 as much as a cheap step itself)::
 
     n += 1
@@ -47,7 +47,7 @@ as much as a cheap step itself)::
 :data:`RESCHED_MASK` suits steps of up to about 1 µs compiled (a maps line, a VMA
 freed, a PROCMAP_QUERY answer): a yield every 1,024 steps, about every 0.1 to 1 ms.
 :data:`RESCHED_MASK_SLOW` suits steps of a few µs (a fault, a populated page, a VMA's
-smaps page walk): every 128 steps. A call costs about 0.1 µs when nobody waits, far
+smaps page walk): every 128 steps. A call costs about 22 ns when nobody waits, far
 under 1 % of the work between two (docs/performance.md, "Compiled engine").
 
 Never call it while holding ``Kernel.page_lock`` (a plain lock held for a few dict
@@ -77,7 +77,7 @@ RESCHED_MASK_SLOW: Final = 127
 
 def cond_resched() -> None:
     """Give the GIL to a thread that asked for it, if any (``cond_resched``). About
-    0.1 µs when none did. Caller holds no plain lock (never ``Kernel.page_lock``).
+    22 ns when none did. Caller holds no plain lock (never ``Kernel.page_lock``).
 
     Empty on purpose: the interpreter's check for a waiting thread runs on entry to
     any interpreted function (this module is never compiled)."""
