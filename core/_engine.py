@@ -50,6 +50,10 @@ INTERPRETED: Final[dict[str, str]] = {
         "MemoryError, TimeoutError...), which mypyc cannot compile as native classes; "
         "raising and catching them costs the same either way"
     ),
+    "sched.py": (
+        "cond_resched() must run in the interpreter: entering it runs the eval loop's "
+        "check for a thread waiting for the GIL, which compiled code never makes"
+    ),
     "files.py": (
         "other modules keep per-file state in an Inode's instance __dict__ (the page "
         "cache, the commit charge of a shared mapping); a native class has none"

@@ -55,7 +55,6 @@ are not modelled; a fatal signal never interrupts a fault.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal, get_args
 
@@ -88,6 +87,7 @@ from .memory import (
 )
 from .pages import GUARD_MARKER, run_at
 from .rmap import anon_vma_prepare
+from .sched import RESCHED_MASK_SLOW, cond_resched
 from .vma_lock import ReadLockFailure, vma_end_read, vma_start_read, vma_start_write
 
 if TYPE_CHECKING:
@@ -489,14 +489,6 @@ class TouchResult:
     first_signal: FaultResult | None
 
 
-#: Faults between two yields of the GIL in :func:`touch`. The interpreter lets a waiting
-#: thread take the GIL every 5 ms (``sys.getswitchinterval``); compiled code never
-#: does by itself, so without a yield a compiled touch of a million pages would hold
-#: it for seconds and starve every other request. 2,048 compiled faults take about
-#: 4 ms: the interpreter's own rhythm.
-TOUCH_YIELD_PAGES: Final = 2048
-
-
 def touch(mm: Mm, addr: int, end: int, access: Access, stop_on_signal: bool) -> TouchResult:
     """One user fault per page of ``[addr, end)`` (at ``addr``, then at each page
     boundary), in ascending order, as a program touching its memory takes them: each a
@@ -525,8 +517,8 @@ def touch(mm: Mm, addr: int, end: int, access: Access, stop_on_signal: bool) -> 
             if stop_on_signal:
                 break
         addr = (addr | (PAGE_SIZE - 1)) + 1  # the next page boundary
-        if faults % TOUCH_YIELD_PAGES == 0:
-            time.sleep(0)  # releases the GIL: a thread waiting for it takes it
+        if not faults & RESCHED_MASK_SLOW:
+            cond_resched()  # compiled code never gives the GIL away by itself
     return TouchResult(faults, ok, major, fast, first)
 
 

@@ -79,6 +79,7 @@ from .pages import (
     touch_runs,
 )
 from .pause import register_point
+from .sched import RESCHED_MASK_SLOW, cond_resched
 
 if TYPE_CHECKING:
     from .mm import Mm
@@ -199,6 +200,8 @@ def populate_vma_page_range(mm: Mm, vma: Vma, start: int, end: int) -> int:
             if ret & VM_FAULT_ERROR:
                 return done or EFAULT_POPULATE
             done += 1
+            if not done & RESCHED_MASK_SLOW:
+                cond_resched()  # __get_user_pages(): between two pages
         return done
     finally:
         # __get_user_pages() done, the LRU and mlock batches are drained: the host's
@@ -389,6 +392,8 @@ def faultin_page_range(mm: Mm, start: int, end: int, write: bool) -> None:
                         EFAULT, "madvise", f"populating {addr:#x} faulted (SIGBUS or SIGSEGV)"
                     )
                 addr += PAGE_SIZE
+                if not (addr >> PAGE_SHIFT) & RESCHED_MASK_SLOW:
+                    cond_resched()  # __get_user_pages(): between two pages
     finally:
         with mm.page_lock:
             lru_add_drain(mm.kernel.lru)

@@ -68,6 +68,7 @@ from .constants import PAGE_SHIFT
 from .errors import InvalidArgument
 from .hooks import vma_line  # procfs.vma_line plus the mm's cost hook
 from .procfs import GATE_LINE, render_maps_lines
+from .sched import RESCHED_MASK, RESCHED_MASK_SLOW, cond_resched
 from .smaps import GATE_SMAP, MemSizeStats, rollup_text, smap_block, smap_walk
 from .vma_lock import ReadLockFailure, vma_end_read, vma_start_read, vma_start_read_locked
 
@@ -265,11 +266,13 @@ def _walk(mm: Mm, acc: _Acc) -> None:
         return
     if pos != POS_GATE:
         brk, start_brk, start_stack = mm.cur_brk, mm.start_brk, mm.start_stack
-        for _, _, vma in mm.tree.iter_from(pos):
+        for n, (_, _, vma) in enumerate(mm.tree.iter_from(pos), 1):
             line = vma_line(vma, brk, start_brk, start_stack)
             if not acc.fits(line):
                 return
             acc.add(line, vma.vm_end)
+            if not n & RESCHED_MASK:
+                cond_resched()  # seq_read_iter() between records
         acc.pos = POS_GATE
     _gate(mm, acc)
 
@@ -579,6 +582,8 @@ def _read_per_vma(mm: Mm, pos: int, limit: int | None, want: int | None = None) 
                 if acc.lines and not walk.mmap_locked:
                     walk.unlock_vma()  # get_next_vma() drops the previous VMA first
                     mm.pause("maps:per_vma_between_vmas")
+                    if not len(acc.lines) & RESCHED_MASK:
+                        cond_resched()  # under RCU only: seq_read_iter() between records
                 vma = walk.next_vma(acc.pos)
                 if isinstance(vma, ReadLockFailure):  # -EAGAIN: proc_get_vma falls back
                     walk.unlock_vma()
@@ -685,6 +690,7 @@ class MapsFile:
         self.chunk_size = _check_int("chunk_size", chunk_size, 2, 1 << 24)
         self.max_retries = _check_int("max_retries", max_retries, 0, MAX_RETRIES_LIMIT)
         self._pos = 0
+        self._lines = 0  # lines read since the last cond_resched()
 
     @property
     def position(self) -> int:
@@ -704,6 +710,10 @@ class MapsFile:
         of the last line that the caller's buffer had no room for."""
         snap = _read(self.mm, self.reader, self._pos, self.chunk_size, self.max_retries, want)
         self._pos = snap.pos_end
+        self._lines += len(snap.lines)
+        if self._lines > RESCHED_MASK:
+            self._lines = 0
+            cond_resched()  # between two read()s, nothing held
         return snap
 
     def seek(self, pos: int) -> None:
@@ -861,6 +871,8 @@ def _smap(mm: Mm, vma: Vma, acc: _Blocks) -> str:
     block, mss = smap_block(mm, vma)
     acc.vmas += 1
     acc.pages += mss.resident >> PAGE_SHIFT
+    if not acc.vmas & RESCHED_MASK_SLOW:
+        cond_resched()  # seq_read_iter() between records
     return block
 
 
@@ -967,6 +979,7 @@ class SmapsFile:
         self.reader = check_smaps_reader(reader)
         self.chunk_size = _check_int("chunk_size", chunk_size, 2, 1 << 24)
         self._pos = 0
+        self._blocks = 0  # blocks read since the last cond_resched()
 
     @property
     def position(self) -> int:
@@ -979,6 +992,10 @@ class SmapsFile:
         """The next chunk (no blocks at end of file). O(blocks + their resident pages)."""
         snap = smaps_chunk(self.mm, self.reader, self._pos, self.chunk_size, want)
         self._pos = snap.pos_end
+        self._blocks += len(snap.blocks)
+        if self._blocks > RESCHED_MASK_SLOW:
+            self._blocks = 0
+            cond_resched()  # between two read()s, nothing held
         return snap
 
     def __iter__(self) -> Iterator[SmapsSnapshot]:
@@ -1074,6 +1091,8 @@ def read_smaps_rollup(mm: Mm, reader: SmapsReader = DEFAULT_SMAPS_READER) -> Sma
                 pages += mss.resident >> PAGE_SHIFT
                 vmas += 1
                 last = vma.vm_end
+                if not vmas & RESCHED_MASK_SLOW:
+                    cond_resched()  # under RCU, or mmap_lock after a fallback
         finally:
             walk.unlock_range()
         text = rollup_text(first, last, total)
@@ -1103,6 +1122,8 @@ def read_smaps_rollup(mm: Mm, reader: SmapsReader = DEFAULT_SMAPS_READER) -> Sma
             pages += mss.resident >> PAGE_SHIFT
             vmas += 1
             last = pos = vma.vm_end
+            if not vmas & RESCHED_MASK_SLOW:
+                cond_resched()  # under mmap_lock for read, as the kernel's walk
             if lock.is_contended():
                 # "Release mmap_lock temporarily if someone wants to access it for
                 # write request" (show_smaps_rollup): the writer goes first.

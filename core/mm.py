@@ -60,10 +60,12 @@ from .mmap_lock import SEQ_MASK, MmapLock
 from .pages import PageKind, check_vma_pages, count_rss
 from .pause import PauseRegistry
 from .procmap_query import QueryCounters
+from .sched import RESCHED_MASK, cond_resched
 from .unmapped_area import vm_start_gap
 from .vma import Vma, poison
 from .vma_lock import vma_mark_detached, vma_start_write
 from .vma_ops import (
+    VMA_FREE_WORK,
     MergeRange,
     complete_munmap_vmas,
     gather_munmap_vmas,
@@ -569,19 +571,27 @@ class Mm:
     def exit_mmap(self) -> None:
         """``exit_mmap``: unmap everything (process exit). Takes ``mmap_lock`` for write."""
         with self._write_locked("exit"):
-            for vma in self.vmas():
+            for n, vma in enumerate(self.vmas(), 1):
                 vma_start_write(self.mmap_lock, vma)
+                if not n & RESCHED_MASK:
+                    cond_resched()
             vmas = self.vmas()
-            for vma in vmas:
+            for n, vma in enumerate(vmas, 1):
                 vma_mark_detached(self.mmap_lock, vma)
+                if not n & RESCHED_MASK:
+                    cond_resched()
             self.tree.store(0, U64, None)
             self.map_count = 0
-            accounted = 0
+            accounted = work = 0
             for vma in vmas:
                 if vma.vm_flags & VM_ACCOUNT:
                     accounted += vma.pages_count
+                work += VMA_FREE_WORK + len(vma.pages or ())
                 self.unaccount_pages(vma)
                 self.free_vma(vma)
+                if work > RESCHED_MASK:
+                    work = 0
+                    cond_resched()  # unmap_vmas(): between two VMAs (page lock dropped)
             self.kernel.commit.unacct(accounted)  # exit_mmap(): vm_unacct_memory()
             self.total_vm = self.data_vm = self.exec_vm = self.stack_vm = self.locked_vm = 0
             self._dead = True

@@ -92,6 +92,7 @@ from .constants import (
     VM_WRITE,
 )
 from .errors import InvalidArgument, SyscallError
+from .sched import RESCHED_MASK_SLOW, cond_resched
 from .vma_lock import (
     ReadLockFailure,
     vma_end_read,
@@ -729,8 +730,11 @@ def procmap_query_batch(
     svals = sorted(values)
     n = len(svals)
     found: list[VmaQueryResult | None] = [None] * n
-    i = 0
+    i = queries = 0
     while i < n:
+        queries += 1
+        if not queries & RESCHED_MASK_SLOW:
+            cond_resched()  # between two ioctls: nothing held
         try:
             r = procmap_query(mm, svals[i], flags, want_name=want_name)
         except SyscallError as exc:

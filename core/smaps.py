@@ -54,6 +54,7 @@ from .pages import (
     table_count,
 )
 from .procfs import GATE_LINE, vma_line
+from .sched import RESCHED_MASK, cond_resched
 
 if TYPE_CHECKING:
     from .mm import Mm
@@ -168,7 +169,11 @@ def smap_gather_stats(mm: Mm, vma: Vma, start: int = 0) -> MemSizeStats:
                     mss.shared_dirty += length
                 if locked:
                     mss.pss_locked += pss
+    n = 0
     for addr, page, dirty in items:
+        n += 1
+        if not n & RESCHED_MASK:
+            cond_resched()  # smaps_pte_range(): page lock dropped above
         kind = page.kind
         if kind in NO_FOLIO:
             continue

@@ -10,11 +10,12 @@ pieces next to detached VMAs (munmap before its clearing store), and so on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .constants import ENOMEM, EPERM, PAGE_SHIFT, VM_ACCOUNT, VM_SEALED, VM_SPECIAL, VM_STICKY
 from .errors import SyscallError
 from .pages import put_runs, take_runs
+from .sched import RESCHED_MASK, cond_resched
 from .vma import Vma
 from .vma_lock import vma_mark_attached, vma_mark_detached, vma_start_write
 
@@ -398,6 +399,8 @@ def gather_munmap_vmas(mm: Mm, first: Vma, start: int, end: int) -> Gathered:
             vma_mark_detached(lock, vma)
             vmas.append(vma)
             pos = vma.vm_end
+            if not len(vmas) & RESCHED_MASK:
+                cond_resched()  # mmap_lock held for write: only its waiters wait
     except SyscallError:
         for vma in vmas:
             vma_mark_attached(lock, vma)
@@ -421,6 +424,11 @@ def nr_accounted(gathered: Gathered) -> int:
     return sum(vma.pages_count for vma in gathered.vmas if vma.vm_flags & VM_ACCOUNT)
 
 
+#: What freeing one VMA costs, in pages zapped (for :func:`cond_resched` pacing):
+#: accounting, the tree's and the VMA lock's work, ``call_rcu``.
+VMA_FREE_WORK: Final = 8
+
+
 def complete_munmap_vmas(mm: Mm, gathered: Gathered, unacct: bool = True) -> None:
     """``vms_complete_munmap_vmas``: account and free the removed VMAs, and give their
     commit charge back (``vm_unacct_memory(nr_accounted)``; not when ``unacct`` is
@@ -429,10 +437,17 @@ def complete_munmap_vmas(mm: Mm, gathered: Gathered, unacct: bool = True) -> Non
     mm.map_count -= len(gathered.vmas)
     if unacct:
         mm.kernel.commit.unacct(nr_accounted(gathered))
+    work = 0
     for vma in gathered.vmas:
+        # unmap_vmas() -> zap_pte_range() calls cond_resched() as it goes; the page
+        # lock held by each VMA's zap (zap_vma_pages) allows it only between two VMAs.
+        work += VMA_FREE_WORK + len(vma.pages or ())
         mm.vm_stat_account(vma.vm_flags, -vma.pages_count)
         mm.unaccount_pages(vma)
         mm.free_vma(vma)
+        if work > RESCHED_MASK:
+            work = 0
+            cond_resched()
 
 
 def reattach_vmas(mm: Mm, gathered: Gathered) -> None:

@@ -30,8 +30,9 @@ from core import (
     Process,
 )
 from core.errors import ResidentLimitExceeded
-from core.fault import TOUCH_YIELD_PAGES, FaultResult, touch
+from core.fault import FaultResult, touch
 from core.pages import MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES
+from core.sched import RESCHED_MASK_SLOW
 from core.vmstat import VmEventStatistics
 from tests.engines import PYTHON_ENGINE_ONLY
 
@@ -325,12 +326,12 @@ def test_touch_takes_one_fault_per_page_and_counts_them():
 
 
 def test_touch_lets_other_threads_run_while_it_faults():
-    """A long touch yields the GIL as it goes (every TOUCH_YIELD_PAGES faults), so a
-    thread waiting for the GIL runs before the touch ends -- compiled code never
-    yields it by itself. The waiting thread reads the fault count while the touch
-    runs; it sees the touch part-way at least once."""
+    """A long touch yields the GIL as it goes (``cond_resched`` every
+    ``RESCHED_MASK_SLOW + 1`` faults), so a thread waiting for the GIL runs before the
+    touch ends -- compiled code never yields it by itself. The waiting thread reads the
+    fault count while the touch runs; it sees the touch part-way at least once."""
     mm = _proc().mm
-    pages = 8 * TOUCH_YIELD_PAGES
+    pages = 64 * (RESCHED_MASK_SLOW + 1)
     a = mm.mmap(0, pages * PG, RW, ANON)
     mm.fault(a, "write")  # the anon_vma: every fault of the touch is a fast one
     started = threading.Event()
