@@ -43,6 +43,7 @@ from typing import Any
 from starlette.types import Message
 
 from ..deployment import Deployment
+from ..middleware import replay_body
 from ..settings import Backend, Settings
 
 _log = logging.getLogger("vmasim.cluster")
@@ -153,15 +154,12 @@ class MachineHost:
         }
         out: asyncio.Queue[Message | None] = asyncio.Queue()
         disconnected = asyncio.Event()
-        sent_body = False
 
-        async def receive() -> Message:
-            nonlocal sent_body
-            if not sent_body:
-                sent_body = True
-                return {"type": "http.request", "body": body, "more_body": False}
+        async def until_disconnected() -> Message:
             await disconnected.wait()
             return {"type": "http.disconnect"}
+
+        receive = replay_body(body, until_disconnected)
 
         async def send(message: Message) -> None:
             await out.put(message)
