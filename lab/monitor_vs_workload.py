@@ -83,18 +83,18 @@ QUICK_FILES = ("smaps_rollup",)
 FULL_FILES = ("smaps_rollup", "smaps")
 
 
-def _setup(tracked_pages: int) -> tuple[Process, int, int]:
+def _setup(tracked_pages: int) -> tuple[Process, int, int, int]:
     """The process: the heap (populated), the mapper's region (every other page mapped,
     guard pages around it) and the faulter's first region. Returns the process, the
-    mapper region's base and the faulter region's address."""
+    heap's address, the mapper region's base and the faulter region's address."""
     proc = Kernel().spawn("workload")
     mm = proc.mm
-    mm.mmap(0, tracked_pages * PAGE_SIZE, RW, ANON | MAP_POPULATE)
+    heap = mm.mmap(0, tracked_pages * PAGE_SIZE, RW, ANON | MAP_POPULATE)
     guard = mm.mmap(0, (MAPPER_PAGES + 2) * PAGE_SIZE, PROT_NONE, ANON)
     base = guard + PAGE_SIZE
     mm.munmap(base, MAPPER_PAGES * PAGE_SIZE)
     faults = mm.mmap(0, FAULT_PAGES * PAGE_SIZE, RW, ANON)
-    return proc, base, faults
+    return proc, heap, base, faults
 
 
 def _label(size: int, file: str, reader: str | None) -> str:
@@ -117,9 +117,11 @@ def run_cell(
 ) -> dict[str, Any]:
     """One configuration on a fresh process: ``reader`` None runs no monitor."""
     page_scale = size / PAGE_SIZE / tracked_pages
-    proc, base, fault_region = _setup(tracked_pages)
+    proc, heap, base, fault_region = _setup(tracked_pages)
     mm = proc.mm
-    locking: SmapsLocking = apply_smaps_cost(proc, ctx.cost, smaps_cost, page_scale, ctx.seed)
+    locking: SmapsLocking = apply_smaps_cost(
+        proc, ctx.cost, smaps_cost, page_scale, ctx.seed, scaled_start=heap
+    )
     stop = threading.Event()
     mapper_ops: list[tuple[float, float, float]] = []  # (start, mmap s, munmap s)
     writes: list[tuple[float, float]] = []  # every mapper syscall: (start, latency)
