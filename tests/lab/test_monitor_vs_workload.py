@@ -16,10 +16,12 @@ from typing import Any
 
 import pytest
 
+from core.maps_reader import SmapsReader, read_smaps_rollup
 from lab import Cancelled, RunContext, monitor_vs_workload
 from lab.common import switch_interval
+from lab.profiles import CostModel
 from lab.runner import EXPERIMENTS, render_csv, run_experiment
-from lab.smaps_cost import HOST_SMAPS_COST, PROCESS_EXPORTER_BYTES
+from lab.smaps_cost import HOST_SMAPS_COST, PROCESS_EXPORTER_BYTES, SmapsCost, apply_smaps_cost
 from tests.concurrency import spawn
 
 pytestmark = pytest.mark.timeout(180)
@@ -156,3 +158,17 @@ def test_process_exporter_size_is_the_resident_size_its_issue_measured() -> None
     assert PROCESS_EXPORTER_BYTES // 4096 == 52_602_650
     assert monitor_vs_workload.FULL_SIZES[-1] == PROCESS_EXPORTER_BYTES
     assert monitor_vs_workload._size_name(PROCESS_EXPORTER_BYTES) == "200.7 GiB"
+
+
+@pytest.mark.parametrize("reader", ["mmap_lock", "per_vma"])
+def test_only_the_heap_is_scaled(reader: SmapsReader) -> None:
+    """The heap's tracked pages stand for ``page_scale`` host pages each; the workload's
+    own small VMAs (the faulter's region) are charged the pages they hold."""
+    proc, heap, _, fault_region = monitor_vs_workload._setup(16)
+    for i in range(3):
+        proc.mm.fault(fault_region + i * 4096, "write")
+    tiny = SmapsCost(page_s=1e-12, vma_s=0.0, block_s=0.0, chunk_s=0.0)
+    locking = apply_smaps_cost(proc, CostModel(), tiny, 1000.0, scaled_start=heap)
+    read_smaps_rollup(proc.mm, reader)
+    walked = sorted(p for p, _ in locking.walks if p)
+    assert walked == [3, 16 * 1000], locking.walks
