@@ -385,40 +385,10 @@ def plot(result: ExperimentResult, ax: Any) -> None:
     ax.legend(fontsize="small")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m lab.monitor_vs_workload --scattered [--out DIR]``: the cells of
-    process-exporter's size (no monitor, both files, both readers; full scale) with the
-    page walk charged at :data:`lab.smaps_cost.HOST_SMAPS_COST_SCATTERED`; writes
-    ``DIR/monitor-vs-workload-scattered.{json,csv}`` and prints the table."""
-    import argparse
-    import os
-    import sys
-    from pathlib import Path
-
-    from .common import environment, switch_interval
-    from .runner import format_table, render_csv, render_json
+def run_scattered(ctx: RunContext) -> ExperimentResult:
+    """The cells of process-exporter's size (no monitor, both files, both readers) with
+    the page walk charged at :data:`lab.smaps_cost.HOST_SMAPS_COST_SCATTERED`: the heap
+    whose frames are scattered (``python -m lab monitor-vs-workload --scattered``)."""
     from .smaps_cost import HOST_SMAPS_COST_SCATTERED
 
-    parser = argparse.ArgumentParser(prog="python -m lab.monitor_vs_workload")
-    parser.add_argument("--scattered", action="store_true", required=True)
-    parser.add_argument("--out", type=Path, default=Path("reports/experiments"))
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args(argv)
-    ctx = RunContext(seed=args.seed, quick=False)
-    with switch_interval():
-        env = environment()
-        t0 = time.perf_counter()
-        result = run(ctx, sizes=(PROCESS_EXPORTER_BYTES,), smaps_cost=HOST_SMAPS_COST_SCATTERED)
-        result.duration_s = time.perf_counter() - t0
-    env["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    result.environment = env
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"{NAME}-scattered"
-    stem.with_suffix(".json").write_text(render_json(result))
-    stem.with_suffix(".csv").write_text(render_csv(result))
-    sys.stdout.write(format_table(result) + f"wrote {stem}.json, {stem}.csv\n")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return run(ctx, sizes=(PROCESS_EXPORTER_BYTES,), smaps_cost=HOST_SMAPS_COST_SCATTERED)
