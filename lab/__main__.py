@@ -58,7 +58,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--replot", action="store_true", help="redraw <out>/<name>.png from <out>/<name>.json"
     )
+    parser.add_argument(
+        "--scattered",
+        action="store_true",
+        help="monitor-vs-workload only: process-exporter's size with the page cost of a "
+        "heap whose frames are scattered; writes <out>/monitor-vs-workload-scattered.*",
+    )
     args = parser.parse_args(argv)
+    if args.scattered and args.name != "monitor-vs-workload":
+        parser.error("--scattered applies to monitor-vs-workload only")
     try:
         cost = DEFAULT_COST.with_overrides(dict(args.cost))
     except (InvalidArgument, TypeError) as exc:
@@ -77,8 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             cost=cost,
             cell_s=args.cell_seconds,
             progress=None if args.no_progress else ProgressBar(),
+            scattered=args.scattered,
         )
-        paths = write_outputs(result, args.out, plot=not args.no_plot)
+        stem = f"{name}-scattered" if args.scattered else name
+        paths = write_outputs(result, args.out, plot=not args.no_plot, stem=stem)
         sys.stdout.write(format_table(result))
         sys.stdout.write("wrote " + ", ".join(str(p) for p in paths) + "\n")
     return 0

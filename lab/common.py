@@ -25,6 +25,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from core import ENGINE
+
 from .profiles import DEFAULT_COST, CostModel
 
 __all__ = [
@@ -154,10 +156,12 @@ def sleep_floor_s() -> float:
 
 
 def environment() -> dict[str, Any]:
-    """Where the run happened: interpreter, OS, CPUs, GIL switch interval, sleep floor,
-    and the host's load average (other work on the machine lands in every latency)."""
+    """Where the run happened: interpreter, engine (mypyc-compiled ``core`` or pure
+    Python), OS, CPUs, GIL switch interval, sleep floor, and the host's load average
+    (other work on the machine lands in every latency)."""
     return {
         "python": sys.version.split()[0],
+        "engine": ENGINE,
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),

@@ -88,11 +88,14 @@ def run_experiment(
     cell_s: float | None = None,
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
+    scattered: bool = False,
 ) -> ExperimentResult:
-    """Run experiment ``name`` and return its result. Raises InvalidArgument for an
-    unknown name or a bad ``cell_s`` (nothing run), ``Cancelled`` if ``cancel`` is set
-    between cells. Runs serialise on a module lock (they share the GIL switch interval
-    and would disturb each other's timings). Caller holds no engine lock."""
+    """Run experiment ``name`` and return its result (``scattered``: monitor-vs-workload's
+    :func:`~lab.monitor_vs_workload.run_scattered` instead). Raises InvalidArgument for
+    an unknown name, a bad ``cell_s`` or ``scattered`` with another experiment (nothing
+    run), ``Cancelled`` if ``cancel`` is set between cells. Runs serialise on a module
+    lock (they share the GIL switch interval and would disturb each other's timings).
+    Caller holds no engine lock."""
     if name not in EXPERIMENTS:
         raise InvalidArgument(
             f"unknown experiment {name!r}; choose one of {', '.join(EXPERIMENTS)}"
@@ -103,13 +106,18 @@ def run_experiment(
         raise InvalidArgument(f"cell_s {cell_s!r} is not a duration in [0.05, 600] seconds")
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise InvalidArgument(f"seed {seed!r} is not an integer")
+    if scattered and name != monitor_vs_workload.NAME:
+        raise InvalidArgument(f"scattered applies to {monitor_vs_workload.NAME} only")
     ctx = RunContext(seed=seed, quick=quick, cost=cost, cell_s=cell_s, progress=progress)
     if cancel is not None:
         ctx.cancel = cancel
     with _run_lock, switch_interval(), cancellable(ctx.cancel):
         env = environment()
         t0 = time.perf_counter()
-        result = EXPERIMENTS[name].run(ctx)
+        if scattered:
+            result = monitor_vs_workload.run_scattered(ctx)
+        else:
+            result = EXPERIMENTS[name].run(ctx)
         result.duration_s = time.perf_counter() - t0
     env["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     result.environment = env
@@ -180,14 +188,18 @@ def render_plot(result: ExperimentResult) -> bytes:
     return buf.getvalue()
 
 
-def write_outputs(result: ExperimentResult, out: Path, plot: bool = True) -> list[Path]:
-    """Write ``<name>.json``, ``<name>.csv`` and (if ``plot``) ``<name>.png`` into ``out``."""
+def write_outputs(
+    result: ExperimentResult, out: Path, plot: bool = True, stem: str | None = None
+) -> list[Path]:
+    """Write ``<stem>.json``, ``<stem>.csv`` and (if ``plot``) ``<stem>.png`` into ``out``
+    (``stem`` defaults to the experiment's name)."""
     out.mkdir(parents=True, exist_ok=True)
-    paths = [out / f"{result.name}.json", out / f"{result.name}.csv"]
+    stem = stem or result.name
+    paths = [out / f"{stem}.json", out / f"{stem}.csv"]
     paths[0].write_text(render_json(result))
     paths[1].write_text(render_csv(result))
     if plot:
-        png = out / f"{result.name}.png"
+        png = out / f"{stem}.png"
         png.write_bytes(render_plot(result))
         paths.append(png)
     return paths

@@ -16,6 +16,19 @@
  *     time (CLOCK_THREAD_CPUTIME_ID: the read()'s system time, as process-exporter
  *     reports it; other tenants of a shared host do not inflate it).
  *
+ *   smaps_oracle scale seq|random MIB...
+ *     Whether the per-page cost holds with size: for each MIB (ascending), one populated
+ *     anonymous VMA of MIB MiB (4 KiB pages), touched in address order ("seq": the
+ *     pages' frames, hence their struct pages, mostly in the same order) or in a
+ *     shuffled order ("random": the walk meets the struct pages scattered, as in a
+ *     long-lived heap); then the CPU time of smaps_rollup read back to back ("warm":
+ *     page tables and struct pages left in the caches by the previous read) and read
+ *     after writing a 1 GiB buffer of transparent huge pages ("cold": the caches
+ *     flushed, as for a heap whose page tables and struct pages exceed the last-level
+ *     cache; the buffer's 512 PMDs add nothing measurable to the walk), REPS each, and
+ *     smaps warm. Prints one line per size (medians; per_page = (time - empty) / pages),
+ *     with the share of neighbouring pages whose frames are neighbours (pagemap).
+ *
  *   smaps_oracle stall FILE HEAP_MIB SECONDS INTERVAL_MS [SEED]
  *     A process with HEAP_MIB MiB of resident anonymous 4 KiB pages (one VMA), a mapper
  *     thread (mmap then munmap of one anonymous page, each timed, 50 us apart), a
@@ -165,6 +178,138 @@ static int cost(long mib)
 	return 0;
 }
 
+#define FLUSH_BYTES (1UL << 30)
+
+static char *flush_buf;
+
+/* Write FLUSH_BYTES (huge pages if the kernel gives them) to evict the caches. */
+static void flush_caches(void)
+{
+	for (size_t off = 0; off < FLUSH_BYTES; off += 64)
+		flush_buf[off]++;
+}
+
+static double median_cold_read(const char *name)
+{
+	double t[REPS];
+	for (int i = 0; i < REPS; i++) {
+		flush_caches();
+		t[i] = read_file(name, 4096, NULL);
+	}
+	qsort(t, REPS, sizeof(*t), cmp);
+	return t[REPS / 2];
+}
+
+/* Populate BYTES touching its pages in a shuffled order (xorshift, fixed seed). */
+static char *populate_random(size_t bytes)
+{
+	char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		perror("mmap heap");
+		exit(1);
+	}
+	madvise(p, bytes, MADV_NOHUGEPAGE);
+	size_t n = bytes / PAGE;
+	unsigned *order = malloc(n * sizeof(*order));
+	if (!order) {
+		perror("malloc");
+		exit(1);
+	}
+	for (size_t i = 0; i < n; i++)
+		order[i] = (unsigned)i;
+	unsigned long long x = 88172645463325252ULL;
+	for (size_t i = n - 1; i > 0; i--) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		size_t j = x % (i + 1);
+		unsigned tmp = order[i];
+		order[i] = order[j];
+		order[j] = tmp;
+	}
+	for (size_t i = 0; i < n; i++)
+		p[(size_t)order[i] * PAGE] = 1;
+	free(order);
+	return p;
+}
+
+/*
+ * Share of the heap's neighbouring virtual pages whose frames are neighbours too
+ * (/proc/self/pagemap: PFN in bits 0-54, visible to root): 1 for frames in address
+ * order, near 0 for scattered ones. -1 if the PFNs cannot be read.
+ */
+static double pfn_contiguity(const char *p, size_t pages)
+{
+	static unsigned long long e[1 << 16];
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	unsigned long long prev = 0, pfn_mask = (1ULL << 55) - 1;
+	size_t contiguous = 0;
+	for (size_t i = 0; i < pages; i += 1 << 16) {
+		size_t n = pages - i < (1 << 16) ? pages - i : (1 << 16);
+		off_t at = (off_t)(((unsigned long)p / PAGE + i) * sizeof(e[0]));
+		if (pread(fd, e, n * sizeof(e[0]), at) != (ssize_t)(n * sizeof(e[0]))) {
+			close(fd);
+			return -1;
+		}
+		for (size_t j = 0; j < n; j++) {
+			unsigned long long pfn = e[j] & pfn_mask;
+			if (pfn == 0) {
+				close(fd);
+				return -1;
+			}
+			if (i + j > 0 && pfn == prev + 1)
+				contiguous++;
+			prev = pfn;
+		}
+	}
+	close(fd);
+	return pages > 1 ? (double)contiguous / (double)(pages - 1) : 1;
+}
+
+static int scale(int argc, char **argv)
+{
+	if (argc < 4) {
+		fprintf(stderr, "usage: %s scale seq|random MIB...\n", argv[0]);
+		return 2;
+	}
+	int shuffled = !strcmp(argv[2], "random");
+	use_cpu_time = 1;
+	/* 2 MiB-aligned, so that the kernel can back it with transparent huge pages. */
+	char *raw = mmap(NULL, FLUSH_BYTES + (2UL << 20), PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED) {
+		perror("mmap flush");
+		return 1;
+	}
+	flush_buf = (char *)(((unsigned long)raw + (2UL << 20) - 1) & ~((2UL << 20) - 1));
+	madvise(flush_buf, FLUSH_BYTES, MADV_HUGEPAGE);
+	flush_caches();
+	double empty_warm = median_read("smaps_rollup", 4096, NULL);
+	double empty_cold = median_cold_read("smaps_rollup");
+	for (int a = 3; a < argc; a++) {
+		size_t bytes = (size_t)atol(argv[a]) << 20, pages = bytes / PAGE;
+		double t0 = cpu_ns();
+		char *p = shuffled ? populate_random(bytes) : populate(bytes);
+		double populate_ns = cpu_ns() - t0;
+		double contiguity = pfn_contiguity(p, pages);
+		double warm = median_read("smaps_rollup", 4096, NULL);
+		double cold = median_cold_read("smaps_rollup");
+		double smaps = median_read("smaps", 4096, NULL);
+		printf("order=%s mib=%s pages=%zu rollup_warm_ns=%.0f rollup_cold_ns=%.0f "
+		       "smaps_warm_ns=%.0f empty_warm_ns=%.0f empty_cold_ns=%.0f populate_ns=%.0f "
+		       "pfn_contiguity=%.4f warm_page_ns=%.2f cold_page_ns=%.2f smaps_page_ns=%.2f\n",
+		       argv[2], argv[a], pages, warm, cold, smaps, empty_warm, empty_cold,
+		       populate_ns, contiguity, (warm - empty_warm) / pages, (cold - empty_cold) / pages,
+		       (smaps - empty_warm) / pages);
+		fflush(stdout);
+		munmap(p, bytes);
+	}
+	munmap(raw, FLUSH_BYTES + (2UL << 20));
+	return 0;
+}
+
 static volatile int stop;
 static const char *monitor_file;
 static long interval_ms;
@@ -301,6 +446,9 @@ int main(int argc, char **argv)
 		return cost(argc > 2 ? atol(argv[2]) : 2048);
 	if (argc >= 2 && !strcmp(argv[1], "stall"))
 		return stall(argc, argv);
-	fprintf(stderr, "usage: %s cost [MIB] | stall FILE HEAP_MIB SECONDS INTERVAL_MS\n", argv[0]);
+	if (argc >= 2 && !strcmp(argv[1], "scale"))
+		return scale(argc, argv);
+	fprintf(stderr, "usage: %s cost [MIB] | scale seq|random MIB... | stall FILE HEAP_MIB "
+		"SECONDS INTERVAL_MS\n", argv[0]);
 	return 2;
 }

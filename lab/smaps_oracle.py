@@ -8,6 +8,12 @@ figure in each run is itself the median of 7 reads, timed by the reader's CPU ti
 it writes ``DIR/smaps-cost.json`` (every run); the figures kept in
 :data:`lab.smaps_cost.HOST_SMAPS_COST` come from it.
 
+``python -m lab.smaps_oracle scale [--mib M ...] [--runs N]`` checks whether the per-page
+cost holds with size (up to what the host's free memory allows) and how it depends on
+where the heap's frames lie: for each size, a heap touched in address order and one
+touched in a shuffled order, ``smaps_rollup`` read warm and after flushing the caches;
+it writes ``DIR/smaps-scale.json`` (every run, the per-size medians and the fit).
+
 ``python -m lab.smaps_oracle stall [--heap-mib M] [--seconds S] [--interval-ms I]``
 runs a process with ``M`` MiB resident, a mapper thread and a faulter thread, with no
 monitor, then with a monitor reading ``smaps_rollup``, then ``smaps``, every ``I``
@@ -35,6 +41,15 @@ from .kernel_oracle import build, parse
 SOURCE = Path(__file__).with_name("smaps_oracle.c")
 OUTPUT = "kernel-monitor-vs-workload.json"
 COST_OUTPUT = "smaps-cost.json"
+SCALE_OUTPUT = "smaps-scale.json"
+#: Heap sizes (MiB) of ``scale``: up to half of this 24 GiB host's memory.
+#: MiB left to the rest of the host beside a ``scale`` heap and its 1 GiB flush buffer.
+SCALE_MARGIN_MIB = 4096
+SCALE_MIB = (256, 2048, 4096, 8192, 12288)
+#: How ``scale`` touches the heap: in address order, or shuffled (frames scattered).
+SCALE_ORDERS = ("seq", "random")
+#: The per-page figures of ``scale`` (ns per resident page).
+SCALE_KEYS = ("warm_page_ns", "cold_page_ns", "smaps_page_ns")
 #: The monitor's files, in run order ("none": no monitor).
 FILES = ("none", "smaps_rollup", "smaps")
 #: The figures of ``cost`` that the cost model keeps.
@@ -70,6 +85,69 @@ def cost(mib: int = 2048, runs: int = 5, progress: ProgressFn | None = None) -> 
         "median": median,
         "loadavg_at_end": os.getloadavg(),
     }
+
+
+def scale(
+    mibs: Sequence[int] = SCALE_MIB,
+    runs: int = 3,
+    orders: Sequence[str] = SCALE_ORDERS,
+    progress: ProgressFn | None = None,
+) -> dict[str, Any]:
+    """``runs`` runs of ``smaps_oracle scale ORDER MIB...`` per order, interleaved: every
+    row, and per (order, size) the median of each per-page figure over the runs. Sizes
+    that would leave less than ``SCALE_MARGIN_MIB`` of the memory available now are
+    dropped. O(runs × sum(mibs))."""
+    avail_mib = _available_mib()
+    kept = [m for m in sorted(mibs) if m + 1024 + SCALE_MARGIN_MIB <= avail_mib]
+    if not kept:
+        raise ValueError(f"no size of {list(mibs)} fits in the {avail_mib} MiB available")
+    samples: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = build(Path(tmp), SOURCE)
+        total = runs * len(orders)
+        for i in range(runs):
+            for j, order in enumerate(orders):
+                samples += _run(exe, ["scale", order, *map(str, kept)], 3600)
+                if progress is not None:
+                    done = i * len(orders) + j + 1
+                    progress(done, total, f"scale {order} run {i + 1}/{runs}")
+    median: dict[str, dict[str, dict[str, float]]] = {}
+    for order in orders:
+        median[order] = {}
+        for mib in kept:
+            rows = [r for r in samples if r["order"] == order and int(r["mib"]) == mib]
+            median[order][str(mib)] = {
+                k: round(statistics.median(r[k] for r in rows), 2) for k in SCALE_KEYS
+            }
+    return {
+        "kernel": platform.release(),
+        "cpus": os.cpu_count(),
+        "mib": kept,
+        "available_mib_at_start": avail_mib,
+        "runs": samples,
+        "median": median,
+        "loadavg_at_end": os.getloadavg(),
+    }
+
+
+def _available_mib() -> int:
+    """``MemAvailable`` of /proc/meminfo, in MiB."""
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) // 1024
+    raise ValueError("no MemAvailable in /proc/meminfo")
+
+
+def format_scale(result: dict[str, Any]) -> str:
+    out = [f"kernel {result['kernel']}: smaps_rollup CPU time per resident page (ns), medians\n"]
+    out.append(f"{'order':>7} {'MiB':>6} {'warm':>7} {'cold':>7} {'smaps':>7}\n")
+    for order, sizes in result["median"].items():
+        for mib, m in sizes.items():
+            out.append(
+                f"{order:>7} {mib:>6} {m['warm_page_ns']:>7} {m['cold_page_ns']:>7} "
+                f"{m['smaps_page_ns']:>7}\n"
+            )
+    return "".join(out)
 
 
 def stall(
@@ -129,6 +207,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     c.add_argument("--mib", type=int, default=2048, help="resident MiB of the larger heap")
     c.add_argument("--runs", type=int, default=5)
     c.add_argument("--out", type=Path, default=Path("reports/experiments"))
+    sc = sub.add_parser("scale", help="per-page cost by heap size and frame layout")
+    sc.add_argument("--mib", type=int, nargs="+", default=list(SCALE_MIB))
+    sc.add_argument("--runs", type=int, default=3)
+    sc.add_argument("--out", type=Path, default=Path("reports/experiments"))
     s = sub.add_parser("stall", help="mapper and faulter latency with and without a monitor")
     s.add_argument("--heap-mib", type=int, default=2048)
     s.add_argument("--seconds", type=float, default=5.0)
@@ -142,6 +224,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         path = args.out / COST_OUTPUT
         path.write_text(json.dumps(result, indent=2) + "\n")
         sys.stdout.write(json.dumps(result["median"]) + "\n")
+        sys.stdout.write(f"wrote {path}\n")
+        return 0
+    if args.mode == "scale":
+        result = scale(args.mib, args.runs, progress=bar)
+        args.out.mkdir(parents=True, exist_ok=True)
+        path = args.out / SCALE_OUTPUT
+        path.write_text(json.dumps(result, indent=2) + "\n")
+        sys.stdout.write(format_scale(result))
         sys.stdout.write(f"wrote {path}\n")
         return 0
     result = stall(args.heap_mib, args.seconds, args.interval_ms, progress=bar)

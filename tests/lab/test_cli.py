@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import InvalidArgument
 from lab.__main__ import main
 from lab.common import ProgressBar
 from lab.runner import run_experiment
@@ -30,6 +31,7 @@ def test_cli_writes_json_csv_and_plot(tmp_path: Path, capsys: pytest.CaptureFixt
     assert doc["seed"] == 9 and doc["quick"] is True
     assert doc["cost"]["syscall_s"] == 0.0001
     assert {"python", "cpus", "switch_interval_s", "sleep_floor_us"} <= set(doc["environment"])
+    assert doc["environment"]["engine"] in ("compiled", "python")
     assert doc["environment"]["switch_interval_s"] == pytest.approx(1e-4)
     assert len(doc["rows"]) == 4
     text = (tmp_path / "fault-scaling.csv").read_text()
@@ -77,3 +79,26 @@ def test_run_experiment_rejects_bad_arguments(kwargs: dict[str, object], message
     name = kwargs.pop("name")
     with pytest.raises(InvalidArgument, match=message):
         run_experiment(name, **kwargs)  # type: ignore[arg-type]
+
+
+def test_scattered_is_monitor_vs_workload_only(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["fault-scaling", "--scattered"])
+    assert exc.value.code == 2
+    assert "--scattered applies to monitor-vs-workload only" in capsys.readouterr().err
+    with pytest.raises(InvalidArgument, match="scattered applies to monitor-vs-workload"):
+        run_experiment("proc-vs-map", scattered=True)
+
+
+def test_scattered_writes_its_own_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        ["monitor-vs-workload", "--scattered", "--quick", "--out", str(tmp_path),
+         "--cell-seconds", "0.3", "--no-plot", "--no-progress"]
+    )  # fmt: skip
+    assert code == 0
+    assert not (tmp_path / "monitor-vs-workload.json").exists()
+    doc = json.loads((tmp_path / "monitor-vs-workload-scattered.json").read_text())
+    # process-exporter's size only, charged at the scattered frames' page cost.
+    assert {r["heap"] for r in doc["rows"]} == {"200.7 GiB"}
+    assert doc["params"]["smaps_cost"]["page_s"] == pytest.approx(64.28e-9)
+    assert (tmp_path / "monitor-vs-workload-scattered.csv").exists()

@@ -16,10 +16,12 @@ from typing import Any
 
 import pytest
 
+from core.maps_reader import SmapsReader, read_smaps_rollup
 from lab import Cancelled, RunContext, monitor_vs_workload
 from lab.common import switch_interval
+from lab.profiles import CostModel
 from lab.runner import EXPERIMENTS, render_csv, run_experiment
-from lab.smaps_cost import HOST_SMAPS_COST, PROCESS_EXPORTER_BYTES
+from lab.smaps_cost import HOST_SMAPS_COST, PROCESS_EXPORTER_BYTES, SmapsCost, apply_smaps_cost
 from tests.concurrency import spawn
 
 pytestmark = pytest.mark.timeout(180)
@@ -80,7 +82,7 @@ def test_the_618_reader_stalls_the_mapper_for_the_walk_and_the_per_vma_reader_do
             assert not any(h.startswith("monitor") for h in wait["holders"]), wait
     names = {t.name for t in result.targets}
     assert any("stall per scan 32 GiB / 4 GiB" in n for n in names)
-    assert any("scaled to 200 GB" in n for n in names)
+    assert any("scaled to process-exporter's Rss 210410600 kB" in n for n in names)
     assert sum("per_vma" in n and "p99 / no monitor" in n for n in names) == 4
     assert render_csv(result).count("\n") >= 6
 
@@ -114,13 +116,12 @@ def test_registered_and_targets_read_the_rows() -> None:
          "scans": 3, "mmap_p99_ms": 2.0, "munmap_p99_ms": 1.2},
     ]  # fmt: skip
     got = {t.name.split(" (")[0]: (t.value, t.passed) for t in monitor_vs_workload.targets(rows)}
-    # 100x the stall for 93x the size; 2 s at 100 GB is 4 s at 200 GB: 0.898 of 4.456 s.
+    # 100x the stall for 100.3x the size; 2 s at half of process-exporter's Rss is 4 s
+    # at all of it: 0.898 of 4.456 s.
     assert got == {
         "smaps_rollup mmap_lock: stall per scan 100 GB / 1 GiB": (100.0, True),
-        "smaps_rollup mmap_lock: stall per scan scaled to 200 GB / process-exporter's 4.456 s": (
-            0.898,
-            True,
-        ),
+        "smaps_rollup mmap_lock: stall per scan scaled to process-exporter's Rss 210410600 kB "
+        "/ its 4.456 s": (0.898, True),
         "smaps_rollup per_vma 1 GiB: mmap p99 / no monitor": (2.0, False),
         "smaps_rollup per_vma 1 GiB: munmap p99 / no monitor": (1.2, True),
     }
@@ -149,3 +150,25 @@ def test_a_cancelled_run_ends_inside_a_long_cell() -> None:
     cancel.set()
     with pytest.raises(Cancelled):
         runner.result(timeout=120)
+
+
+def test_process_exporter_size_is_the_resident_size_its_issue_measured() -> None:
+    # process-exporter #246: "Rss: 210410600 kB" in the smaps_rollup that took 4.456 s.
+    assert PROCESS_EXPORTER_BYTES == 210_410_600 * 1024
+    assert PROCESS_EXPORTER_BYTES // 4096 == 52_602_650
+    assert monitor_vs_workload.FULL_SIZES[-1] == PROCESS_EXPORTER_BYTES
+    assert monitor_vs_workload._size_name(PROCESS_EXPORTER_BYTES) == "200.7 GiB"
+
+
+@pytest.mark.parametrize("reader", ["mmap_lock", "per_vma"])
+def test_only_the_heap_is_scaled(reader: SmapsReader) -> None:
+    """The heap's tracked pages stand for ``page_scale`` host pages each; the workload's
+    own small VMAs (the faulter's region) are charged the pages they hold."""
+    proc, heap, _, fault_region = monitor_vs_workload._setup(16)
+    for i in range(3):
+        proc.mm.fault(fault_region + i * 4096, "write")
+    tiny = SmapsCost(page_s=1e-12, vma_s=0.0, block_s=0.0, chunk_s=0.0)
+    locking = apply_smaps_cost(proc, CostModel(), tiny, 1000.0, scaled_start=heap)
+    read_smaps_rollup(proc.mm, reader)
+    walked = sorted(p for p, _ in locking.walks if p)
+    assert walked == [3, 16 * 1000], locking.walks

@@ -46,3 +46,26 @@ def test_stall_runs_the_workload_with_and_without_a_monitor() -> None:
         for op in ("mmap", "munmap", "fault"):
             assert 0 < row[f"{op}_p50_us"] <= row[f"{op}_p99_us"] <= row[f"{op}_max_us"], row
     assert "smaps_rollup" in smaps_oracle.format_stall(result)
+
+
+@pytest.mark.kernel
+@needs_kernel
+def test_scale_measures_each_size_in_both_layouts() -> None:
+    calls: list[int] = []
+    result = smaps_oracle.scale(mibs=(32, 8), runs=1, progress=lambda d, t, s: calls.append(d))
+    assert calls == [1, 2] and result["mib"] == [8, 32]
+    rows = {(r["order"], r["mib"]): r for r in result["runs"]}
+    assert set(rows) == {(o, m) for o in smaps_oracle.SCALE_ORDERS for m in (8, 32)}
+    for (_, mib), row in rows.items():
+        assert row["pages"] == mib * 256
+        # A walk of the heap costs more than the walk without it (CPU time).
+        assert row["rollup_warm_ns"] > row["empty_warm_ns"] and row["warm_page_ns"] > 0
+    for order in smaps_oracle.SCALE_ORDERS:
+        assert set(result["median"][order]) == {"8", "32"}
+        assert set(result["median"][order]["32"]) == set(smaps_oracle.SCALE_KEYS)
+    assert "random" in smaps_oracle.format_scale(result)
+
+
+def test_scale_refuses_sizes_beyond_the_memory_available() -> None:
+    with pytest.raises(ValueError, match="MiB available"):
+        smaps_oracle.scale(mibs=(1 << 30,), runs=1)
