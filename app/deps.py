@@ -58,10 +58,16 @@ async def machine_path(machine: MachineId, machines: MachinesDep) -> Machine:
     return machines.get(machine)
 
 
-async def get_machine(request: Request, machines: MachinesDep) -> Machine:
+def machine_of(request: Request) -> Machine:
     """The machine of this request: the one its path names under
-    ``/machines/{machine}``, else ``default``. O(1), on the event loop."""
+    ``/machines/{machine}``, else ``default``. O(1), on the event loop.
+
+    A plain function, not a dependency: :func:`get_service` and :func:`get_process`
+    call it themselves, because FastAPI solves every sub-dependency of a request anew
+    (a cached one included: only its call is saved), and a chain of four costed a
+    fault request more than the fault (docs/performance.md, "The fault route")."""
     name = request.path_params.get("machine")
+    machines: MachineBackend = request.app.state.machines
     if name is None:
         return machines.default
     if not _MACHINE_ID.match(name):
@@ -80,6 +86,11 @@ async def get_machine(request: Request, machines: MachinesDep) -> Machine:
     return machines.get(name)
 
 
+async def get_machine(request: Request) -> Machine:
+    """The machine of this request (:func:`machine_of`)."""
+    return machine_of(request)
+
+
 MachineDep = Annotated[Machine, Depends(get_machine)]
 
 
@@ -94,9 +105,9 @@ async def get_machine_prefix(request: Request) -> str:
 MachinePrefix = Annotated[str, Depends(get_machine_prefix)]
 
 
-async def get_service(machine: MachineDep) -> Service:
-    """The service of this request's machine."""
-    return machine.service
+async def get_service(request: Request) -> Service:
+    """The service of this request's machine (:func:`machine_of`). O(1)."""
+    return machine_of(request).service
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]
@@ -121,13 +132,14 @@ Pid = Annotated[
 ]
 
 
-async def get_process(pid: Pid, service: ServiceDep) -> Process:
-    """The live process ``pid``, or ``NoSuchProcess`` (404).
+async def get_process(pid: Pid, request: Request) -> Process:
+    """The live process ``pid`` of this request's machine (:func:`machine_of`), or
+    ``NoSuchProcess`` (404).
 
     Runs on the event loop: ``Kernel.get`` is a dict lookup under the process table's
     short lock, which no engine call holds while it waits for anything.
     """
-    return service.kernel.get(pid)
+    return machine_of(request).service.kernel.get(pid)
 
 
 ProcessDep = Annotated[Process, Depends(get_process)]

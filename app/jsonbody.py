@@ -40,6 +40,7 @@ docs/performance.md). Both are O(size of the body).
 from __future__ import annotations
 
 import email.message
+import functools
 import json
 import re
 from collections.abc import Callable, Coroutine
@@ -193,9 +194,14 @@ def read_json(body: bytes) -> Any:
     return doc
 
 
+@functools.lru_cache(maxsize=64)
 def is_json(content_type: str | None) -> bool:
     """Whether FastAPI reads a body of this ``Content-Type`` as JSON (``application/json``
-    or ``application/*+json``); without one it does not (``strict_content_type``)."""
+    or ``application/*+json``); without one it does not (``strict_content_type``).
+
+    Cached (64 values, least recently used first out): clients send a handful of
+    distinct values, and the parse by ``email.message`` (FastAPI's own) costs more
+    than a small request's JSON."""
     if not content_type:
         return False
     message = email.message.Message()
