@@ -13,7 +13,7 @@ the response started into an error response).
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -143,6 +143,25 @@ async def get_process(pid: Pid, request: Request) -> Process:
 
 
 ProcessDep = Annotated[Process, Depends(get_process)]
+
+
+class Target(NamedTuple):
+    """A live process and the service of its machine: what a route that changes one
+    process needs, from one dependency (each dependency costs a FastAPI solve, about
+    as much as the engine's fault: :func:`machine_of`)."""
+
+    service: Service
+    proc: Process
+
+
+async def get_target(pid: Pid, request: Request) -> Target:
+    """The live process ``pid`` of this request's machine and that machine's service,
+    or ``NoSuchProcess`` (404), as :func:`get_process`. O(1), on the event loop."""
+    service = machine_of(request).service
+    return Target(service, service.kernel.get(pid))
+
+
+TargetDep = Annotated[Target, Depends(get_target)]
 
 
 async def get_jobs(machine: MachineDep) -> JobManager:
