@@ -62,10 +62,11 @@ def machine_of(request: Request) -> Machine:
     """The machine of this request: the one its path names under
     ``/machines/{machine}``, else ``default``. O(1), on the event loop.
 
-    A plain function, not a dependency: :func:`get_service` and :func:`get_process`
-    call it themselves, because FastAPI solves every sub-dependency of a request anew
-    (a cached one included: only its call is saved), and a chain of four costed a
-    fault request more than the fault (docs/performance.md, "The fault route")."""
+    A plain function, not a dependency: :func:`get_service`, :func:`get_process` and
+    :func:`get_target` call it themselves, because FastAPI solves every sub-dependency
+    of a request anew (a cached one included: only its call is saved), each solve
+    costing more than the compiled engine's fault (docs/performance.md, "The fault
+    route over HTTP")."""
     name = request.path_params.get("machine")
     machines: MachineBackend = request.app.state.machines
     if name is None:
@@ -147,8 +148,8 @@ ProcessDep = Annotated[Process, Depends(get_process)]
 
 class Target(NamedTuple):
     """A live process and the service of its machine: what a route that changes one
-    process needs, from one dependency (each dependency costs a FastAPI solve, about
-    as much as the engine's fault: :func:`machine_of`)."""
+    process needs, from one dependency instead of two (each is a FastAPI solve of its
+    own: :func:`machine_of`)."""
 
     service: Service
     proc: Process
