@@ -13,7 +13,7 @@ the response started into an error response).
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -58,10 +58,17 @@ async def machine_path(machine: MachineId, machines: MachinesDep) -> Machine:
     return machines.get(machine)
 
 
-async def get_machine(request: Request, machines: MachinesDep) -> Machine:
+def machine_of(request: Request) -> Machine:
     """The machine of this request: the one its path names under
-    ``/machines/{machine}``, else ``default``. O(1), on the event loop."""
+    ``/machines/{machine}``, else ``default``. O(1), on the event loop.
+
+    A plain function, not a dependency: :func:`get_service`, :func:`get_process` and
+    :func:`get_target` call it themselves, because FastAPI solves every sub-dependency
+    of a request anew (a cached one included: only its call is saved), each solve
+    costing more than the compiled engine's fault (docs/performance.md, "The fault
+    route over HTTP")."""
     name = request.path_params.get("machine")
+    machines: MachineBackend = request.app.state.machines
     if name is None:
         return machines.default
     if not _MACHINE_ID.match(name):
@@ -80,6 +87,11 @@ async def get_machine(request: Request, machines: MachinesDep) -> Machine:
     return machines.get(name)
 
 
+async def get_machine(request: Request) -> Machine:
+    """The machine of this request (:func:`machine_of`)."""
+    return machine_of(request)
+
+
 MachineDep = Annotated[Machine, Depends(get_machine)]
 
 
@@ -94,9 +106,9 @@ async def get_machine_prefix(request: Request) -> str:
 MachinePrefix = Annotated[str, Depends(get_machine_prefix)]
 
 
-async def get_service(machine: MachineDep) -> Service:
-    """The service of this request's machine."""
-    return machine.service
+async def get_service(request: Request) -> Service:
+    """The service of this request's machine (:func:`machine_of`). O(1)."""
+    return machine_of(request).service
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]
@@ -121,16 +133,36 @@ Pid = Annotated[
 ]
 
 
-async def get_process(pid: Pid, service: ServiceDep) -> Process:
-    """The live process ``pid``, or ``NoSuchProcess`` (404).
+async def get_process(pid: Pid, request: Request) -> Process:
+    """The live process ``pid`` of this request's machine (:func:`machine_of`), or
+    ``NoSuchProcess`` (404).
 
     Runs on the event loop: ``Kernel.get`` is a dict lookup under the process table's
     short lock, which no engine call holds while it waits for anything.
     """
-    return service.kernel.get(pid)
+    return machine_of(request).service.kernel.get(pid)
 
 
 ProcessDep = Annotated[Process, Depends(get_process)]
+
+
+class Target(NamedTuple):
+    """A live process and the service of its machine: what a route that changes one
+    process needs, from one dependency instead of two (each is a FastAPI solve of its
+    own: :func:`machine_of`)."""
+
+    service: Service
+    proc: Process
+
+
+async def get_target(pid: Pid, request: Request) -> Target:
+    """The live process ``pid`` of this request's machine and that machine's service,
+    or ``NoSuchProcess`` (404), as :func:`get_process`. O(1), on the event loop."""
+    service = machine_of(request).service
+    return Target(service, service.kernel.get(pid))
+
+
+TargetDep = Annotated[Target, Depends(get_target)]
 
 
 async def get_jobs(machine: MachineDep) -> JobManager:

@@ -40,8 +40,10 @@ docs/performance.md). Both are O(size of the body).
 from __future__ import annotations
 
 import email.message
+import functools
 import json
 import re
+import threading
 from collections.abc import Callable, Coroutine
 from decimal import Decimal
 from typing import Any
@@ -107,6 +109,39 @@ def _number(text: str) -> int | float | NotJsonNumber:
     return as_float
 
 
+_READING = threading.local()
+"""``odd``: whether the decoding running in this thread met a number JSON lacks."""
+
+
+def _odd(value: NotJsonNumber) -> NotJsonNumber:
+    _READING.odd = True
+    return value
+
+
+def _parse_int(digits: str) -> int | NotJsonNumber:
+    if len(digits) <= MAX_INT_DIGITS:  # the common case, without a call
+        return int(digits)
+    value = _int(digits)
+    return _odd(value) if isinstance(value, NotJsonNumber) else value
+
+
+def _parse_float(number: str) -> int | float | NotJsonNumber:
+    value = _number(number)
+    return _odd(value) if isinstance(value, NotJsonNumber) else value
+
+
+def _parse_constant(name: str) -> NotJsonNumber:
+    return _odd(_constant(name))
+
+
+_DECODER = json.JSONDecoder(
+    parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant
+)
+"""One decoder for every body: ``json.loads`` with hooks builds a new one (and its
+scanner) per call. Shared by threads as ``json``'s own default decoder is; what one
+decoding met is recorded per thread (:data:`_READING`)."""
+
+
 def _where(path: tuple[str | int, ...]) -> str:
     field = "body"
     for part in path:
@@ -154,36 +189,17 @@ def read_json(body: bytes) -> Any:
         byte = exc.object[exc.start : exc.start + 1].hex()
         message = f"not valid JSON: not UTF-8 text (byte 0x{byte} at offset {exc.start}: "
         raise BodyError([{"field": "body", "message": message + f"{exc.reason})"}]) from None
-    odd: list[NotJsonNumber] = []  # numbers the decoder met that JSON does not have
-
-    def parse_int(digits: str) -> int | NotJsonNumber:
-        if len(digits) <= MAX_INT_DIGITS:  # the common case, without a call
-            return int(digits)
-        value = _int(digits)
-        if isinstance(value, NotJsonNumber):
-            odd.append(value)
-        return value
-
-    def parse_float(number: str) -> int | float | NotJsonNumber:
-        value = _number(number)
-        if isinstance(value, NotJsonNumber):
-            odd.append(value)
-        return value
-
-    def parse_constant(name: str) -> NotJsonNumber:
-        value = _constant(name)
-        odd.append(value)
-        return value
-
+    _READING.odd = False  # set by the decoder's hooks (_odd) when they meet such a number
     try:
-        doc = json.loads(
-            text, parse_constant=parse_constant, parse_int=parse_int, parse_float=parse_float
-        )
+        if text.startswith("\ufeff"):  # json.loads refuses a BOM before decoding
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        doc = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise BodyError([json_syntax_error(text, exc.pos, exc.msg)], raw=True) from None
     except RecursionError:
         message = "not valid JSON for this service: nested too deeply"
         raise BodyError([{"field": "body", "message": message}]) from None
+    odd: bool = _READING.odd
     if not odd and not _SURROGATE_ESCAPE.search(text):
         return doc  # nothing for the walk to find
     errors: list[dict[str, Any]] = []
@@ -193,9 +209,14 @@ def read_json(body: bytes) -> Any:
     return doc
 
 
+@functools.lru_cache(maxsize=64)
 def is_json(content_type: str | None) -> bool:
     """Whether FastAPI reads a body of this ``Content-Type`` as JSON (``application/json``
-    or ``application/*+json``); without one it does not (``strict_content_type``)."""
+    or ``application/*+json``); without one it does not (``strict_content_type``).
+
+    Cached (64 values, least recently used first out): clients send a handful of
+    distinct values, and the parse by ``email.message`` (FastAPI's own) costs more
+    than a small request's JSON."""
     if not content_type:
         return False
     message = email.message.Message()

@@ -8,12 +8,19 @@ Run from the repository root::
 
 The script starts one real uvicorn server in a subprocess (``--serve``: the service's
 own ``create_app()`` with its default settings and middleware, one worker, uvicorn's
-defaults as ``vmasim serve`` uses them) to which it adds two benchmark-only routes:
+defaults as ``vmasim serve`` uses them) to which it adds benchmark-only routes
+(:func:`add_bench_routes`), under the same middleware and at the fault route's place
+in FastAPI's route table (matching tries the routes in order):
 
+* ``POST /bench/processes/{pid}/faults`` (**shape**): the fault route's shape without
+  its work: a decimal ``pid`` path parameter, the body parsed into the fault route's
+  request model (``FaultIn``), an answer with the fields and length of the fault
+  route's (built once). No dependency, no engine call. Issue 19's target compares
+  the fault route with this one;
 * ``POST /bench/bare``: ``async def`` receiving the body (``await request.body()``,
   unparsed) and returning ``{"ok": true}``;
-* ``POST /bench/bare_model``: the same, but parsing the body into the fault route's
-  request model (``FaultIn``) and returning a small model.
+* ``POST /bench/bare_model``: the same, but parsing the body into ``FaultIn`` and
+  returning a small model.
 
 (a) **Fault requests per second.** ``POST /processes/{pid}/faults`` with a write fault
 on the next page of one large anonymous mapping (a new page each time: the per-VMA-lock
@@ -22,10 +29,11 @@ request bytes (size and shape) over the same connections. The load generator is 
 minimal keep-alive HTTP/1.1 client on raw asyncio streams (``--connections``
 concurrent connections, one request in flight on each), so that the client costs as
 little CPU as possible: it shares the machine with the server. Rounds alternate the
-three endpoints; the verdict is the ratio of median rates, fault / bare (target at
-least 0.7). Rounds are short (under a second each) so that the three blocks of a round
-see the same machine load; the ratio is also given per round (fault / bare of the same
-round), whose median is robust to the load drifting between rounds.
+endpoints. Rounds are short (under a second each) so that the blocks of a round see
+the same machine load; the ratio is given of median rates, per round (fault / bare of
+the same round, robust to the load drifting between rounds), and of the server's CPU
+per request (``/proc/<pid>/stat``), which the verdict uses: on this shared 2-core
+machine the wall clock mostly shows who else ran (fault "faster" than bare).
 
 (b) **Faults per second through the batch endpoint.** ``POST /syscalls`` with one
 ``touch`` op over ``--touch-pages`` pages of a fresh mapping (every page one write
@@ -56,13 +64,20 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-from fastapi import Request  # noqa: E402
+from fastapi import APIRouter, FastAPI, Request, Response  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
 
-from app.schemas.faults import FaultIn  # noqa: E402
+from app.schemas.faults import FaultIn, FaultOut  # noqa: E402
 from core import MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE, Kernel  # noqa: E402
 
 DEFAULT_JSON = ROOT / "bench" / "results" / "bench_rest.json"
+ENDPOINTS = {
+    "fault": "/processes/{pid}/faults",
+    "shape": "/bench/processes/{pid}/faults",
+    "bare": "/bench/bare",
+    "bare_model": "/bench/bare_model",
+}
+"""The endpoints of (a): the fault route, then the bare routes (:func:`add_bench_routes`)."""
 
 
 # -- the server (subprocess) ---------------------------------------------------------------
@@ -74,23 +89,75 @@ class BareOut(BaseModel):
     ok: bool
 
 
+SHAPE_ANSWER = FaultOut(
+    addr="0x7f0a3c2e5000",
+    access="write",
+    ok=True,
+    outcome="ok",
+    si_code=None,
+    path="vma_lock",
+    misses=0,
+    vma_start="0x7f0a3be00000",
+    vma_end="0x7f0a3c600000",
+    page="anon",
+    major=False,
+).model_dump_json()
+"""What ``/bench/processes/{pid}/faults`` answers: a fault route's answer for a page of a
+mapping at the same height as the bench's (same fields, same length)."""
+
+
+def add_bench_routes(app: FastAPI) -> None:
+    """The benchmark-only routes (not in the OpenAPI document), on ``app`` as it stands:
+    the service's middleware applies to them as to every route.
+
+    FastAPI matches a request against the route table in order (each route tried costs
+    a few microseconds; appended at the end, after the service's 33 other routes,
+    matching alone cost the bare routes about 3x what it costs the fault route). So
+    the same-shape route is included right before the fault route's router (it is
+    tried first: if anything, the comparison favours the bare route by one route
+    tried), the two others right after it.
+    """
+    from app.routes import faults
+
+    shape = APIRouter(prefix="/bench")
+
+    @shape.post("/processes/{pid}/faults", include_in_schema=False)
+    async def bare_shape(pid: int, body: FaultIn) -> Response:
+        # The fault route's shape without its work: same method, a decimal path
+        # parameter, the body parsed into FaultIn, an answer of the same fields and
+        # length (built once), no dependency, no engine call.
+        return Response(SHAPE_ANSWER, media_type="application/json")
+
+    others = APIRouter(prefix="/bench")
+
+    @others.post("/bare", include_in_schema=False)
+    async def bare(request: Request) -> dict[str, bool]:
+        await request.body()  # receive the body, as every endpoint with one does
+        return {"ok": True}
+
+    @others.post("/bare_model", include_in_schema=False)
+    async def bare_model(body: FaultIn) -> BareOut:
+        return BareOut(ok=True)
+
+    routes = app.router.routes
+    for router, after in ((shape, 0), (others, 1)):
+        app.include_router(router)
+        ours = routes.pop()
+        place = next(
+            i for i, r in enumerate(routes) if getattr(r, "original_router", None) is faults.router
+        )
+        routes.insert(place + after, ours)
+    app.router._mark_routes_changed()  # FastAPI caches its effective route table
+
+
 def serve(port: int) -> None:
-    """The service plus the two bare routes, on uvicorn (one worker, defaults)."""
+    """The service plus the bench routes, on uvicorn (one worker, defaults)."""
     import uvicorn
 
     from app.main import create_app
 
     app = create_app()
-
-    @app.post("/bench/bare", include_in_schema=False)
-    async def bare(request: Request) -> dict[str, bool]:
-        await request.body()  # receive the body, as every endpoint with one does
-        return {"ok": True}
-
-    @app.post("/bench/bare_model", include_in_schema=False)
-    async def bare_model(body: FaultIn) -> BareOut:
-        return BareOut(ok=True)
-
+    add_bench_routes(app)
     uvicorn.run(app, host="127.0.0.1", port=port, workers=1, log_level="warning")
 
 
@@ -195,8 +262,8 @@ def fault_rates(
         }
         addr = int(http.post(f"/processes/{pid}/mmap", json=body).json()["addr"], 16)
         http.post(f"/processes/{pid}/faults", json={"addr": addr, "access": "write"})
-    rates: dict[str, list[float]] = {"fault": [], "bare": [], "bare_model": []}
-    cpu: dict[str, list[float]] = {"fault": [], "bare": [], "bare_model": []}
+    rates: dict[str, list[float]] = {name: [] for name in ENDPOINTS}
+    cpu: dict[str, list[float]] = {name: [] for name in ENDPOINTS}
     next_page = 1
     for r in range(rounds + 1):  # round 0 is the warm-up
         bodies = []
@@ -204,10 +271,10 @@ def fault_rates(
             page = addr + (next_page + i) * PAGE_SIZE
             bodies.append({"addr": f"{page:#x}", "access": "write"})
         next_page += per_block
-        order = ["fault", "bare", "bare_model"]
-        order = order[r % 3 :] + order[: r % 3]  # rotate who goes first
+        order = list(ENDPOINTS)
+        order = order[r % len(order) :] + order[: r % len(order)]  # rotate who goes first
         for name in order:
-            path = f"/processes/{pid}/faults" if name == "fault" else f"/bench/{name}"
+            path = ENDPOINTS[name].format(pid=pid)
             requests = [post(path, b) for b in bodies]
             cpu0 = server_cpu_s(server_pid)
             rate = run_block(port, requests, connections)
@@ -294,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--touch-pages", type=int, default=100_000)
     p.add_argument("--fault-ops", type=int, default=10_000)
     p.add_argument("--quick", action="store_true", help="3 rounds of 500, smaller batches")
+    p.add_argument("--no-batch", action="store_true", help="(a) only, skip the batch runs (b)")
     p.add_argument("--json", nargs="?", const=str(DEFAULT_JSON), help="write results here")
     args = p.parse_args(argv)
     if args.serve is not None:
@@ -313,7 +381,9 @@ def main(argv: list[str] | None = None) -> int:
         faults, cpu = fault_rates(
             base, port, args.rounds, args.requests, args.connections, server.pid
         )
-        batch = batch_rates(base, args.batch_runs, args.touch_pages, args.fault_ops)
+        batch: dict[str, list[float]] = {"touch": [], "fault_ops": [], "engine": []}
+        if not args.no_batch:
+            batch = batch_rates(base, args.batch_runs, args.touch_pages, args.fault_ops)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -323,28 +393,29 @@ def main(argv: list[str] | None = None) -> int:
         f"(a) {args.rounds} rounds x {args.requests} requests per endpoint, "
         f"{args.connections} keep-alive connections, rounds alternate the endpoints"
     )
-    for name in ("fault", "bare", "bare_model"):
+    for name in ENDPOINTS:
         print(f"  POST {name:<11} {_fmt(faults[name])}")
     med = {k: statistics.median(v) for k, v in faults.items()}
-    ratio = med["fault"] / med["bare"]
-    pairs = statistics.median(f / b for f, b in zip(faults["fault"], faults["bare"], strict=True))
-    verdict = "met" if ratio >= 0.7 else "NOT met"
-    print(
-        f"  fault / bare: {ratio:.2f} (medians), {pairs:.2f} (median of per-round ratios)"
-        f"   target >= 0.7: {verdict}"
-    )
-    print(f"  fault / bare_model: {med['fault'] / med['bare_model']:.2f} (medians)")
     cpu_med = {k: statistics.median(v) for k, v in cpu.items()}
+    for bare in ("shape", "bare", "bare_model"):
+        pairs = statistics.median(f / b for f, b in zip(faults["fault"], faults[bare], strict=True))
+        by_cpu = cpu_med[bare] / cpu_med["fault"]
+        line = (
+            f"  fault / {bare + ':':<11} {med['fault'] / med[bare]:.2f} (medians), "
+            f"{pairs:.2f} (median of per-round ratios), {by_cpu:.2f} (server CPU)"
+        )
+        if bare == "shape":  # by CPU: on a loaded machine the wall clock shows the load
+            line += f"   target >= 0.9 (server CPU): {'met' if by_cpu >= 0.9 else 'NOT met'}"
+        print(line)
     print("  server CPU per request (user + system, all threads; 10 ms ticks / block):")
-    for name in ("fault", "bare", "bare_model"):
+    for name in ENDPOINTS:
         print(
             f"    {name:<11} median {cpu_med[name]:7.0f} us   "
             f"(CPU-bound rate {1e6 / cpu_med[name]:,.0f}/s)"
         )
-    print(
-        f"  CPU-bound rate fault / bare: {cpu_med['bare'] / cpu_med['fault']:.2f}"
-        f"   fault / bare_model: {cpu_med['bare_model'] / cpu_med['fault']:.2f}"
-    )
+    if args.no_batch:
+        print(f"load average at end: {os.getloadavg()[0]:.2f}")
+        return 0
     print(f"(b) batch endpoint, {args.batch_runs} runs each")
     print(f"  1 touch op of {args.touch_pages:,} pages     {_fmt(batch['touch'])} faults")
     print(f"  {args.fault_ops:,} fault ops              {_fmt(batch['fault_ops'])} faults")

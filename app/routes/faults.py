@@ -15,7 +15,7 @@ from fastapi import APIRouter, Response
 from core import NoSuchProcess
 from core.errors import ResidentLimitExceeded
 
-from ..deps import ProcessDep, ServiceDep
+from ..deps import TargetDep
 from ..errors import responses
 from ..jsonbody import JsonRoute
 from ..schemas.faults import FaultIn, FaultOut
@@ -29,7 +29,7 @@ router = APIRouter(route_class=JsonRoute, prefix="/processes/{pid}", tags=["faul
     response_model=FaultOut,
     responses=responses(NoSuchProcess, ResidentLimitExceeded),
 )
-async def fault(proc: ProcessDep, body: FaultIn, service: ServiceDep) -> Response:
+async def fault(target: TargetDep, body: FaultIn) -> Response:
     """Fault at `addr` for `access` (read, write or exec), as x86
     `do_user_addr_fault` handles a user-mode fault on Linux 6.18: the per-VMA lock
     under RCU first, `mmap_lock` when that fails or the handler asks for a retry, stack
@@ -37,7 +37,7 @@ async def fault(proc: ProcessDep, body: FaultIn, service: ServiceDep) -> Respons
     `SEGV_ACCERR`, `SIGBUS` with `BUS_ADRERR` past the end of a file) is an outcome,
     still a 200. A fault that needs a new page beyond `VMASIM_MAX_RESIDENT_PAGES` is a
     409 and maps nothing."""
-    ret = await service.apply(proc, "fault", body)
+    ret = await target.service.apply(target.proc, "fault", body)
     assert ret is not None
     # Serialised here: FastAPI would validate the model it was just built from again.
     return Response(ret[1].model_dump_json(), media_type="application/json")

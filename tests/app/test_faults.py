@@ -120,6 +120,31 @@ def test_fault_bad_input_names_field_and_value(http: httpx.Client, pid: int) -> 
     assert http.get(f"/processes/{pid}").json()["map_count"] == 0
 
 
+def test_fault_lookups_answer_before_the_body_and_change_nothing(
+    http: httpx.Client, pid: int
+) -> None:
+    """The route's one dependency (``app.deps.TargetDep``) finds the machine and the
+    process before the body is validated: a missing process is a 404 even with a bad
+    body; a malformed pid or machine id is a 422 naming it; an unknown machine a 404.
+    None of them faults anything."""
+    before = http.get("/vmstat", params={"pid": pid}).json()["processes"][0]
+    r = http.post("/processes/4000000/faults", json={"addr": "0xzz"})
+    assert r.status_code == 404 and r.json()["pid"] == 4000000, r.text
+    for path, field in [
+        (f"/processes/0{pid}/faults", "path.pid"),
+        ("/processes/0/faults", "path.pid"),
+        (f"/machines/no%20such/processes/{pid}/faults", "path.machine"),
+    ]:
+        r = http.post(path, json={"addr": 0, "access": "write"})
+        assert r.status_code == 422, (path, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert [e["field"] for e in r.json()["errors"]] == [field], (path, r.text)
+    r = http.post(f"/machines/nosuch/processes/{pid}/faults", json={"addr": 0})
+    assert r.status_code == 404 and r.json()["type"].endswith("no-such-machine"), r.text
+    after = http.get("/vmstat", params={"pid": pid}).json()["processes"][0]
+    assert after == before
+
+
 def test_batch_fault_and_touch_ops(http: httpx.Client, pid: int) -> None:
     mm = Kernel().spawn().mm
     addr = _mmap(http, pid, 0, 8, RW, ANON)
