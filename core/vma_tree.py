@@ -127,8 +127,10 @@ class _Leaf(Generic[V]):
     ``starts``/``lasts`` mirror the entries for ``bisect``: ``lasts[k]`` is entry ``k``'s
     last address (``end - 1``, so that ``[start, 2**64)`` fits an ``array('Q')``; see
     :data:`_Keys`). ``holes[k]`` is the free space between entry ``k - 1`` and entry ``k``
-    (``holes[0] == 0``), so ``gap`` (the largest hole strictly inside the leaf) is one
-    ``max()`` call and a store recomputes only the holes next to the entries it touched.
+    (``holes[0] == 0``): a store recomputes only the holes next to the entries it touched,
+    and ``gap`` (the largest hole strictly inside the leaf) from them, with one ``max()``
+    over the leaf only when a changed hole held it (``_rescan``; branches do the same with
+    ``gaps``).
     """
 
     __slots__ = ("count", "edit", "entries", "gap", "holes", "lasts", "starts")
