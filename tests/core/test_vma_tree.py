@@ -302,7 +302,6 @@ def test_gaps_rev_finds_the_highest_fitting_hole_in_a_large_tree() -> None:
     assert next(tree.gaps(P, high, 2 * P)) == (P, 10 * P)
 
 
-@pytest.mark.parametrize("cls", [VmaTree, _Tiny, _Odd])
 def test_filling_the_largest_hole_lowers_every_cached_gap(cls: type[VmaTree[object]]) -> None:
     # A store rescans a node only when a slot it changes held the node's largest gap
     # (_rescan); the other stores keep the gap from the slots they changed. Holes of
