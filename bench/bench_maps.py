@@ -79,7 +79,8 @@ GATE_PREFIX = "ffffffffff600000-"
 SMALL_N = 100
 QUICK_N = 16384
 MAPS_TARGET = 1.0  # simulator / kernel, full maps read
-OPS_TARGET = 2.0  # N VMAs / 100 VMAs, per operation
+LOOKUP_TARGET = 2.0  # N VMAs / 100 VMAs, per lookup (issues 2 and 19)
+SYSCALL_TARGET = 1.5  # N VMAs / 100 VMAs, per mmap/munmap/mprotect (issue 19)
 P = PAGE_SIZE
 RW = PROT_READ | PROT_WRITE
 ANON = MAP_PRIVATE | MAP_ANONYMOUS
@@ -644,24 +645,25 @@ def report_ops(subjects: list[Subject], cfg: Config) -> dict[str, Any]:
     )
     print(
         f"  {'operation':33} {small.label + ' med / min us':>22}"
-        f" {large.label + ' med / min us':>24}   ratio med (min)  target <= {OPS_TARGET}"
+        f" {large.label + ' med / min us':>24}   ratio med (min)  target"
     )
     record: dict[str, Any] = {}
-    rows = [(f, small.lookups[f], large.lookups[f]) for f in LOOKUPS]
-    rows += [(op, small.ops[op], large.ops[op]) for op in OPS]
-    for name, a, b in rows:
+    rows = [(f, small.lookups[f], large.lookups[f], LOOKUP_TARGET) for f in LOOKUPS]
+    rows += [(op, small.ops[op], large.ops[op], SYSCALL_TARGET) for op in OPS]
+    for name, a, b, target in rows:
         med, mn = ratio(b, a)
         print(
             f"  {name:33} {fmt(a.median, 1e3)} / {fmt(a.min, 1e3)}  "
             f"{fmt(b.median, 1e3)} / {fmt(b.min, 1e3)}   {med:5.2f} ({mn:4.2f})    "
-            f"{verdict(med, OPS_TARGET)}"
+            f"<= {target}: {verdict(med, target)}"
         )
         record[name] = {
             "small_us": a.as_json(1e3),
             "large_us": b.as_json(1e3),
             "ratio_median": med,
             "ratio_min": mn,
-            "met": med <= OPS_TARGET,
+            "target": target,
+            "met": med <= target,
         }
     return {"small_n": small.proc.mm.map_count, "large_n": large.proc.mm.map_count, **record}
 

@@ -127,8 +127,10 @@ class _Leaf(Generic[V]):
     ``starts``/``lasts`` mirror the entries for ``bisect``: ``lasts[k]`` is entry ``k``'s
     last address (``end - 1``, so that ``[start, 2**64)`` fits an ``array('Q')``; see
     :data:`_Keys`). ``holes[k]`` is the free space between entry ``k - 1`` and entry ``k``
-    (``holes[0] == 0``), so ``gap`` (the largest hole strictly inside the leaf) is one
-    ``max()`` call and a store recomputes only the holes next to the entries it touched.
+    (``holes[0] == 0``): a store recomputes only the holes next to the entries it touched,
+    and ``gap`` (the largest hole strictly inside the leaf) from them, with one ``max()``
+    over the leaf only when a changed hole held it (``_rescan``; branches do the same with
+    ``gaps``).
     """
 
     __slots__ = ("count", "edit", "entries", "gap", "holes", "lasts", "starts")
@@ -611,21 +613,30 @@ def _replace(
     if leaf.edit is not tok:
         leaf = leaf.copy(tok)
     m = len(repl)
+    holes = leaf.holes
+    # Slots i..j change (slot j, the entry after the run, gets a new hole below it). If
+    # none of them held the largest hole, it is still there and the new slots can only
+    # raise it: no rescan of the whole leaf (``_rescan``).
+    rescan = _rescan(holes, i, j + 1, leaf.gap)
     leaf.entries[i:j] = repl
     starts = leaf.starts
     lasts = leaf.lasts
-    holes = leaf.holes
     starts[i:j] = map(_first, repl)
     lasts[i:j] = array(_KEY_TYPE, [e[1] - 1 for e in repl])
     holes[i:j] = [0] * m
     n = len(starts)
+    top = 0
     for k in range(i or 1, min(i + m + 1, n)):
-        holes[k] = starts[k] - lasts[k - 1] - 1
+        h = starts[k] - lasts[k - 1] - 1
+        holes[k] = h
+        if h > top:
+            top = h
     if n:
         holes[0] = 0
-        leaf.gap = max(holes)
-    else:
-        leaf.gap = 0
+    if rescan:
+        leaf.gap = max(holes, default=0)
+    elif top > leaf.gap:
+        leaf.gap = top
     delta = n - leaf.count
     leaf.count = n
     child: _Node[V] = leaf
@@ -676,6 +687,7 @@ def _replace(
         pstarts = p.starts
         plasts = p.lasts
         gaps = p.gaps
+        rescan = _rescan(gaps, lo, old_hi + 1, p.gap)
         if new_hi == lo + 1 == old_hi:
             pstarts[lo] = child.starts[0]
             plasts[lo] = child.lasts[-1]
@@ -686,6 +698,7 @@ def _replace(
             gaps[lo:old_hi] = [0] * (new_hi - lo)
         # Child ``k``'s slot covers the hole below it, so the slot after the changed run
         # changes too.
+        top = 0
         for k in range(lo, min(new_hi + 1, len(kids))):
             g = kids[k].gap
             if k:
@@ -693,7 +706,12 @@ def _replace(
                 if h > g:
                     g = h
             gaps[k] = g
-        p.gap = max(gaps)
+            if g > top:
+                top = g
+        if rescan:
+            p.gap = max(gaps)
+        elif top > p.gap:
+            p.gap = top
         p.count += delta
         child = p
     root = child
@@ -702,6 +720,16 @@ def _replace(
     while isinstance(root, _Branch) and len(root.kids) == 1:
         root = root.kids[0]
     return root
+
+
+def _rescan(slots: list[int], lo: int, hi: int, gap: int) -> bool:
+    """Whether replacing ``slots[lo:hi]`` may lower ``gap``, the largest slot: when one
+    of them holds it (a node whose slots are all 0 never needs a rescan). O(hi - lo).
+
+    Otherwise the node's new largest slot is the larger of ``gap`` and the new slots, and
+    the O(B) ``max()`` over the node is skipped: most stores change one or two slots.
+    """
+    return bool(gap) and any(slots[k] >= gap for k in range(lo, min(hi, len(slots))))
 
 
 # ---------------------------------------------------------------------- read helpers

@@ -302,6 +302,38 @@ def test_gaps_rev_finds_the_highest_fitting_hole_in_a_large_tree() -> None:
     assert next(tree.gaps(P, high, 2 * P)) == (P, 10 * P)
 
 
+def test_filling_the_largest_hole_lowers_every_cached_gap(cls: type[VmaTree[object]]) -> None:
+    # A store rescans a node only when a slot it changes held the node's largest gap
+    # (_rescan); the other stores keep the gap from the slots they changed. Holes of
+    # 1..5 pages between one-page entries, the 9-page one in the middle.
+    tree = cls()
+    holes = [1, 2, 3, 4, 5] * 6
+    holes[14] = 9
+    addr = 0
+    spans = []
+    for k, h in enumerate(holes):
+        tree.store(addr, addr + P, k)
+        spans.append((addr + P, addr + P + h * P))
+        addr += P + h * P
+    tree._check()
+    big_start, big_end = spans[14]
+    assert next(tree.gaps(0, addr, 9 * P)) == (big_start, big_end)
+    # A smaller hole shrinks: the largest stays (no rescan needed, none may be missed).
+    s, e = spans[3]
+    tree.store(s, s + P, "small")
+    tree._check()
+    assert next(tree.gaps(0, addr, 9 * P)) == (big_start, big_end)
+    # The largest hole is filled but for its last page: every gap on its path drops.
+    tree.store(big_start, big_end - P, "fill")
+    tree._check()
+    assert next(tree.gaps(0, addr, 6 * P), None) is None
+    assert list(tree.gaps(0, addr, 5 * P)) == [spans[k] for k in range(4, 30, 5) if k != 14]
+    # Opening it again raises them.
+    tree.store(big_start, big_end - P, None)
+    tree._check()
+    assert next(tree.gaps(0, addr, 9 * P)) == (big_start, big_end)
+
+
 def test_the_tree_keeps_its_own_copy_of_the_range() -> None:
     class Vma:
         def __init__(self, start: int, end: int) -> None:
