@@ -1,0 +1,98 @@
+"""The cyclic garbage collector and the engine's long-lived objects.
+
+Design note
+===========
+CPython's cyclic GC (3.11, ``Modules/gcmodule.c``) runs a *full* collection, a
+traversal of every object it tracks, once ten collections of the middle generation have
+happened and the objects that reached the oldest generation since the last full
+collection exceed a quarter of those that one kept. A heap that grows from little to
+``N`` tracked objects is therefore traversed about ``5 N`` objects in all (each full
+collection sees 1.25x the previous one), on whichever thread happens to allocate: the
+event loop's as often as the engine's worker. Building 220,000 VMAs through
+``POST /processes/{pid}/syscalls`` ran 12 of them, 15 µs of the server's ~50 µs of CPU
+per operation (docs/performance.md, "Through the REST API").
+
+They find next to nothing in the engine. A VMA lives until ``munmap`` and is then freed
+by its reference count: the tree drops it and nothing else holds it, and ``exit_mmap``
+unmaps every VMA of an exiting process. What the engine does leave to the collector is
+a constant per process and per call, whatever the VMAs: an exited process's empty mm
+(its tree, locks, counters and fd table refer to each other) and the closure of
+``mmap_region``'s abort path (``tests/app/test_heap.py`` checks both: the same garbage
+for 32 and for 512 VMAs, and never a VMA, page or anon_vma). mypyc's native classes are
+tracked like any class (mypyc has no way to opt a class out: mypyc/mypyc#658), so the
+compiled engine pays the same.
+
+So after a batch of at least ``VMASIM_GC_FREEZE_BATCH`` executed operations (the bulk
+work that grows the heap: :class:`app.settings.Settings`), :func:`after_bulk_batch`
+moves every tracked object into the collector's permanent generation (``gc.freeze()``,
+O(1): a list splice). Later collections skip those objects; reference counting still
+frees each one the moment it is dropped, as before. The cost is that a *cycle* among
+frozen objects that becomes garbage is not collected while frozen (the mm of a process
+that exits, a request's exception and its traceback). That is bounded: whenever the
+frozen objects have doubled since the last collection of the whole heap, they are
+thawed (``gc.unfreeze()``) and collected (``gc.collect()``, O(heap)) before being frozen
+again; so a growing heap is traversed about ``2 N`` objects in all instead of ``5 N``,
+and the cyclic garbage held at any time is at most what was frozen since the last such
+collection (the first freeze starts from a collected heap).
+
+With the old objects frozen, CPython's quarter rule compares the young survivors with
+the few objects the last full collection kept, so it no longer spaces full collections
+out and its count rule alone (every 10 middle-generation collections, about 70,000
+allocations) would trigger them, each over the objects of the batch still alive. The
+first freeze therefore also raises that count to :data:`OLDEST_THRESHOLD`. Measured
+(docs/performance.md, "Through the REST API"): 220,000 VMAs built through the REST API
+spent 18 µs of server CPU per operation in collections with CPython's rules, 6.5 µs
+with these.
+
+Event loop thread only (the routes call it), so its bookkeeping needs no lock;
+``gc.freeze`` and ``gc.collect`` themselves are safe against the worker threads.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import dataclass
+
+
+@dataclass
+class HeapStatistics:
+    """What :func:`after_bulk_batch` did in this process."""
+
+    freezes: int = 0
+    collections: int = 0
+    collection_seconds: float = 0.0
+    collected_at: int = 0
+    """Objects frozen right after the last collection of the whole heap."""
+
+
+STATISTICS = HeapStatistics()
+
+OLDEST_THRESHOLD = 100
+"""Middle-generation collections between two full ones once the heap is frozen (CPython's
+default is 10): see the module note."""
+
+
+def after_bulk_batch(executed: int, threshold: int) -> None:
+    """Freeze the heap's tracked objects after a batch of ``executed`` operations, when
+    ``threshold`` (``VMASIM_GC_FREEZE_BATCH``; 0: never) is reached; collect the whole
+    heap first whenever it has doubled since the last time (module note). O(1), or
+    O(heap) at a doubling. Event loop thread."""
+    if threshold == 0 or executed < threshold:
+        return
+    stats = STATISTICS
+    young, middle, oldest = gc.get_threshold()
+    if oldest < OLDEST_THRESHOLD:
+        gc.set_threshold(young, middle, OLDEST_THRESHOLD)
+    frozen = gc.get_freeze_count()
+    if stats.freezes == 0 or frozen >= 2 * stats.collected_at:
+        t0 = time.perf_counter()
+        gc.unfreeze()
+        gc.collect()
+        stats.collections += 1
+        stats.collection_seconds += time.perf_counter() - t0
+        gc.freeze()
+        stats.collected_at = gc.get_freeze_count()
+    else:
+        gc.freeze()
+    stats.freezes += 1
