@@ -64,6 +64,8 @@ class HeapStatistics:
     collection_seconds: float = 0.0
     collected_at: int = 0
     """Objects frozen right after the last collection of the whole heap."""
+    frozen: int = 0
+    """Objects frozen since, counted as they were frozen."""
 
 
 STATISTICS = HeapStatistics()
@@ -73,26 +75,35 @@ OLDEST_THRESHOLD = 100
 default is 10): see the module note."""
 
 
+def _unfrozen() -> int:
+    """Objects the collector tracks outside its permanent generation. O(those objects):
+    ``gc.get_freeze_count()`` would walk the permanent generation, O(heap), at every
+    batch (53 ms at 220,000 VMAs, measured)."""
+    return sum(len(gc.get_objects(generation)) for generation in range(3))
+
+
 def after_bulk_batch(executed: int, threshold: int) -> None:
     """Freeze the heap's tracked objects after a batch of ``executed`` operations, when
     ``threshold`` (``VMASIM_GC_FREEZE_BATCH``; 0: never) is reached; collect the whole
-    heap first whenever it has doubled since the last time (module note). O(1), or
-    O(heap) at a doubling. Event loop thread."""
+    heap first whenever the frozen objects have doubled since the last time (module
+    note). O(objects allocated since the last freeze), or O(heap) at a doubling. Event
+    loop thread."""
     if threshold == 0 or executed < threshold:
         return
     stats = STATISTICS
     young, middle, oldest = gc.get_threshold()
     if oldest < OLDEST_THRESHOLD:
         gc.set_threshold(young, middle, OLDEST_THRESHOLD)
-    frozen = gc.get_freeze_count()
-    if stats.freezes == 0 or frozen >= 2 * stats.collected_at:
+    # Objects freed while frozen are not subtracted: the count errs towards collecting.
+    stats.frozen += _unfrozen()
+    if stats.freezes == 0 or stats.frozen >= 2 * stats.collected_at:
         t0 = time.perf_counter()
         gc.unfreeze()
         gc.collect()
+        stats.frozen = stats.collected_at = len(gc.get_objects(2))  # every survivor
+        gc.freeze()
         stats.collections += 1
         stats.collection_seconds += time.perf_counter() - t0
-        gc.freeze()
-        stats.collected_at = gc.get_freeze_count()
     else:
         gc.freeze()
     stats.freezes += 1

@@ -95,16 +95,18 @@ def test_freezing_follows_the_threshold_and_collects_at_each_doubling(fresh_heap
     heap.after_bulk_batch(1000, 1000)  # the first freeze collects first
     stats = heap.STATISTICS
     assert (stats.freezes, stats.collections) == (1, 1)
-    assert gc.get_freeze_count() == stats.collected_at > 0
+    assert abs(gc.get_freeze_count() - stats.collected_at) < 100 and stats.collected_at > 0
     assert gc.get_threshold()[2] == heap.OLDEST_THRESHOLD
     heap.after_bulk_batch(1000, 1000)  # not doubled: a freeze alone
     assert (stats.freezes, stats.collections) == (2, 1)
     kept = [[i] for i in range(stats.collected_at + 1000)]  # the heap doubles
     heap.after_bulk_batch(1000, 1000)
-    assert (stats.freezes, stats.collections) == (3, 1)  # counted frozen before this one
+    assert (stats.freezes, stats.collections) == (3, 2)
+    assert stats.collected_at >= len(kept)
+    # The count kept without walking the frozen objects is the collector's own.
+    assert abs(stats.frozen - gc.get_freeze_count()) < 100
     heap.after_bulk_batch(1000, 1000)
     assert (stats.freezes, stats.collections) == (4, 2)
-    assert stats.collected_at >= len(kept)
 
 
 def test_a_frozen_cycle_is_collected_at_the_next_doubling(fresh_heap: None) -> None:
@@ -122,7 +124,6 @@ def test_a_frozen_cycle_is_collected_at_the_next_doubling(fresh_heap: None) -> N
     assert gc.get_freeze_count() == frozen  # garbage now, but frozen: not collected
     kept = [[i] for i in range(2 * heap.STATISTICS.collected_at)]
     heap.after_bulk_batch(1, 1)  # frozen count doubled: thaw, collect, freeze
-    heap.after_bulk_batch(1, 1)
     assert heap.STATISTICS.collections == 2
     assert not any(type(o) is Node for o in gc.get_objects())
     del kept
