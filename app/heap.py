@@ -29,11 +29,15 @@ O(1): a list splice). Later collections skip those objects; reference counting s
 frees each one the moment it is dropped, as before. The cost is that a *cycle* among
 frozen objects that becomes garbage is not collected while frozen (the mm of a process
 that exits, a request's exception and its traceback). That is bounded: whenever the
-frozen objects have doubled since the last collection of the whole heap, they are
-thawed (``gc.unfreeze()``) and collected (``gc.collect()``, O(heap)) before being frozen
-again; so a growing heap is traversed about ``2 N`` objects in all instead of ``5 N``,
-and the cyclic garbage held at any time is at most what was frozen since the last such
-collection (the first freeze starts from a collected heap).
+frozen objects have doubled since the last collection of the whole heap (or since the
+first freeze, which takes the heap the service started with as it is), they are thawed
+(``gc.unfreeze()``) and collected (``gc.collect()``, O(heap)) before being frozen again;
+so a growing heap is traversed about ``2 N`` objects in all instead of ``5 N``, and the
+cyclic garbage held at any time is at most what was frozen since the last such
+collection. The frozen objects are counted as they are frozen (the young generations'
+sizes: ``gc.get_freeze_count()`` walks every frozen object, 53 ms at 220,000 VMAs, too
+much for every batch), and recounted exactly only when that count says doubled: it
+counts objects that were freed since, such as each batch's own op models.
 
 With the old objects frozen, CPython's quarter rule compares the young survivors with
 the few objects the last full collection kept, so it no longer spaces full collections
@@ -41,8 +45,8 @@ out and its count rule alone (every 10 middle-generation collections, about 70,0
 allocations) would trigger them, each over the objects of the batch still alive. The
 first freeze therefore also raises that count to :data:`OLDEST_THRESHOLD`. Measured
 (docs/performance.md, "Through the REST API"): 220,000 VMAs built through the REST API
-spent 18 µs of server CPU per operation in collections with CPython's rules, 6.5 µs
-with these.
+spent 19.1 µs of server CPU per operation in collections with CPython's rules (12 full
+collections), 8.7 µs with these (before the recount and without the first collection).
 
 Event loop thread only (the routes call it), so its bookkeeping needs no lock;
 ``gc.freeze`` and ``gc.collect`` themselves are safe against the worker threads.
@@ -66,6 +70,8 @@ class HeapStatistics:
     """Objects frozen right after the last collection of the whole heap."""
     frozen: int = 0
     """Objects frozen since, counted as they were frozen."""
+    recounts: int = 0
+    """Exact counts taken (``gc.get_freeze_count()``) when the running one said doubled."""
 
 
 STATISTICS = HeapStatistics()
@@ -76,9 +82,7 @@ default is 10): see the module note."""
 
 
 def _unfrozen() -> int:
-    """Objects the collector tracks outside its permanent generation. O(those objects):
-    ``gc.get_freeze_count()`` would walk the permanent generation, O(heap), at every
-    batch (53 ms at 220,000 VMAs, measured)."""
+    """Objects the collector tracks outside its permanent generation. O(those objects)."""
     return sum(len(gc.get_objects(generation)) for generation in range(3))
 
 
@@ -94,16 +98,23 @@ def after_bulk_batch(executed: int, threshold: int) -> None:
     young, middle, oldest = gc.get_threshold()
     if oldest < OLDEST_THRESHOLD:
         gc.set_threshold(young, middle, OLDEST_THRESHOLD)
-    # Objects freed while frozen are not subtracted: the count errs towards collecting.
-    stats.frozen += _unfrozen()
-    if stats.freezes == 0 or stats.frozen >= 2 * stats.collected_at:
+    unfrozen = _unfrozen()
+    if stats.freezes == 0:  # the heap as the service started: the base of the doubling
+        stats.frozen = stats.collected_at = unfrozen
+    else:
+        # Objects freed while frozen (the batch's own op models, among others) are not
+        # subtracted as they go: when the count says doubled, the exact one is taken
+        # (a walk of the frozen objects, a fraction of a collection's cost) first.
+        stats.frozen += unfrozen
+        if stats.frozen >= 2 * stats.collected_at:
+            stats.frozen = gc.get_freeze_count() + unfrozen
+            stats.recounts += 1
+    if stats.frozen >= 2 * stats.collected_at:
         t0 = time.perf_counter()
         gc.unfreeze()
         gc.collect()
         stats.frozen = stats.collected_at = len(gc.get_objects(2))  # every survivor
-        gc.freeze()
         stats.collections += 1
         stats.collection_seconds += time.perf_counter() - t0
-    else:
-        gc.freeze()
+    gc.freeze()
     stats.freezes += 1
