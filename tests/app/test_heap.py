@@ -85,9 +85,12 @@ def test_the_engine_frees_its_vmas_without_the_cyclic_collector() -> None:
     kernels = Kernel(), Kernel()
     small = engine_cycles(kernels[0], build_fork_exit(32))
     big = engine_cycles(kernels[1], build_fork_exit(512))
-    assert small == big, (small, big)
-    assert not {"Vma", "AnonVma", "Page"} & set(big), big
-    assert big["Mm"] <= 2 and big["FdTable"] <= 2, big
+    per_vma = {"Vma", "AnonVma", "AnonVmaChain", "Page", "AnonPage", "AnonRun"}
+    for census in small, big:
+        assert not per_vma & set(census), census
+        assert census["Mm"] >= 1, census  # the census sees an exited process's shell
+    # Constant, not per VMA (other tests' exited processes may add shells of their own).
+    assert sum(big.values()) < 512 // 4, big
 
 
 def test_freezing_follows_the_threshold_and_collects_at_each_doubling(fresh_heap: None) -> None:
