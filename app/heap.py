@@ -37,7 +37,8 @@ cyclic garbage held at any time is at most what was frozen since the last such
 collection. The frozen objects are counted as they are frozen (the young generations'
 sizes: ``gc.get_freeze_count()`` walks every frozen object, 53 ms at 220,000 VMAs, too
 much for every batch), and recounted exactly only when that count says doubled: it
-counts objects that were freed since, such as each batch's own op models.
+counts objects that were freed since, such as each batch's own op models, so it is
+divided by the ratio of counted to real growth that the last exact count showed.
 
 With the old objects frozen, CPython's quarter rule compares the young survivors with
 the few objects the last full collection kept, so it no longer spaces full collections
@@ -69,7 +70,11 @@ class HeapStatistics:
     collected_at: int = 0
     """Objects frozen right after the last collection of the whole heap."""
     frozen: int = 0
-    """Objects frozen since, counted as they were frozen."""
+    """Objects frozen at the last exact count (or collection)."""
+    counted: int = 0
+    """Objects frozen since then, counted as they were frozen (freed ones included)."""
+    overcount: float = 1.0
+    """Counted per really added frozen object, at the last exact count."""
     recounts: int = 0
     """Exact counts taken (``gc.get_freeze_count()``) when the running one said doubled."""
 
@@ -102,12 +107,16 @@ def after_bulk_batch(executed: int, threshold: int) -> None:
     if stats.freezes == 0:  # the heap as the service started: the base of the doubling
         stats.frozen = stats.collected_at = unfrozen
     else:
-        # Objects freed while frozen (the batch's own op models, among others) are not
-        # subtracted as they go: when the count says doubled, the exact one is taken
-        # (a walk of the frozen objects, a fraction of a collection's cost) first.
-        stats.frozen += unfrozen
-        if stats.frozen >= 2 * stats.collected_at:
-            stats.frozen = gc.get_freeze_count() + unfrozen
+        # Objects freed while frozen (each batch's own op models, among others) are not
+        # subtracted as they go: the count is corrected by the ratio of counted to real
+        # growth seen at the last exact count, and taken exactly (a walk of the frozen
+        # objects, a fraction of a collection's cost) when it says doubled.
+        stats.counted += unfrozen
+        if stats.frozen + stats.counted / stats.overcount >= 2 * stats.collected_at:
+            exact = gc.get_freeze_count() + unfrozen
+            if exact > stats.frozen:
+                stats.overcount = max(1.0, stats.counted / (exact - stats.frozen))
+            stats.frozen, stats.counted = exact, 0
             stats.recounts += 1
     if stats.frozen >= 2 * stats.collected_at:
         t0 = time.perf_counter()
