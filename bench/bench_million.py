@@ -698,6 +698,11 @@ def run_rest_before(args: argparse.Namespace) -> dict[str, Any]:
         )
         try:
             out["engine"] = same_engine(before, args.before)
+            head = ["git", "-C", str(before), "rev-parse", "--short", "HEAD"]
+            out["before_commit"] = subprocess.run(
+                head, check=True, capture_output=True, text=True
+            ).stdout.strip()
+            print(f"before: {args.before} = {out['before_commit']}, {out['engine']} engine")
             roots = {f"before ({args.before})": before, "after (working tree)": ROOT}
             for mode in args.modes.split(","):
                 per_op: dict[str, list[float]] = {name: [] for name in roots}
