@@ -17,6 +17,7 @@ reported in errors, so the committed document does not depend on the environment
 | ``VMASIM_MAX_BATCH_PAGES`` | 1048576 | pages faulted by the ``touch`` ops of one batch |
 | ``VMASIM_MAX_EXPERIMENT_JOBS`` | 8 | experiment jobs per machine (queued, running, finished) |
 | ``VMASIM_MAX_MACHINES`` | 16 | simulated machines, the ``default`` one included |
+| ``VMASIM_GC_FREEZE_BATCH`` | 1000 | a batch this long freezes the heap (``app.heap``; 0: never) |
 """
 
 from __future__ import annotations
@@ -51,6 +52,11 @@ class Settings:
     max_batch_pages: int = 1 << 20
     max_experiment_jobs: int = 8
     max_machines: int = 16
+    #: After a batch of at least this many executed operations the service moves the
+    #: heap into the cyclic GC's permanent generation (``gc.freeze()``), collecting it
+    #: whole when it has doubled: bulk builds stop paying repeated full collections of
+    #: the engine's long-lived objects (app/heap.py). 0: never.
+    gc_freeze_batch: int = 1000
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -98,6 +104,7 @@ _RANGES: dict[str, tuple[int, int]] = {
     "max_batch_pages": (1, 1 << 30),
     "max_experiment_jobs": (1, 1000),
     "max_machines": (1, 10_000),
+    "gc_freeze_batch": (0, 1_000_000),
 }
 
 

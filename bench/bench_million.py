@@ -40,7 +40,9 @@ by round.
 ``rest --before-rest --before REV``: only the REST build (below), for the service of
 git revision ``REV`` (a temporary worktree) and of this checkout, one fresh server per
 build, the two alternating ``--rounds`` times per durability mode: the server's CPU
-time per operation of each and the ratio of their medians.
+time per operation of each and the ratio of their medians. Where this checkout runs the
+compiled engine, the other tree gets it too (this build's files if the engine's sources
+are the same, else its own build).
 
 ``rest`` (a real uvicorn server in a subprocess, ``VMASIM_MAX_MAP_COUNT`` raised, the
 other settings at their defaults): the same process built through
@@ -50,12 +52,17 @@ instead, twice the operations; with ``"results": "failed"`` where the server has
 an answer lists no successes), with each durability of ``--modes``
 (``off``: no state file; ``checkpoint``; ``journal``), one server each, one after the
 other; the build time, the server's CPU time (and its event-loop thread's share) and
-the client's, over the batches alone. On the last server: ``GET /maps``,
-``/maps.json``, one ``/maps/stream`` and one ``/maps/events`` snapshot, each read to the
-end by a client reading 64 KiB at a time, with the server's peak RSS growth during the
-read (``VmHWM``, reset through ``/proc/<pid>/clear_refs`` before each read, minus the RSS
-before it). In ``checkpoint`` mode the server is then stopped (SIGTERM: it saves its
-state file) and restarted on the same file: stop and start times.
+the client's, over the batches alone. The client encodes the next batches in a thread
+while a request is in flight (``--no-pipeline``: only after the previous answer); the
+requests stay one at a time on one connection, so the final state is the sequential
+one, and after the timed part every build is verified: the VMA count and a SHA-256 of
+every maps line's range and permissions against the expected layout. On the last
+server: ``GET /maps``, ``/maps.json``, one ``/maps/stream`` and one ``/maps/events``
+snapshot, each read to the end by a client reading 64 KiB at a time, with the server's
+peak RSS growth during the read (``VmHWM``, reset through ``/proc/<pid>/clear_refs``
+before each read, minus the RSS before it). In ``checkpoint`` mode the server is then
+stopped (SIGTERM: it saves its state file) and restarted on the same file: stop and
+start times.
 
 Timers: the engine part times CPU time of the benchmark's thread
 (``time.thread_time_ns``: on a shared, loaded machine wall time measures mostly the
@@ -70,15 +77,19 @@ from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import importlib.util
 import json
 import os
+import queue
 import random
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -505,16 +516,54 @@ def build_ops(n: int, pattern: str) -> list[dict[str, Any]]:
     ]
 
 
+def expected_maps_digest(n: int) -> str:
+    """SHA-256 of the ``start-end perms`` fields of the ``n`` lines the build must leave
+    (both patterns: one-page VMAs from :data:`BASE`, ``rw-p`` and ``r--p`` alternating)."""
+    h = hashlib.sha256()
+    for i in range(n):
+        start = BASE + i * P
+        h.update(f"{start:x}-{start + P:x} {'r--p' if i % 2 else 'rw-p'}\n".encode())
+    return h.hexdigest()
+
+
+def maps_digest(http: Any, pid: int) -> tuple[str, int]:
+    """SHA-256 of the ``start-end perms`` fields of ``GET /maps`` (streamed), and its
+    lines; ``[vsyscall]`` (a maps line of every x86-64 process, not a VMA of the mm:
+    ``map_count`` does not count it) left out."""
+    h = hashlib.sha256()
+    lines = 0
+    with http.stream("GET", f"/processes/{pid}/maps") as r:
+        assert r.status_code == 200, r.read()[:300]
+        for line in r.iter_lines():
+            if line and not line.endswith("[vsyscall]"):
+                fields = line.split(maxsplit=2)
+                h.update(f"{fields[0]} {fields[1]}\n".encode())
+                lines += 1
+    return h.hexdigest(), lines
+
+
 def rest_build(
-    url: str, n: int, ops: int, server: int | None = None, pattern: str = "mprotect"
+    url: str,
+    n: int,
+    ops: int,
+    server: int | None = None,
+    pattern: str = "mprotect",
+    pipeline: bool = True,
 ) -> dict[str, Any]:
     """Build the process through ``/syscalls`` in batches of ``ops``, asking only for
     the failed operations' results where the server has that option (the services
     before it answer every operation). Wall time, the client's CPU time (encoding the
-    batches, decoding the answers) and, given the server's pid, its threads' CPU."""
+    batches, decoding the answers) and, given the server's pid, its threads' CPU.
+
+    ``pipeline``: a thread encodes the next batches (up to two ahead) while a request is
+    in flight, as a bulk client would; the requests themselves stay one at a time on
+    one connection, in order, so the final state is the sequential one. Verified after
+    the timed part: the VMA count and a digest of every maps line's range and
+    permissions against the expected layout."""
     import httpx
 
     with httpx.Client(base_url=url, timeout=600) as http:
+        engine = http.get("/healthz").json().get("engine", "python")
         r = http.post("/processes", json={"name": "million"})
         assert r.status_code == 201, r.text
         pid = int(r.json()["pid"])
@@ -524,13 +573,27 @@ def rest_build(
         if failed_only:
             extra["results"] = "failed"
         every = build_ops(n, pattern)
+        starts = range(0, len(every), ops)
+
+        def encode(k: int) -> tuple[int, bytes]:
+            batch = every[k : k + ops]
+            return len(batch), json.dumps({"ops": batch, **extra}).encode()
+
+        bodies: queue.Queue[tuple[int, bytes]] = queue.Queue(maxsize=2)
+
+        def encoder() -> None:
+            for k in starts:
+                bodies.put(encode(k))
+
         threads0 = thread_cpu_s(server) if server else (0.0, 0.0)
         t0 = clock()
         client0 = time.process_time()
         batches = body_bytes = 0
-        for k in range(0, len(every), ops):
-            batch = every[k : k + ops]
-            body = json.dumps({"ops": batch, **extra}).encode()
+        if pipeline:
+            ahead = threading.Thread(target=encoder, name="encoder", daemon=True)
+            ahead.start()
+        for k in starts:
+            count, body = bodies.get() if pipeline else encode(k)
             body_bytes += len(body)
             r = http.post(
                 f"/processes/{pid}/syscalls",
@@ -539,16 +602,22 @@ def rest_build(
             )
             assert r.status_code == 200, r.text[:500]
             out = r.json()
-            assert out["completed"] == len(batch) and out["failed"] == 0, out["results"][:3]
+            assert out["completed"] == count and out["failed"] == 0, out["results"][:3]
             batches += 1
         client = time.process_time() - client0
         seconds = (clock() - t0) / 1e9
         threads1 = thread_cpu_s(server) if server else (0.0, 0.0)
+        if pipeline:
+            ahead.join()
         count = http.get(f"/processes/{pid}").json()["map_count"]
+        digest, lines = maps_digest(http, pid)
     assert count == n, (count, n)
+    assert lines == n and digest == expected_maps_digest(n), (lines, n, digest)
     return {
         "pid": pid,
+        "engine": engine,
         "pattern": pattern,
+        "pipeline": pipeline,
         "operations": len(every),
         "seconds": seconds,
         "client_cpu_s": client,
@@ -558,6 +627,7 @@ def rest_build(
         "results_failed_only": failed_only,
         "batches": batches,
         "body_bytes": body_bytes,
+        "maps_sha256": digest,
     }
 
 
@@ -594,6 +664,25 @@ def serve_reads(url: str, server: int, pid: int) -> dict[str, Any]:
     return out
 
 
+def same_engine(before: Path, rev: str) -> str:
+    """Give the worktree of ``rev`` at ``before`` the engine this checkout runs: when
+    this one runs compiled (``core._engine``), the other gets this build's files where
+    the engine's sources are the same, else its own build (``hatch_build.py --inplace``,
+    minutes). Which engine, as ``core._engine.ENGINE`` names it."""
+    from core import _engine
+
+    if _engine.ENGINE != "compiled":
+        return _engine.ENGINE
+    same = ["git", "-C", str(ROOT), "diff", "--quiet", rev, "--", "core", "hatch_build.py"]
+    if subprocess.run(same, check=False).returncode == 0:
+        built = [*ROOT.glob("core/*.so"), ROOT / "core" / "_engine_build.json"]
+        for path in [*built, *ROOT.glob("core__mypyc*.so")]:
+            shutil.copy2(path, before / path.relative_to(ROOT))
+    else:
+        subprocess.run([sys.executable, "hatch_build.py", "--inplace"], cwd=before, check=True)
+    return "compiled"
+
+
 def run_rest_before(args: argparse.Namespace) -> dict[str, Any]:
     """``rest --before REV``: the build alone, for the service of git revision ``REV``
     (a temporary worktree) and of this checkout, alternating ``--rounds`` times per
@@ -608,17 +697,31 @@ def run_rest_before(args: argparse.Namespace) -> dict[str, Any]:
             check=True,
         )
         try:
+            out["engine"] = same_engine(before, args.before)
+            head = ["git", "-C", str(before), "rev-parse", "--short", "HEAD"]
+            out["before_commit"] = subprocess.run(
+                head, check=True, capture_output=True, text=True
+            ).stdout.strip()
+            print(f"before: {args.before} = {out['before_commit']}, {out['engine']} engine")
             roots = {f"before ({args.before})": before, "after (working tree)": ROOT}
             for mode in args.modes.split(","):
                 per_op: dict[str, list[float]] = {name: [] for name in roots}
                 wall: dict[str, list[float]] = {name: [] for name in roots}
+                builds: dict[str, list[dict[str, Any]]] = {name: [] for name in roots}
                 for r in range(args.rounds):
                     names = list(roots)[r % 2 :] + list(roots)[: r % 2]
                     for name in names:
                         state_dir = Path(tempfile.mkdtemp(dir=tmp))  # a fresh state file
                         server, url, _ = start_server(mode, args.n, state_dir, roots[name])
                         try:
-                            rec = rest_build(url, args.n, args.ops, server.pid, args.pattern)
+                            rec = rest_build(
+                                url,
+                                args.n,
+                                args.ops,
+                                server.pid,
+                                args.pattern,
+                                not args.no_pipeline,
+                            )
                             cpu = rec["server_cpu_s"]
                         finally:
                             server.send_signal(signal.SIGTERM)
@@ -626,6 +729,7 @@ def run_rest_before(args: argparse.Namespace) -> dict[str, Any]:
                         ops = rec["operations"]
                         per_op[name].append(cpu / ops * 1e6)
                         wall[name].append(rec["seconds"] / ops * 1e6)
+                        builds[name].append({**rec, "load": os.getloadavg()[0]})
                         print(
                             f"{mode:<10} {name:<22} {rec['seconds']:6.1f} s wall "
                             f"({rec['seconds'] / ops * 1e6:5.1f} µs/op), "
@@ -633,7 +737,7 @@ def run_rest_before(args: argparse.Namespace) -> dict[str, Any]:
                             f"thread {rec['loop_thread_cpu_s'] / ops * 1e6:4.1f}, others "
                             f"{rec['other_threads_cpu_s'] / ops * 1e6:5.1f}; client "
                             f"{rec['client_cpu_s'] / ops * 1e6:4.1f} µs/op "
-                            f"(load {os.getloadavg()[0]:.1f})",
+                            f"({rec['engine']} engine, load {os.getloadavg()[0]:.1f})",
                             flush=True,
                         )
                 out[mode] = {
@@ -641,11 +745,17 @@ def run_rest_before(args: argparse.Namespace) -> dict[str, Any]:
                         "median_us_per_op": statistics.median(v),
                         "min_us_per_op": min(v),
                         "median_wall_us_per_op": statistics.median(wall[name]),
+                        "builds": builds[name],
                     }
                     for name, v in per_op.items()
                 }
                 a, b = (statistics.median(v) for v in per_op.values())
-                print(f"{mode:<10} after / before (medians): {b / a:.3f}", flush=True)
+                wa, wb = (statistics.median(v) for v in wall.values())
+                print(
+                    f"{mode:<10} after / before (medians): server CPU {b / a:.3f}, "
+                    f"wall {wb / wa:.3f}",
+                    flush=True,
+                )
         finally:
             subprocess.run(
                 ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before)], check=False
@@ -666,7 +776,9 @@ def run_rest(args: argparse.Namespace) -> dict[str, Any]:
             server, url, _ = start_server(mode, args.n, tmp)
             try:
                 rss0 = status_kib(server.pid, "VmRSS")
-                rec = rest_build(url, args.n, args.ops, server.pid, args.pattern)
+                rec = rest_build(
+                    url, args.n, args.ops, server.pid, args.pattern, not args.no_pipeline
+                )
                 rec["server_rss_growth_mib"] = (status_kib(server.pid, "VmRSS") - rss0) / 1024
                 out["modes"][mode] = rec
                 ops = rec["operations"]
@@ -728,6 +840,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=["mprotect", "mmap"],
         default="mprotect",
         help="rest: one mmap then mprotect of every other page, or one mmap per page",
+    )
+    p.add_argument(
+        "--no-pipeline",
+        action="store_true",
+        help="rest: encode each batch only after the previous answer (no overlap)",
     )
     p.add_argument("--json", type=Path, default=None, help=f"write results (e.g. {DEFAULT_JSON})")
     return p.parse_args(argv)

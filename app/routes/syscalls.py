@@ -16,6 +16,7 @@ from core import NoSuchProcess, SyscallError
 
 from ..deps import ProcessDep, ServiceDep, SettingsDep
 from ..errors import RequestTooLarge, responses
+from ..heap import after_bulk_batch
 from ..jsonbody import JsonRoute
 from ..schemas.batch import BatchIn, BatchOut
 from ..schemas.common import hex_addr
@@ -208,4 +209,5 @@ async def syscalls(
     completed, results = await service.batch(
         proc, body.ops, body.stop_on_error, body.results == "failed"
     )
+    after_bulk_batch(completed, settings.gc_freeze_batch)  # app.heap: long-lived objects
     return BatchOut(completed=completed, failed=sum(not r.ok for r in results), results=results)
