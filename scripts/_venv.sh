@@ -26,7 +26,10 @@ if [ ! -f "$stamp" ]; then
         echo "scripts: installing .venv from $LOCK (first run: a few minutes)" >&2
         "$PY" -m venv --clear .venv
         pip=(.venv/bin/python -m pip --disable-pip-version-check --quiet)
-        "${pip[@]}" install --require-hashes --no-deps -r "$LOCK"
+        # --no-compile: no .pyc for the whole of every package up front (ray alone has
+        # thousands of modules); Python writes them for the modules imported, on first
+        # import (docs/performance.md, "The suite's wall time").
+        "${pip[@]}" install --require-hashes --no-deps --no-compile -r "$LOCK"
         "${pip[@]}" install --no-deps --editable .
         if ! "${pip[@]}" check >&2; then
             echo "scripts: $LOCK does not satisfy pyproject.toml: run scripts/lock" >&2
