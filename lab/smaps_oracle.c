@@ -122,7 +122,8 @@ static double median_read(const char *name, size_t bufsize, long *reads)
 	return t[REPS / 2];
 }
 
-static char *populate(size_t bytes)
+/* An anonymous private mapping of BYTES, 4 KiB pages only (no THP), not yet touched. */
+static char *map_heap(size_t bytes)
 {
 	char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED) {
@@ -130,6 +131,12 @@ static char *populate(size_t bytes)
 		exit(1);
 	}
 	madvise(p, bytes, MADV_NOHUGEPAGE);
+	return p;
+}
+
+static char *populate(size_t bytes)
+{
+	char *p = map_heap(bytes);
 	for (size_t off = 0; off < bytes; off += PAGE)
 		p[off] = 1;
 	return p;
@@ -203,12 +210,7 @@ static double median_cold_read(const char *name)
 /* Populate BYTES touching its pages in a shuffled order (xorshift, fixed seed). */
 static char *populate_random(size_t bytes)
 {
-	char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED) {
-		perror("mmap heap");
-		exit(1);
-	}
-	madvise(p, bytes, MADV_NOHUGEPAGE);
+	char *p = map_heap(bytes);
 	size_t n = bytes / PAGE;
 	unsigned *order = malloc(n * sizeof(*order));
 	if (!order) {

@@ -220,25 +220,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     bar = ProgressBar()
     if args.mode == "cost":
         result = cost(args.mib, args.runs, bar)
-        args.out.mkdir(parents=True, exist_ok=True)
-        path = args.out / COST_OUTPUT
-        path.write_text(json.dumps(result, indent=2) + "\n")
-        sys.stdout.write(json.dumps(result["median"]) + "\n")
-        sys.stdout.write(f"wrote {path}\n")
-        return 0
-    if args.mode == "scale":
+        name, text = COST_OUTPUT, json.dumps(result["median"]) + "\n"
+    elif args.mode == "scale":
         result = scale(args.mib, args.runs, progress=bar)
-        args.out.mkdir(parents=True, exist_ok=True)
-        path = args.out / SCALE_OUTPUT
-        path.write_text(json.dumps(result, indent=2) + "\n")
-        sys.stdout.write(format_scale(result))
-        sys.stdout.write(f"wrote {path}\n")
-        return 0
-    result = stall(args.heap_mib, args.seconds, args.interval_ms, progress=bar)
+        name, text = SCALE_OUTPUT, format_scale(result)
+    else:
+        result = stall(args.heap_mib, args.seconds, args.interval_ms, progress=bar)
+        name, text = OUTPUT, format_stall(result)
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / OUTPUT
+    path = args.out / name
     path.write_text(json.dumps(result, indent=2) + "\n")
-    sys.stdout.write(format_stall(result))
+    sys.stdout.write(text)
     sys.stdout.write(f"wrote {path}\n")
     return 0
 
