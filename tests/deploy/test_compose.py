@@ -178,6 +178,25 @@ class LoadRun:
         doc: dict[str, Any] = json.loads(path.read_text())
         return doc
 
+    def assert_passed(self, types: set[str]) -> tuple[dict[str, Any], dict[str, dict[str, str]]]:
+        """The run passed: exit 0, the master's verdict PASS (once in the output, not cut
+        off) with no failure, problem or stall, at least the request ``types``, and
+        Locust's own CSV agreeing on no failure. The verdict and the CSV rows by name."""
+        verdict = self.verdict()
+        assert self.rc == 0, tail(self.output)
+        assert verdict["passed"] and verdict["problems"] == [], verdict["problems"]
+        assert verdict["failures"] == 0
+        # 20 users for 30 s, each a request every 0.02-0.2 s: thousands of requests when
+        # quiet, hundreds on a loaded machine; not a stalled run.
+        assert verdict["requests"] > 300, verdict
+        assert {t["name"] for t in verdict["types"]} >= types
+        assert self.output.count("thresholds: PASS") == 1, tail(self.output)
+        assert "thresholds: FAIL" not in self.output
+        with (self.reports / "run_stats.csv").open() as f:
+            rows = {r["Name"]: r for r in csv.DictReader(f)}
+        assert int(rows["Aggregated"]["Failure Count"]) == 0
+        return verdict, rows
+
 
 def wait_for_base_images() -> None:
     """CI prepares the base image (and a first build of the images, into the layer
@@ -295,28 +314,16 @@ def test_the_images_build_and_keep_their_contracts(stack: Stack) -> None:
 @pytest.mark.timeout(TIMEOUT)
 def test_compose_load_run_passes_and_the_master_decides_the_end(stack: Stack) -> None:
     run = stack.load_run("pass", f"{RUN_SECONDS}s")
-    verdict = run.verdict()
-    assert run.rc == 0, tail(run.output)
-    assert verdict["passed"] and verdict["problems"] == [], verdict["problems"]
-    assert verdict["failures"] == 0
-    # 20 users for 30 s, each a request every 0.02-0.2 s: thousands of requests when
-    # quiet, hundreds on a loaded machine; not a stalled run.
-    assert verdict["requests"] > 300, verdict
-    assert {t["name"] for t in verdict["types"]} >= {
-        "POST /processes",
-        "POST /processes/{pid}/mmap",
-        "GET /processes/{pid}/maps",
-        "GET /processes/{pid}/maps [shared]",
-        "GET /processes/{pid}/maps/stream",
-    }
-    # The verdict is in the compose output, once: the master's own, not cut off.
-    assert run.output.count("thresholds: PASS") == 1, tail(run.output)
-    assert "thresholds: FAIL" not in run.output
-
+    verdict, rows = run.assert_passed(
+        {
+            "POST /processes",
+            "POST /processes/{pid}/mmap",
+            "GET /processes/{pid}/maps",
+            "GET /processes/{pid}/maps [shared]",
+            "GET /processes/{pid}/maps/stream",
+        }
+    )
     # The reports: Locust's CSV, its HTML report.
-    with (run.reports / "run_stats.csv").open() as f:
-        rows = {r["Name"]: r for r in csv.DictReader(f)}
-    assert int(rows["Aggregated"]["Failure Count"]) == 0
     assert int(rows["Aggregated"]["Request Count"]) > 0.8 * verdict["requests"]
     assert "POST /processes/{pid}/mmap" in (run.reports / "report.html").read_text()
 
