@@ -143,10 +143,11 @@ class _Rest:
 
 
 def _mount(args: argparse.Namespace) -> int:
+    # The options first: a bad one is refused (exit 2) before libfuse is looked for.
+    options = _options(args)
     from .fuse import mount
 
     os.makedirs(args.mountpoint, exist_ok=True)
-    options = _options(args)
     rest: _Rest | None = None
     url = args.url
     backend: Backend
