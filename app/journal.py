@@ -17,7 +17,9 @@ fork and their mapcounts (a write fault copies a page or reuses it depending on 
 else maps it). A replay one operation at a time reproduces the machine only if the
 operations *were* one at a time. So every state-changing operation runs holding the
 machine's :class:`Sequencer` (:meth:`Journal.operation`) and takes its journal position
-while it still holds it: the journal order is the execution order. Reads never take it
+while it still holds it: the journal order is the execution order. (A page fault may
+run on the event loop, :meth:`Journal.apply_nowait`: it takes the sequencer with a try
+and, finding it taken, goes to a worker thread like any operation.) Reads never take it
 (maps readers, smaps, ``PROCMAP_QUERY``, statistics), so a monitor races the writers
 exactly as before.
 
@@ -402,7 +404,8 @@ class Journal:
         Returns the result and its position, recorded as :meth:`apply` records it; None,
         with nothing executed or recorded, if the sequencer is taken (another operation
         or a checkpoint runs), the journal failed, the process is gone, or ``execute``
-        declined. Never blocks. O(record)."""
+        declined. Never waits for another operation (the queue's lock, held for list
+        operations only, aside). O(record)."""
         sequencer = self.sequencer
         if self._error is not None or not sequencer.try_enter():
             return None

@@ -29,6 +29,30 @@ dispatch it after an ``access_error`` that cannot fire: the same function, two c
 fewer (the benchmarked fault). ``tests/core/test_fault_fast_path.py`` pins that both
 routes give the same result.
 
+**An entry that never waits** -- :func:`do_user_addr_fault_nowait` (``Mm.fault_nowait``),
+for a caller that must not block: the service's event loop (app/service.py, "On the
+event loop"). The kernel's precedent is KVM's asynchronous page fault
+(virt/kvm/async_pf.c): a guest's fault is first tried with ``FOLL_NOWAIT``, which
+mm/gup.c ``faultin_page`` turns into ``FAULT_FLAG_RETRY_NOWAIT`` (``handle_mm_fault``
+returns ``VM_FAULT_RETRY`` instead of waiting), and only a fault that would wait is
+handed to a worker (``kvm_setup_async_pf`` queues ``async_pf_execute``). Here the
+attempt is the fast path of item 1 alone, one walk: ``vma_start_read`` is already a
+try; with the VMA read-locked, either ``access_error`` (SIGSEGV ``SEGV_ACCERR``) or the
+anonymous write of a page not yet present, :func:`core.memory.do_anonymous_page` with
+``nowait`` (the page lock tried; ``VM_FAULT_RETRY`` instead of preparing an anon_vma,
+taking a page out of a run, or raising ResidentLimitExceeded); a kernel address is
+SIGSEGV at once, as in :func:`do_user_addr_fault`. Everything else returns None,
+*declined*, before anything changed or was counted: a profile's hooks (which may charge
+costs or sleep), any armed pause point (checked again at the two points the walk
+passes), a gap or a write-locked or detached VMA (where :func:`lock_vma_under_rcu`
+counts ABORT or MISS), whatever needs ``mmap_lock`` or would return ``VM_FAULT_RETRY``
+(``handle_mm_fault``'s retry), stack expansion, file, present and read faults, a held
+page lock (a checkpoint or a fork holds it over O(pages)). The caller then runs
+:func:`do_user_addr_fault`, which counts what it meets itself: every event is counted
+once. A completed fault counts what item 1 counts for it and returns the same result
+(``misses`` 0: no walk was retried). Short locks that every holder holds for a few
+operations (``vma_atomic``, the RCU domain's) are taken as everywhere.
+
 The seam for experiments is ``Mm.hooks`` (:class:`core.hooks.ProfileHooks`, None for
 every ordinary process): a locking profile may send every fault to ``mmap_lock``
 (``per_vma_faults`` false, the pre-6.4 kernels), and is told when a fault starts,
@@ -48,26 +72,6 @@ generated one stays interpreted Python, setting each field of a frozen class thr
 are ``Final`` (folded into the code), and the VMA's bounds travel as two ints, not a
 tuple. Interpreted, :func:`_ok_result` fills the instance dict directly instead.
 Measured in docs/performance.md, "Compiled engine".
-
-4. **An entry that never waits** -- :func:`do_user_addr_fault_nowait`, for a caller that
-   must not block (the service's event loop, ``app/service.py``). The kernel's model is
-   KVM's asynchronous page fault (virt/kvm/async_pf.c): the guest's fault is first tried
-   without sleeping (``FOLL_NOWAIT``, which asks ``handle_mm_fault`` for
-   ``FAULT_FLAG_RETRY_NOWAIT``: return ``VM_FAULT_RETRY`` instead of waiting), and only
-   a fault that would wait is handed to a worker (``kvm_setup_async_pf``,
-   ``async_pf_execute``). Here the attempt is the fast path alone: one RCU walk and
-   ``vma_start_read`` (a try, as in :func:`lock_vma_under_rcu`), then either
-   ``access_error`` (SIGSEGV ``SEGV_ACCERR``) or the anonymous write of a page not yet
-   present (:func:`core.memory.do_anonymous_page` with ``nowait``, which takes the page
-   lock with a try). Everything else returns None, *declined*, before anything changed
-   or was counted: a profile's hooks, any armed pause point (checked again at the two
-   points the walk passes), a gap, a write-locked or detached VMA (where
-   :func:`lock_vma_under_rcu` would count ABORT or MISS), every fault that would take
-   ``mmap_lock`` or return ``VM_FAULT_RETRY`` (``handle_mm_fault``'s retry), stack
-   expansion, file and present pages, runs, the resident limit. The caller then runs
-   :func:`do_user_addr_fault`, which counts what it meets itself, so every event is
-   counted once. A completed fault counts exactly what :func:`do_user_addr_fault`'s
-   fast path counts and returns the same result (``misses`` 0: no retried walk).
 
 Simplified: kernel-mode faults, protection keys, shadow stacks, userfaultfd and hugetlb
 are not modelled; a fatal signal never interrupts a fault.
@@ -504,7 +508,8 @@ def _anon_write_ready(vma: Vma) -> bool:
 
 def do_user_addr_fault_nowait(mm: Mm, addr: int, access: Access) -> FaultResult | None:
     """:func:`do_user_addr_fault` if it completes on the fast path without waiting, else
-    None with nothing changed and nothing counted (design note, item 4): the caller then
+    None with nothing changed and nothing counted (design note, "An entry that never
+    waits"): the caller then
     runs :func:`do_user_addr_fault` where it may wait. Never blocks, never raises an
     engine error (invalid input is declined: the full fault reports it). Caller holds
     no lock. O(log n)."""
