@@ -17,7 +17,9 @@ fork and their mapcounts (a write fault copies a page or reuses it depending on 
 else maps it). A replay one operation at a time reproduces the machine only if the
 operations *were* one at a time. So every state-changing operation runs holding the
 machine's :class:`Sequencer` (:meth:`Journal.operation`) and takes its journal position
-while it still holds it: the journal order is the execution order. Reads never take it
+while it still holds it: the journal order is the execution order. (A page fault may
+run on the event loop, :meth:`Journal.apply_nowait`: it takes the sequencer with a try
+and, finding it taken, goes to a worker thread like any operation.) Reads never take it
 (maps readers, smaps, ``PROCMAP_QUERY``, statistics), so a monitor races the writers
 exactly as before.
 
@@ -137,6 +139,14 @@ class Sequencer:
             self._lock.acquire()
             slots.acquire()
         self.entries += 1
+
+    def try_enter(self) -> bool:
+        """Take it if it is free, never waiting (:meth:`Journal.apply_nowait`, on the
+        event loop, which holds no running slot)."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        self.entries += 1
+        return True
 
     def leave(self) -> None:
         self._lock.release()
@@ -279,12 +289,16 @@ class Journal:
         sequencer.active += 1
 
     def _end(self) -> None:
+        self._ended()
+        self.pool.leave_gate(self.sequencer)
+
+    def _ended(self) -> None:
+        # One operation less in progress (caller holds the sequencer).
         sequencer = self.sequencer
         sequencer.active -= 1
         if sequencer.active == 0:
             with sequencer.quiet:
                 sequencer.quiet.notify_all()
-        self.pool.leave_gate(sequencer)
 
     def batch_op(self, batch: Batch, proc: Process, op: Any) -> Ret:
         """Batch operation ``op`` as one :meth:`operation`, recorded in ``batch``'s
@@ -367,11 +381,7 @@ class Journal:
                 raise
             self._add(batch, args, ret)
             return ret
-        record: dict[str, Any] = {
-            "op": kind,
-            "pid": proc.pid,
-            "args": args.model_dump(mode="json", exclude={"op"}),
-        }
+        record = _record(proc, kind, args)
         try:
             ret = DISPATCH[kind](proc, args)
         except NoSuchProcess:
@@ -381,6 +391,35 @@ class Journal:
             raise
         self.append({**record, "ret": outcome(ret)})
         return ret
+
+    def apply_nowait(
+        self,
+        proc: Process,
+        kind: str,
+        args: BaseModel,
+        execute: Callable[[Process, Any], tuple[str, Any] | None],
+    ) -> tuple[Ret, int] | None:
+        """:meth:`apply` as one :meth:`operation` of an executor that never waits
+        (:data:`app.ops.NOWAIT`), on the event loop: the sequencer is taken with a try.
+        Returns the result and its position, recorded as :meth:`apply` records it; None,
+        with nothing executed or recorded, if the sequencer is taken (another operation
+        or a checkpoint runs), the journal failed, the process is gone, or ``execute``
+        declined. Never waits for another operation (the queue's lock, held for list
+        operations only, aside). O(record)."""
+        sequencer = self.sequencer
+        if self._error is not None or not sequencer.try_enter():
+            return None
+        sequencer.active += 1
+        try:
+            if not proc.alive:
+                return None
+            ret = execute(proc, args)
+            if ret is None:
+                return None
+            return ret, self.append({**_record(proc, kind, args), "ret": outcome(ret)})
+        finally:
+            self._ended()
+            sequencer.leave()
 
     def create(self, spawn: Callable[[], Process], record: dict[str, Any]) -> Process:
         """Run ``spawn`` (a process creation or a fork) and record it with the pid it
@@ -530,6 +569,11 @@ class Journal:
 
 
 # -- outcomes -----------------------------------------------------------------------------
+
+
+def _record(proc: Process, kind: str, args: BaseModel) -> dict[str, Any]:
+    """The record of operation ``kind`` on ``proc``, before its outcome. O(args)."""
+    return {"op": kind, "pid": proc.pid, "args": args.model_dump(mode="json", exclude={"op"})}
 
 
 def outcome(ret: Ret) -> dict[str, Any] | None:

@@ -2,7 +2,8 @@
 single-call routes (which let errors propagate to the problem+json handler) and the
 batch route (which turns each failure into that operation's result).
 
-Every function here blocks on the mm's ``mmap_lock``: call them in a worker thread.
+Every function of :data:`DISPATCH` may block on the mm's ``mmap_lock``: call them in a
+worker thread. Those of :data:`NOWAIT` never block (they decline instead).
 """
 
 from __future__ import annotations
@@ -212,6 +213,14 @@ def touch(proc: Process, a: TouchOp) -> TouchOut:
     )
 
 
+def apply_fault_nowait(proc: Process, a: FaultIn) -> tuple[str, FaultOut] | None:
+    """:func:`apply_fault` if the fault completes on the per-VMA-lock fast path without
+    waiting (``Mm.fault_nowait``), else None (declined: nothing changed or counted, run
+    :func:`apply_fault` in a worker). Never blocks: the event loop may call it."""
+    r = proc.mm.fault_nowait(a.addr, a.access)
+    return None if r is None else ("fault", fault_out(r))
+
+
 def apply_touch(proc: Process, a: TouchOp) -> Ret:
     return "touch", touch(proc, a)
 
@@ -241,6 +250,13 @@ DISPATCH: dict[str, Callable[[Process, Any], Ret]] = {
     "touch": apply_touch,
     "execve": apply_execve,
 }
+
+NOWAIT: dict[str, Callable[[Process, Any], tuple[str, Any] | None]] = {
+    "fault": apply_fault_nowait,
+}
+"""Operations with an executor that never waits, which the event loop may run: its
+result as :data:`DISPATCH`'s would be, or None when it declined (nothing changed, nothing
+counted: run :data:`DISPATCH`'s in a worker). See :meth:`app.service.Service.apply`."""
 
 
 def touch_pieces(a: TouchOp, pages: int) -> list[TouchOp]:

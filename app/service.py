@@ -16,6 +16,29 @@ Every state-changing call has an ``async`` method here (:meth:`Service.create`,
 :meth:`Service.execve`, :meth:`Service.batch`): it runs the engine in a worker thread,
 records the operation, and returns once the record is durable, so the route answers
 only what a crash keeps.
+
+On the event loop
+-----------------
+Handing a call to a worker thread costs about 250 µs of CPU when requests come one at
+a time (two threads trading the GIL; docs/performance.md, "The fault route over
+HTTP"): more than a compiled page fault itself. So the operations of
+:data:`app.ops.NOWAIT` -- the page fault, :func:`core.fault.do_user_addr_fault_nowait`
+-- are first tried on the event loop, with an entry that never waits: it completes the
+fault on the per-VMA-lock fast path (x86 ``do_user_addr_fault`` after
+``lock_vma_under_rcu`` succeeded, with no ``VM_FAULT_RETRY`` from
+``handle_mm_fault``), or *declines* having changed and counted nothing, and then the
+fault runs in the pool as before (:meth:`_journaled`'s ``now``). The kernel's
+precedent is KVM's asynchronous page fault: try without sleeping, hand to a worker only
+what would sleep. It declines before any armed pause point, on a contended or needed
+``mmap_lock``, a retry, a profile's hooks, a stack expansion, a contended page lock,
+the resident limit, and, with the journal on, when the machine's sequencer is taken
+(:meth:`app.journal.Journal.apply_nowait` takes it with a try, so the journal order is
+the execution order as for every operation). What is unchanged: the answer (the same
+executor result, serialised by the same route), the journal record, the wait for its
+commit (awaited on the loop, as the pool path's answer awaits it), the ``_changing``
+count a machine's deletion drains, admission (a middleware, before the route). A fault
+on the loop takes no running slot of the pool: the loop is one thread, so at most one
+runs there at a time.
 """
 
 from __future__ import annotations
@@ -35,6 +58,7 @@ from core import EngineError, Kernel, Process
 from .errors import NoSuchMachine, ProcessLimitReached
 from .ops import (
     DISPATCH,
+    NOWAIT,
     Ret,
     create_process,
     merge_touches,
@@ -126,12 +150,19 @@ class Service:
 
     # -- state-changing operations (journaled) ----------------------------------------
 
-    async def _journaled(self, fn: Callable[..., tuple[T, int]], *args: Any) -> T:
+    async def _journaled(
+        self,
+        fn: Callable[..., tuple[T, int]],
+        *args: Any,
+        now: Callable[[], tuple[T, int] | None] | None = None,
+    ) -> T:
+        # fn(*args) in the pool, unless now() (on the loop, never waiting) did it.
         if self._retired:  # deleted meanwhile: its journal is closing
             raise NoSuchMachine(self.machine)
         self._changing += 1
         try:
-            value, position = await self.pool.run(fn, *args)
+            done = None if now is None else now()
+            value, position = done if done is not None else await self.pool.run(fn, *args)
             if position and self.journal is not None:
                 await self.journal.durable(position)
         finally:
@@ -198,8 +229,22 @@ class Service:
 
     async def apply(self, proc: Process, kind: str, args: BaseModel) -> Ret:
         """One syscall operation ``kind`` (:data:`app.ops.DISPATCH`) on ``proc``; the
-        engine's exception on failure."""
+        engine's exception on failure. An operation of :data:`app.ops.NOWAIT` (a page
+        fault) is first tried on the event loop (:meth:`_apply_now`), and runs in the
+        pool only if that declined."""
+        if kind in NOWAIT:
+            now = partial(self._apply_now, proc, kind, args)
+            return await self._journaled(self._apply, proc, kind, args, now=now)
         return await self._journaled(self._apply, proc, kind, args)
+
+    def _apply_now(self, proc: Process, kind: str, args: BaseModel) -> tuple[Ret, int] | None:
+        # On the event loop, never waiting (module note, "On the event loop").
+        execute = NOWAIT[kind]
+        journal = self.journal
+        if journal is not None:
+            return journal.apply_nowait(proc, kind, args, execute)
+        ret = execute(proc, args)
+        return None if ret is None else (ret, 0)
 
     def _apply(self, proc: Process, kind: str, args: BaseModel) -> tuple[Ret, int]:
         journal = self.journal

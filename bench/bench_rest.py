@@ -363,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="3 rounds of 500, smaller batches")
     p.add_argument("--no-batch", action="store_true", help="(a) only, skip the batch runs (b)")
     p.add_argument("--json", nargs="?", const=str(DEFAULT_JSON), help="write results here")
+    p.add_argument("--port", type=int, help="the server's port (default: a free one)")
     args = p.parse_args(argv)
     if args.serve is not None:
         serve(args.serve)
@@ -370,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.rounds, args.requests, args.batch_runs = 3, 500, 2
         args.touch_pages, args.fault_ops = 20_000, 2_000
-    port = free_port()
+    port = args.port if args.port is not None else free_port()
     print(
         f"bench_rest: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
         f"load average at start {os.getloadavg()[0]:.2f}"

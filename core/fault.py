@@ -29,6 +29,30 @@ dispatch it after an ``access_error`` that cannot fire: the same function, two c
 fewer (the benchmarked fault). ``tests/core/test_fault_fast_path.py`` pins that both
 routes give the same result.
 
+**An entry that never waits** -- :func:`do_user_addr_fault_nowait` (``Mm.fault_nowait``),
+for a caller that must not block: the service's event loop (app/service.py, "On the
+event loop"). The kernel's precedent is KVM's asynchronous page fault
+(virt/kvm/async_pf.c): a guest's fault is first tried with ``FOLL_NOWAIT``, which
+mm/gup.c ``faultin_page`` turns into ``FAULT_FLAG_RETRY_NOWAIT`` (``handle_mm_fault``
+returns ``VM_FAULT_RETRY`` instead of waiting), and only a fault that would wait is
+handed to a worker (``kvm_setup_async_pf`` queues ``async_pf_execute``). Here the
+attempt is the fast path of item 1 alone, one walk: ``vma_start_read`` is already a
+try; with the VMA read-locked, either ``access_error`` (SIGSEGV ``SEGV_ACCERR``) or the
+anonymous write of a page not yet present, :func:`core.memory.do_anonymous_page` with
+``nowait`` (the page lock tried; ``VM_FAULT_RETRY`` instead of preparing an anon_vma,
+taking a page out of a run, or raising ResidentLimitExceeded); a kernel address is
+SIGSEGV at once, as in :func:`do_user_addr_fault`. Everything else returns None,
+*declined*, before anything changed or was counted: a profile's hooks (which may charge
+costs or sleep), any armed pause point (checked again at the two points the walk
+passes), a gap or a write-locked or detached VMA (where :func:`lock_vma_under_rcu`
+counts ABORT or MISS), whatever needs ``mmap_lock`` or would return ``VM_FAULT_RETRY``
+(``handle_mm_fault``'s retry), stack expansion, file, present and read faults, a held
+page lock (a checkpoint or a fork holds it over O(pages)). The caller then runs
+:func:`do_user_addr_fault`, which counts what it meets itself: every event is counted
+once. A completed fault counts what item 1 counts for it and returns the same result
+(``misses`` 0: no walk was retried). Short locks that every holder holds for a few
+operations (``vma_atomic``, the RCU domain's) are taken as everywhere.
+
 The seam for experiments is ``Mm.hooks`` (:class:`core.hooks.ProfileHooks`, None for
 every ordinary process): a locking profile may send every fault to ``mmap_lock``
 (``per_vma_faults`` false, the pre-6.4 kernels), and is told when a fault starts,
@@ -106,6 +130,7 @@ __all__ = [
     "TouchResult",
     "access_error",
     "do_user_addr_fault",
+    "do_user_addr_fault_nowait",
     "expand_downwards",
     "lock_mm_and_find_vma",
     "lock_vma_under_rcu",
@@ -442,13 +467,7 @@ def do_user_addr_fault(
         if vma is None:
             result = _mmap_lock_path(mm, addr, access, "mmap_lock", misses, False)
         else:
-            if (
-                access == "write"
-                and vma.vm_flags & (VM_WRITE | VM_SHARED) == VM_WRITE
-                and vma.anon_vma is not None
-                and vma.vm_file is None
-                and vma.special_name is None
-            ):
+            if access == "write" and _anon_write_ready(vma):
                 # An anonymous write to a ready VMA (writable, private, with an
                 # anon_vma): access_error() cannot fire, and handle_mm_fault() would
                 # dispatch a not-present page to do_anonymous_page(), which cannot
@@ -474,6 +493,74 @@ def do_user_addr_fault(
             # faults again with X86_PF_PROT and access_error() refuses it.
             return do_user_addr_fault(mm, addr, access, _nx_refault=True)
     return result
+
+
+def _anon_write_ready(vma: Vma) -> bool:
+    # A private anonymous VMA that is writable and has its anon_vma: a write to a page
+    # not present there is do_anonymous_page()'s, with no check that can refuse it.
+    return (
+        vma.vm_flags & (VM_WRITE | VM_SHARED) == VM_WRITE
+        and vma.anon_vma is not None
+        and vma.vm_file is None
+        and vma.special_name is None
+    )
+
+
+def do_user_addr_fault_nowait(mm: Mm, addr: int, access: Access) -> FaultResult | None:
+    """:func:`do_user_addr_fault` if it completes on the fast path without waiting, else
+    None with nothing changed and nothing counted (design note, "An entry that never
+    waits"): the caller then
+    runs :func:`do_user_addr_fault` where it may wait. Never blocks, never raises an
+    engine error (invalid input is declined: the full fault reports it). Caller holds
+    no lock. O(log n)."""
+    if type(addr) is not int or not 0 <= addr < U64 or access not in ACCESSES:
+        return None
+    if addr >= USER_ADDR_LIMIT:
+        # fault_in_kernel_space(): bad_area_nosemaphore, no lock taken, nothing counted.
+        return _result(addr, access, 0, "none", 0, None, False, None, ("SIGSEGV", "SEGV_MAPERR"))
+    pauses = mm.pauses
+    if mm.hooks is not None or pauses.active:
+        return None
+    # lock_vma_under_rcu(), one walk, counting nothing: every failure declines.
+    lock = mm.mmap_lock
+    rcu = mm.rcu
+    slot = rcu.read_lock()
+    entry = mm.tree.walk(addr)
+    if entry is None or pauses.active:  # at fault:after_rcu_walk
+        rcu.read_unlock(slot)
+        return None
+    vma = entry[2]
+    failure = vma_start_read(lock, vma, mm)
+    rcu.read_unlock(slot)
+    if failure is not None:
+        return None
+    if pauses.active or not vma.vm_start <= addr < vma.vm_end:  # at fault:after_vma_lock
+        vma_end_read(lock, vma)
+        return None
+    start = vma.vm_start  # read while the VMA is locked
+    end = vma.vm_end
+    if access == "write" and _anon_write_ready(vma):
+        page_addr = addr & PAGE_MASK
+        pages = vma.pages
+        if pages is None or page_addr not in pages:
+            try:
+                ret, page = do_anonymous_page(mm, vma, page_addr, True, True, True)
+            finally:
+                vma_end_read(lock, vma)
+            if ret:
+                return None  # VM_FAULT_RETRY (FAULT_FLAG_RETRY_NOWAIT): declined
+            for bump in mm.vm_events.fast_path_bumps:
+                bump()
+            mm.min_flt += 1
+            return _ok_result(addr, access, 0, start, end, page)
+    elif access_error(access, vma, _present(vma, addr)):
+        vma_end_read(lock, vma)
+        mm.vm_events.count("vma_lock_success")
+        return _result(
+            addr, access, 0, "vma_lock", 0, (start, end), False, None, ("SIGSEGV", "SEGV_ACCERR")
+        )
+    vma_end_read(lock, vma)
+    return None
 
 
 @dataclass(frozen=True)

@@ -159,7 +159,7 @@ def handle_mm_fault(
 
 
 def do_anonymous_page(
-    mm: Mm, vma: Vma, addr: int, write: bool, vma_locked: bool
+    mm: Mm, vma: Vma, addr: int, write: bool, vma_locked: bool, nowait: bool = False
 ) -> tuple[int, PageName | None]:
     """``do_anonymous_page`` for the page-aligned ``addr`` of the anonymous ``vma``: the
     shared zero page for a read (no anon_vma, no RSS), a new anonymous page for a write.
@@ -169,6 +169,11 @@ def do_anonymous_page(
     for every other anonymous fault. Caller holds the VMA read lock (``vma_locked``) or
     ``mmap_lock`` for read. Raises ResidentLimitExceeded (nothing changed) past the limit.
     O(1).
+
+    ``nowait`` (a write only; :func:`core.fault.do_user_addr_fault_nowait`, after the
+    kernel's ``FAULT_FLAG_RETRY_NOWAIT``): return ``VM_FAULT_RETRY`` with nothing changed
+    instead of waiting for the page lock, preparing an anon_vma, taking a page out of a
+    run, or raising ResidentLimitExceeded: the caller redoes the fault where it may wait.
     """
     if not write:
         with mm.page_lock:
@@ -182,6 +187,8 @@ def do_anonymous_page(
                 set_pte(mm, vma, addr, ZERO_PAGE)
         return VM_FAULT_OK, "zero"
     if vma.anon_vma is None:
+        if nowait:
+            return VM_FAULT_RETRY, None
         ret = vmf_anon_prepare(mm, vma, vma_locked)
         if ret:
             return ret, None
@@ -192,6 +199,8 @@ def do_anonymous_page(
     page = AnonPage()
     lock = mm.page_lock
     if not lock.acquire(False):
+        if nowait:
+            return VM_FAULT_RETRY, None  # never counted contended: nobody waited
         lock.contended()
         lock.acquire()
     lock.acquired()
@@ -204,6 +213,8 @@ def do_anonymous_page(
             if run is not None:  # a page of a run (core/pages.py): present
                 if not run.zero and run.group is None and not run.old:
                     return VM_FAULT_OK, "anon"
+                if nowait:
+                    return VM_FAULT_RETRY, None  # the page would leave its run
                 if not run.zero:
                     # Shared by fork, or its PTE old: the page leaves its run and takes
                     # the present page's write fault (do_wp_page()).
@@ -222,8 +233,12 @@ def do_anonymous_page(
         if limit is not None:
             stat = mm.rss_stat
             if stat[MM_FILEPAGES] + stat[MM_ANONPAGES] + stat[MM_SHMEMPAGES] >= limit:
+                if nowait:
+                    return VM_FAULT_RETRY, None
                 raise ResidentLimitExceeded(limit, addr)
         if mm.machine_resident[0] >= mm.ram_pages():
+            if nowait:
+                return VM_FAULT_RETRY, None
             raise ResidentLimitExceeded(mm.ram_pages(), addr, machine=True)
         set_pte(mm, vma, addr, page)
     finally:

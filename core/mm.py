@@ -51,7 +51,7 @@ from .constants import (
     VM_WRITE,
 )
 from .errors import InvalidArgument, SyscallError
-from .fault import do_user_addr_fault
+from .fault import do_user_addr_fault, do_user_addr_fault_nowait
 from .files import FdTable
 from .gup import mm_populate
 from .madvise import MadviseCounters, MadviseStatistics, do_madvise
@@ -286,6 +286,12 @@ class Mm:
         ``"exec"``), as x86 ``do_user_addr_fault`` handles it: per-VMA lock first,
         ``mmap_lock`` fallback. Caller holds no lock. O(log n). See :mod:`core.fault`."""
         return do_user_addr_fault(self, addr, access)
+
+    def fault_nowait(self, addr: int, access: Access) -> FaultResult | None:
+        """:meth:`fault` if it completes on the per-VMA-lock fast path without waiting,
+        else None with nothing changed or counted (then call :meth:`fault`). Never
+        blocks. O(log n). See :func:`core.fault.do_user_addr_fault_nowait`."""
+        return do_user_addr_fault_nowait(self, addr, access)
 
     # -- lookups (caller holds mmap_lock in some mode, or accepts RCU semantics) ----------
 

@@ -1,11 +1,14 @@
 """``POST /processes/{pid}/faults``: one user page fault, as the CPU would raise it.
 
-The fault runs in a worker thread of the service's pool (``Service.apply``; a plain
-thread pool whose hand-off costs less than anyio's ``to_thread``): its fast path never
-blocks (``lock_vma_under_rcu`` takes the VMA's lock with a try), but the fallback
-waits for ``mmap_lock`` and a stack expansion takes it for write, as
-``do_user_addr_fault`` does on x86, so it may not run on the event loop. A fault
-changes pages, so it is journaled like a syscall.
+``Service.apply`` first tries the fault on the event loop with an entry that never
+waits (:func:`core.fault.do_user_addr_fault_nowait`: the per-VMA-lock fast path of
+``do_user_addr_fault``, ``lock_vma_under_rcu`` taking the VMA's lock with a try), and
+runs it in a worker thread of the service's pool when that declines: the fallback
+waits for ``mmap_lock``, ``handle_mm_fault`` may ask for a retry under it, a stack
+expansion takes it for write, a pause point may hold it, as x86 ``do_user_addr_fault``
+does, so those may not run on the event loop (app/service.py, "On the event loop").
+Either way the answer is the same executor's result, and a fault changes pages, so it
+is journaled like a syscall.
 """
 
 from __future__ import annotations
