@@ -387,7 +387,10 @@ class VmaTree(Generic[V]):
     # branches give three levels (full nodes: 1,024 leaves under 16 branches under the
     # root, with room to spare; 32-way branches would be exactly full at 65,536 entries).
     # Smaller leaves make lookups deeper, larger ones make the per-store copy and gap scan
-    # dearer. Tests shrink them in a subclass to build deep trees.
+    # dearer. Re-measured with the compiled branch search (:func:`_lower_bound`): neither
+    # 32-entry leaves nor 16-entry leaves under 128-way branches did better
+    # (docs/performance.md, "Tree stores, second pass"). Tests shrink them in a subclass
+    # to build deep trees.
     _LEAF_MAX = 64
     _BRANCH_MAX = 64
 
