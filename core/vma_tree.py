@@ -63,8 +63,9 @@ What a lock-free reader can and cannot observe
   ``lock_next_vma`` does).
 
 Node sizes were measured on CPython 3.11 (see ``_LEAF_MAX``); nodes hold their keys in
-parallel sequences so lookups are one C-level ``bisect`` per level, the keys a lookup
-bisects (last addresses) in an ``array('Q')`` (see :data:`_Keys`).
+parallel sequences so lookups are one search per level: a leaf's last addresses in an
+``array('Q')`` searched by ``bisect`` (see :data:`_KEY_TYPE`), a branch's in a ``list``
+searched, compiled, by a native loop (:func:`_lower_bound`).
 
 Compiled (hatch_build.py), the nodes are native classes, whose ``__new__`` runs
 ``__init__``: copies are built through the constructor there (``_COMPILED``) with
@@ -79,7 +80,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from itertools import islice
 from operator import itemgetter
-from typing import Generic, TypeVar
+from typing import Final, Generic, TypeVar, cast
 
 from ._engine import ENGINE
 from .constants import U64
@@ -87,7 +88,7 @@ from .errors import InvalidArgument
 
 __all__ = ["Entry", "VmaTree"]
 
-_COMPILED = ENGINE == "compiled"
+_COMPILED: Final = ENGINE == "compiled"
 
 V = TypeVar("V")
 
@@ -97,14 +98,18 @@ Entry = tuple[int, int, V]
 #: Exclusive upper bound of an index: the maple tree covers ``[0, ULONG_MAX]``.
 _INDEX_END = U64  # the maple tree indexes [0, ULONG_MAX]
 
-#: The keys a lookup bisects, each node's last addresses (``end - 1``), are kept in an
+#: A leaf's keys, its entries' last addresses (``end - 1``), are kept in an
 #: ``array('Q')`` of 8-byte values, not a ``list`` of ``int`` objects: a list bisect
-#: touches the list and then up to six separate heap objects per level, each a likely
-#: cache miss in a tree of 65,530 or 2,200,000 entries, while the array's keys are
-#: contiguous (a 64-key node is eight cache lines). Each probe boxes a new ``int``,
+#: touches the list and then up to six separate heap objects, each a likely cache miss
+#: among the n / 64 leaves of a tree of 65,530 or 2,200,000 entries, while the array's
+#: keys are contiguous (a 64-key node is eight cache lines), and a store's copy of the
+#: leaf is a ``memcpy`` that touches no ``int`` object. Each probe boxes a new ``int``,
 #: which costs a little when the node is hot (docs/performance.md, "Millions of VMAs").
 #: Last addresses, not ends: ``[start, 2**64)`` is a valid store and ``2**64`` does not
-#: fit in 64 bits, while every last address does.
+#: fit in 64 bits, while every last address does. A branch's keys are a ``list``: there
+#: are 64 times fewer branches than leaves, so they stay in cache, and a list is what
+#: the compiled search (:func:`_lower_bound`) reads without boxing (docs/performance.md,
+#: "Tree stores, second pass").
 _KEY_TYPE = "Q"
 
 
@@ -113,7 +118,7 @@ def _keys(values: list[int]) -> array[int]:
     return array(_KEY_TYPE, values)
 
 
-def _holes(starts: list[int], lasts: array[int]) -> list[int]:
+def _holes(starts: list[int], lasts: list[int] | array[int]) -> list[int]:
     """``[0, starts[1] - ends[0], starts[2] - ends[1], ...]``: the free space below each
     item (``[]`` for no items). O(n)."""
     if not starts:
@@ -126,7 +131,7 @@ class _Leaf(Generic[V]):
 
     ``starts``/``lasts`` mirror the entries for ``bisect``: ``lasts[k]`` is entry ``k``'s
     last address (``end - 1``, so that ``[start, 2**64)`` fits an ``array('Q')``; see
-    :data:`_Keys`). ``holes[k]`` is the free space between entry ``k - 1`` and entry ``k``
+    :data:`_KEY_TYPE`). ``holes[k]`` is the free space between entry ``k - 1`` and entry ``k``
     (``holes[0] == 0``): a store recomputes only the holes next to the entries it touched,
     and ``gap`` (the largest hole strictly inside the leaf) from them, with one ``max()``
     over the leaf only when a changed hole held it (``_rescan``; branches do the same with
@@ -224,7 +229,7 @@ class _Branch(Generic[V]):
     kids: list[_Leaf[V] | _Branch[V]]
     height: int  # levels below this node: 1 for a branch over leaves
     starts: list[int]
-    lasts: array[int]
+    lasts: list[int]  # not an array('Q'): see :func:`_lower_bound`
     gaps: list[int]
     count: int
     gap: int
@@ -244,7 +249,7 @@ class _Branch(Generic[V]):
         """Recompute every cached field from the children."""
         kids = self.kids
         self.starts = starts = [k.starts[0] for k in kids]
-        self.lasts = lasts = _keys([k.lasts[-1] for k in kids])
+        self.lasts = lasts = [k.lasts[-1] for k in kids]
         holes = islice(_holes(starts, lasts), 1, None)
         self.gaps = [kids[0].gap, *map(max, holes, [k.gap for k in islice(kids, 1, None)])]
         self.gap = max(self.gaps)
@@ -298,9 +303,34 @@ class _Branch(Generic[V]):
 _Node = _Leaf[V] | _Branch[V]
 
 # ``_LEVELS[h]`` has h items: a descent loop over a tree of height h without a range().
-_LEVELS = tuple(tuple(range(h)) for h in range(64))
+_LEVELS: Final = tuple(tuple(range(h)) for h in range(64))
 
 _first = itemgetter(0)
+
+
+def _lower_bound(keys: list[int], x: int) -> int:
+    """``bisect_left(keys, x)`` over a branch's keys: the first ``k`` with ``keys[k] >= x``.
+
+    Compiled, this loop is native code: each probe loads a list item and compares two
+    tagged integers (tens of instructions), where ``bisect_left`` called from compiled
+    code goes through a vectorcall and a generic ``PyObject_RichCompare`` per probe, and
+    over an ``array('Q')`` also allocates an ``int`` per probe (1,300-1,800 instructions
+    per call, docs/performance.md, "Tree stores at 65,530 VMAs"). A lookup's probes grow
+    with log2(n) whatever the node sizes (about 7 at 100 entries, 16 at 65,530), and the
+    extra ones are all in branches, so this is where the growth is cheapest to cut.
+    The pure-Python engine uses ``bisect_left``, which is C there. O(log len(keys)).
+    """
+    if not _COMPILED:
+        return bisect_left(keys, x)
+    lo = 0
+    hi = len(keys)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if keys[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 def _is_int(x: object) -> bool:
@@ -357,7 +387,10 @@ class VmaTree(Generic[V]):
     # branches give three levels (full nodes: 1,024 leaves under 16 branches under the
     # root, with room to spare; 32-way branches would be exactly full at 65,536 entries).
     # Smaller leaves make lookups deeper, larger ones make the per-store copy and gap scan
-    # dearer. Tests shrink them in a subclass to build deep trees.
+    # dearer. Re-measured with the compiled branch search (:func:`_lower_bound`): neither
+    # 32-entry leaves nor 16-entry leaves under 128-way branches did better
+    # (docs/performance.md, "Tree stores, second pass"). Tests shrink them in a subclass
+    # to build deep trees.
     _LEAF_MAX = 64
     _BRANCH_MAX = 64
 
@@ -412,13 +445,21 @@ class VmaTree(Generic[V]):
         # last addresses), so the descent needs no bounds checks.
         if not lasts or addr > lasts[-1]:
             return None
-        # Exactly ``height`` branch levels: each attribute load below sees one node type
-        # only, which CPython's specialising interpreter turns into a direct slot load.
-        # ``bisect_left(lasts, addr)`` is the first key with ``end - 1 >= addr``, that is
-        # ``end > addr``.
-        for _ in _LEVELS[node.height]:
-            node = node.kids[bisect_left(node.lasts, addr)]  # type: ignore[union-attr]
-        entry = node.entries[bisect_left(node.lasts, addr)]  # type: ignore[union-attr]
+        # Exactly ``height`` branch levels. ``bisect_left(lasts, addr)`` is the first key
+        # with ``end - 1 >= addr``, that is ``end > addr``. Compiled: native casts (a type
+        # check each) and the native branch search (:func:`_lower_bound`). Interpreted:
+        # each attribute load below sees one node type only, which CPython's specialising
+        # interpreter turns into a direct slot load, and ``bisect_left`` is C.
+        if _COMPILED:
+            for _ in _LEVELS[node.height]:
+                branch = cast(_Branch[V], node)
+                node = branch.kids[_lower_bound(branch.lasts, addr)]
+            leaf = cast(_Leaf[V], node)
+            entry = leaf.entries[bisect_left(leaf.lasts, addr)]
+        else:
+            for _ in _LEVELS[node.height]:
+                node = node.kids[bisect_left(node.lasts, addr)]  # type: ignore[union-attr]
+            entry = node.entries[bisect_left(node.lasts, addr)]  # type: ignore[union-attr]
         return entry if entry[0] <= addr else None
 
     def find(self, addr: int) -> Entry[V] | None:
@@ -446,7 +487,7 @@ class VmaTree(Generic[V]):
         """
         node = self._root
         while isinstance(node, _Branch):
-            c = bisect_left(node.starts, addr) - 1
+            c = _lower_bound(node.starts, addr) - 1
             if c < 0:
                 return None
             node = node.kids[c]
@@ -463,7 +504,7 @@ class VmaTree(Generic[V]):
         node = self._root
         r = 0
         while isinstance(node, _Branch):
-            c = bisect_left(node.lasts, addr)
+            c = _lower_bound(node.lasts, addr)
             kids = node.kids
             if c == len(kids):
                 return r + node.count
@@ -539,7 +580,7 @@ class VmaTree(Generic[V]):
             nxt = -1
             node = root
             while isinstance(node, _Branch):
-                c = bisect_left(node.lasts, start)
+                c = _lower_bound(node.lasts, start)
                 last = len(node.kids) - 1
                 if c >= last:
                     c = last
@@ -694,7 +735,7 @@ def _replace(
         else:
             seg = kids[lo:new_hi]
             pstarts[lo:old_hi] = [k.starts[0] for k in seg]
-            plasts[lo:old_hi] = _keys([k.lasts[-1] for k in seg])
+            plasts[lo:old_hi] = [k.lasts[-1] for k in seg]
             gaps[lo:old_hi] = [0] * (new_hi - lo)
         # Child ``k``'s slot covers the hole below it, so the slot after the changed run
         # changes too.
@@ -740,6 +781,12 @@ def _find(node: _Node[V], addr: int) -> Entry[V] | None:
     lasts = node.lasts
     if not lasts or addr > lasts[-1]:
         return None
+    if _COMPILED:
+        for _ in _LEVELS[node.height]:
+            branch = cast(_Branch[V], node)
+            node = branch.kids[_lower_bound(branch.lasts, addr)]
+        leaf = cast(_Leaf[V], node)
+        return leaf.entries[bisect_left(leaf.lasts, addr)]
     for _ in _LEVELS[node.height]:
         node = node.kids[bisect_left(node.lasts, addr)]  # type: ignore[union-attr]
     return node.entries[bisect_left(node.lasts, addr)]  # type: ignore[union-attr]
@@ -750,7 +797,7 @@ def _iter_from(node: _Node[V], addr: int) -> Iterator[Entry[V]]:
     # a path-copied tree cannot have.
     stack: list[tuple[list[_Node[V]], int]] = []
     while isinstance(node, _Branch):
-        c = bisect_left(node.lasts, addr)
+        c = _lower_bound(node.lasts, addr)
         kids = node.kids
         if c == len(kids):
             return
@@ -774,7 +821,7 @@ def _iter_from(node: _Node[V], addr: int) -> Iterator[Entry[V]]:
 def _iter_rev_from(node: _Node[V], addr: int) -> Iterator[Entry[V]]:
     stack: list[tuple[list[_Node[V]], int]] = []
     while isinstance(node, _Branch):
-        c = bisect_left(node.starts, addr) - 1
+        c = _lower_bound(node.starts, addr) - 1
         if c < 0:
             return
         stack.append((node.kids, c - 1))
@@ -919,7 +966,7 @@ def _dump(node: _Node[V]) -> str:
         body = f"gaps={node.gaps!r} kid counts={[k.count for k in node.kids]!r}"
     return (
         f"{type(node).__name__} count={node.count} gap={node.gap} "
-        f"starts={node.starts!r} lasts={node.lasts.tolist()!r} {body}"
+        f"starts={node.starts!r} lasts={list(node.lasts)!r} {body}"
     )
 
 
@@ -938,8 +985,13 @@ def _check_node(
 
     starts, lasts = node.starts, node.lasts
     n = len(starts)
-    if type(starts) is not list or type(lasts) is not array or lasts.typecode != _KEY_TYPE:
-        raise fail("starts is not a list or lasts is not an array of u64 keys")
+    if type(starts) is not list:
+        raise fail("starts is not a list")
+    if isinstance(node, _Leaf):
+        if type(lasts) is not array or lasts.typecode != _KEY_TYPE:
+            raise fail("a leaf's lasts is not an array of u64 keys")
+    elif type(lasts) is not list:
+        raise fail("a branch's lasts is not a list")
     if len(lasts) != n:
         raise fail("starts/lasts length mismatch")
     # Slot k: the hole below item k, and for a branch also the largest hole inside child k.
