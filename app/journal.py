@@ -96,13 +96,16 @@ from core import EngineError, Kernel, NoSuchProcess, Process, SyscallError
 from core.checkpoint import next_pid
 
 from .errors import JournalUnavailable, ServiceError
+from .journal_rows import OPS as _OPS
+from .journal_rows import VERSION as ROWS_VERSION
+from .journal_rows import decode_rows, encode_rows
 from .ops import DISPATCH, Ret, create_process
 from .schemas.batch import BatchOp
 from .schemas.processes import ExecIn
 
 if TYPE_CHECKING:
     from .journal_store import JournalStore
-    from .workers import EnginePool
+    from .workers import EnginePool, _Call
 
 T = TypeVar("T")
 _log = logging.getLogger("vmasim.journal")
@@ -114,7 +117,6 @@ TOUCH_CHUNK = 1024
 SEGMENT_OPS = 1024
 """Operations of one batch per journal record at most (module note, "Batches")."""
 _OP = TypeAdapter(BatchOp)
-_OPS = TypeAdapter(list[BatchOp])
 
 
 class Sequencer:
@@ -127,8 +129,13 @@ class Sequencer:
         self.active = 0
         self.entries = 0
         self.contended = 0
-        #: Notified when ``active`` drops to 0 (a checkpoint may be waiting for it).
+        #: Notified when ``active`` drops to 0 while a checkpoint waits for it.
         self.quiet = threading.Condition()
+        #: Checkpoints waiting on :attr:`quiet` (changed under it). An operation ending
+        #: stores ``active`` first and reads this after, a waiter the reverse, so one
+        #: of the two sees the other: no wake-up is lost, and none is sent (a lock and
+        #: a ``notify_all``, per operation of a bulk batch) when nobody waits.
+        self.waiting = 0
 
     def enter(self, slots: threading.Semaphore) -> None:
         if not self._lock.acquire(blocking=False):
@@ -166,13 +173,15 @@ class JournalStatistics:
 
 class Batch:
     """The journal's handle on one running batch (:meth:`Journal.apply` with
-    ``batch``): which open segment is its own. Used by one worker thread."""
+    ``batch``): which open segment is its own. Used by one worker thread, in one call
+    of the pool (whose call state it keeps: :meth:`Journal.batch_op`)."""
 
-    __slots__ = ("last", "pid")
+    __slots__ = ("call", "last", "pid")
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.last = 0  # the last position given to one of its operations
+        self.call: _Call | None = None  # the pool's current call, found at the first op
 
 
 class _Segment:
@@ -201,15 +210,18 @@ def decode(body: bytes) -> dict[str, Any]:
 def encode_segment(segment: _Segment) -> bytes:
     """A segment's record: ``out[i]`` is null for an operation that returned nothing,
     ``{"ret": ...}`` for one that returned a value, ``{"errno": ...}`` or ``{"error":
-    ...}`` for a failure. The operations in one pydantic call. O(operations)."""
+    ...}`` for a failure. Operations of one kind as rows (version 2,
+    :mod:`app.journal_rows`), others as ``"ops"`` in one pydantic call (version 1).
+    O(operations)."""
     outs = [
         out if isinstance(out, dict) else None if out is None else {"ret": outcome(out)}
         for out in segment.outs
     ]
-    head = json.dumps(
-        {"op": "batch", "pid": segment.batch.pid, "first": segment.first, "out": outs},
-        separators=(",", ":"),
-    ).encode()
+    record = {"op": "batch", "pid": segment.batch.pid, "first": segment.first, "out": outs}
+    rows = encode_rows(segment.ops)
+    if rows is not None:
+        return encode({**record, "v": ROWS_VERSION, **rows})
+    head = encode(record)
     return head[:-1] + b',"ops":' + _OPS.dump_json(segment.ops) + b"}"
 
 
@@ -271,30 +283,45 @@ class Journal:
         finally:
             self._end()
 
-    def _begin(self) -> None:
+    def _begin(self, call: _Call | None = None) -> None:
         if self._error is not None:
             raise JournalUnavailable(f"the journal cannot be written: {self._error}")
         sequencer = self.sequencer
-        self.pool.enter_gate(sequencer)
+        self.pool.enter_gate(sequencer, call)
         sequencer.active += 1
 
-    def _end(self) -> None:
+    def _end(self, call: _Call | None = None) -> None:
         sequencer = self.sequencer
         sequencer.active -= 1
-        if sequencer.active == 0:
+        if sequencer.active == 0 and sequencer.waiting:
             with sequencer.quiet:
                 sequencer.quiet.notify_all()
-        self.pool.leave_gate(sequencer)
+        self.pool.leave_gate(sequencer, call)
 
     def batch_op(self, batch: Batch, proc: Process, op: Any) -> Ret:
         """Batch operation ``op`` as one :meth:`operation`, recorded in ``batch``'s
-        segment (:meth:`apply`); no generator per operation (a bulk build runs a
-        million of them). Worker threads of :attr:`pool` only."""
-        self._begin()
+        segment (:meth:`apply`); no generator per operation, and the pool's call state
+        looked up once per batch (a bulk build runs a million of them). Worker threads
+        of :attr:`pool` only."""
+        call = batch.call
+        if call is None:
+            call = batch.call = self.pool.current()
+            assert call is not None, "batch_op outside a worker call"
+        self._begin(call)
         try:
-            return self.apply(proc, op.op, op, batch)
+            if not proc.alive:
+                raise NoSuchProcess(proc.pid)  # not recorded: nothing happened
+            try:
+                ret = DISPATCH[op.op](proc, op)
+            except NoSuchProcess:
+                raise
+            except EngineError as exc:
+                self._add(batch, op, failure(exc))  # recorded, then re-raised
+                raise
+            self._add(batch, op, ret)
+            return ret
         finally:
-            self._end()
+            self._end(call)
 
     def append(self, record: dict[str, Any]) -> int:
         """Queue ``record`` at the next position and return it. Caller is inside
@@ -350,23 +377,14 @@ class Journal:
         last: int = getattr(self._local, "last", 0)
         return last
 
-    def apply(self, proc: Process, kind: str, args: BaseModel, batch: Batch | None = None) -> Ret:
+    def apply(self, proc: Process, kind: str, args: BaseModel) -> Ret:
         """Execute syscall operation ``kind`` (:data:`app.ops.DISPATCH`) on ``proc`` and
-        record it, or its failure (re-raised after recording): in ``batch``'s segment
-        (``args`` is then a batch op) or as a record of its own. Caller is inside
-        :meth:`operation`. ``NoSuchProcess`` (the process exited) is not recorded."""
+        record it as a record of its own, or its failure (re-raised after recording; a
+        batch's operations go to its segment instead: :meth:`batch_op`). Caller is
+        inside :meth:`operation`. ``NoSuchProcess`` (the process exited) is not
+        recorded."""
         if not proc.alive:
             raise NoSuchProcess(proc.pid)
-        if batch is not None:
-            try:
-                ret = DISPATCH[kind](proc, args)
-            except NoSuchProcess:
-                raise
-            except EngineError as exc:
-                self._add(batch, args, failure(exc))
-                raise
-            self._add(batch, args, ret)
-            return ret
         record: dict[str, Any] = {
             "op": kind,
             "pid": proc.pid,
@@ -488,7 +506,11 @@ class Journal:
 
         def wait_quiet(remaining: float) -> None:
             with sequencer.quiet:
-                sequencer.quiet.wait_for(lambda: sequencer.active == 0, remaining)
+                sequencer.waiting += 1  # before reading active (Sequencer.waiting)
+                try:
+                    sequencer.quiet.wait_for(lambda: sequencer.active == 0, remaining)
+                finally:
+                    sequencer.waiting -= 1
 
         while True:
             self.pool.enter_gate(sequencer)
@@ -605,7 +627,13 @@ def _replay_segment(
 ) -> None:
     """Apply a batch segment (positions ``first`` to ``position``): its operations in
     order on one process, each compared with its recorded outcome."""
-    ops = _OPS.validate_python(record["ops"])
+    version = record.get("v", 1)
+    if version == ROWS_VERSION:
+        ops = decode_rows(record)
+    elif version == 1:
+        ops = _OPS.validate_python(record["ops"])
+    else:
+        raise ValueError(f"segment format {version!r} is not one this build reads")
     outs = record["out"]
     first = record["first"]
     if not isinstance(outs, list) or len(outs) != len(ops) or first + len(ops) - 1 != position:
