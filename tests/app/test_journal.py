@@ -364,6 +364,43 @@ def test_a_checkpoint_waits_for_held_operations(journaled: tuple[Running, Path])
         assert load_state(path).get(pid).mm.map_count == 1
 
 
+def test_a_waiting_checkpoint_is_woken_when_the_held_operation_ends(
+    journaled: tuple[Running, Path],
+) -> None:
+    """A checkpoint waiting for an operation held at a pause point is taken as soon as
+    that operation ends: the operation's end sees the waiter (``Sequencer.waiting``) and
+    wakes it, long before the checkpoint's patience (60 s here, beyond ``_run``'s 30 s)
+    would have it retry."""
+    running, path = journaled
+    service: Service = running.app.state.service
+    keeper: StateKeeper = running.app.state.state_keeper
+    assert keeper.journal is not None
+    sequencer = keeper.journal.sequencer
+    import app.persistence
+
+    with httpx.Client(base_url=running.url, timeout=20) as c:
+        pid = _ok(c.post("/processes", json={"name": "h"}))["pid"]
+        addr = _ok(c.post(f"/processes/{pid}/mmap", json={"length": 2 * PAGE, **ANON}))["addr"]
+        mm = service.kernel.get(pid).mm
+        mm.pauses.arm("munmap:before_clear", timeout=60)
+        url = f"{running.url}/processes/{pid}/munmap"
+        held = spawn(lambda: httpx.post(url, json={"addr": addr, "length": PAGE}, timeout=60))
+        mm.pauses.wait_for_hold("munmap:before_clear")
+        patience = app.persistence.CHECKPOINT_PATIENCE
+        app.persistence.CHECKPOINT_PATIENCE = 60.0
+        try:
+            saving = spawn(lambda: _run(running, service.run, keeper.save))
+            wait_until(lambda: sequencer.waiting == 1, timeout=30, what="the checkpoint waits")
+            mm.pauses.release("munmap:before_clear")
+            saved = saving.result()
+        finally:
+            app.persistence.CHECKPOINT_PATIENCE = patience
+            mm.pauses.reset()
+        assert held.result().status_code == 204
+    assert saved is not None and keeper.statistics().skipped == 0 and sequencer.waiting == 0
+    assert load_state(path).get(pid).mm.map_count == 1
+
+
 def _run(running: Running, fn: Callable[..., Any], *args: Any) -> Any:
     """Run ``await fn(*args)`` on the server's event loop from the test thread."""
     import asyncio
