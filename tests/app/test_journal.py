@@ -17,6 +17,7 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -334,34 +335,43 @@ def test_checkpoints_truncate_the_journal(tmp_path: Path) -> None:
         assert comparable(dump_kernel(again.kernel)) == comparable(live)
 
 
+@contextmanager
+def _held_munmap(running: Running, patience: float) -> Iterator[tuple[int, Any, Any]]:
+    """A process whose ``munmap`` is held at a pause point, and checkpoints' patience set
+    to ``patience``: yields its pid, its mm and the pending HTTP answer; the pause point
+    is reset and the patience restored after the block."""
+    import app.persistence
+
+    service: Service = running.app.state.service
+    with httpx.Client(base_url=running.url, timeout=20) as c:
+        pid = _ok(c.post("/processes", json={"name": "h"}))["pid"]
+        addr = _ok(c.post(f"/processes/{pid}/mmap", json={"length": 2 * PAGE, **ANON}))["addr"]
+    mm = service.kernel.get(pid).mm
+    mm.pauses.arm("munmap:before_clear", timeout=60)
+    url = f"{running.url}/processes/{pid}/munmap"
+    held = spawn(lambda: httpx.post(url, json={"addr": addr, "length": PAGE}, timeout=60))
+    mm.pauses.wait_for_hold("munmap:before_clear")
+    saved = app.persistence.CHECKPOINT_PATIENCE
+    app.persistence.CHECKPOINT_PATIENCE = patience
+    try:
+        yield pid, mm, held
+    finally:
+        app.persistence.CHECKPOINT_PATIENCE = saved
+        mm.pauses.reset()
+
+
 def test_a_checkpoint_waits_for_held_operations(journaled: tuple[Running, Path]) -> None:
     running, path = journaled
     service: Service = running.app.state.service
     keeper: StateKeeper = running.app.state.state_keeper
-    import app.persistence
-
-    with httpx.Client(base_url=running.url, timeout=20) as c:
-        pid = _ok(c.post("/processes", json={"name": "h"}))["pid"]
-        addr = _ok(c.post(f"/processes/{pid}/mmap", json={"length": 2 * PAGE, **ANON}))["addr"]
-        mm = service.kernel.get(pid).mm
-        mm.pauses.arm("munmap:before_clear", timeout=60)
-        url = f"{running.url}/processes/{pid}/munmap"
-        held = spawn(lambda: httpx.post(url, json={"addr": addr, "length": PAGE}, timeout=60))
-        mm.pauses.wait_for_hold("munmap:before_clear")
-        patience = app.persistence.CHECKPOINT_PATIENCE
-        app.persistence.CHECKPOINT_PATIENCE = 0.2
-        try:
-            assert service.pool.run is not None
-            saved = _run(running, service.run, keeper.save)
-            assert saved is None and keeper.statistics().skipped == 1
-            assert not path.exists()
-        finally:
-            app.persistence.CHECKPOINT_PATIENCE = patience
-            mm.pauses.reset()
-        assert held.result().status_code == 204
+    with _held_munmap(running, 0.2) as (pid, _, held):
         saved = _run(running, service.run, keeper.save)
-        assert saved is not None and path.exists()
-        assert load_state(path).get(pid).mm.map_count == 1
+        assert saved is None and keeper.statistics().skipped == 1
+        assert not path.exists()
+    assert held.result().status_code == 204
+    saved = _run(running, service.run, keeper.save)
+    assert saved is not None and path.exists()
+    assert load_state(path).get(pid).mm.map_count == 1
 
 
 def test_a_waiting_checkpoint_is_woken_when_the_held_operation_ends(
@@ -376,27 +386,12 @@ def test_a_waiting_checkpoint_is_woken_when_the_held_operation_ends(
     keeper: StateKeeper = running.app.state.state_keeper
     assert keeper.journal is not None
     sequencer = keeper.journal.sequencer
-    import app.persistence
-
-    with httpx.Client(base_url=running.url, timeout=20) as c:
-        pid = _ok(c.post("/processes", json={"name": "h"}))["pid"]
-        addr = _ok(c.post(f"/processes/{pid}/mmap", json={"length": 2 * PAGE, **ANON}))["addr"]
-        mm = service.kernel.get(pid).mm
-        mm.pauses.arm("munmap:before_clear", timeout=60)
-        url = f"{running.url}/processes/{pid}/munmap"
-        held = spawn(lambda: httpx.post(url, json={"addr": addr, "length": PAGE}, timeout=60))
-        mm.pauses.wait_for_hold("munmap:before_clear")
-        patience = app.persistence.CHECKPOINT_PATIENCE
-        app.persistence.CHECKPOINT_PATIENCE = 60.0
-        try:
-            saving = spawn(lambda: _run(running, service.run, keeper.save))
-            wait_until(lambda: sequencer.waiting == 1, timeout=30, what="the checkpoint waits")
-            mm.pauses.release("munmap:before_clear")
-            saved = saving.result()
-        finally:
-            app.persistence.CHECKPOINT_PATIENCE = patience
-            mm.pauses.reset()
-        assert held.result().status_code == 204
+    with _held_munmap(running, 60.0) as (pid, mm, held):
+        saving = spawn(lambda: _run(running, service.run, keeper.save))
+        wait_until(lambda: sequencer.waiting == 1, timeout=30, what="the checkpoint waits")
+        mm.pauses.release("munmap:before_clear")
+        saved = saving.result()
+    assert held.result().status_code == 204
     assert saved is not None and keeper.statistics().skipped == 0 and sequencer.waiting == 0
     assert load_state(path).get(pid).mm.map_count == 1
 
