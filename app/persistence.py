@@ -167,7 +167,8 @@ class StateKeeper:
             self.service.replace_kernel(kernel)
             self.restored = len(kernel.processes())
             # What was loaded lives long: out of the cyclic collector's way (app.heap).
-            after_restore(self.service.settings.gc_freeze_batch)
+            vmas = sum(proc.mm.map_count for proc in kernel.processes())
+            after_restore(vmas + self.replayed.records, self.service.settings.gc_freeze_batch)
             _log.info(
                 "restored %d processes from %s (%d journal operations replayed)",
                 self.restored,
