@@ -58,7 +58,10 @@ order, and the records of whatever ran in between follow it), when it holds
 checkpoint is taken, and when the batch ends. Nothing of a batch is acknowledged before
 its segment is committed, and the operations after it that could be acknowledged
 earlier all have later positions, which the committer writes after it: the store is
-always a prefix of the execution order.
+always a prefix of the execution order. A segment's operations of one kind (a build's)
+are written as rows of values under their field names (format 2,
+:mod:`app.journal_rows`: half the bytes of pydantic's JSON of each op model, format 1,
+which segments mixing kinds keep); both replay.
 
 **Durability.** Records go to a :class:`~app.journal_store.JournalStore` (SQLite in
 WAL mode). A committer thread writes every record queued since its last commit in one
@@ -172,8 +175,8 @@ class JournalStatistics:
 
 
 class Batch:
-    """The journal's handle on one running batch (:meth:`Journal.apply` with
-    ``batch``): which open segment is its own. Used by one worker thread, in one call
+    """The journal's handle on one running batch (:meth:`Journal.batch_op`): which
+    open segment is its own. Used by one worker thread, in one call
     of the pool (whose call state it keeps: :meth:`Journal.batch_op`)."""
 
     __slots__ = ("call", "last", "pid")

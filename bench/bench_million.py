@@ -782,7 +782,9 @@ def run_rest(args: argparse.Namespace) -> dict[str, Any]:
                     url, args.n, args.ops, server.pid, args.pattern, not args.no_pipeline
                 )
                 rec["server_rss_growth_mib"] = (status_kib(server.pid, "VmRSS") - rss0) / 1024
-                out["modes"][mode] = rec
+                rec["load"] = os.getloadavg()[0]
+                # A mode named again (--modes journal,off,journal) keeps each build.
+                out["modes"][mode if mode not in out["modes"] else f"{mode} ({i + 1})"] = rec
                 ops = rec["operations"]
                 print(
                     f"{mode:<10} REST build of {args.n:,} VMAs ({rec['batches']} batches of "
