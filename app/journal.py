@@ -60,7 +60,10 @@ order, and the records of whatever ran in between follow it), when it holds
 checkpoint is taken, and when the batch ends. Nothing of a batch is acknowledged before
 its segment is committed, and the operations after it that could be acknowledged
 earlier all have later positions, which the committer writes after it: the store is
-always a prefix of the execution order.
+always a prefix of the execution order. A segment's operations of one kind (a build's)
+are written as rows of values under their field names (format 2,
+:mod:`app.journal_rows`: half the bytes of pydantic's JSON of each op model, format 1,
+which segments mixing kinds keep); both replay.
 
 **Durability.** Records go to a :class:`~app.journal_store.JournalStore` (SQLite in
 WAL mode). A committer thread writes every record queued since its last commit in one
@@ -98,13 +101,16 @@ from core import EngineError, Kernel, NoSuchProcess, Process, SyscallError
 from core.checkpoint import next_pid
 
 from .errors import JournalUnavailable, ServiceError
+from .journal_rows import OPS as _OPS
+from .journal_rows import VERSION as ROWS_VERSION
+from .journal_rows import decode_rows, encode_rows
 from .ops import DISPATCH, Ret, create_process
 from .schemas.batch import BatchOp
 from .schemas.processes import ExecIn
 
 if TYPE_CHECKING:
     from .journal_store import JournalStore
-    from .workers import EnginePool
+    from .workers import EnginePool, _Call
 
 T = TypeVar("T")
 _log = logging.getLogger("vmasim.journal")
@@ -116,7 +122,6 @@ TOUCH_CHUNK = 1024
 SEGMENT_OPS = 1024
 """Operations of one batch per journal record at most (module note, "Batches")."""
 _OP = TypeAdapter(BatchOp)
-_OPS = TypeAdapter(list[BatchOp])
 
 
 class Sequencer:
@@ -129,8 +134,13 @@ class Sequencer:
         self.active = 0
         self.entries = 0
         self.contended = 0
-        #: Notified when ``active`` drops to 0 (a checkpoint may be waiting for it).
+        #: Notified when ``active`` drops to 0 while a checkpoint waits for it.
         self.quiet = threading.Condition()
+        #: Checkpoints waiting on :attr:`quiet` (changed under it). An operation ending
+        #: stores ``active`` first and reads this after, a waiter the reverse, so one
+        #: of the two sees the other: no wake-up is lost, and none is sent (a lock and
+        #: a ``notify_all``, per operation of a bulk batch) when nobody waits.
+        self.waiting = 0
 
     def enter(self, slots: threading.Semaphore) -> None:
         if not self._lock.acquire(blocking=False):
@@ -175,14 +185,16 @@ class JournalStatistics:
 
 
 class Batch:
-    """The journal's handle on one running batch (:meth:`Journal.apply` with
-    ``batch``): which open segment is its own. Used by one worker thread."""
+    """The journal's handle on one running batch (:meth:`Journal.batch_op`): which
+    open segment is its own. Used by one worker thread, in one call
+    of the pool (whose call state it keeps: :meth:`Journal.batch_op`)."""
 
-    __slots__ = ("last", "pid")
+    __slots__ = ("call", "last", "pid")
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.last = 0  # the last position given to one of its operations
+        self.call: _Call | None = None  # the pool's current call, found at the first op
 
 
 class _Segment:
@@ -211,15 +223,18 @@ def decode(body: bytes) -> dict[str, Any]:
 def encode_segment(segment: _Segment) -> bytes:
     """A segment's record: ``out[i]`` is null for an operation that returned nothing,
     ``{"ret": ...}`` for one that returned a value, ``{"errno": ...}`` or ``{"error":
-    ...}`` for a failure. The operations in one pydantic call. O(operations)."""
+    ...}`` for a failure. Operations of one kind as rows (version 2,
+    :mod:`app.journal_rows`), others as ``"ops"`` in one pydantic call (version 1).
+    O(operations)."""
     outs = [
         out if isinstance(out, dict) else None if out is None else {"ret": outcome(out)}
         for out in segment.outs
     ]
-    head = json.dumps(
-        {"op": "batch", "pid": segment.batch.pid, "first": segment.first, "out": outs},
-        separators=(",", ":"),
-    ).encode()
+    record = {"op": "batch", "pid": segment.batch.pid, "first": segment.first, "out": outs}
+    rows = encode_rows(segment.ops)
+    if rows is not None:
+        return encode({**record, "v": ROWS_VERSION, **rows})
+    head = encode(record)
     return head[:-1] + b',"ops":' + _OPS.dump_json(segment.ops) + b"}"
 
 
@@ -281,34 +296,49 @@ class Journal:
         finally:
             self._end()
 
-    def _begin(self) -> None:
+    def _begin(self, call: _Call | None = None) -> None:
         if self._error is not None:
             raise JournalUnavailable(f"the journal cannot be written: {self._error}")
         sequencer = self.sequencer
-        self.pool.enter_gate(sequencer)
+        self.pool.enter_gate(sequencer, call)
         sequencer.active += 1
 
-    def _end(self) -> None:
+    def _end(self, call: _Call | None = None) -> None:
         self._ended()
-        self.pool.leave_gate(self.sequencer)
+        self.pool.leave_gate(self.sequencer, call)
 
     def _ended(self) -> None:
         # One operation less in progress (caller holds the sequencer).
         sequencer = self.sequencer
         sequencer.active -= 1
-        if sequencer.active == 0:
+        if sequencer.active == 0 and sequencer.waiting:
             with sequencer.quiet:
                 sequencer.quiet.notify_all()
 
     def batch_op(self, batch: Batch, proc: Process, op: Any) -> Ret:
         """Batch operation ``op`` as one :meth:`operation`, recorded in ``batch``'s
-        segment (:meth:`apply`); no generator per operation (a bulk build runs a
-        million of them). Worker threads of :attr:`pool` only."""
-        self._begin()
+        segment (:meth:`apply`); no generator per operation, and the pool's call state
+        looked up once per batch (a bulk build runs a million of them). Worker threads
+        of :attr:`pool` only."""
+        call = batch.call
+        if call is None:
+            call = batch.call = self.pool.current()
+            assert call is not None, "batch_op outside a worker call"
+        self._begin(call)
         try:
-            return self.apply(proc, op.op, op, batch)
+            if not proc.alive:
+                raise NoSuchProcess(proc.pid)  # not recorded: nothing happened
+            try:
+                ret = DISPATCH[op.op](proc, op)
+            except NoSuchProcess:
+                raise
+            except EngineError as exc:
+                self._add(batch, op, failure(exc))  # recorded, then re-raised
+                raise
+            self._add(batch, op, ret)
+            return ret
         finally:
-            self._end()
+            self._end(call)
 
     def append(self, record: dict[str, Any]) -> int:
         """Queue ``record`` at the next position and return it. Caller is inside
@@ -364,23 +394,14 @@ class Journal:
         last: int = getattr(self._local, "last", 0)
         return last
 
-    def apply(self, proc: Process, kind: str, args: BaseModel, batch: Batch | None = None) -> Ret:
+    def apply(self, proc: Process, kind: str, args: BaseModel) -> Ret:
         """Execute syscall operation ``kind`` (:data:`app.ops.DISPATCH`) on ``proc`` and
-        record it, or its failure (re-raised after recording): in ``batch``'s segment
-        (``args`` is then a batch op) or as a record of its own. Caller is inside
-        :meth:`operation`. ``NoSuchProcess`` (the process exited) is not recorded."""
+        record it as a record of its own, or its failure (re-raised after recording; a
+        batch's operations go to its segment instead: :meth:`batch_op`). Caller is
+        inside :meth:`operation`. ``NoSuchProcess`` (the process exited) is not
+        recorded."""
         if not proc.alive:
             raise NoSuchProcess(proc.pid)
-        if batch is not None:
-            try:
-                ret = DISPATCH[kind](proc, args)
-            except NoSuchProcess:
-                raise
-            except EngineError as exc:
-                self._add(batch, args, failure(exc))
-                raise
-            self._add(batch, args, ret)
-            return ret
         record = _record(proc, kind, args)
         try:
             ret = DISPATCH[kind](proc, args)
@@ -527,7 +548,11 @@ class Journal:
 
         def wait_quiet(remaining: float) -> None:
             with sequencer.quiet:
-                sequencer.quiet.wait_for(lambda: sequencer.active == 0, remaining)
+                sequencer.waiting += 1  # before reading active (Sequencer.waiting)
+                try:
+                    sequencer.quiet.wait_for(lambda: sequencer.active == 0, remaining)
+                finally:
+                    sequencer.waiting -= 1
 
         while True:
             self.pool.enter_gate(sequencer)
@@ -649,7 +674,13 @@ def _replay_segment(
 ) -> None:
     """Apply a batch segment (positions ``first`` to ``position``): its operations in
     order on one process, each compared with its recorded outcome."""
-    ops = _OPS.validate_python(record["ops"])
+    version = record.get("v", 1)
+    if version == ROWS_VERSION:
+        ops = decode_rows(record)
+    elif version == 1:
+        ops = _OPS.validate_python(record["ops"])
+    else:
+        raise ValueError(f"segment format {version!r} is not one this build reads")
     outs = record["out"]
     first = record["first"]
     if not isinstance(outs, list) or len(outs) != len(ops) or first + len(ops) - 1 != position:

@@ -54,6 +54,7 @@ from core.checkpoint import (
 )
 
 from .deployment import Durability
+from .heap import after_restore
 from .journal import MACHINE, Journal, JournalStatistics, ReplayStatistics, replay
 from .journal_store import JournalStoreError, SqliteJournalStore, StoreStatistics, SyncMode
 from .lifecycle import ShutdownSignal
@@ -165,6 +166,9 @@ class StateKeeper:
         if kernel is not None:
             self.service.replace_kernel(kernel)
             self.restored = len(kernel.processes())
+            # What was loaded lives long: out of the cyclic collector's way (app.heap).
+            vmas = sum(proc.mm.map_count for proc in kernel.processes())
+            after_restore(vmas + self.replayed.records, self.service.settings.gc_freeze_batch)
             _log.info(
                 "restored %d processes from %s (%d journal operations replayed)",
                 self.restored,

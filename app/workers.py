@@ -198,17 +198,23 @@ class EnginePool:
         call: _Call | None = getattr(self._local, "call", None)
         return call if call is not None and call.running else None
 
-    def enter_gate(self, gate: Gate) -> None:
+    def enter_gate(self, gate: Gate, call: _Call | None = None) -> None:
         """Take ``gate`` for the rest of the current call (or until :meth:`leave_gate`);
-        it is left and re-entered around every wait. Worker threads only."""
-        call = self.current()
-        assert call is not None, "enter_gate outside a worker call"
+        it is left and re-entered around every wait. Worker threads only. ``call``: the
+        current call (:meth:`current`) if the caller kept it (a batch enters the
+        journal's sequencer once per operation; the lookup is a thread-local's)."""
+        if call is None:
+            call = self.current()
+            assert call is not None, "enter_gate outside a worker call"
         gate.enter(self._slots)
         call.gates.append(gate)
 
-    def leave_gate(self, gate: Gate) -> None:
-        call = self.current()
-        assert call is not None and call.gates and call.gates[-1] is gate, "gates nest"
+    def leave_gate(self, gate: Gate, call: _Call | None = None) -> None:
+        """Leave ``gate``, the last one entered (``call`` as for :meth:`enter_gate`)."""
+        if call is None:
+            call = self.current()
+            assert call is not None, "leave_gate outside a worker call"
+        assert call.gates and call.gates[-1] is gate, "gates nest"
         call.gates.pop()
         gate.leave()
 

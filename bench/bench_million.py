@@ -445,15 +445,15 @@ MODES: dict[str, dict[str, str]] = {
 
 
 def start_server(
-    mode: str, n: int, tmp: Path, root: Path = ROOT
+    mode: str, n: int, tmp: Path, root: Path = ROOT, port: int = 0
 ) -> tuple[subprocess.Popen[bytes], str, float]:
     """A uvicorn server (one worker) in ``mode`` running the service of the checkout at
-    ``root``; its base URL and start seconds."""
+    ``root`` on ``port`` (0: a free one); its base URL and start seconds."""
     import httpx
 
     from bench.bench_rest import free_port
 
-    port = free_port()
+    port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("VMASIM_")}
     env.update(MODES[mode], VMASIM_MAX_MAP_COUNT=str(n + 100))
     if mode != "off":
@@ -712,7 +712,9 @@ def run_rest_before(args: argparse.Namespace) -> dict[str, Any]:
                     names = list(roots)[r % 2 :] + list(roots)[: r % 2]
                     for name in names:
                         state_dir = Path(tempfile.mkdtemp(dir=tmp))  # a fresh state file
-                        server, url, _ = start_server(mode, args.n, state_dir, roots[name])
+                        server, url, _ = start_server(
+                            mode, args.n, state_dir, roots[name], args.port
+                        )
                         try:
                             rec = rest_build(
                                 url,
@@ -773,14 +775,16 @@ def run_rest(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         for i, mode in enumerate(modes):
-            server, url, _ = start_server(mode, args.n, tmp)
+            server, url, _ = start_server(mode, args.n, tmp, port=args.port)
             try:
                 rss0 = status_kib(server.pid, "VmRSS")
                 rec = rest_build(
                     url, args.n, args.ops, server.pid, args.pattern, not args.no_pipeline
                 )
                 rec["server_rss_growth_mib"] = (status_kib(server.pid, "VmRSS") - rss0) / 1024
-                out["modes"][mode] = rec
+                rec["load"] = os.getloadavg()[0]
+                # A mode named again (--modes journal,off,journal) keeps each build.
+                out["modes"][mode if mode not in out["modes"] else f"{mode} ({i + 1})"] = rec
                 ops = rec["operations"]
                 print(
                     f"{mode:<10} REST build of {args.n:,} VMAs ({rec['batches']} batches of "
@@ -801,7 +805,7 @@ def run_rest(args: argparse.Namespace) -> dict[str, Any]:
                     server.wait(timeout=1800)
                     stop = time.monotonic() - t0
                     size = (tmp / "checkpoint.json").stat().st_size
-                    server, url, start = start_server(mode, args.n, tmp)
+                    server, url, start = start_server(mode, args.n, tmp, port=args.port)
                     out["state"] = {"stop_s": stop, "start_s": start, "bytes": size}
                     print(
                         f"  checkpoint: stop (saves {size / 1e6:.0f} MB) {stop:.1f} s, "
@@ -845,6 +849,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--no-pipeline",
         action="store_true",
         help="rest: encode each batch only after the previous answer (no overlap)",
+    )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="rest: the servers' port, one server at a time (default: a free one)",
     )
     p.add_argument("--json", type=Path, default=None, help=f"write results (e.g. {DEFAULT_JSON})")
     return p.parse_args(argv)

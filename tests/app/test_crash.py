@@ -14,7 +14,11 @@ process passes ``Mm._check()``, and every acknowledged operation is checked in i
 * an acknowledged ``open`` left the fd, naming its file;
 * an acknowledged batch whose ``mprotect`` failed half-way (``ENOMEM`` at a hole) left
   the part before the hole read-only and the rest of the batch's effects: the kernel's
-  partial effect, which the journal's batch record must reproduce.
+  partial effect, which the journal's batch record must reproduce;
+* an acknowledged bulk batch of ``mprotect`` (more than one journal segment, each
+  written as rows: :mod:`app.journal_rows`) left every other page of its area read-only,
+  or, the next one on the same area, all of it writable again (one VMA: the area's VMAs
+  stay few however long the test runs).
 
 Operations in flight at the kill were not acknowledged: whatever they touched is left
 out of the checks (they may or may not have happened). Then the server is started
@@ -41,6 +45,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.journal import SEGMENT_OPS
 from app.persistence import StateKeeper
 from app.service import Service
 from app.settings import Settings
@@ -55,6 +60,7 @@ PAGE = 4096
 ANON = {"prot": ["PROT_READ", "PROT_WRITE"], "flags": ["MAP_PRIVATE", "MAP_ANONYMOUS"]}
 WRITERS = 3
 BALLAST_PAGES = 20_000  # resident pages that make each checkpoint take a while
+BULK_OPS = SEGMENT_OPS + 76  # a bulk batch's mprotects: two journal segments
 _log = logging.getLogger(__name__)
 
 
@@ -72,6 +78,7 @@ class Writer:
     deleted: set[int] = field(default_factory=set)
     files: dict[int, str] = field(default_factory=dict)  # fd -> path
     partial: set[int] = field(default_factory=set)  # batches: read-only 2 pages, then a hole
+    bulk: dict[int, bool] = field(default_factory=dict)  # bulk area -> split by the last
     doubt: set[int] = field(default_factory=set)  # addresses an unacknowledged op touched
     doubtful_pids: set[int] = field(default_factory=set)
     acknowledged: int = 0
@@ -81,6 +88,9 @@ class Writer:
 
     def batch_addr(self, step: int) -> int:
         return 0x300000000000 + (self.index << 36) + step * 8 * PAGE
+
+    def bulk_addr(self, step: int) -> int:
+        return 0x400000000000 + (self.index << 36) + step * 2 * BULK_OPS * PAGE
 
 
 @dataclass
@@ -94,6 +104,7 @@ class Report:
     kills_during_checkpoint: int = 0
     replayed: int = 0
     diverged: int = 0
+    bulk_checked: int = 0  # acknowledged bulk batches checked, over all kills
 
 
 def _work(c: httpx.Client, w: Writer, stop: threading.Event) -> None:
@@ -155,6 +166,23 @@ def _work(c: httpx.Client, w: Writer, stop: threading.Event) -> None:
                 assert [x["ok"] for x in results] == [True, True, False, True], results
                 w.partial.add(b)
                 w.acknowledged += 1
+            if k % 17 == 16:
+                # The last acknowledged area again, or a new one (none yet, or the last
+                # batch on it was cut off: its state is unknown).
+                b = next((a for a in w.bulk if a not in w.doubt), w.bulk_addr(k))
+                touched = [b]
+                if b not in w.bulk:
+                    area = {"addr": b, "length": 2 * BULK_OPS * PAGE, "prot": ANON["prot"]}
+                    r = c.post(f"/processes/{pid}/mmap", json={**area, "flags": flags})
+                    r.raise_for_status()
+                    w.bulk[b] = False
+                split = not w.bulk[b]
+                ops = _bulk_batch(b, split)
+                r = c.post(f"/processes/{pid}/syscalls", json={"ops": ops})
+                r.raise_for_status()
+                assert r.json()["completed"] == BULK_OPS and r.json()["failed"] == 0
+                w.bulk[b] = split
+                w.acknowledged += 1
             if k % 13 == 12:
                 touched = []
                 path = f"/tmp/w{w.index}-{k}"
@@ -177,6 +205,17 @@ def _partial_batch(b: int) -> list[dict[str, object]]:
         {"op": "fault", "addr": b, "access": "write"},
         {"op": "mprotect", "addr": b, "length": 4 * PAGE, "prot": ["PROT_READ"]},
         {"op": "mmap", "addr": b + 3 * PAGE, "length": PAGE, "prot": ANON["prot"], "flags": fixed},
+    ]
+
+
+def _bulk_batch(b: int, split: bool) -> list[dict[str, object]]:
+    """``mprotect`` every other page of the area at ``b`` read-only (``split``), or back
+    to read-write (the VMAs merge again): operations of one kind, so the journal writes
+    their segments as rows."""
+    prot = ["PROT_READ"] if split else ANON["prot"]
+    return [
+        {"op": "mprotect", "addr": b + (2 * i + 1) * PAGE, "length": PAGE, "prot": prot}
+        for i in range(BULK_OPS)
     ]
 
 
@@ -226,6 +265,25 @@ def _verify(path: Path, writers: list[Writer], report: Report) -> Kernel:
                 or after.vm_flags & VM_WRITE == 0
             ):
                 report.lost.append(f"writer {w.index}: partial batch at {b:#x}: {first}")
+        for b, split in w.bulk.items():
+            if b in w.doubt:
+                continue
+            report.verified += 1
+            report.bulk_checked += 1
+            end = b + 2 * BULK_OPS * PAGE
+            got = {
+                (v.vm_start, v.vm_end, v.vm_flags & (VM_READ | VM_WRITE))
+                for v in (mm.vma_lookup(a) for a in range(b, end, PAGE))
+                if v is not None
+            }
+            rw = VM_READ | VM_WRITE
+            want = (
+                {(a, a + PAGE, VM_READ if (a - b) // PAGE % 2 else rw) for a in range(b, end, PAGE)}
+                if split
+                else {(b, end, rw)}
+            )
+            if got != want:
+                report.lost.append(f"writer {w.index}: bulk batch at {b:#x}")
         for a in w.unmapped - w.doubt:
             report.verified += 1
             if mm.vma_lookup(a) is not None:
@@ -359,6 +417,7 @@ def _assert(report: Report, rounds: int) -> None:
     assert report.acknowledged > 5 * rounds, report
     assert report.verified > report.acknowledged // 4, report
     assert report.kills_during_checkpoint >= rounds // 4, report
+    assert report.bulk_checked > 0, report
 
 
 @pytest.mark.timeout(240)

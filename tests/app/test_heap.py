@@ -7,6 +7,7 @@ import gc
 import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import anyio
 import httpx
@@ -14,8 +15,11 @@ import pytest
 
 from app import heap
 from app.main import create_app
+from app.persistence import StateKeeper
+from app.service import Service
 from app.settings import Settings, SettingsError
 from core import MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE, Kernel
+from core.checkpoint import dump_kernel, write_state
 
 P = 4096
 BASE = 0x7F0000000000
@@ -23,11 +27,13 @@ BASE = 0x7F0000000000
 
 @pytest.fixture
 def fresh_heap() -> Iterator[None]:
-    """The collector as it was (thresholds, nothing frozen) and fresh statistics."""
+    """The collector as it was (thresholds, nothing frozen, other tests' garbage
+    collected) and fresh statistics."""
     threshold = gc.get_threshold()
     saved = heap.STATISTICS
     heap.STATISTICS = heap.HeapStatistics()
     gc.unfreeze()
+    gc.collect()
     try:
         yield
     finally:
@@ -179,3 +185,31 @@ def test_the_setting() -> None:
     assert Settings.from_env({"VMASIM_GC_FREEZE_BATCH": "0"}).gc_freeze_batch == 0
     with pytest.raises(SettingsError, match="VMASIM_GC_FREEZE_BATCH"):
         Settings.from_env({"VMASIM_GC_FREEZE_BATCH": "-1"})
+
+
+@pytest.mark.parametrize("threshold", [1000, 0, 2500])
+def test_a_restored_machine_is_frozen(fresh_heap: None, tmp_path: Path, threshold: int) -> None:
+    """What a restore loads (here a checkpoint of a process of 2,000 VMAs) is frozen at
+    once, as the base of the doubling; not with the setting at 0, nor when the machine
+    is smaller than the setting (bulk work only, as for batches)."""
+    kernel = Kernel()
+    proc = kernel.spawn("big")
+    for i in range(2000):
+        proc.mm.mmap(
+            BASE + 2 * i * P, P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED
+        )
+    path = tmp_path / "state.json"
+    write_state(dump_kernel(kernel), str(path))
+    del kernel, proc
+    gc.collect()
+    keeper = StateKeeper(Service(Settings(gc_freeze_batch=threshold)), str(path), 0, "checkpoint")
+    assert keeper.restore()
+    assert keeper.service.kernel.processes()[0].mm.map_count == 2000
+    if threshold in (0, 2500):
+        assert heap.STATISTICS.freezes == 0 and gc.get_freeze_count() == 0
+        return
+    stats = heap.STATISTICS
+    assert stats.freezes == 1 and stats.collections == 0
+    # Every VMA is a tracked object, now frozen and counted (a few freed since).
+    assert stats.frozen == stats.collected_at >= gc.get_freeze_count() > 2000
+    assert gc.get_threshold()[2] == heap.OLDEST_THRESHOLD

@@ -17,6 +17,7 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -334,34 +335,65 @@ def test_checkpoints_truncate_the_journal(tmp_path: Path) -> None:
         assert comparable(dump_kernel(again.kernel)) == comparable(live)
 
 
+@contextmanager
+def _held_munmap(running: Running, patience: float) -> Iterator[tuple[int, Any, Any]]:
+    """A process whose ``munmap`` is held at a pause point, and checkpoints' patience set
+    to ``patience``: yields its pid, its mm and the pending HTTP answer; the pause point
+    is reset and the patience restored after the block."""
+    import app.persistence
+
+    service: Service = running.app.state.service
+    with httpx.Client(base_url=running.url, timeout=20) as c:
+        pid = _ok(c.post("/processes", json={"name": "h"}))["pid"]
+        addr = _ok(c.post(f"/processes/{pid}/mmap", json={"length": 2 * PAGE, **ANON}))["addr"]
+    mm = service.kernel.get(pid).mm
+    mm.pauses.arm("munmap:before_clear", timeout=60)
+    url = f"{running.url}/processes/{pid}/munmap"
+    held = spawn(lambda: httpx.post(url, json={"addr": addr, "length": PAGE}, timeout=60))
+    mm.pauses.wait_for_hold("munmap:before_clear")
+    saved = app.persistence.CHECKPOINT_PATIENCE
+    app.persistence.CHECKPOINT_PATIENCE = patience
+    try:
+        yield pid, mm, held
+    finally:
+        app.persistence.CHECKPOINT_PATIENCE = saved
+        mm.pauses.reset()
+
+
 def test_a_checkpoint_waits_for_held_operations(journaled: tuple[Running, Path]) -> None:
     running, path = journaled
     service: Service = running.app.state.service
     keeper: StateKeeper = running.app.state.state_keeper
-    import app.persistence
-
-    with httpx.Client(base_url=running.url, timeout=20) as c:
-        pid = _ok(c.post("/processes", json={"name": "h"}))["pid"]
-        addr = _ok(c.post(f"/processes/{pid}/mmap", json={"length": 2 * PAGE, **ANON}))["addr"]
-        mm = service.kernel.get(pid).mm
-        mm.pauses.arm("munmap:before_clear", timeout=60)
-        url = f"{running.url}/processes/{pid}/munmap"
-        held = spawn(lambda: httpx.post(url, json={"addr": addr, "length": PAGE}, timeout=60))
-        mm.pauses.wait_for_hold("munmap:before_clear")
-        patience = app.persistence.CHECKPOINT_PATIENCE
-        app.persistence.CHECKPOINT_PATIENCE = 0.2
-        try:
-            assert service.pool.run is not None
-            saved = _run(running, service.run, keeper.save)
-            assert saved is None and keeper.statistics().skipped == 1
-            assert not path.exists()
-        finally:
-            app.persistence.CHECKPOINT_PATIENCE = patience
-            mm.pauses.reset()
-        assert held.result().status_code == 204
+    with _held_munmap(running, 0.2) as (pid, _, held):
         saved = _run(running, service.run, keeper.save)
-        assert saved is not None and path.exists()
-        assert load_state(path).get(pid).mm.map_count == 1
+        assert saved is None and keeper.statistics().skipped == 1
+        assert not path.exists()
+    assert held.result().status_code == 204
+    saved = _run(running, service.run, keeper.save)
+    assert saved is not None and path.exists()
+    assert load_state(path).get(pid).mm.map_count == 1
+
+
+def test_a_waiting_checkpoint_is_woken_when_the_held_operation_ends(
+    journaled: tuple[Running, Path],
+) -> None:
+    """A checkpoint waiting for an operation held at a pause point is taken as soon as
+    that operation ends: the operation's end sees the waiter (``Sequencer.waiting``) and
+    wakes it, long before the checkpoint's patience (60 s here, beyond ``_run``'s 30 s)
+    would have it retry."""
+    running, path = journaled
+    service: Service = running.app.state.service
+    keeper: StateKeeper = running.app.state.state_keeper
+    assert keeper.journal is not None
+    sequencer = keeper.journal.sequencer
+    with _held_munmap(running, 60.0) as (pid, mm, held):
+        saving = spawn(lambda: _run(running, service.run, keeper.save))
+        wait_until(lambda: sequencer.waiting == 1, timeout=30, what="the checkpoint waits")
+        mm.pauses.release("munmap:before_clear")
+        saved = saving.result()
+    assert held.result().status_code == 204
+    assert saved is not None and keeper.statistics().skipped == 0 and sequencer.waiting == 0
+    assert load_state(path).get(pid).mm.map_count == 1
 
 
 def _run(running: Running, fn: Callable[..., Any], *args: Any) -> Any:
@@ -563,6 +595,11 @@ def _durable_rows(running: Running, path: Path) -> list[tuple[int, dict[str, Any
     return rows
 
 
+def _count(segment: dict[str, Any]) -> int:
+    """The operations a segment record holds, in either format (rows or op models)."""
+    return len(segment["rows"] if segment.get("v") == 2 else segment["ops"])
+
+
 def _covered(rows: list[tuple[int, dict[str, Any]]]) -> list[int]:
     """The positions the rows stand for, in store order (a segment for each of its ops)."""
     out: list[int] = []
@@ -618,7 +655,7 @@ def test_a_batch_interleaved_with_other_writers_keeps_the_execution_order(
     # the other process's operations, so the segment before them holds open and mmap,
     # the one after them munmap, open and mprotect.
     assert kinds == [("batch", a), ("open", b), ("batch", b), ("batch", a)], kinds
-    assert [len(r["ops"]) for _, r in rows if r["op"] == "batch"] == [2, 2, 3]
+    assert [_count(r) for _, r in rows if r["op"] == "batch"] == [2, 2, 3]
     again = restart(service, path)
     assert comparable(dump_kernel(again.kernel)) == comparable(dump_kernel(service.kernel))
 
@@ -654,9 +691,13 @@ def test_long_batches_are_cut_into_segments(journaled: tuple[Running, Path]) -> 
     rows = _durable_rows(running, path)
     segments = [r for _, r in rows if r["op"] == "batch"]
     # The touch is two operations (two TOUCH_CHUNK pieces).
-    assert sum(len(r["ops"]) for r in segments) == len(ops) + 1
+    assert sum(_count(r) for r in segments) == len(ops) + 1
     assert len(segments) == -(-(len(ops) + 1) // SEGMENT_OPS)
-    assert max(len(r["ops"]) for r in segments) == SEGMENT_OPS, [len(r["ops"]) for r in segments]
+    assert max(_count(r) for r in segments) == SEGMENT_OPS, [_count(r) for r in segments]
+    # The first segment (mprotects only) is rows (format 2), the second (mprotects, the
+    # touch's pieces, the munmap) op models (format 1): the replay below reads both.
+    assert [r.get("v", 1) for r in segments] == [2, 1], [r.get("v") for r in segments]
+    assert segments[0]["kind"] == "mprotect" and segments[0]["fields"] == ["addr", "length", "prot"]
     again = restart(service, path)
     assert again.kernel.get(pid).mm.maps() == service.kernel.get(pid).mm.maps()
     assert comparable(dump_kernel(again.kernel)) == comparable(dump_kernel(service.kernel))
@@ -746,7 +787,7 @@ def test_a_checkpoint_between_two_operations_of_a_batch_closes_its_segment(
     position = json.loads(path.read_bytes())["journal"]["position"]
     assert journal.wait_durable(position + 1, 10)
     after = [(p, r) for p, r in _rows(path) if p > position]
-    assert [(r["op"], r["first"], len(r["ops"])) for _, r in after] == [("batch", position + 1, 1)]
+    assert [(r["op"], r["first"], _count(r)) for _, r in after] == [("batch", position + 1, 1)]
     again = restart(service, path)
     assert again.kernel.get(pid).mm.maps() == proc.mm.maps()
     assert comparable(dump_kernel(again.kernel)) == comparable(dump_kernel(service.kernel))
