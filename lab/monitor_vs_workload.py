@@ -84,16 +84,24 @@ FULL_FILES = ("smaps_rollup", "smaps")
 
 
 def _setup(tracked_pages: int) -> tuple[Process, int, int, int]:
-    """The process: the heap (populated), the mapper's region (every other page mapped,
-    guard pages around it) and the faulter's first region. Returns the process, the
-    heap's address, the mapper region's base and the faulter region's address."""
+    """The process: the heap (populated), the mapper's region (a hole of
+    ``MAPPER_PAGES`` pages between two guard pages) and the faulter's first region.
+    Returns the process, the heap's address, the mapper region's base and the faulter
+    region's address.
+
+    The faulter's region is mapped *before* the mapper's hole is punched: a 64-page
+    ``mmap(NULL)`` made afterwards lands in that 64-page hole (top-down search,
+    ``unmapped_area_topdown``, takes the highest gap that fits), and the mapper's
+    ``MAP_FIXED`` pages would then replace the faulter's pages, split its VMA (the
+    mapper waiting in ``vma_start_write`` for the faulter's fault and for a walk of
+    the faulter's VMA) and leave holes the faulter's next faults hit with SIGSEGV."""
     proc = Kernel().spawn("workload")
     mm = proc.mm
     heap = mm.mmap(0, tracked_pages * PAGE_SIZE, RW, ANON | MAP_POPULATE)
     guard = mm.mmap(0, (MAPPER_PAGES + 2) * PAGE_SIZE, PROT_NONE, ANON)
+    faults = mm.mmap(0, FAULT_PAGES * PAGE_SIZE, RW, ANON)
     base = guard + PAGE_SIZE
     mm.munmap(base, MAPPER_PAGES * PAGE_SIZE)
-    faults = mm.mmap(0, FAULT_PAGES * PAGE_SIZE, RW, ANON)
     return proc, heap, base, faults
 
 
@@ -144,16 +152,21 @@ def run_cell(
             writes.append((t1 - t_start, t2 - t1))
 
     def faulter() -> None:
-        region = fault_region
         n = 0
         while not stop.is_set():
             if n == FAULT_PAGES:  # used up: a fresh VMA (no anon_vma yet)
-                mm.munmap(region, FAULT_PAGES * PAGE_SIZE)
-                region = mm.mmap(0, FAULT_PAGES * PAGE_SIZE, RW, ANON)
+                mm.munmap(fault_region, FAULT_PAGES * PAGE_SIZE)
+                # At the same address (a hint: the range was just freed), never in the
+                # mapper's hole, which a 64-page mmap(NULL) could take (see _setup).
+                again = mm.mmap(fault_region, FAULT_PAGES * PAGE_SIZE, RW, ANON)
+                if again != fault_region:
+                    raise RuntimeError(f"faulter's region moved to {again:#x}")
                 n = 0
             t0 = time.perf_counter()
-            mm.fault(region + n * PAGE_SIZE, "write")
+            done = mm.fault(fault_region + n * PAGE_SIZE, "write")
             faults.append(time.perf_counter() - t0)
+            if done.outcome != "ok":  # the workload's own layout is broken
+                raise RuntimeError(f"faulter's fault failed: {done}")
             n += 1
 
     def monitor() -> None:
@@ -202,6 +215,7 @@ def run_cell(
         "mapper_longest_waits": locking.worst_stalls("mapper", 3),
         "faulter_longest_waits": locking.worst_stalls("faulter", 3),
         "mapper_waits_over_5ms": locking.stall_summary("mapper", 5e-3),
+        "mapper_waits": locking.stall_summary("mapper", 0.0),
         "scans": [[round(a, 4), round(b, 4), p] for a, b, p in scans],
     }
     return row

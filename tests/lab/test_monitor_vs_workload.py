@@ -172,3 +172,31 @@ def test_only_the_heap_is_scaled(reader: SmapsReader) -> None:
     read_smaps_rollup(proc.mm, reader)
     walked = sorted(p for p, _ in locking.walks if p)
     assert walked == [3, 16 * 1000], locking.walks
+
+
+def test_the_faulter_never_maps_into_the_mappers_hole() -> None:
+    """A 64-page mmap(NULL) made after the mapper's 64-page hole is punched lands in
+    it (top-down search): the mapper's MAP_FIXED pages then split the faulter's VMA and
+    punch holes its faults hit. The faulter's region is mapped first and remapped at
+    its own address."""
+    proc, _, base, fault_region = monitor_vs_workload._setup(16)
+    mm = proc.mm
+    end = base + monitor_vs_workload.MAPPER_PAGES * 4096
+    assert fault_region + monitor_vs_workload.FAULT_PAGES * 4096 <= base or fault_region >= end
+    assert mm.vma_lookup(base) is None and mm.vma_lookup(end - 4096) is None  # empty
+    assert mm.vma_lookup(base - 4096) is not None  # between two guard pages
+    assert mm.vma_lookup(end) is not None
+
+
+def test_without_a_monitor_nothing_read_locks_the_mappers_vma() -> None:
+    """The mapper's one-page VMA is its own: with no monitor its munmap never waits in
+    vma_start_write (no fault touches it), and every fault of the faulter succeeds
+    (run_cell raises otherwise)."""
+    ctx = RunContext(seed=1, quick=True, cell_s=0.6)
+    with switch_interval():
+        row = monitor_vs_workload.run_cell(
+            ctx, SMALL, 256, "smaps_rollup", None, interval_s=0.1, seconds=0.6
+        )
+    waits = row.pop("_diag")["mapper_waits"]["by_lock"]
+    assert row["mapper_ops_per_s"] > 0 and row["faults_per_s"] > 0
+    assert "vma_start_write" not in waits, waits
