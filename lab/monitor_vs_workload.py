@@ -39,6 +39,7 @@ mapper's p99 stays within 1.5x of the cell without a monitor.
 from __future__ import annotations
 
 import bisect
+import statistics
 import threading
 import time
 from typing import Any
@@ -53,6 +54,7 @@ from core.constants import (
     PROT_READ,
     PROT_WRITE,
 )
+from core.errors import InvalidArgument
 from core.kernel import Kernel
 from core.maps_reader import SMAPS_READERS, SmapsFile, SmapsReader, read_smaps_rollup
 from core.process import Process
@@ -122,13 +124,16 @@ def run_cell(
     interval_s: float,
     seconds: float,
     smaps_cost: SmapsCost = HOST_SMAPS_COST,
+    rep: int = 0,
 ) -> dict[str, Any]:
-    """One configuration on a fresh process: ``reader`` None runs no monitor."""
+    """One configuration on a fresh process: ``reader`` None runs no monitor; ``rep``
+    is the repetition (seeds the profile's RNG)."""
     page_scale = size / PAGE_SIZE / tracked_pages
     proc, heap, base, fault_region = _setup(tracked_pages)
     mm = proc.mm
+    seed: object = ctx.seed if not rep else (ctx.seed, rep)
     locking: SmapsLocking = apply_smaps_cost(
-        proc, ctx.cost, smaps_cost, page_scale, ctx.seed, scaled_start=heap
+        proc, ctx.cost, smaps_cost, page_scale, seed, scaled_start=heap
     )
     stop = threading.Event()
     mapper_ops: list[tuple[float, float, float]] = []  # (start, mmap s, munmap s)
@@ -263,6 +268,21 @@ def _row(
     return row
 
 
+#: Repetitions of every cell: one in a quick run, five in a full one.
+QUICK_REPEAT, FULL_REPEAT, MAX_REPEAT = 1, 5, 50
+#: The latencies whose per-run p99 is kept (the verdict's), and the ops of the verdict.
+_OPS = ("mmap", "munmap", "fault")
+_VERDICT_OPS = ("mmap", "munmap")
+
+
+def check_repeat(repeat: object) -> int:
+    """``repeat`` if it is a number of repetitions in [1, MAX_REPEAT]; InvalidArgument
+    otherwise."""
+    if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= MAX_REPEAT:
+        raise InvalidArgument(f"repeat {repeat!r} is not an integer in [1, {MAX_REPEAT}]")
+    return repeat
+
+
 def run(
     ctx: RunContext,
     sizes: tuple[int, ...] | None = None,
@@ -271,19 +291,32 @@ def run(
     tracked_pages: int | None = None,
     interval_s: float | None = None,
     smaps_cost: SmapsCost = HOST_SMAPS_COST,
+    repeat: int | None = None,
 ) -> ExperimentResult:
     """Every (size, file, reader) cell, plus one cell without a monitor per size, with
-    the page walk charged at ``smaps_cost``."""
+    the page walk charged at ``smaps_cost``, each run ``repeat`` times.
+
+    The repetitions are interleaved: round ``k`` runs every cell once, in the same
+    order (a size's no-monitor cell first, then its monitor cells), so a no-monitor
+    cell and the monitor cells it is compared with run seconds apart, on the same
+    host, in every round; a burst of other work on the host lands in one round of
+    every cell it meets rather than in every run of one cell. Each row holds the
+    median over the runs (p50, p99, throughput), the maximum of the maxima, scans
+    summed, and each run's p99 (``<op>_p99_runs_ms``) for the spread
+    (:func:`merge_runs`); the diagnostics keep each run's figures."""
     sizes = sizes or (QUICK_SIZES if ctx.quick else FULL_SIZES)
     files = files or (QUICK_FILES if ctx.quick else FULL_FILES)
     tracked = tracked_pages or (1024 if ctx.quick else 2048)
     interval = interval_s if interval_s is not None else (0.5 if ctx.quick else 1.0)
+    if repeat is None:
+        repeat = QUICK_REPEAT if ctx.quick else FULL_REPEAT
+    reps = check_repeat(repeat)
     seconds = ctx.duration(3.0, 8.0)
     cells: list[tuple[int, str, SmapsReader | None]] = []
     for size in sizes:
         cells.append((size, files[0], None))
         cells += [(size, f, r) for f in files for r in readers]
-    ctx.start(len(cells))
+    ctx.start(len(cells) * reps)
     result = ExperimentResult(
         NAME,
         TITLE,
@@ -297,17 +330,63 @@ def run(
             "tracked_pages": tracked,
             "interval_s": interval,
             "run_s": seconds,
+            "repeat": reps,
+            "order": "round-robin: every cell once per round",
             "smaps_cost": smaps_cost.as_dict(),
         },
         {},
     )
-    for size, file, reader in cells:
-        row = run_cell(ctx, size, tracked, file, reader, interval, seconds, smaps_cost)
-        result.diagnostics[_label(size, file, reader)] = row.pop("_diag")
-        result.rows.append(row)
-        ctx.cell_done(_label(size, file, reader))
+    runs: dict[str, list[dict[str, Any]]] = {_label(*c): [] for c in cells}
+    for k in range(reps):
+        for size, file, reader in cells:
+            row = run_cell(ctx, size, tracked, file, reader, interval, seconds, smaps_cost, k)
+            label = _label(size, file, reader)
+            runs[label].append(row)
+            ctx.cell_done(f"{label} ({k + 1}/{reps})" if reps > 1 else label)
+    for label, rows in runs.items():
+        diags = [r.pop("_diag") for r in rows]
+        result.rows.append(merge_runs(rows))
+        result.diagnostics[label] = {
+            "mapper_longest_waits": _longest(diags, "mapper_longest_waits"),
+            "faulter_longest_waits": _longest(diags, "faulter_longest_waits"),
+            "runs": [{"row": r, **d} for r, d in zip(rows, diags, strict=True)],
+        }
     result.targets = targets(result.rows)
     return result
+
+
+def _longest(diags: list[dict[str, Any]], key: str, n: int = 3) -> list[dict[str, Any]]:
+    """The ``n`` longest waits of every run's ``key`` list, each marked with its run."""
+    waits = [{**w, "run": k} for k, d in enumerate(diags) for w in d[key]]
+    return sorted(waits, key=lambda w: -w["wait_ms"])[:n]
+
+
+def merge_runs(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row from the runs of one cell: p50, p99 and throughputs the median over the
+    runs; maxima the largest; scans summed and the stall per scan over all of them;
+    each run's p99 kept (``<op>_p99_runs_ms``, in run order). O(runs)."""
+    first = rows[0]
+    out = {k: first[k] for k in ("heap", "heap_bytes", "tracked_pages", "file", "reader")}
+    out["runs"] = len(rows)
+    for op in _OPS:
+        out[f"{op}_p50_ms"] = _median(r[f"{op}_p50_ms"] for r in rows)
+        out[f"{op}_p99_ms"] = _median(r[f"{op}_p99_ms"] for r in rows)
+        out[f"{op}_max_ms"] = max(r[f"{op}_max_ms"] for r in rows)
+    for op in _OPS:
+        out[f"{op}_p99_runs_ms"] = [r[f"{op}_p99_ms"] for r in rows]
+    for key in ("mapper_ops_per_s", "faults_per_s", "faults_retried"):
+        out[key] = _median(r[key] for r in rows)
+    scans = sum(r["scans"] for r in rows)
+    out["scans"] = scans
+    out["pages_per_scan"] = max(r["pages_per_scan"] for r in rows)
+    out["modelled_walk_ms"] = max(r["modelled_walk_ms"] for r in rows)
+    stall = sum(r["stall_per_scan_ms"] * r["scans"] for r in rows)
+    out["stall_per_scan_ms"] = round(stall / scans, 3) if scans else 0.0
+    return out
+
+
+def _median(values: Any) -> float:
+    return round(float(statistics.median(values)), 4)
 
 
 def targets(rows: list[dict[str, Any]]) -> list[Target]:
@@ -354,17 +433,28 @@ def targets(rows: list[dict[str, Any]]) -> list[Target]:
             )
             if base is None:
                 continue
-            for op in ("mmap", "munmap"):
+            for op in _VERDICT_OPS:
                 ratio = r[f"{op}_p99_ms"] / max(base[f"{op}_p99_ms"], 1e-6)
                 out.append(
                     Target(
-                        f"{file} per_vma {r['heap']}: {op} p99 / no monitor",
+                        f"{file} per_vma {r['heap']}: {op} p99 / no monitor"
+                        + _spread(r.get(f"{op}_p99_runs_ms"), base.get(f"{op}_p99_runs_ms")),
                         round(ratio, 2),
                         "<= 1.5",
                         ratio <= 1.5,
                     )
                 )
     return out
+
+
+def _spread(runs: list[float] | None, base: list[float] | None) -> str:
+    """`` (runs: lo to hi)``: the range of the ratios of the runs paired by round (run
+    ``k`` of the cell against run ``k`` of the no-monitor cell, seconds apart); empty
+    for a single run."""
+    if not runs or not base or len(runs) < 2 or len(runs) != len(base):
+        return ""
+    ratios = [a / max(b, 1e-6) for a, b in zip(runs, base, strict=True)]
+    return f" (median of {len(runs)} runs; by round {min(ratios):.2f} to {max(ratios):.2f})"
 
 
 def plot(result: ExperimentResult, ax: Any) -> None:
@@ -399,10 +489,12 @@ def plot(result: ExperimentResult, ax: Any) -> None:
     ax.legend(fontsize="small")
 
 
-def run_scattered(ctx: RunContext) -> ExperimentResult:
+def run_scattered(ctx: RunContext, repeat: int | None = None) -> ExperimentResult:
     """The cells of process-exporter's size (no monitor, both files, both readers) with
     the page walk charged at :data:`lab.smaps_cost.HOST_SMAPS_COST_SCATTERED`: the heap
     whose frames are scattered (``python -m lab monitor-vs-workload --scattered``)."""
     from .smaps_cost import HOST_SMAPS_COST_SCATTERED
 
-    return run(ctx, sizes=(PROCESS_EXPORTER_BYTES,), smaps_cost=HOST_SMAPS_COST_SCATTERED)
+    return run(
+        ctx, sizes=(PROCESS_EXPORTER_BYTES,), smaps_cost=HOST_SMAPS_COST_SCATTERED, repeat=repeat
+    )
