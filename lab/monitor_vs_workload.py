@@ -26,14 +26,14 @@ host (:mod:`lab.smaps_cost`). The workload's own costs
 are :class:`lab.profiles.CostModel`'s (``syscall_s``, ``fault_page_s``).
 
 Reported per cell (heap size, monitor file, reader): p50/p99/max of mmap, munmap and
-fault latency, operations per second, scans, the modelled walk time per scan, the
+fault latency, operations per second, scans, the modelled walk time per scan and the
 *stall per scan* (the mapper's waits for ``mmap_lock`` while the monitor held it, per
-scan: what the monitor cost the writer) and the *worst op per scan* (for each scan,
-the longest mapper syscall that started during it, averaged: what the workload saw,
-the host's own delays included). Targets: under ``mmap_lock`` the stall per scan
-grows with the resident size (largest/smallest stall within 2x of the size ratio) and,
-scaled to process-exporter's resident size, lands within 2x of its 4.456 s; under ``per_vma`` the
-mapper's p99 stays within 1.5x of the cell without a monitor.
+scan: what the monitor cost the writer). Every cell runs ``repeat`` times, the cells
+in round-robin order (:func:`run`); a row holds the medians over its runs and each
+run's p99. Targets: under ``mmap_lock`` the stall per scan grows with the resident
+size (largest/smallest stall within 2x of the size ratio) and, scaled to
+process-exporter's resident size, lands within 2x of its 4.456 s; under ``per_vma``
+the mapper's median p99 stays within 1.5x of the no-monitor cell's median p99.
 """
 
 from __future__ import annotations

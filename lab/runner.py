@@ -79,6 +79,16 @@ assert tuple(EXPERIMENTS) == get_args(ExperimentName), "ExperimentName lists eve
 _run_lock = threading.Lock()
 
 
+def check_repeat_for(name: str, repeat: object) -> None:
+    """Raise InvalidArgument unless ``repeat`` is None or a number of runs per cell
+    for ``name`` (monitor-vs-workload's only: :func:`lab.monitor_vs_workload.check_repeat`)."""
+    if repeat is None:
+        return
+    if name != monitor_vs_workload.NAME:
+        raise InvalidArgument(f"repeat applies to {monitor_vs_workload.NAME} only")
+    monitor_vs_workload.check_repeat(repeat)
+
+
 def run_experiment(
     name: str,
     *,
@@ -110,10 +120,7 @@ def run_experiment(
         raise InvalidArgument(f"seed {seed!r} is not an integer")
     if scattered and name != monitor_vs_workload.NAME:
         raise InvalidArgument(f"scattered applies to {monitor_vs_workload.NAME} only")
-    if repeat is not None:
-        if name != monitor_vs_workload.NAME:
-            raise InvalidArgument(f"repeat applies to {monitor_vs_workload.NAME} only")
-        monitor_vs_workload.check_repeat(repeat)
+    check_repeat_for(name, repeat)
     ctx = RunContext(seed=seed, quick=quick, cost=cost, cell_s=cell_s, progress=progress)
     if cancel is not None:
         ctx.cancel = cancel
