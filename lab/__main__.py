@@ -70,7 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         metavar="N",
         help="monitor-vs-workload only: run every cell N times, interleaved (default: 1 "
-        "with --quick, else 5); the rows hold the medians and each run's p99",
+        "with --quick, else 10); the rows hold the percentiles over the runs' samples "
+        "pooled and each run's p99",
     )
     args = parser.parse_args(argv)
     if args.scattered and args.name != "monitor-vs-workload":

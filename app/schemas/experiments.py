@@ -50,7 +50,7 @@ class ExperimentIn(InModel):
         le=50,
         description=(
             "monitor-vs-workload only: runs of every cell, in round-robin order; the rows"
-            " hold the medians (default: 1 quick, 5 full)"
+            " hold the percentiles over the runs pooled (default: 1 quick, 10 full)"
         ),
     )
     cost: dict[CostField, bool | float] = Field(

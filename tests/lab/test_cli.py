@@ -113,14 +113,16 @@ def test_scattered_writes_its_own_files(tmp_path: Path, capsys: pytest.CaptureFi
     # process-exporter's size only, charged at the scattered frames' page cost.
     assert {r["heap"] for r in doc["rows"]} == {"200.7 GiB"}
     assert doc["params"]["smaps_cost"]["page_s"] == pytest.approx(64.28e-9)
-    # Two runs of every cell: the row holds both runs' p99 and their median.
+    # Two runs of every cell: the row holds both runs' p99 and the pooled p99.
     assert doc["params"]["repeat"] == 2
     for row in doc["rows"]:
         assert row["runs"] == 2 and len(row["mmap_p99_runs_ms"]) == 2
-        assert row["mmap_p99_ms"] == pytest.approx(sum(row["mmap_p99_runs_ms"]) / 2, abs=1e-4)
+        # Pooled, the p99 lies between the two runs' own.
+        lo, hi = sorted(row["mmap_p99_runs_ms"])
+        assert lo <= row["mmap_p99_ms"] <= hi
     for label, diag in doc["diagnostics"].items():
         assert len(diag["runs"]) == 2, label
     per_vma = [t for t in doc["targets"] if "per_vma" in t["name"]]
-    assert per_vma and all("(median of 2 runs; by round " in t["name"] for t in per_vma)
+    assert per_vma and all("(2 runs pooled; by round " in t["name"] for t in per_vma)
     csv_text = (tmp_path / "monitor-vs-workload-scattered.csv").read_text()
     assert "mmap_p99_runs_ms" in csv_text.splitlines()[5]

@@ -202,7 +202,7 @@ def test_without_a_monitor_nothing_read_locks_the_mappers_vma() -> None:
     assert "vma_start_write" not in waits, waits
 
 
-def test_merge_runs_takes_medians_maxima_and_pools_the_scans() -> None:
+def test_merge_runs_pools_the_samples_and_keeps_each_runs_p99() -> None:
     def run(p99: float, mx: float, ops: float, scans: int, stall: float) -> dict[str, Any]:
         row: dict[str, Any] = {"heap": "2 GiB", "heap_bytes": 2 * GIB, "tracked_pages": 8,
                                "file": "smaps", "reader": "per_vma"}  # fmt: skip
@@ -210,18 +210,23 @@ def test_merge_runs_takes_medians_maxima_and_pools_the_scans() -> None:
             row |= {f"{op}_p50_ms": 0.4, f"{op}_p99_ms": p99, f"{op}_max_ms": mx}
         return row | {"mapper_ops_per_s": ops, "faults_per_s": 2 * ops, "faults_retried": 3,
                       "scans": scans, "pages_per_scan": 10, "modelled_walk_ms": 1.0,
-                      "stall_per_scan_ms": stall}  # fmt: skip
+                      "stall_per_scan_ms": stall, "vma_write_waits": 2,
+                      "vma_write_wait_ms": 0.25}  # fmt: skip
 
-    row = monitor_vs_workload.merge_runs([run(5.0, 9.0, 700, 8, 1.0), run(1.0, 40.0, 500, 6, 0.5),
-                                          run(2.0, 7.0, 900, 6, 0.0)])  # fmt: skip
+    # 300 samples: 1 ms to 300 ms. Nearest rank: p50 is the 150th, p99 the 297th.
+    pooled = {op: [i / 1e3 for i in range(300, 0, -1)] for op in ("mmap", "munmap", "fault")}
+    rows = [run(5.0, 9.0, 700, 8, 1.0), run(1.0, 40.0, 500, 6, 0.5), run(2.0, 7.0, 900, 6, 0.0)]
+    row = monitor_vs_workload.merge_runs(rows, pooled)
     assert row["runs"] == 3
-    assert row["mmap_p99_ms"] == 2.0 and row["mmap_p99_runs_ms"] == [5.0, 1.0, 2.0]
+    assert row["mmap_p50_ms"] == 150.0 and row["mmap_p99_ms"] == 297.0
+    assert row["mmap_p99_runs_ms"] == [5.0, 1.0, 2.0] and row["mmap_p99_median_ms"] == 2.0
     assert row["munmap_max_ms"] == 40.0 and row["mapper_ops_per_s"] == 700
     # (8 x 1.0 + 6 x 0.5 + 6 x 0.0) ms of stall over 20 scans
     assert row["scans"] == 20 and row["stall_per_scan_ms"] == 0.55
+    assert row["vma_write_waits"] == 6 and row["vma_write_wait_ms"] == 0.75
 
 
-def test_targets_give_the_verdict_on_the_medians_with_the_spread_by_round() -> None:
+def test_targets_give_the_verdict_on_the_pooled_p99_with_the_spread_by_round() -> None:
     base = {"reader": "none", "file": "none", "heap_bytes": GIB, "heap": "1 GiB", "scans": 0,
             "mmap_p99_ms": 2.0, "munmap_p99_ms": 2.0, "mmap_p99_runs_ms": [1.0, 2.0, 8.0],
             "munmap_p99_runs_ms": [2.0, 2.0, 2.0]}  # fmt: skip
@@ -230,9 +235,9 @@ def test_targets_give_the_verdict_on_the_medians_with_the_spread_by_round() -> N
            "munmap_p99_runs_ms": [2.0, 1.0, 4.0]}  # fmt: skip
     got = {t.name: (t.value, t.passed) for t in monitor_vs_workload.targets([base, vma])}
     assert got == {
-        "smaps per_vma 1 GiB: mmap p99 / no monitor (median of 3 runs; by round 0.25 to 3.00)":
+        "smaps per_vma 1 GiB: mmap p99 / no monitor (3 runs pooled; by round 0.25 to 3.00)":
             (1.5, True),
-        "smaps per_vma 1 GiB: munmap p99 / no monitor (median of 3 runs; by round 0.50 to 2.00)":
+        "smaps per_vma 1 GiB: munmap p99 / no monitor (3 runs pooled; by round 0.50 to 2.00)":
             (1.0, True),
     }  # fmt: skip
 
