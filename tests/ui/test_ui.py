@@ -11,6 +11,7 @@ test also rewrites the README's ``docs/img/ui.png``.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -574,6 +575,32 @@ def test_experiment_results_show_a_finished_job(
         "results"
     )
     page.locator("#experiments").screenshot(path=str(ARTIFACTS / "experiments.png"))
+
+
+def test_monitor_vs_workload_results_show_each_runs_p99(
+    page: Any, live_server: LiveServer, http: httpx.Client
+) -> None:
+    """monitor-vs-workload rows carry lists (each run's p99): the page's table shows
+    them as JSON, one row per cell."""
+    if "/experiments" not in http.get("/openapi.json").json()["paths"]:
+        pytest.skip("this server has no /experiments route")
+    _open(page, live_server)
+    form = page.locator("#experiment-form")
+    form.wait_for()
+    form.locator("select[name=name]").select_option("monitor-vs-workload")
+    form.locator("input[name=cell]").fill("0.2")
+    page.click("#experiment-start")
+    # This job's box (the server may hold other tests' finished jobs, shown too).
+    job = page.locator("#experiments-body .experiment", has_text="monitor-vs-workload").first
+    job.wait_for(timeout=60_000)
+    server = http.get(f"/experiments/{int(job.get_attribute('data-job'))}").json()
+    assert server["state"] == "done" and server["name"] == "monitor-vs-workload"
+    rows = server["result"]["rows"]
+    table = job.locator("table").last
+    assert table.locator("tbody tr").count() == len(rows) == 6
+    column = table.locator("thead th").all_inner_texts().index("mmap_p99_runs_ms")
+    shown = table.locator("tbody tr").first.locator("td").nth(column).inner_text()
+    assert json.loads(shown) == rows[0]["mmap_p99_runs_ms"]
 
 
 def test_map_module_reads_the_servers_text_exactly(
