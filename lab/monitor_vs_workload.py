@@ -476,9 +476,9 @@ def targets(rows: list[dict[str, Any]]) -> list[Target]:
 
 
 def _spread(runs: list[float] | None, base: list[float] | None) -> str:
-    """`` (runs: lo to hi)``: the range of the ratios of the runs paired by round (run
-    ``k`` of the cell against run ``k`` of the no-monitor cell, seconds apart); empty
-    for a single run."""
+    """`` (N runs pooled; by round lo to hi)``: the range of the ratios of the runs
+    paired by round (run ``k`` of the cell against run ``k`` of the no-monitor cell,
+    seconds apart); empty for a single run."""
     if not runs or not base or len(runs) < 2 or len(runs) != len(base):
         return ""
     ratios = [a / max(b, 1e-6) for a, b in zip(runs, base, strict=True)]
@@ -486,8 +486,9 @@ def _spread(runs: list[float] | None, base: list[float] | None) -> str:
 
 
 def plot(result: ExperimentResult, ax: Any) -> None:
-    """Stall per scan (mapper's worst op during a scan) by heap size, one line per
-    (file, reader), log-log; the modelled walk time as a dotted line."""
+    """Stall per scan by heap size, one line per (file, reader), log-log; the modelled
+    walk time as a dotted line; the no-monitor mmap maximum; and the verdict's figures,
+    the mmap p99 of the no-monitor and per-VMA cells, bars spanning the runs' own p99."""
     rows = result.rows
     for file in dict.fromkeys(r["file"] for r in rows if r["reader"] != "none"):
         for reader in dict.fromkeys(r["reader"] for r in rows if r["reader"] != "none"):
