@@ -29,6 +29,7 @@ from lab import (
     Cancelled,
     CostModel,
     ExperimentResult,
+    check_repeat_for,
     render_csv,
     render_plot,
     run_experiment,
@@ -60,6 +61,7 @@ class Job:
     cost: CostModel
     cell_s: float | None
     submitted: float
+    repeat: int | None = None
     state: JobState = "queued"
     done: int = 0
     total: int = 0
@@ -130,11 +132,19 @@ class JobManager:
     # -- submission ---------------------------------------------------------------------
 
     def submit(
-        self, name: str, *, quick: bool, seed: int, cost: CostModel, cell_s: float | None
+        self,
+        name: str,
+        *,
+        quick: bool,
+        seed: int,
+        cost: CostModel,
+        cell_s: float | None,
+        repeat: int | None = None,
     ) -> JobView:
         """Queue a run; returns its view. Raises JobLimitReached (nothing queued) when
-        every slot is busy, NoSuchMachine after shutdown (the machine was deleted).
-        O(max_jobs)."""
+        every slot is busy, NoSuchMachine after shutdown (the machine was deleted),
+        InvalidArgument for a ``repeat`` the experiment does not take. O(max_jobs)."""
+        check_repeat_for(name, repeat)
         with self._lock:
             if self._closed:
                 raise NoSuchMachine(self.machine)
@@ -148,7 +158,7 @@ class JobManager:
                         MAX_JOBS_SETTING, self.max_jobs, len(self._jobs) + 1, "experiment jobs"
                     )
                 del self._jobs[finished[0]]
-            job = Job(next(self._ids), name, quick, seed, cost, cell_s, time.time())
+            job = Job(next(self._ids), name, quick, seed, cost, cell_s, time.time(), repeat)
             self._jobs[job.id] = job
             self._submitted += 1
             if self._worker is None:
@@ -191,6 +201,7 @@ class JobManager:
                 cost=job.cost,
                 cell_s=job.cell_s,
                 progress=progress,
+                repeat=job.repeat,
                 cancel=job.cancel,
             )
         except Cancelled:

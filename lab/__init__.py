@@ -29,6 +29,7 @@ from .profiles import (
 from .runner import (
     EXPERIMENTS,
     ExperimentName,
+    check_repeat_for,
     format_table,
     render_csv,
     render_plot,
@@ -50,6 +51,7 @@ __all__ = [
     "RunContext",
     "Target",
     "apply_profile",
+    "check_repeat_for",
     "format_table",
     "high_priority",
     "low_priority",

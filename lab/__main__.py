@@ -64,9 +64,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="monitor-vs-workload only: process-exporter's size with the page cost of a "
         "heap whose frames are scattered; writes <out>/monitor-vs-workload-scattered.*",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        metavar="N",
+        help="monitor-vs-workload only: run every cell N times, interleaved (default: 1 "
+        "with --quick, else 10); the rows hold the percentiles over the runs' samples "
+        "pooled and each run's p99",
+    )
     args = parser.parse_args(argv)
     if args.scattered and args.name != "monitor-vs-workload":
         parser.error("--scattered applies to monitor-vs-workload only")
+    if args.repeat is not None and args.name != "monitor-vs-workload":
+        parser.error("--repeat applies to monitor-vs-workload only")
     try:
         cost = DEFAULT_COST.with_overrides(dict(args.cost))
     except (InvalidArgument, TypeError) as exc:
@@ -86,6 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             cell_s=args.cell_seconds,
             progress=None if args.no_progress else ProgressBar(),
             scattered=args.scattered,
+            repeat=args.repeat,
         )
         stem = f"{name}-scattered" if args.scattered else name
         paths = write_outputs(result, args.out, plot=not args.no_plot, stem=stem)

@@ -79,6 +79,16 @@ assert tuple(EXPERIMENTS) == get_args(ExperimentName), "ExperimentName lists eve
 _run_lock = threading.Lock()
 
 
+def check_repeat_for(name: str, repeat: object) -> None:
+    """Raise InvalidArgument unless ``repeat`` is None or a number of runs per cell
+    for ``name`` (monitor-vs-workload's only: :func:`lab.monitor_vs_workload.check_repeat`)."""
+    if repeat is None:
+        return
+    if name != monitor_vs_workload.NAME:
+        raise InvalidArgument(f"repeat applies to {monitor_vs_workload.NAME} only")
+    monitor_vs_workload.check_repeat(repeat)
+
+
 def run_experiment(
     name: str,
     *,
@@ -89,11 +99,13 @@ def run_experiment(
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
     scattered: bool = False,
+    repeat: int | None = None,
 ) -> ExperimentResult:
     """Run experiment ``name`` and return its result (``scattered``: monitor-vs-workload's
-    :func:`~lab.monitor_vs_workload.run_scattered` instead). Raises InvalidArgument for
-    an unknown name, a bad ``cell_s`` or ``scattered`` with another experiment (nothing
-    run), ``Cancelled`` if ``cancel`` is set between cells. Runs serialise on a module
+    :func:`~lab.monitor_vs_workload.run_scattered` instead; ``repeat``: its runs of every
+    cell, None for its default). Raises InvalidArgument for an unknown name, a bad
+    ``cell_s`` or ``repeat``, or ``scattered`` or ``repeat`` with another experiment
+    (nothing run), ``Cancelled`` if ``cancel`` is set between cells. Runs serialise on a module
     lock (they share the GIL switch interval and would disturb each other's timings).
     Caller holds no engine lock."""
     if name not in EXPERIMENTS:
@@ -108,6 +120,7 @@ def run_experiment(
         raise InvalidArgument(f"seed {seed!r} is not an integer")
     if scattered and name != monitor_vs_workload.NAME:
         raise InvalidArgument(f"scattered applies to {monitor_vs_workload.NAME} only")
+    check_repeat_for(name, repeat)
     ctx = RunContext(seed=seed, quick=quick, cost=cost, cell_s=cell_s, progress=progress)
     if cancel is not None:
         ctx.cancel = cancel
@@ -115,7 +128,9 @@ def run_experiment(
         env = environment()
         t0 = time.perf_counter()
         if scattered:
-            result = monitor_vs_workload.run_scattered(ctx)
+            result = monitor_vs_workload.run_scattered(ctx, repeat)
+        elif repeat is not None:
+            result = monitor_vs_workload.run(ctx, repeat=repeat)
         else:
             result = EXPERIMENTS[name].run(ctx)
         result.duration_s = time.perf_counter() - t0

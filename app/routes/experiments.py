@@ -62,7 +62,12 @@ async def start_experiment(
     """Queue a run (one runs at a time); 409 when every job slot is busy."""
     cost = DEFAULT_COST.with_overrides({str(k): v for k, v in body.cost.items()})
     view = jobs.submit(
-        body.name, quick=body.quick, seed=body.seed, cost=cost, cell_s=body.cell_seconds
+        body.name,
+        quick=body.quick,
+        seed=body.seed,
+        cost=cost,
+        cell_s=body.cell_seconds,
+        repeat=body.repeat,
     )
     response.headers["Location"] = f"/experiments/{view.id}"
     return _out(view, prefix)

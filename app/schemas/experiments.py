@@ -44,6 +44,15 @@ class ExperimentIn(InModel):
     cell_seconds: float | None = Field(
         None, ge=0.05, le=10.0, description="seconds per cell (default: the experiment's)"
     )
+    repeat: int | None = Field(
+        None,
+        ge=1,
+        le=50,
+        description=(
+            "monitor-vs-workload only: runs of every cell, in round-robin order; the rows"
+            " hold the percentiles over the runs pooled (default: 1 quick, 10 full)"
+        ),
+    )
     cost: dict[CostField, bool | float] = Field(
         default_factory=dict,
         description=(

@@ -90,10 +90,22 @@ def test_scattered_is_monitor_vs_workload_only(capsys: pytest.CaptureFixture[str
         run_experiment("proc-vs-map", scattered=True)
 
 
+def test_repeat_is_monitor_vs_workload_only(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["fault-scaling", "--repeat", "2"])
+    assert exc.value.code == 2
+    assert "--repeat applies to monitor-vs-workload only" in capsys.readouterr().err
+    with pytest.raises(InvalidArgument, match="repeat applies to monitor-vs-workload"):
+        run_experiment("proc-vs-map", repeat=2)
+    for bad in (0, 51, True, 1.5):
+        with pytest.raises(InvalidArgument, match=r"^repeat .* is not an integer in \[1, 50\]"):
+            run_experiment("monitor-vs-workload", repeat=bad)  # type: ignore[arg-type]
+
+
 def test_scattered_writes_its_own_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(
         ["monitor-vs-workload", "--scattered", "--quick", "--out", str(tmp_path),
-         "--cell-seconds", "0.3", "--no-plot", "--no-progress"]
+         "--cell-seconds", "0.3", "--no-plot", "--no-progress", "--repeat", "2"]
     )  # fmt: skip
     assert code == 0
     assert not (tmp_path / "monitor-vs-workload.json").exists()
@@ -101,4 +113,16 @@ def test_scattered_writes_its_own_files(tmp_path: Path, capsys: pytest.CaptureFi
     # process-exporter's size only, charged at the scattered frames' page cost.
     assert {r["heap"] for r in doc["rows"]} == {"200.7 GiB"}
     assert doc["params"]["smaps_cost"]["page_s"] == pytest.approx(64.28e-9)
-    assert (tmp_path / "monitor-vs-workload-scattered.csv").exists()
+    # Two runs of every cell: the row holds both runs' p99 and the pooled p99.
+    assert doc["params"]["repeat"] == 2
+    for row in doc["rows"]:
+        assert row["runs"] == 2 and len(row["mmap_p99_runs_ms"]) == 2
+        # Pooled, the p99 lies between the two runs' own.
+        lo, hi = sorted(row["mmap_p99_runs_ms"])
+        assert lo <= row["mmap_p99_ms"] <= hi
+    for label, diag in doc["diagnostics"].items():
+        assert len(diag["runs"]) == 2, label
+    per_vma = [t for t in doc["targets"] if "per_vma" in t["name"]]
+    assert per_vma and all("(2 runs pooled; by round " in t["name"] for t in per_vma)
+    csv_text = (tmp_path / "monitor-vs-workload-scattered.csv").read_text()
+    assert "mmap_p99_runs_ms" in csv_text.splitlines()[5]

@@ -172,3 +172,87 @@ def test_only_the_heap_is_scaled(reader: SmapsReader) -> None:
     read_smaps_rollup(proc.mm, reader)
     walked = sorted(p for p, _ in locking.walks if p)
     assert walked == [3, 16 * 1000], locking.walks
+
+
+def test_the_faulter_never_maps_into_the_mappers_hole() -> None:
+    """A 64-page mmap(NULL) made after the mapper's 64-page hole is punched lands in
+    it (top-down search): the mapper's MAP_FIXED pages then split the faulter's VMA and
+    punch holes its faults hit. The faulter's region is mapped first and remapped at
+    its own address."""
+    proc, _, base, fault_region = monitor_vs_workload._setup(16)
+    mm = proc.mm
+    end = base + monitor_vs_workload.MAPPER_PAGES * 4096
+    assert fault_region + monitor_vs_workload.FAULT_PAGES * 4096 <= base or fault_region >= end
+    assert mm.vma_lookup(base) is None and mm.vma_lookup(end - 4096) is None  # empty
+    assert mm.vma_lookup(base - 4096) is not None  # between two guard pages
+    assert mm.vma_lookup(end) is not None
+
+
+def test_without_a_monitor_nothing_read_locks_the_mappers_vma() -> None:
+    """The mapper's one-page VMA is its own: with no monitor its munmap never waits in
+    vma_start_write (no fault touches it), and every fault of the faulter succeeds
+    (run_cell raises otherwise)."""
+    ctx = RunContext(seed=1, quick=True, cell_s=0.6)
+    with switch_interval():
+        row = monitor_vs_workload.run_cell(
+            ctx, SMALL, 256, "smaps_rollup", None, interval_s=0.1, seconds=0.6
+        )
+    waits = row.pop("_diag")["mapper_waits"]["by_lock"]
+    assert row["mapper_ops_per_s"] > 0 and row["faults_per_s"] > 0
+    assert "vma_start_write" not in waits, waits
+
+
+def test_merge_runs_pools_the_samples_and_keeps_each_runs_p99() -> None:
+    def run(p99: float, mx: float, ops: float, scans: int, stall: float) -> dict[str, Any]:
+        row: dict[str, Any] = {"heap": "2 GiB", "heap_bytes": 2 * GIB, "tracked_pages": 8,
+                               "file": "smaps", "reader": "per_vma"}  # fmt: skip
+        for op in ("mmap", "munmap", "fault"):
+            row |= {f"{op}_p50_ms": 0.4, f"{op}_p99_ms": p99, f"{op}_max_ms": mx}
+        return row | {"mapper_ops_per_s": ops, "faults_per_s": 2 * ops, "faults_retried": 3,
+                      "scans": scans, "pages_per_scan": 10, "modelled_walk_ms": 1.0,
+                      "stall_per_scan_ms": stall, "vma_write_waits": 2,
+                      "vma_write_wait_ms": 0.25}  # fmt: skip
+
+    # 300 samples: 1 ms to 300 ms. Nearest rank: p50 is the 150th, p99 the 297th.
+    pooled = {op: [i / 1e3 for i in range(300, 0, -1)] for op in ("mmap", "munmap", "fault")}
+    rows = [run(5.0, 9.0, 700, 8, 1.0), run(1.0, 40.0, 500, 6, 0.5), run(2.0, 7.0, 900, 6, 0.0)]
+    row = monitor_vs_workload.merge_runs(rows, pooled)
+    assert row["runs"] == 3
+    assert row["mmap_p50_ms"] == 150.0 and row["mmap_p99_ms"] == 297.0
+    assert row["mmap_p99_runs_ms"] == [5.0, 1.0, 2.0] and row["mmap_p99_median_ms"] == 2.0
+    assert row["munmap_max_ms"] == 40.0 and row["mapper_ops_per_s"] == 700
+    # (8 x 1.0 + 6 x 0.5 + 6 x 0.0) ms of stall over 20 scans
+    assert row["scans"] == 20 and row["stall_per_scan_ms"] == 0.55
+    assert row["vma_write_waits"] == 6 and row["vma_write_wait_ms"] == 0.75
+
+
+def test_targets_give_the_verdict_on_the_pooled_p99_with_the_spread_by_round() -> None:
+    base = {"reader": "none", "file": "none", "heap_bytes": GIB, "heap": "1 GiB", "scans": 0,
+            "mmap_p99_ms": 2.0, "munmap_p99_ms": 2.0, "mmap_p99_runs_ms": [1.0, 2.0, 8.0],
+            "munmap_p99_runs_ms": [2.0, 2.0, 2.0]}  # fmt: skip
+    vma = {"reader": "per_vma", "file": "smaps", "heap_bytes": GIB, "heap": "1 GiB", "scans": 3,
+           "mmap_p99_ms": 3.0, "munmap_p99_ms": 2.0, "mmap_p99_runs_ms": [3.0, 4.0, 2.0],
+           "munmap_p99_runs_ms": [2.0, 1.0, 4.0]}  # fmt: skip
+    got = {t.name: (t.value, t.passed) for t in monitor_vs_workload.targets([base, vma])}
+    assert got == {
+        "smaps per_vma 1 GiB: mmap p99 / no monitor (3 runs pooled; by round 0.25 to 3.00)":
+            (1.5, True),
+        "smaps per_vma 1 GiB: munmap p99 / no monitor (3 runs pooled; by round 0.50 to 2.00)":
+            (1.0, True),
+    }  # fmt: skip
+
+
+def test_repetitions_run_round_robin() -> None:
+    """Round k runs every cell once before round k + 1 starts, so a no-monitor cell and
+    the monitor cells compared with it run side by side in every round."""
+    labels: list[str] = []
+    ctx = RunContext(seed=1, quick=True, cell_s=0.2, progress=lambda d, t, lb: labels.append(lb))
+    with switch_interval():
+        result = monitor_vs_workload.run(
+            ctx, sizes=(SMALL,), files=("smaps_rollup",), tracked_pages=64, interval_s=0.05,
+            repeat=2,
+        )  # fmt: skip
+    cells = ["4 GiB none", "4 GiB smaps_rollup mmap_lock", "4 GiB smaps_rollup per_vma"]
+    assert labels[1:] == [f"{c} (1/2)" for c in cells] + [f"{c} (2/2)" for c in cells]
+    assert [r["runs"] for r in result.rows] == [2, 2, 2]
+    assert result.params["repeat"] == 2

@@ -60,6 +60,11 @@ def test_bad_requests_are_problems(http: httpx.Client) -> None:
     r = http.post("/experiments", json={"name": "proc-vs-map", "cost": {"syscall_s": True}})
     assert r.status_code == 422
     assert "cost syscall_s True is not a duration" in r.json()["detail"]
+    r = http.post("/experiments", json={"name": "proc-vs-map", "repeat": 2})
+    assert r.status_code == 422
+    assert r.json()["detail"] == "repeat applies to monitor-vs-workload only"
+    r = http.post("/experiments", json={"name": "monitor-vs-workload", "repeat": 0})
+    assert r.status_code == 422
     assert http.get("/experiments").json() == kept, "a refused job is not kept"
     r = http.get("/experiments/123456")
     assert r.status_code == 404 and r.json()["detail"] == "no experiment job 123456"
@@ -94,3 +99,21 @@ def test_job_table_is_bounded_and_shuts_down() -> None:
     # deletion gets the 404 the request would have got a moment later, not a 500.
     with pytest.raises(NoSuchMachine, match="default"):
         jobs.submit("reader-modes", quick=True, seed=1, cost=DEFAULT_COST, cell_s=0.2)
+
+
+def test_monitor_vs_workload_job_serves_its_rows_plot_and_csv(http: httpx.Client) -> None:
+    """``repeat`` runs every cell that many times: each row keeps every run's p99."""
+    pytest.importorskip("matplotlib")
+    body = {"name": "monitor-vs-workload", "cell_seconds": 0.2, "repeat": 2}
+    r = http.post("/experiments", json=body)
+    assert r.status_code == 202, r.text
+    done = _wait_finished(http, r.json()["id"])
+    assert done["state"] == "done", done["error"]
+    assert done["progress"]["done"] == done["progress"]["total"] == 12
+    rows = done["result"]["rows"]
+    assert len(rows) == 6 and done["result"]["params"]["repeat"] == 2
+    assert all(row["runs"] == 2 and len(row["mmap_p99_runs_ms"]) == 2 for row in rows)
+    plot = http.get(done["plot_url"])
+    assert plot.status_code == 200 and plot.content[:4] == b"\x89PNG"
+    csv = http.get(done["csv_url"])
+    assert csv.status_code == 200 and "mmap_p99_runs_ms" in csv.text

@@ -11,6 +11,7 @@ test also rewrites the README's ``docs/img/ui.png``.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -549,22 +550,31 @@ def test_background_workload_moves_the_counters(
     http.delete(f"/processes/{pid}")
 
 
-def test_experiment_results_show_a_finished_job(
-    page: Any, live_server: LiveServer, http: httpx.Client
-) -> None:
+def _experiment_on_page(
+    page: Any, live_server: LiveServer, http: httpx.Client, name: str, cell_s: str
+) -> tuple[Any, dict[str, Any]]:
+    """Start experiment ``name`` from the page's form; its finished job's box on the
+    page and the server's view of the job (done)."""
     if "/experiments" not in http.get("/openapi.json").json()["paths"]:
         pytest.skip("this server has no /experiments route")
     _open(page, live_server)
     form = page.locator("#experiment-form")
     form.wait_for()
-    form.locator("select[name=name]").select_option("fault-scaling")
-    form.locator("input[name=cell]").fill("0.05")
+    form.locator("select[name=name]").select_option(name)
+    form.locator("input[name=cell]").fill(cell_s)
     page.click("#experiment-start")
-    job = page.locator("#experiments-body .experiment").first
-    job.wait_for(timeout=30_000)
-    job_id = int(job.get_attribute("data-job"))
-    server = http.get(f"/experiments/{job_id}").json()
-    assert server["state"] == "done" and server["name"] == "fault-scaling"
+    # This job's box (the server may hold other tests' finished jobs, shown too).
+    job = page.locator("#experiments-body .experiment", has_text=name).first
+    job.wait_for(timeout=60_000)
+    server = http.get(f"/experiments/{int(job.get_attribute('data-job'))}").json()
+    assert server["state"] == "done" and server["name"] == name
+    return job, server
+
+
+def test_experiment_results_show_a_finished_job(
+    page: Any, live_server: LiveServer, http: httpx.Client
+) -> None:
+    job, server = _experiment_on_page(page, live_server, http, "fault-scaling", "0.05")
     rows = server["result"]["rows"]
     # The table on the page holds the server's rows, and the plot is the server's PNG
     # (or, without matplotlib, a plot drawn from the rows).
@@ -574,6 +584,20 @@ def test_experiment_results_show_a_finished_job(
         "results"
     )
     page.locator("#experiments").screenshot(path=str(ARTIFACTS / "experiments.png"))
+
+
+def test_monitor_vs_workload_results_show_each_runs_p99(
+    page: Any, live_server: LiveServer, http: httpx.Client
+) -> None:
+    """monitor-vs-workload rows carry lists (each run's p99): the page's table shows
+    them as JSON, one row per cell."""
+    job, server = _experiment_on_page(page, live_server, http, "monitor-vs-workload", "0.2")
+    rows = server["result"]["rows"]
+    table = job.locator("table").last
+    assert table.locator("tbody tr").count() == len(rows) == 6
+    column = table.locator("thead th").all_inner_texts().index("mmap_p99_runs_ms")
+    shown = table.locator("tbody tr").first.locator("td").nth(column).inner_text()
+    assert json.loads(shown) == rows[0]["mmap_p99_runs_ms"]
 
 
 def test_map_module_reads_the_servers_text_exactly(
