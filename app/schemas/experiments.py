@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from lab import DEFAULT_COST, CostField, ExperimentName
+from lab.monitor_vs_workload import NAME as REPEATABLE
 from lab.profiles import CostModel
 
 from ..jobs import JobState
@@ -34,7 +35,14 @@ class ExperimentIn(InModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"name": "proc-vs-map", "quick": True, "seed": 1, "cost": {}}]
+            "examples": [{"name": "proc-vs-map", "quick": True, "seed": 1, "cost": {}}],
+            # repeat is monitor-vs-workload's only (lab.runner.check_repeat_for): said
+            # here too, so that a client (or a schema-driven fuzzer) knows it.
+            "if": {
+                "properties": {"name": {"not": {"const": REPEATABLE}}},
+                "required": ["name"],
+            },
+            "then": {"properties": {"repeat": {"type": "null"}}},
         },
     )
 
