@@ -24,6 +24,9 @@ benchmark measures, until the page's first complete draw of that process:
   ``Network.dataReceived``'s ``dataLength``): the maps stream counts its first
   snapshot. (Its ``encodedDataLength``, the bytes on the wire, Chromium reports for a
   chunked response only when the response ends; a stream open at the draw has none.)
+* **the maps stream**: when the page sent its request, and received its first and
+  last data before the draw (CDP ``Network`` timestamps, ms from the document's
+  request): the server's share of the wait;
 * **long tasks**: the main thread's tasks over 50 ms (``PerformanceObserver``,
   ``longtask``, buffered from the document's start), their count, longest and total
   blocking time (the sum of each one's excess over 50 ms), until the draw;
@@ -157,14 +160,19 @@ def page_load(
         decoded: dict[str, int] = {}  # bytes of the bodies
         drawn = threading.Event()
 
+        times: dict[str, list[float]] = {}  # by request: sent, first and last data (s)
+
         def sent(e: dict[str, Any]) -> None:
             urls[e["requestId"]] = e["request"]["url"][len(url) :]
+            times.setdefault(e["requestId"], [e["timestamp"]])
 
         def data(e: dict[str, Any]) -> None:
             if not drawn.is_set():
                 rid = e["requestId"]
                 received[rid] = received.get(rid, 0) + e["encodedDataLength"]
                 decoded[rid] = decoded.get(rid, 0) + e["dataLength"]
+                t = times.setdefault(rid, [e["timestamp"]])
+                t[1:] = [t[1] if len(t) > 1 else e["timestamp"], e["timestamp"]]
 
         cdp.on("Network.requestWillBeSent", sent)
         cdp.on("Network.dataReceived", data)
@@ -208,6 +216,13 @@ def page_load(
     long = [d for s, d in b["longtasks"] if s < end]
     keys = [d for t, d in b["keys"] if t <= end]
     lags = [d for t, d in b["lags"] if t <= end]
+    # The maps stream on the page's clock (ms since the document's request was sent).
+    zero = min(t[0] for t in times.values())
+    stream = [
+        [round((x - zero) * 1e3) for x in times[rid]]
+        for rid, u in urls.items()
+        if "/maps/events" in u and rid in times
+    ]
     by_url: dict[str, int] = {}
     for rid, size in decoded.items():
         path = urls.get(rid, "?").split("?")[0]
@@ -217,6 +232,7 @@ def page_load(
         "model_ms": b["modelAt"],
         "drawn_ms": end,
         "client_wall_s": wall,
+        "stream_sent_first_last_ms": stream,
         "wire_bytes": sum(received.values()),  # a stream's only when it ends: see the note
         "body_bytes": sum(decoded.values()),
         "bytes_by_path": dict(sorted(by_url.items(), key=lambda kv: -kv[1])),
@@ -262,7 +278,11 @@ def show(r: dict[str, Any]) -> None:
         f"{i['maps(100)']['p50_ms']:.1f}/{i['maps(100)']['max_ms']:.0f}) (load {r['load']:.1f})",
         flush=True,
     )
-    print(f"{'':>16}bytes by path: {r['bytes_by_path']}", flush=True)
+    print(
+        f"{'':>16}maps stream sent, first and last data before the draw (ms): "
+        f"{r['stream_sent_first_last_ms']}; bytes by path: {r['bytes_by_path']}",
+        flush=True,
+    )
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
