@@ -302,7 +302,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 rec = rest_build(url, n, 10_000, server.pid)
                 pids[n] = rec["pid"]
                 out["builds"][n] = {"seconds": rec["seconds"], "load": os.getloadavg()[0]}
-                print(f"built {n:,} VMAs in {rec['seconds']:.1f} s (load {os.getloadavg()[0]:.1f})")
+                out["engine"] = rec["engine"]
+                print(
+                    f"built {n:,} VMAs in {rec['seconds']:.1f} s, {rec['engine']} engine "
+                    f"(load {os.getloadavg()[0]:.1f})",
+                    flush=True,
+                )
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(
                     executable_path=chromium, headless=True, args=LAUNCH_ARGS
