@@ -59,6 +59,12 @@ def engine_cycles(kernel: Kernel, work: Callable[[Kernel], None]) -> Counter[str
         gc.garbage.clear()
 
 
+#: How close a recorded count must be to ``gc.get_freeze_count()`` read later: 1/20. Other
+#: threads of this process (other tests' live servers) free frozen objects meanwhile;
+#: 1/100 failed, off by about 3,000 of some 300,000, in 2 of 6 runs under xdist.
+TOLERANCE = 20
+
+
 def build_fork_exit(n: int) -> Callable[[Kernel], None]:
     """A process of ``n`` VMAs (one mmap, mprotect of every other page), faulted, forked
     (COW breaks on both sides), partly unmapped; both processes exit."""
@@ -95,8 +101,10 @@ def test_the_engine_frees_its_vmas_without_the_cyclic_collector() -> None:
     for census in small, big:
         assert not per_vma & set(census), census
         assert census["Mm"] >= 1, census  # the census sees an exited process's shell
-    # Constant, not per VMA (other tests' exited processes may add shells of their own).
-    assert sum(big.values()) < 512 // 4, big
+    # Constant, not per VMA: a leak per VMA would leave at least 512 objects. (Other
+    # threads of this process, other tests' live servers, may add shells of their own
+    # meanwhile: 148 were seen under xdist, so the bound is not a tighter constant.)
+    assert sum(big.values()) < 512, big
 
 
 def test_freezing_follows_the_threshold_and_collects_at_each_doubling(fresh_heap: None) -> None:
@@ -107,7 +115,7 @@ def test_freezing_follows_the_threshold_and_collects_at_each_doubling(fresh_heap
     stats = heap.STATISTICS
     assert (stats.freezes, stats.collections) == (1, 0)
     assert stats.collected_at > 0
-    assert abs(gc.get_freeze_count() - stats.collected_at) < stats.collected_at / 100
+    assert abs(gc.get_freeze_count() - stats.collected_at) < stats.collected_at / TOLERANCE
     assert gc.get_threshold()[2] == heap.OLDEST_THRESHOLD
     heap.after_bulk_batch(1000, 1000)  # not doubled: a freeze alone
     assert (stats.freezes, stats.collections, stats.recounts) == (2, 0, 0)
@@ -116,7 +124,7 @@ def test_freezing_follows_the_threshold_and_collects_at_each_doubling(fresh_heap
     assert (stats.freezes, stats.collections, stats.recounts) == (3, 1, 1)
     assert stats.collected_at >= len(kept)
     # The count is the collector's own after a collection.
-    assert abs(stats.frozen - gc.get_freeze_count()) < stats.frozen / 100
+    assert abs(stats.frozen - gc.get_freeze_count()) < stats.frozen / TOLERANCE
     heap.after_bulk_batch(1000, 1000)
     assert (stats.freezes, stats.collections) == (4, 1)
 
@@ -131,7 +139,7 @@ def test_objects_freed_while_frozen_are_recounted_not_collected(fresh_heap: None
     again = [[i] for i in range(base * 6 // 10)]
     heap.after_bulk_batch(1, 1)  # counted 2.2x the base, really 1.6x: recounted only
     assert (stats.collections, stats.recounts) == (0, 1)
-    assert abs(stats.frozen - gc.get_freeze_count()) < stats.frozen / 100
+    assert abs(stats.frozen - gc.get_freeze_count()) < stats.frozen / TOLERANCE
     assert 1.8 < stats.overcount < 2.2  # 1.2x the base counted for 0.6x added
     # 0.45x more counted, frozen and freed: 2.05x uncorrected, 1.83x corrected.
     passing = [[i] for i in range(base * 45 // 100)]
