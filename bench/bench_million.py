@@ -444,6 +444,19 @@ MODES: dict[str, dict[str, str]] = {
 }
 
 
+def stop_server(server: subprocess.Popen[bytes], timeout: float) -> None:
+    """Stop ``server`` (by its PID): SIGTERM, so that it saves its state as a service
+    does, then SIGKILL if it has not exited within ``timeout`` seconds."""
+    if server.poll() is not None:
+        return
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
 def start_server(
     mode: str, n: int, tmp: Path, root: Path = ROOT, port: int = 0
 ) -> tuple[subprocess.Popen[bytes], str, float]:
@@ -813,13 +826,7 @@ def run_rest(args: argparse.Namespace) -> dict[str, Any]:
                         flush=True,
                     )
             finally:
-                if server.poll() is None:
-                    server.send_signal(signal.SIGTERM)
-                    try:
-                        server.wait(timeout=1800)
-                    except subprocess.TimeoutExpired:
-                        server.kill()
-                        server.wait()
+                stop_server(server, 1800)
     return out
 
 

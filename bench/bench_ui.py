@@ -53,9 +53,7 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -67,7 +65,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.bench_million import cpu_s, rest_build, start_server  # noqa: E402
+from bench.bench_million import cpu_s, rest_build, start_server, stop_server  # noqa: E402
 
 SIZES = (100, 65_530, 2_200_000)
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
@@ -324,12 +322,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 finally:
                     browser.close()
         finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=600)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop_server(server, 600)
     print(f"load average at end: {os.getloadavg()}", flush=True)
     return out
 
