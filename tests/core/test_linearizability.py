@@ -23,6 +23,7 @@ from __future__ import annotations
 import random
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -217,8 +218,27 @@ def _duplicates(snap: MapsSnapshot) -> int:
     return sum(1 for i in range(1, len(ranges)) if ranges[i][0] < ranges[i - 1][1])
 
 
+def _overlap_one_walk(mm: Mm) -> None:
+    """Make the next seqcount walk to validate overlap a writer, whatever the scheduler
+    does: at ``maps:seqcount_before_validate`` the reader waits until the running
+    writers have moved ``mm_lock_seq`` (an event, polled, 60 s at most), so that walk is
+    retried. Compiled, a walk may never give up the GIL between its begin and its
+    validation, and none overlapped a writer by chance in one CI run."""
+    lock = mm.mmap_lock
+
+    def wait_for_a_writer(held: object) -> None:
+        seen = lock.seq
+        deadline = time.monotonic() + 60
+        while lock.seq == seen:
+            assert time.monotonic() < deadline, "no writer moved mm_lock_seq in 60 s"
+            time.sleep(1e-4)
+
+    mm.pauses.arm("maps:seqcount_before_validate", hold=False, action=wait_for_a_writer)
+
+
 def _check_seqcount(seed: int, threads: int, count: int) -> list[MapsSnapshot]:
     with _stress(seed) as (mm, rec, _):
+        _overlap_one_walk(mm)
         snaps = _readers(mm, "seqcount", threads, count)
     bad = [(i, v) for i, s in enumerate(snaps) if (v := seqcount_violation(rec, s)) is not None]
     assert not bad, f"seed {seed}: {len(bad)} of {len(snaps)} snapshots inconsistent: {bad[:3]}"
