@@ -68,11 +68,11 @@ def test_scale_measures_each_size_in_both_layouts() -> None:
         ):
             assert row[read] > 0 and row[empty] > 0, row
             assert row[key] == pytest.approx((row[read] - row[empty]) / row["pages"], abs=0.01)
-    # Touched in address order, neighbouring pages mostly get neighbouring frames; touched
-    # shuffled, almost never (the kernel's allocator, not a timing). -1: pagemap unreadable.
-    for mib in (8, 32):
-        seq, shuffled = (rows[(o, mib)]["pfn_contiguity"] for o in smaps_oracle.SCALE_ORDERS)
-        assert (seq, shuffled) == (-1, -1) or seq > shuffled >= 0, (seq, shuffled)
+    # The share of neighbouring pages on neighbouring frames (-1: pagemap unreadable).
+    # Which order gets more is the allocator's and the host's: under load an address-order
+    # touch of 8 MiB got 0.0, as the shuffled one did.
+    for row in rows.values():
+        assert row["pfn_contiguity"] == -1 or 0 <= row["pfn_contiguity"] <= 1, row
     for order in smaps_oracle.SCALE_ORDERS:
         assert set(result["median"][order]) == {"8", "32"}
         assert set(result["median"][order]["32"]) == set(smaps_oracle.SCALE_KEYS)
