@@ -14,6 +14,7 @@ allows it.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -21,6 +22,9 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, Response
+from starlette.requests import Request
+from starlette.routing import Route
 
 from core.constants import U64_MAX
 
@@ -60,6 +64,43 @@ def install(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    _serve_cached(app)
+
+
+def _serve_cached(app: FastAPI) -> None:
+    """Answer ``GET /openapi.json`` with bytes encoded once and an ``ETag``, revalidated
+    by the browser (``Cache-Control: no-cache``): a client that has the document sends
+    ``If-None-Match`` and gets ``304 Not Modified`` with no body. The live page reads
+    the document at every load (the experiments panel: is ``/experiments`` there, which
+    experiments can be started); it is about 280 KB, and FastAPI's own route encodes it
+    again for every request, on the event loop. The document cannot change while the
+    server runs (it is built from the routes, :func:`install`)."""
+    path = app.openapi_url
+    if path is None:
+        return
+    app.router.routes[:] = [
+        r for r in app.router.routes if not (isinstance(r, Route) and r.path == path)
+    ]
+    cached: list[tuple[bytes, str]] = []
+
+    async def openapi_json(request: Request) -> Response:
+        if not cached:
+            body = JSONResponse(app.openapi()).body
+            cached.append((bytes(body), f'"{hashlib.sha256(body).hexdigest()[:32]}"'))
+        body, etag = cached[0]
+        headers = {"ETag": etag, "Cache-Control": "no-cache"}
+        tags = _etags(request.headers.get("if-none-match", ""))
+        if etag in tags or "*" in tags:
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type="application/json", headers=headers)
+
+    app.add_route(path, openapi_json, include_in_schema=False)
+
+
+def _etags(header: str) -> set[str]:
+    """The entity tags of an ``If-None-Match`` header (RFC 9110 §13.1.2), weak ones
+    compared by their opaque tag (the weak comparison that header uses)."""
+    return {t.strip().removeprefix("W/") for t in header.split(",") if t.strip()}
 
 
 #: The bounds above 2**53 the request models declare (``le=``): a double cannot hold them.

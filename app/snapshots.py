@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio.to_thread
 import pydantic_core
 
-from core import LockHoldTimes, MapsFile, MapsSnapshot, Mm, read_maps
+from core import LockHoldTimes, MapsFile, MapsSnapshot, Mm, read_maps, read_overview
 from core.maps_reader import Reader
 from core.procfs import GATE_LINE
 
@@ -306,6 +306,61 @@ def overview(lines: Sequence[str], groups: int) -> list[dict[str, Any]]:
         size = int(end, 16) - int(gate[: gate.index("-")], 16)
         out.append({"line": gate, "end": f"0x{end}", "vmas": 1, "size": size})
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """A ``format=overview`` snapshot read from the tree (:func:`core.read_overview`):
+    its runs as :class:`~app.schemas.maps.MapsGroupOut` dictionaries, the number of
+    lines the text would have, and the read's provenance (one read section: ``chunks``
+    1, nothing torn). ``reused``: the sums came from the mm's generation cache."""
+
+    groups: list[dict[str, Any]]
+    count: int
+    meta: SnapshotMeta
+    reused: bool
+
+    @property
+    def line_count(self) -> int:
+        return self.count
+
+
+def _overview_of(mm: Mm, reader: Reader, max_retries: int, groups: int) -> Overview:
+    """Runs in a worker thread: the engine's overview and its JSON-ready form.
+    O(n) additions (C sums, yielding the GIL between leaves), or O(groups) on a
+    generation-cache hit; O(groups) here."""
+    o = read_overview(mm, groups, reader, max_retries=max_retries)
+    meta = SnapshotMeta(
+        reader=o.reader,
+        seq_begin=o.seq_begin,
+        seq_end=o.seq_end,
+        attempts=o.attempts,
+        fell_back=o.fallbacks > 0,
+        fallbacks=o.fallbacks,
+        generation=o.generation,
+        consistent=o.consistent,
+        chunks=1,
+        torn_at=[],
+        retry_reasons=list(o.retry_reasons),
+        hold=_hold(o.hold),
+    )
+    # "end" as the text prints it (%08lx), so the runs equal overview()'s of that text.
+    dicts = [
+        {"line": r.line, "end": f"0x{r.end:08x}", "vmas": r.vmas, "size": r.size} for r in o.runs
+    ]
+    return Overview(dicts, o.count, meta, o.reused)
+
+
+async def take_overview(
+    mm: Mm, reader: Reader, max_retries: int, groups: int, run: Runner | None = None
+) -> Overview:
+    """An overview of ``mm``'s maps in at most ``groups`` runs (plus the gate's),
+    computed from the tree in a worker thread (readers ``seqcount`` and ``mmap_lock``;
+    the caller reads ``per_vma`` with :func:`take_snapshot` and summarises its lines
+    with :func:`overview`). Nothing O(VMAs) on the event loop; no lock held across an
+    ``await``. Arguments validated by the route."""
+    run = run or _anyio_run
+    return await run(_overview_of, mm, reader, max_retries, groups)
 
 
 def _read_chunks(f: MapsFile, n: int) -> list[MapsSnapshot]:

@@ -99,6 +99,9 @@ from .fault import FaultResult as FaultResult
 from .kernel import Kernel as Kernel
 from .kernel import KernelStatistics as KernelStatistics
 from .madvise import MadviseStatistics as MadviseStatistics
+from .maps_overview import MapsOverview as MapsOverview
+from .maps_overview import MapsRun as MapsRun
+from .maps_overview import read_overview as read_overview
 from .maps_reader import READERS as MAPS_READERS
 from .maps_reader import LockHoldTimes as LockHoldTimes
 from .maps_reader import MapsFile as MapsFile
@@ -220,6 +223,8 @@ __all__ = [
     "LockHoldTimes",
     "MadviseStatistics",
     "MapsFile",
+    "MapsOverview",
+    "MapsRun",
     "MapsSnapshot",
     "Mm",
     "MmapLock",
@@ -247,6 +252,7 @@ __all__ = [
     "procmap_query",
     "procmap_query_batch",
     "read_maps",
+    "read_overview",
     "render_smaps",
     "render_smaps_rollup",
     "render_statm",

@@ -142,6 +142,9 @@ class Mm:
         self._cycle_version: object = None
         self._cycle_brk = 0
         self._cycle_dirty = False
+        #: The last validated overview's sums (``core.maps_overview``), reused while
+        #: ``generation`` is theirs; one immutable object, replaced by one store.
+        self.overview_cache: object = None
         #: Test/recorder hook, ``fn(mm, seq_after)``: run by every writer just before
         #: ``mmap_write_unlock``/``downgrade`` publishes the even count ``seq_after``,
         #: with the write lock held (the tree is the layout that count will stand for).

@@ -85,6 +85,7 @@ from typing import Final, Generic, TypeVar, cast
 from ._engine import ENGINE
 from .constants import U64
 from .errors import InvalidArgument
+from .sched import RESCHED_MASK, cond_resched
 
 __all__ = ["Entry", "VmaTree"]
 
@@ -552,6 +553,23 @@ class VmaTree(Generic[V]):
         _check_window("gaps", low, high, size)
         return _gaps_fwd(self._root, low, high, size)
 
+    def runs(self, per: int) -> list[tuple[Entry[V], int, int, int]]:
+        """The entries in runs of ``per`` consecutive ones (the last run may be shorter):
+        for each, ``(first entry, last end, entries, bytes covered)``, the bytes being
+        the sum of the stored ranges' lengths (holes between them excluded).
+
+        One version, loaded by this call. O(n) additions, but done a leaf at a time by
+        C sums over the leaf's ``starts``/``lasts`` (about n / 64 steps of Python, or
+        of compiled code: a run's length is ``sum(lasts) + k - sum(starts)``), with a
+        :func:`~core.sched.cond_resched` every :data:`~core.sched.RESCHED_MASK` + 1
+        entries or so. Safe without locks (RCU readers); what the ranges mean is the
+        caller's (a consistent reader sees its VMAs' own ranges).
+        Raises InvalidArgument unless ``per`` is a positive int.
+        """
+        if not _is_int(per) or per < 1:
+            raise InvalidArgument(f"runs: per {per!r} is not a positive int")
+        return _runs(self._root, per)
+
     # ------------------------------------------------------------------ writer
 
     def store(self, start: int, end: int, value: V | None) -> None:
@@ -816,6 +834,60 @@ def _iter_from(node: _Node[V], addr: int) -> Iterator[Entry[V]]:
             stack.append((node.kids, 1))
             node = node.kids[0]
         yield from node.entries
+
+
+def _leaves(node: _Node[V]) -> Iterator[_Leaf[V]]:
+    """The leaves under ``node`` in order (a stack of children, as :func:`_iter_from`)."""
+    stack: list[tuple[list[_Node[V]], int]] = []
+    while True:
+        while isinstance(node, _Branch):
+            stack.append((node.kids, 1))
+            node = node.kids[0]
+        yield node
+        while stack:
+            kids, c = stack.pop()
+            if c < len(kids):
+                stack.append((kids, c + 1))
+                node = kids[c]
+                break
+        else:
+            return
+
+
+def _runs(root: _Node[V], per: int) -> list[tuple[Entry[V], int, int, int]]:
+    out: list[tuple[Entry[V], int, int, int]] = []
+    first: Entry[V] | None = None
+    count = 0  # entries in the open run
+    size = 0  # their bytes
+    since = 0  # entries since the last cond_resched()
+    for leaf in _leaves(root):
+        starts = leaf.starts
+        lasts = leaf.lasts
+        m = len(starts)
+        i = 0
+        while i < m:
+            if not count:
+                first = leaf.entries[i]
+            k = min(per - count, m - i)
+            j = i + k
+            if k == m:  # the whole leaf: no slice copies
+                size += sum(lasts) + k - sum(starts)
+            else:
+                size += sum(lasts[i:j]) + k - sum(starts[i:j])
+            count += k
+            if count == per:
+                assert first is not None
+                out.append((first, lasts[j - 1] + 1, count, size))
+                count = size = 0
+            i = j
+        since += m
+        if since > RESCHED_MASK:
+            since = 0
+            cond_resched()  # between two leaves: a reader holding one version only
+    if count:
+        assert first is not None
+        out.append((first, root.lasts[-1] + 1, count, size))
+    return out
 
 
 def _iter_rev_from(node: _Node[V], addr: int) -> Iterator[Entry[V]]:

@@ -5,7 +5,13 @@ Every snapshot is one :func:`app.snapshots.take_snapshot` (worker threads, no lo
 across an ``await``), sent as a :class:`~app.schemas.MapsStreamItem`: its sequence
 numbers, attempts, fallback, generation and tearing, and the VMAs as fields
 (``format=vmas``, the default: what a program wants) or the kernel's text
-(``format=text``: what a person diffs).
+(``format=text``: what a person diffs), or runs of consecutive VMAs
+(``format=overview``: what a page can draw of millions of VMAs). An overview with the
+``seqcount`` or ``mmap_lock`` reader is :func:`app.snapshots.take_overview`: summed
+from one validated tree version in a worker thread (``core.maps_overview``, no text
+rendered or parsed, cached per layout generation); with ``per_vma`` it is a
+:func:`~app.snapshots.take_snapshot` read summarised by
+:func:`app.snapshots.overview`, whose lines may show different moments.
 
 An item is written in pieces (:func:`item_chunks`: the JSON of about
 :data:`app.snapshots.BODY_CHUNK` characters of maps text each, built in a worker
@@ -54,10 +60,12 @@ from ..schemas.common import DecimalText
 from ..schemas.maps import MapsStreamItem
 from ..snapshots import (
     BODY_CHUNK,
+    Overview,
     Snapshot,
     json_chunks,
     json_text_chunks,
     overview,
+    take_overview,
     take_snapshot,
 )
 from ..streams import StreamRegistry, streams_for
@@ -137,7 +145,9 @@ async def stream_options(
         Literal["vmas", "text", "overview"],
         Query(
             description="vmas: the VMAs as fields; text: the maps text; overview: at most "
-            "`groups` runs of consecutive lines (for processes too big to draw line by line)",
+            "`groups` runs of consecutive lines (for processes too big to draw line by line): "
+            "summed from the tree's VMAs for the seqcount and mmap_lock readers, without "
+            "rendering the text (`overview.source`), from the read's lines for per_vma",
             openapi_examples={
                 "vmas": {"value": "vmas"},
                 "text": {"value": "text"},
@@ -196,27 +206,33 @@ class Shot:
 
     index: int
     elapsed: float
-    snap: Snapshot
+    snap: Snapshot | Overview
 
 
 def item_chunks(pid: int, shot: Shot, fmt: str, groups: int = DEFAULT_GROUPS) -> Iterator[bytes]:
     """The JSON of one :class:`~app.schemas.MapsStreamItem` (no newline), in pieces of
     bounded size (:func:`app.snapshots.json_chunks`). Pure computation: the routes run
-    it in worker threads. O(len(text))."""
+    it in worker threads. O(len(text)); an :class:`~app.snapshots.Overview` O(groups)."""
     snap = shot.snap
     head = MapsStreamItem(
         index=shot.index, pid=pid, elapsed=shot.elapsed, count=snap.line_count, snapshot=snap.meta
-    ).model_dump(mode="json", exclude={"vmas", "text", "groups"})
+    ).model_dump(mode="json", exclude={"vmas", "text", "groups", "overview"})
+    if isinstance(snap, Overview):
+        how = {"source": "tree", "reused": snap.reused}
+        yield pydantic_core.to_json({**head, "vmas": None, "text": None, "overview": how})[:-1]
+        yield b',"groups":' + pydantic_core.to_json(snap.groups) + b"}"
+        return
     if fmt == "vmas":
-        yield from json_chunks(head, snap.lines, tail=b',"text":null,"groups":null')
+        yield from json_chunks(head, snap.lines, tail=b',"text":null,"groups":null,"overview":null')
         return
     if fmt == "overview":
-        yield pydantic_core.to_json({**head, "vmas": None, "text": None})[:-1] + b',"groups":'
-        yield pydantic_core.to_json(overview(snap.lines, groups)) + b"}"
+        how = {"source": "lines", "reused": False}
+        yield pydantic_core.to_json({**head, "vmas": None, "text": None, "overview": how})[:-1]
+        yield b',"groups":' + pydantic_core.to_json(overview(snap.lines, groups)) + b"}"
         return
     yield pydantic_core.to_json(head)[:-1] + b',"vmas":null,"text":'
     yield from json_text_chunks(snap.lines)
-    yield b',"groups":null}'
+    yield b',"groups":null,"overview":null}'
 
 
 async def snapshots(
@@ -244,7 +260,14 @@ async def snapshots(
             if opts.only_changes and proc.mm.generation == last_generation:
                 pass  # nothing changed: no read at all (generation is one int load)
             else:
-                snap = await take_snapshot(proc.mm, opts.reader, opts.max_retries, run)
+                snap: Snapshot | Overview
+                if opts.format == "overview" and opts.reader != "per_vma":
+                    # From the tree, in a worker thread: no text rendered or parsed.
+                    snap = await take_overview(
+                        proc.mm, opts.reader, opts.max_retries, opts.groups, run
+                    )
+                else:
+                    snap = await take_snapshot(proc.mm, opts.reader, opts.max_retries, run)
                 if not proc.alive:  # exited during the read: its text is empty
                     reason = "exited"
                     break

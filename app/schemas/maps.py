@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -184,6 +184,22 @@ class MapsGroupOut(BaseModel):
     size: int = Field(description="bytes mapped by them (holes between them excluded)")
 
 
+class OverviewOut(BaseModel):
+    """How the runs of a ``format=overview`` snapshot were computed."""
+
+    source: Literal["tree", "lines"] = Field(
+        description="tree (readers seqcount and mmap_lock): summed from the VMAs of the "
+        "one tree version the read validated (`snapshot`: consistent, seq_begin == "
+        "seq_end), each run's first line rendered in the same read section: the runs "
+        "the text of that read would give, without rendering it; lines (per_vma): "
+        "summarised from the read's lines, which may show different moments (`torn_at`)"
+    )
+    reused: bool = Field(
+        description="tree: the runs' sums were those of an earlier validated read of the "
+        "same layout `generation` (only the first lines were rendered again)"
+    )
+
+
 class MapsStreamItem(BaseModel):
     """One snapshot of a maps stream (a JSON line, or the data of an SSE ``snapshot``
     event). ``index`` counts the snapshots sent (0-based), ``elapsed`` is seconds since
@@ -228,6 +244,9 @@ class MapsStreamItem(BaseModel):
         default=None,
         description="format=overview: the lines in at most `groups` runs of consecutive "
         "lines (the [vsyscall] gate line a run of its own)",
+    )
+    overview: OverviewOut | None = Field(
+        default=None, description="format=overview: how the runs were computed"
     )
 
 

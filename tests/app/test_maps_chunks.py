@@ -19,6 +19,7 @@ import pydantic_core
 import pytest
 
 from app.routes import stream
+from app.schemas.maps import MapsStreamItem
 from app.snapshots import (
     BODY_CHUNK,
     json_chunks,
@@ -199,16 +200,42 @@ def test_overview_groups_cover_every_line_once() -> None:
 
 
 def test_live_overview_stream(live_server: LiveServer, http: httpx.Client) -> None:
+    """format=overview: from the tree with seqcount and mmap_lock (a second read of the
+    same layout reuses the sums), from the lines with per_vma; the runs the text gives
+    in every case, SSE and JSON Lines alike."""
     pid, mm = _big_live_process(live_server, http, 3000)
     try:
+        expect = overview(mm.maps().splitlines(True), 64)
         url = f"/processes/{pid}/maps/events"
         params: dict[str, str | int] = {"count": 1, "format": "overview", "groups": 64}
-        with http.stream("GET", url, params=params) as r:
-            data = [ln[6:] for ln in r.iter_lines() if ln.startswith("data: ")]
-        item = json.loads(data[0])
-        assert item["vmas"] is None and item["text"] is None and item["count"] == mm.map_count + 1
-        assert len(item["groups"]) == 65 and sum(g["vmas"] for g in item["groups"]) == item["count"]
-        assert item["groups"] == overview(mm.maps().splitlines(True), 64)
+        seen = []
+        for reader in ("seqcount", "seqcount", "mmap_lock", "per_vma"):
+            with http.stream("GET", url, params={**params, "reader": reader}) as r:
+                data = [ln[6:] for ln in r.iter_lines() if ln.startswith("data: ")]
+            item = json.loads(data[0])
+            MapsStreamItem.model_validate(item)
+            assert item["vmas"] is None and item["text"] is None
+            assert item["count"] == mm.map_count + 1
+            assert (
+                len(item["groups"]) == 65
+                and sum(g["vmas"] for g in item["groups"]) == item["count"]
+            )
+            assert item["groups"] == expect, reader
+            assert item["snapshot"]["reader"] == reader and item["snapshot"]["consistent"]
+            seen.append(item["overview"])
+        assert seen == [
+            {"source": "tree", "reused": False},
+            {"source": "tree", "reused": True},
+            {"source": "tree", "reused": True},
+            {"source": "lines", "reused": False},
+        ]
+        with http.stream("GET", f"/processes/{pid}/maps/stream", params=params) as r:
+            (item,) = [json.loads(line) for line in r.iter_lines() if line]
+        assert item["groups"] == expect and item["overview"]["source"] == "tree"
+        for fmt in ("vmas", "text"):
+            with http.stream("GET", url, params={"count": 1, "format": fmt}) as r:
+                data = [ln[6:] for ln in r.iter_lines() if ln.startswith("data: ")]
+            assert json.loads(data[0])["overview"] is None
         r = http.get(url, params={"format": "overview", "groups": 0})
         assert r.status_code == 422
     finally:
