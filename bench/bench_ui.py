@@ -137,6 +137,7 @@ class Prober(threading.Thread):
             out[key] = {
                 "n": len(lat),
                 "p50_ms": statistics.median(lat) * 1e3 if lat else float("nan"),
+                "p99_ms": _p99(lat) * 1e3 if lat else float("nan"),
                 "max_ms": max(lat) * 1e3 if lat else float("nan"),
             }
         return out
@@ -260,18 +261,28 @@ def _p50(xs: list[float]) -> float:
     return statistics.median(xs) if xs else 0.0
 
 
+def _p99(xs: list[float]) -> float:
+    """The 99th percentile, nearest rank (of fewer than 100 samples: the largest)."""
+    ranked = sorted(xs)
+    return ranked[max(0, -(-99 * len(ranked) // 100) - 1)]
+
+
+def _lat(x: dict[str, float]) -> str:
+    return f"{x['p50_ms']:.1f}/{x['p99_ms']:.0f}/{x['max_ms']:.0f}"
+
+
 def show(r: dict[str, Any]) -> None:
     d, i = r["other_client_during"], r["other_client_no_page"]
     print(
-        f"{r['n']:>9,} VMAs: drawn {r['drawn_ms']:7.0f} ms (model {r['model_ms']:.0f}), "
+        f"{r.get('server', '')} {r['n']:>9,} VMAs: drawn {r['drawn_ms']:7.0f} ms "
+        f"(model {r['model_ms']:.0f}), "
         f"{r['body_bytes'] / 1e6:6.2f} MB of bodies, long tasks {r['longtasks']} (longest "
         f"{r['longest_task_ms']:.0f} ms, blocking {r['blocking_ms']:.0f} ms), key delay p50/max "
         f"{r['key_delay_ms']['p50']:.1f}/{r['key_delay_ms']['max']:.0f} ms "
         f"(n={r['key_delay_ms']['n']}), timer lag max {r['timer_lag_ms']['max']:.0f} ms, "
         f"heap {r['heap_mb_drawn']:.1f} -> {r['heap_mb_after']:.1f} MB; server CPU "
         f"{r['server_cpu_s_load']:.2f} s to the draw, {r['server_cpu_s_open']:.2f} s open; "
-        f"healthz p50/max {d['healthz']['p50_ms']:.1f}/{d['healthz']['max_ms']:.0f} ms "
-        f"(no page {i['healthz']['p50_ms']:.1f}/{i['healthz']['max_ms']:.0f}), maps(100) "
+        f"healthz p50/p99/max {_lat(d['healthz'])} ms (no page {_lat(i['healthz'])}), maps(100) "
         f"{d['maps(100)']['p50_ms']:.1f}/{d['maps(100)']['max_ms']:.0f} ms (no page "
         f"{i['maps(100)']['p50_ms']:.1f}/{i['maps(100)']['max_ms']:.0f}) (load {r['load']:.1f})",
         flush=True,
@@ -283,6 +294,33 @@ def show(r: dict[str, Any]) -> None:
     )
 
 
+def _serve(
+    name: str, root: Path, sizes: list[int], tmp: Path, port: int, out: dict[str, Any]
+) -> tuple[Any, str, dict[int, int]]:
+    """A server of the checkout at ``root`` with one built process per size."""
+    server, url, _ = start_server("off", max(sizes), tmp, root=root, port=port)
+    pids = {}
+    try:
+        for n in sizes:
+            rec = rest_build(url, n, 10_000, server.pid)
+            pids[n] = rec["pid"]
+            out["builds"].setdefault(name, {})[n] = {
+                "seconds": rec["seconds"],
+                "load": os.getloadavg()[0],
+                "engine": rec["engine"],
+            }
+            out["engine"] = rec["engine"]
+            print(
+                f"{name}: built {n:,} VMAs in {rec['seconds']:.1f} s, {rec['engine']} engine "
+                f"(load {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
+    except BaseException:
+        stop_server(server, 600)
+        raise
+    return server, url, pids
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
@@ -290,22 +328,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if chromium is None:
         raise SystemExit("no chromium binary (apt install chromium)")
     sizes = [int(s) for s in args.sizes.split(",")]
-    out: dict[str, Any] = {"sizes": sizes, "builds": {}, "loads": []}
-    print(f"load average at start: {os.getloadavg()}", flush=True)
+    roots = {"this": ROOT}
+    if args.against is not None:
+        roots["against"] = args.against.resolve()
+    out: dict[str, Any] = {"sizes": sizes, "roots": {k: str(v) for k, v in roots.items()}}
+    out.update(builds={}, loads=[])
+    print(f"load average at start: {os.getloadavg()}; servers {out['roots']}", flush=True)
+    servers: dict[str, tuple[Any, str, dict[int, int]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        server, url, _ = start_server("off", max(sizes), Path(tmp), port=args.port)
         try:
-            pids = {}
-            for n in sizes:
-                rec = rest_build(url, n, 10_000, server.pid)
-                pids[n] = rec["pid"]
-                out["builds"][n] = {"seconds": rec["seconds"], "load": os.getloadavg()[0]}
-                out["engine"] = rec["engine"]
-                print(
-                    f"built {n:,} VMAs in {rec['seconds']:.1f} s, {rec['engine']} engine "
-                    f"(load {os.getloadavg()[0]:.1f})",
-                    flush=True,
-                )
+            for k, (name, root) in enumerate(roots.items()):
+                port = args.port + k if args.port else 0
+                servers[name] = _serve(name, root, sizes, Path(tmp) / name, port, out)
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(
                     executable_path=chromium, headless=True, args=LAUNCH_ARGS
@@ -313,16 +347,29 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 try:
                     for k in range(args.rounds):
                         for n in sizes:
-                            rec = page_load(
-                                browser, url, server.pid, pids[n], n, pids[min(sizes)], args.settle
-                            )
-                            rec["round"] = k + 1
-                            out["loads"].append(rec)
-                            show(rec)
+                            # Interleaved: each size on every server in turn, the order
+                            # alternating by round.
+                            names = list(servers)
+                            for name in names if k % 2 == 0 else names[::-1]:
+                                server, url, pids = servers[name]
+                                rec = page_load(
+                                    browser,
+                                    url,
+                                    server.pid,
+                                    pids[n],
+                                    n,
+                                    pids[min(sizes)],
+                                    args.settle,
+                                )
+                                rec["round"] = k + 1
+                                rec["server"] = name
+                                out["loads"].append(rec)
+                                show(rec)
                 finally:
                     browser.close()
         finally:
-            stop_server(server, 600)
+            for server, _, _ in servers.values():
+                stop_server(server, 600)
     print(f"load average at end: {os.getloadavg()}", flush=True)
     return out
 
@@ -333,6 +380,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3, help="page loads of each size")
     p.add_argument("--settle", type=float, default=3.0, help="s the page stays open after")
     p.add_argument("--port", type=int, default=0, help="the server's port (default: a free one)")
+    p.add_argument(
+        "--against",
+        type=Path,
+        default=None,
+        help="another checkout (e.g. a worktree of main, its engine built): a second "
+        "server of it on --port + 1, the page loads interleaved with this checkout's",
+    )
     p.add_argument("--json", type=Path, default=None, help="write the results (JSON)")
     args = p.parse_args(argv)
     out = run(args)

@@ -10,8 +10,8 @@ text means rendering every line (a cached string per VMA, but 2,200,000 of them)
 parsing each back to two integers. Everything a run shows is already in the tree:
 
 * its length in bytes is the sum of its entries' stored ranges
-  (:meth:`core.vma_tree.VmaTree.runs`, C sums over each leaf's ``starts``/``lasts``:
-  O(n) additions in about n / 64 steps);
+  (:meth:`core.vma_tree.VmaTree.runs`: its span minus its holes, a C sum of each
+  leaf's cached holes, O(n) additions in about n / 64 steps);
 * its end is its last entry's end, its count ``per`` (the last run: the rest);
 * its first line is one :func:`core.hooks.vma_line` of its first VMA, which prints
   ``[heap]``/``[stack]`` from ``brk``/``start_brk``/``start_stack`` read in the same

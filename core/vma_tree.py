@@ -558,9 +558,9 @@ class VmaTree(Generic[V]):
         for each, ``(first entry, last end, entries, bytes covered)``, the bytes being
         the sum of the stored ranges' lengths (holes between them excluded).
 
-        One version, loaded by this call. O(n) additions, but done a leaf at a time by
-        C sums over the leaf's ``starts``/``lasts`` (about n / 64 steps of Python, or
-        of compiled code: a run's length is ``sum(lasts) + k - sum(starts)``), with a
+        One version, loaded by this call. O(n) additions, done a leaf at a time by a C
+        ``sum`` of the leaf's cached ``holes`` (a run's bytes are its span minus its
+        holes; about n / 64 steps of compiled code, plus one per run), with a
         :func:`~core.sched.cond_resched` every :data:`~core.sched.RESCHED_MASK` + 1
         entries or so. Safe without locks (RCU readers); what the ranges mean is the
         caller's (a consistent reader sees its VMAs' own ranges).
@@ -855,38 +855,47 @@ def _leaves(node: _Node[V]) -> Iterator[_Leaf[V]]:
 
 
 def _runs(root: _Node[V], per: int) -> list[tuple[Entry[V], int, int, int]]:
+    # A run's bytes are its span minus the holes inside it: ``holes`` (the space below
+    # each entry of a leaf; mostly small ints, which sum() adds in a C long without
+    # allocating) plus the space between two leaves the run crosses. Summing ``lasts``
+    # and ``starts`` instead would box two 8-byte keys per entry.
     out: list[tuple[Entry[V], int, int, int]] = []
     first: Entry[V] | None = None
     count = 0  # entries in the open run
-    size = 0  # their bytes
+    holes = 0  # bytes of holes inside it so far
+    prev_end = 0  # end of the entry before the current leaf (the run's last so far)
     since = 0  # entries since the last cond_resched()
     for leaf in _leaves(root):
-        starts = leaf.starts
         lasts = leaf.lasts
-        m = len(starts)
+        m = len(lasts)
+        if count and m:
+            holes += leaf.starts[0] - prev_end  # between the previous leaf and this one
         i = 0
         while i < m:
             if not count:
                 first = leaf.entries[i]
             k = min(per - count, m - i)
             j = i + k
-            if k == m:  # the whole leaf: no slice copies
-                size += sum(lasts) + k - sum(starts)
-            else:
-                size += sum(lasts[i:j]) + k - sum(starts[i:j])
+            if k == m:  # the whole leaf (holes[0] is 0): no slice copy
+                holes += sum(leaf.holes)
+            elif k > 1:
+                holes += sum(leaf.holes[i + 1 : j])
             count += k
             if count == per:
                 assert first is not None
-                out.append((first, lasts[j - 1] + 1, count, size))
-                count = size = 0
+                end = lasts[j - 1] + 1
+                out.append((first, end, count, end - first[0] - holes))
+                count = holes = 0
             i = j
+        if m:
+            prev_end = lasts[m - 1] + 1
         since += m
         if since > RESCHED_MASK:
             since = 0
             cond_resched()  # between two leaves: a reader holding one version only
     if count:
         assert first is not None
-        out.append((first, root.lasts[-1] + 1, count, size))
+        out.append((first, prev_end, count, prev_end - first[0] - holes))
     return out
 
 
