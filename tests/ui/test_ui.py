@@ -764,3 +764,46 @@ def test_picking_a_machine_while_the_jobs_load_shows_none_of_the_old_machines(
         assert body.get_attribute("data-state") == "empty"
     finally:
         http.delete(f"/machines/{name}")
+
+
+def test_a_reload_revalidates_the_openapi_document(browser: Any, live_server: LiveServer) -> None:
+    """The experiments panel reads ``/openapi.json`` at every load; a returning page
+    gets it from the browser's cache, revalidated by its ETag (304: headers only), not
+    its ~280 KB again. A plain context: the guarded page's request routing would turn
+    the HTTP cache off."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        ids: set[str] = set()
+        wire: list[int] = []
+
+        def response(e: dict[str, Any]) -> None:
+            if e["response"]["url"].endswith("/openapi.json"):
+                ids.add(e["requestId"])
+
+        def finished(e: dict[str, Any]) -> None:
+            if e["requestId"] in ids:
+                wire.append(int(e["encodedDataLength"]))
+
+        cdp.on("Network.responseReceived", response)
+        cdp.on("Network.loadingFinished", finished)
+        for k in range(2):
+            page.goto(f"{live_server.url}/ui")
+            page.wait_for_selector("body[data-ready=true]")
+            # The panel has read the document once it has a state.
+            page.wait_for_function(
+                "() => document.querySelector('#experiments-body').dataset.state !== undefined",
+                timeout=30_000,
+            )
+            # CDP events are delivered while this thread calls into Playwright.
+            loads = k + 1
+            wait_until(
+                lambda: page.evaluate("1") and len(wire) >= loads,  # noqa: B023 (waited here)
+                what="the document's load finished",
+                timeout=30,
+            )
+        assert wire[0] > 100_000 and wire[1] < 2_000, wire
+    finally:
+        context.close()
