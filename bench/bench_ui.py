@@ -68,6 +68,10 @@ if str(ROOT) not in sys.path:
 from bench.bench_million import cpu_s, rest_build, start_server, stop_server  # noqa: E402
 
 SIZES = (100, 65_530, 2_200_000)
+OVERVIEW_ABOVE = 131_072
+"""The page streams ``format=overview`` above this many VMAs (``app/static/ui/js/app.js``)."""
+OVERVIEW_GROUPS = 8192
+"""... in at most this many runs (``OVERVIEW_GROUPS`` there)."""
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 # Installed before the page's own scripts: long tasks, key-event delays, timer lag, and
@@ -252,6 +256,62 @@ def page_load(
     }
 
 
+def server_only(
+    url: str, server: int, pid: int, n: int, small: int, seconds: float
+) -> dict[str, Any]:
+    """The server's share without a browser: for ``seconds``, one client reads, back to
+    back, the first snapshot the page would stream for a process of ``n`` VMAs (above
+    :data:`OVERVIEW_ABOVE`: an overview, each time of another ``groups`` count, so no
+    cached one is reused; else the text), while another client (:class:`Prober`)
+    measures its latency; then the same with no reads, as long. Snapshots read, their
+    server CPU, the other client's latencies."""
+    import httpx
+
+    prober = Prober(url, small)
+    prober.start()
+    cpu0 = cpu_s(server)
+    t0 = time.perf_counter()
+    reads = 0
+    with httpx.Client(base_url=url, timeout=600) as http:
+        while time.perf_counter() - t0 < seconds:
+            params: dict[str, Any] = {"count": 1, "only_changes": "true"}
+            if n > OVERVIEW_ABOVE:
+                params.update(format="overview", groups=OVERVIEW_GROUPS - reads % 64)
+            else:
+                params.update(format="text")
+            with http.stream("GET", f"/processes/{pid}/maps/events", params=params) as r:
+                assert r.status_code == 200, r.status_code
+                for _ in r.iter_raw():
+                    pass
+            reads += 1
+    wall = time.perf_counter() - t0
+    cpu = cpu_s(server) - cpu0
+    busy = prober.stop()
+    prober = Prober(url, small)
+    prober.start()
+    time.sleep(wall)
+    idle = prober.stop()
+    return {
+        "reads": reads,
+        "wall_s": wall,
+        "server_cpu_s": cpu,
+        "other_client_during": busy,
+        "other_client_no_reads": idle,
+        "load": os.getloadavg()[0],
+    }
+
+
+def show_server_only(name: str, n: int, r: dict[str, Any]) -> None:
+    d, i = r["other_client_during"], r["other_client_no_reads"]
+    print(
+        f"{name} {n:>9,} VMAs, no browser: {r['reads']} snapshots in {r['wall_s']:.1f} s "
+        f"({r['server_cpu_s']:.2f} s server CPU); healthz p50/p99/max {_lat(d['healthz'])} ms "
+        f"(n={d['healthz']['n']}; no reads {_lat(i['healthz'])}), maps(100) "
+        f"{_lat(d['maps(100)'])} (no reads {_lat(i['maps(100)'])}) (load {r['load']:.1f})",
+        flush=True,
+    )
+
+
 def _heap(cdp: Any) -> float:
     metrics = cdp.send("Performance.getMetrics")["metrics"]
     return float(next(m["value"] for m in metrics if m["name"] == "JSHeapUsedSize"))
@@ -365,6 +425,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                 rec["server"] = name
                                 out["loads"].append(rec)
                                 show(rec)
+                                if args.server_only > 0:
+                                    so = server_only(
+                                        url,
+                                        server.pid,
+                                        pids[n],
+                                        n,
+                                        pids[min(sizes)],
+                                        args.server_only,
+                                    )
+                                    so.update(n=n, round=k + 1, server=name)
+                                    out.setdefault("server_only", []).append(so)
+                                    show_server_only(name, n, so)
                 finally:
                     browser.close()
         finally:
@@ -380,6 +452,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3, help="page loads of each size")
     p.add_argument("--settle", type=float, default=3.0, help="s the page stays open after")
     p.add_argument("--port", type=int, default=0, help="the server's port (default: a free one)")
+    p.add_argument(
+        "--server-only",
+        type=float,
+        default=0.0,
+        help="after each load, s of snapshots read back to back without a browser "
+        "(overviews of changing groups above the threshold), the other client measured",
+    )
     p.add_argument(
         "--against",
         type=Path,

@@ -67,6 +67,7 @@ from .maps_reader import (
     LockHoldTimes,
     Reader,
     check_reader,
+    speculate,
 )
 from .procfs import GATE_LINE
 
@@ -209,48 +210,27 @@ def read_overview(
 
 
 def _read_seqcount(mm: Mm, groups: int, max_retries: int) -> MapsOverview:
-    """Speculative RCU sections validated by ``mm_lock_seq`` (as the seqcount text
-    read); ``mmap_lock`` for read after ``max_retries`` failed attempts."""
-    lock = mm.mmap_lock
-    rcu = mm.rcu
-    reasons: list[str] = []
-    rcu_ns = 0
-    for attempt in range(1, max_retries + 1):
-        ok, seq = lock.speculate_try_begin()
-        if not ok:
-            reasons.append(f"mmap_lock write-locked at start (seq {seq})")
-            continue
-        mm.pause("maps:seqcount_after_begin")
-        t0 = _ns()
-        rcu.read_lock()
-        try:
-            generation = mm.generation
-            sums, reused = _sums(mm, groups, generation)
-            runs = _render(mm, sums)
-            count = _count(mm, sums)
-        finally:
-            rcu.read_unlock()
-            rcu_ns += _ns() - t0
-        mm.pause("maps:seqcount_before_validate")
-        if lock.speculate_retry(seq):
-            reasons.append(f"seq moved from {seq} to {lock.seq} during the walk")
-            continue
-        if not reused:
-            mm.overview_cache = sums  # validated: the layout of ``generation``
-        return MapsOverview(
-            "seqcount",
-            runs,
-            count,
-            seq,
-            seq,
-            attempt,
-            0,
-            LockHoldTimes(rcu_ns=rcu_ns),
-            generation,
-            tuple(reasons),
-            reused,
-        )
-    return _read_mmap_lock(mm, groups, "seqcount", max_retries + 1, rcu_ns, tuple(reasons), 1)
+    """Speculative RCU sections validated by ``mm_lock_seq``
+    (:func:`core.maps_reader.speculate`, as the seqcount text read); ``mmap_lock`` for
+    read after ``max_retries`` failed attempts."""
+
+    def section() -> tuple[_Sums, bool, tuple[MapsRun, ...], int, int]:
+        generation = mm.generation
+        sums, reused = _sums(mm, groups, generation)
+        return sums, reused, _render(mm, sums), _count(mm, sums), generation
+
+    spec = speculate(mm, section, max_retries)
+    reasons = tuple(spec.reasons)
+    if spec.result is None:
+        return _read_mmap_lock(mm, groups, "seqcount", max_retries + 1, spec.rcu_ns, reasons, 1)
+    sums, reused, runs, count, generation = spec.result
+    if not reused:
+        mm.overview_cache = sums  # validated: the layout of ``generation``
+    seq = spec.seq
+    hold = LockHoldTimes(rcu_ns=spec.rcu_ns)
+    return MapsOverview(
+        "seqcount", runs, count, seq, seq, spec.attempts, 0, hold, generation, reasons, reused
+    )
 
 
 def _read_mmap_lock(

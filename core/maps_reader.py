@@ -60,9 +60,9 @@ for read themselves, never hold a VMA read lock while waiting for ``mmap_lock``
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final, Literal, get_args
+from typing import TYPE_CHECKING, Final, Generic, Literal, TypeVar, get_args
 
 from .constants import PAGE_SHIFT
 from .errors import InvalidArgument
@@ -85,6 +85,7 @@ __all__ = [
     "SmapsFile",
     "SmapsReader",
     "SmapsSnapshot",
+    "Speculation",
     "check_smaps_reader",
     "fold_smaps",
     "read_smaps",
@@ -100,6 +101,7 @@ __all__ = [
     "MapsSnapshot",
     "check_reader",
     "read_maps",
+    "speculate",
 ]
 
 #: The three ways to read maps: ``seqcount`` (lockless, validated by ``mm_lock_seq``;
@@ -117,6 +119,8 @@ POS_END: Final = -1
 """Position after the gate line: end of file (``SENTINEL_VMA_END``)."""
 
 _ns = time.perf_counter_ns
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,50 +331,86 @@ def _read_mmap_lock(mm: Mm, pos: int, limit: int | None, want: int | None = None
 # -- "seqcount" --------------------------------------------------------------------------
 
 
-def _read_seqcount(
-    mm: Mm, pos: int, limit: int | None, max_retries: int, want: int | None = None
-) -> MapsSnapshot:
-    """Speculative RCU walks validated by ``mm_lock_seq``; ``mmap_lock`` after
-    ``max_retries`` failures. O(attempts × lines)."""
+class Speculation(Generic[T]):
+    """What :func:`speculate` made of its attempts: the validated ``result`` (None if
+    every attempt was discarded), the count it stands for, attempts made, why each
+    discarded one was discarded, and the ns spent in RCU read sections."""
+
+    __slots__ = ("attempts", "rcu_ns", "reasons", "result", "seq")
+
+    def __init__(self) -> None:
+        self.result: T | None = None
+        self.seq = 0
+        self.attempts = 0
+        self.reasons: list[str] = []
+        self.rcu_ns = 0
+
+
+def speculate(mm: Mm, section: Callable[[], T], max_retries: int) -> Speculation[T]:
+    """Up to ``max_retries`` runs of ``section`` under RCU with no lock, each between
+    ``mmap_lock_speculate_try_begin`` and ``mmap_lock_speculate_retry``: the first
+    that no write-lock cycle overlapped is kept (an odd count at the start skips the
+    attempt, a changed count at the end discards it). ``section`` must only read (it
+    may run several times) and return what it read. The caller falls back to
+    ``mmap_lock`` for read when ``result`` is None. O(attempts × section)."""
     lock = mm.mmap_lock
     rcu = mm.rcu
-    whole = pos == 0 and limit is None
-    reasons: list[str] = []
-    rcu_ns = 0
+    out: Speculation[T] = Speculation()
     for attempt in range(1, max_retries + 1):
+        out.attempts = attempt
         ok, seq = lock.speculate_try_begin()
         if not ok:
-            reasons.append(f"mmap_lock write-locked at start (seq {seq})")
+            out.reasons.append(f"mmap_lock write-locked at start (seq {seq})")
             continue
         mm.pause("maps:seqcount_after_begin")
-        acc = _Acc(pos, limit, want)
         t0 = _ns()
         rcu.read_lock()
         try:
-            generation = mm.generation
-            if whole:
-                _walk_whole(mm, acc)
-            else:
-                _walk(mm, acc)
+            result = section()
         finally:
             rcu.read_unlock()
-            rcu_ns += _ns() - t0
+            out.rcu_ns += _ns() - t0
         mm.pause("maps:seqcount_before_validate")
         if lock.speculate_retry(seq):
-            reasons.append(f"seq moved from {seq} to {lock.seq} during the walk")
+            out.reasons.append(f"seq moved from {seq} to {lock.seq} during the walk")
             continue
+        out.result = result
+        out.seq = seq
+        return out
+    return out
+
+
+def _read_seqcount(
+    mm: Mm, pos: int, limit: int | None, max_retries: int, want: int | None = None
+) -> MapsSnapshot:
+    """Speculative RCU walks validated by ``mm_lock_seq`` (:func:`speculate`);
+    ``mmap_lock`` after ``max_retries`` failures. O(attempts × lines)."""
+    whole = pos == 0 and limit is None
+
+    def section() -> tuple[_Acc, int]:
+        acc = _Acc(pos, limit, want)
+        generation = mm.generation
+        if whole:
+            _walk_whole(mm, acc)
+        else:
+            _walk(mm, acc)
+        return acc, generation
+
+    spec = speculate(mm, section, max_retries)
+    if spec.result is not None:
+        acc, generation = spec.result
         return MapsSnapshot(
             "seqcount",
             tuple(acc.lines),
-            seq,
-            seq,
-            attempt,
+            spec.seq,
+            spec.seq,
+            spec.attempts,
             False,
-            LockHoldTimes(rcu_ns=rcu_ns),
+            LockHoldTimes(rcu_ns=spec.rcu_ns),
             generation,
             pos,
             acc.pos,
-            retry_reasons=tuple(reasons),
+            retry_reasons=tuple(spec.reasons),
         )
     # Fallback: finish under mmap_lock for read (mmap_read_lock_killable).
     snap = _read_mmap_lock(mm, pos, limit, want)
@@ -382,14 +422,14 @@ def _read_seqcount(
         max_retries + 1,
         True,
         LockHoldTimes(
-            rcu_ns=rcu_ns,
+            rcu_ns=spec.rcu_ns,
             mmap_lock_read_ns=snap.hold.mmap_lock_read_ns,
             mmap_lock_wait_ns=snap.hold.mmap_lock_wait_ns,
         ),
         snap.generation,
         pos,
         snap.pos_end,
-        retry_reasons=tuple(reasons),
+        retry_reasons=tuple(spec.reasons),
         fallbacks=1,
     )
 
