@@ -43,6 +43,17 @@ benchmark measures, until the page's first complete draw of that process:
   100-VMA process, every 20 ms: latency p50 and max during the load, side by side with
   the same requests for as long with no page open, right after.
 
+With ``--against DIR`` (another checkout whose engine is built, e.g. a worktree of
+main), a second server runs that checkout's service on ``--port`` + 1 with the same
+processes, and every size is loaded on both servers in turn (the order alternating by
+round): the two are compared side by side, interleaved. ``p99`` of fewer than 100
+samples is their largest.
+
+With ``--server-only S``, after each load, the server's share without a browser: for
+S seconds one client reads back to back the first snapshot the page would stream (above
+131,072 VMAs an overview, each of another ``groups`` count so none is served from a
+cache; else the text) while the other client measures, then as long with no reads.
+
 Wall-clock figures; on this shared 2-core machine they depend on the load, printed with
 every figure. Nothing is estimated: every figure printed was measured.
 """
