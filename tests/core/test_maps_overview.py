@@ -75,8 +75,10 @@ def _random_op(rng: random.Random, proc: Process, fd: int, addr: int, npages: in
             mm.mmap(addr, npages * PG, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
     elif op < 0.7:
         mm.munmap(addr, npages * PG)
-    elif op < 0.95:
+    elif op < 0.85:
         mm.mprotect(addr, npages * PG, rng.choice(PROTS))
+    elif op < 0.95:  # flags changed in place, or a split and a merge back
+        (mm.mlock if rng.random() < 0.5 else mm.munlock)(addr, npages * PG)
     else:
         mm.brk(mm.cur_brk + rng.randint(-2, 8) * PG)
 
@@ -96,6 +98,29 @@ def test_equals_the_text_overview_on_random_layouts(seed: int) -> None:
             assert _dicts(o) == _text_overview(mm, groups), (seed, groups, reader)
             assert o.count == n + 1  # the gate line
             assert o.consistent and o.reader == reader and o.attempts == 1
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_cache_follows_every_change(seed: int) -> None:
+    """After every random operation (many fail and change nothing), the overview equals
+    the text's: reused exactly when the generation did not move."""
+    rng = random.Random(seed)
+    proc = _random_process(rng, 40)
+    fd = proc.open("/data/lib with space", O_RDWR, size=64 * PG)
+    mm = proc.mm
+    reused = []
+    last = read_overview(mm, 16).generation
+    for _ in range(150):
+        try:
+            _random_op(rng, proc, fd, BASE + rng.randrange(4096) * PG, rng.randint(1, 24))
+        except SyscallError:
+            pass
+        o = read_overview(mm, 16)
+        assert _dicts(o) == _text_overview(mm, 16), seed
+        assert o.reused == (o.generation == last), (o.generation, last)
+        reused.append(o.reused)
+        last = o.generation
+    assert any(reused) and not all(reused), reused
 
 
 def test_heap_and_stack_labels_and_the_gate() -> None:
