@@ -66,6 +66,7 @@ from .maps_reader import (
     MAX_RETRIES_LIMIT,
     LockHoldTimes,
     Reader,
+    _check_int,
     check_reader,
     speculate,
 )
@@ -185,20 +186,14 @@ def read_overview(
     ``[1, MAX_GROUPS]``, an unknown reader, ``per_vma``, or ``max_retries`` outside
     ``[0, MAX_RETRIES_LIMIT]``.
     """
-    if isinstance(groups, bool) or not isinstance(groups, int) or not 1 <= groups <= MAX_GROUPS:
-        raise InvalidArgument(f"groups {groups!r} is not an integer in [1, {MAX_GROUPS}]")
+    _check_int("groups", groups, 1, MAX_GROUPS)
     check_reader(reader)
     if reader == "per_vma":
         raise InvalidArgument(
             "per_vma has no overview from the tree: its lines may show different moments; "
             "summarise the lines of a per_vma read instead"
         )
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int):
-        raise InvalidArgument(f"max_retries {max_retries!r} is not an integer")
-    if not 0 <= max_retries <= MAX_RETRIES_LIMIT:
-        raise InvalidArgument(
-            f"max_retries {max_retries} is not an integer in [0, {MAX_RETRIES_LIMIT}]"
-        )
+    _check_int("max_retries", max_retries, 0, MAX_RETRIES_LIMIT)
     if mm._dead:  # mmget_not_zero() failed: an empty file
         seq = mm.mmap_lock.seq
         return MapsOverview(
