@@ -565,7 +565,7 @@ def _shape(tree: VmaTree[object]) -> list[list[int]]:
     levels: list[list[int]] = []
     nodes = [tree._root]
     while nodes:
-        levels.append([len(node.starts) for node in nodes])
+        levels.append([len(node.lasts) for node in nodes])
         nodes = [kid for node in nodes for kid in getattr(node, "kids", [])]
     return levels
 
