@@ -763,7 +763,11 @@ def same_engine(before: Path, rev: str) -> str:
         for path in [*built, *ROOT.glob("core__mypyc*.so")]:
             shutil.copy2(path, before / path.relative_to(ROOT))
     else:
-        subprocess.run([sys.executable, "hatch_build.py", "--inplace"], cwd=before, check=True)
+        # Without VMASIM_ENGINE: hatch_build.py loads core/_engine.py, which with
+        # VMASIM_ENGINE=compiled refuses a checkout that has no build yet.
+        env = {k: v for k, v in os.environ.items() if k != "VMASIM_ENGINE"}
+        build = [sys.executable, "hatch_build.py", "--inplace"]
+        subprocess.run(build, cwd=before, env=env, check=True)
     return "compiled"
 
 
