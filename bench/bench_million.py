@@ -530,14 +530,19 @@ def start_server(
     ``root`` on ``port`` (0: a free one) with ``engine`` (default: the one this process
     runs, ``core._engine.ENGINE``), passed as ``VMASIM_ENGINE`` so that a server that
     cannot run it fails to start rather than falling back; its base URL and start
-    seconds. The other ``VMASIM_*`` settings are the service's defaults."""
+    seconds. ``VMASIM_HUGE_ARENAS`` (the engine's heap, ``core/_arenas.c``) passes
+    through where set; the other ``VMASIM_*`` settings are the service's defaults."""
     import httpx
 
     from bench.bench_rest import free_port
     from core import _engine
 
     port = port or free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VMASIM_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("VMASIM_") or k == "VMASIM_HUGE_ARENAS"
+    }
     env.update(MODES[mode], VMASIM_MAX_MAP_COUNT=str(n + 100))
     env["VMASIM_ENGINE"] = engine or _engine.ENGINE
     if mode != "off":
@@ -691,6 +696,7 @@ def rest_build(
         client = time.process_time() - client0
         seconds = (clock() - t0) / 1e9
         threads1 = thread_cpu_s(server) if server else (0.0, 0.0)
+        rss_kib = status_kib(server, "VmRSS") if server else 0
         if pipeline:
             ahead.join()
         count = http.get(f"/processes/{pid}").json()["map_count"]
@@ -712,6 +718,7 @@ def rest_build(
         "batches": batches,
         "body_bytes": body_bytes,
         "maps_sha256": digest,
+        "server_rss_after_mib": rss_kib / 1024,
     }
 
 
@@ -819,7 +826,8 @@ def run_rest_before(args: argparse.Namespace) -> dict[str, Any]:
                         f"{cpu:6.1f} s server CPU = {cpu / ops * 1e6:5.1f} µs/op: loop "
                         f"thread {rec['loop_thread_cpu_s'] / ops * 1e6:4.1f}, others "
                         f"{rec['other_threads_cpu_s'] / ops * 1e6:5.1f}; client "
-                        f"{rec['client_cpu_s'] / ops * 1e6:4.1f} µs/op "
+                        f"{rec['client_cpu_s'] / ops * 1e6:4.1f} µs/op; server RSS "
+                        f"{rec['server_rss_after_mib']:.0f} MiB "
                         f"({rec['engine']} engine, load {os.getloadavg()[0]:.1f})",
                         flush=True,
                     )
