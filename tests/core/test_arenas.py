@@ -52,18 +52,24 @@ print(json.dumps(out))
 """
 
 
-def probe(**env: str) -> dict[str, object]:
+def run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``code`` in a fresh interpreter of the compiled engine, ``VMASIM_HUGE_ARENAS`` as
+    ``env`` says (unset unless given)."""
     full = {k: v for k, v in os.environ.items() if k != "VMASIM_HUGE_ARENAS"}
     full.update(VMASIM_ENGINE="compiled", **env)
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE],
+    return subprocess.run(
+        [sys.executable, "-c", code],
         cwd=ROOT,
         env=full,
         capture_output=True,
         text=True,
         timeout=110,
-        check=True,
     )
+
+
+def probe(**env: str) -> dict[str, object]:
+    done = run(PROBE, **env)
+    assert done.returncode == 0, done.stderr
     result: dict[str, object] = json.loads(done.stdout)
     return result
 
@@ -102,15 +108,6 @@ def test_huge_arenas_can_be_turned_off() -> None:
 
 
 def test_a_bad_setting_is_refused_by_name() -> None:
-    full = {**os.environ, "VMASIM_ENGINE": "compiled", "VMASIM_HUGE_ARENAS": "yes"}
-    done = subprocess.run(
-        [sys.executable, "-c", "import core"],
-        cwd=ROOT,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=110,
-        check=False,
-    )
+    done = run("import core", VMASIM_HUGE_ARENAS="yes")
     assert done.returncode != 0
     assert "VMASIM_HUGE_ARENAS='yes': expected 0 or 1" in done.stderr
