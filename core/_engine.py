@@ -172,6 +172,8 @@ def _arenas() -> str:
     ``VMASIM_HUGE_ARENAS=0``; which it is."""
     if ENGINE != "compiled":
         return "off: the pure-Python engine"
+    if __package__ != "core":  # hatch_build.py runs this file alone, to read its lists
+        return "off: core/_engine.py loaded outside the package"
     setting = os.environ.get("VMASIM_HUGE_ARENAS", "") or "1"
     if setting not in ("0", "1"):
         raise ImportError(f"VMASIM_HUGE_ARENAS={setting!r}: expected 0 or 1")
