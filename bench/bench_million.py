@@ -5,7 +5,8 @@ Run from the repository root::
     .venv/bin/python bench/bench_million.py engine   # Python API: build, RSS, maps, lookups, state
     .venv/bin/python bench/bench_million.py rest     # REST: batch build, maps served, state file
     .venv/bin/python bench/bench_million.py engine --n 200000   # a smaller run
-    .venv/bin/python bench/bench_million.py lookups --before main  # two VmaTrees side by side
+    .venv/bin/python bench/bench_million.py lookups --before main  # two engines side by side
+    .venv/bin/python bench/bench_million.py lookups --alone        # this engine's lookups only
     .venv/bin/python bench/bench_million.py rest --before-rest --before main --n 220000
 
 ``engine`` (one interpreter, one :class:`core.Kernel` with ``max_map_count`` raised):
