@@ -169,7 +169,7 @@ if ENGINE == "python" and not any(isinstance(f, _SourceOnly) for f in sys.meta_p
 def _arenas() -> str:
     """Install :mod:`core._arenas` (CPython's small-object arenas in transparent huge
     pages, see its design note in ``core/_arenas.c``) with the compiled engine, unless
-    ``VMASIM_HUGE_ARENAS=0``; which it is."""
+    ``VMASIM_HUGE_ARENAS=0``. Returns "on", or why not."""
     if ENGINE != "compiled":
         return "off: the pure-Python engine"
     if __package__ != "core":  # hatch_build.py runs this file alone, to read its lists
