@@ -79,7 +79,6 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from itertools import islice
-from operator import itemgetter
 from typing import Final, Generic, TypeVar, cast
 
 from ._engine import ENGINE
@@ -129,20 +128,26 @@ def _holes(starts: list[int], lasts: list[int] | array[int]) -> list[int]:
 class _Leaf(Generic[V]):
     """Up to ``_LEAF_MAX`` entries sorted by start, with parallel sequences for C-level work.
 
-    ``starts``/``lasts`` mirror the entries for ``bisect``: ``lasts[k]`` is entry ``k``'s
-    last address (``end - 1``, so that ``[start, 2**64)`` fits an ``array('Q')``; see
+    ``lasts`` mirrors the entries for ``bisect``: ``lasts[k]`` is entry ``k``'s last
+    address (``end - 1``, so that ``[start, 2**64)`` fits an ``array('Q')``; see
     :data:`_KEY_TYPE`). ``holes[k]`` is the free space between entry ``k - 1`` and entry ``k``
     (``holes[0] == 0``): a store recomputes only the holes next to the entries it touched,
     and ``gap`` (the largest hole strictly inside the leaf) from them, with one ``max()``
     over the leaf only when a changed hole held it (``_rescan``; branches do the same with
     ``gaps``).
+
+    A leaf keeps no list of its entries' starts (a branch does, of its children's): a
+    store copies the leaf it changes, and a list of 64 ``int`` objects is 64 reference
+    counts to write, most of them out of cache in a large tree, where the ``lasts`` array
+    copies as one ``memcpy``. The few starts a store or a reverse search needs are read
+    from the entry tuples (:func:`_start_at`, :func:`_leaf_below`), which the store's
+    copy of ``entries`` touches anyway (docs/performance.md, "Tree stores, third pass").
     """
 
-    __slots__ = ("count", "edit", "entries", "gap", "holes", "lasts", "starts")
+    __slots__ = ("count", "edit", "entries", "gap", "holes", "lasts")
     #: Levels below this node (readers descend ``while node.height`` without a type
     #: check). A class attribute: every leaf is at height 0.
     height = 0
-    starts: list[int]
     lasts: array[int]
     entries: list[Entry[V]]
     holes: list[int]
@@ -156,16 +161,15 @@ class _Leaf(Generic[V]):
         self.edit = edit
         if not derive:
             return
-        self.starts = [e[0] for e in entries]
         self.lasts = _keys([e[1] - 1 for e in entries])
         self.refresh()
 
     def refresh(self) -> None:
-        """Recompute ``holes``, ``gap`` and ``count`` from scratch."""
-        starts = self.starts
-        self.holes = _holes(starts, self.lasts)
+        """Recompute ``holes``, ``gap`` and ``count`` from scratch. O(B)."""
+        entries = self.entries
+        self.holes = _holes([e[0] for e in entries], self.lasts)
         self.gap = max(self.holes, default=0)
-        self.count = len(starts)
+        self.count = len(entries)
 
     def copy(self, edit: object) -> _Leaf[V]:
         entries = self.entries[:]
@@ -175,7 +179,6 @@ class _Leaf(Generic[V]):
         else:
             new = _Leaf.__new__(_Leaf)
             new.entries = entries
-        new.starts = self.starts[:]
         new.lasts = self.lasts[:]
         new.holes = self.holes[:]
         new.count = self.count
@@ -185,9 +188,9 @@ class _Leaf(Generic[V]):
 
     def split(self, edit: object) -> _Leaf[V]:
         """Move the upper half into a new leaf (returned); we must be transient."""
-        h = len(self.starts) // 2
+        h = len(self.entries) // 2
         right = _Leaf(self.entries[h:], edit)
-        del self.entries[h:], self.starts[h:], self.lasts[h:]
+        del self.entries[h:], self.lasts[h:]
         self.refresh()
         return right
 
@@ -195,7 +198,6 @@ class _Leaf(Generic[V]):
         """Append the right sibling's entries to ours; we must be transient."""
         assert isinstance(other, _Leaf)
         self.entries += other.entries
-        self.starts += other.starts
         self.lasts += other.lasts
         self.refresh()
 
@@ -206,14 +208,12 @@ class _Leaf(Generic[V]):
         assert isinstance(other, _Leaf)
         if to_left:
             other.entries += self.entries[:k]
-            other.starts += self.starts[:k]
             other.lasts += self.lasts[:k]
-            del self.entries[:k], self.starts[:k], self.lasts[:k]
+            del self.entries[:k], self.lasts[:k]
         else:
             other.entries[:0] = self.entries[-k:]
-            other.starts[:0] = self.starts[-k:]
             other.lasts[:0] = self.lasts[-k:]
-            del self.entries[-k:], self.starts[-k:], self.lasts[-k:]
+            del self.entries[-k:], self.lasts[-k:]
         self.refresh()
         other.refresh()
 
@@ -248,7 +248,7 @@ class _Branch(Generic[V]):
     def refresh(self) -> None:
         """Recompute every cached field from the children."""
         kids = self.kids
-        self.starts = starts = [k.starts[0] for k in kids]
+        self.starts = starts = [_start(k) for k in kids]
         self.lasts = lasts = [k.lasts[-1] for k in kids]
         holes = islice(_holes(starts, lasts), 1, None)
         self.gaps = [kids[0].gap, *map(max, holes, [k.gap for k in islice(kids, 1, None)])]
@@ -305,7 +305,26 @@ _Node = _Leaf[V] | _Branch[V]
 # ``_LEVELS[h]`` has h items: a descent loop over a tree of height h without a range().
 _LEVELS: Final = tuple(tuple(range(h)) for h in range(64))
 
-_first = itemgetter(0)
+
+def _start(node: _Node[V]) -> int:
+    """The first start in ``node``'s subtree, which must not be empty. O(1)."""
+    if isinstance(node, _Leaf):
+        return node.entries[0][0]
+    return node.starts[0]
+
+
+def _leaf_below(leaf: _Leaf[V], addr: int) -> int:
+    """How many of ``leaf``'s entries start below ``addr``: ``bisect_left`` over their
+    starts, which a leaf does not keep. O(log B).
+
+    The entries are sorted and disjoint: those before the first entry that ends above
+    ``addr`` start below it, and that entry does too when it contains ``addr``.
+    """
+    entries = leaf.entries
+    k = bisect_left(leaf.lasts, addr)
+    if k < len(entries) and entries[k][0] < addr:
+        k += 1
+    return k
 
 
 def _lower_bound(keys: list[int], x: int) -> int:
@@ -491,7 +510,7 @@ class VmaTree(Generic[V]):
             if c < 0:
                 return None
             node = node.kids[c]
-        i = bisect_left(node.starts, addr) - 1
+        i = _leaf_below(node, addr) - 1
         return node.entries[i] if i >= 0 else None
 
     def rank(self, addr: int) -> int:
@@ -590,9 +609,15 @@ class VmaTree(Generic[V]):
                 node = node.kids[c]
             leaf = node
             i = bisect_left(leaf.lasts, start)
-            j = bisect_left(leaf.starts, end, i)
+            # The overlapped run [i, j): entries from i that start below ``end``. A
+            # linear scan (no starts to bisect; see _Leaf), over tuples the store reads
+            # or drops anyway, and O(B) like the replacement itself.
             entries = leaf.entries
-            if j == len(entries) and 0 <= nxt < end:
+            n = len(entries)
+            j = i
+            while j < n and entries[j][0] < end:
+                j += 1
+            if j == n and 0 <= nxt < end:
                 # The overlapped run continues into later leaves: drop this leaf's part
                 # (keeping the untouched head of its first entry), rebalance, and retry.
                 # Each round removes at least one overlapped entry.
@@ -659,16 +684,15 @@ def _replace(
     # none of them held the largest hole, it is still there and the new slots can only
     # raise it: no rescan of the whole leaf (``_rescan``).
     rescan = _rescan(holes, i, j + 1, leaf.gap)
-    leaf.entries[i:j] = repl
-    starts = leaf.starts
+    entries = leaf.entries
+    entries[i:j] = repl
     lasts = leaf.lasts
-    starts[i:j] = map(_first, repl)
     lasts[i:j] = array(_KEY_TYPE, [e[1] - 1 for e in repl])
     holes[i:j] = [0] * m
-    n = len(starts)
+    n = len(entries)
     top = 0
     for k in range(i or 1, min(i + m + 1, n)):
-        h = starts[k] - lasts[k - 1] - 1
+        h = entries[k][0] - lasts[k - 1] - 1
         holes[k] = h
         if h > top:
             top = h
@@ -685,7 +709,7 @@ def _replace(
         p = parent if parent.edit is tok else parent.copy(tok)
         kids = p.kids
         kids[c] = child
-        size = len(child.starts)
+        size = len(child.lasts)
         cap = leaf_max if isinstance(child, _Leaf) else branch_max
         if cap // 2 <= size <= cap:
             lo, old_hi, new_hi = c, c + 1, c + 1
@@ -696,12 +720,12 @@ def _replace(
             # instead of half-full ones, which saves a level at 65,530 VMAs.
             lo, old_hi, new_hi = c, c + 1, c + 1
             for sib in (c - 1, c + 1):
-                if 0 <= sib < len(kids) and len(kids[sib].starts) < cap:
+                if 0 <= sib < len(kids) and len(kids[sib].lasts) < cap:
                     other = kids[sib]
                     if other.edit is not tok:
                         other = other.copy(tok)
                     # Fill the sibling, but leave the child at least half full.
-                    k = min(cap - len(other.starts), size - cap // 2)
+                    k = min(cap - len(other.lasts), size - cap // 2)
                     child.shift(other, k, sib < c)
                     kids[sib] = other
                     if sib < c:
@@ -709,7 +733,7 @@ def _replace(
                     else:
                         old_hi = new_hi = sib + 1
                     break
-            if len(child.starts) > cap:
+            if len(child.lasts) > cap:
                 kids.insert(c + 1, child.split(tok))
                 new_hi += 1
         else:
@@ -718,7 +742,7 @@ def _replace(
             if left.edit is not tok:
                 left = left.copy(tok)
             left.absorb(kids[lo + 1])
-            if len(left.starts) > cap:
+            if len(left.lasts) > cap:
                 kids[lo : lo + 2] = [left, left.split(tok)]
                 new_hi = lo + 2
             else:
@@ -730,11 +754,11 @@ def _replace(
         gaps = p.gaps
         rescan = _rescan(gaps, lo, old_hi + 1, p.gap)
         if new_hi == lo + 1 == old_hi:
-            pstarts[lo] = child.starts[0]
+            pstarts[lo] = _start(child)
             plasts[lo] = child.lasts[-1]
         else:
             seg = kids[lo:new_hi]
-            pstarts[lo:old_hi] = [k.starts[0] for k in seg]
+            pstarts[lo:old_hi] = [_start(k) for k in seg]
             plasts[lo:old_hi] = [k.lasts[-1] for k in seg]
             gaps[lo:old_hi] = [0] * (new_hi - lo)
         # Child ``k``'s slot covers the hole below it, so the slot after the changed run
@@ -756,7 +780,7 @@ def _replace(
         p.count += delta
         child = p
     root = child
-    if len(root.starts) > (leaf_max if isinstance(root, _Leaf) else branch_max):
+    if len(root.lasts) > (leaf_max if isinstance(root, _Leaf) else branch_max):
         root = _Branch([root, root.split(tok)], tok)
     while isinstance(root, _Branch) and len(root.kids) == 1:
         root = root.kids[0]
@@ -826,7 +850,7 @@ def _iter_rev_from(node: _Node[V], addr: int) -> Iterator[Entry[V]]:
             return
         stack.append((node.kids, c - 1))
         node = node.kids[c]
-    i = bisect_left(node.starts, addr)
+    i = _leaf_below(node, addr)
     yield from reversed(node.entries[:i])
     while stack:
         kids, c = stack.pop()
@@ -850,7 +874,7 @@ def _gaps_rev(root: _Node[V], low: int, high: int, size: int) -> Iterator[tuple[
     if high - gs >= size:
         yield (gs, high)
     yield from _node_gaps_rev(root, low, high, size)
-    ge = min(root.starts[0], high)
+    ge = min(_start(root), high)
     if ge - low >= size:
         yield (low, ge)
 
@@ -859,27 +883,31 @@ def _node_gaps_rev(node: _Node[V], low: int, high: int, size: int) -> Iterator[t
     """Holes strictly inside ``node`` clipped to ``[low, high)``, >= ``size``, descending."""
     if node.gap < size:
         return
-    starts = node.starts
     lasts = node.lasts
     # Holes are numbered by the item above them; the first item starting at or above
     # ``high`` bounds the highest hole that can reach into the window.
-    k = bisect_left(starts, high)
-    if k == len(starts):
-        k -= 1
     if isinstance(node, _Leaf):
+        entries = node.entries
+        k = _leaf_below(node, high)
+        if k == len(entries):
+            k -= 1
         while k > 0:
-            if starts[k] <= low:
+            ge = entries[k][0]
+            if ge <= low:
                 return
             gs = lasts[k - 1] + 1
             if gs < low:
                 gs = low
-            ge = starts[k]
             if ge > high:
                 ge = high
             if ge - gs >= size:
                 yield (gs, ge)
             k -= 1
         return
+    starts = node.starts
+    k = bisect_left(starts, high)
+    if k == len(starts):
+        k -= 1
     kids = node.kids
     while k >= 0:
         kid = kids[k]
@@ -903,7 +931,7 @@ def _gaps_fwd(root: _Node[V], low: int, high: int, size: int) -> Iterator[tuple[
         if high - low >= size:
             yield (low, high)
         return
-    ge = min(root.starts[0], high)
+    ge = min(_start(root), high)
     if ge - low >= size:
         yield (low, ge)
     yield from _node_gaps_fwd(root, low, high, size)
@@ -916,28 +944,32 @@ def _node_gaps_fwd(node: _Node[V], low: int, high: int, size: int) -> Iterator[t
     """Holes strictly inside ``node`` clipped to ``[low, high)``, >= ``size``, ascending."""
     if node.gap < size:
         return
-    starts = node.starts
     lasts = node.lasts
-    n = len(starts)
+    n = len(lasts)
     # Holes are numbered by the item below them; the last item starting at or below
     # ``low`` bounds the lowest hole that can reach into the window.
-    k = bisect_right(starts, low) - 1
-    if k < 0:
-        k = 0
     if isinstance(node, _Leaf):
+        entries = node.entries
+        k = _leaf_below(node, low + 1) - 1
+        if k < 0:
+            k = 0
         while k < n - 1:
             gs = lasts[k] + 1
             if gs >= high:
                 return
             if gs < low:
                 gs = low
-            ge = starts[k + 1]
+            ge = entries[k + 1][0]
             if ge > high:
                 ge = high
             if ge - gs >= size:
                 yield (gs, ge)
             k += 1
         return
+    starts = node.starts
+    k = bisect_right(starts, low) - 1
+    if k < 0:
+        k = 0
     kids = node.kids
     while k < n:
         kid = kids[k]
@@ -963,10 +995,11 @@ def _dump(node: _Node[V]) -> str:
     if isinstance(node, _Leaf):
         body = f"holes={node.holes!r} entries={node.entries!r}"
     else:
-        body = f"gaps={node.gaps!r} kid counts={[k.count for k in node.kids]!r}"
+        body = (
+            f"starts={node.starts!r} gaps={node.gaps!r} kid counts={[k.count for k in node.kids]!r}"
+        )
     return (
-        f"{type(node).__name__} count={node.count} gap={node.gap} "
-        f"starts={node.starts!r} lasts={list(node.lasts)!r} {body}"
+        f"{type(node).__name__} count={node.count} gap={node.gap} lasts={list(node.lasts)!r} {body}"
     )
 
 
@@ -983,29 +1016,41 @@ def _check_node(
     def fail(msg: str) -> AssertionError:
         return AssertionError(f"{msg} at depth {depth}: {_dump(node)}")
 
-    starts, lasts = node.starts, node.lasts
-    n = len(starts)
-    if type(starts) is not list:
-        raise fail("starts is not a list")
+    lasts = node.lasts
+    starts: list[int]
     if isinstance(node, _Leaf):
+        # A leaf keeps no starts (see _Leaf): they are its entries' own.
         if type(lasts) is not array or lasts.typecode != _KEY_TYPE:
             raise fail("a leaf's lasts is not an array of u64 keys")
-    elif type(lasts) is not list:
-        raise fail("a branch's lasts is not a list")
-    if len(lasts) != n:
-        raise fail("starts/lasts length mismatch")
+        entries = node.entries
+        if type(entries) is not list:
+            raise fail("a leaf's entries is not a list")
+        for k, entry in enumerate(entries):
+            if type(entry) is not tuple or len(entry) != 3:
+                raise fail(f"entry {k} is not a (start, end, value) tuple")
+        starts = [e[0] for e in entries]
+        n = len(starts)
+        if len(lasts) != n:
+            raise fail("entries/lasts length mismatch")
+    else:
+        starts = node.starts
+        n = len(starts)
+        if type(starts) is not list:
+            raise fail("a branch's starts is not a list")
+        if type(lasts) is not list:
+            raise fail("a branch's lasts is not a list")
+        if len(lasts) != n:
+            raise fail("starts/lasts length mismatch")
     # Slot k: the hole below item k, and for a branch also the largest hole inside child k.
     slots = [starts[k] - lasts[k - 1] - 1 if k else 0 for k in range(n)]
     if isinstance(node, _Leaf):
         leaf_depths.add(depth)
         cap = leaf_max
-        if not len(node.entries) == len(node.holes) == n:
-            raise fail("entries/holes/starts length mismatch")
+        if len(node.holes) != n:
+            raise fail("entries/holes length mismatch")
         for k, entry in enumerate(node.entries):
-            if type(entry) is not tuple or len(entry) != 3:
-                raise fail(f"entry {k} is not a (start, end, value) tuple")
             s, e, v = entry
-            if (s, e - 1) != (starts[k], lasts[k]):
+            if e - 1 != lasts[k]:
                 raise fail(f"entry {k} range differs from its keys")
             if not (type(s) is int and type(e) is int and 0 <= s < e <= _INDEX_END):
                 raise fail(f"entry {k} has an empty or invalid range")
@@ -1022,11 +1067,11 @@ def _check_node(
             raise fail("kids/gaps/starts length mismatch")
         real = 0
         for k, kid in enumerate(node.kids):
-            if not kid.starts:
+            if not len(kid.lasts):
                 raise fail(f"child {k} is empty")
             if kid.height != node.height - 1:
                 raise fail(f"child {k} has height {kid.height}, expected {node.height - 1}")
-            if (kid.starts[0], kid.lasts[-1]) != (starts[k], lasts[k]):
+            if (_start(kid), kid.lasts[-1]) != (starts[k], lasts[k]):
                 raise fail(f"cached start/end of child {k} is stale")
             real += _check_node(kid, depth + 1, False, leaf_depths, leaf_max, branch_max)
         slots = [max(h, kid.gap) for h, kid in zip(slots, node.kids, strict=True)]

@@ -38,21 +38,38 @@ SYSTEM_CONFIG = {
 }
 
 
+#: Starts of the cluster tried before its fixture fails. A node that has not registered
+#: with Ray's GCS 30 s after its processes started raises ("The current node timed out
+#: during startup", a wait fixed in ray._private.node.Node): seen at load 15, all six
+#: tests of the module erroring. Another start then usually succeeds.
+START_ATTEMPTS = 3
+
+
+def _start(c: Cluster) -> None:
+    """The head and two worker nodes added to ``c`` (empty), waiting until all are alive."""
+    c.add_node(num_cpus=1, include_dashboard=False, _system_config=SYSTEM_CONFIG)
+    for _ in range(2):
+        c.add_node(num_cpus=1)
+    c.wait_for_nodes()
+
+
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    """A head (which holds Ray's registry and is never killed) and two worker nodes."""
-    c = Cluster(
-        initialize_head=True,
-        head_node_args={
-            "num_cpus": 1,
-            "include_dashboard": False,
-            "_system_config": SYSTEM_CONFIG,
-        },
-    )
+    """A head (which holds Ray's registry and is never killed) and two worker nodes.
+
+    A start that times out is shut down and tried again (:data:`START_ATTEMPTS`); the
+    processes of the one node that raised are not in ``c`` (its constructor raised) and
+    are stopped, by PID, by that node's own exit handler when this worker exits."""
+    for attempt in range(1, START_ATTEMPTS + 1):
+        c = Cluster(initialize_head=False)
+        try:
+            _start(c)
+            break
+        except Exception as e:
+            c.shutdown()  # type: ignore[no-untyped-call]
+            if "timed out during startup" not in str(e) or attempt == START_ATTEMPTS:
+                raise
     try:
-        for _ in range(2):
-            c.add_node(num_cpus=1)
-        c.wait_for_nodes()
         ray.init(address=c.address, log_to_driver=False)
         yield c
     finally:

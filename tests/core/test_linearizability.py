@@ -243,10 +243,12 @@ def _check_seqcount(seed: int, threads: int, count: int) -> list[MapsSnapshot]:
     bad = [(i, v) for i, s in enumerate(snaps) if (v := seqcount_violation(rec, s)) is not None]
     assert not bad, f"seed {seed}: {len(bad)} of {len(snaps)} snapshots inconsistent: {bad[:3]}"
     assert all(s.attempts <= 4 and s.fell_back == (s.attempts == 4) for s in snaps), seed
-    # Non-vacuous: the readers saw the writers' progress (how much depends on the
-    # scheduler: 41 distinct values seen under load, hundreds when quiet).
-    assert len({s.seq_begin for s in snaps}) > 10, f"seed {seed}"
+    # Non-vacuous: a walk overlapped a writer and was retried (made so by
+    # _overlap_one_walk), and the readers validated more than one layout. How many they
+    # see is the scheduler's (hundreds when quiet, 41 and 10 seen at load 8-15), so no
+    # larger count is asked for.
     assert any(s.attempts > 1 for s in snaps), f"seed {seed}: no walk overlapped a writer"
+    assert len({s.seq_begin for s in snaps}) >= 2, f"seed {seed}"
     # The generation names the layout: equal generations, equal layouts.
     by_generation: dict[int, tuple[str, ...]] = {}
     for layout in rec.layouts.values():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import islice
 
 import pytest
@@ -409,6 +409,34 @@ def test_check_reports_corruption() -> None:
         tree._check()
 
 
+@pytest.mark.parametrize(
+    ("corrupt", "message"),
+    [
+        (lambda entries: entries.pop(3), r"entries/lasts length mismatch"),
+        # Compiled, the entry's static type is checked first (a TypeError), as for any
+        # value of the wrong type (tests/engines.py).
+        pytest.param(
+            lambda entries: entries.__setitem__(3, entries[3][:2]),
+            r"entry 3 is not a \(start",
+            marks=PYTHON_ENGINE_ONLY,
+        ),
+        # A leaf keeps no starts: an entry whose own start moved is caught by the holes
+        # and order derived from the entries.
+        (
+            lambda entries: entries.__setitem__(3, (entries[2][0], *entries[3][1:])),
+            r"cached holes are stale",
+        ),
+    ],
+)
+def test_check_reports_corrupt_leaf_entries(
+    corrupt: Callable[[list[Entry[object]]], object], message: str
+) -> None:
+    tree = tree_of(pages(*((2 * k, 2 * k + 1, k) for k in range(10))))
+    corrupt(tree._root.entries)
+    with pytest.raises(AssertionError, match=message):
+        tree._check()
+
+
 # ---------------------------------------------------------------------- model-based
 
 
@@ -565,7 +593,7 @@ def _shape(tree: VmaTree[object]) -> list[list[int]]:
     levels: list[list[int]] = []
     nodes = [tree._root]
     while nodes:
-        levels.append([len(node.starts) for node in nodes])
+        levels.append([len(node.lasts) for node in nodes])
         nodes = [kid for node in nodes for kid in getattr(node, "kids", [])]
     return levels
 
