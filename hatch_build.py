@@ -102,7 +102,7 @@ def build(out: Path, *, root: Path = ROOT, jobs: int | None = None) -> list[Path
     ``out`` in the package layout (``core/x.so``, ``core__mypyc.so``). Returns their
     paths relative to ``out``. Raises on any compile error."""
     from mypyc.build import mypycify
-    from setuptools import Distribution
+    from setuptools import Distribution, Extension
 
     sources = compiled_sources(root)
     started = time.monotonic()
@@ -119,6 +119,10 @@ def build(out: Path, *, root: Path = ROOT, jobs: int | None = None) -> list[Path
             group_name=GROUP,
             target_dir=str(work / "c"),
         )
+        # The engine's C extensions (core._arenas), beside mypyc's.
+        exts += [
+            Extension(f"core.{Path(name).stem}", [f"core/{name}"]) for name in _engine.C_SOURCES
+        ]
         generated = time.monotonic()
         dist = Distribution({"name": "vmasim-engine", "ext_modules": exts})
         cmd: Any = dist.get_command_obj("build_ext")
@@ -138,7 +142,7 @@ def build(out: Path, *, root: Path = ROOT, jobs: int | None = None) -> list[Path
         os.chdir(cwd)
         shutil.rmtree(work, ignore_errors=True)
     stamp = {
-        "source_hash": _engine.source_hash(sources),
+        "source_hash": _engine.source_hash(_engine.built_sources(root / "core")),
         "modules": len(sources),
         "mypyc_s": round(generated - started, 1),
         "cc_s": round(time.monotonic() - generated, 1),

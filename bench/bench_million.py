@@ -5,7 +5,8 @@ Run from the repository root::
     .venv/bin/python bench/bench_million.py engine   # Python API: build, RSS, maps, lookups, state
     .venv/bin/python bench/bench_million.py rest     # REST: batch build, maps served, state file
     .venv/bin/python bench/bench_million.py engine --n 200000   # a smaller run
-    .venv/bin/python bench/bench_million.py lookups --before main  # two VmaTrees side by side
+    .venv/bin/python bench/bench_million.py lookups --before main  # two engines side by side
+    .venv/bin/python bench/bench_million.py lookups --alone        # this engine's lookups only
     .venv/bin/python bench/bench_million.py rest --before-rest --before main --n 220000
 
 ``engine`` (one interpreter, one :class:`core.Kernel` with ``max_map_count`` raised):
@@ -28,21 +29,24 @@ Run from the repository root::
 * **state**: :func:`core.checkpoint.save_state` and :func:`core.checkpoint.load_state`
   of a machine holding only that process, at 65,530 and ``n`` VMAs (µs per VMA).
 
-``lookups --before REV``: only the lookups above, for two versions of
-``core/vma_tree.py`` side by side in one interpreter: the working tree's and the one of
-git revision ``REV`` (loaded from ``git show REV:core/vma_tree.py`` as a module of the
-``core`` package). The three processes are built once; each gets one tree of each
-version, both filled by the same ascending stores of the process's entries (so both
-have the shape their store code gives), and ``mm.tree`` is switched between them batch
-by batch: the same VMAs, locks and pages, the sizes and the versions alternating round
-by round.
+``lookups --before REV``: only the lookups above, for the engine of git revision ``REV``
+(a temporary worktree) and of this checkout, each in fresh processes of its own
+(``lookups --alone`` of this file, copied into ``REV``'s worktree): the three processes
+built, ``gc.freeze()``, the lookups; ``--pairs`` runs of each, the order alternating, then
+the ratios side by side. Both get ``VMASIM_ENGINE`` set to the engine this process runs;
+compiled, ``REV``'s worktree gets this build's files where the engine's sources are the
+same, else its own build (``hatch_build.py --inplace``, minutes). Each run also
+reports its heap: RSS, the part in transparent huge pages, and the allocator settings
+it inherited (``PYTHONMALLOC``, ``GLIBC_TUNABLES``).
 
 ``rest --before-rest --before REV``: only the REST build (below), for the service of
 git revision ``REV`` (a temporary worktree) and of this checkout, one fresh server per
 build, the two alternating ``--rounds`` times per durability mode: the server's CPU
 time per operation of each and the ratio of their medians. Where this checkout runs the
 compiled engine, the other tree gets it too (this build's files if the engine's sources
-are the same, else its own build).
+are the same, else its own build). Every server gets ``VMASIM_ENGINE`` set to the
+engine this process runs (``start_server``: it fails to start rather than fall back);
+each build prints the engine its ``/healthz`` names.
 
 ``rest`` (a real uvicorn server in a subprocess, ``VMASIM_MAX_MAP_COUNT`` raised, the
 other settings at their defaults): the same process built through
@@ -76,9 +80,9 @@ estimated: every figure printed was measured.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import hashlib
-import importlib.util
 import json
 import os
 import queue
@@ -91,7 +95,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -382,54 +386,117 @@ def run_engine(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def tree_class(rev: str) -> Any:
-    """``VmaTree`` of ``core/vma_tree.py`` at git revision ``rev``, loaded as a module of
-    the ``core`` package (its relative imports resolve against this checkout)."""
-    src = subprocess.run(
-        ["git", "-C", str(ROOT), "show", f"{rev}:core/vma_tree.py"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    tmp = Path(tempfile.mkdtemp(prefix="vmasim-tree-"))
-    path = tmp / "vma_tree_before.py"
-    path.write_text(src)
-    spec = importlib.util.spec_from_file_location("core._vma_tree_before", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module.VmaTree
+def heap_settings() -> dict[str, Any]:
+    """What decides this process's heap layout: whether the engine put CPython's arenas
+    in huge pages (``core._engine.ARENAS``; a revision before it has none), the
+    allocator settings the process was started with, and the share of its memory in
+    transparent huge pages (``/proc/self/smaps_rollup``)."""
+    from core import _engine
+
+    rollup = {}
+    for line in Path("/proc/self/smaps_rollup").read_text().splitlines()[1:]:
+        key, value = line.split(":", 1)
+        rollup[key] = int(value.split()[0])
+    return {
+        "arenas": getattr(_engine, "ARENAS", "off: no core._arenas in this revision"),
+        "PYTHONMALLOC": os.environ.get("PYTHONMALLOC", ""),
+        "GLIBC_TUNABLES": os.environ.get("GLIBC_TUNABLES", ""),
+        "rss_mib": rollup["Rss"] / 1024,
+        "anon_huge_mib": rollup["AnonHugePages"] / 1024,
+    }
 
 
-def refilled(cls: Any, tree: Any) -> Any:
-    """A new ``cls`` tree holding ``tree``'s entries, stored in ascending order."""
-    new = cls()
-    store = new.store
-    for start, end, value in tree:
-        store(start, end, value)
-    new._check()
-    return new
+def run_lookups_alone(args: argparse.Namespace) -> dict[str, Any]:
+    """``lookups --alone``: the lookups of this checkout's engine, in this process."""
+    from core import _engine
+
+    out: dict[str, Any] = {"engine": _engine.ENGINE, "engine_detail": _engine.ENGINE_DETAIL}
+    out["load_start"] = os.getloadavg()[0]
+    print(f"{_engine.ENGINE} engine ({_engine.ENGINE_DETAIL}), load {out['load_start']:.2f}")
+    kernels = {n: Kernel(max_map_count=max(70_000, args.n + 10)) for n in (*SIZES, args.n)}
+    t0, c0 = clock(), cpu_clock()
+    mms = {n: build(kernels[n], n, f"s{n}")[0] for n in kernels}
+    out["build_s"], out["build_cpu_s"] = (clock() - t0) / 1e9, (cpu_clock() - c0) / 1e9
+    # Everything built so far moves to the GC's permanent generation (see run_engine).
+    gc.collect()
+    gc.freeze()
+    out["heap"] = heap_settings()
+    h = out["heap"]
+    print(
+        f"built in {out['build_s']:.1f} s ({out['build_cpu_s']:.1f} s CPU); RSS "
+        f"{h['rss_mib']:.0f} MiB, {h['anon_huge_mib']:.0f} MiB in huge pages (arenas in "
+        f"huge pages: {h['arenas']}; PYTHONMALLOC={h['PYTHONMALLOC']!r}, "
+        f"GLIBC_TUNABLES={h['GLIBC_TUNABLES']!r})"
+    )
+    print(f"lookups at random mapped addresses, median/min ns per call (ratio to {SIZES[0]}):")
+    out["lookups"] = lookups(mms, args.rounds, args.batch, args.seed)
+    out["load_end"] = os.getloadavg()[0]
+    return out
+
+
+@contextlib.contextmanager
+def worktree_of(rev: str, tmp: Path) -> Iterator[tuple[Path, str, str]]:
+    """A temporary worktree of git revision ``rev`` under ``tmp`` with the engine this
+    checkout runs (:func:`same_engine`): its path, that engine and ``rev``'s short
+    commit. Removed on exit."""
+    before = tmp / "before"
+    add = ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(before), rev]
+    subprocess.run(add, check=True)
+    try:
+        engine = same_engine(before, rev)
+        head = ["git", "-C", str(before), "rev-parse", "--short", "HEAD"]
+        commit = subprocess.run(head, check=True, capture_output=True, text=True).stdout
+        yield before, engine, commit.strip()
+    finally:
+        remove = ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before)]
+        subprocess.run(remove, check=False)
 
 
 def run_lookups(args: argparse.Namespace) -> dict[str, Any]:
-    print(f"load average at start: {os.getloadavg()[0]:.2f}")
-    before = tree_class(args.before)
-    kernels = {n: Kernel(max_map_count=max(70_000, args.n + 10)) for n in (*SIZES, args.n)}
-    t0 = cpu_clock()
-    mms = {n: build(kernels[n], n, f"s{n}")[0] for n in kernels}
-    print(f"built in {(cpu_clock() - t0) / 1e9:.1f} s CPU")
-    trees: dict[str, dict[int, Any]] = {
-        f"before ({args.before})": {n: refilled(before, mm.tree) for n, mm in mms.items()},
-        "after (working tree)": {n: refilled(type(mm.tree), mm.tree) for n, mm in mms.items()},
-    }
-    gc.collect()
-    gc.freeze()
-    print(f"lookups at random mapped addresses, median/min ns per call (ratio to {SIZES[0]}):")
-    out: dict[str, Any] = {
-        "load_start": os.getloadavg()[0],
-        "lookups": lookups(mms, args.rounds, args.batch, args.seed, trees),
-    }
+    """``lookups --before REV``: :func:`run_lookups_alone` in one fresh process per
+    revision and run, each importing its own checkout's engine (``REV``'s in a
+    temporary worktree, compiled there by its own build where its engine's sources
+    differ) with ``VMASIM_ENGINE`` set to the engine this process runs; both run this
+    file (copied into ``REV``'s worktree), ``--pairs`` times, the order alternating."""
+    if args.alone:
+        return run_lookups_alone(args)
+    out: dict[str, Any] = {"n": args.n, "load_start": os.getloadavg()[0]}
+    print(f"load average at start: {out['load_start']:.2f}")
+    with (
+        tempfile.TemporaryDirectory() as tmp_name,
+        worktree_of(args.before, Path(tmp_name)) as (before, engine, commit),
+    ):
+        tmp = Path(tmp_name)
+        shutil.copy2(Path(__file__), before / "bench" / "bench_million.py")
+        out["engine"], out["before_commit"] = engine, commit
+        print(f"before: {args.before} = {commit}; VMASIM_ENGINE={engine} for both")
+        roots = {f"before ({args.before})": before, "after (working tree)": ROOT}
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in roots}
+        for r in range(args.pairs):
+            for name in list(roots)[r % 2 :] + list(roots)[: r % 2]:
+                result = tmp / "lookups.json"
+                cmd = [sys.executable, str(roots[name] / "bench" / "bench_million.py")]
+                cmd += ["lookups", "--alone", "--n", str(args.n), "--rounds", str(args.rounds)]
+                cmd += ["--batch", str(args.batch), "--seed", str(args.seed)]
+                cmd += ["--json", str(result)]
+                print(f"-- pair {r + 1} of {args.pairs}: {name}", flush=True)
+                env = {**os.environ, "VMASIM_ENGINE": engine}
+                subprocess.run(cmd, cwd=roots[name], env=env, check=True)
+                rec = json.loads(result.read_text())["lookups"]
+                result.unlink()
+                if rec["engine"] != engine:
+                    raise SystemExit(f"{name} ran the {rec['engine']} engine, not {engine}")
+                runs[name].append(rec)
+        out["runs"] = runs
+    print(f"side by side, {engine} engine: ratio to {SIZES[0]} VMAs, median/min of each run")
+    for kind in ("vma_lookup", "fault", "procmap_query"):
+        for n in (SIZES[1], args.n):
+            for name, recs in runs.items():
+                cells = ", ".join(
+                    f"{c['ratio_median']:.2f}x/{c['ratio_min']:.2f}x ({c['median_ns']:.0f} ns)"
+                    for c in (rec["lookups"][kind][str(n)] for rec in recs)
+                )
+                print(f"  {kind:<14} {n:>9,}  {name:<22} {cells}")
     out["load_end"] = os.getloadavg()[0]
     print(f"load average at end: {out['load_end']:.2f}")
     return out
@@ -458,17 +525,27 @@ def stop_server(server: subprocess.Popen[bytes], timeout: float) -> None:
 
 
 def start_server(
-    mode: str, n: int, tmp: Path, root: Path = ROOT, port: int = 0
+    mode: str, n: int, tmp: Path, root: Path = ROOT, port: int = 0, engine: str | None = None
 ) -> tuple[subprocess.Popen[bytes], str, float]:
     """A uvicorn server (one worker) in ``mode`` running the service of the checkout at
-    ``root`` on ``port`` (0: a free one); its base URL and start seconds."""
+    ``root`` on ``port`` (0: a free one) with ``engine`` (default: the one this process
+    runs, ``core._engine.ENGINE``), passed as ``VMASIM_ENGINE`` so that a server that
+    cannot run it fails to start rather than falling back; its base URL and start
+    seconds. ``VMASIM_HUGE_ARENAS`` (the engine's heap, ``core/_arenas.c``) passes
+    through where set; the other ``VMASIM_*`` settings are the service's defaults."""
     import httpx
 
     from bench.bench_rest import free_port
+    from core import _engine
 
     port = port or free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VMASIM_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("VMASIM_") or k == "VMASIM_HUGE_ARENAS"
+    }
     env.update(MODES[mode], VMASIM_MAX_MAP_COUNT=str(n + 100))
+    env["VMASIM_ENGINE"] = engine or _engine.ENGINE
     if mode != "off":
         env["VMASIM_STATE_FILE"] = str(tmp / f"{mode}.json")
     cmd = [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port)]
@@ -620,6 +697,7 @@ def rest_build(
         client = time.process_time() - client0
         seconds = (clock() - t0) / 1e9
         threads1 = thread_cpu_s(server) if server else (0.0, 0.0)
+        rss_kib = status_kib(server, "VmRSS") if server else 0
         if pipeline:
             ahead.join()
         count = http.get(f"/processes/{pid}").json()["map_count"]
@@ -641,6 +719,7 @@ def rest_build(
         "batches": batches,
         "body_bytes": body_bytes,
         "maps_sha256": digest,
+        "server_rss_after_mib": rss_kib / 1024,
     }
 
 
@@ -692,7 +771,11 @@ def same_engine(before: Path, rev: str) -> str:
         for path in [*built, *ROOT.glob("core__mypyc*.so")]:
             shutil.copy2(path, before / path.relative_to(ROOT))
     else:
-        subprocess.run([sys.executable, "hatch_build.py", "--inplace"], cwd=before, check=True)
+        # Without VMASIM_ENGINE: hatch_build.py loads core/_engine.py, which with
+        # VMASIM_ENGINE=compiled refuses a checkout that has no build yet.
+        env = {k: v for k, v in os.environ.items() if k != "VMASIM_ENGINE"}
+        build = [sys.executable, "hatch_build.py", "--inplace"]
+        subprocess.run(build, cwd=before, env=env, check=True)
     return "compiled"
 
 
@@ -702,78 +785,67 @@ def run_rest_before(args: argparse.Namespace) -> dict[str, Any]:
     durability mode; the server's CPU time per operation of each."""
     out: dict[str, Any] = {"n": args.n, "ops_per_batch": args.ops, "load_start": os.getloadavg()[0]}
     print(f"load average at start: {out['load_start']:.2f}")
-    with tempfile.TemporaryDirectory() as tmp_name:
+    with (
+        tempfile.TemporaryDirectory() as tmp_name,
+        worktree_of(args.before, Path(tmp_name)) as (before, engine, commit),
+    ):
         tmp = Path(tmp_name)
-        before = tmp / "before"
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(before), args.before],
-            check=True,
-        )
-        try:
-            out["engine"] = same_engine(before, args.before)
-            head = ["git", "-C", str(before), "rev-parse", "--short", "HEAD"]
-            out["before_commit"] = subprocess.run(
-                head, check=True, capture_output=True, text=True
-            ).stdout.strip()
-            print(f"before: {args.before} = {out['before_commit']}, {out['engine']} engine")
-            roots = {f"before ({args.before})": before, "after (working tree)": ROOT}
-            for mode in args.modes.split(","):
-                per_op: dict[str, list[float]] = {name: [] for name in roots}
-                wall: dict[str, list[float]] = {name: [] for name in roots}
-                builds: dict[str, list[dict[str, Any]]] = {name: [] for name in roots}
-                for r in range(args.rounds):
-                    names = list(roots)[r % 2 :] + list(roots)[: r % 2]
-                    for name in names:
-                        state_dir = Path(tempfile.mkdtemp(dir=tmp))  # a fresh state file
-                        server, url, _ = start_server(
-                            mode, args.n, state_dir, roots[name], args.port
+        out["engine"], out["before_commit"] = engine, commit
+        print(f"before: {args.before} = {commit}; VMASIM_ENGINE={engine} for both servers")
+        roots = {f"before ({args.before})": before, "after (working tree)": ROOT}
+        for mode in args.modes.split(","):
+            per_op: dict[str, list[float]] = {name: [] for name in roots}
+            wall: dict[str, list[float]] = {name: [] for name in roots}
+            builds: dict[str, list[dict[str, Any]]] = {name: [] for name in roots}
+            for r in range(args.rounds):
+                names = list(roots)[r % 2 :] + list(roots)[: r % 2]
+                for name in names:
+                    state_dir = Path(tempfile.mkdtemp(dir=tmp))  # a fresh state file
+                    server, url, _ = start_server(
+                        mode, args.n, state_dir, roots[name], args.port, engine
+                    )
+                    try:
+                        rec = rest_build(
+                            url,
+                            args.n,
+                            args.ops,
+                            server.pid,
+                            args.pattern,
+                            not args.no_pipeline,
                         )
-                        try:
-                            rec = rest_build(
-                                url,
-                                args.n,
-                                args.ops,
-                                server.pid,
-                                args.pattern,
-                                not args.no_pipeline,
-                            )
-                            cpu = rec["server_cpu_s"]
-                        finally:
-                            server.send_signal(signal.SIGTERM)
-                            server.wait(timeout=1800)
-                        ops = rec["operations"]
-                        per_op[name].append(cpu / ops * 1e6)
-                        wall[name].append(rec["seconds"] / ops * 1e6)
-                        builds[name].append({**rec, "load": os.getloadavg()[0]})
-                        print(
-                            f"{mode:<10} {name:<22} {rec['seconds']:6.1f} s wall "
-                            f"({rec['seconds'] / ops * 1e6:5.1f} µs/op), "
-                            f"{cpu:6.1f} s server CPU = {cpu / ops * 1e6:5.1f} µs/op: loop "
-                            f"thread {rec['loop_thread_cpu_s'] / ops * 1e6:4.1f}, others "
-                            f"{rec['other_threads_cpu_s'] / ops * 1e6:5.1f}; client "
-                            f"{rec['client_cpu_s'] / ops * 1e6:4.1f} µs/op "
-                            f"({rec['engine']} engine, load {os.getloadavg()[0]:.1f})",
-                            flush=True,
-                        )
-                out[mode] = {
-                    name: {
-                        "median_us_per_op": statistics.median(v),
-                        "min_us_per_op": min(v),
-                        "median_wall_us_per_op": statistics.median(wall[name]),
-                        "builds": builds[name],
-                    }
-                    for name, v in per_op.items()
+                        cpu = rec["server_cpu_s"]
+                    finally:
+                        server.send_signal(signal.SIGTERM)
+                        server.wait(timeout=1800)
+                    ops = rec["operations"]
+                    per_op[name].append(cpu / ops * 1e6)
+                    wall[name].append(rec["seconds"] / ops * 1e6)
+                    builds[name].append({**rec, "load": os.getloadavg()[0]})
+                    print(
+                        f"{mode:<10} {name:<22} {rec['seconds']:6.1f} s wall "
+                        f"({rec['seconds'] / ops * 1e6:5.1f} µs/op), "
+                        f"{cpu:6.1f} s server CPU = {cpu / ops * 1e6:5.1f} µs/op: loop "
+                        f"thread {rec['loop_thread_cpu_s'] / ops * 1e6:4.1f}, others "
+                        f"{rec['other_threads_cpu_s'] / ops * 1e6:5.1f}; client "
+                        f"{rec['client_cpu_s'] / ops * 1e6:4.1f} µs/op; server RSS "
+                        f"{rec['server_rss_after_mib']:.0f} MiB "
+                        f"({rec['engine']} engine, load {os.getloadavg()[0]:.1f})",
+                        flush=True,
+                    )
+            out[mode] = {
+                name: {
+                    "median_us_per_op": statistics.median(v),
+                    "min_us_per_op": min(v),
+                    "median_wall_us_per_op": statistics.median(wall[name]),
+                    "builds": builds[name],
                 }
-                a, b = (statistics.median(v) for v in per_op.values())
-                wa, wb = (statistics.median(v) for v in wall.values())
-                print(
-                    f"{mode:<10} after / before (medians): server CPU {b / a:.3f}, "
-                    f"wall {wb / wa:.3f}",
-                    flush=True,
-                )
-        finally:
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before)], check=False
+                for name, v in per_op.items()
+            }
+            a, b = (statistics.median(v) for v in per_op.values())
+            wa, wb = (statistics.median(v) for v in wall.values())
+            print(
+                f"{mode:<10} after / before (medians): server CPU {b / a:.3f}, wall {wb / wa:.3f}",
+                flush=True,
             )
     out["load_end"] = os.getloadavg()[0]
     return out
@@ -782,8 +854,11 @@ def run_rest_before(args: argparse.Namespace) -> dict[str, Any]:
 def run_rest(args: argparse.Namespace) -> dict[str, Any]:
     if args.before_rest:
         return run_rest_before(args)
+    from core import _engine
+
     out: dict[str, Any] = {"n": args.n, "ops_per_batch": args.ops, "modes": {}}
-    print(f"load average at start: {os.getloadavg()[0]:.2f}")
+    out["engine"] = _engine.ENGINE
+    print(f"load average at start: {os.getloadavg()[0]:.2f}; servers: {_engine.ENGINE} engine")
     modes = args.modes.split(",")
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -807,7 +882,7 @@ def run_rest(args: argparse.Namespace) -> dict[str, Any]:
                     f"{rec['loop_thread_cpu_s']:.1f}, others {rec['other_threads_cpu_s']:.1f}), "
                     f"client {rec['client_cpu_s']:.1f} s; "
                     f"server RSS +{rec['server_rss_growth_mib']:.0f} MiB "
-                    f"(load {os.getloadavg()[0]:.1f})",
+                    f"({rec['engine']} engine, load {os.getloadavg()[0]:.1f})",
                     flush=True,
                 )
                 if i == len(modes) - 1:
@@ -839,6 +914,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-state", action="store_true")
     p.add_argument("--before", default="main", help="lookups: the git revision compared")
+    p.add_argument(
+        "--alone",
+        action="store_true",
+        help="lookups: only this checkout's engine, in this process (no --before)",
+    )
+    p.add_argument("--pairs", type=int, default=2, help="lookups: runs of each revision")
     p.add_argument(
         "--before-rest",
         action="store_true",

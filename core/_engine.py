@@ -20,6 +20,13 @@ step aside:
   uses it so a broken build cannot pass as a compiled run).
 * Unset or ``auto``: the compiled engine where the build is current, else pure Python.
 
+With the compiled engine, this module also installs :mod:`core._arenas`, a C extension
+of the same build that allocates CPython's small-object arenas from 2 MiB-aligned
+``MADV_HUGEPAGE`` reservations (``VMASIM_HUGE_ARENAS=0``: not): a process of millions
+of VMAs then keeps its heap in transparent huge pages, which is what keeps lookups in it
+within issue 15's 3x of a small one (docs/performance.md, "Lookups at 2,200,000 VMAs:
+the heap in huge pages"). :data:`ARENAS` says whether.
+
 :data:`ENGINE` (``"compiled"`` or ``"python"``) and :data:`ENGINE_DETAIL` say which
 runs and why; ``vmasim --version`` and ``/healthz`` show them. Checking the hash reads
 the compiled modules' sources once per process (~1 MB: a few milliseconds).
@@ -73,6 +80,9 @@ INTERPRETED: Final[dict[str, str]] = {
     "mlock.py": "cold: mlock/munlock/mlockall syscalls",
     "anon_name.py": "cold: prctl(PR_SET_VMA_ANON_NAME)",
 }
+#: C extensions of ``core/`` built with the engine (not by mypyc), by their sources: the
+#: build's hash covers them too.
+C_SOURCES: Final = ("_arenas.c",)
 #: The build's record, next to the compiled modules.
 STAMP_NAME: Final = "_engine_build.json"
 _VALUES: Final = ("auto", "compiled", "python")
@@ -81,6 +91,12 @@ _VALUES: Final = ("auto", "compiled", "python")
 def compiled_sources(core_dir: Path) -> list[Path]:
     """The modules the build compiles, sorted by name."""
     return sorted(p for p in core_dir.glob("*.py") if p.name not in INTERPRETED)
+
+
+def built_sources(core_dir: Path) -> list[Path]:
+    """Every source the build turns into an extension: :func:`compiled_sources` and
+    :data:`C_SOURCES`."""
+    return [*compiled_sources(core_dir), *(core_dir / name for name in C_SOURCES)]
 
 
 def source_hash(sources: Sequence[Path]) -> str:
@@ -97,7 +113,7 @@ def build_state(core_dir: Path) -> str | None:
         recorded = json.loads((core_dir / STAMP_NAME).read_text())["source_hash"]
     except (OSError, ValueError, KeyError, TypeError):
         return "no compiled build"
-    sources = compiled_sources(core_dir)
+    sources = built_sources(core_dir)
     suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
     missing = [p.stem for p in sources if not p.with_name(p.stem + suffix).exists()]
     if missing:
@@ -148,3 +164,28 @@ ENGINE_DETAIL: str
 ENGINE, ENGINE_DETAIL = _choose()
 if ENGINE == "python" and not any(isinstance(f, _SourceOnly) for f in sys.meta_path):
     sys.meta_path.insert(0, _SourceOnly())
+
+
+def _arenas() -> str:
+    """Install :mod:`core._arenas` (CPython's small-object arenas in transparent huge
+    pages, see its design note in ``core/_arenas.c``) with the compiled engine, unless
+    ``VMASIM_HUGE_ARENAS=0``. Returns "on", or why not."""
+    if ENGINE != "compiled":
+        return "off: the pure-Python engine"
+    if __package__ != "core":  # hatch_build.py runs this file alone, to read its lists
+        return "off: core/_engine.py loaded outside the package"
+    setting = os.environ.get("VMASIM_HUGE_ARENAS", "") or "1"
+    if setting not in ("0", "1"):
+        raise ImportError(f"VMASIM_HUGE_ARENAS={setting!r}: expected 0 or 1")
+    if setting == "0":
+        return "off: VMASIM_HUGE_ARENAS=0"
+    from . import _arenas  # type: ignore[attr-defined]
+
+    _arenas.install()
+    return "on"
+
+
+#: Whether CPython's arenas come from huge-page reservations (``"on"``) or why not.
+#: Installed here, before the engine's modules are imported, so that the heap the engine
+#: builds (and every later object of this process) lies in them.
+ARENAS: Final = _arenas()
