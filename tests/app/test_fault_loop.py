@@ -71,6 +71,14 @@ def _ok(r: httpx.Response) -> Any:
     return r.json() if r.content else None
 
 
+def _four_pages(c: httpx.Client, name: str) -> int:
+    """A new process with four read-write anonymous pages at ``BASE``; its pid."""
+    pid: int = _ok(c.post("/processes", json={"name": name}))["pid"]
+    body = {"addr": BASE, "length": 4 * PAGE, "prot": RW, "flags": FIXED}
+    _ok(c.post(f"/processes/{pid}/mmap", json=body))
+    return pid
+
+
 def _scenario(c: httpx.Client) -> list[tuple[int, bytes]]:
     """The requests; the fault answers as status and body bytes."""
     pid = _ok(c.post("/processes", json={"name": "loop"}))["pid"]
@@ -172,9 +180,7 @@ def test_a_held_sequencer_sends_the_fault_to_the_pool(tmp_path: Path) -> None:
         service: Service = running.app.state.service
         journal = service.journal
         assert journal is not None
-        pid = _ok(c.post("/processes", json={"name": "seq"}))["pid"]
-        body = {"addr": BASE, "length": 4 * PAGE, "prot": RW, "flags": FIXED}
-        _ok(c.post(f"/processes/{pid}/mmap", json=body))
+        pid = _four_pages(c, "seq")
         _ok(c.post(f"/processes/{pid}/faults", json={"addr": hex(BASE), "access": "write"}))
         sequencer = journal.sequencer
         calls = service.pool.statistics().calls
@@ -242,9 +248,7 @@ def test_a_failure_on_the_loop_is_answered_once_durable(
         service: Service = running.app.state.service
         journal = service.journal
         assert journal is not None
-        pid = _ok(c.post("/processes", json={"name": "late"}))["pid"]
-        body = {"addr": BASE, "length": 4 * PAGE, "prot": RW, "flags": FIXED}
-        _ok(c.post(f"/processes/{pid}/mmap", json=body))
+        pid = _four_pages(c, "late")
         for page in range(3):  # the resident limit: 3 pages
             new = {"addr": BASE + page * PAGE, "access": "write"}
             _ok(c.post(f"/processes/{pid}/faults", json=new))
