@@ -287,9 +287,8 @@ def main(argv: list[str] | None = None) -> int:
         base_us = statistics.median(cpu[kinds[0]])
         for kind in kinds:
             med = statistics.median(cpu[kind])
-            print(
-                f"  {kind:<9} median {med:7.1f} us   min {min(cpu[kind]):7.1f}   {med - base_us:+7.1f}"
-            )
+            low = min(cpu[kind])
+            print(f"  {kind:<9} median {med:7.1f} us   min {low:7.1f}   {med - base_us:+7.1f}")
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
     return 0
 
