@@ -402,16 +402,7 @@ class Journal:
         recorded."""
         if not proc.alive:
             raise NoSuchProcess(proc.pid)
-        record = _record(proc, kind, args)
-        try:
-            ret = DISPATCH[kind](proc, args)
-        except NoSuchProcess:
-            raise
-        except EngineError as exc:
-            self.append({**record, **failure(exc)})
-            raise
-        self.append({**record, "ret": outcome(ret)})
-        return ret
+        return self._execute(proc, kind, args, DISPATCH[kind])
 
     def apply_nowait(
         self,
@@ -420,27 +411,52 @@ class Journal:
         args: BaseModel,
         execute: Callable[[Process, Any], tuple[str, Any] | None],
     ) -> tuple[Ret, int] | None:
-        """:meth:`apply` as one :meth:`operation` of an executor that never waits
-        (:data:`app.ops.NOWAIT`), on the event loop: the sequencer is taken with a try.
-        Returns the result and its position, recorded as :meth:`apply` records it; None,
-        with nothing executed or recorded, if the sequencer is taken (another operation
-        or a checkpoint runs), the journal failed, the process is gone, or ``execute``
-        declined. Never waits for another operation (the queue's lock, held for list
-        operations only, aside). O(record)."""
+        """:meth:`apply` as one operation of an executor that never waits
+        (:data:`app.ops.NOWAIT`), on the event loop: the sequencer is taken with a try,
+        and no running slot of the pool (the loop holds none). Returns the result and
+        its position, recorded as :meth:`apply` records it (a failure too: recorded,
+        then re-raised); None, with nothing executed or recorded, if the sequencer is
+        taken (another operation or a checkpoint runs), the journal failed, the process
+        is gone, or ``execute`` declined. Never waits for another operation (the
+        queue's lock, held for list operations only, aside). O(record)."""
         sequencer = self.sequencer
         if self._error is not None or not sequencer.try_enter():
             return None
-        sequencer.active += 1
+        sequencer.active += 1  # the rest of _begin: the gate is the try above
         try:
             if not proc.alive:
                 return None
-            ret = execute(proc, args)
-            if ret is None:
-                return None
-            return ret, self.append({**_record(proc, kind, args), "ret": outcome(ret)})
+            ret = self._execute(proc, kind, args, execute, declines=True)
+            return None if ret is None else (ret, self._position)
         finally:
             self._ended()
             sequencer.leave()
+
+    def _execute(
+        self,
+        proc: Process,
+        kind: str,
+        args: BaseModel,
+        execute: Callable[[Process, Any], Ret],
+        declines: bool = False,
+    ) -> Ret:
+        """``execute(proc, args)`` recorded at the next position: the operation and what
+        it returned, or how it failed (re-raised after recording). With ``declines``,
+        None is ``execute`` declining (:data:`app.ops.NOWAIT`) and is not recorded.
+        ``NoSuchProcess`` is not recorded (nothing happened). Caller holds the
+        sequencer, inside one operation (:meth:`apply`, :meth:`apply_nowait`).
+        O(record)."""
+        try:
+            ret = execute(proc, args)
+        except NoSuchProcess:
+            raise
+        except EngineError as exc:
+            self.append({**_record(proc, kind, args), **failure(exc)})
+            raise
+        if ret is None and declines:
+            return None
+        self.append({**_record(proc, kind, args), "ret": outcome(ret)})
+        return ret
 
     def create(self, spawn: Callable[[], Process], record: dict[str, Any]) -> Process:
         """Run ``spawn`` (a process creation or a fork) and record it with the pid it

@@ -242,7 +242,10 @@ class Service:
         execute = NOWAIT[kind]
         journal = self.journal
         if journal is not None:
-            return journal.apply_nowait(proc, kind, args, execute)
+            # A failure it recorded is answered once durable, as the pool path's is.
+            with _recorded(journal) as failed:
+                return journal.apply_nowait(proc, kind, args, execute)
+            return failed.result()
         ret = execute(proc, args)
         return None if ret is None else (ret, 0)
 

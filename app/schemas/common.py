@@ -120,7 +120,7 @@ def hex_addr(value: int) -> str:
     >>> hex_addr(0x7FFFF7FFD000), hex_addr(0)
     ('0x7ffff7ffd000', '0x0')
     """
-    return f"{value:#x}"
+    return hex(value)  # f"{value:#x}" in 70% of the instructions
 
 
 def known_names(table: dict[str, int], what: str) -> BeforeValidator:

@@ -13,6 +13,7 @@ sequencer, never with sleeps.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -28,6 +29,7 @@ from app.journal import MACHINE
 from app.journal_store import SqliteJournalStore
 from app.main import create_app
 from app.persistence import journal_path
+from app.schemas.faults import FaultOut
 from app.service import Service
 from app.settings import Settings
 from core.checkpoint import dump_kernel
@@ -67,6 +69,14 @@ def _journaled(tmp: Path) -> Iterator[tuple[Running, Path]]:
 def _ok(r: httpx.Response) -> Any:
     assert r.status_code in (200, 201), r.text
     return r.json() if r.content else None
+
+
+def _four_pages(c: httpx.Client, name: str) -> int:
+    """A new process with four read-write anonymous pages at ``BASE``; its pid."""
+    pid: int = _ok(c.post("/processes", json={"name": name}))["pid"]
+    body = {"addr": BASE, "length": 4 * PAGE, "prot": RW, "flags": FIXED}
+    _ok(c.post(f"/processes/{pid}/mmap", json=body))
+    return pid
 
 
 def _scenario(c: httpx.Client) -> list[tuple[int, bytes]]:
@@ -133,6 +143,32 @@ def test_loop_answers_records_and_machine_are_the_pool_paths(
     assert loop[2] == pool[2]
     on_loop = sum(1 for _, _, fast in FAULTS if fast)
     assert pool[3] - loop[3] == on_loop
+    for status, body in loop[0]:  # the bytes FaultOut.model_dump_json() gives (route)
+        if status == 200:
+            assert body == FaultOut.model_validate_json(body).model_dump_json().encode()
+
+
+@pytest.mark.timeout(120)
+def test_a_failure_on_the_loop_is_recorded_and_answered_as_in_the_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An executor on the loop that fails (here the full fault, which never declines:
+    uncontended in this scenario, it does not wait) is recorded as the pool records
+    it (``Journal.apply_nowait`` and ``Journal.apply`` share ``_execute``) and
+    answered once durable: the same 409, the same records, the same machine, and no
+    fault ran in the pool."""
+    (tmp_path / "loop").mkdir()
+    (tmp_path / "pool").mkdir()
+    monkeypatch.setitem(ops.NOWAIT, "fault", ops.apply_fault)
+    loop = _run(tmp_path / "loop")
+    monkeypatch.delitem(ops.NOWAIT, "fault")
+    pool = _run(tmp_path / "pool")
+    assert [status for status, _ in loop[0]] == [200] * 8 + [409]
+    assert loop[0] == pool[0]
+    assert loop[1] == pool[1]
+    assert [r for _, r in loop[1] if r["op"] == "fault"][-1]["error"] == "ResidentLimitExceeded"
+    assert loop[2] == pool[2]
+    assert pool[3] - loop[3] == len(FAULTS)
 
 
 @pytest.mark.timeout(120)
@@ -144,9 +180,7 @@ def test_a_held_sequencer_sends_the_fault_to_the_pool(tmp_path: Path) -> None:
         service: Service = running.app.state.service
         journal = service.journal
         assert journal is not None
-        pid = _ok(c.post("/processes", json={"name": "seq"}))["pid"]
-        body = {"addr": BASE, "length": 4 * PAGE, "prot": RW, "flags": FIXED}
-        _ok(c.post(f"/processes/{pid}/mmap", json=body))
+        pid = _four_pages(c, "seq")
         _ok(c.post(f"/processes/{pid}/faults", json={"addr": hex(BASE), "access": "write"}))
         sequencer = journal.sequencer
         calls = service.pool.statistics().calls
@@ -199,3 +233,42 @@ def test_an_armed_pause_point_stops_the_fault_in_the_pool(
     for event in ("vma_lock_success", "pgfault"):
         assert after[event] == events[event] + 1, event
     assert mm.pauses.statistics().points[point].hits == 1
+
+
+@pytest.mark.timeout(120)
+def test_a_failure_on_the_loop_is_answered_once_durable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loop's recorded failure (the 409 of the resident limit, from an executor on
+    the loop as above) is answered only once its record is committed: the committer
+    is held (its store's ``append`` waits for the test), the record is queued, and the
+    answer comes after the release."""
+    monkeypatch.setitem(ops.NOWAIT, "fault", ops.apply_fault)
+    with _journaled(tmp_path) as (running, _), httpx.Client(base_url=running.url, timeout=60) as c:
+        service: Service = running.app.state.service
+        journal = service.journal
+        assert journal is not None
+        pid = _four_pages(c, "late")
+        for page in range(3):  # the resident limit: 3 pages
+            new = {"addr": BASE + page * PAGE, "access": "write"}
+            _ok(c.post(f"/processes/{pid}/faults", json=new))
+        assert journal.wait_durable(journal.statistics().position, 30)
+        store = journal.store
+        append = store.append
+        release = threading.Event()
+
+        def held_append(*args: Any) -> Any:
+            assert release.wait(60), "the test never released the committer"
+            return append(*args)
+
+        monkeypatch.setattr(store, "append", held_append)
+        position = journal.statistics().position
+        over = {"addr": BASE + 3 * PAGE, "access": "write"}
+        fault = spawn(partial(c.post, f"/processes/{pid}/faults", json=over))
+        wait_until(lambda: journal.statistics().position == position + 1, what="the record")
+        assert not fault.finished.wait(0.2)  # not answered while the commit is held
+        assert journal.committed == position
+        release.set()
+        r = fault.result()
+        assert r.status_code == 409, r.text
+        assert journal.committed == position + 1

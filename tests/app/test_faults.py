@@ -4,6 +4,7 @@ so the same addresses and the same fault results)."""
 
 from __future__ import annotations
 
+import random
 from functools import partial
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 
 from app.main import create_app
 from app.ops import fault_out
+from app.schemas.common import hex_addr
 from app.settings import Settings
 from core import (
     MAP_ANONYMOUS,
@@ -317,3 +319,13 @@ def test_fault_racing_munmap_over_rest(
     assert out["misses"] == 1 and out["vma_start"] is None
     events = http.get("/vmstat", params={"pid": pid}).json()["processes"][0]["events"]
     assert (events["vma_lock_miss"], events["vma_lock_abort"]) == (1, 1)
+
+
+def test_addresses_are_lowercase_hex_with_0x() -> None:
+    """``hex_addr`` (every address of every answer) is ``f"{value:#x}"``, the format the
+    API documents, whatever the value: from 0 to the top of the 64-bit range."""
+    rng = random.Random(19)
+    values = [0, 1, 0xF, PAGE_SIZE, 1 << 47, (1 << 64) - 1]
+    values += [rng.getrandbits(rng.randint(1, 64)) for _ in range(1000)]
+    for value in values:
+        assert hex_addr(value) == f"{value:#x}", value

@@ -1,0 +1,297 @@
+"""Benchmark: what a fault request costs beyond the shape route, part by part.
+
+Run from the repository root::
+
+    VMASIM_ENGINE=compiled .venv/bin/python bench/bench_route_parts.py              # CPU time
+    VMASIM_ENGINE=compiled .venv/bin/python bench/bench_route_parts.py --callgrind  # instructions
+
+Issue 19 compares ``POST /processes/{pid}/faults`` with the shape route of
+``bench/bench_rest.py`` (same path shape, body and answer length, no work). Here the
+service's own ``create_app()`` gets one variant at a time of the shape route, each
+adding one part of the fault route, at the shape route's place in the route table (right
+before the fault route's router), and every request is an in-process ASGI call through
+the full middleware stack, one at a time (no HTTP server: what uvicorn and h11 cost is
+the same for every route):
+
+* ``shape``: ``pid: int``, the body parsed into ``FaultIn``, a constant answer;
+* ``json``: the same with the strict JSON reader (``app.jsonbody.JsonRoute``);
+* ``emptydep``: and a dependency that takes nothing (FastAPI's cost of one solve);
+* ``dep``: the fault route's dependency (``app.deps.TargetDep``) instead of ``pid``;
+* ``engine``: and the engine's fault (``Mm.fault_nowait``), the answer still constant;
+* ``apply``: ``Service.apply`` instead (the fault as the route runs it, ``FaultOut``
+  built), the answer still constant;
+* ``fault``: the fault route itself (its answer serialised; the per-process admission
+  count applies to its path only).
+
+Every request faults a new page of one anonymous mapping (the shape variants fault
+nothing). Default: CPU time per request (``time.process_time``, medians of rounds that
+alternate the variants). ``--callgrind``: each variant in a process of its own under
+``valgrind --tool=callgrind``, once with ``--requests`` and once with three times as
+many; the difference of the instruction counts per extra request, which the machine's
+load does not move.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Annotated, Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from fastapi import APIRouter, Depends, FastAPI, Response  # noqa: E402
+
+from app.deps import TargetDep  # noqa: E402
+from app.jsonbody import JsonRoute  # noqa: E402
+from app.main import create_app  # noqa: E402
+from app.routes import faults  # noqa: E402
+from app.schemas.faults import FaultIn  # noqa: E402
+from bench.bench_rest import SHAPE_ANSWER  # noqa: E402
+from core import MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE  # noqa: E402
+
+VARIANTS = ("shape", "json", "emptydep", "dep", "engine", "apply", "fault")
+
+
+async def _nothing() -> None:
+    return None
+
+
+def _answer() -> Response:
+    return Response(SHAPE_ANSWER, media_type="application/json")
+
+
+def variant(kind: str) -> tuple[FastAPI, str]:
+    """The app with variant ``kind`` in place, and its path (``{pid}`` to fill)."""
+    app = create_app()
+    if kind == "fault":
+        return app, "/processes/{pid}/faults"
+    if kind == "shape":
+        router = APIRouter(prefix="/bench")
+    else:
+        router = APIRouter(prefix="/bench", route_class=JsonRoute)
+    post = router.post("/processes/{pid}/faults")
+    if kind in ("shape", "json"):
+
+        async def plain(pid: int, body: FaultIn) -> Response:
+            return _answer()
+
+        post(plain)
+    elif kind == "emptydep":
+
+        async def empty(pid: int, body: FaultIn, _: Annotated[None, Depends(_nothing)]) -> Response:
+            return _answer()
+
+        post(empty)
+    elif kind == "dep":
+
+        async def dep(target: TargetDep, body: FaultIn) -> Response:
+            return _answer()
+
+        post(dep)
+    elif kind == "engine":
+
+        async def engine(target: TargetDep, body: FaultIn) -> Response:
+            target.proc.mm.fault_nowait(body.addr, body.access)
+            return _answer()
+
+        post(engine)
+    elif kind == "apply":
+
+        async def apply(target: TargetDep, body: FaultIn) -> Response:
+            await target.service.apply(target.proc, "fault", body)
+            return _answer()
+
+        post(apply)
+    else:
+        raise SystemExit(f"no variant {kind!r}: one of {', '.join(VARIANTS)}")
+    routes = app.router.routes
+    app.include_router(router)
+    ours = routes.pop()
+    place = next(
+        i for i, r in enumerate(routes) if getattr(r, "original_router", None) is faults.router
+    )
+    routes.insert(place, ours)
+    app.router._mark_routes_changed()  # FastAPI caches its effective route table
+    return app, "/bench/processes/{pid}/faults"
+
+
+async def call(app: FastAPI, path: str, data: bytes) -> int:
+    """One POST through the whole ASGI stack; its status."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(data)).encode()),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    sent = False
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": data, "more_body": False}
+        await asyncio.Event().wait()  # never: the app reads one body
+        raise AssertionError
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status
+
+
+class Target:
+    """A variant's app, running, with a process and a mapping to fault in."""
+
+    def __init__(self, app: FastAPI, path: str, pages: int) -> None:
+        self.app = app
+        self.path = path
+        self.pages = pages
+        self.next = 0
+        self.addr = 0
+
+    def start(self) -> None:
+        proc = self.app.state.service.kernel.spawn()
+        length = self.pages * PAGE_SIZE
+        self.addr = proc.mm.mmap(0, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS)
+        proc.mm.fault(self.addr, "write")  # the anon_vma: later faults take the fast path
+        self.next = 1
+        self.path = self.path.format(pid=proc.pid)
+
+    def bodies(self, n: int) -> list[bytes]:
+        first, self.next = self.next, self.next + n
+        return [
+            json.dumps({"addr": hex(self.addr + (first + i) * PAGE_SIZE), "access": "write"})
+            .replace(" ", "")
+            .encode()
+            for i in range(n)
+        ]
+
+    async def run(self, bodies: list[bytes]) -> None:
+        for data in bodies:
+            status = await call(self.app, self.path, data)
+            if status != 200:
+                raise SystemExit(f"{self.path}: {status}")
+
+
+async def _running(
+    kinds: list[str], pages: int, body: Callable[[list[Target]], Awaitable[None]]
+) -> None:
+    targets = [Target(*variant(kind), pages) for kind in kinds]
+    contexts = [t.app.router.lifespan_context(t.app) for t in targets]
+    for ctx in contexts:
+        await ctx.__aenter__()
+    try:
+        for t in targets:
+            t.start()
+        await body(targets)
+    finally:
+        for ctx in reversed(contexts):
+            await ctx.__aexit__(None, None, None)
+
+
+def timed(kinds: list[str], rounds: int, requests: int) -> dict[str, list[float]]:
+    """CPU microseconds per request, per round, the variants alternating."""
+    out: dict[str, list[float]] = {k: [] for k in kinds}
+
+    async def body(targets: list[Target]) -> None:
+        for r in range(rounds + 1):  # round 0 warms up
+            order = targets[r % len(targets) :] + targets[: r % len(targets)]
+            for t, kind in ((t, kinds[targets.index(t)]) for t in order):
+                bodies = t.bodies(requests)
+                t0 = time.process_time()
+                await t.run(bodies)
+                if r:
+                    out[kind].append((time.process_time() - t0) / requests * 1e6)
+
+    asyncio.run(_running(kinds, (rounds + 1) * requests + 2, body))
+    return out
+
+
+def _serve_count(kind: str, requests: int) -> None:
+    """(Child of --callgrind) ``requests`` faults of variant ``kind`` after 100 warm-ups."""
+
+    async def body(targets: list[Target]) -> None:
+        await targets[0].run(targets[0].bodies(100 + requests))
+
+    asyncio.run(_running([kind], requests + 102, body))
+
+
+def instructions(kind: str, requests: int) -> float:
+    """Instructions per request of variant ``kind`` (see the module note)."""
+    counts = []
+    for n in (requests, 3 * requests):
+        out = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+            + [sys.executable, __file__, "--child", kind, str(n)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
+        line = next(x for x in out.stderr.splitlines() if "I   refs:" in x)
+        counts.append(int(line.split(":")[1].replace(",", "")))
+    return (counts[1] - counts[0]) / (2 * requests)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    p.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated")
+    p.add_argument("--rounds", type=int, default=9)
+    p.add_argument("--requests", type=int, default=1000, help="per round (--callgrind: 100)")
+    p.add_argument("--callgrind", action="store_true", help="count instructions instead")
+    args = p.parse_args(argv)
+    if args.child:
+        _serve_count(args.child[0], int(args.child[1]))
+        return 0
+    kinds = args.variants.split(",")
+    print(
+        f"bench_route_parts: engine {os.environ.get('VMASIM_ENGINE', 'default')}, "
+        f"load average at start {os.getloadavg()[0]:.2f}"
+    )
+    if args.callgrind:
+        requests = 100 if args.requests == 1000 else args.requests
+        base = None
+        for kind in kinds:
+            n = instructions(kind, requests)
+            base = n if base is None else base
+            print(f"  {kind:<9} {n:12,.0f} instructions per request   {n - base:+10,.0f}")
+    else:
+        cpu = timed(kinds, args.rounds, args.requests)
+        base_us = statistics.median(cpu[kinds[0]])
+        for kind in kinds:
+            med = statistics.median(cpu[kind])
+            low = min(cpu[kind])
+            print(f"  {kind:<9} median {med:7.1f} us   min {low:7.1f}   {med - base_us:+7.1f}")
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
