@@ -16,7 +16,10 @@ except PackageNotFoundError:  # the sources imported without installing the proj
 #: The engine this process runs, ``"compiled"`` (mypyc) or ``"python"`` (core/_engine.py).
 ENGINE = _engine.ENGINE
 #: ``vmasim --version``: the version and the engine, with why the engine is not the
-#: compiled one when it is not.
-VERSION_TEXT = f"{__version__} (engine: {ENGINE}" + (
-    ")" if ENGINE == "compiled" else f"; {_engine.ENGINE_DETAIL})"
+#: compiled one when it is not, and whether the compiled one keeps CPython's arenas in
+#: huge pages (``core.ARENAS``: "on", or why not).
+VERSION_TEXT = f"{__version__} (engine: {ENGINE}; " + (
+    f"huge-page arenas {_engine.ARENAS})"
+    if ENGINE == "compiled"
+    else f"{_engine.ENGINE_DETAIL})"
 )

@@ -14,6 +14,7 @@ Thread-safe, and free of any web dependency. Start from :class:`Kernel`::
 from __future__ import annotations
 
 # First: decides which engine the imports below load (compiled or pure Python).
+from ._engine import ARENAS as ARENAS
 from ._engine import ENGINE as ENGINE
 from ._engine import ENGINE_DETAIL as ENGINE_DETAIL
 from .checkpoint import dump_kernel as dump_kernel
@@ -137,6 +138,7 @@ from .vma_tree import VmaTree as VmaTree
 from .vmstat import VmEventStatistics as VmEventStatistics
 
 __all__ = [
+    "ARENAS",
     "DEFAULT_MAX_MAP_COUNT",
     "ENGINE",
     "ENGINE_DETAIL",
