@@ -19,7 +19,5 @@ ENGINE = _engine.ENGINE
 #: compiled one when it is not, and whether the compiled one keeps CPython's arenas in
 #: huge pages (``core.ARENAS``: "on", or why not).
 VERSION_TEXT = f"{__version__} (engine: {ENGINE}; " + (
-    f"huge-page arenas {_engine.ARENAS})"
-    if ENGINE == "compiled"
-    else f"{_engine.ENGINE_DETAIL})"
+    f"huge-page arenas {_engine.ARENAS})" if ENGINE == "compiled" else f"{_engine.ENGINE_DETAIL})"
 )
