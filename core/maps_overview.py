@@ -55,7 +55,6 @@ themselves and release them before returning. Long sums yield the GIL
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -68,6 +67,7 @@ from .maps_reader import (
     Reader,
     _check_int,
     check_reader,
+    hold_read,
     speculate,
 )
 from .procfs import GATE_LINE
@@ -80,8 +80,6 @@ __all__ = ["MAX_GROUPS", "MapsOverview", "MapsRun", "read_overview"]
 
 #: The most runs an overview may be asked for (each is a line of text to send).
 MAX_GROUPS: Final = 1 << 20
-
-_ns = time.perf_counter_ns
 
 #: The gate line's range (``[vsyscall]``, ``ffffffffff600000-ffffffffff601000``).
 _GATE_START: Final = int(GATE_LINE[: GATE_LINE.index("-")], 16)
@@ -238,23 +236,16 @@ def _read_mmap_lock(
     fallbacks: int,
 ) -> MapsOverview:
     """The overview holding ``mmap_lock`` for read (the ``mmap_lock`` reader, or the
-    seqcount reader's fallback, ``fallbacks`` = 1)."""
-    lock = mm.mmap_lock
-    t0 = _ns()
-    lock.read_lock()
-    t1 = _ns()
-    try:
-        seq = lock.seq
+    seqcount reader's fallback, ``fallbacks`` = 1; :func:`core.maps_reader.hold_read`)."""
+
+    def section() -> tuple[int, _Sums, bool, tuple[MapsRun, ...], int]:
         generation = mm.generation
         sums, reused = _sums(mm, groups, generation)
-        runs = _render(mm, sums)
-        count = _count(mm, sums)
-    finally:
-        lock.read_unlock()
-        t2 = _ns()
+        return generation, sums, reused, _render(mm, sums), _count(mm, sums)
+
+    (generation, sums, reused, runs, count), seq, hold = hold_read(mm, section, rcu_ns)
     if not reused:
         mm.overview_cache = sums
-    hold = LockHoldTimes(rcu_ns=rcu_ns, mmap_lock_read_ns=t2 - t1, mmap_lock_wait_ns=t1 - t0)
     return MapsOverview(
         reader, runs, count, seq, seq, attempts, fallbacks, hold, generation, reasons, reused
     )

@@ -100,6 +100,7 @@ __all__ = [
     "MapsFile",
     "MapsSnapshot",
     "check_reader",
+    "hold_read",
     "read_maps",
     "speculate",
 ]
@@ -305,24 +306,38 @@ def _empty(reader: Reader, mm: Mm, pos: int) -> MapsSnapshot:
 # -- "mmap_lock" -------------------------------------------------------------------------
 
 
-def _read_mmap_lock(mm: Mm, pos: int, limit: int | None, want: int | None = None) -> MapsSnapshot:
-    """``m_start`` ≤ 6.16: ``mmap_read_lock`` for the chunk. O(lines)."""
+def hold_read(mm: Mm, section: Callable[[], T], rcu_ns: int = 0) -> tuple[T, int, LockHoldTimes]:
+    """``section()`` run holding ``mmap_lock`` for read (``mmap_read_lock``), with the
+    sequence count it ran at and how long the lock was waited for and held (``rcu_ns``:
+    a seqcount reader's RCU time before it fell back here). Caller holds no lock.
+    O(section)."""
     lock = mm.mmap_lock
-    acc = _Acc(pos, limit, want)
     t0 = _ns()
     lock.read_lock()
     t1 = _ns()
     try:
         seq = lock.seq
+        result = section()
+    finally:
+        lock.read_unlock()
+        t2 = _ns()
+    hold = LockHoldTimes(rcu_ns=rcu_ns, mmap_lock_read_ns=t2 - t1, mmap_lock_wait_ns=t1 - t0)
+    return result, seq, hold
+
+
+def _read_mmap_lock(mm: Mm, pos: int, limit: int | None, want: int | None = None) -> MapsSnapshot:
+    """``m_start`` ≤ 6.16: ``mmap_read_lock`` for the chunk (:func:`hold_read`). O(lines)."""
+
+    def section() -> tuple[_Acc, int]:
+        acc = _Acc(pos, limit, want)
         generation = mm.generation
         if pos == 0 and limit is None:
             _walk_whole(mm, acc)
         else:
             _walk(mm, acc)
-    finally:
-        lock.read_unlock()
-        t2 = _ns()
-    hold = LockHoldTimes(mmap_lock_read_ns=t2 - t1, mmap_lock_wait_ns=t1 - t0)
+        return acc, generation
+
+    (acc, generation), seq, hold = hold_read(mm, section)
     return MapsSnapshot(
         "mmap_lock", tuple(acc.lines), seq, seq, 1, False, hold, generation, pos, acc.pos
     )
