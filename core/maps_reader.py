@@ -935,13 +935,9 @@ def _smaps_mmap_lock(mm: Mm, pos: int, limit: int | None, want: int | None) -> S
     """One chunk of 6.18's smaps: ``mmap_read_lock`` from ``m_start`` to ``m_stop``,
     ``show_smap`` (page walk included) for each VMA that fits. O(VMAs shown + their
     resident pages)."""
-    lock = mm.mmap_lock
     acc = _Blocks(pos, limit, want)
-    t0 = _ns()
-    lock.read_lock()
-    t1 = _ns()
-    try:
-        seq = lock.seq
+
+    def section() -> int:
         generation = mm.generation
         if pos != POS_GATE:
             for _, vm_end, vma in mm.tree.iter_from(pos):
@@ -954,10 +950,9 @@ def _smaps_mmap_lock(mm: Mm, pos: int, limit: int | None, want: int | None) -> S
                 acc.pos = POS_GATE
         if acc.pos == POS_GATE:
             acc.gate(mm)
-    finally:
-        lock.read_unlock()
-        t2 = _ns()
-    hold = LockHoldTimes(mmap_lock_read_ns=t2 - t1, mmap_lock_wait_ns=t1 - t0)
+        return generation
+
+    generation, seq, hold = hold_read(mm, section)
     return SmapsSnapshot(
         "mmap_lock", tuple(acc.blocks), seq, seq, generation, hold, pos, acc.pos,
         acc.pages, acc.vmas,
