@@ -26,7 +26,10 @@ path yields the same lines.
 (b) Per-operation cost in the simulator at 100 VMAs and at N VMAs (the same layout,
 the arena cut short for 100): lookups at random mapped addresses, and ``mprotect``,
 ``munmap`` and ``mmap`` calls that each leave the layout as they found it. The two
-sizes alternate over several rounds.
+sizes alternate over several rounds. With the real kernel, the same six calls are then
+timed on it (``maps_layout``'s ``ops`` command: a helper at 100 VMAs and one at N, the
+sizes alternating over as many rounds), and their ratio is printed beside the
+simulator's: how the kernel's own cost grows with the tree for the same operations.
 
 Timers: ``time.perf_counter_ns`` (kernel side: ``clock_gettime(CLOCK_MONOTONIC)``).
 Every series is preceded by untimed warm-up. The cyclic GC stays enabled unless
@@ -258,6 +261,25 @@ class KernelHelper:
             raise SystemExit(f"maps_layout: unexpected reply {key!r} / {bytes_line}")
         return [float(x) for x in samples.split(",")]
 
+    def ops(self, iters: int, seed: int) -> list[list[float]]:
+        """``iters`` iterations of :data:`OPS` in the helper (its ``run_ops``, the
+        kernel's side of :func:`op_iterations`): one list of ns per operation."""
+        stdin = self.proc.stdin
+        assert stdin is not None
+        stdin.write(f"ops {iters} {seed}\n")
+        stdin.flush()
+        out = []
+        for k in range(len(OPS)):
+            key, _, samples = self._line().partition(" ")
+            index, _, samples = samples.partition(" ")
+            if key != "op" or index != str(k):
+                raise SystemExit(f"maps_layout: unexpected reply {key!r} {index!r}")
+            out.append([float(x) for x in samples.split(",")])
+        count = self._line().split()
+        if count != ["map_count", self.values["map_count"]]:
+            raise SystemExit(f"maps_layout: the ops left {count}, not {self.values['map_count']}")
+        return out
+
     def close(self) -> None:
         if self.proc.poll() is None and self.proc.stdin is not None:
             self.proc.stdin.write("quit\n")
@@ -443,6 +465,29 @@ def bench_ops(subjects: list[Subject], cfg: Config, seed: int) -> None:
     for s, text in zip(subjects, before, strict=True):
         if s.proc.mm.maps() != text:
             raise SystemExit(f"{s.label}: the layout changed during the op benchmark")
+
+
+def kernel_ops(workdir: Path, sizes: list[int], cfg: Config, seed: int) -> list[dict[str, Stats]]:
+    """The kernel's side of :func:`bench_ops`: one maps_layout helper per size, the
+    same operations on the same kind of pages, the sizes alternating over
+    ``cfg.op_rounds`` rounds. One ``{operation: Stats}`` per size."""
+    helpers = []
+    try:
+        for n in sizes:
+            (workdir / str(n)).mkdir()
+            helpers.append(KernelHelper(workdir / str(n), n))
+        stats: list[dict[str, Stats]] = [{op: Stats() for op in OPS} for _ in sizes]
+        for h in helpers:
+            h.ops(cfg.op_warmup, seed)
+        for rnd in range(cfg.op_rounds):
+            for h, per_op in zip(helpers, stats, strict=True):
+                iters = share(cfg.op_iters, cfg.op_rounds, rnd)
+                for op, samples in zip(OPS, h.ops(iters, seed + 1 + rnd), strict=True):
+                    per_op[op].samples_ns += samples
+        return stats
+    finally:
+        for h in helpers:
+            h.close()
 
 
 # -- report --------------------------------------------------------------------------------
@@ -634,7 +679,11 @@ def bench_maps(
     return record, main
 
 
-def report_ops(subjects: list[Subject], cfg: Config) -> dict[str, Any]:
+def report_ops(
+    subjects: list[Subject], cfg: Config, kernel: list[dict[str, Stats]] | None
+) -> dict[str, Any]:
+    """Part (b)'s table; with ``kernel`` (:func:`kernel_ops`), the same operations'
+    ratio on the running kernel, measured in the same run."""
     small, large = subjects
     print(
         f"\n(b) per-operation cost in the simulator, {small.label} vs {large.label}: "
@@ -646,16 +695,29 @@ def report_ops(subjects: list[Subject], cfg: Config) -> dict[str, Any]:
     print(
         f"  {'operation':33} {small.label + ' med / min us':>22}"
         f" {large.label + ' med / min us':>24}   ratio med (min)  target"
+        + ("           kernel: ratio med (min), us at N" if kernel else "")
     )
     record: dict[str, Any] = {}
     rows = [(f, small.lookups[f], large.lookups[f], LOOKUP_TARGET) for f in LOOKUPS]
     rows += [(op, small.ops[op], large.ops[op], SYSCALL_TARGET) for op in OPS]
     for name, a, b, target in rows:
         med, mn = ratio(b, a)
+        theirs = ""
+        kernel_record: dict[str, Any] = {}
+        if kernel and name in kernel[0]:
+            ka, kb = kernel[0][name], kernel[1][name]
+            kmed, kmn = ratio(kb, ka)
+            theirs = f"   {kmed:5.2f} ({kmn:4.2f}) {fmt(kb.median, 1e3)}"
+            kernel_record = {
+                "small_us": ka.as_json(1e3),
+                "large_us": kb.as_json(1e3),
+                "ratio_median": kmed,
+                "ratio_min": kmn,
+            }
         print(
             f"  {name:33} {fmt(a.median, 1e3)} / {fmt(a.min, 1e3)}  "
             f"{fmt(b.median, 1e3)} / {fmt(b.min, 1e3)}   {med:5.2f} ({mn:4.2f})    "
-            f"<= {target}: {verdict(med, target)}"
+            f"<= {target}: {verdict(med, target)}{theirs}"
         )
         record[name] = {
             "small_us": a.as_json(1e3),
@@ -664,6 +726,7 @@ def report_ops(subjects: list[Subject], cfg: Config) -> dict[str, Any]:
             "ratio_min": mn,
             "target": target,
             "met": med <= target,
+            **({"kernel": kernel_record} if kernel_record else {}),
         }
     return {"small_n": small.proc.mm.map_count, "large_n": large.proc.mm.map_count, **record}
 
@@ -722,7 +785,11 @@ def main(argv: list[str] | None = None) -> int:
     expect(small_proc.mm, SMALL_N, "small layout")
     expect(main_proc.mm, n_vmas, "large layout")
     bench_ops(subjects, cfg, args.seed)
-    out["ops"] = report_ops(subjects, cfg)
+    theirs = None
+    if reason is None:
+        with tempfile.TemporaryDirectory(prefix="bench_maps.") as tmp:
+            theirs = kernel_ops(Path(tmp), [SMALL_N, n_vmas], cfg, args.seed)
+    out["ops"] = report_ops(subjects, cfg, theirs)
 
     out["loadavg_end"] = loadavg()
     out["elapsed_s"] = total_s = time.monotonic() - started

@@ -16,8 +16,12 @@
  * layout are printed, then "ready".  After that the helper serves commands, one per
  * line on stdin:
  *
- *   read N   N timed passes; replies "samples t1,...,tN" (ns) and "bytes MIN MAX"
- *   quit     exit
+ *   read N      N timed passes; replies "samples t1,...,tN" (ns) and "bytes MIN MAX"
+ *   ops N SEED  N iterations of bench/bench_maps.py's six timed operations (op_iterations:
+ *               the same calls on a random read-write arena page p, each leaving the
+ *               layout as it found it); replies one "op K t1,...,tN" line per operation
+ *               K = 0..5 (ns), then "map_count M" counted from the maps text afterwards
+ *   quit        exit
  *
  * One pass is open(), read() into a 1 MiB buffer until EOF, close(), timed with
  * clock_gettime(CLOCK_MONOTONIC).  Nothing here allocates after the baseline count:
@@ -141,10 +145,79 @@ static long read_long_file(const char *path) {
     return strtol(tmp, NULL, 10);
 }
 
+/* xorshift64: the page sequence of one "ops" command, reproducible from its seed. */
+static unsigned long long rng_state;
+
+static unsigned long long rng_next(void) {
+    unsigned long long x = rng_state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return rng_state = x;
+}
+
 static long long now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+#define N_OPS 6
+static long long op_samples[N_OPS][MAX_REPS];
+
+static void must(int ok, const char *what) {
+    if (!ok)
+        die(what);
+}
+
+/* bench_maps.py's op_iterations, on the kernel: for each iteration a random read-write
+ * arena page p = 2k (both neighbours one-page r--p VMAs), six timed calls, each of
+ * which leaves the layout as it found it (the untimed calls restore what the timed
+ * ones changed).  Replies "op K samples" for K = 0..5. */
+static void run_ops(char *arena, unsigned long pages, long iters, unsigned long long seed) {
+    unsigned long pairs = (pages - 3) / 2; /* even pages 2 .. pages - 3 */
+    rng_state = seed;
+    for (long r = 0; r < iters; r++) {
+        char *a = arena + 2 * (1 + rng_next() % pairs) * PG;
+        long long t0, t1;
+        t0 = now_ns(); /* merge: p-1, p, p+1 all r--: one VMA */
+        must(mprotect(a, PG, PROT_READ) == 0, "mprotect merge");
+        t1 = now_ns();
+        op_samples[0][r] = t1 - t0;
+        t0 = now_ns(); /* split: back to three VMAs */
+        must(mprotect(a, PG, PROT_READ | PROT_WRITE) == 0, "mprotect split");
+        t1 = now_ns();
+        op_samples[1][r] = t1 - t0;
+        must(mprotect(a, PG, PROT_READ) == 0, "mprotect");
+        t0 = now_ns(); /* the middle page of the 3-page VMA: two VMAs remain */
+        must(munmap(a, PG) == 0, "munmap split");
+        t1 = now_ns();
+        op_samples[2][r] = t1 - t0;
+        t0 = now_ns(); /* fills the hole; both neighbours are r-- */
+        void *m = mmap(a, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+                       -1, 0);
+        t1 = now_ns();
+        must(m == a, "mmap MAP_FIXED");
+        op_samples[3][r] = t1 - t0;
+        t0 = now_ns();
+        must(munmap(a, PG) == 0, "munmap whole");
+        t1 = now_ns();
+        op_samples[4][r] = t1 - t0;
+        must(mmap(a, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+                  0) == a,
+             "mmap MAP_FIXED");
+        t0 = now_ns();
+        void *b = mmap(NULL, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        t1 = now_ns();
+        must(b != MAP_FAILED && munmap(b, PG) == 0, "mmap no hint");
+        op_samples[5][r] = t1 - t0;
+    }
+    for (int k = 0; k < N_OPS; k++) {
+        say("op %d", k);
+        for (long r = 0; r < iters; r++)
+            say("%c%lld", r ? ',' : ' ', op_samples[k][r]);
+        say("\n");
+    }
 }
 
 /* One command line from stdin into line (NUL-terminated, without the newline);
@@ -240,6 +313,21 @@ int main(int argc, char **argv) {
     while (read_command(cmd, sizeof cmd)) {
         if (strcmp(cmd, "quit") == 0)
             break;
+        if (strncmp(cmd, "ops ", 4) == 0) {
+            char *rest;
+            long iters = strtol(cmd + 4, &rest, 10);
+            unsigned long long seed = strtoull(rest, NULL, 10);
+            if (iters < 1 || iters > MAX_REPS || pages < 5) {
+                say("error bad command (ops 1..%d SEED)\n", MAX_REPS);
+                flush_out();
+                continue;
+            }
+            run_ops(arena, pages, iters, seed ? seed : 1);
+            len = read_maps(buf, DUMP_BUF, NULL);
+            say("map_count %ld\n", count_vmas(buf, len));
+            flush_out();
+            continue;
+        }
         long reps = 0;
         if (strncmp(cmd, "read ", 5) == 0)
             reps = strtol(cmd + 5, NULL, 10);
