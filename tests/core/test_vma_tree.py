@@ -444,7 +444,7 @@ def test_check_reports_a_stale_first_start(where: str) -> None:
     size = 10 if where == "root leaf" else 200  # 200 entries: a branch over leaves
     tree = tree_of(pages(*((2 * k, 2 * k + 1, k) for k in range(size))))
     tree._check()
-    node = tree._root if where != "child leaf" else tree._root.kids[1]  # type: ignore[union-attr]
+    node = tree._root if where != "child leaf" else tree._root.kids[1]
     assert type(node).__name__ == ("_Branch" if where == "root branch" else "_Leaf")
     node.first += P
     depth = 1 if where == "child leaf" else 0
