@@ -76,7 +76,7 @@ through ``__new__`` plus field stores in the pure-Python engine, where that is c
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Iterator
 from itertools import islice
 from typing import Final, Generic, TypeVar, cast
@@ -137,15 +137,16 @@ class _Leaf(Generic[V]):
     over the leaf only when a changed hole held it (``_rescan``; branches do the same with
     ``gaps``).
 
-    A leaf keeps no list of its entries' starts (a branch does, of its children's): a
-    store copies the leaf it changes, and a list of 64 ``int`` objects is 64 reference
-    counts to write, most of them out of cache in a large tree, where the ``lasts`` array
-    copies as one ``memcpy``. The few starts a store or a reverse search needs are read
-    from the entry tuples (:func:`_start_at`, :func:`_leaf_below`), which the store's
-    copy of ``entries`` touches anyway (docs/performance.md, "Tree stores, third pass").
+    A leaf keeps no list of its entries' starts (nor a branch of its children's; each
+    node caches its own first start in ``first``, see :class:`_Branch`): a store copies
+    the leaf it changes, and a list of 64 ``int`` objects is 64 reference counts to
+    write, most of them out of cache in a large tree, where the ``lasts`` array copies as
+    one ``memcpy``. The few starts a store or a reverse search needs are read from the
+    entry tuples (:func:`_leaf_below`), which the store's copy of ``entries`` touches
+    anyway (docs/performance.md, "Tree stores, third pass").
     """
 
-    __slots__ = ("count", "edit", "entries", "gap", "holes", "lasts")
+    __slots__ = ("count", "edit", "entries", "first", "gap", "holes", "lasts")
     #: Levels below this node (readers descend ``while node.height`` without a type
     #: check). A class attribute: every leaf is at height 0.
     height = 0
@@ -154,6 +155,7 @@ class _Leaf(Generic[V]):
     holes: list[int]
     count: int
     gap: int
+    first: int  # the first entry's start (0 when empty): see _Branch
     edit: object
 
     def __init__(self, entries: list[Entry[V]], edit: object, *, derive: bool = True) -> None:
@@ -166,11 +168,12 @@ class _Leaf(Generic[V]):
         self.refresh()
 
     def refresh(self) -> None:
-        """Recompute ``holes``, ``gap`` and ``count`` from scratch. O(B)."""
+        """Recompute ``holes``, ``gap``, ``count`` and ``first`` from scratch. O(B)."""
         entries = self.entries
         self.holes = _holes([e[0] for e in entries], self.lasts)
         self.gap = max(self.holes, default=0)
         self.count = len(entries)
+        self.first = entries[0][0] if entries else 0
 
     def copy(self, edit: object) -> _Leaf[V]:
         entries = self.entries[:]
@@ -184,6 +187,7 @@ class _Leaf(Generic[V]):
         new.holes = self.holes[:]
         new.count = self.count
         new.gap = self.gap
+        new.first = self.first
         new.edit = edit
         return new
 
@@ -220,16 +224,24 @@ class _Leaf(Generic[V]):
 
 
 class _Branch(Generic[V]):
-    """Up to ``_BRANCH_MAX`` children, with their first starts and last addresses for bisect.
+    """Up to ``_BRANCH_MAX`` children, with their last addresses for bisect.
 
     ``gaps[k]`` is the largest hole either inside child ``k`` or between child ``k - 1`` and
     child ``k``; ``gap = max(gaps)`` is the largest hole strictly inside this subtree.
+
+    A branch keeps no list of its children's first starts: every node, leaf or branch,
+    caches its own subtree's first start in ``first``, which a parent reads from the
+    child it visits anyway (for the child's ``gap``). A store copies every branch on its
+    path, and a list of 64 ``int`` objects is 64 reference counts to write, most of them
+    out of cache in a large tree (docs/performance.md, "Tree stores, fourth pass"). The
+    readers that searched the starts (``prev``, the reverse iteration, the gap searches)
+    search ``lasts`` and read one child's ``first`` (:func:`_branch_below`).
     """
 
-    __slots__ = ("count", "edit", "gap", "gaps", "height", "kids", "lasts", "starts")
+    __slots__ = ("count", "edit", "first", "gap", "gaps", "height", "kids", "lasts")
     kids: list[_Leaf[V] | _Branch[V]]
     height: int  # levels below this node: 1 for a branch over leaves
-    starts: list[int]
+    first: int  # kids[0].first: the subtree's first start
     lasts: list[int]  # not an array('Q'): see :func:`_lower_bound`
     gaps: list[int]
     count: int
@@ -249,7 +261,8 @@ class _Branch(Generic[V]):
     def refresh(self) -> None:
         """Recompute every cached field from the children."""
         kids = self.kids
-        self.starts = starts = [_start(k) for k in kids]
+        starts = [k.first for k in kids]
+        self.first = starts[0]
         self.lasts = lasts = [k.lasts[-1] for k in kids]
         holes = islice(_holes(starts, lasts), 1, None)
         self.gaps = [kids[0].gap, *map(max, holes, [k.gap for k in islice(kids, 1, None)])]
@@ -264,7 +277,7 @@ class _Branch(Generic[V]):
         else:
             new = _Branch.__new__(_Branch)
             new.kids = kids
-        new.starts = self.starts[:]
+        new.first = self.first
         new.lasts = self.lasts[:]
         new.gaps = self.gaps[:]
         new.count = self.count
@@ -309,9 +322,18 @@ _LEVELS: Final = tuple(tuple(range(h)) for h in range(64))
 
 def _start(node: _Node[V]) -> int:
     """The first start in ``node``'s subtree, which must not be empty. O(1)."""
-    if isinstance(node, _Leaf):
-        return node.entries[0][0]
-    return node.starts[0]
+    return node.first
+
+
+def _branch_below(branch: _Branch[V], addr: int) -> int:
+    """How many of ``branch``'s children start below ``addr``: ``bisect_left`` over their
+    first starts, which a branch does not keep (see :func:`_leaf_below`). O(log B).
+    """
+    kids = branch.kids
+    k = _lower_bound(branch.lasts, addr)
+    if k < len(kids) and kids[k].first < addr:
+        k += 1
+    return k
 
 
 def _leaf_below(leaf: _Leaf[V], addr: int) -> int:
@@ -507,7 +529,7 @@ class VmaTree(Generic[V]):
         """
         node = self._root
         while isinstance(node, _Branch):
-            c = _lower_bound(node.starts, addr) - 1
+            c = _branch_below(node, addr) - 1
             if c < 0:
                 return None
             node = node.kids[c]
@@ -612,17 +634,14 @@ class VmaTree(Generic[V]):
         changed = False
         while True:
             # Descend to the leaf holding the first entry with end > start (or the last
-            # leaf), noting the first start of the leaf after it (``nxt``).
+            # leaf).
             path: list[tuple[_Branch[V], int]] = []
-            nxt = -1
             node = root
             while isinstance(node, _Branch):
                 c = _lower_bound(node.lasts, start)
                 last = len(node.kids) - 1
-                if c >= last:
+                if c > last:
                     c = last
-                else:
-                    nxt = node.starts[c + 1]
                 path.append((node, c))
                 node = node.kids[c]
             leaf = node
@@ -635,7 +654,7 @@ class VmaTree(Generic[V]):
             j = i
             while j < n and entries[j][0] < end:
                 j += 1
-            if j == n and 0 <= nxt < end:
+            if j == n and 0 <= _next_start(path) < end:
                 # The overlapped run continues into later leaves: drop this leaf's part
                 # (keeping the untouched head of its first entry), rebalance, and retry.
                 # Each round removes at least one overlapped entry.
@@ -716,6 +735,10 @@ def _replace(
             top = h
     if n:
         holes[0] = 0
+        if not i:
+            leaf.first = entries[0][0]
+    else:
+        leaf.first = 0
     if rescan:
         leaf.gap = max(holes, default=0)
     elif top > leaf.gap:
@@ -767,25 +790,29 @@ def _replace(
                 kids[lo : lo + 2] = [left]
                 new_hi = lo + 1
             old_hi = lo + 2
-        pstarts = p.starts
         plasts = p.lasts
         gaps = p.gaps
         rescan = _rescan(gaps, lo, old_hi + 1, p.gap)
-        if new_hi == lo + 1 == old_hi:
-            pstarts[lo] = _start(child)
-            plasts[lo] = child.lasts[-1]
-        else:
-            seg = kids[lo:new_hi]
-            pstarts[lo:old_hi] = [_start(k) for k in seg]
-            plasts[lo:old_hi] = [k.lasts[-1] for k in seg]
-            gaps[lo:old_hi] = [0] * (new_hi - lo)
         # Child ``k``'s slot covers the hole below it, so the slot after the changed run
-        # changes too.
+        # changes too, unless the run's last address stayed (one child changed inside):
+        # then that slot, and the sibling it would read, are left alone.
+        hi = new_hi + 1
+        if new_hi == lo + 1 == old_hi:
+            new_last = child.lasts[-1]
+            if plasts[lo] == new_last:
+                hi = new_hi
+            else:
+                plasts[lo] = new_last
+        else:
+            plasts[lo:old_hi] = [k.lasts[-1] for k in kids[lo:new_hi]]
+            gaps[lo:old_hi] = [0] * (new_hi - lo)
+        if not lo:
+            p.first = kids[0].first
         top = 0
-        for k in range(lo, min(new_hi + 1, len(kids))):
+        for k in range(lo, min(hi, len(kids))):
             g = kids[k].gap
             if k:
-                h = pstarts[k] - plasts[k - 1] - 1
+                h = kids[k].first - plasts[k - 1] - 1
                 if h > g:
                     g = h
             gaps[k] = g
@@ -803,6 +830,16 @@ def _replace(
     while isinstance(root, _Branch) and len(root.kids) == 1:
         root = root.kids[0]
     return root
+
+
+def _next_start(path: list[tuple[_Branch[V], int]]) -> int:
+    """The first start of the leaf after the one ``path`` leads to, or -1 for the last
+    leaf: the next child at the deepest level that has one. O(height)."""
+    for node, c in reversed(path):
+        kids = node.kids
+        if c + 1 < len(kids):
+            return kids[c + 1].first
+    return -1
 
 
 def _rescan(slots: list[int], lo: int, hi: int, gap: int) -> bool:
@@ -926,7 +963,7 @@ def _runs(root: _Node[V], per: int) -> list[tuple[Entry[V], int, int, int]]:
 def _iter_rev_from(node: _Node[V], addr: int) -> Iterator[Entry[V]]:
     stack: list[tuple[list[_Node[V]], int]] = []
     while isinstance(node, _Branch):
-        c = _lower_bound(node.starts, addr) - 1
+        c = _branch_below(node, addr) - 1
         if c < 0:
             return
         stack.append((node.kids, c - 1))
@@ -985,21 +1022,20 @@ def _node_gaps_rev(node: _Node[V], low: int, high: int, size: int) -> Iterator[t
                 yield (gs, ge)
             k -= 1
         return
-    starts = node.starts
-    k = bisect_left(starts, high)
-    if k == len(starts):
-        k -= 1
     kids = node.kids
+    k = _branch_below(node, high)
+    if k == len(kids):
+        k -= 1
     while k >= 0:
         kid = kids[k]
-        if kid.gap >= size and starts[k] < high and lasts[k] >= low:
+        ge = kid.first
+        if kid.gap >= size and ge < high and lasts[k] >= low:
             yield from _node_gaps_rev(kid, low, high, size)
-        if k == 0 or starts[k] <= low:
+        if k == 0 or ge <= low:
             return
         gs = lasts[k - 1] + 1
         if gs < low:
             gs = low
-        ge = starts[k]
         if ge > high:
             ge = high
         if ge - gs >= size:
@@ -1047,21 +1083,20 @@ def _node_gaps_fwd(node: _Node[V], low: int, high: int, size: int) -> Iterator[t
                 yield (gs, ge)
             k += 1
         return
-    starts = node.starts
-    k = bisect_right(starts, low) - 1
+    kids = node.kids
+    k = _branch_below(node, low + 1) - 1
     if k < 0:
         k = 0
-    kids = node.kids
     while k < n:
         kid = kids[k]
-        if kid.gap >= size and starts[k] < high and lasts[k] >= low:
+        if kid.gap >= size and kid.first < high and lasts[k] >= low:
             yield from _node_gaps_fwd(kid, low, high, size)
         gs = lasts[k] + 1
         if k == n - 1 or gs >= high:
             return
         if gs < low:
             gs = low
-        ge = starts[k + 1]
+        ge = kids[k + 1].first
         if ge > high:
             ge = high
         if ge - gs >= size:
@@ -1077,10 +1112,12 @@ def _dump(node: _Node[V]) -> str:
         body = f"holes={node.holes!r} entries={node.entries!r}"
     else:
         body = (
-            f"starts={node.starts!r} gaps={node.gaps!r} kid counts={[k.count for k in node.kids]!r}"
+            f"gaps={node.gaps!r} kid firsts={[k.first for k in node.kids]!r} "
+            f"kid counts={[k.count for k in node.kids]!r}"
         )
     return (
-        f"{type(node).__name__} count={node.count} gap={node.gap} lasts={list(node.lasts)!r} {body}"
+        f"{type(node).__name__} count={node.count} gap={node.gap} first={node.first} "
+        f"lasts={list(node.lasts)!r} {body}"
     )
 
 
@@ -1114,14 +1151,16 @@ def _check_node(
         if len(lasts) != n:
             raise fail("entries/lasts length mismatch")
     else:
-        starts = node.starts
+        # A branch keeps no starts either: they are its children's cached ``first``,
+        # each checked against the child's real first start below.
+        starts = [k.first for k in node.kids]
         n = len(starts)
-        if type(starts) is not list:
-            raise fail("a branch's starts is not a list")
         if type(lasts) is not list:
             raise fail("a branch's lasts is not a list")
         if len(lasts) != n:
-            raise fail("starts/lasts length mismatch")
+            raise fail("kids/lasts length mismatch")
+        if not n:
+            raise fail("a branch without children")
     # Slot k: the hole below item k, and for a branch also the largest hole inside child k.
     slots = [starts[k] - lasts[k - 1] - 1 if k else 0 for k in range(n)]
     if isinstance(node, _Leaf):
@@ -1144,20 +1183,24 @@ def _check_node(
         cap = branch_max
         if is_root and n < 2:
             raise fail("root branch with fewer than two children")
-        if not len(node.kids) == len(node.gaps) == n:
-            raise fail("kids/gaps/starts length mismatch")
+        if len(node.gaps) != n:
+            raise fail("kids/gaps length mismatch")
         real = 0
         for k, kid in enumerate(node.kids):
             if not len(kid.lasts):
                 raise fail(f"child {k} is empty")
             if kid.height != node.height - 1:
                 raise fail(f"child {k} has height {kid.height}, expected {node.height - 1}")
-            if (_start(kid), kid.lasts[-1]) != (starts[k], lasts[k]):
-                raise fail(f"cached start/end of child {k} is stale")
+            if kid.lasts[-1] != lasts[k]:
+                raise fail(f"cached end of child {k} is stale")
             real += _check_node(kid, depth + 1, False, leaf_depths, leaf_max, branch_max)
         slots = [max(h, kid.gap) for h, kid in zip(slots, node.kids, strict=True)]
         if node.gaps != slots:
             raise fail(f"cached gaps are stale, real gaps {slots}")
+    # Every node's cached first start: its first entry's (0 when empty), for a branch its
+    # first child's, which that child's own check ties to its entries in turn.
+    if type(node.first) is not int or node.first != (starts[0] if n else 0):
+        raise fail(f"cached first start {node.first!r} is stale, real {starts[:1]}")
     for k in range(n - 1):
         if lasts[k] >= starts[k + 1]:
             raise fail(f"items {k} and {k + 1} overlap or are unsorted")

@@ -437,6 +437,21 @@ def test_check_reports_corrupt_leaf_entries(
         tree._check()
 
 
+@pytest.mark.parametrize("where", ["root leaf", "root branch", "child leaf"])
+def test_check_reports_a_stale_first_start(where: str) -> None:
+    # Every node caches its subtree's first start (``first``), which a parent reads in
+    # place of a list of its children's starts: a stale one is reported by its node.
+    size = 10 if where == "root leaf" else 200  # 200 entries: a branch over leaves
+    tree = tree_of(pages(*((2 * k, 2 * k + 1, k) for k in range(size))))
+    tree._check()
+    node = tree._root if where != "child leaf" else tree._root.kids[1]
+    assert type(node).__name__ == ("_Branch" if where == "root branch" else "_Leaf")
+    node.first += P
+    depth = 1 if where == "child leaf" else 0
+    with pytest.raises(AssertionError, match=rf"cached first start \d+ is stale.* depth {depth}"):
+        tree._check()
+
+
 # ---------------------------------------------------------------------- model-based
 
 
