@@ -48,7 +48,7 @@ from .schemas.syscalls import (
     PrctlIn,
 )
 
-# What an operation returns: ("addr", int), ("fd", int), ("fault", FaultOut),
+# What an operation returns: ("addr", int), ("fd", int), ("fault", fault_fields(...)),
 # ("touch", TouchOut) or None.
 Ret = tuple[str, Any] | None
 
@@ -171,27 +171,41 @@ def apply_unlink(proc: Process, a: UnlinkOp) -> Ret:
     return None
 
 
+def fault_fields(r: FaultResult) -> dict[str, Any]:
+    """The engine's :class:`~core.fault.FaultResult` in the API's vocabulary: the fields
+    of :class:`FaultOut` (its keys, in its order) as JSON values, what ``FaultOut``
+    validated from them dumps (``model_dump(mode="json")``). What a fault operation
+    returns: the journal records it as it is, the fault route encodes it as it is
+    (``pydantic_core.to_json``: the bytes of ``FaultOut(**fields).model_dump_json()``,
+    without validating a model it was just built from; ``tests/app/test_faults.py``
+    pins both for any result). O(1)."""
+    start = r.vma_start
+    end = r.vma_end
+    return {
+        "addr": hex_addr(r.addr),
+        "access": r.access,
+        "ok": r.outcome == "ok",
+        "outcome": r.outcome,
+        "si_code": r.si_code,
+        "path": r.path,
+        "misses": r.misses,
+        "vma_start": None if start is None else hex_addr(start),
+        "vma_end": None if end is None else hex_addr(end),
+        "page": r.page,
+        "major": r.major,
+    }
+
+
 def fault_out(r: FaultResult) -> FaultOut:
-    """The engine's :class:`~core.fault.FaultResult` in the API's vocabulary. O(1)."""
-    return FaultOut(
-        addr=hex_addr(r.addr),
-        access=r.access,
-        ok=r.outcome == "ok",
-        outcome=r.outcome,
-        si_code=r.si_code,
-        path=r.path,
-        misses=r.misses,
-        vma_start=None if r.vma_start is None else hex_addr(r.vma_start),
-        vma_end=None if r.vma_end is None else hex_addr(r.vma_end),
-        page=r.page,
-        major=r.major,
-    )
+    """:func:`fault_fields` as the validated model (a batch's or a touch's result). O(1)."""
+    return FaultOut(**fault_fields(r))
 
 
 def apply_fault(proc: Process, a: FaultIn) -> Ret:
     """One user page fault (``Mm.fault`` = x86 ``do_user_addr_fault``): takes the per-VMA
-    lock or ``mmap_lock`` itself. A signal is a result, not an error."""
-    return "fault", fault_out(proc.mm.fault(a.addr, a.access))
+    lock or ``mmap_lock`` itself. A signal is a result, not an error. Returns
+    ``("fault", fields)`` (:func:`fault_fields`)."""
+    return "fault", fault_fields(proc.mm.fault(a.addr, a.access))
 
 
 def touch(proc: Process, a: TouchOp) -> TouchOut:
@@ -213,12 +227,12 @@ def touch(proc: Process, a: TouchOp) -> TouchOut:
     )
 
 
-def apply_fault_nowait(proc: Process, a: FaultIn) -> tuple[str, FaultOut] | None:
+def apply_fault_nowait(proc: Process, a: FaultIn) -> tuple[str, dict[str, Any]] | None:
     """:func:`apply_fault` if the fault completes on the per-VMA-lock fast path without
     waiting (``Mm.fault_nowait``), else None (declined: nothing changed or counted, run
     :func:`apply_fault` in a worker). Never blocks: the event loop may call it."""
     r = proc.mm.fault_nowait(a.addr, a.access)
-    return None if r is None else ("fault", fault_out(r))
+    return None if r is None else ("fault", fault_fields(r))
 
 
 def apply_touch(proc: Process, a: TouchOp) -> Ret:
@@ -349,8 +363,8 @@ def run_batch(
             elif key == "fd":
                 result.fd = value
             elif key == "fault":
-                result.fault = value
-                result.ok = value.ok
+                result.fault = fault = FaultOut(**value)
+                result.ok = fault.ok
             else:
                 result.touch = value
                 result.ok = value.signals == 0

@@ -35,10 +35,13 @@ the resident limit, and, with the journal on, when the machine's sequencer is ta
 (:meth:`app.journal.Journal.apply_nowait` takes it with a try, so the journal order is
 the execution order as for every operation). What is unchanged: the answer (the same
 executor result, serialised by the same route), the journal record, the wait for its
-commit (awaited on the loop, as the pool path's answer awaits it), the ``_changing``
-count a machine's deletion drains, admission (a middleware, before the route). A fault
-on the loop takes no running slot of the pool: the loop is one thread, so at most one
-runs there at a time.
+commit (awaited on the loop, as the pool path's answer awaits it), admission (a
+middleware, before the route), a machine's deletion (:meth:`retire`): with the journal
+the fault is in the ``_changing`` count it drains, as in the pool; without it the fault
+completes with no await between the ``_retired`` check and the answer, so ``retire``,
+which runs on the loop too, can never see it half done and has nothing to drain. A
+fault on the loop takes no running slot of the pool: the loop is one thread, so at
+most one runs there at a time.
 """
 
 from __future__ import annotations
@@ -230,24 +233,36 @@ class Service:
     async def apply(self, proc: Process, kind: str, args: BaseModel) -> Ret:
         """One syscall operation ``kind`` (:data:`app.ops.DISPATCH`) on ``proc``; the
         engine's exception on failure. An operation of :data:`app.ops.NOWAIT` (a page
-        fault) is first tried on the event loop (:meth:`_apply_now`), and runs in the
-        pool only if that declined."""
-        if kind in NOWAIT:
-            now = partial(self._apply_now, proc, kind, args)
-            return await self._journaled(self._apply, proc, kind, args, now=now)
+        fault) is first tried on the event loop, and runs in the pool only if that
+        declined (module note, "On the event loop")."""
+        execute = NOWAIT.get(kind)
+        if execute is not None:
+            journal = self.journal
+            if journal is not None:
+                now = partial(self._apply_now, journal, proc, kind, args, execute)
+                return await self._journaled(self._apply, proc, kind, args, now=now)
+            if not self._retired:
+                # Without the journal nothing is awaited until the answer: the change is
+                # never in flight across a yield of the loop, where retire() (on the
+                # loop too) could see it, so it needs no _changing count.
+                ret = execute(proc, args)
+                if ret is not None:
+                    return ret
         return await self._journaled(self._apply, proc, kind, args)
 
-    def _apply_now(self, proc: Process, kind: str, args: BaseModel) -> tuple[Ret, int] | None:
+    def _apply_now(
+        self,
+        journal: Journal,
+        proc: Process,
+        kind: str,
+        args: BaseModel,
+        execute: Callable[[Process, Any], Ret],
+    ) -> tuple[Ret, int] | None:
         # On the event loop, never waiting (module note, "On the event loop").
-        execute = NOWAIT[kind]
-        journal = self.journal
-        if journal is not None:
-            # A failure it recorded is answered once durable, as the pool path's is.
-            with _recorded(journal) as failed:
-                return journal.apply_nowait(proc, kind, args, execute)
-            return failed.result()
-        ret = execute(proc, args)
-        return None if ret is None else (ret, 0)
+        # A failure it recorded is answered once durable, as the pool path's is.
+        with _recorded(journal) as failed:
+            return journal.apply_nowait(proc, kind, args, execute)
+        return failed.result()
 
     def _apply(self, proc: Process, kind: str, args: BaseModel) -> tuple[Ret, int]:
         journal = self.journal

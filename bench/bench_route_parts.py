@@ -29,6 +29,14 @@ alternate the variants). ``--callgrind``: each variant in a process of its own u
 ``valgrind --tool=callgrind``, once with ``--requests`` and once with three times as
 many; the difference of the instruction counts per extra request, which the machine's
 load does not move.
+
+``--server PORT``: the same comparison through HTTP, the verdict's own setting: the
+server of ``bench/bench_rest.py`` (uvicorn, the service and its bench routes) under
+callgrind, three runs, sending over one keep-alive connection, after the same set-up
+and 50 warm-ups of each route, (shape, fault) requests of (N, N), (4N, N) and (N, 4N);
+then SIGTERM, and the server's instruction count at its exit. Per request: the
+difference of two runs over 3N. The start is awaited by TCP connect alone (a health
+request per poll would differ between runs).
 """
 
 from __future__ import annotations
@@ -37,6 +45,8 @@ import argparse
 import asyncio
 import json
 import os
+import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -56,7 +66,7 @@ from app.jsonbody import JsonRoute  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.routes import faults  # noqa: E402
 from app.schemas.faults import FaultIn  # noqa: E402
-from bench.bench_rest import SHAPE_ANSWER  # noqa: E402
+from bench.bench_rest import ENDPOINTS, SHAPE_ANSWER, post, run_block  # noqa: E402
 from core import MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE  # noqa: E402
 
 VARIANTS = ("shape", "json", "emptydep", "dep", "engine", "apply", "fault")
@@ -259,6 +269,77 @@ def instructions(kind: str, requests: int) -> float:
     return (counts[1] - counts[0]) / (2 * requests)
 
 
+def _connects(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _http(port: int, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """One request on a connection of its own; the decoded answer (2xx only)."""
+    data = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
+    head = f"{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n"
+    head += f"content-type: application/json\r\ncontent-length: {len(data)}\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=600) as s:
+        s.sendall(head.encode() + data)
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    status = int(answer[9:12])
+    if not 200 <= status < 300:
+        raise SystemExit(f"{method} {path}: {answer!r}")
+    text = answer.split(b"\r\n\r\n", 1)[1]
+    return json.loads(text) if text else None
+
+
+def server_instructions(port: int, shape: int, fault: int) -> int:
+    """Instructions of one bench_rest server under callgrind, from its start to its
+    exit, having served the set-up, 50 warm-ups of each route, then ``shape`` requests
+    of the shape route and ``fault`` of the fault route (module note)."""
+    server = subprocess.Popen(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+        + [sys.executable, str(ROOT / "bench" / "bench_rest.py"), "--serve", str(port)],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 1200
+        while not _connects(port):
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the server did not start (exit {server.returncode})")
+            time.sleep(0.5)
+        pid = _http(port, "POST", "/processes", {"name": "bench"})["pid"]
+        pages = 2 + 100 + shape + fault
+        mapping = {
+            "length": pages * PAGE_SIZE,
+            "prot": ["PROT_READ", "PROT_WRITE"],
+            "flags": ["MAP_PRIVATE", "MAP_ANONYMOUS"],
+        }
+        addr = int(_http(port, "POST", f"/processes/{pid}/mmap", mapping)["addr"], 16)
+        _http(port, "POST", f"/processes/{pid}/faults", {"addr": addr, "access": "write"})
+        page = 1
+        for name, n in (("shape", 50), ("fault", 50), ("shape", shape), ("fault", fault)):
+            path = ENDPOINTS[name].format(pid=pid)
+            bodies = [
+                {"addr": f"{addr + (page + i) * PAGE_SIZE:#x}", "access": "write"} for i in range(n)
+            ]
+            page += n
+            run_block(port, [post(path, b) for b in bodies], 1)
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=600)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    line = next(x for x in err.splitlines() if "I   refs:" in x)
+    return int(line.split(":")[1].replace(",", ""))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
@@ -266,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=9)
     p.add_argument("--requests", type=int, default=1000, help="per round (--callgrind: 100)")
     p.add_argument("--callgrind", action="store_true", help="count instructions instead")
+    p.add_argument("--server", type=int, metavar="PORT", help="through HTTP (module note)")
     args = p.parse_args(argv)
     if args.child:
         _serve_count(args.child[0], int(args.child[1]))
@@ -275,7 +357,14 @@ def main(argv: list[str] | None = None) -> int:
         f"bench_route_parts: engine {os.environ.get('VMASIM_ENGINE', 'default')}, "
         f"load average at start {os.getloadavg()[0]:.2f}"
     )
-    if args.callgrind:
+    if args.server is not None:
+        n = 100 if args.requests == 1000 else args.requests
+        both = server_instructions(args.server, n, n)
+        shape = (server_instructions(args.server, 4 * n, n) - both) / (3 * n)
+        fault = (server_instructions(args.server, n, 4 * n) - both) / (3 * n)
+        print(f"  server: shape {shape:12,.0f}  fault {fault:12,.0f} instructions per request")
+        print(f"  shape / fault: {shape / fault:.3f}")
+    elif args.callgrind:
         requests = 100 if args.requests == 1000 else args.requests
         base = None
         for kind in kinds:

@@ -12,6 +12,7 @@ sequencer, never with sleeps.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Iterator
@@ -25,13 +26,15 @@ import pytest
 
 from app import ops
 from app.deployment import Deployment
+from app.errors import NoSuchMachine
 from app.journal import MACHINE
 from app.journal_store import SqliteJournalStore
 from app.main import create_app
 from app.persistence import journal_path
-from app.schemas.faults import FaultOut
+from app.schemas.faults import FaultIn, FaultOut
 from app.service import Service
 from app.settings import Settings
+from core import MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE
 from core.checkpoint import dump_kernel
 from tests.app.conftest import LiveServer
 from tests.app.live import Running, serve
@@ -146,6 +149,56 @@ def test_loop_answers_records_and_machine_are_the_pool_paths(
     for status, body in loop[0]:  # the bytes FaultOut.model_dump_json() gives (route)
         if status == 200:
             assert body == FaultOut.model_validate_json(body).model_dump_json().encode()
+
+
+def _run_unjournaled() -> tuple[list[tuple[int, bytes]], dict[str, Any], int]:
+    """The scenario on a service without the journal: answers, machine, pool calls."""
+    app = create_app(SETTINGS, deployment=Deployment())
+    with serve(app) as running:
+        service: Service = running.app.state.service
+        assert service.journal is None
+        with httpx.Client(base_url=running.url, timeout=60) as c:
+            answers = _scenario(c)
+        doc = json.loads(json.dumps(dump_kernel(service.kernel)))
+        doc.pop("saved_at")
+        return answers, doc, service.pool.statistics().calls
+
+
+@pytest.mark.timeout(120)
+def test_without_the_journal_the_loop_answers_as_the_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the journal ``Service.apply`` runs the fault on the loop directly (no
+    ``_changing`` count, nothing awaited): the same answers byte for byte (the 409
+    included), the same machine, and the pool ran exactly the faults the loop declined."""
+    loop = _run_unjournaled()
+    monkeypatch.delitem(ops.NOWAIT, "fault")
+    pool = _run_unjournaled()
+    assert [status for status, _ in loop[0]] == [200] * 8 + [409]
+    assert loop[0] == pool[0]
+    assert loop[1] == pool[1]
+    assert pool[2] - loop[2] == sum(1 for _, _, fast in FAULTS if fast)
+
+
+@pytest.mark.timeout(60)
+def test_a_retired_machine_refuses_a_fault_the_loop_would_complete() -> None:
+    """Without the journal too, a fault that reaches ``Service.apply`` after the
+    machine's deletion began (:meth:`Service.retire`) is ``NoSuchMachine`` and maps
+    nothing, though the loop would have completed it (a new page of a ready VMA)."""
+    service = Service(Settings())
+    proc = service.kernel.spawn()
+    addr = proc.mm.mmap(BASE, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS)
+    proc.mm.fault(addr, "write")  # the anon_vma: the next page takes the fast path
+    fault = FaultIn(addr=addr + PAGE, access="write")
+
+    async def retire_then_fault() -> None:
+        await service.retire()
+        with pytest.raises(NoSuchMachine):
+            await service.apply(proc, "fault", fault)
+
+    asyncio.run(retire_then_fault())
+    assert service.pool.statistics().calls == 0
+    # Not mapped: the loop's fault now maps it (present, it would have declined).
+    ret = ops.apply_fault_nowait(proc, fault)
+    assert ret is not None and ret[1]["page"] == "anon" and ret[1]["path"] == "vma_lock"
 
 
 @pytest.mark.timeout(120)

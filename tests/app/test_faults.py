@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import random
 from functools import partial
-from typing import Any
+from typing import Any, get_args
 
 import anyio
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic_core import to_json
 
 from app.main import create_app
-from app.ops import fault_out
+from app.ops import fault_fields, fault_out
 from app.schemas.common import hex_addr
+from app.schemas.faults import FaultOut
 from app.settings import Settings
 from core import (
     MAP_ANONYMOUS,
@@ -27,7 +31,8 @@ from core import (
     PROT_WRITE,
     Kernel,
 )
-from core.fault import Access
+from core.fault import Access, FaultOutcome, FaultPath, FaultResult, SiCode
+from core.pages import PageName
 from tests.app.conftest import LiveServer
 from tests.concurrency import spawn
 
@@ -329,3 +334,52 @@ def test_addresses_are_lowercase_hex_with_0x() -> None:
     values += [rng.getrandbits(rng.randint(1, 64)) for _ in range(1000)]
     for value in values:
         assert hex_addr(value) == f"{value:#x}", value
+
+
+_U64 = st.one_of(
+    st.integers(0, (1 << 64) - 1), st.sampled_from([0, 1, 1 << 47, (1 << 64) - PAGE_SIZE])
+)
+
+
+def _one_of(literal: Any) -> st.SearchStrategy[Any]:
+    return st.sampled_from(get_args(literal))
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    addr=_U64,
+    access=_one_of(Access),
+    outcome=_one_of(FaultOutcome),
+    si_code=st.none() | _one_of(SiCode),
+    path=_one_of(FaultPath),
+    misses=st.integers(0, 1 << 31),
+    vma_start=st.none() | _U64,
+    vma_end=st.none() | _U64,
+    major=st.booleans(),
+    page=st.none() | _one_of(PageName),
+)
+def test_fault_answer_is_the_model_s_bytes_for_any_result(**result: Any) -> None:
+    """The fault route answers ``pydantic_core.to_json(fault_fields(r))`` and the journal
+    records ``fault_fields(r)``, without a ``FaultOut`` validated first: for any engine
+    result (every outcome, signal or not, None fields, addresses up to 2**64-1) those
+    are the bytes of ``model_dump_json()`` and the dict of ``model_dump(mode="json")`` of
+    the model built from the result field by field, its keys in the model's order."""
+    r = FaultResult(**result)
+    model = FaultOut(
+        addr=f"{r.addr:#x}",
+        access=r.access,
+        ok=r.outcome == "ok",
+        outcome=r.outcome,
+        si_code=r.si_code,
+        path=r.path,
+        misses=r.misses,
+        vma_start=None if r.vma_start is None else f"{r.vma_start:#x}",
+        vma_end=None if r.vma_end is None else f"{r.vma_end:#x}",
+        page=r.page,
+        major=r.major,
+    )
+    fields = fault_fields(r)
+    assert list(fields) == list(FaultOut.model_fields)
+    assert fields == model.model_dump(mode="json")
+    assert to_json(fields) == model.model_dump_json().encode()
+    assert fault_out(r) == model
