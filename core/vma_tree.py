@@ -320,11 +320,6 @@ _Node = _Leaf[V] | _Branch[V]
 _LEVELS: Final = tuple(tuple(range(h)) for h in range(64))
 
 
-def _start(node: _Node[V]) -> int:
-    """The first start in ``node``'s subtree, which must not be empty. O(1)."""
-    return node.first
-
-
 def _branch_below(branch: _Branch[V], addr: int) -> int:
     """How many of ``branch``'s children start below ``addr``: ``bisect_left`` over their
     first starts, which a branch does not keep (see :func:`_leaf_below`). O(log B).
@@ -992,7 +987,7 @@ def _gaps_rev(root: _Node[V], low: int, high: int, size: int) -> Iterator[tuple[
     if high - gs >= size:
         yield (gs, high)
     yield from _node_gaps_rev(root, low, high, size)
-    ge = min(_start(root), high)
+    ge = min(root.first, high)
     if ge - low >= size:
         yield (low, ge)
 
@@ -1048,7 +1043,7 @@ def _gaps_fwd(root: _Node[V], low: int, high: int, size: int) -> Iterator[tuple[
         if high - low >= size:
             yield (low, high)
         return
-    ge = min(_start(root), high)
+    ge = min(root.first, high)
     if ge - low >= size:
         yield (low, ge)
     yield from _node_gaps_fwd(root, low, high, size)
