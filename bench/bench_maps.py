@@ -218,16 +218,21 @@ def no_aslr_prefix() -> list[str]:
     return ["setarch", "-R"] if probe.returncode == 0 else []
 
 
-class KernelHelper:
-    """The running maps_layout process: built layout, dump, timed reads on request."""
+def build_helper(workdir: Path) -> Path:
+    """``maps_layout`` compiled into ``workdir`` (``cc -O2``): its executable."""
+    cc = compiler()
+    assert cc is not None
+    exe = workdir / "maps_layout"
+    build = [cc, "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(exe), str(HELPER_SOURCE)]
+    subprocess.run(build, check=True, capture_output=True, text=True)
+    return exe
 
-    def __init__(self, workdir: Path, target: int) -> None:
-        cc = compiler()
-        assert cc is not None
-        exe = workdir / "maps_layout"
-        build = [cc, "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(exe), str(HELPER_SOURCE)]
-        subprocess.run(build, check=True, capture_output=True, text=True)
-        dump_path = workdir / "maps.txt"
+
+class KernelHelper:
+    """The running maps_layout process (``exe``, :func:`build_helper`): built layout,
+    its dump in ``dump_path``, timed reads and operations on request."""
+
+    def __init__(self, exe: Path, dump_path: Path, target: int) -> None:
         self.aslr_off = bool(no_aslr_prefix())
         cmd = [*no_aslr_prefix(), str(exe), str(dump_path), str(target)]
         self.proc = subprocess.Popen(
@@ -471,11 +476,11 @@ def kernel_ops(workdir: Path, sizes: list[int], cfg: Config, seed: int) -> list[
     """The kernel's side of :func:`bench_ops`: one maps_layout helper per size, the
     same operations on the same kind of pages, the sizes alternating over
     ``cfg.op_rounds`` rounds. One ``{operation: Stats}`` per size."""
+    exe = build_helper(workdir)
     helpers = []
     try:
         for n in sizes:
-            (workdir / str(n)).mkdir()
-            helpers.append(KernelHelper(workdir / str(n), n))
+            helpers.append(KernelHelper(exe, workdir / f"maps-{n}.txt", n))
         stats: list[dict[str, Stats]] = [{op: Stats() for op in OPS} for _ in sizes]
         for h in helpers:
             h.ops(cfg.op_warmup, seed)
@@ -756,7 +761,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench_maps.") as tmp:
         helper: KernelHelper | None = None
         if reason is None:
-            helper = KernelHelper(Path(tmp), target)
+            helper = KernelHelper(build_helper(Path(tmp)), Path(tmp) / "maps.txt", target)
             dump = helper.dump
         else:
             print(f"real kernel not measured ({reason}): synthetic layout")

@@ -160,14 +160,14 @@ def build(kernel: Kernel, n: int, name: str) -> tuple[Mm, float, float]:
 
 def kernel_maps_ns_per_line() -> dict[str, Any]:
     """The host kernel's read of /proc/self/maps at the host's max_map_count."""
-    from bench.bench_maps import KernelHelper, kernel_unavailable
+    from bench.bench_maps import KernelHelper, build_helper, kernel_unavailable
 
     why = kernel_unavailable()
     if why:
         return {"unavailable": why}
     target = int(Path("/proc/sys/vm/max_map_count").read_text())
     with tempfile.TemporaryDirectory() as tmp:
-        helper = KernelHelper(Path(tmp), target)
+        helper = KernelHelper(build_helper(Path(tmp)), Path(tmp) / "maps.txt", target)
         try:
             helper.read(20)
             samples = helper.read(200)
