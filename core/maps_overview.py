@@ -65,7 +65,7 @@ from .maps_reader import (
     MAX_RETRIES_LIMIT,
     LockHoldTimes,
     Reader,
-    _check_int,
+    check_int,
     check_reader,
     hold_read,
     speculate,
@@ -184,14 +184,14 @@ def read_overview(
     ``[1, MAX_GROUPS]``, an unknown reader, ``per_vma``, or ``max_retries`` outside
     ``[0, MAX_RETRIES_LIMIT]``.
     """
-    _check_int("groups", groups, 1, MAX_GROUPS)
+    check_int("groups", groups, 1, MAX_GROUPS)
     check_reader(reader)
     if reader == "per_vma":
         raise InvalidArgument(
             "per_vma has no overview from the tree: its lines may show different moments; "
             "summarise the lines of a per_vma read instead"
         )
-    _check_int("max_retries", max_retries, 0, MAX_RETRIES_LIMIT)
+    check_int("max_retries", max_retries, 0, MAX_RETRIES_LIMIT)
     if mm._dead:  # mmget_not_zero() failed: an empty file
         seq = mm.mmap_lock.seq
         return MapsOverview(

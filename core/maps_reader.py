@@ -99,6 +99,7 @@ __all__ = [
     "LockHoldTimes",
     "MapsFile",
     "MapsSnapshot",
+    "check_int",
     "check_reader",
     "hold_read",
     "read_maps",
@@ -225,7 +226,10 @@ def check_reader(reader: object) -> Reader:
     raise InvalidArgument(f"unknown maps reader {reader!r}; choose one of {', '.join(READERS)}")
 
 
-def _check_int(what: str, value: object, low: int, high: int) -> int:
+def check_int(what: str, value: object, low: int, high: int) -> int:
+    """``value`` if it is an ``int`` (not a ``bool``) in ``[low, high]``; InvalidArgument
+    naming ``what`` if not. The readers' options (``chunk_size``, ``max_retries``) and
+    :mod:`core.maps_overview`'s are checked by it. O(1)."""
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise InvalidArgument(f"{what} {value!r} is not an integer in [{low}, {high}]")
     return value
@@ -714,7 +718,7 @@ def read_maps(
     ``max_retries`` outside ``[0, MAX_RETRIES_LIMIT]``.
     """
     check_reader(reader)
-    _check_int("max_retries", max_retries, 0, MAX_RETRIES_LIMIT)
+    check_int("max_retries", max_retries, 0, MAX_RETRIES_LIMIT)
     return _read(mm, reader, 0, None, max_retries)
 
 
@@ -742,8 +746,8 @@ class MapsFile:
     ) -> None:
         self.mm = mm
         self.reader = check_reader(reader)
-        self.chunk_size = _check_int("chunk_size", chunk_size, 2, 1 << 24)
-        self.max_retries = _check_int("max_retries", max_retries, 0, MAX_RETRIES_LIMIT)
+        self.chunk_size = check_int("chunk_size", chunk_size, 2, 1 << 24)
+        self.max_retries = check_int("max_retries", max_retries, 0, MAX_RETRIES_LIMIT)
         self._pos = 0
         self._lines = 0  # lines read since the last cond_resched()
 
@@ -1027,7 +1031,7 @@ class SmapsFile:
     ) -> None:
         self.mm = mm
         self.reader = check_smaps_reader(reader)
-        self.chunk_size = _check_int("chunk_size", chunk_size, 2, 1 << 24)
+        self.chunk_size = check_int("chunk_size", chunk_size, 2, 1 << 24)
         self._pos = 0
         self._blocks = 0  # blocks read since the last cond_resched()
 
