@@ -600,11 +600,11 @@ def _reclaim(mm: Mm, vma: Vma, addrs: list[int]) -> None:
                 page.lazyfree = False
                 page.active = True
                 continue
-            zap_pte_range(mm, vma, addr, addr + PAGE_SIZE, hiwater=False)
+            zap_pte_range(mm, vma, addr, addr + PAGE_SIZE, reclaim=True)
             continue
         # A page-cache page: unmapped; a clean one leaves the page cache, a dirty one
         # stays (only kswapd writes files back; shmem has no swap to go to).
-        zap_pte_range(mm, vma, addr, addr + PAGE_SIZE, hiwater=False)
+        zap_pte_range(mm, vma, addr, addr + PAGE_SIZE, reclaim=True)
         if page.dirty:
             page.active = True
             continue

@@ -812,17 +812,20 @@ def zap_pte_range(
     end: int,
     even_cows: bool = True,
     keep_guards: bool = True,
-    hiwater: bool = True,
+    reclaim: bool = False,
 ) -> int:
     """``zap_page_range_single`` over ``[start, end)`` of ``vma``: unmap every page
     (``even_cows`` False: only page-cache pages, as ``unmap_mapping_range`` does), keep
-    guard markers unless ``keep_guards`` is False; ``hiwater`` False for reclaim's
-    unmapping, which does not ``update_hiwater_rss``. Returns the pages unmapped. Caller
-    holds ``mmap_lock`` or the VMA lock, and the page lock. O(min(range, mapped))."""
+    guard markers unless ``keep_guards`` is False. ``reclaim``: the unmapping is
+    reclaim's (``try_to_unmap_one``, mm/rmap.c), which moves a PTE's dirty bit to the
+    folio but drops its young bit (no ``folio_mark_accessed``: the host shows such a
+    page-cache folio unreferenced after MADV_PAGEOUT, tests/differential/madvise_fixed.py
+    ``PAGEOUT_UNMAPS``). Every unmapping first does ``update_hiwater_rss``. Returns the
+    pages unmapped. Caller holds ``mmap_lock`` or the VMA lock, and the page lock.
+    O(min(range, mapped))."""
     normal = 0
     if vma.runs:
-        if hiwater:
-            update_hiwater_rss(mm)
+        update_hiwater_rss(mm)
         normal = zap_runs(mm, vma, start, end)
     pages = vma.pages
     if not pages:
@@ -836,7 +839,8 @@ def zap_pte_range(
     clean = mm.clean_ptes
     dirty = mm.dirty_ptes
     stat = mm.rss_stat
-    recency = vma_has_recency(vma)
+    # zap_present_folio_ptes() passes a young PTE to the folio; try_to_unmap_one() not.
+    recency = not reclaim and vma_has_recency(vma)
     locked = bool(vma.vm_flags & VM_LOCKED)
     for addr in addrs:
         page = pages[addr]
@@ -848,7 +852,7 @@ def zap_pte_range(
             continue  # a private COW copy: unmap_mapping_range() leaves it
         counter = page.rss_counter
         if counter >= 0:
-            if not normal and hiwater:
+            if not normal:
                 update_hiwater_rss(mm)  # (runs zapped first did it already)
             normal += 1
             page.mapcount -= 1

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from core import (
+    MADV_PAGEOUT,
     MAP_ANONYMOUS,
     MAP_FIXED,
     MAP_LOCKED,
@@ -195,6 +196,20 @@ def test_status_and_statm_follow_rss_and_vm_counters():
     mm.munmap(a, 8 * PG)
     status = render_status_memory(mm)
     assert "VmHWM:\t      56 kB\n" in status and "VmRSS:\t      36 kB\n" in status
+
+
+def test_pageout_keeps_the_peak_in_vmhwm():
+    """Reclaim's unmapping (``try_to_unmap_one``, mm/rmap.c) does ``update_hiwater_rss``
+    before it lowers RSS, as every unmapping does. Host, 6.18, no swap: 4,096 written
+    shmem pages, then MADV_PAGEOUT: VmRSS 17,880 -> 1,496 kB, VmHWM 17,880 -> 17,712 kB
+    (the peak, less the per-CPU RSS counters' lag, which the simulator does not model)."""
+    mm = Kernel().spawn().mm
+    s = mm.mmap(0, 64 * PG, RW, MAP_SHARED | MAP_ANONYMOUS)
+    for i in range(64):
+        mm.fault(s + i * PG, "write")
+    mm.madvise(s, 64 * PG, MADV_PAGEOUT)
+    status = render_status_memory(mm)
+    assert "VmHWM:\t     256 kB\n" in status and "VmRSS:\t       0 kB\n" in status
 
 
 @pytest.mark.parametrize("layout", ["typical"])

@@ -1343,6 +1343,84 @@ madvise 0x100000020000 0x4000 pageout
 > @ VmLck=44$
 """
 
+PAGEOUT_UNMAPS = """
+# MADV_PAGEOUT on a machine without swap unmaps dirty page-cache and shmem folios
+# (try_to_unmap_one) and puts them back active: the PTE's dirty bit goes to the folio,
+# its young bit does not (no folio_mark_accessed, unlike a zap), so a page mapped again
+# and seen through a fork child's old PTE is not Referenced. A clean shmem page (B+2,
+# read-faulted) leaves the page cache. Guard markers make the VMAs' page tables be copied
+# to the child.
+arena 0x100000000000 256
+smaps all files
+open 0 0 4 rdwr
+= 0
+> (empty)
+mmap 0x100000000000 0x4000 rw- shared|anonymous|fixed -1 0x0
+= 0x100000000000
+> 100000000000-100000004000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> ~ 100000000000-100000004000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+touch 0x100000001000 w
+= ok
+> 100000000000-100000004000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> ~ 100000000000-100000004000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=4 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=4 Referenced=4 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+touch 0x100000002000 r
+= ok
+> 100000000000-100000004000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> ~ 100000000000-100000004000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=4 Private_Dirty=4 Referenced=8 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+madvise 0x100000000000 0x4000 pageout
+= 0
+> 100000000000-100000004000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> ~ 100000000000-100000004000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+touch 0x100000001000 r
+= ok
+> 100000000000-100000004000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> ~ 100000000000-100000004000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=4 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=4 Referenced=4 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+touch 0x100000002000 r
+= ok
+> 100000000000-100000004000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> ~ 100000000000-100000004000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=4 Private_Dirty=4 Referenced=8 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+madvise 0x100000003000 0x1000 guard_install
+= 0
+> 100000000000-100000004000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> ~ 100000000000-100000004000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=4 Private_Dirty=4 Referenced=8 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,gu$
+mmap 0x100000008000 0x4000 rw- shared|fixed 0 0x0
+= 0x100000008000
+> 100000000000-100000004000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000008000-10000000c000 rw-s 00000000 dev2 ino2 @73 $DIR/f0$
+> ~ 100000000000-100000004000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=4 Private_Dirty=4 Referenced=8 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,gu$
+> ~ 100000008000-10000000c000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+touch 0x100000008000 w
+= ok
+> 100000000000-100000004000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000008000-10000000c000 rw-s 00000000 dev2 ino2 @73 $DIR/f0$
+> ~ 100000000000-100000004000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=4 Private_Dirty=4 Referenced=8 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,gu$
+> ~ 100000008000-10000000c000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=4 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=4 Referenced=4 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+madvise 0x100000008000 0x4000 pageout
+= 0
+> 100000000000-100000004000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000008000-10000000c000 rw-s 00000000 dev2 ino2 @73 $DIR/f0$
+> ~ 100000000000-100000004000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=4 Private_Dirty=4 Referenced=8 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,gu$
+> ~ 100000008000-10000000c000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+touch 0x100000008000 r
+= ok
+> 100000000000-100000004000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000008000-10000000c000 rw-s 00000000 dev2 ino2 @73 $DIR/f0$
+> ~ 100000000000-100000004000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=4 Private_Dirty=4 Referenced=8 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,gu$
+> ~ 100000008000-10000000c000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=16 Pss=16 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=12 Private_Dirty=4 Referenced=16 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+madvise 0x10000000b000 0x1000 guard_install
+= 0
+> 100000000000-100000004000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000008000-10000000c000 rw-s 00000000 dev2 ino2 @73 $DIR/f0$
+> ~ 100000000000-100000004000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=4 Private_Dirty=4 Referenced=8 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,gu$
+> ~ 100000008000-10000000c000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=12 Pss=12 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=8 Private_Dirty=4 Referenced=12 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,gu$
+fork child
+= 0
+> 100000000000-100000004000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> 100000008000-10000000c000 rw-s 00000000 dev2 ino2 @73 $DIR/f0$
+> ~ 100000000000-100000004000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=4 Pss_Dirty=2 Shared_Clean=4 Shared_Dirty=4 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,gu$
+> ~ 100000008000-10000000c000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=12 Pss=6 Pss_Dirty=2 Shared_Clean=8 Shared_Dirty=4 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,gu$
+"""
+
 MADVISE_FIXED_TRACES: dict[str, str] = {
     "flags": MADVISE_FLAGS,
     "memory": MADVISE_MEMORY,
@@ -1354,4 +1432,5 @@ MADVISE_FIXED_TRACES: dict[str, str] = {
     "seal_lock": SEAL_AND_LOCK,
     "mlocked_elsewhere": MLOCKED_ELSEWHERE,
     "dontunmap_keeps_mlock": DONTUNMAP_KEEPS_MLOCK,
+    "pageout_unmaps": PAGEOUT_UNMAPS,
 }
