@@ -320,6 +320,13 @@ def _entries(leaf: _Leaf[V]) -> list[Entry[V]]:
     return [*leaf.b0, *leaf.b1, *leaf.b2, *leaf.b3]
 
 
+def _block(leaf: _Leaf[V], a: int) -> list[Entry[V]]:
+    """Block ``a`` of ``leaf`` (``a`` in ``[0, _BLOCKS)``). O(1)."""
+    if a < 2:
+        return leaf.b1 if a else leaf.b0
+    return leaf.b3 if a == 3 else leaf.b2
+
+
 def _block_at(leaf: _Leaf[V], a: int) -> int:
     """The index of block ``a``'s first entry (``a`` in ``[0, _BLOCKS]``; the entry
     count for ``_BLOCKS``). O(1)."""
@@ -374,7 +381,7 @@ def _splice(leaf: _Leaf[V], i: int, j: int, repl: list[Entry[V]], block_max: int
     base = _block_at(leaf, a)
     big = False
     if a == b:
-        block = _blocks(leaf)[a]
+        block = _block(leaf, a)
         if not leaf.own >> a & 1:
             block = block[:]
             _set_block(leaf, a, block, base)
@@ -902,14 +909,15 @@ def _replace(
     n = len(lasts)
     top = 0
     for k in range(i or 1, min(i + m + 1, n)):
-        h = _entry(leaf, k)[0] - lasts[k - 1] - 1
+        # Entries i to i + m - 1 are ``repl``'s (at hand), i + m the run's successor.
+        h = (repl[k - i][0] if k < i + m else _entry(leaf, k)[0]) - lasts[k - 1] - 1
         holes[k] = h
         if h > top:
             top = h
     if n:
         holes[0] = 0
         if not i:
-            leaf.first = _entry(leaf, 0)[0]
+            leaf.first = repl[0][0] if m else _entry(leaf, 0)[0]
     else:
         leaf.first = 0
     if rescan:
@@ -1330,9 +1338,7 @@ def _check_node(
             if type(entry) is not tuple or len(entry) != 3:
                 raise fail(f"entry {k} is not a (start, end, value) tuple")
         starts = [e[0] for e in entries]
-        n = len(starts)
-        if len(lasts) != n:
-            raise fail("entries/lasts length mismatch")
+        n = len(starts)  # len(lasts), which _check_blocks compared
     else:
         # A branch keeps no starts either: they are its children's cached ``first``,
         # each checked against the child's real first start below.
