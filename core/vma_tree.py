@@ -77,7 +77,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from itertools import islice
 from typing import Final, Generic, TypeVar, cast
 
@@ -126,19 +126,6 @@ def _holes(starts: list[int], lasts: list[int] | array[int]) -> list[int]:
     return [0, *[s - last - 1 for s, last in zip(starts[1:], lasts[:-1], strict=True)]]
 
 
-#: Entry blocks per leaf (see :class:`_Leaf`): a store copies one block of about
-#: ``_LEAF_MAX / _BLOCKS`` entries instead of the leaf's whole entry list.
-_BLOCKS: Final = 4
-#: Every block set ``own`` (see :class:`_Leaf`).
-_ALL_OWN: Final = (1 << _BLOCKS) - 1
-
-
-def _block_max(leaf_max: int) -> int:
-    """The most entries a block may hold in a tree of ``leaf_max``-entry leaves: half a
-    leaf (a store that grows a block past it re-chunks the leaf, :func:`_splice`)."""
-    return max(leaf_max // 2, 1)
-
-
 class _Leaf(Generic[V]):
     """Up to ``_LEAF_MAX`` entries sorted by start, with parallel sequences for C-level work.
 
@@ -154,52 +141,17 @@ class _Leaf(Generic[V]):
     node caches its own first start in ``first``, see :class:`_Branch`): a store copies
     the leaf it changes, and a list of 64 ``int`` objects is 64 reference counts to
     write, most of them out of cache in a large tree, where the ``lasts`` array copies as
-    one ``memcpy`` (docs/performance.md, "Tree stores, third pass").
-
-    **Entries in blocks.** For the same reason the entries themselves are not one list:
-    copying a 64-entry list writes the reference counts of its 64 tuples, which in a
-    large tree are cold (58 of a merge's 116 simulated last-level misses at 65,530
-    VMAs). They are held in ``_BLOCKS`` lists ``b0`` to ``b3`` of variable size, entry
-    ``k`` in the block ``a`` with ``at[a] <= k < at[a + 1]`` (``at1`` to ``at3`` are
-    native ints, ``at0`` is 0 and ``at4`` the entry count; a block may be empty). A
-    store's copy of the leaf shares all four blocks with the published leaf and copies
-    only the one (or two) its run touches (:func:`_splice`); ``own`` has bit ``a`` set
-    when block ``a`` was created under this leaf's ``edit`` token and may be mutated in
-    place, as transient nodes are. Published blocks are never mutated. A lookup picks
-    the block by comparing the bisected index with ``at1`` to ``at3``, fields of the leaf
-    it has loaded anyway, then indexes the block: leaf, block, tuple, the same dependent
-    loads as leaf, list, tuple (:func:`_entry`; docs/performance.md, "Tree stores, fifth
-    pass").
+    one ``memcpy``. The few starts a store or a reverse search needs are read from the
+    entry tuples (:func:`_leaf_below`), which the store's copy of ``entries`` touches
+    anyway (docs/performance.md, "Tree stores, third pass").
     """
 
-    __slots__ = (
-        "at1",
-        "at2",
-        "at3",
-        "b0",
-        "b1",
-        "b2",
-        "b3",
-        "count",
-        "edit",
-        "first",
-        "gap",
-        "holes",
-        "lasts",
-        "own",
-    )
+    __slots__ = ("count", "edit", "entries", "first", "gap", "holes", "lasts")
     #: Levels below this node (readers descend ``while node.height`` without a type
     #: check). A class attribute: every leaf is at height 0.
     height = 0
     lasts: array[int]
-    at1: int  # index of block 1's first entry (block 0 starts at 0)
-    at2: int
-    at3: int
-    b0: list[Entry[V]]
-    b1: list[Entry[V]]
-    b2: list[Entry[V]]
-    b3: list[Entry[V]]
-    own: int  # bit a: block a was created under ``edit`` (mutable in place)
+    entries: list[Entry[V]]
     holes: list[int]
     count: int
     gap: int
@@ -208,207 +160,67 @@ class _Leaf(Generic[V]):
 
     def __init__(self, entries: list[Entry[V]], edit: object, *, derive: bool = True) -> None:
         # derive=False: copy() (compiled) fills the other fields itself.
+        self.entries = entries
         self.edit = edit
         if not derive:
             return
         self.lasts = _keys([e[1] - 1 for e in entries])
-        self.fill(entries)
+        self.refresh()
 
-    def fill(self, entries: list[Entry[V]]) -> None:
-        """Hold ``entries`` (which must match ``lasts``) in new blocks of even sizes and
-        recompute ``holes``, ``gap``, ``count`` and ``first``; we must be transient. O(B)."""
-        n = len(entries)
-        _chunk(self, entries)
+    def refresh(self) -> None:
+        """Recompute ``holes``, ``gap``, ``count`` and ``first`` from scratch. O(B)."""
+        entries = self.entries
         self.holes = _holes([e[0] for e in entries], self.lasts)
         self.gap = max(self.holes, default=0)
-        self.count = n
+        self.count = len(entries)
         self.first = entries[0][0] if entries else 0
 
     def copy(self, edit: object) -> _Leaf[V]:
-        """A transient copy sharing every block (none owned). O(B) for ``lasts`` and
-        ``holes`` (a ``memcpy`` and a list of mostly one shared ``int``)."""
+        entries = self.entries[:]
         new: _Leaf[V]
         if _COMPILED:
-            new = _Leaf([], edit, derive=False)
+            new = _Leaf(entries, edit, derive=False)
         else:
             new = _Leaf.__new__(_Leaf)
-            new.edit = edit
+            new.entries = entries
         new.lasts = self.lasts[:]
-        new.at1 = self.at1
-        new.at2 = self.at2
-        new.at3 = self.at3
-        new.b0 = self.b0
-        new.b1 = self.b1
-        new.b2 = self.b2
-        new.b3 = self.b3
-        new.own = 0
         new.holes = self.holes[:]
         new.count = self.count
         new.gap = self.gap
         new.first = self.first
+        new.edit = edit
         return new
 
     def split(self, edit: object) -> _Leaf[V]:
         """Move the upper half into a new leaf (returned); we must be transient."""
-        entries = _entries(self)
-        h = len(entries) // 2
-        right = _Leaf(entries[h:], edit)
-        del self.lasts[h:]
-        self.fill(entries[:h])
+        h = len(self.entries) // 2
+        right = _Leaf(self.entries[h:], edit)
+        del self.entries[h:], self.lasts[h:]
+        self.refresh()
         return right
 
     def absorb(self, other: _Leaf[V] | _Branch[V]) -> None:
         """Append the right sibling's entries to ours; we must be transient."""
         assert isinstance(other, _Leaf)
+        self.entries += other.entries
         self.lasts += other.lasts
-        self.fill(_entries(self) + _entries(other))
+        self.refresh()
 
     def shift(self, other: _Leaf[V] | _Branch[V], k: int, to_left: bool) -> None:
         """Move ``k`` entries to the adjacent sibling ``other``: our first ``k`` to the
         end of ``other`` (``to_left``) or our last ``k`` to its front. Both must be
         transient. O(B)."""
         assert isinstance(other, _Leaf)
-        ours = _entries(self)
-        theirs = _entries(other)
         if to_left:
+            other.entries += self.entries[:k]
             other.lasts += self.lasts[:k]
-            del self.lasts[:k]
-            other.fill(theirs + ours[:k])
-            self.fill(ours[k:])
+            del self.entries[:k], self.lasts[:k]
         else:
+            other.entries[:0] = self.entries[-k:]
             other.lasts[:0] = self.lasts[-k:]
-            del self.lasts[-k:]
-            other.fill(ours[-k:] + theirs)
-            self.fill(ours[:-k])
-
-
-def _chunk(leaf: _Leaf[V], entries: list[Entry[V]]) -> None:
-    """Hold ``entries`` in four new blocks of even sizes, all owned; the leaf must be
-    transient. O(B)."""
-    n = len(entries)
-    leaf.at1 = a1 = n // 4
-    leaf.at2 = a2 = n // 2
-    leaf.at3 = a3 = n * 3 // 4
-    leaf.b0 = entries[:a1]
-    leaf.b1 = entries[a1:a2]
-    leaf.b2 = entries[a2:a3]
-    leaf.b3 = entries[a3:]
-    leaf.own = _ALL_OWN
-
-
-def _entry(leaf: _Leaf[V], k: int) -> Entry[V]:
-    """Entry ``k`` of ``leaf`` (``0 <= k < leaf.count``): its block picked by comparing
-    ``k`` with the leaf's block boundaries, two comparisons. O(1)."""
-    if k < leaf.at2:
-        if k < leaf.at1:
-            return leaf.b0[k]
-        return leaf.b1[k - leaf.at1]
-    if k < leaf.at3:
-        return leaf.b2[k - leaf.at2]
-    return leaf.b3[k - leaf.at3]
-
-
-def _blocks(
-    leaf: _Leaf[V],
-) -> tuple[list[Entry[V]], list[Entry[V]], list[Entry[V]], list[Entry[V]]]:
-    """The leaf's blocks in order (some may be empty). O(1)."""
-    return (leaf.b0, leaf.b1, leaf.b2, leaf.b3)
-
-
-def _entries(leaf: _Leaf[V]) -> list[Entry[V]]:
-    """A new list of the leaf's entries in order. O(B)."""
-    return [*leaf.b0, *leaf.b1, *leaf.b2, *leaf.b3]
-
-
-def _block(leaf: _Leaf[V], a: int) -> list[Entry[V]]:
-    """Block ``a`` of ``leaf`` (``a`` in ``[0, _BLOCKS)``). O(1)."""
-    if a < 2:
-        return leaf.b1 if a else leaf.b0
-    return leaf.b3 if a == 3 else leaf.b2
-
-
-def _block_at(leaf: _Leaf[V], a: int) -> int:
-    """The index of block ``a``'s first entry (``a`` in ``[0, _BLOCKS]``; the entry
-    count for ``_BLOCKS``). O(1)."""
-    if a == 0:
-        return 0
-    if a == 1:
-        return leaf.at1
-    if a == 2:
-        return leaf.at2
-    if a == 3:
-        return leaf.at3
-    return leaf.at3 + len(leaf.b3)
-
-
-def _set_block(leaf: _Leaf[V], a: int, block: list[Entry[V]], at: int) -> None:
-    """Make ``block`` the leaf's block ``a``, starting at entry ``at`` (ignored for
-    block 0), owned by the leaf's token; we must be transient. O(1)."""
-    if a == 0:
-        leaf.b0 = block
-    elif a == 1:
-        leaf.b1 = block
-        leaf.at1 = at
-    elif a == 2:
-        leaf.b2 = block
-        leaf.at2 = at
-    else:
-        leaf.b3 = block
-        leaf.at3 = at
-    leaf.own |= 1 << a
-
-
-def _block_of(leaf: _Leaf[V], k: int) -> int:
-    """The last block starting at or before entry ``k``: the block holding entry ``k``
-    (for ``k`` equal to the entry count, the last block). O(1)."""
-    if k >= leaf.at2:
-        return 3 if k >= leaf.at3 else 2
-    return 1 if k >= leaf.at1 else 0
-
-
-def _splice(leaf: _Leaf[V], i: int, j: int, repl: list[Entry[V]], block_max: int) -> None:
-    """``entries[i:j] = repl`` on the blocks of ``leaf``, which must be transient (its
-    ``lasts``, ``holes`` and the rest are the caller's). O(block + len(repl)).
-
-    Only the blocks holding entries ``i`` to ``j - 1`` (or, for an insertion, the block
-    the new entries join) are replaced: a published block is copied, one the leaf owns
-    is changed in place. A run over several blocks is spread evenly over them. When a
-    block grows past ``block_max``, the whole leaf is re-chunked (:meth:`_Leaf.fill`'s
-    blocks), O(B), as rare as a run of insertions into one block.
-    """
-    a = _block_of(leaf, i)
-    b = _block_of(leaf, j - 1) if j > i else a
-    base = _block_at(leaf, a)
-    big = False
-    if a == b:
-        block = _block(leaf, a)
-        if not leaf.own >> a & 1:
-            block = block[:]
-            _set_block(leaf, a, block, base)
-        block[i - base : j - base] = repl
-        big = len(block) > block_max
-    else:
-        blocks = _blocks(leaf)
-        b_at = _block_at(leaf, b)
-        run = blocks[a][: i - base] + repl + blocks[b][j - b_at :]
-        size = len(run)
-        parts = b - a + 1
-        for t in range(parts):
-            lo = size * t // parts
-            part = run[lo : size * (t + 1) // parts]
-            _set_block(leaf, a + t, part, base + lo)
-            if len(part) > block_max:
-                big = True
-    delta = len(repl) - (j - i)
-    if delta:
-        if b < 1:
-            leaf.at1 += delta
-        if b < 2:
-            leaf.at2 += delta
-        if b < 3:
-            leaf.at3 += delta
-    if big:
-        _chunk(leaf, _entries(leaf))
+            del self.entries[-k:], self.lasts[-k:]
+        self.refresh()
+        other.refresh()
 
 
 class _Branch(Generic[V]):
@@ -526,8 +338,9 @@ def _leaf_below(leaf: _Leaf[V], addr: int) -> int:
     The entries are sorted and disjoint: those before the first entry that ends above
     ``addr`` start below it, and that entry does too when it contains ``addr``.
     """
+    entries = leaf.entries
     k = bisect_left(leaf.lasts, addr)
-    if k < leaf.count and _entry(leaf, k)[0] < addr:
+    if k < len(entries) and entries[k][0] < addr:
         k += 1
     return k
 
@@ -679,11 +492,11 @@ class VmaTree(Generic[V]):
                 branch = cast(_Branch[V], node)
                 node = branch.kids[_lower_bound(branch.lasts, addr)]
             leaf = cast(_Leaf[V], node)
-            entry = _entry(leaf, bisect_left(leaf.lasts, addr))
+            entry = leaf.entries[bisect_left(leaf.lasts, addr)]
         else:
             for _ in _LEVELS[node.height]:
                 node = node.kids[bisect_left(node.lasts, addr)]  # type: ignore[union-attr]
-            entry = _entry(node, bisect_left(node.lasts, addr))  # type: ignore[arg-type]
+            entry = node.entries[bisect_left(node.lasts, addr)]  # type: ignore[union-attr]
         return entry if entry[0] <= addr else None
 
     def find(self, addr: int) -> Entry[V] | None:
@@ -716,7 +529,7 @@ class VmaTree(Generic[V]):
                 return None
             node = node.kids[c]
         i = _leaf_below(node, addr) - 1
-        return _entry(node, i) if i >= 0 else None
+        return node.entries[i] if i >= 0 else None
 
     def rank(self, addr: int) -> int:
         """The number of entries with ``end <= addr``: the index, in iteration order, of
@@ -831,15 +644,16 @@ class VmaTree(Generic[V]):
             # The overlapped run [i, j): entries from i that start below ``end``. A
             # linear scan (no starts to bisect; see _Leaf), over tuples the store reads
             # or drops anyway, and O(B) like the replacement itself.
-            n = leaf.count
+            entries = leaf.entries
+            n = len(entries)
             j = i
-            while j < n and _entry(leaf, j)[0] < end:
+            while j < n and entries[j][0] < end:
                 j += 1
             if j == n and 0 <= _next_start(path) < end:
                 # The overlapped run continues into later leaves: drop this leaf's part
                 # (keeping the untouched head of its first entry), rebalance, and retry.
                 # Each round removes at least one overlapped entry.
-                s0, _, v0 = _entry(leaf, i)
+                s0, _, v0 = entries[i]
                 repl: list[Entry[V]] = [(s0, start, v0)] if s0 < start else []
                 root = _replace(leaf, i, j, repl, path, tok, leaf_max, branch_max)
                 changed = True
@@ -850,12 +664,12 @@ class VmaTree(Generic[V]):
                 repl = [(start, end, value)]
             else:
                 repl = []
-                s0, _, v0 = _entry(leaf, i)
+                s0, _, v0 = entries[i]
                 if s0 < start:
                     repl.append((s0, start, v0))
                 if value is not None:
                     repl.append((start, end, value))
-                _, e1, v1 = _entry(leaf, j - 1)
+                _, e1, v1 = entries[j - 1]
                 if e1 > end:
                     repl.append((end, e1, v1))
             root = _replace(leaf, i, j, repl, path, tok, leaf_max, branch_max)
@@ -870,7 +684,7 @@ class VmaTree(Generic[V]):
         """Assert every structural invariant in O(n); AssertionError dumps the bad node."""
         root = self._root
         leaf_depths: set[int] = set()
-        real = _check_node(root, 0, True, leaf_depths, self._LEAF_MAX, self._BRANCH_MAX, set())
+        real = _check_node(root, 0, True, leaf_depths, self._LEAF_MAX, self._BRANCH_MAX)
         if len(leaf_depths) > 1:
             raise AssertionError(f"leaves at different depths {sorted(leaf_depths)}")
         if real != root.count or real != len(self):
@@ -890,7 +704,7 @@ def _replace(
     leaf_max: int,
     branch_max: int,
 ) -> _Node[V]:
-    """Replace ``leaf``'s entries ``[i:j]`` by ``repl`` and rebalance up ``path``; return the root.
+    """Replace ``leaf.entries[i:j]`` by ``repl`` and rebalance up ``path``; return the root.
 
     Nodes not created under ``tok`` are copied first; the published tree is never touched.
     """
@@ -902,22 +716,22 @@ def _replace(
     # none of them held the largest hole, it is still there and the new slots can only
     # raise it: no rescan of the whole leaf (``_rescan``).
     rescan = _rescan(holes, i, j + 1, leaf.gap)
-    _splice(leaf, i, j, repl, _block_max(leaf_max))
+    entries = leaf.entries
+    entries[i:j] = repl
     lasts = leaf.lasts
     lasts[i:j] = array(_KEY_TYPE, [e[1] - 1 for e in repl])
     holes[i:j] = [0] * m
-    n = len(lasts)
+    n = len(entries)
     top = 0
     for k in range(i or 1, min(i + m + 1, n)):
-        # Entries i to i + m - 1 are ``repl``'s (at hand), i + m the run's successor.
-        h = (repl[k - i][0] if k < i + m else _entry(leaf, k)[0]) - lasts[k - 1] - 1
+        h = entries[k][0] - lasts[k - 1] - 1
         holes[k] = h
         if h > top:
             top = h
     if n:
         holes[0] = 0
         if not i:
-            leaf.first = repl[0][0] if m else _entry(leaf, 0)[0]
+            leaf.first = entries[0][0]
     else:
         leaf.first = 0
     if rescan:
@@ -1046,10 +860,10 @@ def _find(node: _Node[V], addr: int) -> Entry[V] | None:
             branch = cast(_Branch[V], node)
             node = branch.kids[_lower_bound(branch.lasts, addr)]
         leaf = cast(_Leaf[V], node)
-        return _entry(leaf, bisect_left(leaf.lasts, addr))
+        return leaf.entries[bisect_left(leaf.lasts, addr)]
     for _ in _LEVELS[node.height]:
         node = node.kids[bisect_left(node.lasts, addr)]  # type: ignore[union-attr]
-    return _entry(node, bisect_left(node.lasts, addr))  # type: ignore[arg-type]
+    return node.entries[bisect_left(node.lasts, addr)]  # type: ignore[union-attr]
 
 
 def _iter_from(node: _Node[V], addr: int) -> Iterator[Entry[V]]:
@@ -1063,16 +877,9 @@ def _iter_from(node: _Node[V], addr: int) -> Iterator[Entry[V]]:
             return
         stack.append((kids, c + 1))
         node = kids[c]
+    entries = node.entries
     i = bisect_left(node.lasts, addr)
-    if i:
-        a = _block_of(node, i)
-        blocks = _blocks(node)
-        yield from blocks[a][i - _block_at(node, a) :]
-        for block in blocks[a + 1 :]:
-            yield from block
-    else:
-        for block in _blocks(node):
-            yield from block
+    yield from entries[i:] if i else entries
     while stack:
         kids, c = stack.pop()
         if c == len(kids):
@@ -1082,8 +889,7 @@ def _iter_from(node: _Node[V], addr: int) -> Iterator[Entry[V]]:
         while isinstance(node, _Branch):
             stack.append((node.kids, 1))
             node = node.kids[0]
-        for block in _blocks(node):
-            yield from block
+        yield from node.entries
 
 
 def _leaves(node: _Node[V]) -> Iterator[_Leaf[V]]:
@@ -1119,11 +925,11 @@ def _runs(root: _Node[V], per: int) -> list[tuple[Entry[V], int, int, int]]:
         lasts = leaf.lasts
         m = len(lasts)
         if count and m:
-            holes += leaf.first - prev_end  # between the previous leaf and this one
+            holes += leaf.entries[0][0] - prev_end  # between the previous leaf and this one
         i = 0
         while i < m:
             if not count:
-                first = _entry(leaf, i)
+                first = leaf.entries[i]
             k = min(per - count, m - i)
             j = i + k
             if k == m:  # the whole leaf (holes[0] is 0): no slice copy
@@ -1158,7 +964,7 @@ def _iter_rev_from(node: _Node[V], addr: int) -> Iterator[Entry[V]]:
         stack.append((node.kids, c - 1))
         node = node.kids[c]
     i = _leaf_below(node, addr)
-    yield from reversed(_entries(node)[:i])
+    yield from reversed(node.entries[:i])
     while stack:
         kids, c = stack.pop()
         if c < 0:
@@ -1169,8 +975,7 @@ def _iter_rev_from(node: _Node[V], addr: int) -> Iterator[Entry[V]]:
             last = len(node.kids) - 1
             stack.append((node.kids, last - 1))
             node = node.kids[last]
-        for block in reversed(_blocks(node)):
-            yield from reversed(block)
+        yield from reversed(node.entries)
 
 
 def _gaps_rev(root: _Node[V], low: int, high: int, size: int) -> Iterator[tuple[int, int]]:
@@ -1195,11 +1000,12 @@ def _node_gaps_rev(node: _Node[V], low: int, high: int, size: int) -> Iterator[t
     # Holes are numbered by the item above them; the first item starting at or above
     # ``high`` bounds the highest hole that can reach into the window.
     if isinstance(node, _Leaf):
+        entries = node.entries
         k = _leaf_below(node, high)
-        if k == node.count:
+        if k == len(entries):
             k -= 1
         while k > 0:
-            ge = _entry(node, k)[0]
+            ge = entries[k][0]
             if ge <= low:
                 return
             gs = lasts[k - 1] + 1
@@ -1255,6 +1061,7 @@ def _node_gaps_fwd(node: _Node[V], low: int, high: int, size: int) -> Iterator[t
     # Holes are numbered by the item below them; the last item starting at or below
     # ``low`` bounds the lowest hole that can reach into the window.
     if isinstance(node, _Leaf):
+        entries = node.entries
         k = _leaf_below(node, low + 1) - 1
         if k < 0:
             k = 0
@@ -1264,7 +1071,7 @@ def _node_gaps_fwd(node: _Node[V], low: int, high: int, size: int) -> Iterator[t
                 return
             if gs < low:
                 gs = low
-            ge = _entry(node, k + 1)[0]
+            ge = entries[k + 1][0]
             if ge > high:
                 ge = high
             if ge - gs >= size:
@@ -1297,10 +1104,7 @@ def _node_gaps_fwd(node: _Node[V], low: int, high: int, size: int) -> Iterator[t
 
 def _dump(node: _Node[V]) -> str:
     if isinstance(node, _Leaf):
-        body = (
-            f"holes={node.holes!r} blocks at 0/{node.at1}/{node.at2}/{node.at3} "
-            f"entries={_entries(node)!r}"
-        )
+        body = f"holes={node.holes!r} entries={node.entries!r}"
     else:
         body = (
             f"gaps={node.gaps!r} kid firsts={[k.first for k in node.kids]!r} "
@@ -1319,10 +1123,8 @@ def _check_node(
     leaf_depths: set[int],
     leaf_max: int,
     branch_max: int,
-    blocks_seen: set[int],
 ) -> int:
-    """Check ``node``'s subtree; return its real entry count. ``blocks_seen`` collects
-    the ids of the leaves' entry blocks: no two leaves of one version share one."""
+    """Check ``node``'s subtree; return its real entry count."""
 
     def fail(msg: str) -> AssertionError:
         return AssertionError(f"{msg} at depth {depth}: {_dump(node)}")
@@ -1333,12 +1135,16 @@ def _check_node(
         # A leaf keeps no starts (see _Leaf): they are its entries' own.
         if type(lasts) is not array or lasts.typecode != _KEY_TYPE:
             raise fail("a leaf's lasts is not an array of u64 keys")
-        entries = _check_blocks(node, len(lasts), _block_max(leaf_max), blocks_seen, fail)
+        entries = node.entries
+        if type(entries) is not list:
+            raise fail("a leaf's entries is not a list")
         for k, entry in enumerate(entries):
             if type(entry) is not tuple or len(entry) != 3:
                 raise fail(f"entry {k} is not a (start, end, value) tuple")
         starts = [e[0] for e in entries]
-        n = len(starts)  # len(lasts), which _check_blocks compared
+        n = len(starts)
+        if len(lasts) != n:
+            raise fail("entries/lasts length mismatch")
     else:
         # A branch keeps no starts either: they are its children's cached ``first``,
         # each checked against the child's real first start below.
@@ -1357,7 +1163,7 @@ def _check_node(
         cap = leaf_max
         if len(node.holes) != n:
             raise fail("entries/holes length mismatch")
-        for k, entry in enumerate(entries):
+        for k, entry in enumerate(node.entries):
             s, e, v = entry
             if e - 1 != lasts[k]:
                 raise fail(f"entry {k} range differs from its keys")
@@ -1382,9 +1188,7 @@ def _check_node(
                 raise fail(f"child {k} has height {kid.height}, expected {node.height - 1}")
             if kid.lasts[-1] != lasts[k]:
                 raise fail(f"cached end of child {k} is stale")
-            real += _check_node(
-                kid, depth + 1, False, leaf_depths, leaf_max, branch_max, blocks_seen
-            )
+            real += _check_node(kid, depth + 1, False, leaf_depths, leaf_max, branch_max)
         slots = [max(h, kid.gap) for h, kid in zip(slots, node.kids, strict=True)]
         if node.gaps != slots:
             raise fail(f"cached gaps are stale, real gaps {slots}")
@@ -1402,34 +1206,3 @@ def _check_node(
     if real != node.count:
         raise fail(f"cached count {node.count} != real count {real}")
     return real
-
-
-def _check_blocks(
-    leaf: _Leaf[V],
-    n: int,
-    block_max: int,
-    blocks_seen: set[int],
-    fail: Callable[[str], AssertionError],
-) -> list[Entry[V]]:
-    """Check ``leaf``'s entry blocks against its ``n`` keys; return its entries.
-
-    The boundaries ``0 <= at1 <= at2 <= at3 <= n`` are the blocks' sizes summed, no
-    block holds more than ``block_max`` entries (empty ones are allowed), and no block is
-    shared with another leaf of the version (a store mutates only blocks it created).
-    """
-    blocks = _blocks(leaf)
-    at = 0
-    for a, block in enumerate(blocks):
-        if type(block) is not list:
-            raise fail(f"block {a} is not a list")
-        if a and _block_at(leaf, a) != at:
-            raise fail(f"block {a} starts at {_block_at(leaf, a)}, its blocks before hold {at}")
-        if len(block) > block_max:
-            raise fail(f"block {a} holds {len(block)} entries, more than {block_max}")
-        if id(block) in blocks_seen:
-            raise fail(f"block {a} is shared with another leaf")
-        blocks_seen.add(id(block))
-        at += len(block)
-    if at != n:
-        raise fail(f"entries/lasts length mismatch: {at} entries in blocks, {n} keys")
-    return _entries(leaf)

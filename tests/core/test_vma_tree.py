@@ -7,7 +7,6 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from itertools import islice
-from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -410,93 +409,32 @@ def test_check_reports_corruption() -> None:
         tree._check()
 
 
-def _block_of(leaf: object, k: int) -> tuple[list[Entry[object]], int]:
-    """The entry block of ``leaf`` holding its entry ``k``, and ``k``'s index in it."""
-    ats = [0, leaf.at1, leaf.at2, leaf.at3]  # type: ignore[attr-defined]
-    a = max(a for a in range(4) if ats[a] <= k and (a == 3 or k < ats[a + 1]))
-    return getattr(leaf, f"b{a}"), k - ats[a]
-
-
 @pytest.mark.parametrize(
     ("corrupt", "message"),
     [
-        # Dropping entry 3 from its block: the next block's cached start is past the
-        # entries before it, or, from the last block, the keys outnumber the entries.
-        (
-            lambda block, k: block.pop(k),
-            r"block \d starts at \d+, its blocks before hold \d+|entries/lasts length mismatch",
-        ),
+        (lambda entries: entries.pop(3), r"entries/lasts length mismatch"),
         # Compiled, the entry's static type is checked first (a TypeError), as for any
         # value of the wrong type (tests/engines.py).
         pytest.param(
-            lambda block, k: block.__setitem__(k, block[k][:2]),
+            lambda entries: entries.__setitem__(3, entries[3][:2]),
             r"entry 3 is not a \(start",
             marks=PYTHON_ENGINE_ONLY,
         ),
         # A leaf keeps no starts: an entry whose own start moved is caught by the holes
         # and order derived from the entries.
         (
-            lambda block, k: block.__setitem__(k, (block[k - 1][0], *block[k][1:])),
+            lambda entries: entries.__setitem__(3, (entries[2][0], *entries[3][1:])),
             r"cached holes are stale",
         ),
     ],
 )
 def test_check_reports_corrupt_leaf_entries(
-    corrupt: Callable[[list[Entry[object]], int], object], message: str
+    corrupt: Callable[[list[Entry[object]]], object], message: str
 ) -> None:
     tree = tree_of(pages(*((2 * k, 2 * k + 1, k) for k in range(10))))
-    tree._check()
-    corrupt(*_block_of(tree._root, 3))
+    corrupt(tree._root.entries)
     with pytest.raises(AssertionError, match=message):
         tree._check()
-
-
-def test_check_reports_corrupt_entry_blocks() -> None:
-    # A leaf's entries are in four blocks (core.vma_tree._Leaf): their boundaries must
-    # add up, none may pass half a leaf, and no two leaves of a version may share one
-    # (a store mutates in place only the blocks it created).
-    def tree() -> Any:  # Any: the test reaches into the nodes
-        t = tree_of(pages(*((2 * k, 2 * k + 1, k) for k in range(200))))
-        t._check()
-        return t
-
-    t = tree()
-    t._root.kids[0].at2 += 1
-    with pytest.raises(AssertionError, match=r"block 2 starts at \d+, its blocks before"):
-        t._check()
-    t = tree()
-    leaf = t._root.kids[1]
-    # Every entry in block 0, the other three empty: consistent, but too big a block.
-    leaf.b0, leaf.b1, leaf.b2, leaf.b3 = leaf.b0 + leaf.b1 + leaf.b2 + leaf.b3, [], [], []
-    leaf.at1 = leaf.at2 = leaf.at3 = len(leaf.b0)
-    assert len(leaf.b0) > 32  # half of VmaTree's 64-entry leaves
-    with pytest.raises(AssertionError, match=r"block 0 holds \d+ entries, more than 32"):
-        t._check()
-    t = tree()
-    t._root.kids[2].b0 = t._root.kids[1].b0
-    with pytest.raises(AssertionError, match=r"block 0 is shared with another leaf.* depth 1"):
-        t._check()
-
-
-def test_a_store_copies_only_the_blocks_it_changes() -> None:
-    # The point of the blocks: a store into a published leaf shares the blocks its run
-    # does not touch with the old version, and leaves the old version's blocks as they
-    # were (the snapshot still reads its own entries).
-    tree = tree_of(pages(*((2 * k, 2 * k + 1, k) for k in range(64))))
-    snap = tree.snapshot()
-    old = snap._root
-    assert type(old).__name__ == "_Leaf"
-    before = list(snap)
-    tree.store(2 * P, 3 * P, None)  # entry 1, in block 0
-    tree._check()
-    new = tree._root
-    assert new is not old
-    assert new.b0 is not old.b0
-    assert (new.b1, new.b2, new.b3) == (old.b1, old.b2, old.b3)
-    assert all(getattr(new, f"b{a}") is getattr(old, f"b{a}") for a in (1, 2, 3))
-    assert list(snap) == before
-    assert list(tree) == before[:1] + before[2:]
-    snap._check()
 
 
 @pytest.mark.parametrize("where", ["root leaf", "root branch", "child leaf"])
