@@ -105,6 +105,10 @@ def build(out: Path, *, root: Path = ROOT, jobs: int | None = None) -> list[Path
     from setuptools import Distribution, Extension
 
     sources = compiled_sources(root)
+    # The stamp names the sources as they were *before* mypyc read them: a module edited
+    # while the build runs then leaves the build stale (rebuilt next time), never
+    # recorded as current with the old code compiled.
+    source_hash = _engine.source_hash(_engine.built_sources(root / "core"))
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="vmasim-mypyc-"))
     cwd = os.getcwd()
@@ -142,7 +146,7 @@ def build(out: Path, *, root: Path = ROOT, jobs: int | None = None) -> list[Path
         os.chdir(cwd)
         shutil.rmtree(work, ignore_errors=True)
     stamp = {
-        "source_hash": _engine.source_hash(_engine.built_sources(root / "core")),
+        "source_hash": source_hash,
         "modules": len(sources),
         "mypyc_s": round(generated - started, 1),
         "cc_s": round(time.monotonic() - generated, 1),
