@@ -43,8 +43,8 @@ MachineId = Annotated[
 
 
 async def get_machines(request: Request) -> MachineBackend:
-    """The machines of this app (``app.state.machines``)."""
-    machines: MachineBackend = request.app.state.machines
+    """The machines of this app (:attr:`app.main.Vmasim.machines`)."""
+    machines: MachineBackend = request.app.machines
     return machines
 
 
@@ -68,7 +68,7 @@ def machine_of(request: Request) -> Machine:
     costing more than the compiled engine's fault (docs/performance.md, "The fault
     route over HTTP")."""
     name = request.path_params.get("machine")
-    machines: MachineBackend = request.app.state.machines
+    machines: MachineBackend = request.app.machines  # app.main.Vmasim
     if name is None:
         return machines.default
     if not _MACHINE_ID.match(name):

@@ -208,7 +208,7 @@ class MachineHost:
         """``_check()`` of the machines, their services and every process; returns the
         processes checked. For the tests."""
         app = await self._ensure_started()
-        machines = app.state.machines
+        machines = app.machines
         machines._check()
         checked = 0
         for machine in machines.machines():

@@ -23,7 +23,7 @@ import pytest
 from app.deployment import Deployment
 from app.errors import NoSuchMachine
 from app.machines import EmbeddedMachines, MachineBackend, machines_dir
-from app.main import create_app
+from app.main import Vmasim, create_app
 from app.persistence import StateKeeper
 from app.schemas.machines import KernelSettingsIn, KernelSettingsOut
 from app.service import Service
@@ -40,7 +40,9 @@ TIMEOUT = 30.0
 
 
 def _machines(running: Running) -> EmbeddedMachines:
-    machines: EmbeddedMachines = running.app.state.machines
+    assert isinstance(running.app, Vmasim)
+    machines = running.app.machines
+    assert isinstance(machines, EmbeddedMachines)
     return machines
 
 

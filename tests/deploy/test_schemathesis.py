@@ -192,7 +192,7 @@ def fuzz(tmp_path: Path, phases: list[str], timeout: float) -> tuple[str, int]:
     RequestCounter.operations = set()
     stop = threading.Event()
     janitor = threading.Thread(
-        target=_release_holds, args=(app.state.machines, stop), name="hold-janitor", daemon=True
+        target=_release_holds, args=(app.machines, stop), name="hold-janitor", daemon=True
     )
     janitor.start()
     try:
