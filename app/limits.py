@@ -35,6 +35,7 @@ statistics are read there too (or racily, as a snapshot, from another thread).
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from dataclasses import dataclass
@@ -57,9 +58,9 @@ STOPPING = ProblemKind(503, "shutting-down", "The service is shutting down")
 TOO_MANY_STREAMS = ProblemKind(429, "too-many-streams", "Too many open streams")
 
 _STREAM_PATH = re.compile(r"/(stream|events)(\.[a-z]+)?$")
-_PROCESSES = "/processes/"
-_MACHINES = "/machines/"
-_PAUSE_POINTS = "pause-points"
+_PROCESS_PATH = re.compile(
+    r"(?:/machines/([^/]{1,64}))?/processes/([0-9]{1,10})(/pause-points)?(?:/|$)"
+)
 _DISCONNECT: Message = {"type": "http.disconnect"}
 
 
@@ -76,43 +77,37 @@ def is_stream(scope: Scope) -> bool:
 
 def process_of(scope: Scope) -> tuple[str, int] | None:
     """The machine and pid a ``[/machines/<machine>]/processes/<pid>/...`` request
-    counts against, else None: a machine id of 1 to 64 characters other than ``/``
-    and 1 to 10 ASCII digits, the path ending there or going on with ``/`` (the route
-    validates both). The requests that end waits are never refused by the
-    per-process bound: the pause-point routes (``.../pause-points`` and below: release,
-    disarm, state; they never wait) and ``DELETE /processes/<pid>`` (which releases
-    the process's holds first).
-
-    O(len(path)) string tests, no regex and no allocation but the pid's text: every
-    request but the public ones runs this (a regex match with its groups cost about
-    twice as much; docs/performance.md, "The fault route, third pass")."""
+    counts against (any digits and id: the route validates them), else None. The
+    requests that end waits are never refused by the per-process bound: the
+    pause-point routes (release, disarm, state; they never wait) and
+    ``DELETE /processes/<pid>`` (which releases the process's holds first). O(1) for a
+    path seen lately (:data:`_process_path`), else O(len(path))."""
     path: str = scope.get("path", "")
-    if path.startswith(_PROCESSES):
-        machine, at = DEFAULT_MACHINE, len(_PROCESSES)
-    elif path.startswith(_MACHINES):
-        end = path.find("/", len(_MACHINES))
-        if not len(_MACHINES) < end <= len(_MACHINES) + 64:
-            return None
-        if not path.startswith(_PROCESSES, end):
-            return None
-        machine, at = path[len(_MACHINES) : end], end + len(_PROCESSES)
-    else:
+    counted, itself = (
+        _process_path(path) if len(path) <= _CACHED_PATH else _match_process_path(path)
+    )
+    if itself and scope.get("method") == "DELETE":
         return None
-    end = path.find("/", at)
-    digits = path[at:] if end < 0 else path[at:end]
-    if not 0 < len(digits) <= 10 or not (digits.isascii() and digits.isdigit()):
-        return None
-    if end >= 0:
-        rest = path[end + 1 :]
-        if rest.startswith(_PAUSE_POINTS) and (
-            len(rest) == len(_PAUSE_POINTS) or rest[len(_PAUSE_POINTS)] == "/"
-        ):
-            return None
-        if rest:  # a route below the process: never its DELETE
-            return machine, int(digits)
-    if scope.get("method") == "DELETE":
-        return None
-    return machine, int(digits)
+    return counted
+
+
+def _match_process_path(path: str) -> tuple[tuple[str, int] | None, bool]:
+    """The machine and pid ``path`` counts against (else None), and whether it names
+    the process itself. O(len(path))."""
+    match = _PROCESS_PATH.match(path)
+    if match is None or match[3] is not None:
+        return None, False
+    return (match[1] or DEFAULT_MACHINE, int(match[2])), match.end() == len(path)
+
+
+_CACHED_PATH = 256
+_process_path = functools.lru_cache(maxsize=1024)(_match_process_path)
+""":func:`_match_process_path` cached for paths of up to :data:`_CACHED_PATH`
+characters (1,024 of them, least recently used first out: at most about 300 KiB,
+whatever the paths sent). Every request but the public ones asks, a client's requests
+repeat their paths (one per process and route), and the regex match with its groups
+costs about 4,800 instructions more than a hit (docs/performance.md, "The fault route,
+third pass")."""
 
 
 @dataclass(frozen=True)
