@@ -8,12 +8,20 @@ mounts its router a second time under the prefix.
 Lookups that can fail (no such pid) happen here, before a handler runs, so a streaming
 body never starts for a missing process (FastAPI cannot turn an exception raised after
 the response started into an error response).
+
+Every dependency here is a plain coroutine (no ``yield``, nothing to run after the
+route), declared with ``scope="function"`` (:data:`FUNCTION`), which is what such a
+dependency's scope is. Declared, FastAPI takes it as it is; left unset, FastAPI works
+it out on every solve of the dependency, classifying the callable twice more to build
+its cache key (``fastapi.dependencies.models._get_computed_scope``): about 9,100
+instructions per dependency per request (docs/performance.md, "The fault route, third
+pass").
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, NamedTuple
+from typing import Annotated, Final, NamedTuple
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -29,6 +37,8 @@ from .schemas.machines import DEFAULT_MACHINE, MACHINE_ID_MAX, MACHINE_ID_PATTER
 from .service import Service
 from .settings import Settings
 
+FUNCTION: Final = "function"
+"""The scope of every dependency of this module (module note)."""
 _MACHINE_ID = re.compile(MACHINE_ID_PATTERN)
 MachineId = Annotated[
     str,
@@ -48,7 +58,7 @@ async def get_machines(request: Request) -> MachineBackend:
     return machines
 
 
-MachinesDep = Annotated[MachineBackend, Depends(get_machines)]
+MachinesDep = Annotated[MachineBackend, Depends(get_machines, scope=FUNCTION)]
 
 
 async def machine_path(machine: MachineId, machines: MachinesDep) -> Machine:
@@ -92,7 +102,7 @@ async def get_machine(request: Request) -> Machine:
     return machine_of(request)
 
 
-MachineDep = Annotated[Machine, Depends(get_machine)]
+MachineDep = Annotated[Machine, Depends(get_machine, scope=FUNCTION)]
 
 
 async def get_machine_prefix(request: Request) -> str:
@@ -103,7 +113,7 @@ async def get_machine_prefix(request: Request) -> str:
     return "" if name is None else f"/machines/{name}"
 
 
-MachinePrefix = Annotated[str, Depends(get_machine_prefix)]
+MachinePrefix = Annotated[str, Depends(get_machine_prefix, scope=FUNCTION)]
 
 
 async def get_service(request: Request) -> Service:
@@ -111,7 +121,7 @@ async def get_service(request: Request) -> Service:
     return machine_of(request).service
 
 
-ServiceDep = Annotated[Service, Depends(get_service)]
+ServiceDep = Annotated[Service, Depends(get_service, scope=FUNCTION)]
 
 
 async def get_settings(service: ServiceDep) -> Settings:
@@ -119,7 +129,7 @@ async def get_settings(service: ServiceDep) -> Settings:
     return service.settings
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(get_settings, scope=FUNCTION)]
 
 Pid = Annotated[
     int,
@@ -143,7 +153,7 @@ async def get_process(pid: Pid, request: Request) -> Process:
     return machine_of(request).service.kernel.get(pid)
 
 
-ProcessDep = Annotated[Process, Depends(get_process)]
+ProcessDep = Annotated[Process, Depends(get_process, scope=FUNCTION)]
 
 
 class Target(NamedTuple):
@@ -162,7 +172,7 @@ async def get_target(pid: Pid, request: Request) -> Target:
     return Target(service, service.kernel.get(pid))
 
 
-TargetDep = Annotated[Target, Depends(get_target)]
+TargetDep = Annotated[Target, Depends(get_target, scope=FUNCTION)]
 
 
 async def get_jobs(machine: MachineDep) -> JobManager:
@@ -170,7 +180,7 @@ async def get_jobs(machine: MachineDep) -> JobManager:
     return machine.jobs
 
 
-JobsDep = Annotated[JobManager, Depends(get_jobs)]
+JobsDep = Annotated[JobManager, Depends(get_jobs, scope=FUNCTION)]
 JobId = Annotated[
     int,
     Path(

@@ -17,7 +17,7 @@ from core import Kernel
 
 from . import __version__, auth, errors, openapi
 from .deployment import Deployment
-from .deps import machine_path
+from .deps import FUNCTION, machine_path
 from .errors import MachineUnavailable, NoSuchMachine, responses
 from .lifecycle import Lifecycle
 from .limits import Admission, AdmissionControl
@@ -178,7 +178,7 @@ def create_app(
     include_all(
         app,
         prefix="/machines/{machine}",
-        dependencies=[Depends(machine_path)],
+        dependencies=[Depends(machine_path, scope=FUNCTION)],
         responses=responses(NoSuchMachine, MachineUnavailable),
         generate_unique_id_function=machine_operation_id,
     )
