@@ -37,12 +37,20 @@ and 50 warm-ups of each route, (shape, fault) requests of (N, N), (4N, N) and (N
 then SIGTERM, and the server's instruction count at its exit. Per request: the
 difference of two runs over 3N. The start is awaited by TCP connect alone (a health
 request per poll would differ between runs).
+
+``--pieces NAMES``: instructions per call of small pieces of the fault request (see
+:data:`PIECES`), each a loop of N and of 3N iterations in one process under callgrind,
+which dumps its counts around every ``itertools.starmap`` step (each loop runs as one);
+per iteration the difference over 2N, minus nothing (an empty loop's iteration, the
+piece ``none``, is about 200).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import glob
+import itertools
 import json
 import os
 import signal
@@ -50,6 +58,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
@@ -61,8 +70,9 @@ if str(ROOT) not in sys.path:
 
 from fastapi import APIRouter, Depends, FastAPI, Response  # noqa: E402
 
+from app import deps, limits  # noqa: E402
 from app.deps import TargetDep  # noqa: E402
-from app.jsonbody import JsonRoute  # noqa: E402
+from app.jsonbody import JsonRequest, JsonRoute, is_json  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.routes import faults  # noqa: E402
 from app.schemas.faults import FaultIn  # noqa: E402
@@ -340,6 +350,123 @@ def server_instructions(port: int, shape: int, fault: int) -> int:
     return int(line.split(":")[1].replace(",", ""))
 
 
+PIECES = {
+    "none": "an empty loop",
+    "machine_of": "app.deps.machine_of of a default-machine request",
+    "get_target": "app.deps.get_target's coroutine, driven to its end",
+    "request": "a Request as FastAPI's request_response makes it, and its Content-Type read",
+    "jsonrequest": "the same, then made a JsonRequest as JsonRoute does, and is_json",
+    "process_fault": "app.limits.process_of of the fault route's path",
+    "process_shape": "app.limits.process_of of the shape route's path",
+    "cache_key": "FastAPI's dependency cache key of TargetDep's dependant, per request",
+    "pid": "a pid's text validated as app.deps.Pid",
+    "target": "an app.deps.Target built",
+}
+"""The pieces of ``--pieces`` (each iteration does what it says once)."""
+
+
+def _piece_loop(prepared: tuple[FastAPI, Any], name: str, n: int) -> None:
+    """``n`` iterations of piece ``name`` (:data:`PIECES`) in the ``prepared`` app and
+    process (:func:`_pieces_child`); what a branch prepares costs the same for N as for
+    3N, so the difference does not count it."""
+    from typing import get_args
+
+    from fastapi.dependencies.models import _get_cache_key
+    from fastapi.dependencies.utils import get_dependant
+    from pydantic import TypeAdapter
+    from starlette.requests import Request
+
+    app, proc = prepared
+    service = app.state.service
+    path = f"/processes/{proc.pid}/faults"
+    scope: dict[str, Any] = {
+        "type": "http",
+        "method": "POST",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(b"host", b"x"), (b"content-type", b"application/json")],
+        "app": app,
+        "path_params": {"pid": str(proc.pid)},
+        "root_path": "",
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    request = Request(scope, receive)
+    if name == "none":
+        for _ in range(n):
+            pass
+    elif name == "machine_of":
+        for _ in range(n):
+            deps.machine_of(request)
+    elif name == "get_target":
+        for _ in range(n):
+            try:
+                deps.get_target(proc.pid, request).send(None)
+            except StopIteration:
+                pass
+    elif name == "request":
+        for _ in range(n):
+            Request(scope, receive).headers.get("content-type")
+    elif name == "jsonrequest":
+        for _ in range(n):
+            r = Request(scope, receive)
+            r.__class__ = JsonRequest
+            is_json(r.headers.get("content-type"))
+    elif name in ("process_fault", "process_shape"):
+        s = scope if name == "process_fault" else {**scope, "path": "/bench" + path}
+        for _ in range(n):
+            limits.process_of(s)
+    elif name == "cache_key":
+        depends = get_args(TargetDep)[1]
+        d = get_dependant(path=path, call=depends.dependency, scope=depends.scope)
+        for _ in range(n):
+            _get_cache_key(dependant=d, uses_scopes_cache={})
+    elif name == "pid":
+        validate = TypeAdapter(deps.Pid).validate_python
+        for _ in range(n):
+            validate("1234")
+    elif name == "target":
+        for _ in range(n):
+            deps.Target(service, proc)
+    else:
+        raise SystemExit(f"no piece {name!r}: one of {', '.join(PIECES)}")
+
+
+def pieces(names: list[str], n: int) -> dict[str, float]:
+    """Instructions per iteration of each piece (module note)."""
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={d}/cg.out"]
+            + ["--dump-before=starmap_next", "--dump-after=starmap_next"]
+            + [sys.executable, __file__, "--pieces-child", ",".join(names), str(n)],
+            capture_output=True,
+            check=True,
+            cwd=ROOT,
+        )
+        after = []
+        for f in sorted(glob.glob(f"{d}/cg.out.*"), key=lambda f: int(f.rsplit(".", 1)[1])):
+            lines = Path(f).read_text().splitlines()
+            if any(x.startswith("desc: Trigger") and "after" in x.lower() for x in lines):
+                after.append(int(next(x for x in lines if x.startswith("totals:")).split()[1]))
+    loops = after[0::2]  # each list() steps its starmap twice; the second ends it
+    if len(loops) != 2 * len(names):
+        raise SystemExit(f"callgrind dumps: {len(loops)} loops for {len(names)} pieces")
+    return {x: (loops[2 * i + 1] - loops[2 * i]) / (2 * n) for i, x in enumerate(names)}
+
+
+def _pieces_child(names: list[str], n: int) -> None:
+    app = create_app()
+    prepared = (app, app.state.service.kernel.spawn())
+    for name in names:
+        _piece_loop(prepared, name, 50)  # first-call costs (imports, caches) outside the loops
+    for name in names:
+        for k in (n, 3 * n):
+            list(itertools.starmap(_piece_loop, [(prepared, name, k)]))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
@@ -348,16 +475,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--requests", type=int, default=1000, help="per round (--callgrind: 100)")
     p.add_argument("--callgrind", action="store_true", help="count instructions instead")
     p.add_argument("--server", type=int, metavar="PORT", help="through HTTP (module note)")
+    p.add_argument("--pieces", metavar="NAMES", help=f"comma-separated: {', '.join(PIECES)}")
+    p.add_argument("--pieces-child", nargs=2, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         _serve_count(args.child[0], int(args.child[1]))
+        return 0
+    if args.pieces_child:
+        _pieces_child(args.pieces_child[0].split(","), int(args.pieces_child[1]))
         return 0
     kinds = args.variants.split(",")
     print(
         f"bench_route_parts: engine {os.environ.get('VMASIM_ENGINE', 'default')}, "
         f"load average at start {os.getloadavg()[0]:.2f}"
     )
-    if args.server is not None:
+    if args.pieces:
+        for name, count in pieces(args.pieces.split(","), args.requests).items():
+            print(f"  {name:<14} {count:10,.0f} instructions per iteration   {PIECES[name]}")
+    elif args.server is not None:
         n = 100 if args.requests == 1000 else args.requests
         both = server_instructions(args.server, n, n)
         shape = (server_instructions(args.server, 4 * n, n) - both) / (3 * n)
