@@ -103,11 +103,11 @@ def _match_process_path(path: str) -> tuple[tuple[str, int] | None, bool]:
 _CACHED_PATH = 256
 _process_path = functools.lru_cache(maxsize=1024)(_match_process_path)
 """:func:`_match_process_path` cached for paths of up to :data:`_CACHED_PATH`
-characters (1,024 of them, least recently used first out: at most about 300 KiB,
-whatever the paths sent). Every request but the public ones asks, a client's requests
-repeat their paths (one per process and route), and the regex match with its groups
-costs about 4,800 instructions more than a hit (docs/performance.md, "The fault route,
-third pass")."""
+characters (1,024 of them, least recently used first out: under 1 MiB with the cache's
+own entries, whatever paths are sent). Every request but the public ones asks, a
+client's requests repeat their paths (one per process and route), and the regex match
+with its groups costs about 4,400 instructions more than a hit (docs/performance.md,
+"The fault route, third pass")."""
 
 
 @dataclass(frozen=True)
