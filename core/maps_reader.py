@@ -293,10 +293,19 @@ def _gate(mm: Mm, acc: _Acc) -> None:
         acc.add(GATE_LINE, POS_END)
 
 
+def _whole(mm: Mm, pos: int, limit: int | None) -> bool:
+    """Whether a walk may take :func:`_walk_whole`: it reads the whole file, and ``mm``
+    has no locking profile. A profiled mm (``mm.hooks``, lab/profiles.py) is walked line
+    by line even then, so that each line passes its ``show_map_vma`` hook, the cost and
+    preemption point the profile charges there (:func:`core.hooks.vma_line`), as its
+    chunked reads do."""
+    return pos == 0 and limit is None and mm.hooks is None
+
+
 def _walk_whole(mm: Mm, acc: _Acc) -> None:
     """A whole-file walk from position 0 through :func:`.procfs.render_maps_lines`
     (its cached-line fast path; the lines are the VMAs' own strings, no copy of the
-    text); same bytes as :func:`_walk`. O(n)."""
+    text); same bytes as :func:`_walk`. O(n). Calls no cost hook: :func:`_whole`."""
     acc.lines = render_maps_lines(mm)
     acc.size = sum(map(len, acc.lines))
     acc.pos = POS_END
@@ -335,7 +344,7 @@ def _read_mmap_lock(mm: Mm, pos: int, limit: int | None, want: int | None = None
     def section() -> tuple[_Acc, int]:
         acc = _Acc(pos, limit, want)
         generation = mm.generation
-        if pos == 0 and limit is None:
+        if _whole(mm, pos, limit):
             _walk_whole(mm, acc)
         else:
             _walk(mm, acc)
@@ -404,7 +413,7 @@ def _read_seqcount(
 ) -> MapsSnapshot:
     """Speculative RCU walks validated by ``mm_lock_seq`` (:func:`speculate`);
     ``mmap_lock`` after ``max_retries`` failures. O(attempts × lines)."""
-    whole = pos == 0 and limit is None
+    whole = _whole(mm, pos, limit)
 
     def section() -> tuple[_Acc, int]:
         acc = _Acc(pos, limit, want)

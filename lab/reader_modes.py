@@ -16,6 +16,22 @@ One reader thread reads the whole of ``/proc/<pid>/maps`` in a single ``read()``
 That trade-off is why the kernel (6.17) adopted per-VMA locks rather than a whole-mm
 sequence-count retry for maps (fs/proc/task_mmu.c ``lock_next_vma``; the speculative walk of
 ``mmap_lock_speculate_try_begin``).
+
+Time scale: paced lines
+=======================
+How often a walk meets a write depends on how long the walk lasts. Left to the
+engine, that is the interpreter's speed (the compiled engine walked 2x to 3x faster
+than the pure-Python one and changed every figure here, docs/experiments.md, "Compiled
+engine"), so the walk is paced instead (:class:`PacedLocking`): each line of a walk
+takes at least :data:`LINE_PACE_S`, the engine's own formatting counted in, charged at
+``show_map_vma`` holding what the reader holds for that line (nothing but RCU for
+``seqcount``; the VMA's read lock for ``per_vma``; ``mmap_lock`` for read after a
+fallback). The pace is above what either engine spends on a line, so a walk lasts
+``n * LINE_PACE_S`` whichever runs it, and the cost model, not the interpreter, sets the
+time scale, as in the other experiments. The debt is paid in sleeps of at least
+:data:`PACE_LUMP_S` (a sleep per 20 µs line would cost the timer's slack each time), and
+a line that ran late by up to a lump is made up by the next ones, so an oversleep is not
+charged twice. Each cell runs at least long enough for :data:`MIN_READS` paced reads.
 """
 
 from __future__ import annotations
@@ -23,7 +39,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 from core.constants import MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE
 from core.errors import SyscallError
@@ -33,12 +49,53 @@ from core.process import Process
 
 from .common import ExperimentResult, RunContext, Worker, run_threads, summarize
 from .priority_inversion import fill_vmas
-from .profiles import apply_profile
+from .profiles import PROFILES, CostModel, ProfiledLocking, install
+
+if TYPE_CHECKING:
+    from core.vma import Vma
 
 NAME = "reader-modes"
 TITLE = "seqcount retries vs per-VMA tearing as VMAs and writer rate grow"
 RW = PROT_READ | PROT_WRITE
 ANON = MAP_PRIVATE | MAP_ANONYMOUS
+
+LINE_PACE_S: Final = 20e-6
+"""A maps line's time in a walk (module note): about 50x the kernel's ``show_map_vma``
+on the reference host (a ``read()`` of 65,530 lines, 28.3 ms median: 0.43 µs a line,
+``bench/bench_maps.py``), the scale of the cost model's other durations, and above the
+engines' own per-VMA walk (2.7 µs a line compiled, 6.7 to 12 µs pure Python at 65,530
+VMAs), so a walk of 65,530 lines lasts 1.3 s with either."""
+PACE_LUMP_S: Final = 200e-6
+"""The least debt a paced walk sleeps off at once, and the most it may run behind."""
+MIN_READS: Final = 5
+"""Reads at the pace each cell lasts at least (65,530 VMAs: 6.6 s, not the 2 s default)."""
+
+
+class PacedLocking(ProfiledLocking):
+    """The ``per_vma_maps`` profile with its maps lines paced (module note): a walk's
+    lines take at least ``line_pace_s`` each. The pace is per thread (one walk per
+    reader thread at a time). O(1) per line plus the sleep."""
+
+    def __init__(self, cost: CostModel, line_pace_s: float, seed: object = 1) -> None:
+        super().__init__(PROFILES["per_vma_maps"], cost, None, seed)
+        self.line_pace_s = line_pace_s
+        self._pace = threading.local()
+
+    def maps_line(self, vma: Vma) -> None:
+        """``show_map_vma``: the profile's own charge, then the pace, holding the line's
+        lock (core.hooks.vma_line)."""
+        super().maps_line(vma)
+        pace = self.line_pace_s
+        if not pace:
+            return
+        now = time.perf_counter()
+        # When this line is due to end: the previous line's due time plus the pace, no
+        # earlier than a lump before now (a walk that fell behind, or a new walk, banks
+        # no more credit than that).
+        due = max(getattr(self._pace, "due", 0.0), now - PACE_LUMP_S) + pace
+        self._pace.due = due
+        if due - now >= PACE_LUMP_S:
+            self._spend(due - now)
 
 
 def _setup(n: int) -> tuple[Process, int]:
@@ -101,6 +158,7 @@ def run_cell(
         "vmas": n,
         "writer_rate": "max" if rate is None else rate,
         "reader": reader,
+        "cell_s": round(seconds, 3),
         "reads": len(reads),
         "read_ms_p50": summarize(durations)["p50_ms"],
         "attempts_per_read": round(sum(s.attempts for s in reads) / count, 3),
@@ -113,12 +171,21 @@ def run_cell(
     }
 
 
+def cell_seconds(seconds: float, n: int, line_pace_s: float) -> float:
+    """A cell's length: ``seconds``, or long enough for :data:`MIN_READS` reads of ``n``
+    paced lines if that is longer."""
+    return max(seconds, MIN_READS * n * line_pace_s)
+
+
 def run(
     ctx: RunContext,
     sizes: tuple[int, ...] | None = None,
     rates: tuple[float | None, ...] | None = None,
     readers: tuple[Reader, ...] = ("seqcount", "per_vma"),
+    line_pace_s: float = LINE_PACE_S,
 ) -> ExperimentResult:
+    """Every cell of ``sizes`` x ``rates`` x ``readers``, each at least
+    :func:`cell_seconds` long."""
     if sizes is None:
         sizes = (100, 1000) if ctx.quick else (100, 1000, 10000, 65530)
     if rates is None:
@@ -137,16 +204,19 @@ def run(
             "rates": ["max" if r is None else r for r in rates],
             "readers": list(readers),
             "cell_s": seconds,
+            "min_reads": MIN_READS,
+            "line_pace_s": line_pace_s,
             "max_retries": 3,
         },
         {},
     )
     for n in sizes:
         proc, low = _setup(n)
-        apply_profile(proc, "per_vma_maps", ctx.cost, seed=(ctx.seed, n))
+        install(proc, PacedLocking(ctx.cost, line_pace_s, seed=(ctx.seed, n)))
+        length = cell_seconds(seconds, n, line_pace_s)
         for rate in rates:
             for reader in readers:
-                result.rows.append(run_cell(ctx, proc, low, n, rate, reader, seconds))
+                result.rows.append(run_cell(ctx, proc, low, n, rate, reader, length))
                 ctx.cell_done(f"n={n} rate={rate} {reader}")
         proc.kernel.exit(proc.pid)
     return result

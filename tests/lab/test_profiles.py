@@ -96,6 +96,26 @@ def test_maps_line_cost_is_charged_holding_the_readers_lock(
     assert locking.statistics().maps_lines == 1
 
 
+@pytest.mark.parametrize(("reader", "readers"), [("seqcount", 0), ("mmap_lock", 1), ("per_vma", 0)])
+def test_whole_file_reads_charge_every_line(reader: Reader, readers: int) -> None:
+    """``read_maps`` (one walk of the whole file) of a profiled process passes every
+    line's cost hook, under the lock its reader holds, as its chunked reads do: the
+    unprofiled whole walk's cached-line fast path calls no hook."""
+    from core.maps_reader import read_maps
+
+    proc = Kernel().spawn()
+    mm = proc.mm
+    for i in range(3):  # alternating protections: three VMAs
+        mm.mmap(0x10_0000_0000 + i * PAGE_SIZE, PAGE_SIZE, RW if i % 2 else PROT_READ, ANON)
+    count = len(mm.vmas())
+    locking = apply_profile(proc, "per_vma_maps", CostModel(maps_line_s=0.125), reader)
+    seen = _recording(locking, mm)
+    snap = read_maps(mm, reader)
+    assert "".join(snap.lines) == mm.maps() and not snap.fell_back
+    assert [(s, r) for s, r, _ in seen] == [(0.125, readers)] * count
+    assert locking.statistics().maps_lines == count
+
+
 def test_profile_implies_the_default_maps_reader() -> None:
     kernel = Kernel()
     plain = kernel.spawn()
