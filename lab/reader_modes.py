@@ -31,7 +31,12 @@ fallback). The pace is above what either engine spends on a line, so a walk last
 time scale, as in the other experiments. The debt is paid in sleeps of at least
 :data:`PACE_LUMP_S` (a sleep per 20 µs line would cost the timer's slack each time), and
 a line that ran late by up to a lump is made up by the next ones, so an oversleep is not
-charged twice. Each cell runs at least long enough for :data:`MIN_READS` paced reads.
+charged twice.
+
+Cells: each runs for its duration and until its reader has :data:`MIN_READS` reads (at
+65,530 VMAs a seqcount read that falls back is five walks, 6.6 s), at most
+:data:`MAX_CELL_S`. A read that ends after the cell's stop is not counted: the writer
+had stopped during it, so its last part ran without writes.
 """
 
 from __future__ import annotations
@@ -68,7 +73,9 @@ VMAs), so a walk of 65,530 lines lasts 1.3 s with either."""
 PACE_LUMP_S: Final = 200e-6
 """The least debt a paced walk sleeps off at once, and the most it may run behind."""
 MIN_READS: Final = 5
-"""Reads at the pace each cell lasts at least (65,530 VMAs: 6.6 s, not the 2 s default)."""
+"""Reads each cell waits for after its duration (module note, "Cells")."""
+MAX_CELL_S: Final = 120.0
+"""The longest a cell runs, whatever its reads."""
 
 
 class PacedLocking(ProfiledLocking):
@@ -114,7 +121,9 @@ def run_cell(
     reader: Reader,
     seconds: float,
 ) -> dict[str, Any]:
-    """``rate`` None: the writer runs flat out; 0: no writer."""
+    """``rate`` None: the writer runs flat out; 0: no writer. The cell lasts
+    ``seconds`` and until :data:`MIN_READS` reads, at most :data:`MAX_CELL_S` (module
+    note, "Cells")."""
     mm = proc.mm
     rng = random.Random(f"{ctx.seed}:{n}:{rate}:{reader}")
     stop = threading.Event()
@@ -122,6 +131,7 @@ def run_cell(
     durations: list[float] = []
     writer_lat: list[float] = []
     failures = [0]
+    elapsed = [0.0]
 
     def writer() -> None:
         clock = time.perf_counter
@@ -141,16 +151,26 @@ def run_cell(
 
     def read_loop() -> None:
         clock = time.perf_counter
-        while not stop.is_set():
-            t0 = clock()
-            snap = read_maps(mm, reader)
-            durations.append(clock() - t0)
-            reads.append(snap)
+        started = clock()
+        try:
+            while not stop.is_set():
+                t0 = clock()
+                snap = read_maps(mm, reader)
+                t1 = clock()
+                if stop.is_set():
+                    break  # the writer stopped during this read: not counted
+                durations.append(t1 - t0)
+                reads.append(snap)
+                elapsed[0] = t1 - started
+                if len(reads) >= MIN_READS and elapsed[0] >= seconds:
+                    break
+        finally:
+            stop.set()  # the cell is done, or the reader failed: run_threads joins
 
     workers = [Worker("reader", read_loop)]
     if rate != 0:
         workers.append(Worker("writer", writer))
-    run_threads(workers, stop, seconds)
+    run_threads(workers, stop, MAX_CELL_S)
     mm.tree._check()
     count = max(len(reads), 1)
     wait_ns = sum(s.hold.mmap_lock_wait_ns for s in reads)
@@ -158,7 +178,7 @@ def run_cell(
         "vmas": n,
         "writer_rate": "max" if rate is None else rate,
         "reader": reader,
-        "cell_s": round(seconds, 3),
+        "cell_s": round(elapsed[0], 3),
         "reads": len(reads),
         "read_ms_p50": summarize(durations)["p50_ms"],
         "attempts_per_read": round(sum(s.attempts for s in reads) / count, 3),
@@ -171,12 +191,6 @@ def run_cell(
     }
 
 
-def cell_seconds(seconds: float, n: int, line_pace_s: float) -> float:
-    """A cell's length: ``seconds``, or long enough for :data:`MIN_READS` reads of ``n``
-    paced lines if that is longer."""
-    return max(seconds, MIN_READS * n * line_pace_s)
-
-
 def run(
     ctx: RunContext,
     sizes: tuple[int, ...] | None = None,
@@ -185,7 +199,7 @@ def run(
     line_pace_s: float = LINE_PACE_S,
 ) -> ExperimentResult:
     """Every cell of ``sizes`` x ``rates`` x ``readers``, each at least
-    :func:`cell_seconds` long."""
+    ``ctx``'s cell duration long and at least :data:`MIN_READS` reads long (module note)."""
     if sizes is None:
         sizes = (100, 1000) if ctx.quick else (100, 1000, 10000, 65530)
     if rates is None:
@@ -213,10 +227,9 @@ def run(
     for n in sizes:
         proc, low = _setup(n)
         install(proc, PacedLocking(ctx.cost, line_pace_s, seed=(ctx.seed, n)))
-        length = cell_seconds(seconds, n, line_pace_s)
         for rate in rates:
             for reader in readers:
-                result.rows.append(run_cell(ctx, proc, low, n, rate, reader, length))
+                result.rows.append(run_cell(ctx, proc, low, n, rate, reader, seconds))
                 ctx.cell_done(f"n={n} rate={rate} {reader}")
         proc.kernel.exit(proc.pid)
     return result
