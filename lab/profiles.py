@@ -593,8 +593,14 @@ class ProfiledLocking:
         """``Mm.on_write_unlock``: the writer's work, under ``mmap_lock`` for write."""
         next(self._syscalls)
         self._set_doing("syscall work under mmap_lock for write")
-        if self.cost.syscall_s:
-            self._spend(self.cost.syscall_s)
+        seconds = self._syscall_s()
+        if seconds > 0:
+            self._spend(seconds)
+
+    def _syscall_s(self) -> float:
+        """What :meth:`syscall` charges: ``syscall_s`` on top of the engine's own work
+        (``lab.reader_modes.PacedLocking`` charges what is left of it instead)."""
+        return self.cost.syscall_s
 
     def chunk_copied(self) -> None:
         """After a maps ``read()`` (``m_stop`` done, no lock held): ``copy_to_user``;

@@ -41,9 +41,11 @@ had stopped during it, so its last part ran without writes.
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from core.constants import MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE
@@ -57,6 +59,8 @@ from .priority_inversion import fill_vmas
 from .profiles import PROFILES, CostModel, ProfiledLocking, install
 
 if TYPE_CHECKING:
+    from core.hooks import LockMode
+    from core.mmap_lock import MmapLock
     from core.vma import Vma
 
 NAME = "reader-modes"
@@ -70,8 +74,13 @@ on the reference host (a ``read()`` of 65,530 lines, 28.3 ms median: 0.43 µs a 
 ``bench/bench_maps.py``), the scale of the cost model's other durations, and above the
 engines' own per-VMA walk (2.7 µs a line compiled, 6.7 to 12 µs pure Python at 65,530
 VMAs), so a walk of 65,530 lines lasts 1.3 s with either."""
-PACE_LUMP_S: Final = 200e-6
-"""The least debt a paced walk sleeps off at once, and the most it may run behind."""
+PACE_LUMP_S: Final = 50e-6
+"""The least debt a paced walk sleeps off at once: the reader's bursts between two
+sleeps stay short (a few lines), so a writer that wakes behind one waits little for
+the GIL, with either engine."""
+PACE_CREDIT_S: Final = 1e-3
+"""How far a paced walk may run behind its pace and still make it up (above the
+timer's slack, 50 µs, so an oversleep is not charged twice)."""
 MIN_READS: Final = 5
 """Reads each cell waits for after its duration (module note, "Cells")."""
 MAX_CELL_S: Final = 120.0
@@ -79,14 +88,20 @@ MAX_CELL_S: Final = 120.0
 
 
 class PacedLocking(ProfiledLocking):
-    """The ``per_vma_maps`` profile with its maps lines paced (module note): a walk's
-    lines take at least ``line_pace_s`` each. The pace is per thread (one walk per
-    reader thread at a time). O(1) per line plus the sleep."""
+    """The ``per_vma_maps`` profile with paced costs (module note): a walk's lines take
+    at least ``line_pace_s`` each, and a syscall holds ``mmap_lock`` for write at least
+    ``cost.syscall_s`` in all, the engine's own work counted in. The paces are per
+    thread. O(1) per line and per syscall, plus the sleep."""
 
     def __init__(self, cost: CostModel, line_pace_s: float, seed: object = 1) -> None:
         super().__init__(PROFILES["per_vma_maps"], cost, None, seed)
         self.line_pace_s = line_pace_s
         self._pace = threading.local()
+
+    def walk_started(self) -> None:
+        """The calling thread starts a read (``seq_read_iter``): its first line is due
+        one pace from now, whatever the thread did before."""
+        self._pace.due = time.perf_counter()
 
     def maps_line(self, vma: Vma) -> None:
         """``show_map_vma``: the profile's own charge, then the pace, holding the line's
@@ -97,12 +112,36 @@ class PacedLocking(ProfiledLocking):
             return
         now = time.perf_counter()
         # When this line is due to end: the previous line's due time plus the pace, no
-        # earlier than a lump before now (a walk that fell behind, or a new walk, banks
-        # no more credit than that).
-        due = max(getattr(self._pace, "due", 0.0), now - PACE_LUMP_S) + pace
+        # earlier than PACE_CREDIT_S before now (a walk that fell behind banks no more
+        # than that; walk_started() sets the start).
+        due = max(getattr(self._pace, "due", now), now - PACE_CREDIT_S) + pace
         self._pace.due = due
         if due - now >= PACE_LUMP_S:
             self._spend(due - now)
+
+    def acquired(self, lock: MmapLock, mode: LockMode) -> None:
+        super().acquired(lock, mode)
+        if mode == "write":
+            self._pace.write_at = time.perf_counter()
+
+    def contended(
+        self,
+        lock: MmapLock,
+        mode: LockMode,
+        acquire: Callable[[float | None], bool],
+        timeout: float | None,
+    ) -> bool:
+        got = super().contended(lock, mode, acquire, timeout)
+        if got and mode == "write":
+            self._pace.write_at = time.perf_counter()
+        return got
+
+    def _syscall_s(self) -> float:
+        """What is left of ``syscall_s`` since this thread took ``mmap_lock`` for
+        write: the write-lock hold is the cost model's, whichever engine did the work."""
+        held = time.perf_counter() - getattr(self._pace, "write_at", math.inf)
+        self._pace.write_at = math.inf  # a lock taken without the observer: charged whole
+        return self.cost.syscall_s - max(held, 0.0)
 
 
 def _setup(n: int) -> tuple[Process, int]:
@@ -114,6 +153,7 @@ def _setup(n: int) -> tuple[Process, int]:
 
 def run_cell(
     ctx: RunContext,
+    locking: PacedLocking,
     proc: Process,
     low: int,
     n: int,
@@ -155,6 +195,7 @@ def run_cell(
         try:
             while not stop.is_set():
                 t0 = clock()
+                locking.walk_started()
                 snap = read_maps(mm, reader)
                 t1 = clock()
                 if stop.is_set():
@@ -226,10 +267,11 @@ def run(
     )
     for n in sizes:
         proc, low = _setup(n)
-        install(proc, PacedLocking(ctx.cost, line_pace_s, seed=(ctx.seed, n)))
+        locking = PacedLocking(ctx.cost, line_pace_s, seed=(ctx.seed, n))
+        install(proc, locking)
         for rate in rates:
             for reader in readers:
-                result.rows.append(run_cell(ctx, proc, low, n, rate, reader, seconds))
+                result.rows.append(run_cell(ctx, locking, proc, low, n, rate, reader, seconds))
                 ctx.cell_done(f"n={n} rate={rate} {reader}")
         proc.kernel.exit(proc.pid)
     return result

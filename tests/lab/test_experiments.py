@@ -190,6 +190,66 @@ def test_reader_modes_trade_retries_for_tearing() -> None:
     assert busy_vma["torn_lines_per_read"] > 0, result.rows
 
 
+def _paced(cost: Any, pace: float) -> tuple[Any, Any, list[float]]:
+    """A process of three VMAs under :class:`reader_modes.PacedLocking`, its sleeps
+    recorded (and slept)."""
+    import time
+
+    from core import MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE, Kernel
+    from lab.profiles import install
+
+    proc = Kernel().spawn()
+    for i in range(3):  # alternating protections: three VMAs
+        prot = PROT_READ | (PROT_WRITE if i % 2 else 0)
+        proc.mm.mmap(0x10_0000_0000 + i * PAGE_SIZE, PAGE_SIZE, prot, MAP_PRIVATE | MAP_ANONYMOUS)
+    locking = reader_modes.PacedLocking(cost, pace)
+    install(proc, locking)
+    charged: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        charged.append(seconds)
+        time.sleep(seconds)
+
+    locking._sleep = sleep
+    return proc, locking, charged
+
+
+def test_paced_walk_lasts_its_lines_whatever_the_engine_spent() -> None:
+    """Each line is due one pace after the one before, from the walk's start, the
+    engine's own time counted in: the charges add up to less than the paces,
+    and (a sleep is never shorter than asked) the walk lasts at least the paces less
+    the debt it may leave unpaid."""
+    import time
+
+    from core.maps_reader import read_maps
+    from lab import CostModel
+
+    pace = 0.005
+    proc, locking, charged = _paced(CostModel(), pace)
+    lines = len(proc.mm.vmas())
+    for _ in range(2):  # the second walk starts afresh after the idle time between
+        charged.clear()
+        time.sleep(0.01)
+        t0 = time.perf_counter()
+        locking.walk_started()
+        snap = read_maps(proc.mm, "per_vma")
+        took = time.perf_counter() - t0
+        assert len(snap.lines) == lines + 1  # and the gate line, which is not a VMA
+        assert charged and sum(charged) < lines * pace, charged
+        assert took >= lines * pace - reader_modes.PACE_LUMP_S, (took, charged)
+
+
+def test_paced_syscall_holds_the_write_lock_for_syscall_s_in_all() -> None:
+    """The writer's charge is what is left of ``syscall_s`` once the engine's work
+    under ``mmap_lock`` for write is counted: positive, and less than all of it."""
+    from core import MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ
+    from lab import CostModel
+
+    proc, _locking, charged = _paced(CostModel(syscall_s=1.0), 0.0)
+    proc.mm.mmap(0, PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS)
+    assert len(charged) == 1 and 0.5 < charged[0] < 1.0, charged
+
+
 def test_cells_report_progress_and_stop_when_cancelled() -> None:
     from lab import Cancelled
 
