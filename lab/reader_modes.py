@@ -17,21 +17,24 @@ That trade-off is why the kernel (6.17) adopted per-VMA locks rather than a whol
 sequence-count retry for maps (fs/proc/task_mmu.c ``lock_next_vma``; the speculative walk of
 ``mmap_lock_speculate_try_begin``).
 
-Time scale: paced lines
-=======================
-How often a walk meets a write depends on how long the walk lasts. Left to the
-engine, that is the interpreter's speed (the compiled engine walked 2x to 3x faster
-than the pure-Python one and changed every figure here, docs/experiments.md, "Compiled
-engine"), so the walk is paced instead (:class:`PacedLocking`): each line of a walk
-takes at least :data:`LINE_PACE_S`, the engine's own formatting counted in, charged at
-``show_map_vma`` holding what the reader holds for that line (nothing but RCU for
-``seqcount``; the VMA's read lock for ``per_vma``; ``mmap_lock`` for read after a
-fallback). The pace is above what either engine spends on a line, so a walk lasts
-``n * LINE_PACE_S`` whichever runs it, and the cost model, not the interpreter, sets the
-time scale, as in the other experiments. The debt is paid in sleeps of at least
-:data:`PACE_LUMP_S` (a sleep per 20 µs line would cost the timer's slack each time), and
-a line that ran late by up to a lump is made up by the next ones, so an oversleep is not
-charged twice.
+Time scale: paced lines and syscalls
+====================================
+How often a walk meets a write depends on how long the walk lasts and how long each
+write holds ``mmap_lock``. Left to the engine, both are the interpreter's speed (the
+compiled engine walked 2x to 3x faster than the pure-Python one and changed every
+figure here, docs/experiments.md, "Compiled engine"), so both are paced instead
+(:class:`PacedLocking`): each line of a walk takes at least :data:`LINE_PACE_S` from
+the walk's start, the engine's own formatting counted in, charged at ``show_map_vma``
+holding what the reader holds for that line (nothing but RCU for ``seqcount``; the
+VMA's read lock for ``per_vma``; ``mmap_lock`` for read after a fallback); and a
+syscall holds ``mmap_lock`` for write ``syscall_s`` in all, the engine's work under it
+counted in (the other experiments add ``syscall_s`` to that work). The paces are above
+what either engine spends, so a walk lasts ``n * LINE_PACE_S`` and a write-lock hold
+``syscall_s`` whichever engine runs them: the cost model, not the interpreter, sets
+the time scale, as in the other experiments. A walk's debt is paid in sleeps of at
+least :data:`PACE_LUMP_S` (a sleep per line would cost the timer's slack each time),
+and a walk that fell behind by up to :data:`PACE_CREDIT_S` (an oversleep) makes it up
+on the next lines instead of being charged twice.
 
 Cells: each runs for its duration and until its reader has :data:`MIN_READS` reads (at
 65,530 VMAs a seqcount read that falls back is five walks, 6.6 s), at most
