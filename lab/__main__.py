@@ -44,7 +44,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small scale, short cells")
     parser.add_argument("--out", type=Path, default=Path("reports/experiments"))
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--cell-seconds", type=float, default=None, help="seconds per cell")
+    parser.add_argument(
+        "--cell-seconds",
+        type=float,
+        default=None,
+        help="seconds per cell (reader-modes: and until 5 reads, at most 120 s)",
+    )
     parser.add_argument(
         "--cost",
         type=_cost_override,

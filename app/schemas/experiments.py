@@ -50,7 +50,11 @@ class ExperimentIn(InModel):
     quick: bool = Field(True, description="small scale and short cells")
     seed: int = Field(1, ge=0, lt=1 << 31)
     cell_seconds: float | None = Field(
-        None, ge=0.05, le=10.0, description="seconds per cell (default: the experiment's)"
+        None,
+        ge=0.05,
+        le=10.0,
+        description="seconds per cell (default: the experiment's; a reader-modes cell also "
+        "runs until its reader has 5 reads, at most 120 s)",
     )
     repeat: int | None = Field(
         None,
