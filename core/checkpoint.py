@@ -865,6 +865,12 @@ def _load_into(kernel: Kernel, doc: dict[str, Any], kdoc: dict[str, Any]) -> Non
         kernel.lru.mlock.append((page, events))
     if len(kernel.lru.mlock) >= FOLIO_BATCH_SIZE:
         raise StateError(f"kernel.lru.mlock holds {len(kernel.lru.mlock)} entries (drains at 31)")
+    # PG_unevictable is not saved: an mlocked folio is unevictable unless an mlock entry
+    # of it still waits in the batch (core/pages.py mlock_drain). (A folio locked again
+    # through a second VM_LOCKED mapping while unevictable would read as pending.)
+    pending = {id(page) for page, events in kernel.lru.mlock if events is None}
+    for page in pages:
+        page.unevictable = page.mlock_count > 0 and id(page) not in pending
     # Install the namespace and the process table (the kernel is not shared yet).
     fs._by_path.update(named)
     fs._ino = itertools.count(next_ino)

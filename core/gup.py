@@ -52,7 +52,6 @@ from .constants import (
     PAGE_SIZE,
     VM_ACCESS_FLAGS,
     VM_IO,
-    VM_LOCKED,
     VM_LOCKONFAULT,
     VM_PFNMAP,
     VM_READ,
@@ -161,7 +160,7 @@ def _foll_touch(mm: Mm, vma: Vma, addr: int, write: bool) -> None:
                     page.folio_dirty = True
             elif addr not in mm.dirty_ptes:
                 page.dirty = True
-        folio_mark_accessed(page, bool(vma.vm_flags & VM_LOCKED))
+        folio_mark_accessed(page)
 
 
 #: ``populate_vma_page_range``/``populate_range`` error codes (negative errnos, as

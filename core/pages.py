@@ -230,6 +230,9 @@ class Page:
     #: ``folio->mlock_count``: how many locks hold it (0: not PG_mlocked). See the
     #: module note.
     mlock_count: int
+    #: PG_unevictable: an mlocked folio whose mlock batch entry was applied
+    #: (``__mlock_folio`` at the batch's drain); cleared when its last lock goes.
+    unevictable: bool
 
     def __init__(self, kind: PageKind, dirty: bool = False, index: int = -1) -> None:
         self.kind = kind
@@ -243,6 +246,7 @@ class Page:
         self.lazyfree = False
         self.batched = False
         self.mlock_count = 0
+        self.unevictable = False
 
     def __repr__(self) -> str:
         return f"Page({self.kind.value}, mapcount={self.mapcount}, dirty={self.dirty})"
@@ -268,6 +272,7 @@ class AnonPage(Page):
         self.lazyfree = False
         self.batched = False
         self.mlock_count = 0
+        self.unevictable = False
 
 
 if ENGINE == "python":
@@ -289,6 +294,7 @@ if ENGINE == "python":
         "lazyfree": False,
         "batched": False,
         "mlock_count": 0,
+        "unevictable": False,
         "__init__": object.__init__,
     }.items():
         setattr(AnonPage, _field, _value)  # setattr: mypy refuses to assign a method
@@ -500,7 +506,7 @@ def zap_vma_pages(mm: Mm, vma: Vma) -> None:
                     if dirty and addr in dirty:
                         page.dirty = True
                     if recency and addr not in old:
-                        folio_mark_accessed(page, locked)
+                        folio_mark_accessed(page)
         mm.machine_resident[0] -= freed
         if old:
             old.difference_update(pages)
@@ -591,18 +597,20 @@ def vma_has_recency(vma: Vma) -> bool:
     return not vma.vm_flags & (VM_SEQ_READ | VM_RAND_READ)
 
 
-def folio_mark_accessed(page: Page, unevictable: bool = False) -> None:
+def folio_mark_accessed(page: Page) -> None:
     """``folio_mark_accessed`` with the classic LRU (the host has no MGLRU): an
     unreferenced folio becomes referenced; a referenced inactive one is activated and
     loses the bit (activation is immediate: the batch it waits in is drained before
-    anything can observe it), unless it is unevictable, which keeps the bit. A folio is
-    unevictable while it is mlocked (``mlock_count``), through whichever mapping: a
-    fork child's unlocked VMA reaches folios its parent's VM_LOCKED VMA still locks
-    (host-verified, tests/differential/madvise_fixed.py ``MLOCKED_ELSEWHERE``); callers
-    also pass ``unevictable`` when the VMA they reach it through is ``VM_LOCKED``. O(1)."""
+    anything can observe it), unless it is unevictable (PG_unevictable), which keeps the
+    bit, through whichever mapping: a fork child's unlocked VMA reaches folios its
+    parent's VM_LOCKED VMA still locks (host-verified, tests/differential/madvise_fixed.py
+    ``MLOCKED_ELSEWHERE``). A folio just mlocked is not unevictable yet: its mlock batch
+    entry has not been applied (``mlock_folio`` sets PG_mlocked, ``__mlock_folio`` at the
+    drain PG_unevictable), so the FOLL_TOUCH of the populate that faulted it into a
+    VM_LOCKED VMA activates it (host-verified, ``MLOCK_FAULT_ACTIVATES``). O(1)."""
     if not page.referenced:
         page.referenced = True
-    elif not page.active and not unevictable and not page.mlock_count:
+    elif not page.active and not page.unevictable:
         page.active = True
         page.referenced = False
 
@@ -765,9 +773,13 @@ def mlock_drain(lru: LruBatches) -> None:
     O(queued)."""
     batch = lru.mlock
     for page, events in batch:
-        if events is not None and page.mlock_count:
+        if events is None:  # __mlock_folio / __mlock_new_folio: onto the unevictable list
+            if page.mlock_count:
+                page.unevictable = True
+        elif page.mlock_count:
             page.mlock_count -= 1
             if not page.mlock_count:
+                page.unevictable = False
                 events.count("unevictable_pgs_munlocked")
     batch.clear()
 
@@ -865,7 +877,7 @@ def zap_pte_range(
                 if addr in dirty:
                     page.dirty = True  # the PTE's dirty bit goes to the folio
                 if recency and addr not in old:
-                    folio_mark_accessed(page, locked)
+                    folio_mark_accessed(page)
         del pages[addr]
         old.discard(addr)
         clean.discard(addr)
@@ -1256,7 +1268,9 @@ def materialize(mm: Mm, vma: Vma, start: int, end: int) -> None:
             _materialize_shared(mm, pages, run)
             continue
         referenced, active = run.referenced, run.active
-        mlocked = bool(vma.vm_flags & VM_LOCKED)  # a locked VMA's run: mlock count 1
+        # A locked VMA's run: mlock count 1, and unevictable (a run is made by a populate,
+        # which drains the mlock batch before it returns: mlock_run_folios).
+        mlocked = bool(vma.vm_flags & VM_LOCKED)
         for addr in range(run.start, run.end, PAGE_SIZE):
             page = AnonPage()
             page.mapcount = 1
@@ -1266,6 +1280,7 @@ def materialize(mm: Mm, vma: Vma, start: int, end: int) -> None:
                 page.active = True
             if mlocked:
                 page.mlock_count = 1
+                page.unevictable = True
             pages[addr] = page
         if run.old:
             mm.old_ptes.update(range(run.start, run.end, PAGE_SIZE))

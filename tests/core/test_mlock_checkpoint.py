@@ -173,3 +173,28 @@ def test_bad_mlock_batches_are_refused_naming_them() -> None:
     doc["pages"][0]["mlock_count"] = 0
     with pytest.raises(StateError, match=re.escape("pages[0].mlock_count")):
         load_kernel(doc)
+
+
+def test_round_trip_derives_which_mlocked_folios_are_unevictable() -> None:
+    """PG_unevictable is not saved: a restored mlocked folio is unevictable unless its
+    mlock entry still waits in the batch. A fault into an ``MLOCK_ONFAULT`` range queues
+    the entry (no drain); ``mlock`` of a mapped page drains it (its populate)."""
+    kernel = Kernel()
+    proc = kernel.spawn()
+    mm = proc.mm
+    mm.mmap(BASE, 4 * PG, RW, FIXED)
+    mm.fault(BASE, "write")  # a page (not a run), then locked: mlock drains its entry
+    mm.mlock(BASE, PG)
+    mm.mlock2(BASE + 2 * PG, 2 * PG, MLOCK_ONFAULT)
+    mm.fault(BASE + 2 * PG, "write")  # mlocked, its entry pending
+
+    def flags(k: Kernel) -> list[tuple[int, bool]]:
+        out = []
+        for vma in k.get(proc.pid).mm.vmas():
+            out += [(p.mlock_count, p.unevictable) for p in (vma.pages or {}).values()]
+        return out
+
+    before = flags(kernel)
+    restored = load_kernel(dump_kernel(kernel))
+    assert flags(restored) == before
+    assert (1, False) in before and (1, True) in before, before

@@ -1421,6 +1421,68 @@ fork child
 > ~ 100000008000-10000000c000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=12 Pss=6 Pss_Dirty=2 Shared_Clean=8 Shared_Dirty=4 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,gu$
 """
 
+MLOCK_FAULT_ACTIVATES = """
+# A folio that mlock's own populate faults into a VM_LOCKED VMA is PG_mlocked at once
+# (mlock_vma_folio -> mlock_folio) but PG_unevictable only when the per-CPU mlock batch
+# drains (__mlock_folio), so the populate's FOLL_TOUCH (folio_mark_accessed) finds it
+# evictable: a folio already PG_referenced (the young PTE MADV_DONTNEED zapped) is
+# activated and loses the bit, and a fork child's old PTE shows Referenced=0 (random
+# seed 300303 of generate_seal_lock, minimised). Guard markers make the shmem VMA's page
+# tables be copied to the child; the DONTNEED's range starts in a hole (ENOMEM after
+# zapping what is mapped).
+arena 0x100000000000 256
+smaps all
+locks
+mmap 0x1000000e6000 0x1a000 rw- shared|anonymous|fixed -1 0x0
+= 0x1000000e6000
+> 1000000e6000-100000100000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> ~ 1000000e6000-100000100000 Size=104 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms$
+> @ 1000000e6000-100000100000 Locked=0 VmFlags=rd wr sh mr mw me ms$
+> @ VmLck=0$
+madvise 0x1000000e6000 0x4000 guard_install
+= 0
+> 1000000e6000-100000100000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> ~ 1000000e6000-100000100000 Size=104 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,gu$
+> @ 1000000e6000-100000100000 Locked=0 VmFlags=rd wr sh mr mw me ms gu$
+> @ VmLck=0$
+touch 0x1000000ec520 r
+= ok
+> 1000000e6000-100000100000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> ~ 1000000e6000-100000100000 Size=104 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=4 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=4 Private_Dirty=0 Referenced=4 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,gu$
+> @ 1000000e6000-100000100000 Locked=0 VmFlags=rd wr sh mr mw me ms gu$
+> @ VmLck=0$
+madvise 0x1000000e3000 0x1d000 dontneed
+! ENOMEM
+> 1000000e6000-100000100000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> ~ 1000000e6000-100000100000 Size=104 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,gu$
+> @ 1000000e6000-100000100000 Locked=0 VmFlags=rd wr sh mr mw me ms gu$
+> @ VmLck=0$
+mlock 0x1000000ec000 0x1000
+= 0
+> 1000000e6000-1000000ec000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> 1000000ec000-1000000ed000 rw-s 00006000 dev1 ino1 @73 /dev/zero (deleted)$
+> 1000000ed000-100000100000 rw-s 00007000 dev1 ino1 @73 /dev/zero (deleted)$
+> ~ 1000000e6000-1000000ec000 Size=24 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,gu$
+> ~ 1000000ec000-1000000ed000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=4 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=4 Private_Dirty=0 Referenced=4 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=4 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,gu,lo$
+> ~ 1000000ed000-100000100000 Size=76 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,gu$
+> @ 1000000e6000-1000000ec000 Locked=0 VmFlags=rd wr sh mr mw me ms gu$
+> @ 1000000ec000-1000000ed000 Locked=4 VmFlags=rd wr sh mr mw me ms gu lo$
+> @ 1000000ed000-100000100000 Locked=0 VmFlags=rd wr sh mr mw me ms gu$
+> @ VmLck=4$
+fork child
+= 0
+> 1000000e6000-1000000ec000 rw-s 00000000 dev1 ino1 @73 /dev/zero (deleted)$
+> 1000000ec000-1000000ed000 rw-s 00006000 dev1 ino1 @73 /dev/zero (deleted)$
+> 1000000ed000-100000100000 rw-s 00007000 dev1 ino1 @73 /dev/zero (deleted)$
+> ~ 1000000e6000-1000000ec000 Size=24 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,gu$
+> ~ 1000000ec000-1000000ed000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=2 Pss_Dirty=0 Shared_Clean=4 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,gu$
+> ~ 1000000ed000-100000100000 Size=76 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,sh,mr,mw,me,ms,gu$
+> @ 1000000e6000-1000000ec000 Locked=0 VmFlags=rd wr sh mr mw me ms gu$
+> @ 1000000ec000-1000000ed000 Locked=0 VmFlags=rd wr sh mr mw me ms gu$
+> @ 1000000ed000-100000100000 Locked=0 VmFlags=rd wr sh mr mw me ms gu$
+> @ VmLck=0$
+"""
+
 MADVISE_FIXED_TRACES: dict[str, str] = {
     "flags": MADVISE_FLAGS,
     "memory": MADVISE_MEMORY,
@@ -1433,4 +1495,5 @@ MADVISE_FIXED_TRACES: dict[str, str] = {
     "mlocked_elsewhere": MLOCKED_ELSEWHERE,
     "dontunmap_keeps_mlock": DONTUNMAP_KEEPS_MLOCK,
     "pageout_unmaps": PAGEOUT_UNMAPS,
+    "mlock_fault_activates": MLOCK_FAULT_ACTIVATES,
 }
