@@ -103,6 +103,7 @@ def test_anon_page_takes_no_arguments_and_keeps_its_defaults():
         "lazyfree": False,
         "batched": False,
         "mlock_count": 0,
+        "unevictable": False,
     }
     assert {name: getattr(page, name) for name in fields} == fields
     general = Page(PageKind.ANON, dirty=True)
