@@ -556,7 +556,8 @@ def check_vma_pages(vma: Vma) -> None:
     """O(pages): every mapped page lies inside the VMA, is page aligned and consistent
     with the VMA's backing (anonymous pages need an anon_vma; page-cache pages are the
     file's page at the linear index, unless COW replaced them by an anonymous copy);
-    a folio a ``VM_LOCKED`` VMA maps is mlocked. The runs pass :func:`check_vma_runs`."""
+    a folio a ``VM_LOCKED`` VMA maps is mlocked, and an unevictable folio is mlocked. The
+    runs pass :func:`check_vma_runs`."""
     check_vma_runs(vma)
     pages: dict[int, Any] | None = vma.pages
     if not pages:
@@ -567,6 +568,7 @@ def check_vma_pages(vma: Vma) -> None:
         assert isinstance(page, Page), (vma, hex(addr), page)
         if locked and page.rss_counter >= 0:
             assert page.mlock_count >= 1, (vma, hex(addr), "locked VMA maps an unmlocked folio")
+        assert not page.unevictable or page.mlock_count >= 1, (vma, hex(addr), "unevictable")
         if page.kind is PageKind.GUARD:
             assert page is GUARD_MARKER, (vma, hex(addr), page)
         elif page.kind is PageKind.ANON:

@@ -198,3 +198,19 @@ def test_round_trip_derives_which_mlocked_folios_are_unevictable() -> None:
     restored = load_kernel(dump_kernel(kernel))
     assert flags(restored) == before
     assert (1, False) in before and (1, True) in before, before
+
+
+def test_check_refuses_an_unevictable_folio_nothing_locks() -> None:
+    """``_check()`` ties PG_unevictable to PG_mlocked: a folio marked unevictable with
+    no lock is corruption."""
+    kernel = Kernel()
+    mm = kernel.spawn().mm
+    mm.mmap(BASE, 2 * PG, RW, FIXED)
+    mm.fault(BASE, "write")
+    mm._check()
+    vma = mm.find_vma(BASE)
+    assert vma is not None and vma.pages
+    page = next(iter(vma.pages.values()))
+    page.unevictable = True
+    with pytest.raises(AssertionError, match="unevictable"):
+        mm._check()
