@@ -121,6 +121,7 @@ def _update_name(mm: Mm, vma: Vma, prev: Vma | None, start: int, end: int, name:
     result._gen += 1
     result.anon_name = name
     result._gen += 1
+    result.line_changed()
     mm._cycle_dirty = True
     return result
 

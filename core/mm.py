@@ -55,6 +55,7 @@ from .fault import do_user_addr_fault, do_user_addr_fault_nowait
 from .files import FdTable
 from .gup import mm_populate
 from .madvise import MadviseCounters, MadviseStatistics, do_madvise
+from .maps_memo import MapsMemo
 from .mmap import do_mmap
 from .mmap_lock import SEQ_MASK, MmapLock
 from .pages import PageKind, check_vma_pages, count_rss
@@ -145,6 +146,9 @@ class Mm:
         #: The last validated overview's sums (``core.maps_overview``), reused while
         #: ``generation`` is theirs; one immutable object, replaced by one store.
         self.overview_cache: object = None
+        #: The leaves' maps lines between renders and the VMAs changed in place since
+        #: the last one (core/maps_memo.py).
+        self.maps_memo = MapsMemo()
         #: Test/recorder hook, ``fn(mm, seq_after)``: run by every writer just before
         #: ``mmap_write_unlock``/``downgrade`` publishes the even count ``seq_after``,
         #: with the write lock held (the tree is the layout that count will stand for).

@@ -33,26 +33,29 @@ watch)``, and a render only joins cached lines:
 
 Lines are built when first rendered, or seeded from the imported text by
 :func:`seed_line` (``load_maps``) when that text is exactly what the kernel would print.
+
+A whole render goes one step further and keeps the tuple of a whole leaf's lines on the
+tree's leaf (:mod:`core.maps_memo`), so an unchanged leaf costs one reference per line.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from itertools import islice
 from typing import TYPE_CHECKING
 
 from ._engine import ENGINE
 from .constants import PAGE_SHIFT, VM_EXEC, VM_MAYSHARE, VM_READ, VM_WRITE
+from .maps_memo import LeafLines
 from .sched import RESCHED_MASK, cond_resched
 from .vma import Vma, check_live
-from .vma_tree import VmaTree
+from .vma_tree import Leaf, VmaTree
 
 if TYPE_CHECKING:
     from .files import Inode
     from .mm import Mm
 
-#: Which engine runs this module: the render loop below differs (see there).
+#: Which engine runs this module: the compiled render calls cond_resched() (see there).
 _COMPILED = ENGINE == "compiled"
 
 NAME_COLUMN = 72  # seq_setwidth(m, 25 + sizeof(void *) * 6 - 1)
@@ -129,9 +132,14 @@ def _build(vma: Vma) -> tuple[str, Inode | None]:
 def _miss(vma: Vma) -> str:
     """Build ``vma``'s line and cache it if no writer changed the VMA meanwhile. O(1).
 
-    Called from the render loop for a VMA without a current cached line (a freed VMA
-    never has one: :func:`core.vma.poison`).
+    Called for a VMA without a current cached line (a freed VMA never has one:
+    :func:`core.vma.poison`).
     """
+    return _miss_watch(vma)[0]
+
+
+def _miss_watch(vma: Vma) -> tuple[str, Inode | None]:
+    """:func:`_miss` and the inode the line watches (or None). O(1)."""
     check_live(vma, "a maps line")
     gen = vma._gen
     if vma.vm_file is None and vma.special_name is None and vma.anon_name is None:
@@ -147,7 +155,7 @@ def _miss(vma: Vma) -> str:
     # later generation matches, so a racing store costs at most a rebuild.
     if not gen & 1 and vma._gen == gen:
         vma._line = (gen, line, watch)
-    return line
+    return line, watch
 
 
 def cached_line(vma: Vma) -> str:
@@ -238,46 +246,74 @@ def render_maps(mm: Mm, tree: VmaTree[Vma] | None = None, gate: bool = True) -> 
 
 def render_maps_lines(mm: Mm, tree: VmaTree[Vma] | None = None, gate: bool = True) -> list[str]:
     """The lines of the maps text of ``tree`` (default ``mm.tree``), each ending in
-    ``"\n"``, plus the ``[vsyscall]`` gate line: mostly the VMAs' own cached strings, so
-    the list costs one reference per line, not a copy of the text.
+    ``"\n"``, plus the ``[vsyscall]`` gate line: the strings of the leaves' memos and
+    the VMAs' cached lines, so the list costs one reference per line, not a copy of the
+    text.
 
-    O(n) with one cached-line load per VMA; O(1) extra per VMA whose line is not cached.
-    Uses one version of the tree throughout. Caller provides the consistency it needs
-    between the tree and the mm's ``start_brk``/``brk``/``start_stack`` (``mm.maps()``
-    holds ``mmap_lock`` for read).
+    O(n / B) with one memo per leaf of B lines (:mod:`core.maps_memo`), plus O(B) per
+    leaf without a current memo (stored, then the render's new memos are kept if no
+    write cycle overlapped it) and O(1) extra per VMA whose line is not cached. Uses one
+    version of the tree throughout. Caller provides the consistency it needs between
+    the tree and the mm's ``start_brk``/``brk``/``start_stack`` (``mm.maps()`` holds
+    ``mmap_lock`` for read). An explicit ``tree`` (another version) reads and keeps no
+    memo.
     """
+    lock = mm.mmap_lock
+    memo = mm.maps_memo
+    seq = lock.seq  # before any VMA is looked at (MapsMemo.commit)
+    own = tree is None
     snap = (mm.tree if tree is None else tree).snapshot()
-    # The hot loop, inlined from cached_line(): no Python call for a cached line.
-    parts: list[str]
-    if not _COMPILED:  # the interpreter hands the GIL over by itself: one comprehension
-        parts = [
-            c[1]
-            if (c := v._line)[0] == v._gen and (c[2] is None or not c[2].unlinked)
-            else _miss(v)
-            for _, _, v in snap
-        ]
-    else:
-        # Compiled: in slices of RESCHED_MASK + 1 VMAs with a cond_resched() between
-        # two (seq_read_iter() between records); one C call per slice, not per VMA.
-        # (Interpreted, the slicing would cost 11 % of the render.)
-        parts = []
-        entries = iter(snap)
-        while True:
-            part = [
-                c[1]
-                if (c := v._line)[0] == v._gen and (c[2] is None or not c[2].unlinked)
-                else _miss(v)
-                for _, _, v in islice(entries, RESCHED_MASK + 1)
-            ]
-            parts += part
-            if len(part) <= RESCHED_MASK:
-                break
-            cond_resched()
+    epoch = memo.drain(snap) if own else -1
+    parts: list[str] = []
+    built: list[tuple[Leaf[Vma], LeafLines]] = []
+    since = 0
+    for leaf in snap.leaves():
+        m = leaf.memo
+        if (
+            not own
+            or not isinstance(m, LeafLines)
+            or m.epoch != epoch
+            or (m.watches and _any_unlinked(m.watches))
+        ):
+            m = _leaf_lines(leaf.entries, epoch)
+            if own:
+                built.append((leaf, m))
+        parts += m.lines
+        if _COMPILED:
+            # cond_resched() every RESCHED_MASK + 1 lines or so (seq_read_iter() between
+            # records); the interpreter hands the GIL over by itself.
+            since += len(m.lines)
+            if since > RESCHED_MASK:
+                since = 0
+                cond_resched()
+    memo.commit(lock, seq, epoch, built)
     for i, line in _derived_names(snap, mm.cur_brk, mm.start_brk, mm.start_stack):
         parts[i] = line
     if gate and mm.show_gate:
         parts.append(GATE_LINE)
     return parts
+
+
+def _any_unlinked(watches: tuple[Inode, ...]) -> bool:
+    return any(w.unlinked for w in watches)
+
+
+def _leaf_lines(entries: list[tuple[int, int, Vma]], epoch: int) -> LeafLines:
+    """A leaf's memo: its VMAs' cached lines (built where missing) and the inodes they
+    watch. O(len(entries))."""
+    lines: list[str] = []
+    watches: list[Inode] = []
+    for _, _, v in entries:
+        c = v._line
+        w = c[2]
+        if c[0] == v._gen and (w is None or not w.unlinked):
+            lines.append(c[1])
+        else:
+            line, w = _miss_watch(v)
+            lines.append(line)
+        if w is not None:
+            watches.append(w)
+    return LeafLines(epoch, tuple(lines), tuple(watches))
 
 
 # ---------------------------------------------------------------------- seeding
@@ -336,10 +372,27 @@ def _build_name_only(vma: Vma) -> tuple[str | None, Inode | None]:
 
 
 def check_line_cache(mm: Mm) -> None:
-    """O(n): every current cached line of ``mm`` equals a freshly built one.
+    """O(n): every current cached line of ``mm`` equals a freshly built one, and so
+    does every line of a leaf memo a render would use (:mod:`core.maps_memo`: of the
+    current epoch, no watched inode unlinked, no VMA of the leaf reported changed).
 
-    Call while no writer runs (tests). AssertionError names the first bad VMA.
+    Call while no writer runs (tests). AssertionError names the first bad VMA or leaf.
     """
+    memo = mm.maps_memo
+    changed = {id(v) for v in memo.changed}
+    for leaf in mm.tree.leaves():
+        m = leaf.memo
+        if m is None:
+            continue
+        assert isinstance(m, LeafLines), m
+        vmas = [v for _, _, v in leaf.entries]
+        if m.epoch != memo.epoch or _any_unlinked(m.watches) or changed & set(map(id, vmas)):
+            continue  # a render rebuilds it
+        built = [_build(v) for v in vmas]
+        lines = tuple(line for line, _ in built)
+        watches = tuple(w for _, w in built if w is not None)
+        if m.lines != lines or m.watches != watches:
+            raise AssertionError(f"stale maps memo of the leaf from {leaf.entries[0][0]:#x}")
     for _, _, vma in mm.tree:
         c = vma._line
         if c[0] == vma._gen and (c[2] is None or not c[2].unlinked):

@@ -194,12 +194,24 @@ class Vma:
         self.vm_end = end
         self.vm_pgoff = pgoff
         self._gen += 1
+        self.line_changed()
 
     def set_flags(self, flags: int) -> None:
         """``vm_flags_reset``: replace the flags. Same locking rule as :meth:`set_range`."""
         self._gen += 1
         self.vm_flags = flags
         self._gen += 1
+        self.line_changed()
+
+    def line_changed(self) -> None:
+        """Report a change of this VMA's maps line made in place (after the generation
+        bump that ends it) to the leaf memos of its mm (:mod:`core.maps_memo`). Caller
+        holds what :meth:`set_range` requires. O(1)."""
+        mm = self.vm_mm
+        if mm is not None:
+            memo = mm.maps_memo
+            if memo.live:
+                memo.line_changed(self)
 
     # -- derived properties --------------------------------------------------------------
 

@@ -86,7 +86,7 @@ from .constants import U64
 from .errors import InvalidArgument
 from .sched import RESCHED_MASK, cond_resched
 
-__all__ = ["Entry", "VmaTree"]
+__all__ = ["Entry", "Leaf", "VmaTree"]
 
 _COMPILED: Final = ENGINE == "compiled"
 
@@ -146,7 +146,7 @@ class _Leaf(Generic[V]):
     anyway (docs/performance.md, "Tree stores, third pass").
     """
 
-    __slots__ = ("count", "edit", "entries", "first", "gap", "holes", "lasts")
+    __slots__ = ("count", "edit", "entries", "first", "gap", "holes", "lasts", "memo")
     #: Levels below this node (readers descend ``while node.height`` without a type
     #: check). A class attribute: every leaf is at height 0.
     height = 0
@@ -157,11 +157,18 @@ class _Leaf(Generic[V]):
     gap: int
     first: int  # the first entry's start (0 when empty): see _Branch
     edit: object
+    #: A reader's cache of something computed from this leaf's entries alone (the maps
+    #: lines of :mod:`core.procfs`), or None. The tree never reads it, and sets it to
+    #: None in every leaf it builds or copies: a published leaf's entries never change,
+    #: so a memo goes stale only if the entries' values change in place, which the
+    #: memo's owner tracks (:meth:`VmaTree.leaves`).
+    memo: object
 
     def __init__(self, entries: list[Entry[V]], edit: object, *, derive: bool = True) -> None:
         # derive=False: copy() (compiled) fills the other fields itself.
         self.entries = entries
         self.edit = edit
+        self.memo = None
         if not derive:
             return
         self.lasts = _keys([e[1] - 1 for e in entries])
@@ -183,6 +190,7 @@ class _Leaf(Generic[V]):
         else:
             new = _Leaf.__new__(_Leaf)
             new.entries = entries
+            new.memo = None
         new.lasts = self.lasts[:]
         new.holes = self.holes[:]
         new.count = self.count
@@ -316,6 +324,10 @@ class _Branch(Generic[V]):
 
 _Node = _Leaf[V] | _Branch[V]
 
+#: The public name of a leaf, for callers of :meth:`VmaTree.leaves` (its ``entries``
+#: and ``memo``; everything else is the tree's).
+Leaf = _Leaf
+
 # ``_LEVELS[h]`` has h items: a descent loop over a tree of height h without a range().
 _LEVELS: Final = tuple(tuple(range(h)) for h in range(64))
 
@@ -448,6 +460,26 @@ class VmaTree(Generic[V]):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} with {len(self)} entries>"
+
+    def leaves(self) -> Iterator[Leaf[V]]:
+        """The leaves of one version (loaded by this call), in order: each a run of up to
+        ``_LEAF_MAX`` consecutive entries in ``entries`` (a list the caller must not
+        change) with a ``memo`` slot the caller may fill (:class:`_Leaf`). A store never
+        changes a published leaf; it publishes copies, whose memo is None.
+
+        O(1) per leaf, O(n / B) in all. Safe without locks (RCU readers)."""
+        return _leaves(self._root)
+
+    def leaf_at(self, addr: int) -> Leaf[V] | None:
+        """The leaf holding the entry whose stored range contains ``addr`` (as
+        :meth:`walk`), or None. O(log n). Safe without locks (RCU readers)."""
+        node = self._root
+        if not node.lasts or addr > node.lasts[-1]:
+            return None
+        while isinstance(node, _Branch):
+            node = node.kids[_lower_bound(node.lasts, addr)]
+        entry = node.entries[bisect_left(node.lasts, addr)]
+        return node if entry[0] <= addr else None
 
     @property
     def version(self) -> object:
