@@ -13,15 +13,17 @@ its maps text once. It then stays alive and, on request, times full reads of its
 ``/proc/self/maps`` (open, read with a 1 MiB buffer until EOF, close). The simulator
 loads the dumped text with ``Kernel.spawn_from_maps`` and renders it with
 ``mm.maps()``: the first render of a freshly built process (its lines were seeded
-from the imported text by ``load_maps``, nothing was rendered yet) and repeated
-renders. The first render of the arena rebuilt by syscalls (below), where every line
-is formatted during the render, is printed too, as one untargeted sample. Kernel
-reads and simulator renders alternate in small blocks, so both see the same machine
-load; ratios are given as ratio of medians, ratio of minima, and the median of the
-per-block ratios. The simulator's text is compared with the kernel's byte for byte,
-and the arena is also rebuilt in the simulator with the helper's own syscalls
-(``mmap(MAP_FIXED_NOREPLACE)`` and the same ``mprotect`` calls) to check that this
-path yields the same lines.
+from the imported text by ``load_maps``, nothing was rendered yet), repeated renders
+(every leaf of the tree reuses its memo, ``core/maps_memo.py``), and renders each
+after one untimed ``mprotect`` of an arena VMA in place (a leaf rebuilt: what a
+monitor polling a changing process pays). The first render of the arena rebuilt by
+syscalls (below), where every line is formatted during the render, is printed too, as
+one untargeted sample. Kernel reads and simulator renders alternate in small blocks,
+so both see the same machine load; ratios are given as ratio of medians, ratio of
+minima, and the median of the per-block ratios. The simulator's text is compared
+with the kernel's byte for byte, and the arena is also rebuilt in the simulator with
+the helper's own syscalls (``mmap(MAP_FIXED_NOREPLACE)`` and the same ``mprotect``
+calls) to check that this path yields the same lines.
 
 (b) Per-operation cost in the simulator at 100 VMAs and at N VMAs (the same layout,
 the arena cut short for 100): lookups at random mapped addresses, and ``mprotect``,
@@ -66,6 +68,7 @@ from core import (  # noqa: E402
     MAP_FIXED_NOREPLACE,
     MAP_PRIVATE,
     PAGE_SIZE,
+    PROT_EXEC,
     PROT_READ,
     PROT_WRITE,
     Kernel,
@@ -310,6 +313,27 @@ def timed_render(mm: Mm) -> tuple[int, str]:
     t0 = clock()
     text = mm.maps()
     return clock() - t0, text
+
+
+def changed_renders(mm: Mm, rng: random.Random, arena: int, n: int) -> list[float]:
+    """``n`` renders, each timed right after an untimed ``mprotect`` of one random VMA
+    of the ``arena`` one-page VMAs in place (its exec bit flipped: its neighbours still
+    differ, so nothing merges and no store happens; the render must find the change
+    itself). Flips each chosen VMA twice, so the layout ends as it began."""
+    out: list[float] = []
+    addr = 0
+    for j in range(n):
+        if j % 2 == 0:
+            addr = ARENA_BASE + rng.randrange(arena) * P
+        vma = mm.vma_lookup(addr)
+        assert vma is not None
+        mm.mprotect(addr, P, (vma.vm_flags & 7) ^ PROT_EXEC)
+        out.append(float(timed_render(mm)[0]))
+    if n % 2:
+        vma = mm.vma_lookup(addr)
+        assert vma is not None
+        mm.mprotect(addr, P, (vma.vm_flags & 7) ^ PROT_EXEC)
+    return out
 
 
 def replay_arena(kernel: Kernel, others: str, baseline: int, target: int) -> Process:
@@ -559,9 +583,10 @@ def bench_maps(
     baseline = sum(1 for ln in others if not ln.startswith(GATE_PREFIX))
     n_vmas = baseline + len(arena)
     kread: list[list[float]] = []  # kernel blocks
-    cold, warm = Stats(), Stats()
+    cold, warm, changed = Stats(), Stats(), Stats()
     cold_pairs: list[float] = []  # cold render / median of the kernel block before it
     warm_pairs: list[float] = []  # render block median / kernel block median
+    changed_pairs: list[float] = []  # the same, renders after one change in place
     loads: list[float] = []
 
     def kernel_block() -> float | None:
@@ -592,13 +617,20 @@ def bench_maps(
     assert main is not None
     for _ in range(cfg.maps_warmup):
         main.mm.maps()
+    rng = random.Random(cfg.maps_rounds)
+    arena_n = arena_size(main.mm)
     for _ in range(cfg.maps_rounds):
         settle(kernel)
         kmed = kernel_block()
         block = [float(timed_render(main.mm)[0]) for _ in range(cfg.maps_block)]
         warm.samples_ns += block
+        settle(kernel)
+        changed_block = changed_renders(main.mm, rng, arena_n, cfg.maps_block)
+        changed.samples_ns += changed_block
         if kmed is not None:
             warm_pairs.append(statistics.median(block) / kmed)
+            changed_pairs.append(statistics.median(changed_block) / kmed)
+    expect(main.mm, n_vmas, "the layout after the changed renders")
 
     full_match = sim_text == dump
     arena_match = split_dump(sim_text)[0] == arena
@@ -615,7 +647,11 @@ def bench_maps(
     print("\n(a) one full read of /proc/<pid>/maps")
     print(f"  {'':36} {'n':>5} {'median ms':>9} {'min ms':>9}")
     rows = [("kernel: open+read()*+close", kstats)] if helper is not None else []
-    rows += [("sim mm.maps(), first render", cold), ("sim mm.maps(), repeated render", warm)]
+    rows += [
+        ("sim mm.maps(), first render", cold),
+        ("sim mm.maps(), repeated render", warm),
+        ("sim mm.maps(), after one mprotect", changed),
+    ]
     for label, st in rows:
         print(f"  {label:36} {st.n:5} {fmt(st.median, 1e6)} {fmt(st.min, 1e6)}")
     load_ms = statistics.median(loads) / 1e6
@@ -626,6 +662,7 @@ def bench_maps(
         "lines": dump.count("\n"),
         "sim_first_render_ms": cold.as_json(1e6),
         "sim_repeated_render_ms": warm.as_json(1e6),
+        "sim_render_after_one_mprotect_ms": changed.as_json(1e6),
         "sim_spawn_from_maps_ms_median": load_ms,
     }
     if helper is not None:
@@ -646,6 +683,7 @@ def bench_maps(
         for label, st, pairs in (
             ("first render", cold, cold_pairs),
             ("repeated render", warm, warm_pairs),
+            ("after one change", changed, changed_pairs),
         ):
             med, mn = ratio(st, kstats)
             paired = statistics.median(pairs)
