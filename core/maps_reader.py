@@ -239,7 +239,9 @@ def check_int(what: str, value: object, low: int, high: int) -> int:
 
 
 class _Acc:
-    """Lines of one chunk and the position after them (``m->count`` and ``*ppos``)."""
+    """Lines of one chunk and the position after them (``m->count`` and ``*ppos``);
+    ``size``, their bytes, is kept by :meth:`add` for :meth:`fits` (a whole walk,
+    which has no limit, does not keep it)."""
 
     __slots__ = ("limit", "lines", "pos", "size", "want")
 
@@ -307,7 +309,8 @@ def _walk_whole(mm: Mm, acc: _Acc) -> None:
     (its cached-line fast path; the lines are the VMAs' own strings, no copy of the
     text); same bytes as :func:`_walk`. O(n). Calls no cost hook: :func:`_whole`."""
     acc.lines = render_maps_lines(mm)
-    acc.size = sum(map(len, acc.lines))
+    # ``size`` is left alone: only ``fits`` reads it, for a limit a whole walk does not
+    # have, and summing 65,530 lengths would take longer than the render itself.
     acc.pos = POS_END
 
 
