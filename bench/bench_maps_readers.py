@@ -3,7 +3,7 @@
 Run from the repository root::
 
     .venv/bin/python bench/bench_maps_readers.py           # N = 10,000 VMAs
-    .venv/bin/python bench/bench_maps_readers.py --n 65530 --reps 3
+    .venv/bin/python bench/bench_maps_readers.py --n 65000 --reps 3
 
 (a) Whole reads (``read_maps``) and chunked reads (``MapsFile``, < 4 KiB per read) of N
 one-page VMAs alternating ``rw-p``/``r--p``: median wall time of ``--reps`` runs, and
