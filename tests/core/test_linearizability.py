@@ -91,7 +91,9 @@ class Recorder:
         for start, end, _ in self.mm.tree.iter_from(BASE):
             first, last = (start - BASE) // PG, (end - BASE) // PG
             mask |= ((1 << (last - first)) - 1) << first
-        text = render_maps(self.mm)
+        # An explicit tree version: no leaf memo read or kept (core/maps_memo.py), so
+        # the oracle does not share the cache the readers use.
+        text = render_maps(self.mm, self.mm.tree)
         return Layout(tuple(text.splitlines(keepends=True)), mask, self.mm.generation, hole)
 
     def window(self, seq_begin: int, seq_end: int) -> list[Layout]:

@@ -10,6 +10,9 @@ fields.
 from __future__ import annotations
 
 import random
+import sys
+import threading
+import time
 
 from core import (
     MAP_ANONYMOUS,
@@ -27,7 +30,10 @@ from core import (
 )
 from core.errors import SyscallError
 from core.maps_memo import CHANGES_MAX, LeafLines
+from core.maps_reader import MapsSnapshot, read_maps
 from core.procfs import _leaf_lines, check_line_cache, render_maps
+from tests.concurrency import join_all, spawn
+from tests.core.test_linearizability import Recorder, seqcount_violation
 
 PG = 4096
 BASE = 0x100000000000
@@ -204,3 +210,53 @@ def test_random_layouts_render_as_without_memos() -> None:
             if step % 100 == 99:
                 mm._check()
         _agrees(mm)
+
+
+def test_seqcount_reads_over_memos_are_layouts_of_one_cycle() -> None:
+    """Real threads: a writer changes the striped arena's VMAs in place (and now and
+    then with a store), two seqcount readers read the whole file. Every validated read
+    is the layout its count stands for, as rendered without memos at that cycle's
+    unlock (the linearizability test's recorder)."""
+    mm = _striped().mm
+    mm.maps()
+    rec = Recorder(mm)
+    stop = threading.Event()
+
+    def writer() -> int:
+        rng = random.Random(11)
+        ops = 0
+        while not stop.is_set() and ops < 1_000_000:
+            ops += 1
+            addr = BASE + 2 * rng.randrange(N) * PG
+            try:
+                if rng.random() < 0.9:  # in place: the neighbours are holes
+                    mm.mprotect(addr, PG, rng.choice([PROT_READ, RW, PROT_READ | PROT_EXEC]))
+                else:  # a store: the VMA goes, or comes back
+                    mm.munmap(addr, PG) if mm.vma_lookup(addr) else mm.mmap(addr, PG, RW, ANON)
+            except SyscallError:
+                pass
+        return ops
+
+    def reader() -> list[MapsSnapshot]:
+        snaps = []
+        for _ in range(400):
+            snaps.append(read_maps(mm, "seqcount"))
+            time.sleep(0)  # let the writer in between reads too, not only during them
+        return snaps
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(5e-5)  # switch threads often: many overlapping cycles
+    try:
+        w = spawn(writer, name="memo-writer")
+        readers = [spawn(reader, name=f"memo-reader-{i}") for i in range(2)]
+        join_all(readers, timeout=50)
+    finally:
+        stop.set()
+        sys.setswitchinterval(old)
+    join_all([w], timeout=30)
+    snaps = [s for r in readers for s in r.result()]
+    bad = [v for s in snaps if (v := seqcount_violation(rec, s)) is not None]
+    assert not bad, f"{len(bad)} of {len(snaps)} reads inconsistent: {bad[:3]}"
+    assert w.result() > 10 and len({s.seq_begin for s in snaps}) >= 2
+    mm.on_write_unlock = None
+    _agrees(mm)
