@@ -724,3 +724,30 @@ def test_lockless_readers_see_well_formed_versions() -> None:
         raise errors[0]
     assert reads[0] > 0
     tree._check()
+
+
+def test_leaves_cover_every_entry_and_a_store_publishes_leaves_without_memos() -> None:
+    # Leaf.memo is a reader's cache (core/maps_memo.py): a store must never carry it
+    # into a leaf it built or copied, nor touch a published leaf.
+    tree: VmaTree[object] = VmaTree()
+    for i in range(1000):
+        tree.store(2 * i * PAGE_SIZE, (2 * i + 1) * PAGE_SIZE, i)
+    leaves = list(tree.leaves())
+    assert len(leaves) > 10
+    assert [e for leaf in leaves for e in leaf.entries] == list(tree)
+    for leaf in leaves:
+        assert leaf.memo is None
+        leaf.memo = leaf
+    for i in (0, 1, 499, 999):
+        found = tree.leaf_at(2 * i * PAGE_SIZE + 5)
+        assert found is not None and any(e[2] == i for e in found.entries)
+    assert tree.leaf_at(PAGE_SIZE) is None  # the hole after entry 0
+    assert tree.leaf_at(2000 * PAGE_SIZE) is None  # past the last entry
+    assert VmaTree().leaf_at(0) is None
+    old = tree.snapshot()
+    tree.store(1000 * PAGE_SIZE, 1001 * PAGE_SIZE, "replaced")  # entry 500's range
+    fresh = [leaf for leaf in tree.leaves() if leaf.memo is None]
+    assert fresh == [tree.leaf_at(1000 * PAGE_SIZE)]
+    assert all(leaf.memo is leaf for leaf in tree.leaves() if leaf.memo is not None)
+    assert list(old.leaves()) == leaves  # the old version is untouched
+    assert all(leaf.memo is leaf for leaf in old.leaves())
