@@ -116,12 +116,7 @@ def _update_name(mm: Mm, vma: Vma, prev: Vma | None, start: int, end: int, name:
             raise SyscallError(EAGAIN, "prctl", exc.detail) from None
         raise
     vma_start_write(mm.mmap_lock, result)
-    # replace_anon_vma_name(): the name is not shown by the maps line cache until
-    # the generation moves, like a flag change.
-    result._gen += 1
-    result.anon_name = name
-    result._gen += 1
-    result.line_changed()
+    result.set_anon_name(name)
     mm._cycle_dirty = True
     return result
 

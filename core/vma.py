@@ -203,6 +203,15 @@ class Vma:
         self._gen += 1
         self.line_changed()
 
+    def set_anon_name(self, name: str | None) -> None:
+        """``replace_anon_vma_name``: name (or unname) the VMA in place. Same locking
+        rule as :meth:`set_range`; the name is in the maps line, so the generation moves
+        as for a flag change."""
+        self._gen += 1
+        self.anon_name = name
+        self._gen += 1
+        self.line_changed()
+
     def line_changed(self) -> None:
         """Report a change of this VMA's maps line made in place (after the generation
         bump that ends it) to the leaf memos of its mm (:mod:`core.maps_memo`). Caller
