@@ -320,19 +320,21 @@ def changed_renders(mm: Mm, rng: random.Random, arena: int, n: int) -> list[floa
     of the ``arena`` one-page VMAs in place (its exec bit flipped: its neighbours still
     differ, so nothing merges and no store happens; the render must find the change
     itself). Flips each chosen VMA twice, so the layout ends as it began."""
+
+    def flip(addr: int) -> None:
+        vma = mm.vma_lookup(addr)
+        assert vma is not None
+        mm.mprotect(addr, P, (vma.vm_flags & 7) ^ PROT_EXEC)
+
     out: list[float] = []
     addr = 0
     for j in range(n):
         if j % 2 == 0:
             addr = ARENA_BASE + rng.randrange(arena) * P
-        vma = mm.vma_lookup(addr)
-        assert vma is not None
-        mm.mprotect(addr, P, (vma.vm_flags & 7) ^ PROT_EXEC)
+        flip(addr)
         out.append(float(timed_render(mm)[0]))
     if n % 2:
-        vma = mm.vma_lookup(addr)
-        assert vma is not None
-        mm.mprotect(addr, P, (vma.vm_flags & 7) ^ PROT_EXEC)
+        flip(addr)
     return out
 
 

@@ -16,6 +16,7 @@ from core.errors import InvalidArgument
 
 from .common import ProgressBar
 from .profiles import DEFAULT_COST
+from .reader_modes import CELL_RULE
 from .runner import (
     EXPERIMENTS,
     format_table,
@@ -48,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--cell-seconds",
         type=float,
         default=None,
-        help="seconds per cell (reader-modes: and until 5 reads, at most 120 s)",
+        help=f"seconds per cell ({CELL_RULE})",
     )
     parser.add_argument(
         "--cost",

@@ -88,6 +88,11 @@ MIN_READS: Final = 5
 """Reads each cell waits for after its duration (module note, "Cells")."""
 MAX_CELL_S: Final = 120.0
 """The longest a cell runs, whatever its reads."""
+CELL_RULE: Final = (
+    f"a reader-modes cell also runs until its reader has {MIN_READS} reads, "
+    f"at most {MAX_CELL_S:g} s"
+)
+"""The two bounds above as the API and the CLI state them beside ``cell_seconds``."""
 
 
 class PacedLocking(ProfiledLocking):

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lab import DEFAULT_COST, CostField, ExperimentName
 from lab.monitor_vs_workload import NAME as REPEATABLE
 from lab.profiles import CostModel
+from lab.reader_modes import CELL_RULE
 
 from ..jobs import JobState
 from .common import InModel
@@ -53,8 +54,7 @@ class ExperimentIn(InModel):
         None,
         ge=0.05,
         le=10.0,
-        description="seconds per cell (default: the experiment's; a reader-modes cell also "
-        "runs until its reader has 5 reads, at most 120 s)",
+        description=f"seconds per cell (default: the experiment's; {CELL_RULE})",
     )
     repeat: int | None = Field(
         None,
