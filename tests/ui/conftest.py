@@ -17,9 +17,11 @@ from typing import Any
 
 import pytest
 
+from app.errors import ERROR_TABLE, TYPE_PREFIX, NoSuchMachine
 from tests.app.conftest import LiveServer, http, live_server  # noqa: F401  (fixtures)
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
+NO_SUCH_MACHINE = TYPE_PREFIX + ERROR_TABLE[NoSuchMachine].slug
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 LAUNCH_ARGS = [
     "--no-sandbox",
@@ -51,12 +53,13 @@ def browser() -> Iterator[Any]:
 def guarded_page(browser: Any, base_url: str) -> Iterator[Any]:
     """A fresh page (1400 x 1700) that may talk to ``base_url`` alone. At the end: no
     request left that server, the page logged no uncaught error and no CSP violation,
-    and no request failed except 404s of processes that no longer exist."""
+    and no request failed except 404s of processes or machines that no longer exist."""
     context = browser.new_context(viewport={"width": 1400, "height": 1700})
     pg = context.new_page()
     pg.set_default_timeout(30_000)  # generous: the machine may be busy
     outside: list[str] = []
     errors: list[str] = []
+    on_machines: list[Any] = []  # 404s under /machines/<id>/, judged by their body at the end
 
     def guard(route: Any) -> None:
         if route.request.url.startswith(base_url + "/"):
@@ -75,10 +78,22 @@ def guarded_page(browser: Any, base_url: str) -> Iterator[Any]:
         # A 404 from the API is the page seeing a process that exited (the tests delete
         # theirs while the page still polls its maps and /vmstat?pid=), on any machine;
         # any other error status, or a missing page asset, is a bug of the page.
-        path = re.sub(r"^/machines/[^/]+(?=/)", "", r.url[len(base_url) :])
+        # A 404 under /machines/<id>/ may also be the page polling a machine the test
+        # deleted (its cleanup) while the page still showed it: the problem document
+        # says which, read below.
+        full = r.url[len(base_url) :]
+        path = re.sub(r"^/machines/[^/]+(?=/)", "", full)
         exited = path.startswith(("/processes/", "/vmstat?pid="))
-        if r.status >= 400 and (r.status != 404 or not exited):
+        if r.status == 404 and not exited and path != full:
+            on_machines.append(r)
+        elif r.status >= 400 and (r.status != 404 or not exited):
             errors.append(f"{r.request.method} {path} -> {r.status}")
+
+    def machine_gone(r: Any) -> bool:
+        try:
+            return bool(r.json().get("type") == NO_SUCH_MACHINE)
+        except Exception:  # no body (the page went away first) or not JSON
+            return False
 
     pg.route("**/*", guard)
     pg.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
@@ -88,6 +103,11 @@ def guarded_page(browser: Any, base_url: str) -> Iterator[Any]:
     try:
         yield pg
     finally:
+        errors.extend(
+            f"{r.request.method} {r.url[len(base_url) :]} -> 404"
+            for r in list(on_machines)
+            if not machine_gone(r)
+        )
         context.close()
     assert outside == [], f"the page tried to fetch from outside the server: {outside}"
     assert errors == [], f"the page logged errors: {errors}"
