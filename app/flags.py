@@ -19,6 +19,7 @@ from typing import Literal, get_args
 
 from core import (
     MAP_ANONYMOUS,
+    MAP_DROPPABLE,
     MAP_FIXED,
     MAP_FIXED_NOREPLACE,
     MAP_GROWSDOWN,
@@ -74,6 +75,7 @@ MapName = Literal[
     "MAP_SHARED",
     "MAP_PRIVATE",
     "MAP_SHARED_VALIDATE",
+    "MAP_DROPPABLE",
     "MAP_FIXED",
     "MAP_ANONYMOUS",
     "MAP_32BIT",
@@ -137,6 +139,7 @@ MAP_BITS: dict[str, int] = {
     "MAP_SHARED": MAP_SHARED,
     "MAP_PRIVATE": MAP_PRIVATE,
     "MAP_SHARED_VALIDATE": MAP_SHARED_VALIDATE,
+    "MAP_DROPPABLE": MAP_DROPPABLE,
     "MAP_FIXED": MAP_FIXED,
     "MAP_ANONYMOUS": MAP_ANONYMOUS,
     "MAP_32BIT": MAP_32BIT,
@@ -212,10 +215,12 @@ def map_names(flags: int) -> list[str | int]:
 
     >>> map_names(0x22), map_names(0x13)
     (['MAP_PRIVATE', 'MAP_ANONYMOUS'], ['MAP_SHARED_VALIDATE', 'MAP_FIXED'])
+    >>> map_names(0x28)
+    ['MAP_DROPPABLE', 'MAP_ANONYMOUS']
     """
     out: list[str | int] = []
     kind = flags & MAP_TYPE
-    for name in ("MAP_SHARED", "MAP_PRIVATE", "MAP_SHARED_VALIDATE"):
+    for name in ("MAP_SHARED", "MAP_PRIVATE", "MAP_SHARED_VALIDATE", "MAP_DROPPABLE"):
         if kind == MAP_BITS[name]:
             out.append(name)
             flags &= ~MAP_TYPE

@@ -135,6 +135,7 @@ _TRACE_MAP = {
     "shared_validate": "MAP_SHARED_VALIDATE",
     "shared": "MAP_SHARED",
     "private": "MAP_PRIVATE",
+    "droppable": "MAP_DROPPABLE",
     "anonymous": "MAP_ANONYMOUS",
     "fixed_noreplace": "MAP_FIXED_NOREPLACE",
     "fixed": "MAP_FIXED",
@@ -142,6 +143,8 @@ _TRACE_MAP = {
     "noreserve": "MAP_NORESERVE",
     "sync": "MAP_SYNC",
     "stack": "MAP_STACK",
+    "populate": "MAP_POPULATE",
+    "locked": "MAP_LOCKED",
 }
 _TRACE_MREMAP = {
     "maymove": "MREMAP_MAYMOVE",

@@ -48,6 +48,7 @@ from .constants import MADV_UNMERGEABLE as MADV_UNMERGEABLE
 from .constants import MADV_WILLNEED as MADV_WILLNEED
 from .constants import MADV_WIPEONFORK as MADV_WIPEONFORK
 from .constants import MAP_ANONYMOUS as MAP_ANONYMOUS
+from .constants import MAP_DROPPABLE as MAP_DROPPABLE
 from .constants import MAP_FIXED as MAP_FIXED
 from .constants import MAP_FIXED_NOREPLACE as MAP_FIXED_NOREPLACE
 from .constants import MAP_GROWSDOWN as MAP_GROWSDOWN
@@ -178,6 +179,7 @@ __all__ = [
     "MAP_PRIVATE",
     "MAP_SHARED",
     "MAP_SHARED_VALIDATE",
+    "MAP_DROPPABLE",
     "MAP_STACK",
     "MAP_SYNC",
     "MREMAP_DONTUNMAP",

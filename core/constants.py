@@ -63,6 +63,9 @@ PROT_GROWSUP: Final = 0x02000000
 MAP_SHARED: Final = 0x01
 MAP_PRIVATE: Final = 0x02
 MAP_SHARED_VALIDATE: Final = 0x03
+# A mapping type of its own (6.11+; the vDSO getrandom() state of glibc 2.41 and Go 1.24
+# is mapped with it): private anonymous memory the kernel may drop instead of swapping.
+MAP_DROPPABLE: Final = 0x08
 MAP_TYPE: Final = 0x0F
 MAP_FIXED: Final = 0x10
 MAP_ANONYMOUS: Final = 0x20
@@ -186,6 +189,10 @@ VM_MERGEABLE: Final = 0x80000000
 # 64-bit only: include/linux/mm.h VM_SEALED_BIT (42 since 6.16; bit 63 before), so
 # smaps prints "sl" after every flag below bit 32.
 VM_SEALED: Final = 1 << 42
+# VM_DROPPABLE (64-bit, include/linux/mm.h; smaps "dp", printed before "sl"): a
+# MAP_DROPPABLE mapping. Its folios are never swap-backed (folio_add_new_anon_rmap), so
+# reclaim drops them, dirty or not, and smaps counts a clean one as LazyFree at once.
+VM_DROPPABLE: Final = 1 << 40
 
 # VM_MAYBE_GUARD (bit 11, smaps "gu"): MADV_GUARD_INSTALL sets it on the VMA, without a
 # split, and it never goes away; a "sticky" flag (VM_STICKY) that merges ignore and the

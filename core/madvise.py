@@ -111,6 +111,7 @@ from .constants import (
     VM_DONTCOPY,
     VM_DONTDUMP,
     VM_DONTEXPAND,
+    VM_DROPPABLE,
     VM_HUGEPAGE,
     VM_HUGETLB,
     VM_IO,
@@ -449,12 +450,16 @@ def _vma_behavior(b: _Behavior) -> None:
             )
         flags |= VM_WIPEONFORK
     elif advice == MADV_KEEPONFORK:
+        if flags & VM_DROPPABLE:  # droppable memory is always wiped on fork
+            raise _fail(EINVAL, f"the VMA at {vma.vm_start:#x} is droppable")
         flags &= ~VM_WIPEONFORK
     elif advice == MADV_DONTDUMP:
         flags |= VM_DONTDUMP
     elif advice == MADV_DODUMP:
         if flags & VM_SPECIAL and not flags & VM_HUGETLB:
             raise _fail(EINVAL, f"the VMA at {vma.vm_start:#x} is a special mapping")
+        if flags & VM_DROPPABLE:  # and never dumped
+            raise _fail(EINVAL, f"the VMA at {vma.vm_start:#x} is droppable")
         flags &= ~VM_DONTDUMP
     elif advice in (MADV_MERGEABLE, MADV_UNMERGEABLE):
         flags = _ksm_madvise(vma, advice, flags)
@@ -472,7 +477,14 @@ def _vma_behavior(b: _Behavior) -> None:
 
 
 _KSM_INCOMPATIBLE = (
-    VM_SHARED | VM_MAYSHARE | VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_HUGETLB | VM_MIXEDMAP
+    VM_SHARED
+    | VM_MAYSHARE
+    | VM_PFNMAP
+    | VM_IO
+    | VM_DONTEXPAND
+    | VM_HUGETLB
+    | VM_MIXEDMAP
+    | VM_DROPPABLE  # vma_ksm_compatible()
 )
 
 
@@ -533,6 +545,7 @@ def _dontneed_free(b: _Behavior) -> None:
     if not vma.is_anonymous():
         raise _fail(EINVAL, f"MADV_FREE needs anonymous memory ({vma.vm_start:#x})")
     lru = mm.kernel.lru
+    droppable = vma.vm_flags & VM_DROPPABLE
     with mm.page_lock:
         lru_add_drain(lru)
         update_hiwater_rss(mm)
@@ -546,7 +559,8 @@ def _dontneed_free(b: _Behavior) -> None:
                 page.folio_dirty = False
             mm.old_ptes.add(addr)  # clear_young_dirty_ptes()
             mm.clean_ptes.add(addr)
-            folio_mark_lazyfree(lru, page)  # not an mlocked (unevictable) folio
+            if not droppable:  # a droppable folio is lazy-free already
+                folio_mark_lazyfree(lru, page)  # not an mlocked (unevictable) folio
 
 
 def _cold_or_pageout(b: _Behavior) -> None:
@@ -586,9 +600,15 @@ def _reclaim(mm: Mm, vma: Vma, addrs: list[int]) -> None:
     machine without swap. Caller holds the page lock."""
     pages = vma.pages
     assert pages is not None
+    droppable = vma.vm_flags & VM_DROPPABLE
     for addr in addrs:
         page = pages[addr]
         if page.kind is PageKind.ANON:
+            if droppable:
+                # try_to_unmap_one(): a droppable folio (never swap-backed) is
+                # discarded, dirty or not.
+                zap_pte_range(mm, vma, addr, addr + PAGE_SIZE, reclaim=True)
+                continue
             if not page.lazyfree:
                 page.active = True  # no swap to add it to: activate_locked
                 continue

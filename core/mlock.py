@@ -50,6 +50,7 @@ from .constants import (
     PAGE_SIZE,
     TASK_SIZE,
     U64,
+    VM_DROPPABLE,
     VM_LOCKED,
     VM_LOCKED_MASK,
     VM_LOCKONFAULT,
@@ -94,8 +95,9 @@ def mlock_fixup(mm: Mm, vma: Vma, prev: Vma | None, start: int, end: int, newfla
     covering the range (the next call's ``prev``). Special VMAs are left alone.
     Caller holds ``mmap_lock`` for write. O(log n)."""
     oldflags = vma.vm_flags
-    if newflags == oldflags or oldflags & VM_SPECIAL:
-        # Don't set VM_LOCKED or VM_LOCKONFAULT and don't count.
+    if newflags == oldflags or oldflags & (VM_SPECIAL | VM_DROPPABLE):
+        # Don't set VM_LOCKED or VM_LOCKONFAULT and don't count (vma_supports_mlock():
+        # neither special nor droppable memory; mlock's populate still faults it in).
         return vma
     if newflags & VM_LOCKED and vma.runs:
         # Runs stay runs when locked (their folios' mlock state is uniform, and the

@@ -29,6 +29,7 @@ from .constants import (
     EOVERFLOW,
     EPERM,
     LEGACY_MAP_MASK,
+    MAP_DROPPABLE,
     MAP_FIXED,
     MAP_FIXED_NOREPLACE,
     MAP_LOCKED,
@@ -46,7 +47,10 @@ from .constants import (
     PROT_WRITE,
     U64,
     VM_ACCOUNT,
+    VM_DONTDUMP,
+    VM_DROPPABLE,
     VM_GROWSDOWN,
+    VM_LOCKED_MASK,
     VM_MAYEXEC,
     VM_MAYREAD,
     VM_MAYSHARE,
@@ -54,6 +58,7 @@ from .constants import (
     VM_NORESERVE,
     VM_SHARED,
     VM_SYNC,
+    VM_WIPEONFORK,
     VM_WRITE,
 )
 from .errors import SyscallError
@@ -145,7 +150,16 @@ def do_mmap(
                 raise SyscallError(EINVAL, "mmap", "MAP_GROWSDOWN with MAP_SHARED")
             pgoff = 0
             vm_flags |= VM_SHARED | VM_MAYSHARE
-        elif map_type == MAP_PRIVATE:
+        elif map_type in (MAP_PRIVATE, MAP_DROPPABLE):
+            if map_type == MAP_DROPPABLE:
+                # Droppable memory cannot be locked nor grow as a stack; it is never
+                # charged (VM_NORESERVE), and neither inherited by a fork child nor
+                # dumped.
+                if flags & MAP_LOCKED:
+                    raise SyscallError(EINVAL, "mmap", "MAP_DROPPABLE with MAP_LOCKED")
+                if vm_flags & VM_GROWSDOWN:
+                    raise SyscallError(EINVAL, "mmap", "MAP_DROPPABLE with MAP_GROWSDOWN")
+                vm_flags |= VM_DROPPABLE | VM_NORESERVE | VM_WIPEONFORK | VM_DONTDUMP
             pgoff = addr >> PAGE_SHIFT
         else:
             raise SyscallError(
@@ -229,6 +243,12 @@ def mmap_region(
             shmem = _OpenFile(mm.fs.new_shmem(length), True, True)
             if not vm_flags & VM_NORESERVE:
                 charge_shmem(shmem.inode, commit, pages)
+        if vm_flags & VM_DROPPABLE:
+            # __mmap_complete(): MCL_FUTURE's VM_LOCKED is dropped again from a VMA
+            # that does not support mlock (vma_supports_mlock), and not counted. The
+            # merge above was tried with it, so such a mapping never merges with a
+            # droppable neighbour (as the host shows).
+            vm_flags &= ~VM_LOCKED_MASK
         vma = Vma.new(mm, addr, end, vm_flags, pgoff, file if shmem is None else shmem)
         if file is not None:
             file.get()

@@ -36,6 +36,7 @@ from .constants import (
     PAGE_MASK,
     PAGE_SHIFT,
     PAGE_SIZE,
+    VM_DROPPABLE,
     VM_HUGEPAGE,
     VM_LOCKED,
     VM_LOCKONFAULT,
@@ -70,6 +71,7 @@ _MNEMONICS = {
     9: "um", 10: "pf", 11: "gu", 12: "uw", 13: "lo", 14: "io", 15: "sr", 16: "rr", 17: "dc",
     18: "de", 19: "lf", 20: "ac", 21: "nr", 22: "ht", 23: "sf", 24: "ar", 25: "wf",
     26: "dd", 28: "mm", 29: "hg", 30: "nh", 31: "mg",
+    40: "dp",  # VM_DROPPABLE (MAP_DROPPABLE, 64-bit)
     42: "sl",  # VM_SEALED (mseal, 64-bit)
 }  # fmt: skip
 _SOFTDIRTY_BIT = 27  # CONFIG_MEM_SOFT_DIRTY is off on the host: the bit prints nothing
@@ -105,6 +107,8 @@ def smap_gather_stats(mm: Mm, vma: Vma, start: int = 0) -> MemSizeStats:
     Caller holds ``mmap_lock`` (or the VMA lock). O(pages + runs)."""
     mss = MemSizeStats()
     locked = bool(vma.vm_flags & (VM_LOCKED | VM_LOCKONFAULT))
+    # A droppable VMA's folios are never swap-backed: a clean one is LazyFree.
+    droppable = bool(vma.vm_flags & VM_DROPPABLE)
     old = mm.old_ptes
     with mm.page_lock:
         items = (
@@ -188,7 +192,7 @@ def smap_gather_stats(mm: Mm, vma: Vma, start: int = 0) -> MemSizeStats:
         if kind is PageKind.ANON:
             mss.anonymous += PAGE_SIZE
             mss.pss_anon += pss
-            if page.lazyfree and not dirty:
+            if (page.lazyfree or droppable) and not dirty:
                 mss.lazyfree += PAGE_SIZE  # MADV_FREE'd, clean: may be discarded
         elif kind is PageKind.SHMEM:
             mss.pss_shmem += pss

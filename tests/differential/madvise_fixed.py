@@ -1483,6 +1483,341 @@ fork child
 > @ VmLck=0$
 """
 
+DROPPABLE = """
+# MAP_DROPPABLE (6.11+, the getrandom() vDSO state of glibc 2.41 and Go 1.24): private
+# anonymous memory with VM_DROPPABLE, VM_NORESERVE, VM_WIPEONFORK and VM_DONTDUMP
+# ("nr wf dd dp"). It cannot be MAP_LOCKED, grow down or be a file (EINVAL); mlock and
+# mlockall populate it but never lock it, and under MCL_FUTURE a new droppable mapping is
+# tried for merging with VM_LOCKED, so it merges with no droppable neighbour; KEEPONFORK
+# and DODUMP are EINVAL, MERGEABLE is ignored. Its folios are never swap-backed: FREE makes
+# a page LazyFree at once (no drain), PAGEOUT drops pages whether dirty or not. A fork
+# child gets it empty.
+arena 0x100000000000 256
+smaps all
+locks
+mmap 0x100000000000 0x8000 rw- droppable|anonymous|fixed -1 0
+= 0x100000000000
+> 100000000000-100000008000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000008000 Size=32 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> @ 100000000000-100000008000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ VmLck=0$
+touch 0x100000000000 w
+= ok
+> 100000000000-100000008000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000008000 Size=32 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=4 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=4 Referenced=4 Anonymous=4 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> @ 100000000000-100000008000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ VmLck=0$
+touch 0x100000001000 w
+= ok
+> 100000000000-100000008000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000008000 Size=32 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=8 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=8 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> @ 100000000000-100000008000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ VmLck=0$
+touch 0x100000002000 w
+= ok
+> 100000000000-100000008000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000008000 Size=32 KernelPageSize=4 MMUPageSize=4 Rss=12 Pss=12 Pss_Dirty=12 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=12 Referenced=12 Anonymous=12 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> @ 100000000000-100000008000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ VmLck=0$
+touch 0x100000003000 r
+= ok
+> 100000000000-100000008000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000008000 Size=32 KernelPageSize=4 MMUPageSize=4 Rss=12 Pss=12 Pss_Dirty=12 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=12 Referenced=12 Anonymous=12 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> @ 100000000000-100000008000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ VmLck=0$
+mmap 0x100000008000 0x2000 rw- droppable|anonymous|fixed -1 0
+= 0x100000008000
+> 100000000000-10000000a000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-10000000a000 Size=40 KernelPageSize=4 MMUPageSize=4 Rss=12 Pss=12 Pss_Dirty=12 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=12 Referenced=12 Anonymous=12 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> @ 100000000000-10000000a000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ VmLck=0$
+mmap 0x10000000a000 0x2000 rw- private|anonymous|fixed -1 0
+= 0x10000000a000
+> 100000000000-10000000a000 rw-p 00000000 00:00 0 $
+> 10000000a000-10000000c000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-10000000a000 Size=40 KernelPageSize=4 MMUPageSize=4 Rss=12 Pss=12 Pss_Dirty=12 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=12 Referenced=12 Anonymous=12 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 10000000a000-10000000c000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> @ 100000000000-10000000a000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 10000000a000-10000000c000 Locked=0 VmFlags=rd wr mr mw me ac$
+> @ VmLck=0$
+mmap 0x100000010000 0x1000 rw- droppable|anonymous|fixed|growsdown -1 0
+! EINVAL
+> 100000000000-10000000a000 rw-p 00000000 00:00 0 $
+> 10000000a000-10000000c000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-10000000a000 Size=40 KernelPageSize=4 MMUPageSize=4 Rss=12 Pss=12 Pss_Dirty=12 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=12 Referenced=12 Anonymous=12 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 10000000a000-10000000c000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> @ 100000000000-10000000a000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 10000000a000-10000000c000 Locked=0 VmFlags=rd wr mr mw me ac$
+> @ VmLck=0$
+mmap 0x100000010000 0x1000 rw- droppable|anonymous|fixed|locked -1 0
+! EINVAL
+> 100000000000-10000000a000 rw-p 00000000 00:00 0 $
+> 10000000a000-10000000c000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-10000000a000 Size=40 KernelPageSize=4 MMUPageSize=4 Rss=12 Pss=12 Pss_Dirty=12 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=12 Referenced=12 Anonymous=12 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 10000000a000-10000000c000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> @ 100000000000-10000000a000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 10000000a000-10000000c000 Locked=0 VmFlags=rd wr mr mw me ac$
+> @ VmLck=0$
+mmap 0x100000010000 0x1000 rw- shared|droppable|anonymous|fixed -1 0
+! EINVAL
+> 100000000000-10000000a000 rw-p 00000000 00:00 0 $
+> 10000000a000-10000000c000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-10000000a000 Size=40 KernelPageSize=4 MMUPageSize=4 Rss=12 Pss=12 Pss_Dirty=12 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=12 Referenced=12 Anonymous=12 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 10000000a000-10000000c000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> @ 100000000000-10000000a000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 10000000a000-10000000c000 Locked=0 VmFlags=rd wr mr mw me ac$
+> @ VmLck=0$
+mprotect 0x100000002000 0x1000 r--
+= 0
+> 100000000000-100000002000 rw-p 00000000 00:00 0 $
+> 100000002000-100000003000 r--p 00000000 00:00 0 $
+> 100000003000-10000000a000 rw-p 00000000 00:00 0 $
+> 10000000a000-10000000c000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000002000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=8 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=8 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 100000002000-100000003000 Size=4 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=4 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=4 Referenced=4 Anonymous=4 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,mr,mw,me,nr,wf,dd,dp$
+> ~ 100000003000-10000000a000 Size=28 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 10000000a000-10000000c000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> @ 100000000000-100000002000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 100000002000-100000003000 Locked=0 VmFlags=rd mr mw me nr wf dd dp$
+> @ 100000003000-10000000a000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 10000000a000-10000000c000 Locked=0 VmFlags=rd wr mr mw me ac$
+> @ VmLck=0$
+mprotect 0x100000002000 0x1000 rw-
+= 0
+> 100000000000-10000000a000 rw-p 00000000 00:00 0 $
+> 10000000a000-10000000c000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-10000000a000 Size=40 KernelPageSize=4 MMUPageSize=4 Rss=12 Pss=12 Pss_Dirty=12 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=12 Referenced=12 Anonymous=12 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 10000000a000-10000000c000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> @ 100000000000-10000000a000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 10000000a000-10000000c000 Locked=0 VmFlags=rd wr mr mw me ac$
+> @ VmLck=0$
+madvise 0x100000000000 0x1000 free
+= 0
+> 100000000000-10000000a000 rw-p 00000000 00:00 0 $
+> 10000000a000-10000000c000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-10000000a000 Size=40 KernelPageSize=4 MMUPageSize=4 Rss=12 Pss=12 Pss_Dirty=8 Shared_Clean=0 Shared_Dirty=0 Private_Clean=4 Private_Dirty=8 Referenced=8 Anonymous=12 KSM=0 LazyFree=4 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 10000000a000-10000000c000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> @ 100000000000-10000000a000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 10000000a000-10000000c000 Locked=0 VmFlags=rd wr mr mw me ac$
+> @ VmLck=0$
+madvise 0x100000001000 0x1000 pageout drain
+= 0
+> 100000000000-10000000a000 rw-p 00000000 00:00 0 $
+> 10000000a000-10000000c000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-10000000a000 Size=40 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=4 Private_Dirty=4 Referenced=4 Anonymous=8 KSM=0 LazyFree=4 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 10000000a000-10000000c000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> @ 100000000000-10000000a000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 10000000a000-10000000c000 Locked=0 VmFlags=rd wr mr mw me ac$
+> @ VmLck=0$
+madvise 0x100000000000 0x8000 keeponfork
+! EINVAL
+> 100000000000-10000000a000 rw-p 00000000 00:00 0 $
+> 10000000a000-10000000c000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-10000000a000 Size=40 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=4 Private_Dirty=4 Referenced=4 Anonymous=8 KSM=0 LazyFree=4 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 10000000a000-10000000c000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> @ 100000000000-10000000a000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 10000000a000-10000000c000 Locked=0 VmFlags=rd wr mr mw me ac$
+> @ VmLck=0$
+madvise 0x100000000000 0x8000 dodump
+! EINVAL
+> 100000000000-10000000a000 rw-p 00000000 00:00 0 $
+> 10000000a000-10000000c000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-10000000a000 Size=40 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=4 Private_Dirty=4 Referenced=4 Anonymous=8 KSM=0 LazyFree=4 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 10000000a000-10000000c000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> @ 100000000000-10000000a000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 10000000a000-10000000c000 Locked=0 VmFlags=rd wr mr mw me ac$
+> @ VmLck=0$
+madvise 0x100000000000 0x8000 mergeable
+= 0
+> 100000000000-10000000a000 rw-p 00000000 00:00 0 $
+> 10000000a000-10000000c000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-10000000a000 Size=40 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=4 Private_Dirty=4 Referenced=4 Anonymous=8 KSM=0 LazyFree=4 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 10000000a000-10000000c000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> @ 100000000000-10000000a000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 10000000a000-10000000c000 Locked=0 VmFlags=rd wr mr mw me ac$
+> @ VmLck=0$
+madvise 0x100000000000 0x4000 dontfork
+= 0
+> 100000000000-100000004000 rw-p 00000000 00:00 0 $
+> 100000004000-10000000a000 rw-p 00000000 00:00 0 $
+> 10000000a000-10000000c000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000004000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=4 Private_Dirty=4 Referenced=4 Anonymous=8 KSM=0 LazyFree=4 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,dc,nr,wf,dd,dp$
+> ~ 100000004000-10000000a000 Size=24 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 10000000a000-10000000c000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> @ 100000000000-100000004000 Locked=0 VmFlags=rd wr mr mw me dc nr wf dd dp$
+> @ 100000004000-10000000a000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 10000000a000-10000000c000 Locked=0 VmFlags=rd wr mr mw me ac$
+> @ VmLck=0$
+mlock 0x100000004000 0x2000
+= 0
+> 100000000000-100000004000 rw-p 00000000 00:00 0 $
+> 100000004000-10000000a000 rw-p 00000000 00:00 0 $
+> 10000000a000-10000000c000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000004000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=4 Private_Dirty=4 Referenced=4 Anonymous=8 KSM=0 LazyFree=4 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,dc,nr,wf,dd,dp$
+> ~ 100000004000-10000000a000 Size=24 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=8 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=8 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 10000000a000-10000000c000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> @ 100000000000-100000004000 Locked=0 VmFlags=rd wr mr mw me dc nr wf dd dp$
+> @ 100000004000-10000000a000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 10000000a000-10000000c000 Locked=0 VmFlags=rd wr mr mw me ac$
+> @ VmLck=0$
+mlock2 0x100000006000 0x2000 onfault
+= 0
+> 100000000000-100000004000 rw-p 00000000 00:00 0 $
+> 100000004000-10000000a000 rw-p 00000000 00:00 0 $
+> 10000000a000-10000000c000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000004000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=4 Private_Dirty=4 Referenced=4 Anonymous=8 KSM=0 LazyFree=4 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,dc,nr,wf,dd,dp$
+> ~ 100000004000-10000000a000 Size=24 KernelPageSize=4 MMUPageSize=4 Rss=16 Pss=16 Pss_Dirty=16 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=16 Referenced=16 Anonymous=16 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 10000000a000-10000000c000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> @ 100000000000-100000004000 Locked=0 VmFlags=rd wr mr mw me dc nr wf dd dp$
+> @ 100000004000-10000000a000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 10000000a000-10000000c000 Locked=0 VmFlags=rd wr mr mw me ac$
+> @ VmLck=0$
+mlockall current|future
+= 0
+> 100000000000-100000004000 rw-p 00000000 00:00 0 $
+> 100000004000-10000000a000 rw-p 00000000 00:00 0 $
+> 10000000a000-10000000c000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000004000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=16 Pss=16 Pss_Dirty=16 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=16 Referenced=16 Anonymous=16 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,dc,nr,wf,dd,dp$
+> ~ 100000004000-10000000a000 Size=24 KernelPageSize=4 MMUPageSize=4 Rss=24 Pss=24 Pss_Dirty=24 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=24 Referenced=24 Anonymous=24 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 10000000a000-10000000c000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=8 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=8 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=8 THPeligible=0 VmFlags=rd,wr,mr,mw,me,lo,ac$
+> @ 100000000000-100000004000 Locked=0 VmFlags=rd wr mr mw me dc nr wf dd dp$
+> @ 100000004000-10000000a000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 10000000a000-10000000c000 Locked=8 VmFlags=rd wr mr mw me lo ac$
+> @ VmLck=8$
+mmap 0x100000010000 0x2000 rw- droppable|anonymous|fixed -1 0
+= 0x100000010000
+> 100000000000-100000004000 rw-p 00000000 00:00 0 $
+> 100000004000-10000000a000 rw-p 00000000 00:00 0 $
+> 10000000a000-10000000c000 rw-p 00000000 00:00 0 $
+> 100000010000-100000012000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000004000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=16 Pss=16 Pss_Dirty=16 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=16 Referenced=16 Anonymous=16 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,dc,nr,wf,dd,dp$
+> ~ 100000004000-10000000a000 Size=24 KernelPageSize=4 MMUPageSize=4 Rss=24 Pss=24 Pss_Dirty=24 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=24 Referenced=24 Anonymous=24 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 10000000a000-10000000c000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=8 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=8 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=8 THPeligible=0 VmFlags=rd,wr,mr,mw,me,lo,ac$
+> ~ 100000010000-100000012000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=8 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=8 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> @ 100000000000-100000004000 Locked=0 VmFlags=rd wr mr mw me dc nr wf dd dp$
+> @ 100000004000-10000000a000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 10000000a000-10000000c000 Locked=8 VmFlags=rd wr mr mw me lo ac$
+> @ 100000010000-100000012000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ VmLck=8$
+mmap 0x100000012000 0x2000 rw- droppable|anonymous|fixed -1 0
+= 0x100000012000
+> 100000000000-100000004000 rw-p 00000000 00:00 0 $
+> 100000004000-10000000a000 rw-p 00000000 00:00 0 $
+> 10000000a000-10000000c000 rw-p 00000000 00:00 0 $
+> 100000010000-100000012000 rw-p 00000000 00:00 0 $
+> 100000012000-100000014000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000004000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=16 Pss=16 Pss_Dirty=16 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=16 Referenced=16 Anonymous=16 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,dc,nr,wf,dd,dp$
+> ~ 100000004000-10000000a000 Size=24 KernelPageSize=4 MMUPageSize=4 Rss=24 Pss=24 Pss_Dirty=24 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=24 Referenced=24 Anonymous=24 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 10000000a000-10000000c000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=8 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=8 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=8 THPeligible=0 VmFlags=rd,wr,mr,mw,me,lo,ac$
+> ~ 100000010000-100000012000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=8 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=8 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 100000012000-100000014000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=8 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=8 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> @ 100000000000-100000004000 Locked=0 VmFlags=rd wr mr mw me dc nr wf dd dp$
+> @ 100000004000-10000000a000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 10000000a000-10000000c000 Locked=8 VmFlags=rd wr mr mw me lo ac$
+> @ 100000010000-100000012000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 100000012000-100000014000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ VmLck=8$
+munlockall
+= 0
+> 100000000000-100000004000 rw-p 00000000 00:00 0 $
+> 100000004000-10000000a000 rw-p 00000000 00:00 0 $
+> 10000000a000-10000000c000 rw-p 00000000 00:00 0 $
+> 100000010000-100000012000 rw-p 00000000 00:00 0 $
+> 100000012000-100000014000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000004000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=16 Pss=16 Pss_Dirty=16 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=16 Referenced=16 Anonymous=16 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,dc,nr,wf,dd,dp$
+> ~ 100000004000-10000000a000 Size=24 KernelPageSize=4 MMUPageSize=4 Rss=24 Pss=24 Pss_Dirty=24 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=24 Referenced=24 Anonymous=24 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 10000000a000-10000000c000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=8 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=8 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> ~ 100000010000-100000012000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=8 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=8 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 100000012000-100000014000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=8 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=8 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> @ 100000000000-100000004000 Locked=0 VmFlags=rd wr mr mw me dc nr wf dd dp$
+> @ 100000004000-10000000a000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 10000000a000-10000000c000 Locked=0 VmFlags=rd wr mr mw me ac$
+> @ 100000010000-100000012000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 100000012000-100000014000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ VmLck=0$
+mmap 0x100000014000 0x2000 rw- droppable|anonymous|fixed -1 0
+= 0x100000014000
+> 100000000000-100000004000 rw-p 00000000 00:00 0 $
+> 100000004000-10000000a000 rw-p 00000000 00:00 0 $
+> 10000000a000-10000000c000 rw-p 00000000 00:00 0 $
+> 100000010000-100000012000 rw-p 00000000 00:00 0 $
+> 100000012000-100000016000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000004000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=16 Pss=16 Pss_Dirty=16 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=16 Referenced=16 Anonymous=16 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,dc,nr,wf,dd,dp$
+> ~ 100000004000-10000000a000 Size=24 KernelPageSize=4 MMUPageSize=4 Rss=24 Pss=24 Pss_Dirty=24 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=24 Referenced=24 Anonymous=24 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 10000000a000-10000000c000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=8 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=8 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> ~ 100000010000-100000012000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=8 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=8 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 100000012000-100000016000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=8 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=8 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> @ 100000000000-100000004000 Locked=0 VmFlags=rd wr mr mw me dc nr wf dd dp$
+> @ 100000004000-10000000a000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 10000000a000-10000000c000 Locked=0 VmFlags=rd wr mr mw me ac$
+> @ 100000010000-100000012000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 100000012000-100000016000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ VmLck=0$
+mremap 0x100000014000 0x2000 0x4000 0 0
+= 0x100000014000
+> 100000000000-100000004000 rw-p 00000000 00:00 0 $
+> 100000004000-10000000a000 rw-p 00000000 00:00 0 $
+> 10000000a000-10000000c000 rw-p 00000000 00:00 0 $
+> 100000010000-100000012000 rw-p 00000000 00:00 0 $
+> 100000012000-100000018000 rw-p 00000000 00:00 0 $
+> ~ 100000000000-100000004000 Size=16 KernelPageSize=4 MMUPageSize=4 Rss=16 Pss=16 Pss_Dirty=16 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=16 Referenced=16 Anonymous=16 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,dc,nr,wf,dd,dp$
+> ~ 100000004000-10000000a000 Size=24 KernelPageSize=4 MMUPageSize=4 Rss=24 Pss=24 Pss_Dirty=24 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=24 Referenced=24 Anonymous=24 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 10000000a000-10000000c000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=8 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=8 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> ~ 100000010000-100000012000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=8 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=8 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 100000012000-100000018000 Size=24 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=8 Pss_Dirty=8 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=8 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> @ 100000000000-100000004000 Locked=0 VmFlags=rd wr mr mw me dc nr wf dd dp$
+> @ 100000004000-10000000a000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 10000000a000-10000000c000 Locked=0 VmFlags=rd wr mr mw me ac$
+> @ 100000010000-100000012000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 100000012000-100000018000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ VmLck=0$
+fork child
+= 0
+> 100000004000-10000000a000 rw-p 00000000 00:00 0 $
+> 10000000a000-10000000c000 rw-p 00000000 00:00 0 $
+> 100000010000-100000012000 rw-p 00000000 00:00 0 $
+> 100000012000-100000018000 rw-p 00000000 00:00 0 $
+> ~ 100000004000-10000000a000 Size=24 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 10000000a000-10000000c000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=4 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=8 Private_Clean=0 Private_Dirty=0 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> ~ 100000010000-100000012000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 100000012000-100000018000 Size=24 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> @ 100000004000-10000000a000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 10000000a000-10000000c000 Locked=0 VmFlags=rd wr mr mw me ac$
+> @ 100000010000-100000012000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 100000012000-100000018000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ VmLck=0$
+touch 0x100000008000 r
+= ok
+> 100000004000-10000000a000 rw-p 00000000 00:00 0 $
+> 10000000a000-10000000c000 rw-p 00000000 00:00 0 $
+> 100000010000-100000012000 rw-p 00000000 00:00 0 $
+> 100000012000-100000018000 rw-p 00000000 00:00 0 $
+> ~ 100000004000-10000000a000 Size=24 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 10000000a000-10000000c000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=4 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=8 Private_Clean=0 Private_Dirty=0 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> ~ 100000010000-100000012000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 100000012000-100000018000 Size=24 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> @ 100000004000-10000000a000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 10000000a000-10000000c000 Locked=0 VmFlags=rd wr mr mw me ac$
+> @ 100000010000-100000012000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 100000012000-100000018000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ VmLck=0$
+touch 0x100000009000 w
+= ok
+> 100000004000-10000000a000 rw-p 00000000 00:00 0 $
+> 10000000a000-10000000c000 rw-p 00000000 00:00 0 $
+> 100000010000-100000012000 rw-p 00000000 00:00 0 $
+> 100000012000-100000018000 rw-p 00000000 00:00 0 $
+> ~ 100000004000-10000000a000 Size=24 KernelPageSize=4 MMUPageSize=4 Rss=4 Pss=4 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=4 Referenced=4 Anonymous=4 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 10000000a000-10000000c000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=8 Pss=4 Pss_Dirty=4 Shared_Clean=0 Shared_Dirty=8 Private_Clean=0 Private_Dirty=0 Referenced=8 Anonymous=8 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,ac$
+> ~ 100000010000-100000012000 Size=8 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> ~ 100000012000-100000018000 Size=24 KernelPageSize=4 MMUPageSize=4 Rss=0 Pss=0 Pss_Dirty=0 Shared_Clean=0 Shared_Dirty=0 Private_Clean=0 Private_Dirty=0 Referenced=0 Anonymous=0 KSM=0 LazyFree=0 AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Shared_Hugetlb=0 Private_Hugetlb=0 Swap=0 SwapPss=0 Locked=0 THPeligible=0 VmFlags=rd,wr,mr,mw,me,nr,wf,dd,dp$
+> @ 100000004000-10000000a000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 10000000a000-10000000c000 Locked=0 VmFlags=rd wr mr mw me ac$
+> @ 100000010000-100000012000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ 100000012000-100000018000 Locked=0 VmFlags=rd wr mr mw me nr wf dd dp$
+> @ VmLck=0$
+"""
+
 MADVISE_FIXED_TRACES: dict[str, str] = {
     "flags": MADVISE_FLAGS,
     "memory": MADVISE_MEMORY,
@@ -1496,4 +1831,5 @@ MADVISE_FIXED_TRACES: dict[str, str] = {
     "dontunmap_keeps_mlock": DONTUNMAP_KEEPS_MLOCK,
     "pageout_unmaps": PAGEOUT_UNMAPS,
     "mlock_fault_activates": MLOCK_FAULT_ACTIVATES,
+    "droppable": DROPPABLE,
 }

@@ -42,8 +42,9 @@
  *
  * <prot> is '|'-separated tokens: an "rwx" triple with '-' for absent bits
  * ("rw-", "---"), "sem", "growsdown", "growsup" or a number.  mmap <flags> are
- * '|'-separated names (shared private shared_validate fixed fixed_noreplace
- * anonymous growsdown noreserve sync stack) or numbers; mremap <flags> are maymove
+ * '|'-separated names (shared private shared_validate droppable fixed
+ * fixed_noreplace anonymous growsdown noreserve sync stack populate locked) or
+ * numbers; mremap <flags> are maymove
  * fixed dontunmap or numbers ("0" for none).
  *
  * Output, for every operation line (not for arena/comment lines):
@@ -114,6 +115,9 @@
 #endif
 #ifndef MAP_SYNC
 #define MAP_SYNC 0x80000
+#endif
+#ifndef MAP_DROPPABLE
+#define MAP_DROPPABLE 0x08
 #endif
 #ifndef MREMAP_DONTUNMAP
 #define MREMAP_DONTUNMAP 4
@@ -210,6 +214,7 @@ static const struct name_val mmap_flag_names[] = {
 	{ "shared", MAP_SHARED },
 	{ "private", MAP_PRIVATE },
 	{ "shared_validate", MAP_SHARED_VALIDATE },
+	{ "droppable", MAP_DROPPABLE },
 	{ "fixed", MAP_FIXED },
 	{ "fixed_noreplace", MAP_FIXED_NOREPLACE },
 	{ "anonymous", MAP_ANONYMOUS },
@@ -218,6 +223,7 @@ static const struct name_val mmap_flag_names[] = {
 	{ "sync", MAP_SYNC },
 	{ "stack", MAP_STACK },
 	{ "populate", MAP_POPULATE },
+	{ "locked", MAP_LOCKED },
 	{ NULL, 0 },
 };
 
