@@ -84,6 +84,11 @@ MAP_FIXED_NOREPLACE: Final = 0x100000
 MAP_UNINITIALIZED: Final = 0x4000000
 MAP_HUGE_SHIFT: Final = 26
 MAP_HUGE_MASK: Final = 0x3F
+# The huge page sizes (hstates) of an x86-64 machine with 1 GiB pages (pdpe1gb), by
+# their log2 in MAP_HUGE_* (0: the default, 2 MiB): /sys/kernel/mm/hugepages on the
+# host. Its pools are empty (HugePages_Total: 0), as the simulated machine's.
+HUGE_PAGE_SHIFTS: Final = (21, 30)
+DEFAULT_HUGE_PAGE_SHIFT: Final = 21
 MAP_FAILED: Final = (1 << 64) - 1
 
 # Flags MAP_SHARED_VALIDATE accepts for an ordinary file (LEGACY_MAP_MASK in

@@ -32,6 +32,7 @@ from .constants import (
     EINVAL,
     ENOMEM,
     MAP_ANONYMOUS,
+    MAP_HUGETLB,
     MAP_LOCKED,
     MAP_NONBLOCK,
     MAP_POPULATE,
@@ -56,7 +57,7 @@ from .files import FdTable
 from .gup import mm_populate
 from .madvise import MadviseCounters, MadviseStatistics, do_madvise
 from .maps_memo import MapsMemo
-from .mmap import do_mmap
+from .mmap import do_mmap, hugetlb_page_size
 from .mmap_lock import SEQ_MASK, MmapLock
 from .pages import PageKind, check_vma_pages, count_rss
 from .pause import PauseRegistry
@@ -340,10 +341,18 @@ class Mm:
         if offset & ~PAGE_MASK:
             raise SyscallError(EINVAL, "mmap", f"offset {offset:#x} is not page aligned")
         file: OpenFile | None = None
+        huge = 0
         if not flags & MAP_ANONYMOUS:  # ksys_mmap_pgoff looks the fd up first
             file = self.fd_table.get(fd, "mmap")
+            if flags & MAP_HUGETLB:
+                raise SyscallError(EINVAL, "mmap", "MAP_HUGETLB on a file outside hugetlbfs")
+        elif flags & MAP_HUGETLB:
+            # ksys_mmap_pgoff(): anonymous MAP_HUGETLB maps a new hugetlbfs file, its
+            # length rounded up to the huge page size (core/mmap.py, "hugetlb").
+            huge = hugetlb_page_size(flags)
+            length = (length + huge - 1) & ~(huge - 1) & (U64 - 1)
         with self._write_locked("mmap"):
-            addr = do_mmap(self, file, addr, length, prot, flags, offset >> PAGE_SHIFT)
+            addr = do_mmap(self, file, addr, length, prot, flags, offset >> PAGE_SHIFT, huge)
         # vm_mmap_pgoff(): populate after mmap_write_unlock, when do_mmap asked for it
         # (a VM_LOCKED mapping, or MAP_POPULATE without MAP_NONBLOCK).
         locked = flags & MAP_LOCKED or self.def_flags & VM_LOCKED

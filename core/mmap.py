@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from .abi import page_align
 from .constants import (
+    DEFAULT_HUGE_PAGE_SHIFT,
     EACCES,
     EAGAIN,
     EEXIST,
@@ -28,10 +29,13 @@ from .constants import (
     EOPNOTSUPP,
     EOVERFLOW,
     EPERM,
+    HUGE_PAGE_SHIFTS,
     LEGACY_MAP_MASK,
     MAP_DROPPABLE,
     MAP_FIXED,
     MAP_FIXED_NOREPLACE,
+    MAP_HUGE_MASK,
+    MAP_HUGE_SHIFT,
     MAP_LOCKED,
     MAP_NORESERVE,
     MAP_PRIVATE,
@@ -45,6 +49,7 @@ from .constants import (
     PAGE_SHIFT,
     PAGE_SIZE,
     PROT_WRITE,
+    TASK_SIZE,
     U64,
     VM_ACCOUNT,
     VM_DONTDUMP,
@@ -61,7 +66,7 @@ from .constants import (
     VM_WIPEONFORK,
     VM_WRITE,
 )
-from .errors import SyscallError
+from .errors import InvalidArgument, SyscallError
 from .mman import calc_vm_flag_bits, calc_vm_prot_bits
 from .unmapped_area import get_unmapped_area
 from .vma import Vma
@@ -83,10 +88,27 @@ if TYPE_CHECKING:
 __all__ = ["charge_shmem", "do_mmap", "mmap_region", "shmem_charge"]
 
 
+def hugetlb_page_size(flags: int) -> int:
+    """``hstate_sizelog``: the huge page size anonymous ``MAP_HUGETLB`` asks for with
+    ``MAP_HUGE_*`` (0: the default), or EINVAL for a size the machine lacks. O(1)."""
+    shift = (flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK or DEFAULT_HUGE_PAGE_SHIFT
+    if shift not in HUGE_PAGE_SHIFTS:
+        raise SyscallError(EINVAL, "mmap", f"no {1 << shift:#x}-byte huge pages (MAP_HUGE_*)")
+    return 1 << shift
+
+
 def do_mmap(
-    mm: Mm, file: OpenFile | None, addr: int, length: int, prot: int, flags: int, pgoff: int
+    mm: Mm,
+    file: OpenFile | None,
+    addr: int,
+    length: int,
+    prot: int,
+    flags: int,
+    pgoff: int,
+    huge: int = 0,
 ) -> int:
-    """``do_mmap``: validation in the kernel's order, then ``mmap_region``.
+    """``do_mmap``: validation in the kernel's order, then ``mmap_region``. ``huge``:
+    the huge page size of an anonymous ``MAP_HUGETLB`` mapping (module note, "hugetlb").
 
     Caller holds ``mmap_lock`` for write.
     """
@@ -105,6 +127,9 @@ def do_mmap(
         raise SyscallError(ENOMEM, "mmap", f"map_count {mm.map_count} exceeds max_map_count")
     vm_flags = calc_vm_prot_bits(prot) | calc_vm_flag_bits(flags)
     vm_flags |= mm.def_flags | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC
+    if huge and flags & MAP_FIXED and length <= TASK_SIZE and addr & (huge - 1):
+        # hugetlb_get_unmapped_area() -> prepare_hugepage_range()
+        raise SyscallError(EINVAL, "mmap", f"{addr:#x} is not aligned to the huge page size")
     addr = get_unmapped_area(mm, file, addr, length, pgoff, flags, vm_flags)
     if flags & MAP_FIXED_NOREPLACE and mm.tree.find_intersection(addr, addr + length):
         raise SyscallError(
@@ -117,6 +142,21 @@ def do_mmap(
     if not mlock_future_ok(mm, vm_flags, length):
         raise SyscallError(EAGAIN, "mmap", "locking the mapping would exceed RLIMIT_MEMLOCK")
     map_type = flags & MAP_TYPE
+    if huge:
+        # The hugetlbfs file of hugetlb_file_setup(): read-write, without MAP_SYNC.
+        if map_type == MAP_SHARED_VALIDATE and flags & ~LEGACY_MAP_MASK:
+            bad = flags & ~LEGACY_MAP_MASK
+            raise SyscallError(EOPNOTSUPP, "mmap", f"flags {bad:#x} unsupported")
+        if map_type in (MAP_SHARED, MAP_SHARED_VALIDATE):
+            vm_flags |= VM_SHARED | VM_MAYSHARE
+        elif map_type != MAP_PRIVATE:
+            raise SyscallError(EINVAL, "mmap", f"mapping type {map_type:#x} is invalid")
+        if vm_flags & VM_GROWSDOWN:
+            raise SyscallError(EINVAL, "mmap", "MAP_GROWSDOWN on a file mapping")
+        # hugetlb applies strict overcommit unless MAP_NORESERVE, which it always honours.
+        if flags & MAP_NORESERVE:
+            vm_flags |= VM_NORESERVE
+        return mmap_region(mm, None, addr, length, vm_flags, pgoff, huge)
     if file is not None:
         # Simulated files behave like ext4 without DAX: the file system accepts
         # MAP_SYNC in MAP_SHARED_VALIDATE (FOP_MMAP_SYNC), and its mmap hook then
@@ -172,7 +212,13 @@ def do_mmap(
 
 
 def mmap_region(
-    mm: Mm, file: OpenFile | None, addr: int, length: int, vm_flags: int, pgoff: int
+    mm: Mm,
+    file: OpenFile | None,
+    addr: int,
+    length: int,
+    vm_flags: int,
+    pgoff: int,
+    huge: int = 0,
 ) -> int:
     """``__mmap_region``: replace what is there (6.12+: no transient hole), merge or
     store a new VMA in one tree store. Caller holds ``mmap_lock`` for write.
@@ -186,6 +232,15 @@ def mmap_region(
     end = addr + length
     pages = length >> PAGE_SHIFT
     commit = mm.kernel.commit
+    huge_pgoff_ok = not pgoff & ((huge >> PAGE_SHIFT) - 1)
+    if huge and vm_flags & VM_NORESERVE and huge_pgoff_ok:
+        # Linux maps it (a hugetlbfs VMA, "/anon_hugepage (deleted)", each fault a
+        # SIGBUS with an empty pool); the simulator has no hugetlb VMAs. Refused before
+        # anything changes.
+        raise InvalidArgument(
+            "MAP_HUGETLB with MAP_NORESERVE maps a hugetlbfs VMA, which the simulated "
+            "machine does not model (docs/kernel-differences.md)"
+        )
     gathered = None
     first = mm.tree.find_intersection(addr, end)
     if first is not None:
@@ -198,7 +253,7 @@ def mmap_region(
     # replaced VMAs' charge carries over to it (vms->nr_accounted = 0).
     charged = 0
     takes_over_charge = False
-    if vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE) == VM_WRITE:
+    if not huge and vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE) == VM_WRITE:
         charged = pages - (nr_accounted(gathered) if gathered is not None else 0)
         if charged and not commit.enough_memory(mm, charged):
             if gathered is not None:
@@ -225,6 +280,12 @@ def mmap_region(
     if file is not None and vm_flags & VM_SYNC:
         # The file's mmap hook refuses VM_SYNC (ext4 without DAX).
         raise abort(EOPNOTSUPP, "MAP_SYNC needs a DAX file")
+    if huge:
+        # hugetlbfs_file_mmap(), after the old mappings were cleared: an offset that is
+        # not huge-page aligned, else hugetlb_reserve_pages() finds the pool empty.
+        if not huge_pgoff_ok:
+            raise abort(EINVAL, f"offset page {pgoff:#x} is not huge-page aligned")
+        raise abort(ENOMEM, f"no free {huge >> 10} kB huge pages to reserve")
     vma: Vma | None = None
     if prev is not None or nxt is not None:
         vma = merge_new_range(

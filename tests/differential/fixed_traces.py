@@ -838,6 +838,82 @@ mremap 0x100000060000 0x2000 0x5000 maymove|fixed 0x100000058000
 > 100000058000-100000060000 rw-p 00000000 00:00 0 $
 """
 
+HUGETLB_EMPTY_POOL = """
+# MAP_HUGETLB on a machine whose huge page pools are empty (HugePages_Total: 0): an
+# anonymous one maps a new hugetlbfs file, its length rounded up to the huge page size
+# (MAP_HUGE_2MB and MAP_HUGE_1GB exist, other sizes are EINVAL); a MAP_FIXED address must
+# be huge-page aligned (EINVAL); the mapping types are a file's (MAP_DROPPABLE is EINVAL,
+# MAP_SHARED_VALIDATE refuses MAP_SYNC with EOPNOTSUPP), and MAP_GROWSDOWN is EINVAL. Then
+# the hugetlbfs mmap hook, after the old mappings were removed, finds no huge page to
+# reserve (ENOMEM) or an unaligned offset (EINVAL): a MAP_FIXED call leaves a hole. On a
+# regular file MAP_HUGETLB is EINVAL.
+arena 0x100000000000 2048
+open 3 1 4 rdwr
+= 0
+> (empty)
+mmap 0x100000000000 0x4000 rw- private|anonymous|fixed -1 0
+= 0x100000000000
+> 100000000000-100000004000 rw-p 00000000 00:00 0 $
+mmap 0x100000200000 0x4000 rw- private|anonymous|fixed -1 0
+= 0x100000200000
+> 100000000000-100000004000 rw-p 00000000 00:00 0 $
+> 100000200000-100000204000 rw-p 00000000 00:00 0 $
+mmap 0x100000400000 0x4000 rw- private|anonymous|fixed -1 0
+= 0x100000400000
+> 100000000000-100000004000 rw-p 00000000 00:00 0 $
+> 100000200000-100000204000 rw-p 00000000 00:00 0 $
+> 100000400000-100000404000 rw-p 00000000 00:00 0 $
+mmap 0x100000000000 0x1000 rw- private|anonymous|fixed|0x40000 -1 0
+! ENOMEM
+> 100000200000-100000204000 rw-p 00000000 00:00 0 $
+> 100000400000-100000404000 rw-p 00000000 00:00 0 $
+mmap 0x100000200000 0x200000 rw- shared|anonymous|fixed|0x40000 -1 0
+! ENOMEM
+> 100000400000-100000404000 rw-p 00000000 00:00 0 $
+mmap 0x100000400000 0x200000 rw- private|anonymous|fixed|0x40000 -1 0x1000
+! EINVAL
+> (empty)
+mmap 0 0x200000 rw- private|anonymous|0x40000 -1 0
+! ENOMEM
+> (empty)
+mmap 0 0x200000 rw- private|anonymous|0x78040000 -1 0
+! ENOMEM
+> (empty)
+mmap 0 0x200000 rw- private|anonymous|0x54040000 -1 0
+! ENOMEM
+> (empty)
+mmap 0 0x200000 rw- private|anonymous|0x4c040000 -1 0
+! EINVAL
+> (empty)
+mmap 0x100000001000 0x200000 rw- private|anonymous|fixed|0x40000 -1 0
+! EINVAL
+> (empty)
+mmap 0x100000600000 0x200000 rw- droppable|anonymous|fixed|0x40000 -1 0
+! EINVAL
+> (empty)
+mmap 0x100000600000 0x200000 rw- shared_validate|anonymous|fixed|sync|0x40000 -1 0
+! EOPNOTSUPP
+> (empty)
+mmap 0x100000600000 0x200000 rw- private|anonymous|fixed|growsdown|0x40000 -1 0
+! EINVAL
+> (empty)
+mmap 0x100000600000 0x200000 rw- private|anonymous|fixed|0x40000 -1 0
+! ENOMEM
+> (empty)
+mmap 0x100000600000 0x200000 --- private|anonymous|fixed|0x40000 -1 0
+! ENOMEM
+> (empty)
+mmap 0x100000000000 0 rw- private|anonymous|fixed|0x40000 -1 0
+! EINVAL
+> (empty)
+mmap 0x100000600000 0x4000 rw- private|fixed|0x40000 3 0
+! EINVAL
+> (empty)
+mmap 0x100000600000 0x4000 rw- shared|fixed|0x40000 3 0
+! EINVAL
+> (empty)
+"""
+
 FIXED_TRACES: dict[str, str] = {
     "merge_adjacent_anon": MERGE_ADJACENT_ANON,
     "mprotect_split_remerge": MPROTECT_SPLIT_REMERGE,
@@ -858,4 +934,5 @@ FIXED_TRACES: dict[str, str] = {
     "fault_decides_merge": FAULT_DECIDES_MERGE,
     "growsdown_faults": GROWSDOWN_FAULTS,
     "touch_signals": TOUCH_SIGNALS,
+    "hugetlb_empty_pool": HUGETLB_EMPTY_POOL,
 }

@@ -853,6 +853,11 @@ class Generator:
             flags |= MAP_NORESERVE
         if self.chance(0.03):
             flags |= MAP_STACK  # VM_NOHUGEPAGE since 6.7: no merging with plain VMAs
+        # MAP_DROPPABLE: private anonymous memory of other flags (no merging with plain
+        # VMAs); EINVAL with MAP_GROWSDOWN.
+        droppable = src[0] == "anon" and not shared and self.chance(0.05)
+        if droppable:
+            flags = flags & ~MAP_PRIVATE | MAP_DROPPABLE
         pgoff = self.choose_offset(src, start, n)
         off = pgoff * PAGE
         if src[0] != "file" and self.chance(0.05):
@@ -861,7 +866,7 @@ class Generator:
         ok = not noreplace or self.is_free(start, start + n)
         if src[0] == "file" and shared and prot & PROT_WRITE and not self.slots[slot].writable:
             ok = False
-        if src[0] == "shm" and growsdown:
+        if (src[0] == "shm" or droppable) and growsdown:
             ok = False
         if ok:
             if src[0] == "shm":
