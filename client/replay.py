@@ -347,6 +347,9 @@ class FileRef:
     opened: set[int] = field(default_factory=set)
     """Spaces where the simulated open exists (its fd is the replay's, per process)."""
     deleted: bool = False
+    unlinked_unopened: bool = False
+    """Unlinked in the trace before the simulation opened it (it opens files at their
+    first mapping): that first open is followed by the unlink."""
 
 
 @dataclass(eq=False)
@@ -551,11 +554,15 @@ class _Planner:
     def new_ref(self, path: str, mode: str, cloexec: bool, size: int | None) -> FileRef:
         return FileRef(next(self._ids), path, mode, size, cloexec)
 
-    def ensure_open(self, space: Space, ref: FileRef, where: str) -> None:
+    def ensure_open(self, space: Space, ref: FileRef, where: str, tid: int | None = None) -> None:
         if space.id not in ref.opened:
+            first = not ref.opened
             ref.opened.add(space.id)
             self.simulated.setdefault(ref.path, []).append(ref)
             self.plan.steps.append(OpenStep(space.id, ref, where))
+            if first and ref.unlinked_unopened:
+                unlink = {"op": "unlink", "path": ref.path}
+                self.plan.steps.append(Op(space.id, unlink, where, tid))
 
     def simulated_files(self, path: str) -> list[FileRef]:
         """The open files of ``path`` the simulation has (not deleted since)."""
@@ -661,7 +668,7 @@ def _mmap(p: _Planner, call: Call, task: Task) -> None:
             writable = flags & MAP_SHARED and prot & PROT_WRITE
             ref = p.new_ref(path, "O_RDWR" if writable else "O_RDONLY", False, _file_size(path))
             p.install(task, fd, ref)
-        p.ensure_open(space, ref, where)
+        p.ensure_open(space, ref, where, call.tid)
         ref_id = ref.id
     space.mapped.add(ret, ret + _page_up(length))
     p.plan.steps.append(Op(space.id, op, where, call.tid, ref_id))
@@ -785,8 +792,14 @@ def _unlink(p: _Planner, call: Call, task: Task) -> None:
         dir_tok, path_tok = None, call.args[0]
     path = p.resolve(task, dir_tok, c_string(path_tok)[0])
     opened = p.simulated_files(path)
+    # Open in the trace but not simulated yet (shm_open, shm_unlink, then mmap): the
+    # simulation unlinks it right after its first open (_Planner.ensure_open).
+    pending = [r for r in _refs(p) if r.path == path and not r.opened and not r.deleted]
+    for ref in pending:
+        ref.deleted = ref.unlinked_unopened = True
     if not opened:
-        p.plan.skip(f"{call.name} (a file the replay never opened)", call.tid)
+        if not pending:
+            p.plan.skip(f"{call.name} (a file the replay never opened)", call.tid)
         return
     space = p.space_of(task, call.where)
     p.plan.steps.append(Op(space.id, {"op": "unlink", "path": path}, call.where, call.tid))

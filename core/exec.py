@@ -6,7 +6,12 @@ Design note
 
 1. ``open_exec`` of the path on the machine running the simulator (symlinks resolved,
    as ``d_path`` will print them): ``ENOENT``/``ENOTDIR``/``ELOOP``/``ENAMETOOLONG``
-   from the lookup, ``EACCES`` for anything but an executable regular file.
+   from the lookup, ``EACCES`` for anything but an executable regular file. The one
+   path that is the simulated machine's own: ``/proc/self/exe`` (``thread-self``, a
+   simulated pid), procfs's magic link to the program a process runs (its
+   ``mm->exe_file``, :func:`proc_exe_target`), which Chromium, runc and Go's reexec
+   execute to start a copy of themselves. The file name on the stack and the new
+   ``comm`` ("exe") stay the path given, as on Linux.
 2. The strings go to the top of the future stack, as ``copy_string_kernel`` and
    ``copy_strings`` put them there: the file name (``AT_EXECFN``), the environment and
    the arguments, last to first, each with its NUL, below ``STACK_TOP - 8``. Their
@@ -40,6 +45,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -63,7 +69,7 @@ from .constants import (
     VM_EXEC,
     VM_STACK_DEFAULT_FLAGS,
 )
-from .errors import InvalidArgument, SyscallError
+from .errors import InvalidArgument, NoSuchProcess, SyscallError
 from .files import OpenFile
 
 if TYPE_CHECKING:
@@ -104,6 +110,29 @@ class ExecFile:
         inode = mm.fs.add_existing(self.real, self.dev, self.ino, self.size)
         inode.size = self.size
         return OpenFile(inode, True, False)
+
+
+_PROC_EXE = re.compile(r"/proc/(self|thread-self|[1-9][0-9]*(?:/task/[1-9][0-9]*)?)/exe")
+
+
+def proc_exe_target(proc: Process, path: str) -> str | None:
+    """The executable ``/proc/<self|thread-self|pid>/exe`` names when ``proc`` opens
+    it (``proc_exe_link``: the process's ``mm->exe_file``), None for any other path.
+    ENOENT for a pid the machine does not have or a process that never ran a program
+    (no ``exe_file``). O(1)."""
+    m = _PROC_EXE.fullmatch(os.path.normpath(path))
+    if m is None:
+        return None
+    who = m.group(1)
+    target = proc
+    if who not in ("self", "thread-self"):
+        try:
+            target = proc.kernel.get(int(who.split("/", 1)[0]))
+        except NoSuchProcess:
+            raise SyscallError(ENOENT, "execve", f"{path!r}: no such process") from None
+    if target.image is None:
+        raise SyscallError(ENOENT, "execve", f"{path!r}: the process runs no program")
+    return target.image.executable
 
 
 def open_exec(path: str, root: str = "/") -> ExecFile:
@@ -264,7 +293,7 @@ def do_execve(
         seed = int.from_bytes(os.urandom(8), "little")
     rng = random.Random(seed) if aslr else None
 
-    file = open_exec(filename)
+    file = open_exec(proc_exe_target(proc, filename) or filename)
     bprm = Bprm(proc, filename, rng, rlimit_stack)
     bprm.stack_limits(len(args), len(env))
     bprm.push(os.fsencode(filename))

@@ -390,3 +390,40 @@ def test_lock_seal_and_name_calls_replay_as_traced(
     assert http.get(f"/processes/{pid}/smaps").text == render_smaps(mm)
     assert http.get(f"/processes/{pid}").json()["locked_vm"] == mm.locked_vm
     http.delete(f"/processes/{pid}")
+
+
+# shm_open, ftruncate, shm_unlink, then mmap (what Chromium does with /dev/shm): the
+# file is unlinked before its first mapping; and the getrandom() state of Go 1.24 and
+# glibc 2.41, a MAP_DROPPABLE mapping that strace 6.1 prints as a number.
+UNLINK_BEFORE_MAP_TRACE = (
+    '7 openat(AT_FDCWD</tmp>, "/dev/shm/.vmasim.x1", O_RDWR|O_CREAT|O_EXCL, 0600)'
+    " = 5</dev/shm/.vmasim.x1>\n"
+    "7 ftruncate(5</dev/shm/.vmasim.x1>, 8192) = 0\n"
+    '7 unlink("/dev/shm/.vmasim.x1") = 0\n'
+    "7 mmap(0x7f0000000000, 8192, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_FIXED,"
+    " 5</dev/shm/.vmasim.x1>(deleted), 0) = 0x7f0000000000\n"
+    "7 close(5</dev/shm/.vmasim.x1>(deleted)) = 0\n"
+    "7 mmap(0x7f0000010000, 4096, PROT_READ|PROT_WRITE,"
+    " 0x8 /* MAP_??? */|MAP_ANONYMOUS|MAP_FIXED, -1, 0) = 0x7f0000010000\n"
+)
+
+
+def test_a_file_unlinked_before_its_first_mapping_is_mapped_deleted(
+    live_server: LiveServer, http: httpx.Client, tmp_path: Path
+) -> None:
+    plan = plan_strace(UNLINK_BEFORE_MAP_TRACE)
+    # The simulated open (not an op) comes first, then the unlink, then the mapping.
+    assert [op.op["op"] for op in plan.ops] == ["unlink", "mmap", "close", "mmap"]
+    assert plan.skipped == {}
+    path = tmp_path / "shm.strace"
+    path.write_text(UNLINK_BEFORE_MAP_TRACE)
+    code, out = run_cli(live_server.url, "replay", str(path))
+    summary = json.loads(out)
+    assert (code, summary["failed"], summary["failures"]) == (EXIT_OK, 0, []), out
+    maps = http.get(f"/processes/{summary['pid']}/maps").text.splitlines()
+    shm = next(line for line in maps if line.startswith("7f0000000000-7f0000002000 rw-s "))
+    assert shm.endswith("/dev/shm/.vmasim.x1 (deleted)"), shm
+    assert any(line.startswith("7f0000010000-7f0000011000 rw-p 00000000 00:00 0") for line in maps)
+    smaps = http.get(f"/processes/{summary['pid']}/smaps").text
+    assert "VmFlags: rd wr mr mw me nr wf dd dp" in smaps
+    http.delete(f"/processes/{summary['pid']}")

@@ -89,6 +89,30 @@ def test_exec_replaces_the_address_space_and_keeps_the_files() -> None:
     mm._check()
 
 
+def test_proc_self_exe_runs_the_program_the_process_runs() -> None:
+    """procfs's magic link (proc_exe_link: mm->exe_file), what Chromium's zygote, runc
+    and Go's reexec execute; on the engine's machine the path would name the server's
+    own executable. The stack's file name and comm stay the path given ("exe")."""
+    kernel = Kernel()
+    proc, first = kernel.spawn_exec(TRUE, ["true"])
+    child = proc.fork()
+    image = child.execve("/proc/self/exe", ["/proc/self/exe", "--type=utility"])
+    assert image.executable == first.executable == os.path.realpath(TRUE)
+    assert image.filename == "/proc/self/exe" and child.name == "exe"
+    program = [line for line in child.mm.maps().splitlines() if line.endswith(image.executable)]
+    assert program and len(program) == len(
+        [line for line in proc.mm.maps().splitlines() if line.endswith(first.executable)]
+    )
+    # Another simulated pid's link; a process that never ran a program has none.
+    again = kernel.spawn("x")
+    assert again.execve(f"/proc/{proc.pid}/exe", ["x"]).executable == first.executable
+    empty = kernel.spawn("empty")
+    for path in ("/proc/self/exe", f"/proc/{empty.pid}/task/{empty.pid}/exe", "/proc/99999/exe"):
+        with pytest.raises(SyscallError) as info:
+            kernel.spawn("y").execve(path, ["y"])
+        assert info.value.errno == ENOENT, path
+
+
 def test_a_failed_exec_before_the_point_of_no_return_changes_nothing() -> None:
     kernel = Kernel()
     proc = kernel.spawn("keep")
