@@ -36,7 +36,10 @@ Two input formats:
   failure). ``unlink`` and ``ftruncate`` apply to the simulated files (a deleted file's
   mappings show `` (deleted)``). ``madvise``, ``mlock``, ``mlock2``, ``munlock``, ``mlockall``,
   ``munlockall``, ``mseal`` (``syscall_0x1ce`` to strace before 6.10) and
-  ``prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME)`` apply as they were. Calls that failed in
+  ``prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME)`` apply as they were. A program that writes
+  a file and then maps it needs its size: record ``write,writev,pwrite64,pwritev,
+  pwritev2,fallocate,lseek`` as well and the replay follows the file's size (else it
+  has the size the file has here, or 0). Calls that failed in
   the trace are skipped; so are the calls the replay does not apply (:data:`CALLS`
   maps each name to its handler; the memory calls that do not change the layout,
   other ``prctl`` options): the summary counts every skipped call by name and by
@@ -259,6 +262,8 @@ _CLONE_BITS = {
 _O_ACCMODE = 3
 _O_CLOEXEC = 0o2000000
 _O_TRUNC = 0o1000
+_O_APPEND = 0o2000
+_FALLOC_FL_KEEP_SIZE = 0x01  # fallocate(2): FALLOC_FL_PUNCH_HOLE needs it too
 _AT_REMOVEDIR = 0x200
 _MODES = ("O_RDONLY", "O_WRONLY", "O_RDWR")
 UNKNOWN_PIDS = ("threads", "processes", "ignore")
@@ -347,6 +352,10 @@ class FileRef:
     opened: set[int] = field(default_factory=set)
     """Spaces where the simulated open exists (its fd is the replay's, per process)."""
     deleted: bool = False
+    pos: int = 0
+    """The file offset ``write`` and ``lseek`` move (shared by dup'ed fds, as the open
+    file description's is)."""
+    append: bool = False
     unlinked_unopened: bool = False
     """Unlinked in the trace before the simulation opened it (it opens files at their
     first mapping): that first open is followed by the unlink."""
@@ -761,7 +770,9 @@ def _open(p: _Planner, call: Call, task: Task) -> None:
     cloexec = "O_CLOEXEC" in flags_tok or bool(numeric & _O_CLOEXEC)
     truncated = "O_TRUNC" in flags_tok or bool(numeric & _O_TRUNC)
     size = 0 if truncated else (_file_size(path) or 0)
-    p.install(task, fd, p.new_ref(path, mode, cloexec, size))
+    ref = p.new_ref(path, mode, cloexec, size)
+    ref.append = "O_APPEND" in flags_tok or bool(numeric & _O_APPEND)
+    p.install(task, fd, ref)
 
 
 def _close(p: _Planner, call: Call, task: Task) -> None:
@@ -814,6 +825,41 @@ def _refs(p: _Planner) -> Iterable[FileRef]:
             if ref.id not in seen:
                 seen.add(ref.id)
                 yield ref
+
+
+def _written(p: _Planner, call: Call, task: Task) -> None:
+    """``write``, ``writev``, ``pwrite64``, ``pwritev``, ``pwritev2``, ``fallocate`` and
+    ``lseek`` (present when the trace was recorded with them): the size a file reaches
+    before the program maps it. Past its end a mapping's pages are SIGBUS and a populate
+    of them EFAULT, so a file written and then mapped must have that size here too."""
+    m = re.match(r"\s*(\d+)", call.args[0])
+    ref = task.fds.get(int(m.group(1))) if m else None
+    if ref is None:
+        p.plan.skip(f"{call.name} (not a file the trace opened)", call.tid)
+        return
+    ret = call.ret or 0
+    name = call.name
+    if name == "lseek":
+        ref.pos = ret
+        return
+    if name in ("write", "writev"):
+        start = (ref.size or 0) if ref.append else ref.pos
+        ref.pos = end = start + ret
+    elif name == "fallocate":
+        mode = call.args[1]
+        keep = "KEEP_SIZE" in mode or (mode.isdigit() and int(mode) & _FALLOC_FL_KEEP_SIZE)
+        if keep or "PUNCH_HOLE" in mode:
+            return
+        end = _num(call.args[2], call.where) + _num(call.args[3], call.where)
+    else:  # pwrite64 (fd, buf, count, offset), pwritev[2] (fd, iov, iovcnt, offset...)
+        end = _num(call.args[3], call.where) + ret
+    if ref.size is not None and end <= ref.size:
+        return
+    ref.size = end
+    # A simulated file grows now (an unsimulated one is opened at its size later).
+    if ref.opened and not ref.deleted:
+        space = p.space_of(task, call.where)
+        p.plan.steps.append(TruncateStep(space.id, ref.path, end, call.where))
 
 
 def _truncate(p: _Planner, call: Call, task: Task) -> None:
@@ -1044,6 +1090,13 @@ CALLS: dict[str, Handler | None] = {
     "unlinkat": _unlink,
     "ftruncate": _truncate,
     "truncate": _truncate,
+    "write": _written,
+    "writev": _written,
+    "pwrite64": _written,
+    "pwritev": _written,
+    "pwritev2": _written,
+    "fallocate": _written,
+    "lseek": _written,
     "clone": _clone,
     "clone3": _clone,
     "fork": _clone,

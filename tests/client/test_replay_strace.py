@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -426,4 +427,47 @@ def test_a_file_unlinked_before_its_first_mapping_is_mapped_deleted(
     assert any(line.startswith("7f0000010000-7f0000011000 rw-p 00000000 00:00 0") for line in maps)
     smaps = http.get(f"/processes/{summary['pid']}/smaps").text
     assert "VmFlags: rd wr mr mw me nr wf dd dp" in smaps
+    http.delete(f"/processes/{summary['pid']}")
+
+
+# stress-ng's madvise stressor: a file created, unlinked, written to 3 pages, mapped
+# with MAP_POPULATE and populated; an lseek, a pwrite64 and a fallocate that keeps the
+# size move another file; stdout is not a file the trace opened.
+WRITTEN_THEN_MAPPED_TRACE = (
+    '9 openat(AT_FDCWD</tmp>, "/tmp/.vmasim.w1", O_RDWR|O_CREAT, 0600) = 3</tmp/.vmasim.w1>\n'
+    '9 unlink("/tmp/.vmasim.w1") = 0\n'
+    '9 write(3</tmp/.vmasim.w1>(deleted), "\\0\\0\\0"..., 8192) = 8192\n'
+    '9 write(3</tmp/.vmasim.w1>(deleted), "\\0\\0\\0"..., 4096) = 4096\n'
+    "9 mmap(0x7f0000000000, 12288, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_FIXED|MAP_POPULATE,"
+    " 3</tmp/.vmasim.w1>(deleted), 0) = 0x7f0000000000\n"
+    "9 madvise(0x7f0000000000, 12288, MADV_POPULATE_READ) = 0\n"
+    '9 openat(AT_FDCWD</tmp>, "/tmp/.vmasim.w2", O_RDWR|O_CREAT|O_TRUNC, 0600)'
+    " = 4</tmp/.vmasim.w2>\n"
+    "9 lseek(4</tmp/.vmasim.w2>, 8192, SEEK_SET) = 8192\n"
+    '9 write(4</tmp/.vmasim.w2>, "x", 1) = 1\n'
+    '9 pwrite64(4</tmp/.vmasim.w2>, "y", 1, 12288) = 1\n'
+    "9 fallocate(4</tmp/.vmasim.w2>, FALLOC_FL_KEEP_SIZE, 0, 65536) = 0\n"
+    "9 mmap(0x7f0000010000, 16384, PROT_READ, MAP_SHARED|MAP_FIXED, 4</tmp/.vmasim.w2>, 0)"
+    " = 0x7f0000010000\n"
+    "9 madvise(0x7f0000010000, 16384, MADV_POPULATE_READ) = 0\n"
+    '9 write(1</dev/pts/0>, "done\\n", 5) = 5\n'
+)
+
+
+def test_a_file_written_then_mapped_has_the_size_the_writes_gave_it(
+    live_server: LiveServer, http: httpx.Client, tmp_path: Path
+) -> None:
+    plan = plan_strace(WRITTEN_THEN_MAPPED_TRACE)
+    assert plan.skipped == {"write (not a file the trace opened)": 1}
+    path = tmp_path / "written.strace"
+    path.write_text(WRITTEN_THEN_MAPPED_TRACE)
+    code, out = run_cli(live_server.url, "replay", str(path))
+    summary = json.loads(out)
+    # Without the writes the file would be empty: MAP_POPULATE's and MADV_POPULATE_READ's
+    # faults past its end are SIGBUS, the madvise EFAULT.
+    assert (code, summary["failed"], summary["failures"]) == (EXIT_OK, 0, []), out
+    smaps = http.get(f"/processes/{summary['pid']}/smaps").text
+    rss = dict(re.findall(r"^([0-9a-f]+-[0-9a-f]+) [^\n]*\n(?:.*\n)*?Rss:\s+(\d+) kB", smaps, re.M))
+    assert rss["7f0000000000-7f0000003000"] == "12"
+    assert rss["7f0000010000-7f0000014000"] == "16"  # 12,289 bytes: the fourth page too
     http.delete(f"/processes/{summary['pid']}")
