@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -57,6 +58,17 @@ int main(int argc, char **argv) {
 def run_cli(url: str, *argv: str) -> tuple[int, str]:
     out = io.StringIO()
     return main(["--url", url, *argv], out=out), out.getvalue()
+
+
+def replay_cleanly(url: str, tmp_path: Path, text: str) -> dict[str, Any]:
+    """``vmasim replay`` of strace ``text`` into the server at ``url``: its JSON summary,
+    checked to have no failure."""
+    path = tmp_path / "trace.strace"
+    path.write_text(text)
+    code, out = run_cli(url, "replay", str(path))
+    summary: dict[str, Any] = json.loads(out)
+    assert (code, summary["failed"], summary["failures"]) == (EXIT_OK, 0, []), out
+    return summary
 
 
 @pytest.fixture(scope="module")
@@ -361,11 +373,7 @@ def test_lock_seal_and_name_calls_replay_as_traced(
     }
     assert not any(op.outside for op in plan.ops)
 
-    path = tmp_path / "locks.strace"
-    path.write_text(LOCK_TRACE)
-    code, out = run_cli(live_server.url, "replay", str(path))
-    summary = json.loads(out)
-    assert (code, summary["failed"], summary["failures"]) == (EXIT_OK, 0, []), out
+    summary = replay_cleanly(live_server.url, tmp_path, LOCK_TRACE)
     # The same calls on the engine directly.
     proc = Kernel().spawn()
     mm = proc.mm
@@ -416,11 +424,7 @@ def test_a_file_unlinked_before_its_first_mapping_is_mapped_deleted(
     # The simulated open (not an op) comes first, then the unlink, then the mapping.
     assert [op.op["op"] for op in plan.ops] == ["unlink", "mmap", "close", "mmap"]
     assert plan.skipped == {}
-    path = tmp_path / "shm.strace"
-    path.write_text(UNLINK_BEFORE_MAP_TRACE)
-    code, out = run_cli(live_server.url, "replay", str(path))
-    summary = json.loads(out)
-    assert (code, summary["failed"], summary["failures"]) == (EXIT_OK, 0, []), out
+    summary = replay_cleanly(live_server.url, tmp_path, UNLINK_BEFORE_MAP_TRACE)
     maps = http.get(f"/processes/{summary['pid']}/maps").text.splitlines()
     shm = next(line for line in maps if line.startswith("7f0000000000-7f0000002000 rw-s "))
     assert shm.endswith("/dev/shm/.vmasim.x1 (deleted)"), shm
@@ -459,13 +463,9 @@ def test_a_file_written_then_mapped_has_the_size_the_writes_gave_it(
 ) -> None:
     plan = plan_strace(WRITTEN_THEN_MAPPED_TRACE)
     assert plan.skipped == {"write (not a file the trace opened)": 1}
-    path = tmp_path / "written.strace"
-    path.write_text(WRITTEN_THEN_MAPPED_TRACE)
-    code, out = run_cli(live_server.url, "replay", str(path))
-    summary = json.loads(out)
     # Without the writes the file would be empty: MAP_POPULATE's and MADV_POPULATE_READ's
     # faults past its end are SIGBUS, the madvise EFAULT.
-    assert (code, summary["failed"], summary["failures"]) == (EXIT_OK, 0, []), out
+    summary = replay_cleanly(live_server.url, tmp_path, WRITTEN_THEN_MAPPED_TRACE)
     smaps = http.get(f"/processes/{summary['pid']}/smaps").text
     rss = dict(re.findall(r"^([0-9a-f]+-[0-9a-f]+) [^\n]*\n(?:.*\n)*?Rss:\s+(\d+) kB", smaps, re.M))
     assert rss["7f0000000000-7f0000003000"] == "12"
