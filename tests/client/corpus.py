@@ -111,6 +111,9 @@ PROGRAMS = [
     Program("memlock", [str(WORK / "bin" / "memlock")], build="memlock"),
     Program("bash", ["/usr/bin/bash", "-c", "for i in 1 2 3; do echo $i; done | /usr/bin/cat"]),
     Program("java", ["/usr/bin/java", "-Xmx64m", "-version"], needs=("/usr/bin/java",)),
+    # A static Go 1.24 program: its runtime maps the vDSO getrandom() state with
+    # MAP_DROPPABLE (strace 6.1 prints "0x8 /* MAP_??? */").
+    Program("docker", ["/usr/local/bin/docker", "--version"], needs=("/usr/local/bin/docker",)),
     Program(
         "node",
         ["/usr/bin/node", "-e", "const a = []; for (let i = 0; i < 100000; i++) a.push({i});"],
