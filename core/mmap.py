@@ -11,6 +11,23 @@ covers without a visible hole (6.12+: the old VMAs are gathered, the new one is 
 over them, then they are completed), merges the new range with a neighbour when the
 merge rules allow, or stores a new VMA. A writer pause point, ``mmap:after_gather``,
 sits after the gather.
+
+Mapping types: shared, private, ``MAP_SHARED_VALIDATE`` for files, and
+``MAP_DROPPABLE`` (6.11) for anonymous memory: private memory with ``VM_DROPPABLE``,
+``VM_NORESERVE``, ``VM_WIPEONFORK`` and ``VM_DONTDUMP``, which is never locked
+(:mod:`core.mlock`; an ``MCL_FUTURE`` mapping loses ``VM_LOCKED`` again after its merge
+was tried with it) and whose folios are never swap-backed (:mod:`core.madvise`,
+:mod:`core.smaps`).
+
+hugetlb: the simulated machine, like the host, has huge page sizes of 2 MiB and 1 GiB
+and no huge pages in their pools. An anonymous ``MAP_HUGETLB`` mapping (``Mm.mmap``
+rounds its length up to the huge page size, ``ksys_mmap_pgoff``) takes the checks of a
+hugetlbfs file: a huge-page-aligned ``MAP_FIXED`` address, a file's mapping types; then
+``mmap_region`` clears the old range and fails as ``hugetlbfs_file_mmap`` does (ENOMEM:
+nothing to reserve; EINVAL: an unaligned offset), leaving a hole. With
+``MAP_NORESERVE`` Linux succeeds and maps a hugetlbfs VMA, which the simulator does
+not model: that call is refused (``InvalidArgument``) before anything changes
+(docs/kernel-differences.md).
 """
 
 from __future__ import annotations
