@@ -35,6 +35,10 @@ from tests.ui.conftest import ARTIFACTS, guarded_page
 #: CPU-heavy (real threads for wall-clock cells, or a browser): generous for a machine
 #: other work keeps busy, where this module's tests took up to a minute each.
 pytestmark = pytest.mark.timeout(180)
+JOB_WAIT_S = 150
+"""How long a test waits for its experiment job (within the module's timeout): a few
+seconds on a quiet machine, 15 with four CPU hogs beside the suite; over 60 once, on a
+machine also building images and recording programs."""
 
 README_SHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "ui.png"
 RACE_ADDR = 0x200000000000
@@ -565,7 +569,7 @@ def _experiment_on_page(
     page.click("#experiment-start")
     # This job's box (the server may hold other tests' finished jobs, shown too).
     job = page.locator("#experiments-body .experiment", has_text=name).first
-    job.wait_for(timeout=60_000)
+    job.wait_for(timeout=JOB_WAIT_S * 1000)
     server = http.get(f"/experiments/{int(job.get_attribute('data-job'))}").json()
     assert server["state"] == "done" and server["name"] == name
     return job, server
@@ -734,7 +738,7 @@ def test_picking_a_machine_while_the_jobs_load_shows_none_of_the_old_machines(
     def finished() -> bool:
         return http.get(f"/experiments/{job}").json()["state"] in ("done", "failed")
 
-    wait_until(finished, timeout=60, what=f"experiment job {job} finished")
+    wait_until(finished, timeout=JOB_WAIT_S, what=f"experiment job {job} finished")
     assert http.get(f"/experiments/{job}").json()["state"] == "done"
     name = "ui-jobs-race"
     assert http.post("/machines", json={"id": name}).status_code == 201
